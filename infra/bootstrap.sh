@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Brings a fresh checkout to a runnable state: node modules, the project-local Python
+# tools (Temporal CLI, S3 server, reference readers), native addons, and the compiled
+# TypeScript. Idempotent and quick when nothing changed (stamp files keyed by content).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tools="$root/.tools"
+mkdir -p "$tools"
+bench=0
+[[ "${1:-}" == "--bench" ]] && bench=1
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+stamp_ok() { [[ -f "$tools/$1.stamp" && "$(cat "$tools/$1.stamp")" == "$2" ]]; }
+stamp_set() { printf '%s' "$2" > "$tools/$1.stamp"; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+h=$(hash_of package.json package-lock.json)
+if ! stamp_ok npm "$h" || [[ ! -d node_modules ]]; then
+  log "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  stamp_set npm "$h"
+fi
+
+py=${HEPFLOW_PYTHON:-python3}
+venv="$tools/venv"
+reqs=(infra/requirements.txt)
+(( bench )) && reqs+=(infra/requirements-bench.txt)
+h=$(hash_of "${reqs[@]}")
+if ! stamp_ok "venv$bench" "$h" || [[ ! -x "$venv/bin/python" ]]; then
+  log "installing Python tools into .tools/venv (${reqs[*]})"
+  [[ -x "$venv/bin/python" ]] || "$py" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  for r in "${reqs[@]}"; do "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$r"; done
+  stamp_set "venv$bench" "$h"
+fi
+
+for addon in native/*/binding.gyp; do
+  [[ -f "$addon" ]] || continue
+  dir=$(dirname "$addon")
+  h=$(hash_of "$dir"/binding.gyp "$dir"/src/*)
+  name=$(basename "$dir")
+  if ! stamp_ok "addon-$name" "$h" || [[ ! -d "$dir/build/Release" ]]; then
+    log "building native addon $name"
+    if (cd "$dir" && "$root/node_modules/.bin/node-gyp" rebuild --loglevel=error >/dev/null); then
+      stamp_set "addon-$name" "$h"
+    else
+      log "native addon $name failed to build; the portable path will be used"
+    fi
+  fi
+done
+
+log "compiling TypeScript"
+node_modules/.bin/tsc -p tsconfig.json
