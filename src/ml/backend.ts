@@ -1,0 +1,195 @@
+/**
+ * Chooses the TensorFlow.js compute backend at run time.
+ *
+ * Native packages (@tensorflow/tfjs-node, -node-gpu) are opt-in and usually absent, so
+ * every backend package is loaded with a dynamic import: a missing one is a reason in
+ * the log, not a crash. `auto` prefers the fastest that loads.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+export const BACKEND_REQUESTS = ['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
+export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
+/** A concrete choice; `auto` resolves to one of these. */
+export type BackendKind = Exclude<BackendRequest, 'auto'>;
+
+/** Order tried by `auto`: fastest first. */
+export const AUTO_ORDER: readonly BackendKind[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  readonly requested: BackendRequest;
+  readonly kind: BackendKind;
+  /** tf.getBackend() after initialisation: 'tensorflow', 'wasm' or 'cpu'. */
+  readonly tfBackend: string;
+  /** Why earlier candidates were skipped (auto) — for the log and run metadata. */
+  readonly skipped: readonly string[];
+}
+
+/** Loads a backend package and makes it the active tf backend; throws when it cannot. */
+export type BackendLoader = () => Promise<void>;
+export type BackendLoaders = Record<BackendKind, BackendLoader>;
+
+export function parseBackendRequest(value: string): BackendRequest {
+  if ((BACKEND_REQUESTS as readonly string[]).includes(value)) return value as BackendRequest;
+  throw new Error(`unknown compute backend '${value}': expected one of ${BACKEND_REQUESTS.join(', ')}`);
+}
+
+const require = createRequire(import.meta.url);
+
+async function activate(name: string): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+  await tf.ready();
+}
+
+/** Imports a package by a name held in a variable so TypeScript does not require its types. */
+async function importOptional(pkg: string): Promise<void> {
+  await import(pkg);
+}
+
+/** The real loaders; tests replace them to exercise the selection logic. */
+export const defaultLoaders: BackendLoaders = {
+  'tensorflow-gpu': async () => {
+    await importOptional('@tensorflow/tfjs-node-gpu');
+    await activate('tensorflow');
+  },
+  tensorflow: async () => {
+    await importOptional('@tensorflow/tfjs-node');
+    await activate('tensorflow');
+  },
+  wasm: async () => {
+    const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as typeof import('@tensorflow/tfjs-backend-wasm');
+    // In Node the backend would try to fetch the binaries by URL; point it at the files
+    // shipped next to the package's entry point instead (trailing separator: a prefix).
+    const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+    wasm.setWasmPaths(dir + path.sep);
+    await activate('wasm');
+    installWasmUnpackFix();
+  },
+  cpu: async () => {
+    await activate('cpu');
+  },
+};
+
+function describe(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0] ?? msg;
+}
+
+/**
+ * Initialises the requested backend. An explicit request that fails throws (the user
+ * asked for it); `auto` walks AUTO_ORDER and records why each skipped one failed.
+ */
+export async function initBackend(
+  requested: BackendRequest,
+  options: { log?: (message: string) => void; loaders?: BackendLoaders } = {},
+): Promise<BackendInfo> {
+  const loaders = options.loaders ?? defaultLoaders;
+  const log = options.log ?? ((m: string) => console.error(m));
+  const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
+  const skipped: string[] = [];
+  for (const kind of candidates) {
+    try {
+      await loaders[kind]();
+    } catch (err) {
+      if (requested !== 'auto') {
+        throw new Error(`compute backend '${kind}' could not be initialised: ${describe(err)}`);
+      }
+      skipped.push(`${kind}: ${describe(err)}`);
+      continue;
+    }
+    const info: BackendInfo = { requested, kind, tfBackend: tf.getBackend(), skipped };
+    log(`[ml] compute backend: ${kind} (tf backend '${info.tfBackend}', requested '${requested}')` +
+      (skipped.length ? `; skipped ${skipped.join('; ')}` : ''));
+    return info;
+  }
+  throw new Error(`no compute backend could be initialised: ${skipped.join('; ')}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// WASM Unpack fix
+
+/** The parts of tfjs-backend-wasm's BackendWasm that the kernel uses (not exported typed). */
+interface WasmBackendInternals {
+  readonly wasm: { readonly HEAPU8: Uint8Array };
+  readonly dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+const BYTES_PER_ELEMENT: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
+
+/**
+ * Unpack (tf.unstack) for the WASM backend in one pass over the input.
+ *
+ * tfjs 4.22's version calls its Slice kernel once per output, and Slice starts with
+ * readSync(), which copies the WHOLE input out of the WASM heap: T outputs cost T full
+ * copies. tfjs-layers unstacks every GRU input and gradient along time, so at T=801 this
+ * is quadratic and dominates the step. Here all outputs are allocated first (malloc can
+ * grow the heap and replace its buffer), then each slice is copied straight from the heap.
+ */
+export function unpackWasmKernel(
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+  fallback: tf.KernelFunc,
+): tf.TensorInfo[] {
+  const value = args.inputs['value'];
+  if (value === undefined) throw new Error('Unpack: missing input "value"');
+  const bytes = BYTES_PER_ELEMENT[value.dtype];
+  if (bytes === undefined) return fallback(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo[];
+  const backend = args.backend as WasmBackendInternals;
+  const rank = value.shape.length;
+  let axis = Number(args.attrs?.['axis'] ?? 0);
+  if (axis < 0) axis += rank;
+  const count = value.shape[axis]!;
+  const outer = value.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = value.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outShape = value.shape.filter((_, i) => i !== axis);
+
+  const outs: tf.TensorInfo[] = [];
+  for (let i = 0; i < count; i++) outs.push(backend.makeOutput(outShape, value.dtype));
+
+  const heap = backend.wasm.HEAPU8;
+  const srcOffset = backend.dataIdMap.get(value.dataId)!.memoryOffset;
+  const rowBytes = inner * bytes;
+  for (let i = 0; i < count; i++) {
+    const dstOffset = backend.dataIdMap.get(outs[i]!.dataId)!.memoryOffset;
+    for (let o = 0; o < outer; o++) {
+      const from = srcOffset + (o * count + i) * rowBytes;
+      heap.copyWithin(dstOffset + o * rowBytes, from, from + rowBytes);
+    }
+  }
+  return outs;
+}
+
+/** tfjs' own kernel, kept to delegate non-numeric dtypes and for comparisons. */
+let originalUnpack: tf.KernelConfig | undefined;
+
+/** Replaces the WASM backend's Unpack kernel with unpackWasmKernel (idempotent). */
+export function installWasmUnpackFix(): void {
+  if (originalUnpack !== undefined) return;
+  const original = tf.getKernel('Unpack', 'wasm');
+  if (original === undefined) throw new Error('the WASM backend has no Unpack kernel to replace');
+  tf.unregisterKernel('Unpack', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Unpack',
+    backendName: 'wasm',
+    kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) =>
+      unpackWasmKernel(args, original.kernelFunc)) as tf.KernelFunc,
+  });
+  originalUnpack = original;
+}
+
+/** Re-registers tfjs' own Unpack for WASM (used by the equality test and the bench). */
+export function withOriginalWasmUnpack<T>(body: () => T): T {
+  const original = originalUnpack;
+  if (original === undefined) throw new Error('installWasmUnpackFix() has not run');
+  const fixed = tf.getKernel('Unpack', 'wasm');
+  if (fixed === undefined) throw new Error('the WASM backend has no Unpack kernel');
+  tf.unregisterKernel('Unpack', 'wasm');
+  tf.registerKernel(original);
+  try {
+    return body();
+  } finally {
+    tf.unregisterKernel('Unpack', 'wasm');
+    tf.registerKernel(fixed);
+  }
+}
