@@ -1,0 +1,167 @@
+/**
+ * The low-level particle sequence: the selected lepton plus the particle-flow
+ * candidates, 19 features each (PARTICLE_FEATURE_NAMES), sorted by decreasing ΔR from
+ * the lepton so that the lepton comes last.
+ */
+import type { DelphesEvent } from './delphes-event.js';
+import { N_PARTICLE_FEATURES } from '../dataset/schema.js';
+import { deltaPhi, trackMass, MASS_ELECTRON, MASS_MUON } from './kinematics.js';
+import { ConeIndex, relativeIsolation, type Isolation } from './isolation.js';
+import type { SelectedLepton } from './selection.js';
+
+/** Per-collection caps of the reference: 450 tracks, 150 photons, 200 neutral hadrons. */
+export const MAX_TRACKS = 450;
+export const MAX_PHOTONS = 150;
+export const MAX_NEUTRAL_HADRONS = 200;
+
+const KIND_TRACK = 0;
+const KIND_PHOTON = 1;
+const KIND_NEUTRAL = 2;
+
+const F = N_PARTICLE_FEATURES;
+
+/**
+ * Builds sequences with scratch buffers reused across events; only the returned
+ * Float32Array (exactly n × 19) is allocated per event.
+ */
+export class SequenceBuilder {
+  // One entry per candidate of the sequence (lepton excluded): its collection, its
+  // position in that collection's ConeIndex, and its ΔR² to the lepton.
+  private kind = new Uint8Array(1024);
+  private pos = new Int32Array(1024);
+  private dr2 = new Float64Array(1024);
+  private perm = new Int32Array(1024);
+  private pick = new Int32Array(1024);
+  private readonly iso: Isolation = { ch: 0, gamma: 0, neu: 0 };
+
+  build(
+    event: DelphesEvent, lepton: SelectedLepton,
+    tracks: ConeIndex, photons: ConeIndex, neutrals: ConeIndex,
+  ): Float32Array {
+    this.ensure(tracks.n + photons.n + neutrals.n);
+    let n = 0;
+    n = this.collect(tracks, KIND_TRACK, MAX_TRACKS, lepton.ownTrack, lepton, n);
+    n = this.collect(photons, KIND_PHOTON, MAX_PHOTONS, -1, lepton, n);
+    n = this.collect(neutrals, KIND_NEUTRAL, MAX_NEUTRAL_HADRONS, -1, lepton, n);
+
+    const perm = this.perm;
+    for (let i = 0; i < n; i++) perm[i] = i;
+    const dr2 = this.dr2;
+    // Decreasing ΔR; ties keep collection order (tracks, photons, neutral hadrons).
+    perm.subarray(0, n).sort((a, b) => (dr2[b]! - dr2[a]!) || (a - b));
+
+    const out = new Float32Array((n + 1) * F);
+    const t = event.tracks;
+    const towersE = [event.photons.e, event.neutralHadrons.e] as const;
+    for (let r = 0; r < n; r++) {
+      const i = perm[r]!;
+      const kind = this.kind[i]!;
+      const k = this.pos[i]!;
+      const index = kind === KIND_TRACK ? tracks : kind === KIND_PHOTON ? photons : neutrals;
+      const pt = index.pt[k]!;
+      const eta = index.eta[k]!;
+      const phi = index.phi[k]!;
+      const src = index.src[k]!;
+      const o = r * F;
+      const px = pt * Math.cos(phi);
+      const py = pt * Math.sin(phi);
+      const pz = pt * Math.sinh(eta);
+      out[o + 1] = px;
+      out[o + 2] = py;
+      out[o + 3] = pz;
+      out[o + 4] = pt;
+      out[o + 5] = eta;
+      out[o + 6] = phi;
+      if (kind === KIND_TRACK) {
+        const pid = t.pid[src]!;
+        const m = trackMass(pid);
+        out[o] = Math.sqrt(px * px + py * py + pz * pz + m * m);
+        out[o + 7] = t.x[src]!;
+        out[o + 8] = t.y[src]!;
+        out[o + 9] = t.z[src]!;
+        relativeIsolation(tracks, photons, neutrals, eta, phi, pt, src, -1, -1, this.iso);
+        const apid = pid < 0 ? -pid : pid;
+        if (apid === 11) out[o + 16] = 1;
+        else if (apid === 13) out[o + 17] = 1;
+        else out[o + 13] = 1;
+        out[o + 18] = t.charge[src]!;
+      } else {
+        // Towers: massless, energy as measured by Delphes; vertex and charge zero.
+        out[o] = towersE[kind - 1]![src]!;
+        if (kind === KIND_PHOTON) {
+          relativeIsolation(tracks, photons, neutrals, eta, phi, pt, -1, src, -1, this.iso);
+          out[o + 15] = 1;
+        } else {
+          relativeIsolation(tracks, photons, neutrals, eta, phi, pt, -1, -1, src, this.iso);
+          out[o + 14] = 1;
+        }
+      }
+      out[o + 10] = this.iso.ch;
+      out[o + 11] = this.iso.gamma;
+      out[o + 12] = this.iso.neu;
+    }
+
+    // The lepton, last.
+    const o = n * F;
+    const m = lepton.isEle ? MASS_ELECTRON : MASS_MUON;
+    const px = lepton.pt * Math.cos(lepton.phi);
+    const py = lepton.pt * Math.sin(lepton.phi);
+    const pz = lepton.pt * Math.sinh(lepton.eta);
+    out[o] = Math.sqrt(px * px + py * py + pz * pz + m * m);
+    out[o + 1] = px;
+    out[o + 2] = py;
+    out[o + 3] = pz;
+    out[o + 4] = lepton.pt;
+    out[o + 5] = lepton.eta;
+    out[o + 6] = lepton.phi;
+    if (lepton.ownTrack >= 0) {
+      out[o + 7] = t.x[lepton.ownTrack]!;
+      out[o + 8] = t.y[lepton.ownTrack]!;
+      out[o + 9] = t.z[lepton.ownTrack]!;
+    }
+    out[o + 10] = lepton.iso.ch;
+    out[o + 11] = lepton.iso.gamma;
+    out[o + 12] = lepton.iso.neu;
+    out[o + (lepton.isEle ? 16 : 17)] = 1;
+    out[o + 18] = lepton.charge;
+    return out;
+  }
+
+  /**
+   * Appends the candidates of one index (minus `skipSrc`), keeping the `cap` highest-pT
+   * ones when there are more: the softest particles carry the least information.
+   */
+  private collect(
+    index: ConeIndex, kind: number, cap: number, skipSrc: number, lepton: SelectedLepton, n: number,
+  ): number {
+    const pick = this.pick;
+    let m = 0;
+    for (let k = 0; k < index.n; k++) if (index.src[k] !== skipSrc) pick[m++] = k;
+    if (m > cap) {
+      const pt = index.pt;
+      pick.subarray(0, m).sort((a, b) => (pt[b]! - pt[a]!) || (a - b));
+      m = cap;
+    }
+    for (let j = 0; j < m; j++) {
+      const k = pick[j]!;
+      const de = index.eta[k]! - lepton.eta;
+      const dp = deltaPhi(index.phi[k]!, lepton.phi);
+      this.kind[n] = kind;
+      this.pos[n] = k;
+      this.dr2[n] = de * de + dp * dp;
+      n++;
+    }
+    return n;
+  }
+
+  private ensure(size: number): void {
+    if (this.kind.length >= size) return;
+    let cap = this.kind.length;
+    while (cap < size) cap *= 2;
+    this.kind = new Uint8Array(cap);
+    this.pos = new Int32Array(cap);
+    this.dr2 = new Float64Array(cap);
+    this.perm = new Int32Array(cap);
+    this.pick = new Int32Array(cap);
+  }
+}
