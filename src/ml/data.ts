@@ -1,0 +1,237 @@
+/**
+ * Training input: streams rows from a re-iterable source, splits off a deterministic
+ * validation set, shuffles within a bounded buffer, and turns rows into padded,
+ * scaled batches for the models' inputs.
+ *
+ * The source is a small interface (an async iterable of row batches) so that the Parquet
+ * reader, an in-memory test set, or anything else can feed training.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow, type HlfScaler } from '../dataset/schema.js';
+import { modelInputs, type ModelKind } from './models.js';
+
+/** The fields of a FeatureRow that training reads; the provenance makes the split stable. */
+export type TrainingRow = Pick<FeatureRow, 'label' | 'hlf' | 'particles'> &
+  Partial<Pick<FeatureRow, 'sourceUri' | 'sourceEntry'>>;
+
+/** A dataset that can be read from the start any number of times (once per epoch). */
+export interface RowSource {
+  /** Identifies the dataset in run metadata. */
+  readonly id: string;
+  batches(): AsyncIterable<readonly TrainingRow[]>;
+}
+
+export interface SplitConfig {
+  /** Fraction of the training rows held out for validation, in [0, 1). */
+  readonly validationFraction: number;
+  readonly seed: number;
+}
+
+/** Pads every batch to maxLen ('fixed'), or to its own longest sequence ('longest'). */
+export type PaddingMode = 'fixed' | 'longest';
+
+export interface BatchOptions {
+  readonly kind: ModelKind;
+  readonly maxLen: number;
+  readonly scaler: HlfScaler;
+  readonly padding: PaddingMode;
+  readonly nClasses: number;
+}
+
+/** A small fast PRNG (mulberry32): shuffles must be reproducible from (seed, epoch). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function fnv1a(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  // Final avalanche so nearby keys (entry 1, 2, 3...) spread over [0, 1).
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+/**
+ * Whether a row belongs to the validation split. Keyed by the row's provenance
+ * (source file + entry) when it has one, so the split survives re-ordering and
+ * re-sharding of the files; by stream position otherwise.
+ */
+export function isValidationRow(row: TrainingRow, index: number, split: SplitConfig): boolean {
+  if (split.validationFraction <= 0) return false;
+  const key = row.sourceUri !== undefined && row.sourceEntry !== undefined ? `${row.sourceUri}#${row.sourceEntry}` : `#${index}`;
+  return fnv1a(key, split.seed) / 4294967296 < split.validationFraction;
+}
+
+async function* splitRows(source: RowSource, split: SplitConfig, want: 'train' | 'validation'): AsyncGenerator<TrainingRow> {
+  let index = 0;
+  for await (const batch of source.batches()) {
+    for (const row of batch) {
+      if (isValidationRow(row, index++, split) === (want === 'validation')) yield row;
+    }
+  }
+}
+
+/**
+ * Bounded-buffer shuffle (as tf.data's): fill `bufferSize` rows, then emit a random
+ * buffered row for every row read. Memory stays bounded for the 255 GB particle set.
+ */
+export async function* shuffleRows<T>(rows: AsyncIterable<T>, bufferSize: number, random: () => number): AsyncGenerator<T> {
+  const buf: T[] = [];
+  for await (const row of rows) {
+    if (buf.length < bufferSize) {
+      buf.push(row);
+      continue;
+    }
+    const j = Math.floor(random() * bufferSize);
+    const out = buf[j]!;
+    buf[j] = row;
+    yield out;
+  }
+  for (let i = buf.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [buf[i], buf[j]] = [buf[j]!, buf[i]!];
+  }
+  yield* buf;
+}
+
+async function* chunk<T>(rows: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let cur: T[] = [];
+  for await (const row of rows) {
+    cur.push(row);
+    if (cur.length === size) {
+      yield cur;
+      cur = [];
+    }
+  }
+  if (cur.length > 0) yield cur;
+}
+
+/** The rows of one training epoch, shuffled reproducibly from (seed, epoch), in batches. */
+export function trainingRowBatches(
+  source: RowSource,
+  o: { split: SplitConfig; batchSize: number; shuffleBuffer: number; seed: number; epoch: number },
+): AsyncGenerator<TrainingRow[]> {
+  const random = mulberry32(fnv1a(`epoch ${o.epoch}`, o.seed));
+  return chunk(shuffleRows(splitRows(source, o.split, 'train'), o.shuffleBuffer, random), o.batchSize);
+}
+
+export function validationRowBatches(source: RowSource, split: SplitConfig, batchSize: number): AsyncGenerator<TrainingRow[]> {
+  return chunk(splitRows(source, split, 'validation'), batchSize);
+}
+
+export function validateScaler(scaler: HlfScaler, where: string): void {
+  const ok = scaler.features.length === N_HLF && scaler.features.every((f, i) => f === HLF_NAMES[i]) &&
+    scaler.min.length === N_HLF && scaler.max.length === N_HLF;
+  if (!ok) throw new Error(`${where}: HLF scaler must list the ${N_HLF} features ${HLF_NAMES.join(',')} in order with ${N_HLF} min and max values`);
+}
+
+/** Min–max scaler fit on the training split (never on validation or test rows). */
+export async function fitHlfScaler(source: RowSource, split: SplitConfig): Promise<HlfScaler> {
+  const min = new Array<number>(N_HLF).fill(Infinity);
+  const max = new Array<number>(N_HLF).fill(-Infinity);
+  let n = 0;
+  for await (const row of splitRows(source, split, 'train')) {
+    checkRow(row, source.id);
+    for (let j = 0; j < N_HLF; j++) {
+      const v = row.hlf[j]!;
+      if (v < min[j]!) min[j] = v;
+      if (v > max[j]!) max[j] = v;
+    }
+    n++;
+  }
+  if (n === 0) throw new Error(`${source.id}: no training rows to fit the HLF scaler on`);
+  return { features: [...HLF_NAMES], min, max };
+}
+
+function checkRow(row: TrainingRow, where: string): void {
+  const at = row.sourceUri !== undefined ? ` (${row.sourceUri} entry ${row.sourceEntry})` : '';
+  if (row.hlf.length !== N_HLF) throw new Error(`${where}: row${at} has ${row.hlf.length} HLF values, expected ${N_HLF}`);
+  if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
+    throw new Error(`${where}: row${at} has ${row.particles.length} particle values, not a multiple of ${N_PARTICLE_FEATURES}`);
+  }
+}
+
+export interface Batch {
+  /** Tensors in the model's input order (modelInputs(kind)). */
+  readonly inputs: tf.Tensor[];
+  /** One-hot labels, batch × nClasses. */
+  readonly labels: tf.Tensor2D;
+  readonly labelIndex: Int32Array;
+  readonly size: number;
+  /** Time steps of the particle input (0 for the HLF model). */
+  readonly steps: number;
+}
+
+/**
+ * Tensors for one batch. Particle sequences are zero-padded at the FRONT so the lepton
+ * (last particle) is the GRU's last step; sequences longer than maxLen keep their last
+ * maxLen particles, the ones closest to the lepton (rows are sorted by decreasing ΔR).
+ */
+export function makeBatch(rows: readonly TrainingRow[], o: BatchOptions, where = 'batch'): Batch {
+  const n = rows.length;
+  if (n === 0) throw new Error(`${where}: empty batch`);
+  const labelIndex = new Int32Array(n);
+  const oneHot = new Float32Array(n * o.nClasses);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    checkRow(row, where);
+    if (!Number.isInteger(row.label) || row.label < 0 || row.label >= o.nClasses) {
+      throw new Error(`${where}: label ${row.label} is not a class index below ${o.nClasses}`);
+    }
+    labelIndex[i] = row.label;
+    oneHot[i * o.nClasses + row.label] = 1;
+  }
+  const inputs: tf.Tensor[] = [];
+  let steps = 0;
+  for (const name of modelInputs(o.kind)) {
+    if (name === 'hlf') {
+      const x = new Float32Array(n * N_HLF);
+      for (let i = 0; i < n; i++) {
+        const h = rows[i]!.hlf;
+        for (let j = 0; j < N_HLF; j++) {
+          const lo = o.scaler.min[j]!, span = o.scaler.max[j]! - lo;
+          x[i * N_HLF + j] = span > 0 ? (h[j]! - lo) / span : 0;
+        }
+      }
+      inputs.push(tf.tensor2d(x, [n, N_HLF]));
+    } else {
+      const lengths = rows.map((r) => Math.min(r.particles.length / N_PARTICLE_FEATURES, o.maxLen));
+      steps = o.padding === 'fixed' ? o.maxLen : Math.max(1, ...lengths);
+      const x = new Float32Array(n * steps * N_PARTICLE_FEATURES);
+      for (let i = 0; i < n; i++) {
+        const p = rows[i]!.particles;
+        const len = lengths[i]!;
+        const keepFrom = p.length - len * N_PARTICLE_FEATURES;
+        x.set(p.subarray(keepFrom), (i * steps + (steps - len)) * N_PARTICLE_FEATURES);
+      }
+      inputs.push(tf.tensor3d(x, [n, steps, N_PARTICLE_FEATURES]));
+    }
+  }
+  return { inputs, labels: tf.tensor2d(oneHot, [n, o.nClasses]), labelIndex, size: n, steps };
+}
+
+export function disposeBatch(b: Batch): void {
+  tf.dispose([...b.inputs, b.labels]);
+}
+
+/** A RowSource over rows held in memory (tests, benchmarks, small subsets). */
+export function inMemorySource(id: string, rows: readonly TrainingRow[], readBatch = 256): RowSource {
+  return {
+    id,
+    async *batches() {
+      for (let i = 0; i < rows.length; i += readBatch) yield rows.slice(i, i + readBatch);
+    },
+  };
+}

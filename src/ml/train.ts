@@ -1,0 +1,382 @@
+/**
+ * One training run: epochs over a RowSource, validation after every epoch, best-model
+ * selection on the validation split, a checkpoint per epoch, resume from the latest
+ * checkpoint, cancellation between batches. Runs in whatever thread calls it; the
+ * training worker (train-worker.ts) calls it off the caller's event loop.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { HlfScaler } from '../dataset/schema.js';
+import { initBackend, type BackendInfo, type BackendRequest } from './backend.js';
+import {
+  disposeBatch, fitHlfScaler, makeBatch, trainingRowBatches, validateScaler, validationRowBatches,
+  type BatchOptions, type PaddingMode, type RowSource, type SplitConfig,
+} from './data.js';
+import { classificationReport, type ClassificationReport } from './metrics.js';
+import { buildModel, validateModelConfig, type ModelConfig } from './models.js';
+
+export const CLASS_NAMES = ['QCD', 'ttbar', 'WJets'] as const;
+
+export type SelectionMetric = 'val_loss' | 'val_mean_auc' | 'val_accuracy';
+
+export interface TrainConfig {
+  readonly model: ModelConfig;
+  readonly batchSize: number;
+  readonly epochs: number;
+  readonly split: SplitConfig;
+  /** Rows in the bounded shuffle buffer. */
+  readonly shuffleBuffer: number;
+  /** Seeds the per-epoch shuffle (the split has its own seed). */
+  readonly seed: number;
+  readonly padding: PaddingMode;
+  readonly backend: BackendRequest;
+  readonly classNames: readonly string[];
+  readonly selectionMetric: SelectionMetric;
+}
+
+export function defaultTrainConfig(model: ModelConfig, overrides: Partial<Omit<TrainConfig, 'model'>> = {}): TrainConfig {
+  return {
+    model, batchSize: 128, epochs: 5, split: { validationFraction: 0.1, seed: 42 }, shuffleBuffer: 10_000, seed: 1,
+    padding: 'longest', backend: 'auto', classNames: [...CLASS_NAMES], selectionMetric: 'val_loss', ...overrides,
+  };
+}
+
+export function validateTrainConfig(c: TrainConfig): void {
+  validateModelConfig(c.model);
+  const bad = (f: string, why: string): never => { throw new Error(`invalid training config: ${f} ${why}`); };
+  for (const f of ['batchSize', 'epochs', 'shuffleBuffer'] as const) {
+    if (!(Number.isInteger(c[f]) && c[f] > 0)) bad(f, `must be a positive integer, got ${JSON.stringify(c[f])}`);
+  }
+  if (!Number.isInteger(c.seed)) bad('seed', `must be an integer, got ${JSON.stringify(c.seed)}`);
+  const vf = c.split.validationFraction;
+  if (!(typeof vf === 'number' && vf >= 0 && vf < 1)) bad('split.validationFraction', `must be in [0, 1), got ${vf}`);
+  if (c.classNames.length !== c.model.nClasses) bad('classNames', `has ${c.classNames.length} names for ${c.model.nClasses} classes`);
+  if (!['fixed', 'longest'].includes(c.padding)) bad('padding', `must be 'fixed' or 'longest', got '${c.padding}'`);
+  if (!['val_loss', 'val_mean_auc', 'val_accuracy'].includes(c.selectionMetric)) bad('selectionMetric', `unknown: '${c.selectionMetric}'`);
+}
+
+/** What the caller sees while training runs (drives activity heartbeats). */
+export interface TrainProgress {
+  readonly type: 'batch' | 'epoch';
+  /** 0-based epoch being trained (type 'batch') or just finished (type 'epoch'). */
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly batch: number;
+  readonly loss: number;
+  readonly samplesSeen: number;
+  readonly samplesPerSecond: number;
+  readonly validation?: EpochMetrics;
+}
+
+export interface EpochMetrics {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly samples: number;
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+  readonly valLoss?: number;
+  readonly valAccuracy?: number;
+  readonly valMeanAuc?: number;
+  readonly valAuc?: Record<string, number>;
+}
+
+/** A checkpoint is a set of named files; the store decides where they live. */
+export interface Checkpoint {
+  /** Epochs completed when it was taken. */
+  readonly epoch: number;
+  readonly files: Readonly<Record<string, Uint8Array>>;
+}
+
+export interface CheckpointStore {
+  save(checkpoint: Checkpoint): Promise<void>;
+  /** The checkpoint with the highest epoch, if any. */
+  loadLatest(): Promise<Checkpoint | undefined>;
+}
+
+/** Where the final model (model.json + weights.bin) and metadata go. */
+export interface ArtifactSink {
+  put(name: string, data: Uint8Array): Promise<void>;
+}
+
+export interface TrainDeps {
+  readonly source: RowSource;
+  /** Fit on the training split when absent. */
+  readonly scaler?: HlfScaler;
+  readonly checkpoints?: CheckpointStore;
+  readonly artifacts: ArtifactSink;
+  readonly onProgress?: (p: TrainProgress) => void;
+  /** Polled between batches; true stops the run with an AbortError. */
+  readonly shouldStop?: () => boolean;
+  readonly log?: (message: string) => void;
+  /** Minimum milliseconds between 'batch' progress reports. */
+  readonly progressIntervalMs?: number;
+}
+
+export interface TrainResult {
+  readonly datasetId: string;
+  readonly backend: BackendInfo;
+  readonly epochsCompleted: number;
+  readonly resumedFromEpoch: number;
+  readonly bestEpoch: number;
+  readonly history: readonly EpochMetrics[];
+  readonly validation?: Omit<ClassificationReport, 'perClass'> & { perClass: { className: string; auc: number }[] };
+  readonly parameters: number;
+  readonly trainSeconds: number;
+  readonly samplesPerSecond: number;
+  readonly artifacts: readonly string[];
+}
+
+/** The checkpoint's JSON part. */
+interface TrainState {
+  readonly fingerprint: string;
+  readonly epochsDone: number;
+  readonly history: EpochMetrics[];
+  readonly best: { epoch: number; score: number } | null;
+  readonly scaler: HlfScaler;
+  readonly trainSeconds: number;
+  readonly weightSpecs: tf.io.WeightsManifestEntry[];
+  readonly optimizerSpecs: tf.io.WeightsManifestEntry[];
+}
+
+export class AbortError extends Error {
+  override readonly name = 'AbortError';
+}
+
+/** Settings a checkpoint must share with the run that resumes it (epochs may grow). */
+function fingerprint(c: TrainConfig): string {
+  const { model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric } = c;
+  return JSON.stringify({ model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric });
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+async function encodeTensors(tensors: tf.Tensor[]): Promise<{ data: Uint8Array; specs: tf.io.WeightsManifestEntry[] }> {
+  const named = tensors.map((tensor, i) => ({ name: `t${i}`, tensor }));
+  const { data, specs } = await tf.io.encodeWeights(named);
+  return { data: new Uint8Array(data), specs };
+}
+
+function decodeTensors(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]): tf.Tensor[] {
+  const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  const map = tf.io.decodeWeights(buf, specs);
+  return specs.map((s) => map[s.name]!);
+}
+
+function setModelWeights(model: tf.LayersModel, data: Uint8Array, specs: tf.io.WeightsManifestEntry[], where: string): void {
+  const tensors = decodeTensors(data, specs);
+  const own = model.getWeights();
+  if (tensors.length !== own.length || tensors.some((t, i) => !tf.util.arraysEqual(t.shape, own[i]!.shape))) {
+    throw new Error(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
+  }
+  model.setWeights(tensors);
+  tf.dispose(tensors);
+}
+
+function score(m: EpochMetrics, metric: SelectionMetric): number {
+  // Higher is better for every score, so val_loss is negated.
+  switch (metric) {
+    case 'val_loss': return -(m.valLoss ?? Infinity);
+    case 'val_accuracy': return m.valAccuracy ?? -Infinity;
+    case 'val_mean_auc': return m.valMeanAuc ?? -Infinity;
+  }
+}
+
+/** Runs the model over the validation split: softmax outputs, labels, mean loss. */
+export async function predictRows(
+  model: tf.LayersModel,
+  batches: AsyncIterable<readonly import('./data.js').TrainingRow[]>,
+  o: BatchOptions,
+  where: string,
+): Promise<{ probs: Float32Array; labels: Int32Array; loss: number }> {
+  const probs: Float32Array[] = [];
+  const labels: Int32Array[] = [];
+  let lossSum = 0;
+  let n = 0;
+  for await (const rows of batches) {
+    const b = makeBatch(rows, o, where);
+    const out = model.predict(b.inputs.length === 1 ? b.inputs[0]! : b.inputs) as tf.Tensor;
+    const p = (await out.data()) as Float32Array;
+    out.dispose();
+    disposeBatch(b);
+    for (let i = 0; i < b.size; i++) lossSum -= Math.log(Math.max(p[i * o.nClasses + b.labelIndex[i]!]!, 1e-7));
+    probs.push(p);
+    labels.push(b.labelIndex);
+    n += b.size;
+  }
+  const cat = <T extends Float32Array | Int32Array>(parts: T[], make: (len: number) => T): T => {
+    const out = make(parts.reduce((s, a) => s + a.length, 0));
+    let off = 0;
+    for (const a of parts) { out.set(a, off); off += a.length; }
+    return out;
+  };
+  return { probs: cat(probs, (l) => new Float32Array(l)), labels: cat(labels, (l) => new Int32Array(l)), loss: n ? lossSum / n : NaN };
+}
+
+/** Serialises a LayersModel in the tfjs layers format (model.json + one weights.bin). */
+export async function modelArtifacts(model: tf.LayersModel): Promise<{ modelJson: Uint8Array; weights: Uint8Array }> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (a) => {
+    saved = a;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  if (saved?.weightData === undefined || saved.weightSpecs === undefined) throw new Error('model.save produced no weights');
+  const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(saved.weightData));
+  const json = {
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    convertedBy: null,
+    modelTopology: saved.modelTopology,
+    trainingConfig: saved.trainingConfig,
+    weightsManifest: [{ paths: ['weights.bin'], weights: saved.weightSpecs }],
+  };
+  return { modelJson: utf8.encode(JSON.stringify(json)), weights };
+}
+
+/**
+ * Trains per `config`. If `deps.checkpoints` holds a checkpoint of the same settings,
+ * training continues after its epoch with its weights, optimizer state, history and
+ * best-model record; the per-epoch shuffle is a function of (seed, epoch), so the
+ * resumed epochs see exactly the row order an uninterrupted run would have.
+ */
+export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise<TrainResult> {
+  validateTrainConfig(config);
+  const log = deps.log ?? (() => undefined);
+  const where = `dataset ${deps.source.id}`;
+  const backend = await initBackend(config.backend, { log });
+  const model = buildModel(config.model);
+  const parameters = model.countParams();
+  const optimizer = model.optimizer;
+
+  let state: TrainState | undefined;
+  let bestWeights: Uint8Array | undefined;
+  const latest = await deps.checkpoints?.loadLatest();
+  if (latest !== undefined) {
+    const stateFile = latest.files['state.json'];
+    if (stateFile === undefined) throw new Error(`checkpoint of epoch ${latest.epoch} has no state.json`);
+    const s = JSON.parse(fromUtf8.decode(stateFile)) as TrainState;
+    if (s.fingerprint !== fingerprint(config)) {
+      throw new Error(`checkpoint of epoch ${latest.epoch} was taken with different settings; refusing to resume (stored ${s.fingerprint}, now ${fingerprint(config)})`);
+    }
+    setModelWeights(model, latest.files['weights.bin']!, s.weightSpecs, `checkpoint epoch ${latest.epoch}`);
+    const opt = decodeTensors(latest.files['optimizer.bin']!, s.optimizerSpecs);
+    await optimizer.setWeights(s.optimizerSpecs.map((spec, i) => ({ name: spec.name, tensor: opt[i]! })));
+    bestWeights = latest.files['best-weights.bin'];
+    state = s;
+    log(`[ml] resuming after epoch ${s.epochsDone} from checkpoint`);
+  }
+  const scaler = state?.scaler ?? deps.scaler ?? (await fitHlfScaler(deps.source, config.split));
+  validateScaler(scaler, where);
+  const batchOptions: BatchOptions = {
+    kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses,
+  };
+  const history: EpochMetrics[] = [...(state?.history ?? [])];
+  let best = state?.best ?? null;
+  let trainSeconds = state?.trainSeconds ?? 0;
+  const resumedFromEpoch = state?.epochsDone ?? 0;
+  const interval = deps.progressIntervalMs ?? 1000;
+  const hasValidation = config.split.validationFraction > 0;
+
+  for (let epoch = resumedFromEpoch; epoch < config.epochs; epoch++) {
+    const t0 = performance.now();
+    let lastReport = 0;
+    let samples = 0;
+    let lossSum = 0;
+    let batchIndex = 0;
+    const batches = trainingRowBatches(deps.source, {
+      split: config.split, batchSize: config.batchSize, shuffleBuffer: config.shuffleBuffer, seed: config.seed, epoch,
+    });
+    for await (const rows of batches) {
+      if (deps.shouldStop?.()) throw new AbortError(`training stopped during epoch ${epoch} before batch ${batchIndex}`);
+      const b = makeBatch(rows, batchOptions, where);
+      const out = await model.trainOnBatch(b.inputs.length === 1 ? b.inputs[0]! : b.inputs, b.labels);
+      disposeBatch(b);
+      const loss = Array.isArray(out) ? out[0]! : out;
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
+      lossSum += loss * b.size;
+      samples += b.size;
+      batchIndex++;
+      const now = performance.now();
+      if (deps.onProgress && now - lastReport >= interval) {
+        lastReport = now;
+        deps.onProgress({
+          type: 'batch', epoch, epochs: config.epochs, batch: batchIndex, loss, samplesSeen: samples,
+          samplesPerSecond: samples / ((now - t0) / 1000),
+        });
+      }
+    }
+    if (samples === 0) throw new Error(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
+    const seconds = (performance.now() - t0) / 1000;
+    trainSeconds += seconds;
+    let metrics: EpochMetrics = { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds };
+    if (hasValidation) {
+      const v = await predictRows(model, validationRowBatches(deps.source, config.split, Math.max(config.batchSize, 256)), batchOptions, where);
+      if (v.labels.length > 0) {
+        const r = classificationReport(v.probs, v.labels, config.classNames, 2);
+        metrics = {
+          ...metrics, valLoss: v.loss, valAccuracy: r.accuracy, valMeanAuc: r.meanAuc,
+          valAuc: Object.fromEntries(r.perClass.map((c) => [c.className, c.auc])),
+        };
+      }
+    }
+    history.push(metrics);
+    const weights = await encodeTensors(model.getWeights());
+    const s = score(metrics, config.selectionMetric);
+    // Strictly better only: on ties the earlier epoch stays best (deterministic).
+    if (best === null || s > best.score || !hasValidation) {
+      best = { epoch, score: s };
+      bestWeights = weights.data;
+    }
+    if (deps.checkpoints) {
+      const optWeights = await optimizer.getWeights();
+      const opt = await encodeTensors(optWeights.map((w) => w.tensor));
+      const optNames = optWeights.map((w) => w.name);
+      const st: TrainState = {
+        fingerprint: fingerprint(config), epochsDone: epoch + 1, history, best, scaler, trainSeconds,
+        weightSpecs: weights.specs, optimizerSpecs: opt.specs.map((spec, i) => ({ ...spec, name: optNames[i]! })),
+      };
+      await deps.checkpoints.save({
+        epoch: epoch + 1,
+        files: {
+          'state.json': utf8.encode(JSON.stringify(st)), 'weights.bin': weights.data,
+          'optimizer.bin': opt.data, 'best-weights.bin': bestWeights!,
+        },
+      });
+    }
+    log(`[ml] epoch ${epoch + 1}/${config.epochs}: loss ${metrics.loss.toFixed(4)}` +
+      (metrics.valLoss !== undefined ? `, val loss ${metrics.valLoss.toFixed(4)}, val mean AUC ${metrics.valMeanAuc!.toFixed(4)}` : '') +
+      `, ${metrics.samplesPerSecond.toFixed(0)} samples/s`);
+    deps.onProgress?.({
+      type: 'epoch', epoch, epochs: config.epochs, batch: batchIndex, loss: metrics.loss, samplesSeen: samples,
+      samplesPerSecond: metrics.samplesPerSecond, validation: metrics,
+    });
+  }
+
+  if (bestWeights === undefined || best === null) throw new Error('training finished without any completed epoch');
+  const weightSpecs = (await encodeTensors(model.getWeights())).specs;
+  setModelWeights(model, bestWeights, weightSpecs, 'best weights');
+
+  let validation: TrainResult['validation'];
+  const artifacts: string[] = [];
+  const put = async (name: string, data: Uint8Array) => { await deps.artifacts.put(name, data); artifacts.push(name); };
+  if (hasValidation) {
+    const v = await predictRows(model, validationRowBatches(deps.source, config.split, 256), batchOptions, where);
+    if (v.labels.length > 0) {
+      const r = classificationReport(v.probs, v.labels, config.classNames, 200);
+      validation = { ...r, perClass: r.perClass.map((c) => ({ className: c.className, auc: c.auc })) };
+      await put('validation-report.json', utf8.encode(JSON.stringify(r)));
+    }
+  }
+  const { modelJson, weights } = await modelArtifacts(model);
+  await put('model.json', modelJson);
+  await put('weights.bin', weights);
+  await put('scaler.json', utf8.encode(JSON.stringify(scaler)));
+  const samplesTotal = history.reduce((s, h) => s + h.samples, 0);
+  const result: TrainResult = {
+    datasetId: deps.source.id, backend, epochsCompleted: history.length, resumedFromEpoch, bestEpoch: best.epoch,
+    history, validation, parameters, trainSeconds, samplesPerSecond: samplesTotal / trainSeconds,
+    artifacts: [...artifacts, 'metadata.json'],
+  };
+  await put('metadata.json', utf8.encode(JSON.stringify({ config, ...result }, null, 2)));
+  model.dispose();
+  return result;
+}
