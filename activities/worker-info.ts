@@ -1,0 +1,21 @@
+import os from 'node:os';
+import { Context } from '@temporalio/activity';
+
+export interface WorkerInfo {
+  readonly taskQueue: string;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly cpus: number;
+  readonly memoryGiB: number;
+}
+
+/** Lets a workflow or an operator see which machines serve a pool. */
+export async function describeWorker(): Promise<WorkerInfo> {
+  return {
+    taskQueue: Context.current().info.taskQueue,
+    hostname: os.hostname(),
+    pid: process.pid,
+    cpus: os.availableParallelism(),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  };
+}

@@ -1,0 +1,64 @@
+import { parseArgs } from 'node:util';
+import { connectClient } from '../../src/temporal/connection.js';
+import { CPU_TASK_QUEUE } from '../../src/temporal/task-queues.js';
+import { baseName, normalizeUri, storage } from '../../src/storage/index.js';
+import type { FileResult, IngestInput, IngestResult } from '../../workflows/ingest-types.js';
+import { csv, positiveInt, UsageError } from '../args.js';
+import { awaitResult, newWorkflowId, workflowUrl } from '../temporal-run.js';
+
+export const INGEST_USAGE = `usage: hepflow ingest <input-uri> [--out <uri>] [--tree <name>] [--branches a,b]
+                      [--batch-size 100] [--files-in-flight 8] [--local-worker] [--no-wait]`;
+
+export async function runIngest(input: IngestInput, opts: { localWorker: boolean; wait: boolean; workflowId?: string }): Promise<IngestResult | undefined> {
+  const client = await connectClient();
+  try {
+    const workflowId = opts.workflowId ?? newWorkflowId('ingest');
+    const handle = await client.workflow.start('ingestWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId, args: [input] });
+    console.log(`started ingestWorkflow ${workflowId}\n  watch: ${workflowUrl(workflowId)}`);
+    if (!opts.wait) return undefined;
+    return await awaitResult<IngestResult>(handle, opts.localWorker);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export async function printIngestResult(r: IngestResult): Promise<void> {
+  const manifest = await storage().readJson<{ files: FileResult[] }>(r.manifestUri);
+  for (const f of manifest.files) {
+    if (f.status === 'ok') console.log(`  ${baseName(f.file.uri).padEnd(32)} ${f.treeName.padEnd(8)} ${String(f.entries).padStart(8)} entries  ${f.branches.length} branches`);
+  }
+  const t = r.totals;
+  console.log(`files: ${r.listing.files} (${t.ok} read, ${t.failed} failed), entries: ${t.entries}, bytes: ${t.bytes}`);
+  for (const f of r.failures) console.log(`  FAILED ${f.error}`);
+  console.log(`manifest: ${r.manifestUri}`);
+}
+
+export async function ingestCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      tree: { type: 'string' },
+      branches: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'files-in-flight': { type: 'string' },
+      'local-worker': { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(INGEST_USAGE);
+  const inputUri = normalizeUri(positionals[0]!);
+  const bucket = process.env.HEPFLOW_BUCKET ?? 'hepflow';
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const input: IngestInput = {
+    inputUri: inputUri.endsWith('/') ? inputUri : `${inputUri}/`,
+    outputUri: normalizeUri(values.out ?? `s3://${bucket}/runs/ingest-${stamp}`),
+    treeName: values.tree,
+    statBranches: csv(values.branches),
+    batchSize: positiveInt('--batch-size', values['batch-size'], 100),
+    filesInFlight: positiveInt('--files-in-flight', values['files-in-flight'], 8),
+  };
+  const r = await runIngest(input, { localWorker: values['local-worker'], wait: !values['no-wait'] });
+  if (r) await printIngestResult(r);
+}

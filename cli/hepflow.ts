@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import '../src/process-warnings.js';
+import { applyLocalStackDefaults } from './local-stack-env.js';
+import { UsageError } from './args.js';
+import { stackCommand } from './commands/stack.js';
+import { ingestCommand } from './commands/ingest.js';
+import { demoCommand } from './commands/demo.js';
+import { runPoolWorker } from '../workers/main.js';
+
+const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
+
+  hepflow stack up|down|status|env     the local Temporal dev server + S3 server
+  hepflow worker cpu|gpu [--max-activities N] [--task-queue Q]
+  hepflow ingest <input-uri> [...]     read every ROOT file under a prefix (ingestWorkflow)
+  hepflow demo                         the quick start's end-to-end run
+
+URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
+
+async function main(argv: string[]): Promise<void> {
+  applyLocalStackDefaults();
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'stack':
+      return stackCommand(rest);
+    case 'worker':
+      if (rest[0] !== 'cpu' && rest[0] !== 'gpu') throw new UsageError('usage: hepflow worker cpu|gpu [options]');
+      return runPoolWorker(rest[0], rest.slice(1));
+    case 'ingest':
+      return ingestCommand(rest);
+    case 'demo':
+      return demoCommand();
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return;
+    default:
+      throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError || (err as NodeJS.ErrnoException)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  console.error(`hepflow: ${(err as Error)?.message ?? err}`);
+  if (process.env.HEPFLOW_DEBUG) console.error(err);
+  process.exit(1);
+});

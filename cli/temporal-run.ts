@@ -1,0 +1,40 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+
+let runtimeInstalled = false;
+import { stackConfigFromEnv, webUiUrl } from '../infra/stack-config.js';
+import { connectWorker, temporalSettings } from '../src/temporal/connection.js';
+import { createPoolWorker } from '../workers/pool-worker.js';
+import { workerOptions } from '../workers/worker-options.js';
+
+/** Where to watch a workflow in the web UI (the local dev server's UI unless TEMPORAL_UI_URL is set). */
+export function workflowUrl(workflowId: string): string {
+  const ui = process.env.TEMPORAL_UI_URL ?? webUiUrl(stackConfigFromEnv());
+  return `${ui}/namespaces/${encodeURIComponent(temporalSettings().namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/**
+ * Waits for a workflow's result, optionally hosting a CPU worker in this process for
+ * the duration (single-machine use: no separate `hepflow worker cpu` needed).
+ */
+export async function awaitResult<R>(handle: WorkflowHandle, localWorker: boolean): Promise<R> {
+  if (!localWorker) return (await handle.result()) as R;
+  // Keep the terminal for the user's output: only the worker's warnings and errors.
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const { connection, namespace } = await connectWorker();
+  let worker: Worker | undefined;
+  try {
+    worker = await createPoolWorker(connection, namespace, workerOptions('cpu', []));
+    return (await worker.runUntil(handle.result())) as R;
+  } finally {
+    await connection.close();
+  }
+}
+
+export const newWorkflowId = (kind: string): string =>
+  `hepflow-${kind}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
+
+export type { Client };

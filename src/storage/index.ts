@@ -1,0 +1,64 @@
+import { FileStore } from './file-store.js';
+import { S3Store, s3SettingsFromEnv, type S3Settings } from './s3-store.js';
+import type { ObjectInfo, ObjectStore, WriteBody } from './types.js';
+import type { RandomAccessSource } from './random-access.js';
+import { normalizeUri, parseUri } from './uri.js';
+import type { Readable } from 'node:stream';
+
+export * from './types.js';
+export * from './uri.js';
+export type { RandomAccessSource } from './random-access.js';
+export { s3SettingsFromEnv, type S3Settings } from './s3-store.js';
+
+/**
+ * One interface over s3:// and file:// URIs. Each call picks the backend from the
+ * URI's scheme, so a pipeline can read from S3 and write locally, or the reverse.
+ */
+export class Storage implements ObjectStore {
+  private readonly file = new FileStore();
+  private s3?: S3Store;
+
+  constructor(private readonly s3Settings: () => S3Settings = () => s3SettingsFromEnv()) {}
+
+  private backend(uri: string): ObjectStore {
+    if (parseUri(uri).scheme === 'file') return this.file;
+    this.s3 ??= new S3Store(this.s3Settings());
+    return this.s3;
+  }
+
+  list(prefixUri: string): AsyncIterable<ObjectInfo> {
+    const uri = normalizeUri(prefixUri);
+    // normalizeUri drops a bare path's trailing slash, which marks "this directory".
+    return this.backend(uri).list(prefixUri.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri);
+  }
+  head(uri: string): Promise<ObjectInfo | undefined> {
+    return this.backend(uri).head(normalizeUri(uri));
+  }
+  openRead(uri: string): Promise<RandomAccessSource> {
+    return this.backend(uri).openRead(normalizeUri(uri));
+  }
+  readAll(uri: string): Promise<Uint8Array> {
+    return this.backend(uri).readAll(normalizeUri(uri));
+  }
+  readStream(uri: string): Promise<Readable> {
+    return this.backend(uri).readStream(normalizeUri(uri));
+  }
+  write(uri: string, body: WriteBody): Promise<ObjectInfo> {
+    return this.backend(uri).write(normalizeUri(uri), body);
+  }
+  delete(uri: string): Promise<void> {
+    return this.backend(uri).delete(normalizeUri(uri));
+  }
+
+  async readJson<T>(uri: string): Promise<T> {
+    const bytes = await this.readAll(uri);
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+  }
+  writeJson(uri: string, value: unknown): Promise<ObjectInfo> {
+    return this.write(uri, JSON.stringify(value, null, 2) + '\n');
+  }
+}
+
+/** Per-process storage: activities share one S3 client (connection pool). */
+let shared: Storage | undefined;
+export const storage = (): Storage => (shared ??= new Storage());

@@ -1,0 +1,198 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  S3ServiceException,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
+import type { RandomAccessSource } from './random-access.js';
+import { ObjectNotFoundError, StorageError, type ObjectInfo, type ObjectStore, type WriteBody } from './types.js';
+import { parseUri } from './uri.js';
+
+export interface S3Settings {
+  /** Override for S3-compatible servers (MinIO, rclone, Ceph...); absent means AWS. */
+  readonly endpoint?: string;
+  readonly region: string;
+  readonly forcePathStyle: boolean;
+  /** Part size for multipart uploads (S3's minimum is 5 MiB). */
+  readonly partSize: number;
+  readonly maxAttempts: number;
+}
+
+/**
+ * Reads S3 settings from the environment. Credentials are deliberately not part of
+ * them: the AWS SDK's default chain (env vars, profiles, SSO, instance roles) finds
+ * them in each process, so they never travel through workflow arguments.
+ */
+export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Settings {
+  const endpoint = env.HEPFLOW_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
+    throw new Error(`HEPFLOW_S3_ENDPOINT must be an http(s) URL, got '${endpoint}'`);
+  }
+  const partMiB = Number(env.HEPFLOW_S3_PART_MIB ?? '8');
+  if (!Number.isFinite(partMiB) || partMiB < 5) {
+    throw new Error(`HEPFLOW_S3_PART_MIB must be a number >= 5, got '${env.HEPFLOW_S3_PART_MIB}'`);
+  }
+  return {
+    endpoint,
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    forcePathStyle: (env.HEPFLOW_S3_FORCE_PATH_STYLE ?? (endpoint ? 'true' : 'false')) === 'true',
+    partSize: partMiB * 1024 * 1024,
+    maxAttempts: Number(env.HEPFLOW_S3_MAX_ATTEMPTS ?? '4'),
+  };
+}
+
+const describe = (e: unknown): string => {
+  if (e instanceof S3ServiceException) return `${e.name}${e.message && e.message !== e.name ? `: ${e.message}` : ''}`;
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'ECONNREFUSED' || err?.name === 'TimeoutError' || err?.code === 'ENOTFOUND') {
+    return `object storage unreachable (${err.code ?? err.name}: ${err.message})`;
+  }
+  return err?.message ?? String(e);
+};
+
+const isNotFound = (e: unknown): boolean =>
+  e instanceof S3ServiceException && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404);
+
+export class S3Store implements ObjectStore {
+  readonly client: S3Client;
+
+  constructor(private readonly settings: S3Settings) {
+    const config: S3ClientConfig = {
+      region: settings.region,
+      forcePathStyle: settings.forcePathStyle,
+      maxAttempts: settings.maxAttempts,
+      // Some S3-compatible servers send the whole object's checksum with ranged GETs;
+      // validating it against a byte range always fails. TLS and TCP still protect us.
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
+    };
+    if (settings.endpoint) config.endpoint = settings.endpoint;
+    this.client = new S3Client(config);
+  }
+
+  private loc(uri: string): { bucket: string; key: string } {
+    const l = parseUri(uri);
+    if (l.scheme !== 's3') throw new StorageError(uri, 'use', 'not an s3:// URI');
+    return l;
+  }
+
+  private async call<T>(uri: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof StorageError) throw e;
+      if (isNotFound(e)) throw new ObjectNotFoundError(uri, operation);
+      throw new StorageError(uri, operation, describe(e), { cause: e });
+    }
+  }
+
+  async *list(prefixUri: string): AsyncIterable<ObjectInfo> {
+    const { bucket, key } = this.loc(prefixUri);
+    let token: string | undefined;
+    do {
+      const page = await this.call(prefixUri, 'list', () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token })),
+      );
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || o.Key.endsWith('/')) continue;
+        yield {
+          uri: `s3://${bucket}/${o.Key}`,
+          size: o.Size ?? 0,
+          etag: (o.ETag ?? '').replaceAll('"', ''),
+          lastModified: o.LastModified ?? new Date(0),
+        };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async head(uri: string): Promise<ObjectInfo | undefined> {
+    const { bucket, key } = this.loc(uri);
+    try {
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        uri,
+        size: h.ContentLength ?? 0,
+        etag: (h.ETag ?? '').replaceAll('"', ''),
+        lastModified: h.LastModified ?? new Date(0),
+      };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw new StorageError(uri, 'stat', describe(e), { cause: e });
+    }
+  }
+
+  private async getRange(uri: string, offset: number, length: number): Promise<Uint8Array> {
+    const { bucket, key } = this.loc(uri);
+    return this.call(uri, `read bytes ${offset}-${offset + length - 1} of`, async () => {
+      const r = await this.client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
+      );
+      const bytes = await r.Body!.transformToByteArray();
+      if (bytes.length !== length) throw new Error(`short read: got ${bytes.length} of ${length} bytes`);
+      return bytes;
+    });
+  }
+
+  async openRead(uri: string): Promise<RandomAccessSource> {
+    const info = await this.head(uri);
+    if (!info) throw new ObjectNotFoundError(uri, 'open');
+    const { size } = info;
+    return {
+      uri,
+      size,
+      read: async (offset, length) => {
+        if (offset < 0 || length < 0 || offset + length > size) {
+          throw new StorageError(uri, 'read', `range ${offset}+${length} outside the object's ${size} bytes`);
+        }
+        return length === 0 ? new Uint8Array(0) : this.getRange(uri, offset, length);
+      },
+      close: async () => {},
+    };
+  }
+
+  async readAll(uri: string): Promise<Uint8Array> {
+    const { bucket, key } = this.loc(uri);
+    return this.call(uri, 'read', async () => {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return r.Body!.transformToByteArray();
+    });
+  }
+
+  async readStream(uri: string): Promise<Readable> {
+    const { bucket, key } = this.loc(uri);
+    return this.call(uri, 'read', async () => {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return r.Body as Readable;
+    });
+  }
+
+  async write(uri: string, body: WriteBody): Promise<ObjectInfo> {
+    const { bucket, key } = this.loc(uri);
+    await this.call(uri, 'write', () =>
+      // lib-storage sends small bodies as one PUT and streams large ones as multipart,
+      // holding at most queueSize parts in memory.
+      new Upload({
+        client: this.client,
+        params: { Bucket: bucket, Key: key, Body: body },
+        partSize: this.settings.partSize,
+        queueSize: 2,
+        leavePartsOnError: false,
+      }).done(),
+    );
+    const info = await this.head(uri);
+    if (!info) throw new StorageError(uri, 'write', 'object missing right after upload');
+    return info;
+  }
+
+  async delete(uri: string): Promise<void> {
+    const { bucket, key } = this.loc(uri);
+    await this.call(uri, 'delete', () => this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+  }
+}

@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+import type { RandomAccessSource } from './random-access.js';
+
+export interface ObjectInfo {
+  readonly uri: string;
+  readonly size: number;
+  /** S3's ETag, or a size+mtime tag for local files: changes whenever the content may have. */
+  readonly etag: string;
+  readonly lastModified: Date;
+}
+
+export type WriteBody = Uint8Array | string | Readable;
+
+/** One backend (S3 or local files); URIs are always absolute, canonical ones. */
+export interface ObjectStore {
+  /** Every object under the prefix, recursively, in key order; paginates lazily. */
+  list(prefixUri: string): AsyncIterable<ObjectInfo>;
+  /** undefined when the object does not exist. */
+  head(uri: string): Promise<ObjectInfo | undefined>;
+  openRead(uri: string): Promise<RandomAccessSource>;
+  readAll(uri: string): Promise<Uint8Array>;
+  readStream(uri: string): Promise<Readable>;
+  /**
+   * Writes an object. Readers never see a partial object: S3 publishes on completion
+   * (multipart for large streams), local files are renamed into place.
+   */
+  write(uri: string, body: WriteBody): Promise<ObjectInfo>;
+  delete(uri: string): Promise<void>;
+}
+
+/** Every storage failure names the object and the operation, and keeps the cause. */
+export class StorageError extends Error {
+  constructor(
+    readonly uri: string,
+    readonly operation: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`storage: cannot ${operation} ${uri}: ${reason}`, options);
+    this.name = 'StorageError';
+  }
+}
+
+export class ObjectNotFoundError extends StorageError {
+  constructor(uri: string, operation: string) {
+    super(uri, operation, 'no such object');
+    this.name = 'ObjectNotFoundError';
+  }
+}

@@ -1,0 +1,12 @@
+import * as all from '../activities/index.js';
+import type { Pool } from '../src/temporal/task-queues.js';
+
+/**
+ * Which activities each pool serves. The CPU pool runs the data stages; the GPU pool
+ * runs only what benefits from an accelerator, so GPU machines never pick up I/O work.
+ */
+export function activitiesFor(pool: Pool): Record<string, (...args: never[]) => Promise<unknown>> {
+  const { describeWorker } = all;
+  if (pool === 'gpu') return { describeWorker };
+  return { ...all };
+}

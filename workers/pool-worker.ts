@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { activitiesFor } from './activity-sets.js';
+import type { PoolWorkerOptions } from './worker-options.js';
+
+const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+
+/**
+ * A worker of one pool. Only the CPU pool hosts workflows: orchestration is cheap, and
+ * keeping it off GPU machines lets those scale to zero without stalling workflows.
+ */
+export async function createPoolWorker(
+  connection: NativeConnection,
+  namespace: string,
+  options: PoolWorkerOptions,
+): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: options.taskQueue,
+    activities: activitiesFor(options.pool),
+    ...(options.pool === 'cpu' ? { workflowsPath } : {}),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
+    // A long training step may delay a heartbeat; give the worker time to finish cleanly.
+    shutdownGraceTime: '30 seconds',
+  });
+}

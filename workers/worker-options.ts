@@ -1,0 +1,44 @@
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+import { taskQueueOf, type Pool } from '../src/temporal/task-queues.js';
+
+export interface PoolWorkerOptions {
+  readonly pool: Pool;
+  readonly taskQueue: string;
+  readonly maxConcurrentActivities: number;
+  readonly maxConcurrentWorkflowTasks: number;
+}
+
+const positiveInt = (name: string, raw: string | undefined, fallback: number): number => {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return n;
+};
+
+/**
+ * Worker settings from flags, then env, then defaults sized to the machine: a CPU
+ * worker runs about one heavy activity per core; a GPU worker one per device.
+ */
+export function workerOptions(pool: Pool, argv: string[], env: NodeJS.ProcessEnv = process.env): PoolWorkerOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'task-queue': { type: 'string' },
+      'max-activities': { type: 'string' },
+      'max-workflow-tasks': { type: 'string' },
+    },
+    strict: true,
+  });
+  const prefix = `HEPFLOW_${pool.toUpperCase()}_`;
+  return {
+    pool,
+    taskQueue: values['task-queue'] ?? env[`${prefix}TASK_QUEUE`] ?? taskQueueOf(pool),
+    maxConcurrentActivities: positiveInt(
+      '--max-activities',
+      values['max-activities'] ?? env[`${prefix}MAX_ACTIVITIES`],
+      pool === 'gpu' ? 1 : Math.max(2, os.availableParallelism()),
+    ),
+    maxConcurrentWorkflowTasks: positiveInt('--max-workflow-tasks', values['max-workflow-tasks'] ?? env[`${prefix}MAX_WORKFLOW_TASKS`], 20),
+  };
+}
