@@ -1,0 +1,110 @@
+/**
+ * Parent-side API of the training worker: trainInWorker() runs runTraining in a worker
+ * thread and keeps the caller's event loop free. Progress arrives as callbacks, the
+ * caller's CheckpointStore/ArtifactSink serve the worker's requests, and an AbortSignal
+ * stops training between batches (through a shared flag the worker polls, which works
+ * even while the worker's own event loop is busy).
+ */
+import { Worker } from 'node:worker_threads';
+import type { HlfScaler } from '../dataset/schema.js';
+import { AbortError, type ArtifactSink, type Checkpoint, type CheckpointStore, type TrainConfig, type TrainProgress, type TrainResult } from './train.js';
+
+/**
+ * Where the worker gets its rows: an ES module (file URL, absolute path or package name)
+ * whose export `exportName` (default `createRowSource`) maps the JSON `options` to a
+ * RowSource. Functions cannot cross a thread boundary; a module name can.
+ */
+export interface SourceSpec {
+  readonly module: string;
+  readonly exportName?: string;
+  readonly options: unknown;
+}
+
+/** The synthetic source (src/ml/synthetic.ts), for tests and benchmarks. */
+export const SYNTHETIC_SOURCE_MODULE = new URL('./synthetic.js', import.meta.url).href;
+
+export interface WorkerInit {
+  readonly config: TrainConfig;
+  readonly source: SourceSpec;
+  readonly scaler?: HlfScaler;
+  readonly hasCheckpoints: boolean;
+  readonly stopFlag: SharedArrayBuffer;
+  readonly progressIntervalMs?: number;
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; progress: TrainProgress }
+  | { type: 'log'; message: string }
+  | { type: 'call'; id: number; method: 'checkpoint.save' | 'checkpoint.loadLatest' | 'artifact.put'; args: unknown[] }
+  | { type: 'done'; result: TrainResult }
+  | { type: 'error'; name: string; message: string; stack?: string };
+
+export type ParentMessage = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+export interface TrainInWorkerOptions {
+  readonly source: SourceSpec;
+  readonly scaler?: HlfScaler;
+  readonly checkpoints?: CheckpointStore;
+  readonly artifacts: ArtifactSink;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TrainProgress) => void;
+  readonly log?: (message: string) => void;
+  readonly progressIntervalMs?: number;
+}
+
+/** Structured clone turns Uint8Arrays into Uint8Arrays but a checkpoint's map needs rebuilding. */
+function asCheckpoint(v: unknown): Checkpoint {
+  const c = v as Checkpoint;
+  return { epoch: c.epoch, files: { ...c.files } };
+}
+
+export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Promise<TrainResult> {
+  if (o.signal?.aborted) return Promise.reject(new AbortError('training cancelled before it started'));
+  const stopFlag = new SharedArrayBuffer(4);
+  const init: WorkerInit = {
+    config, source: o.source, scaler: o.scaler, hasCheckpoints: o.checkpoints !== undefined, stopFlag,
+    progressIntervalMs: o.progressIntervalMs,
+  };
+  const worker = new Worker(new URL('./train-worker.js', import.meta.url), { workerData: init });
+  const onAbort = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+
+  return new Promise<TrainResult>((resolve, reject) => {
+    let settled: { ok: true; result: TrainResult } | { ok: false; error: Error } | undefined;
+    const serve = async (m: Extract<WorkerMessage, { type: 'call' }>) => {
+      let reply: ParentMessage;
+      try {
+        let value: unknown;
+        if (m.method === 'artifact.put') await o.artifacts.put(m.args[0] as string, m.args[1] as Uint8Array);
+        else if (m.method === 'checkpoint.save') await o.checkpoints!.save(asCheckpoint(m.args[0]));
+        else value = await o.checkpoints!.loadLatest();
+        reply = { id: m.id, ok: true, value };
+      } catch (err) {
+        reply = { id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+      worker.postMessage(reply);
+    };
+    worker.on('message', (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'progress': o.onProgress?.(m.progress); break;
+        case 'log': (o.log ?? ((s: string) => console.error(s)))(m.message); break;
+        case 'call': void serve(m); break;
+        case 'done': settled = { ok: true, result: m.result }; void worker.terminate(); break;
+        case 'error': {
+          const e = m.name === 'AbortError' ? new AbortError(m.message) : new Error(`training worker failed: ${m.message}`);
+          if (m.stack && m.name !== 'AbortError') e.stack = m.stack;
+          settled = { ok: false, error: e };
+          void worker.terminate();
+          break;
+        }
+      }
+    });
+    worker.on('error', (err) => { settled ??= { ok: false, error: err }; });
+    worker.on('exit', (code) => {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (settled === undefined) reject(new Error(`training worker exited with code ${code} before finishing`));
+      else if (settled.ok) resolve(settled.result);
+      else reject(settled.error);
+    });
+  });
+}

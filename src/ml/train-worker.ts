@@ -1,0 +1,78 @@
+/**
+ * Entry point of the training worker thread (started by train-runner.ts). Training is
+ * CPU-bound and synchronous between awaits, so it runs here, off the caller's event loop
+ * (Temporal activity heartbeats, other activities). Everything with an outside binding —
+ * the checkpoint store and the artifact sink — stays in the parent and is reached through
+ * request/reply messages; the row source is built here from a module the parent names,
+ * because reading and decoding Parquet is CPU work too.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runTraining, type ArtifactSink, type Checkpoint, type CheckpointStore } from './train.js';
+import type { RowSource } from './data.js';
+import type { ParentMessage, WorkerInit, WorkerMessage } from './train-runner.js';
+
+const port = parentPort;
+if (port === null) throw new Error('train-worker.ts must run in a worker thread (use trainInWorker)');
+const init = workerData as WorkerInit;
+const stopFlag = new Int32Array(init.stopFlag);
+
+let nextId = 0;
+const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+port.on('message', (m: ParentMessage) => {
+  const p = pending.get(m.id);
+  if (p === undefined) return;
+  pending.delete(m.id);
+  if (m.ok) p.resolve(m.value);
+  else p.reject(new Error(m.error));
+});
+
+function post(m: WorkerMessage): void {
+  port!.postMessage(m);
+}
+
+function call(method: 'checkpoint.save' | 'checkpoint.loadLatest' | 'artifact.put', args: unknown[]): Promise<unknown> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    post({ type: 'call', id, method, args });
+  });
+}
+
+const checkpoints: CheckpointStore | undefined = init.hasCheckpoints
+  ? {
+    save: async (cp: Checkpoint) => { await call('checkpoint.save', [cp]); },
+    loadLatest: async () => (await call('checkpoint.loadLatest', [])) as Checkpoint | undefined,
+  }
+  : undefined;
+const artifacts: ArtifactSink = { put: async (name, data) => { await call('artifact.put', [name, data]); } };
+
+async function loadSource(): Promise<RowSource> {
+  const { module, exportName = 'createRowSource', options } = init.source;
+  const mod = (await import(module)) as Record<string, unknown>;
+  const factory = mod[exportName];
+  if (typeof factory !== 'function') throw new Error(`row source module ${module} has no function export '${exportName}'`);
+  const source = (await (factory as (o: unknown) => RowSource | Promise<RowSource>)(options)) as RowSource;
+  if (typeof source?.batches !== 'function' || typeof source.id !== 'string') {
+    throw new Error(`${module}#${exportName} did not return a RowSource ({ id, batches() })`);
+  }
+  return source;
+}
+
+try {
+  const result = await runTraining(init.config, {
+    source: await loadSource(),
+    scaler: init.scaler,
+    checkpoints,
+    artifacts,
+    onProgress: (progress) => post({ type: 'progress', progress }),
+    shouldStop: () => Atomics.load(stopFlag, 0) !== 0,
+    log: (message) => post({ type: 'log', message }),
+    progressIntervalMs: init.progressIntervalMs,
+  });
+  post({ type: 'done', result });
+} catch (err) {
+  const e = err instanceof Error ? err : new Error(String(err));
+  post({ type: 'error', name: e.name, message: e.message, stack: e.stack });
+}
+// Pending store calls are settled by now; let the thread end even if tfjs keeps handles.
+port.close();
