@@ -1,0 +1,436 @@
+/**
+ * Deserialisers for the ROOT classes that describe a TTree: TObject, TNamed, TObjArray,
+ * TList, TTree, TBranch, TBranchElement, TLeaf and its typed subclasses, and TBasket
+ * when ROOT stored one inside its branch. Each reads only the members the reader needs,
+ * dispatches on the class version where the layout changed, and then jumps to the end
+ * recorded in the object's byte count, so members added in later versions are skipped
+ * rather than misread. Classes it does not know are skipped by their byte counts.
+ *
+ * Object references (ROOT writes a repeated object or class as a back-reference to the
+ * buffer position where it first appeared) are resolved through a per-buffer table, as
+ * TBufferFile::ReadObjectAny does.
+ */
+import type { Cursor, VersionHeader } from './cursor.js';
+import { UnsupportedRootFeatureError } from './errors.js';
+
+const BYTE_COUNT_MASK = 0x40000000;
+const CLASS_MASK = 0x80000000;
+const NEW_CLASS_TAG = 0xffffffff;
+/** ROOT offsets reference positions by this much so that 0 and 1 stay free for null/self. */
+const MAP_OFFSET = 2;
+/** TObject::fBits flag: the object has a TProcessID reference after its bits. */
+const IS_REFERENCED = 1 << 4;
+
+export interface RawLeaf {
+  readonly className: string;
+  readonly name: string;
+  readonly title: string;
+  /** Fixed number of values per entry (1 for scalars, N for `x[N]`). */
+  readonly len: number;
+  /** Bytes per value as ROOT recorded it (0 when unknown, e.g. objects). */
+  readonly lenType: number;
+  readonly isUnsigned: boolean;
+  /** The counter leaf for `x[n]` leaves, when it was resolvable. */
+  readonly leafCount: RawLeaf | null;
+  /** TLeafElement only: the streamer type code of the element. */
+  readonly elementType: number | undefined;
+}
+
+/** A basket that ROOT kept in memory and wrote into the TTree object ("recovered"). */
+export interface EmbeddedBasket {
+  readonly entries: number;
+  /** Data bytes (without the key header), uncompressed. */
+  readonly data: Uint8Array;
+  /** Per-entry byte offsets into `data` (entries + 1 values), when entries vary in size. */
+  readonly offsets: Int32Array | null;
+}
+
+export interface RawBranchElement {
+  readonly className: string;
+  readonly parentName: string;
+  readonly clonesName: string;
+  readonly id: number;
+  readonly type: number;
+  readonly streamerType: number;
+}
+
+export interface RawBranch {
+  readonly className: string;
+  readonly name: string;
+  readonly title: string;
+  readonly entryOffsetLen: number;
+  readonly writeBasket: number;
+  readonly entries: number;
+  readonly branches: readonly RawBranch[];
+  readonly leaves: readonly RawLeaf[];
+  readonly embeddedBaskets: readonly (EmbeddedBasket | null)[];
+  readonly basketBytes: readonly number[];
+  readonly basketEntry: readonly number[];
+  readonly basketSeek: readonly number[];
+  readonly element: RawBranchElement | undefined;
+}
+
+export interface RawTree {
+  readonly name: string;
+  readonly title: string;
+  readonly entries: number;
+  readonly branches: readonly RawBranch[];
+}
+
+/** What a skipped, unknown class leaves in a collection. */
+export interface OpaqueObject {
+  readonly opaqueClass: string;
+}
+
+type Reader = (c: Cursor, refs: RefTable) => unknown;
+
+/** Back-reference table of one buffer, keyed by ROOT buffer position. */
+export class RefTable {
+  private readonly map = new Map<number, unknown>();
+  set(pos: number, value: unknown): void {
+    this.map.set(pos, value);
+  }
+  get(pos: number): unknown {
+    return this.map.get(pos);
+  }
+  has(pos: number): boolean {
+    return this.map.has(pos);
+  }
+}
+
+class ClassRef {
+  constructor(readonly name: string) {}
+}
+
+const READERS: Record<string, Reader> = {
+  TObjArray: (c, refs) => readObjArray(c, refs),
+  TList: (c, refs) => readList(c, refs),
+  TBranch: (c, refs) => readBranch(c, refs, 'TBranch'),
+  TBranchElement: (c, refs) => readBranchElement(c, refs),
+  TBranchObject: (c, refs) => readBranchObject(c, refs),
+  TLeafElement: (c, refs) => readLeafElement(c, refs),
+  TBasket: (c) => readEmbeddedBasket(c),
+};
+for (const leafClass of ['TLeafB', 'TLeafS', 'TLeafI', 'TLeafL', 'TLeafF', 'TLeafD', 'TLeafO', 'TLeafC', 'TLeafF16', 'TLeafD32', 'TLeafG']) {
+  READERS[leafClass] = (c, refs) => readTypedLeaf(c, refs, leafClass);
+}
+
+/**
+ * TBufferFile::ReadObjectAny: a class-tagged pointer that is null, a back-reference, or
+ * a (possibly new) class tag followed by the object.
+ */
+export function readObjectAny(c: Cursor, refs: RefTable): unknown {
+  const beg = c.rootPos;
+  const begLocal = c.pos;
+  let count = c.u32();
+  let tag: number;
+  let start = 0;
+  let counted = false;
+  if ((count & BYTE_COUNT_MASK) === 0 || count === NEW_CLASS_TAG) {
+    tag = count;
+    count = 0;
+  } else {
+    counted = true;
+    count = (count & ~BYTE_COUNT_MASK) >>> 0;
+    start = c.rootPos;
+    tag = c.u32();
+  }
+  if ((tag & CLASS_MASK) === 0) {
+    if (tag === 0 || tag === 1) return null;
+    if (refs.has(tag)) return refs.get(tag);
+    // A reference to something not (yet) read: skip it as ROOT would.
+    c.seek(begLocal + count + 4);
+    return null;
+  }
+  let className: string;
+  if (tag === NEW_CLASS_TAG) {
+    className = c.cstring();
+    if (counted) refs.set(start + MAP_OFFSET, new ClassRef(className));
+  } else {
+    const ref = refs.get((tag & ~CLASS_MASK) >>> 0);
+    if (!(ref instanceof ClassRef)) c.fail(`object tag ${tag & ~CLASS_MASK} refers to no known class`);
+    className = ref.name;
+  }
+  const reader = READERS[className];
+  let object: unknown;
+  if (reader) {
+    object = reader(c, refs);
+    if (counted) {
+      const end = begLocal + 4 + count;
+      if (c.pos > end) c.fail(`${className} read past its byte count`);
+      c.seek(end);
+    }
+  } else {
+    if (!counted) c.fail(`cannot skip an object of unknown class ${className} without a byte count`);
+    c.seek(begLocal + 4 + count);
+    object = { opaqueClass: className } satisfies OpaqueObject;
+  }
+  if (counted) refs.set(beg + MAP_OFFSET, object);
+  return object;
+}
+
+function readTObject(c: Cursor): void {
+  c.versionHeader();
+  c.u32(); // fUniqueID
+  const bits = c.u32();
+  if ((bits & IS_REFERENCED) !== 0) c.u16();
+}
+
+function readTNamed(c: Cursor): { name: string; title: string } {
+  const header = c.versionHeader();
+  readTObject(c);
+  const name = c.tstring();
+  const title = c.tstring();
+  if (header.end !== undefined) c.skipTo(header, 'TNamed');
+  return { name, title };
+}
+
+export function readObjArray(c: Cursor, refs: RefTable): unknown[] {
+  const header = c.versionHeader();
+  if (header.version > 2) readTObject(c);
+  if (header.version > 1) c.tstring();
+  const n = c.i32();
+  if (n < 0 || n > c.length) c.fail(`TObjArray claims ${n} entries`);
+  c.i32(); // lower bound
+  const items: unknown[] = [];
+  for (let i = 0; i < n; i++) items.push(readObjectAny(c, refs));
+  if (header.end !== undefined) c.skipTo(header, 'TObjArray');
+  return items;
+}
+
+export function readList(c: Cursor, refs: RefTable): unknown[] {
+  const header = c.versionHeader();
+  if (header.version > 3) readTObject(c);
+  c.tstring();
+  const n = c.i32();
+  if (n < 0 || n > c.length) c.fail(`TList claims ${n} entries`);
+  const items: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    items.push(readObjectAny(c, refs));
+    c.skip(c.u8()); // per-item option string
+  }
+  if (header.end !== undefined) c.skipTo(header, 'TList');
+  return items;
+}
+
+function readTLeafBase(c: Cursor, refs: RefTable, className: string): Omit<RawLeaf, 'elementType'> {
+  const header = c.versionHeader();
+  if (header.version < 2) unsupported(c, `TLeaf v${header.version}`);
+  const { name, title } = readTNamed(c);
+  const len = c.i32();
+  const lenType = c.i32();
+  c.i32(); // fOffset
+  c.u8(); // fIsRange
+  const isUnsigned = c.u8() !== 0;
+  const count = readObjectAny(c, refs);
+  c.skipTo(header, 'TLeaf');
+  return { className, name, title, len, lenType, isUnsigned, leafCount: isLeaf(count) ? count : null };
+}
+
+function isLeaf(x: unknown): x is RawLeaf {
+  return typeof x === 'object' && x !== null && 'lenType' in x && 'leafCount' in x;
+}
+
+function readTypedLeaf(c: Cursor, refs: RefTable, className: string): RawLeaf {
+  const header = c.versionHeader();
+  const base = readTLeafBase(c, refs, className);
+  c.skipTo(header, className); // fMinimum / fMaximum
+  return { ...base, elementType: undefined };
+}
+
+function readLeafElement(c: Cursor, refs: RefTable): RawLeaf {
+  const header = c.versionHeader();
+  const base = readTLeafBase(c, refs, 'TLeafElement');
+  c.i32(); // fID
+  const elementType = c.i32();
+  c.skipTo(header, 'TLeafElement');
+  return { ...base, elementType };
+}
+
+function unsupported(c: Cursor, what: string): never {
+  throw new UnsupportedRootFeatureError(c.uri, `${c.what}: ${what} is not supported by this reader`);
+}
+
+function readI32Array(c: Cursor, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = c.i32();
+  return out;
+}
+function readI64Array(c: Cursor, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = c.i64();
+  return out;
+}
+
+/**
+ * TBranch v10 to v13 (ROOT 5.x to 6.x). Layouts, in order: TNamed, TAttFill, fCompress,
+ * fBasketSize, fEntryOffsetLen, fWriteBasket, fEntryNumber, [v13: fIOFeatures], fOffset,
+ * fMaxBaskets, fSplitLevel, fEntries, [v11+: fFirstEntry], fTotBytes, fZipBytes,
+ * fBranches, fLeaves, fBaskets, then fBasketBytes, fBasketEntry, fBasketSeek, each a
+ * one-byte array marker followed by fMaxBaskets values.
+ */
+export function readBranch(c: Cursor, refs: RefTable, className: string): RawBranch {
+  const header = c.versionHeader();
+  const v = header.version;
+  if (v < 10 || v > 13) unsupported(c, `TBranch class version ${v} (known: 10-13)`);
+  const { name, title } = readTNamed(c);
+  c.skipObject('TAttFill');
+  c.i32(); // fCompress
+  c.i32(); // fBasketSize
+  const entryOffsetLen = c.i32();
+  const writeBasket = c.i32();
+  c.i64(); // fEntryNumber
+  if (v >= 13) c.skipObject('ROOT::TIOFeatures');
+  c.i32(); // fOffset
+  const maxBaskets = c.i32();
+  c.i32(); // fSplitLevel
+  const entries = c.i64();
+  if (v >= 11) c.i64(); // fFirstEntry
+  c.i64(); // fTotBytes
+  c.i64(); // fZipBytes
+  if (maxBaskets < 0 || maxBaskets * 16 > c.length || writeBasket < 0 || writeBasket > maxBaskets) {
+    c.fail(`branch '${name}' has implausible basket counts (fMaxBaskets ${maxBaskets}, fWriteBasket ${writeBasket})`);
+  }
+  const branches = readObjArray(c, refs).filter(isBranch);
+  const leaves = readObjArray(c, refs).filter(isLeaf);
+  const baskets = readObjArray(c, refs);
+  c.u8();
+  const basketBytes = readI32Array(c, maxBaskets);
+  c.u8();
+  const basketEntry = readI64Array(c, maxBaskets);
+  c.u8();
+  const basketSeek = readI64Array(c, maxBaskets);
+  c.skipTo(header, 'TBranch');
+  const embeddedBaskets = baskets.map((b) => (isEmbeddedBasket(b) ? b : null));
+  return {
+    className,
+    name,
+    title,
+    entryOffsetLen,
+    writeBasket,
+    entries,
+    branches,
+    leaves,
+    embeddedBaskets,
+    basketBytes,
+    basketEntry,
+    basketSeek,
+    element: undefined,
+  };
+}
+
+function isBranch(x: unknown): x is RawBranch {
+  return typeof x === 'object' && x !== null && 'basketSeek' in x;
+}
+function isEmbeddedBasket(x: unknown): x is EmbeddedBasket {
+  return typeof x === 'object' && x !== null && 'data' in x && 'entries' in x;
+}
+
+/** TBranchElement v8 to v10: a TBranch followed by the streamer element it stores. */
+function readBranchElement(c: Cursor, refs: RefTable): RawBranch {
+  const header = c.versionHeader();
+  const v = header.version;
+  if (v < 8 || v > 10) unsupported(c, `TBranchElement class version ${v} (known: 8-10)`);
+  const base = readBranch(c, refs, 'TBranchElement');
+  const className = c.tstring();
+  const parentName = c.tstring();
+  const clonesName = c.tstring();
+  c.u32(); // fCheckSum
+  if (v >= 10) c.i16();
+  else c.i32(); // fClassVersion
+  const id = c.i32();
+  const type = c.i32();
+  const streamerType = c.i32();
+  c.i32(); // fMaximum
+  // Read, not skipped: a branch streamed here for the first time is referenced later.
+  readObjectAny(c, refs); // fBranchCount
+  readObjectAny(c, refs); // fBranchCount2
+  c.skipTo(header, 'TBranchElement');
+  return { ...base, element: { className, parentName, clonesName, id, type, streamerType } };
+}
+
+/** TBranchObject: a TBranch plus the class name; its leaves say the rest. */
+function readBranchObject(c: Cursor, refs: RefTable): RawBranch {
+  const header = c.versionHeader();
+  const base = readBranch(c, refs, 'TBranchObject');
+  c.skipTo(header, 'TBranchObject');
+  return base;
+}
+
+/**
+ * A TBasket stored inside its TBranch: the key header, the basket header, the entry
+ * offsets when entries vary in size, a copy of the key header, then the raw data.
+ */
+function readEmbeddedBasket(c: Cursor): EmbeddedBasket {
+  const start = c.pos;
+  c.i32(); // fNbytes
+  c.i16(); // key version
+  c.i32(); // fObjlen
+  c.u32(); // fDatime
+  const keylen = c.i16();
+  c.i16(); // fCycle
+  // Basket header sits at the end of the key header: fVersion, fBufferSize,
+  // fNevBufSize, fNevBuf, fLast, then a flag byte.
+  c.seek(start + keylen - 19);
+  c.u16(); // fVersion
+  c.i32(); // fBufferSize
+  const nevBufSize = c.i32();
+  const entries = c.i32();
+  const last = c.i32();
+  const flag = c.u8();
+  const border = last - keylen;
+  if (entries < 0 || border < 0) c.fail(`embedded basket with ${entries} entries and fLast ${last} is corrupt`);
+  if (flag > 20 && flag < 40) unsupported(c, 'an embedded basket with entry displacements');
+  let offsets: Int32Array | null = null;
+  if (nevBufSize * entries + keylen !== last) {
+    c.i32(); // array length, equal to entries
+    offsets = new Int32Array(entries + 1);
+    for (let i = 0; i < entries; i++) offsets[i] = c.i32() - keylen;
+    offsets[entries] = border;
+  }
+  c.skip(keylen); // the key header is repeated in front of the data
+  const data = c.take(border).slice();
+  return { entries, data, offsets };
+}
+
+/** Reads the TTree object (TTree v16 to v20) out of its decompressed key payload. */
+export function readTree(c: Cursor): RawTree {
+  const refs = new RefTable();
+  const header: VersionHeader = c.versionHeader();
+  const v = header.version;
+  if (v < 16 || v > 20) unsupported(c, `TTree class version ${v} (known: 16-20)`);
+  const { name, title } = readTNamed(c);
+  c.skipObject('TAttLine');
+  c.skipObject('TAttFill');
+  c.skipObject('TAttMarker');
+  const entries = c.i64();
+  c.i64(); // fTotBytes
+  c.i64(); // fZipBytes
+  c.i64(); // fSavedBytes
+  if (v >= 18) c.i64(); // fFlushedBytes
+  c.f64(); // fWeight
+  c.i32(); // fTimerInterval
+  c.i32(); // fScanField
+  c.i32(); // fUpdate
+  if (v >= 17) c.i32(); // fDefaultEntryOffsetLen
+  const clusterRanges = v >= 19 ? c.i32() : 0;
+  c.i64(); // fMaxEntries
+  c.i64(); // fMaxEntryLoop
+  c.i64(); // fMaxVirtualSize
+  c.i64(); // fAutoSave
+  if (v >= 18) c.i64(); // fAutoFlush
+  c.i64(); // fEstimate
+  if (v >= 19) {
+    if (clusterRanges < 0 || clusterRanges * 8 > c.length) c.fail(`TTree claims ${clusterRanges} cluster ranges`);
+    c.u8();
+    c.skip(8 * clusterRanges); // fClusterRangeEnd
+    c.u8();
+    c.skip(8 * clusterRanges); // fClusterSize
+  }
+  if (v >= 20) c.skipObject('ROOT::TIOFeatures');
+  const branches = readObjArray(c, refs).filter(isBranch);
+  // fLeaves, fAliases, indices, friends, user info and fBranchRef are not needed.
+  c.skipTo(header, 'TTree');
+  if (entries < 0) c.fail(`TTree '${name}' has ${entries} entries`);
+  return { name, title, entries, branches };
+}
