@@ -1,0 +1,221 @@
+/**
+ * Per-branch basket buffering.
+ *
+ * Each branch accumulates big-endian values in its own buffer and writes a TBasket
+ * key as soon as the buffer reaches the basket size, so memory stays bounded by
+ * (number of branches x basket size) however many entries are filled. Variable-size
+ * branches also record where each entry starts; ROOT appends that table after the
+ * data (count = entries + 1, absolute offsets including the key length, then 0).
+ */
+import { ByteWriter } from './bytes.js';
+import { rootCompress } from './compression.js';
+import { isBigSeek, keyHeaderLength, rootDatime, writeKeyHeader, FILE_BEGIN, type RootFileWriter } from './tfile.js';
+
+export type LeafType = 'f32' | 'f64' | 'i32' | 'i64' | 'u32' | 'bool';
+
+export interface LeafTypeInfo {
+  readonly size: number;
+  /** TLeaf subclass for plain branches. */
+  readonly leafClass: 'TLeafF' | 'TLeafD' | 'TLeafI' | 'TLeafL' | 'TLeafO';
+  /** Type letter in a TBranch leaf list ("x/F"). */
+  readonly letter: string;
+  /** ROOT basic-type code (TStreamerElement fType). */
+  readonly rootType: number;
+  /** C++ type name as streamer infos spell it. */
+  readonly typeName: string;
+  readonly unsigned: boolean;
+}
+
+export const LEAF_TYPES: Record<LeafType, LeafTypeInfo> = {
+  f32: { size: 4, leafClass: 'TLeafF', letter: 'F', rootType: 5, typeName: 'float', unsigned: false },
+  f64: { size: 8, leafClass: 'TLeafD', letter: 'D', rootType: 8, typeName: 'double', unsigned: false },
+  i32: { size: 4, leafClass: 'TLeafI', letter: 'I', rootType: 3, typeName: 'int', unsigned: false },
+  i64: { size: 8, leafClass: 'TLeafL', letter: 'L', rootType: 16, typeName: 'long long', unsigned: false },
+  u32: { size: 4, leafClass: 'TLeafI', letter: 'i', rootType: 13, typeName: 'unsigned int', unsigned: true },
+  bool: { size: 1, leafClass: 'TLeafO', letter: 'O', rootType: 18, typeName: 'bool', unsigned: false },
+};
+
+/** Bytes of TBasket fields that follow the TKey fields inside the key header. */
+const BASKET_HEADER = 2 + 4 + 4 + 4 + 4 + 1;
+
+export interface ColumnOptions {
+  readonly branchName: string;
+  readonly treeName: string;
+  readonly type: LeafType;
+  /** Whether each basket stores the per-entry offset table (variable-size entries). */
+  readonly entryOffsets: boolean;
+  readonly basketSize: number;
+  /** fNevBufSize for variable-size baskets (ROOT's fEntryOffsetLen). */
+  readonly entryOffsetLen: number;
+  readonly compressionCode: number;
+}
+
+/** The values of one branch plus the bookkeeping TBranch needs about its baskets. */
+export class Column {
+  private data: Uint8Array;
+  private view: DataView;
+  private len = 0;
+  private offsets: Int32Array;
+  private inBasket = 0;
+  private readonly size: number;
+  readonly basketBytes: number[] = [];
+  readonly basketEntry: number[] = [];
+  readonly basketSeek: number[] = [];
+  entries = 0;
+  totBytes = 0;
+  zipBytes = 0;
+  /** Largest value appended to an int32 column (a counter's fMaximum). */
+  maxValue = 0;
+  /** Largest per-entry element count (a TClonesArray branch's fMaximum). */
+  maxCount = 0;
+
+  constructor(
+    readonly options: ColumnOptions,
+    private readonly file: RootFileWriter,
+  ) {
+    this.size = LEAF_TYPES[options.type].size;
+    this.data = new Uint8Array(options.basketSize + 64);
+    this.view = new DataView(this.data.buffer);
+    this.offsets = new Int32Array(options.entryOffsets ? 256 : 0);
+  }
+
+  private reserve(n: number): void {
+    const need = this.len + n;
+    if (need <= this.data.length) return;
+    let cap = this.data.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.data.subarray(0, this.len));
+    this.data = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  private put(v: number | bigint | boolean): void {
+    const at = this.len;
+    switch (this.options.type) {
+      case 'f32':
+        this.view.setFloat32(at, Number(v));
+        break;
+      case 'f64':
+        this.view.setFloat64(at, Number(v));
+        break;
+      case 'i32':
+        this.view.setInt32(at, Number(v));
+        break;
+      case 'u32':
+        this.view.setUint32(at, Number(v));
+        break;
+      case 'i64':
+        this.view.setBigInt64(at, typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+        break;
+      case 'bool':
+        this.data[at] = v ? 1 : 0;
+        break;
+    }
+    this.len += this.size;
+  }
+
+  private startEntry(): void {
+    if (!this.options.entryOffsets) return;
+    if (this.inBasket >= this.offsets.length) {
+      const next = new Int32Array(this.offsets.length * 2);
+      next.set(this.offsets);
+      this.offsets = next;
+    }
+    this.offsets[this.inBasket] = this.len;
+  }
+
+  /** Appends one entry holding a single value. */
+  pushScalar(v: number | bigint | boolean): void {
+    this.startEntry();
+    this.reserve(this.size);
+    this.put(v);
+    if (this.options.type === 'i32' && Number(v) > this.maxValue) this.maxValue = Number(v);
+    this.endEntry();
+  }
+
+  /** Appends one entry holding `values.length` values (a jagged entry). */
+  pushArray(values: ArrayLike<number | bigint | boolean>): void {
+    this.startEntry();
+    const n = values.length;
+    this.reserve(n * this.size);
+    if (this.options.type === 'f32' && values instanceof Float32Array) {
+      const view = this.view;
+      let at = this.len;
+      for (let i = 0; i < n; i++, at += 4) view.setFloat32(at, values[i]!);
+      this.len = at;
+    } else {
+      for (let i = 0; i < n; i++) this.put(values[i]!);
+    }
+    if (n > this.maxCount) this.maxCount = n;
+    this.endEntry();
+  }
+
+  /** Appends one entry of `n` copies of `v` (TObject fUniqueID/fBits sub-branches). */
+  pushRepeated(v: number, n: number): void {
+    this.startEntry();
+    this.reserve(n * this.size);
+    for (let i = 0; i < n; i++) this.put(v);
+    if (n > this.maxCount) this.maxCount = n;
+    this.endEntry();
+  }
+
+  private endEntry(): void {
+    this.inBasket++;
+    this.entries++;
+    if (this.len >= this.options.basketSize) this.flush();
+  }
+
+  /** Writes the buffered entries as one TBasket key (no-op when empty). */
+  flush(): void {
+    if (this.inBasket === 0) return;
+    const o = this.options;
+    const seek = this.file.position;
+    const keylen = keyHeaderLength(isBigSeek(seek), 'TBasket', o.branchName, o.treeName) + BASKET_HEADER;
+    const n = this.inBasket;
+    const tableBytes = o.entryOffsets ? 4 * (n + 2) : 0;
+    const raw = new Uint8Array(this.len + tableBytes);
+    raw.set(this.data.subarray(0, this.len));
+    if (o.entryOffsets) {
+      const tv = new DataView(raw.buffer, this.len, tableBytes);
+      tv.setInt32(0, n + 1);
+      for (let i = 0; i < n; i++) tv.setInt32(4 * (i + 1), this.offsets[i]! + keylen);
+      tv.setInt32(4 * (n + 1), 0);
+    }
+    const payload = rootCompress(raw, this.file.compression);
+    const nbytes = keylen + payload.length;
+    const w = new ByteWriter(keylen);
+    writeKeyHeader(w, {
+      nbytes,
+      objlen: raw.length,
+      datime: rootDatime(new Date()),
+      keylen,
+      cycle: 0,
+      seek,
+      seekPdir: FILE_BEGIN,
+      className: 'TBasket',
+      name: o.branchName,
+      title: o.treeName,
+    });
+    const fLast = keylen + this.len;
+    w.i16(3);
+    w.i32(Math.max(o.basketSize, fLast));
+    w.i32(o.entryOffsets ? o.entryOffsetLen : this.size);
+    w.i32(n);
+    w.i32(fLast);
+    w.u8(0);
+    const record = new Uint8Array(nbytes);
+    record.set(w.view8());
+    record.set(payload, keylen);
+    this.file.allocate(nbytes);
+    this.file.write(record, seek);
+
+    this.basketBytes.push(nbytes);
+    this.basketEntry.push(this.entries - n);
+    this.basketSeek.push(seek);
+    this.totBytes += keylen + raw.length;
+    this.zipBytes += nbytes;
+    this.len = 0;
+    this.inBasket = 0;
+  }
+}
