@@ -1,4 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
+import { FusedGru, setDefaultGruKernelProvider, type GruRecurrentActivation } from './layer.js';
+import { activeGruImplementation } from './select.js';
+
+export { FusedGru, type FusedGruLayerArgs, type GruRecurrentActivation } from './layer.js';
+export { fusedGru, type FusedGruOpOptions } from './op.js';
+export {
+  activeGruImplementation,
+  resolveGruImplementation,
+  type GruImplementation,
+  type GruImplementationName,
+} from './select.js';
+export type { GruKernel, GruKernelConfig, GruInputs, GruGradients, GruSavedState } from './kernel.js';
 
 /** Options of the GRU used by the sequence models (a subset of tf.layers.gru's). */
 export interface GruOptions {
@@ -6,9 +18,47 @@ export interface GruOptions {
   readonly name?: string;
   /** Keras' reset_after variant (Keras' default) instead of tfjs' original GRU. */
   readonly resetAfter?: boolean;
+  /** Default: 'hardSigmoid' (tf.layers.gru's default), or 'sigmoid' with resetAfter (Keras'). */
+  readonly recurrentActivation?: GruRecurrentActivation;
+  /** Mask all-zero steps without a Masking layer upstream (one with one works too). */
+  readonly maskZeros?: boolean;
 }
 
-/** The GRU layer for hepflow's models. Placeholder until the fused kernel lands. */
+// Deserialised layers (tf.loadLayersModel) have no createGru call: give them the same choice.
+setDefaultGruKernelProvider(() => {
+  const impl = activeGruImplementation();
+  if (impl.kernel === null) {
+    throw new Error('HEPFLOW_GRU=tfjs but a saved model contains the fused GRU layer');
+  }
+  return impl.kernel;
+});
+
+/**
+ * The GRU layer for hepflow's models: the fused kernel (native addon, else portable JS),
+ * or tf.layers.gru when HEPFLOW_GRU=tfjs. Returns only the last state.
+ */
 export function createGru(options: GruOptions): tf.layers.Layer {
-  return tf.layers.gru({ units: options.units, name: options.name, returnSequences: false });
+  const impl = activeGruImplementation();
+  if (impl.kernel === null) {
+    if (options.resetAfter || options.maskZeros) {
+      throw new Error('HEPFLOW_GRU=tfjs: tf.layers.gru supports neither resetAfter nor maskZeros');
+    }
+    return tf.layers.gru({
+      units: options.units,
+      name: options.name,
+      returnSequences: false,
+      recurrentActivation: options.recurrentActivation,
+    });
+  }
+  const kernel = impl.kernel;
+  return new FusedGru(
+    {
+      units: options.units,
+      name: options.name,
+      resetAfter: options.resetAfter,
+      recurrentActivation: options.recurrentActivation,
+      maskZeros: options.maskZeros,
+    },
+    () => kernel,
+  );
 }
