@@ -51,4 +51,7 @@ for addon in native/*/binding.gyp; do
 done
 
 log "compiling TypeScript"
+# A clean output: a test or workflow deleted from the sources must not linger in dist/.
+rm -rf dist
 node_modules/.bin/tsc -p tsconfig.json
+chmod +x dist/cli/hepflow.js

@@ -21,6 +21,8 @@ export interface S3Settings {
   /** Part size for multipart uploads (S3's minimum is 5 MiB). */
   readonly partSize: number;
   readonly maxAttempts: number;
+  /** Keys per ListObjectsV2 page (S3's maximum and default is 1000). */
+  readonly listPageSize: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
     forcePathStyle: (env.HEPFLOW_S3_FORCE_PATH_STYLE ?? (endpoint ? 'true' : 'false')) === 'true',
     partSize: partMiB * 1024 * 1024,
     maxAttempts: Number(env.HEPFLOW_S3_MAX_ATTEMPTS ?? '4'),
+    listPageSize: Number(env.HEPFLOW_S3_LIST_PAGE_SIZE ?? '1000'),
   };
 }
 
@@ -97,7 +100,7 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.call(prefixUri, 'list', () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token })),
+        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token, MaxKeys: this.settings.listPageSize })),
       );
       for (const o of page.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue;

@@ -87,7 +87,7 @@ export async function summarizeTree(
     const treeName = requestedTree ?? file.fKeys.find((k) => k.fClassName === 'TTree' || k.fClassName === 'TNtuple')?.fName;
     if (treeName === undefined || !file.fKeys.some((k) => k.fName === treeName)) {
       const found = file.fKeys.map((k) => `${k.fName} (${k.fClassName})`).join(', ') || 'none';
-      throw new RootFileError(source.uri, `${requestedTree ? `tree '${requestedTree}'` : 'no TTree'} found; keys: ${found}`);
+      throw new RootFileError(source.uri, `${requestedTree ? `tree '${requestedTree}' not found` : 'no TTree in the file'}; keys: ${found}`);
     }
     let tree: JsrootTree;
     try {

@@ -1,0 +1,50 @@
+import '../../src/process-warnings.js';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stackConfigFromEnv } from '../../infra/stack-config.js';
+import { localStack } from '../../infra/stack.js';
+import { s3SettingsFromEnv, Storage, type S3Settings } from '../../src/storage/index.js';
+import { freePort } from './net.js';
+
+export interface TestS3 {
+  readonly endpoint: string;
+  readonly bucket: string;
+  /** Environment a process needs to use this server through the storage module. */
+  readonly env: Record<string, string>;
+  storage(overrides?: Partial<S3Settings>): Storage;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the project's real S3 server (rclone serve s3, as in the local stack) on a
+ * free port over a temporary directory, with one bucket.
+ */
+export async function startTestS3(bucket = 'hepflow-test'): Promise<TestS3> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-s3-'));
+  const port = await freePort();
+  const config = stackConfigFromEnv({ HEPFLOW_DATA_DIR: dir, HEPFLOW_S3_PORT: String(port), HEPFLOW_BUCKET: bucket });
+  mkdirSync(path.join(config.s3.root, bucket), { recursive: true });
+  const { s3 } = localStack(config);
+  await s3.start();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const env = {
+    HEPFLOW_S3_ENDPOINT: endpoint,
+    AWS_ACCESS_KEY_ID: config.s3.accessKey,
+    AWS_SECRET_ACCESS_KEY: config.s3.secretKey,
+    AWS_REGION: 'us-east-1',
+  };
+  return {
+    endpoint,
+    bucket,
+    env,
+    storage: (overrides = {}) => {
+      Object.assign(process.env, env);
+      return new Storage(() => ({ ...s3SettingsFromEnv(env), ...overrides }));
+    },
+    stop: async () => {
+      await s3.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

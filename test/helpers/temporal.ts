@@ -1,0 +1,19 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { findTool } from '../../infra/tools.js';
+
+let runtimeInstalled = false;
+
+/**
+ * A real Temporal dev server for tests, from the binary the project installs (or
+ * HEPFLOW_TEMPORAL_BIN / PATH): @temporalio/testing would otherwise download one.
+ */
+export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: findTool('temporal') } },
+  });
+}

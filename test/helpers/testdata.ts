@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { sharedTestData } from '../../src/paths.js';
+
+/** A shared ROOT test file (../shared/testdata/root), never copied into the project. */
+export function sharedFile(name: string): string {
+  const p = path.join(sharedTestData, name);
+  if (!existsSync(p)) throw new Error(`shared test file missing: ${p} (the checkout must sit beside ../shared)`);
+  return p;
+}
+
+/** Reference values from ../shared/testdata/README.md. */
+export const HZZ = {
+  entries: 2421,
+  nMuonSum: 3825,
+  firstMuonPx: [-52.89945602416992, 37.7377815246582],
+  firstMetPx: 5.912771224975586,
+  metPxSum: 577.72990359,
+  jetPxCount: 2773,
+  jetPxSum: 3434.917912,
+  files: ['uproot-HZZ.root', 'uproot-HZZ-zlib.root', 'uproot-HZZ-lz4.root', 'uproot-HZZ-zstd.root', 'uproot-HZZ-lzma.root', 'uproot-HZZ-uncompressed.root'],
+} as const;
+
+export const ZMUMU = { file: 'uproot-Zmumu-zstd.root', entries: 2304, firstPx1: -41.1952876442, firstM: 82.4626915551 } as const;
+
+export const DELPHES = {
+  file: 'delphes-uproot-issue513.root',
+  entries: 10,
+  jetSizeSum: 60,
+  firstJetPt: [68.99266052246094, 65.33150482177734, 52.26370620727539],
+  eflowTrackPt: 818,
+  eflowPhotonEt: 520,
+  eflowNeutralHadronEt: 760,
+} as const;

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { inspectRootFile, listInputFiles, readListingBatch, writeBatchResult, writeManifest } from '../activities/ingest.js';
+import { storage } from '../src/storage/index.js';
+import type { FileResult } from '../workflows/ingest-types.js';
+import { HZZ, sharedFile } from './helpers/testdata.js';
+
+/** MockActivityEnvironment.run with the activity's own types. */
+const run = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> => new MockActivityEnvironment().run(fn, input) as Promise<R>;
+
+const ref = (p: string) => ({ uri: pathToFileURL(p).href, size: 0, etag: '' });
+
+test('inspectRootFile summarizes a file through the storage layer', async () => {
+  const s = await run(inspectRootFile, { file: ref(sharedFile('uproot-HZZ-zstd.root')), statBranches: ['NMuon'] });
+  assert.equal(s.treeName, 'events');
+  assert.equal(s.entries, HZZ.entries);
+  assert.equal(s.stats.NMuon!.sum, HZZ.nMuonSum);
+});
+
+test('unreadable files fail non-retryably, naming the file', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-act-'));
+  const truncated = path.join(dir, 'cut.root');
+  writeFileSync(truncated, readFileSync(sharedFile('uproot-HZZ.root')).subarray(0, 5000));
+  for (const [file, type] of [[truncated, 'RootFileError'], [path.join(dir, 'absent.root'), 'ObjectNotFoundError']] as const) {
+    await assert.rejects(run(inspectRootFile, { file: ref(file), statBranches: [] }), (e: unknown) =>
+      e instanceof ApplicationFailure && e.nonRetryable && e.type === type && e.message.includes(path.basename(file)));
+  }
+});
+
+test('listing is stored in batches and the manifest streams them back in order', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-list-'));
+  for (let i = 0; i < 7; i++) writeFileSync(path.join(dir, `f${i}.root`), 'x'.repeat(i));
+  writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
+  const out = pathToFileURL(path.join(dir, 'out')).href;
+  const listing = await run(listInputFiles, { inputUri: pathToFileURL(dir).href + '/', outputUri: out, suffix: '.root', batchSize: 3 });
+  assert.deepEqual(listing, { files: 7, batches: 3, bytes: 21 });
+  const batches = await Promise.all([0, 1, 2].map((batch) => run(readListingBatch, { outputUri: out, batch })));
+  assert.deepEqual(batches.map((b) => b.length), [3, 3, 1]);
+  for (const [batch, files] of batches.entries()) {
+    const results: FileResult[] = files.map((file) => ({ status: 'failed', file, error: `e${file.size}`, errorType: 'X' }));
+    await run(writeBatchResult, { outputUri: out, batch, results });
+  }
+  const totals = { ok: 0, failed: 7, entries: 0, bytes: 21 };
+  const { manifestUri } = await run(writeManifest, { inputUri: 'in', outputUri: out, batches: 3, totals, startedAt: 't0' });
+  const manifest = await storage().readJson<{ kind: string; totals: unknown; files: FileResult[] }>(manifestUri);
+  assert.equal(manifest.kind, 'hepflow.ingest-manifest/v1');
+  assert.deepEqual(manifest.totals, totals);
+  assert.deepEqual(manifest.files.map((f) => f.status === 'failed' && f.error), ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
+});
