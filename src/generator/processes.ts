@@ -130,14 +130,14 @@ function filtered(rng: Rng, process: (rng: Rng) => HardEvent): HardEvent {
 
 function wJets(rng: Rng): HardEvent {
   const hard: HardEvent = { jets: [], leptons: [] };
-  // Jet multiplicity above 20 GeV: 38% of events have ≥1 jet, each further jet costs ×0.25
-  // (Berends-Giele scaling).
-  if (rng.chance(0.38)) {
+  // Jet multiplicity above 20 GeV: 42% of events have ≥1 jet, each further jet costs ×0.3
+  // (Berends-Giele scaling); W+c and W+b(b̄) feed the b-tag.
+  if (rng.chance(0.42)) {
     let n = 1;
-    while (rng.chance(0.25)) n++;
+    while (rng.chance(0.3)) n++;
     for (let i = 0; i < n; i++) {
       const u = rng.uniform();
-      const flavour: JetFlavour = u < 0.01 ? 'b' : u < 0.06 ? 'c' : 'light';
+      const flavour: JetFlavour = u < 0.02 ? 'b' : u < 0.1 ? 'c' : 'light';
       hard.jets.push({ p: fromPtEtaPhiM(rng.powerLaw(20, 1500, 3.5), rng.normal(0, 1.9), rng.range(-Math.PI, Math.PI), 0), flavour });
     }
   }

@@ -71,6 +71,12 @@ export class Rng {
     return new Rng(state[0]!, state[1]!, state[2]!, state[3]!);
   }
 
+  /** A generator with an explicit xoshiro128** state (not all zero), for reference vectors. */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
+    if (((s0 | s1 | s2 | s3) >>> 0) === 0) throw new RangeError('xoshiro128** state must not be all zeros');
+    return new Rng(s0 >>> 0, s1 >>> 0, s2 >>> 0, s3 >>> 0);
+  }
+
   /** Next raw 32-bit output (xoshiro128**). */
   nextU32(): number {
     const s1 = this.s1;
