@@ -1,17 +1,15 @@
 /**
  * Errors of hepflow's ROOT reader. Every error names the file (its URI) and the cause,
  * so a failed activity says which object in the bucket is bad and why. None of them is
- * worth retrying: the bytes will not change.
+ * worth retrying: the bytes will not change, so all extend the project's RootFileError,
+ * which activities fail non-retryably with.
  */
+import { RootFileError } from '../errors.js';
 
 /** Base class: something about this ROOT file stops the read. */
-export class RootReaderError extends Error {
-  constructor(
-    readonly uri: string,
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${uri}: ${reason}`, options);
+export class RootReaderError extends RootFileError {
+  constructor(uri: string, reason: string, options?: { cause?: unknown }) {
+    super(uri, reason, options);
     this.name = 'RootReaderError';
   }
 }

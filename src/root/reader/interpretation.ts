@@ -60,7 +60,11 @@ export type BranchData = NumericBranchData | StringBranchData;
 
 const SIZES: Record<NumericType, number> = { i8: 1, u8: 1, bool: 1, i16: 2, u16: 2, i32: 4, u32: 4, f32: 4, i64: 8, u64: 8, f64: 8 };
 
-/** ROOT's TStreamerInfo basic type codes (EDataType), as used by TBranchElement. */
+/**
+ * ROOT's TStreamerInfo basic type codes (EDataType), as used by TBranchElement. Left out
+ * on purpose: 15 (TObject::fBits, which grows by 2 bytes for referenced objects), 9 and
+ * 19 (Double32_t / Float16_t, packed), 7 (char*).
+ */
 const STREAMER_TYPES: Record<number, NumericType> = {
   1: 'i8',
   2: 'i16',
@@ -73,7 +77,6 @@ const STREAMER_TYPES: Record<number, NumericType> = {
   12: 'u16',
   13: 'u32',
   14: 'u64',
-  15: 'u32',
   16: 'i64',
   17: 'u64',
   18: 'bool',
