@@ -65,7 +65,7 @@ export interface ClassInfo {
   readonly elements: readonly StreamerElement[];
 }
 
-const base = (name: string, version: number, title = ''): StreamerElement => ({ kind: 'base', name, version, title });
+export const base = (name: string, version: number, title = ''): StreamerElement => ({ kind: 'base', name, version, title });
 const str = (name: string, title = ''): StreamerElement => ({ kind: 'string', name, title });
 const BASIC: Record<string, { type: number; size: number }> = {
   short: { type: ROOT_TYPE.short, size: 2 },

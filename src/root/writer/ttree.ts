@@ -41,6 +41,12 @@ export interface BranchElementInfo {
   readonly type: number;
   readonly streamerType: number;
   readonly maximum: () => number;
+  /**
+   * The TClonesArray branch holding the element count, for split members. ROOT
+   * writes it as a back-reference to the enclosing branch; jsroot needs it to read
+   * members as arrays.
+   */
+  readonly branchCount?: () => BranchDesc;
 }
 
 export interface BranchDesc {
@@ -172,8 +178,10 @@ function writeBranch(w: ObjectWriter, b: BranchDesc, t: TreeDesc): void {
     w.i32(e.type);
     w.i32(e.streamerType);
     w.i32(e.maximum());
-    w.u32(0); // fBranchCount: ROOT re-links split members to their parent on read
-    w.u32(0); // fBranchCount2
+    const counter = e.branchCount?.();
+    if (counter) writeBranch(w, counter, t);
+    else w.u32(0);
+    w.u32(0); // fBranchCount2: only for nested variable arrays
     w.end(m);
   });
 }
