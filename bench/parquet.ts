@@ -1,0 +1,204 @@
+/**
+ * Parquet library choice, by measurement: write and read throughput and file size
+ * for hepflow's feature schema (jagged LIST<FLOAT> particles column, 14 FLOAT HLF
+ * columns, label, class_name, source_uri, source_entry) with each candidate library,
+ * side by side in one run. Prints a markdown table; writes .data/bench/parquet.json.
+ *
+ *   node dist/bench/parquet.js [events=3000] [meanParticles=300]
+ */
+import { mkdirSync, writeFileSync, readFileSync, statSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/dataset/schema.js';
+import { ParquetFeatureWriter } from '../src/parquet/writer.js';
+import { readFeatureRows } from '../src/parquet/reader.js';
+import { FEATURE_COLUMNS } from '../src/parquet/schema.js';
+
+const nEvents = Number(process.argv[2] ?? 3000);
+const meanParticles = Number(process.argv[3] ?? 300);
+
+/** Deterministic rows with value distributions like real features (flags, charges, smooth floats). */
+function makeRows(): FeatureRow[] {
+  let s = 12345;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rows: FeatureRow[] = [];
+  for (let e = 0; e < nEvents; e++) {
+    const n = 1 + Math.floor(rnd() * 2 * meanParticles);
+    const p = new Float32Array(n * N_PARTICLE_FEATURES);
+    for (let i = 0; i < n; i++) {
+      const o = i * N_PARTICLE_FEATURES;
+      const pt = 0.5 + -Math.log(1 - rnd()) * 3;
+      const eta = (rnd() - 0.5) * 5;
+      const phi = (rnd() - 0.5) * 2 * Math.PI;
+      const kind = Math.floor(rnd() * 3);
+      p[o] = pt * Math.cosh(eta); p[o + 1] = pt * Math.cos(phi); p[o + 2] = pt * Math.sin(phi);
+      p[o + 3] = pt * Math.sinh(eta); p[o + 4] = pt; p[o + 5] = eta; p[o + 6] = phi;
+      if (kind === 0) { p[o + 7] = rnd() * 0.1; p[o + 8] = rnd() * 0.1; p[o + 9] = (rnd() - 0.5) * 50; }
+      p[o + 10] = rnd() * 5; p[o + 11] = rnd() * 2; p[o + 12] = rnd() < 0.5 ? 0 : rnd() * 3;
+      p[o + 13 + kind] = 1; p[o + 18] = kind === 0 ? (rnd() < 0.5 ? -1 : 1) : 0;
+    }
+    const hlf = new Float32Array(N_HLF);
+    for (let k = 0; k < N_HLF; k++) hlf[k] = k === 4 || k === 5 ? Math.floor(rnd() * 6) : rnd() * 200;
+    rows.push({ label: e % 3, className: ['qcd', 'ttbar', 'wjets'][e % 3]!, hlf, particles: p, sourceUri: `s3://hepflow/raw/file-${e % 7}.root`, sourceEntry: e });
+  }
+  return rows;
+}
+
+interface Result { library: string; writeS: number; readS: number; bytes: number; note: string }
+
+const dir = join(tmpdir(), `hepflow-bench-parquet-${process.pid}`);
+mkdirSync(dir, { recursive: true });
+const rows = makeRows();
+const totalFloats = rows.reduce((a, r) => a + r.particles.length, 0);
+const rawBytes = totalFloats * 4 + rows.length * (N_HLF * 4 + 4 + 8);
+const rowGroup = 1000;
+
+async function timed(f: () => Promise<unknown> | unknown): Promise<number> {
+  const t = process.hrtime.bigint();
+  await f();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+/** The checksum every reader must reproduce, so no library is timed on a partial read. */
+const expectedSum = rows.reduce((a, r) => a + r.particles[r.particles.length - 1]!, 0);
+function check(library: string, sum: number): void {
+  if (Math.abs(sum - expectedSum) > 1e-6 * Math.abs(expectedSum)) throw new Error(`${library}: read-back checksum ${sum} != ${expectedSum}`);
+}
+
+async function benchOurs(): Promise<Result> {
+  // parquet-wasm + apache-arrow, through hepflow's streaming writer and reader.
+  const path = join(dir, 'hepflow.parquet');
+  const writeS = await timed(async () => {
+    const w = await ParquetFeatureWriter.open(path, { rowGroupSize: rowGroup });
+    for (const r of rows) await w.write(r);
+    await w.close();
+  });
+  let sum = 0;
+  const readS = await timed(async () => {
+    for await (const r of readFeatureRows(path)) sum += r.particles[r.particles.length - 1]!;
+  });
+  check('hepflow', sum);
+  return { library: 'parquet-wasm 0.8 + apache-arrow 21 (hepflow src/parquet, streaming)', writeS, readS, bytes: statSync(path).size, note: 'Rust arrow-rs in WASM, snappy' };
+}
+
+async function benchHyparquet(): Promise<Result> {
+  const hw = await import('hyparquet-writer');
+  const hr = await import('hyparquet');
+  const path = join(dir, 'hyparquet.parquet');
+  const schema = [
+    { name: 'schema', num_children: 5 + N_HLF },
+    { name: 'particles', repetition_type: 'REQUIRED', num_children: 1, converted_type: 'LIST' },
+    { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+    { name: 'element', type: 'FLOAT', repetition_type: 'REQUIRED' },
+    ...HLF_NAMES.map((name) => ({ name, type: 'FLOAT', repetition_type: 'REQUIRED' })),
+    { name: 'label', type: 'INT32', repetition_type: 'REQUIRED' },
+    { name: 'class_name', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+    { name: 'source_uri', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+    { name: 'source_entry', type: 'INT64', repetition_type: 'REQUIRED' },
+  ] as ConstructorParameters<typeof hw.ParquetWriter>[0]['schema'];
+  const writeS = await timed(() => {
+    // Its Dremel encoder needs JS arrays for list rows.
+    hw.parquetWriteFile({
+      filename: path, schema, rowGroupSize: rowGroup,
+      columnData: [
+        { name: 'particles', data: rows.map((r) => Array.from(r.particles)) },
+        ...HLF_NAMES.map((name, k) => ({ name, data: Float32Array.from(rows, (r) => r.hlf[k]!) })),
+        { name: 'label', data: Int32Array.from(rows, (r) => r.label) },
+        { name: 'class_name', data: rows.map((r) => r.className) },
+        { name: 'source_uri', data: rows.map((r) => r.sourceUri) },
+        { name: 'source_entry', data: rows.map((r) => BigInt(r.sourceEntry)) },
+      ],
+    });
+  });
+  let sum = 0;
+  const readS = await timed(async () => {
+    const buf = readFileSync(path);
+    const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    const out = await hr.parquetReadObjects({ file, columns: [...FEATURE_COLUMNS] });
+    for (const r of out) { const p = r.particles as number[]; sum += p[p.length - 1]!; }
+  });
+  check('hyparquet', sum);
+  return { library: 'hyparquet-writer 0.17 + hyparquet 1.31', writeS, readS, bytes: statSync(path).size, note: 'pure JS, snappy' };
+}
+
+async function benchDuckDb(): Promise<Result> {
+  const duck = await import('@duckdb/node-api');
+  const path = join(dir, 'duckdb.parquet');
+  const inst = await duck.DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  const writeS = await timed(async () => {
+    await con.run(`CREATE TABLE t (particles FLOAT[], ${HLF_NAMES.map((n) => `"${n}" FLOAT`).join(', ')}, label INTEGER, class_name VARCHAR, source_uri VARCHAR, source_entry BIGINT)`);
+    const app = await con.createAppender('t');
+    const listType = duck.LIST(duck.FLOAT);
+    for (const r of rows) {
+      app.appendList(Array.from(r.particles), listType);
+      for (let k = 0; k < N_HLF; k++) app.appendFloat(r.hlf[k]!);
+      app.appendInteger(r.label); app.appendVarchar(r.className); app.appendVarchar(r.sourceUri);
+      app.appendBigInt(BigInt(r.sourceEntry));
+      app.endRow();
+    }
+    app.closeSync();
+    await con.run(`COPY t TO '${path}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${rowGroup})`);
+  });
+  let sum = 0;
+  const readS = await timed(async () => {
+    const reader = await con.runAndReadAll(`SELECT particles[len(particles)] AS last FROM read_parquet('${path}')`);
+    for (const v of reader.getColumns()[0]!) sum += v as number;
+  });
+  check('duckdb', sum);
+  con.closeSync();
+  return { library: '@duckdb/node-api 1.5 (appender + COPY)', writeS, readS, bytes: statSync(path).size, note: 'native addon; read = SQL projection of one value per row, not a full decode' };
+}
+
+async function benchParquetjs(): Promise<Result> {
+  const pq = await import('@dsnp/parquetjs');
+  const path = join(dir, 'parquetjs.parquet');
+  const fields: Record<string, unknown> = { particles: { type: 'FLOAT', repeated: true, compression: 'SNAPPY' } };
+  for (const n of HLF_NAMES) fields[n] = { type: 'FLOAT', compression: 'SNAPPY' };
+  Object.assign(fields, {
+    label: { type: 'INT32', compression: 'SNAPPY' }, class_name: { type: 'UTF8', compression: 'SNAPPY' },
+    source_uri: { type: 'UTF8', compression: 'SNAPPY' }, source_entry: { type: 'INT64', compression: 'SNAPPY' },
+  });
+  const schema = new pq.ParquetSchema(fields as ConstructorParameters<typeof pq.ParquetSchema>[0]);
+  const writeS = await timed(async () => {
+    const w = await pq.ParquetWriter.openFile(schema, path, { rowGroupSize: rowGroup });
+    for (const r of rows) {
+      const rec: Record<string, unknown> = { particles: Array.from(r.particles), label: r.label, class_name: r.className, source_uri: r.sourceUri, source_entry: BigInt(r.sourceEntry) };
+      HLF_NAMES.forEach((n, k) => { rec[n] = r.hlf[k]; });
+      await w.appendRow(rec);
+    }
+    await w.close();
+  });
+  let sum = 0;
+  const readS = await timed(async () => {
+    const rd = await pq.ParquetReader.openFile(path);
+    const cur = rd.getCursor([['particles']]);
+    for (let rec = await cur.next(); rec; rec = await cur.next()) {
+      const p = (rec as { particles: number[] }).particles;
+      sum += p[p.length - 1]!;
+    }
+    await rd.close();
+  });
+  check('parquetjs', sum);
+  return { library: '@dsnp/parquetjs 1.8', writeS, readS, bytes: statSync(path).size, note: 'pure JS, row objects; repeated FLOAT (no LIST annotation)' };
+}
+
+const results: Result[] = [];
+const only = process.env.PARQUET_BENCH_ONLY?.split(',');
+const benches: [string, () => Promise<Result>][] = [['hepflow', benchOurs], ['hyparquet', benchHyparquet], ['duckdb', benchDuckDb], ['parquetjs', benchParquetjs]];
+for (const [name, f] of benches) {
+  if (only && !only.includes(name)) continue;
+  try { results.push(await f()); } catch (e) { console.error(`${name}: ${(e as Error).stack}`); }
+}
+rmSync(dir, { recursive: true, force: true });
+
+const base = results[0]!;
+const mb = rawBytes / 1e6;
+console.log(`\n${nEvents} events, ${(totalFloats / nEvents / N_PARTICLE_FEATURES).toFixed(0)} particles/event on average, ${mb.toFixed(1)} MB of raw values, row groups of ${rowGroup}\n`);
+console.log('| library | write MB/s | write events/s | read MB/s | read events/s | file MB | vs raw | write vs hepflow | read vs hepflow |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  console.log(`| ${r.library} | ${(mb / r.writeS).toFixed(1)} | ${(nEvents / r.writeS).toFixed(0)} | ${(mb / r.readS).toFixed(1)} | ${(nEvents / r.readS).toFixed(0)} | ${(r.bytes / 1e6).toFixed(1)} | ${(r.bytes / rawBytes).toFixed(2)} | ${(base.writeS / r.writeS).toFixed(2)}× | ${(base.readS / r.readS).toFixed(2)}× |`);
+}
+mkdirSync('.data/bench', { recursive: true });
+writeFileSync('.data/bench/parquet.json', JSON.stringify({ nEvents, meanParticles, rawBytes, rowGroup, results }, null, 2));

@@ -1,0 +1,140 @@
+/**
+ * Streaming reader of feature Parquet files, one row group at a time, from a local
+ * path or a RandomAccessSource (S3 ranged reads). parquet-wasm reads through a
+ * Blob-shaped view of the source, so only the footer and the requested row group's
+ * byte ranges are fetched.
+ */
+import { open } from 'node:fs/promises';
+import * as pw from 'parquet-wasm';
+import { tableFromIPC } from 'apache-arrow';
+import type { RandomAccessSource } from '../storage/random-access.js';
+import { N_HLF, type FeatureRow } from '../dataset/schema.js';
+import { tableToBatch, type FeatureBatch } from './arrow.js';
+import { FEATURE_COLUMNS, FORMAT_KEY, FORMAT_VERSION } from './schema.js';
+
+export type { FeatureBatch } from './arrow.js';
+
+export interface FeatureFileInfo {
+  readonly uri: string;
+  readonly numRows: number;
+  readonly rowGroupRows: number[];
+  readonly metadata: Record<string, string>;
+}
+
+type Source = RandomAccessSource | string;
+
+async function localSource(path: string): Promise<RandomAccessSource> {
+  const fh = await open(path, 'r');
+  const { size } = await fh.stat();
+  return {
+    uri: path,
+    size,
+    async read(offset, length) {
+      if (offset + length > size) throw new Error(`${path}: read of ${length} bytes at ${offset} passes the end (${size})`);
+      const buf = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) throw new Error(`${path}: unexpected end of file at ${offset + done}`);
+        done += bytesRead;
+      }
+      return buf;
+    },
+    close: () => fh.close(),
+  };
+}
+
+/** The part of the Blob interface parquet-wasm's ParquetFile.fromFile uses. */
+interface BlobView { readonly size: number; slice(start?: number, end?: number): BlobView; arrayBuffer(): Promise<ArrayBuffer> }
+
+function blobView(src: RandomAccessSource, start: number, end: number): BlobView {
+  return {
+    size: end - start,
+    slice(s = 0, e = end - start) {
+      const a = start + Math.max(0, Math.min(s, end - start));
+      return blobView(src, a, Math.max(a, start + Math.min(e, end - start)));
+    },
+    async arrayBuffer() {
+      const bytes = await src.read(start, end - start);
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    },
+  };
+}
+
+interface Opened { src: RandomAccessSource; file: pw.ParquetFile; owned: boolean; info: FeatureFileInfo }
+
+async function openFeatureFile(source: Source): Promise<Opened> {
+  const owned = typeof source === 'string';
+  const src = owned ? await localSource(source) : source;
+  try {
+    let file: pw.ParquetFile;
+    try {
+      file = await pw.ParquetFile.fromFile(blobView(src, 0, src.size) as unknown as Blob);
+    } catch (e) {
+      throw new Error(`${src.uri}: not a readable Parquet file: ${String((e as Error)?.message ?? e)}`);
+    }
+    const meta = file.metadata();
+    const fileMeta = meta.fileMetadata();
+    const kv = Object.fromEntries(Array.from(fileMeta.keyValueMetadata().entries(), ([k, v]) => [String(k), String(v ?? '')]));
+    const version = kv[FORMAT_KEY];
+    if (version !== undefined && version !== FORMAT_VERSION) {
+      throw new Error(`${src.uri}: feature format version ${version}, this reader knows ${FORMAT_VERSION}`);
+    }
+    const schema = file.schema();
+    const missing = FEATURE_COLUMNS.filter((c) => schema.indexOf(c) < 0);
+    if (missing.length > 0) throw new Error(`${src.uri}: not a hepflow feature file, missing columns ${missing.join(', ')}`);
+    const info: FeatureFileInfo = {
+      uri: src.uri,
+      numRows: fileMeta.numRows(),
+      rowGroupRows: meta.rowGroups().map((g) => g.numRows()),
+      metadata: kv,
+    };
+    return { src, file, owned, info };
+  } catch (e) {
+    if (owned) await src.close();
+    throw e;
+  }
+}
+
+export async function readFeatureFileInfo(source: Source): Promise<FeatureFileInfo> {
+  const f = await openFeatureFile(source);
+  try {
+    return f.info;
+  } finally {
+    f.file.free();
+    if (f.owned) await f.src.close();
+  }
+}
+
+/** Yields one FeatureBatch per row group, in file order. */
+export async function* readFeatureBatches(source: Source): AsyncGenerator<FeatureBatch> {
+  const f = await openFeatureFile(source);
+  try {
+    for (let g = 0; g < f.info.rowGroupRows.length; g++) {
+      const rows = f.info.rowGroupRows[g]!;
+      const t = await f.file.read({ rowGroups: [g], batchSize: Math.max(1, rows), columns: [...FEATURE_COLUMNS] });
+      const batch = tableToBatch(tableFromIPC(t.intoIPCStream()), `${f.src.uri} row group ${g}`);
+      if (batch.length !== rows) throw new Error(`${f.src.uri}: row group ${g} has ${batch.length} rows, footer says ${rows}`);
+      yield batch;
+    }
+  } finally {
+    f.file.free();
+    if (f.owned) await f.src.close();
+  }
+}
+
+/** Yields FeatureRows one at a time (views into the current row group's batch). */
+export async function* readFeatureRows(source: Source): AsyncGenerator<FeatureRow> {
+  for await (const b of readFeatureBatches(source)) {
+    for (let i = 0; i < b.length; i++) {
+      yield {
+        label: b.label[i]!,
+        className: b.className[i]!,
+        hlf: b.hlf.subarray(i * N_HLF, (i + 1) * N_HLF),
+        particles: b.particles.subarray(b.particleOffsets[i]!, b.particleOffsets[i + 1]!),
+        sourceUri: b.sourceUri[i]!,
+        sourceEntry: b.sourceEntry[i]!,
+      };
+    }
+  }
+}

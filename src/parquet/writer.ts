@@ -1,0 +1,155 @@
+/**
+ * Streaming Parquet writer for FeatureRows, on parquet-wasm (arrow-rs compiled to
+ * WebAssembly; chosen by measurement, see docs/features.md). Rows are buffered up to
+ * one row group, converted to an Arrow record batch and pushed into parquet-wasm's
+ * streaming encoder, whose output bytes are drained to the sink (a local file or a
+ * Node Writable) as they come. Memory is bounded by about two row groups.
+ */
+import { open } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import * as pw from 'parquet-wasm';
+import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../dataset/schema.js';
+import { rowsToIpc } from './arrow.js';
+import { FORMAT_KEY, FORMAT_VERSION } from './schema.js';
+
+/** Where prepareFeatures and dataset assembly send rows; ParquetFeatureWriter is one. */
+export interface FeatureSink {
+  write(row: FeatureRow): Promise<void>;
+}
+
+export interface ParquetWriterOptions {
+  /** Rows per row group (default 1000: ~20 MB of particles at 300 particles per event). */
+  rowGroupSize?: number;
+  /** 'snappy' (default), 'zstd' or 'none'. */
+  compression?: 'snappy' | 'zstd' | 'none';
+  /** Extra key-value metadata stored in the footer. */
+  metadata?: Record<string, string>;
+}
+
+interface ByteSink {
+  write(chunk: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function fileSink(path: string): Promise<ByteSink> {
+  const fh = await open(path, 'w');
+  return {
+    async write(chunk) {
+      let done = 0;
+      while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+    },
+    close: () => fh.close(),
+  };
+}
+
+function streamSink(stream: Writable): ByteSink {
+  let failure: Error | null = null;
+  stream.on('error', (e) => { failure = e; });
+  return {
+    write(chunk) {
+      if (failure) return Promise.reject(failure);
+      return new Promise<void>((resolve, reject) => {
+        if (stream.write(chunk, (err) => { if (err) reject(err); })) resolve();
+        else stream.once('drain', resolve);
+      });
+    },
+    close: () => new Promise<void>((resolve, reject) => {
+      if (failure) { reject(failure); return; }
+      stream.once('error', reject);
+      stream.end(() => resolve());
+    }),
+  };
+}
+
+const COMPRESSION = { snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD, none: pw.Compression.UNCOMPRESSED } as const;
+
+export class ParquetFeatureWriter implements FeatureSink {
+  private pending: FeatureRow[] = [];
+  private rows = 0;
+  private bytes = 0;
+  private closed = false;
+  private controller!: ReadableStreamDefaultController<pw.RecordBatch>;
+  /** Resolved when the encoder asks for more input (backpressure from the sink). */
+  private wantMore: (() => void) | null = null;
+  private drained!: Promise<void>;
+
+  private constructor(private readonly target: string, private readonly rowGroupSize: number) {}
+
+  /** Opens a writer on a local file path (created or truncated) or a Node Writable. */
+  static async open(target: string | Writable, options: ParquetWriterOptions = {}): Promise<ParquetFeatureWriter> {
+    const rowGroupSize = options.rowGroupSize ?? 1000;
+    if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
+    const w = new ParquetFeatureWriter(typeof target === 'string' ? target : 'stream', rowGroupSize);
+    const sink = typeof target === 'string' ? await fileSink(target) : streamSink(target);
+    const input = new ReadableStream<pw.RecordBatch>({
+      start: (c) => { w.controller = c; },
+      pull: () => { const f = w.wantMore; w.wantMore = null; f?.(); },
+    }, { highWaterMark: 1 });
+    const props = new pw.WriterPropertiesBuilder()
+      .setCompression(COMPRESSION[options.compression ?? 'snappy'])
+      .setMaxRowGroupSize(rowGroupSize)
+      .setCreatedBy('hepflow')
+      .setKeyValueMetadata(new Map(Object.entries({ ...options.metadata, [FORMAT_KEY]: FORMAT_VERSION })))
+      .build();
+    // transformParquetStream resolves only once it has seen the first batch (it needs
+    // the schema), so it is not awaited here.
+    const output = pw.transformParquetStream(input, props);
+    w.drained = (async () => {
+      const reader = ((await output) as ReadableStream<Uint8Array>).getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          await sink.write(value);
+          w.bytes += value.length;
+        }
+      } finally {
+        await sink.close();
+      }
+    })();
+    // Surface encoder/sink failures on the next write/close, not as an unhandled rejection.
+    w.drained.catch(() => undefined);
+    return w;
+  }
+
+  get rowsWritten(): number { return this.rows + this.pending.length; }
+
+  async write(row: FeatureRow): Promise<void> {
+    if (this.closed) throw new Error(`parquet writer for ${this.target} is closed`);
+    if (row.hlf.length !== N_HLF) throw new Error(`${this.target}: row hlf has ${row.hlf.length} values, expected ${N_HLF}`);
+    if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
+      throw new Error(`${this.target}: particles length ${row.particles.length} is not a multiple of ${N_PARTICLE_FEATURES}`);
+    }
+    this.pending.push(row);
+    if (this.pending.length >= this.rowGroupSize) await this.flushGroup();
+  }
+
+  /** Writes the last (partial) row group and the footer, and closes the sink. */
+  async close(): Promise<{ rows: number; bytes: number }> {
+    if (this.closed) throw new Error(`parquet writer for ${this.target} is already closed`);
+    // An empty file still needs its schema: send one zero-row batch.
+    if (this.rows === 0 && this.pending.length === 0) await this.enqueue([]);
+    await this.flushGroup();
+    this.closed = true;
+    this.controller.close();
+    await this.drained;
+    return { rows: this.rows, bytes: this.bytes };
+  }
+
+  private async flushGroup(): Promise<void> {
+    const rs = this.pending;
+    if (rs.length === 0) return;
+    this.pending = [];
+    await this.enqueue(rs);
+    this.rows += rs.length;
+  }
+
+  private async enqueue(rs: readonly FeatureRow[]): Promise<void> {
+    for (const batch of pw.Table.fromIPCStream(rowsToIpc(rs)).recordBatches()) {
+      if ((this.controller.desiredSize ?? 0) <= 0) {
+        await Promise.race([new Promise<void>((r) => { this.wantMore = r; }), this.drained]);
+      }
+      this.controller.enqueue(batch);
+    }
+  }
+}
