@@ -17,8 +17,11 @@ hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 h=$(hash_of package.json package-lock.json)
 if ! stamp_ok npm "$h" || [[ ! -d node_modules ]]; then
-  log "installing node modules (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  log "installing node modules"
+  # Not `npm ci`: its lock check wants entries for every platform's optional binaries
+  # (@swc/core-*, @duckdb/node-bindings-*), which the registry mirror here cannot
+  # resolve; `npm install` still installs the locked versions.
+  npm install --no-audit --no-fund --loglevel=error
   stamp_set npm "$h"
 fi
 
