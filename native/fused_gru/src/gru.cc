@@ -99,14 +99,18 @@ inline float fastTanh(float x) {
   return ax < 0.125f ? small : std::copysign(big, x);
 }
 
-inline float gateAct(float x, bool hard) {
-  return hard ? std::min(std::max(0.2f * x + 0.5f, 0.0f), 1.0f) : 1.0f / (1.0f + fastExp(-x));
+template <bool Hard>
+inline float gateAct(float x) {
+  if (Hard) return std::min(std::max(0.2f * x + 0.5f, 0.0f), 1.0f);
+  return 1.0f / (1.0f + fastExp(-x));
 }
 
 // Derivative from the activation's output; for hardSigmoid the saturated ends get 0 (tfjs
 // passes the gradient at exactly 0.2x+0.5 = 0 or 1 too: a measure-zero difference).
-inline float gateDeriv(float y, bool hard) {
-  return hard ? ((y > 0.0f && y < 1.0f) ? 0.2f : 0.0f) : y * (1.0f - y);
+template <bool Hard>
+inline float gateDeriv(float y) {
+  if (Hard) return (y > 0.0f && y < 1.0f) ? 0.2f : 0.0f;
+  return y * (1.0f - y);
 }
 
 // Weights copied into the padded internal layout: gate g occupies columns [g*up, g*up+U).
@@ -164,10 +168,12 @@ inline bool active(const uint8_t* mask, int T, int b, int t) {
 
 }  // namespace
 
-void forward(const Dims& d, const Config& c, const ForwardArgs& a) {
+// The activation choice is a template parameter so the per-unit loops have no branches
+// and vectorise.
+template <bool Hard>
+void forwardImpl(const Dims& d, const Config& c, const ForwardArgs& a) {
   const Packed p(d, a.W, a.Ur, a.bias, c.resetAfter, false);
   const int U = d.U, T = d.T, F = d.F, up = p.up, G3 = p.G3, Fp = p.Fp;
-  const bool hard = c.hardSigmoid;
 
   runThreads(d.B, c.threads, [&](int, const std::vector<int>& rows) {
     const int nR = static_cast<int>(rows.size());
@@ -204,8 +210,8 @@ void forward(const Dims& d, const Config& c, const ForwardArgs& a) {
           const float* h = &Hb[k * up];
           float* rh = &RH[k * up];
           for (int j = 0; j < U; ++j) {
-            g[j] = gateAct(g[j], hard);
-            g[up + j] = gateAct(g[up + j], hard);
+            g[j] = gateAct<Hard>(g[j]);
+            g[up + j] = gateAct<Hard>(g[up + j]);
             rh[j] = g[up + j] * h[j];
           }
         }
@@ -213,22 +219,22 @@ void forward(const Dims& d, const Config& c, const ForwardArgs& a) {
         for (int k = 0; k < n; ++k) {
           const int i = act[k];
           const size_t bt = static_cast<size_t>(rows[i]) * T + t;
-          const float* g = &G[k * G3];
+          float* g = &G[k * G3];
           const float* h = &Hb[k * up];
-          const float* rh = &RH[k * up];
           float* hn = &Hst[i * up];
-          float* sv = a.gates != nullptr ? a.gates + bt * 4 * U : nullptr;
           for (int j = 0; j < U; ++j) {
             const float z = g[j], hh = fastTanh(g[2 * up + j]);
+            g[2 * up + j] = hh;
             hn[j] = z * h[j] + (1.0f - z) * hh;
-            if (sv != nullptr) {
-              sv[j] = z;
-              sv[U + j] = g[up + j];
-              sv[2 * U + j] = hh;
-              sv[3 * U + j] = rh[j];
-            }
           }
-          if (a.hs != nullptr) std::memcpy(a.hs + bt * U, hn, U * sizeof(float));
+          if (a.gates != nullptr) {
+            float* sv = a.gates + bt * 4 * U;
+            std::memcpy(sv, g, U * sizeof(float));
+            std::memcpy(sv + U, g + up, U * sizeof(float));
+            std::memcpy(sv + 2 * U, g + 2 * up, U * sizeof(float));
+            std::memcpy(sv + 3 * U, &RH[k * up], U * sizeof(float));
+            std::memcpy(a.hs + bt * U, hn, U * sizeof(float));
+          }
         }
       } else {
         for (int k = 0; k < n; ++k) std::memcpy(&P[k * G3], p.br.data(), G3 * sizeof(float));
@@ -236,24 +242,27 @@ void forward(const Dims& d, const Config& c, const ForwardArgs& a) {
         for (int k = 0; k < n; ++k) {
           const int i = act[k];
           const size_t bt = static_cast<size_t>(rows[i]) * T + t;
-          const float* g = &G[k * G3];
+          float* g = &G[k * G3];
           const float* q = &P[k * G3];
           const float* h = &Hb[k * up];
           float* hn = &Hst[i * up];
-          float* sv = a.gates != nullptr ? a.gates + bt * 4 * U : nullptr;
           for (int j = 0; j < U; ++j) {
-            const float z = gateAct(g[j] + q[j], hard);
-            const float r = gateAct(g[up + j] + q[up + j], hard);
+            const float z = gateAct<Hard>(g[j] + q[j]);
+            const float r = gateAct<Hard>(g[up + j] + q[up + j]);
             const float hh = fastTanh(g[2 * up + j] + r * q[2 * up + j]);
+            g[j] = z;
+            g[up + j] = r;
+            g[2 * up + j] = hh;
             hn[j] = z * h[j] + (1.0f - z) * hh;
-            if (sv != nullptr) {
-              sv[j] = z;
-              sv[U + j] = r;
-              sv[2 * U + j] = hh;
-              sv[3 * U + j] = q[2 * up + j];
-            }
           }
-          if (a.hs != nullptr) std::memcpy(a.hs + bt * U, hn, U * sizeof(float));
+          if (a.gates != nullptr) {
+            float* sv = a.gates + bt * 4 * U;
+            std::memcpy(sv, g, U * sizeof(float));
+            std::memcpy(sv + U, g + up, U * sizeof(float));
+            std::memcpy(sv + 2 * U, g + 2 * up, U * sizeof(float));
+            std::memcpy(sv + 3 * U, q + 2 * up, U * sizeof(float));
+            std::memcpy(a.hs + bt * U, hn, U * sizeof(float));
+          }
         }
       }
     }
@@ -262,10 +271,10 @@ void forward(const Dims& d, const Config& c, const ForwardArgs& a) {
   });
 }
 
-void backward(const Dims& d, const Config& c, const BackwardArgs& a) {
+template <bool Hard>
+void backwardImpl(const Dims& d, const Config& c, const BackwardArgs& a) {
   const Packed p(d, a.W, a.Ur, nullptr, c.resetAfter, true);
   const int U = d.U, T = d.T, F = d.F, up = p.up, G3 = p.G3, Fp = p.Fp;
-  const bool hard = c.hardSigmoid;
   const int nt = std::max(1, std::min(c.threads, d.B));
   // Per-thread weight-gradient accumulators, reduced after the join.
   std::vector<std::vector<float>> dWs(nt), dUs(nt), dbis(nt), dbrs(nt);
@@ -311,19 +320,20 @@ void backward(const Dims& d, const Config& c, const BackwardArgs& a) {
         float* dhp = &dHP[k * up];
         float* rhb = &RHb[k * up];
         for (int j = 0; j < U; ++j) {
-          const float z = sv[j], r = sv[U + j], hh = sv[2 * U + j], q = sv[3 * U + j];
-          const float dz = dh[j] * (h[j] - hh);
+          const float z = sv[j], hh = sv[2 * U + j];
           const float dah = dh[j] * (1.0f - z) * (1.0f - hh * hh);
-          const float daz = dz * gateDeriv(z, hard);
-          da[j] = daz;
+          da[j] = dh[j] * (h[j] - hh) * gateDeriv<Hard>(z);
           da[2 * up + j] = dah;
           dhp[j] = dh[j] * z;
-          if (!c.resetAfter) {
-            rhb[j] = q;
-          } else {
-            const float dar = dah * q * gateDeriv(r, hard);
+        }
+        if (!c.resetAfter) {
+          std::memcpy(rhb, sv + 3 * U, U * sizeof(float));
+        } else {
+          for (int j = 0; j < U; ++j) {
+            const float r = sv[U + j], q = sv[3 * U + j], dah = da[2 * up + j];
+            const float dar = dah * q * gateDeriv<Hard>(r);
             da[up + j] = dar;
-            dr[j] = daz;
+            dr[j] = da[j];
             dr[up + j] = dar;
             dr[2 * up + j] = dah * r;
           }
@@ -341,7 +351,7 @@ void backward(const Dims& d, const Config& c, const BackwardArgs& a) {
           float* dhp = &dHP[k * up];
           for (int j = 0; j < U; ++j) {
             const float r = sv[U + j];
-            da[up + j] = drh[j] * h[j] * gateDeriv(r, hard);
+            da[up + j] = drh[j] * h[j] * gateDeriv<Hard>(r);
             dhp[j] += drh[j] * r;
           }
         }
@@ -389,6 +399,14 @@ void backward(const Dims& d, const Config& c, const BackwardArgs& a) {
         a.dbias[g * U + j] = dbis[0][g * up + j];
         if (c.resetAfter) a.dbias[3 * U + g * U + j] = dbrs[0][g * up + j];
       }
+}
+
+void forward(const Dims& d, const Config& c, const ForwardArgs& a) {
+  if (c.hardSigmoid) forwardImpl<true>(d, c, a); else forwardImpl<false>(d, c, a);
+}
+
+void backward(const Dims& d, const Config& c, const BackwardArgs& a) {
+  if (c.hardSigmoid) backwardImpl<true>(d, c, a); else backwardImpl<false>(d, c, a);
 }
 
 }  // namespace fused_gru
