@@ -1,0 +1,31 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * `npm run bench [name...]`: runs each benchmark script in its own process (so one's
+ * memory peak or native state cannot skew the next), in a fixed order. Each script
+ * measures hepflow side by side with its peer in the same run and prints ratios.
+ */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const scripts = readdirSync(here)
+  .filter((f) => f.endsWith('.js') && f !== 'run.js')
+  .map((f) => f.slice(0, -3))
+  .filter((name) => wanted.length === 0 || wanted.includes(name))
+  .sort();
+if (wanted.length > 0 && scripts.length !== wanted.length) {
+  console.error(`unknown benchmark(s): ${wanted.filter((w) => !scripts.includes(w)).join(', ')}`);
+  process.exit(2);
+}
+const failed: string[] = [];
+for (const name of scripts) {
+  console.log(`\n## bench: ${name}\n`);
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [path.join(here, `${name}.js`)], { stdio: 'inherit' });
+  console.log(`\n(${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s${r.status === 0 ? '' : `, exit ${r.status ?? r.signal}`})`);
+  if (r.status !== 0) failed.push(name);
+}
+console.log(`\nresults: .data/bench/<name>.json${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`);
+process.exit(failed.length ? 1 : 0);
