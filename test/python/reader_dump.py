@@ -54,10 +54,10 @@ def dump_tree(path, tree_name):
             skipped[branch.name] = f"no interpretation: {error}"
             continue
         try:
-            if isinstance(interp, AsDtype):
+            if type(interp) is AsDtype:  # subclasses (TRef strides, Double32) are not plain numbers
                 arr = branch.array(library="np")
                 branches[branch.name] = {"values": plain(arr.reshape(-1).tolist()), "counts": None}
-            elif isinstance(interp, AsJagged) and isinstance(interp.content, AsDtype):
+            elif isinstance(interp, AsJagged) and type(interp.content) is AsDtype:
                 arr = branch.array(library="ak")
                 counts = ak.num(arr, axis=1).to_list()
                 flat = ak.flatten(arr, axis=None).to_list()

@@ -40,9 +40,13 @@ export interface NumericBranchData {
   readonly entryStop: number;
   /** All values of all entries in the range, native byte order. */
   readonly values: NumericArray;
-  /** For jagged branches: entries + 1 offsets into `values`; null otherwise. */
+  /**
+   * For jagged branches: entries + 1 offsets counting items, where an item is
+   * `multiplicity` consecutive values (one object of a TClonesArray, or one `x[n][3]`
+   * row); item k's values start at `k * multiplicity`. Null for non-jagged branches.
+   */
   readonly offsets: Uint32Array | null;
-  /** Values per entry of a non-jagged branch (1 for scalars). */
+  /** Values per item: 1 for scalars, N for fixed-size arrays (`x[N]`). */
   readonly multiplicity: number;
 }
 
@@ -211,18 +215,18 @@ export function assembleNumeric(
       const o = s.offsets!;
       for (let i = s.first; i < s.last; i++) {
         const len = o[i + 1]! - o[i]!;
-        if (len % size !== 0) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': entry of ${len} bytes is not a whole number of values`);
-        offsets[e + 1] = offsets[e]! + len / size;
+        if (len % entryBytes !== 0) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': entry of ${len} bytes is not a whole number of ${entryBytes}-byte items`);
+        offsets[e + 1] = offsets[e]! + len / entryBytes;
         e++;
       }
       base += s.to - s.from;
     }
     if (e !== nEntries) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': baskets cover ${e} of ${nEntries} entries`);
-    if (offsets[nEntries]! * size !== base) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': offsets disagree with data size`);
+    if (offsets[nEntries]! * entryBytes !== base) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': offsets disagree with data size`);
   } else if (total !== nEntries * entryBytes) {
     throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': ${total} bytes for ${nEntries} entries of ${entryBytes} bytes`);
   }
-  return { kind: 'numeric', type, entryStart, entryStop, values: view(type, buffer), offsets, multiplicity: interp.jagged ? 1 : interp.multiplicity };
+  return { kind: 'numeric', type, entryStart, entryStop, values: view(type, buffer), offsets, multiplicity: interp.multiplicity };
 }
 
 function swapInPlace(bytes: Uint8Array, size: number): void {
