@@ -40,14 +40,20 @@ setDefaultGruKernelProvider(() => {
 export function createGru(options: GruOptions): tf.layers.Layer {
   const impl = activeGruImplementation();
   if (impl.kernel === null) {
-    if (options.resetAfter || options.maskZeros) {
-      throw new Error('HEPFLOW_GRU=tfjs: tf.layers.gru supports neither resetAfter nor maskZeros');
+    if (options.maskZeros) throw new Error('HEPFLOW_GRU=tfjs: tf.layers.gru has no maskZeros');
+    if (options.resetAfter) {
+      // Turning the kernel off must not break the models: fall back to tfjs' only form,
+      // loudly, since its weights (bias [3u]) no longer match Keras'.
+      console.error(
+        `[hepflow:gru] HEPFLOW_GRU=tfjs: '${options.name ?? 'gru'}' uses tf.layers.gru without reset_after ` +
+          '(weights not Keras-compatible)',
+      );
     }
     return tf.layers.gru({
       units: options.units,
       name: options.name,
       returnSequences: false,
-      recurrentActivation: options.recurrentActivation,
+      recurrentActivation: options.recurrentActivation ?? (options.resetAfter ? 'sigmoid' : undefined),
     });
   }
   const kernel = impl.kernel;
