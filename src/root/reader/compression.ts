@@ -62,11 +62,19 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
   const fail = (reason: string, cause?: unknown): never => {
     throw new RootFormatError(uri, `${what}: ${reason}`, { cause });
   };
+  // Walk the block headers first, so corrupt sizes fail before any allocation.
+  let blocks = 0;
+  for (let at = 0, total = 0; total < uncompressedSize; blocks++) {
+    if (at + HEADER > payload.length) fail(`compressed data ends after ${total} of ${uncompressedSize} bytes (truncated)`);
+    total += payload[at + 6]! | (payload[at + 7]! << 8) | (payload[at + 8]! << 16);
+    at += HEADER + (payload[at + 3]! | (payload[at + 4]! << 8) | (payload[at + 5]! << 16));
+    if (total > uncompressedSize) fail(`compression blocks decompress past the declared ${uncompressedSize} bytes`);
+    if (at > payload.length) fail(`compression block claims more bytes than the ${payload.length} present (truncated)`);
+  }
   let out: Uint8Array | undefined;
   let ip = 0;
   let op = 0;
-  while (op < uncompressedSize) {
-    if (ip + HEADER > payload.length) fail(`compressed data ends after ${op} of ${uncompressedSize} bytes (truncated)`);
+  for (let b = 0; b < blocks; b++) {
     const algorithm = algorithmOf(payload[ip]!, payload[ip + 1]!);
     const cSize = payload[ip + 3]! | (payload[ip + 4]! << 8) | (payload[ip + 5]! << 16);
     const uSize = payload[ip + 6]! | (payload[ip + 7]! << 8) | (payload[ip + 8]! << 16);
@@ -74,14 +82,12 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
       return fail(`unknown compression block tag ${JSON.stringify(String.fromCharCode(payload[ip]!, payload[ip + 1]!))} at byte ${ip}`);
     }
     const start = ip + HEADER;
-    if (start + cSize > payload.length) fail(`compression block claims ${cSize} bytes, only ${payload.length - start} present (truncated)`);
-    if (op + uSize > uncompressedSize) fail(`compression blocks decompress past the declared ${uncompressedSize} bytes`);
     const block = payload.subarray(start, start + cSize);
     let produced: Uint8Array;
     switch (algorithm) {
       case 'zlib':
         try {
-          produced = inflateSync(block);
+          produced = inflateSync(block, { maxOutputLength: Math.max(1, uSize) });
         } catch (error) {
           return fail(`zlib block at byte ${ip} does not inflate: ${(error as Error).message}`, error);
         }
@@ -106,7 +112,7 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
       }
       case 'zstd':
         try {
-          produced = zstdDecompress(block);
+          produced = zstdDecompress(block, new Uint8Array(uSize));
         } catch (error) {
           return fail(`ZSTD block at byte ${ip} does not decompress: ${(error as Error).message}`, error);
         }
