@@ -123,6 +123,27 @@ export async function* readFeatureBatches(source: Source): AsyncGenerator<Featur
   }
 }
 
+/** The label column alone (cheap: one small column chunk per row group). */
+export async function readFeatureLabels(source: Source): Promise<Int32Array> {
+  const f = await openFeatureFile(source);
+  try {
+    const out = new Int32Array(f.info.numRows);
+    let at = 0;
+    for (let g = 0; g < f.info.rowGroupRows.length; g++) {
+      const t = tableFromIPC((await f.file.read({ rowGroups: [g], columns: ['label'] })).intoIPCStream());
+      const col = t.getChild('label');
+      if (col === null) throw new Error(`${f.src.uri}: row group ${g} has no label column`);
+      out.set(col.toArray() as Int32Array, at);
+      at += col.length;
+    }
+    if (at !== out.length) throw new Error(`${f.src.uri}: read ${at} labels, footer says ${out.length} rows`);
+    return out;
+  } finally {
+    f.file.free();
+    if (f.owned) await f.src.close();
+  }
+}
+
 /** Yields FeatureRows one at a time (views into the current row group's batch). */
 export async function* readFeatureRows(source: Source): AsyncGenerator<FeatureRow> {
   for await (const b of readFeatureBatches(source)) {
