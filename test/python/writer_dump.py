@@ -49,7 +49,11 @@ def main() -> int:
             out["meta"][b.name] = meta
             if b.interpretation is None or isinstance(b.interpretation, uproot.interpretation.identify.UnknownInterpretation):
                 continue
-            arr = b.array(library="ak")
+            try:
+                arr = b.array(library="ak")
+            except Exception as exc:  # some real-file branches (e.g. Particle.fBits) are not readable by uproot
+                meta["readError"] = f"{type(exc).__name__}: {exc}"
+                continue
             out["branches"][b.name] = clean(arr.to_list())
         out["file"] = {
             "fVersion": int(f.file.fVersion),

@@ -226,7 +226,6 @@ export const CORE_CLASSES: readonly ClassInfo[] = [
   { name: 'TLeafO', version: 1, elements: [base('TLeaf', 2), basic('fMinimum', 'bool'), basic('fMaximum', 'bool')] },
 ];
 
-const M32 = 0xffffffff;
 function mix(id: number, s: string): number {
   for (const c of Buffer.from(s, 'utf8')) id = (Math.imul(id, 3) + c) >>> 0;
   return id;
@@ -259,7 +258,7 @@ export function classChecksum(info: ClassInfo, lookup: (name: string) => ClassIn
     const right = left >= 0 ? e.title.indexOf(']', left) : -1;
     if (right > left) id = mix(id, e.title.slice(left + 1, right));
   }
-  return id & M32;
+  return id >>> 0;
 }
 
 export function checksumOf(info: ClassInfo, lookup: (name: string) => ClassInfo | undefined): number {
