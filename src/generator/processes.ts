@@ -188,7 +188,8 @@ function qcd(rng: Rng): HardEvent {
   };
   const phi1 = rng.range(-Math.PI, Math.PI);
   // An enriched event's lepton must be within the tracker, so its jet is too.
-  const eta1 = enriched ? rng.range(-GEN_LEPTON_FILTER.absEtaMax, GEN_LEPTON_FILTER.absEtaMax) : rng.normal(0, 1.8);
+  let eta1 = rng.normal(0, 1.8);
+  while (enriched && Math.abs(eta1) >= GEN_LEPTON_FILTER.absEtaMax) eta1 = rng.normal(0, 1.8);
   const j1: Jet = {
     p: fromPtEtaPhiM(pthat, eta1, phi1, 0),
     flavour: pair ?? lightFlavour(),
