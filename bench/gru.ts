@@ -1,0 +1,230 @@
+/**
+ * Training throughput (samples/s) of the particle-sequence model (Masking -> GRU(50) ->
+ * Dropout -> Dense 3) and the inclusive model (GRU branch + HLF 14 -> Dense 25 -> Dense 3)
+ * with the fused GRU and with tf.layers.gru, side by side in one run with Keras on
+ * TensorFlow CPU (test/python/gru_keras_bench.py) training the same model; as ratios,
+ * with the fused kernel alone and the FLOP-based limit. Then one batch-512, T=801
+ * training step on the fused path with its memory.
+ *
+ * Each case times `trainOnBatch` on one fixed random batch (full length, no padding, so no
+ * step is skipped) after a warm-up step. tf.layers.gru gets one timed step at T=801.
+ * Usage: node dist/bench/gru.js [--quick] [--backend auto|cpu|wasm|tensorflow]
+ *   --quick: T=100 and batch 128 only.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, parseBackendRequest } from '../src/ml/backend.js';
+import { FusedGru, resolveGruImplementation, type GruImplementation } from '../src/ml/gru/index.js';
+import { dataDir, projectRoot } from '../src/paths.js';
+
+type ModelKind = 'particle-sequence' | 'inclusive';
+
+interface Case {
+  readonly name: string;
+  readonly model: ModelKind;
+  readonly batch: number;
+  readonly steps: number;
+}
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const backendArg = argv.indexOf('--backend');
+const backendRequest = parseBackendRequest(backendArg >= 0 ? argv[backendArg + 1] ?? '' : 'auto');
+
+const CASES: Case[] = [];
+for (const steps of [801, 100]) {
+  for (const model of ['particle-sequence', 'inclusive'] as const) {
+    for (const batch of [128, 256]) {
+      if (quick && (steps !== 100 || batch !== 128)) continue;
+      CASES.push({ name: `${model === 'inclusive' ? 'inclusive' : 'GRU'}, T=${steps}, batch ${batch}`, model, batch, steps });
+    }
+  }
+}
+
+const F = 19;
+const UNITS = 50;
+const N_HLF = 14;
+
+/** Training FLOPs per sample of the GRU: forward, plus a backward of about twice that. */
+const gruFlopsPerSample = (steps: number): number => 3 * steps * 2 * 3 * UNITS * (F + UNITS);
+
+function buildModel(c: Case, gru: tf.layers.Layer): tf.LayersModel {
+  const seq = tf.input({ shape: [c.steps, F] });
+  const masked = tf.layers.masking({ maskValue: 0 }).apply(seq) as tf.SymbolicTensor;
+  const g = gru.apply(masked) as tf.SymbolicTensor;
+  let model: tf.LayersModel;
+  if (c.model === 'particle-sequence') {
+    const d = tf.layers.dropout({ rate: 0.2 }).apply(g) as tf.SymbolicTensor;
+    model = tf.model({ inputs: seq, outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(d) as tf.SymbolicTensor });
+  } else {
+    const hlf = tf.input({ shape: [N_HLF] });
+    const hd = tf.layers.dropout({ rate: 0.2 }).apply(hlf) as tf.SymbolicTensor;
+    const joined = tf.layers.concatenate().apply([g, hd]) as tf.SymbolicTensor;
+    const dense = tf.layers.dense({ units: 25, activation: 'relu' }).apply(joined) as tf.SymbolicTensor;
+    model = tf.model({ inputs: [seq, hlf], outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(dense) as tf.SymbolicTensor });
+  }
+  model.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
+  return model;
+}
+
+function randomBatch(c: Case): { xs: tf.Tensor | tf.Tensor[]; ys: tf.Tensor } {
+  const ys = tf.oneHot(tf.randomUniform([c.batch], 0, 3, 'int32', 1), 3).toFloat();
+  const seq = tf.randomNormal([c.batch, c.steps, F], 0, 1, 'float32', 3);
+  if (c.model === 'particle-sequence') return { xs: seq, ys };
+  return { xs: [seq, tf.randomNormal([c.batch, N_HLF], 0, 1, 'float32', 2)], ys };
+}
+
+interface Timing {
+  samplesPerSecond: number;
+  cpuSecondsPerStep: number;
+  steps: number;
+}
+
+/** Warm-up step, then timed steps until `seconds` have passed (at least `minSteps`). */
+async function timeTraining(model: tf.LayersModel, c: Case, seconds: number, minSteps: number): Promise<Timing> {
+  const { xs, ys } = randomBatch(c);
+  await model.trainOnBatch(xs, ys);
+  let n = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (n < minSteps || performance.now() - t0 < seconds * 1000) {
+    await model.trainOnBatch(xs, ys);
+    n++;
+  }
+  const dt = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  tf.dispose([xs, ys]);
+  return { samplesPerSecond: (c.batch * n) / dt, cpuSecondsPerStep: (cpu.user + cpu.system) / 1e6 / n, steps: n };
+}
+
+/** The fused kernel alone (forward + backward on typed arrays): the ceiling without tfjs. */
+function timeKernel(impl: GruImplementation, c: Case): number {
+  const k = impl.kernel!;
+  const cfg = { batch: c.batch, steps: c.steps, features: F, units: UNITS, resetAfter: true, hardSigmoid: false };
+  const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() - 0.5);
+  const inputs = {
+    x: rnd(c.batch * c.steps * F),
+    mask: null,
+    kernel: rnd(F * 3 * UNITS),
+    recurrentKernel: rnd(UNITS * 3 * UNITS),
+    bias: rnd(6 * UNITS),
+    h0: new Float32Array(c.batch * UNITS),
+  };
+  const dhT = rnd(c.batch * UNITS);
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const f = k.forward(cfg, inputs, true);
+    k.backward(cfg, inputs, f.saved!, dhT);
+    f.saved!.dispose();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return c.batch / (best / 1000);
+}
+
+interface KerasOutput {
+  tensorflow: string;
+  keras: string;
+  results: { name: string; samplesPerSecond: number; cpuSecondsPerStep: number }[];
+}
+
+function runKeras(cases: Case[]): KerasOutput | { error: string } {
+  const python = path.join(projectRoot, '.tools/venv/bin/python');
+  const script = path.join(projectRoot, 'test/python/gru_keras_bench.py');
+  const input = cases.map((c) => ({ ...c, seconds: c.steps > 100 ? 6 : 3, min_steps: 2 }));
+  const r = spawnSync(python, [script], { input: JSON.stringify(input), encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'] });
+  if (r.status !== 0) return { error: `${script} exited ${r.status ?? r.signal}${r.error ? `: ${r.error.message}` : ''}` };
+  return JSON.parse(r.stdout) as KerasOutput;
+}
+
+const fmt = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined ? '–' : `${(a / b).toFixed(2)}×`;
+
+async function main(): Promise<void> {
+  const backend = await initBackend(backendRequest);
+  let impl: GruImplementation;
+  try {
+    impl = resolveGruImplementation('native');
+  } catch (e) {
+    console.error(`[bench gru] ${(e as Error).message}; measuring the portable kernel instead`);
+    impl = resolveGruImplementation('js');
+  }
+  const kernel = impl.kernel!;
+  console.error(`[bench gru] tfjs backend ${tf.getBackend()}, fused kernel: ${kernel.description}`);
+
+  const keras = runKeras(CASES);
+  if ('error' in keras) console.error(`[bench gru] Keras not measured: ${keras.error}`);
+
+  const rows: Record<string, unknown>[] = [];
+  for (const c of CASES) {
+    const fusedModel = buildModel(c, new FusedGru({ units: UNITS, resetAfter: true, recurrentInitializer: 'glorotUniform' }, () => kernel));
+    const fused = await timeTraining(fusedModel, c, c.steps > 100 ? 6 : 3, 2);
+    fusedModel.dispose();
+    const refModel = buildModel(c, tf.layers.gru({ units: UNITS, recurrentInitializer: 'glorotUniform' }));
+    const ref = await timeTraining(refModel, c, c.steps > 100 ? 0 : 2, 1);
+    refModel.dispose();
+    const kernelOnly = timeKernel(impl, c);
+    const k = 'error' in keras ? undefined : keras.results.find((r) => r.name === c.name);
+    const gflopPerStep = (gruFlopsPerSample(c.steps) * c.batch) / 1e9;
+    rows.push({
+      ...c,
+      fused,
+      tfjsGru: ref,
+      keras: k ?? null,
+      kernelOnlySamplesPerSecond: kernelOnly,
+      gruGflopPerStep: gflopPerStep,
+      limitAt20GflopS: (20 / gflopPerStep) * c.batch,
+      limitAt40GflopS: (40 / gflopPerStep) * c.batch,
+    });
+    console.error(`[bench gru] ${c.name}: fused ${fmt(fused.samplesPerSecond)}, tf.layers.gru ${fmt(ref.samplesPerSecond, 1)}, Keras ${fmt(k?.samplesPerSecond)}`);
+  }
+
+  // Memory: batch 512 at T=801 must train on the fused path.
+  const big: Case = { name: 'GRU, T=801, batch 512', model: 'particle-sequence', batch: 512, steps: 801 };
+  const layer = new FusedGru({ units: UNITS, resetAfter: true, recurrentInitializer: 'glorotUniform' }, () => kernel);
+  const bigModel = buildModel(big, layer);
+  const rssBefore = process.memoryUsage().rss;
+  const bigTiming = await timeTraining(bigModel, big, 0, 1);
+  const memory = {
+    ...big,
+    samplesPerSecond: bigTiming.samplesPerSecond,
+    savedForBackwardBytes: layer.lastSavedBytes,
+    rssBeforeBytes: rssBefore,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  bigModel.dispose();
+
+  const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  console.log(`Fused GRU (${kernel.description}) on tfjs backend '${backend.tfBackend}'; ` +
+    ('error' in keras ? `Keras: ${keras.error}` : `Keras ${keras.keras} on TensorFlow ${keras.tensorflow} CPU`) + '\n');
+  console.log('| case | fused | tf.layers.gru | Keras | fused / Keras | fused / tf.layers.gru | fused kernel alone | GRU GFLOP/step | FLOP limit at 20–40 GFLOP/s |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const f = (r['fused'] as Timing).samplesPerSecond;
+    const t = (r['tfjsGru'] as Timing).samplesPerSecond;
+    const k = (r['keras'] as { samplesPerSecond: number } | null)?.samplesPerSecond;
+    console.log(`| ${r['name']} | ${fmt(f)} | ${fmt(t, 1)} | ${fmt(k)} | ${ratio(f, k)} | ${ratio(f, t)} | ` +
+      `${fmt(r['kernelOnlySamplesPerSecond'] as number)} | ${fmt(r['gruGflopPerStep'] as number, 2)} | ` +
+      `${fmt(r['limitAt20GflopS'] as number)}–${fmt(r['limitAt40GflopS'] as number)} |`);
+  }
+  console.log(`\nsamples/s, training steps on one random full-length batch. Memory: ${big.name} trains at ` +
+    `${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for ` +
+    `backward; process peak RSS ${mb(memory.peakRssBytes)}.`);
+
+  const out = path.join(dataDir(), 'bench', 'gru.json');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({
+    date: new Date().toISOString(),
+    backend: backend.tfBackend,
+    kernel: kernel.description,
+    keras: 'error' in keras ? keras : { tensorflow: keras.tensorflow, keras: keras.keras },
+    cases: rows,
+    memory,
+  }, null, 2));
+  console.error(`[bench gru] wrote ${out}`);
+}
+
+await main();

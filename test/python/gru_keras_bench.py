@@ -1,0 +1,60 @@
+"""Keras on TensorFlow CPU: the peer of bench/gru.ts.
+
+Reads a JSON list of cases on stdin, each {"name", "model": "particle-sequence"|"inclusive",
+"batch", "steps" (T), "seconds" (time budget), "min_steps"}, builds the reference model
+(Masking(0) -> GRU(50) with Keras' defaults (reset_after, sigmoid) -> Dropout(0.2) ->
+Dense(3); the inclusive one adds Dropout(0.2)(HLF 14), Dense(25, relu)), Adam, categorical
+cross-entropy, and times train_on_batch on one random batch after a warm-up step. Prints
+{"tensorflow", "keras", "results": [{"name", "samplesPerSecond", "cpuSecondsPerStep"}]}.
+"""
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+N_HLF, N_FEAT = 14, 19
+
+
+def build(kind, steps):
+    seq = keras.Input((steps, N_FEAT))
+    g = layers.GRU(50)(layers.Masking(0.0)(seq))
+    if kind == "particle-sequence":
+        model = keras.Model(seq, layers.Dense(3, activation="softmax")(layers.Dropout(0.2)(g)))
+    else:
+        hlf = keras.Input((N_HLF,))
+        x = layers.Concatenate()([g, layers.Dropout(0.2)(hlf)])
+        x = layers.Dense(25, activation="relu")(x)
+        model = keras.Model([seq, hlf], layers.Dense(3, activation="softmax")(x))
+    model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy")
+    return model
+
+
+def main():
+    cases = json.load(sys.stdin)
+    rng = np.random.default_rng(1)
+    results = []
+    for c in cases:
+        kind, batch, steps = c["model"], c["batch"], c["steps"]
+        model = build(kind, steps)
+        y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, batch)]
+        seq = rng.standard_normal((batch, steps, N_FEAT), dtype=np.float32)
+        x = seq if kind == "particle-sequence" else [seq, rng.standard_normal((batch, N_HLF), dtype=np.float32)]
+        model.train_on_batch(x, y)  # warm-up: tracing and graph compilation
+        n = 0
+        c0, t0 = time.process_time(), time.perf_counter()
+        while n < c["min_steps"] or time.perf_counter() - t0 < c["seconds"]:
+            model.train_on_batch(x, y)
+            n += 1
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        results.append({"name": c["name"], "samplesPerSecond": batch * n / dt, "cpuSecondsPerStep": cpu / n})
+        print(f"[keras] {c['name']}: {batch * n / dt:.0f} samples/s", file=sys.stderr)
+    print(json.dumps({"tensorflow": tf.__version__, "keras": keras.__version__, "results": results}))
+
+
+main()
