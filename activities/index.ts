@@ -1,3 +1,4 @@
 // Every activity; workers pick their pool's share (see workers/activity-sets.ts).
-export { listInputFiles, readListingBatch, inspectRootFile, writeBatchResult, writeManifest } from './ingest.js';
+export { listInputFiles, readListingBatch, writeBatchResult, writeManifest } from './file-batches.js';
+export { inspectRootFile } from './ingest.js';
 export { describeWorker } from './worker-info.js';

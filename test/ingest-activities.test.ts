@@ -6,9 +6,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { inspectRootFile, listInputFiles, readListingBatch, writeBatchResult, writeManifest } from '../activities/ingest.js';
+import { inspectRootFile } from '../activities/ingest.js';
+import { listInputFiles, readListingBatch, writeBatchResult, writeManifest } from '../activities/file-batches.js';
 import { storage } from '../src/storage/index.js';
-import type { FileResult } from '../workflows/ingest-types.js';
+import type { FileResult, FileTask } from '../workflows/file-batches-types.js';
 import { HZZ, sharedFile } from './helpers/testdata.js';
 
 /** MockActivityEnvironment.run with the activity's own types. */
@@ -19,6 +20,7 @@ const ref = (p: string) => ({ uri: pathToFileURL(p).href, size: 0, etag: '' });
 test('inspectRootFile summarizes a file through the storage layer', async () => {
   const s = await run(inspectRootFile, { file: ref(sharedFile('uproot-HZZ-zstd.root')), statBranches: ['NMuon'] });
   assert.equal(s.treeName, 'events');
+  assert.deepEqual(s.counters, { entries: HZZ.entries });
   assert.equal(s.entries, HZZ.entries);
   assert.equal(s.stats.NMuon!.sum, HZZ.nMuonSum);
 });
@@ -46,10 +48,12 @@ test('listing is stored in batches and the manifest streams them back in order',
     const results: FileResult[] = files.map((file) => ({ status: 'failed', file, error: `e${file.size}`, errorType: 'X' }));
     await run(writeBatchResult, { outputUri: out, batch, results });
   }
-  const totals = { ok: 0, failed: 7, entries: 0, bytes: 21 };
-  const { manifestUri } = await run(writeManifest, { inputUri: 'in', outputUri: out, batches: 3, totals, startedAt: 't0' });
-  const manifest = await storage().readJson<{ kind: string; totals: unknown; files: FileResult[] }>(manifestUri);
-  assert.equal(manifest.kind, 'hepflow.ingest-manifest/v1');
+  const totals = { ok: 0, failed: 7, bytes: 21, counters: {} };
+  const task: FileTask = { activity: 'inspectRootFile', params: { statBranches: [] } };
+  const { manifestUri } = await run(writeManifest, { kind: 'test/v1', inputUri: 'in', outputUri: out, task, batches: 3, totals, startedAt: 't0' });
+  const manifest = await storage().readJson<{ kind: string; task: unknown; totals: unknown; files: FileResult[] }>(manifestUri);
+  assert.equal(manifest.kind, 'test/v1');
+  assert.deepEqual(manifest.task, task);
   assert.deepEqual(manifest.totals, totals);
   assert.deepEqual(manifest.files.map((f) => f.status === 'failed' && f.error), ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
 });

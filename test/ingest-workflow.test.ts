@@ -5,7 +5,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { storage, type Storage } from '../src/storage/index.js';
-import type { FileResult, IngestInput, IngestResult } from '../workflows/ingest-types.js';
+import type { IngestInput } from '../workflows/ingest.js';
+import type { FanOutResult, FileResult } from '../workflows/file-batches-types.js';
+import type { TreeSummary } from '../src/root/jsroot/tree-summary.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import { DELPHES, HZZ, ZMUMU, sharedFile } from './helpers/testdata.js';
@@ -44,8 +46,8 @@ after(async () => {
 
 async function ingest(id: string, input: IngestInput) {
   const handle = await env.client.workflow.start('ingestWorkflow', { taskQueue: TASK_QUEUE, workflowId: id, args: [input] });
-  const result = (await handle.result()) as IngestResult;
-  const manifest = await store.readJson<{ files: FileResult[] }>(result.manifestUri);
+  const result = (await handle.result()) as FanOutResult;
+  const manifest = await store.readJson<{ files: FileResult<TreeSummary>[] }>(result.manifestUri);
   const byName = new Map(manifest.files.map((f) => [f.file.uri.slice(f.file.uri.lastIndexOf('/') + 1), f]));
   return { handle, result, byName };
 }
@@ -62,16 +64,17 @@ test('ingestWorkflow reads every file over S3, records bad ones, and continues a
     filesInFlight: 2,
   });
   assert.deepEqual(result.listing.files, 8);
-  assert.deepEqual([result.totals.ok, result.totals.failed, result.totals.entries], [6, 2, 6 * HZZ.entries]);
+  assert.deepEqual([result.totals.ok, result.totals.failed, result.totals.counters.entries], [6, 2, 6 * HZZ.entries]);
   for (const name of HZZ.files) {
     const f = byName.get(name);
     assert.ok(f?.status === 'ok', `${name} read`);
-    assert.equal(f.entries, HZZ.entries);
-    assert.equal(f.stats.NMuon!.sum, HZZ.nMuonSum);
-    assert.deepEqual(f.stats.Muon_Px!.first, HZZ.firstMuonPx);
-    assert.ok(Math.abs(f.stats.MET_px!.sum - HZZ.metPxSum) < 1e-6);
-    assert.equal(f.stats.Jet_Px!.count, HZZ.jetPxCount);
-    assert.ok(Math.abs(f.stats.Jet_Px!.sum - HZZ.jetPxSum) < 1e-5);
+    const s = f.outcome;
+    assert.equal(s.entries, HZZ.entries);
+    assert.equal(s.stats.NMuon!.sum, HZZ.nMuonSum);
+    assert.deepEqual(s.stats.Muon_Px!.first, HZZ.firstMuonPx);
+    assert.ok(Math.abs(s.stats.MET_px!.sum - HZZ.metPxSum) < 1e-6);
+    assert.equal(s.stats.Jet_Px!.count, HZZ.jetPxCount);
+    assert.ok(Math.abs(s.stats.Jet_Px!.sum - HZZ.jetPxSum) < 1e-5);
   }
   for (const name of ['truncated.root', 'not-root.root']) {
     const f = byName.get(name);
@@ -92,10 +95,10 @@ test('ingestWorkflow finds each file\'s tree: real Delphes TClonesArray branches
   assert.deepEqual([result.totals.ok, result.totals.failed], [2, 0]);
   const d = byName.get(DELPHES.file);
   assert.ok(d?.status === 'ok');
-  assert.equal(d.treeName, 'Delphes');
-  assert.equal(d.entries, DELPHES.entries);
-  assert.ok(['Jet', 'EFlowTrack', 'EFlowPhoton', 'EFlowNeutralHadron'].every((b) => d.branches.includes(b)));
+  assert.equal(d.outcome.treeName, 'Delphes');
+  assert.equal(d.outcome.entries, DELPHES.entries);
+  assert.ok(['Jet', 'EFlowTrack', 'EFlowPhoton', 'EFlowNeutralHadron'].every((b) => d.outcome.branches.includes(b)));
   const z = byName.get(ZMUMU.file);
   assert.ok(z?.status === 'ok');
-  assert.equal(z.entries, ZMUMU.entries);
+  assert.equal(z.outcome.entries, ZMUMU.entries);
 });

@@ -1,2 +1,3 @@
 // Every workflow the CPU pool registers; the worker bundles this module.
-export { ingestWorkflow, ingestBatchWorkflow } from './ingest.js';
+export { fileBatchWorkflow } from './file-batches.js';
+export { ingestWorkflow } from './ingest.js';

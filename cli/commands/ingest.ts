@@ -2,33 +2,37 @@ import { parseArgs } from 'node:util';
 import { connectClient } from '../../src/temporal/connection.js';
 import { CPU_TASK_QUEUE } from '../../src/temporal/task-queues.js';
 import { baseName, normalizeUri, storage } from '../../src/storage/index.js';
-import type { FileResult, IngestInput, IngestResult } from '../../workflows/ingest-types.js';
+import type { IngestInput } from '../../workflows/ingest.js';
+import type { FanOutResult, FileResult } from '../../workflows/file-batches-types.js';
+import type { TreeSummary } from '../../src/root/jsroot/tree-summary.js';
 import { csv, positiveInt, UsageError } from '../args.js';
 import { awaitResult, newWorkflowId, workflowUrl } from '../temporal-run.js';
 
 export const INGEST_USAGE = `usage: hepflow ingest <input-uri> [--out <uri>] [--tree <name>] [--branches a,b]
                       [--batch-size 100] [--files-in-flight 8] [--local-worker] [--no-wait]`;
 
-export async function runIngest(input: IngestInput, opts: { localWorker: boolean; wait: boolean; workflowId?: string }): Promise<IngestResult | undefined> {
+export async function runIngest(input: IngestInput, opts: { localWorker: boolean; wait: boolean; workflowId?: string }): Promise<FanOutResult | undefined> {
   const client = await connectClient();
   try {
     const workflowId = opts.workflowId ?? newWorkflowId('ingest');
     const handle = await client.workflow.start('ingestWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId, args: [input] });
     console.log(`started ingestWorkflow ${workflowId}\n  watch: ${workflowUrl(workflowId)}`);
     if (!opts.wait) return undefined;
-    return await awaitResult<IngestResult>(handle, opts.localWorker);
+    return await awaitResult<FanOutResult>(handle, opts.localWorker);
   } finally {
     await client.connection.close();
   }
 }
 
-export async function printIngestResult(r: IngestResult): Promise<void> {
-  const manifest = await storage().readJson<{ files: FileResult[] }>(r.manifestUri);
+export async function printIngestResult(r: FanOutResult): Promise<void> {
+  const manifest = await storage().readJson<{ files: FileResult<TreeSummary>[] }>(r.manifestUri);
   for (const f of manifest.files) {
-    if (f.status === 'ok') console.log(`  ${baseName(f.file.uri).padEnd(32)} ${f.treeName.padEnd(8)} ${String(f.entries).padStart(8)} entries  ${f.branches.length} branches`);
+    if (f.status !== 'ok') continue;
+    const s = f.outcome;
+    console.log(`  ${baseName(f.file.uri).padEnd(32)} ${s.treeName.padEnd(8)} ${String(s.entries).padStart(8)} entries  ${s.branches.length} branches`);
   }
   const t = r.totals;
-  console.log(`files: ${r.listing.files} (${t.ok} read, ${t.failed} failed), entries: ${t.entries}, bytes: ${t.bytes}`);
+  console.log(`files: ${r.listing.files} (${t.ok} read, ${t.failed} failed), entries: ${t.counters.entries ?? 0}, bytes: ${t.bytes}`);
   for (const f of r.failures) console.log(`  FAILED ${f.error}`);
   console.log(`manifest: ${r.manifestUri}`);
 }

@@ -1,0 +1,82 @@
+/** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
+
+/** One input file as listed; the etag ties results to the exact content read. */
+export interface FileRef {
+  readonly uri: string;
+  readonly size: number;
+  readonly etag: string;
+}
+
+export interface Listing {
+  readonly files: number;
+  readonly batches: number;
+  readonly bytes: number;
+}
+
+/**
+ * What every per-file activity returns: numbers the workflow adds up across files
+ * (entries, cut-flow counts, ...), plus whatever details go into the manifest.
+ */
+export interface PerFileOutcome {
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+/** The per-file activities a fan-out can run, with their parameters besides the file. */
+export type FileTask = { readonly activity: 'inspectRootFile'; readonly params: { readonly treeName?: string; readonly statBranches: string[] } };
+
+export type FileResult<D = Record<string, unknown>> =
+  | { readonly status: 'ok'; readonly file: FileRef; readonly outcome: PerFileOutcome & D }
+  | { readonly status: 'failed'; readonly file: FileRef; readonly error: string; readonly errorType: string };
+
+export interface Totals {
+  readonly ok: number;
+  readonly failed: number;
+  readonly bytes: number;
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+export interface FailureNote {
+  readonly uri: string;
+  readonly error: string;
+}
+
+export interface FanOutOptions {
+  /** Files per child workflow. */
+  readonly batchSize?: number;
+  /** Concurrent file activities within a batch. */
+  readonly filesInFlight?: number;
+  /** Concurrent batch child workflows. */
+  readonly batchesInFlight?: number;
+  /** Batches per run before continuing as new (keeps the history small). */
+  readonly batchesPerRun?: number;
+  readonly suffix?: string;
+}
+
+/** Carried across continue-as-new. */
+export interface FanOutProgress {
+  readonly listing: Listing;
+  readonly nextBatch: number;
+  readonly totals: Totals;
+  readonly failures: FailureNote[];
+  readonly startedAt: string;
+}
+
+export interface FileBatchInput {
+  readonly outputUri: string;
+  readonly batch: number;
+  readonly task: FileTask;
+  readonly filesInFlight: number;
+}
+
+export interface FileBatchResult {
+  readonly totals: Totals;
+  readonly failures: FailureNote[];
+}
+
+export interface FanOutResult {
+  readonly manifestUri: string;
+  readonly listing: Listing;
+  readonly totals: Totals;
+  /** The first few failures, for display; the manifest has them all. */
+  readonly failures: FailureNote[];
+}
