@@ -92,8 +92,8 @@ test('balanced, disjoint, row-faithful 80/20 split with several shuffle buckets;
     assert.deepEqual((await readFeatureFileInfo(res.trainPath)).rowGroupRows, [...Array(12).fill(64), 816 - 12 * 64]);
     assert.deepEqual(await readdir(out), ['metadata.json', 'scaler.json', 'test.parquet', 'train.parquet']);
 
-    // Same seed, parts listed in another order, bigger buckets: same selection; same
-    // seed and bucket size: the same order; another seed: another selection and order.
+    // Same seed, parts listed in another order: the same rows in the same order;
+    // another seed: another selection and order.
     const again = await assembleDataset({ parts: [...parts].reverse(), outDir: join(dir, 'again'), kind: 'full', seed: 7, bucketRows: 100, rowGroupSize: 64 });
     assert.deepEqual((await readAll(again.trainPath)).map(key), train.map(key));
     assert.equal(again.metadata.configHash, res.metadata.configHash);
