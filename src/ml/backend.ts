@@ -178,18 +178,28 @@ export function installWasmUnpackFix(): void {
   originalUnpack = original;
 }
 
-/** Re-registers tfjs' own Unpack for WASM (used by the equality test and the bench). */
+/**
+ * Runs `body` with tfjs' own Unpack registered for WASM, then puts the fix back (after
+ * the promise settles when `body` is async). For the equality test and the benchmark.
+ */
 export function withOriginalWasmUnpack<T>(body: () => T): T {
   const original = originalUnpack;
   if (original === undefined) throw new Error('installWasmUnpackFix() has not run');
   const fixed = tf.getKernel('Unpack', 'wasm');
   if (fixed === undefined) throw new Error('the WASM backend has no Unpack kernel');
-  tf.unregisterKernel('Unpack', 'wasm');
-  tf.registerKernel(original);
-  try {
-    return body();
-  } finally {
+  const swap = (to: tf.KernelConfig) => {
     tf.unregisterKernel('Unpack', 'wasm');
-    tf.registerKernel(fixed);
+    tf.registerKernel(to);
+  };
+  swap(original);
+  let result: T;
+  try {
+    result = body();
+  } catch (err) {
+    swap(fixed);
+    throw err;
   }
+  if (result instanceof Promise) return result.finally(() => swap(fixed)) as T;
+  swap(fixed);
+  return result;
 }

@@ -1,0 +1,183 @@
+/**
+ * Training throughput (samples/s) of the three reference models on every available
+ * tfjs backend, side by side in one run with the same model, batch and sequence length
+ * trained by Keras on TensorFlow CPU (test/python/ml_keras_bench.py), as ratios.
+ *
+ * Each case times `trainOnBatch` on one fixed random batch after a warm-up step, so data
+ * loading is excluded on both sides. Sequence cases are full length (no padding).
+ * Usage: node dist/bench/training.js [--quick]   (--quick: T=801 cases skipped)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, withOriginalWasmUnpack, type BackendKind } from '../src/ml/backend.js';
+import { activeGruImplementation } from '../src/ml/gru/index.js';
+import { buildModel, modelConfig, type ModelKind } from '../src/ml/models.js';
+import { dataDir, projectRoot } from '../src/paths.js';
+
+interface Case {
+  readonly name: string;
+  readonly model: ModelKind;
+  readonly batch: number;
+  /** Sequence length T (0 for the HLF model). */
+  readonly steps: number;
+  /** Timed steps for Keras (fast) and the budget in seconds for tfjs (slow) */
+  readonly kerasSteps: number;
+  readonly tfjsSeconds: number;
+}
+
+const quick = process.argv.includes('--quick');
+const ALL_CASES: Case[] = [
+  { name: 'HLF, batch 128', model: 'hlf', batch: 128, steps: 0, kerasSteps: 200, tfjsSeconds: 2 },
+  { name: 'HLF, batch 1024', model: 'hlf', batch: 1024, steps: 0, kerasSteps: 50, tfjsSeconds: 2 },
+  { name: 'GRU, T=100, batch 128', model: 'particle-sequence', batch: 128, steps: 100, kerasSteps: 10, tfjsSeconds: 3 },
+  { name: 'inclusive, T=100, batch 128', model: 'inclusive', batch: 128, steps: 100, kerasSteps: 10, tfjsSeconds: 3 },
+  { name: 'GRU, T=801, batch 128', model: 'particle-sequence', batch: 128, steps: 801, kerasSteps: 3, tfjsSeconds: 6 },
+  { name: 'inclusive, T=801, batch 128', model: 'inclusive', batch: 128, steps: 801, kerasSteps: 3, tfjsSeconds: 6 },
+];
+const CASES = ALL_CASES.filter((c) => !quick || c.steps < 801);
+
+/**
+ * A tfjs column, measured in its own child process: the tf backend and the GRU
+ * implementation (src/ml/gru picks it once per process from HEPFLOW_GRU) are per process.
+ * The stock tf.layers.gru columns show what the WASM Unpack fix is worth on tfjs' own GRU.
+ */
+interface Column {
+  readonly id: string;
+  readonly label: string;
+  readonly backend: BackendKind;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly originalUnpack?: boolean;
+  readonly only?: (c: Case) => boolean;
+}
+const COLUMNS: Column[] = [
+  { id: 'native', label: 'tfjs-node (native TF)', backend: 'tensorflow' },
+  { id: 'wasm', label: 'tfjs WASM', backend: 'wasm' },
+  {
+    id: 'wasm-stock', label: 'WASM, tf.layers.gru', backend: 'wasm', env: { HEPFLOW_GRU: 'tfjs' },
+    only: (c) => c.model === 'particle-sequence',
+  },
+  {
+    id: 'wasm-stock-unpack', label: "WASM, tf.layers.gru, tfjs' Unpack", backend: 'wasm', env: { HEPFLOW_GRU: 'tfjs' },
+    originalUnpack: true, only: (c) => c.model === 'particle-sequence',
+  },
+  // The pure-JS CPU backend is the last resort; HLF only, to keep the run in minutes.
+  { id: 'cpu', label: 'tfjs CPU (JS)', backend: 'cpu', only: (c) => c.steps === 0 },
+];
+
+interface TfjsResult { samplesPerSecond: number; steps: number; params: number }
+interface ColumnOutput { gru: string; results: Record<string, TfjsResult> }
+
+function randomBatch(c: Case): { xs: tf.Tensor | tf.Tensor[]; ys: tf.Tensor } {
+  const labels = tf.randomUniform([c.batch], 0, 3, 'int32', 1);
+  const ys = tf.oneHot(labels, 3).toFloat();
+  const hlf = tf.randomNormal([c.batch, 14], 0, 1, 'float32', 2);
+  if (c.model === 'hlf') return { xs: hlf, ys };
+  const seq = tf.randomNormal([c.batch, c.steps, 19], 0, 1, 'float32', 3);
+  return { xs: c.model === 'inclusive' ? [seq, hlf] : seq, ys };
+}
+
+async function measureTfjs(c: Case): Promise<{ samplesPerSecond: number; steps: number; params: number }> {
+  const model = buildModel(modelConfig(c.model, { maxLen: Math.max(c.steps, 1) }));
+  const { xs, ys } = randomBatch(c);
+  await model.trainOnBatch(xs, ys); // warm-up: kernel set-up, optimizer slots
+  let steps = 0;
+  const t0 = performance.now();
+  do {
+    await model.trainOnBatch(xs, ys);
+    steps++;
+  } while ((performance.now() - t0) / 1000 < c.tfjsSeconds && steps < 500);  // at least one timed step
+  const seconds = (performance.now() - t0) / 1000;
+  const params = model.countParams();
+  tf.dispose([ys, ...(Array.isArray(xs) ? xs : [xs])]);
+  model.dispose();
+  return { samplesPerSecond: (c.batch * steps) / seconds, steps, params };
+}
+
+function measureKeras(): { tensorflow: string; keras: string; threads: number; results: { name: string; samplesPerSecond: number; params: number }[] } {
+  const python = path.join(projectRoot, '.tools', 'venv', 'bin', 'python');
+  const input = JSON.stringify(CASES.map((c) => ({ name: c.name, model: c.model, batch: c.batch, steps: c.steps, measure: c.kerasSteps })));
+  const out = execFileSync(python, [path.join(projectRoot, 'test/python/ml_keras_bench.py')], { input, maxBuffer: 1 << 24 });
+  return JSON.parse(out.toString());
+}
+
+const fmt = (v: number | undefined) => (v === undefined ? '–' : v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(v < 10 ? 1 : 0));
+
+/** Child-process side: measures one column's cases and prints JSON on stdout. */
+async function runColumn(col: Column): Promise<void> {
+  await initBackend(col.backend, { log: (m) => console.error(m) });
+  const results: Record<string, TfjsResult> = {};
+  for (const c of CASES) {
+    if (col.only && !col.only(c)) continue;
+    console.error(`[bench] ${col.label}: ${c.name} ...`);
+    results[c.name] = col.originalUnpack ? await withOriginalWasmUnpack(() => measureTfjs(c)) : await measureTfjs(c);
+  }
+  const out: ColumnOutput = { gru: activeGruImplementation().name, results };
+  process.stdout.write(JSON.stringify(out));
+}
+
+function spawnColumn(col: Column): ColumnOutput | string {
+  const args = [process.argv[1]!, '--column', col.id, ...(quick ? ['--quick'] : [])];
+  const r = spawnSync(process.execPath, args, {
+    env: { ...process.env, ...col.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) {
+    const lines = (r.stderr ?? '').trim().split('\n');
+    return lines.find((l) => /could not be initialised/.test(l)) ?? lines.slice(-3).join(' ');
+  }
+  return JSON.parse(r.stdout) as ColumnOutput;
+}
+
+async function main(): Promise<void> {
+  console.error('[bench] Keras (TensorFlow CPU) ...');
+  const keras = measureKeras();
+  const kerasBy = new Map(keras.results.map((r) => [r.name, r]));
+
+  const columns: { col: Column; out: ColumnOutput }[] = [];
+  const skipped: Record<string, string> = {};
+  for (const col of COLUMNS) {
+    console.error(`[bench] ${col.label} ...`);
+    const out = spawnColumn(col);
+    if (typeof out === 'string') {
+      console.error(`[bench] skipped ${col.label}: ${out}`);
+      skipped[col.label] = out;
+    } else {
+      columns.push({ col, out });
+    }
+  }
+
+  const header = ['case', `Keras ${keras.keras} / TF ${keras.tensorflow} CPU`, ...columns.flatMap(({ col }) => [col.label, 'ratio'])];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const c of CASES) {
+    const k = kerasBy.get(c.name)!.samplesPerSecond;
+    const cells = columns.flatMap(({ out }) => {
+      const v = out.results[c.name]?.samplesPerSecond;
+      return [fmt(v), v === undefined ? '–' : `${(v / k).toFixed(2)}×`];
+    });
+    lines.push(`| ${c.name} | ${fmt(k)} | ${cells.join(' | ')} |`);
+  }
+  console.log('Training samples/s (higher is better); ratio = tfjs / Keras, same model, batch and T, one run.\n');
+  console.log(lines.join('\n'));
+  const inc = CASES.find((c) => c.model === 'inclusive');
+  const incParams = inc && columns.map(({ out }) => out.results[inc.name]?.params).find((p) => p !== undefined);
+  console.log(`\nGRU implementation per column: ${columns.map(({ col, out }) => `${col.label}: ${out.gru}`).join('; ')}.` +
+    ` Keras intra-op threads: ${keras.threads}. Inclusive model parameters: tfjs ${incParams ?? '–'}, Keras ${inc ? kerasBy.get(inc.name)!.params : '–'}.` +
+    (Object.keys(skipped).length ? ` Not measured: ${Object.entries(skipped).map(([l, why]) => `${l} (${why})`).join('; ')}.` : ''));
+
+  const outDir = path.join(dataDir(), 'bench');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'training.json'), JSON.stringify({
+    date: new Date().toISOString(), quick, cases: CASES, keras,
+    tfjs: Object.fromEntries(columns.map(({ col, out }) => [col.label, out])), skipped,
+  }, null, 2));
+}
+
+const columnArg = process.argv.indexOf('--column');
+if (columnArg > 0) {
+  const col = COLUMNS.find((c) => c.id === process.argv[columnArg + 1]);
+  if (col === undefined) throw new Error(`unknown column '${process.argv[columnArg + 1]}'`);
+  await runColumn(col);
+} else {
+  await main();
+}
