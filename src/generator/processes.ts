@@ -43,6 +43,9 @@ export const QCD_FLAVOUR = { bb: 0.05, cc: 0.1, splitB: 0.02, splitC: 0.05 } as 
 export const QCD_PT_MIN = 25;
 export const QCD_PT_POWER = 4.5;
 
+/** Probability that a pile-up vertex contributes a jet with pT > 25 GeV. */
+const PILEUP_JET_RATE = 0.012;
+
 /** Underlying event of the hard vertex, per class. */
 const UNDERLYING: Record<EventClass, SoftActivity> = {
   wjets: { charged: 16, photons: 10, neutrals: 7 },
@@ -130,14 +133,14 @@ function filtered(rng: Rng, process: (rng: Rng) => HardEvent): HardEvent {
 
 function wJets(rng: Rng): HardEvent {
   const hard: HardEvent = { jets: [], leptons: [] };
-  // Jet multiplicity above 20 GeV: 42% of events have ≥1 jet, each further jet costs ×0.3
-  // (Berends-Giele scaling); W+c and W+b(b̄) feed the b-tag.
-  if (rng.chance(0.42)) {
+  // Jet multiplicity above 20 GeV: 50% of events have ≥1 jet, each further jet costs
+  // ×0.35 (Berends-Giele scaling); W+c and W+b(b̄) feed the b-tag.
+  if (rng.chance(0.5)) {
     let n = 1;
-    while (rng.chance(0.3)) n++;
+    while (rng.chance(0.35)) n++;
     for (let i = 0; i < n; i++) {
       const u = rng.uniform();
-      const flavour: JetFlavour = u < 0.02 ? 'b' : u < 0.1 ? 'c' : 'light';
+      const flavour: JetFlavour = u < 0.03 ? 'b' : u < 0.12 ? 'c' : 'light';
       hard.jets.push({ p: fromPtEtaPhiM(rng.powerLaw(20, 1500, 3.5), rng.normal(0, 1.9), rng.range(-Math.PI, Math.PI), 0), flavour });
     }
   }
@@ -236,5 +239,14 @@ export function simulate(rng: Rng, det: Detector, cls: EventClass, cond: EventCo
   }
   softVertex(det, rng, pv, UNDERLYING[cls]);
   const npu = rng.poisson(cond.pileup);
-  for (let i = 0; i < npu; i++) softVertex(det, rng, beamSpotVertex(rng), PILEUP_VERTEX);
+  for (let i = 0; i < npu; i++) {
+    const v = beamSpotVertex(rng);
+    softVertex(det, rng, v, PILEUP_VERTEX);
+    // A pile-up collision now and then is itself a soft dijet: jets from other vertices
+    // that the reconstruction cannot tell apart, unbalanced in the hard event (fake MET).
+    if (rng.chance(PILEUP_JET_RATE)) {
+      const p = fromPtEtaPhiM(rng.powerLaw(25, 300, 4), rng.normal(0, 2.2), rng.range(-Math.PI, Math.PI), 0);
+      hadroniseJet(det, rng, p, 'light', v);
+    }
+  }
 }
