@@ -1,21 +1,28 @@
 /**
  * Cross-check: every branch that uproot reads as plain numbers or strings, in every
- * shared ROOT file, must come out of hepflow's reader with identical values and
+ * shared ROOT file and in a file from hepflow's own generator, must come out of hepflow's reader with identical values and
  * per-entry counts (test/python/reader_dump.py produces uproot's side).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { generateDelphesFile } from '../src/generator/file.js';
 import { openRootFile, type BranchData } from '../src/root/reader/index.js';
 import { LocalFileSource, sharedRootFile } from './helpers/local-source.js';
 
 const PYTHON = resolve(process.cwd(), '.tools', 'venv', 'bin', 'python');
 const SCRIPT = resolve(process.cwd(), 'test', 'python', 'reader_dump.py');
 
+/** A file from hepflow's own generator and ROOT writer: a second, independent producer. */
+const GENERATED = 'generated-delphes.root';
+
 const FILES: readonly [string, string][] = [
+  [GENERATED, 'Delphes'],
   ['uproot-HZZ.root', 'events'],
   ['uproot-HZZ-zlib.root', 'events'],
   ['uproot-HZZ-lz4.root', 'events'],
@@ -48,18 +55,25 @@ function counts(d: BranchData): number[] | null {
 
 describe('values identical to uproot', { timeout: 120_000 }, () => {
   let dump: Record<string, Dumped> = {};
+  let dir = '';
+  const pathOf = (file: string): string => (file === GENERATED ? join(dir, file) : sharedRootFile(file));
   before(async () => {
     assert.ok(existsSync(PYTHON), `the project venv is missing (${PYTHON}); run npm run setup`);
-    const args = FILES.map(([file, tree]) => `${sharedRootFile(file)}:${tree}`);
+    dir = await mkdtemp(join(tmpdir(), 'hepflow-reader-uproot-'));
+    await generateDelphesFile(pathOf(GENERATED), { events: 150, seed: 3 });
+    const args = FILES.map(([file, tree]) => `${pathOf(file)}:${tree}`);
     const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, ...args], { maxBuffer: 256 * 1024 * 1024 });
     dump = JSON.parse(stdout) as Record<string, Dumped>;
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
   });
 
   for (const [file, treeName] of FILES) {
     it(file, async () => {
-      const expected = dump[sharedRootFile(file)];
+      const expected = dump[pathOf(file)];
       assert.ok(expected, `uproot produced no dump for ${file}`);
-      const source = await LocalFileSource.open(sharedRootFile(file));
+      const source = await LocalFileSource.open(pathOf(file));
       try {
         const tree = await (await openRootFile(source)).getTree(treeName);
         assert.equal(tree.numEntries, expected.entries);
