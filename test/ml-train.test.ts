@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inMemorySource } from '../src/ml/data.js';
+import { inMemorySource, isValidationRow } from '../src/ml/data.js';
 import { evaluateModel, loadModel } from '../src/ml/evaluate.js';
 import { modelConfig } from '../src/ml/models.js';
 import { DirectoryArtifactSink, DirectoryCheckpointStore } from '../src/ml/store.js';
@@ -66,6 +66,14 @@ test('a resumed run continues from the last checkpoint and finishes', async () =
   assert.deepEqual(await readdir(path.join(dir, 'ckpt')), ['epoch-000003', 'epoch-000004']);
   const meta = JSON.parse(await readFile(path.join(dir, 'a2', 'metadata.json'), 'utf8'));
   assert.equal(meta.epochsCompleted, 4);
+
+  // The GRU model's artifacts load back (custom GRU layer included) and give its validation AUCs.
+  const model = await loadModel(await readFile(path.join(dir, 'a2', 'model.json')), await readFile(path.join(dir, 'a2', 'weights.bin')));
+  const scaler = JSON.parse(await readFile(path.join(dir, 'a2', 'scaler.json'), 'utf8'));
+  const valRows = syntheticRows({ rows: 240, maxParticles: 6, separation: 0.8 }).filter((r, i) => isValidationRow(r, i, base.split));
+  const report = await evaluateModel(model, inMemorySource('val', valRows), { kind: 'inclusive', maxLen: 6, scaler, padding: 'longest', classNames: base.classNames });
+  assert.equal(report.samples, resumed.validation!.samples);
+  report.perClass.forEach((c, i) => assert.ok(Math.abs(c.auc - resumed.validation!.perClass[i]!.auc) < 1e-9, `${c.className} ${c.auc}`));
 
   // Same store, different settings: refuse rather than mix incompatible state.
   await assert.rejects(
