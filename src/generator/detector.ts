@@ -150,9 +150,28 @@ export class Detector {
     this.tX.push(v.x);
     this.tY.push(v.y);
     this.tZ.push(v.z);
-    const m = trackMass(pid);
-    const p = pt * Math.cosh(eta);
-    this.visible(pt, eta, phi, Math.sqrt(p * p + m * m));
+    let e = 0;
+    // The energy only matters for the mass of the jet being built.
+    if (this.inJet) {
+      const m = trackMass(pid);
+      const p = pt * Math.cosh(eta);
+      e = Math.sqrt(p * p + m * m);
+    }
+    this.visible(pt, eta, phi, e);
+  }
+
+  /**
+   * A charged particle given by its pT, inside the tracker acceptance and above the
+   * tracking threshold (soft-physics fast path of chargedHadron).
+   */
+  chargedTrack(pt: number, eta: number, phi: number, pid: number, charge: number, v: Vertex): void {
+    if (this.rng.chance(Math.abs(eta) < 1.5 ? 0.97 : 0.9)) {
+      this.addTrack(pt * (1 + this.rng.normal(0, 0.005 + 1e-4 * pt)), eta, phi, charge, pid, v);
+    } else {
+      const m = trackMass(pid);
+      const p = pt * Math.cosh(eta);
+      this.neutralHadron(Math.sqrt(p * p + m * m), eta, phi);
+    }
   }
 
   /** A charged hadron of energy e (GeV) flying along (η, φ) from vertex v. */

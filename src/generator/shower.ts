@@ -3,8 +3,7 @@
  * and adds the underlying event and pile-up vertices. Everything is fed straight into
  * the Detector.
  */
-import { ECAL_ABS_ETA, type Detector, type JetFlavour, type Vertex } from './detector.js';
-import { trackMass } from '../physics/kinematics.js';
+import { ECAL_ABS_ETA, TRACK_PT_MIN_RECO, TRACKER_ABS_ETA, type Detector, type JetFlavour, type Vertex } from './detector.js';
 import { etaOf, phiOf, ptOf, type Vec4 } from './fourvec.js';
 import type { Rng } from './rng.js';
 
@@ -194,12 +193,10 @@ export const PILEUP_VERTEX: SoftActivity = { charged: 9, photons: 7, neutrals: 5
 export function softVertex(det: Detector, rng: Rng, v: Vertex, s: SoftActivity): void {
   const nc = rng.poisson(s.charged);
   for (let i = 0; i < nc; i++) {
-    const pt = 0.3 + rng.exponential(0.45);
-    const eta = rng.range(-2.5, 2.5);
+    const pt = TRACK_PT_MIN_RECO + rng.exponential(0.45);
+    const eta = rng.range(-TRACKER_ABS_ETA, TRACKER_ABS_ETA);
     const { pid, charge } = chargedPid(rng);
-    const p = pt * Math.cosh(eta);
-    const m = trackMass(pid);
-    det.chargedHadron(Math.sqrt(p * p + m * m), eta, rng.range(-Math.PI, Math.PI), pid, charge, v);
+    det.chargedTrack(pt, eta, rng.range(-Math.PI, Math.PI), pid, charge, v);
   }
   const ng = rng.poisson(s.photons);
   for (let i = 0; i < ng; i++) {
