@@ -7,6 +7,7 @@
  * seen and are then reused: building and querying allocate nothing.
  */
 import { deltaPhi } from './kinematics.js';
+import { MAX_PACKED_INDEX, pack, packedIndex } from './packed-sort.js';
 
 /** Cone radius of every isolation sum (reference: ΔR < 0.3). */
 export const ISO_CONE_R = 0.3;
@@ -22,7 +23,7 @@ export class ConeIndex {
   phi = new Float64Array(64);
   pt = new Float64Array(64);
   src = new Int32Array(64);
-  private order = new Int32Array(64);
+  private keys = new Float64Array(64);
 
   /**
    * Indexes the candidates with value > `threshold` (strict, as in the reference).
@@ -30,15 +31,16 @@ export class ConeIndex {
    */
   build(pt: Float32Array, eta: Float32Array, phi: Float32Array, threshold: number): void {
     const total = pt.length;
-    if (this.order.length < total) this.grow(total);
+    if (total > MAX_PACKED_INDEX) throw new Error(`collection of ${total} candidates is too large to index`);
+    if (this.keys.length < total) this.grow(total);
     let n = 0;
-    const order = this.order;
-    for (let i = 0; i < total; i++) if (pt[i]! > threshold) order[n++] = i;
-    // Tie-break on the source index so the order (and so the float sums) never
+    const keys = this.keys;
+    for (let i = 0; i < total; i++) if (pt[i]! > threshold) keys[n++] = pack(eta[i]!, i);
+    // Sorted by η, ties by source index: the order (and so the float sums) never
     // depends on the sort algorithm.
-    order.subarray(0, n).sort((a, b) => (eta[a]! - eta[b]!) || (a - b));
+    keys.subarray(0, n).sort();
     for (let k = 0; k < n; k++) {
-      const i = order[k]!;
+      const i = packedIndex(keys[k]!);
       this.eta[k] = eta[i]!;
       this.phi[k] = phi[i]!;
       this.pt[k] = pt[i]!;
@@ -81,13 +83,13 @@ export class ConeIndex {
   }
 
   private grow(size: number): void {
-    let cap = this.order.length;
+    let cap = this.keys.length;
     while (cap < size) cap *= 2;
     this.eta = new Float64Array(cap);
     this.phi = new Float64Array(cap);
     this.pt = new Float64Array(cap);
     this.src = new Int32Array(cap);
-    this.order = new Int32Array(cap);
+    this.keys = new Float64Array(cap);
   }
 }
 

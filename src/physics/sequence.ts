@@ -8,6 +8,7 @@ import { N_PARTICLE_FEATURES } from '../dataset/schema.js';
 import { deltaPhi, trackMass, MASS_ELECTRON, MASS_MUON } from './kinematics.js';
 import { ConeIndex, relativeIsolation, type Isolation } from './isolation.js';
 import type { SelectedLepton } from './selection.js';
+import { MAX_PACKED_INDEX, pack, packedIndex } from './packed-sort.js';
 
 /** Per-collection caps of the reference: 450 tracks, 150 photons, 200 neutral hadrons. */
 export const MAX_TRACKS = 450;
@@ -30,7 +31,7 @@ export class SequenceBuilder {
   private kind = new Uint8Array(1024);
   private pos = new Int32Array(1024);
   private dr2 = new Float64Array(1024);
-  private perm = new Int32Array(1024);
+  private keys = new Float64Array(1024);
   private pick = new Int32Array(1024);
   private readonly iso: Isolation = { ch: 0, gamma: 0, neu: 0 };
 
@@ -44,17 +45,19 @@ export class SequenceBuilder {
     n = this.collect(photons, KIND_PHOTON, MAX_PHOTONS, -1, lepton, n);
     n = this.collect(neutrals, KIND_NEUTRAL, MAX_NEUTRAL_HADRONS, -1, lepton, n);
 
-    const perm = this.perm;
-    for (let i = 0; i < n; i++) perm[i] = i;
+    // Decreasing ΔR (compared at float32 precision); ties keep collection order
+    // (tracks, photons, neutral hadrons): ascending keys read backwards, so the index
+    // is stored complemented.
+    const keys = this.keys;
     const dr2 = this.dr2;
-    // Decreasing ΔR; ties keep collection order (tracks, photons, neutral hadrons).
-    perm.subarray(0, n).sort((a, b) => (dr2[b]! - dr2[a]!) || (a - b));
+    for (let i = 0; i < n; i++) keys[i] = pack(dr2[i]!, MAX_PACKED_INDEX - i);
+    keys.subarray(0, n).sort();
 
     const out = new Float32Array((n + 1) * F);
     const t = event.tracks;
     const towersE = [event.photons.e, event.neutralHadrons.e] as const;
     for (let r = 0; r < n; r++) {
-      const i = perm[r]!;
+      const i = MAX_PACKED_INDEX - packedIndex(keys[n - 1 - r]!);
       const kind = this.kind[i]!;
       const k = this.pos[i]!;
       const index = kind === KIND_TRACK ? tracks : kind === KIND_PHOTON ? photons : neutrals;
@@ -161,7 +164,7 @@ export class SequenceBuilder {
     this.kind = new Uint8Array(cap);
     this.pos = new Int32Array(cap);
     this.dr2 = new Float64Array(cap);
-    this.perm = new Int32Array(cap);
+    this.keys = new Float64Array(cap);
     this.pick = new Int32Array(cap);
   }
 }

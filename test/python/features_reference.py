@@ -3,7 +3,7 @@ with uproot + awkward/numpy, vectorised over events. Written from the reference 
 (shared/reference/cern-pipeline.md) and the decisions documented in docs/features.md,
 not from the TypeScript code.
 
-Usage: features_reference.py FILE.root [--json] [--repeat N]
+Usage: features_reference.py FILE.root [--step ENTRIES] [--no-values]
 Prints JSON {entries, hlf, cutflow, seconds: {read, compute}} (hlf rows in HLF order).
 """
 import argparse
@@ -34,10 +34,10 @@ BRANCHES = {
 }
 
 
-def read(path):
-    tree = uproot.open(path)["Delphes"]
-    names = [f"{c}/{c}.{leaf}" for c, leaves in BRANCHES.items() for leaf in leaves]
-    arrays = tree.arrays(names, library="ak", how=dict)
+NAMES = [f"{c}/{c}.{leaf}" for c, leaves in BRANCHES.items() for leaf in leaves]
+
+
+def convert(arrays):
     # float64 everywhere: thresholds are compared in double precision, as in C++/PyROOT.
     return {
         c: {leaf: ak.values_astype(arrays[f"{c}/{c}.{leaf}"], np.float64) for leaf in leaves}
@@ -116,21 +116,35 @@ def compute(a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
-    ap.add_argument("--repeat", type=int, default=1, help="time the compute step N times (best kept)")
+    ap.add_argument("--step", type=int, default=None, help="entries per chunk (default: the whole file at once)")
     ap.add_argument("--no-values", action="store_true", help="print counts and timings only")
     args = ap.parse_args()
-    t0 = time.perf_counter()
-    arrays = read(args.file)
-    t_read = time.perf_counter() - t0
-    best = float("inf")
-    for _ in range(args.repeat):
+    tree = uproot.open(args.file)["Delphes"]
+    step = args.step or max(1, tree.num_entries)
+    chunks = tree.iterate(NAMES, step_size=step, library="ak", how=dict)
+    t_read = t_compute = 0.0
+    offset = 0
+    all_entries, all_hlf, total = [], [], {}
+    while True:
         t0 = time.perf_counter()
-        entries, hlf, cutflow = compute(arrays)
-        best = min(best, time.perf_counter() - t0)
-    out = {"cutflow": cutflow, "seconds": {"read": t_read, "compute": best}}
+        try:
+            raw = next(chunks)
+        except StopIteration:
+            break
+        t1 = time.perf_counter()
+        entries, hlf, cutflow = compute(convert(raw))
+        t2 = time.perf_counter()
+        t_read += t1 - t0
+        t_compute += t2 - t1
+        all_entries.append(entries + offset)
+        all_hlf.append(hlf)
+        offset += cutflow["read"]
+        for k, v in cutflow.items():
+            total[k] = total.get(k, 0) + v
+    out = {"cutflow": total, "seconds": {"read": t_read, "compute": t_compute}}
     if not args.no_values:
-        out["entries"] = entries.tolist()
-        out["hlf"] = hlf.tolist()
+        out["entries"] = np.concatenate(all_entries).tolist()
+        out["hlf"] = np.concatenate(all_hlf).tolist()
     print(json.dumps(out))
 
 

@@ -1,0 +1,91 @@
+/**
+ * Feature-preparation throughput, one core each, side by side with the independent
+ * uproot + awkward/numpy implementation of the same selection and HLF
+ * (test/python/features_reference.py) on the same generated Delphes file.
+ * Prints a markdown table; writes .data/bench/features.json.
+ *
+ *   node dist/bench/features.js [events=100000]
+ *
+ * The generated file is cached under .data/bench/ (generation takes a few minutes).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { generateDelphesFile } from '../src/generator/file.js';
+import { readDelphesEvents } from '../src/root/reader/index.js';
+import type { RandomAccessSource } from '../src/storage/random-access.js';
+import { FeatureExtractor, type CutFlow } from '../src/physics/features.js';
+import { N_PARTICLE_FEATURES } from '../src/dataset/schema.js';
+
+const events = Number(process.argv[2] ?? 100_000);
+const PYTHON = resolve('.tools/venv/bin/python');
+const dir = '.data/bench';
+mkdirSync(dir, { recursive: true });
+const file = resolve(dir, `features-${events}-seed1.root`);
+
+if (!existsSync(file)) {
+  const t = performance.now();
+  const g = await generateDelphesFile(file, { events, seed: 1 });
+  console.error(`generated ${g.events} events (trigger mix) in ${((performance.now() - t) / 1000).toFixed(0)} s, ${(g.fileBytes / 1e6).toFixed(0)} MB`);
+}
+
+async function source(): Promise<RandomAccessSource> {
+  const fh = await open(file, 'r');
+  return {
+    uri: file, size: (await fh.stat()).size,
+    async read(offset, length) { const b = new Uint8Array(length); await fh.read(b, 0, length, offset); return b; },
+    close: () => fh.close(),
+  };
+}
+
+type Mode = 'read' | 'hlf' | 'sequence';
+async function pass(mode: Mode): Promise<{ seconds: number; cutFlow: CutFlow; particles: number }> {
+  const src = await source();
+  const x = new FeatureExtractor();
+  let particles = 0;
+  let n = 0;
+  const t = performance.now();
+  for await (const chunk of readDelphesEvents(src, { entriesPerChunk: 1000 })) {
+    for (const ev of chunk.events) {
+      n++;
+      if (mode === 'read') continue;
+      if (x.select(ev) && mode === 'sequence') particles += x.particles().length / N_PARTICLE_FEATURES;
+    }
+  }
+  const seconds = (performance.now() - t) / 1000;
+  await src.close();
+  if (mode === 'read') x.cutFlow.read = n;
+  return { seconds, cutFlow: { ...x.cutFlow }, particles };
+}
+
+const read = await pass('read');
+const hlf = await pass('hlf');
+const seq = await pass('sequence');
+const py = JSON.parse(execFileSync(PYTHON, ['test/python/features_reference.py', file, '--no-values', '--step', '10000'], { encoding: 'utf8', maxBuffer: 1 << 24 }));
+if (JSON.stringify(py.cutflow) !== JSON.stringify(hlf.cutFlow)) {
+  throw new Error(`cut flows differ: hepflow ${JSON.stringify(hlf.cutFlow)} vs reference ${JSON.stringify(py.cutflow)}`);
+}
+
+const rate = (s: number) => events / s;
+const pyRead = py.seconds.read as number;
+const pyCompute = py.seconds.compute as number;
+const rows: [string, number, number | null][] = [
+  ['read ROOT → event arrays', rate(read.seconds), rate(pyRead)],
+  ['selection + 14 HLF (compute only)', rate(hlf.seconds - read.seconds), rate(pyCompute)],
+  ['read + selection + HLF', rate(hlf.seconds), rate(pyRead + pyCompute)],
+  ['selection + HLF + particle sequence (compute only)', rate(seq.seconds - read.seconds), null],
+  ['read + selection + HLF + particle sequence', rate(seq.seconds), null],
+];
+const sel = hlf.cutFlow.withIsolatedLepton;
+console.log(`\n${events} generated events (trigger mix), ${sel} selected (${(100 * sel / events).toFixed(1)}%), ${(seq.particles / sel).toFixed(0)} particles per selected event; one core each\n`);
+console.log('| step | hepflow (TS) events/s | uproot + awkward events/s | ratio |');
+console.log('|---|---|---|---|');
+for (const [name, ours, theirs] of rows) {
+  console.log(`| ${name} | ${ours.toFixed(0)} | ${theirs === null ? '–' : theirs.toFixed(0)} | ${theirs === null ? '–' : (ours / theirs).toFixed(2) + '×'} |`);
+}
+writeFileSync(`${dir}/features.json`, JSON.stringify({
+  events, file, cutFlow: hlf.cutFlow, particlesPerSelected: seq.particles / sel,
+  seconds: { hepflow: { read: read.seconds, readHlf: hlf.seconds, readHlfSequence: seq.seconds }, reference: py.seconds },
+  rows: rows.map(([step, hepflow, reference]) => ({ step, hepflow, reference, ratio: reference === null ? null : hepflow / reference })),
+}, null, 2));
