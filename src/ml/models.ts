@@ -117,7 +117,8 @@ export function buildModel(c: ModelConfig): tf.LayersModel {
       break;
     }
   }
-  model.compile({ optimizer: tf.train.adam(c.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  // No compiled metrics: they would cost ops every step; validation metrics are computed per epoch.
+  model.compile({ optimizer: tf.train.adam(c.learningRate), loss: 'categoricalCrossentropy' });
   return model;
 }
 
