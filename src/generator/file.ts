@@ -9,6 +9,7 @@
  * self-describing.
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { EVENT_CLASSES, labelOf, type EventClass } from '../physics/delphes-event.js';
 import { DelphesFileWriter, FileSink, type CompressionSettings } from '../root/writer/index.js';
 import { DEFAULT_PILEUP, generateEvents, resolveMix, type GenerateOptions, type GenerationSummary } from './index.js';
@@ -64,7 +65,7 @@ export async function generateDelphesFile(localPath: string, options: GenerateFi
   let fileBytes: number;
   try {
     const writer = new DelphesFileWriter(sink, {
-      fileName: localPath.split('/').pop()!,
+      fileName: basename(localPath),
       ...(options.compression !== undefined ? { compression: options.compression } : {}),
     });
     summary = await generateEvents({ ...options, mix }, {
@@ -83,7 +84,7 @@ export async function generateDelphesFile(localPath: string, options: GenerateFi
   }
   const sidecar: LabelsSidecar = {
     format: LABELS_FORMAT,
-    file: localPath.split('/').pop()!,
+    file: basename(localPath),
     seed: options.seed ?? 0,
     firstEvent: summary.firstEvent,
     events: summary.events,
