@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleDataset, scaleHlf } from '../src/dataset/assemble.js';
+import { assembleDataset, scaleHlf, scaleParticles } from '../src/dataset/assemble.js';
 import { Rng, Sampler } from '../src/dataset/random.js';
 import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/dataset/schema.js';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
@@ -84,13 +84,21 @@ test('balanced, disjoint, row-faithful 80/20 split with several shuffle buckets;
     assert.ok(Array.from({ length: N_HLF }, (_, k) => k).some((k) => res.scaler.min[k] !== allMin(k) || res.scaler.max[k] !== allMax(k)),
       'the test split never extends the range: the check would not catch a scaler fit on all rows');
     assert.deepEqual(JSON.parse(await readFile(res.scalerPath, 'utf8')), res.scaler);
+    // Particle scaler: mean/std over the real particles of train rows only.
+    const trainParticles = train.flatMap((r) => Array.from(r.particles));
+    const f0 = trainParticles.filter((_, i) => i % N_PARTICLE_FEATURES === 0);
+    const mean0 = f0.reduce((a, b) => a + b, 0) / f0.length;
+    const std0 = Math.sqrt(f0.reduce((a, b) => a + (b - mean0) ** 2, 0) / f0.length);
+    assert.ok(Math.abs(res.particleScaler.mean[0]! - mean0) < 1e-9 * Math.abs(mean0));
+    assert.ok(Math.abs(res.particleScaler.std[0]! - std0) < 1e-6 * std0);
+    assert.deepEqual(JSON.parse(await readFile(res.particleScalerPath, 'utf8')), res.particleScaler);
     const meta = JSON.parse(await readFile(res.metadataPath, 'utf8'));
     assert.equal(meta.configHash, res.metadata.configHash);
     assert.deepEqual(meta.parts.map((p: { uri: string }) => p.uri), [...parts].sort());
     assert.deepEqual(meta.parts[2].counts, { qcd: 40, ttbar: 0, wjets: 400 });
     // Row groups sized for streaming, bucket scratch cleaned up.
     assert.deepEqual((await readFeatureFileInfo(res.trainPath)).rowGroupRows, [...Array(12).fill(64), 816 - 12 * 64]);
-    assert.deepEqual(await readdir(out), ['metadata.json', 'scaler.json', 'test.parquet', 'train.parquet']);
+    assert.deepEqual(await readdir(out), ['metadata.json', 'particle-scaler.json', 'scaler.json', 'test.parquet', 'train.parquet']);
 
     // Same seed, parts listed in another order: the same rows in the same order;
     // another seed: another selection and order.
@@ -122,6 +130,31 @@ test("'dev' caps the total; classes must all be present", async () => {
 test('scaleHlf maps the train range onto [0, 1]', () => {
   const scaler = { features: ['a', 'b', 'c'], min: [0, -2, 5], max: [10, 2, 5] };
   assert.deepEqual(Array.from(scaleHlf(scaler, Float32Array.of(5, 2, 5))), [0.5, 1, 0]);
+});
+
+test('particle scaling keeps Masking(0) working, unlike the original per-event standard scaling', () => {
+  const F = N_PARTICLE_FEATURES;
+  const steps = 6;
+  // Two real particles (lepton last), padded at the front to 6 steps as training does.
+  const real = Float32Array.from({ length: 2 * F }, (_, i) => (i % F === 13 || i % F === 18 ? i % 2 : 10 + i));
+  const pad = (p: Float32Array) => { const x = new Float32Array(steps * F); x.set(p, (steps - p.length / F) * F); return x; };
+  const rowIsZero = (x: Float32Array, r: number) => x.subarray(r * F, (r + 1) * F).every((v) => v === 0);
+
+  // The original: pad, then standardise each column of the event's own padded matrix.
+  const original = pad(real);
+  for (let f = 0; f < F; f++) {
+    const col = Array.from({ length: steps }, (_, r) => original[r * F + f]!);
+    const m = col.reduce((a, b) => a + b, 0) / steps;
+    const sd = Math.sqrt(col.reduce((a, b) => a + (b - m) ** 2, 0) / steps) || 1;
+    for (let r = 0; r < steps; r++) original[r * F + f] = (original[r * F + f]! - m) / sd;
+  }
+  assert.equal([0, 1, 2, 3].filter((r) => rowIsZero(original, r)).length, 0, 'padding survived per-event scaling');
+
+  // hepflow: a global train-fit scaler on real particles, then padding.
+  const scaler = { features: [], mean: Array(F).fill(5), std: Array(F).fill(2) };
+  const ours = pad(scaleParticles(scaler, real));
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((r) => rowIsZero(ours, r)), [true, true, true, true, false, false]);
+  assert.equal(ours[4 * F + 0], (real[0]! - 5) / 2);
 });
 
 test('selection sampling keeps exactly k of n, uniformly', () => {

@@ -7,7 +7,7 @@
  *   pass 1  stream every row once; keep exactly `perClass` rows of each class (selection
  *           sampling), send exactly `testFraction` of each class's kept rows to test,
  *           append each kept row to a uniformly random bucket file of its split, and
- *           fold train rows into the scaler;
+ *           fold train rows into the HLF and particle scalers;
  *   pass 2  per bucket: load it, shuffle it in memory, append it to the split's output.
  *
  * A uniform bucket followed by a uniform in-bucket shuffle is a uniform permutation.
@@ -20,7 +20,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RandomAccessSource } from '../storage/random-access.js';
 import { EVENT_CLASSES } from '../physics/delphes-event.js';
-import { HLF_NAMES, N_HLF, type HlfScaler } from './schema.js';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type HlfScaler, type ParticleScaler } from './schema.js';
 import { readFeatureLabels, readFeatureRows } from '../parquet/reader.js';
 import { ParquetFeatureWriter } from '../parquet/writer.js';
 import { BucketWriter, readBucket } from './bucket.js';
@@ -34,7 +34,7 @@ export const DEV_MAX_EVENTS = 100_000;
 export interface AssembleOptions {
   /** Feature Parquet parts: local paths or opened sources (read twice, not closed). */
   readonly parts: readonly (string | RandomAccessSource)[];
-  /** Local directory for train.parquet, test.parquet, scaler.json, metadata.json. */
+  /** Local directory for train.parquet, test.parquet, scaler.json, particle-scaler.json, metadata.json. */
   readonly outDir: string;
   readonly kind?: DatasetKind;
   /** Cap on train + test events; default 100,000 for 'dev', none for 'full'. */
@@ -68,15 +68,17 @@ export interface DatasetMetadata {
   readonly perClass: number;
   readonly counts: { readonly train: ClassCounts; readonly test: ClassCounts };
   readonly parts: readonly { readonly uri: string; readonly rows: number; readonly counts: ClassCounts }[];
-  readonly files: { readonly train: string; readonly test: string; readonly scaler: string };
+  readonly files: { readonly train: string; readonly test: string; readonly scaler: string; readonly particleScaler: string };
 }
 
 export interface DatasetResult {
   readonly trainPath: string;
   readonly testPath: string;
   readonly scalerPath: string;
+  readonly particleScalerPath: string;
   readonly metadataPath: string;
   readonly scaler: HlfScaler;
+  readonly particleScaler: ParticleScaler;
   readonly metadata: DatasetMetadata;
 }
 
@@ -143,6 +145,9 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
     const bucketRng = new Rng(seed, PURPOSE.bucket);
     const min = new Array<number>(N_HLF).fill(Infinity);
     const max = new Array<number>(N_HLF).fill(-Infinity);
+    const pSum = new Float64Array(N_PARTICLE_FEATURES);
+    const pSumSq = new Float64Array(N_PARTICLE_FEATURES);
+    let pCount = 0;
     // Strings are stored in buckets as indices into these tables.
     const uris: string[] = [];
     const uriIndex = new Map<string, number>();
@@ -170,6 +175,15 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
             if (v < min[k]!) min[k] = v;
             if (v > max[k]!) max[k] = v;
           }
+          const p = row.particles;
+          for (let j = 0; j < p.length; j += N_PARTICLE_FEATURES) {
+            for (let f = 0; f < N_PARTICLE_FEATURES; f++) {
+              const v = p[j + f]!;
+              pSum[f] += v;
+              pSumSq[f] += v * v;
+            }
+          }
+          pCount += p.length / N_PARTICLE_FEATURES;
           await buckets.train[bucketRng.int(nBuckets.train)]!.append(row, ni, ui);
         }
       }
@@ -201,6 +215,14 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
     const scaler: HlfScaler = { features: [...HLF_NAMES], min, max };
     const scalerPath = join(o.outDir, 'scaler.json');
     await writeFile(scalerPath, JSON.stringify(scaler, null, 2));
+    const mean = Array.from(pSum, (v) => (pCount > 0 ? v / pCount : 0));
+    const std = Array.from(pSumSq, (v, f) => {
+      const variance = pCount > 0 ? v / pCount - mean[f]! * mean[f]! : 0;
+      return variance > 1e-12 * Math.max(1, mean[f]! * mean[f]!) ? Math.sqrt(variance) : 1;
+    });
+    const particleScaler: ParticleScaler = { features: [...PARTICLE_FEATURE_NAMES], mean, std };
+    const particleScalerPath = join(o.outDir, 'particle-scaler.json');
+    await writeFile(particleScalerPath, JSON.stringify(particleScaler, null, 2));
     const metadata: DatasetMetadata = {
       format: 'hepflow-dataset/1',
       kind,
@@ -210,14 +232,25 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
       perClass,
       counts: { train: named(classes, countsTrain), test: named(classes, countsTest) },
       parts: partInfo,
-      files: { train: 'train.parquet', test: 'test.parquet', scaler: 'scaler.json' },
+      files: { train: 'train.parquet', test: 'test.parquet', scaler: 'scaler.json', particleScaler: 'particle-scaler.json' },
     };
     const metadataPath = join(o.outDir, 'metadata.json');
     await writeFile(metadataPath, JSON.stringify(metadata, null, 2));
-    return { trainPath, testPath, scalerPath, metadataPath, scaler, metadata };
+    return { trainPath, testPath, scalerPath, particleScalerPath, metadataPath, scaler, particleScaler, metadata };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Standardises the real particles of one event, row-major n × 19, into `out`. Storage
+ * never pads, so every row here is a real particle; pad after scaling.
+ */
+export function scaleParticles(scaler: ParticleScaler, particles: Float32Array, out: Float32Array = new Float32Array(particles.length)): Float32Array {
+  for (let j = 0; j < particles.length; j += N_PARTICLE_FEATURES) {
+    for (let f = 0; f < N_PARTICLE_FEATURES; f++) out[j + f] = (particles[j + f]! - scaler.mean[f]!) / scaler.std[f]!;
+  }
+  return out;
 }
 
 function named(classes: readonly string[], counts: readonly number[]): ClassCounts {
