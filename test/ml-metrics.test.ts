@@ -61,6 +61,10 @@ test('classification report: accuracy, confusion matrix, per-class AUC', () => {
   // class c: positives 0.4, 0.7 vs negatives 0.1, 0.1 -> 1
   assert.equal(r.perClass[2]!.auc, 1);
   assert.throws(() => classificationReport(probs, [0, 1, 3, 2], ['a', 'b', 'c']), /label 3/);
+  // Class b absent: its AUC is undefined (NaN) and the mean is over a and c.
+  const noB = classificationReport(probs, [0, 0, 2, 2], ['a', 'b', 'c']);
+  assert.ok(Number.isNaN(noB.perClass[1]!.auc));
+  assert.equal(noB.meanAuc, (noB.perClass[0]!.auc + noB.perClass[2]!.auc) / 2);
   const svg = rocSvg(r, 'test <plot>');
   assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.equal(svg.match(/<polyline/g)?.length, 3);

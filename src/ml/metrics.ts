@@ -103,15 +103,21 @@ export function classificationReport(
       scores[i] = probs[i * k + c]!;
       positive[i] = labels[i] === c;
     }
+    // A class absent from the sample (or the only one present) has no ROC: NaN, not an
+    // exception, so a small validation split cannot abort a training run.
+    const present = confusion[c]!.reduce((a, b) => a + b, 0);
+    if (present === 0 || present === n) return { className, auc: NaN, roc: { fpr: [], tpr: [], thresholds: [], auc: NaN } };
     const roc = rocCurve(scores, positive);
     return { className, auc: roc.auc, roc: thinRoc(roc, maxRocPoints) };
   });
+  const defined = perClass.filter((c) => Number.isFinite(c.auc));
   return {
     samples: n,
     accuracy: correct / n,
     confusion,
     perClass,
-    meanAuc: perClass.reduce((s, c) => s + c.auc, 0) / k,
+    /** Over the classes that have an AUC (NaN when none has). */
+    meanAuc: defined.reduce((s, c) => s + c.auc, 0) / defined.length,
   };
 }
 
