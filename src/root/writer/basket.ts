@@ -7,6 +7,7 @@
  * branches also record where each entry starts; ROOT appends that table after the
  * data (count = entries + 1, absolute offsets including the key length, then 0).
  */
+import { endianness } from 'node:os';
 import { ByteWriter } from './bytes.js';
 import { rootCompress } from './compression.js';
 import { isBigSeek, keyHeaderLength, rootDatime, writeKeyHeader, FILE_BEGIN, type RootFileWriter } from './tfile.js';
@@ -47,13 +48,51 @@ export interface ColumnOptions {
   readonly basketSize: number;
   /** fNevBufSize for variable-size baskets (ROOT's fEntryOffsetLen). */
   readonly entryOffsetLen: number;
-  readonly compressionCode: number;
 }
 
-/** The values of one branch plus the bookkeeping TBranch needs about its baskets. */
+type TypedColumn = Float32Array | Float64Array | Int32Array | Uint32Array | BigInt64Array | Uint8Array;
+
+function typedView(type: LeafType, buf: ArrayBufferLike): TypedColumn {
+  switch (type) {
+    case 'f32':
+      return new Float32Array(buf);
+    case 'f64':
+      return new Float64Array(buf);
+    case 'i32':
+      return new Int32Array(buf);
+    case 'u32':
+      return new Uint32Array(buf);
+    case 'i64':
+      return new BigInt64Array(buf);
+    case 'bool':
+      return new Uint8Array(buf);
+  }
+}
+
+/**
+ * Typed-array class whose bytes can be copied straight into a column of each type
+ * (none for bool: arbitrary bytes must still be normalised to 0/1).
+ */
+const SAME_LAYOUT: Partial<Record<LeafType, Function>> = {
+  f32: Float32Array,
+  f64: Float64Array,
+  i32: Int32Array,
+  u32: Uint32Array,
+  i64: BigInt64Array,
+};
+
+const HOST_LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * The values of one branch plus the bookkeeping TBranch needs about its baskets.
+ *
+ * Values are buffered in host byte order through a typed view (so typed-array
+ * entries are a memcpy) and converted to ROOT's big-endian order once per basket
+ * with Buffer.swap32/swap64, which is native code.
+ */
 export class Column {
   private data: Uint8Array;
-  private view: DataView;
+  private typed: TypedColumn;
   private len = 0;
   private offsets: Int32Array;
   private inBasket = 0;
@@ -64,18 +103,17 @@ export class Column {
   entries = 0;
   totBytes = 0;
   zipBytes = 0;
-  /** Largest value appended to an int32 column (a counter's fMaximum). */
+  /** Largest value appended as a scalar (a counter's fMaximum). */
   maxValue = 0;
-  /** Largest per-entry element count (a TClonesArray branch's fMaximum). */
-  maxCount = 0;
 
   constructor(
     readonly options: ColumnOptions,
     private readonly file: RootFileWriter,
   ) {
     this.size = LEAF_TYPES[options.type].size;
-    this.data = new Uint8Array(options.basketSize + 64);
-    this.view = new DataView(this.data.buffer);
+    // Room for one basket plus slack; a multiple of 8 so every typed view fits.
+    this.data = new Uint8Array(Math.ceil((options.basketSize + 64) / 8) * 8);
+    this.typed = typedView(options.type, this.data.buffer);
     this.offsets = new Int32Array(options.entryOffsets ? 256 : 0);
   }
 
@@ -87,32 +125,15 @@ export class Column {
     const next = new Uint8Array(cap);
     next.set(this.data.subarray(0, this.len));
     this.data = next;
-    this.view = new DataView(next.buffer);
+    this.typed = typedView(this.options.type, next.buffer);
   }
 
-  private put(v: number | bigint | boolean): void {
-    const at = this.len;
-    switch (this.options.type) {
-      case 'f32':
-        this.view.setFloat32(at, Number(v));
-        break;
-      case 'f64':
-        this.view.setFloat64(at, Number(v));
-        break;
-      case 'i32':
-        this.view.setInt32(at, Number(v));
-        break;
-      case 'u32':
-        this.view.setUint32(at, Number(v));
-        break;
-      case 'i64':
-        this.view.setBigInt64(at, typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
-        break;
-      case 'bool':
-        this.data[at] = v ? 1 : 0;
-        break;
-    }
-    this.len += this.size;
+  /** Stores one value at element index `i` of the typed view. */
+  private put(i: number, v: number | bigint | boolean): void {
+    const t = this.options.type;
+    if (t === 'i64') (this.typed as BigInt64Array)[i] = typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)));
+    else if (t === 'bool') this.typed[i] = v ? 1 : 0;
+    else (this.typed as Float32Array)[i] = Number(v);
   }
 
   private startEntry(): void {
@@ -129,8 +150,9 @@ export class Column {
   pushScalar(v: number | bigint | boolean): void {
     this.startEntry();
     this.reserve(this.size);
-    this.put(v);
-    if (this.options.type === 'i32' && Number(v) > this.maxValue) this.maxValue = Number(v);
+    this.put(this.len / this.size, v);
+    this.len += this.size;
+    if (typeof v === 'number' && v > this.maxValue) this.maxValue = v;
     this.endEntry();
   }
 
@@ -139,15 +161,14 @@ export class Column {
     this.startEntry();
     const n = values.length;
     this.reserve(n * this.size);
-    if (this.options.type === 'f32' && values instanceof Float32Array) {
-      const view = this.view;
-      let at = this.len;
-      for (let i = 0; i < n; i++, at += 4) view.setFloat32(at, values[i]!);
-      this.len = at;
+    const same = SAME_LAYOUT[this.options.type];
+    if (same !== undefined && ArrayBuffer.isView(values) && values.constructor === same) {
+      this.data.set(new Uint8Array(values.buffer, values.byteOffset, n * this.size), this.len);
     } else {
-      for (let i = 0; i < n; i++) this.put(values[i]!);
+      const first = this.len / this.size;
+      for (let i = 0; i < n; i++) this.put(first + i, values[i]!);
     }
-    if (n > this.maxCount) this.maxCount = n;
+    this.len += n * this.size;
     this.endEntry();
   }
 
@@ -155,8 +176,10 @@ export class Column {
   pushRepeated(v: number, n: number): void {
     this.startEntry();
     this.reserve(n * this.size);
-    for (let i = 0; i < n; i++) this.put(v);
-    if (n > this.maxCount) this.maxCount = n;
+    const first = this.len / this.size;
+    if (this.options.type === 'i64') (this.typed as BigInt64Array).fill(BigInt(v), first, first + n);
+    else (this.typed as Float32Array).fill(v, first, first + n);
+    this.len += n * this.size;
     this.endEntry();
   }
 
@@ -176,6 +199,11 @@ export class Column {
     const tableBytes = o.entryOffsets ? 4 * (n + 2) : 0;
     const raw = new Uint8Array(this.len + tableBytes);
     raw.set(this.data.subarray(0, this.len));
+    if (HOST_LITTLE_ENDIAN && this.size > 1) {
+      const values = Buffer.from(raw.buffer, 0, this.len);
+      if (this.size === 4) values.swap32();
+      else values.swap64();
+    }
     if (o.entryOffsets) {
       const tv = new DataView(raw.buffer, this.len, tableBytes);
       tv.setInt32(0, n + 1);

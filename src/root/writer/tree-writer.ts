@@ -97,7 +97,7 @@ export class TreeFile {
 
   newColumn(branchName: string, type: LeafType, entryOffsets: boolean, basketSize = this.basketSize): Column {
     return new Column(
-      { branchName, treeName: this.treeName, type, entryOffsets, basketSize, entryOffsetLen: DEFAULT_ENTRY_OFFSET_LEN, compressionCode: this.compressionCode },
+      { branchName, treeName: this.treeName, type, entryOffsets, basketSize, entryOffsetLen: DEFAULT_ENTRY_OFFSET_LEN },
       this.file,
     );
   }
