@@ -7,7 +7,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { HlfScaler } from '../dataset/schema.js';
-import { AbortError, type ArtifactSink, type Checkpoint, type CheckpointStore, type TrainConfig, type TrainProgress, type TrainResult } from './train.js';
+import { AbortError } from './errors.js';
+import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
 /**
  * Where the worker gets its rows: an ES module (file URL, absolute path or package name)

@@ -11,6 +11,7 @@ import {
   disposeBatch, fitHlfScaler, makeBatch, trainingRowBatches, validateScaler, validationRowBatches,
   type BatchOptions, type PaddingMode, type RowSource, type SplitConfig,
 } from './data.js';
+import { AbortError } from './errors.js';
 import { classificationReport, type ClassificationReport } from './metrics.js';
 import { buildModel, validateModelConfig, type ModelConfig } from './models.js';
 
@@ -137,9 +138,7 @@ interface TrainState {
   readonly optimizerSpecs: tf.io.WeightsManifestEntry[];
 }
 
-export class AbortError extends Error {
-  override readonly name = 'AbortError';
-}
+export { AbortError } from './errors.js';
 
 /** Settings a checkpoint must share with the run that resumes it (epochs may grow). */
 function fingerprint(c: TrainConfig): string {
