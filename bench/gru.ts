@@ -2,7 +2,8 @@
  * Training throughput (samples/s) of the particle-sequence model (Masking -> GRU(50) ->
  * Dropout -> Dense 3) and the inclusive model (GRU branch + HLF 14 -> Dense 25 -> Dense 3)
  * with the fused GRU and with tf.layers.gru, side by side in one run with Keras on
- * TensorFlow CPU (test/python/gru_keras_bench.py) training the same model; as ratios,
+ * TensorFlow CPU (test/python/gru_keras_bench.py, interleaved case by case) training the
+ * same model; as ratios,
  * with the fused kernel alone and the FLOP-based limit. Then one batch-512, T=801
  * training step on the fused path with its memory.
  *
@@ -11,7 +12,8 @@
  * Usage: node dist/bench/gru.js [--quick] [--backend auto|cpu|wasm|tensorflow]
  *   --quick: T=100 and batch 128 only.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -124,19 +126,50 @@ function timeKernel(impl: GruImplementation, c: Case): number {
   return c.batch / (best / 1000);
 }
 
-interface KerasOutput {
-  tensorflow: string;
-  keras: string;
-  results: { name: string; samplesPerSecond: number; cpuSecondsPerStep: number }[];
+interface KerasResult {
+  name: string;
+  samplesPerSecond: number;
+  cpuSecondsPerStep: number;
 }
 
-function runKeras(cases: Case[]): KerasOutput | { error: string } {
-  const python = path.join(projectRoot, '.tools/venv/bin/python');
-  const script = path.join(projectRoot, 'test/python/gru_keras_bench.py');
-  const input = cases.map((c) => ({ ...c, seconds: c.steps > 100 ? 6 : 3, min_steps: 2 }));
-  const r = spawnSync(python, [script], { input: JSON.stringify(input), encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'] });
-  if (r.status !== 0) return { error: `${script} exited ${r.status ?? r.signal}${r.error ? `: ${r.error.message}` : ''}` };
-  return JSON.parse(r.stdout) as KerasOutput;
+/**
+ * Keras in a long-lived Python process fed one case at a time, so each Keras case runs
+ * right before ours under the same (shared, drifting) machine load.
+ */
+class KerasPeer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  version = '';
+
+  constructor() {
+    const python = path.join(projectRoot, '.tools/venv/bin/python');
+    const script = path.join(projectRoot, 'test/python/gru_keras_bench.py');
+    this.child = spawn(python, [script]);
+    this.child.stderr.pipe(process.stderr);
+    // A missing venv must not crash the bench: the line reader then ends and start() says so.
+    this.child.on('error', (e) => console.error(`[bench gru] ${python}: ${e.message}`));
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  private async next(): Promise<string> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error('test/python/gru_keras_bench.py ended early (see its stderr above)');
+    return r.value;
+  }
+
+  async start(): Promise<void> {
+    const v = JSON.parse(await this.next()) as { tensorflow: string; keras: string };
+    this.version = `Keras ${v.keras} on TensorFlow ${v.tensorflow} CPU`;
+  }
+
+  async run(c: Case, seconds: number): Promise<KerasResult> {
+    this.child.stdin.write(JSON.stringify({ ...c, seconds, min_steps: 2 }) + '\n');
+    return JSON.parse(await this.next()) as KerasResult;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
 }
 
 const fmt = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
@@ -155,11 +188,17 @@ async function main(): Promise<void> {
   const kernel = impl.kernel!;
   console.error(`[bench gru] tfjs backend ${tf.getBackend()}, fused kernel: ${kernel.description}`);
 
-  const keras = runKeras(CASES);
-  if ('error' in keras) console.error(`[bench gru] Keras not measured: ${keras.error}`);
+  let keras: KerasPeer | null = new KerasPeer();
+  try {
+    await keras.start();
+  } catch (e) {
+    console.error(`[bench gru] Keras not measured: ${(e as Error).message}`);
+    keras = null;
+  }
 
   const rows: Record<string, unknown>[] = [];
   for (const c of CASES) {
+    const k = keras === null ? undefined : await keras.run(c, c.steps > 100 ? 6 : 3);
     const fusedModel = buildModel(c, new FusedGru({ units: UNITS, resetAfter: true, recurrentInitializer: 'glorotUniform' }, () => kernel));
     const fused = await timeTraining(fusedModel, c, c.steps > 100 ? 6 : 3, 2);
     fusedModel.dispose();
@@ -167,7 +206,6 @@ async function main(): Promise<void> {
     const ref = await timeTraining(refModel, c, c.steps > 100 ? 0 : 2, 1);
     refModel.dispose();
     const kernelOnly = timeKernel(impl, c);
-    const k = 'error' in keras ? undefined : keras.results.find((r) => r.name === c.name);
     const gflopPerStep = (gruFlopsPerSample(c.steps) * c.batch) / 1e9;
     rows.push({
       ...c,
@@ -181,6 +219,8 @@ async function main(): Promise<void> {
     });
     console.error(`[bench gru] ${c.name}: fused ${fmt(fused.samplesPerSecond)}, tf.layers.gru ${fmt(ref.samplesPerSecond, 1)}, Keras ${fmt(k?.samplesPerSecond)}`);
   }
+
+  keras?.close();
 
   // Memory: batch 512 at T=801 must train on the fused path.
   const big: Case = { name: 'GRU, T=801, batch 512', model: 'particle-sequence', batch: 512, steps: 801 };
@@ -199,7 +239,7 @@ async function main(): Promise<void> {
 
   const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
   console.log(`Fused GRU (${kernel.description}) on tfjs backend '${backend.tfBackend}'; ` +
-    ('error' in keras ? `Keras: ${keras.error}` : `Keras ${keras.keras} on TensorFlow ${keras.tensorflow} CPU`) + '\n');
+    (keras === null ? 'Keras not measured' : keras.version) + '\n');
   console.log('| case | fused | tf.layers.gru | Keras | fused / Keras | fused / tf.layers.gru | fused kernel alone | GRU GFLOP/step | FLOP limit at 20–40 GFLOP/s |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
@@ -220,7 +260,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     backend: backend.tfBackend,
     kernel: kernel.description,
-    keras: 'error' in keras ? keras : { tensorflow: keras.tensorflow, keras: keras.keras },
+    keras: keras === null ? null : keras.version,
     cases: rows,
     memory,
   }, null, 2));
