@@ -50,9 +50,9 @@ export function basketLocations(uri: string, branch: RawBranch): BasketLocation[
     }
     out.push({ index: i, entryStart, entryStop, seek, bytes, embedded });
   }
-  const last = out.at(-1);
-  if (last && last.entryStop !== branch.entries) {
-    throw new RootFormatError(uri, `branch '${branch.name}': baskets cover ${last.entryStop} of ${branch.entries} entries`);
+  const covered = out.at(-1)?.entryStop ?? 0;
+  if (covered !== branch.entries) {
+    throw new RootFormatError(uri, `branch '${branch.name}': baskets cover ${covered} of ${branch.entries} entries`);
   }
   return out;
 }
