@@ -1,12 +1,14 @@
 /**
- * Directory-backed CheckpointStore and ArtifactSink. Object storage gets its own
- * implementations of the same two interfaces (train.ts); these serve local runs and tests.
+ * CheckpointStore and ArtifactSink (train.ts) over a local directory and over object
+ * storage (src/storage: s3:// or file://).
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { joinUri, storage, type Storage } from '../storage/index.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore } from './train.js';
 
 const EPOCH_DIR = /^epoch-(\d{6})$/;
+const COMPLETE = 'COMPLETE';
 
 function safeName(name: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) throw new Error(`unsafe artifact/checkpoint file name '${name}'`);
@@ -65,5 +67,57 @@ export class DirectoryArtifactSink implements ArtifactSink {
   async put(name: string, data: Uint8Array): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await writeFile(path.join(this.dir, safeName(name)), data);
+  }
+}
+
+/**
+ * Checkpoints in object storage (s3:// or file:// through src/storage), as
+ * `<prefix>/epoch-NNNNNN/<file>`. Objects are written one by one, so a checkpoint counts
+ * only once its `COMPLETE` marker, written last, exists. Older checkpoints beyond `keep`
+ * are deleted after a new one is complete.
+ */
+export class ObjectCheckpointStore implements CheckpointStore {
+  constructor(readonly prefixUri: string, readonly keep = 2, private readonly store: Storage = storage()) {}
+
+  private dir(epoch: number): string {
+    return joinUri(this.prefixUri, `epoch-${String(epoch).padStart(6, '0')}`);
+  }
+
+  async save(cp: Checkpoint): Promise<void> {
+    const dir = this.dir(cp.epoch);
+    for (const [file, data] of Object.entries(cp.files)) await this.store.write(joinUri(dir, safeName(file)), data);
+    await this.store.write(joinUri(dir, COMPLETE), JSON.stringify({ epoch: cp.epoch, files: Object.keys(cp.files) }));
+    const all = await this.completeEpochs();
+    for (const old of all.slice(0, Math.max(0, all.length - this.keep))) {
+      for await (const obj of this.store.list(`${this.dir(old)}/`)) await this.store.delete(obj.uri);
+    }
+  }
+
+  private async completeEpochs(): Promise<number[]> {
+    const epochs: number[] = [];
+    for await (const obj of this.store.list(`${this.prefixUri.replace(/\/+$/, '')}/`)) {
+      const m = /\/epoch-(\d{6})\/COMPLETE$/.exec(obj.uri);
+      if (m) epochs.push(Number(m[1]));
+    }
+    return epochs.sort((a, b) => a - b);
+  }
+
+  async loadLatest(): Promise<Checkpoint | undefined> {
+    const epochs = await this.completeEpochs();
+    const epoch = epochs[epochs.length - 1];
+    if (epoch === undefined) return undefined;
+    const dir = this.dir(epoch);
+    const marker = await this.store.readJson<{ files: string[] }>(joinUri(dir, COMPLETE));
+    const files: Record<string, Uint8Array> = {};
+    for (const f of marker.files) files[f] = await this.store.readAll(joinUri(dir, safeName(f)));
+    return { epoch, files };
+  }
+}
+
+export class ObjectArtifactSink implements ArtifactSink {
+  constructor(readonly prefixUri: string, private readonly store: Storage = storage()) {}
+
+  async put(name: string, data: Uint8Array): Promise<void> {
+    await this.store.write(joinUri(this.prefixUri, safeName(name)), data);
   }
 }
