@@ -138,7 +138,24 @@ test('collections are internally consistent', () => {
         }
       }
       for (let i = 1; i < e.jets.pt.length; i++) assert.ok(e.jets.pt[i - 1]! >= e.jets.pt[i]!, 'jets sorted by pT');
+      for (let i = 0; i < e.jets.pt.length; i++) assert.ok(e.jets.pt[i]! >= 20 && Math.abs(e.jets.eta[i]!) < 5);
+      // MissingET is minus the vector sum of every EFlow object.
+      let sx = 0;
+      let sy = 0;
+      const add = (pt: ArrayLike<number>, phi: ArrayLike<number>): void => {
+        for (let i = 0; i < pt.length; i++) {
+          sx += pt[i]! * Math.cos(phi[i]!);
+          sy += pt[i]! * Math.sin(phi[i]!);
+        }
+      };
+      add(tr.pt, tr.phi);
+      add(e.photons.et, e.photons.phi);
+      add(e.neutralHadrons.et, e.neutralHadrons.phi);
       assert.equal(e.missingEt.met.length, 1);
+      const met = e.missingEt.met[0]!;
+      assert.ok(Math.abs(Math.hypot(sx, sy) - met) < 1e-3 * Math.max(1, met), `MET ${met} vs ${Math.hypot(sx, sy)}`);
+      const dphi = Math.atan2(-sy, -sx) - e.missingEt.phi[0]!;
+      if (met > 1) assert.ok(Math.abs(Math.atan2(Math.sin(dphi), Math.cos(dphi))) < 1e-3, 'MET φ');
     }
   }
   // Vertices spread along the beam with σ ≈ 50 mm (tracks from ~30 pile-up vertices).
