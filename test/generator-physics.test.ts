@@ -106,6 +106,39 @@ test('particle multiplicities within the reference caps (450 / 150 / 200 after c
   }
 });
 
+test('jets are collimated sprays: ~60% charged, ~25% photons, the rest neutral hadrons', () => {
+  let ch = 0, gamma = 0, neu = 0, core = 0, jets = 0;
+  const dr2 = (eta1: number, phi1: number, eta2: number, phi2: number): number => {
+    const dp = Math.atan2(Math.sin(phi1 - phi2), Math.cos(phi1 - phi2));
+    return (eta1 - eta2) ** 2 + dp * dp;
+  };
+  for (const e of stats.ttbar.events) {
+    for (let j = 0; j < e.jets.pt.length; j++) {
+      if (e.jets.pt[j]! < 80 || Math.abs(e.jets.eta[j]!) > 2) continue;
+      jets++;
+      const sum = (eta: ArrayLike<number>, phi: ArrayLike<number>, pt: ArrayLike<number>): number => {
+        let s = 0;
+        for (let k = 0; k < pt.length; k++) {
+          const d = dr2(e.jets.eta[j]!, e.jets.phi[j]!, eta[k]!, phi[k]!);
+          if (d < 0.16) s += pt[k]!;
+          if (d < 0.01) core += pt[k]!;
+        }
+        return s;
+      };
+      ch += sum(e.tracks.eta, e.tracks.phi, e.tracks.pt);
+      gamma += sum(e.photons.eta, e.photons.phi, e.photons.et);
+      neu += sum(e.neutralHadrons.eta, e.neutralHadrons.phi, e.neutralHadrons.et);
+    }
+  }
+  const total = ch + gamma + neu;
+  assert.ok(jets > 500, `${jets} jets`);
+  assert.ok(ch / total > 0.52 && ch / total < 0.72, `charged fraction ${ch / total}`);
+  assert.ok(gamma / total > 0.18 && gamma / total < 0.35, `photon fraction ${gamma / total}`);
+  assert.ok(neu / total > 0.05 && neu / total < 0.2, `neutral-hadron fraction ${neu / total}`);
+  // Most of the pT within ΔR < 0.4 sits within ΔR < 0.1 of the axis.
+  assert.ok(core / total > 0.7, `core fraction ${core / total}`);
+});
+
 test('collections are internally consistent', () => {
   const pileupZ: number[] = [];
   for (const cls of EVENT_CLASSES) {
