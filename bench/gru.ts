@@ -12,13 +12,14 @@
  * Usage: node dist/bench/gru.js [--quick] [--backend auto|cpu|wasm|tensorflow]
  *   --quick: T=100 and batch 128 only.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendRequest } from '../src/ml/backend.js';
-import { FusedGru, resolveGruImplementation, type GruImplementation } from '../src/ml/gru/index.js';
+import { FusedGru, resolveGruImplementation, type GruImplementation, type GruKernel } from '../src/ml/gru/index.js';
 import { dataDir, projectRoot } from '../src/paths.js';
 
 type ModelKind = 'particle-sequence' | 'inclusive';
@@ -176,6 +177,31 @@ const fmt = (v: number | undefined, digits = 0): string => (v === undefined || !
 const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined ? '–' : `${(a / b).toFixed(2)}×`;
 
+interface MemoryResult {
+  name: string;
+  samplesPerSecond: number;
+  savedForBackwardBytes: number;
+  rssBeforeBytes: number;
+  peakRssBytes: number;
+}
+
+/** `--memory`: one batch-512, T=801 training step with the fused GRU; prints JSON. */
+async function memoryCase(kernel: GruKernel): Promise<void> {
+  const big: Case = { name: 'GRU, T=801, batch 512', model: 'particle-sequence', batch: 512, steps: 801 };
+  const layer = new FusedGru({ units: UNITS, resetAfter: true, recurrentInitializer: 'glorotUniform' }, () => kernel);
+  const model = buildModel(big, layer);
+  const rssBefore = process.memoryUsage().rss;
+  const timing = await timeTraining(model, big, 0, 1);
+  const result: MemoryResult = {
+    name: big.name,
+    samplesPerSecond: timing.samplesPerSecond,
+    savedForBackwardBytes: layer.lastSavedBytes,
+    rssBeforeBytes: rssBefore,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  console.log(JSON.stringify(result));
+}
+
 async function main(): Promise<void> {
   const backend = await initBackend(backendRequest);
   let impl: GruImplementation;
@@ -186,6 +212,10 @@ async function main(): Promise<void> {
     impl = resolveGruImplementation('js');
   }
   const kernel = impl.kernel!;
+  if (argv.includes('--memory')) {
+    await memoryCase(kernel);
+    return;
+  }
   console.error(`[bench gru] tfjs backend ${tf.getBackend()}, fused kernel: ${kernel.description}`);
 
   let keras: KerasPeer | null = new KerasPeer();
@@ -222,20 +252,14 @@ async function main(): Promise<void> {
 
   keras?.close();
 
-  // Memory: batch 512 at T=801 must train on the fused path.
-  const big: Case = { name: 'GRU, T=801, batch 512', model: 'particle-sequence', batch: 512, steps: 801 };
-  const layer = new FusedGru({ units: UNITS, resetAfter: true, recurrentInitializer: 'glorotUniform' }, () => kernel);
-  const bigModel = buildModel(big, layer);
-  const rssBefore = process.memoryUsage().rss;
-  const bigTiming = await timeTraining(bigModel, big, 0, 1);
-  const memory = {
-    ...big,
-    samplesPerSecond: bigTiming.samplesPerSecond,
-    savedForBackwardBytes: layer.lastSavedBytes,
-    rssBeforeBytes: rssBefore,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  };
-  bigModel.dispose();
+  // Memory: batch 512 at T=801 must train on the fused path. Its own process, so the peak
+  // RSS is this step's and not tf.layers.gru's above.
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--memory', '--backend', backendRequest], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0) throw new Error(`memory case failed (exit ${child.status ?? child.signal})`);
+  const memory = JSON.parse(child.stdout.trim().split('\n').pop()!) as MemoryResult;
 
   const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
   console.log(`Fused GRU (${kernel.description}) on tfjs backend '${backend.tfBackend}'; ` +
@@ -250,9 +274,9 @@ async function main(): Promise<void> {
       `${fmt(r['kernelOnlySamplesPerSecond'] as number)} | ${fmt(r['gruGflopPerStep'] as number, 2)} | ` +
       `${fmt(r['limitAt20GflopS'] as number)}–${fmt(r['limitAt40GflopS'] as number)} |`);
   }
-  console.log(`\nsamples/s, training steps on one random full-length batch. Memory: ${big.name} trains at ` +
+  console.log(`\nsamples/s, training steps on one random full-length batch. Memory: ${memory.name} trains at ` +
     `${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for ` +
-    `backward; process peak RSS ${mb(memory.peakRssBytes)}.`);
+    `backward; peak RSS of that training process ${mb(memory.peakRssBytes)} (${mb(memory.rssBeforeBytes)} before the first step).`);
 
   const out = path.join(dataDir(), 'bench', 'gru.json');
   mkdirSync(path.dirname(out), { recursive: true });
