@@ -71,7 +71,7 @@ describe('values identical to uproot', { timeout: 120_000 }, () => {
 
   for (const [file, treeName] of FILES) {
     it(file, async () => {
-      const expected = dump[pathOf(file)];
+      const expected = dump[`${pathOf(file)}:${treeName}`];
       assert.ok(expected, `uproot produced no dump for ${file}`);
       const source = await LocalFileSource.open(pathOf(file));
       try {

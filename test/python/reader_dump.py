@@ -5,7 +5,7 @@ Usage: reader_dump.py FILE:TREE [FILE:TREE ...]
 For every branch that uproot reads as plain numbers (flat, fixed-size or jagged) or as
 strings, writes the flattened values and, for jagged branches, the per-entry counts:
 
-  {"FILE": {"entries": N, "branches": {NAME: {"values": [...], "counts": [...] | null}},
+  {"FILE:TREE": {"entries": N, "branches": {NAME: {"values": [...], "counts": [...] | null}},
             "skipped": {NAME: "interpretation"}}}
 
 Non-finite floats are written as the strings "nan", "inf", "-inf" (JSON has no NaN).
@@ -75,7 +75,7 @@ def main(specs):
     out = {}
     for spec in specs:
         path, _, tree_name = spec.rpartition(":")
-        out[path] = dump_tree(path, tree_name)
+        out[spec] = dump_tree(path, tree_name)
     json.dump(out, sys.stdout)
 
 

@@ -8,7 +8,8 @@ import type { RandomAccessSource } from '../../storage/random-access.js';
 import { decompressPayload } from './compression.js';
 import { Cursor } from './cursor.js';
 import { MissingTreeError, RootFormatError } from './errors.js';
-import { readTree } from './objects.js';
+import { readTree, RefTable } from './objects.js';
+import { NeedStreamerInfo, parseStreamerInfos, type StreamerInfos } from './streamers.js';
 import { RootTree } from './tree.js';
 
 /** Enough for the file header plus the top directory's key and record in one read. */
@@ -58,7 +59,17 @@ export function readKeyHeader(c: Cursor): TKey {
   return { nbytes, version, objlen, keylen, cycle, seekKey, className, name, title };
 }
 
+export interface GetTreeOptions {
+  /**
+   * Read the TTree and branch metadata through the file's StreamerInfo even where a
+   * built-in deserialiser exists (slower: one more read). For tests and odd files.
+   */
+  readonly preferStreamers?: boolean;
+}
+
 export class RootFile {
+  private streamers: Promise<StreamerInfos> | undefined;
+
   private constructor(
     readonly source: RandomAccessSource,
     readonly header: FileHeader,
@@ -136,8 +147,21 @@ export class RootFile {
     return new Cursor(payload, this.uri, what, 0, key.keylen);
   }
 
+  /** The file's class descriptions (fetched once, on first need). */
+  streamerInfos(): Promise<StreamerInfos> {
+    this.streamers ??= (async () => {
+      const { seekInfo, nbytesInfo } = this.header;
+      if (seekInfo <= 0 || nbytesInfo <= 0) throw new RootFormatError(this.uri, 'the file has no StreamerInfo record');
+      const head = new Cursor(await readRange(this.source, seekInfo, nbytesInfo, 'StreamerInfo key'), this.uri, 'StreamerInfo key');
+      const key = readKeyHeader(head);
+      const c = await this.readKeyPayload({ ...key, seekKey: seekInfo });
+      return parseStreamerInfos(c, new RefTable());
+    })();
+    return this.streamers;
+  }
+
   /** The TTree `name` in the top directory (highest cycle wins, as in ROOT). */
-  async getTree(name: string): Promise<RootTree> {
+  async getTree(name: string, options: GetTreeOptions = {}): Promise<RootTree> {
     let best: TKey | undefined;
     for (const key of this.keys) {
       if (key.name === name && key.className === 'TTree' && (!best || key.cycle > best.cycle)) best = key;
@@ -145,7 +169,16 @@ export class RootFile {
     if (!best) {
       throw new MissingTreeError(this.uri, name, this.keys.map((key) => `${key.name};${key.cycle} (${key.className})`));
     }
-    const raw = readTree(await this.readKeyPayload(best));
+    const payload = await this.readKeyPayload(best);
+    const prefer = options.preferStreamers ?? false;
+    let raw;
+    try {
+      raw = readTree(payload, prefer ? await this.streamerInfos() : undefined, prefer);
+    } catch (error) {
+      if (!(error instanceof NeedStreamerInfo)) throw error;
+      payload.seek(0);
+      raw = readTree(payload, await this.streamerInfos());
+    }
     return new RootTree(this, raw);
   }
 }

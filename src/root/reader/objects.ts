@@ -6,12 +6,16 @@
  * recorded in the object's byte count, so members added in later versions are skipped
  * rather than misread. Classes it does not know are skipped by their byte counts.
  *
+ * Other class versions are read member by member from the file's StreamerInfo
+ * (streamers.ts), which the caller supplies on request (NeedStreamerInfo).
+ *
  * Object references (ROOT writes a repeated object or class as a back-reference to the
  * buffer position where it first appeared) are resolved through a per-buffer table, as
  * TBufferFile::ReadObjectAny does.
  */
 import type { Cursor, VersionHeader } from './cursor.js';
 import { UnsupportedRootFeatureError } from './errors.js';
+import { readMembers, STREAMER_READERS, type StreamerInfos } from './streamers.js';
 
 const BYTE_COUNT_MASK = 0x40000000;
 const CLASS_MASK = 0x80000000;
@@ -84,9 +88,17 @@ export interface OpaqueObject {
 
 type Reader = (c: Cursor, refs: RefTable) => unknown;
 
-/** Back-reference table of one buffer, keyed by ROOT buffer position. */
+/**
+ * Per-buffer reading context: the back-reference table keyed by ROOT buffer position,
+ * plus the file's StreamerInfo when loaded. `preferStreamers` reads every class through
+ * StreamerInfo even where a built-in deserialiser exists (tests compare the two).
+ */
 export class RefTable {
   private readonly map = new Map<number, unknown>();
+  constructor(
+    readonly streamers?: StreamerInfos,
+    readonly preferStreamers = false,
+  ) {}
   set(pos: number, value: unknown): void {
     this.map.set(pos, value);
   }
@@ -151,7 +163,7 @@ export function readObjectAny(c: Cursor, refs: RefTable): unknown {
     if (!(ref instanceof ClassRef)) c.fail(`object tag ${tag & ~CLASS_MASK} refers to no known class`);
     className = ref.name;
   }
-  const reader = READERS[className];
+  const reader = READERS[className] ?? STREAMER_READERS[className];
   let object: unknown;
   if (reader) {
     object = reader(c, refs);
@@ -169,14 +181,14 @@ export function readObjectAny(c: Cursor, refs: RefTable): unknown {
   return object;
 }
 
-function readTObject(c: Cursor): void {
+export function readTObject(c: Cursor): void {
   c.versionHeader();
   c.u32(); // fUniqueID
   const bits = c.u32();
   if ((bits & IS_REFERENCED) !== 0) c.u16();
 }
 
-function readTNamed(c: Cursor): { name: string; title: string } {
+export function readTNamed(c: Cursor): { name: string; title: string } {
   const header = c.versionHeader();
   readTObject(c);
   const name = c.tstring();
@@ -215,7 +227,21 @@ export function readList(c: Cursor, refs: RefTable): unknown[] {
 
 function readTLeafBase(c: Cursor, refs: RefTable, className: string): Omit<RawLeaf, 'elementType'> {
   const header = c.versionHeader();
-  if (header.version < 2) unsupported(c, `TLeaf v${header.version}`);
+  if (header.version !== 2 || refs.preferStreamers) {
+    const m: Record<string, unknown> = {};
+    readMembers(c, refs, 'TLeaf', header.version, m);
+    c.skipTo(header, 'TLeaf');
+    const count = m['fLeafCount'];
+    return {
+      className,
+      name: str(c, m, 'name'),
+      title: str(c, m, 'title'),
+      len: num(c, m, 'fLen'),
+      lenType: num(c, m, 'fLenType'),
+      isUnsigned: num(c, m, 'fIsUnsigned') !== 0,
+      leafCount: isLeaf(count) ? count : null,
+    };
+  }
   const { name, title } = readTNamed(c);
   const len = c.i32();
   const lenType = c.i32();
@@ -240,11 +266,49 @@ function readTypedLeaf(c: Cursor, refs: RefTable, className: string): RawLeaf {
 
 function readLeafElement(c: Cursor, refs: RefTable): RawLeaf {
   const header = c.versionHeader();
+  if (header.version !== 1 || refs.preferStreamers) {
+    const m: Record<string, unknown> = {};
+    readMembers(c, refs, 'TLeafElement', header.version, m);
+    c.skipTo(header, 'TLeafElement');
+    const count = m['fLeafCount'];
+    return {
+      className: 'TLeafElement',
+      name: str(c, m, 'name'),
+      title: str(c, m, 'title'),
+      len: num(c, m, 'fLen'),
+      lenType: num(c, m, 'fLenType'),
+      isUnsigned: num(c, m, 'fIsUnsigned') !== 0,
+      leafCount: isLeaf(count) ? count : null,
+      elementType: num(c, m, 'fType'),
+    };
+  }
   const base = readTLeafBase(c, refs, 'TLeafElement');
   c.i32(); // fID
   const elementType = c.i32();
   c.skipTo(header, 'TLeafElement');
   return { ...base, elementType };
+}
+
+/** Typed access to members read through StreamerInfo. */
+function num(c: Cursor, m: Record<string, unknown>, key: string): number {
+  const v = m[key];
+  if (typeof v !== 'number') c.fail(`member ${key} is missing or not a number`);
+  return v;
+}
+function str(c: Cursor, m: Record<string, unknown>, key: string): string {
+  const v = m[key];
+  if (typeof v !== 'string') c.fail(`member ${key} is missing or not a string`);
+  return v;
+}
+function list(c: Cursor, m: Record<string, unknown>, key: string): unknown[] {
+  const v = m[key];
+  if (!Array.isArray(v)) c.fail(`member ${key} is missing or not a list`);
+  return v;
+}
+function numbers(c: Cursor, m: Record<string, unknown>, key: string): number[] {
+  const v = list(c, m, key);
+  if (!v.every((x) => typeof x === 'number')) c.fail(`member ${key} holds non-numbers`);
+  return v as number[];
 }
 
 function unsupported(c: Cursor, what: string): never {
@@ -272,7 +336,11 @@ function readI64Array(c: Cursor, n: number): number[] {
 export function readBranch(c: Cursor, refs: RefTable, className: string): RawBranch {
   const header = c.versionHeader();
   const v = header.version;
-  if (v < 10 || v > 13) unsupported(c, `TBranch class version ${v} (known: 10-13)`);
+  if (v < 10 || v > 13 || refs.preferStreamers) {
+    const m: Record<string, unknown> = {};
+    if (readMembers(c, refs, 'TBranch', v, m, 'fBasketSeek')) c.skipTo(header, 'TBranch');
+    return branchFromMembers(c, m, className);
+  }
   const { name, title } = readTNamed(c);
   c.skipObject('TAttFill');
   c.i32(); // fCompress
@@ -319,6 +387,32 @@ export function readBranch(c: Cursor, refs: RefTable, className: string): RawBra
   };
 }
 
+function branchFromMembers(c: Cursor, m: Record<string, unknown>, className: string): RawBranch {
+  const maxBaskets = num(c, m, 'fMaxBaskets');
+  const basketBytes = numbers(c, m, 'fBasketBytes');
+  const basketEntry = numbers(c, m, 'fBasketEntry');
+  const basketSeek = numbers(c, m, 'fBasketSeek');
+  const writeBasket = num(c, m, 'fWriteBasket');
+  if (writeBasket < 0 || writeBasket > maxBaskets || [basketBytes, basketEntry, basketSeek].some((a) => a.length !== maxBaskets)) {
+    c.fail(`branch '${String(m['name'])}' has inconsistent basket tables`);
+  }
+  return {
+    className,
+    name: str(c, m, 'name'),
+    title: str(c, m, 'title'),
+    entryOffsetLen: num(c, m, 'fEntryOffsetLen'),
+    writeBasket,
+    entries: num(c, m, 'fEntries'),
+    branches: list(c, m, 'fBranches').filter(isBranch),
+    leaves: list(c, m, 'fLeaves').filter(isLeaf),
+    embeddedBaskets: list(c, m, 'fBaskets').map((b) => (isEmbeddedBasket(b) ? b : null)),
+    basketBytes,
+    basketEntry,
+    basketSeek,
+    element: undefined,
+  };
+}
+
 function isBranch(x: unknown): x is RawBranch {
   return typeof x === 'object' && x !== null && 'basketSeek' in x;
 }
@@ -330,7 +424,20 @@ function isEmbeddedBasket(x: unknown): x is EmbeddedBasket {
 function readBranchElement(c: Cursor, refs: RefTable): RawBranch {
   const header = c.versionHeader();
   const v = header.version;
-  if (v < 8 || v > 10) unsupported(c, `TBranchElement class version ${v} (known: 8-10)`);
+  if (v < 8 || v > 10 || refs.preferStreamers) {
+    const m: Record<string, unknown> = {};
+    readMembers(c, refs, 'TBranchElement', v, m);
+    c.skipTo(header, 'TBranchElement');
+    const element = {
+      className: str(c, m, 'fClassName'),
+      parentName: str(c, m, 'fParentName'),
+      clonesName: str(c, m, 'fClonesName'),
+      id: num(c, m, 'fID'),
+      type: num(c, m, 'fType'),
+      streamerType: num(c, m, 'fStreamerType'),
+    };
+    return { ...branchFromMembers(c, m, 'TBranchElement'), element };
+  }
   const base = readBranch(c, refs, 'TBranchElement');
   const className = c.tstring();
   const parentName = c.tstring();
@@ -393,12 +500,22 @@ function readEmbeddedBasket(c: Cursor): EmbeddedBasket {
   return { entries, data, offsets };
 }
 
-/** Reads the TTree object (TTree v16 to v20) out of its decompressed key payload. */
-export function readTree(c: Cursor): RawTree {
-  const refs = new RefTable();
+/**
+ * Reads the TTree object out of its decompressed key payload: TTree v16 to v20 built in,
+ * other versions through `streamers` (NeedStreamerInfo when they are not given).
+ */
+export function readTree(c: Cursor, streamers?: StreamerInfos, preferStreamers = false): RawTree {
+  const refs = new RefTable(streamers, preferStreamers);
   const header: VersionHeader = c.versionHeader();
   const v = header.version;
-  if (v < 16 || v > 20) unsupported(c, `TTree class version ${v} (known: 16-20)`);
+  if (v < 16 || v > 20 || preferStreamers) {
+    const m: Record<string, unknown> = {};
+    readMembers(c, refs, 'TTree', v, m, 'fBranches');
+    c.skipTo(header, 'TTree');
+    const entries = num(c, m, 'fEntries');
+    if (!Number.isSafeInteger(entries) || entries < 0) c.fail(`TTree has ${entries} entries`);
+    return { name: str(c, m, 'name'), title: str(c, m, 'title'), entries, branches: list(c, m, 'fBranches').filter(isBranch) };
+  }
   const { name, title } = readTNamed(c);
   c.skipObject('TAttLine');
   c.skipObject('TAttFill');
