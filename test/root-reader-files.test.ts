@@ -79,6 +79,17 @@ describe('HZZ in every compression', () => {
     assert.deepEqual(Array.from(empty.offsets!), [0]);
   });
 
+  it('jagged baskets without an offset table take their counts from the counter branch', async () => {
+    const reference = await numeric(await tree('uproot-HZZ.root', 'events'), 'Muon_Px');
+    const t = await tree('uproot-HZZ.root', 'events');
+    // ROOT writes offset tables for every jagged branch we have; pretend it did not.
+    (t.branch('Muon_Px') as { entryOffsetLen: number }).entryOffsetLen = 0;
+    const viaCounter = await numeric(t, 'Muon_Px', { entryStart: 100, entryStop: 2400 });
+    const from = reference.offsets![100]!;
+    assert.deepEqual(Array.from(viaCounter.values as Float32Array), Array.from(reference.values.subarray(from, reference.offsets![2400]) as Float32Array));
+    assert.deepEqual(Array.from(viaCounter.offsets!, (o) => o + from), Array.from(reference.offsets!.subarray(100, 2401)));
+  });
+
   it('reading many branches coalesces neighbouring baskets into few reads', async () => {
     const t = await tree('uproot-HZZ.root', 'events');
     const names = t.branchNames();
