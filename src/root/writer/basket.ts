@@ -9,8 +9,7 @@
  */
 import { endianness } from 'node:os';
 import { ByteWriter } from './bytes.js';
-import { rootCompress } from './compression.js';
-import { isBigSeek, keyHeaderLength, rootDatime, writeKeyHeader, FILE_BEGIN, type RootFileWriter } from './tfile.js';
+import { keyHeaderLength, rootDatime, writeKeyHeader, FILE_BEGIN, type RootFileWriter } from './tfile.js';
 
 export type LeafType = 'f32' | 'f64' | 'i32' | 'i64' | 'u32' | 'bool';
 
@@ -189,12 +188,17 @@ export class Column {
     if (this.len >= this.options.basketSize) this.flush();
   }
 
-  /** Writes the buffered entries as one TBasket key (no-op when empty). */
+  /**
+   * Hands the buffered entries to the file as one TBasket key (no-op when empty).
+   * With parallel compression the basket is placed at the end of the file only
+   * when its compression completes, so its slot in the basket tables is filled
+   * by the header callback.
+   */
   flush(): void {
     if (this.inBasket === 0) return;
     const o = this.options;
-    const seek = this.file.position;
-    const keylen = keyHeaderLength(isBigSeek(seek), 'TBasket', o.branchName, o.treeName) + BASKET_HEADER;
+    const big = this.file.nextKeyMayBeBig();
+    const keylen = keyHeaderLength(big, 'TBasket', o.branchName, o.treeName) + BASKET_HEADER;
     const n = this.inBasket;
     const tableBytes = o.entryOffsets ? 4 * (n + 2) : 0;
     const raw = new Uint8Array(this.len + tableBytes);
@@ -210,39 +214,38 @@ export class Column {
       for (let i = 0; i < n; i++) tv.setInt32(4 * (i + 1), this.offsets[i]! + keylen);
       tv.setInt32(4 * (n + 1), 0);
     }
-    const payload = rootCompress(raw, this.file.compression);
-    const nbytes = keylen + payload.length;
-    const w = new ByteWriter(keylen);
-    writeKeyHeader(w, {
-      nbytes,
-      objlen: raw.length,
-      datime: rootDatime(new Date()),
-      keylen,
-      cycle: 0,
-      seek,
-      seekPdir: FILE_BEGIN,
-      className: 'TBasket',
-      name: o.branchName,
-      title: o.treeName,
-    });
     const fLast = keylen + this.len;
-    w.i16(3);
-    w.i32(Math.max(o.basketSize, fLast));
-    w.i32(o.entryOffsets ? o.entryOffsetLen : this.size);
-    w.i32(n);
-    w.i32(fLast);
-    w.u8(0);
-    const record = new Uint8Array(nbytes);
-    record.set(w.view8());
-    record.set(payload, keylen);
-    this.file.allocate(nbytes);
-    this.file.write(record, seek);
-
-    this.basketBytes.push(nbytes);
+    const slot = this.basketBytes.length;
+    this.basketBytes.push(0);
     this.basketEntry.push(this.entries - n);
-    this.basketSeek.push(seek);
+    this.basketSeek.push(0);
     this.totBytes += keylen + raw.length;
-    this.zipBytes += nbytes;
+    this.file.writeCompressedKey(raw, keylen, big, (nbytes, seek) => {
+      const w = new ByteWriter(keylen);
+      writeKeyHeader(w, {
+        nbytes,
+        objlen: raw.length,
+        datime: rootDatime(new Date()),
+        keylen,
+        cycle: 0,
+        seek,
+        seekPdir: FILE_BEGIN,
+        className: 'TBasket',
+        name: o.branchName,
+        title: o.treeName,
+        big,
+      });
+      w.i16(3);
+      w.i32(Math.max(o.basketSize, fLast));
+      w.i32(o.entryOffsets ? o.entryOffsetLen : this.size);
+      w.i32(n);
+      w.i32(fLast);
+      w.u8(0);
+      this.basketBytes[slot] = nbytes;
+      this.basketSeek[slot] = seek;
+      this.zipBytes += nbytes;
+      return w.view8();
+    });
     this.len = 0;
     this.inBasket = 0;
   }

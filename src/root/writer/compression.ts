@@ -8,7 +8,10 @@
  * shrink the payload ROOT stores it raw, and readers recognise that by
  * key.fNbytes - key.fKeylen === key.fObjlen; we follow the same rule.
  */
-import { deflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflate, deflateSync } from 'node:zlib';
+
+const deflateAsync = promisify(deflate);
 
 export const MAX_BLOCK = 0xffffff;
 const HEADER = 9;
@@ -45,28 +48,39 @@ export function validateCompression(c: CompressionSettings): CompressionSettings
  */
 export function rootCompress(data: Uint8Array, c: CompressionSettings): Uint8Array {
   if (c.algorithm === 'none' || data.length === 0) return data;
-  const blocks: Uint8Array[] = [];
+  const chunks: Uint8Array[] = [];
+  for (let start = 0; start < data.length; start += MAX_BLOCK) chunks.push(data.subarray(start, Math.min(start + MAX_BLOCK, data.length)));
+  return frame(data, chunks, chunks.map((chunk) => deflateSync(chunk, { level: c.level })));
+}
+
+/** `rootCompress` with deflate on libuv's thread pool, off the main thread. */
+export async function rootCompressAsync(data: Uint8Array, c: CompressionSettings): Promise<Uint8Array> {
+  if (c.algorithm === 'none' || data.length === 0) return data;
+  const chunks: Uint8Array[] = [];
+  for (let start = 0; start < data.length; start += MAX_BLOCK) chunks.push(data.subarray(start, Math.min(start + MAX_BLOCK, data.length)));
+  const zs = await Promise.all(chunks.map((chunk) => deflateAsync(chunk, { level: c.level })));
+  return frame(data, chunks, zs);
+}
+
+/** Assembles ZL blocks, or returns `data` when they would not be smaller. */
+function frame(data: Uint8Array, chunks: readonly Uint8Array[], zs: readonly Uint8Array[]): Uint8Array {
   let total = 0;
-  for (let start = 0; start < data.length; start += MAX_BLOCK) {
-    const chunk = data.subarray(start, Math.min(start + MAX_BLOCK, data.length));
-    const z = deflateSync(chunk, { level: c.level });
+  for (const z of zs) {
     if (z.length > MAX_BLOCK) return data;
-    const header = new Uint8Array(HEADER);
-    header[0] = 0x5a; // 'Z'
-    header[1] = 0x4c; // 'L'
-    header[2] = 8; // Z_DEFLATED
-    writeU24LE(header, 3, z.length);
-    writeU24LE(header, 6, chunk.length);
-    blocks.push(header, z);
     total += HEADER + z.length;
-    if (total >= data.length) return data;
   }
+  if (total >= data.length) return data;
   const out = new Uint8Array(total);
   let at = 0;
-  for (const b of blocks) {
-    out.set(b, at);
-    at += b.length;
-  }
+  zs.forEach((z, i) => {
+    out[at] = 0x5a; // 'Z'
+    out[at + 1] = 0x4c; // 'L'
+    out[at + 2] = 8; // Z_DEFLATED
+    writeU24LE(out, at + 3, z.length);
+    writeU24LE(out, at + 6, chunks[i]!.length);
+    out.set(z, at + HEADER);
+    at += HEADER + z.length;
+  });
   return out;
 }
 

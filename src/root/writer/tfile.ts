@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ByteWriter, tstringSize } from './bytes.js';
-import { compressionCode, rootCompress, validateCompression, type CompressionSettings, DEFAULT_COMPRESSION } from './compression.js';
+import { compressionCode, rootCompress, rootCompressAsync, validateCompression, type CompressionSettings, DEFAULT_COMPRESSION } from './compression.js';
 import type { PositionalSink } from './sink.js';
 import type { StreamerRegistry } from './streamers.js';
 
@@ -24,7 +24,7 @@ const ROOT_VERSION = 63000;
 /** TDirectory record: 60 bytes in both layouts (the 32-bit one is padded so it can grow). */
 const DIRECTORY_RECORD = 60;
 /** Bytes in flight to the sink before producers are made to wait. */
-const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
 export interface KeyRecord {
   readonly className: string;
@@ -49,6 +49,13 @@ export interface FileWriterOptions {
    * (the hole is sparse on disk); leave unset in production.
    */
   readonly leadingGapBytes?: number;
+  /**
+   * Compress baskets on libuv's thread pool while the caller keeps filling
+   * (default false). It costs more CPU than compressing inline and only pays off
+   * in wall-clock time when a core is idle; on the shared 2-core machine it was
+   * slower (bench/root-write.ts, docs/root-writer.md).
+   */
+  readonly parallelCompression?: boolean;
 }
 
 /** ROOT TDatime packing: years since 1995 in the top 6 bits, then month, day, h, m, s. */
@@ -77,10 +84,15 @@ export interface KeyHeader {
   readonly className: string;
   readonly name: string;
   readonly title: string;
+  /**
+   * Force the 64-bit layout even for a small seek (allowed: ROOT 6.30 writes all
+   * keys that way). Needed when the key length is fixed before the seek is known.
+   */
+  readonly big?: boolean;
 }
 
 export function writeKeyHeader(w: ByteWriter, k: KeyHeader): void {
-  const big = isBigSeek(k.seek) || isBigSeek(k.seekPdir);
+  const big = k.big === true || isBigSeek(k.seek) || isBigSeek(k.seekPdir);
   w.i32(k.nbytes);
   w.i16(big ? 1004 : 4);
   w.i32(k.objlen);
@@ -103,6 +115,7 @@ export class RootFileWriter {
   readonly compression: CompressionSettings;
   readonly fileName: string;
   readonly title: string;
+  readonly parallelCompression: boolean;
   private end: number;
   private readonly keys: KeyRecord[] = [];
   private readonly free: Array<[number, number]> = [];
@@ -110,10 +123,9 @@ export class RootFileWriter {
   private readonly created = rootDatime(new Date());
   private pending = new Set<Promise<void>>();
   private pendingBytes = 0;
+  private waiters: Array<() => void> = [];
   private failure: unknown = null;
   private closed = false;
-  /** Bytes of every key written (the file size minus header and directory). */
-  bytesWritten = 0;
 
   constructor(
     readonly sink: PositionalSink,
@@ -122,6 +134,7 @@ export class RootFileWriter {
     this.compression = validateCompression(options.compression ?? DEFAULT_COMPRESSION);
     this.fileName = options.fileName ?? sink.name;
     this.title = options.title ?? '';
+    this.parallelCompression = options.parallelCompression ?? false;
     const topKeyLength = keyHeaderLength(false, 'TFile', this.fileName, this.title);
     this.end = FILE_BEGIN + this.nbytesName(topKeyLength) + DIRECTORY_RECORD;
     const gap = options.leadingGapBytes ?? 0;
@@ -151,29 +164,98 @@ export class RootFileWriter {
   /** Queues a positional write; rejects later calls if it fails. */
   write(data: Uint8Array, position: number): void {
     this.throwIfFailed();
-    this.bytesWritten += data.length;
     this.pendingBytes += data.length;
     const p: Promise<void> = this.sink.write(data, position).then(
       () => {
         this.pendingBytes -= data.length;
         this.pending.delete(p);
+        this.settled();
       },
       (err: unknown) => {
         this.failure ??= err;
+        this.pendingBytes -= data.length;
         this.pending.delete(p);
+        this.settled();
       },
     );
     this.pending.add(p);
   }
 
-  /** True when producers should await `drain()` to keep memory bounded. */
+  /** True when producers should await `relieve()` to keep memory bounded. */
   get congested(): boolean {
     return this.pendingBytes > MAX_PENDING_BYTES;
+  }
+
+  /** Waits until the bytes being compressed or written fall below the limit. */
+  async relieve(): Promise<void> {
+    while (this.pendingBytes > MAX_PENDING_BYTES && this.pending.size > 0) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.throwIfFailed();
+  }
+
+  /** Wakes `relieve()` callers; one completion is enough to re-check the limit. */
+  private settled(): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w();
   }
 
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
     this.throwIfFailed();
+  }
+
+  /**
+   * Whether a key whose length is fixed now but whose seek is only known after
+   * compression must use the 64-bit layout: true when everything in flight could
+   * push the end of the file past kStartBigFile.
+   */
+  nextKeyMayBeBig(): boolean {
+    return isBigSeek(this.end + this.pendingBytes + MAX_PENDING_BYTES);
+  }
+
+  /**
+   * Compresses `raw` on the thread pool, then appends a key of `keylen` header
+   * bytes (from `header(nbytes, seek)`) plus the payload at the end of the file.
+   * Records land in completion order; each caller learns its seek through `header`.
+   */
+  writeCompressedKey(raw: Uint8Array, keylen: number, big: boolean, header: (nbytes: number, seek: number) => Uint8Array): void {
+    this.throwIfFailed();
+    if (!this.parallelCompression) {
+      this.write(...this.place(rootCompress(raw, this.compression), keylen, big, header));
+      return;
+    }
+    this.pendingBytes += raw.length;
+    const p: Promise<void> = rootCompressAsync(raw, this.compression)
+      .then((payload) => this.sink.write(...this.place(payload, keylen, big, header)))
+      .then(
+        () => {
+          this.pendingBytes -= raw.length;
+          this.pending.delete(p);
+          this.settled();
+        },
+        (err: unknown) => {
+          this.failure ??= err;
+          this.pendingBytes -= raw.length;
+          this.pending.delete(p);
+          this.settled();
+        },
+      );
+    this.pending.add(p);
+  }
+
+  /** Allocates a key of header + payload at the end of the file; returns [record, seek]. */
+  private place(payload: Uint8Array, keylen: number, big: boolean, header: (nbytes: number, seek: number) => Uint8Array): [Uint8Array, number] {
+    const nbytes = keylen + payload.length;
+    const seek = this.allocate(nbytes);
+    if (!big && isBigSeek(seek)) throw new Error(`internal: 32-bit key placed past kStartBigFile at ${seek}`);
+    const record = new Uint8Array(nbytes);
+    const h = header(nbytes, seek);
+    if (h.length !== keylen) throw new Error(`internal: key header of ${h.length} bytes, expected ${keylen}`);
+    record.set(h);
+    record.set(payload, keylen);
+    return [record, seek];
   }
 
   private throwIfFailed(): void {

@@ -46,6 +46,8 @@ export interface TreeFileOptions {
   readonly fileName?: string;
   /** See FileWriterOptions.leadingGapBytes (testing of the 64-bit layout). */
   readonly leadingGapBytes?: number;
+  /** See FileWriterOptions.parallelCompression (default false). */
+  readonly parallelCompression?: boolean;
 }
 
 export interface TreeWriterOptions extends TreeFileOptions {
@@ -88,6 +90,7 @@ export class TreeFile {
       ...(options.fileName !== undefined ? { fileName: options.fileName } : {}),
       ...(options.compression !== undefined ? { compression: options.compression } : {}),
       ...(options.leadingGapBytes !== undefined ? { leadingGapBytes: options.leadingGapBytes } : {}),
+      ...(options.parallelCompression !== undefined ? { parallelCompression: options.parallelCompression } : {}),
     });
   }
 
@@ -105,7 +108,7 @@ export class TreeFile {
   /** Call after every entry; waits only when the sink is falling behind. */
   async entryDone(): Promise<void> {
     this.entries++;
-    if (this.file.congested) await this.file.drain();
+    if (this.file.congested) await this.file.relieve();
   }
 
   async close(classes: readonly string[]): Promise<WriteSummary> {
@@ -118,6 +121,8 @@ export class TreeFile {
       }
     };
     visit(this.branches);
+    // Basket seeks are known only once their compression has completed.
+    await this.file.drain();
     const tree = { name: this.treeName, title: this.options.treeTitle ?? '', entries: this.entries, compressionCode: this.compressionCode, branches: this.branches };
     this.file.writeObject('TTree', this.treeName, tree.title, (origin) => serializeTree(tree, origin));
     const leafClasses = new Set<string>();
