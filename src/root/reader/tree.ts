@@ -40,9 +40,6 @@ export class BasketCache {
   evictBefore(entry: number): void {
     for (const [k, b] of this.map) if (b.entryStop <= entry) this.map.delete(k);
   }
-  get size(): number {
-    return this.map.size;
-  }
 }
 
 export interface ReadOptions extends EntryRange {
