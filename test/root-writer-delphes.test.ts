@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventStream } from '../src/generator/index.js';
 import { DELPHES_BRANCHES, type DelphesEvent } from '../src/physics/delphes-event.js';
+import { readDelphesEvents } from '../src/root/reader/delphes.js';
 import { DELPHES_CLASSES, DelphesFileWriter, FileSink } from '../src/root/writer/index.js';
+import type { RandomAccessSource } from '../src/storage/random-access.js';
 import { jsrootDump, REAL_DELPHES, uprootDump, type UprootDump, type Value } from './root-writer-helpers.js';
 
 /** Expected per-entry values of every written leaf branch, from the events. */
@@ -81,5 +83,39 @@ describe('DelphesFileWriter', () => {
     // Same algorithm as ROOT: SortableObject and TObject hash to the real file's values.
     for (const c of ['SortableObject', 'TObject', 'TClonesArray', 'TBranchElement']) assert.deepEqual(mine.checksums[c], real.checksums[c], c);
     assert.equal(mine.meta['Jet.PT']!['fCheckSum'], mine.checksums['Jet']!['4']);
+  });
+
+  test("hepflow's own reader (src/root/reader) returns the events that were written", async () => {
+    const handle = await open(path);
+    const size = (await handle.stat()).size;
+    const source: RandomAccessSource = {
+      uri: path,
+      size,
+      async read(offset, length) {
+        const buf = new Uint8Array(length);
+        const { bytesRead } = await handle.read(buf, 0, length, offset);
+        if (bytesRead !== length) throw new Error(`short read at ${offset}`);
+        return buf;
+      },
+      close: () => handle.close(),
+    };
+    let i = 0;
+    try {
+      for await (const chunk of readDelphesEvents(source, { entriesPerChunk: 50 })) {
+        assert.deepEqual(chunk.missing, []);
+        for (const got of chunk.events) {
+          const want = events[i]!;
+          for (const field of Object.keys(DELPHES_BRANCHES) as Array<keyof DelphesEvent>) {
+            const g = got[field] as unknown as Record<string, ArrayLike<number>>;
+            const w = want[field] as unknown as Record<string, ArrayLike<number>>;
+            for (const key of Object.keys(w)) assert.deepEqual(Array.from(g[key]!), Array.from(w[key]!), `event ${i} ${field}.${key}`);
+          }
+          i++;
+        }
+      }
+    } finally {
+      await source.close();
+    }
+    assert.equal(i, events.length);
   });
 });
