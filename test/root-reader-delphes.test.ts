@@ -87,6 +87,11 @@ describe('readDelphesEvents', () => {
     assert.equal(total((e) => e.photons.et.length), 520);
     assert.equal(total((e) => e.neutralHadrons.et.length), 760);
 
+    // An already opened tree works as input too.
+    const fromTree: DelphesEvent[] = [];
+    for await (const chunk of readDelphesEvents(tree, { emptyIfMissing: 'all', entriesPerChunk: 4 })) fromTree.push(...chunk.events);
+    assert.deepEqual(fromTree.map((e) => Array.from(e.tracks.eta)), reference.events.map((e) => Array.from(e.tracks.eta)));
+
     const chunked = await allEvents({ emptyIfMissing: 'all', entriesPerChunk: 3, entryStart: 1, entryStop: 9 });
     assert.deepEqual(chunked.chunks, [
       [1, 4],

@@ -11,7 +11,7 @@ import { DEFAULT_COALESCE, type CoalesceOptions } from './basket.js';
 import { MissingBranchError, RootFormatError } from './errors.js';
 import { openRootFile } from './file.js';
 import type { NumericArray, NumericBranchData, NumericType } from './interpretation.js';
-import { BasketCache, type RootTree } from './tree.js';
+import { BasketCache, RootTree } from './tree.js';
 
 type Collection = keyof DelphesEvent;
 
@@ -161,26 +161,28 @@ async function readChunk(uri: string, p: Plan, start: number, stop: number, cach
 }
 
 /**
- * Streams the events of a Delphes file as chunks. Fails with MissingBranchError (naming
- * the file and branch) when a needed branch is absent and the collection was not listed
- * in `emptyIfMissing`, and with RootFormatError for corrupt or non-ROOT input.
+ * Streams the events of a Delphes file as chunks. `input` is a source (opened here) or a
+ * tree the caller already opened (saving the opening reads when it needed the tree for
+ * planning anyway; `treeName` is then ignored). Fails with MissingBranchError (naming the
+ * file and branch) when a needed branch is absent and the collection was not listed in
+ * `emptyIfMissing`, and with RootFormatError for corrupt or non-ROOT input.
  */
-export async function* readDelphesEvents(source: RandomAccessSource, options: DelphesReadOptions = {}): AsyncGenerator<DelphesChunk> {
-  const file = await openRootFile(source);
-  const tree = await file.getTree(options.treeName ?? 'Delphes');
+export async function* readDelphesEvents(input: RandomAccessSource | RootTree, options: DelphesReadOptions = {}): AsyncGenerator<DelphesChunk> {
+  const tree = input instanceof RootTree ? input : await (await openRootFile(input)).getTree(options.treeName ?? 'Delphes');
+  const uri = tree.uri;
   tree.coalesce = { ...DEFAULT_COALESCE, ...options.coalesce };
-  const p = plan(file.uri, tree, options.emptyIfMissing);
+  const p = plan(uri, tree, options.emptyIfMissing);
   const first = Math.max(0, options.entryStart ?? 0);
   const last = Math.min(tree.numEntries, options.entryStop ?? tree.numEntries);
   const size = options.entriesPerChunk ?? 1000;
   if (!Number.isInteger(size) || size <= 0) throw new RangeError(`entriesPerChunk must be a positive integer, got ${size}`);
   const cache = new BasketCache();
-  let pending: Promise<DelphesChunk> | undefined = first < last ? readChunk(file.uri, p, first, Math.min(last, first + size), cache) : undefined;
+  let pending: Promise<DelphesChunk> | undefined = first < last ? readChunk(uri, p, first, Math.min(last, first + size), cache) : undefined;
   while (pending) {
     const chunk = await pending;
     const next = chunk.entryStop;
     cache.evictBefore(next);
-    pending = next < last ? readChunk(file.uri, p, next, Math.min(last, next + size), cache) : undefined;
+    pending = next < last ? readChunk(uri, p, next, Math.min(last, next + size), cache) : undefined;
     // Nothing awaits the prefetch until the next iteration; keep its failure from being
     // reported as unhandled if the caller stops early.
     pending?.catch(() => undefined);

@@ -80,6 +80,11 @@ export class RootTree {
     return this.file.source;
   }
 
+  /** The URI of the file this tree is in. */
+  get uri(): string {
+    return this.file.uri;
+  }
+
   /** Every branch name, sub-branches included, in file order. */
   branchNames(): string[] {
     return [...this.byName.keys()];
