@@ -12,7 +12,8 @@
  * The input is a generated Delphes-layout file (src/generator, zlib level 1), made once
  * and kept under .data/bench/root-read/. Every timing includes opening the file. Reported:
  * the best of `repeats` runs, entries/s, MB/s of compressed basket bytes, and ratios to
- * uproot arrays and jsroot. Prints a markdown table; writes .data/bench/root-read.json.
+ * uproot arrays and jsroot, and the number of ranged reads each JS reader issued (one GET
+ * each on S3). Prints a markdown table; writes .data/bench/root-read.json.
  *
  *   node dist/bench/root-read.js [events=10000] [repeats=3]
  */
@@ -20,7 +21,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { openFile } from 'jsroot/io';
+import { FileProxy, openFile } from 'jsroot/io';
 import { TSelector, treeProcess, type JsrootBranch, type JsrootTree } from 'jsroot/tree';
 import { DELPHES_BRANCHES } from '../src/physics/delphes-event.js';
 import { generateDelphesFile } from '../src/generator/file.js';
@@ -42,6 +43,8 @@ const CHUNK = 1000;
 interface Timed {
   seconds: number;
   values: number;
+  /** Ranged reads issued (each would be one GET on S3); undefined where not observable. */
+  reads?: number;
 }
 
 async function hepflowArrays(path: string): Promise<Timed> {
@@ -53,7 +56,7 @@ async function hepflowArrays(path: string): Promise<Timed> {
   await source.close();
   let values = 0;
   for (const d of data.values()) values += d.values.length;
-  return { seconds, values };
+  return { seconds, values, reads: source.reads };
 }
 
 async function hepflowEvents(path: string): Promise<Timed> {
@@ -72,7 +75,7 @@ async function hepflowEvents(path: string): Promise<Timed> {
   }
   const seconds = (performance.now() - t0) / 1000;
   await source.close();
-  return { seconds, values };
+  return { seconds, values, reads: source.reads };
 }
 
 function findBranch(tree: JsrootTree, name: string): JsrootBranch {
@@ -89,9 +92,31 @@ function findBranch(tree: JsrootTree, name: string): JsrootBranch {
   return found;
 }
 
+/** jsroot reading through the same local source, so its ranged reads can be counted. */
+class CountingProxy extends FileProxy {
+  constructor(private readonly source: LocalFileSource) {
+    super();
+  }
+  override async openFile(): Promise<boolean> {
+    return true;
+  }
+  override getFileName(): string {
+    return this.source.uri;
+  }
+  override getFileSize(): number {
+    return this.source.size;
+  }
+  override async readBuffer(pos: number, size: number): Promise<DataView> {
+    const bytes = await this.source.read(pos, size);
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  override closeFile(): void {}
+}
+
 async function jsrootRead(path: string): Promise<Timed> {
   const t0 = performance.now();
-  const file = await openFile(path);
+  const source = await LocalFileSource.open(path);
+  const file = await openFile(new CountingProxy(source));
   const tree = (await file.readObject('Delphes')) as JsrootTree;
   const selector = new TSelector();
   for (const b of BRANCHES) selector.addBranch(findBranch(tree, b), b);
@@ -102,7 +127,8 @@ async function jsrootRead(path: string): Promise<Timed> {
   await treeProcess(tree, selector);
   const seconds = (performance.now() - t0) / 1000;
   file.delete();
-  return { seconds, values };
+  await source.close();
+  return { seconds, values, reads: source.reads };
 }
 
 interface UprootTimes {
@@ -153,7 +179,7 @@ async function main(): Promise<void> {
   await source.close();
 
   await hepflowArrays(path); // JIT warm-up
-  const rows: { reader: string; seconds: number; values: number }[] = [];
+  const rows: ({ reader: string } & Timed)[] = [];
   rows.push({ reader: 'hepflow arrays', ...(await best(repeats, () => hepflowArrays(path))) });
   rows.push({ reader: `hepflow events (chunks of ${CHUNK})`, ...(await best(repeats, () => hepflowEvents(path))) });
   await jsrootRead(path);
@@ -173,14 +199,17 @@ async function main(): Promise<void> {
     mbPerS: basketBytes / 1e6 / r.seconds,
     vsUproot: uproot / r.seconds,
     vsJsroot: jsroot / r.seconds,
+    reads: r.reads ?? null,
   }));
 
   console.log(`\nROOT read, ${entries} Delphes entries, ${BRANCHES.length} branches, ${expected} values; ` +
     `${(basketBytes / 1e6).toFixed(1)} MB of zlib baskets read from a ${(fileBytes / 1e6).toFixed(1)} MB file; best of ${repeats}, one core\n`);
-  console.log('| reader | s | entries/s | MB/s (compressed) | speed vs uproot arrays | speed vs jsroot |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('| reader | s | entries/s | MB/s (compressed) | speed vs uproot arrays | speed vs jsroot | ranged reads |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of table) {
-    console.log(`| ${r.reader} | ${r.seconds.toFixed(3)} | ${Math.round(r.entriesPerS)} | ${r.mbPerS.toFixed(1)} | ${r.vsUproot.toFixed(2)}x | ${r.vsJsroot.toFixed(2)}x |`);
+    console.log(
+      `| ${r.reader} | ${r.seconds.toFixed(3)} | ${Math.round(r.entriesPerS)} | ${r.mbPerS.toFixed(1)} | ${r.vsUproot.toFixed(2)}x | ${r.vsJsroot.toFixed(2)}x | ${r.reads ?? 'n/a'} |`,
+    );
   }
   const out = resolve('.data', 'bench', 'root-read.json');
   writeFileSync(out, JSON.stringify({ entries, branches: BRANCHES, values: expected, basketBytes, fileBytes, repeats, rows: table }, null, 2));
