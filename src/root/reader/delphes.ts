@@ -50,6 +50,10 @@ export interface DelphesReadOptions {
   readonly coalesce?: Partial<CoalesceOptions>;
 }
 
+/**
+ * One chunk of events. The events' arrays are views into the chunk's per-branch arrays,
+ * so holding any event keeps its whole chunk's arrays alive: copy what must outlive it.
+ */
 export interface DelphesChunk {
   readonly uri: string;
   readonly entryStart: number;
