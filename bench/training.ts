@@ -3,8 +3,9 @@
  * tfjs backend, side by side in one run with the same model, batch and sequence length
  * trained by Keras on TensorFlow CPU (test/python/ml_keras_bench.py), as ratios.
  *
- * Each case times `trainOnBatch` on one fixed random batch after a warm-up step, so data
- * loading is excluded on both sides. Sequence cases are full length (no padding).
+ * Each case times the training step that runTraining uses (makeTrainStep; Keras:
+ * train_on_batch) on one fixed random batch after a warm-up step, so data loading is
+ * excluded on both sides. Sequence cases are full length (no padding).
  * Usage: node dist/bench/training.js [--quick]   (--quick: T=801 cases skipped)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, withOriginalWasmUnpack, type BackendKind } from '../src/ml/backend.js';
 import { activeGruImplementation } from '../src/ml/gru/index.js';
 import { buildModel, modelConfig, type ModelKind } from '../src/ml/models.js';
+import { makeTrainStep } from '../src/ml/train.js';
 import { dataDir, projectRoot } from '../src/paths.js';
 
 interface Case {
@@ -69,28 +71,29 @@ const COLUMNS: Column[] = [
 interface TfjsResult { samplesPerSecond: number; steps: number; params: number }
 interface ColumnOutput { gru: string; results: Record<string, TfjsResult> }
 
-function randomBatch(c: Case): { xs: tf.Tensor | tf.Tensor[]; ys: tf.Tensor } {
+function randomBatch(c: Case): { xs: tf.Tensor[]; ys: tf.Tensor } {
   const labels = tf.randomUniform([c.batch], 0, 3, 'int32', 1);
   const ys = tf.oneHot(labels, 3).toFloat();
   const hlf = tf.randomNormal([c.batch, 14], 0, 1, 'float32', 2);
-  if (c.model === 'hlf') return { xs: hlf, ys };
+  if (c.model === 'hlf') return { xs: [hlf], ys };
   const seq = tf.randomNormal([c.batch, c.steps, 19], 0, 1, 'float32', 3);
-  return { xs: c.model === 'inclusive' ? [seq, hlf] : seq, ys };
+  return { xs: c.model === 'inclusive' ? [seq, hlf] : [seq], ys };
 }
 
 async function measureTfjs(c: Case): Promise<{ samplesPerSecond: number; steps: number; params: number }> {
   const model = buildModel(modelConfig(c.model, { maxLen: Math.max(c.steps, 1) }));
   const { xs, ys } = randomBatch(c);
-  await model.trainOnBatch(xs, ys); // warm-up: kernel set-up, optimizer slots
+  const step = makeTrainStep(model);
+  step(xs, ys); // warm-up: kernel set-up, optimizer slots
   let steps = 0;
   const t0 = performance.now();
   do {
-    await model.trainOnBatch(xs, ys);
+    step(xs, ys);
     steps++;
   } while ((performance.now() - t0) / 1000 < c.tfjsSeconds && steps < 500);  // at least one timed step
   const seconds = (performance.now() - t0) / 1000;
   const params = model.countParams();
-  tf.dispose([ys, ...(Array.isArray(xs) ? xs : [xs])]);
+  tf.dispose([ys, ...xs]);
   model.dispose();
   return { samplesPerSecond: (c.batch * steps) / seconds, steps, params };
 }

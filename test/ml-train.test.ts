@@ -82,11 +82,13 @@ test('a resumed run continues from the last checkpoint and finishes', async () =
   );
 });
 
-test('training in a worker: progress arrives, the event loop stays free, abort stops between batches', async () => {
+test('training in a worker: progress arrives, the event loop stays free, abort stops between batches', async (t) => {
   const dir = await tmp();
   const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 2, batchSize: 16, backend: 'wasm', shuffleBuffer: 100 });
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
+  // Cleared even when training fails, or the pending timer would keep the test process alive.
+  t.after(() => clearInterval(timer));
   const t0 = performance.now();
   const progress: TrainProgress[] = [];
   const r = await trainInWorker(config, {
