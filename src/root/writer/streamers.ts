@@ -89,12 +89,12 @@ const obj = (kind: 'object' | 'objectAny' | 'objectPointer', name: string, typeN
   size,
   title,
 });
+/** A `T* member; //[count]` array member: TStreamerBasicPointer, code 40 + the basic code. */
 const counted = (name: string, typeName: 'int' | 'long long', countName: string, countClass: string, countVersion: number, title: string): StreamerElement => {
   const b = BASIC[typeName]!;
   return { kind: 'basicPointer', name, typeName: `${typeName}*`, type: 40 + b.type, size: b.size, countName, countClass, countVersion, title: `[${countName}] ${title}` };
 };
 
-/** Counter-indexed pointer type: the TStreamerBasicPointer code is 40 + the basic code. */
 const I = (name: string, title = '') => basic(name, 'int', title);
 const L64 = (name: string, title = '') => basic(name, 'long long', title);
 

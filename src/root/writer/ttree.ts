@@ -9,10 +9,14 @@
 import { ObjectWriter, TOBJECT_BITS } from './bytes.js';
 import { LEAF_TYPES, type Column, type LeafType } from './basket.js';
 
-/** fBits ROOT writes on TTree, TBranch and split TBranchElement children. */
-const TTREE_BITS = TOBJECT_BITS | 0x8; // + kMustCleanup
-const TBRANCH_BITS = TOBJECT_BITS | 0x00400000; // + kDoNotProcessProofEvent
-const TBRANCH_ELEMENT_CHILD_BITS = TBRANCH_BITS | 0x00100000; // + kBranchObject-style bit ROOT sets on split members
+/**
+ * TObject fBits as ROOT writes them on TTree (0x03000008), TBranch (0x03400000)
+ * and split TBranchElement members (0x03500000), copied from real Delphes output;
+ * readers ignore them, ROOT uses some as status flags.
+ */
+const TTREE_BITS = TOBJECT_BITS | 0x8;
+const TBRANCH_BITS = TOBJECT_BITS | 0x00400000;
+const TBRANCH_ELEMENT_CHILD_BITS = TBRANCH_BITS | 0x00100000;
 const TIOFEATURES_CHECKSUM = 446770960;
 
 export interface LeafDesc {
