@@ -5,7 +5,7 @@
  */
 import type { DelphesEvent } from './delphes-event.js';
 import { N_PARTICLE_FEATURES } from '../dataset/schema.js';
-import { deltaPhi, trackMass, MASS_ELECTRON, MASS_MUON } from './kinematics.js';
+import { deltaPhi, p4FromPtEtaPhiM, trackMass, MASS_ELECTRON, MASS_MUON } from './kinematics.js';
 import { ConeIndex, relativeIsolation, type Isolation } from './isolation.js';
 import type { SelectedLepton } from './selection.js';
 import { MAX_PACKED_INDEX, pack, packedIndex } from './packed-sort.js';
@@ -66,19 +66,12 @@ export class SequenceBuilder {
       const phi = index.phi[k]!;
       const src = index.src[k]!;
       const o = r * F;
-      const px = pt * Math.cos(phi);
-      const py = pt * Math.sin(phi);
-      const pz = pt * Math.sinh(eta);
-      out[o + 1] = px;
-      out[o + 2] = py;
-      out[o + 3] = pz;
       out[o + 4] = pt;
       out[o + 5] = eta;
       out[o + 6] = phi;
       if (kind === KIND_TRACK) {
         const pid = t.pid[src]!;
-        const m = trackMass(pid);
-        out[o] = Math.sqrt(px * px + py * py + pz * pz + m * m);
+        p4FromPtEtaPhiM(pt, eta, phi, trackMass(pid), out, o);
         out[o + 7] = t.x[src]!;
         out[o + 8] = t.y[src]!;
         out[o + 9] = t.z[src]!;
@@ -90,6 +83,7 @@ export class SequenceBuilder {
         out[o + 18] = t.charge[src]!;
       } else {
         // Towers: massless, energy as measured by Delphes; vertex and charge zero.
+        p4FromPtEtaPhiM(pt, eta, phi, 0, out, o);
         out[o] = towersE[kind - 1]![src]!;
         if (kind === KIND_PHOTON) {
           relativeIsolation(tracks, photons, neutrals, eta, phi, pt, -1, src, -1, this.iso);
@@ -106,14 +100,7 @@ export class SequenceBuilder {
 
     // The lepton, last.
     const o = n * F;
-    const m = lepton.isEle ? MASS_ELECTRON : MASS_MUON;
-    const px = lepton.pt * Math.cos(lepton.phi);
-    const py = lepton.pt * Math.sin(lepton.phi);
-    const pz = lepton.pt * Math.sinh(lepton.eta);
-    out[o] = Math.sqrt(px * px + py * py + pz * pz + m * m);
-    out[o + 1] = px;
-    out[o + 2] = py;
-    out[o + 3] = pz;
+    p4FromPtEtaPhiM(lepton.pt, lepton.eta, lepton.phi, lepton.isEle ? MASS_ELECTRON : MASS_MUON, out, o);
     out[o + 4] = lepton.pt;
     out[o + 5] = lepton.eta;
     out[o + 6] = lepton.phi;
