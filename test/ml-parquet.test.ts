@@ -20,7 +20,7 @@ async function writeFeatures(file: string, rows: number, seed: number): Promise<
   await w.close();
 }
 
-test('feature Parquet files feed training through the worker', async () => {
+test('feature Parquet files feed training through the worker', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'hepflow-ml-pq-'));
   await writeFeatures(path.join(dir, 'part-0.parquet'), 300, 1);
   await writeFeatures(path.join(dir, 'part-1.parquet'), 200, 2);

@@ -18,7 +18,7 @@ const memorySink = (): ArtifactSink & { files: Map<string, Uint8Array> } => {
   return { files, put: async (n, d) => { files.set(n, d); } };
 };
 
-test('HLF model learns a separable problem: loss falls, validation AUC > 0.9, artifacts reload', async () => {
+test('HLF model learns a separable problem: loss falls, validation AUC > 0.9, artifacts reload', { timeout: 120_000 }, async () => {
   const source = inMemorySource('sep', syntheticRows({ rows: 1500, separation: 0.8, seed: 2 }));
   const config = defaultTrainConfig(modelConfig('hlf', { learningRate: 0.01 }), {
     epochs: 4, batchSize: 64, backend: 'wasm', shuffleBuffer: 500, split: { validationFraction: 0.2, seed: 1 },
@@ -48,7 +48,7 @@ test('HLF model learns a separable problem: loss falls, validation AUC > 0.9, ar
   assert.match(new TextDecoder().decode(evalSink.files.get('roc.svg')), /<polyline/);
 });
 
-test('a resumed run continues from the last checkpoint and finishes', async () => {
+test('a resumed run continues from the last checkpoint and finishes', { timeout: 120_000 }, async () => {
   const dir = await tmp();
   const store = new DirectoryCheckpointStore(path.join(dir, 'ckpt'));
   const source = inMemorySource('seq', syntheticRows({ rows: 240, maxParticles: 6, separation: 0.8 }));
@@ -82,7 +82,7 @@ test('a resumed run continues from the last checkpoint and finishes', async () =
   );
 });
 
-test('training in a worker: progress arrives, the event loop stays free, abort stops between batches', async (t) => {
+test('training in a worker: progress arrives, the event loop stays free, abort stops between batches', { timeout: 120_000 }, async (t) => {
   const dir = await tmp();
   const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 2, batchSize: 16, backend: 'wasm', shuffleBuffer: 100 });
   let ticks = 0;
