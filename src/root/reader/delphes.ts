@@ -174,7 +174,7 @@ async function readChunk(uri: string, p: Plan, start: number, stop: number, cach
 export async function* readDelphesEvents(input: RandomAccessSource | RootTree, options: DelphesReadOptions = {}): AsyncGenerator<DelphesChunk> {
   const tree = input instanceof RootTree ? input : await (await openRootFile(input)).getTree(options.treeName ?? 'Delphes');
   const uri = tree.uri;
-  tree.coalesce = { ...DEFAULT_COALESCE, ...options.coalesce };
+  if (options.coalesce) tree.coalesce = { ...DEFAULT_COALESCE, ...options.coalesce };
   const p = plan(uri, tree, options.emptyIfMissing);
   const first = Math.max(0, options.entryStart ?? 0);
   const last = Math.min(tree.numEntries, options.entryStop ?? tree.numEntries);
