@@ -59,7 +59,7 @@ test('round trip through a local file, row groups of the configured size', async
     assert.equal(bytes, (await stat(path)).size);
     const info = await readFeatureFileInfo(path);
     assert.deepEqual(info.rowGroupRows, [1000, 1000, 500]);
-    assert.equal(info.metadata['hepflow.source'], 'test');
+    assert.deepEqual(info.metadata, { 'hepflow.source': 'test', 'hepflow.features.format': '1' });
     const got: FeatureRow[] = [];
     for await (const r of readFeatureRows(path)) got.push({ ...r, hlf: r.hlf.slice(), particles: r.particles.slice() });
     assertSameRows(got, rows);
@@ -109,6 +109,18 @@ test('an empty file has the schema and no rows', async () => {
     let n = 0;
     for await (const _ of readFeatureRows(path)) n++;
     assert.equal(n, 0);
+  });
+});
+
+test('abort leaves no file that could pass for complete', async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, 'aborted.parquet');
+    const w = await ParquetFeatureWriter.open(path, { rowGroupSize: 10 });
+    for (const r of makeRows(25)) await w.write(r);
+    await w.abort(new Error('upstream failed'));
+    await assert.rejects(w.write(makeRows(1)[0]!), /closed/);
+    assert.equal((await stat(path)).size, 0);
+    await assert.rejects(readFeatureFileInfo(path), /not a readable Parquet file/);
   });
 });
 

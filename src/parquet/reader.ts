@@ -75,7 +75,9 @@ async function openFeatureFile(source: Source): Promise<Opened> {
     }
     const meta = file.metadata();
     const fileMeta = meta.fileMetadata();
-    const kv = Object.fromEntries(Array.from(fileMeta.keyValueMetadata().entries(), ([k, v]) => [String(k), String(v ?? '')]));
+    // ARROW:schema is arrow-rs' private copy of the schema, not user metadata.
+    const kv = Object.fromEntries(Array.from(fileMeta.keyValueMetadata().entries(), ([k, v]) => [String(k), String(v ?? '')])
+      .filter(([k]) => k !== 'ARROW:schema'));
     const version = kv[FORMAT_KEY];
     if (version !== undefined && version !== FORMAT_VERSION) {
       throw new Error(`${src.uri}: feature format version ${version}, this reader knows ${FORMAT_VERSION}`);

@@ -29,6 +29,8 @@ export interface ParquetWriterOptions {
 interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
+  /** Ends the sink so that nobody can mistake what was written for a complete file. */
+  abort(reason: Error): Promise<void>;
 }
 
 async function fileSink(path: string): Promise<ByteSink> {
@@ -39,6 +41,10 @@ async function fileSink(path: string): Promise<ByteSink> {
       while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
     },
     close: () => fh.close(),
+    async abort() {
+      await fh.truncate(0);
+      await fh.close();
+    },
   };
 }
 
@@ -58,6 +64,9 @@ function streamSink(stream: Writable): ByteSink {
       stream.once('error', reject);
       stream.end(() => resolve());
     }),
+    async abort(reason) {
+      stream.destroy(reason);
+    },
   };
 }
 
@@ -72,6 +81,7 @@ export class ParquetFeatureWriter implements FeatureSink {
   /** Resolved when the encoder asks for more input (backpressure from the sink). */
   private wantMore: (() => void) | null = null;
   private drained!: Promise<void>;
+  private abortReason: Error | null = null;
 
   private constructor(private readonly target: string, private readonly rowGroupSize: number) {}
 
@@ -101,17 +111,24 @@ export class ParquetFeatureWriter implements FeatureSink {
     // the schema), so it is not awaited here.
     const output = pw.transformParquetStream(input, props);
     w.drained = (async () => {
-      const reader = ((await output) as ReadableStream<Uint8Array>).getReader();
       try {
+        const reader = ((await output) as ReadableStream<Uint8Array>).getReader();
         for (;;) {
           const { done, value } = await reader.read();
-          if (done) break;
+          // parquet-wasm finishes the file (footer included) even when its input
+          // errors, so an aborted writer must stop forwarding bytes itself.
+          if (done || w.abortReason !== null) break;
           await sink.write(value);
           w.bytes += value.length;
         }
-      } finally {
-        await sink.close();
+      } catch (e) {
+        w.abortReason ??= e as Error;
       }
+      if (w.abortReason !== null) {
+        await sink.abort(w.abortReason);
+        throw w.abortReason;
+      }
+      await sink.close();
     })();
     // Surface encoder/sink failures on the next write/close, not as an unhandled rejection.
     w.drained.catch(() => undefined);
@@ -140,6 +157,20 @@ export class ParquetFeatureWriter implements FeatureSink {
     this.controller.close();
     await this.drained;
     return { rows: this.rows, bytes: this.bytes };
+  }
+
+  /**
+   * Gives up on the file: stops the encoder; a local file is truncated to zero bytes
+   * (the caller deletes or ignores it), a Writable is destroyed with `reason`.
+   */
+  async abort(reason: Error = new Error('aborted')): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.abortReason = reason;
+    this.controller.error(reason);
+    this.wantMore?.();
+    await this.drained.catch(() => undefined);
   }
 
   private async flushGroup(): Promise<void> {
