@@ -124,6 +124,11 @@ test('cut flow: events without a candidate track, photon or neutral hadron are d
   assert.deepEqual(x.cutFlow, { read: 5, withTrack: 4, withPhoton: 3, withNeutralHadron: 2, withIsolatedLepton: 1 });
 });
 
+test('a candidate with a non-finite direction is an error', () => {
+  const x = new FeatureExtractor();
+  assert.throws(() => x.select(makeEvent(isolatedElectron({ photons: [{ et: 5, eta: NaN, phi: 0 }] }))), /candidate 0 has a non-finite η or φ/);
+});
+
 test('a selected event without MissingET is an error, not a silent zero', () => {
   const x = new FeatureExtractor();
   assert.throws(() => x.select(makeEvent(isolatedElectron({ met: null }))), /MissingET/);

@@ -35,7 +35,14 @@ export class ConeIndex {
     if (this.keys.length < total) this.grow(total);
     let n = 0;
     const keys = this.keys;
-    for (let i = 0; i < total; i++) if (pt[i]! > threshold) keys[n++] = pack(eta[i]!, i);
+    for (let i = 0; i < total; i++) {
+      if (!(pt[i]! > threshold)) continue;
+      // NaN would also lose the index packed into its key.
+      if (!Number.isFinite(eta[i]!) || !Number.isFinite(phi[i]!)) {
+        throw new Error(`candidate ${i} has a non-finite η or φ (${eta[i]}, ${phi[i]})`);
+      }
+      keys[n++] = pack(eta[i]!, i);
+    }
     // Sorted by η, ties by source index: the order (and so the float sums) never
     // depends on the sort algorithm.
     keys.subarray(0, n).sort();
