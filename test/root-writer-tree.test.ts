@@ -128,9 +128,19 @@ describe('ROOT TTree writer options and edge cases', () => {
     await assert.rejects(w.fill({ ...entries[1]!, f64: [1] }), /scalar branch f64/);
     await w.fill(entries[1]!);
     await w.close();
+    await assert.rejects(w.fill(entries[1]!), /bad\.root: writer already closed/);
     const d = await uprootDump(path, 't');
     assert.equal(d.entries, 2);
     assert.deepEqual(d.branches['Jet_size'], [0, 1]);
+  });
+
+  test('abort closes the sink and refuses further entries', async () => {
+    const path = join(dir, 'aborted.root');
+    const w = createTreeWriter(await FileSink.create(path), { treeName: 't', branches: [{ name: 'x', type: 'f64' }] });
+    await w.fill({ x: 1 });
+    await w.abort();
+    await assert.rejects(w.fill({ x: 2 }), /aborted\.root: writer already closed/);
+    await assert.rejects(w.close(), /writer already closed/);
   });
 
   test('rejects bad options with the sink name in the message', async () => {

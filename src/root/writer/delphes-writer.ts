@@ -246,6 +246,7 @@ export class DelphesFileWriter {
 
   /** Appends one event; every collection's arrays must have equal lengths. */
   async fill(event: DelphesEvent): Promise<void> {
+    this.tf.assertOpen();
     const lengths = this.collections.map((c) => {
       const coll = event[c.field] as unknown as Record<string, ArrayLike<number> | undefined>;
       if (!coll) throw new Error(`${this.tf.file.sink.name}: event ${this.tf.entries} has no ${c.field} collection`);
@@ -272,6 +273,11 @@ export class DelphesFileWriter {
 
   async fillBatch(events: Iterable<DelphesEvent>): Promise<void> {
     for (const e of events) await this.fill(e);
+  }
+
+  /** Closes the sink without finishing the file (after an error); delete the file. */
+  async abort(): Promise<void> {
+    await this.tf.abort();
   }
 
   async close(): Promise<WriteSummary> {

@@ -105,6 +105,22 @@ export class TreeFile {
     );
   }
 
+  /** Throws if the file was closed or aborted: later fills would corrupt it. */
+  assertOpen(): void {
+    if (this.closed) throw new Error(`${this.file.sink.name}: writer already closed`);
+  }
+
+  /**
+   * Gives up on the file: waits for writes in flight (ignoring their errors) and
+   * closes the sink. The file is left incomplete; delete it.
+   */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.file.drain().catch(() => undefined);
+    await this.file.sink.close();
+  }
+
   /** Call after every entry; waits only when the sink is falling behind. */
   async entryDone(): Promise<void> {
     this.entries++;
@@ -112,7 +128,7 @@ export class TreeFile {
   }
 
   async close(classes: readonly string[]): Promise<WriteSummary> {
-    if (this.closed) throw new Error(`${this.file.sink.name}: writer already closed`);
+    this.assertOpen();
     this.closed = true;
     const visit = (bs: readonly BranchDesc[]): void => {
       for (const b of bs) {
@@ -231,6 +247,7 @@ export class TreeWriter {
   async fill(entry: Entry): Promise<void> {
     // Validate the whole entry before touching any column, so a rejected entry
     // leaves the branches aligned.
+    this.tf.assertOpen();
     const where = `${this.tf.file.sink.name}: entry ${this.tf.entries}`;
     const lengths: number[] = [];
     for (const g of this.groups) {
@@ -262,6 +279,11 @@ export class TreeWriter {
   /** Flushes the last baskets, writes the TTree and file records, closes the sink. */
   async close(): Promise<WriteSummary> {
     return this.tf.close([]);
+  }
+
+  /** Closes the sink without finishing the file (after an error); delete the file. */
+  async abort(): Promise<void> {
+    await this.tf.abort();
   }
 }
 
