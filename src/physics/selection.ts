@@ -38,24 +38,27 @@ export function newSelectedLepton(): SelectedLepton {
   };
 }
 
+const ownTrackCells = new Int32Array(9);
+
 /** Index in `tracks` of the lepton's own track among the indexed candidates, or -1. */
 export function findOwnTrack(
   trackIndex: ConeIndex, tracks: TrackCollection, eta: number, phi: number, charge: number,
 ): number {
-  const n = trackIndex.n;
-  const r = OWN_TRACK_DR_MAX;
   let best = -1;
-  let bestR2 = r * r;
-  // trackIndex is sorted by η: scan only the window |Δη| < r.
-  for (let k = trackIndex.firstAbove(eta - r); k < n; k++) {
-    const e = trackIndex.eta[k]!;
-    if (e >= eta + r) break;
-    const src = trackIndex.src[k]!;
-    if (tracks.charge[src] !== charge) continue;
-    const de = e - eta;
-    const dp = deltaPhi(trackIndex.phi[k]!, phi);
-    const r2 = de * de + dp * dp;
-    if (r2 < bestR2) { bestR2 = r2; best = src; }
+  let bestR2 = OWN_TRACK_DR_MAX * OWN_TRACK_DR_MAX;
+  const m = trackIndex.neighbourCells(eta, phi, ownTrackCells);
+  for (let j = 0; j < m; j++) {
+    const c = ownTrackCells[j]!;
+    const end = trackIndex.cellStart[c + 1]!;
+    for (let k = trackIndex.cellStart[c]!; k < end; k++) {
+      const src = trackIndex.src[k]!;
+      if (tracks.charge[src] !== charge) continue;
+      const de = trackIndex.eta[k]! - eta;
+      const dp = deltaPhi(trackIndex.phi[k]!, phi);
+      const r2 = de * de + dp * dp;
+      // Ties (two tracks at the same distance) go to the lower source index.
+      if (r2 < bestR2 || (r2 === bestR2 && best >= 0 && src < best)) { bestR2 = r2; best = src; }
+    }
   }
   return best;
 }
