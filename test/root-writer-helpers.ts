@@ -38,8 +38,10 @@ export interface UprootDump {
   checksums: Record<string, Record<string, number>>;
 }
 
-export async function uprootDump(path: string, tree: string): Promise<UprootDump> {
-  const { stdout } = await run(PYTHON, [join(repoRoot(), 'test/python/writer_dump.py'), path, tree], { maxBuffer: 512 * 1024 * 1024 });
+/** uproot's view of a tree; `metaOnly` skips reading values (branch structure, streamers). */
+export async function uprootDump(path: string, tree: string, metaOnly = false): Promise<UprootDump> {
+  const args = [join(repoRoot(), 'test/python/writer_dump.py'), path, tree, ...(metaOnly ? ['--meta-only'] : [])];
+  const { stdout } = await run(PYTHON, args, { maxBuffer: 512 * 1024 * 1024 });
   return JSON.parse(stdout) as UprootDump;
 }
 

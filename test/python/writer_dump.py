@@ -1,6 +1,6 @@
 """Dump a TTree written by hepflow's ROOT writer with uproot, as JSON on stdout.
 
-Usage: writer_dump.py FILE TREE
+Usage: writer_dump.py FILE TREE [--meta-only]
 
 Output: {"entries": N, "branches": {name: values}, "meta": {name: {...}},
          "file": {...}, "streamers": {class: [member names]}}
@@ -25,10 +25,11 @@ def clean(v):
 
 
 def main() -> int:
-    if len(sys.argv) != 3:
-        print("usage: writer_dump.py FILE TREE", file=sys.stderr)
+    if len(sys.argv) not in (3, 4) or (len(sys.argv) == 4 and sys.argv[3] != "--meta-only"):
+        print("usage: writer_dump.py FILE TREE [--meta-only]", file=sys.stderr)
         return 1
     path, tree_name = sys.argv[1], sys.argv[2]
+    meta_only = len(sys.argv) == 4
     with uproot.open(path) as f:
         tree = f[tree_name]
         out = {"entries": int(tree.num_entries), "branches": {}, "meta": {}}
@@ -47,7 +48,7 @@ def main() -> int:
                     v = b.member(k)
                     meta[k] = str(v) if not isinstance(v, int) else int(v)
             out["meta"][b.name] = meta
-            if b.interpretation is None or isinstance(b.interpretation, uproot.interpretation.identify.UnknownInterpretation):
+            if meta_only or b.interpretation is None or isinstance(b.interpretation, uproot.interpretation.identify.UnknownInterpretation):
                 continue
             try:
                 arr = b.array(library="ak")
