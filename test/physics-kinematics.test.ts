@@ -47,3 +47,13 @@ test('track mass hypotheses per |PID|', () => {
   assert.equal(trackMass(211), MASS_PION);
   assert.equal(trackMass(0), MASS_PION);
 });
+
+test('packed keys sort by float32 value, then index, and give the index back', async () => {
+  const { pack, packedIndex, MAX_PACKED_INDEX } = await import('../src/physics/packed-sort.js');
+  const values = [2.5, -1.25, 0, 2.5, -3, 1e-3, 2.5];
+  const keys = Float64Array.from(values, (v, i) => pack(v, i)).sort();
+  assert.deepEqual(Array.from(keys, packedIndex), [4, 1, 2, 5, 0, 3, 6]);
+  assert.equal(packedIndex(pack(Math.fround(-2.6), MAX_PACKED_INDEX)), MAX_PACKED_INDEX);
+  // Values closer than float32 resolution tie and fall back to the index.
+  assert.deepEqual(Array.from(Float64Array.of(pack(1 + 1e-9, 0), pack(1, 1)).sort(), packedIndex), [0, 1]);
+});
