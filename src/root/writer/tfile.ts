@@ -267,13 +267,13 @@ export class RootFileWriter {
    * uncompressed object bytes; `origin` is the key length, needed for the
    * back-references inside the object.
    */
-  writeObject(className: string, name: string, title: string, build: (origin: number) => Uint8Array, options: { cycle?: number; listed?: boolean } = {}): KeyRecord {
+  writeObject(className: string, name: string, title: string, build: (origin: number) => Uint8Array, options: { listed?: boolean } = {}): KeyRecord {
     const seek = this.end;
     const keylen = keyHeaderLength(isBigSeek(seek), className, name, title);
     const raw = build(keylen);
     const payload = rootCompress(raw, this.compression);
     const nbytes = keylen + payload.length;
-    const rec: KeyRecord = { className, name, title, cycle: options.cycle ?? 1, seek, nbytes, objlen: raw.length, keylen, datime: rootDatime(new Date()) };
+    const rec: KeyRecord = { className, name, title, cycle: 1, seek, nbytes, objlen: raw.length, keylen, datime: rootDatime(new Date()) };
     const w = new ByteWriter(nbytes);
     writeKeyHeader(w, { ...rec, seekPdir: FILE_BEGIN });
     w.bytes(payload);
