@@ -2,3 +2,4 @@
 export { listInputFiles, readListingBatch, writeBatchResult, writeManifest } from './file-batches.js';
 export { inspectRootFile } from './ingest.js';
 export { describeWorker } from './worker-info.js';
+export { generateFile } from './generate.js';

@@ -5,12 +5,15 @@ import { UsageError } from './args.js';
 import { stackCommand } from './commands/stack.js';
 import { ingestCommand } from './commands/ingest.js';
 import { demoCommand } from './commands/demo.js';
+import { generateCommand } from './commands/generate.js';
 import { runPoolWorker } from '../workers/main.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
 
   hepflow stack up|down|status|env     the local Temporal dev server + S3 server
   hepflow worker cpu|gpu [--max-activities N] [--task-queue Q]
+  hepflow generate --events N --files K --out <uri> [--seed S] [--mix ...]
+                                       write a synthetic Delphes sample (no Temporal needed)
   hepflow ingest <input-uri> [...]     read every ROOT file under a prefix (ingestWorkflow)
   hepflow demo                         the quick start's end-to-end run
 
@@ -27,6 +30,8 @@ async function main(argv: string[]): Promise<void> {
       return runPoolWorker(rest[0], rest.slice(1));
     case 'ingest':
       return ingestCommand(rest);
+    case 'generate':
+      return generateCommand(rest);
     case 'demo':
       return demoCommand();
     case undefined:
@@ -40,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof UsageError || (err as NodeJS.ErrnoException)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+  if (err instanceof UsageError || String((err as NodeJS.ErrnoException)?.code).startsWith('ERR_PARSE_ARGS_')) {
     console.error((err as Error).message);
     process.exit(2);
   }

@@ -1,3 +1,4 @@
 // Every workflow the CPU pool registers; the worker bundles this module.
 export { fileBatchWorkflow } from './file-batches.js';
 export { ingestWorkflow } from './ingest.js';
+export { generateWorkflow } from './generate.js';

@@ -42,6 +42,9 @@ export function labelsPathFor(rootPath: string): string {
 export interface GenerateFileOptions extends GenerateOptions {
   /** ROOT compression; default the writer's (zlib level 1). */
   readonly compression?: CompressionSettings;
+  /** Called with the number of events written so far, every `progressEvery` events. */
+  readonly onProgress?: (eventsDone: number) => void;
+  readonly progressEvery?: number;
 }
 
 export interface GeneratedFile extends GenerationSummary {
@@ -72,6 +75,7 @@ export async function generateDelphesFile(localPath: string, options: GenerateFi
       write: async (event, cls) => {
         labels.push(labelOf(cls));
         await writer.fill(event);
+        if (options.onProgress && labels.length % (options.progressEvery ?? 1000) === 0) options.onProgress(labels.length);
       },
     });
     fileBytes = (await writer.close()).fileBytes;

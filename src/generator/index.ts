@@ -12,6 +12,7 @@ import { pickClass, resolveMix, TRIGGER_MIX, type ClassMix, type MixInput } from
 import { simulate } from './processes.js';
 import { Rng } from './rng.js';
 
+export { partRange } from './partition.js';
 export { BALANCED_MIX, NAMED_MIXES, TRIGGER_MIX, resolveMix, type ClassMix, type MixInput } from './mix.js';
 
 /** Mean number of pile-up vertices: LHC Run 2 conditions. */
@@ -98,17 +99,3 @@ export async function generateEvents(options: GenerateOptions, sink: EventSink):
   }
   return { firstEvent: o.firstEvent, events: o.events, classCounts };
 }
-
-/**
- * The event range of part `k` (0-based) when `total` events are split into `parts`
- * files: contiguous, sizes differing by at most one, covering [0, total) exactly.
- */
-export function partRange(total: number, parts: number, k: number): { firstEvent: number; events: number } {
-  if (!Number.isSafeInteger(total) || total < 0) throw new RangeError(`total must be a non-negative integer, got ${total}`);
-  if (!Number.isSafeInteger(parts) || parts < 1) throw new RangeError(`parts must be a positive integer, got ${parts}`);
-  if (!Number.isSafeInteger(k) || k < 0 || k >= parts) throw new RangeError(`part index must be in [0, ${parts}), got ${k}`);
-  const base = Math.floor(total / parts);
-  const extra = total % parts;
-  return { firstEvent: k * base + Math.min(k, extra), events: base + (k < extra ? 1 : 0) };
-}
-

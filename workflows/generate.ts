@@ -1,0 +1,66 @@
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import type { MixInput } from '../src/generator/mix.js';
+import { generatedFileName, partRange } from '../src/generator/partition.js';
+import { mapBounded } from './concurrency.js';
+
+const { generateFile } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+export interface GenerateInput {
+  /** Prefix the files go under (s3://bucket/dir/ or file:///dir/). */
+  readonly outputUri: string;
+  readonly events: number;
+  readonly files: number;
+  readonly seed?: number;
+  readonly mix?: MixInput;
+  readonly pileup?: number;
+  readonly filesInFlight?: number;
+}
+
+export interface GenerateResult {
+  readonly outputUri: string;
+  readonly files: number;
+  readonly events: number;
+  readonly bytes: number;
+  readonly classCounts: Record<string, number>;
+  readonly reused: number;
+}
+
+/** Each activity result is a few hundred bytes of history; this keeps histories far from Temporal's limits. */
+const MAX_FILES = 5_000;
+
+/** A synthetic Delphes sample: one retriable activity per output file, in parallel. */
+export async function generateWorkflow(input: GenerateInput): Promise<GenerateResult> {
+  const { events, files } = input;
+  if (!Number.isInteger(files) || files < 1 || files > MAX_FILES) {
+    throw ApplicationFailure.nonRetryable(`files must be an integer in [1, ${MAX_FILES}], got ${files}`, 'InvalidInput');
+  }
+  if (!Number.isInteger(events) || events < files) {
+    throw ApplicationFailure.nonRetryable(`events must be an integer >= files (${files}), got ${events}`, 'InvalidInput');
+  }
+  const seed = input.seed ?? 0;
+  const prefix = input.outputUri.replace(/\/+$/, '');
+  const parts = await mapBounded(Array.from({ length: files }, (_, k) => k), input.filesInFlight ?? 8, (k) =>
+    generateFile({
+      uri: `${prefix}/${generatedFileName(seed, k, files)}`,
+      seed,
+      ...partRange(events, files, k),
+      ...(input.mix !== undefined ? { mix: input.mix } : {}),
+      ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
+    }),
+  );
+  const classCounts: Record<string, number> = {};
+  for (const p of parts) for (const [c, n] of Object.entries(p.classCounts)) classCounts[c] = (classCounts[c] ?? 0) + n;
+  return {
+    outputUri: `${prefix}/`,
+    files,
+    events: parts.reduce((s, p) => s + p.events, 0),
+    bytes: parts.reduce((s, p) => s + p.bytes, 0),
+    classCounts,
+    reused: parts.filter((p) => p.reused).length,
+  };
+}
