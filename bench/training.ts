@@ -127,7 +127,8 @@ function spawnColumn(col: Column): ColumnOutput | string {
   });
   if (r.status !== 0) {
     const lines = (r.stderr ?? '').trim().split('\n');
-    return lines.find((l) => /could not be initialised/.test(l)) ?? lines.slice(-3).join(' ');
+    const reason = lines.find((l) => /^\w*Error: /.test(l));
+    return reason?.replace(/^\w*Error: /, '') ?? lines.slice(-3).join(' ');
   }
   return JSON.parse(r.stdout) as ColumnOutput;
 }

@@ -269,135 +269,144 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
   const optimizer = model.optimizer;
   const trainStep = makeTrainStep(model);
 
-  let state: TrainState | undefined;
-  let bestWeights: Uint8Array | undefined;
-  const latest = await deps.checkpoints?.loadLatest();
-  if (latest !== undefined) {
-    const stateFile = latest.files['state.json'];
-    if (stateFile === undefined) throw new Error(`checkpoint of epoch ${latest.epoch} has no state.json`);
-    const s = JSON.parse(fromUtf8.decode(stateFile)) as TrainState;
-    if (s.fingerprint !== fingerprint(config)) {
-      throw new Error(`checkpoint of epoch ${latest.epoch} was taken with different settings; refusing to resume (stored ${s.fingerprint}, now ${fingerprint(config)})`);
+  // The model's tensors are released however the run ends (cancel, divergence, bad data).
+  try {
+    let state: TrainState | undefined;
+    let bestWeights: Uint8Array | undefined;
+    const latest = await deps.checkpoints?.loadLatest();
+    if (latest !== undefined) {
+      const stateFile = latest.files['state.json'];
+      if (stateFile === undefined) throw new Error(`checkpoint of epoch ${latest.epoch} has no state.json`);
+      const s = JSON.parse(fromUtf8.decode(stateFile)) as TrainState;
+      if (s.fingerprint !== fingerprint(config)) {
+        throw new Error(`checkpoint of epoch ${latest.epoch} was taken with different settings; refusing to resume (stored ${s.fingerprint}, now ${fingerprint(config)})`);
+      }
+      const need = (name: string): Uint8Array => {
+        const f = latest.files[name];
+        if (f === undefined) throw new Error(`checkpoint of epoch ${latest.epoch} has no ${name}`);
+        return f;
+      };
+      setModelWeights(model, need('weights.bin'), s.weightSpecs, `checkpoint epoch ${latest.epoch}`);
+      const opt = decodeTensors(need('optimizer.bin'), s.optimizerSpecs);
+      await optimizer.setWeights(s.optimizerSpecs.map((spec, i) => ({ name: spec.name, tensor: opt[i]! })));
+      bestWeights = need('best-weights.bin');
+      state = s;
+      log(`[ml] resuming after epoch ${s.epochsDone} from checkpoint`);
     }
-    setModelWeights(model, latest.files['weights.bin']!, s.weightSpecs, `checkpoint epoch ${latest.epoch}`);
-    const opt = decodeTensors(latest.files['optimizer.bin']!, s.optimizerSpecs);
-    await optimizer.setWeights(s.optimizerSpecs.map((spec, i) => ({ name: spec.name, tensor: opt[i]! })));
-    bestWeights = latest.files['best-weights.bin'];
-    state = s;
-    log(`[ml] resuming after epoch ${s.epochsDone} from checkpoint`);
-  }
-  const scaler = state?.scaler ?? deps.scaler ?? (await fitHlfScaler(deps.source, config.split));
-  validateScaler(scaler, where);
-  const batchOptions: BatchOptions = {
-    kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses,
-  };
-  const history: EpochMetrics[] = [...(state?.history ?? [])];
-  let best = state?.best ?? null;
-  let trainSeconds = state?.trainSeconds ?? 0;
-  const resumedFromEpoch = state?.epochsDone ?? 0;
-  const interval = deps.progressIntervalMs ?? 1000;
-  const hasValidation = config.split.validationFraction > 0;
+    const scaler = state?.scaler ?? deps.scaler ?? (await fitHlfScaler(deps.source, config.split));
+    validateScaler(scaler, where);
+    const batchOptions: BatchOptions = {
+      kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses,
+    };
+    const history: EpochMetrics[] = [...(state?.history ?? [])];
+    let best = state?.best ?? null;
+    let trainSeconds = state?.trainSeconds ?? 0;
+    const resumedFromEpoch = state?.epochsDone ?? 0;
+    const interval = deps.progressIntervalMs ?? 1000;
+    const hasValidation = config.split.validationFraction > 0;
 
-  for (let epoch = resumedFromEpoch; epoch < config.epochs; epoch++) {
-    const t0 = performance.now();
-    let lastReport = 0;
-    let samples = 0;
-    let lossSum = 0;
-    let batchIndex = 0;
-    const batches = trainingRowBatches(deps.source, {
-      split: config.split, batchSize: config.batchSize, shuffleBuffer: config.shuffleBuffer, seed: config.seed, epoch,
-    });
-    for await (const rows of batches) {
-      if (deps.shouldStop?.()) throw new AbortError(`training stopped during epoch ${epoch} before batch ${batchIndex}`);
-      const b = makeBatch(rows, batchOptions, where);
-      const loss = trainStep(b.inputs, b.labels);
-      disposeBatch(b);
-      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
-      lossSum += loss * b.size;
-      samples += b.size;
-      batchIndex++;
-      const now = performance.now();
-      if (deps.onProgress && now - lastReport >= interval) {
-        lastReport = now;
-        deps.onProgress({
-          type: 'batch', epoch, epochs: config.epochs, batch: batchIndex, loss, samplesSeen: samples,
-          samplesPerSecond: samples / ((now - t0) / 1000),
+    for (let epoch = resumedFromEpoch; epoch < config.epochs; epoch++) {
+      const t0 = performance.now();
+      let lastReport = 0;
+      let samples = 0;
+      let lossSum = 0;
+      let batchIndex = 0;
+      const batches = trainingRowBatches(deps.source, {
+        split: config.split, batchSize: config.batchSize, shuffleBuffer: config.shuffleBuffer, seed: config.seed, epoch,
+      });
+      for await (const rows of batches) {
+        if (deps.shouldStop?.()) throw new AbortError(`training stopped during epoch ${epoch} before batch ${batchIndex}`);
+        const b = makeBatch(rows, batchOptions, where);
+        const loss = trainStep(b.inputs, b.labels);
+        disposeBatch(b);
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
+        lossSum += loss * b.size;
+        samples += b.size;
+        batchIndex++;
+        const now = performance.now();
+        if (deps.onProgress && now - lastReport >= interval) {
+          lastReport = now;
+          deps.onProgress({
+            type: 'batch', epoch, epochs: config.epochs, batch: batchIndex, loss, samplesSeen: samples,
+            samplesPerSecond: samples / ((now - t0) / 1000),
+          });
+        }
+      }
+      if (samples === 0) throw new Error(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
+      const seconds = (performance.now() - t0) / 1000;
+      trainSeconds += seconds;
+      let metrics: EpochMetrics = { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds };
+      if (hasValidation) {
+        const v = await predictRows(model, validationRowBatches(deps.source, config.split, Math.max(config.batchSize, 256)), batchOptions, where);
+        if (v.labels.length > 0) {
+          const r = classificationReport(v.probs, v.labels, config.classNames, 2);
+          metrics = {
+            ...metrics, valLoss: v.loss, valAccuracy: r.accuracy, valMeanAuc: r.meanAuc,
+            valAuc: Object.fromEntries(r.perClass.map((c) => [c.className, c.auc])),
+          };
+        }
+      }
+      history.push(metrics);
+      const weights = await encodeTensors(model.getWeights());
+      const s = score(metrics, config.selectionMetric);
+      // Strictly better only: on ties the earlier epoch stays best (deterministic).
+      if (best === null || s > best.score || !hasValidation) {
+        best = { epoch, score: s };
+        bestWeights = weights.data;
+      }
+      if (deps.checkpoints) {
+        const optWeights = await optimizer.getWeights();
+        const opt = await encodeTensors(optWeights.map((w) => w.tensor));
+        const optNames = optWeights.map((w) => w.name);
+        const st: TrainState = {
+          fingerprint: fingerprint(config), epochsDone: epoch + 1, history, best, scaler, trainSeconds,
+          weightSpecs: weights.specs, optimizerSpecs: opt.specs.map((spec, i) => ({ ...spec, name: optNames[i]! })),
+        };
+        await deps.checkpoints.save({
+          epoch: epoch + 1,
+          files: {
+            'state.json': utf8.encode(JSON.stringify(st)), 'weights.bin': weights.data,
+            'optimizer.bin': opt.data, 'best-weights.bin': bestWeights!,
+          },
         });
       }
-    }
-    if (samples === 0) throw new Error(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
-    const seconds = (performance.now() - t0) / 1000;
-    trainSeconds += seconds;
-    let metrics: EpochMetrics = { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds };
-    if (hasValidation) {
-      const v = await predictRows(model, validationRowBatches(deps.source, config.split, Math.max(config.batchSize, 256)), batchOptions, where);
-      if (v.labels.length > 0) {
-        const r = classificationReport(v.probs, v.labels, config.classNames, 2);
-        metrics = {
-          ...metrics, valLoss: v.loss, valAccuracy: r.accuracy, valMeanAuc: r.meanAuc,
-          valAuc: Object.fromEntries(r.perClass.map((c) => [c.className, c.auc])),
-        };
-      }
-    }
-    history.push(metrics);
-    const weights = await encodeTensors(model.getWeights());
-    const s = score(metrics, config.selectionMetric);
-    // Strictly better only: on ties the earlier epoch stays best (deterministic).
-    if (best === null || s > best.score || !hasValidation) {
-      best = { epoch, score: s };
-      bestWeights = weights.data;
-    }
-    if (deps.checkpoints) {
-      const optWeights = await optimizer.getWeights();
-      const opt = await encodeTensors(optWeights.map((w) => w.tensor));
-      const optNames = optWeights.map((w) => w.name);
-      const st: TrainState = {
-        fingerprint: fingerprint(config), epochsDone: epoch + 1, history, best, scaler, trainSeconds,
-        weightSpecs: weights.specs, optimizerSpecs: opt.specs.map((spec, i) => ({ ...spec, name: optNames[i]! })),
-      };
-      await deps.checkpoints.save({
-        epoch: epoch + 1,
-        files: {
-          'state.json': utf8.encode(JSON.stringify(st)), 'weights.bin': weights.data,
-          'optimizer.bin': opt.data, 'best-weights.bin': bestWeights!,
-        },
+      log(`[ml] epoch ${epoch + 1}/${config.epochs}: loss ${metrics.loss.toFixed(4)}` +
+        (metrics.valLoss !== undefined ? `, val loss ${metrics.valLoss.toFixed(4)}, val mean AUC ${metrics.valMeanAuc!.toFixed(4)}` : '') +
+        `, ${metrics.samplesPerSecond.toFixed(0)} samples/s`);
+      deps.onProgress?.({
+        type: 'epoch', epoch, epochs: config.epochs, batch: batchIndex, loss: metrics.loss, samplesSeen: samples,
+        samplesPerSecond: metrics.samplesPerSecond, validation: metrics,
       });
     }
-    log(`[ml] epoch ${epoch + 1}/${config.epochs}: loss ${metrics.loss.toFixed(4)}` +
-      (metrics.valLoss !== undefined ? `, val loss ${metrics.valLoss.toFixed(4)}, val mean AUC ${metrics.valMeanAuc!.toFixed(4)}` : '') +
-      `, ${metrics.samplesPerSecond.toFixed(0)} samples/s`);
-    deps.onProgress?.({
-      type: 'epoch', epoch, epochs: config.epochs, batch: batchIndex, loss: metrics.loss, samplesSeen: samples,
-      samplesPerSecond: metrics.samplesPerSecond, validation: metrics,
-    });
-  }
 
-  if (bestWeights === undefined || best === null) throw new Error('training finished without any completed epoch');
-  const weightSpecs = (await encodeTensors(model.getWeights())).specs;
-  setModelWeights(model, bestWeights, weightSpecs, 'best weights');
+    if (bestWeights === undefined || best === null) throw new Error('training finished without any completed epoch');
+    const weightSpecs = (await encodeTensors(model.getWeights())).specs;
+    setModelWeights(model, bestWeights, weightSpecs, 'best weights');
 
-  let validation: TrainResult['validation'];
-  const artifacts: string[] = [];
-  const put = async (name: string, data: Uint8Array) => { await deps.artifacts.put(name, data); artifacts.push(name); };
-  if (hasValidation) {
-    const v = await predictRows(model, validationRowBatches(deps.source, config.split, 256), batchOptions, where);
-    if (v.labels.length > 0) {
-      const r = classificationReport(v.probs, v.labels, config.classNames, 200);
-      validation = { ...r, perClass: r.perClass.map((c) => ({ className: c.className, auc: c.auc })) };
-      await put('validation-report.json', utf8.encode(JSON.stringify(r)));
+    let validation: TrainResult['validation'];
+    const artifacts: string[] = [];
+    const put = async (name: string, data: Uint8Array) => { await deps.artifacts.put(name, data); artifacts.push(name); };
+    if (hasValidation) {
+      const v = await predictRows(model, validationRowBatches(deps.source, config.split, 256), batchOptions, where);
+      if (v.labels.length > 0) {
+        const r = classificationReport(v.probs, v.labels, config.classNames, 200);
+        validation = { ...r, perClass: r.perClass.map((c) => ({ className: c.className, auc: c.auc })) };
+        await put('validation-report.json', utf8.encode(JSON.stringify(r)));
+      }
     }
+    const { modelJson, weights } = await modelArtifacts(model);
+    await put('model.json', modelJson);
+    await put('weights.bin', weights);
+    await put('scaler.json', utf8.encode(JSON.stringify(scaler)));
+    const samplesTotal = history.reduce((s, h) => s + h.samples, 0);
+    const result: TrainResult = {
+      datasetId: deps.source.id, backend, epochsCompleted: history.length, resumedFromEpoch, bestEpoch: best.epoch,
+      history, validation, parameters, trainSeconds, samplesPerSecond: samplesTotal / trainSeconds,
+      artifacts: [...artifacts, 'metadata.json'],
+    };
+    await put('metadata.json', utf8.encode(JSON.stringify({ config, ...result }, null, 2)));
+    return result;
+  } finally {
+    model.dispose();
   }
-  const { modelJson, weights } = await modelArtifacts(model);
-  await put('model.json', modelJson);
-  await put('weights.bin', weights);
-  await put('scaler.json', utf8.encode(JSON.stringify(scaler)));
-  const samplesTotal = history.reduce((s, h) => s + h.samples, 0);
-  const result: TrainResult = {
-    datasetId: deps.source.id, backend, epochsCompleted: history.length, resumedFromEpoch, bestEpoch: best.epoch,
-    history, validation, parameters, trainSeconds, samplesPerSecond: samplesTotal / trainSeconds,
-    artifacts: [...artifacts, 'metadata.json'],
-  };
-  await put('metadata.json', utf8.encode(JSON.stringify({ config, ...result }, null, 2)));
-  model.dispose();
-  return result;
 }
