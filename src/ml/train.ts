@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HlfScaler } from '../dataset/schema.js';
-import { initBackend, type BackendInfo, type BackendRequest } from './backend.js';
+import { initBackend, parseBackendRequest, type BackendInfo, type BackendRequest } from './backend.js';
 import {
   disposeBatch, fitHlfScaler, makeBatch, trainingRowBatches, validateScaler, validationRowBatches,
   type BatchOptions, type PaddingMode, type RowSource, type SplitConfig,
@@ -53,6 +53,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.classNames.length !== c.model.nClasses) bad('classNames', `has ${c.classNames.length} names for ${c.model.nClasses} classes`);
   if (!['fixed', 'longest'].includes(c.padding)) bad('padding', `must be 'fixed' or 'longest', got '${c.padding}'`);
   if (!['val_loss', 'val_mean_auc', 'val_accuracy'].includes(c.selectionMetric)) bad('selectionMetric', `unknown: '${c.selectionMetric}'`);
+  parseBackendRequest(c.backend);
 }
 
 /** What the caller sees while training runs (drives activity heartbeats). */
@@ -277,7 +278,12 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
     if (latest !== undefined) {
       const stateFile = latest.files['state.json'];
       if (stateFile === undefined) throw new Error(`checkpoint of epoch ${latest.epoch} has no state.json`);
-      const s = JSON.parse(fromUtf8.decode(stateFile)) as TrainState;
+      let s: TrainState;
+    try {
+      s = JSON.parse(fromUtf8.decode(stateFile)) as TrainState;
+    } catch (err) {
+      throw new Error(`checkpoint of epoch ${latest.epoch}: state.json is not JSON (${(err as Error).message})`);
+    }
       if (s.fingerprint !== fingerprint(config)) {
         throw new Error(`checkpoint of epoch ${latest.epoch} was taken with different settings; refusing to resume (stored ${s.fingerprint}, now ${fingerprint(config)})`);
       }
