@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inMemorySource, isValidationRow } from '../src/ml/data.js';
+import { HLF_NAMES } from '../src/dataset/schema.js';
+import { initBackend } from '../src/ml/backend.js';
+import { inMemorySource, isValidationRow, makeBatch } from '../src/ml/data.js';
 import { evaluateModel, loadModel } from '../src/ml/evaluate.js';
-import { modelConfig } from '../src/ml/models.js';
+import { buildModel, modelConfig } from '../src/ml/models.js';
 import { DirectoryArtifactSink, DirectoryCheckpointStore } from '../src/ml/store.js';
 import { syntheticRows } from '../src/ml/synthetic.js';
-import { AbortError, defaultTrainConfig, runTraining, type ArtifactSink, type TrainProgress } from '../src/ml/train.js';
+import { AbortError, defaultTrainConfig, makeTrainStep, runTraining, type ArtifactSink, type TrainProgress } from '../src/ml/train.js';
 import { SYNTHETIC_SOURCE_MODULE, trainInWorker } from '../src/ml/train-runner.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'hepflow-ml-'));
@@ -75,11 +77,41 @@ test('a resumed run continues from the last checkpoint and finishes', { timeout:
   assert.equal(report.samples, resumed.validation!.samples);
   report.perClass.forEach((c, i) => assert.ok(Math.abs(c.auc - resumed.validation!.perClass[i]!.auc) < 1e-9, `${c.className} ${c.auc}`));
 
+  // A retry after the run already finished (e.g. the activity's completion was lost):
+  // nothing left to train, the same artifacts are written again.
+  const again = await runTraining({ ...base, epochs: 4 }, { source, checkpoints: store, artifacts: memorySink(), log: quiet });
+  assert.equal(again.resumedFromEpoch, 4);
+  assert.equal(again.epochsCompleted, 4);
+  assert.equal(again.bestEpoch, resumed.bestEpoch);
+  assert.deepEqual(again.validation, resumed.validation);
+
   // Same store, different settings: refuse rather than mix incompatible state.
   await assert.rejects(
     runTraining({ ...base, batchSize: 16, epochs: 5 }, { source, checkpoints: store, artifacts: memorySink(), log: quiet }),
     /different settings; refusing to resume/,
   );
+});
+
+test('the training step matches tfjs-layers trainOnBatch (same loss, same updated weights)', async () => {
+  await initBackend('wasm', { log: quiet });
+  // No dropout: the two paths would draw different masks.
+  const build = () => buildModel(modelConfig('inclusive', { maxLen: 5, dropout: 0 }));
+  const a = build();
+  const b = build();
+  b.setWeights(a.getWeights());
+  const batch = makeBatch(syntheticRows({ rows: 16, maxParticles: 5 }), {
+    kind: 'inclusive', maxLen: 5, padding: 'longest', nClasses: 3,
+    scaler: { features: [...HLF_NAMES], min: new Array(14).fill(-3), max: new Array(14).fill(3) },
+  });
+  const step = makeTrainStep(a);
+  for (let i = 0; i < 3; i++) {
+    const ours = step(batch.inputs, batch.labels);
+    const theirs = (await b.trainOnBatch(batch.inputs, batch.labels)) as number;
+    assert.ok(Math.abs(ours - theirs) < 1e-5, `step ${i}: ${ours} vs ${theirs}`);
+  }
+  const wa = a.getWeights().map((w) => w.dataSync());
+  const wb = b.getWeights().map((w) => w.dataSync());
+  wa.forEach((w, i) => w.forEach((v, j) => assert.ok(Math.abs(v - wb[i]![j]!) < 1e-5, `weight ${i}[${j}]`)));
 });
 
 test('training in a worker: progress arrives, the event loop stays free, abort stops between batches', { timeout: 120_000 }, async (t) => {
