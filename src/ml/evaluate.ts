@@ -8,6 +8,8 @@ import type { HlfScaler } from '../dataset/schema.js';
 import { type BatchOptions, type PaddingMode, type RowSource, type TrainingRow, validateScaler } from './data.js';
 import { classificationReport, rocSvg, type ClassificationReport } from './metrics.js';
 import type { ModelKind } from './models.js';
+// Registers the fused GRU layer class, which saved sequence models refer to by name.
+import './gru/index.js';
 import { predictRows, type ArtifactSink } from './train.js';
 
 const fromUtf8 = new TextDecoder();
