@@ -127,6 +127,14 @@ export function trainingRowBatches(
   return chunk(shuffleRows(splitRows(source, o.split, 'train'), o.shuffleBuffer, random), o.batchSize);
 }
 
+/** Every row of the source (no split: for the test set), in batches of `batchSize`. */
+export function allRowBatches(source: RowSource, batchSize: number): AsyncGenerator<TrainingRow[]> {
+  async function* rows(): AsyncGenerator<TrainingRow> {
+    for await (const batch of source.batches()) yield* batch;
+  }
+  return chunk(rows(), batchSize);
+}
+
 export function validationRowBatches(source: RowSource, split: SplitConfig, batchSize: number): AsyncGenerator<TrainingRow[]> {
   return chunk(splitRows(source, split, 'validation'), batchSize);
 }

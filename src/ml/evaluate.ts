@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HlfScaler } from '../dataset/schema.js';
-import { type BatchOptions, type PaddingMode, type RowSource, type TrainingRow, validateScaler } from './data.js';
+import { allRowBatches, type BatchOptions, type PaddingMode, type RowSource, validateScaler } from './data.js';
 import { classificationReport, rocSvg, type ClassificationReport } from './metrics.js';
 import type { ModelKind } from './models.js';
 // Registers the fused GRU layer class, which saved sequence models refer to by name.
@@ -42,17 +42,6 @@ export interface EvaluateOptions {
   readonly title?: string;
 }
 
-async function* allRows(source: RowSource, batchSize: number): AsyncGenerator<TrainingRow[]> {
-  let cur: TrainingRow[] = [];
-  for await (const batch of source.batches()) {
-    for (const row of batch) {
-      cur.push(row);
-      if (cur.length === batchSize) { yield cur; cur = []; }
-    }
-  }
-  if (cur.length) yield cur;
-}
-
 /**
  * Evaluates `model` on every row of `source`; writes evaluation.json and roc.svg to
  * `sink` when given. Returns the full report (ROC points thinned to 1000 per class).
@@ -63,7 +52,7 @@ export async function evaluateModel(
   validateScaler(o.scaler, `evaluation of ${source.id}`);
   const t0 = performance.now();
   const bo: BatchOptions = { kind: o.kind, maxLen: o.maxLen, scaler: o.scaler, padding: o.padding, nClasses: o.classNames.length };
-  const { probs, labels } = await predictRows(model, allRows(source, o.batchSize ?? 512), bo, `dataset ${source.id}`);
+  const { probs, labels } = await predictRows(model, allRowBatches(source, o.batchSize ?? 512), bo, `dataset ${source.id}`);
   if (labels.length === 0) throw new Error(`dataset ${source.id}: no rows to evaluate`);
   const report = { ...classificationReport(probs, labels, o.classNames), datasetId: source.id, seconds: (performance.now() - t0) / 1000 };
   if (sink) {
