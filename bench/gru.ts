@@ -3,8 +3,8 @@
  * Dropout -> Dense 3) and the inclusive model (GRU branch + HLF 14 -> Dense 25 -> Dense 3)
  * with the fused GRU and with tf.layers.gru, side by side in one run with Keras on
  * TensorFlow CPU (test/python/gru_keras_bench.py, interleaved case by case) training the
- * same model; as ratios,
- * with the fused kernel alone and the FLOP-based limit. Then one batch-512, T=801
+ * same model; as ratios, with the fused kernel alone, the achieved GFLOP/s and the
+ * arithmetic-peak limit. Then one batch-512, T=801
  * training step on the fused path with its memory.
  *
  * Each case times `trainOnBatch` on one fixed random batch (full length, no padding, so no
@@ -15,6 +15,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -52,6 +53,9 @@ const N_HLF = 14;
 
 /** Training FLOPs per sample of the GRU: forward, plus a backward of about twice that. */
 const gruFlopsPerSample = (steps: number): number => 3 * steps * 2 * 3 * UNITS * (F + UNITS);
+
+/** Arithmetic peak of this machine assuming AVX2 with two FMA units (8 lanes × 2 × 2 per cycle). */
+const PEAK_GFLOPS = (os.cpus().length * (os.cpus()[0]?.speed ?? 0) * 32) / 1000;
 
 function buildModel(c: Case, gru: tf.layers.Layer): tf.LayersModel {
   const seq = tf.input({ shape: [c.steps, F] });
@@ -253,8 +257,8 @@ async function main(): Promise<void> {
       keras: k ?? null,
       kernelOnlySamplesPerSecond: kernelOnly,
       gruGflopPerStep: gflopPerStep,
-      limitAt20GflopS: (20 / gflopPerStep) * c.batch,
-      limitAt40GflopS: (40 / gflopPerStep) * c.batch,
+      fusedGflopS: (fused.samplesPerSecond / c.batch) * gflopPerStep,
+      limitAtPeak: (PEAK_GFLOPS / gflopPerStep) * c.batch,
     });
     console.error(`[bench gru] ${c.name}: fused ${fmt(fused.samplesPerSecond)}, tf.layers.gru ${fmt(ref.samplesPerSecond, 1)}, Keras ${fmt(k?.samplesPerSecond)}`);
   }
@@ -273,17 +277,19 @@ async function main(): Promise<void> {
   const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
   console.log(`Fused GRU (${kernel.description}) on tfjs backend '${backend.tfBackend}'; ` +
     (keras === null ? 'Keras not measured' : keras.version) + '\n');
-  console.log('| case | fused | tf.layers.gru | Keras | fused / Keras | fused / tf.layers.gru | fused kernel alone | GRU GFLOP/step | FLOP limit at 20–40 GFLOP/s |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| case | fused | tf.layers.gru | Keras | fused / Keras | fused / tf.layers.gru | fused kernel alone | GRU GFLOP/step | fused GFLOP/s | FLOP limit at peak |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const f = (r['fused'] as Timing).samplesPerSecond;
     const t = (r['tfjsGru'] as Timing).samplesPerSecond;
     const k = (r['keras'] as { samplesPerSecond: number } | null)?.samplesPerSecond;
     console.log(`| ${r['name']} | ${fmt(f)} | ${fmt(t, 1)} | ${fmt(k)} | ${ratio(f, k)} | ${ratio(f, t)} | ` +
       `${fmt(r['kernelOnlySamplesPerSecond'] as number)} | ${fmt(r['gruGflopPerStep'] as number, 2)} | ` +
-      `${fmt(r['limitAt20GflopS'] as number)}–${fmt(r['limitAt40GflopS'] as number)} |`);
+      `${fmt(r['fusedGflopS'] as number, 1)} | ${fmt(r['limitAtPeak'] as number)} |`);
   }
-  console.log(`\nsamples/s, training steps on one random full-length batch. Memory: ${memory.name} trains at ` +
+  console.log(`\nsamples/s, training steps on one random full-length batch. Peak: ${PEAK_GFLOPS.toFixed(0)} GFLOP/s ` +
+    `(${os.cpus().length} cores × ${os.cpus()[0]?.speed ?? 0} MHz × 32 flop/cycle, AVX2 FMA).`);
+  console.log(`Memory: ${memory.name} trains at ` +
     `${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for ` +
     `backward; peak RSS of that training process ${mb(memory.peakRssBytes)} (${mb(memory.rssBeforeBytes)} before the first step).`);
 
