@@ -3,3 +3,5 @@ export { listInputFiles, readListingBatch, writeBatchResult, writeManifest } fro
 export { inspectRootFile } from './ingest.js';
 export { describeWorker } from './worker-info.js';
 export { generateFile } from './generate.js';
+export { trainModel, planGridSearch, selectBestModel } from './train.js';
+export { evaluateTestSet } from './evaluate.js';

@@ -6,7 +6,7 @@ import type { Pool } from '../src/temporal/task-queues.js';
  * runs only what benefits from an accelerator, so GPU machines never pick up I/O work.
  */
 export function activitiesFor(pool: Pool): Record<string, (...args: never[]) => Promise<unknown>> {
-  const { describeWorker } = all;
-  if (pool === 'gpu') return { describeWorker };
+  const { describeWorker, trainModel } = all;
+  if (pool === 'gpu') return { describeWorker, trainModel };
   return { ...all };
 }

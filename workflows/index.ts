@@ -2,3 +2,4 @@
 export { fileBatchWorkflow } from './file-batches.js';
 export { ingestWorkflow } from './ingest.js';
 export { generateWorkflow } from './generate.js';
+export { gridSearchWorkflow } from './grid-search.js';

@@ -1,0 +1,88 @@
+import { ApplicationFailure, proxyActivities, ActivityFailure } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type * as activities from '../activities/index.js';
+import type { TrainConfig } from '../src/ml/train.js';
+import type { TrainModelResult } from '../activities/train.js';
+import type { EvaluateResult } from '../activities/evaluate.js';
+import { CPU_TASK_QUEUE, taskQueueOf, type Pool } from '../src/temporal/task-queues.js';
+import { mapBounded } from './concurrency.js';
+
+export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
+
+export interface GridSearchInput {
+  /** A dataset from the dataset workflow (train.parquet, test.parquet, scaler.json). */
+  readonly datasetUri: string;
+  /** Runs go to <outputUri>/runs/<point id>/, the table and the evaluation beside them. */
+  readonly outputUri: string;
+  /** The training configuration every point starts from. */
+  readonly base: TrainConfig;
+  /** e.g. { batch: [64, 128], layers: [[50, 20, 10], [150, 50, 10]] } (see src/ml/grid.ts). */
+  readonly grid: unknown;
+  /** Which worker pool trains: the GPU pool's own task queue, or the CPU pool's. */
+  readonly pool?: Pool;
+  readonly pointsInFlight?: number;
+  /** Chosen on the validation split held out of train; the test set is only for the final evaluation. */
+  readonly selectionMetric?: SelectionMetric;
+  /** How long a silent training may go before Temporal retries it elsewhere (crash detection). */
+  readonly heartbeatTimeout?: Duration;
+}
+
+export interface GridSearchResult {
+  readonly best: TrainModelResult;
+  readonly tableUri: string;
+  readonly evaluation: EvaluateResult;
+  readonly trained: number;
+  readonly failed: { runId: string; error: string }[];
+}
+
+const cpuOps = proxyActivities<typeof activities>({
+  taskQueue: CPU_TASK_QUEUE,
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+function trainerFor(pool: Pool, heartbeatTimeout: Duration) {
+  return proxyActivities<typeof activities>({
+    taskQueue: taskQueueOf(pool),
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout,
+    // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
+    retry: { maximumAttempts: 4, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput', 'Cancelled'] },
+  }).trainModel;
+}
+
+const errorOf = (e: unknown): string => {
+  const cause = e instanceof ActivityFailure ? e.cause : e;
+  return (cause as Error)?.message ?? String(cause);
+};
+
+/**
+ * Hyper-parameter grid search: one training activity per point, in parallel on the
+ * chosen pool; a failed point is recorded and the search goes on; the best point by a
+ * validation metric is evaluated on the test set.
+ */
+export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSearchResult> {
+  const metric = input.selectionMetric ?? 'valMeanAuc';
+  const points = await cpuOps.planGridSearch({ grid: input.grid, base: input.base });
+  const train = trainerFor(input.pool ?? 'cpu', input.heartbeatTimeout ?? '2 minutes');
+  const outcomes: TrainModelResult[] = [];
+  const failed: { runId: string; error: string }[] = [];
+  const prefix = input.outputUri.replace(/\/+$/, '');
+  await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {
+    try {
+      outcomes.push(await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: `${prefix}/runs/${p.id}`, config: p.config }));
+    } catch (e) {
+      failed.push({ runId: p.id, error: errorOf(e) });
+    }
+  });
+  if (outcomes.length === 0) {
+    throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, 'GridSearchFailed');
+  }
+  outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
+  const { best, tableUri } = await cpuOps.selectBestModel({
+    outputUri: prefix, outcomes, failed, metric, maximize: metric !== 'valLoss',
+  });
+  const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: `${prefix}/evaluation` });
+  return { best, tableUri, evaluation, trained: outcomes.length, failed };
+}
