@@ -182,7 +182,16 @@ export class ParquetFeatureWriter implements FeatureSink {
   }
 
   private async enqueue(rs: readonly FeatureRow[]): Promise<void> {
-    for (const batch of pw.Table.fromIPCStream(rowsToIpc(rs)).recordBatches()) {
+    // The batches share the table's buffers; free the table now rather than whenever
+    // the GC finalises it, or WASM memory grows by a row group at a time.
+    const table = pw.Table.fromIPCStream(rowsToIpc(rs));
+    let batches: pw.RecordBatch[];
+    try {
+      batches = table.recordBatches();
+    } finally {
+      table.free();
+    }
+    for (const batch of batches) {
       if ((this.controller.desiredSize ?? 0) <= 0) {
         await Promise.race([new Promise<void>((r) => { this.wantMore = r; }), this.drained]);
       }
