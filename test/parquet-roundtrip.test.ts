@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -121,6 +122,14 @@ test('abort leaves no file that could pass for complete', async () => {
     await assert.rejects(w.write(makeRows(1)[0]!), /closed/);
     assert.equal((await stat(path)).size, 0);
     await assert.rejects(readFeatureFileInfo(path), /not a readable Parquet file/);
+    // A Writable (an upload) is destroyed with the reason, so the upload fails too.
+    const stream = new PassThrough();
+    stream.resume();
+    const ws = await ParquetFeatureWriter.open(stream, { rowGroupSize: 10 });
+    for (const r of makeRows(15)) await ws.write(r);
+    await ws.abort(new Error('upstream failed'));
+    assert.equal(stream.destroyed, true);
+    assert.equal(stream.errored?.message, 'upstream failed');
   });
 });
 
