@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,8 +54,22 @@ const N_HLF = 14;
 /** Training FLOPs per sample of the GRU: forward, plus a backward of about twice that. */
 const gruFlopsPerSample = (steps: number): number => 3 * steps * 2 * 3 * UNITS * (F + UNITS);
 
+/** CPU clock in MHz: os.cpus() reports 0 on some VMs, /proc/cpuinfo still knows it. */
+function cpuMhz(): number {
+  const fromOs = os.cpus()[0]?.speed ?? 0;
+  if (fromOs > 0) return fromOs;
+  try {
+    const m = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Arithmetic peak of this machine assuming AVX2 with two FMA units (8 lanes × 2 × 2 per cycle). */
-const PEAK_GFLOPS = (os.cpus().length * (os.cpus()[0]?.speed ?? 0) * 32) / 1000;
+const CORES = os.cpus().length;
+const MHZ = cpuMhz();
+const PEAK_GFLOPS = (CORES * MHZ * 32) / 1000;
 
 function buildModel(c: Case, gru: tf.layers.Layer): tf.LayersModel {
   const seq = tf.input({ shape: [c.steps, F] });
@@ -288,7 +302,7 @@ async function main(): Promise<void> {
       `${fmt(r['fusedGflopS'] as number, 1)} | ${fmt(r['limitAtPeak'] as number)} |`);
   }
   console.log(`\nsamples/s, training steps on one random full-length batch. Peak: ${PEAK_GFLOPS.toFixed(0)} GFLOP/s ` +
-    `(${os.cpus().length} cores × ${os.cpus()[0]?.speed ?? 0} MHz × 32 flop/cycle, AVX2 FMA).`);
+    `(${CORES} cores × ${MHZ.toFixed(0)} MHz × 32 flop/cycle, AVX2 FMA).`);
   console.log(`Memory: ${memory.name} trains at ` +
     `${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for ` +
     `backward; peak RSS of that training process ${mb(memory.peakRssBytes)} (${mb(memory.rssBeforeBytes)} before the first step).`);
