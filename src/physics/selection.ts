@@ -67,8 +67,8 @@ const scratchIso: Isolation = { ch: 0, gamma: 0, neu: 0 };
 
 /**
  * Finds the isolated lepton of the event. When several electrons and tight muons pass,
- * the one with the highest pT is chosen (an electron wins an exact tie) — the reference
- * code also kept the harder of its electron and muon candidates. Returns out.found.
+ * the one with the highest pT is chosen (an electron wins an exact tie): deterministic,
+ * independent of collection order (docs/features.md). Returns out.found.
  */
 export function selectLepton(
   electrons: LeptonCollection, muons: LeptonCollection, tracks: TrackCollection,
