@@ -1,70 +1,16 @@
-import { Context, ApplicationFailure } from '@temporalio/activity';
-import { storage, joinUri } from '../src/storage/index.js';
-import type { HlfScaler } from '../src/dataset/schema.js';
-import { datasetFiles } from '../src/dataset/layout.js';
-import { initBackend } from '../src/ml/backend.js';
-import { evaluateModel, loadModel } from '../src/ml/evaluate.js';
-import { createRowSource } from '../src/ml/parquet-source.js';
-import { ObjectArtifactSink } from '../src/ml/store.js';
-import type { TrainConfig } from '../src/ml/train.js';
+import { Context } from '@temporalio/activity';
+import { evaluateOnTestSet, type EvaluateInput, type EvaluateResult } from '../src/stages/evaluate.js';
+import { nonRetryable } from './file-batches.js';
 
-export interface EvaluateInput {
-  /** A model directory written by trainModel (model.json, weights.bin, scaler.json, metadata.json). */
-  readonly modelUri: string;
-  readonly datasetUri: string;
-  /** Where evaluation.json and roc.svg go. */
-  readonly outputUri: string;
-}
-
-export interface EvaluateResult {
-  readonly reportUri: string;
-  readonly plotUri: string;
-  readonly samples: number;
-  readonly accuracy: number;
-  readonly auc: Record<string, number>;
-  readonly confusion: number[][];
-}
-
-/**
- * The paper's evaluation on the test split: per-class one-vs-rest ROC and AUC,
- * accuracy and the confusion matrix, stored as JSON and as an SVG plot.
- */
+/** Test-set evaluation of a trained model (see src/stages/evaluate.ts). */
 export async function evaluateTestSet(input: EvaluateInput): Promise<EvaluateResult> {
   const ctx = Context.current();
-  const store = storage();
-  const [modelJson, weights, scaler, metadata] = await Promise.all([
-    store.readAll(joinUri(input.modelUri, 'model.json')),
-    store.readAll(joinUri(input.modelUri, 'weights.bin')),
-    store.readJson<HlfScaler>(joinUri(input.modelUri, 'scaler.json')),
-    store.readJson<{ config: TrainConfig }>(joinUri(input.modelUri, 'metadata.json')),
-  ]);
-  const { config } = metadata;
-  await initBackend(config.backend);
-  const model = await loadModel(modelJson, weights, joinUri(input.modelUri, 'model.json'));
   const beat = setInterval(() => ctx.heartbeat(), 5_000);
   try {
-    const source = await createRowSource({ uris: [datasetFiles(input.datasetUri).test], id: `${input.datasetUri} (test)` });
-    const report = await evaluateModel(
-      model,
-      source,
-      { kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, classNames: config.classNames },
-      new ObjectArtifactSink(input.outputUri),
-    );
-    return {
-      reportUri: joinUri(input.outputUri, 'evaluation.json'),
-      plotUri: joinUri(input.outputUri, 'roc.svg'),
-      samples: report.samples,
-      accuracy: report.accuracy,
-      auc: Object.fromEntries(report.perClass.map((c) => [c.className, c.auc])),
-      confusion: report.confusion,
-    };
+    return await evaluateOnTestSet(input);
   } catch (e) {
-    if (/no rows to evaluate/.test((e as Error).message)) {
-      throw ApplicationFailure.create({ message: (e as Error).message, type: 'InvalidInput', nonRetryable: true });
-    }
-    throw e;
+    throw nonRetryable(e);
   } finally {
     clearInterval(beat);
-    model.dispose();
   }
 }

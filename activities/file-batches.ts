@@ -2,6 +2,7 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import { Readable } from 'node:stream';
 import { storage, joinUri, ObjectNotFoundError, InvalidUriError } from '../src/storage/index.js';
 import { RootFileError } from '../src/root/errors.js';
+import { InvalidInputError } from '../src/errors.js';
 import type { FileRef, FileResult, FileTask, Listing, Totals } from '../workflows/file-batches-types.js';
 
 const pad = (n: number): string => String(n).padStart(6, '0');
@@ -10,7 +11,7 @@ const batchResultUri = (outputUri: string, batch: number): string => joinUri(out
 
 /** Errors no retry can fix: the workflow records them instead of retrying forever. */
 export function nonRetryable(e: unknown): unknown {
-  if (e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof InvalidUriError) {
+  if (e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof InvalidUriError || e instanceof InvalidInputError) {
     return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
   }
   return e;

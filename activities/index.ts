@@ -1,6 +1,8 @@
 // Every activity; workers pick their pool's share (see workers/activity-sets.ts).
 export { listInputFiles, readListingBatch, writeBatchResult, writeManifest } from './file-batches.js';
 export { inspectRootFile } from './ingest.js';
+export { prepareFileFeatures } from './features.js';
+export { buildDataset } from './dataset.js';
 export { describeWorker } from './worker-info.js';
 export { generateFile } from './generate.js';
 export { trainModel, planGridSearch, selectBestModel } from './train.js';

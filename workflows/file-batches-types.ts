@@ -1,4 +1,5 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
+import type { FeatureOptions } from '../src/stages/features.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
 export interface FileRef {
@@ -22,7 +23,9 @@ export interface PerFileOutcome {
 }
 
 /** The per-file activities a fan-out can run, with their parameters besides the file. */
-export type FileTask = { readonly activity: 'inspectRootFile'; readonly params: { readonly treeName?: string; readonly statBranches: string[] } };
+export type FileTask =
+  | { readonly activity: 'inspectRootFile'; readonly params: { readonly treeName?: string; readonly statBranches: string[] } }
+  | { readonly activity: 'prepareFileFeatures'; readonly params: FeatureOptions & { readonly outputUri: string } };
 
 export type FileResult<D = Record<string, unknown>> =
   | { readonly status: 'ok'; readonly file: FileRef; readonly outcome: PerFileOutcome & D }

@@ -2,8 +2,8 @@ import { ApplicationFailure, proxyActivities, ActivityFailure } from '@temporali
 import type { Duration } from '@temporalio/common';
 import type * as activities from '../activities/index.js';
 import type { TrainConfig } from '../src/ml/train.js';
-import type { TrainModelResult } from '../activities/train.js';
-import type { EvaluateResult } from '../activities/evaluate.js';
+import type { TrainRunResult } from '../src/stages/train.js';
+import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { CPU_TASK_QUEUE, taskQueueOf, type Pool } from '../src/temporal/task-queues.js';
 import { mapBounded } from './concurrency.js';
 
@@ -28,7 +28,7 @@ export interface GridSearchInput {
 }
 
 export interface GridSearchResult {
-  readonly best: TrainModelResult;
+  readonly best: TrainRunResult;
   readonly tableUri: string;
   readonly evaluation: EvaluateResult;
   readonly trained: number;
@@ -66,7 +66,7 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   const metric = input.selectionMetric ?? 'valMeanAuc';
   const points = await cpuOps.planGridSearch({ grid: input.grid, base: input.base });
   const train = trainerFor(input.pool ?? 'cpu', input.heartbeatTimeout ?? '2 minutes');
-  const outcomes: TrainModelResult[] = [];
+  const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];
   const prefix = input.outputUri.replace(/\/+$/, '');
   await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {

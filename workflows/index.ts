@@ -1,5 +1,6 @@
 // Every workflow the CPU pool registers; the worker bundles this module.
 export { fileBatchWorkflow } from './file-batches.js';
 export { ingestWorkflow } from './ingest.js';
+export { featuresWorkflow } from './features.js';
 export { generateWorkflow } from './generate.js';
 export { gridSearchWorkflow } from './grid-search.js';

@@ -25,6 +25,7 @@ import { readFeatureLabels, readFeatureRows } from '../parquet/reader.js';
 import { ParquetFeatureWriter } from '../parquet/writer.js';
 import { BucketWriter, readBucket } from './bucket.js';
 import { Rng, Sampler } from './random.js';
+import { InvalidInputError } from '../errors.js';
 
 export type DatasetKind = 'dev' | 'full';
 
@@ -94,10 +95,10 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
   const bucketRows = o.bucketRows ?? 20_000;
   const classes = o.classes ?? EVENT_CLASSES;
   const maxEvents = o.maxEvents ?? (kind === 'dev' ? DEV_MAX_EVENTS : null);
-  if (!(testFraction > 0 && testFraction < 1)) throw new Error(`testFraction must be in (0, 1), got ${testFraction}`);
-  if (!Number.isInteger(bucketRows) || bucketRows < 1) throw new Error(`bucketRows must be a positive integer, got ${bucketRows}`);
-  if (maxEvents !== null && !(maxEvents >= classes.length)) throw new Error(`maxEvents must be at least ${classes.length}, got ${maxEvents}`);
-  if (o.parts.length === 0) throw new Error('dataset assembly needs at least one feature part');
+  if (!(testFraction > 0 && testFraction < 1)) throw new InvalidInputError(`testFraction must be in (0, 1), got ${testFraction}`);
+  if (!Number.isInteger(bucketRows) || bucketRows < 1) throw new InvalidInputError(`bucketRows must be a positive integer, got ${bucketRows}`);
+  if (maxEvents !== null && !(maxEvents >= classes.length)) throw new InvalidInputError(`maxEvents must be at least ${classes.length}, got ${maxEvents}`);
+  if (o.parts.length === 0) throw new InvalidInputError('dataset assembly needs at least one feature part');
   // A fixed part order makes the result independent of the order parts were listed in.
   const parts = [...o.parts].sort((a, b) => (uriOf(a) < uriOf(b) ? -1 : uriOf(a) > uriOf(b) ? 1 : 0));
 
@@ -109,19 +110,19 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
     const labels = await readFeatureLabels(part);
     const counts = new Array<number>(nClasses).fill(0);
     for (const l of labels) {
-      if (!(l >= 0 && l < nClasses)) throw new Error(`${uriOf(part)}: label ${l} outside 0..${nClasses - 1} (classes ${classes.join(', ')})`);
+      if (!(l >= 0 && l < nClasses)) throw new InvalidInputError(`${uriOf(part)}: label ${l} outside 0..${nClasses - 1} (classes ${classes.join(', ')})`);
       counts[l]!++;
     }
     counts.forEach((c, l) => { available[l]! += c; });
     partInfo.push({ uri: uriOf(part), rows: labels.length, counts: named(classes, counts) });
   }
   const empty = classes.filter((_, l) => available[l] === 0);
-  if (empty.length > 0) throw new Error(`cannot balance: no events of class ${empty.join(', ')} in ${parts.length} parts`);
+  if (empty.length > 0) throw new InvalidInputError(`cannot balance: no events of class ${empty.join(', ')} in ${parts.length} parts`);
   let perClass = Math.min(...available);
   if (maxEvents !== null) perClass = Math.min(perClass, Math.floor(maxEvents / nClasses));
   const testPerClass = Math.round(perClass * testFraction);
   const trainPerClass = perClass - testPerClass;
-  if (trainPerClass === 0 || testPerClass === 0) throw new Error(`too few events to split: ${perClass} per class with testFraction ${testFraction}`);
+  if (trainPerClass === 0 || testPerClass === 0) throw new InvalidInputError(`too few events to split: ${perClass} per class with testFraction ${testFraction}`);
 
   const config = { seed, testFraction, maxEvents, rowGroupSize, bucketRows, classes: [...classes] };
   const configHash = createHash('sha256').update(JSON.stringify({ kind, config, parts: partInfo })).digest('hex');

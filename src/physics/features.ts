@@ -15,6 +15,13 @@ import { SequenceBuilder } from './sequence.js';
  * candidate track (pT > 0.5), then photon (ET > 1), then neutral hadron (ET > 1),
  * then an isolated lepton.
  */
+/**
+ * Version of the selection and feature definitions. Part of every feature output's
+ * content address: bump it whenever a change here alters any output value, so reruns
+ * recompute instead of reusing stale parts.
+ */
+export const FEATURE_DEFINITION_VERSION = 1;
+
 export interface CutFlow {
   read: number;
   withTrack: number;

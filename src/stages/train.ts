@@ -1,0 +1,79 @@
+import { storage as defaultStorage, joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
+import type { HlfScaler } from '../dataset/schema.js';
+import { datasetFiles } from '../dataset/layout.js';
+import { trainInWorker } from '../ml/train-runner.js';
+import { validateTrainConfig, type TrainConfig, type TrainProgress } from '../ml/train.js';
+import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';
+import { PARQUET_SOURCE_MODULE, type ParquetSourceOptions } from '../ml/parquet-source.js';
+import { InvalidInputError } from '../errors.js';
+
+export interface TrainRunInput {
+  /** The grid point's id (or any run name). */
+  readonly runId: string;
+  /** A dataset written by the dataset stage (train.parquet, scaler.json, ...). */
+  readonly datasetUri: string;
+  /** Checkpoints go to <outputUri>/checkpoints/, the model to <outputUri>/model/. */
+  readonly outputUri: string;
+  readonly config: TrainConfig;
+}
+
+/** Small by design: it travels through workflow histories. */
+export interface TrainRunResult {
+  readonly runId: string;
+  readonly modelUri: string;
+  /** Validation metrics of the best epoch: valLoss, valMeanAuc, valAccuracy. */
+  readonly metrics: Record<string, number>;
+  readonly backend: string;
+  readonly epochsCompleted: number;
+  readonly resumedFromEpoch: number;
+  readonly samplesPerSecond: number;
+  readonly trainSeconds: number;
+}
+
+/**
+ * One training run over a dataset in object storage, in a worker thread. A checkpoint
+ * goes to <outputUri>/checkpoints/ every epoch and a rerun resumes from the newest one.
+ */
+export async function trainRun(
+  input: TrainRunInput,
+  o: { signal?: AbortSignal; onProgress?: (p: TrainProgress) => void; log?: (m: string) => void; store?: Storage } = {},
+): Promise<TrainRunResult> {
+  const store = o.store ?? defaultStorage();
+  try {
+    validateTrainConfig(input.config);
+  } catch (e) {
+    throw new InvalidInputError((e as Error).message, { cause: e });
+  }
+  const files = datasetFiles(input.datasetUri);
+  const scaler = await store.readJson<HlfScaler>(files.scaler).catch((e) => {
+    if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`dataset ${input.datasetUri} has no scaler.json: not a hepflow dataset?`);
+    throw e;
+  });
+  const source: ParquetSourceOptions = { uris: [files.train], id: input.datasetUri };
+  const modelUri = joinUri(input.outputUri, 'model');
+  const r = await trainInWorker(input.config, {
+    source: { module: PARQUET_SOURCE_MODULE, options: source },
+    scaler,
+    checkpoints: new ObjectCheckpointStore(joinUri(input.outputUri, 'checkpoints'), 2, store),
+    artifacts: new ObjectArtifactSink(modelUri, store),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.log ? { log: o.log } : {}),
+    progressIntervalMs: 2_000,
+  });
+  const best = r.history.find((h) => h.epoch === r.bestEpoch);
+  const metrics: Record<string, number> = {};
+  if (best?.valLoss !== undefined) metrics.valLoss = best.valLoss;
+  if (best?.valMeanAuc !== undefined) metrics.valMeanAuc = best.valMeanAuc;
+  if (best?.valAccuracy !== undefined) metrics.valAccuracy = best.valAccuracy;
+  return {
+    runId: input.runId,
+    modelUri,
+    metrics,
+    backend: r.backend.kind,
+    epochsCompleted: r.epochsCompleted,
+    resumedFromEpoch: r.resumedFromEpoch,
+    samplesPerSecond: r.samplesPerSecond,
+    trainSeconds: r.trainSeconds,
+  };
+}
