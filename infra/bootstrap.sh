@@ -38,6 +38,10 @@ if ! stamp_ok "venv$bench" "$h" || [[ ! -x "$venv/bin/python" ]]; then
   stamp_set "venv$bench" "$h"
 fi
 
+# node-gyp would download Node's headers (no internet here); use the installed ones when present.
+node_prefix=$(dirname "$(dirname "$(command -v node)")")
+gyp_args=()
+[[ -f "$node_prefix/include/node/node_api.h" ]] && gyp_args+=("--nodedir=$node_prefix")
 for addon in native/*/binding.gyp; do
   [[ -f "$addon" ]] || continue
   dir=$(dirname "$addon")
@@ -45,7 +49,7 @@ for addon in native/*/binding.gyp; do
   name=$(basename "$dir")
   if ! stamp_ok "addon-$name" "$h" || [[ ! -d "$dir/build/Release" ]]; then
     log "building native addon $name"
-    if (cd "$dir" && "$root/node_modules/.bin/node-gyp" rebuild --loglevel=error >/dev/null); then
+    if (cd "$dir" && "$root/node_modules/.bin/node-gyp" rebuild "${gyp_args[@]}" --loglevel=error >/dev/null); then
       stamp_set "addon-$name" "$h"
     else
       log "native addon $name failed to build; the portable path will be used"
