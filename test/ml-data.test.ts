@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { HLF_NAMES, N_PARTICLE_FEATURES } from '../src/dataset/schema.js';
+import { HLF_NAMES, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES } from '../src/dataset/schema.js';
 import {
   fitHlfScaler, inMemorySource, isValidationRow, makeBatch, mulberry32, shuffleRows, trainingRowBatches,
   validationRowBatches, type BatchOptions, type TrainingRow,
@@ -36,6 +36,25 @@ test('sequences are front-padded and truncated to their last (closest) particles
   assert.deepEqual((fixed.inputs[0]!.arraySync() as number[][][])[0]!.map((p) => p[0]), [0, 0, 0, 1, 2]);
   assert.throws(() => makeBatch([{ ...row(1), label: 3 }], o, 'f.parquet'), /f.parquet: label 3/);
   assert.throws(() => makeBatch([{ ...row(1), particles: new Float32Array(20) }], o, 'f.parquet'), /not a multiple of 19/);
+});
+
+test('the particle scaler standardises real particles only; padding stays exactly 0', () => {
+  // mean 1 and std 2 on every feature: particle p (all features p + 1) becomes p / 2, so
+  // the first particle scales to exactly 0 like the padding, which is why the feature 0
+  // mean below is 0.5 (a real particle with all 19 features at their means would be masked).
+  const mean = PARTICLE_FEATURE_NAMES.map((_, f) => (f === 0 ? 0.5 : 1));
+  const particleScaler = { features: [...PARTICLE_FEATURE_NAMES], mean, std: new Array(19).fill(2) };
+  const o: BatchOptions = { kind: 'particle-sequence', maxLen: 3, scaler, particleScaler, padding: 'fixed', nClasses: 3 };
+  const x = makeBatch([row(1), row(4)], o).inputs[0]!.arraySync() as number[][][];
+  assert.deepEqual(x[0]!.map((p) => p[0]), [0, 0, 0.25]);
+  assert.deepEqual(x[0]![0], new Array(19).fill(0));
+  assert.deepEqual(x[0]![1], new Array(19).fill(0));
+  assert.deepEqual(x[0]![2]!.slice(0, 2), [0.25, 0]);
+  // Truncation keeps the last 3 of 4 particles (values 2, 3, 4), then scales them.
+  assert.deepEqual(x[1]!.map((p) => p[1]), [0.5, 1, 1.5]);
+  // The HLF input of an inclusive model is unchanged by the particle scaler.
+  const inc = makeBatch([row(2)], { ...o, kind: 'inclusive' });
+  assert.deepEqual(Array.from(inc.inputs[1]!.dataSync()).slice(0, 2), [0.5, 0.5]);
 });
 
 test('padding to the batch maximum or to maxLen gives the same GRU predictions (masking)', () => {

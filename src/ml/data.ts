@@ -7,7 +7,9 @@
  * reader, an in-memory test set, or anything else can feed training.
  */
 import * as tf from '@tensorflow/tfjs';
-import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow, type HlfScaler } from '../dataset/schema.js';
+import {
+  HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow, type HlfScaler, type ParticleScaler,
+} from '../dataset/schema.js';
 import { modelInputs, type ModelKind } from './models.js';
 
 /** The fields of a FeatureRow that training reads; the provenance makes the split stable. */
@@ -34,6 +36,12 @@ export interface BatchOptions {
   readonly kind: ModelKind;
   readonly maxLen: number;
   readonly scaler: HlfScaler;
+  /**
+   * Standardises each real particle's 19 features, (x − mean) / std, before padding, so
+   * the padding stays exactly 0 and Masking(0) still masks it. Absent: raw features
+   * (only sensible for synthetic rows that are already of order 1).
+   */
+  readonly particleScaler?: ParticleScaler;
   readonly padding: PaddingMode;
   readonly nClasses: number;
 }
@@ -145,6 +153,16 @@ export function validateScaler(scaler: HlfScaler, where: string): void {
   if (!ok) throw new Error(`${where}: HLF scaler must list the ${N_HLF} features ${HLF_NAMES.join(',')} in order with ${N_HLF} min and max values`);
 }
 
+export function validateParticleScaler(scaler: ParticleScaler, where: string): void {
+  const n = N_PARTICLE_FEATURES;
+  const named = scaler.features?.length === n && scaler.features.every((f, i) => f === PARTICLE_FEATURE_NAMES[i]);
+  if (!named) throw new Error(`${where}: particle scaler must list the ${n} features ${PARTICLE_FEATURE_NAMES.join(',')} in order`);
+  if (scaler.mean?.length !== n || !scaler.mean.every(Number.isFinite)) throw new Error(`${where}: particle scaler needs ${n} finite mean values`);
+  if (scaler.std?.length !== n || !scaler.std.every((v) => Number.isFinite(v) && v > 0)) {
+    throw new Error(`${where}: particle scaler needs ${n} finite, positive std values`);
+  }
+}
+
 /** Min–max scaler fit on the training split (never on validation or test rows). */
 export async function fitHlfScaler(source: RowSource, split: SplitConfig): Promise<HlfScaler> {
   const min = new Array<number>(N_HLF).fill(Infinity);
@@ -218,11 +236,21 @@ export function makeBatch(rows: readonly TrainingRow[], o: BatchOptions, where =
       const lengths = rows.map((r) => Math.min(r.particles.length / N_PARTICLE_FEATURES, o.maxLen));
       steps = o.padding === 'fixed' ? o.maxLen : Math.max(1, ...lengths);
       const x = new Float32Array(n * steps * N_PARTICLE_FEATURES);
+      const ps = o.particleScaler;
       for (let i = 0; i < n; i++) {
         const p = rows[i]!.particles;
         const len = lengths[i]!;
         const keepFrom = p.length - len * N_PARTICLE_FEATURES;
-        x.set(p.subarray(keepFrom), (i * steps + (steps - len)) * N_PARTICLE_FEATURES);
+        const at = (i * steps + (steps - len)) * N_PARTICLE_FEATURES;
+        if (ps === undefined) {
+          x.set(p.subarray(keepFrom), at);
+          continue;
+        }
+        // Only real particles are scaled: the padding in front of them stays exactly 0.
+        for (let k = 0; k < len * N_PARTICLE_FEATURES; k++) {
+          const f = k % N_PARTICLE_FEATURES;
+          x[at + k] = (p[keepFrom + k]! - ps.mean[f]!) / ps.std[f]!;
+        }
       }
       inputs.push(tf.tensor3d(x, [n, steps, N_PARTICLE_FEATURES]));
     }

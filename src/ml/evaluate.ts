@@ -4,8 +4,8 @@
  * writes the metrics as JSON plus a ROC plot as SVG.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HlfScaler } from '../dataset/schema.js';
-import { allRowBatches, type BatchOptions, type PaddingMode, type RowSource, validateScaler } from './data.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import { allRowBatches, type BatchOptions, type PaddingMode, type RowSource, validateParticleScaler, validateScaler } from './data.js';
 import { classificationReport, rocSvg, type ClassificationReport } from './metrics.js';
 import type { ModelKind } from './models.js';
 // Registers the fused GRU layer class, which saved sequence models refer to by name.
@@ -35,6 +35,8 @@ export interface EvaluateOptions {
   readonly kind: ModelKind;
   readonly maxLen: number;
   readonly scaler: HlfScaler;
+  /** The particle-scaler.json saved with a sequence model; must be the one it was trained with. */
+  readonly particleScaler?: ParticleScaler;
   readonly padding: PaddingMode;
   readonly classNames: readonly string[];
   readonly batchSize?: number;
@@ -51,7 +53,11 @@ export async function evaluateModel(
 ): Promise<ClassificationReport & { datasetId: string; seconds: number }> {
   validateScaler(o.scaler, `evaluation of ${source.id}`);
   const t0 = performance.now();
-  const bo: BatchOptions = { kind: o.kind, maxLen: o.maxLen, scaler: o.scaler, padding: o.padding, nClasses: o.classNames.length };
+  if (o.particleScaler !== undefined) validateParticleScaler(o.particleScaler, `evaluation of ${source.id}: particle scaler`);
+  const bo: BatchOptions = {
+    kind: o.kind, maxLen: o.maxLen, scaler: o.scaler, padding: o.padding, nClasses: o.classNames.length,
+    ...(o.particleScaler !== undefined ? { particleScaler: o.particleScaler } : {}),
+  };
   const { probs, labels } = await predictRows(model, allRowBatches(source, o.batchSize ?? 512), bo, `dataset ${source.id}`);
   if (labels.length === 0) throw new Error(`dataset ${source.id}: no rows to evaluate`);
   const report = { ...classificationReport(probs, labels, o.classNames), datasetId: source.id, seconds: (performance.now() - t0) / 1000 };

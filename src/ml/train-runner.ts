@@ -6,7 +6,7 @@
  * even while the worker's own event loop is busy).
  */
 import { Worker } from 'node:worker_threads';
-import type { HlfScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
 import { AbortError } from './errors.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
@@ -28,6 +28,7 @@ export interface WorkerInit {
   readonly config: TrainConfig;
   readonly source: SourceSpec;
   readonly scaler?: HlfScaler;
+  readonly particleScaler?: ParticleScaler;
   readonly hasCheckpoints: boolean;
   readonly stopFlag: SharedArrayBuffer;
   readonly progressIntervalMs?: number;
@@ -45,6 +46,8 @@ export type ParentMessage = { id: number; ok: true; value: unknown } | { id: num
 export interface TrainInWorkerOptions {
   readonly source: SourceSpec;
   readonly scaler?: HlfScaler;
+  /** See TrainDeps.particleScaler. */
+  readonly particleScaler?: ParticleScaler;
   readonly checkpoints?: CheckpointStore;
   readonly artifacts: ArtifactSink;
   readonly signal?: AbortSignal;
@@ -63,7 +66,7 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
   if (o.signal?.aborted) return Promise.reject(new AbortError('training cancelled before it started'));
   const stopFlag = new SharedArrayBuffer(4);
   const init: WorkerInit = {
-    config, source: o.source, scaler: o.scaler, hasCheckpoints: o.checkpoints !== undefined, stopFlag,
+    config, source: o.source, scaler: o.scaler, particleScaler: o.particleScaler, hasCheckpoints: o.checkpoints !== undefined, stopFlag,
     progressIntervalMs: o.progressIntervalMs,
   };
   const worker = new Worker(new URL('./train-worker.js', import.meta.url), { workerData: init });

@@ -62,6 +62,7 @@ try {
   const result = await runTraining(init.config, {
     source: await loadSource(),
     scaler: init.scaler,
+    particleScaler: init.particleScaler,
     checkpoints,
     artifacts,
     onProgress: (progress) => post({ type: 'progress', progress }),

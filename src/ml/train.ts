@@ -5,15 +5,15 @@
  * training worker (train-worker.ts) calls it off the caller's event loop.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HlfScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
 import { initBackend, parseBackendRequest, type BackendInfo, type BackendRequest } from './backend.js';
 import {
-  disposeBatch, fitHlfScaler, makeBatch, trainingRowBatches, validateScaler, validationRowBatches,
+  disposeBatch, fitHlfScaler, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
   type BatchOptions, type PaddingMode, type RowSource, type SplitConfig,
 } from './data.js';
 import { AbortError } from './errors.js';
 import { classificationReport, type ClassificationReport } from './metrics.js';
-import { buildModel, validateModelConfig, type ModelConfig } from './models.js';
+import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
 
 export const CLASS_NAMES = ['QCD', 'ttbar', 'WJets'] as const;
 
@@ -103,6 +103,12 @@ export interface TrainDeps {
   readonly source: RowSource;
   /** Fit on the training split when absent. */
   readonly scaler?: HlfScaler;
+  /**
+   * The dataset's per-feature particle standardisation (particle-scaler.json), applied to
+   * real particles of the sequence models and saved with the model. Absent: raw particle
+   * features, which only suits synthetic rows already of order 1; physics datasets carry one.
+   */
+  readonly particleScaler?: ParticleScaler;
   readonly checkpoints?: CheckpointStore;
   readonly artifacts: ArtifactSink;
   readonly onProgress?: (p: TrainProgress) => void;
@@ -134,6 +140,7 @@ interface TrainState {
   readonly history: EpochMetrics[];
   readonly best: { epoch: number; score: number } | null;
   readonly scaler: HlfScaler;
+  readonly particleScaler?: ParticleScaler;
   readonly trainSeconds: number;
   readonly weightSpecs: tf.io.WeightsManifestEntry[];
   readonly optimizerSpecs: tf.io.WeightsManifestEntry[];
@@ -142,9 +149,9 @@ interface TrainState {
 export { AbortError } from './errors.js';
 
 /** Settings a checkpoint must share with the run that resumes it (epochs may grow). */
-function fingerprint(c: TrainConfig): string {
+function fingerprint(c: TrainConfig, scaledParticles: boolean): string {
   const { model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric } = c;
-  return JSON.stringify({ model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric });
+  return JSON.stringify({ model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric, scaledParticles });
 }
 
 const utf8 = new TextEncoder();
@@ -269,6 +276,10 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
   const parameters = model.countParams();
   const optimizer = model.optimizer;
   const trainStep = makeTrainStep(model);
+  // The HLF model never sees particles: a particle scaler is neither used nor saved for it.
+  const particleScaler = modelInputs(config.model.kind).includes('particles') ? deps.particleScaler : undefined;
+  if (particleScaler !== undefined) validateParticleScaler(particleScaler, `${where} particle scaler`);
+  const runFingerprint = fingerprint(config, particleScaler !== undefined);
 
   // The model's tensors are released however the run ends (cancel, divergence, bad data).
   try {
@@ -284,8 +295,8 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
     } catch (err) {
       throw new Error(`checkpoint of epoch ${latest.epoch}: state.json is not JSON (${(err as Error).message})`);
     }
-      if (s.fingerprint !== fingerprint(config)) {
-        throw new Error(`checkpoint of epoch ${latest.epoch} was taken with different settings; refusing to resume (stored ${s.fingerprint}, now ${fingerprint(config)})`);
+      if (s.fingerprint !== runFingerprint) {
+        throw new Error(`checkpoint of epoch ${latest.epoch} was taken with different settings; refusing to resume (stored ${s.fingerprint}, now ${runFingerprint})`);
       }
       const need = (name: string): Uint8Array => {
         const f = latest.files[name];
@@ -301,8 +312,11 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
     }
     const scaler = state?.scaler ?? deps.scaler ?? (await fitHlfScaler(deps.source, config.split));
     validateScaler(scaler, where);
+    // A resumed run keeps the scaler it started with, as for the HLF scaler.
+    const pScaler = state?.particleScaler ?? particleScaler;
     const batchOptions: BatchOptions = {
       kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses,
+      ...(pScaler !== undefined ? { particleScaler: pScaler } : {}),
     };
     const history: EpochMetrics[] = [...(state?.history ?? [])];
     let best = state?.best ?? null;
@@ -365,7 +379,8 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
         const opt = await encodeTensors(optWeights.map((w) => w.tensor));
         const optNames = optWeights.map((w) => w.name);
         const st: TrainState = {
-          fingerprint: fingerprint(config), epochsDone: epoch + 1, history, best, scaler, trainSeconds,
+          fingerprint: runFingerprint, epochsDone: epoch + 1, history, best, scaler,
+          ...(pScaler !== undefined ? { particleScaler: pScaler } : {}), trainSeconds,
           weightSpecs: weights.specs, optimizerSpecs: opt.specs.map((spec, i) => ({ ...spec, name: optNames[i]! })),
         };
         await deps.checkpoints.save({
@@ -404,13 +419,16 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
     await put('model.json', modelJson);
     await put('weights.bin', weights);
     await put('scaler.json', utf8.encode(JSON.stringify(scaler)));
+    if (pScaler !== undefined) await put('particle-scaler.json', utf8.encode(JSON.stringify(pScaler)));
     const samplesTotal = history.reduce((s, h) => s + h.samples, 0);
     const result: TrainResult = {
       datasetId: deps.source.id, backend, epochsCompleted: history.length, resumedFromEpoch, bestEpoch: best.epoch,
       history, validation, parameters, trainSeconds, samplesPerSecond: samplesTotal / trainSeconds,
       artifacts: [...artifacts, 'metadata.json'],
     };
-    await put('metadata.json', utf8.encode(JSON.stringify({ config, ...result }, null, 2)));
+    // particleScaling tells evaluation whether particle-scaler.json must be applied.
+    const particleScaling = pScaler !== undefined ? 'standard' : 'none';
+    await put('metadata.json', utf8.encode(JSON.stringify({ config, particleScaling, ...result }, null, 2)));
     return result;
   } finally {
     model.dispose();

@@ -1,10 +1,11 @@
 import { storage as defaultStorage, joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
-import type { HlfScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
 import { datasetFiles } from '../dataset/layout.js';
 import { trainInWorker } from '../ml/train-runner.js';
 import { validateTrainConfig, type TrainConfig, type TrainProgress } from '../ml/train.js';
 import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';
 import { PARQUET_SOURCE_MODULE, type ParquetSourceOptions } from '../ml/parquet-source.js';
+import { modelInputs } from '../ml/models.js';
 import { InvalidInputError } from '../errors.js';
 
 export interface TrainRunInput {
@@ -49,11 +50,20 @@ export async function trainRun(
     if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`dataset ${input.datasetUri} has no scaler.json: not a hepflow dataset?`);
     throw e;
   });
+  // Sequence models need the dataset's particle standardisation: raw energies (hundreds
+  // of GeV) next to angles of order 1 train poorly.
+  const particleScaler = modelInputs(input.config.model.kind).includes('particles')
+    ? await store.readJson<ParticleScaler>(files.particleScaler).catch((e) => {
+      if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`dataset ${input.datasetUri} has no particle-scaler.json, which ${input.config.model.kind} models need`);
+      throw e;
+    })
+    : undefined;
   const source: ParquetSourceOptions = { uris: [files.train], id: input.datasetUri };
   const modelUri = joinUri(input.outputUri, 'model');
   const r = await trainInWorker(input.config, {
     source: { module: PARQUET_SOURCE_MODULE, options: source },
     scaler,
+    ...(particleScaler !== undefined ? { particleScaler } : {}),
     checkpoints: new ObjectCheckpointStore(joinUri(input.outputUri, 'checkpoints'), 2, store),
     artifacts: new ObjectArtifactSink(modelUri, store),
     ...(o.signal ? { signal: o.signal } : {}),
