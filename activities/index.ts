@@ -7,3 +7,4 @@ export { describeWorker } from './worker-info.js';
 export { generateFile } from './generate.js';
 export { trainModel, planGridSearch, selectBestModel } from './train.js';
 export { evaluateTestSet } from './evaluate.js';
+export { writePipelineReport } from './report.js';

@@ -1,6 +1,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { storage, joinUri } from '../src/storage/index.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
+import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
 import { AbortError } from '../src/ml/errors.js';
 import { expandGrid, applyGridPoint, selectBest, type GridOutcome } from '../src/ml/grid.js';
 import { trainRun, type TrainRunInput, type TrainRunResult } from '../src/stages/train.js';
@@ -48,13 +49,17 @@ export async function trainModel(input: TrainRunInput): Promise<TrainRunResult> 
 
 export interface GridPlanInput {
   readonly grid: unknown;
-  readonly base: TrainConfig;
+  readonly spec: TrainSpec;
 }
 
-/** Expands and validates the grid (domain code that needs tfjs types, so not in the workflow). */
+/**
+ * Expands and validates the grid against the spec's defaults (domain code that loads
+ * tfjs, so it runs here rather than in the workflow sandbox).
+ */
 export async function planGridSearch(input: GridPlanInput): Promise<{ id: string; config: TrainConfig }[]> {
   try {
-    return expandGrid(input.grid).map((p) => ({ id: p.id, config: applyGridPoint(input.base, p) }));
+    const base = resolveTrainSpec(input.spec);
+    return expandGrid(input.grid).map((p) => ({ id: p.id, config: applyGridPoint(base, p) }));
   } catch (e) {
     return invalid(e);
   }

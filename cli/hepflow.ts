@@ -6,6 +6,8 @@ import { stackCommand } from './commands/stack.js';
 import { ingestCommand } from './commands/ingest.js';
 import { demoCommand } from './commands/demo.js';
 import { generateCommand } from './commands/generate.js';
+import { datasetCommand, evaluateCommand, featuresCommand, trainCommand } from './commands/stages.js';
+import { runCommand } from './commands/pipeline.js';
 import { runPoolWorker } from '../workers/main.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
@@ -15,7 +17,15 @@ const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal work
   hepflow generate --events N --files K --out <uri> [--seed S] [--mix ...]
                                        write a synthetic Delphes sample (no Temporal needed)
   hepflow ingest <input-uri> [...]     read every ROOT file under a prefix (ingestWorkflow)
+  hepflow run [...]                    the whole pipeline (pipelineWorkflow): generate or read,
+                                       features, dataset, grid search per model, evaluation
   hepflow demo                         the quick start's end-to-end run
+
+One stage at a time, without Temporal (the same code the activities run):
+  hepflow features <root-file-uri> --out <parquet-uri> [--class C]
+  hepflow dataset --features <features-run-uri> --out <uri> [--kind dev|full]
+  hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri> [--backend B]
+  hepflow evaluate --model <model-uri> --data <dataset-uri>
 
 URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
 
@@ -32,6 +42,16 @@ async function main(argv: string[]): Promise<void> {
       return ingestCommand(rest);
     case 'generate':
       return generateCommand(rest);
+    case 'features':
+      return featuresCommand(rest);
+    case 'dataset':
+      return datasetCommand(rest);
+    case 'train':
+      return trainCommand(rest);
+    case 'evaluate':
+      return evaluateCommand(rest);
+    case 'run':
+      return runCommand(rest);
     case 'demo':
       return demoCommand();
     case undefined:

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities, ActivityFailure } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type * as activities from '../activities/index.js';
-import type { TrainConfig } from '../src/ml/train.js';
+import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/stages/train.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { CPU_TASK_QUEUE, taskQueueOf, type Pool } from '../src/temporal/task-queues.js';
@@ -14,8 +14,8 @@ export interface GridSearchInput {
   readonly datasetUri: string;
   /** Runs go to <outputUri>/runs/<point id>/, the table and the evaluation beside them. */
   readonly outputUri: string;
-  /** The training configuration every point starts from. */
-  readonly base: TrainConfig;
+  /** The model and the training settings every point starts from (reference defaults otherwise). */
+  readonly spec: TrainSpec;
   /** e.g. { batch: [64, 128], layers: [[50, 20, 10], [150, 50, 10]] } (see src/ml/grid.ts). */
   readonly grid: unknown;
   /** Which worker pool trains: the GPU pool's own task queue, or the CPU pool's. */
@@ -64,7 +64,7 @@ const errorOf = (e: unknown): string => {
  */
 export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSearchResult> {
   const metric = input.selectionMetric ?? 'valMeanAuc';
-  const points = await cpuOps.planGridSearch({ grid: input.grid, base: input.base });
+  const points = await cpuOps.planGridSearch({ grid: input.grid, spec: input.spec });
   const train = trainerFor(input.pool ?? 'cpu', input.heartbeatTimeout ?? '2 minutes');
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];

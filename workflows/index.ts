@@ -4,3 +4,4 @@ export { ingestWorkflow } from './ingest.js';
 export { featuresWorkflow } from './features.js';
 export { generateWorkflow } from './generate.js';
 export { gridSearchWorkflow } from './grid-search.js';
+export { pipelineWorkflow } from './pipeline.js';

@@ -6,6 +6,7 @@
  * request/reply messages; the row source is built here from a module the parent names,
  * because reading and decoding Parquet is CPU work too.
  */
+import '../process-warnings.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { runTraining, type ArtifactSink, type Checkpoint, type CheckpointStore } from './train.js';
 import type { RowSource } from './data.js';

@@ -88,45 +88,36 @@ export const featureConfig = (o: FeatureOptions) => ({
 });
 
 /**
- * Selection and features for one ROOT file into one Parquet part. Content-addressed:
- * the part's name derives from the input's URI, ETag and size and the feature
- * configuration, and a commit record written after the part marks it complete, so a
- * rerun skips finished files and a crash mid-write leaves nothing that looks complete.
+ * Selection and features for one ROOT file, written as one Parquet file at `outUri`
+ * (built on local disk, then streamed up). Returns the cut flow and the rows written.
  */
-export async function prepareFilePart(
+export async function writeFeatureFile(
   store: Storage,
-  input: PrepareFileFeaturesInput,
+  file: FileRef,
+  options: FeatureOptions,
+  outUri: string,
   onProgress: (cutFlow: Readonly<CutFlow>) => void = () => {},
-): Promise<PrepareFileFeaturesResult> {
-  const config = featureConfig(input);
-  const key = derivedKey(input.file, config);
-  const partUri = joinUri(input.outputUri, 'parts', `${key}.parquet`);
-  const commitUri = joinUri(input.outputUri, 'parts', `${key}.commit.json`);
-  const done = await readCommitted<FeaturePartMeta>(store, commitUri);
-  if (done) return { partUri, rows: done.meta.rows, reused: true, counters: { ...done.meta.cutFlow, rows: done.meta.rows } };
-
+): Promise<{ rows: number; cutFlow: CutFlow }> {
+  const config = featureConfig(options);
   for (const c of config.emptyIfMissing) {
     if (!(c in DELPHES_BRANCHES)) throw invalid(`emptyIfMissing: unknown collection '${c}' (known: ${Object.keys(DELPHES_BRANCHES).join(', ')})`);
   }
-  const labels = await labelsFor(store, input.file, input.labels);
-  const source = await store.openRead(input.file.uri);
+  const labels = await labelsFor(store, file, options.labels);
+  const source = await store.openRead(file.uri);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-features-'));
-  const local = path.join(dir, `${key}.parquet`);
+  const local = path.join(dir, 'part.parquet');
   try {
     const writer = await ParquetFeatureWriter.open(local, {
       rowGroupSize: config.rowGroupSize,
-      metadata: { 'hepflow.source': input.file.uri, 'hepflow.source_etag': input.file.etag },
+      metadata: { 'hepflow.source': file.uri, 'hepflow.source_etag': file.etag },
     });
     let cutFlow: CutFlow;
     try {
       cutFlow = await prepareFeatures({
-        events: withEntries(readDelphesEvents(source, {
-          treeName: config.treeName,
-          emptyIfMissing: config.emptyIfMissing,
-        })),
+        events: withEntries(readDelphesEvents(source, { treeName: config.treeName, emptyIfMissing: config.emptyIfMissing })),
         label: typeof labels === 'number' ? labels : 0,
         className: typeof labels === 'number' ? EVENT_CLASSES[labels]! : EVENT_CLASSES[0],
-        sourceUri: input.file.uri,
+        sourceUri: file.uri,
         out: typeof labels === 'number' ? writer : relabelling(writer, labels),
         onProgress,
       });
@@ -135,11 +126,31 @@ export async function prepareFilePart(
       throw e;
     }
     const { rows } = await writer.close();
-    await store.write(partUri, createReadStream(local));
-    await commit<FeaturePartMeta>(store, commitUri, partUri, { source: input.file, rows, cutFlow, featureVersion: FEATURE_DEFINITION_VERSION });
-    return { partUri, rows, reused: false, counters: { ...cutFlow, rows } };
+    await store.write(outUri, createReadStream(local));
+    return { rows, cutFlow };
   } finally {
     await source.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * writeFeatureFile, content-addressed: the part's name derives from the input's URI,
+ * ETag and size and the feature configuration, and a commit record written after the
+ * part marks it complete, so a rerun skips finished files and a crash mid-write leaves
+ * nothing that looks complete.
+ */
+export async function prepareFilePart(
+  store: Storage,
+  input: PrepareFileFeaturesInput,
+  onProgress: (cutFlow: Readonly<CutFlow>) => void = () => {},
+): Promise<PrepareFileFeaturesResult> {
+  const key = derivedKey(input.file, featureConfig(input));
+  const partUri = joinUri(input.outputUri, 'parts', `${key}.parquet`);
+  const commitUri = joinUri(input.outputUri, 'parts', `${key}.commit.json`);
+  const done = await readCommitted<FeaturePartMeta>(store, commitUri);
+  if (done) return { partUri, rows: done.meta.rows, reused: true, counters: { ...done.meta.cutFlow, rows: done.meta.rows } };
+  const { rows, cutFlow } = await writeFeatureFile(store, input.file, input, partUri, onProgress);
+  await commit<FeaturePartMeta>(store, commitUri, partUri, { source: input.file, rows, cutFlow, featureVersion: FEATURE_DEFINITION_VERSION });
+  return { partUri, rows, reused: false, counters: { ...cutFlow, rows } };
 }

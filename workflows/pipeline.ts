@@ -1,0 +1,108 @@
+import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import type { LabelSource } from '../src/stages/features.js';
+import type { DelphesEvent } from '../src/physics/delphes-event.js';
+import type { TrainSpec } from '../src/stages/train-spec.js';
+import type { DatasetKind } from '../src/dataset/assemble.js';
+import type { PipelineReport } from '../src/stages/report.js';
+import type { Pool } from '../src/temporal/task-queues.js';
+import type { MixInput } from '../src/generator/mix.js';
+import { generateWorkflow } from './generate.js';
+import { featuresWorkflow } from './features.js';
+import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
+
+export interface PipelineModel {
+  /** Names the model's output directory and its row in the report. */
+  readonly name: string;
+  readonly spec: TrainSpec;
+  /** Hyper-parameter grid (default: the spec alone, one point). */
+  readonly grid?: unknown;
+  readonly pool?: Pool;
+  readonly pointsInFlight?: number;
+  readonly selectionMetric?: SelectionMetric;
+}
+
+export interface PipelineInput {
+  /** Everything the run writes goes under this prefix. */
+  readonly workUri: string;
+  /** Existing Delphes ROOT files; or `sample` to generate synthetic ones into <workUri>/input/. */
+  readonly inputUri?: string;
+  readonly sample?: { readonly events: number; readonly files: number; readonly seed?: number; readonly mix?: MixInput; readonly pileup?: number };
+  /** Default: the generator's labels sidecar beside each file. */
+  readonly labels?: LabelSource;
+  readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
+  readonly dataset?: { readonly kind?: DatasetKind; readonly maxEvents?: number; readonly seed?: number; readonly testFraction?: number };
+  readonly models: readonly PipelineModel[];
+  readonly filesInFlight?: number;
+}
+
+const ops = proxyActivities<typeof activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+/**
+ * The whole reference pipeline as one durable workflow: (generate) → select and
+ * prepare features → assemble a balanced, shuffled, split dataset → one grid search per
+ * model, in parallel on the CPU or GPU pool → test-set evaluation → report. Each stage
+ * is a child workflow or activity whose outputs live in object storage, so a crash or
+ * a redeploy resumes at the stage it had reached.
+ */
+export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string }> {
+  const id = workflowInfo().workflowId;
+  const work = input.workUri.replace(/\/+$/, '');
+  let inputUri = input.inputUri;
+  if (input.sample) {
+    const generated = await executeChild(generateWorkflow, {
+      workflowId: `${id}-generate`,
+      args: [{ outputUri: `${work}/input/`, ...input.sample, filesInFlight: input.filesInFlight }],
+    });
+    inputUri = generated.outputUri;
+  }
+  if (!inputUri) throw new Error('pipeline input needs inputUri or sample');
+
+  const features = await executeChild(featuresWorkflow, {
+    workflowId: `${id}-features`,
+    args: [{
+      inputUri,
+      outputUri: `${work}/features`,
+      labels: input.labels ?? { from: 'sidecar' },
+      ...(input.emptyIfMissing ? { emptyIfMissing: input.emptyIfMissing } : {}),
+      ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
+    }],
+  });
+  const dataset = await ops.buildDataset({
+    featuresUri: `${work}/features`,
+    outputUri: `${work}/dataset-${input.dataset?.kind ?? 'dev'}`,
+    kind: input.dataset?.kind ?? 'dev',
+    ...(input.dataset?.maxEvents !== undefined ? { maxEvents: input.dataset.maxEvents } : {}),
+    ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
+    ...(input.dataset?.testFraction !== undefined ? { testFraction: input.dataset.testFraction } : {}),
+  });
+  const models = await Promise.all(input.models.map(async (m) => {
+    const r = await executeChild(gridSearchWorkflow, {
+      workflowId: `${id}-grid-${m.name}`,
+      args: [{
+        datasetUri: dataset.datasetUri,
+        outputUri: `${work}/models/${m.name}`,
+        spec: m.spec,
+        grid: m.grid ?? {},
+        ...(m.pool ? { pool: m.pool } : {}),
+        ...(m.pointsInFlight ? { pointsInFlight: m.pointsInFlight } : {}),
+        ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
+      }],
+    });
+    const kind = m.spec.kind === 'gru' ? 'particle-sequence' : m.spec.kind;
+    return { name: m.name, kind, best: r.best, trained: r.trained, failed: r.failed.length, tableUri: r.tableUri, evaluation: r.evaluation };
+  }));
+  const report: PipelineReport = {
+    workflowId: id,
+    inputUri,
+    features: { manifestUri: features.manifestUri, files: features.listing.files, failed: features.totals.failed, counters: features.totals.counters },
+    dataset,
+    models,
+  };
+  const { markdownUri } = await ops.writePipelineReport({ workUri: work, report });
+  return { ...report, reportUri: markdownUri };
+}
