@@ -102,7 +102,7 @@ export async function trainCommand(args: string[]): Promise<void> {
     },
   );
   process.stderr.write('\n');
-  console.log(`backend ${r.backend}; ${r.epochsCompleted} epochs${r.resumedFromEpoch >= 0 ? ` (resumed after epoch ${r.resumedFromEpoch + 1})` : ''} in ${r.trainSeconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(0)} samples/s`);
+  console.log(`backend ${r.backend}; ${r.epochsCompleted} epochs${r.resumedFromEpoch > 0 ? ` (resumed after ${r.resumedFromEpoch} epochs done before)` : ''} in ${r.trainSeconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(0)} samples/s`);
   console.log(`validation: ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
   console.log(`model → ${r.modelUri}`);
 }

@@ -1,0 +1,131 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createPoolWorker } from '../workers/pool-worker.js';
+import { workerOptions } from '../workers/worker-options.js';
+import { storage, type Storage } from '../src/storage/index.js';
+import type { PipelineInput } from '../workflows/pipeline.js';
+import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search.js';
+import type { FanOutResult, FileResult } from '../workflows/file-batches-types.js';
+import type { PipelineReport } from '../src/stages/report.js';
+import type { PrepareFileFeaturesResult } from '../src/stages/features.js';
+import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { startTestS3, type TestS3 } from './helpers/s3-server.js';
+import { startTestTemporal } from './helpers/temporal.js';
+
+let s3: TestS3;
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let store: Storage;
+let report: PipelineReport & { reportUri: string };
+
+before(async () => {
+  s3 = await startTestS3();
+  Object.assign(process.env, s3.env);
+  store = storage();
+  env = await startTestTemporal();
+  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await s3?.stop();
+});
+
+const work = () => `s3://${s3.bucket}/pipeline`;
+
+test('pipelineWorkflow: generate → features → dataset → HLF grid search → evaluation', async () => {
+  const input: PipelineInput = {
+    workUri: work(),
+    // QCD-heavy: the isolated-lepton filter keeps ~10% of QCD and the dataset is balanced.
+    sample: { events: 6000, files: 2, seed: 5, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
+    models: [{
+      name: 'hlf',
+      spec: { kind: 'hlf', training: { epochs: 4 } },
+      grid: { batch: [32, 64], layers: [[50, 20, 10], [20, 10, 5]] },
+      pointsInFlight: 2,
+    }],
+  };
+  report = await env.client.workflow.execute('pipelineWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'pipeline-1', args: [input] });
+  const c = report.features.counters;
+  assert.equal(c.read, 6000);
+  assert.ok(c.withIsolatedLepton! > 1000 && c.withIsolatedLepton! < 4000, `selected ${c.withIsolatedLepton}`);
+  assert.equal(c.rows, c.withIsolatedLepton);
+  assert.ok(report.dataset.perClass > 200, `per class ${report.dataset.perClass}`);
+  const [hlf] = report.models;
+  assert.equal(hlf!.trained, 4);
+  assert.match(hlf!.best.runId, /^b(32|64)-l/);
+  assert.ok(hlf!.best.metrics.valMeanAuc! > 0.9);
+  for (const [cls, auc] of Object.entries(hlf!.evaluation.auc)) assert.ok(auc > 0.9 && auc < 1, `${cls} AUC ${auc}`);
+  assert.ok(hlf!.evaluation.accuracy > 0.75);
+  const md = Buffer.from(await store.readAll(report.reportUri)).toString();
+  assert.match(md, /\| hlf \(hlf\) \| b(32|64)-l/);
+  assert.ok(await store.head(hlf!.evaluation.plotUri), 'ROC plot stored');
+});
+
+test('featuresWorkflow reruns reuse every complete part (content-addressed)', async () => {
+  const r: FanOutResult = await env.client.workflow.execute('featuresWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'features-rerun',
+    args: [{ inputUri: `${work()}/input/`, outputUri: `${work()}/features`, labels: { from: 'sidecar' } }],
+  });
+  assert.deepEqual(r.totals.counters, report.features.counters);
+  const manifest = await store.readJson<{ files: FileResult<PrepareFileFeaturesResult>[] }>(r.manifestUri);
+  assert.equal(manifest.files.length, 2);
+  for (const f of manifest.files) assert.ok(f.status === 'ok' && f.outcome.reused, `${f.file.uri} reused`);
+});
+
+function gpuWorkerProcess(): ChildProcess {
+  const script = fileURLToPath(new URL('../workers/gpu-worker.js', import.meta.url));
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...s3.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', HEPFLOW_STACK: 'none' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+test('training on the GPU pool survives a killed worker: the retry resumes from the last checkpoint', async () => {
+  const input: GridSearchInput = {
+    datasetUri: report.dataset.datasetUri,
+    outputUri: `${work()}/crash`,
+    spec: { kind: 'particle-sequence', model: { maxLen: 40 }, training: { epochs: 5, batchSize: 16 } },
+    grid: {},
+    pool: 'gpu',
+    heartbeatTimeout: '4 seconds',
+  };
+  const first = gpuWorkerProcess();
+  const handle = await env.client.workflow.start('gridSearchWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'crash-resume', args: [input] });
+  const checkpoints = `${work()}/crash/runs/default/checkpoints/`;
+  const deadline = Date.now() + 120_000;
+  const hasCheckpoint = async () => {
+    for await (const o of store.list(checkpoints)) if (o.uri.endsWith('/COMPLETE')) return true;
+    return false;
+  };
+  while (!(await hasCheckpoint())) {
+    assert.ok(Date.now() < deadline, 'no checkpoint within 2 minutes');
+    await sleep(200);
+  }
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  const second = gpuWorkerProcess();
+  try {
+    const r = (await handle.result()) as GridSearchResult;
+    assert.equal(r.best.epochsCompleted, 5);
+    assert.ok(r.best.resumedFromEpoch >= 1 && r.best.resumedFromEpoch < 5, `resumed after ${r.best.resumedFromEpoch} epochs`);
+    const history = await handle.fetchHistory();
+    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    assert.ok(attempts.some((a) => (a ?? 1) > 1), 'the training activity was retried');
+    for (const auc of Object.values(r.evaluation.auc)) assert.ok(auc > 0.5, `AUC ${auc}`);
+  } finally {
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+  }
+});
