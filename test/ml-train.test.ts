@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { HLF_NAMES } from '../src/dataset/schema.js';
+import { HLF_NAMES, PARTICLE_FEATURE_NAMES } from '../src/dataset/schema.js';
 import { initBackend } from '../src/ml/backend.js';
 import { inMemorySource, isValidationRow, makeBatch } from '../src/ml/data.js';
 import { evaluateModel, loadModel } from '../src/ml/evaluate.js';
@@ -152,4 +152,26 @@ test('training in a worker: progress arrives, the event loop stays free, abort s
   await assert.rejects(trainInWorker(config, {
     source: { module: SYNTHETIC_SOURCE_MODULE, exportName: 'nope', options: {} }, artifacts: memorySink(), log: quiet,
   }), /has no function export 'nope'/);
+});
+
+test('a particle scaler is checkpointed and saved with a sequence model; resuming without it is refused', { timeout: 60_000 }, async () => {
+  const dir = await tmp();
+  const store = new DirectoryCheckpointStore(path.join(dir, 'ckpt'));
+  const source = inMemorySource('seq', syntheticRows({ rows: 120, maxParticles: 5, separation: 0.8 }));
+  const base = defaultTrainConfig(modelConfig('particle-sequence', { maxLen: 5 }), { batchSize: 32, backend: 'wasm', shuffleBuffer: 100, epochs: 1 });
+  const particleScaler = { features: [...PARTICLE_FEATURE_NAMES], mean: new Array(19).fill(0.3), std: new Array(19).fill(0.5) };
+  const sink = memorySink();
+  await runTraining(base, { source, checkpoints: store, artifacts: sink, log: quiet, particleScaler });
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(sink.files.get('particle-scaler.json'))), particleScaler);
+  assert.equal(JSON.parse(new TextDecoder().decode(sink.files.get('metadata.json'))).particleScaling, 'standard');
+  const state = JSON.parse(await readFile(path.join(dir, 'ckpt', 'epoch-000001', 'state.json'), 'utf8'));
+  assert.deepEqual(state.particleScaler, particleScaler);
+  await assert.rejects(
+    runTraining({ ...base, epochs: 2 }, { source, checkpoints: store, artifacts: memorySink(), log: quiet }),
+    /different settings/,
+  );
+  await assert.rejects(
+    runTraining(base, { source, artifacts: memorySink(), log: quiet, particleScaler: { ...particleScaler, std: new Array(19).fill(0) } }),
+    /finite, positive std/,
+  );
 });
