@@ -89,9 +89,12 @@ export async function buildPhysicsDataset(o: PhysicsDatasetOptions): Promise<Phy
       flow = await prepareFeatures({
         events, label: labelOf(cls), className: cls, sourceUri: `generated:${cls}:seed${o.seed ?? 1}`, out,
       });
-    } finally {
-      await writer.close();
+    } catch (e) {
+      // A part cut short must not look like a complete Parquet file.
+      await writer.abort(e as Error);
+      throw e;
     }
+    await writer.close();
     selected[cls] = flow.withIsolatedLepton;
     parts.push(path);
     o.onProgress?.(`${cls}: ${flow.withIsolatedLepton} of ${generated[cls]} generated events selected`);
