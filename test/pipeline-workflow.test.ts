@@ -13,6 +13,7 @@ import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search
 import type { FanOutResult, FileResult } from '../workflows/file-batches-types.js';
 import type { PipelineReport } from '../src/stages/report.js';
 import type { PrepareFileFeaturesResult } from '../src/stages/features.js';
+import type { BuildDatasetResult } from '../src/stages/dataset.js';
 import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
@@ -81,6 +82,19 @@ test('featuresWorkflow reruns reuse every complete part (content-addressed)', as
   const manifest = await store.readJson<{ files: FileResult<PrepareFileFeaturesResult>[] }>(r.manifestUri);
   assert.equal(manifest.files.length, 2);
   for (const f of manifest.files) assert.ok(f.status === 'ok' && f.outcome.reused, `${f.file.uri} reused`);
+});
+
+test('datasetWorkflow builds a capped dev dataset and the full one from the same parts', async () => {
+  const r: { dev: BuildDatasetResult; full: BuildDatasetResult } = await env.client.workflow.execute('datasetWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'datasets',
+    args: [{ featuresUri: `${work()}/features`, outputUri: `${work()}/datasets`, devEvents: 600 }],
+  });
+  assert.equal(r.full.perClass, report.dataset.perClass, 'same parts, same balance as the pipeline');
+  assert.equal(r.dev.perClass, 200);
+  const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+  assert.equal(total(r.dev.counts.train) + total(r.dev.counts.test), 600);
+  assert.ok(await store.head(`${work()}/datasets/full/metadata.json`));
 });
 
 function gpuWorkerProcess(): ChildProcess {

@@ -2,6 +2,7 @@
 export { fileBatchWorkflow } from './file-batches.js';
 export { ingestWorkflow } from './ingest.js';
 export { featuresWorkflow } from './features.js';
+export { datasetWorkflow } from './dataset.js';
 export { generateWorkflow } from './generate.js';
 export { gridSearchWorkflow } from './grid-search.js';
 export { pipelineWorkflow } from './pipeline.js';

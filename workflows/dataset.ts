@@ -1,0 +1,39 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import type { BuildDatasetResult } from '../src/stages/dataset.js';
+
+const { buildDataset } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+export interface DatasetInput {
+  /** A features run's output prefix. */
+  readonly featuresUri: string;
+  /** dev/ and full/ datasets go under this prefix. */
+  readonly outputUri: string;
+  /** Events in the dev dataset (train + test); default 100,000. */
+  readonly devEvents?: number;
+  readonly seed?: number;
+  readonly testFraction?: number;
+}
+
+/**
+ * The reference's two datasets from one features run, built in parallel: `dev`
+ * (default 100k events) for quick iteration and grid searches, `full` with everything.
+ * Both are balanced, shuffled with the same seed and split 80/20.
+ */
+export async function datasetWorkflow(input: DatasetInput): Promise<{ dev: BuildDatasetResult; full: BuildDatasetResult }> {
+  const prefix = input.outputUri.replace(/\/+$/, '');
+  const common = {
+    featuresUri: input.featuresUri,
+    ...(input.seed !== undefined ? { seed: input.seed } : {}),
+    ...(input.testFraction !== undefined ? { testFraction: input.testFraction } : {}),
+  };
+  const [dev, full] = await Promise.all([
+    buildDataset({ ...common, outputUri: `${prefix}/dev`, kind: 'dev', ...(input.devEvents !== undefined ? { maxEvents: input.devEvents } : {}) }),
+    buildDataset({ ...common, outputUri: `${prefix}/full`, kind: 'full' }),
+  ]);
+  return { dev, full };
+}
