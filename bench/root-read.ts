@@ -21,8 +21,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { FileProxy, openFile } from 'jsroot/io';
-import { TSelector, treeProcess, type JsrootBranch, type JsrootTree } from 'jsroot/tree';
+import { openFile } from 'jsroot/io';
+import { TSelector, treeProcess, type JsrootTree } from 'jsroot/tree';
+import { findBranch, SourceProxy } from '../src/root/jsroot/file-proxy.js';
 import { DELPHES_BRANCHES } from '../src/physics/delphes-event.js';
 import { generateDelphesFile } from '../src/generator/file.js';
 import { openRootFile, readDelphesEvents } from '../src/root/reader/index.js';
@@ -78,48 +79,18 @@ async function hepflowEvents(path: string): Promise<Timed> {
   return { seconds, values, reads: source.reads };
 }
 
-function findBranch(tree: JsrootTree, name: string): JsrootBranch {
-  const walk = (list: JsrootBranch[] | undefined): JsrootBranch | undefined => {
-    for (const b of list ?? []) {
-      if (b.fName === name) return b;
-      const sub = walk(b.fBranches?.arr);
-      if (sub) return sub;
-    }
-    return undefined;
-  };
-  const found = walk(tree.fBranches.arr);
-  if (!found) throw new Error(`jsroot: no branch ${name}`);
-  return found;
-}
-
-/** jsroot reading through the same local source, so its ranged reads can be counted. */
-class CountingProxy extends FileProxy {
-  constructor(private readonly source: LocalFileSource) {
-    super();
-  }
-  override async openFile(): Promise<boolean> {
-    return true;
-  }
-  override getFileName(): string {
-    return this.source.uri;
-  }
-  override getFileSize(): number {
-    return this.source.size;
-  }
-  override async readBuffer(pos: number, size: number): Promise<DataView> {
-    const bytes = await this.source.read(pos, size);
-    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  override closeFile(): void {}
-}
-
 async function jsrootRead(path: string): Promise<Timed> {
   const t0 = performance.now();
   const source = await LocalFileSource.open(path);
-  const file = await openFile(new CountingProxy(source));
+  // jsroot reads through the same local source, so its ranged reads are counted too.
+  const file = await openFile(new SourceProxy(source));
   const tree = (await file.readObject('Delphes')) as JsrootTree;
   const selector = new TSelector();
-  for (const b of BRANCHES) selector.addBranch(findBranch(tree, b), b);
+  for (const b of BRANCHES) {
+    const branch = findBranch(tree, b);
+    if (!branch) throw new Error(`jsroot: no branch ${b}`);
+    selector.addBranch(branch, b);
+  }
   let values = 0;
   selector.Process = function () {
     for (const b of BRANCHES) values += (this.tgtobj[b] as ArrayLike<number>).length;

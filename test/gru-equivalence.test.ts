@@ -3,21 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { FusedGru, resolveGruImplementation, type GruKernel } from '../src/ml/gru/index.js';
-import { hardSigmoid, mixedMask, randomArray, relError, resetAfterReference } from './gru-reference.js';
+import { FusedGru } from '../src/ml/gru/index.js';
+import { availableKernels, hardSigmoid, mixedMask, randomArray, relError, resetAfterReference } from './gru-reference.js';
 
 const TOL = 1e-5;
-
-function kernels(): { name: string; kernel: GruKernel }[] {
-  const out = [{ name: 'js', kernel: resolveGruImplementation('js').kernel! }];
-  try {
-    out.push({ name: 'native', kernel: resolveGruImplementation('native').kernel! });
-  } catch (e) {
-    // The suite must also pass where no compiler built the addon; say so loudly.
-    console.error(`[gru test] native kernel not tested: ${(e as Error).message}`);
-  }
-  return out;
-}
 
 interface Case {
   B: number;
@@ -88,7 +77,7 @@ function assertClose(name: string, got: Result, want: Result): void {
   });
 }
 
-for (const { name, kernel } of kernels()) {
+for (const { name, kernel } of availableKernels()) {
   for (const c of CASES) {
     const label = `${name}: B${c.B} T${c.T} F${c.F} U${c.U} ${c.recurrentActivation}${c.masked ? ' masked' : ''}`;
 

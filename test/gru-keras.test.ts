@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FusedGru, resolveGruImplementation, type GruKernel } from '../src/ml/gru/index.js';
-import { randomArray, relError } from './gru-reference.js';
+import { FusedGru } from '../src/ml/gru/index.js';
+import { availableKernels, randomArray, relError } from './gru-reference.js';
 
 const ROOT = process.cwd();
 const PYTHON = path.join(ROOT, '.tools/venv/bin/python');
@@ -59,20 +59,10 @@ function runKeras(d: ReturnType<typeof inputs>): KerasResult | { skip: string } 
   return JSON.parse(r.stdout) as KerasResult | { skip: string };
 }
 
-function kernels(): { name: string; kernel: GruKernel }[] {
-  const out = [{ name: 'js', kernel: resolveGruImplementation('js').kernel! }];
-  try {
-    out.push({ name: 'native', kernel: resolveGruImplementation('native').kernel! });
-  } catch (e) {
-    console.error(`[gru test] native kernel not tested: ${(e as Error).message}`);
-  }
-  return out;
-}
-
 const data = inputs();
 const keras = runKeras(data);
 
-for (const { name, kernel } of kernels()) {
+for (const { name, kernel } of availableKernels()) {
   test(`${name}: reset_after weights reproduce Keras' GRU outputs and gradients`, (t) => {
     if ('skip' in keras) {
       t.skip(`Keras reference unavailable: ${keras.skip}`);

@@ -3,6 +3,7 @@
  * Keras' reset_after variant (tf.layers.gru has none), and a relative-error measure.
  */
 import * as tf from '@tensorflow/tfjs';
+import { resolveGruImplementation, type GruKernel } from '../src/ml/gru/index.js';
 
 /** Deterministic uniform numbers in [-scale, scale) (mulberry32). */
 export function randomArray(n: number, seed: number, scale = 1): Float32Array {
@@ -93,3 +94,17 @@ export function resetAfterReference(
 
 /** tfjs' hardSigmoid as tf.layers uses it. */
 export const hardSigmoid = (t: tf.Tensor): tf.Tensor => tf.clipByValue(tf.add(tf.mul(t, 0.2), 0.5), 0, 1);
+
+/**
+ * The fused kernels to test: always the portable one, and the native addon where it was
+ * built (the suite must also pass where no compiler built it; it says so loudly).
+ */
+export function availableKernels(): { name: string; kernel: GruKernel }[] {
+  const out = [{ name: 'js', kernel: resolveGruImplementation('js').kernel! }];
+  try {
+    out.push({ name: 'native', kernel: resolveGruImplementation('native').kernel! });
+  } catch (e) {
+    console.error(`[gru test] native kernel not tested: ${(e as Error).message}`);
+  }
+  return out;
+}

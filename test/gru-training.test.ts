@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { FusedGru, resolveGruImplementation, type GruKernel } from '../src/ml/gru/index.js';
-import { randomArray } from './gru-reference.js';
+import { FusedGru, resolveGruImplementation } from '../src/ml/gru/index.js';
+import { availableKernels, randomArray } from './gru-reference.js';
 
 const N = 96;
 const T = 12;
@@ -49,17 +49,7 @@ async function lossCurve(m: tf.LayersModel, data: { xs: tf.Tensor3D; ys: tf.Tens
   return h.history['loss'] as number[];
 }
 
-function kernels(): { name: string; kernel: GruKernel }[] {
-  const out = [{ name: 'js', kernel: resolveGruImplementation('js').kernel! }];
-  try {
-    out.push({ name: 'native', kernel: resolveGruImplementation('native').kernel! });
-  } catch (e) {
-    console.error(`[gru test] native kernel not tested: ${(e as Error).message}`);
-  }
-  return out;
-}
-
-for (const { name, kernel } of kernels()) {
+for (const { name, kernel } of availableKernels()) {
   test(`${name}: model.fit with the fused GRU follows tf.layers.gru's loss curve`, async () => {
     const data = dataset();
     const ref = model(tf.layers.gru({ units: UNITS, recurrentInitializer: 'glorotUniform' }));

@@ -18,24 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
-from keras import layers  # noqa: E402
-
-N_HLF, N_FEAT = 14, 19
-
-
-def build(kind, steps):
-    seq = keras.Input((steps, N_FEAT))
-    g = layers.GRU(50)(layers.Masking(0.0)(seq))
-    if kind == "particle-sequence":
-        model = keras.Model(seq, layers.Dense(3, activation="softmax")(layers.Dropout(0.2)(g)))
-    else:
-        hlf = keras.Input((N_HLF,))
-        x = layers.Concatenate()([g, layers.Dropout(0.2)(hlf)])
-        x = layers.Dense(25, activation="relu")(x)
-        model = keras.Model([seq, hlf], layers.Dense(3, activation="softmax")(x))
-    model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy")
-    return model
-
+from keras_models import N_FEAT, N_HLF, build  # noqa: E402
 
 def run_case(c, rng):
     kind, batch, steps = c["model"], c["batch"], c["steps"]

@@ -16,31 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
-from keras import layers  # noqa: E402
-
-N_HLF, N_FEAT = 14, 19
-
-
-def build(kind, steps):
-    if kind == "hlf":
-        inp = keras.Input((N_HLF,))
-        x = inp
-        for units in (50, 20, 10):
-            x = layers.Dense(units, activation="relu")(x)
-        model = keras.Model(inp, layers.Dense(3, activation="softmax")(x))
-    else:
-        seq = keras.Input((steps, N_FEAT))
-        g = layers.GRU(50, activation="tanh")(layers.Masking(0.0)(seq))
-        if kind == "particle-sequence":
-            model = keras.Model(seq, layers.Dense(3, activation="softmax")(layers.Dropout(0.2)(g)))
-        else:
-            hlf = keras.Input((N_HLF,))
-            x = layers.Concatenate()([g, layers.Dropout(0.2)(hlf)])
-            x = layers.Dense(25, activation="relu")(x)
-            model = keras.Model([seq, hlf], layers.Dense(3, activation="softmax")(x))
-    model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy")
-    return model
-
+from keras_models import N_FEAT, N_HLF, build  # noqa: E402
 
 def data(kind, batch, steps, rng):
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, batch)]
