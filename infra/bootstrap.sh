@@ -7,8 +7,6 @@ cd "$(dirname "$0")/.."
 root=$PWD
 tools="$root/.tools"
 mkdir -p "$tools"
-bench=0
-[[ "${1:-}" == "--bench" ]] && bench=1
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 stamp_ok() { [[ -f "$tools/$1.stamp" && "$(cat "$tools/$1.stamp")" == "$2" ]]; }
@@ -27,15 +25,13 @@ fi
 
 py=${HEPFLOW_PYTHON:-python3}
 venv="$tools/venv"
-reqs=(infra/requirements.txt)
-(( bench )) && reqs+=(infra/requirements-bench.txt)
-h=$(hash_of "${reqs[@]}")
-if ! stamp_ok "venv$bench" "$h" || [[ ! -x "$venv/bin/python" ]]; then
-  log "installing Python tools into .tools/venv (${reqs[*]})"
+h=$(hash_of infra/requirements.txt)
+if ! stamp_ok venv "$h" || [[ ! -x "$venv/bin/python" ]]; then
+  log "installing Python tools into .tools/venv (infra/requirements.txt)"
   [[ -x "$venv/bin/python" ]] || "$py" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  for r in "${reqs[@]}"; do "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$r"; done
-  stamp_set "venv$bench" "$h"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+  stamp_set venv "$h"
 fi
 
 # node-gyp would download Node's headers (no internet here); use the installed ones when present.

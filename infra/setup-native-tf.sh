@@ -14,11 +14,11 @@ root=$PWD
 log() { printf '[setup-native-tf] %s\n' "$*" >&2; }
 
 py="$root/.tools/venv/bin/python"
-[[ -x "$py" ]] || { log "no project venv at $py: run 'npm run setup -- --bench' (or infra/bootstrap.sh --bench) first"; exit 1; }
+[[ -x "$py" ]] || { log "no project venv at $py: run 'npm run setup' first"; exit 1; }
 # find_spec locates the package without importing TensorFlow (which takes seconds).
 tfdir=$("$py" -c 'import importlib.util, os, sys
 s = importlib.util.find_spec("tensorflow")
-sys.exit("tensorflow is not installed in the venv (infra/requirements-bench.txt)") if s is None else print(os.path.dirname(s.origin))')
+sys.exit("tensorflow is not installed in the venv (infra/requirements.txt)") if s is None else print(os.path.dirname(s.origin))')
 for f in libtensorflow_cc.so.2 libtensorflow_framework.so.2 include; do
   [[ -e "$tfdir/$f" ]] || { log "the tensorflow wheel at $tfdir lacks $f; expected tensorflow-cpu 2.x"; exit 1; }
 done
