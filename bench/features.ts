@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { generateDelphesFile } from '../src/generator/file.js';
 import { readDelphesEvents } from '../src/root/reader/index.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
@@ -93,8 +94,28 @@ console.log('|---|---|---|---|');
 for (const [name, ours, theirs] of rows) {
   console.log(`| ${name} | ${ours.toFixed(0)} | ${theirs === null ? '–' : theirs.toFixed(0)} | ${theirs === null ? '–' : (ours / theirs).toFixed(2) + '×'} |`);
 }
+/**
+ * The whole stage as the activity runs it, Parquet writing included, each size in a
+ * process of its own: peak memory must not grow with the file (the reader streams
+ * chunks of entries, the writer flushes row groups).
+ */
+interface StageRun { events: number; rows: number; seconds: number; inputBytes: number; maxRssMiB: number }
+const stage = (root: string): StageRun => JSON.parse(execFileSync(process.execPath, [
+  fileURLToPath(new URL('./lib/feature-stage-rss.js', import.meta.url)), root, resolve(dir, 'features-stage.parquet'),
+], { encoding: 'utf8' })) as StageRun;
+const smallEvents = Math.max(1000, Math.floor(events / 20));
+const smallFile = resolve(dir, `features-${smallEvents}-seed1.root`);
+if (!existsSync(smallFile)) await generateDelphesFile(smallFile, { events: smallEvents, seed: 1 });
+const stages = [stage(smallFile), stage(file)];
+console.log('\nWhole feature stage (storage → reader → features → Parquet), one process per file, one core:\n');
+console.log('| input events | MB | events/s | MB/s | rows | peak RSS MiB |');
+console.log('|---|---|---|---|---|---|');
+for (const r of stages) {
+  console.log(`| ${r.events} | ${(r.inputBytes / 1e6).toFixed(0)} | ${(r.events / r.seconds).toFixed(0)} | ${(r.inputBytes / 1e6 / r.seconds).toFixed(1)} | ${r.rows} | ${r.maxRssMiB.toFixed(0)} |`);
+}
+
 writeFileSync(`${dir}/features.json`, JSON.stringify({
-  events, file, cutFlow: hlf.cutFlow, particlesPerSelected: seq.particles / sel,
+  events, file, cutFlow: hlf.cutFlow, particlesPerSelected: seq.particles / sel, stage: stages,
   seconds: { hepflow: { hlf: { read: hlf.read, compute: hlf.compute }, sequence: { read: seq.read, compute: seq.compute } }, reference: py.seconds },
   rows: rows.map(([step, hepflow, reference]) => ({ step, hepflow, reference, ratio: reference === null ? null : hepflow / reference })),
 }, null, 2));
