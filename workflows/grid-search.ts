@@ -4,7 +4,7 @@ import type * as activities from '../activities/index.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/stages/train.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
-import { CPU_TASK_QUEUE, taskQueueOf, type Pool } from '../src/temporal/task-queues.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
 import { mapBounded } from './concurrency.js';
 
 export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
@@ -18,8 +18,12 @@ export interface GridSearchInput {
   readonly spec: TrainSpec;
   /** e.g. { batch: [64, 128], layers: [[50, 20, 10], [150, 50, 10]] } (see src/ml/grid.ts). */
   readonly grid: unknown;
-  /** Which worker pool trains: the GPU pool's own task queue, or the CPU pool's. */
+  /**
+   * Which worker pool trains: 'cpu' (the workflow's own task queue, served by the CPU
+   * pool) or 'gpu' (the GPU pool's queue, `hepflow-gpu` unless `gpuTaskQueue` says otherwise).
+   */
   readonly pool?: Pool;
+  readonly gpuTaskQueue?: string;
   readonly pointsInFlight?: number;
   /** Chosen on the validation split held out of train; the test set is only for the final evaluation. */
   readonly selectionMetric?: SelectionMetric;
@@ -35,16 +39,16 @@ export interface GridSearchResult {
   readonly failed: { runId: string; error: string }[];
 }
 
+// CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
 const cpuOps = proxyActivities<typeof activities>({
-  taskQueue: CPU_TASK_QUEUE,
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '5 minutes',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
-function trainerFor(pool: Pool, heartbeatTimeout: Duration) {
+function trainerFor(taskQueue: string | undefined, heartbeatTimeout: Duration) {
   return proxyActivities<typeof activities>({
-    taskQueue: taskQueueOf(pool),
+    ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: '24 hours',
     heartbeatTimeout,
     // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
@@ -65,7 +69,7 @@ const errorOf = (e: unknown): string => {
 export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSearchResult> {
   const metric = input.selectionMetric ?? 'valMeanAuc';
   const points = await cpuOps.planGridSearch({ grid: input.grid, spec: input.spec });
-  const train = trainerFor(input.pool ?? 'cpu', input.heartbeatTimeout ?? '2 minutes');
+  const train = trainerFor(input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined, input.heartbeatTimeout ?? '2 minutes');
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];
   const prefix = input.outputUri.replace(/\/+$/, '');

@@ -18,6 +18,8 @@ export interface PipelineModel {
   /** Hyper-parameter grid (default: the spec alone, one point). */
   readonly grid?: unknown;
   readonly pool?: Pool;
+  /** The GPU pool's task queue when it is not `hepflow-gpu`. */
+  readonly gpuTaskQueue?: string;
   readonly pointsInFlight?: number;
   readonly selectionMetric?: SelectionMetric;
 }
@@ -89,6 +91,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         spec: m.spec,
         grid: m.grid ?? {},
         ...(m.pool ? { pool: m.pool } : {}),
+        ...(m.gpuTaskQueue ? { gpuTaskQueue: m.gpuTaskQueue } : {}),
         ...(m.pointsInFlight ? { pointsInFlight: m.pointsInFlight } : {}),
         ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
       }],
