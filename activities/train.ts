@@ -73,13 +73,12 @@ export async function selectBestModel(input: {
   metric: string;
   maximize: boolean;
 }): Promise<{ best: TrainRunResult; tableUri: string }> {
-  const picked = (() => {
-    try {
-      return selectBest(input.outcomes.map((o): GridOutcome => ({ id: o.runId, metrics: o.metrics })), input.metric, input.maximize);
-    } catch (e) {
-      return invalid(e);
-    }
-  })();
+  let picked: GridOutcome;
+  try {
+    picked = selectBest(input.outcomes.map((o): GridOutcome => ({ id: o.runId, metrics: o.metrics })), input.metric, input.maximize);
+  } catch (e) {
+    return invalid(e);
+  }
   const best = input.outcomes.find((o) => o.runId === picked.id)!;
   const tableUri = joinUri(input.outputUri, 'grid-results.json');
   await storage().writeJson(tableUri, { metric: input.metric, maximize: input.maximize, best: best.runId, results: input.outcomes, failed: input.failed });

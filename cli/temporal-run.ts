@@ -1,9 +1,10 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 
 let runtimeInstalled = false;
 import { stackConfigFromEnv, webUiUrl } from '../infra/stack-config.js';
-import { connectWorker, temporalSettings } from '../src/temporal/connection.js';
+import { connectClient, connectWorker, temporalSettings } from '../src/temporal/connection.js';
+import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 
@@ -34,7 +35,26 @@ export async function awaitResult<R>(handle: WorkflowHandle, localWorker: boolea
   }
 }
 
+/**
+ * Starts a workflow on the CPU pool's queue, prints where to watch it, and (unless
+ * `wait` is false) waits for its result, optionally hosting a CPU worker meanwhile.
+ */
+export async function runWorkflow<R>(
+  type: string,
+  input: unknown,
+  o: { workflowId: string; localWorker: boolean; wait: boolean },
+): Promise<R | undefined> {
+  const client = await connectClient();
+  try {
+    const handle = await client.workflow.start(type, { taskQueue: CPU_TASK_QUEUE, workflowId: o.workflowId, args: [input] });
+    console.log(`started ${type} ${o.workflowId}\n  watch: ${workflowUrl(o.workflowId)}`);
+    if (!o.wait) return undefined;
+    return await awaitResult<R>(handle, o.localWorker);
+  } finally {
+    await client.connection.close();
+  }
+}
+
 export const newWorkflowId = (kind: string): string =>
   `hepflow-${kind}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
 
-export type { Client };

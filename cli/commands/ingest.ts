@@ -1,28 +1,16 @@
 import { parseArgs } from 'node:util';
-import { connectClient } from '../../src/temporal/connection.js';
-import { CPU_TASK_QUEUE } from '../../src/temporal/task-queues.js';
 import { baseName, normalizeUri, storage } from '../../src/storage/index.js';
 import type { IngestInput } from '../../workflows/ingest.js';
 import type { FanOutResult, FileResult } from '../../workflows/file-batches-types.js';
 import type { TreeSummary } from '../../src/root/jsroot/tree-summary.js';
 import { csv, positiveInt, UsageError } from '../args.js';
-import { awaitResult, newWorkflowId, workflowUrl } from '../temporal-run.js';
+import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 
 export const INGEST_USAGE = `usage: hepflow ingest <input-uri> [--out <uri>] [--tree <name>] [--branches a,b]
                       [--batch-size 100] [--files-in-flight 8] [--local-worker] [--no-wait]`;
 
-export async function runIngest(input: IngestInput, opts: { localWorker: boolean; wait: boolean; workflowId?: string }): Promise<FanOutResult | undefined> {
-  const client = await connectClient();
-  try {
-    const workflowId = opts.workflowId ?? newWorkflowId('ingest');
-    const handle = await client.workflow.start('ingestWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId, args: [input] });
-    console.log(`started ingestWorkflow ${workflowId}\n  watch: ${workflowUrl(workflowId)}`);
-    if (!opts.wait) return undefined;
-    return await awaitResult<FanOutResult>(handle, opts.localWorker);
-  } finally {
-    await client.connection.close();
-  }
-}
+export const runIngest = (input: IngestInput, o: { localWorker: boolean; wait: boolean; workflowId?: string }) =>
+  runWorkflow<FanOutResult>('ingestWorkflow', input, { ...o, workflowId: o.workflowId ?? newWorkflowId('ingest') });
 
 export async function printIngestResult(r: FanOutResult): Promise<void> {
   const manifest = await storage().readJson<{ files: FileResult<TreeSummary>[] }>(r.manifestUri);

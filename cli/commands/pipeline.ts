@@ -1,11 +1,9 @@
 import { parseArgs } from 'node:util';
-import { connectClient } from '../../src/temporal/connection.js';
-import { CPU_TASK_QUEUE } from '../../src/temporal/task-queues.js';
 import { normalizeUri, storage } from '../../src/storage/index.js';
 import type { PipelineInput, PipelineModel } from '../../workflows/pipeline.js';
 import type { PipelineReport } from '../../src/stages/report.js';
 import { positiveInt, UsageError } from '../args.js';
-import { awaitResult, newWorkflowId, workflowUrl } from '../temporal-run.js';
+import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 
 export const RUN_USAGE = `usage: hepflow run [--work <uri>] [--input <uri> | --events N --files K [--seed S] [--mix M]]
                    [--max-len T] [--epochs E] [--gpu] [--local-worker] [--no-wait]`;
@@ -23,17 +21,8 @@ export function standardModels(o: { maxLen: number; epochs: number; pool: 'cpu' 
   ];
 }
 
-export async function runPipeline(input: PipelineInput, o: { localWorker: boolean; wait: boolean; workflowId: string }) {
-  const client = await connectClient();
-  try {
-    const handle = await client.workflow.start('pipelineWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: o.workflowId, args: [input] });
-    console.log(`started pipelineWorkflow ${o.workflowId}\n  watch: ${workflowUrl(o.workflowId)}`);
-    if (!o.wait) return undefined;
-    return await awaitResult<PipelineReport & { reportUri: string }>(handle, o.localWorker);
-  } finally {
-    await client.connection.close();
-  }
-}
+export const runPipeline = (input: PipelineInput, o: { localWorker: boolean; wait: boolean; workflowId: string }) =>
+  runWorkflow<PipelineReport & { reportUri: string }>('pipelineWorkflow', input, o);
 
 export async function printReport(r: { reportUri: string }): Promise<void> {
   console.log(Buffer.from(await storage().readAll(r.reportUri)).toString('utf8'));
