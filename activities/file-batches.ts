@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { storage, joinUri, ObjectNotFoundError, InvalidUriError } from '../src/storage/index.js';
 import { RootFileError } from '../src/root/errors.js';
 import { InvalidInputError } from '../src/errors.js';
-import type { FileRef, FileResult, FileTask, Listing, Totals } from '../workflows/file-batches-types.js';
+import { listSources } from '../src/stages/listing.js';
+import type { FileRef, FileResult, FileTask, InputSource, Listing, SampleTally, Totals } from '../workflows/file-batches-types.js';
 
 const pad = (n: number): string => String(n).padStart(6, '0');
 const listingUri = (outputUri: string, batch: number): string => joinUri(outputUri, 'listing', `batch-${pad(batch)}.json`);
@@ -21,7 +22,7 @@ export function nonRetryable(e: unknown): unknown {
  * Lists the input files and stores the listing in batches, so the workflow history
  * carries only counts, however many files there are.
  */
-export async function listInputFiles(input: { inputUri: string; outputUri: string; suffix: string; batchSize: number }): Promise<Listing> {
+export async function listInputFiles(input: { sources: readonly InputSource[]; outputUri: string; suffix: string; batchSize: number }): Promise<Listing> {
   const ctx = Context.current();
   let batch: FileRef[] = [];
   let batches = 0;
@@ -34,9 +35,8 @@ export async function listInputFiles(input: { inputUri: string; outputUri: strin
     ctx.heartbeat({ files, batches });
   };
   try {
-    for await (const o of storage().list(input.inputUri)) {
-      if (!o.uri.endsWith(input.suffix)) continue;
-      batch.push({ uri: o.uri, size: o.size, etag: o.etag });
+    for await (const o of listSources(storage(), input.sources, input.suffix)) {
+      batch.push(o);
       files++;
       bytes += o.size;
       if (batch.length === input.batchSize) await flush();
@@ -64,16 +64,20 @@ export async function writeBatchResult(input: { outputUri: string; batch: number
  */
 export async function writeManifest(input: {
   kind: string;
-  inputUri: string;
+  sources: readonly InputSource[];
   outputUri: string;
   task: FileTask;
   batches: number;
   totals: Totals;
+  perSample: readonly SampleTally[];
   startedAt: string;
+  /** What the stage records about its run besides (e.g. samples, classes, policy). */
+  header: Record<string, unknown>;
 }): Promise<{ manifestUri: string }> {
   const ctx = Context.current();
   const manifestUri = joinUri(input.outputUri, 'manifest.json');
-  const { batches, ...header } = input;
+  const { batches, header: extra, ...common } = input;
+  const header = { ...common, ...extra };
   async function* chunks(): AsyncGenerator<string> {
     yield JSON.stringify({ ...header, finishedAt: new Date().toISOString() }).slice(0, -1);
     yield ',"files":[';

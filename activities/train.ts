@@ -4,7 +4,7 @@ import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
 import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
 import { AbortError } from '../src/ml/errors.js';
 import { expandGrid, applyGridPoint, selectBest, type GridOutcome } from '../src/ml/grid.js';
-import { trainRun, type TrainRunInput, type TrainRunResult } from '../src/stages/train.js';
+import { datasetClasses, trainRun, type TrainRunInput, type TrainRunResult } from '../src/stages/train.js';
 import { InvalidInputError } from '../src/errors.js';
 import { nonRetryable } from './file-batches.js';
 
@@ -50,6 +50,8 @@ export async function trainModel(input: TrainRunInput): Promise<TrainRunResult> 
 export interface GridPlanInput {
   readonly grid: unknown;
   readonly spec: TrainSpec;
+  /** The dataset the points train on: it names the classes. */
+  readonly datasetUri: string;
 }
 
 /**
@@ -57,8 +59,12 @@ export interface GridPlanInput {
  * tfjs, so it runs here rather than in the workflow sandbox).
  */
 export async function planGridSearch(input: GridPlanInput): Promise<{ id: string; config: TrainConfig }[]> {
+  // Outside the try: a storage error reading the dataset is worth retrying.
+  const classes = await datasetClasses(input.datasetUri).catch((e) => {
+    throw nonRetryable(e);
+  });
   try {
-    const base = resolveTrainSpec(input.spec);
+    const base = resolveTrainSpec(input.spec, classes);
     return expandGrid(input.grid).map((p) => ({ id: p.id, config: applyGridPoint(base, p) }));
   } catch (e) {
     return invalid(e);

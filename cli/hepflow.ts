@@ -17,13 +17,15 @@ const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal work
   hepflow generate --events N --files K --out <uri> [--seed S] [--mix ...]
                                        write a synthetic Delphes sample (no Temporal needed)
   hepflow ingest <input-uri> [...]     read every ROOT file under a prefix (ingestWorkflow)
-  hepflow run [...]                    the whole pipeline (pipelineWorkflow): generate or read,
-                                       features, dataset, grid search per model, evaluation
+  hepflow run --sample qcd=<uri> --sample ttbar=<uri> ...  (or --config run.json)
+                                       the whole pipeline (pipelineWorkflow) on your samples, one
+                                       per class: features, dataset, grid search per model,
+                                       evaluation, report (without samples: a generated one)
   hepflow demo                         the quick start's end-to-end run
 
 One stage at a time, without Temporal (the same code the activities run):
-  hepflow features <root-file-uri> --out <parquet-uri> [--class C]
-  hepflow dataset --features <features-run-uri> --out <uri> [--kind dev|full]
+  hepflow features --sample qcd=<uri> --sample ttbar=<uri> ... --out <dir-uri>
+  hepflow dataset --features <dir-uri> --out <uri> [--kind dev|full]
   hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri> [--backend B]
   hepflow evaluate --model <model-uri> --data <dataset-uri>
 

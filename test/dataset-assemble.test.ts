@@ -94,7 +94,7 @@ test('balanced, disjoint, row-faithful 80/20 split with several shuffle buckets;
     assert.deepEqual(JSON.parse(await readFile(res.particleScalerPath, 'utf8')), res.particleScaler);
     const meta = JSON.parse(await readFile(res.metadataPath, 'utf8'));
     assert.equal(meta.configHash, res.metadata.configHash);
-    assert.deepEqual(meta.parts.map((p: { uri: string }) => p.uri), [...parts].sort());
+    assert.deepEqual(meta.parts.map((p: { key: string }) => p.key), [...parts].sort());
     assert.deepEqual(meta.parts[2].counts, { qcd: 40, ttbar: 0, wjets: 400 });
     // Row groups sized for streaming, bucket scratch cleaned up.
     assert.deepEqual((await readFeatureFileInfo(res.trainPath)).rowGroupRows, [...Array(12).fill(64), 816 - 12 * 64]);

@@ -40,7 +40,7 @@ test('listing is stored in batches and the manifest streams them back in order',
   for (let i = 0; i < 7; i++) writeFileSync(path.join(dir, `f${i}.root`), 'x'.repeat(i));
   writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
   const out = pathToFileURL(path.join(dir, 'out')).href;
-  const listing = await run(listInputFiles, { inputUri: pathToFileURL(dir).href + '/', outputUri: out, suffix: '.root', batchSize: 3 });
+  const listing = await run(listInputFiles, { sources: [{ uri: pathToFileURL(dir).href + '/' }], outputUri: out, suffix: '.root', batchSize: 3 });
   assert.deepEqual(listing, { files: 7, batches: 3, bytes: 21 });
   const batches = await Promise.all([0, 1, 2].map((batch) => run(readListingBatch, { outputUri: out, batch })));
   assert.deepEqual(batches.map((b) => b.length), [3, 3, 1]);
@@ -50,7 +50,7 @@ test('listing is stored in batches and the manifest streams them back in order',
   }
   const totals = { ok: 0, failed: 7, bytes: 21, counters: {} };
   const task: FileTask = { activity: 'inspectRootFile', params: { statBranches: [] } };
-  const { manifestUri } = await run(writeManifest, { kind: 'test/v1', inputUri: 'in', outputUri: out, task, batches: 3, totals, startedAt: 't0' });
+  const { manifestUri } = await run(writeManifest, { kind: 'test/v1', sources: [{ uri: 'in' }], outputUri: out, task, batches: 3, totals, perSample: [], startedAt: 't0', header: {} });
   const manifest = await storage().readJson<{ kind: string; task: unknown; totals: unknown; files: FileResult[] }>(manifestUri);
   assert.equal(manifest.kind, 'test/v1');
   assert.deepEqual(manifest.task, task);

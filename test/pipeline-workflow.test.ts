@@ -49,7 +49,7 @@ test('pipelineWorkflow: generate → features → dataset → HLF grid search �
   const input: PipelineInput = {
     workUri: work(),
     // QCD-heavy: the isolated-lepton filter keeps ~10% of QCD and the dataset is balanced.
-    sample: { events: 6000, files: 2, seed: 5, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
+    generate: { events: 6000, files: 2, seed: 5, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
     models: [{
       name: 'hlf',
       spec: { kind: 'hlf', training: { epochs: 4 } },

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
+import { datasetInputSchema, validated } from './input-schemas.js';
 
 const { buildDataset } = proxyActivities<typeof activities>({
   startToCloseTimeout: '12 hours',
@@ -9,7 +10,7 @@ const { buildDataset } = proxyActivities<typeof activities>({
 });
 
 export interface DatasetInput {
-  /** A features run's output prefix. */
+  /** A features run's output prefix: the dataset is built from exactly the parts its manifest.json lists. */
   readonly featuresUri: string;
   /** dev/ and full/ datasets go under this prefix. */
   readonly outputUri: string;
@@ -25,6 +26,7 @@ export interface DatasetInput {
  * Both are balanced, shuffled with the same seed and split 80/20.
  */
 export async function datasetWorkflow(input: DatasetInput): Promise<{ dev: BuildDatasetResult; full: BuildDatasetResult }> {
+  validated(datasetInputSchema, input);
   const prefix = input.outputUri.replace(/\/+$/, '');
   const common = {
     featuresUri: input.featuresUri,

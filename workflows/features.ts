@@ -1,26 +1,60 @@
-import { continueAsNew } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew } from '@temporalio/workflow';
 import type { FeatureOptions } from '../src/stages/features.js';
+import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/input/samples.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
-import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from './file-batches-types.js';
+import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask, InputSource } from './file-batches-types.js';
+import { featuresInputSchema, validated } from './input-schemas.js';
 
-export interface FeaturesInput extends FanOutOptions, FeatureOptions {
-  /** Prefix under which the Delphes ROOT files are. */
-  readonly inputUri: string;
+export interface FeaturesInput extends FanOutOptions, Omit<FeatureOptions, 'labels'> {
+  /** One or more per class; their order fixes the label indices. */
+  readonly samples: readonly SampleInput[];
   /** Parts go to <outputUri>/parts/, with the listing, batch results and manifest.json. */
   readonly outputUri: string;
+  /**
+   * Go on when some (not all) files fail. Off by default: a run whose inputs did not
+   * all succeed fails, naming the causes.
+   */
+  readonly allowFailedFiles?: boolean;
   /** Carried across continue-as-new. */
   readonly progress?: FanOutProgress;
+}
+
+export interface FeaturesResult extends FanOutResult {
+  /** Class names by label index. */
+  readonly classes: string[];
+  readonly samples: { readonly name: string; readonly className: string | null }[];
+  readonly allowFailedFiles: boolean;
 }
 
 /**
  * Event selection and feature preparation: one `prepareFileFeatures` activity per ROOT
  * file, each writing one Parquet part. The result's counters are the summed cut flow
- * (read, withTrack, withPhoton, withNeutralHadron, withIsolatedLepton, rows).
+ * (read, withTrack, withPhoton, withNeutralHadron, withIsolatedLepton, rows, and rows
+ * per class as `class:<name>`); `perSample` has them per sample, with failures by cause.
+ * A sample that could not be read, a class without selected events, or (unless
+ * allowed) any failed file fails the stage here, after the manifest is written.
  */
-export async function featuresWorkflow(input: FeaturesInput): Promise<FanOutResult> {
-  const { inputUri, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, ...features } = input;
-  const task: FileTask = { activity: 'prepareFileFeatures', params: { ...features, outputUri } };
-  const progress = await fanOutStep(inputUri, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix }, previous);
+export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesResult> {
+  validated(featuresInputSchema, input);
+  const { samples: given, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, allowFailedFiles = false, ...features } = input;
+  let resolved;
+  try {
+    resolved = resolveSamples(given, 'input.samples');
+  } catch (e) {
+    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidWorkflowInput');
+  }
+  const { samples, classes } = resolved;
+  const sources: InputSource[] = samples.flatMap((s, sample) => s.uris.map((uri) => ({ uri, sample, name: s.name })));
+  const task: FileTask = { activity: 'prepareFileFeatures', params: { ...features, outputUri, labels: samples.map((s) => s.labels) } };
+  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix }, previous);
   if (!fanOutDone(progress)) await continueAsNew<typeof featuresWorkflow>({ ...input, progress });
-  return finishFanOut('hepflow.features-manifest/v1', inputUri, outputUri, task, progress);
+  const recorded = {
+    classes,
+    samples: samples.map((s) => ({ name: s.name, className: s.labels.from === 'class' ? s.labels.className : null })),
+    allowFailedFiles,
+  };
+  const result = await finishFanOut('hepflow.features-manifest/v2', sources, outputUri, task, progress, recorded);
+  const problem = featureOutcomeProblem(samples, classes, progress.perSample, allowFailedFiles);
+  if (problem) throw ApplicationFailure.nonRetryable(`${problem.message} (manifest: ${result.manifestUri})`, problem.type);
+  return { ...result, ...recorded };
 }

@@ -1,11 +1,27 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
 import type { FeatureOptions } from '../src/stages/features.js';
+import type { LabelSource } from '../src/input/samples.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
 export interface FileRef {
   readonly uri: string;
   readonly size: number;
   readonly etag: string;
+  /** Index of the sample the file belongs to (0 when the input is one prefix). */
+  readonly sample?: number;
+  /**
+   * The file's place within its sample: the listed source's index and the path below
+   * it. With the sample, a key that does not depend on where the run writes.
+   */
+  readonly rel?: string;
+}
+
+/** A prefix (ends with /) or a single file to list, and the sample it belongs to. */
+export interface InputSource {
+  readonly uri: string;
+  readonly sample?: number;
+  /** The sample's name, for messages. */
+  readonly name?: string;
 }
 
 export interface Listing {
@@ -25,7 +41,11 @@ export interface PerFileOutcome {
 /** The per-file activities a fan-out can run, with their parameters besides the file. */
 export type FileTask =
   | { readonly activity: 'inspectRootFile'; readonly params: { readonly treeName?: string; readonly statBranches: string[] } }
-  | { readonly activity: 'prepareFileFeatures'; readonly params: FeatureOptions & { readonly outputUri: string } };
+  | {
+    readonly activity: 'prepareFileFeatures';
+    /** `labels[file.sample]` labels each file. */
+    readonly params: Omit<FeatureOptions, 'labels'> & { readonly outputUri: string; readonly labels: readonly LabelSource[] };
+  };
 
 export type FileResult<D = Record<string, unknown>> =
   | { readonly status: 'ok'; readonly file: FileRef; readonly outcome: PerFileOutcome & D }
@@ -41,6 +61,15 @@ export interface Totals {
 export interface FailureNote {
   readonly uri: string;
   readonly error: string;
+}
+
+/** What happened to one sample's files: counts, summed counters, failures by cause. */
+export interface SampleTally {
+  readonly ok: number;
+  readonly failed: number;
+  readonly counters: Readonly<Record<string, number>>;
+  /** Failure message (with the file's URI taken out) → how many files, and the first few. */
+  readonly causes: Readonly<Record<string, { readonly count: number; readonly files: readonly string[] }>>;
 }
 
 export interface FanOutOptions {
@@ -61,6 +90,8 @@ export interface FanOutProgress {
   readonly nextBatch: number;
   readonly totals: Totals;
   readonly failures: FailureNote[];
+  /** Per sample, by index. */
+  readonly perSample: SampleTally[];
   readonly startedAt: string;
 }
 
@@ -74,6 +105,7 @@ export interface FileBatchInput {
 export interface FileBatchResult {
   readonly totals: Totals;
   readonly failures: FailureNote[];
+  readonly perSample: SampleTally[];
 }
 
 export interface FanOutResult {
@@ -82,4 +114,5 @@ export interface FanOutResult {
   readonly totals: Totals;
   /** The first few failures, for display; the manifest has them all. */
   readonly failures: FailureNote[];
+  readonly perSample: SampleTally[];
 }

@@ -1,8 +1,9 @@
 import { executeChild, proxyActivities, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { mapBounded } from './concurrency.js';
+import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from './tally.js';
 import type {
-  FailureNote, FanOutOptions, FanOutProgress, FileBatchInput, FileBatchResult, FileResult, FileTask, Totals,
+  FailureNote, FanOutOptions, FanOutProgress, FileBatchInput, FileBatchResult, FileResult, FileTask, InputSource, SampleTally,
 } from './file-batches-types.js';
 
 const storageOps = proxyActivities<typeof activities>({
@@ -21,14 +22,6 @@ const fileOps = proxyActivities<typeof activities>({
 });
 
 const MAX_REPORTED_FAILURES = 20;
-export const ZERO_TOTALS: Totals = { ok: 0, failed: 0, bytes: 0, counters: {} };
-
-export function addTotals(a: Totals, b: Totals): Totals {
-  const counters: Record<string, number> = { ...a.counters };
-  for (const [k, v] of Object.entries(b.counters)) counters[k] = (counters[k] ?? 0) + v;
-  return { ok: a.ok + b.ok, failed: a.failed + b.failed, bytes: a.bytes + b.bytes, counters };
-}
-
 /** The failure's root message: the activity's own error names the file and the cause. */
 function messageOf(e: unknown): { error: string; errorType: string } {
   const cause = e instanceof ActivityFailure ? e.cause : e;
@@ -48,7 +41,7 @@ function positive(name: string, value: number): number {
  * history grows with the number of files.
  */
 export async function fanOutStep(
-  inputUri: string,
+  sources: readonly InputSource[],
   outputUri: string,
   task: FileTask,
   options: FanOutOptions,
@@ -57,10 +50,11 @@ export async function fanOutStep(
   const batchSize = positive('batchSize', options.batchSize ?? 100);
   const batchesPerRun = positive('batchesPerRun', options.batchesPerRun ?? 100);
   const current = progress ?? {
-    listing: await storageOps.listInputFiles({ inputUri, outputUri, suffix: options.suffix ?? '.root', batchSize }),
+    listing: await storageOps.listInputFiles({ sources, outputUri, suffix: options.suffix ?? '.root', batchSize }),
     nextBatch: 0,
     totals: ZERO_TOTALS,
     failures: [],
+    perSample: [],
     startedAt: new Date(workflowInfo().startTime).toISOString(),
   };
   const runEnd = Math.min(current.listing.batches, current.nextBatch + batchesPerRun);
@@ -76,17 +70,20 @@ export async function fanOutStep(
     nextBatch: runEnd,
     totals: results.reduce((t, r) => addTotals(t, r.totals), current.totals),
     failures: [...current.failures, ...results.flatMap((r) => r.failures)].slice(0, MAX_REPORTED_FAILURES),
+    perSample: results.reduce((t, r) => addTallies(t, r.perSample), current.perSample),
   };
 }
 
 export const fanOutDone = (p: FanOutProgress): boolean => p.nextBatch >= p.listing.batches;
 
-/** Writes the manifest once every batch is done. */
-export async function finishFanOut(kind: string, inputUri: string, outputUri: string, task: FileTask, p: FanOutProgress) {
+/** Writes the manifest once every batch is done; `header` adds what the stage records about its run. */
+export async function finishFanOut(
+  kind: string, sources: readonly InputSource[], outputUri: string, task: FileTask, p: FanOutProgress, header: Record<string, unknown> = {},
+) {
   const { manifestUri } = await storageOps.writeManifest({
-    kind, inputUri, outputUri, task, batches: p.listing.batches, totals: p.totals, startedAt: p.startedAt,
+    kind, sources, outputUri, task, batches: p.listing.batches, totals: p.totals, perSample: p.perSample, startedAt: p.startedAt, header,
   });
-  return { manifestUri, listing: p.listing, totals: p.totals, failures: p.failures };
+  return { manifestUri, listing: p.listing, totals: p.totals, failures: p.failures, perSample: p.perSample };
 }
 
 /** One batch of files: bounded parallel activities; a file's failure is recorded, not fatal. */
@@ -103,12 +100,13 @@ export async function fileBatchWorkflow(input: FileBatchInput): Promise<FileBatc
   await storageOps.writeBatchResult({ outputUri: input.outputUri, batch: input.batch, results });
   let totals = ZERO_TOTALS;
   const failures: FailureNote[] = [];
+  let perSample: SampleTally[] = [];
   for (const r of results) {
-    if (r.status === 'ok') totals = addTotals(totals, { ok: 1, failed: 0, bytes: r.file.size, counters: r.outcome.counters });
-    else {
-      totals = addTotals(totals, { ok: 0, failed: 1, bytes: r.file.size, counters: {} });
+    perSample = addToSample(perSample, r);
+    totals = addTotals(totals, totalsOf(r));
+    if (r.status === 'failed') {
       if (failures.length < MAX_REPORTED_FAILURES) failures.push({ uri: r.file.uri, error: r.error });
     }
   }
-  return { totals, failures };
+  return { totals, failures, perSample };
 }

@@ -3,6 +3,7 @@ import type * as activities from '../activities/index.js';
 import type { MixInput } from '../src/generator/mix.js';
 import { generatedFileName, partRange } from '../src/generator/partition.js';
 import { mapBounded } from './concurrency.js';
+import { generateInputSchema, validated } from './input-schemas.js';
 
 const { generateFile } = proxyActivities<typeof activities>({
   startToCloseTimeout: '4 hours',
@@ -35,6 +36,7 @@ const MAX_FILES = 5_000;
 
 /** A synthetic Delphes sample: one retriable activity per output file, in parallel. */
 export async function generateWorkflow(input: GenerateInput): Promise<GenerateResult> {
+  validated(generateInputSchema, input);
   const { events, files } = input;
   if (!Number.isInteger(files) || files < 1 || files > MAX_FILES) {
     throw ApplicationFailure.nonRetryable(`files must be an integer in [1, ${MAX_FILES}], got ${files}`, 'InvalidInput');

@@ -6,6 +6,7 @@ import type { TrainRunResult } from '../src/stages/train.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
 import { mapBounded } from './concurrency.js';
+import { gridSearchInputSchema, validated } from './input-schemas.js';
 
 export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
 
@@ -17,7 +18,7 @@ export interface GridSearchInput {
   /** The model and the training settings every point starts from (reference defaults otherwise). */
   readonly spec: TrainSpec;
   /** e.g. { batch: [64, 128], layers: [[50, 20, 10], [150, 50, 10]] } (see src/ml/grid.ts). */
-  readonly grid: unknown;
+  readonly grid?: unknown;
   /**
    * Which worker pool trains: 'cpu' (the workflow's own task queue, served by the CPU
    * pool) or 'gpu' (the GPU pool's queue, `hepflow-gpu` unless `gpuTaskQueue` says otherwise).
@@ -67,8 +68,10 @@ const errorOf = (e: unknown): string => {
  * validation metric is evaluated on the test set.
  */
 export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSearchResult> {
+  validated(gridSearchInputSchema, input);
   const metric = input.selectionMetric ?? 'valMeanAuc';
-  const points = await cpuOps.planGridSearch({ grid: input.grid, spec: input.spec });
+  // The dataset names the classes, so the models' outputs match it.
+  const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
   const train = trainerFor(input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined, input.heartbeatTimeout ?? '2 minutes');
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];

@@ -1,6 +1,7 @@
 import { continueAsNew } from '@temporalio/workflow';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from './file-batches-types.js';
+import { ingestInputSchema, validated } from './input-schemas.js';
 
 export interface IngestInput extends FanOutOptions {
   /** Prefix (s3://bucket/dir/ or file:///dir/) under which ROOT files are found. */
@@ -20,8 +21,10 @@ export interface IngestInput extends FanOutOptions {
  * batches run by child workflows), and writes a manifest of what each file holds.
  */
 export async function ingestWorkflow(input: IngestInput): Promise<FanOutResult> {
+  validated(ingestInputSchema, input);
   const task: FileTask = { activity: 'inspectRootFile', params: { treeName: input.treeName, statBranches: input.statBranches ?? [] } };
-  const progress = await fanOutStep(input.inputUri, input.outputUri, task, input, input.progress);
+  const sources = [{ uri: input.inputUri }];
+  const progress = await fanOutStep(sources, input.outputUri, task, input, input.progress);
   if (!fanOutDone(progress)) await continueAsNew<typeof ingestWorkflow>({ ...input, progress });
-  return finishFanOut('hepflow.ingest-manifest/v1', input.inputUri, input.outputUri, task, progress);
+  return finishFanOut('hepflow.ingest-manifest/v1', sources, input.outputUri, task, progress);
 }

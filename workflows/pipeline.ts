@@ -1,6 +1,6 @@
 import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import type { LabelSource } from '../src/stages/features.js';
+import type { SampleInput } from '../src/input/samples.js';
 import type { DelphesEvent } from '../src/physics/delphes-event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
@@ -10,6 +10,7 @@ import type { MixInput } from '../src/generator/mix.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
+import { pipelineInputSchema, validated } from './input-schemas.js';
 
 export interface PipelineModel {
   /** Names the model's output directory and its row in the report. */
@@ -27,12 +28,17 @@ export interface PipelineModel {
 export interface PipelineInput {
   /** Everything the run writes goes under this prefix. */
   readonly workUri: string;
-  /** Existing Delphes ROOT files; or `sample` to generate synthetic ones into <workUri>/input/. */
-  readonly inputUri?: string;
-  readonly sample?: { readonly events: number; readonly files: number; readonly seed?: number; readonly mix?: MixInput; readonly pileup?: number };
-  /** Default: the generator's labels sidecar beside each file. */
-  readonly labels?: LabelSource;
+  /**
+   * Your Delphes ROOT files, one or more samples per class: `[{ name, uri | uris, label? }]`.
+   * The order of their classes fixes the label indices everywhere after.
+   */
+  readonly samples?: readonly SampleInput[];
+  /** Or a synthetic sample generated into <workUri>/input/ (the paper's three classes, labelled by sidecar). */
+  readonly generate?: { readonly events: number; readonly files: number; readonly seed?: number; readonly mix?: MixInput; readonly pileup?: number };
+  readonly treeName?: string;
   readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
+  /** Complete even when some input files fail (recorded in the manifest and the report). */
+  readonly allowFailedFiles?: boolean;
   readonly dataset?: { readonly kind?: DatasetKind; readonly maxEvents?: number; readonly seed?: number; readonly testFraction?: number };
   readonly models: readonly PipelineModel[];
   readonly filesInFlight?: number;
@@ -52,26 +58,27 @@ const ops = proxyActivities<typeof activities>({
  * a redeploy resumes at the stage it had reached.
  */
 export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string }> {
+  validated(pipelineInputSchema, input);
   const id = workflowInfo().workflowId;
   const work = input.workUri.replace(/\/+$/, '');
-  let inputUri = input.inputUri;
-  if (input.sample) {
+  let samples = input.samples;
+  if (input.generate) {
     const generated = await executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
-      args: [{ outputUri: `${work}/input/`, ...input.sample, filesInFlight: input.filesInFlight }],
+      args: [{ outputUri: `${work}/input/`, ...input.generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}) }],
     });
-    inputUri = generated.outputUri;
+    samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
   }
-  if (!inputUri) throw new Error('pipeline input needs inputUri or sample');
 
   const features = await executeChild(featuresWorkflow, {
     workflowId: `${id}-features`,
     args: [{
-      inputUri,
+      samples: samples!,
       outputUri: `${work}/features`,
-      labels: input.labels ?? { from: 'sidecar' },
+      ...(input.treeName ? { treeName: input.treeName } : {}),
       ...(input.emptyIfMissing ? { emptyIfMissing: input.emptyIfMissing } : {}),
       ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
+      ...(input.allowFailedFiles ? { allowFailedFiles: true } : {}),
     }],
   });
   const dataset = await ops.buildDataset({
@@ -101,8 +108,12 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   }));
   const report: PipelineReport = {
     workflowId: id,
-    inputUri,
-    features: { manifestUri: features.manifestUri, files: features.listing.files, failed: features.totals.failed, counters: features.totals.counters },
+    samples: samples!.map((s, i) => ({ ...s, ...features.perSample[i] })),
+    classes: features.classes,
+    features: {
+      manifestUri: features.manifestUri, files: features.listing.files, failed: features.totals.failed, counters: features.totals.counters,
+      allowFailedFiles: features.allowFailedFiles,
+    },
     dataset,
     models,
   };

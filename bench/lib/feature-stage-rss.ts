@@ -16,6 +16,6 @@ const info = await store.head(pathToFileURL(file).href);
 if (!info) throw new Error(`no such file: ${file}`);
 const t0 = performance.now();
 // Generated files carry a labels sidecar; the label does not change the work done.
-const { rows, cutFlow } = await writeFeatureFile(store, info, { labels: { from: 'class', className: 'wjets' } }, pathToFileURL(out).href);
+const { rows, cutFlow } = await writeFeatureFile(store, info, { labels: { from: 'class', className: 'wjets', label: 2 } }, pathToFileURL(out).href);
 const seconds = (performance.now() - t0) / 1000;
 console.log(JSON.stringify({ events: cutFlow.read, rows, seconds, inputBytes: info.size, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));

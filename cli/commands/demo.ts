@@ -36,7 +36,7 @@ export async function demoCommand(): Promise<void> {
   const report = await runPipeline(
     {
       workUri: `s3://${config.s3.bucket}/runs/${pipelineId}`,
-      sample: { events: 24_000, files: 4, seed: 1, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
+      generate: { events: 24_000, files: 4, seed: 1, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
       models: standardModels({ maxLen: 100, epochs: 4, pool: 'cpu' }),
     },
     { localWorker: true, wait: true, workflowId: pipelineId },

@@ -1,47 +1,62 @@
 import { parseArgs } from 'node:util';
-import { storage, normalizeUri, joinUri } from '../../src/storage/index.js';
-import { writeFeatureFile, type LabelSource } from '../../src/stages/features.js';
+import { storage, normalizeUri, joinUri, baseName } from '../../src/storage/index.js';
+import { runFeaturesLocally, type LocalFeaturesInput } from '../../src/stages/features-run.js';
+import { resolveSamples } from '../../src/input/samples.js';
+import { featuresInputSchema } from '../../workflows/input-schemas.js';
+import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
 import { buildDataset } from '../../src/stages/dataset.js';
-import { trainRun } from '../../src/stages/train.js';
+import { datasetClasses, trainRun } from '../../src/stages/train.js';
 import { evaluateOnTestSet } from '../../src/stages/evaluate.js';
 import { resolveTrainSpec, type TrainSpec } from '../../src/stages/train-spec.js';
-import { EVENT_CLASSES, type DelphesEvent, type EventClass } from '../../src/physics/delphes-event.js';
 import { parseBackendRequest } from '../../src/ml/backend.js';
-import { positiveInt, UsageError } from '../args.js';
+import { csv, positiveInt, UsageError } from '../args.js';
 
 // The pipeline's stages one at a time, without Temporal: the same code the activities
 // run, for debugging, benchmarking and small jobs.
 
-const FEATURES_USAGE = 'usage: hepflow features <root-file-uri> --out <parquet-uri> [--class qcd|ttbar|wjets] [--empty-if-missing electrons,muons,missingEt]';
+const FEATURES_USAGE = `usage: hepflow features (--sample name=uri[,uri...] ... | --config samples.json) --out <dir-uri>
+                        [--empty-if-missing electrons,muons,missingEt] [--allow-failed-files]
+  writes <dir>/parts/*.parquet and <dir>/manifest.json, the layout featuresWorkflow writes:
+  \`hepflow dataset --features <dir>\` builds on it`;
 
 export async function featuresCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: { out: { type: 'string' }, class: { type: 'string' }, 'empty-if-missing': { type: 'string' } },
+    args, allowPositionals: false,
+    options: {
+      sample: { type: 'string', multiple: true }, config: { type: 'string' }, out: { type: 'string' },
+      'empty-if-missing': { type: 'string' }, 'allow-failed-files': { type: 'boolean', default: false },
+    },
   });
-  if (positionals.length !== 1 || !values.out) throw new UsageError(FEATURES_USAGE);
-  if (values.class !== undefined && !EVENT_CLASSES.includes(values.class as EventClass)) {
-    throw new UsageError(`--class must be one of ${EVENT_CLASSES.join(', ')}, got '${values.class}'`);
+  if (positionals.length > 0 || !values.out || !values.sample?.length === !values.config) throw new UsageError(FEATURES_USAGE);
+  const outputUri = normalizeUri(values.out);
+  const input = {
+    ...(values.config ? await readRunFile(values.config) : {}),
+    ...(values.sample?.length ? { samples: parseSampleArgs(values.sample) } : {}),
+    outputUri,
+    ...(values['empty-if-missing'] ? { emptyIfMissing: csv(values['empty-if-missing']) } : {}),
+    ...(values['allow-failed-files'] ? { allowFailedFiles: true } : {}),
+  } as LocalFeaturesInput;
+  checkAtEdge(featuresInputSchema, input, values.config ?? 'input');
+  try {
+    resolveSamples(input.samples);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  const labels: LabelSource = values.class ? { from: 'class', className: values.class as EventClass } : { from: 'sidecar' };
-  const uri = normalizeUri(positionals[0]!);
-  const info = await storage().head(uri);
-  if (!info) throw new UsageError(`no such file: ${uri}`);
   const t0 = performance.now();
-  const { rows, cutFlow } = await writeFeatureFile(
-    storage(),
-    info,
-    // The stage validates the collection names.
-    { labels, emptyIfMissing: (values['empty-if-missing']?.split(',') ?? []) as (keyof DelphesEvent)[] },
-    normalizeUri(values.out),
-    (cf) => process.stderr.write(`\r${cf.read} events read, ${cf.withIsolatedLepton} selected`),
-  );
+  const r = await runFeaturesLocally(storage(), input, (file, cf) => {
+    if (cf) process.stderr.write(`\r${baseName(file)}: ${cf.read} events read, ${cf.withIsolatedLepton} selected`);
+    else process.stderr.write('\n');
+  });
   const seconds = (performance.now() - t0) / 1000;
-  process.stderr.write('\n');
-  console.log('cut flow:');
-  for (const [k, v] of Object.entries(cutFlow)) console.log(`  ${k.padEnd(20)} ${String(v).padStart(9)}  ${((100 * v) / Math.max(1, cutFlow.read)).toFixed(1)}%`);
-  console.log(`${rows} rows → ${normalizeUri(values.out)}`);
-  console.log(`${(cutFlow.read / seconds).toFixed(0)} events/s (${seconds.toFixed(2)} s, ${(info.size / 2 ** 20 / seconds).toFixed(1)} MB/s of ROOT input)`);
+  console.log(`classes (label order): ${r.classes.join(', ')}`);
+  console.log(`${'sample'.padEnd(16)} ${'files'.padStart(5)} ${'failed'.padStart(6)} ${'read'.padStart(9)} ${'selected'.padStart(9)}`);
+  input.samples.forEach((s, i) => {
+    const t = r.perSample[i];
+    console.log(`${s.name.padEnd(16)} ${String((t?.ok ?? 0) + (t?.failed ?? 0)).padStart(5)} ${String(t?.failed ?? 0).padStart(6)} ` +
+      `${String(t?.counters.read ?? 0).padStart(9)} ${String(t?.counters.rows ?? 0).padStart(9)}`);
+  });
+  console.log(`manifest → ${r.manifestUri} (${seconds.toFixed(1)} s)`);
+  if (r.problem) throw new Error(r.problem.message);
 }
 
 export async function datasetCommand(args: string[]): Promise<void> {
@@ -49,7 +64,7 @@ export async function datasetCommand(args: string[]): Promise<void> {
     args,
     options: { features: { type: 'string' }, out: { type: 'string' }, kind: { type: 'string', default: 'dev' }, 'max-events': { type: 'string' }, seed: { type: 'string' } },
   });
-  if (!values.features || !values.out) throw new UsageError('usage: hepflow dataset --features <features-run-uri> --out <uri> [--kind dev|full] [--max-events N] [--seed S]');
+  if (!values.features || !values.out) throw new UsageError('usage: hepflow dataset --features <what hepflow features or featuresWorkflow wrote> --out <uri> [--kind dev|full] [--max-events N] [--seed S]');
   if (values.kind !== 'dev' && values.kind !== 'full') throw new UsageError(`--kind must be dev or full, got '${values.kind}'`);
   const r = await buildDataset(storage(), {
     featuresUri: normalizeUri(values.features),
@@ -59,7 +74,7 @@ export async function datasetCommand(args: string[]): Promise<void> {
     ...(values.seed ? { seed: positiveInt('--seed', values.seed, 0) } : {}),
   }, (p) => process.stderr.write(`\rpass ${p.pass}: ${p.rows} rows`));
   process.stderr.write('\n');
-  console.log(`${r.kind} dataset from ${r.parts} parts: ${r.perClass} events per class; train ${JSON.stringify(r.counts.train)}, test ${JSON.stringify(r.counts.test)}`);
+  console.log(`${r.kind} dataset of ${r.classes.join(', ')} from ${r.parts} parts: ${r.perClass} events per class; train ${JSON.stringify(r.counts.train)}, test ${JSON.stringify(r.counts.test)}`);
   console.log(`→ ${r.datasetUri}`);
 }
 
@@ -92,10 +107,11 @@ export async function trainCommand(args: string[]): Promise<void> {
       ...(backend ? { backend } : {}),
     },
   };
-  const config = resolveTrainSpec(spec);
+  const datasetUri = normalizeUri(values.data);
+  const config = resolveTrainSpec(spec, await datasetClasses(datasetUri));
   const out = normalizeUri(values.out);
   const r = await trainRun(
-    { runId: values.model, datasetUri: normalizeUri(values.data), outputUri: out, config },
+    { runId: values.model, datasetUri, outputUri: out, config },
     {
       onProgress: (p) => process.stderr.write(`\repoch ${p.epoch + 1}/${p.epochs} batch ${p.batch} loss ${p.loss.toFixed(4)} ${p.samplesPerSecond.toFixed(0)} samples/s`),
       log: (m) => process.stderr.write(`\n${m}\n`),
@@ -117,6 +133,6 @@ export async function evaluateCommand(args: string[]): Promise<void> {
     outputUri: values.out ? normalizeUri(values.out) : joinUri(modelUri, 'evaluation'),
   });
   console.log(`test set: ${r.samples} events, accuracy ${r.accuracy.toFixed(4)}`);
-  for (const [c, auc] of Object.entries(r.auc)) console.log(`  AUC ${c.padEnd(6)} ${auc.toFixed(4)}`);
+  for (const [c, auc] of Object.entries(r.auc)) console.log(`  AUC ${c.padEnd(12)} ${auc.toFixed(4)}`);
   console.log(`report ${r.reportUri}\nROC    ${r.plotUri}`);
 }

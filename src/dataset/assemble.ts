@@ -33,8 +33,13 @@ export type DatasetKind = 'dev' | 'full';
 export const DEV_MAX_EVENTS = 100_000;
 
 export interface AssembleOptions {
-  /** Feature Parquet parts: local paths or opened sources (read twice, not closed). */
-  readonly parts: readonly (string | RandomAccessSource)[];
+  /**
+   * Feature Parquet parts: local paths or opened sources (read twice, not closed),
+   * optionally with a key that orders them and names them in the metadata (default:
+   * their URI). Keys that do not depend on where parts were written make the dataset
+   * independent of it.
+   */
+  readonly parts: readonly (string | RandomAccessSource | KeyedPart)[];
   /** Local directory for train.parquet, test.parquet, scaler.json, particle-scaler.json, metadata.json. */
   readonly outDir: string;
   readonly kind?: DatasetKind;
@@ -47,11 +52,16 @@ export interface AssembleOptions {
   readonly rowGroupSize?: number;
   /** Target rows per shuffle bucket (default 20,000): bounds memory in pass 2. */
   readonly bucketRows?: number;
-  /** Class names by label (default qcd, ttbar, wjets); every class must have events. */
+  /** Class names by label (default: the paper's qcd, ttbar, wjets); every class must have events. */
   readonly classes?: readonly string[];
   /** Scratch directory for bucket files (default <outDir>/.buckets); removed at the end. */
   readonly workDir?: string;
   readonly onProgress?: (p: { pass: 1 | 2; rows: number }) => void | Promise<void>;
+}
+
+export interface KeyedPart {
+  readonly source: string | RandomAccessSource;
+  readonly key: string;
 }
 
 export type ClassCounts = Record<string, number>;
@@ -68,7 +78,7 @@ export interface DatasetMetadata {
   readonly available: ClassCounts;
   readonly perClass: number;
   readonly counts: { readonly train: ClassCounts; readonly test: ClassCounts };
-  readonly parts: readonly { readonly uri: string; readonly rows: number; readonly counts: ClassCounts }[];
+  readonly parts: readonly { readonly key: string; readonly rows: number; readonly counts: ClassCounts }[];
   readonly files: { readonly train: string; readonly test: string; readonly scaler: string; readonly particleScaler: string };
 }
 
@@ -86,6 +96,8 @@ export interface DatasetResult {
 const PURPOSE = { select: 1, split: 2, bucket: 3, shuffle: 4 } as const;
 
 const uriOf = (p: string | RandomAccessSource) => (typeof p === 'string' ? p : p.uri);
+const keyed = (p: string | RandomAccessSource | KeyedPart): KeyedPart =>
+  typeof p === 'object' && 'key' in p ? p : { source: p, key: uriOf(p) };
 
 export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult> {
   const kind = o.kind ?? 'dev';
@@ -100,13 +112,13 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
   if (maxEvents !== null && !(maxEvents >= classes.length)) throw new InvalidInputError(`maxEvents must be at least ${classes.length}, got ${maxEvents}`);
   if (o.parts.length === 0) throw new InvalidInputError('dataset assembly needs at least one feature part');
   // A fixed part order makes the result independent of the order parts were listed in.
-  const parts = [...o.parts].sort((a, b) => (uriOf(a) < uriOf(b) ? -1 : uriOf(a) > uriOf(b) ? 1 : 0));
+  const parts = o.parts.map(keyed).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   // Pass 0: labels.
   const nClasses = classes.length;
   const available = new Array<number>(nClasses).fill(0);
-  const partInfo: { uri: string; rows: number; counts: ClassCounts }[] = [];
-  for (const part of parts) {
+  const partInfo: { key: string; rows: number; counts: ClassCounts }[] = [];
+  for (const { source: part, key } of parts) {
     const labels = await readFeatureLabels(part);
     const counts = new Array<number>(nClasses).fill(0);
     for (const l of labels) {
@@ -114,7 +126,7 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
       counts[l]!++;
     }
     counts.forEach((c, l) => { available[l]! += c; });
-    partInfo.push({ uri: uriOf(part), rows: labels.length, counts: named(classes, counts) });
+    partInfo.push({ key, rows: labels.length, counts: named(classes, counts) });
   }
   const empty = classes.filter((_, l) => available[l] === 0);
   if (empty.length > 0) throw new InvalidInputError(`cannot balance: no events of class ${empty.join(', ')} in ${parts.length} parts`);
@@ -157,7 +169,7 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
     const countsTrain = new Array<number>(nClasses).fill(0);
     const countsTest = new Array<number>(nClasses).fill(0);
     let seen = 0;
-    for (const part of parts) {
+    for (const { source: part } of parts) {
       for await (const row of readFeatureRows(part)) {
         seen++;
         const l = row.label;

@@ -14,8 +14,7 @@ import {
 import { AbortError } from './errors.js';
 import { classificationReport, type ClassificationReport } from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
-
-export const CLASS_NAMES = ['QCD', 'ttbar', 'WJets'] as const;
+import { EVENT_CLASSES } from '../physics/delphes-event.js';
 
 export type SelectionMetric = 'val_loss' | 'val_mean_auc' | 'val_accuracy';
 
@@ -34,10 +33,11 @@ export interface TrainConfig {
   readonly selectionMetric: SelectionMetric;
 }
 
+/** Defaults to the paper's three classes; a pipeline run passes its dataset's classes. */
 export function defaultTrainConfig(model: ModelConfig, overrides: Partial<Omit<TrainConfig, 'model'>> = {}): TrainConfig {
   return {
     model, batchSize: 128, epochs: 5, split: { validationFraction: 0.1, seed: 42 }, shuffleBuffer: 10_000, seed: 1,
-    padding: 'longest', backend: 'auto', classNames: [...CLASS_NAMES], selectionMetric: 'val_loss', ...overrides,
+    padding: 'longest', backend: 'auto', classNames: [...EVENT_CLASSES], selectionMetric: 'val_loss', ...overrides,
   };
 }
 

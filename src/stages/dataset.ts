@@ -7,7 +7,8 @@ import { readCommitted } from '../storage/content-address.js';
 import { assembleDataset, type DatasetKind, type DatasetMetadata } from '../dataset/assemble.js';
 import { datasetFiles } from '../dataset/layout.js';
 import { InvalidInputError } from '../errors.js';
-import type { FeaturePartMeta } from './features.js';
+import { commitUriOf, type FeaturePartMeta, type PrepareFileFeaturesResult } from './features.js';
+import type { FileResult } from '../../workflows/file-batches-types.js';
 
 export interface BuildDatasetInput {
   /** A features run's output prefix (its parts/ hold the Parquet parts and commit records). */
@@ -25,20 +26,58 @@ export interface BuildDatasetResult {
   readonly datasetUri: string;
   readonly kind: DatasetKind;
   readonly parts: number;
+  /** Class names by label index, from the features run's samples. */
+  readonly classes: readonly string[];
   readonly perClass: number;
+  /** Selected events per class in the features run: what the dataset balanced from. */
+  readonly available: DatasetMetadata['available'];
   readonly counts: DatasetMetadata['counts'];
   readonly configHash: string;
 }
 
-/** The committed parts of a features run: a part without its commit record is not complete. */
-export async function committedParts(store: Storage, featuresUri: string): Promise<string[]> {
-  const parts: string[] = [];
-  for await (const o of store.list(`${featuresUri.replace(/\/+$/, '')}/parts/`)) {
-    if (!o.uri.endsWith('.commit.json')) continue;
-    const record = await readCommitted<FeaturePartMeta>(store, o.uri);
-    if (record && record.meta.rows > 0) parts.push(record.outputUri);
+/** What the dataset stage reads of a features run's manifest.json. */
+export interface FeaturesManifest {
+  readonly kind: string;
+  readonly classes: readonly string[];
+  readonly samples: readonly { readonly name: string }[];
+  readonly files: readonly FileResult<PrepareFileFeaturesResult>[];
+}
+
+export interface ManifestPart {
+  readonly uri: string;
+  /** Sample name and the file's path within it: the part's place in the dataset. */
+  readonly key: string;
+  readonly rows: number;
+}
+
+/**
+ * The parts of exactly this features run, from its manifest (not whatever else lies
+ * under parts/: an earlier run on the same work URI may have left other parts there),
+ * each checked against its commit record, in an order that does not depend on where
+ * the run wrote: sample, then the file's path within the sample.
+ */
+export async function manifestParts(store: Storage, featuresUri: string): Promise<{ classes: readonly string[]; parts: ManifestPart[] }> {
+  const uri = `${featuresUri.replace(/\/+$/, '')}/manifest.json`;
+  if (!(await store.head(uri))) {
+    throw new InvalidInputError(`no ${uri}: not a features run (write one with featuresWorkflow or \`hepflow features\`)`);
   }
-  return parts;
+  const manifest = await store.readJson<FeaturesManifest>(uri);
+  if (manifest.kind !== 'hepflow.features-manifest/v2' || !Array.isArray(manifest.classes)) {
+    throw new InvalidInputError(`${uri}: a ${manifest.kind ?? 'unknown'} manifest, not a features manifest with classes (hepflow.features-manifest/v2)`);
+  }
+  const parts: (ManifestPart & { sample: number; rel: string })[] = [];
+  for (const f of manifest.files) {
+    if (f.status !== 'ok' || f.outcome.rows === 0) continue;
+    const record = await readCommitted<FeaturePartMeta>(store, commitUriOf(f.outcome.partUri));
+    if (!record || record.meta.rows !== f.outcome.rows) {
+      throw new InvalidInputError(`${f.outcome.partUri} (from ${f.file.uri}) is missing or changed since the features run ${featuresUri}; rerun it`);
+    }
+    const sample = f.file.sample ?? 0;
+    const rel = f.file.rel ?? f.file.uri;
+    parts.push({ uri: f.outcome.partUri, key: `${manifest.samples[sample]?.name ?? sample}/${rel}`, rows: f.outcome.rows, sample, rel });
+  }
+  parts.sort((a, b) => a.sample - b.sample || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { classes: manifest.classes, parts: parts.map(({ uri: u, key, rows }) => ({ uri: u, key, rows })) };
 }
 
 /**
@@ -51,14 +90,15 @@ export async function buildDataset(
   input: BuildDatasetInput,
   onProgress: (p: { pass: 1 | 2; rows: number }) => void = () => {},
 ): Promise<BuildDatasetResult> {
-  const parts = await committedParts(store, input.featuresUri);
-  if (parts.length === 0) throw new InvalidInputError(`no complete feature parts under ${input.featuresUri}/parts/`);
+  const { classes, parts } = await manifestParts(store, input.featuresUri);
+  if (parts.length === 0) throw new InvalidInputError(`the features run ${input.featuresUri} selected no events`);
   const sources: RandomAccessSource[] = [];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-dataset-'));
   try {
-    for (const p of parts) sources.push(await store.openRead(p));
+    for (const p of parts) sources.push(await store.openRead(p.uri));
     const r = await assembleDataset({
-      parts: sources,
+      parts: sources.map((source, i) => ({ source, key: parts[i]!.key })),
+      classes,
       outDir: dir,
       kind: input.kind,
       ...(input.maxEvents !== undefined ? { maxEvents: input.maxEvents } : {}),
@@ -77,7 +117,9 @@ export async function buildDataset(
       datasetUri: input.outputUri,
       kind: input.kind,
       parts: parts.length,
+      classes,
       perClass: r.metadata.perClass,
+      available: r.metadata.available,
       counts: r.metadata.counts,
       configHash: r.metadata.configHash,
     };

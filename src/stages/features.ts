@@ -7,18 +7,14 @@ import { commit, derivedKey, readCommitted } from '../storage/content-address.js
 import { readDelphesEvents } from '../root/reader/index.js';
 import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION, type CutFlow } from '../physics/features.js';
-import { DELPHES_BRANCHES, EVENT_CLASSES, labelOf, type DelphesEvent, type EventClass } from '../physics/delphes-event.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../physics/delphes-event.js';
+import type { LabelSource } from '../input/samples.js';
 import { ParquetFeatureWriter, type FeatureSink } from '../parquet/writer.js';
 import { labelsPathFor } from '../generator/file.js';
 import type { InputIdentity as FileRef } from '../storage/content-address.js';
 import { InvalidInputError } from '../errors.js';
 
-/** Where an event's class comes from. */
-export type LabelSource =
-  /** The generator's `<name>.labels.json` sidecar beside each file (mixed samples). */
-  | { readonly from: 'sidecar' }
-  /** Every event of these files is of one class (one sample per class, as in the paper). */
-  | { readonly from: 'class'; readonly className: EventClass };
+export type { LabelSource };
 
 export interface FeatureOptions {
   readonly labels: LabelSource;
@@ -38,43 +34,53 @@ export interface FeaturePartMeta {
   readonly source: FileRef;
   readonly rows: number;
   readonly cutFlow: CutFlow;
+  /** Rows per class name. */
+  readonly classRows: Readonly<Record<string, number>>;
   readonly featureVersion: number;
 }
 
 export interface PrepareFileFeaturesResult {
   readonly partUri: string;
-  /** The cut flow and the number of rows written. */
-  readonly counters: CutFlow & { rows: number };
+  /** The cut flow, the rows written, and the rows of each class as `class:<name>`. */
+  readonly counters: Readonly<Record<string, number>>;
   readonly rows: number;
   readonly reused: boolean;
 }
 
 const invalid = (message: string): InvalidInputError => new InvalidInputError(message);
 
-/** Per-entry labels for a file, checked against the tree it labels. */
-async function labelsFor(store: Storage, file: FileRef, source: LabelSource): Promise<((entry: number) => number) | number> {
+/** Labels the rows of one file: one class for all, or the generator's sidecar per entry. */
+async function labelling(store: Storage, file: FileRef, source: LabelSource): Promise<(entry: number) => { label: number; className: string }> {
   if (source.from === 'class') {
-    if (!EVENT_CLASSES.includes(source.className)) throw invalid(`unknown class '${source.className}' (known: ${EVENT_CLASSES.join(', ')})`);
-    return labelOf(source.className);
+    if (!Number.isInteger(source.label) || source.label < 0) throw invalid(`label of class '${source.className}' must be a non-negative integer, got ${source.label}`);
+    const fixed = { label: source.label, className: source.className };
+    return () => fixed;
   }
   const uri = labelsPathFor(file.uri);
   const sidecar = await store.readJson<{ labels: number[]; classes: string[] }>(uri).catch((e) => {
-    if (e instanceof ObjectNotFoundError) throw invalid(`${file.uri}: no labels sidecar ${uri}; label the files with a class instead`);
+    if (e instanceof ObjectNotFoundError) throw invalid(`${file.uri}: no labels sidecar ${uri}; give the files' class as a sample instead`);
     throw e;
   });
-  if (sidecar.classes?.join() !== EVENT_CLASSES.join()) throw invalid(`${uri}: classes must be ${EVENT_CLASSES.join(', ')}`);
+  if (!Array.isArray(sidecar.classes)) throw invalid(`${uri}: no classes list`);
+  // The sidecar's label indices are its own; the run's classes may be ordered otherwise.
+  const mapped = sidecar.classes.map((c) => {
+    const label = source.classes.indexOf(c);
+    if (label < 0) throw invalid(`${uri}: class '${c}' is not one of the run's classes (${source.classes.join(', ')})`);
+    return { label, className: c };
+  });
   return (entry: number) => {
-    const label = sidecar.labels[entry];
-    if (label === undefined) throw invalid(`${uri}: no label for entry ${entry} of ${file.uri}`);
-    return label;
+    const m = mapped[sidecar.labels[entry]!];
+    if (m === undefined) throw invalid(`${uri}: no valid label for entry ${entry} of ${file.uri}`);
+    return m;
   };
 }
 
-/** Relabels rows per entry: prepareFeatures labels a whole file with one class. */
-const relabelling = (out: FeatureSink, labelOfEntry: (entry: number) => number): FeatureSink => ({
+/** Labels each row by its entry and counts the rows per class. */
+const labelled = (out: FeatureSink, labelOf: (entry: number) => { label: number; className: string }, classRows: Record<string, number>): FeatureSink => ({
   write: (row) => {
-    const label = labelOfEntry(row.sourceEntry);
-    return out.write({ ...row, label, className: EVENT_CLASSES[label]! });
+    const l = labelOf(row.sourceEntry);
+    classRows[l.className] = (classRows[l.className] ?? 0) + 1;
+    return out.write({ ...row, ...l });
   },
 });
 
@@ -97,12 +103,13 @@ export async function writeFeatureFile(
   options: FeatureOptions,
   outUri: string,
   onProgress: (cutFlow: Readonly<CutFlow>) => void = () => {},
-): Promise<{ rows: number; cutFlow: CutFlow }> {
+): Promise<{ rows: number; cutFlow: CutFlow; classRows: Record<string, number> }> {
   const config = featureConfig(options);
   for (const c of config.emptyIfMissing) {
     if (!(c in DELPHES_BRANCHES)) throw invalid(`emptyIfMissing: unknown collection '${c}' (known: ${Object.keys(DELPHES_BRANCHES).join(', ')})`);
   }
-  const labels = await labelsFor(store, file, options.labels);
+  const labelOf = await labelling(store, file, options.labels);
+  const classRows: Record<string, number> = {};
   const source = await store.openRead(file.uri);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-features-'));
   const local = path.join(dir, 'part.parquet');
@@ -115,10 +122,11 @@ export async function writeFeatureFile(
     try {
       cutFlow = await prepareFeatures({
         events: withEntries(readDelphesEvents(source, { treeName: config.treeName, emptyIfMissing: config.emptyIfMissing })),
-        label: typeof labels === 'number' ? labels : 0,
-        className: typeof labels === 'number' ? EVENT_CLASSES[labels]! : EVENT_CLASSES[0],
+        // Placeholders: every row is labelled by its entry on the way out.
+        label: 0,
+        className: '',
         sourceUri: file.uri,
-        out: typeof labels === 'number' ? writer : relabelling(writer, labels),
+        out: labelled(writer, labelOf, classRows),
         onProgress,
       });
     } catch (e) {
@@ -127,7 +135,7 @@ export async function writeFeatureFile(
     }
     const { rows } = await writer.close();
     await store.write(outUri, createReadStream(local));
-    return { rows, cutFlow };
+    return { rows, cutFlow, classRows };
   } finally {
     await source.close();
     await rm(dir, { recursive: true, force: true });
@@ -147,10 +155,20 @@ export async function prepareFilePart(
 ): Promise<PrepareFileFeaturesResult> {
   const key = derivedKey(input.file, featureConfig(input));
   const partUri = joinUri(input.outputUri, 'parts', `${key}.parquet`);
-  const commitUri = joinUri(input.outputUri, 'parts', `${key}.commit.json`);
+  const commitUri = commitUriOf(partUri);
   const done = await readCommitted<FeaturePartMeta>(store, commitUri);
-  if (done) return { partUri, rows: done.meta.rows, reused: true, counters: { ...done.meta.cutFlow, rows: done.meta.rows } };
-  const { rows, cutFlow } = await writeFeatureFile(store, input.file, input, partUri, onProgress);
-  await commit<FeaturePartMeta>(store, commitUri, partUri, { source: input.file, rows, cutFlow, featureVersion: FEATURE_DEFINITION_VERSION });
-  return { partUri, rows, reused: false, counters: { ...cutFlow, rows } };
+  if (done) return { partUri, rows: done.meta.rows, reused: true, counters: partCounters(done.meta) };
+  const { rows, cutFlow, classRows } = await writeFeatureFile(store, input.file, input, partUri, onProgress);
+  const meta: FeaturePartMeta = { source: input.file, rows, cutFlow, classRows, featureVersion: FEATURE_DEFINITION_VERSION };
+  await commit<FeaturePartMeta>(store, commitUri, partUri, meta);
+  return { partUri, rows, reused: false, counters: partCounters(meta) };
 }
+
+const partCounters = (m: FeaturePartMeta): Record<string, number> => ({
+  ...m.cutFlow,
+  rows: m.rows,
+  ...Object.fromEntries(Object.entries(m.classRows ?? {}).map(([c, n]) => [`class:${c}`, n])),
+});
+
+/** The commit record beside a part (see prepareFilePart). */
+export const commitUriOf = (partUri: string): string => partUri.replace(/\.parquet$/, '.commit.json');

@@ -1,11 +1,19 @@
 import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
 import type { TrainRunResult } from './train.js';
+import type { SampleInput, SampleOutcome } from '../input/samples.js';
 
 export interface PipelineReport {
   readonly workflowId: string;
-  readonly inputUri: string;
-  readonly features: { readonly manifestUri: string; readonly files: number; readonly failed: number; readonly counters: Readonly<Record<string, number>> };
+  /** The run's samples with what the features stage made of each. */
+  readonly samples: readonly (SampleInput & SampleOutcome)[];
+  /** Class names by label index. */
+  readonly classes: readonly string[];
+  readonly features: {
+    readonly manifestUri: string; readonly files: number; readonly failed: number; readonly counters: Readonly<Record<string, number>>;
+    /** The policy the run ran under: with it, failed files are left out instead of failing the run. */
+    readonly allowFailedFiles: boolean;
+  };
   readonly dataset: BuildDatasetResult;
   readonly models: readonly {
     readonly name: string;
@@ -18,36 +26,49 @@ export interface PipelineReport {
   }[];
 }
 
-/** Test-set AUCs of the reference paper (arXiv:1807.00083), per model kind. */
+/** Test-set AUCs of the reference paper (arXiv:1807.00083) per model kind, for its preset classes. */
 const PAPER: Record<string, { auc: Record<string, number>; accuracy: number }> = {
-  hlf: { auc: { QCD: 0.987, ttbar: 0.986, WJets: 0.981 }, accuracy: 0.916 },
+  hlf: { auc: { qcd: 0.987, ttbar: 0.986, wjets: 0.981 }, accuracy: 0.916 },
   'particle-sequence': { auc: { ttbar: 0.991 }, accuracy: 0.939 },
-  inclusive: { auc: { QCD: 0.995, ttbar: 0.997, WJets: 0.995 }, accuracy: 0.956 },
+  inclusive: { auc: { qcd: 0.995, ttbar: 0.997, wjets: 0.995 }, accuracy: 0.956 },
 };
+const PAPER_CLASSES = 'qcd,ttbar,wjets';
 
 const f3 = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
 
+const cutFlow = (c: Readonly<Record<string, number>>): string =>
+  `read ${c.read ?? 0}, with track ${c.withTrack ?? 0}, photon ${c.withPhoton ?? 0}, neutral hadron ${c.withNeutralHadron ?? 0}, ` +
+  `isolated lepton ${c.withIsolatedLepton ?? 0}`;
+
 export function renderPipelineReport(r: PipelineReport): string {
-  const c = r.features.counters;
+  const paper = r.classes.join() === PAPER_CLASSES;
   const lines = [
     `# hepflow pipeline ${r.workflowId}`,
     '',
-    `Input: ${r.inputUri}`,
+    `Classes (label order): ${r.classes.join(', ')}.`,
     '',
-    `Cut flow over ${r.features.files} files (${r.features.failed} failed): read ${c.read ?? 0}, with track ${c.withTrack ?? 0}, ` +
-      `photon ${c.withPhoton ?? 0}, neutral hadron ${c.withNeutralHadron ?? 0}, isolated lepton ${c.withIsolatedLepton ?? 0}.`,
+    '| sample | class | input | files ok | failed | cut flow |',
+    '|---|---|---|---|---|---|',
+    ...r.samples.map((s) =>
+      `| ${s.name} | ${s.sidecar ? 'per-event sidecar' : s.label ?? s.name} | ${(s.uris ?? [s.uri]).join(' ')} | ${s.ok} | ${s.failed} | ${cutFlow(s.counters)} |`),
     '',
-    `Dataset (${r.dataset.kind}): ${r.dataset.perClass} events per class; train ${JSON.stringify(r.dataset.counts.train)}, test ${JSON.stringify(r.dataset.counts.test)}; ${r.dataset.datasetUri}`,
+    `Cut flow over ${r.features.files} files (${r.features.failed} failed): ${cutFlow(r.features.counters)}.`,
+    ...(r.features.failed > 0 && r.features.allowFailedFiles
+      ? ['', `**${r.features.failed} input files failed and were left out under the run's allowFailedFiles policy** (causes in ${r.features.manifestUri}).`]
+      : []),
     '',
-    '| model | best point | points | test AUC QCD | tt̄ | W+jets | accuracy | paper AUC QCD / tt̄ / W | paper accuracy |',
-    '|---|---|---|---|---|---|---|---|---|',
+    `Dataset (${r.dataset.kind}): ${r.dataset.perClass} events per class of ${JSON.stringify(r.dataset.available)} selected; ` +
+      `train ${JSON.stringify(r.dataset.counts.train)}, test ${JSON.stringify(r.dataset.counts.test)}; ${r.dataset.datasetUri}`,
+    '',
+    `| model | best point | points | ${r.classes.map((c) => `test AUC ${c}`).join(' | ')} | accuracy |${paper ? ' paper AUC qcd / ttbar / wjets | paper accuracy |' : ''}`,
+    `|---|---|---|${r.classes.map(() => '---|').join('')}---|${paper ? '---|---|' : ''}`,
   ];
   for (const m of r.models) {
-    const a = m.evaluation.auc;
     const p = PAPER[m.kind];
+    const paperCells = !paper ? '' : ` ${p ? r.classes.map((c) => f3(p.auc[c])).join(' / ') : '–'} | ${p ? f3(p.accuracy) : '–'} |`;
     lines.push(
-      `| ${m.name} (${m.kind}) | ${m.best.runId} | ${m.trained}${m.failed ? ` (+${m.failed} failed)` : ''} | ${f3(a.QCD)} | ${f3(a.ttbar)} | ${f3(a.WJets)} | ${f3(m.evaluation.accuracy)} | ` +
-        `${p ? `${f3(p.auc.QCD)} / ${f3(p.auc.ttbar)} / ${f3(p.auc.WJets)}` : '–'} | ${p ? f3(p.accuracy) : '–'} |`,
+      `| ${m.name} (${m.kind}) | ${m.best.runId} | ${m.trained}${m.failed ? ` (+${m.failed} failed)` : ''} | ` +
+        `${r.classes.map((c) => f3(m.evaluation.auc[c])).join(' | ')} | ${f3(m.evaluation.accuracy)} |${paperCells}`,
     );
   }
   lines.push('', ...r.models.map((m) => `- ${m.name}: ROC plot ${m.evaluation.plotUri}, grid table ${m.tableUri}`), '');

@@ -13,12 +13,19 @@ export interface TrainSpec {
   readonly training?: Partial<Omit<TrainConfig, 'model'>>;
 }
 
-export function resolveTrainSpec(spec: TrainSpec): TrainConfig {
+/**
+ * The spec over the reference defaults, for a dataset of these classes (by label
+ * index): the output layer has one unit per class and the reports name them.
+ */
+export function resolveTrainSpec(spec: TrainSpec, classes: readonly string[]): TrainConfig {
   const kind = spec.kind === 'gru' ? 'particle-sequence' : spec.kind;
   if (!(MODEL_KINDS as readonly string[]).includes(kind)) {
     throw new InvalidInputError(`unknown model kind '${String(spec.kind)}' (known: ${MODEL_KINDS.join(', ')}, gru)`);
   }
-  const config = defaultTrainConfig(modelConfig(kind, spec.model ?? {}), spec.training ?? {});
+  const config = defaultTrainConfig(
+    modelConfig(kind, { ...spec.model, nClasses: classes.length }),
+    { ...spec.training, classNames: [...classes] },
+  );
   try {
     validateTrainConfig(config);
   } catch (e) {

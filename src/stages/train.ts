@@ -7,6 +7,19 @@ import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';
 import { PARQUET_SOURCE_MODULE, type ParquetSourceOptions } from '../ml/parquet-source.js';
 import { modelInputs } from '../ml/models.js';
 import { InvalidInputError } from '../errors.js';
+import type { DatasetMetadata } from '../dataset/assemble.js';
+
+/** The class names of a dataset, by label index, from its metadata.json. */
+export async function datasetClasses(datasetUri: string, store: Storage = defaultStorage()): Promise<readonly string[]> {
+  const uri = datasetFiles(datasetUri).metadata;
+  const meta = await store.readJson<DatasetMetadata>(uri).catch((e) => {
+    if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`dataset ${datasetUri} has no metadata.json: not a complete hepflow dataset`);
+    throw e;
+  });
+  const classes = meta.config?.classes;
+  if (!Array.isArray(classes) || classes.length < 2) throw new InvalidInputError(`${uri}: no list of at least two classes in config.classes`);
+  return classes;
+}
 
 export interface TrainRunInput {
   /** The grid point's id (or any run name). */
@@ -44,6 +57,10 @@ export async function trainRun(
     validateTrainConfig(input.config);
   } catch (e) {
     throw new InvalidInputError((e as Error).message, { cause: e });
+  }
+  const classes = await datasetClasses(input.datasetUri, store);
+  if (input.config.classNames.join() !== classes.join()) {
+    throw new InvalidInputError(`training config has classes [${input.config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`);
   }
   const files = datasetFiles(input.datasetUri);
   const scaler = await store.readJson<HlfScaler>(files.scaler).catch((e) => {

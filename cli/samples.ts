@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import { normalizeUri } from '../src/storage/index.js';
+import { InputSchemaError, type Check } from '../src/input/validate.js';
+import type { SampleInput } from '../src/input/samples.js';
+import { UsageError } from './args.js';
+
+/**
+ * `--sample name=uri[,uri...]`, repeated: one sample per class, in label order. Local
+ * paths become file:// URIs; a directory keeps its trailing slash.
+ */
+export function parseSampleArgs(args: readonly string[]): SampleInput[] {
+  return args.map((arg) => {
+    const eq = arg.indexOf('=');
+    if (eq < 1 || eq === arg.length - 1) throw new UsageError(`--sample: expected name=uri[,uri...], got '${arg}'`);
+    const uris = arg.slice(eq + 1).split(',').filter(Boolean).map((u) => {
+      const uri = normalizeUri(u);
+      return u.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri;
+    });
+    const name = arg.slice(0, eq);
+    return uris.length === 1 ? { name, uri: uris[0]! } : { name, uris };
+  });
+}
+
+/** A run file (JSON): an object of a workflow's input keys. */
+export async function readRunFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--config: cannot read ${path}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--config: ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`--config: ${path} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** Checks an input at the edge with the workflow's own schema; a mismatch is a usage error naming the key. */
+export function checkAtEdge<T>(schema: Check<unknown>, input: T, key: string): T {
+  try {
+    schema(input, key);
+    return input;
+  } catch (e) {
+    if (e instanceof InputSchemaError) throw new UsageError(e.message);
+    throw e;
+  }
+}

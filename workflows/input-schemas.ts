@@ -1,0 +1,121 @@
+/**
+ * The schemas of the workflows' inputs. Each workflow checks its input first thing, so a
+ * malformed start (a number for a URI, a missing key, `s3:/x`) fails at once,
+ * non-retryably, naming the key and what was expected, instead of failing a workflow
+ * task again and again. The CLI checks run files against the same schemas.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  anything, array, boolean, either, InputSchemaError, number, object, oneOf, optional, plainObject, positiveInt, string, uri, type Check,
+} from '../src/input/validate.js';
+import { resolveSamples, samplesSchema } from '../src/input/samples.js';
+import { DELPHES_BRANCHES } from '../src/physics/delphes-event.js';
+
+const seed = number({ integer: true, min: 0 });
+const fraction = number({ above: 0, below: 1 });
+const name = string({ pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, what: 'a name of letters, digits, _ . -' });
+
+const fanOut = {
+  batchSize: optional(positiveInt),
+  filesInFlight: optional(positiveInt),
+  batchesInFlight: optional(positiveInt),
+  batchesPerRun: optional(positiveInt),
+  suffix: optional(string({ nonEmpty: true })),
+  // Written by the workflow itself when it continues as new.
+  progress: optional(anything),
+};
+
+const featureOptions = {
+  treeName: optional(string({ nonEmpty: true })),
+  emptyIfMissing: optional(array(oneOf(Object.keys(DELPHES_BRANCHES) as (keyof typeof DELPHES_BRANCHES)[]))),
+  rowGroupSize: optional(positiveInt),
+  /** Go on when some (not all) files of a sample fail; the manifest and the report say so. */
+  allowFailedFiles: optional(boolean),
+};
+
+export const featuresInputSchema = object({ samples: samplesSchema, outputUri: uri, ...featureOptions, ...fanOut });
+
+export const datasetInputSchema = object({
+  featuresUri: uri, outputUri: uri, devEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction),
+});
+
+const trainSpec = object({
+  kind: oneOf(['hlf', 'particle-sequence', 'inclusive', 'gru']),
+  model: optional(plainObject),
+  training: optional(plainObject),
+}, 'a training spec { kind, model?, training? }');
+
+const pool = oneOf(['cpu', 'gpu']);
+const selectionMetric = oneOf(['valLoss', 'valMeanAuc', 'valAccuracy']);
+
+const pipelineModel = object({
+  name,
+  spec: trainSpec,
+  grid: optional(plainObject),
+  pool: optional(pool),
+  gpuTaskQueue: optional(string({ nonEmpty: true })),
+  pointsInFlight: optional(positiveInt),
+  selectionMetric: optional(selectionMetric),
+}, 'a model { name, spec, grid?, pool?, ... }');
+
+export const gridSearchInputSchema = object({
+  datasetUri: uri,
+  outputUri: uri,
+  spec: trainSpec,
+  grid: optional(plainObject),
+  pool: optional(pool),
+  gpuTaskQueue: optional(string({ nonEmpty: true })),
+  pointsInFlight: optional(positiveInt),
+  selectionMetric: optional(selectionMetric),
+  heartbeatTimeout: optional(either<string | number>(string({ nonEmpty: true, what: "a duration such as '30 seconds'" }), positiveInt)),
+});
+
+export const generateInputSchema = object({
+  outputUri: uri,
+  events: positiveInt,
+  files: positiveInt,
+  seed: optional(seed),
+  mix: optional(either<unknown>(string({ nonEmpty: true }), plainObject)),
+  pileup: optional(number({ min: 0 })),
+  filesInFlight: optional(positiveInt),
+});
+
+export const ingestInputSchema = object({
+  inputUri: uri, outputUri: uri, treeName: optional(string({ nonEmpty: true })), statBranches: optional(array(string({ nonEmpty: true }))), ...fanOut,
+});
+
+const pipelineObject = object({
+  workUri: uri,
+  samples: optional(samplesSchema),
+  generate: optional(object({
+    events: positiveInt, files: positiveInt, seed: optional(seed), mix: optional(either<unknown>(string({ nonEmpty: true }), plainObject)), pileup: optional(number({ min: 0 })),
+  }, 'a generated sample { events, files, seed?, mix?, pileup? }')),
+  ...featureOptions,
+  dataset: optional(object({
+    kind: optional(oneOf(['dev', 'full'])), maxEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction),
+  })),
+  models: array(pipelineModel, { min: 1 }),
+  filesInFlight: optional(positiveInt),
+});
+
+export const pipelineInputSchema: Check<ReturnType<typeof pipelineObject>> = Object.assign((v: unknown, key: string) => {
+  const p = pipelineObject(v, key);
+  if ((p.samples === undefined) === (p.generate === undefined)) throw new InputSchemaError(key, 'exactly one of samples (your files) or generate (a synthetic sample)', Object.keys(p));
+  if (p.samples) resolveSamples(p.samples, `${key}.samples`);
+  const names = p.models.map((m) => m.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) throw new InputSchemaError(`${key}.models[${i}].name`, 'a name no other model has', n);
+  });
+  return p;
+}, { expected: pipelineObject.expected });
+
+/** Checks a workflow's input; a mismatch fails the workflow non-retryably, naming the key. */
+export function validated<T>(schema: Check<unknown>, input: T, key = 'input'): T {
+  try {
+    schema(input, key);
+    return input;
+  } catch (e) {
+    if (e instanceof InputSchemaError) throw ApplicationFailure.nonRetryable(e.message, 'InvalidWorkflowInput');
+    throw e;
+  }
+}
