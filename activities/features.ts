@@ -1,16 +1,24 @@
 import { Context } from '@temporalio/activity';
 import { storage } from '../src/storage/index.js';
-import { prepareFilePart, type PrepareFileFeaturesInput, type PrepareFileFeaturesResult } from '../src/stages/features.js';
+import { prepareFilePart, type PrepareFileFeaturesResult } from '../src/stages/features.js';
+import { InvalidInputError } from '../src/errors.js';
+import type { FileRef, FileTask } from '../workflows/file-batches-types.js';
 import { nonRetryable } from './file-batches.js';
+
+type Params = Extract<FileTask, { activity: 'prepareFileFeatures' }>['params'];
 
 /**
  * Selection and features for one ROOT file into one content-addressed Parquet part
- * (see src/stages/features.ts); heartbeats carry the running cut flow.
+ * (see src/stages/features.ts), labelled as its sample says; heartbeats carry the
+ * running cut flow.
  */
-export async function prepareFileFeatures(input: PrepareFileFeaturesInput): Promise<PrepareFileFeaturesResult> {
+export async function prepareFileFeatures(input: Params & { file: FileRef }): Promise<PrepareFileFeaturesResult> {
   const ctx = Context.current();
+  const { labels, ...rest } = input;
   try {
-    return await prepareFilePart(storage(), input, (cutFlow) => ctx.heartbeat(cutFlow));
+    const own = labels[input.file.sample ?? 0];
+    if (!own) throw new InvalidInputError(`${input.file.uri}: no labels for sample ${input.file.sample ?? 0}`);
+    return await prepareFilePart(storage(), { ...rest, labels: own }, (cutFlow) => ctx.heartbeat(cutFlow));
   } catch (e) {
     throw nonRetryable(e);
   }

@@ -210,10 +210,10 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
     const shuffleRng = new Rng(seed, PURPOSE.shuffle);
     let written = 0;
     for (const [split, path] of [['train', trainPath], ['test', testPath]] as const) {
-      const w = await ParquetFeatureWriter.open(path, {
-        rowGroupSize,
-        metadata: { 'hepflow.dataset.split': split, 'hepflow.dataset.configHash': configHash },
-      });
+      // No footer metadata of our own: parquet-wasm writes footer keys in a hash map's
+      // order, which varies between processes, so two keys would make identical datasets
+      // differ in bytes. The split is the file's name and the config hash is in metadata.json.
+      const w = await ParquetFeatureWriter.open(path, { rowGroupSize });
       for (let b = 0; b < nBuckets[split]; b++) {
         const rows = await readBucket(join(workDir, `${split}-${b}.bin`), names, uris);
         shuffleRng.shuffle(rows);

@@ -56,6 +56,7 @@ async function labelling(store: Storage, file: FileRef, source: LabelSource): Pr
     const fixed = { label: source.label, className: source.className };
     return () => fixed;
   }
+  if (source.from !== 'sidecar') throw invalid(`unknown label source ${JSON.stringify(source)}`);
   const uri = labelsPathFor(file.uri);
   const sidecar = await store.readJson<{ labels: number[]; classes: string[] }>(uri).catch((e) => {
     if (e instanceof ObjectNotFoundError) throw invalid(`${file.uri}: no labels sidecar ${uri}; give the files' class as a sample instead`);

@@ -32,3 +32,20 @@ export const DELPHES = {
   eflowPhotonEt: 520,
   eflowNeutralHadronEt: 760,
 } as const;
+
+/**
+ * The real Pythia8 + Delphes samples, one file per process (../shared/testdata/delphes),
+ * with the cut flow of the isolated-lepton filter from ../shared/testdata/README.md.
+ */
+export const REAL_DELPHES = {
+  qcd: { file: 'delphes-qcd.root', entries: 250, selected: 31 },
+  ttbar: { file: 'delphes-ttbar.root', entries: 200, selected: 121 },
+  wjets: { file: 'delphes-wjets.root', entries: 200, selected: 155 },
+  'qcd-pu20': { file: 'delphes-pu20-qcd.root', entries: 100, selected: 6 },
+  'ttbar-pu20': { file: 'delphes-pu20-ttbar.root', entries: 100, selected: 66 },
+  'wjets-pu20': { file: 'delphes-pu20-wjets.root', entries: 100, selected: 79 },
+} as const;
+
+export function sharedDelphesFile(name: string): string {
+  return sharedFile(path.join('..', 'delphes', name));
+}
