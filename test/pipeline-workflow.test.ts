@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -18,7 +17,6 @@ import type { BuildDatasetResult } from '../src/stages/dataset.js';
 import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
-import { DELPHES, sharedFile } from './helpers/testdata.js';
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
@@ -78,7 +76,7 @@ test('featuresWorkflow reruns reuse every complete part (content-addressed)', as
   const r: FanOutResult = await env.client.workflow.execute('featuresWorkflow', {
     taskQueue: CPU_TASK_QUEUE,
     workflowId: 'features-rerun',
-    args: [{ inputUri: `${work()}/input/`, outputUri: `${work()}/features`, labels: { from: 'sidecar' } }],
+    args: [{ samples: [{ name: 'generated', uri: `${work()}/input/`, sidecar: true }], outputUri: `${work()}/features` }],
   });
   assert.deepEqual(r.totals.counters, report.features.counters);
   const manifest = await store.readJson<{ files: FileResult<PrepareFileFeaturesResult>[] }>(r.manifestUri);
@@ -86,30 +84,7 @@ test('featuresWorkflow reruns reuse every complete part (content-addressed)', as
   for (const f of manifest.files) assert.ok(f.status === 'ok' && f.outcome.reused, `${f.file.uri} reused`);
 });
 
-test('featuresWorkflow on the real Delphes file: missing collections fail by name, or count as empty when asked', async () => {
-  const input = `s3://${s3.bucket}/delphes/`;
-  await store.write(`${input}${DELPHES.file}`, readFileSync(sharedFile(DELPHES.file)));
-  const strict: FanOutResult = await env.client.workflow.execute('featuresWorkflow', {
-    taskQueue: CPU_TASK_QUEUE,
-    workflowId: 'features-delphes-strict',
-    args: [{ inputUri: input, outputUri: `${work()}/delphes-strict`, labels: { from: 'class', className: 'ttbar' } }],
-  });
-  assert.deepEqual([strict.totals.ok, strict.totals.failed], [0, 1]);
-  assert.match(strict.failures[0]!.error, new RegExp(`${DELPHES.file}.*(Electron|MuonTight|MissingET)`));
-  const lenient: FanOutResult = await env.client.workflow.execute('featuresWorkflow', {
-    taskQueue: CPU_TASK_QUEUE,
-    workflowId: 'features-delphes-lenient',
-    args: [{
-      inputUri: input, outputUri: `${work()}/delphes-lenient`, labels: { from: 'class', className: 'ttbar' },
-      emptyIfMissing: ['electrons', 'muons', 'missingEt'],
-    }],
-  });
-  assert.deepEqual([lenient.totals.ok, lenient.totals.failed], [1, 0]);
-  // Real tracks, photons and neutral hadrons are read; without leptons nothing passes.
-  assert.equal(lenient.totals.counters.read, DELPHES.entries);
-  assert.ok(lenient.totals.counters.withTrack! > 0);
-  assert.equal(lenient.totals.counters.withIsolatedLepton, 0);
-});
+// Real Delphes files (missing collections, empty classes, per-class samples): test/samples-pipeline.test.ts.
 
 test('datasetWorkflow builds a capped dev dataset and the full one from the same parts', async () => {
   const r: { dev: BuildDatasetResult; full: BuildDatasetResult } = await env.client.workflow.execute('datasetWorkflow', {
