@@ -1,4 +1,5 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 
 let runtimeInstalled = false;
@@ -49,10 +50,22 @@ export async function runWorkflow<R>(
     const handle = await client.workflow.start(type, { taskQueue: CPU_TASK_QUEUE, workflowId: o.workflowId, args: [input] });
     console.log(`started ${type} ${o.workflowId}\n  watch: ${workflowUrl(o.workflowId)}`);
     if (!o.wait) return undefined;
-    return await awaitResult<R>(handle, o.localWorker);
+    return await awaitResult<R>(handle, o.localWorker).catch((e: unknown) => {
+      throw e instanceof WorkflowFailedError ? new Error(`${type} ${o.workflowId} failed: ${rootCause(e)}`, { cause: e }) : e;
+    });
   } finally {
     await client.connection.close();
   }
+}
+
+/**
+ * The message a user can act on: the innermost application error (it names the file,
+ * sample or key), not "Child Workflow execution failed" three levels up.
+ */
+function rootCause(e: Error): string {
+  let found: ApplicationFailure | undefined;
+  for (let c: unknown = e; c instanceof Error; c = c.cause) if (c instanceof ApplicationFailure) found = c;
+  return found ? `${found.type ? `${found.type}: ` : ''}${found.message}` : e.message;
 }
 
 export const newWorkflowId = (kind: string): string =>
