@@ -18,6 +18,7 @@ import { buildPhysicsDataset } from '../src/ml/physics-data.js';
 import { modelConfig, type ModelKind } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';
+import { PAPER } from '../src/stages/report.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { dataDir } from '../src/paths.js';
 
@@ -35,11 +36,6 @@ const raw = process.argv.includes('--raw');
 const dirArg = process.argv.indexOf('--dir');
 const dir = dirArg >= 0 ? path.resolve(process.argv[dirArg + 1]!) : path.join(tmpdir(), `hepflow-physics-auc-${process.pid}`);
 
-/** arXiv:1807.00083, Table 2 / Fig. 6: test-set AUC per class and accuracy. */
-const PAPER: Partial<Record<ModelKind, { auc: Record<string, number>; accuracy: number }>> = {
-  hlf: { auc: { QCD: 0.987, ttbar: 0.986, WJets: 0.981 }, accuracy: 0.916 },
-  inclusive: { auc: { QCD: 0.995, ttbar: 0.997, WJets: 0.995 }, accuracy: 0.956 },
-};
 
 interface Row {
   readonly model: string;
@@ -99,8 +95,8 @@ const lines = [
   '|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => {
     const p = r.model in PAPER ? PAPER[r.model as ModelKind] : undefined;
-    const paper = p ? `${f3(p.auc.QCD)} / ${f3(p.auc.ttbar)} / ${f3(p.auc.WJets)}` : '–';
-    return `| ${r.model} | ${f3(r.auc.QCD)} | ${f3(r.auc.ttbar)} | ${f3(r.auc.WJets)} | ${f3(r.accuracy)} | ${paper} | ${f3(p?.accuracy)} | ` +
+    const paper = p ? `${f3(p.auc.qcd)} / ${f3(p.auc.ttbar)} / ${f3(p.auc.wjets)}` : '–';
+    return `| ${r.model} | ${f3(r.auc.qcd)} | ${f3(r.auc.ttbar)} | ${f3(r.auc.wjets)} | ${f3(r.accuracy)} | ${paper} | ${f3(p?.accuracy)} | ` +
       `${r.trainSeconds.toFixed(0)} | ${r.samplesPerSecond.toFixed(0)} |`;
   }),
 ];

@@ -1,4 +1,4 @@
-import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import type { SampleInput } from '../src/input/samples.js';
 import type { DelphesEvent } from '../src/physics/delphes-event.js';
@@ -89,6 +89,14 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
     ...(input.dataset?.testFraction !== undefined ? { testFraction: input.dataset.testFraction } : {}),
   });
+  // Event conservation across stages: the dataset balanced from every selected event.
+  const lost = features.classes.filter((c) => (features.totals.counters[`class:${c}`] ?? 0) !== dataset.available[c]);
+  if (lost.length > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `events lost between features and dataset: ${lost.map((c) => `${c} selected ${features.totals.counters[`class:${c}`] ?? 0}, dataset read ${dataset.available[c]}`).join('; ')}`,
+      'EventsLost',
+    );
+  }
   const models = await Promise.all(input.models.map(async (m) => {
     const r = await executeChild(gridSearchWorkflow, {
       workflowId: `${id}-grid-${m.name}`,

@@ -53,8 +53,8 @@ export interface ManifestPart {
 /**
  * The parts of exactly this features run, from its manifest (not whatever else lies
  * under parts/: an earlier run on the same work URI may have left other parts there),
- * each checked against its commit record, in an order that does not depend on where
- * the run wrote: sample, then the file's path within the sample.
+ * each checked against its commit record, keyed by what does not depend on where the
+ * run wrote: the sample's name and the file's path within the sample.
  */
 export async function manifestParts(store: Storage, featuresUri: string): Promise<{ classes: readonly string[]; parts: ManifestPart[] }> {
   const uri = `${featuresUri.replace(/\/+$/, '')}/manifest.json`;
@@ -65,7 +65,7 @@ export async function manifestParts(store: Storage, featuresUri: string): Promis
   if (manifest.kind !== 'hepflow.features-manifest/v2' || !Array.isArray(manifest.classes)) {
     throw new InvalidInputError(`${uri}: a ${manifest.kind ?? 'unknown'} manifest, not a features manifest with classes (hepflow.features-manifest/v2)`);
   }
-  const parts: (ManifestPart & { sample: number; rel: string })[] = [];
+  const parts: ManifestPart[] = [];
   for (const f of manifest.files) {
     if (f.status !== 'ok' || f.outcome.rows === 0) continue;
     const record = await readCommitted<FeaturePartMeta>(store, commitUriOf(f.outcome.partUri));
@@ -73,11 +73,9 @@ export async function manifestParts(store: Storage, featuresUri: string): Promis
       throw new InvalidInputError(`${f.outcome.partUri} (from ${f.file.uri}) is missing or changed since the features run ${featuresUri}; rerun it`);
     }
     const sample = f.file.sample ?? 0;
-    const rel = f.file.rel ?? f.file.uri;
-    parts.push({ uri: f.outcome.partUri, key: `${manifest.samples[sample]?.name ?? sample}/${rel}`, rows: f.outcome.rows, sample, rel });
+    parts.push({ uri: f.outcome.partUri, key: `${manifest.samples[sample]?.name ?? sample}/${f.file.rel ?? f.file.uri}`, rows: f.outcome.rows });
   }
-  parts.sort((a, b) => a.sample - b.sample || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { classes: manifest.classes, parts: parts.map(({ uri: u, key, rows }) => ({ uri: u, key, rows })) };
+  return { classes: manifest.classes, parts };
 }
 
 /**
@@ -107,6 +105,11 @@ export async function buildDataset(
       ...(input.rowGroupSize !== undefined ? { rowGroupSize: input.rowGroupSize } : {}),
       onProgress,
     });
+    // Conservation between stages: each part holds the rows the features run counted.
+    const expected = new Map(parts.map((p) => [p.key, p.rows]));
+    for (const p of r.metadata.parts) {
+      if (expected.get(p.key) !== p.rows) throw new InvalidInputError(`${p.key}: the features run counted ${expected.get(p.key)} rows, its part holds ${p.rows}`);
+    }
     const out = datasetFiles(input.outputUri);
     await store.write(out.train, createReadStream(r.trainPath));
     await store.write(out.test, createReadStream(r.testPath));

@@ -26,8 +26,8 @@ export interface PipelineReport {
   }[];
 }
 
-/** Test-set AUCs of the reference paper (arXiv:1807.00083) per model kind, for its preset classes. */
-const PAPER: Record<string, { auc: Record<string, number>; accuracy: number }> = {
+/** Test-set AUCs of the reference paper (arXiv:1807.00083, Table 2 / Fig. 6) per model kind, for its preset classes. */
+export const PAPER: Record<string, { auc: Record<string, number>; accuracy: number }> = {
   hlf: { auc: { qcd: 0.987, ttbar: 0.986, wjets: 0.981 }, accuracy: 0.916 },
   'particle-sequence': { auc: { ttbar: 0.991 }, accuracy: 0.939 },
   inclusive: { auc: { qcd: 0.995, ttbar: 0.997, wjets: 0.995 }, accuracy: 0.956 },
