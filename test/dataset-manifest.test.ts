@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,10 +18,11 @@ const uri = (...p: string[]) => pathToFileURL(path.join(dir, ...p)).href;
 
 before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-manifest-'));
-  for (const name of ['ttbar', 'wjets'] as const) {
-    mkdirSync(path.join(dir, 'in', name), { recursive: true });
-    copyFileSync(sharedDelphesFile(REAL_DELPHES[name].file), path.join(dir, 'in', name, REAL_DELPHES[name].file));
-  }
+  mkdirSync(path.join(dir, 'in', 'ttbar'), { recursive: true });
+  copyFileSync(sharedDelphesFile(REAL_DELPHES.ttbar.file), path.join(dir, 'in', 'ttbar', REAL_DELPHES.ttbar.file));
+  // A directory of links to the files, as data directories often are.
+  mkdirSync(path.join(dir, 'in', 'wjets'), { recursive: true });
+  symlinkSync(sharedDelphesFile(REAL_DELPHES.wjets.file), path.join(dir, 'in', 'wjets', REAL_DELPHES.wjets.file));
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));

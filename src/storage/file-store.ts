@@ -51,6 +51,11 @@ export class FileStore implements ObjectStore {
       const p = path.join(dir, ent.name);
       if (ent.isDirectory()) yield* this.walk(p, () => true);
       else if (ent.isFile()) yield infoOf(p, await fs.stat(p));
+      else if (ent.isSymbolicLink()) {
+        // Data directories are often links to files kept elsewhere: list what they point to.
+        const target = await fs.stat(p).catch(() => undefined);
+        if (target?.isFile()) yield infoOf(p, target);
+      }
     }
   }
 
