@@ -90,7 +90,9 @@ const pipelineObject = object({
   generate: optional(object({
     events: positiveInt, files: positiveInt, seed: optional(seed), mix: optional(either<unknown>(string({ nonEmpty: true }), plainObject)), pileup: optional(number({ min: 0 })),
   }, 'a generated sample { events, files, seed?, mix?, pileup? }')),
-  ...featureOptions,
+  treeName: featureOptions.treeName,
+  emptyIfMissing: featureOptions.emptyIfMissing,
+  allowFailedFiles: featureOptions.allowFailedFiles,
   dataset: optional(object({
     kind: optional(oneOf(['dev', 'full'])), maxEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction),
   })),
