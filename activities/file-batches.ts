@@ -1,6 +1,6 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { Readable } from 'node:stream';
-import { storage, joinUri, ObjectNotFoundError, InvalidUriError } from '../src/storage/index.js';
+import { storage, joinUri, ObjectNotFoundError, InvalidUriError, isTransientStorageError } from '../src/storage/index.js';
 import { RootFileError } from '../src/root/errors.js';
 import { InvalidInputError } from '../src/errors.js';
 import { listSources } from '../src/stages/listing.js';
@@ -10,8 +10,17 @@ const pad = (n: number): string => String(n).padStart(6, '0');
 const listingUri = (outputUri: string, batch: number): string => joinUri(outputUri, 'listing', `batch-${pad(batch)}.json`);
 const batchResultUri = (outputUri: string, batch: number): string => joinUri(outputUri, 'results', `batch-${pad(batch)}.json`);
 
-/** Errors no retry can fix: the workflow records them instead of retrying forever. */
+/**
+ * Errors no retry can fix (the bytes are bad, the object or input is wrong) fail
+ * non-retryably, and the workflow records them. Everything else, above all a storage
+ * outage anywhere in the cause chain, stays retryable: an input that could not be read
+ * right now must never be recorded as bad.
+ */
 export function nonRetryable(e: unknown): unknown {
+  if (isTransientStorageError(e)) {
+    // Typed by the outage, not by a wrapper whose name the workflow may list as permanent.
+    return ApplicationFailure.create({ message: (e as Error).message, type: 'StorageUnavailableError', nonRetryable: false, cause: e as Error });
+  }
   if (e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof InvalidUriError || e instanceof InvalidInputError) {
     return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
   }

@@ -94,6 +94,10 @@ export async function fileBatchWorkflow(input: FileBatchInput): Promise<FileBatc
     try {
       return { status: 'ok', file, outcome: await run({ file, ...input.task.params }) };
     } catch (e) {
+      // Only a verdict on the file itself is recorded; a failure that stayed retryable
+      // (a storage outage that outlasted the retries) fails the batch instead, so an
+      // input that could not be read right now is never reported as a bad file.
+      if (!(e instanceof ActivityFailure) || e.retryState !== 'NON_RETRYABLE_FAILURE') throw e;
       return { status: 'failed', file, ...messageOf(e) };
     }
   });

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { RandomAccessSource } from './random-access.js';
-import { ObjectNotFoundError, StorageError, type ObjectInfo, type ObjectStore, type WriteBody } from './types.js';
+import { ObjectNotFoundError, StorageError, StorageUnavailableError, type ObjectInfo, type ObjectStore, type WriteBody } from './types.js';
 import { formatUri, parseUri } from './uri.js';
 
 const localPath = (uri: string): string => {
@@ -23,6 +23,19 @@ const infoOf = (p: string, st: Stats): ObjectInfo => ({
 });
 
 const isNotFound = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+
+// Failures of the file system rather than of the file: out of descriptors, a network
+// file system timing out or gone stale, an I/O error that a remount or retry may fix.
+const TRANSIENT_CODES = new Set(['EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'ESTALE', 'ETIMEDOUT', 'EBUSY', 'EINTR', 'ENOMEM']);
+
+/** A local file-system failure as a StorageError, transient where the code says so. */
+function fileFailure(uri: string, operation: string, e: unknown): StorageError {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const reason = (e as Error)?.message ?? String(e);
+  return code && TRANSIENT_CODES.has(code)
+    ? new StorageUnavailableError(uri, operation, reason, { cause: e })
+    : new StorageError(uri, operation, reason, { cause: e });
+}
 
 /** Temporary names written before the atomic rename; never listed as objects. */
 const TEMP_MARK = '.hepflow-tmp-';
@@ -43,7 +56,7 @@ export class FileStore implements ObjectStore {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (e) {
       if (isNotFound(e)) return;
-      throw new StorageError(dir, 'list', (e as Error).message, { cause: e });
+      throw fileFailure(dir, 'list', e);
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const ent of entries) {
@@ -66,7 +79,7 @@ export class FileStore implements ObjectStore {
       return st.isFile() ? infoOf(p, st) : undefined;
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      throw new StorageError(uri, 'stat', (e as Error).message, { cause: e });
+      throw fileFailure(uri, 'stat', e);
     }
   }
 
@@ -77,7 +90,7 @@ export class FileStore implements ObjectStore {
       handle = await fs.open(p, 'r');
     } catch (e) {
       if (isNotFound(e)) throw new ObjectNotFoundError(uri, 'open');
-      throw new StorageError(uri, 'open', (e as Error).message, { cause: e });
+      throw fileFailure(uri, 'open', e);
     }
     const size = (await handle.stat()).size;
     return {
@@ -90,7 +103,13 @@ export class FileStore implements ObjectStore {
         const buf = new Uint8Array(length);
         let done = 0;
         while (done < length) {
-          const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
+          let bytesRead: number;
+          try {
+            ({ bytesRead } = await handle.read(buf, done, length - done, offset + done));
+          } catch (e) {
+            throw fileFailure(uri, `read bytes ${offset}-${offset + length - 1} of`, e);
+          }
+          // The file shrank since it was opened: its bytes really are gone.
           if (bytesRead === 0) throw new StorageError(uri, 'read', `unexpected end of file at byte ${offset + done}`);
           done += bytesRead;
         }
@@ -105,7 +124,7 @@ export class FileStore implements ObjectStore {
       return new Uint8Array(await fs.readFile(localPath(uri)));
     } catch (e) {
       if (isNotFound(e)) throw new ObjectNotFoundError(uri, 'read');
-      throw new StorageError(uri, 'read', (e as Error).message, { cause: e });
+      throw fileFailure(uri, 'read', e);
     }
   }
 
@@ -125,7 +144,7 @@ export class FileStore implements ObjectStore {
       return infoOf(p, await fs.stat(p));
     } catch (e) {
       await fs.rm(tmp, { force: true });
-      throw new StorageError(uri, 'write', (e as Error).message, { cause: e });
+      throw fileFailure(uri, 'write', e);
     }
   }
 

@@ -10,7 +10,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import type { RandomAccessSource } from './random-access.js';
-import { ObjectNotFoundError, StorageError, type ObjectInfo, type ObjectStore, type WriteBody } from './types.js';
+import { ObjectNotFoundError, StorageError, StorageUnavailableError, type ObjectInfo, type ObjectStore, type WriteBody } from './types.js';
 import { parseUri } from './uri.js';
 
 export interface S3Settings {
@@ -49,14 +49,44 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
   };
 }
 
-const describe = (e: unknown): string => {
-  if (e instanceof S3ServiceException) return `${e.name}${e.message && e.message !== e.name ? `: ${e.message}` : ''}`;
-  const err = e as NodeJS.ErrnoException;
-  if (err?.code === 'ECONNREFUSED' || err?.name === 'TimeoutError' || err?.code === 'ENOTFOUND') {
-    return `object storage unreachable (${err.code ?? err.name}: ${err.message})`;
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
+  'EAI_AGAIN', 'ENOTFOUND', 'EADDRNOTAVAIL', 'ESOCKETTIMEDOUT', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE',
+]);
+const THROTTLING = new Set([
+  'SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException',
+  'TooManyRequestsException', 'RequestLimitExceeded', 'ProvisionedThroughputExceededException', 'RequestTimeout',
+  'ServiceUnavailable', 'InternalError',
+]);
+
+/** The transport-level reason when `e` is a network failure (refused, reset, timed out...). */
+function networkFailure(e: unknown): string | undefined {
+  for (let x = e, depth = 0; x instanceof Error && depth < 8; x = x.cause, depth++) {
+    const err = x as NodeJS.ErrnoException;
+    if ((err.code && NETWORK_CODES.has(err.code)) || err.name === 'TimeoutError') return `${err.code ?? err.name}: ${err.message}`;
   }
-  return err?.message ?? String(e);
-};
+  return undefined;
+}
+
+/**
+ * Classifies an S3 client failure: a transient one (the store is unreachable, slow, or
+ * answers 5xx/429/408 or a throttling code) becomes a StorageUnavailableError, anything
+ * else a StorageError; both name the object, the operation and the cause.
+ */
+export function s3Failure(uri: string, operation: string, e: unknown): StorageError {
+  if (e instanceof StorageError) return e;
+  if (e instanceof S3ServiceException) {
+    const status = e.$metadata?.httpStatusCode ?? 0;
+    const reason = `${e.name}${e.message && e.message !== e.name ? `: ${e.message}` : ''}${status ? ` (HTTP ${status})` : ''}`;
+    if (status >= 500 || status === 429 || status === 408 || THROTTLING.has(e.name) || e.$retryable !== undefined) {
+      return new StorageUnavailableError(uri, operation, `object storage unavailable: ${reason}`, { cause: e });
+    }
+    return new StorageError(uri, operation, reason, { cause: e });
+  }
+  const network = networkFailure(e);
+  if (network) return new StorageUnavailableError(uri, operation, `object storage unreachable (${network})`, { cause: e });
+  return new StorageError(uri, operation, (e as Error)?.message ?? String(e), { cause: e });
+}
 
 const isNotFound = (e: unknown): boolean =>
   e instanceof S3ServiceException && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404);
@@ -89,9 +119,8 @@ export class S3Store implements ObjectStore {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof StorageError) throw e;
       if (isNotFound(e)) throw new ObjectNotFoundError(uri, operation);
-      throw new StorageError(uri, operation, describe(e), { cause: e });
+      throw s3Failure(uri, operation, e);
     }
   }
 
@@ -127,7 +156,7 @@ export class S3Store implements ObjectStore {
       };
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      throw new StorageError(uri, 'stat', describe(e), { cause: e });
+      throw s3Failure(uri, 'stat', e);
     }
   }
 
@@ -138,7 +167,10 @@ export class S3Store implements ObjectStore {
         new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
       );
       const bytes = await r.Body!.transformToByteArray();
-      if (bytes.length !== length) throw new Error(`short read: got ${bytes.length} of ${length} bytes`);
+      // The object was at least this long when opened: a short body is a cut connection.
+      if (bytes.length !== length) {
+        throw new StorageUnavailableError(uri, `read bytes ${offset}-${offset + length - 1} of`, `short read: got ${bytes.length} of ${length} bytes`);
+      }
       return bytes;
     });
   }

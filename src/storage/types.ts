@@ -28,8 +28,14 @@ export interface ObjectStore {
   delete(uri: string): Promise<void>;
 }
 
-/** Every storage failure names the object and the operation, and keeps the cause. */
+/**
+ * Every storage failure names the object and the operation, and keeps the cause.
+ * `transient` says the failure lies in reaching the store (unreachable endpoint,
+ * timeout, reset connection, 5xx, throttling), not in the object: the same request
+ * may succeed later, so callers must retry and never record the object as bad.
+ */
 export class StorageError extends Error {
+  readonly transient: boolean = false;
   constructor(
     readonly uri: string,
     readonly operation: string,
@@ -39,6 +45,23 @@ export class StorageError extends Error {
     super(`storage: cannot ${operation} ${uri}: ${reason}`, options);
     this.name = 'StorageError';
   }
+}
+
+/** The store could not be reached or answered with a temporary failure: retry. */
+export class StorageUnavailableError extends StorageError {
+  override readonly transient = true;
+  constructor(uri: string, operation: string, reason: string, options?: { cause?: unknown }) {
+    super(uri, operation, reason, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+/** True when `e`, or any error in its cause chain, is a transient storage failure. */
+export function isTransientStorageError(e: unknown): boolean {
+  for (let x = e, depth = 0; x instanceof Error && depth < 16; x = x.cause, depth++) {
+    if (x instanceof StorageError && x.transient) return true;
+  }
+  return false;
 }
 
 export class ObjectNotFoundError extends StorageError {

@@ -13,6 +13,12 @@ export interface TestS3 {
   /** Environment a process needs to use this server through the storage module. */
   readonly env: Record<string, string>;
   storage(overrides?: Partial<S3Settings>): Storage;
+  /** Stops the server process, keeping its data, to simulate an outage. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port over the same data. */
+  resume(): Promise<void>;
+  /** The server process's pid while it runs. */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -42,6 +48,13 @@ export async function startTestS3(bucket = 'hepflow-test'): Promise<TestS3> {
       Object.assign(process.env, env);
       return new Storage(() => ({ ...s3SettingsFromEnv(env), ...overrides }));
     },
+    halt: async () => {
+      await s3.stop();
+    },
+    resume: async () => {
+      await s3.start();
+    },
+    pid: () => s3.pid(),
     stop: async () => {
       await s3.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import type { RandomAccessSource } from '../../storage/random-access.js';
 import { decompressPayload } from './compression.js';
 import { Cursor } from './cursor.js';
 import { RootFormatError } from './errors.js';
-import { readKeyHeader } from './file.js';
+import { readKeyHeader, readRange } from './file.js';
 import type { RawBranch } from './objects.js';
 
 export interface DecodedBasket {
@@ -140,18 +140,7 @@ export async function fetchCoalesced<T extends ByteRequest>(
   const worker = async (): Promise<void> => {
     while (next < groups.length) {
       const g = groups[next++]!;
-      if (g.end > source.size) {
-        throw new RootFormatError(source.uri, `basket bytes ${g.start}..${g.end} lie past the end (${source.size} bytes; truncated?)`);
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = await source.read(g.start, g.end - g.start);
-      } catch (error) {
-        throw new RootFormatError(source.uri, `reading baskets at bytes ${g.start}..${g.end} failed: ${(error as Error).message}`, { cause: error });
-      }
-      if (bytes.length !== g.end - g.start) {
-        throw new RootFormatError(source.uri, `asked for ${g.end - g.start} bytes at ${g.start}, got ${bytes.length}`);
-      }
+      const bytes = await readRange(source, g.start, g.end - g.start, 'baskets');
       if (stats) {
         stats.reads++;
         stats.bytesRead += bytes.length;

@@ -5,6 +5,7 @@
  * code reads local files and S3 objects through ranged GETs.
  */
 import type { RandomAccessSource } from '../../storage/random-access.js';
+import { StorageUnavailableError } from '../../storage/types.js';
 import { decompressPayload } from './compression.js';
 import { Cursor } from './cursor.js';
 import { MissingTreeError, RootFormatError } from './errors.js';
@@ -183,19 +184,19 @@ export class RootFile {
   }
 }
 
-/** Reads a range, turning a short or failing source read into a RootFormatError. */
+/**
+ * Reads a range. A range past the object's end is the file's fault (truncated), so a
+ * RootFormatError; a failing read is the store's, so its error passes through unchanged
+ * (StorageUnavailableError for an outage: retryable, never a verdict on the file).
+ */
 export async function readRange(source: RandomAccessSource, offset: number, length: number, what: string): Promise<Uint8Array> {
   if (offset < 0 || length < 0 || offset + length > source.size) {
     throw new RootFormatError(source.uri, `${what}: bytes ${offset}..${offset + length} lie past the end (${source.size} bytes; truncated?)`);
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await source.read(offset, length);
-  } catch (error) {
-    throw new RootFormatError(source.uri, `${what}: reading bytes ${offset}..${offset + length} failed: ${(error as Error).message}`, { cause: error });
-  }
+  const bytes = await source.read(offset, length);
   if (bytes.length !== length) {
-    throw new RootFormatError(source.uri, `${what}: asked for ${length} bytes at ${offset}, got ${bytes.length}`);
+    // The source knows the object is long enough, so fewer bytes means a cut transfer.
+    throw new StorageUnavailableError(source.uri, `read bytes ${offset}-${offset + length - 1} (${what}) of`, `got ${bytes.length} of ${length} bytes`);
   }
   return bytes;
 }
