@@ -1,10 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { storage } from '../src/storage/index.js';
-import { summarizeTree, type TreeSummary } from '../src/root/jsroot/tree-summary.js';
+import { summarizeTree, type TreeSummary } from '../src/root/tree-summary.js';
 import type { FileRef, PerFileOutcome } from '../workflows/file-batches-types.js';
 import { nonRetryable } from './file-batches.js';
 
-/** Opens one ROOT file through ranged reads and summarizes its tree with jsroot. */
+/** Opens one ROOT file through ranged reads and summarizes its tree (src/root/tree-summary.ts). */
 export async function inspectRootFile(input: {
   file: FileRef;
   /** Absent: the file's first TTree. */

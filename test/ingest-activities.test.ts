@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { inspectRootFile } from '../activities/ingest.js';
 import { listInputFiles, readListingBatch, writeBatchResult, writeManifest } from '../activities/file-batches.js';
 import { storage } from '../src/storage/index.js';
+import { openRootFile } from '../src/root/reader/index.js';
 import type { FileResult, FileTask } from '../workflows/file-batches-types.js';
 import { HZZ, sharedFile } from './helpers/testdata.js';
 
@@ -29,9 +30,54 @@ test('unreadable files fail non-retryably, naming the file', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-act-'));
   const truncated = path.join(dir, 'cut.root');
   writeFileSync(truncated, readFileSync(sharedFile('uproot-HZZ.root')).subarray(0, 5000));
-  for (const [file, type] of [[truncated, 'RootFileError'], [path.join(dir, 'absent.root'), 'ObjectNotFoundError']] as const) {
+  for (const [file, type] of [[truncated, 'RootFormatError'], [path.join(dir, 'absent.root'), 'ObjectNotFoundError']] as const) {
     await assert.rejects(run(inspectRootFile, { file: ref(file), statBranches: [] }), (e: unknown) =>
       e instanceof ApplicationFailure && e.nonRetryable && e.type === type && e.message.includes(path.basename(file)));
+  }
+});
+
+/**
+ * Copies of a real file with basket 0 of `branch` damaged: bytes flipped inside its
+ * compressed data, or its declared uncompressed length (key and block header) raised
+ * by 8 bytes. jsroot reported both as ok, with a count of 0.
+ */
+async function damagedBasket(file: string, branch: string, dir: string): Promise<{ flipped: string; lying: string }> {
+  const full = new Uint8Array(readFileSync(sharedFile(file)));
+  const source = await storage().openRead(sharedFile(file));
+  const seek = (await (await openRootFile(source)).getTree('events')).branch(branch).basketSeek[0]!;
+  await source.close();
+  const keylen = new DataView(full.buffer).getInt16(seek + 14);
+  const flipped = full.slice();
+  for (let i = seek + keylen + 40; i < seek + keylen + 48; i++) flipped[i] = flipped[i]! ^ 0x5a;
+  const lying = full.slice();
+  const view = new DataView(lying.buffer);
+  view.setInt32(seek + 6, view.getInt32(seek + 6) + 8); // fObjlen
+  const block = seek + keylen;
+  const declared = (lying[block + 6]! | (lying[block + 7]! << 8) | (lying[block + 8]! << 16)) + 8;
+  lying.set([declared & 0xff, (declared >> 8) & 0xff, declared >> 16], block + 6);
+  const out = { flipped: path.join(dir, `flipped-${file}`), lying: path.join(dir, `lying-${file}`) };
+  writeFileSync(out.flipped, flipped);
+  writeFileSync(out.lying, lying);
+  return out;
+}
+
+test('a corrupt basket fails the file, naming the file, the branch and the basket; never ok', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-corrupt-'));
+  const cases: [string, RegExp][] = [];
+  for (const file of ['uproot-HZZ-zlib.root', 'uproot-HZZ-lz4.root', 'uproot-HZZ-zstd.root']) {
+    const { flipped, lying } = await damagedBasket(file, 'Jet_Px', dir);
+    cases.push([lying, /declared|header says|past the declared|truncated/]);
+    // ZSTD frames in ROOT carry no checksum: flipped bytes there may decode to other values.
+    if (!file.includes('zstd')) cases.push([flipped, /inflate|checksum|corrupt/]);
+  }
+  for (const [file, cause] of cases) {
+    await assert.rejects(run(inspectRootFile, { file: ref(file), statBranches: ['NMuon', 'Jet_Px'] }), (e: unknown) => {
+      assert.ok(e instanceof ApplicationFailure && e.nonRetryable, `${file}: ${(e as Error).message}`);
+      assert.ok(e.message.includes(path.basename(file)), e.message);
+      assert.match(e.message, /basket 0 of branch 'Jet_Px'/);
+      assert.match(e.message, cause);
+      return true;
+    });
   }
 });
 

@@ -7,7 +7,7 @@ import { createPoolWorker } from '../workers/pool-worker.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { IngestInput } from '../workflows/ingest.js';
 import type { FanOutResult, FileResult } from '../workflows/file-batches-types.js';
-import type { TreeSummary } from '../src/root/jsroot/tree-summary.js';
+import type { TreeSummary } from '../src/root/tree-summary.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import { DELPHES, HZZ, ZMUMU, sharedFile } from './helpers/testdata.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Storage, type RandomAccessSource } from '../src/storage/index.js';
-import { summarizeTree } from '../src/root/jsroot/tree-summary.js';
+import { summarizeTree } from '../src/root/tree-summary.js';
 import { RootFileError } from '../src/root/errors.js';
 import { DELPHES, HZZ, ZMUMU, sharedFile } from './helpers/testdata.js';
 
@@ -20,7 +20,7 @@ function counting(src: RandomAccessSource) {
 }
 
 for (const name of HZZ.files) {
-  test(`jsroot over storage reads ${name} with the reference values`, async () => {
+  test(`the ingest summary reads ${name} with the reference values`, async () => {
     const s = await summarizeTree(await store.openRead(sharedFile(name)), 'events', ['NMuon', 'MET_px', 'Jet_Px', 'Muon_Px']);
     assert.equal(s.entries, HZZ.entries);
     assert.equal(s.stats.NMuon!.sum, HZZ.nMuonSum);
@@ -68,14 +68,14 @@ test('bad input fails with RootFileError naming the file and the cause', async (
   writeFileSync(junk, 'this is not a ROOT file at all, just text\n'.repeat(50));
   const cases: [string, string | undefined, RegExp][] = [
     [truncated, 'events', /truncated\.root.*(truncated|bytes)/],
-    [junk, undefined, /junk\.root: not a readable ROOT file/],
-    [sharedFile('uproot-HZZ.root'), 'Delphes', /uproot-HZZ\.root: tree 'Delphes' not found; keys: events \(TTree\)/],
+    [junk, undefined, /junk\.root: not a ROOT file/],
+    [sharedFile('uproot-HZZ.root'), 'Delphes', /uproot-HZZ\.root: no TTree 'Delphes' in the top directory \(keys: events;1 \(TTree\)\)/],
   ];
   for (const [file, tree, pattern] of cases) {
     await assert.rejects(summarizeTree(await store.openRead(file), tree), (e: Error) => e instanceof RootFileError && pattern.test(e.message));
   }
   await assert.rejects(
     summarizeTree(await store.openRead(sharedFile('uproot-HZZ.root')), 'events', ['NoSuchBranch']),
-    /branch 'NoSuchBranch' not found/,
+    /uproot-HZZ\.root: tree 'events' has no branch 'NoSuchBranch'/,
   );
 });

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { baseName, normalizeUri, storage } from '../../src/storage/index.js';
 import type { IngestInput } from '../../workflows/ingest.js';
 import type { FanOutResult, FileResult } from '../../workflows/file-batches-types.js';
-import type { TreeSummary } from '../../src/root/jsroot/tree-summary.js';
+import type { TreeSummary } from '../../src/root/tree-summary.js';
 import { csv, positiveInt, UsageError } from '../args.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 

@@ -53,6 +53,23 @@ function algorithmOf(a: number, b: number): Algorithm | undefined {
 }
 
 /**
+ * The Frame_Content_Size of a Zstandard frame (RFC 8878, 3.1.1.1), when the frame
+ * header records it (ROOT's frames do); undefined when absent or not a frame.
+ */
+function zstdContentSize(frame: Uint8Array): number | undefined {
+  if (frame.length < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f || frame[3] !== 0xfd) return undefined;
+  const descriptor = frame[4]!;
+  const singleSegment = (descriptor >> 5) & 1;
+  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][descriptor >> 6]!;
+  if (fcsBytes === 0) return undefined;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!;
+  if (at + fcsBytes > frame.length) return undefined;
+  let size = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) size = size * 256 + frame[at + i]!;
+  return fcsBytes === 2 ? size + 256 : size;
+}
+
+/**
  * Decompresses one object payload (a TKey's or a basket's) to exactly `uncompressedSize`
  * bytes. A payload whose stored size equals the uncompressed size is stored raw.
  * `what` names the object in errors ("basket 3 of branch 'Jet.PT'").
@@ -71,9 +88,8 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
     if (total > uncompressedSize) fail(`compression blocks decompress past the declared ${uncompressedSize} bytes`);
     if (at > payload.length) fail(`compression block claims more bytes than the ${payload.length} present (truncated)`);
   }
-  let out: Uint8Array | undefined;
+  const parts: Uint8Array[] = [];
   let ip = 0;
-  let op = 0;
   for (let b = 0; b < blocks; b++) {
     const algorithm = algorithmOf(payload[ip]!, payload[ip + 1]!);
     const cSize = payload[ip + 3]! | (payload[ip + 4]! << 8) | (payload[ip + 5]! << 16);
@@ -110,13 +126,18 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
         produced = target;
         break;
       }
-      case 'zstd':
+      case 'zstd': {
+        // fzstd fills the buffer it is given and returns all of it, however much the frame
+        // held: the frame's own content size is what proves the declared length.
+        const frameSize = zstdContentSize(block);
+        if (frameSize !== undefined && frameSize !== uSize) fail(`ZSTD block at byte ${ip} holds ${frameSize} bytes, header says ${uSize}`);
         try {
           produced = zstdDecompress(block, new Uint8Array(uSize));
         } catch (error) {
           return fail(`ZSTD block at byte ${ip} does not decompress: ${(error as Error).message}`, error);
         }
         break;
+      }
       case 'lzma': {
         const xz = loadXz(uri, what).xz;
         try {
@@ -131,11 +152,17 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
     }
     if (produced.length !== uSize) fail(`${algorithm} block at byte ${ip} gave ${produced.length} bytes, header says ${uSize}`);
     // The common case, one block, hands the decompressed buffer over without a copy.
-    if (op === 0 && uSize === uncompressedSize) return produced;
-    out ??= new Uint8Array(uncompressedSize);
-    out.set(produced, op);
-    op += uSize;
+    if (blocks === 1) return produced;
+    // Several blocks are joined only once all of them decompressed: the declared total
+    // is allocated when the blocks proved it, never on the headers' word alone.
+    parts.push(produced);
     ip = start + cSize;
   }
-  return out ?? new Uint8Array(0);
+  const out = new Uint8Array(uncompressedSize);
+  let op = 0;
+  for (const part of parts) {
+    out.set(part, op);
+    op += part.length;
+  }
+  return out;
 }

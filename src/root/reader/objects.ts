@@ -486,7 +486,7 @@ function readEmbeddedBasket(c: Cursor): EmbeddedBasket {
   const last = c.i32();
   const flag = c.u8();
   const border = last - keylen;
-  if (entries < 0 || border < 0) c.fail(`embedded basket with ${entries} entries and fLast ${last} is corrupt`);
+  if (entries < 0 || border < 0 || border > c.length || entries * 4 > c.length) c.fail(`embedded basket with ${entries} entries and fLast ${last} is corrupt`);
   if (flag > 20 && flag < 40) unsupported(c, 'an embedded basket with entry displacements');
   let offsets: Int32Array | null = null;
   if (nevBufSize * entries + keylen !== last) {

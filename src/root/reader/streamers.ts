@@ -185,6 +185,7 @@ function readMember(c: Cursor, refs: RefTable, e: StreamerElement, out: Record<s
         out[e.name] = read(c);
         return;
       }
+      if (e.arrayLength < 0 || e.arrayLength > c.length - c.pos) c.fail(`${e.name}: fixed array of ${e.arrayLength} items runs past the buffer`);
       out[e.name] = Array.from({ length: e.arrayLength }, () => read(c));
       return;
     }

@@ -54,6 +54,8 @@ interface BranchInfo {
 export class RootTree {
   readonly name: string;
   readonly numEntries: number;
+  /** Names of the tree's own branches (Delphes collections, or flat ntuple columns). */
+  readonly topBranchNames: readonly string[];
   readonly stats: IoStats = { reads: 0, bytesRead: 0 };
   coalesce: CoalesceOptions = DEFAULT_COALESCE;
   private readonly byName = new Map<string, RawBranch>();
@@ -66,6 +68,7 @@ export class RootTree {
   ) {
     this.name = raw.name;
     this.numEntries = raw.entries;
+    this.topBranchNames = raw.branches.map((b) => b.name);
     const visit = (branches: readonly RawBranch[]): void => {
       for (const b of branches) {
         if (!this.byName.has(b.name)) this.byName.set(b.name, b);
