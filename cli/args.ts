@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { InvalidUriError, normalizeUri } from '../src/storage/index.js';
 /** Parses a positive integer option, naming the option in the error. */
 export function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -12,3 +14,18 @@ export class UsageError extends Error {
 }
 
 export const csv = (raw: string | undefined): string[] => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
+
+/**
+ * A storage URI from the command line. A relative path is resolved against this
+ * command's directory here, at the edge, so workers (possibly on other machines) only
+ * ever see absolute URIs; storage itself refuses relative paths.
+ */
+export function uriArgument(raw: string): string {
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(raw) || path.isAbsolute(raw) || raw === '' ? raw : path.resolve(raw) + (raw.endsWith('/') ? '/' : '');
+  try {
+    return normalizeUri(absolute);
+  } catch (e) {
+    if (e instanceof InvalidUriError) throw new UsageError(e.message);
+    throw e;
+  }
+}

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { normalizeUri } from '../src/storage/index.js';
 import { InputSchemaError, type Check } from '../src/input/validate.js';
 import type { SampleInput } from '../src/input/samples.js';
-import { UsageError } from './args.js';
+import { uriArgument, UsageError } from './args.js';
 
 /**
  * `--sample name=uri[,uri...]`, repeated: one sample per class, in label order. Local
@@ -12,10 +11,7 @@ export function parseSampleArgs(args: readonly string[]): SampleInput[] {
   return args.map((arg) => {
     const eq = arg.indexOf('=');
     if (eq < 1 || eq === arg.length - 1) throw new UsageError(`--sample: expected name=uri[,uri...], got '${arg}'`);
-    const uris = arg.slice(eq + 1).split(',').filter(Boolean).map((u) => {
-      const uri = normalizeUri(u);
-      return u.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri;
-    });
+    const uris = arg.slice(eq + 1).split(',').filter(Boolean).map(uriArgument);
     const name = arg.slice(0, eq);
     return uris.length === 1 ? { name, uri: uris[0]! } : { name, uris };
   });

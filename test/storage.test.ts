@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { Storage, StorageError, ObjectNotFoundError, parseUri, joinUri, InvalidUriError, s3SettingsFromEnv } from '../src/storage/index.js';
+import { Storage, StorageError, ObjectNotFoundError, parseUri, joinUri, normalizeUri, InvalidUriError, s3SettingsFromEnv } from '../src/storage/index.js';
+import { uriArgument, UsageError } from '../cli/args.js';
 import { copyPrefix } from '../src/storage/copy.js';
 import { S3Store } from '../src/storage/s3-store.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
@@ -21,11 +22,37 @@ const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
 const pattern = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
 
 describe('storage URIs', () => {
-  test('parses s3, file and bare paths', () => {
+  test('parses s3, file and absolute paths', () => {
     assert.deepEqual(parseUri('s3://my-bucket/a/b.root'), { scheme: 's3', bucket: 'my-bucket', key: 'a/b.root' });
     assert.deepEqual(parseUri('file:///tmp/x.root'), { scheme: 'file', path: '/tmp/x.root' });
-    assert.deepEqual(parseUri('rel/x.root'), { scheme: 'file', path: path.resolve('rel/x.root') });
+    assert.deepEqual(parseUri('/tmp/a/../x.root'), { scheme: 'file', path: '/tmp/x.root' });
+    assert.equal(normalizeUri('/tmp/dir/'), 'file:///tmp/dir/');
     assert.equal(joinUri('s3://b1b/p/', '/x', 'y.json'), 's3://b1b/p/x/y.json');
+  });
+  test('malformed URIs and relative paths are refused with the reason, never read as local paths', () => {
+    const cases: [string, RegExp][] = [
+      ['s3:/hepflow/x', /expected s3:\/\/ \(two slashes\)/],
+      ['not a uri', /relative path/],
+      ['rel/x.root', /relative path/],
+      ['./x.root', /relative path/],
+      ['s3://', /no bucket/],
+      ['s3:///key', /no bucket/],
+      ['gs://bucket/x', /unknown scheme 'gs'/],
+      ['file:relative/x', /not a URI this storage knows|two slashes/],
+      ['file://host/x', /absolute path/],
+      ['', /empty/],
+    ];
+    for (const [uri, reason] of cases) {
+      assert.throws(() => parseUri(uri), (e: Error) => e instanceof InvalidUriError && e.message.includes(`'${uri}'`) && reason.test(e.message), uri);
+      assert.throws(() => normalizeUri(uri), InvalidUriError, uri);
+    }
+    assert.throws(() => new Storage().openRead('not a uri'), InvalidUriError);
+  });
+  test('the CLI resolves relative paths at the edge, to absolute file URIs', () => {
+    assert.equal(uriArgument('rel/x.root'), pathToFileURL(path.resolve('rel/x.root')).href);
+    assert.equal(uriArgument('out/'), pathToFileURL(path.resolve('out')).href + '/');
+    assert.equal(uriArgument('s3://my-bucket/k'), 's3://my-bucket/k');
+    assert.throws(() => uriArgument('s3:/my-bucket/k'), (e: Error) => e instanceof UsageError && /two slashes/.test(e.message));
   });
   test('rejects unsupported schemes and bad bucket names, naming the URI', () => {
     assert.throws(() => parseUri('http://host/x'), (e: Error) => e instanceof InvalidUriError && e.message.includes('http://host/x'));

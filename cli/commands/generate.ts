@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { storage, joinUri, normalizeUri } from '../../src/storage/index.js';
+import { storage, joinUri } from '../../src/storage/index.js';
 import { partRange, generatedFileName } from '../../src/generator/partition.js';
 import { resolveMix } from '../../src/generator/mix.js';
 import { generateToStorage } from '../../src/generator/publish.js';
-import { positiveInt, UsageError } from '../args.js';
+import { positiveInt, uriArgument, UsageError } from '../args.js';
 import { ProgressBar } from '../progress.js';
 
 export const GENERATE_USAGE = `usage: hepflow generate --events N --files K --out <uri> [--seed S] [--mix trigger|balanced|wjets=0.6,qcd=0.4,...] [--pileup MU]`;
@@ -53,7 +53,7 @@ export async function generateCommand(args: string[]): Promise<void> {
   }
   const pileup = values.pileup === undefined ? undefined : Number(values.pileup);
   if (pileup !== undefined && !(Number.isFinite(pileup) && pileup >= 0)) throw new UsageError(`--pileup must be a non-negative number, got '${values.pileup}'`);
-  const out = normalizeUri(values.out);
+  const out = uriArgument(values.out);
   await assertWritable(out);
 
   const bar = new ProgressBar(events, 'events');

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { baseName, normalizeUri, storage } from '../../src/storage/index.js';
+import { baseName, storage } from '../../src/storage/index.js';
 import type { IngestInput } from '../../workflows/ingest.js';
 import type { FanOutResult, FileResult } from '../../workflows/file-batches-types.js';
 import type { TreeSummary } from '../../src/root/tree-summary.js';
-import { csv, positiveInt, UsageError } from '../args.js';
+import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 
 export const INGEST_USAGE = `usage: hepflow ingest <input-uri> [--out <uri>] [--tree <name>] [--branches a,b]
@@ -40,12 +40,12 @@ export async function ingestCommand(args: string[]): Promise<void> {
     },
   });
   if (positionals.length !== 1) throw new UsageError(INGEST_USAGE);
-  const inputUri = normalizeUri(positionals[0]!);
+  const inputUri = uriArgument(positionals[0]!);
   const bucket = process.env.HEPFLOW_BUCKET ?? 'hepflow';
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const input: IngestInput = {
     inputUri: inputUri.endsWith('/') ? inputUri : `${inputUri}/`,
-    outputUri: normalizeUri(values.out ?? `s3://${bucket}/runs/ingest-${stamp}`),
+    outputUri: uriArgument(values.out ?? `s3://${bucket}/runs/ingest-${stamp}`),
     treeName: values.tree,
     statBranches: csv(values.branches),
     batchSize: positiveInt('--batch-size', values['batch-size'], 100),

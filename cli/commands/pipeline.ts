@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { normalizeUri, storage } from '../../src/storage/index.js';
+import { storage } from '../../src/storage/index.js';
 import type { PipelineInput, PipelineModel } from '../../workflows/pipeline.js';
 import type { PipelineReport } from '../../src/stages/report.js';
-import { csv, positiveInt, UsageError } from '../args.js';
+import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
 import { pipelineInputSchema } from '../../workflows/input-schemas.js';
@@ -52,14 +52,14 @@ export async function runCommand(args: string[]): Promise<void> {
   if (given.length > 1) throw new UsageError(`give the input once: ${given.join(' and ')} both say what to read`);
   const workflowId = newWorkflowId('pipeline');
   const input = {
-    workUri: normalizeUri(values.work ?? `s3://${process.env.HEPFLOW_BUCKET ?? 'hepflow'}/runs/${workflowId}`),
+    workUri: uriArgument(values.work ?? `s3://${process.env.HEPFLOW_BUCKET ?? 'hepflow'}/runs/${workflowId}`),
     models: standardModels({
       maxLen: positiveInt('--max-len', values['max-len'], 801),
       epochs: positiveInt('--epochs', values.epochs, 5),
       pool: values.gpu ? 'gpu' : 'cpu',
     }),
     ...file,
-    ...(values.work ? { workUri: normalizeUri(values.work) } : {}),
+    ...(values.work ? { workUri: uriArgument(values.work) } : {}),
     ...(values.sample?.length ? { samples: parseSampleArgs(values.sample) } : {}),
     ...(values.events || given.length === 0
       ? {

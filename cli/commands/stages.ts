@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { storage, normalizeUri, joinUri, baseName } from '../../src/storage/index.js';
+import { storage, joinUri, baseName } from '../../src/storage/index.js';
 import { runFeaturesLocally, type LocalFeaturesInput } from '../../src/stages/features-run.js';
 import { resolveSamples } from '../../src/input/samples.js';
 import { featuresInputSchema } from '../../workflows/input-schemas.js';
@@ -9,7 +9,7 @@ import { datasetClasses, trainRun } from '../../src/stages/train.js';
 import { evaluateOnTestSet } from '../../src/stages/evaluate.js';
 import { resolveTrainSpec, type TrainSpec } from '../../src/stages/train-spec.js';
 import { parseBackendRequest } from '../../src/ml/backend.js';
-import { csv, positiveInt, UsageError } from '../args.js';
+import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
 
 // The pipeline's stages one at a time, without Temporal: the same code the activities
 // run, for debugging, benchmarking and small jobs.
@@ -28,7 +28,7 @@ export async function featuresCommand(args: string[]): Promise<void> {
     },
   });
   if (positionals.length > 0 || !values.out || !values.sample?.length === !values.config) throw new UsageError(FEATURES_USAGE);
-  const outputUri = normalizeUri(values.out);
+  const outputUri = uriArgument(values.out);
   const input = {
     ...(values.config ? await readRunFile(values.config) : {}),
     ...(values.sample?.length ? { samples: parseSampleArgs(values.sample) } : {}),
@@ -67,8 +67,8 @@ export async function datasetCommand(args: string[]): Promise<void> {
   if (!values.features || !values.out) throw new UsageError('usage: hepflow dataset --features <what hepflow features or featuresWorkflow wrote> --out <uri> [--kind dev|full] [--max-events N] [--seed S]');
   if (values.kind !== 'dev' && values.kind !== 'full') throw new UsageError(`--kind must be dev or full, got '${values.kind}'`);
   const r = await buildDataset(storage(), {
-    featuresUri: normalizeUri(values.features),
-    outputUri: normalizeUri(values.out),
+    featuresUri: uriArgument(values.features),
+    outputUri: uriArgument(values.out),
     kind: values.kind,
     ...(values['max-events'] ? { maxEvents: positiveInt('--max-events', values['max-events'], 0) } : {}),
     ...(values.seed ? { seed: positiveInt('--seed', values.seed, 0) } : {}),
@@ -107,9 +107,9 @@ export async function trainCommand(args: string[]): Promise<void> {
       ...(backend ? { backend } : {}),
     },
   };
-  const datasetUri = normalizeUri(values.data);
+  const datasetUri = uriArgument(values.data);
   const config = resolveTrainSpec(spec, await datasetClasses(datasetUri));
-  const out = normalizeUri(values.out);
+  const out = uriArgument(values.out);
   const r = await trainRun(
     { runId: values.model, datasetUri, outputUri: out, config },
     {
@@ -126,11 +126,11 @@ export async function trainCommand(args: string[]): Promise<void> {
 export async function evaluateCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' } } });
   if (!values.model || !values.data) throw new UsageError('usage: hepflow evaluate --model <model-uri> --data <dataset-uri> [--out <uri>]');
-  const modelUri = normalizeUri(values.model);
+  const modelUri = uriArgument(values.model);
   const r = await evaluateOnTestSet({
     modelUri,
-    datasetUri: normalizeUri(values.data),
-    outputUri: values.out ? normalizeUri(values.out) : joinUri(modelUri, 'evaluation'),
+    datasetUri: uriArgument(values.data),
+    outputUri: values.out ? uriArgument(values.out) : joinUri(modelUri, 'evaluation'),
   });
   console.log(`test set: ${r.samples} events, accuracy ${r.accuracy.toFixed(4)}`);
   for (const [c, auc] of Object.entries(r.auc)) console.log(`  AUC ${c.padEnd(12)} ${auc.toFixed(4)}`);

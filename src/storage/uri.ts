@@ -13,27 +13,61 @@ export class InvalidUriError extends Error {
   }
 }
 
+type SchemeParser = (uri: string, rest: string) => StorageLocation;
+
 /**
- * Parses `s3://bucket/key`, `file:///abs/path`, or a bare local path (absolute or
- * relative to the working directory), so CLI users can pass either.
+ * The schemes storage understands, each parsing what follows `scheme://`. A new
+ * backend adds its scheme here (and its variant to StorageLocation).
  */
-export function parseUri(uri: string): StorageLocation {
-  if (uri.startsWith('s3://')) {
-    const rest = uri.slice('s3://'.length);
+const SCHEMES: Readonly<Record<string, SchemeParser>> = {
+  s3: (uri, rest) => {
     const slash = rest.indexOf('/');
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const key = slash < 0 ? '' : rest.slice(slash + 1);
+    if (bucket === '') throw new InvalidUriError(uri, 'no bucket: expected s3://<bucket>/<key>');
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new InvalidUriError(uri, 'bucket names are 3-63 lowercase letters, digits, dots or hyphens');
     }
     return { scheme: 's3', bucket, key };
-  }
-  if (uri.startsWith('file://')) return { scheme: 'file', path: fileURLToPath(uri) };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    throw new InvalidUriError(uri, 'only s3:// and file:// are supported');
-  }
+  },
+  file: (uri, rest) => {
+    // file:///abs/path (empty host) or file://localhost/abs/path; never a relative path.
+    if (!rest.startsWith('/') && !rest.startsWith('localhost/')) {
+      throw new InvalidUriError(uri, 'expected file:///<absolute path>');
+    }
+    try {
+      return { scheme: 'file', path: fileURLToPath(uri) };
+    } catch (e) {
+      throw new InvalidUriError(uri, (e as Error).message);
+    }
+  },
+};
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
+
+/**
+ * Parses `s3://bucket/key`, `file:///abs/path`, or an absolute local path. Everything
+ * else is refused with the reason: relative paths (they would resolve against each
+ * worker's own directory, scattering outputs over machines; the CLI resolves them at
+ * the edge, see cli/args.ts), unknown schemes, and scheme-like strings without `//`.
+ */
+export function parseUri(uri: string): StorageLocation {
+  if (typeof uri !== 'string') throw new InvalidUriError(String(uri), `expected a string, got ${typeof uri}`);
   if (uri === '') throw new InvalidUriError(uri, 'empty');
-  return { scheme: 'file', path: path.resolve(uri) };
+  const scheme = SCHEME.exec(uri)?.[1];
+  if (scheme !== undefined) {
+    const known = Object.keys(SCHEMES).map((s) => `${s}://`).join(', ');
+    const parse = Object.hasOwn(SCHEMES, scheme.toLowerCase()) ? SCHEMES[scheme.toLowerCase()] : undefined;
+    if (!uri.startsWith(`${scheme}://`)) {
+      throw new InvalidUriError(uri, parse ? `expected ${scheme.toLowerCase()}:// (two slashes)` : `not a URI this storage knows (${known}, or an absolute path)`);
+    }
+    if (!parse) throw new InvalidUriError(uri, `unknown scheme '${scheme}': supported are ${known}, or an absolute path`);
+    return parse(uri, uri.slice(scheme.length + 3));
+  }
+  if (!path.isAbsolute(uri)) {
+    throw new InvalidUriError(uri, 'a relative path; give s3://<bucket>/<key>, file:///<absolute path> or an absolute path');
+  }
+  return { scheme: 'file', path: path.normalize(uri) };
 }
 
 export function formatUri(loc: StorageLocation): string {
@@ -42,7 +76,7 @@ export function formatUri(loc: StorageLocation): string {
   return loc.path.endsWith(path.sep) && !url.endsWith('/') ? `${url}/` : url;
 }
 
-/** Normalizes user input (bare paths) to a canonical URI. */
+/** Normalizes a URI or absolute path to its canonical URI. */
 export const normalizeUri = (uri: string): string => formatUri(parseUri(uri));
 
 /** Joins a relative key onto a prefix URI, with exactly one slash between them. */
