@@ -17,6 +17,8 @@ export class ManagedProcess {
     private readonly command: string,
     private readonly args: readonly string[],
     private readonly healthy: () => Promise<boolean>,
+    /** Added to the environment: where secrets go, since argv is readable by every local user. */
+    private readonly env: Readonly<Record<string, string>> = {},
   ) {
     this.pidFile = path.join(stateDir, `${name}.pid`);
     this.logFile = path.join(stateDir, `${name}.log`);
@@ -45,9 +47,16 @@ export class ManagedProcess {
     if (await this.healthy()) {
       throw new Error(`${this.name}: something else already answers on its port; stop it or choose another port`);
     }
-    mkdirSync(this.stateDir, { recursive: true });
-    const log = openSync(this.logFile, 'a');
-    const child = spawn(this.command, this.args, { detached: true, stdio: ['ignore', log, log] });
+    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    const log = openSync(this.logFile, 'a', 0o600);
+    // The child inherits the umask: whatever the server creates is its user's alone.
+    const umask = process.umask(0o077);
+    let child;
+    try {
+      child = spawn(this.command, this.args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...this.env } });
+    } finally {
+      process.umask(umask);
+    }
     closeSync(log);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.unref();

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ManagedProcess } from './managed-process.js';
@@ -54,21 +54,44 @@ export function localStack(config: StackConfig): { temporal: ManagedProcess; s3:
     findTool('rclone'),
     [
       'serve', 's3',
-      '--auth-key', `${s.accessKey},${s.secretKey}`,
       '--addr', `${s.ip}:${s.port}`,
       '--config', path.join(stateDir, 'rclone.conf'),
       '--log-level', 'NOTICE',
       s.root,
     ],
     () => httpAnswers(`http://${s.ip}:${s.port}/`),
+    // --auth-key through rclone's environment form, not the command line: a CSV list
+    // whose one field is the "key,secret" pair.
+    { RCLONE_AUTH_KEY: csvField(`${s.accessKey},${s.secretKey}`) },
   );
   return { temporal, s3 };
 }
 
-export async function stackUp(config: StackConfig): Promise<Record<'temporal' | 's3', string>> {
-  mkdirSync(path.dirname(config.temporal.dbFile), { recursive: true });
+const csvField = (field: string): string => `"${field.replaceAll('"', '""')}"`;
+
+/** A directory only its owner can enter, also when an older run created it open. */
+function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
+/**
+ * The stack's state is private to the user running it: data directories 0700 (the
+ * servers run with umask 077, so what they create there, Temporal's database and the
+ * objects, is 0600).
+ */
+export function prepareDataDirs(config: StackConfig): void {
+  for (const dir of [config.dataDir, path.dirname(config.temporal.dbFile), config.s3.root, path.join(config.dataDir, 'stack')]) {
+    privateDir(dir);
+  }
   // rclone serves each top-level directory of its root as a bucket.
-  mkdirSync(path.join(config.s3.root, config.s3.bucket), { recursive: true });
+  privateDir(path.join(config.s3.root, config.s3.bucket));
+  // A database left readable by an older version.
+  if (existsSync(config.temporal.dbFile)) chmodSync(config.temporal.dbFile, 0o600);
+}
+
+export async function stackUp(config: StackConfig): Promise<Record<'temporal' | 's3', string>> {
+  prepareDataDirs(config);
   const { temporal, s3 } = localStack(config);
   const [t, s] = await Promise.all([temporal.start(), s3.start()]);
   return { temporal: t, s3: s };

@@ -1,9 +1,9 @@
 import '../../src/process-warnings.js';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stackConfigFromEnv } from '../../infra/stack-config.js';
-import { localStack } from '../../infra/stack.js';
+import { localStack, prepareDataDirs } from '../../infra/stack.js';
 import { s3SettingsFromEnv, Storage, type S3Settings } from '../../src/storage/index.js';
 import { freePort } from './net.js';
 
@@ -30,7 +30,7 @@ export async function startTestS3(bucket = 'hepflow-test'): Promise<TestS3> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-s3-'));
   const port = await freePort();
   const config = stackConfigFromEnv({ HEPFLOW_DATA_DIR: dir, HEPFLOW_S3_PORT: String(port), HEPFLOW_BUCKET: bucket });
-  mkdirSync(path.join(config.s3.root, bucket), { recursive: true });
+  prepareDataDirs(config);
   const { s3 } = localStack(config);
   await s3.start();
   const endpoint = `http://127.0.0.1:${port}`;
