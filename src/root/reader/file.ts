@@ -75,6 +75,8 @@ export class RootFile {
     readonly source: RandomAccessSource,
     readonly header: FileHeader,
     readonly keys: readonly TKey[],
+    /** Where the top directory's keys list lies (for tools that map the file's layout). */
+    readonly keysList: { readonly seek: number; readonly nbytes: number },
   ) {}
 
   get uri(): string {
@@ -134,7 +136,7 @@ export class RootFile {
     if (n < 0 || n > nbytesKeys) k.fail(`claims ${n} keys`);
     const keys: TKey[] = [];
     for (let i = 0; i < n; i++) keys.push(readKeyHeader(k));
-    return new RootFile(source, header, keys);
+    return new RootFile(source, header, keys, { seek: seekKeys, nbytes: nbytesKeys });
   }
 
   /** Reads and decompresses the object behind a key; the cursor numbers as ROOT did. */
