@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { isVerdictOnFile } from '../workflows/file-batches.js';
 import {
   isTransientStorageError, joinUri, Storage, StorageError, StorageUnavailableError, type RandomAccessSource,
 } from '../src/storage/index.js';
@@ -19,6 +20,9 @@ import { openRootFile } from '../src/root/reader/index.js';
 import { RootFileError } from '../src/root/errors.js';
 import { summarizeTree } from '../src/root/tree-summary.js';
 import { nonRetryable } from '../activities/file-batches.js';
+import { inspectRootFile } from '../activities/ingest.js';
+import { prepareFileFeatures } from '../activities/features.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { freePort } from './helpers/net.js';
 import { LocalFileSource } from './helpers/local-source.js';
@@ -103,6 +107,17 @@ describe('storage failures are classified at their source', () => {
     });
   }
 
+  test('a batch records only verdicts on a file as failed files; an outage that outlasted the retries fails the batch', () => {
+    const failure = (retryState: 'NON_RETRYABLE_FAILURE' | 'MAXIMUM_ATTEMPTS_REACHED' | 'TIMEOUT', cause: Error) =>
+      new ActivityFailure('activity task failed', 'inspectRootFile', '1', retryState, 'worker', cause);
+    const bad = ApplicationFailure.create({ message: 'not a ROOT file', type: 'RootFormatError', nonRetryable: true });
+    const outage = ApplicationFailure.create({ message: 'object storage unreachable', type: 'StorageUnavailableError' });
+    assert.equal(isVerdictOnFile(failure('NON_RETRYABLE_FAILURE', bad)), true);
+    assert.equal(isVerdictOnFile(failure('MAXIMUM_ATTEMPTS_REACHED', outage)), false);
+    assert.equal(isVerdictOnFile(failure('TIMEOUT', outage)), false);
+    assert.equal(isVerdictOnFile(new Error('workflow cancelled')), false);
+  });
+
   test('bad bytes stay permanent', () => {
     const e = new RootFileError('s3://b-1/k.root', 'not a ROOT file');
     const failure = nonRetryable(e);
@@ -155,9 +170,22 @@ describe('a real S3 server stopped while a file is read', () => {
     });
     await assert.rejects(summarizeTree(source, 'events', ['NMuon']), StorageUnavailableError);
 
+    // The per-file activities throw retryable failures, so the file is retried, never recorded.
+    Object.assign(process.env, s3.env);
+    const file = { uri, size: source.size, etag: 'e' };
+    const retryable = (e: unknown) => e instanceof ApplicationFailure && !e.nonRetryable && e.type === 'StorageUnavailableError';
+    await assert.rejects(new MockActivityEnvironment().run(inspectRootFile, { file, statBranches: ['NMuon'] }), retryable);
+    const outputUri = joinUri(`s3://${s3.bucket}`, 'runs/features');
+    await assert.rejects(
+      new MockActivityEnvironment().run(prepareFileFeatures, { file, outputUri, labels: { from: 'class' as const, className: 'ttbar' as const } }),
+      retryable,
+    );
+
     await s3.resume();
     assert.equal((await tree.readBranch('Muon_Px')).values.length, HZZ.nMuonSum);
     const summary = await summarizeTree(await store.openRead(uri), 'events', ['NMuon']);
     assert.equal(summary.stats.NMuon!.sum, HZZ.nMuonSum);
+    const inspected = (await new MockActivityEnvironment().run(inspectRootFile, { file, statBranches: ['NMuon'] })) as Awaited<ReturnType<typeof inspectRootFile>>;
+    assert.equal(inspected.stats.NMuon!.sum, HZZ.nMuonSum);
   });
 });

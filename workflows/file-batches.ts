@@ -86,6 +86,14 @@ export async function finishFanOut(
   return { manifestUri, listing: p.listing, totals: p.totals, failures: p.failures, perSample: p.perSample };
 }
 
+/**
+ * Only a non-retryable failure is a verdict on the file itself, to record in the
+ * manifest. A failure that stayed retryable (a storage outage that outlasted the
+ * retries, a timeout) fails the batch instead: an input that could not be read right
+ * now is never reported as a bad file.
+ */
+export const isVerdictOnFile = (e: unknown): boolean => e instanceof ActivityFailure && e.retryState === 'NON_RETRYABLE_FAILURE';
+
 /** One batch of files: bounded parallel activities; a file's failure is recorded, not fatal. */
 export async function fileBatchWorkflow(input: FileBatchInput): Promise<FileBatchResult> {
   const files = await storageOps.readListingBatch({ outputUri: input.outputUri, batch: input.batch });
@@ -94,10 +102,7 @@ export async function fileBatchWorkflow(input: FileBatchInput): Promise<FileBatc
     try {
       return { status: 'ok', file, outcome: await run({ file, ...input.task.params }) };
     } catch (e) {
-      // Only a verdict on the file itself is recorded; a failure that stayed retryable
-      // (a storage outage that outlasted the retries) fails the batch instead, so an
-      // input that could not be read right now is never reported as a bad file.
-      if (!(e instanceof ActivityFailure) || e.retryState !== 'NON_RETRYABLE_FAILURE') throw e;
+      if (!isVerdictOnFile(e)) throw e;
       return { status: 'failed', file, ...messageOf(e) };
     }
   });
