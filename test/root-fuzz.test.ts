@@ -187,6 +187,7 @@ for (const [index, f] of FILES.entries()) {
     const [reference, ...rest] = results;
     assert.equal(reference!.reader.kind, 'ok', `the unmutated file reads: ${JSON.stringify(reference!.reader)}`);
     assert.equal(reference!.summary.kind, 'ok', `the unmutated file summarizes: ${JSON.stringify(reference!.summary)}`);
+    assert.ok(reference!.largestAllocation > 0, 'allocation tracking sees the reader');
     const bound = 8 * bytes.length + 32 * MiB;
     for (const [i, r] of rest.entries()) {
       const m = planned[i]!;
