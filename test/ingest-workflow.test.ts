@@ -79,7 +79,7 @@ test('ingestWorkflow reads every file over S3, records bad ones, and continues a
   for (const name of ['truncated.root', 'not-root.root']) {
     const f = byName.get(name);
     assert.ok(f?.status === 'failed', `${name} failed`);
-    assert.equal(f.errorType, 'RootFileError');
+    assert.equal(f.errorType, 'RootFormatError');
     assert.ok(f.error.includes(`s3://${s3.bucket}/in/hzz/${name}`), f.error);
   }
   assert.deepEqual(result.failures.map((f) => f.uri.split('/').pop()).sort(), ['not-root.root', 'truncated.root']);

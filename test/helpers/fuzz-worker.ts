@@ -5,7 +5,7 @@
  * interpretable branch) and the ingest summary, and reports each outcome with the
  * largest single allocation the read asked for.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
@@ -104,15 +104,19 @@ async function summarize(source: RandomAccessSource, statBranches: readonly stri
   return JSON.stringify(await summarizeTree(source, undefined, statBranches));
 }
 
-const job = workerData as FuzzJob;
-const original = new Uint8Array(readFileSync(job.path));
-const uri = `file://${job.path}`;
-for (const m of [{ label: 'unmutated' }, ...job.mutations]) {
-  parentPort!.postMessage({ type: 'start', label: m.label } satisfies FuzzMessage);
-  const bytes = mutate(original, m);
-  largest = 0;
-  const reader = await outcome(() => readAll(new BytesSource(uri, bytes), job));
-  const summary = await outcome(() => summarize(new BytesSource(uri, bytes), job.branches));
-  parentPort!.postMessage({ type: 'result', label: m.label, reader, summary, largestAllocation: largest } satisfies FuzzMessage);
+async function run(port: MessagePort, job: FuzzJob): Promise<void> {
+  const original = new Uint8Array(readFileSync(job.path));
+  const uri = `file://${job.path}`;
+  for (const m of [{ label: 'unmutated' }, ...job.mutations]) {
+    port.postMessage({ type: 'start', label: m.label } satisfies FuzzMessage);
+    const bytes = mutate(original, m);
+    largest = 0;
+    const reader = await outcome(() => readAll(new BytesSource(uri, bytes), job));
+    const summary = await outcome(() => summarize(new BytesSource(uri, bytes), job.branches));
+    port.postMessage({ type: 'result', label: m.label, reader, summary, largestAllocation: largest } satisfies FuzzMessage);
+  }
+  port.postMessage({ type: 'done' } satisfies FuzzMessage);
 }
-parentPort!.postMessage({ type: 'done' } satisfies FuzzMessage);
+
+// `node --test dist/test/` also loads this file on its own, outside a worker: nothing to do then.
+if (parentPort) await run(parentPort, workerData as FuzzJob);
