@@ -10,6 +10,7 @@ import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { readFeatureBatches, readFeatureFileInfo, readFeatureRows } from '../src/parquet/reader.js';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/dataset/schema.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
+import { isTransientStorageError, StorageUnavailableError } from '../src/storage/types.js';
 import { open } from 'node:fs/promises';
 
 const PYTHON = resolve('.tools/venv/bin/python');
@@ -179,5 +180,26 @@ test('pyarrow and DuckDB read our files with the documented schema and identical
       }
       assertSameRows(got, rows);
     }
+  });
+});
+
+test('a storage outage while reading the footer keeps its retryable type', async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, 'o.parquet');
+    const w = await ParquetFeatureWriter.open(path);
+    for (const r of makeRows(10)) await w.write(r);
+    await w.close();
+    const { size } = await stat(path);
+    const uri = 's3://hepflow-test/o.parquet';
+    // parquet-wasm cannot take a rejected read: before the fix this never settled.
+    const down: RandomAccessSource = {
+      uri,
+      size,
+      read: async (o, l) => {
+        throw new StorageUnavailableError(uri, `read bytes ${o}-${o + l - 1} of`, 'object storage unreachable (ECONNREFUSED)');
+      },
+      close: async () => {},
+    };
+    await assert.rejects(readFeatureFileInfo(down), (e) => isTransientStorageError(e) && (e as Error).message.includes(uri));
   });
 });

@@ -47,19 +47,33 @@ async function localSource(path: string): Promise<RandomAccessSource> {
 /** The part of the Blob interface parquet-wasm's ParquetFile.fromFile uses. */
 interface BlobView { readonly size: number; slice(start?: number, end?: number): BlobView; arrayBuffer(): Promise<ArrayBuffer> }
 
-function blobView(src: RandomAccessSource, start: number, end: number): BlobView {
+/**
+ * parquet-wasm cannot take a rejected read (it panics and never settles), so a failed
+ * read is recorded in `failure` and answered with no bytes, which parquet-wasm's footer
+ * parsing rejects as malformed; the caller then raises the recorded error. (Row-group
+ * reads panic on short data too: an outage there still stalls the read.)
+ */
+function blobView(src: RandomAccessSource, start: number, end: number, failure: ReadFailure): BlobView {
   return {
     size: end - start,
     slice(s = 0, e = end - start) {
       const a = start + Math.max(0, Math.min(s, end - start));
-      return blobView(src, a, Math.max(a, start + Math.min(e, end - start)));
+      return blobView(src, a, Math.max(a, start + Math.min(e, end - start)), failure);
     },
     async arrayBuffer() {
-      const bytes = await src.read(start, end - start);
+      let bytes: Uint8Array;
+      try {
+        bytes = await src.read(start, end - start);
+      } catch (e) {
+        failure.error ??= e;
+        return new ArrayBuffer(0);
+      }
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
   };
 }
+
+interface ReadFailure { error?: unknown }
 
 interface Opened { src: RandomAccessSource; file: pw.ParquetFile; owned: boolean; info: FeatureFileInfo }
 
@@ -67,11 +81,14 @@ async function openFeatureFile(source: Source): Promise<Opened> {
   const owned = typeof source === 'string';
   const src = owned ? await localSource(source) : source;
   try {
+    const failure: ReadFailure = {};
     let file: pw.ParquetFile;
     try {
-      file = await pw.ParquetFile.fromFile(blobView(src, 0, src.size) as unknown as Blob);
+      file = await pw.ParquetFile.fromFile(blobView(src, 0, src.size, failure) as unknown as Blob);
     } catch (e) {
-      throw new Error(`${src.uri}: not a readable Parquet file: ${String((e as Error)?.message ?? e)}`);
+      // A failed read (an outage) says nothing about the file: it keeps its own type.
+      if (failure.error !== undefined) throw failure.error;
+      throw new Error(`${src.uri}: not a readable Parquet file: ${String((e as Error)?.message ?? e)}`, { cause: e });
     }
     const meta = file.metadata();
     const fileMeta = meta.fileMetadata();
