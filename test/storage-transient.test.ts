@@ -177,7 +177,7 @@ describe('a real S3 server stopped while a file is read', () => {
     await assert.rejects(new MockActivityEnvironment().run(inspectRootFile, { file, statBranches: ['NMuon'] }), retryable);
     const outputUri = joinUri(`s3://${s3.bucket}`, 'runs/features');
     await assert.rejects(
-      new MockActivityEnvironment().run(prepareFileFeatures, { file, outputUri, labels: { from: 'class' as const, className: 'ttbar' as const } }),
+      new MockActivityEnvironment().run(prepareFileFeatures, { file, outputUri, labels: [{ from: 'class' as const, className: 'ttbar', label: 0 }] }),
       retryable,
     );
 
