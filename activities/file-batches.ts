@@ -1,8 +1,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { Readable } from 'node:stream';
-import { storage, joinUri, ObjectNotFoundError, InvalidUriError, isTransientStorageError } from '../src/storage/index.js';
-import { RootFileError } from '../src/root/errors.js';
-import { InvalidInputError } from '../src/errors.js';
+import { storage, joinUri, isTransientStorageError } from '../src/storage/index.js';
+import { isInputVerdict } from '../src/errors.js';
 import { listSources } from '../src/stages/listing.js';
 import type { FileRef, FileResult, FileTask, InputSource, Listing, SampleTally, Totals } from '../workflows/file-batches-types.js';
 
@@ -21,9 +20,7 @@ export function nonRetryable(e: unknown): unknown {
     // Typed by the outage, not by a wrapper whose name the workflow may list as permanent.
     return ApplicationFailure.create({ message: (e as Error).message, type: 'StorageUnavailableError', nonRetryable: false, cause: e as Error });
   }
-  if (e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof InvalidUriError || e instanceof InvalidInputError) {
-    return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
-  }
+  if (isInputVerdict(e)) return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
   return e;
 }
 

@@ -1,6 +1,5 @@
-import { joinUri, ObjectNotFoundError, InvalidUriError, type Storage } from '../storage/index.js';
-import { RootFileError } from '../root/errors.js';
-import { InvalidInputError } from '../errors.js';
+import { joinUri, type Storage } from '../storage/index.js';
+import { isInputVerdict } from '../errors.js';
 import { featureOutcomeProblem, resolveSamples, type OutcomeProblem, type SampleInput } from '../input/samples.js';
 import { listSources } from './listing.js';
 import { prepareFilePart, type FeatureOptions, type PrepareFileFeaturesResult } from './features.js';
@@ -22,10 +21,6 @@ export interface LocalFeaturesResult {
   /** Why a dataset cannot be built from this run (see featureOutcomeProblem). */
   readonly problem: OutcomeProblem | undefined;
 }
-
-/** Errors about the input itself: the file is recorded as failed, as the workflow does. */
-const isInputError = (e: unknown): e is Error =>
-  e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof InvalidUriError || e instanceof InvalidInputError;
 
 /**
  * The features stage in this process, file after file, without Temporal: the same
@@ -51,7 +46,8 @@ export async function runFeaturesLocally(
       const outcome = await prepareFilePart(store, { ...features, file, outputUri, labels: samples[file.sample!]!.labels }, (cf) => onFile(file.uri, cf));
       r = { status: 'ok', file, outcome };
     } catch (e) {
-      if (!isInputError(e)) throw e;
+      // Only a verdict on the file is recorded, as the workflow does; anything else stops the run.
+      if (!isInputVerdict(e)) throw e;
       r = { status: 'failed', file, error: e.message, errorType: e.name };
     }
     onFile(file.uri, undefined);
