@@ -1,5 +1,6 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { STORAGE_SCHEMES, type StorageScheme } from './schemes.js';
 
 /** A parsed storage location: an S3 object (or prefix) or a local file (or directory). */
 export type StorageLocation =
@@ -16,10 +17,11 @@ export class InvalidUriError extends Error {
 type SchemeParser = (uri: string, rest: string) => StorageLocation;
 
 /**
- * The schemes storage understands, each parsing what follows `scheme://`. A new
- * backend adds its scheme here (and its variant to StorageLocation).
+ * The parser of each scheme in STORAGE_SCHEMES, each parsing what follows `scheme://`.
+ * A new backend adds its scheme there, its parser here and its variant to
+ * StorageLocation.
  */
-const SCHEMES: Readonly<Record<string, SchemeParser>> = {
+const SCHEMES: Readonly<Record<StorageScheme, SchemeParser>> = {
   s3: (uri, rest) => {
     const slash = rest.indexOf('/');
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
@@ -56,8 +58,9 @@ export function parseUri(uri: string): StorageLocation {
   if (uri === '') throw new InvalidUriError(uri, 'empty');
   const scheme = SCHEME.exec(uri)?.[1];
   if (scheme !== undefined) {
-    const known = Object.keys(SCHEMES).map((s) => `${s}://`).join(', ');
-    const parse = Object.hasOwn(SCHEMES, scheme.toLowerCase()) ? SCHEMES[scheme.toLowerCase()] : undefined;
+    const known = STORAGE_SCHEMES.map((s) => `${s}://`).join(', ');
+    const lower = scheme.toLowerCase();
+    const parse = (STORAGE_SCHEMES as readonly string[]).includes(lower) ? SCHEMES[lower as StorageScheme] : undefined;
     if (!uri.startsWith(`${scheme}://`)) {
       throw new InvalidUriError(uri, parse ? `expected ${scheme.toLowerCase()}:// (two slashes)` : `not a URI this storage knows (${known}, or an absolute path)`);
     }
