@@ -15,7 +15,7 @@
  * of both at growing file sizes: the demo's feature files hold 6,000 events, so 10× and
  * 100× are 60,000 and 600,000 events.
  *
- *   node dist/bench/features.js [--events 20000] [--rounds 3] [--rss 6000,60000,600000]
+ *   node dist/bench/features.js [--events 20000] [--rounds 2] [--rss 6000,60000,600000]
  *
  * Writes .data/bench/features.json and the record .data/bench/features.record.json.
  */
@@ -30,7 +30,7 @@ import { writeRecord, type Figure, type Table } from './lib/record.js';
 const { values: opts } = parseArgs({
   options: {
     events: { type: 'string', default: '20000' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '2' },
     rss: { type: 'string', default: '6000,60000,600000' },
   },
 });
