@@ -48,10 +48,22 @@ export interface BenchRecord {
   readonly notes: readonly string[];
 }
 
+/** A figure carried over from before the record existed (README), until its benchmark is rerun. */
+export interface CarriedFigure {
+  readonly benchmark: string;
+  readonly what: string;
+  readonly hepflow: string;
+  readonly peer: string;
+  readonly ratio: string;
+}
+
 export interface BenchmarkFile {
   readonly format: 1;
   readonly generated: string;
   readonly benchmarks: Record<string, BenchRecord>;
+  /** Dropped per benchmark as soon as that benchmark writes a record. */
+  readonly notRerun?: readonly CarriedFigure[];
+  readonly notRerunSource?: string;
 }
 
 export function machine(): Machine {
@@ -113,6 +125,12 @@ export function renderMarkdown(file: BenchmarkFile): string {
     }
   }
   out.push('');
+  if (file.notRerun?.length) {
+    out.push('## Not rerun since the record began', '',
+      `${file.notRerunSource ?? ''} These benchmarks do not write a record yet (or were not rerun); their figures are as last measured, without a recorded date or machine.`, '',
+      '| benchmark | figure | hepflow | peer | ratio |', '|---|---|---|---|---|',
+      ...file.notRerun.map((f) => `| ${f.benchmark} | ${f.what} | ${f.hepflow} | ${f.peer} | ${f.ratio} |`), '');
+  }
   for (const r of records) {
     const m = r.machine;
     out.push(`## ${r.name}: ${r.title}`, '',
@@ -137,7 +155,11 @@ export function mergeRecords(names: readonly string[], root = resolve('.')): str
     file.benchmarks[name] = JSON.parse(readFileSync(p, 'utf8')) as BenchRecord;
     merged.push(name);
   }
-  const next: BenchmarkFile = { ...file, generated: new Date().toISOString() };
+  const next: BenchmarkFile = {
+    ...file,
+    generated: new Date().toISOString(),
+    ...(file.notRerun ? { notRerun: file.notRerun.filter((f) => !merged.includes(f.benchmark)) } : {}),
+  };
   writeFileSync(jsonPath, `${JSON.stringify(next, null, 2)}\n`);
   writeFileSync(resolve(root, 'BENCHMARKS.md'), renderMarkdown(next));
   return merged;
