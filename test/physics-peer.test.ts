@@ -30,7 +30,7 @@ async function hepflowAndPeer(root: string, dir: string): Promise<{ rows: number
   assert.ok(info);
   const ours = join(dir, 'hepflow.parquet');
   const theirs = join(dir, 'peer.parquet');
-  const { rows } = await writeFeatureFile(store, info, { labels: { from: 'class', className: 'ttbar' } }, pathToFileURL(ours).href);
+  const { rows } = await writeFeatureFile(store, info, { labels: { from: 'class', className: 'ttbar', label: 1 } }, pathToFileURL(ours).href);
   execFileSync(PYTHON, ['test/python/features_peer.py', root, theirs, '--label', '1', '--class', 'ttbar', '--source-uri', uri], { cwd: repoRoot(), encoding: 'utf8' });
   let out: string;
   try {
