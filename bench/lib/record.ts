@@ -5,6 +5,7 @@
  * this time are kept as they were, with their own date and machine) and renders
  * BENCHMARKS.md from it. So `npm run bench -- features` regenerates the features part only.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
@@ -42,6 +43,8 @@ export interface BenchRecord {
   readonly title: string;
   readonly date: string;
   readonly machine: Machine;
+  /** `git describe --always --dirty` of the code measured, when run from a checkout. */
+  readonly commit?: string;
   readonly command: string;
   readonly figures: readonly Figure[];
   readonly tables: readonly Table[];
@@ -80,9 +83,18 @@ export function machine(): Machine {
 
 export const recordPath = (name: string): string => resolve('.data/bench', `${name}.record.json`);
 
-export function writeRecord(r: Omit<BenchRecord, 'date' | 'machine'>): void {
+function commit(): string | undefined {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeRecord(r: Omit<BenchRecord, 'date' | 'machine' | 'commit'>): void {
   mkdirSync(resolve('.data/bench'), { recursive: true });
-  const full: BenchRecord = { ...r, date: new Date().toISOString(), machine: machine() };
+  const c = commit();
+  const full: BenchRecord = { ...r, date: new Date().toISOString(), machine: machine(), ...(c ? { commit: c } : {}) };
   writeFileSync(recordPath(r.name), `${JSON.stringify(full, null, 2)}\n`);
 }
 
@@ -134,7 +146,7 @@ export function renderMarkdown(file: BenchmarkFile): string {
   for (const r of records) {
     const m = r.machine;
     out.push(`## ${r.name}: ${r.title}`, '',
-      `Run ${r.date} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${m.loadAverage} at the end. Command: \`${r.command}\`.`, '');
+      `Run ${r.date}${r.commit ? ` at commit ${r.commit}` : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${m.loadAverage} at the end. Command: \`${r.command}\`.`, '');
     for (const t of r.tables) out.push(...renderTable(t));
     for (const n of r.notes) out.push(`- ${n}`);
     out.push('');
