@@ -2,13 +2,6 @@
 import '../src/process-warnings.js';
 import { applyLocalStackDefaults } from './local-stack-env.js';
 import { UsageError } from './args.js';
-import { stackCommand } from './commands/stack.js';
-import { ingestCommand } from './commands/ingest.js';
-import { demoCommand } from './commands/demo.js';
-import { generateCommand } from './commands/generate.js';
-import { datasetCommand, evaluateCommand, featuresCommand, trainCommand } from './commands/stages.js';
-import { runCommand } from './commands/pipeline.js';
-import { runPoolWorker } from '../workers/main.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
 
@@ -31,31 +24,33 @@ One stage at a time, without Temporal (the same code the activities run):
 
 URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
 
+// Each command's module is imported when it runs: loading them all (TensorFlow.js, the
+// Temporal client and its protobufs, the AWS SDK) took ~2 s before any command started.
 async function main(argv: string[]): Promise<void> {
   applyLocalStackDefaults();
   const [command, ...rest] = argv;
   switch (command) {
     case 'stack':
-      return stackCommand(rest);
+      return (await import('./commands/stack.js')).stackCommand(rest);
     case 'worker':
       if (rest[0] !== 'cpu' && rest[0] !== 'gpu') throw new UsageError('usage: hepflow worker cpu|gpu [options]');
-      return runPoolWorker(rest[0], rest.slice(1));
+      return (await import('../workers/main.js')).runPoolWorker(rest[0], rest.slice(1));
     case 'ingest':
-      return ingestCommand(rest);
+      return (await import('./commands/ingest.js')).ingestCommand(rest);
     case 'generate':
-      return generateCommand(rest);
+      return (await import('./commands/generate.js')).generateCommand(rest);
     case 'features':
-      return featuresCommand(rest);
+      return (await import('./commands/stages.js')).featuresCommand(rest);
     case 'dataset':
-      return datasetCommand(rest);
+      return (await import('./commands/stages.js')).datasetCommand(rest);
     case 'train':
-      return trainCommand(rest);
+      return (await import('./commands/stages.js')).trainCommand(rest);
     case 'evaluate':
-      return evaluateCommand(rest);
+      return (await import('./commands/stages.js')).evaluateCommand(rest);
     case 'run':
-      return runCommand(rest);
+      return (await import('./commands/pipeline.js')).runCommand(rest);
     case 'demo':
-      return demoCommand();
+      return (await import('./commands/demo.js')).demoCommand();
     case undefined:
     case 'help':
     case '--help':

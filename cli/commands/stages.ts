@@ -4,15 +4,13 @@ import { runFeaturesLocally, type LocalFeaturesInput } from '../../src/stages/fe
 import { resolveSamples } from '../../src/input/samples.js';
 import { featuresInputSchema } from '../../workflows/input-schemas.js';
 import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
-import { buildDataset } from '../../src/stages/dataset.js';
-import { datasetClasses, trainRun } from '../../src/stages/train.js';
-import { evaluateOnTestSet } from '../../src/stages/evaluate.js';
-import { resolveTrainSpec, type TrainSpec } from '../../src/stages/train-spec.js';
-import { parseBackendRequest } from '../../src/ml/backend.js';
+import type { TrainSpec } from '../../src/stages/train-spec.js';
 import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
 
 // The pipeline's stages one at a time, without Temporal: the same code the activities
-// run, for debugging, benchmarking and small jobs.
+// run, for debugging, benchmarking and small jobs. The dataset, training and evaluation
+// code is imported when its command runs, so that `hepflow features` does not spend
+// seconds loading TensorFlow.js.
 
 const FEATURES_USAGE = `usage: hepflow features (--sample name=uri[,uri...] ... | --config samples.json) --out <dir-uri>
                         [--empty-if-missing electrons,muons,missingEt] [--allow-failed-files]
@@ -66,6 +64,7 @@ export async function datasetCommand(args: string[]): Promise<void> {
   });
   if (!values.features || !values.out) throw new UsageError('usage: hepflow dataset --features <what hepflow features or featuresWorkflow wrote> --out <uri> [--kind dev|full] [--max-events N] [--seed S]');
   if (values.kind !== 'dev' && values.kind !== 'full') throw new UsageError(`--kind must be dev or full, got '${values.kind}'`);
+  const { buildDataset } = await import('../../src/stages/dataset.js');
   const r = await buildDataset(storage(), {
     featuresUri: uriArgument(values.features),
     outputUri: uriArgument(values.out),
@@ -92,6 +91,9 @@ export async function trainCommand(args: string[]): Promise<void> {
   if (!values.model || !values.data || !values.out) throw new UsageError(TRAIN_USAGE);
   const lr = values.lr === undefined ? undefined : Number(values.lr);
   if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${values.lr}'`);
+  const { parseBackendRequest } = await import('../../src/ml/backend.js');
+  const { resolveTrainSpec } = await import('../../src/stages/train-spec.js');
+  const { datasetClasses, trainRun } = await import('../../src/stages/train.js');
   let backend;
   try {
     backend = values.backend ? parseBackendRequest(values.backend) : undefined;
@@ -126,6 +128,7 @@ export async function trainCommand(args: string[]): Promise<void> {
 export async function evaluateCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' } } });
   if (!values.model || !values.data) throw new UsageError('usage: hepflow evaluate --model <model-uri> --data <dataset-uri> [--out <uri>]');
+  const { evaluateOnTestSet } = await import('../../src/stages/evaluate.js');
   const modelUri = uriArgument(values.model);
   const r = await evaluateOnTestSet({
     modelUri,

@@ -23,39 +23,73 @@ export const ARROW_FEATURE_SCHEMA = new Schema([
   new Field('source_entry', new Int64(), false),
 ]);
 
-/** Arrow IPC stream bytes holding `rows` as one record batch. */
-export function rowsToIpc(rows: readonly FeatureRow[]): Uint8Array {
-  const n = rows.length;
-  const offsets = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + rows[i]!.particles.length;
-  const values = new Float32Array(offsets[n]!);
-  const hlf = HLF_NAMES.map(() => new Float32Array(n));
-  const label = new Int32Array(n);
-  const entry = new BigInt64Array(n);
-  const className = new Array<string>(n);
-  const uri = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    values.set(r.particles, offsets[i]!);
-    for (let k = 0; k < N_HLF; k++) hlf[k]![i] = r.hlf[k]!;
-    label[i] = r.label;
-    entry[i] = BigInt(r.sourceEntry);
-    className[i] = r.className;
-    uri[i] = r.sourceUri;
+/**
+ * One row group being filled, in columns: each row is copied in as it comes, so the
+ * rows themselves (and their particle arrays) die young instead of piling up for a
+ * whole row group. The buffers are reused from one row group to the next.
+ */
+export class FeatureColumns {
+  length = 0;
+  private offsets: Int32Array;
+  private values = new Float32Array(1 << 20);
+  private readonly hlf: Float32Array[];
+  private readonly label: Int32Array;
+  private readonly entry: BigInt64Array;
+  private readonly className: string[] = [];
+  private readonly uri: string[] = [];
+
+  constructor(readonly capacity: number) {
+    this.offsets = new Int32Array(capacity + 1);
+    this.hlf = HLF_NAMES.map(() => new Float32Array(capacity));
+    this.label = new Int32Array(capacity);
+    this.entry = new BigInt64Array(capacity);
   }
-  const children: Data[] = [
-    makeData({
-      type: particlesType, length: n, nullCount: 0, valueOffsets: offsets,
-      child: makeData({ type: new Float32(), length: values.length, nullCount: 0, data: values }),
-    }),
-    ...hlf.map((data) => makeData({ type: new Float32(), length: n, nullCount: 0, data })),
-    makeData({ type: new Int32(), length: n, nullCount: 0, data: label }),
-    vectorFromArray(className, new Utf8()).data[0]!,
-    vectorFromArray(uri, new Utf8()).data[0]!,
-    makeData({ type: new Int64(), length: n, nullCount: 0, data: entry }),
-  ];
-  const struct = makeData({ type: new Struct(ARROW_FEATURE_SCHEMA.fields), length: n, nullCount: 0, children });
-  return tableToIPC(new Table(ARROW_FEATURE_SCHEMA, [new RecordBatch(ARROW_FEATURE_SCHEMA, struct)]), 'stream');
+
+  push(r: FeatureRow): void {
+    const i = this.length;
+    if (i >= this.capacity) throw new Error(`row group is full (${this.capacity} rows)`);
+    const at = this.offsets[i]!;
+    const end = at + r.particles.length;
+    if (end > this.values.length) {
+      let cap = this.values.length;
+      while (cap < end) cap *= 2;
+      const grown = new Float32Array(cap);
+      grown.set(this.values.subarray(0, at));
+      this.values = grown;
+    }
+    this.values.set(r.particles, at);
+    this.offsets[i + 1] = end;
+    for (let k = 0; k < N_HLF; k++) this.hlf[k]![i] = r.hlf[k]!;
+    this.label[i] = r.label;
+    this.entry[i] = BigInt(r.sourceEntry);
+    this.className.push(r.className);
+    this.uri.push(r.sourceUri);
+    this.length = i + 1;
+  }
+
+  /** Arrow IPC stream bytes holding the rows as one record batch; then empties the columns. */
+  takeIpc(): Uint8Array {
+    const n = this.length;
+    const nValues = this.offsets[n]!;
+    const children: Data[] = [
+      makeData({
+        type: particlesType, length: n, nullCount: 0, valueOffsets: this.offsets.subarray(0, n + 1),
+        child: makeData({ type: new Float32(), length: nValues, nullCount: 0, data: this.values.subarray(0, nValues) }),
+      }),
+      ...this.hlf.map((data) => makeData({ type: new Float32(), length: n, nullCount: 0, data: data.subarray(0, n) })),
+      makeData({ type: new Int32(), length: n, nullCount: 0, data: this.label.subarray(0, n) }),
+      vectorFromArray(this.className, new Utf8()).data[0]!,
+      vectorFromArray(this.uri, new Utf8()).data[0]!,
+      makeData({ type: new Int64(), length: n, nullCount: 0, data: this.entry.subarray(0, n) }),
+    ];
+    const struct = makeData({ type: new Struct(ARROW_FEATURE_SCHEMA.fields), length: n, nullCount: 0, children });
+    // tableToIPC copies every buffer into the message, so the columns can be refilled.
+    const ipc = tableToIPC(new Table(ARROW_FEATURE_SCHEMA, [new RecordBatch(ARROW_FEATURE_SCHEMA, struct)]), 'stream');
+    this.length = 0;
+    this.className.length = 0;
+    this.uri.length = 0;
+    return ipc;
+  }
 }
 
 /** One row group in columnar form. */

@@ -1,7 +1,7 @@
 /**
  * Streaming Parquet writer for FeatureRows, on parquet-wasm (arrow-rs compiled to
- * WebAssembly; chosen by measurement, see docs/features.md). Rows are buffered up to
- * one row group, converted to an Arrow record batch and pushed into parquet-wasm's
+ * WebAssembly; chosen by measurement, see docs/features.md). Rows are copied into the
+ * columns of one row group as they come, converted to an Arrow record batch and pushed into parquet-wasm's
  * streaming encoder, whose output bytes are drained to the sink (a local file or a
  * Node Writable) as they come. Memory is bounded by about two row groups.
  */
@@ -9,7 +9,7 @@ import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import * as pw from 'parquet-wasm';
 import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../dataset/schema.js';
-import { rowsToIpc } from './arrow.js';
+import { FeatureColumns } from './arrow.js';
 import { FORMAT_KEY, FORMAT_VERSION } from './schema.js';
 
 /** Where prepareFeatures and dataset assembly send rows; ParquetFeatureWriter is one. */
@@ -73,7 +73,7 @@ function streamSink(stream: Writable): ByteSink {
 const COMPRESSION = { snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD, none: pw.Compression.UNCOMPRESSED } as const;
 
 export class ParquetFeatureWriter implements FeatureSink {
-  private pending: FeatureRow[] = [];
+  private readonly pending: FeatureColumns;
   private rows = 0;
   private bytes = 0;
   private closed = false;
@@ -83,7 +83,9 @@ export class ParquetFeatureWriter implements FeatureSink {
   private drained!: Promise<void>;
   private abortReason: Error | null = null;
 
-  private constructor(private readonly target: string, private readonly rowGroupSize: number) {}
+  private constructor(private readonly target: string, private readonly rowGroupSize: number) {
+    this.pending = new FeatureColumns(rowGroupSize);
+  }
 
   /** Opens a writer on a local file path (created or truncated) or a Node Writable. */
   static async open(target: string | Writable, options: ParquetWriterOptions = {}): Promise<ParquetFeatureWriter> {
@@ -151,7 +153,7 @@ export class ParquetFeatureWriter implements FeatureSink {
   async close(): Promise<{ rows: number; bytes: number }> {
     if (this.closed) throw new Error(`parquet writer for ${this.target} is already closed`);
     // An empty file still needs its schema: send one zero-row batch.
-    if (this.rows === 0 && this.pending.length === 0) await this.enqueue([]);
+    if (this.rows === 0 && this.pending.length === 0) await this.enqueue(this.pending.takeIpc());
     await this.flushGroup();
     this.closed = true;
     this.controller.close();
@@ -166,7 +168,6 @@ export class ParquetFeatureWriter implements FeatureSink {
   async abort(reason: Error = new Error('aborted')): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.pending = [];
     this.abortReason = reason;
     this.controller.error(reason);
     this.wantMore?.();
@@ -174,17 +175,16 @@ export class ParquetFeatureWriter implements FeatureSink {
   }
 
   private async flushGroup(): Promise<void> {
-    const rs = this.pending;
-    if (rs.length === 0) return;
-    this.pending = [];
-    await this.enqueue(rs);
-    this.rows += rs.length;
+    const n = this.pending.length;
+    if (n === 0) return;
+    await this.enqueue(this.pending.takeIpc());
+    this.rows += n;
   }
 
-  private async enqueue(rs: readonly FeatureRow[]): Promise<void> {
+  private async enqueue(ipc: Uint8Array): Promise<void> {
     // The batches share the table's buffers; free the table now rather than whenever
     // the GC finalises it, or WASM memory grows by a row group at a time.
-    const table = pw.Table.fromIPCStream(rowsToIpc(rs));
+    const table = pw.Table.fromIPCStream(ipc);
     let batches: pw.RecordBatch[];
     try {
       batches = table.recordBatches();

@@ -6,7 +6,7 @@
 import type { DelphesEvent } from './delphes-event.js';
 import { N_PARTICLE_FEATURES } from '../dataset/schema.js';
 import { deltaPhi, p4FromPtEtaPhiM, trackMass, MASS_ELECTRON, MASS_MUON } from './kinematics.js';
-import { ConeIndex, relativeIsolation, type Isolation } from './isolation.js';
+import { ConeIndex, PairConeSums } from './isolation.js';
 import type { SelectedLepton } from './selection.js';
 import { MAX_PACKED_INDEX, pack, packedIndex } from './packed-sort.js';
 
@@ -33,7 +33,7 @@ export class SequenceBuilder {
   private dr2 = new Float64Array(1024);
   private keys = new Float64Array(1024);
   private pick = new Int32Array(1024);
-  private readonly iso: Isolation = { ch: 0, gamma: 0, neu: 0 };
+  private readonly cones = new PairConeSums();
 
   build(
     event: DelphesEvent, lepton: SelectedLepton,
@@ -52,6 +52,10 @@ export class SequenceBuilder {
     const dr2 = this.dr2;
     for (let i = 0; i < n; i++) keys[i] = pack(dr2[i]!, MAX_PACKED_INDEX - i);
     keys.subarray(0, n).sort();
+    // Every candidate's three cone sums, each close pair tested once (PairConeSums).
+    const cones = this.cones;
+    cones.build(tracks, photons, neutrals);
+    const sums = cones.sums;
 
     const out = new Float32Array((n + 1) * F);
     const t = event.tracks;
@@ -75,7 +79,6 @@ export class SequenceBuilder {
         out[o + 7] = t.x[src]!;
         out[o + 8] = t.y[src]!;
         out[o + 9] = t.z[src]!;
-        relativeIsolation(tracks, photons, neutrals, eta, phi, pt, src, -1, -1, this.iso);
         const apid = pid < 0 ? -pid : pid;
         if (apid === 11) out[o + 16] = 1;
         else if (apid === 13) out[o + 17] = 1;
@@ -85,17 +88,14 @@ export class SequenceBuilder {
         // Towers: massless, energy as measured by Delphes; vertex and charge zero.
         p4FromPtEtaPhiM(pt, eta, phi, 0, out, o);
         out[o] = towersE[kind - 1]![src]!;
-        if (kind === KIND_PHOTON) {
-          relativeIsolation(tracks, photons, neutrals, eta, phi, pt, -1, src, -1, this.iso);
-          out[o + 15] = 1;
-        } else {
-          relativeIsolation(tracks, photons, neutrals, eta, phi, pt, -1, -1, src, this.iso);
-          out[o + 14] = 1;
-        }
+        out[o + (kind === KIND_PHOTON ? 15 : 14)] = 1;
       }
-      out[o + 10] = this.iso.ch;
-      out[o + 11] = this.iso.gamma;
-      out[o + 12] = this.iso.neu;
+      // Relative isolations, as relativeIsolation() computes them: Σ × (1 / pT).
+      const inv = pt > 0 ? 1 / pt : 0;
+      const at = 3 * (cones.base[kind]! + k);
+      out[o + 10] = sums[at]! * inv;
+      out[o + 11] = sums[at + 1]! * inv;
+      out[o + 12] = sums[at + 2]! * inv;
     }
 
     // The lepton, last.

@@ -103,7 +103,9 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
     switch (algorithm) {
       case 'zlib':
         try {
-          produced = inflateSync(block, { maxOutputLength: Math.max(1, uSize) });
+          // One output buffer of the declared size (+ slack so zlib does not ask for a
+          // second one): node's default 16 kB chunks cost a concatenating copy per basket.
+          produced = inflateSync(block, { maxOutputLength: Math.max(1, uSize), chunkSize: uSize + 64 });
         } catch (error) {
           return fail(`zlib block at byte ${ip} does not inflate: ${(error as Error).message}`, error);
         }
