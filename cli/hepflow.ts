@@ -8,6 +8,7 @@ import { demoCommand } from './commands/demo.js';
 import { generateCommand } from './commands/generate.js';
 import { datasetCommand, evaluateCommand, featuresCommand, trainCommand } from './commands/stages.js';
 import { runCommand } from './commands/pipeline.js';
+import { exportCommand } from './commands/models.js';
 import { runPoolWorker } from '../workers/main.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
@@ -28,6 +29,10 @@ One stage at a time, without Temporal (the same code the activities run):
   hepflow dataset --features <dir-uri> --out <uri> [--kind dev|full]
   hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri> [--backend B]
   hepflow evaluate --model <model-uri> --data <dataset-uri>
+
+Using a trained model:
+  hepflow export --model <model-uri> --out <uri> [--no-keras]
+                                       model.json with Keras' standard GRU, model.keras, scalers
 
 URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
 
@@ -52,6 +57,8 @@ async function main(argv: string[]): Promise<void> {
       return trainCommand(rest);
     case 'evaluate':
       return evaluateCommand(rest);
+    case 'export':
+      return exportCommand(rest);
     case 'run':
       return runCommand(rest);
     case 'demo':
