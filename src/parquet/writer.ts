@@ -1,5 +1,6 @@
 /**
- * Streaming Parquet writer for FeatureRows, on parquet-wasm (arrow-rs compiled to
+ * Streaming Parquet writer for rows of any Arrow layout (a RowCodec: feature rows here,
+ * score rows in src/scoring), on parquet-wasm (arrow-rs compiled to
  * WebAssembly; chosen by measurement, see docs/features.md). Rows are buffered up to
  * one row group, converted to an Arrow record batch and pushed into parquet-wasm's
  * streaming encoder, whose output bytes are drained to the sink (a local file or a
@@ -72,8 +73,32 @@ function streamSink(stream: Writable): ByteSink {
 
 const COMPRESSION = { snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD, none: pw.Compression.UNCOMPRESSED } as const;
 
-export class ParquetFeatureWriter implements FeatureSink {
-  private pending: FeatureRow[] = [];
+/** How one kind of row becomes Arrow and what its files declare. */
+export interface RowCodec<R> {
+  /** Arrow IPC stream bytes holding `rows` as one record batch (schema included when empty). */
+  toIpc(rows: readonly R[]): Uint8Array;
+  /** Throws, naming `target`, when a row cannot be written. */
+  check?(row: R, target: string): void;
+  /** Format key and version stored in every file's footer. */
+  readonly format: Readonly<Record<string, string>>;
+  /** String columns with few distinct values, dictionary-encoded. */
+  readonly dictionaryColumns: readonly string[];
+}
+
+const FEATURE_CODEC: RowCodec<FeatureRow> = {
+  toIpc: rowsToIpc,
+  check(row, target) {
+    if (row.hlf.length !== N_HLF) throw new Error(`${target}: row hlf has ${row.hlf.length} values, expected ${N_HLF}`);
+    if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
+      throw new Error(`${target}: particles length ${row.particles.length} is not a multiple of ${N_PARTICLE_FEATURES}`);
+    }
+  },
+  format: { [FORMAT_KEY]: FORMAT_VERSION },
+  dictionaryColumns: ['class_name', 'source_uri'],
+};
+
+export class ParquetRowWriter<R> {
+  private pending: R[] = [];
   private rows = 0;
   private bytes = 0;
   private closed = false;
@@ -83,29 +108,29 @@ export class ParquetFeatureWriter implements FeatureSink {
   private drained!: Promise<void>;
   private abortReason: Error | null = null;
 
-  private constructor(private readonly target: string, private readonly rowGroupSize: number) {}
+  private constructor(private readonly target: string, private readonly rowGroupSize: number, private readonly codec: RowCodec<R>) {}
 
   /** Opens a writer on a local file path (created or truncated) or a Node Writable. */
-  static async open(target: string | Writable, options: ParquetWriterOptions = {}): Promise<ParquetFeatureWriter> {
+  static async open<R>(target: string | Writable, codec: RowCodec<R>, options: ParquetWriterOptions = {}): Promise<ParquetRowWriter<R>> {
     const rowGroupSize = options.rowGroupSize ?? 1000;
     if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
-    const w = new ParquetFeatureWriter(typeof target === 'string' ? target : 'stream', rowGroupSize);
+    const w = new ParquetRowWriter(typeof target === 'string' ? target : 'stream', rowGroupSize, codec);
     const sink = typeof target === 'string' ? await fileSink(target) : streamSink(target);
     const input = new ReadableStream<pw.RecordBatch>({
       start: (c) => { w.controller = c; },
       pull: () => { const f = w.wantMore; w.wantMore = null; f?.(); },
     }, { highWaterMark: 1 });
-    const props = new pw.WriterPropertiesBuilder()
+    let builder = new pw.WriterPropertiesBuilder()
       .setCompression(COMPRESSION[options.compression ?? 'snappy'])
       .setMaxRowGroupSize(rowGroupSize)
       // Float features are nearly all distinct: arrow-rs would dictionary-encode the first
       // megabyte of each chunk before falling back, inflating small files by ~40%.
       // Dictionaries pay only for the repeated strings.
-      .setDictionaryEnabled(false)
-      .setColumnDictionaryEnabled('class_name', true)
-      .setColumnDictionaryEnabled('source_uri', true)
+      .setDictionaryEnabled(false);
+    for (const column of codec.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
+    const props = builder
       .setCreatedBy('hepflow')
-      .setKeyValueMetadata(new Map(Object.entries({ ...options.metadata, [FORMAT_KEY]: FORMAT_VERSION })))
+      .setKeyValueMetadata(new Map(Object.entries({ ...options.metadata, ...codec.format })))
       .build();
     // transformParquetStream resolves only once it has seen the first batch (it needs
     // the schema), so it is not awaited here.
@@ -137,12 +162,9 @@ export class ParquetFeatureWriter implements FeatureSink {
 
   get rowsWritten(): number { return this.rows + this.pending.length; }
 
-  async write(row: FeatureRow): Promise<void> {
+  async write(row: R): Promise<void> {
     if (this.closed) throw new Error(`parquet writer for ${this.target} is closed`);
-    if (row.hlf.length !== N_HLF) throw new Error(`${this.target}: row hlf has ${row.hlf.length} values, expected ${N_HLF}`);
-    if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
-      throw new Error(`${this.target}: particles length ${row.particles.length} is not a multiple of ${N_PARTICLE_FEATURES}`);
-    }
+    this.codec.check?.(row, this.target);
     this.pending.push(row);
     if (this.pending.length >= this.rowGroupSize) await this.flushGroup();
   }
@@ -181,10 +203,10 @@ export class ParquetFeatureWriter implements FeatureSink {
     this.rows += rs.length;
   }
 
-  private async enqueue(rs: readonly FeatureRow[]): Promise<void> {
+  private async enqueue(rs: readonly R[]): Promise<void> {
     // The batches share the table's buffers; free the table now rather than whenever
     // the GC finalises it, or WASM memory grows by a row group at a time.
-    const table = pw.Table.fromIPCStream(rowsToIpc(rs));
+    const table = pw.Table.fromIPCStream(this.codec.toIpc(rs));
     let batches: pw.RecordBatch[];
     try {
       batches = table.recordBatches();
@@ -199,3 +221,10 @@ export class ParquetFeatureWriter implements FeatureSink {
     }
   }
 }
+
+/** The writer of hepflow feature files (src/parquet/schema.ts). */
+export type ParquetFeatureWriter = ParquetRowWriter<FeatureRow>;
+export const ParquetFeatureWriter = {
+  open: (target: string | Writable, options: ParquetWriterOptions = {}): Promise<ParquetFeatureWriter> =>
+    ParquetRowWriter.open(target, FEATURE_CODEC, options),
+};
