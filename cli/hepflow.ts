@@ -8,7 +8,7 @@ import { demoCommand } from './commands/demo.js';
 import { generateCommand } from './commands/generate.js';
 import { datasetCommand, evaluateCommand, featuresCommand, trainCommand } from './commands/stages.js';
 import { runCommand } from './commands/pipeline.js';
-import { exportCommand } from './commands/models.js';
+import { exportCommand, scoreCommand } from './commands/models.js';
 import { runPoolWorker } from '../workers/main.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
@@ -33,6 +33,8 @@ One stage at a time, without Temporal (the same code the activities run):
 Using a trained model:
   hepflow export --model <model-uri> --out <uri> [--no-keras]
                                        model.json with Keras' standard GRU, model.keras, scalers
+  hepflow score --model <model-uri> --input <uri> --out <uri> [--select class>=p] [--parts]
+                                       per-event class probabilities (scoreWorkflow)
 
 URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
 
@@ -57,6 +59,8 @@ async function main(argv: string[]): Promise<void> {
       return trainCommand(rest);
     case 'evaluate':
       return evaluateCommand(rest);
+    case 'score':
+      return scoreCommand(rest);
     case 'export':
       return exportCommand(rest);
     case 'run':

@@ -24,15 +24,15 @@ import { trainedModelDir } from './helpers/trained-model.js';
 
 await tf.setBackend('cpu');
 const store = storage();
+const CLASSES = ['qcd', 'ttbar', 'wjets'];
 const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-score-'));
 const rootPath = path.join(dir, 'input', 'events.root');
 await mkdir(path.dirname(rootPath));
 await generateDelphesFile(rootPath, { events: 400, seed: 5, mix: 'balanced' });
 const rootFile = (await store.head(rootPath))!;
 const featurePart = path.join(dir, 'features', 'part.parquet');
-const { rows: selectedRows } = await writeFeatureFile(store, rootFile, { labels: { from: 'sidecar' } }, featurePart);
+const { rows: selectedRows } = await writeFeatureFile(store, rootFile, { labels: { from: 'sidecar', classes: CLASSES } }, featurePart);
 const modelUri = await trainedModelDir(dir, 'inclusive');
-const CLASSES = ['QCD', 'ttbar', 'WJets'];
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 interface Scores { uri: string[]; entry: number[]; label: number[]; probs: number[][]; accepted?: boolean[] }
@@ -54,7 +54,7 @@ const selection = parseSelection('ttbar>=0.4', CLASSES);
 
 test('scoring from ROOT equals scoring the feature part, and both equal evaluate on the same events', async () => {
   assert.ok(selectedRows > 50, `only ${selectedRows} selected events`);
-  const fromRoot = await scoreFilePart(store, { modelUri, file: rootFile, outputUri: path.join(dir, 'scores-root'), labels: { from: 'sidecar' }, selection, batchSize: 64 });
+  const fromRoot = await scoreFilePart(store, { modelUri, file: rootFile, outputUri: path.join(dir, 'scores-root'), labels: { from: 'sidecar', classes: CLASSES }, selection, eventsPerCall: 64 });
   const partInfo = (await store.head(featurePart))!;
   const fromPart = await scoreFilePart(store, { modelUri, file: partInfo, outputUri: path.join(dir, 'scores-part'), selection });
   assert.equal(fromRoot.rows, selectedRows);
@@ -110,7 +110,7 @@ test('a rerun reuses the committed part; a changed selection scores anew', async
   assert.equal(again.reused, true);
   assert.equal(again.partUri, first.partUri);
   assert.deepEqual(again.counters, first.counters);
-  const other = await scoreFilePart(store, { ...input, selection: parseSelection('QCD>=0.9', CLASSES) });
+  const other = await scoreFilePart(store, { ...input, selection: parseSelection('qcd>=0.9', CLASSES) });
   assert.notEqual(other.partUri, first.partUri);
 });
 
@@ -118,7 +118,7 @@ test('bad input fails naming the file; a selection on an unknown class is refuse
   const notRoot = path.join(dir, 'bad.root');
   await writeFile(notRoot, 'not a ROOT file at all, just text');
   await assert.rejects(scoreFilePart(store, { modelUri, file: (await store.head(notRoot))!, outputUri: path.join(dir, 'bad') }), /bad\.root/);
-  assert.throws(() => parseSelection('higgs>=0.5', CLASSES), /unknown class 'higgs'.*QCD, ttbar, WJets/);
+  assert.throws(() => parseSelection('higgs>=0.5', CLASSES), /unknown class 'higgs'.*qcd, ttbar, wjets/);
   assert.throws(() => parseSelection('ttbar>1', CLASSES), /expected <class>>=<threshold>/);
   await assert.rejects(scoreFilePart(store, { modelUri: path.join(dir, 'nowhere'), file: rootFile, outputUri: path.join(dir, 'bad') }), /has no model\.json/);
 });

@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
-import { storage, normalizeUri } from '../../src/storage/index.js';
+import { joinUri, storage, normalizeUri } from '../../src/storage/index.js';
 import { exportModel } from '../../src/stages/export.js';
-import { UsageError } from '../args.js';
+import type { LabelSource } from '../../src/input/samples.js';
+import { readModelFiles } from '../../src/ml/model-bundle.js';
+import { parseSelection, type EfficiencyTable, type Selection } from '../../src/scoring/selection.js';
+import type { DelphesEvent } from '../../src/physics/delphes-event.js';
+import type { ScoreInput, ScoreResult } from '../../workflows/score.js';
+import { csv, positiveInt, UsageError } from '../args.js';
+import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 
 // Using a trained model: export (and, below, scoring, the registry and the service).
 
@@ -14,4 +20,67 @@ export async function exportCommand(args: string[]): Promise<void> {
     modelUri: normalizeUri(values.model), outputUri: normalizeUri(values.out), keras: !values['no-keras'],
   });
   console.log(`exported ${r.files.join(', ')} → ${r.outputUri}`);
+}
+
+const SCORE_USAGE = `usage: hepflow score --model <model-uri> --input <uri> --out <uri> [--select <class>>=<threshold>]
+                    [--parts] [--labels sidecar|<class>] [--empty-if-missing a,b] [--events-per-call N]
+                    [--files-in-flight 8] [--local-worker] [--no-wait]
+  --input   a prefix (or one file) of Delphes ROOT files, or with --parts of feature parts (*.parquet)
+  --labels  ROOT inputs: the true classes for the efficiency table (feature parts carry theirs)`;
+
+export async function scoreCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' }, select: { type: 'string' },
+      parts: { type: 'boolean', default: false }, labels: { type: 'string' }, 'empty-if-missing': { type: 'string' },
+      'events-per-call': { type: 'string' }, 'files-in-flight': { type: 'string' },
+      'local-worker': { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false },
+    },
+  });
+  if (!values.model || !values.input || !values.out) throw new UsageError(SCORE_USAGE);
+  const modelUri = normalizeUri(values.model);
+  const { classNames } = (await readModelFiles(storage(), modelUri)).metadata.config;
+  let selection: Selection | undefined;
+  try {
+    selection = values.select !== undefined ? parseSelection(values.select, classNames) : undefined;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.labels !== undefined && values.labels !== 'sidecar' && !classNames.includes(values.labels)) {
+    throw new UsageError(`--labels must be sidecar or one of the model's classes ${classNames.join(', ')}, got '${values.labels}'`);
+  }
+  // True classes in the model's order, so they line up with its probabilities.
+  const labels: LabelSource | undefined = values.labels === undefined ? undefined
+    : values.labels === 'sidecar' ? { from: 'sidecar', classes: classNames }
+      : { from: 'class', className: values.labels, label: classNames.indexOf(values.labels) };
+  const parts = values.parts || values.input.endsWith('.parquet');
+  const input: ScoreInput = {
+    modelUri,
+    inputUri: normalizeUri(values.input),
+    outputUri: normalizeUri(values.out),
+    suffix: parts ? '.parquet' : '.root',
+    filesInFlight: positiveInt('--files-in-flight', values['files-in-flight'], 8),
+    ...(values['events-per-call'] ? { eventsPerCall: positiveInt('--events-per-call', values['events-per-call'], 1024) } : {}),
+    ...(selection !== undefined ? { selection } : {}),
+    ...(labels !== undefined ? { labels } : {}),
+    ...(values['empty-if-missing'] ? { emptyIfMissing: csv(values['empty-if-missing']) as (keyof DelphesEvent)[] } : {}),
+  };
+  const r = await runWorkflow<ScoreResult>('scoreWorkflow', input, {
+    workflowId: newWorkflowId('score'), localWorker: values['local-worker'], wait: !values['no-wait'],
+  });
+  if (!r) return;
+  console.log(`files: ${r.listing.files} (${r.totals.ok} scored, ${r.totals.failed} failed); events read ${r.totals.counters.read ?? 0}, scored ${r.rows}`);
+  for (const f of r.failures) console.log(`  FAILED ${f.error}`);
+  console.log(`parts: ${joinUri(input.outputUri, 'parts/')}\nmanifest: ${r.manifestUri}`);
+  if (r.efficiencyUri !== undefined) {
+    const t = await storage().readJson<EfficiencyTable>(r.efficiencyUri);
+    console.log(`\nselection ${t.selection.className} >= ${t.selection.threshold}: ${r.totals.counters.accepted ?? 0} events accepted → ${r.acceptedUri}`);
+    console.log(`efficiency per true class vs threshold on p(${t.selection.className}):`);
+    console.log(`  ${'class'.padEnd(12)} ${'events'.padStart(8)} ${t.thresholds.map((th) => `≥${th}`.padStart(7)).join('')} ${`≥${t.selection.threshold}`.padStart(8)}`);
+    for (const c of t.classes) {
+      console.log(`  ${c.truth.padEnd(12)} ${String(c.events).padStart(8)} ${c.efficiency.map((e) => e.toFixed(3).padStart(7)).join('')} ${c.atSelection.toFixed(4).padStart(8)}`);
+    }
+    console.log(`table: ${r.efficiencyUri} (and .csv)`);
+  }
 }

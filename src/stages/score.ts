@@ -32,7 +32,7 @@ export interface ScoreOptions {
   readonly treeName?: string;
   readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
   /** Events per model call (default 1024). */
-  readonly batchSize?: number;
+  readonly eventsPerCall?: number;
 }
 
 export interface ScoreFileInput extends ScoreOptions {
@@ -158,7 +158,7 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
     let scorer: BatchScorer;
     try {
       if (part) {
-        scorer = new BatchScorer(bundle, out, { batchSize: input.batchSize, truth: (r) => r.label, counts, onBatch: onProgress });
+        scorer = new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth: (r) => r.label, counts, onBatch: onProgress });
         read = 0;
         for await (const row of readFeatureRows(source)) {
           await scorer.write(row);
@@ -167,7 +167,7 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
       } else {
         const labelOf = input.labels !== undefined ? await labelling(store, input.file, input.labels) : undefined;
         const truth = labelOf === undefined ? () => -1 : (r: { sourceEntry: number }) => labelOf(r.sourceEntry).label;
-        scorer = new BatchScorer(bundle, out, { batchSize: input.batchSize, truth, counts, onBatch: onProgress });
+        scorer = new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth, counts, onBatch: onProgress });
         const cutFlow = await prepareFeatures({
           events: withEntries(readDelphesEvents(source, { treeName: rootOptions.treeName, emptyIfMissing: rootOptions.emptyIfMissing })),
           label: 0, className: '', sourceUri: input.file.uri, out: scorer,

@@ -15,7 +15,7 @@ export const TEST_PARTICLE_SCALER: ParticleScaler = {
 };
 
 /** Trains `kind` for 3 epochs on 300 synthetic rows into `<dir>/<kind>`; returns that directory. */
-export async function trainedModelDir(dir: string, kind: ModelKind, classNames = ['QCD', 'ttbar', 'WJets']): Promise<string> {
+export async function trainedModelDir(dir: string, kind: ModelKind, classNames = ['qcd', 'ttbar', 'wjets']): Promise<string> {
   const out = path.join(dir, kind);
   const rows = syntheticRows({ rows: 300, seed: 11, maxParticles: 12 });
   const config = defaultTrainConfig(modelConfig(kind, { maxLen: 10, gruUnits: 8, inclusiveDense: 6, hiddenLayers: [12, 6], learningRate: 0.01 }), {
