@@ -8,7 +8,7 @@ import { demoCommand } from './commands/demo.js';
 import { generateCommand } from './commands/generate.js';
 import { datasetCommand, evaluateCommand, featuresCommand, trainCommand } from './commands/stages.js';
 import { runCommand } from './commands/pipeline.js';
-import { exportCommand, scoreCommand } from './commands/models.js';
+import { exportCommand, modelsCommand, scoreCommand } from './commands/models.js';
 import { runPoolWorker } from '../workers/main.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
@@ -30,10 +30,12 @@ One stage at a time, without Temporal (the same code the activities run):
   hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri> [--backend B]
   hepflow evaluate --model <model-uri> --data <dataset-uri>
 
-Using a trained model:
-  hepflow export --model <model-uri> --out <uri> [--no-keras]
+Using a trained model (<model> is a model URI or a registry name[@version]):
+  hepflow models [list|show <name>|register --name N --model <uri>]
+                                       the model registry (HEPFLOW_REGISTRY_URI, default s3://<bucket>/registry)
+  hepflow export --model <model> --out <uri> [--no-keras]
                                        model.json with Keras' standard GRU, model.keras, scalers
-  hepflow score --model <model-uri> --input <uri> --out <uri> [--select class>=p] [--parts]
+  hepflow score --model <model> --input <uri> --out <uri> [--select class>=p] [--parts]
                                        per-event class probabilities (scoreWorkflow)
 
 URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
@@ -59,6 +61,8 @@ async function main(argv: string[]): Promise<void> {
       return trainCommand(rest);
     case 'evaluate':
       return evaluateCommand(rest);
+    case 'models':
+      return modelsCommand(rest);
     case 'score':
       return scoreCommand(rest);
     case 'export':

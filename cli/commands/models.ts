@@ -8,22 +8,27 @@ import type { DelphesEvent } from '../../src/physics/delphes-event.js';
 import type { ScoreInput, ScoreResult } from '../../workflows/score.js';
 import { csv, positiveInt, UsageError } from '../args.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
+import { defaultRegistryUri, ModelRegistry } from '../../src/registry/registry.js';
+
+/** A model URI, or a registry name[@version] resolved in the registry. */
+const resolveModel = (ref: string, registryUri?: string): Promise<string> =>
+  new ModelRegistry(storage(), registryUri !== undefined ? normalizeUri(registryUri) : defaultRegistryUri()).resolve(ref);
 
 // Using a trained model: export (and, below, scoring, the registry and the service).
 
-const EXPORT_USAGE = 'usage: hepflow export --model <model-uri> --out <uri> [--no-keras]';
+const EXPORT_USAGE = 'usage: hepflow export --model <model-uri|name[@version]> --out <uri> [--no-keras] [--registry <uri>]';
 
 export async function exportCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { model: { type: 'string' }, out: { type: 'string' }, 'no-keras': { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { model: { type: 'string' }, out: { type: 'string' }, 'no-keras': { type: 'boolean' }, registry: { type: 'string' } } });
   if (!values.model || !values.out) throw new UsageError(EXPORT_USAGE);
   const r = await exportModel(storage(), {
-    modelUri: normalizeUri(values.model), outputUri: normalizeUri(values.out), keras: !values['no-keras'],
+    modelUri: await resolveModel(values.model, values.registry), outputUri: normalizeUri(values.out), keras: !values['no-keras'],
   });
   console.log(`exported ${r.files.join(', ')} → ${r.outputUri}`);
 }
 
-const SCORE_USAGE = `usage: hepflow score --model <model-uri> --input <uri> --out <uri> [--select <class>>=<threshold>]
-                    [--parts] [--labels sidecar|<class>] [--empty-if-missing a,b] [--events-per-call N]
+const SCORE_USAGE = `usage: hepflow score --model <model-uri|name[@version]> --input <uri> --out <uri> [--select <class>>=<threshold>]
+                    [--parts] [--registry <uri>] [--labels sidecar|<class>] [--empty-if-missing a,b] [--events-per-call N]
                     [--files-in-flight 8] [--local-worker] [--no-wait]
   --input   a prefix (or one file) of Delphes ROOT files, or with --parts of feature parts (*.parquet)
   --labels  ROOT inputs: the true classes for the efficiency table (feature parts carry theirs)`;
@@ -35,11 +40,12 @@ export async function scoreCommand(args: string[]): Promise<void> {
       model: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' }, select: { type: 'string' },
       parts: { type: 'boolean', default: false }, labels: { type: 'string' }, 'empty-if-missing': { type: 'string' },
       'events-per-call': { type: 'string' }, 'files-in-flight': { type: 'string' },
-      'local-worker': { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false },
+      'local-worker': { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false }, registry: { type: 'string' },
     },
   });
   if (!values.model || !values.input || !values.out) throw new UsageError(SCORE_USAGE);
-  const modelUri = normalizeUri(values.model);
+  // Resolved here, so the workflow (and its history) names the exact model it scored with.
+  const modelUri = await resolveModel(values.model, values.registry);
   const { classNames } = (await readModelFiles(storage(), modelUri)).metadata.config;
   let selection: Selection | undefined;
   try {
@@ -83,4 +89,42 @@ export async function scoreCommand(args: string[]): Promise<void> {
     }
     console.log(`table: ${r.efficiencyUri} (and .csv)`);
   }
+}
+
+const MODELS_USAGE = `usage: hepflow models [list] [--registry <uri>]
+       hepflow models show <name[@version]> [--registry <uri>]
+       hepflow models register --name <name> --model <model-uri> [--dataset <dataset-uri>] [--registry <uri>]`;
+
+export async function modelsCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { registry: { type: 'string' }, name: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' } },
+  });
+  const registry = new ModelRegistry(storage(), values.registry !== undefined ? normalizeUri(values.registry) : defaultRegistryUri());
+  const [verb = 'list', ...rest] = positionals;
+  if (verb === 'list' && rest.length === 0) {
+    const entries = await registry.list();
+    if (entries.length === 0) console.log(`no models in ${registry.rootUri}`);
+    for (const e of entries) {
+      const test = (e.metrics as { test?: { accuracy?: number; auc?: Record<string, number> } }).test;
+      const auc = test?.auc ? Object.entries(test.auc).map(([c, v]) => `${c} ${v.toFixed(3)}`).join(' ') : '';
+      console.log(`${`${e.name}@${e.version}`.padEnd(24)} ${e.kind.padEnd(17)} classes ${e.classNames.join(',').padEnd(18)} ` +
+        `${test?.accuracy !== undefined ? `acc ${test.accuracy.toFixed(3)} ` : ''}${auc ? `AUC ${auc} ` : ''}${e.registeredAt}`);
+    }
+    return;
+  }
+  if (verb === 'show' && rest.length === 1) {
+    const m = /^([^@]+)(?:@v?(\d+))?$/.exec(rest[0]!);
+    if (!m) throw new UsageError(MODELS_USAGE);
+    console.log(JSON.stringify(await registry.get(m[1]!, m[2] === undefined ? undefined : Number(m[2])), null, 2));
+    return;
+  }
+  if (verb === 'register' && rest.length === 0 && values.name && values.model) {
+    const e = await registry.register({
+      name: values.name, modelUri: normalizeUri(values.model), ...(values.dataset ? { datasetUri: normalizeUri(values.dataset) } : {}),
+    });
+    console.log(`registered ${e.name}@${e.version} → ${e.modelUri}`);
+    return;
+  }
+  throw new UsageError(MODELS_USAGE);
 }
