@@ -8,7 +8,7 @@ import { demoCommand } from './commands/demo.js';
 import { generateCommand } from './commands/generate.js';
 import { datasetCommand, evaluateCommand, featuresCommand, trainCommand } from './commands/stages.js';
 import { runCommand } from './commands/pipeline.js';
-import { exportCommand, modelsCommand, scoreCommand } from './commands/models.js';
+import { exportCommand, modelsCommand, scoreCommand, serveCommand } from './commands/models.js';
 import { runPoolWorker } from '../workers/main.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
@@ -37,6 +37,8 @@ Using a trained model (<model> is a model URI or a registry name[@version]):
                                        model.json with Keras' standard GRU, model.keras, scalers
   hepflow score --model <model> --input <uri> --out <uri> [--select class>=p] [--parts]
                                        per-event class probabilities (scoreWorkflow)
+  hepflow serve --model <model> [--port 8080] [--select class>=p] [--kafka <brokers> ...]
+                                       real-time inference: HTTP endpoint, Kafka stream
 
 URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
 
@@ -61,6 +63,8 @@ async function main(argv: string[]): Promise<void> {
       return trainCommand(rest);
     case 'evaluate':
       return evaluateCommand(rest);
+    case 'serve':
+      return serveCommand(rest);
     case 'models':
       return modelsCommand(rest);
     case 'score':

@@ -27,7 +27,7 @@ test('registration records the lineage and copies the model; the same model regi
   const e1 = await registry.register({ name: 'trigger', modelUri: hlf, datasetUri: dataset, featuresConfig: { featureVersion: 3 }, metrics: { test: { accuracy: 0.9 } } });
   assert.equal(e1.version, 1);
   assert.equal(e1.kind, 'hlf');
-  assert.deepEqual(e1.classNames, ['QCD', 'ttbar', 'WJets']);
+  assert.deepEqual(e1.classNames, ['qcd', 'ttbar', 'wjets']);
   assert.equal(e1.dataset?.uri, dataset);
   assert.equal(e1.dataset?.configHash, 'abc123');
   assert.ok(e1.dataset?.trainEtag);

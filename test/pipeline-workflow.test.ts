@@ -47,6 +47,7 @@ const work = () => `s3://${s3.bucket}/pipeline`;
 test('pipelineWorkflow: generate → features → dataset → HLF grid search → evaluation', async () => {
   const input: PipelineInput = {
     workUri: work(),
+    registryUri: `s3://${s3.bucket}/registry`,
     // QCD-heavy: the isolated-lepton filter keeps ~10% of QCD and the dataset is balanced.
     generate: { events: 6000, files: 2, seed: 5, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
     models: [{

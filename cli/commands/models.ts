@@ -2,7 +2,10 @@ import { parseArgs } from 'node:util';
 import { joinUri, storage, normalizeUri } from '../../src/storage/index.js';
 import { exportModel } from '../../src/stages/export.js';
 import type { LabelSource } from '../../src/input/samples.js';
-import { readModelFiles } from '../../src/ml/model-bundle.js';
+import { bundleFromFiles, readModelFiles } from '../../src/ml/model-bundle.js';
+import { initBackend, parseBackendRequest } from '../../src/ml/backend.js';
+import { DEFAULT_BATCHER, ScoringService } from '../../src/serving/scoring-service.js';
+import { InferenceHttpServer } from '../../src/serving/http-server.js';
 import { parseSelection, type EfficiencyTable, type Selection } from '../../src/scoring/selection.js';
 import type { DelphesEvent } from '../../src/physics/delphes-event.js';
 import type { ScoreInput, ScoreResult } from '../../workflows/score.js';
@@ -127,4 +130,51 @@ export async function modelsCommand(args: string[]): Promise<void> {
     return;
   }
   throw new UsageError(MODELS_USAGE);
+}
+
+const SERVE_USAGE = `usage: hepflow serve --model <model-uri|name[@version]> [--host 127.0.0.1] [--port 8080]
+                    [--select <class>>=<threshold>] [--max-batch 256] [--max-delay-ms 2] [--max-queue 8192]
+                    [--backend auto|tensorflow|wasm|cpu] [--registry <uri>]`;
+
+export async function serveCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' },
+      select: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'max-queue': { type: 'string' },
+      backend: { type: 'string' }, registry: { type: 'string' },
+    },
+  });
+  if (!values.model) throw new UsageError(SERVE_USAGE);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port}'`);
+  const delay = values['max-delay-ms'] === undefined ? DEFAULT_BATCHER.maxDelayMs : Number(values['max-delay-ms']);
+  if (!(delay >= 0)) throw new UsageError(`--max-delay-ms must be >= 0, got '${values['max-delay-ms']}'`);
+  const files = await readModelFiles(storage(), await resolveModel(values.model, values.registry));
+  let selection: Selection | undefined;
+  try {
+    selection = values.select !== undefined ? parseSelection(values.select, files.metadata.config.classNames) : undefined;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const backend = await initBackend(values.backend !== undefined ? parseBackendRequest(values.backend) : files.metadata.config.backend);
+  const bundle = await bundleFromFiles(files);
+  const service = new ScoringService(bundle, {
+    maxBatch: positiveInt('--max-batch', values['max-batch'], DEFAULT_BATCHER.maxBatch),
+    maxDelayMs: delay,
+    maxQueue: positiveInt('--max-queue', values['max-queue'], DEFAULT_BATCHER.maxQueue),
+  }, selection);
+  const http = new InferenceHttpServer(service, { host: values.host, port });
+  const url = await http.listen();
+  console.log(`serving ${bundle.uri} (${bundle.input.kind}, classes ${bundle.classNames.join(',')}, backend ${backend.kind}) on ${url}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      console.log(`${signal}: draining (${service.batcher.queued} events queued)`);
+      http.drain().then(resolve, (e) => { console.error(`drain failed: ${(e as Error).message}`); resolve(); });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  console.log(`drained: ${service.batcher.items} events in ${service.batcher.batches} batches`);
+  bundle.model.dispose();
 }
