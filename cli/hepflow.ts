@@ -13,7 +13,8 @@ import { runPoolWorker } from '../workers/main.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
 
-  hepflow stack up|down|status|env     the local Temporal dev server + S3 server
+  hepflow stack up [--kafka]|down|status|env
+                                       the local Temporal dev server + S3 server (+ Kafka broker)
   hepflow worker cpu|gpu [--max-activities N] [--task-queue Q]
   hepflow generate --events N --files K --out <uri> [--seed S] [--mix ...]
                                        write a synthetic Delphes sample (no Temporal needed)

@@ -6,6 +6,7 @@ import { bundleFromFiles, readModelFiles } from '../../src/ml/model-bundle.js';
 import { initBackend, parseBackendRequest } from '../../src/ml/backend.js';
 import { DEFAULT_BATCHER, ScoringService } from '../../src/serving/scoring-service.js';
 import { InferenceHttpServer } from '../../src/serving/http-server.js';
+import { KafkaScoringStream } from '../../src/serving/kafka-stream.js';
 import { parseSelection, type EfficiencyTable, type Selection } from '../../src/scoring/selection.js';
 import type { DelphesEvent } from '../../src/physics/delphes-event.js';
 import type { ScoreInput, ScoreResult } from '../../workflows/score.js';
@@ -134,7 +135,10 @@ export async function modelsCommand(args: string[]): Promise<void> {
 
 const SERVE_USAGE = `usage: hepflow serve --model <model-uri|name[@version]> [--host 127.0.0.1] [--port 8080]
                     [--select <class>>=<threshold>] [--max-batch 256] [--max-delay-ms 2] [--max-queue 8192]
-                    [--backend auto|tensorflow|wasm|cpu] [--registry <uri>]`;
+                    [--backend auto|tensorflow|wasm|cpu] [--registry <uri>]
+                    [--kafka <host:port,...> [--input-topic events] [--output-topic scores]
+                     [--dead-letter-topic events-dead] [--group hepflow-serve]]
+  --kafka  also consume events from Kafka and produce scores (bad messages to the dead-letter topic)`;
 
 export async function serveCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -142,7 +146,9 @@ export async function serveCommand(args: string[]): Promise<void> {
     options: {
       model: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' },
       select: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'max-queue': { type: 'string' },
-      backend: { type: 'string' }, registry: { type: 'string' },
+      backend: { type: 'string' }, registry: { type: 'string' }, kafka: { type: 'string' },
+      'input-topic': { type: 'string', default: 'events' }, 'output-topic': { type: 'string', default: 'scores' },
+      'dead-letter-topic': { type: 'string', default: 'events-dead' }, group: { type: 'string', default: 'hepflow-serve' },
     },
   });
   if (!values.model) throw new UsageError(SERVE_USAGE);
@@ -167,14 +173,24 @@ export async function serveCommand(args: string[]): Promise<void> {
   const http = new InferenceHttpServer(service, { host: values.host, port });
   const url = await http.listen();
   console.log(`serving ${bundle.uri} (${bundle.input.kind}, classes ${bundle.classNames.join(',')}, backend ${backend.kind}) on ${url}`);
+  const stream = values.kafka === undefined ? undefined : new KafkaScoringStream(service, {
+    brokers: csv(values.kafka), inputTopic: values['input-topic'], outputTopic: values['output-topic'],
+    deadLetterTopic: values['dead-letter-topic'], groupId: values.group,
+  });
+  if (stream !== undefined) {
+    await stream.start();
+    console.log(`streaming ${values['input-topic']} → ${values['output-topic']} (dead letters: ${values['dead-letter-topic']}) on ${values.kafka}`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       console.log(`${signal}: draining (${service.batcher.queued} events queued)`);
-      http.drain().then(resolve, (e) => { console.error(`drain failed: ${(e as Error).message}`); resolve(); });
+      // The stream's batch in hand is scored and committed before the batcher drains.
+      (stream?.stop() ?? Promise.resolve()).then(() => http.drain()).then(resolve, (e) => { console.error(`drain failed: ${(e as Error).message}`); resolve(); });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  console.log(`drained: ${service.batcher.items} events in ${service.batcher.batches} batches`);
+  console.log(`drained: ${service.batcher.items} events in ${service.batcher.batches} batches` +
+    (stream ? `; Kafka: ${stream.scored} scored, ${stream.deadLettered} dead-lettered` : ''));
   bundle.model.dispose();
 }
