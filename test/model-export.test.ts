@@ -65,8 +65,8 @@ for (const kind of MODEL_KINDS) {
     let worst = 0;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
     assert.ok(worst < 1e-5, `${kind}: Keras differs from hepflow by up to ${worst}`);
-    // Not a vacuous comparison: the model separates the classes somewhat.
-    assert.ok(want.some((p) => p > 0.5));
+    // Not a vacuous comparison: the predictions vary from event to event.
+    assert.ok(Math.max(...want) - Math.min(...want) > 1e-3, `predictions barely vary: ${Math.min(...want)}..${Math.max(...want)}`);
     original.model.dispose();
     reloaded.model.dispose();
   });

@@ -45,7 +45,7 @@ test('Kafka: scores for every valid event, dead letters for malformed ones, noth
   if ('unavailable' in kafka) { t.skip(kafka.unavailable); return; }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-serve-kafka-'));
   const bundle = await bundleFromFiles(await readModelFiles(storage(), await trainedModelDir(dir, 'hlf')));
-  const service = new ScoringService(bundle, { maxBatch: 64, maxDelayMs: 2, maxQueue: 32 }, parseSelection('WJets>=0.5', ['QCD', 'ttbar', 'WJets']));
+  const service = new ScoringService(bundle, { maxBatch: 64, maxDelayMs: 2, maxQueue: 32 }, parseSelection('wjets>=0.5', ['qcd', 'ttbar', 'wjets']));
   const topics = { inputTopic: 'events', outputTopic: 'scores', deadLetterTopic: 'events-dead' };
   const stream = new KafkaScoringStream(service, { brokers: [kafka.bootstrap], groupId: 'hepflow-serve-test', partitions: 2, ...topics });
   await stream.start();
@@ -86,7 +86,7 @@ test('Kafka: scores for every valid event, dead letters for malformed ones, noth
     const p = expected.get(s.key);
     assert.equal(v.selected, p !== undefined);
     if (p !== undefined) {
-      assert.ok(Math.abs(v.probabilities!.WJets! - p[2]!) < 1e-6);
+      assert.ok(Math.abs(v.probabilities!.wjets! - p[2]!) < 1e-6);
       assert.equal(v.accepted, p[2]! >= 0.5);
     }
   }
