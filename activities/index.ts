@@ -8,3 +8,5 @@ export { generateFile } from './generate.js';
 export { trainModel, planGridSearch, selectBestModel } from './train.js';
 export { evaluateTestSet } from './evaluate.js';
 export { writePipelineReport } from './report.js';
+export { scoreFile, summarizeScores } from './score.js';
+export { registerModels } from './registry.js';

@@ -5,7 +5,8 @@ import { UsageError } from './args.js';
 
 const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal workflows
 
-  hepflow stack up|down|status|env     the local Temporal dev server + S3 server
+  hepflow stack up [--kafka]|down|status|env
+                                       the local Temporal dev server + S3 server (+ Kafka broker)
   hepflow worker cpu|gpu [--max-activities N] [--task-queue Q]
   hepflow generate --events N --files K --out <uri> [--seed S] [--mix ...]
                                        write a synthetic Delphes sample (no Temporal needed)
@@ -21,6 +22,16 @@ One stage at a time, without Temporal (the same code the activities run):
   hepflow dataset --features <dir-uri> --out <uri> [--kind dev|full]
   hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri> [--backend B]
   hepflow evaluate --model <model-uri> --data <dataset-uri>
+
+Using a trained model (<model> is a model URI or a registry name[@version]):
+  hepflow models [list|show <name>|register --name N --model <uri>]
+                                       the model registry (HEPFLOW_REGISTRY_URI, default s3://<bucket>/registry)
+  hepflow export --model <model> --out <uri> [--no-keras]
+                                       model.json with Keras' standard GRU, model.keras, scalers
+  hepflow score --model <model> --input <uri> --out <uri> [--select class>=p] [--parts]
+                                       per-event class probabilities (scoreWorkflow)
+  hepflow serve --model <model> [--port 8080] [--select class>=p] [--kafka <brokers> ...]
+                                       real-time inference: HTTP endpoint, Kafka stream
 
 URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
 
@@ -47,6 +58,14 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./commands/stages.js')).trainCommand(rest);
     case 'evaluate':
       return (await import('./commands/stages.js')).evaluateCommand(rest);
+    case 'serve':
+      return (await import('./commands/models.js')).serveCommand(rest);
+    case 'models':
+      return (await import('./commands/models.js')).modelsCommand(rest);
+    case 'score':
+      return (await import('./commands/models.js')).scoreCommand(rest);
+    case 'export':
+      return (await import('./commands/models.js')).exportCommand(rest);
     case 'run':
       return (await import('./commands/pipeline.js')).runCommand(rest);
     case 'demo':

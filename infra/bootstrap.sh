@@ -53,6 +53,10 @@ for addon in native/*/binding.gyp; do
   fi
 done
 
+# The Kafka broker (for the streaming inference service and its tests): skipped, with the
+# reason, where Java 17 or Maven is missing.
+bash infra/kafka/install.sh || [[ $? -eq 2 ]]
+
 log "compiling TypeScript"
 # A clean output: a test or workflow deleted from the sources must not linger in dist/.
 rm -rf dist

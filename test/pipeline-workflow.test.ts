@@ -15,6 +15,7 @@ import type { PipelineReport } from '../src/stages/report.js';
 import type { PrepareFileFeaturesResult } from '../src/stages/features.js';
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
 import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { ModelRegistry } from '../src/registry/registry.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 
@@ -23,7 +24,7 @@ let env: TestWorkflowEnvironment;
 let worker: Worker;
 let running: Promise<void>;
 let store: Storage;
-let report: PipelineReport & { reportUri: string };
+let report: PipelineReport & { reportUri: string; registered: { name: string; version: number; modelUri: string }[] };
 
 before(async () => {
   s3 = await startTestS3();
@@ -46,6 +47,7 @@ const work = () => `s3://${s3.bucket}/pipeline`;
 test('pipelineWorkflow: generate → features → dataset → HLF grid search → evaluation', async () => {
   const input: PipelineInput = {
     workUri: work(),
+    registryUri: `s3://${s3.bucket}/registry`,
     // QCD-heavy: the isolated-lepton filter keeps ~10% of QCD and the dataset is balanced.
     generate: { events: 6000, files: 2, seed: 5, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
     models: [{
@@ -70,6 +72,11 @@ test('pipelineWorkflow: generate → features → dataset → HLF grid search �
   const md = Buffer.from(await store.readAll(report.reportUri)).toString();
   assert.match(md, /\| hlf \(hlf\) \| b(32|64)-l/);
   assert.ok(await store.head(hlf!.evaluation.plotUri), 'ROC plot stored');
+  // The best model is in the registry with its lineage.
+  const entry = await new ModelRegistry(store, `s3://${s3.bucket}/registry`).get('hlf');
+  assert.deepEqual(report.registered, [{ name: 'hlf', version: 1, modelUri: entry.modelUri }]);
+  assert.equal(entry.dataset?.uri, report.dataset.datasetUri);
+  assert.deepEqual(entry.metrics.test, { accuracy: hlf!.evaluation.accuracy, auc: hlf!.evaluation.auc });
 });
 
 test('featuresWorkflow reruns reuse every complete part (content-addressed)', async () => {

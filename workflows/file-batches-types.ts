@@ -1,6 +1,7 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
 import type { FeatureOptions } from '../src/stages/features.js';
 import type { LabelSource } from '../src/input/samples.js';
+import type { ScoreOptions } from '../src/stages/score.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
 export interface FileRef {
@@ -45,7 +46,8 @@ export type FileTask =
     readonly activity: 'prepareFileFeatures';
     /** `labels[file.sample]` labels each file. */
     readonly params: Omit<FeatureOptions, 'labels'> & { readonly outputUri: string; readonly labels: readonly LabelSource[] };
-  };
+  }
+  | { readonly activity: 'scoreFile'; readonly params: ScoreOptions & { readonly outputUri: string } };
 
 export type FileResult<D = Record<string, unknown>> =
   | { readonly status: 'ok'; readonly file: FileRef; readonly outcome: PerFileOutcome & D }

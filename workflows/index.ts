@@ -6,3 +6,4 @@ export { datasetWorkflow } from './dataset.js';
 export { generateWorkflow } from './generate.js';
 export { gridSearchWorkflow } from './grid-search.js';
 export { pipelineWorkflow } from './pipeline.js';
+export { scoreWorkflow } from './score.js';

@@ -98,6 +98,9 @@ const pipelineObject = object({
   })),
   models: array(pipelineModel, { min: 1 }),
   filesInFlight: optional(positiveInt),
+  register: optional(boolean),
+  registryPrefix: optional(string({ nonEmpty: true })),
+  registryUri: optional(uri),
 });
 
 export const pipelineInputSchema: Check<ReturnType<typeof pipelineObject>> = Object.assign((v: unknown, key: string) => {

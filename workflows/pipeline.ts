@@ -42,6 +42,11 @@ export interface PipelineInput {
   readonly dataset?: { readonly kind?: DatasetKind; readonly maxEvents?: number; readonly seed?: number; readonly testFraction?: number };
   readonly models: readonly PipelineModel[];
   readonly filesInFlight?: number;
+  /** Register each model's best point in the model registry (default true) under `<registryPrefix><name>`. */
+  readonly register?: boolean;
+  readonly registryPrefix?: string;
+  /** Default: the worker's HEPFLOW_REGISTRY_URI, else s3://<HEPFLOW_BUCKET>/registry. */
+  readonly registryUri?: string;
 }
 
 const ops = proxyActivities<typeof activities>({
@@ -57,7 +62,7 @@ const ops = proxyActivities<typeof activities>({
  * is a child workflow or activity whose outputs live in object storage, so a crash or
  * a redeploy resumes at the stage it had reached.
  */
-export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string }> {
+export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string; registered: { name: string; version: number; modelUri: string }[] }> {
   validated(pipelineInputSchema, input);
   const id = workflowInfo().workflowId;
   const work = input.workUri.replace(/\/+$/, '');
@@ -126,5 +131,10 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     models,
   };
   const { markdownUri } = await ops.writePipelineReport({ workUri: work, report });
-  return { ...report, reportUri: markdownUri };
+  const registered = input.register === false ? [] : await ops.registerModels({
+    ...(input.registryUri ? { registryUri: input.registryUri } : {}), datasetUri: dataset.datasetUri,
+    featuresConfig: { samples: samples!, treeName: input.treeName ?? null, emptyIfMissing: input.emptyIfMissing ?? [] },
+    models: models.map((m) => ({ name: `${input.registryPrefix ?? ''}${m.name}`, modelUri: m.best.modelUri, metrics: { validation: m.best.metrics, test: { accuracy: m.evaluation.accuracy, auc: m.evaluation.auc } } })),
+  });
+  return { ...report, reportUri: markdownUri, registered };
 }

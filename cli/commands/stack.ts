@@ -1,14 +1,18 @@
 import { stackClientEnv, stackConfigFromEnv, webUiUrl } from '../../infra/stack-config.js';
 import { stackDown, stackStatus, stackUp } from '../../infra/stack.js';
+import { kafkaBootstrap, kafkaBroker, kafkaConfigFromEnv, startKafka } from '../../infra/kafka.js';
 import { UsageError } from '../args.js';
 
 export async function stackCommand(args: string[]): Promise<void> {
   const config = stackConfigFromEnv();
+  const kafka = kafkaConfigFromEnv(config.dataDir);
   switch (args[0]) {
     case 'up': {
+      if (args.length > 1 && args[1] !== '--kafka') throw new UsageError('usage: hepflow stack up [--kafka]');
       const r = await stackUp(config);
       console.log(`temporal: ${r.temporal} (gRPC ${config.temporal.ip}:${config.temporal.port}, web UI ${webUiUrl(config)})`);
       console.log(`s3:       ${r.s3} (http://${config.s3.ip}:${config.s3.port}, bucket '${config.s3.bucket}')`);
+      if (args[1] === '--kafka') console.log(`kafka:    ${await startKafka(kafka)} (${kafkaBootstrap(kafka)}, KRaft)`);
       console.log(`data:     ${config.dataDir}`);
       return;
     }
@@ -16,6 +20,7 @@ export async function stackCommand(args: string[]): Promise<void> {
       const r = await stackDown(config);
       console.log(`temporal: ${r.temporal ? 'stopped' : 'was not running'}`);
       console.log(`s3:       ${r.s3 ? 'stopped' : 'was not running'}`);
+      if (await kafkaBroker(kafka).stop()) console.log('kafka:    stopped');
       return;
     }
     case 'status': {
@@ -32,6 +37,6 @@ export async function stackCommand(args: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`usage: hepflow stack up|down|status|env`);
+      throw new UsageError(`usage: hepflow stack up [--kafka]|down|status|env`);
   }
 }

@@ -32,7 +32,8 @@ export interface SplitConfig {
 /** Pads every batch to maxLen ('fixed'), or to its own longest sequence ('longest'). */
 export type PaddingMode = 'fixed' | 'longest';
 
-export interface BatchOptions {
+/** How rows become model inputs: what training, evaluation, scoring and serving share. */
+export interface InputOptions {
   readonly kind: ModelKind;
   readonly maxLen: number;
   readonly scaler: HlfScaler;
@@ -43,6 +44,9 @@ export interface BatchOptions {
    */
   readonly particleScaler?: ParticleScaler;
   readonly padding: PaddingMode;
+}
+
+export interface BatchOptions extends InputOptions {
   readonly nClasses: number;
 }
 
@@ -181,7 +185,10 @@ export async function fitHlfScaler(source: RowSource, split: SplitConfig): Promi
   return { features: [...HLF_NAMES], min, max };
 }
 
-function checkRow(row: TrainingRow, where: string): void {
+/** The fields a model's inputs are made of (labels and provenance are optional). */
+export type InputRow = Pick<FeatureRow, 'hlf' | 'particles'> & Partial<Pick<FeatureRow, 'sourceUri' | 'sourceEntry'>>;
+
+function checkRow(row: InputRow, where: string): void {
   const at = row.sourceUri !== undefined ? ` (${row.sourceUri} entry ${row.sourceEntry})` : '';
   if (row.hlf.length !== N_HLF) throw new Error(`${where}: row${at} has ${row.hlf.length} HLF values, expected ${N_HLF}`);
   if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
@@ -201,24 +208,15 @@ export interface Batch {
 }
 
 /**
- * Tensors for one batch. Particle sequences are zero-padded at the FRONT so the lepton
- * (last particle) is the GRU's last step; sequences longer than maxLen keep their last
- * maxLen particles, the ones closest to the lepton (rows are sorted by decreasing ΔR).
+ * The model's input tensors for `rows`, in modelInputs(kind) order. Particle sequences
+ * are zero-padded at the FRONT so the lepton (last particle) is the GRU's last step;
+ * sequences longer than maxLen keep their last maxLen particles, the ones closest to the
+ * lepton (rows are sorted by decreasing ΔR).
  */
-export function makeBatch(rows: readonly TrainingRow[], o: BatchOptions, where = 'batch'): Batch {
+export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = 'batch'): { inputs: tf.Tensor[]; steps: number } {
   const n = rows.length;
   if (n === 0) throw new Error(`${where}: empty batch`);
-  const labelIndex = new Int32Array(n);
-  const oneHot = new Float32Array(n * o.nClasses);
-  for (let i = 0; i < n; i++) {
-    const row = rows[i]!;
-    checkRow(row, where);
-    if (!Number.isInteger(row.label) || row.label < 0 || row.label >= o.nClasses) {
-      throw new Error(`${where}: label ${row.label} is not a class index below ${o.nClasses}`);
-    }
-    labelIndex[i] = row.label;
-    oneHot[i * o.nClasses + row.label] = 1;
-  }
+  for (const row of rows) checkRow(row, where);
   const inputs: tf.Tensor[] = [];
   let steps = 0;
   for (const name of modelInputs(o.kind)) {
@@ -255,6 +253,24 @@ export function makeBatch(rows: readonly TrainingRow[], o: BatchOptions, where =
       inputs.push(tf.tensor3d(x, [n, steps, N_PARTICLE_FEATURES]));
     }
   }
+  return { inputs, steps };
+}
+
+/** Inputs (makeInputs) and one-hot labels for one training or evaluation batch. */
+export function makeBatch(rows: readonly TrainingRow[], o: BatchOptions, where = 'batch'): Batch {
+  const n = rows.length;
+  if (n === 0) throw new Error(`${where}: empty batch`);
+  const labelIndex = new Int32Array(n);
+  const oneHot = new Float32Array(n * o.nClasses);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    if (!Number.isInteger(row.label) || row.label < 0 || row.label >= o.nClasses) {
+      throw new Error(`${where}: label ${row.label} is not a class index below ${o.nClasses}`);
+    }
+    labelIndex[i] = row.label;
+    oneHot[i * o.nClasses + row.label] = 1;
+  }
+  const { inputs, steps } = makeInputs(rows, o, where);
   return { inputs, labels: tf.tensor2d(oneHot, [n, o.nClasses]), labelIndex, size: n, steps };
 }
 

@@ -1,35 +1,16 @@
 /**
- * Test-set evaluation of a trained model: loads the tfjs artifacts that training wrote,
- * predicts every row of a RowSource (no split: this is the held-out test set), and
- * writes the metrics as JSON plus a ROC plot as SVG.
+ * Test-set evaluation of a trained model (loaded through model-bundle.ts): predicts
+ * every row of a RowSource (no split: this is the held-out test set), and writes the
+ * metrics as JSON plus a ROC plot as SVG.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
 import { allRowBatches, type BatchOptions, type PaddingMode, type RowSource, validateParticleScaler, validateScaler } from './data.js';
 import { classificationReport, rocSvg, type ClassificationReport } from './metrics.js';
 import type { ModelKind } from './models.js';
-// Registers the fused GRU layer class, which saved sequence models refer to by name.
-import './gru/index.js';
 import { predictRows, type ArtifactSink } from './train.js';
 
-const fromUtf8 = new TextDecoder();
 const utf8 = new TextEncoder();
-
-/** Loads a LayersModel from the model.json + weights.bin pair that training writes. */
-export async function loadModel(modelJson: Uint8Array, weights: Uint8Array, where = 'model.json'): Promise<tf.LayersModel> {
-  let json: { modelTopology?: object; weightsManifest?: { weights: tf.io.WeightsManifestEntry[] }[] };
-  try {
-    json = JSON.parse(fromUtf8.decode(modelJson));
-  } catch (err) {
-    throw new Error(`${where}: not JSON (${(err as Error).message})`);
-  }
-  if (json.modelTopology === undefined || !Array.isArray(json.weightsManifest)) {
-    throw new Error(`${where}: not a tfjs layers model (needs modelTopology and weightsManifest)`);
-  }
-  const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
-  const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
-}
 
 export interface EvaluateOptions {
   readonly kind: ModelKind;

@@ -1,7 +1,8 @@
 /**
- * Streaming Parquet writer for FeatureRows, on parquet-wasm (arrow-rs compiled to
- * WebAssembly; chosen by measurement, see docs/features.md). Rows are copied into the
- * columns of one row group as they come, converted to an Arrow record batch and pushed into parquet-wasm's
+ * Streaming Parquet writer for rows of any Arrow layout (a RowCodec: feature rows here,
+ * score rows in src/scoring), on parquet-wasm (arrow-rs compiled to
+ * WebAssembly; chosen by measurement, see docs/features.md). Rows are collected into one
+ * row group (the codec chooses how), converted to an Arrow record batch and pushed into parquet-wasm's
  * streaming encoder, whose output bytes are drained to the sink (a local file or a
  * Node Writable) as they come. Memory is bounded by about two row groups.
  */
@@ -72,8 +73,55 @@ function streamSink(stream: Writable): ByteSink {
 
 const COMPRESSION = { snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD, none: pw.Compression.UNCOMPRESSED } as const;
 
-export class ParquetFeatureWriter implements FeatureSink {
-  private readonly pending: FeatureColumns;
+/** One row group being filled. */
+export interface RowGroup<R> {
+  readonly length: number;
+  push(row: R): void;
+  /** Arrow IPC stream bytes holding the rows as one record batch (schema included when empty); then empties the group. */
+  takeIpc(): Uint8Array;
+}
+
+/** A row group kept as the rows themselves, for codecs that convert a whole array at once. */
+export function rowArrayGroup<R>(toIpc: (rows: readonly R[]) => Uint8Array): RowGroup<R> {
+  let rows: R[] = [];
+  return {
+    get length() { return rows.length; },
+    push(row) { rows.push(row); },
+    takeIpc() {
+      const taken = rows;
+      rows = [];
+      return toIpc(taken);
+    },
+  };
+}
+
+/** How one kind of row becomes Arrow and what its files declare. */
+export interface RowCodec<R> {
+  /** An empty row group holding up to `capacity` rows, reused from one group to the next. */
+  newRowGroup(capacity: number): RowGroup<R>;
+  /** Throws, naming `target`, when a row cannot be written. */
+  check?(row: R, target: string): void;
+  /** Format key and version stored in every file's footer. */
+  readonly format: Readonly<Record<string, string>>;
+  /** String columns with few distinct values, dictionary-encoded. */
+  readonly dictionaryColumns: readonly string[];
+}
+
+const FEATURE_CODEC: RowCodec<FeatureRow> = {
+  // Feature rows are copied into columns as they come, so their particle arrays die young.
+  newRowGroup: (capacity) => new FeatureColumns(capacity),
+  check(row, target) {
+    if (row.hlf.length !== N_HLF) throw new Error(`${target}: row hlf has ${row.hlf.length} values, expected ${N_HLF}`);
+    if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
+      throw new Error(`${target}: particles length ${row.particles.length} is not a multiple of ${N_PARTICLE_FEATURES}`);
+    }
+  },
+  format: { [FORMAT_KEY]: FORMAT_VERSION },
+  dictionaryColumns: ['class_name', 'source_uri'],
+};
+
+export class ParquetRowWriter<R> {
+  private readonly pending: RowGroup<R>;
   private rows = 0;
   private bytes = 0;
   private closed = false;
@@ -83,31 +131,31 @@ export class ParquetFeatureWriter implements FeatureSink {
   private drained!: Promise<void>;
   private abortReason: Error | null = null;
 
-  private constructor(private readonly target: string, private readonly rowGroupSize: number) {
-    this.pending = new FeatureColumns(rowGroupSize);
+  private constructor(private readonly target: string, private readonly rowGroupSize: number, private readonly codec: RowCodec<R>) {
+    this.pending = codec.newRowGroup(rowGroupSize);
   }
 
   /** Opens a writer on a local file path (created or truncated) or a Node Writable. */
-  static async open(target: string | Writable, options: ParquetWriterOptions = {}): Promise<ParquetFeatureWriter> {
+  static async open<R>(target: string | Writable, codec: RowCodec<R>, options: ParquetWriterOptions = {}): Promise<ParquetRowWriter<R>> {
     const rowGroupSize = options.rowGroupSize ?? 1000;
     if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
-    const w = new ParquetFeatureWriter(typeof target === 'string' ? target : 'stream', rowGroupSize);
+    const w = new ParquetRowWriter(typeof target === 'string' ? target : 'stream', rowGroupSize, codec);
     const sink = typeof target === 'string' ? await fileSink(target) : streamSink(target);
     const input = new ReadableStream<pw.RecordBatch>({
       start: (c) => { w.controller = c; },
       pull: () => { const f = w.wantMore; w.wantMore = null; f?.(); },
     }, { highWaterMark: 1 });
-    const props = new pw.WriterPropertiesBuilder()
+    let builder = new pw.WriterPropertiesBuilder()
       .setCompression(COMPRESSION[options.compression ?? 'snappy'])
       .setMaxRowGroupSize(rowGroupSize)
       // Float features are nearly all distinct: arrow-rs would dictionary-encode the first
       // megabyte of each chunk before falling back, inflating small files by ~40%.
       // Dictionaries pay only for the repeated strings.
-      .setDictionaryEnabled(false)
-      .setColumnDictionaryEnabled('class_name', true)
-      .setColumnDictionaryEnabled('source_uri', true)
+      .setDictionaryEnabled(false);
+    for (const column of codec.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
+    const props = builder
       .setCreatedBy('hepflow')
-      .setKeyValueMetadata(new Map(Object.entries({ ...options.metadata, [FORMAT_KEY]: FORMAT_VERSION })))
+      .setKeyValueMetadata(new Map(Object.entries({ ...options.metadata, ...codec.format })))
       .build();
     // transformParquetStream resolves only once it has seen the first batch (it needs
     // the schema), so it is not awaited here.
@@ -139,12 +187,9 @@ export class ParquetFeatureWriter implements FeatureSink {
 
   get rowsWritten(): number { return this.rows + this.pending.length; }
 
-  async write(row: FeatureRow): Promise<void> {
+  async write(row: R): Promise<void> {
     if (this.closed) throw new Error(`parquet writer for ${this.target} is closed`);
-    if (row.hlf.length !== N_HLF) throw new Error(`${this.target}: row hlf has ${row.hlf.length} values, expected ${N_HLF}`);
-    if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
-      throw new Error(`${this.target}: particles length ${row.particles.length} is not a multiple of ${N_PARTICLE_FEATURES}`);
-    }
+    this.codec.check?.(row, this.target);
     this.pending.push(row);
     if (this.pending.length >= this.rowGroupSize) await this.flushGroup();
   }
@@ -199,3 +244,10 @@ export class ParquetFeatureWriter implements FeatureSink {
     }
   }
 }
+
+/** The writer of hepflow feature files (src/parquet/schema.ts). */
+export type ParquetFeatureWriter = ParquetRowWriter<FeatureRow>;
+export const ParquetFeatureWriter = {
+  open: (target: string | Writable, options: ParquetWriterOptions = {}): Promise<ParquetFeatureWriter> =>
+    ParquetRowWriter.open(target, FEATURE_CODEC, options),
+};

@@ -1,11 +1,10 @@
-import { storage as defaultStorage, joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import { storage as defaultStorage, joinUri, type Storage } from '../storage/index.js';
 import { datasetFiles } from '../dataset/layout.js';
 import { initBackend } from '../ml/backend.js';
-import { evaluateModel, loadModel } from '../ml/evaluate.js';
+import { evaluateModel } from '../ml/evaluate.js';
+import { bundleFromFiles, readModelFiles } from '../ml/model-bundle.js';
 import { createRowSource } from '../ml/parquet-source.js';
 import { ObjectArtifactSink } from '../ml/store.js';
-import type { TrainConfig } from '../ml/train.js';
 import { InvalidInputError } from '../errors.js';
 
 export interface EvaluateInput {
@@ -30,31 +29,15 @@ export interface EvaluateResult {
  * accuracy and the confusion matrix, stored as JSON and as an SVG plot.
  */
 export async function evaluateOnTestSet(input: EvaluateInput, store: Storage = defaultStorage()): Promise<EvaluateResult> {
-  const [modelJson, weights, scaler, metadata] = await Promise.all([
-    store.readAll(joinUri(input.modelUri, 'model.json')),
-    store.readAll(joinUri(input.modelUri, 'weights.bin')),
-    store.readJson<HlfScaler>(joinUri(input.modelUri, 'scaler.json')),
-    store.readJson<{ config: TrainConfig; particleScaling?: 'standard' | 'none' }>(joinUri(input.modelUri, 'metadata.json')),
-  ]);
-  const { config } = metadata;
-  // The model's own scaler, not the dataset's: evaluation must transform as training did.
-  const particleScaler = metadata.particleScaling === 'standard'
-    ? await store.readJson<ParticleScaler>(joinUri(input.modelUri, 'particle-scaler.json')).catch((e) => {
-      if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`model ${input.modelUri} was trained on standardised particles but has no particle-scaler.json`);
-      throw e;
-    })
-    : undefined;
-  await initBackend(config.backend);
-  const model = await loadModel(modelJson, weights, joinUri(input.modelUri, 'model.json'));
+  const files = await readModelFiles(store, input.modelUri);
+  await initBackend(files.metadata.config.backend);
+  const bundle = await bundleFromFiles(files);
   try {
     const source = await createRowSource({ uris: [datasetFiles(input.datasetUri).test], id: `${input.datasetUri} (test)` });
     const report = await evaluateModel(
-      model,
+      bundle.model,
       source,
-      {
-        kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, classNames: config.classNames,
-        ...(particleScaler !== undefined ? { particleScaler } : {}),
-      },
+      { ...bundle.input, classNames: bundle.classNames },
       new ObjectArtifactSink(input.outputUri, store),
     ).catch((e: Error) => {
       throw /no rows to evaluate/.test(e.message) ? new InvalidInputError(e.message, { cause: e }) : e;
@@ -68,6 +51,6 @@ export async function evaluateOnTestSet(input: EvaluateInput, store: Storage = d
       confusion: report.confusion,
     };
   } finally {
-    model.dispose();
+    bundle.model.dispose();
   }
 }

@@ -50,7 +50,7 @@ export interface PrepareFileFeaturesResult {
 const invalid = (message: string): InvalidInputError => new InvalidInputError(message);
 
 /** Labels the rows of one file: one class for all, or the generator's sidecar per entry. */
-async function labelling(store: Storage, file: FileRef, source: LabelSource): Promise<(entry: number) => { label: number; className: string }> {
+export async function labelling(store: Storage, file: FileRef, source: LabelSource): Promise<(entry: number) => { label: number; className: string }> {
   if (source.from === 'class') {
     if (!Number.isInteger(source.label) || source.label < 0) throw invalid(`label of class '${source.className}' must be a non-negative integer, got ${source.label}`);
     const fixed = { label: source.label, className: source.className };

@@ -1,0 +1,28 @@
+import { storage } from '../src/storage/index.js';
+import { FEATURE_DEFINITION_VERSION } from '../src/physics/features.js';
+import { defaultRegistryUri, ModelRegistry } from '../src/registry/registry.js';
+import { nonRetryable } from './file-batches.js';
+
+export interface RegisterModelsInput {
+  /** Default: HEPFLOW_REGISTRY_URI, else s3://<HEPFLOW_BUCKET>/registry, as the worker sees them. */
+  readonly registryUri?: string;
+  readonly datasetUri: string;
+  /** What the dataset's features were made from and with (samples, tree, options): its hash goes into the lineage. */
+  readonly featuresConfig: Readonly<Record<string, unknown>>;
+  readonly models: readonly { readonly name: string; readonly modelUri: string; readonly metrics: Record<string, unknown> }[];
+}
+
+/** Registers each model with its lineage (src/registry); returns name, version and URI of each. */
+export async function registerModels(input: RegisterModelsInput): Promise<{ name: string; version: number; modelUri: string }[]> {
+  const registry = new ModelRegistry(storage(), input.registryUri ?? defaultRegistryUri());
+  try {
+    const out = [];
+    for (const m of input.models) {
+      const e = await registry.register({ ...m, datasetUri: input.datasetUri, featuresConfig: { featureVersion: FEATURE_DEFINITION_VERSION, ...input.featuresConfig } });
+      out.push({ name: e.name, version: e.version, modelUri: e.modelUri });
+    }
+    return out;
+  } catch (e) {
+    throw nonRetryable(e);
+  }
+}

@@ -1,0 +1,249 @@
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { joinUri, type Storage } from '../storage/index.js';
+import { commit, derivedKey, readCommitted, type InputIdentity } from '../storage/content-address.js';
+import { readDelphesEvents } from '../root/reader/index.js';
+import { readFeatureRows } from '../parquet/reader.js';
+import { ParquetRowWriter } from '../parquet/writer.js';
+import { prepareFeatures, withEntries } from '../physics/prepare.js';
+import { FEATURE_DEFINITION_VERSION } from '../physics/features.js';
+import type { DelphesEvent } from '../physics/delphes-event.js';
+import { initBackend } from '../ml/backend.js';
+import { bundleFromFiles, readModelFiles, type ModelBundle } from '../ml/model-bundle.js';
+import { BatchScorer } from '../scoring/scorer.js';
+import { scoreCodec } from '../scoring/score-file.js';
+import {
+  addCounts, efficiencyCsv, efficiencyTable, emptyCounts, type EfficiencyTable, type Selection, type SelectionCounts,
+} from '../scoring/selection.js';
+import { labelling } from './features.js';
+import type { LabelSource } from '../input/samples.js';
+import { InvalidInputError } from '../errors.js';
+
+export interface ScoreOptions {
+  /** A model directory (a registry name is resolved to one before this stage). */
+  readonly modelUri: string;
+  /** Writes `accepted` per event and the efficiency counts. */
+  readonly selection?: Selection;
+  /** ROOT inputs: where the true class comes from, in the model's class order, for the efficiency table (default: unknown). */
+  readonly labels?: LabelSource;
+  readonly treeName?: string;
+  readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
+  /** Events per model call (default 1024). */
+  readonly eventsPerCall?: number;
+}
+
+export interface ScoreFileInput extends ScoreOptions {
+  /** A Delphes ROOT file, or a hepflow feature part (`.parquet`). */
+  readonly file: InputIdentity;
+  /** Score parts go to <outputUri>/parts/. */
+  readonly outputUri: string;
+}
+
+export interface ScorePartMeta {
+  readonly source: InputIdentity;
+  readonly modelUri: string;
+  readonly rows: number;
+  readonly read: number;
+  readonly counts?: SelectionCounts;
+  /** Accepted events' list for this part (CSV), with a selection. */
+  readonly acceptedUri?: string;
+}
+
+export interface ScoreFileResult {
+  readonly partUri: string;
+  readonly rows: number;
+  readonly reused: boolean;
+  /** Summed across files by the fan-out: events read, scored, accepted. */
+  readonly counters: { read: number; scored: number; accepted: number };
+}
+
+const SCORE_VERSION = 1;
+
+/** The model's identity: its files' ETags, so a retrained model at the same URI scores anew. */
+async function modelIdentity(store: Storage, modelUri: string): Promise<Record<string, string>> {
+  const id: Record<string, string> = { uri: modelUri };
+  for (const f of ['model.json', 'weights.bin', 'scaler.json', 'particle-scaler.json']) {
+    const info = await store.head(joinUri(modelUri, f));
+    if (info) id[f] = info.etag;
+  }
+  return id;
+}
+
+// Scoring activities of one worker share loaded models (a model per file would reload it per file).
+const loaded = new Map<string, Promise<ModelBundle>>();
+const MODELS_KEPT = 2;
+
+async function cachedBundle(store: Storage, modelUri: string, identity: string): Promise<ModelBundle> {
+  let p = loaded.get(identity);
+  if (p === undefined) {
+    p = (async () => {
+      const files = await readModelFiles(store, modelUri);
+      await initBackend(files.metadata.config.backend);
+      return bundleFromFiles(files);
+    })();
+    p.catch(() => loaded.delete(identity));
+    loaded.set(identity, p);
+    while (loaded.size > MODELS_KEPT) {
+      const [oldest, old] = loaded.entries().next().value!;
+      loaded.delete(oldest);
+      void old.then((b) => b.model.dispose(), () => undefined);
+    }
+  }
+  return p;
+}
+
+const isFeaturePart = (uri: string): boolean => uri.endsWith('.parquet');
+
+/** The accepted-events list's columns; per-part lists are headerless so they concatenate. */
+const ACCEPTED_HEADER = 'source_uri,source_entry,probability\n';
+
+function acceptedLine(w: WriteStream, uri: string, entry: number, p: number): Promise<void> {
+  const line = `${JSON.stringify(uri)},${entry},${p}\n`;
+  return new Promise((resolve) => { if (w.write(line)) resolve(); else w.once('drain', resolve); });
+}
+
+/**
+ * Scores every event of one input — features computed from ROOT on the fly, or read
+ * from a feature part — into one content-addressed Parquet part of per-event class
+ * probabilities (src/scoring/score-file.ts). The part's name derives from the input's
+ * identity, the model's and the options, and a commit record marks it complete, so a
+ * rerun skips finished files.
+ */
+export async function scoreFilePart(store: Storage, input: ScoreFileInput, onProgress: (scored: number) => void = () => {}): Promise<ScoreFileResult> {
+  const model = await modelIdentity(store, input.modelUri);
+  const part = isFeaturePart(input.file.uri);
+  const rootOptions = {
+    featureVersion: FEATURE_DEFINITION_VERSION, treeName: input.treeName ?? 'Delphes', labels: input.labels ?? null,
+    emptyIfMissing: [...(input.emptyIfMissing ?? [])].sort(),
+  };
+  const key = derivedKey(input.file, { scoreVersion: SCORE_VERSION, model, selection: input.selection ?? null, input: part ? 'feature-part' : rootOptions });
+  const partUri = joinUri(input.outputUri, 'parts', `${key}.parquet`);
+  const commitUri = joinUri(input.outputUri, 'parts', `${key}.commit.json`);
+  const done = await readCommitted<ScorePartMeta>(store, commitUri);
+  const countersOf = (m: ScorePartMeta) => ({
+    read: m.read, scored: m.rows,
+    accepted: Object.values(m.counts?.byTruth ?? {}).reduce((s, t) => s + t.accepted, 0),
+  });
+  if (done) return { partUri, rows: done.meta.rows, reused: true, counters: countersOf(done.meta) };
+
+  const bundle = await cachedBundle(store, input.modelUri, JSON.stringify(model));
+  const selection = input.selection;
+  if (selection !== undefined && !bundle.classNames.includes(selection.className)) {
+    throw new InvalidInputError(`selection class '${selection.className}' is not one of the classes of ${input.modelUri}: ${bundle.classNames.join(', ')}`);
+  }
+  const counts = selection !== undefined ? emptyCounts(selection) : undefined;
+  const selected = selection !== undefined ? bundle.classNames.indexOf(selection.className) : -1;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-score-'));
+  const local = path.join(dir, 'part.parquet');
+  const acceptedLocal = path.join(dir, 'accepted.csv');
+  const acceptedOut = selection !== undefined ? createWriteStream(acceptedLocal) : undefined;
+  const source = await store.openRead(input.file.uri);
+  try {
+    const writer = await ParquetRowWriter.open(local, scoreCodec(bundle.classNames, selection), {
+      rowGroupSize: 10_000,
+      metadata: { 'hepflow.source': input.file.uri, 'hepflow.source_etag': input.file.etag, 'hepflow.model': input.modelUri },
+    });
+    const out = {
+      async write(row: Parameters<typeof writer.write>[0]) {
+        await writer.write(row);
+        if (acceptedOut !== undefined && row.probs[selected]! >= selection!.threshold) {
+          await acceptedLine(acceptedOut, row.sourceUri, row.sourceEntry, row.probs[selected]!);
+        }
+      },
+    };
+    let read: number;
+    let scorer: BatchScorer;
+    try {
+      if (part) {
+        scorer = new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth: (r) => r.label, counts, onBatch: onProgress });
+        read = 0;
+        for await (const row of readFeatureRows(source)) {
+          await scorer.write(row);
+          read++;
+        }
+      } else {
+        const labelOf = input.labels !== undefined ? await labelling(store, input.file, input.labels) : undefined;
+        const truth = labelOf === undefined ? () => -1 : (r: { sourceEntry: number }) => labelOf(r.sourceEntry).label;
+        scorer = new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth, counts, onBatch: onProgress });
+        const cutFlow = await prepareFeatures({
+          events: withEntries(readDelphesEvents(source, { treeName: rootOptions.treeName, emptyIfMissing: rootOptions.emptyIfMissing })),
+          label: 0, className: '', sourceUri: input.file.uri, out: scorer,
+        });
+        read = cutFlow.read;
+      }
+      await scorer.flush();
+    } catch (e) {
+      await writer.abort(e as Error);
+      throw e;
+    }
+    const { rows } = await writer.close();
+    await store.write(partUri, createReadStream(local));
+    let acceptedUri: string | undefined;
+    if (acceptedOut !== undefined) {
+      await new Promise<void>((resolve, reject) => acceptedOut.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      acceptedUri = joinUri(input.outputUri, 'parts', `${key}.accepted.csv`);
+      await store.write(acceptedUri, createReadStream(acceptedLocal));
+    }
+    const meta: ScorePartMeta = {
+      source: input.file, modelUri: input.modelUri, rows, read,
+      ...(counts !== undefined ? { counts } : {}), ...(acceptedUri !== undefined ? { acceptedUri } : {}),
+    };
+    await commit<ScorePartMeta>(store, commitUri, partUri, meta);
+    return { partUri, rows, reused: false, counters: countersOf(meta) };
+  } finally {
+    acceptedOut?.destroy();
+    await source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ScoreSummaryInput {
+  readonly outputUri: string;
+  readonly manifestUri: string;
+  readonly selection?: Selection;
+}
+
+export interface ScoreSummary {
+  readonly parts: number;
+  readonly rows: number;
+  readonly efficiency?: EfficiencyTable;
+  readonly efficiencyUri?: string;
+  readonly acceptedUri?: string;
+}
+
+/**
+ * After every file: with a selection, the efficiency table over all parts
+ * (selection/efficiency.json and .csv) and the accepted events of all parts in one
+ * list (selection/accepted.csv), streamed part by part.
+ */
+export async function summarizeScoreParts(store: Storage, input: ScoreSummaryInput): Promise<ScoreSummary> {
+  const manifest = await store.readJson<{ files: { status: string; outcome?: { partUri: string } }[] }>(input.manifestUri);
+  const metas: ScorePartMeta[] = [];
+  for (const f of manifest.files) {
+    if (f.status !== 'ok' || f.outcome === undefined) continue;
+    const record = await readCommitted<ScorePartMeta>(store, f.outcome.partUri.replace(/\.parquet$/, '.commit.json'));
+    if (record === undefined) throw new Error(`score part ${f.outcome.partUri} has no valid commit record`);
+    metas.push(record.meta);
+  }
+  const rows = metas.reduce((s, m) => s + m.rows, 0);
+  if (input.selection === undefined) return { parts: metas.length, rows };
+  const total = emptyCounts(input.selection);
+  for (const m of metas) if (m.counts !== undefined) addCounts(total, m.counts);
+  const efficiency = efficiencyTable(total);
+  const efficiencyUri = joinUri(input.outputUri, 'selection', 'efficiency.json');
+  await store.writeJson(efficiencyUri, efficiency);
+  await store.write(joinUri(input.outputUri, 'selection', 'efficiency.csv'), efficiencyCsv(efficiency));
+  const acceptedUri = joinUri(input.outputUri, 'selection', 'accepted.csv');
+  async function* lines(): AsyncGenerator<Uint8Array | string> {
+    yield ACCEPTED_HEADER;
+    for (const m of metas) {
+      if (m.acceptedUri === undefined) continue;
+      for await (const chunk of await store.readStream(m.acceptedUri)) yield chunk as Uint8Array;
+    }
+  }
+  await store.write(acceptedUri, Readable.from(lines()));
+  return { parts: metas.length, rows, efficiency, efficiencyUri, acceptedUri };
+}

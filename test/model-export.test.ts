@@ -1,0 +1,83 @@
+// The export others load: model.json with Keras' standard GRU, and a .keras file that
+// stock Keras (project venv) loads and that predicts what hepflow predicts within 1e-5.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { storage } from '../src/storage/index.js';
+import { makeInputs } from '../src/ml/data.js';
+import { bundleFromFiles, predictProbabilities, readModelFiles } from '../src/ml/model-bundle.js';
+import { syntheticRows } from '../src/ml/synthetic.js';
+import { toStandardTopology } from '../src/ml/portable-topology.js';
+import { exportModel } from '../src/stages/export.js';
+import { MODEL_KINDS } from '../src/ml/models.js';
+import { trainedModelDir } from './helpers/trained-model.js';
+
+await tf.setBackend('cpu');
+const PYTHON = path.join(process.cwd(), '.tools/venv/bin/python');
+const PREDICT = path.join(process.cwd(), 'test/python/keras_predict.py');
+const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-export-'));
+// Rows the models never saw, with sequences longer than maxLen (10) to exercise truncation.
+const rows = syntheticRows({ rows: 40, seed: 99, maxParticles: 14 });
+
+const nested = (t: tf.Tensor): unknown => t.arraySync();
+
+for (const kind of MODEL_KINDS) {
+  test(`${kind}: the export loads in Keras 3 and predicts as hepflow within 1e-5`, async (t) => {
+    if (!existsSync(PYTHON)) {
+      t.skip(`no project venv at ${PYTHON}`);
+      return;
+    }
+    const modelUri = await trainedModelDir(dir, kind);
+    const outUri = path.join(dir, `${kind}-export`);
+    const r = await exportModel(storage(), { modelUri, outputUri: outUri });
+    assert.deepEqual([...r.files].sort(), ['metadata.json', 'model.json', 'model.keras', 'scaler.json', 'weights.bin', ...(kind === 'hlf' ? [] : ['particle-scaler.json'])].sort());
+
+    const portable = JSON.parse(await readFile(path.join(outUri, 'model.json'), 'utf8'));
+    const classes = portable.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name);
+    assert.ok(!classes.includes('HepflowFusedGRU'), `custom class left in ${classes}`);
+    if (kind !== 'hlf') assert.ok(classes.includes('GRU'));
+
+    const original = await bundleFromFiles(await readModelFiles(storage(), modelUri));
+    const want = await predictProbabilities(original, rows);
+    // hepflow reads its own export back (the standard GRU becomes the fused one again).
+    const reloaded = await bundleFromFiles(await readModelFiles(storage(), outUri));
+    const again = await predictProbabilities(reloaded, rows);
+    assert.deepEqual(Array.from(again), Array.from(want));
+
+    const { inputs } = makeInputs(rows, original.input);
+    const req = { model: path.join(outUri, 'model.keras'), inputs: inputs.map(nested) };
+    tf.dispose(inputs);
+    const py = spawnSync(PYTHON, [PREDICT], { input: JSON.stringify(req), encoding: 'utf8', maxBuffer: 1 << 26 });
+    assert.equal(py.status, 0, py.stderr);
+    const keras = JSON.parse(py.stdout) as { probs: number[][]; layers: string[] } | { skip: string };
+    if ('skip' in keras) {
+      t.skip(keras.skip);
+      return;
+    }
+    if (kind !== 'hlf') assert.ok(keras.layers.includes('GRU'), `Keras layers: ${keras.layers}`);
+    const got = keras.probs.flat();
+    assert.equal(got.length, want.length);
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+    assert.ok(worst < 1e-5, `${kind}: Keras differs from hepflow by up to ${worst}`);
+    // Not a vacuous comparison: the predictions vary from event to event.
+    assert.ok(Math.max(...want) - Math.min(...want) > 1e-3, `predictions barely vary: ${Math.min(...want)}..${Math.max(...want)}`);
+    original.model.dispose();
+    reloaded.model.dispose();
+  });
+}
+
+test('export refuses a GRU that Keras cannot represent, naming the layer', () => {
+  const topology = { class_name: 'Model', config: { layers: [
+    { name: 'g', class_name: 'HepflowFusedGRU', config: { units: 4, recurrent_activation: 'sigmoid', reset_after: true, mask_zeros: true } },
+  ] } };
+  assert.throws(() => toStandardTopology(topology, 'm.json'), /m\.json: GRU layer 'g' masks zero steps itself/);
+  topology.config.layers[0]!.config.mask_zeros = false;
+  topology.config.layers[0]!.config.recurrent_activation = 'hard_sigmoid';
+  assert.throws(() => toStandardTopology(topology, 'm.json'), /only 'sigmoid' exports/);
+});

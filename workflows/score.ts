@@ -1,0 +1,43 @@
+import { continueAsNew, proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import type { ScoreOptions } from '../src/stages/score.js';
+import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
+import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from './file-batches-types.js';
+
+export interface ScoreInput extends FanOutOptions, ScoreOptions {
+  /** Prefix of the inputs: Delphes ROOT files (suffix `.root`, the default) or feature parts (suffix `.parquet`). */
+  readonly inputUri: string;
+  /** Parts go to <outputUri>/parts/, with the listing, batch results, manifest.json and selection/. */
+  readonly outputUri: string;
+  /** Carried across continue-as-new. */
+  readonly progress?: FanOutProgress;
+}
+
+export interface ScoreResult extends FanOutResult {
+  /** With a selection: selection/efficiency.json (and .csv) and selection/accepted.csv. */
+  readonly efficiencyUri?: string;
+  readonly acceptedUri?: string;
+  readonly rows: number;
+}
+
+const ops = proxyActivities<typeof activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'ObjectNotFoundError'] },
+});
+
+/**
+ * Batch scoring: one `scoreFile` activity per input file (the per-file fan-out), each
+ * writing a content-addressed part of per-event class probabilities; then, with a
+ * selection, the efficiency table and the accepted events over all parts.
+ */
+export async function scoreWorkflow(input: ScoreInput): Promise<ScoreResult> {
+  const { inputUri, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, ...score } = input;
+  const task: FileTask = { activity: 'scoreFile', params: { ...score, outputUri } };
+  const sources = [{ uri: inputUri }];
+  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix }, previous);
+  if (!fanOutDone(progress)) await continueAsNew<typeof scoreWorkflow>({ ...input, progress });
+  const done = await finishFanOut('hepflow.scores-manifest/v1', sources, outputUri, task, progress);
+  const summary = await ops.summarizeScores({ outputUri, manifestUri: done.manifestUri, ...(score.selection ? { selection: score.selection } : {}) });
+  return { ...done, rows: summary.rows, ...(summary.efficiencyUri ? { efficiencyUri: summary.efficiencyUri, acceptedUri: summary.acceptedUri } : {}) };
+}
