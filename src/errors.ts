@@ -1,6 +1,6 @@
 import { RootFileError } from './root/errors.js';
 import { InvalidUriError } from './storage/uri.js';
-import { isTransientStorageError, ObjectNotFoundError } from './storage/types.js';
+import { isTransientStorageError, ObjectNotFoundError, PermanentStorageError } from './storage/types.js';
 
 /**
  * Input that cannot be processed as given (a bad argument, a file without the labels it
@@ -11,12 +11,13 @@ export class InvalidInputError extends Error {
 }
 
 /**
- * A verdict on the input itself (bad bytes, object gone, malformed URI, bad input): no
- * retry can change it, so the file is recorded as failed. Never true for anything with
- * a transient storage failure in its cause chain: an input that could not be read
- * right now is not a bad input.
+ * A verdict on the input itself (bad bytes, object gone, access refused, malformed URI,
+ * bad input): no retry can change it, so the file is recorded as failed. Never true for
+ * anything with a transient storage failure in its cause chain: an input that could not
+ * be read right now is not a bad input.
  */
 export function isInputVerdict(e: unknown): e is Error {
   if (isTransientStorageError(e)) return false;
-  return e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof InvalidUriError || e instanceof InvalidInputError;
+  return e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof PermanentStorageError
+    || e instanceof InvalidUriError || e instanceof InvalidInputError;
 }

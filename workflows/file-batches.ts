@@ -13,7 +13,7 @@ const storageOps = proxyActivities<typeof activities>({
 });
 
 // Errors an unreadable input raises: retrying cannot fix them, the manifest records them.
-const NON_RETRYABLE = ['RootFileError', 'ObjectNotFoundError', 'InvalidUriError', 'InvalidInput'];
+const NON_RETRYABLE = ['RootFileError', 'ObjectNotFoundError', 'PermanentStorageError', 'InvalidUriError', 'InvalidInput'];
 
 const fileOps = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',

@@ -4,7 +4,7 @@
  * the same schema at the edge, so a bad run file and a bad `temporal workflow start`
  * get the same message: which key, what was expected, what was given.
  */
-import { STORAGE_SCHEMES } from '../storage/schemes.js';
+import { WRITABLE_SCHEMES } from '../storage/schemes.js';
 
 /** A value that does not match its schema; `key` is its path from the input's root. */
 export class InputSchemaError extends Error {
@@ -116,7 +116,7 @@ export const object = <S extends Shape>(shape: S, what = 'an object'): Check<Par
   });
 
 /** Schemes the storage module reads and writes. */
-export const URI_SCHEMES = STORAGE_SCHEMES;
+export const URI_SCHEMES = WRITABLE_SCHEMES;
 
 /**
  * Why a string is not a storage URI we can use, or undefined. Workers on several

@@ -1,5 +1,6 @@
 import { FileStore } from './file-store.js';
 import { S3Store, s3SettingsFromEnv, type S3Settings } from './s3-store.js';
+import { HttpStore, httpSettingsFromEnv, type HttpSettings } from './http-store.js';
 import type { ObjectInfo, ObjectStore, WriteBody } from './types.js';
 import type { RandomAccessSource } from './random-access.js';
 import { normalizeUri, parseUri } from './uri.js';
@@ -9,19 +10,26 @@ export * from './types.js';
 export * from './uri.js';
 export type { RandomAccessSource } from './random-access.js';
 export { s3SettingsFromEnv, type S3Settings } from './s3-store.js';
+export { httpSettingsFromEnv, type HttpSettings } from './http-store.js';
 
 /**
- * One interface over s3:// and file:// URIs. Each call picks the backend from the
- * URI's scheme, so a pipeline can read from S3 and write locally, or the reverse.
+ * One interface over s3://, file:// and (read-only) http(s):// URIs. Each call picks the
+ * backend from the URI's scheme, so a pipeline can read from one and write to another.
  */
 export class Storage implements ObjectStore {
   private readonly file = new FileStore();
   private s3?: S3Store;
+  private http?: HttpStore;
 
-  constructor(private readonly s3Settings: () => S3Settings = () => s3SettingsFromEnv()) {}
+  constructor(
+    private readonly s3Settings: () => S3Settings = () => s3SettingsFromEnv(),
+    private readonly httpSettings: () => HttpSettings = () => httpSettingsFromEnv(),
+  ) {}
 
   private backend(uri: string): ObjectStore {
-    if (parseUri(uri).scheme === 'file') return this.file;
+    const { scheme } = parseUri(uri);
+    if (scheme === 'file') return this.file;
+    if (scheme === 'http' || scheme === 'https') return (this.http ??= new HttpStore(this.httpSettings()));
     this.s3 ??= new S3Store(this.s3Settings());
     return this.s3;
   }

@@ -11,7 +11,7 @@ export interface ObjectInfo {
 
 export type WriteBody = Uint8Array | string | Readable;
 
-/** One backend (S3 or local files); URIs are always absolute, canonical ones. */
+/** One backend (S3, local files, or read-only HTTP(S)); URIs are always absolute, canonical ones. */
 export interface ObjectStore {
   /** Every object under the prefix, recursively, in key order; paginates lazily. */
   list(prefixUri: string): AsyncIterable<ObjectInfo>;
@@ -68,5 +68,16 @@ export class ObjectNotFoundError extends StorageError {
   constructor(uri: string, operation: string) {
     super(uri, operation, 'no such object');
     this.name = 'ObjectNotFoundError';
+  }
+}
+
+/**
+ * A failure no retry can fix (access denied, a read-only backend, a server that cannot
+ * serve byte ranges): activities fail non-retryably with it.
+ */
+export class PermanentStorageError extends StorageError {
+  constructor(uri: string, operation: string, reason: string, options?: { cause?: unknown }) {
+    super(uri, operation, reason, options);
+    this.name = 'PermanentStorageError';
   }
 }

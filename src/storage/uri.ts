@@ -2,10 +2,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { STORAGE_SCHEMES, type StorageScheme } from './schemes.js';
 
-/** A parsed storage location: an S3 object (or prefix) or a local file (or directory). */
+/**
+ * A parsed storage location: an S3 object (or prefix), a local file (or directory), or
+ * a file (or directory index) on an HTTP(S) server, read-only.
+ */
 export type StorageLocation =
   | { readonly scheme: 's3'; readonly bucket: string; readonly key: string }
-  | { readonly scheme: 'file'; readonly path: string };
+  | { readonly scheme: 'file'; readonly path: string }
+  | { readonly scheme: 'http' | 'https'; readonly url: URL };
 
 export class InvalidUriError extends Error {
   constructor(readonly uri: string, reason: string) {
@@ -15,6 +19,21 @@ export class InvalidUriError extends Error {
 }
 
 type SchemeParser = (uri: string, rest: string) => StorageLocation;
+
+const httpUrl: SchemeParser = (uri) => {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new InvalidUriError(uri, 'not a valid http(s) URL');
+  }
+  // URIs travel in workflow histories and name derived outputs: no secrets in them.
+  if (url.username || url.password) {
+    throw new InvalidUriError(uri, 'credentials in the URL would be stored in workflow histories; set HEPFLOW_HTTP_BEARER_TOKEN instead');
+  }
+  if (url.hash) throw new InvalidUriError(uri, 'a #fragment does not name a file');
+  return { scheme: url.protocol === 'https:' ? 'https' : 'http', url };
+};
 
 /**
  * The parser of each scheme in STORAGE_SCHEMES, each parsing what follows `scheme://`.
@@ -43,15 +62,18 @@ const SCHEMES: Readonly<Record<StorageScheme, SchemeParser>> = {
       throw new InvalidUriError(uri, (e as Error).message);
     }
   },
+  http: httpUrl,
+  https: httpUrl,
 };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
 /**
- * Parses `s3://bucket/key`, `file:///abs/path`, or an absolute local path. Everything
- * else is refused with the reason: relative paths (they would resolve against each
- * worker's own directory, scattering outputs over machines; the CLI resolves them at
- * the edge, see cli/args.ts), unknown schemes, and scheme-like strings without `//`.
+ * Parses `s3://bucket/key`, `file:///abs/path`, `http(s)://host/path` (read-only), or an
+ * absolute local path. Everything else is refused with the reason: relative paths (they
+ * would resolve against each worker's own directory, scattering outputs over machines;
+ * the CLI resolves them at the edge, see cli/args.ts), unknown schemes, and scheme-like
+ * strings without `//`.
  */
 export function parseUri(uri: string): StorageLocation {
   if (typeof uri !== 'string') throw new InvalidUriError(String(uri), `expected a string, got ${typeof uri}`);
@@ -75,6 +97,7 @@ export function parseUri(uri: string): StorageLocation {
 
 export function formatUri(loc: StorageLocation): string {
   if (loc.scheme === 's3') return `s3://${loc.bucket}/${loc.key}`;
+  if (loc.scheme !== 'file') return loc.url.href;
   const url = pathToFileURL(loc.path).href;
   return loc.path.endsWith(path.sep) && !url.endsWith('/') ? `${url}/` : url;
 }
