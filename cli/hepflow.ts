@@ -33,7 +33,8 @@ Using a trained model (<model> is a model URI or a registry name[@version]):
   hepflow serve --model <model> [--port 8080] [--select class>=p] [--kafka <brokers> ...]
                                        real-time inference: HTTP endpoint, Kafka stream
 
-URIs are s3://bucket/key, file:///path or local paths. Run a command without arguments for its options.`;
+URIs are s3://bucket/key, file:///path or local paths; inputs may also be http(s):// URLs (read-only).
+Run a command without arguments for its options.`;
 
 // Each command's module is imported when it runs: loading them all (TensorFlow.js, the
 // Temporal client and its protobufs, the AWS SDK) took ~2 s before any command started.
