@@ -34,13 +34,16 @@ Using a trained model (<model> is a model URI or a registry name[@version]):
                                        real-time inference: HTTP endpoint, Kafka stream
 
 URIs are s3://bucket/key, file:///path or local paths; inputs may also be http(s):// URLs (read-only).
-Run a command without arguments for its options.`;
+Run a command without arguments for its options. --verbose (any command, or HEPFLOW_VERBOSE=1)
+also prints the compute backend and GRU kernel chosen and library notices.`;
 
 // Each command's module is imported when it runs: loading them all (TensorFlow.js, the
 // Temporal client and its protobufs, the AWS SDK) took ~2 s before any command started.
-async function main(argv: string[]): Promise<void> {
+async function main(args: string[]): Promise<void> {
   applyLocalStackDefaults();
-  const [command, ...rest] = argv;
+  // Global, so each command's own options stay as they are; the variable reaches workers and threads.
+  if (args.includes('--verbose')) process.env.HEPFLOW_VERBOSE = '1';
+  const [command, ...rest] = args.filter((a) => a !== '--verbose');
   switch (command) {
     case 'stack':
       return (await import('./commands/stack.js')).stackCommand(rest);

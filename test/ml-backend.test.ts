@@ -15,15 +15,25 @@ function fakeLoaders(available: BackendKind[], calls: string[]): BackendLoaders 
   return { 'tensorflow-gpu': make('tensorflow-gpu'), tensorflow: make('tensorflow'), wasm: make('wasm'), cpu: make('cpu') };
 }
 
-test('auto tries GPU, native, WASM, CPU in that order and records why it skipped', async () => {
+test('auto tries GPU, native, WASM, CPU in that order and records why it skipped; logs it only when verbose', async () => {
   const calls: string[] = [];
   const logs: string[] = [];
-  const info = await initBackend('auto', { loaders: fakeLoaders(['wasm', 'cpu'], calls), log: (m) => logs.push(m) });
-  assert.deepEqual(calls, ['tensorflow-gpu', 'tensorflow', 'wasm']);
-  assert.equal(info.kind, 'wasm');
-  assert.deepEqual(info.skipped, ['tensorflow-gpu: Cannot find package for tensorflow-gpu', 'tensorflow: Cannot find package for tensorflow']);
-  assert.equal(logs.length, 1);
-  assert.match(logs[0]!, /compute backend: wasm .*skipped tensorflow-gpu/);
+  const verbose = process.env.HEPFLOW_VERBOSE;
+  try {
+    delete process.env.HEPFLOW_VERBOSE;
+    const info = await initBackend('auto', { loaders: fakeLoaders(['wasm', 'cpu'], calls), log: (m) => logs.push(m) });
+    assert.deepEqual(calls, ['tensorflow-gpu', 'tensorflow', 'wasm']);
+    assert.equal(info.kind, 'wasm');
+    assert.deepEqual(info.skipped, ['tensorflow-gpu: Cannot find package for tensorflow-gpu', 'tensorflow: Cannot find package for tensorflow']);
+    assert.equal(logs.length, 0);
+    process.env.HEPFLOW_VERBOSE = '1';
+    await initBackend('auto', { loaders: fakeLoaders(['wasm', 'cpu'], []), log: (m) => logs.push(m) });
+    assert.equal(logs.length, 1);
+    assert.match(logs[0]!, /compute backend: wasm .*skipped tensorflow-gpu/);
+  } finally {
+    if (verbose === undefined) delete process.env.HEPFLOW_VERBOSE;
+    else process.env.HEPFLOW_VERBOSE = verbose;
+  }
 
   const calls2: string[] = [];
   assert.equal((await initBackend('auto', { loaders: fakeLoaders(['tensorflow-gpu', 'cpu'], calls2), log: () => {} })).kind, 'tensorflow-gpu');

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { isVerbose } from '../verbose.js';
 
 export const BACKEND_REQUESTS = ['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
@@ -71,6 +72,18 @@ export const defaultLoaders: BackendLoaders = {
   },
 };
 
+/**
+ * tfjs warns through console.warn whenever the orthogonal initializer (the GRU's
+ * recurrent kernel, as in Keras) gets more than 2000 elements: a one-off QR per model,
+ * not a slowness of training. Shown only with --verbose; every other warning passes.
+ */
+const TFJS_ORTHOGONAL_NOTICE = 'Orthogonal initializer is being called on a matrix with more than';
+const consoleWarn = console.warn;
+console.warn = (...args: unknown[]): void => {
+  if (!isVerbose() && typeof args[0] === 'string' && args[0].startsWith(TFJS_ORTHOGONAL_NOTICE)) return;
+  consoleWarn(...args);
+};
+
 function describe(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split('\n')[0] ?? msg;
@@ -99,8 +112,11 @@ export async function initBackend(
       continue;
     }
     const info: BackendInfo = { requested, kind, tfBackend: tf.getBackend(), skipped };
-    log(`[ml] compute backend: ${kind} (tf backend '${info.tfBackend}', requested '${requested}')` +
-      (skipped.length ? `; skipped ${skipped.join('; ')}` : ''));
+    // Every run records the choice (BackendInfo); printing it each time is for --verbose.
+    if (isVerbose()) {
+      log(`[ml] compute backend: ${kind} (tf backend '${info.tfBackend}', requested '${requested}')` +
+        (skipped.length ? `; skipped ${skipped.join('; ')}` : ''));
+    }
     return info;
   }
   throw new Error(`no compute backend could be initialised: ${skipped.join('; ')}`);

@@ -6,6 +6,7 @@
 import { JsGruKernel } from './kernel-js.js';
 import { loadNativeAddon, NativeGruKernel } from './kernel-native.js';
 import type { GruKernel } from './kernel.js';
+import { isVerbose } from '../../verbose.js';
 
 export type GruImplementationName = 'native' | 'js' | 'tfjs';
 
@@ -62,7 +63,10 @@ export function activeGruImplementation(): GruImplementation {
   if (chosen === null) {
     chosen = resolveGruImplementation(process.env['HEPFLOW_GRU']);
     const what = chosen.kernel === null ? 'tf.layers.gru' : chosen.kernel.description;
-    console.error(`[hepflow:gru] using ${chosen.name}: ${what} (${chosen.reason})`);
+    // A fallback from the native kernel costs speed, so it is always said; the rest with --verbose.
+    if (isVerbose() || chosen.reason.startsWith('native unavailable')) {
+      console.error(`[hepflow:gru] using ${chosen.name}: ${what} (${chosen.reason})`);
+    }
   }
   return chosen;
 }
