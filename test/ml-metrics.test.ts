@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { classificationReport, rocCurve, rocSvg, thinRoc } from '../src/ml/metrics.js';
+import { Resvg } from '@resvg/resvg-js';
+import { classificationReport, rocCurve, rocSvg, thinRoc, wrapText } from '../src/ml/metrics.js';
 import { mulberry32 } from '../src/ml/data.js';
 
 const python = path.join(projectRoot, '.tools', 'venv', 'bin', 'python');
@@ -70,6 +71,33 @@ test('classification report: accuracy, confusion matrix, per-class AUC', () => {
   assert.equal(svg.match(/<polyline/g)?.length, 3);
   assert.match(svg, /test &lt;plot&gt;/);
   assert.match(svg, /a \(AUC 1.0000\)/);
+});
+
+test('ROC titles fit the image: wrapped onto lines above the plot, as measured with a real font', () => {
+  const report = classificationReport([0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.3, 0.3, 0.4, 0.6, 0.2, 0.2], [0, 1, 2, 0], ['qcd', 'ttbar', 'wjets']);
+  // resvg lays text out with the font's real glyph advances (DejaVu Sans is a wide one).
+  const font = { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' };
+  const bbox = (svg: string) => new Resvg(svg, { font }).getBBox()!;
+  const longUri = 'ROC, particle-sequence classifier, s3://hepflow/runs/pipeline-2026-11-28T23-05-12-qcd-ttbar-wjets/datasets/full/test';
+  // The old single-line title at 14 px: wider than the 480 px image, so it was clipped.
+  const oneLine = bbox(`<svg xmlns="http://www.w3.org/2000/svg" width="480" height="40" font-family="sans-serif"><text x="240" y="22" text-anchor="middle" font-size="14">${longUri}</text></svg>`);
+  assert.ok(oneLine.width > 480, `single line ${oneLine.width} px`);
+  for (const title of ['ROC, hlf classifier', longUri, `ROC <${'x'.repeat(150)}>`]) {
+    const svg = rocSvg(report, title);
+    const [, w, h] = /width="(\d+)" height="(\d+)"/.exec(svg)!.map(Number);
+    const titleLines = svg.split('\n').filter((l) => l.startsWith('<text') && l.includes('font-size="14"'));
+    const text = titleLines.map((l) => />(.*)<\/text>$/.exec(l)![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).join('');
+    assert.equal(text.replace(/\s/g, ''), title.replace(/\s/g, ''), 'every character of the title is shown, in order');
+    const t = bbox(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">${titleLines.join('')}</svg>`);
+    assert.ok(t.x >= 0 && t.x + t.width <= w!, `${title}: title spans ${t.x}..${t.x + t.width} of ${w} px`);
+    const frameTop = Number(/<rect x="60" y="(\d+)"/.exec(svg)![1]);
+    assert.ok(t.y + t.height < frameTop, `${title}: title ends at ${t.y + t.height}, plot starts at ${frameTop}`);
+    // Nothing else (ticks, axis labels, legend) leaves the image either.
+    const all = bbox(svg.replace(/<rect width="\d+" height="\d+" fill="white"\/>/, ''));
+    assert.ok(all.x >= 0 && all.y >= 0 && all.x + all.width <= w! && all.y + all.height <= h!, `${title}: content ${JSON.stringify(all)}`);
+  }
+  assert.deepEqual(wrapText('short', 400, 14), ['short']);
+  assert.deepEqual(wrapText('', 400, 14), ['']);
 });
 
 test('thinning keeps the ends and the AUC', () => {

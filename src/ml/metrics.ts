@@ -141,16 +141,64 @@ function esc(s: string): string {
   return s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
 }
 
-/** A standalone SVG of the per-class ROC curves (TPR vs FPR) with AUCs in the legend. */
+const NARROW = new Set(" .,:;/\\|!'()[]ijlrtf");
+const WIDE = new Set('mwMW@%');
+
+/**
+ * A generous estimate of a sans-serif string's width in pixels: an SVG cannot measure
+ * its own text, and an estimate that errs wide wraps a little early rather than clips.
+ */
+function textWidth(text: string, fontSize: number): number {
+  let em = 0;
+  for (const ch of text) em += NARROW.has(ch) ? 0.4 : WIDE.has(ch) ? 1 : /[A-Z0-9_#&]/.test(ch) ? 0.75 : 0.64;
+  return em * fontSize;
+}
+
+/**
+ * Splits text into lines no wider than `maxWidth`, breaking after spaces, slashes,
+ * commas, dots and dashes (titles carry URIs), and inside a word only if it alone is too wide.
+ */
+export function wrapText(text: string, maxWidth: number, fontSize: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const token of text.split(/(?<=[\s/,.\-_])/)) {
+    if (textWidth(line + token, fontSize) <= maxWidth) {
+      line += token;
+      continue;
+    }
+    if (line.trim()) lines.push(line.trimEnd());
+    line = '';
+    for (const ch of token) {
+      if (line && textWidth(line + ch, fontSize) > maxWidth) {
+        lines.push(line);
+        line = '';
+      }
+      line += ch;
+    }
+  }
+  if (line.trim() || lines.length === 0) lines.push(line.trimEnd());
+  return lines;
+}
+
+/**
+ * A standalone SVG of the per-class ROC curves (TPR vs FPR) with AUCs in the legend.
+ * A long title (they name the dataset's URI) wraps onto more lines and the plot moves down.
+ */
 export function rocSvg(report: ClassificationReport, title: string): string {
-  const W = 480, H = 480, L = 60, R = 20, T = 40, B = 55;
+  const TITLE_SIZE = 14, TITLE_LINE = 18, MARGIN = 12;
+  const W = 480, L = 60, R = 20, B = 55;
+  const titleLines = wrapText(title, W - 2 * MARGIN, TITLE_SIZE);
+  const T = 40 + TITLE_LINE * (titleLines.length - 1);
+  const H = 480 + TITLE_LINE * (titleLines.length - 1);
   const pw = W - L - R, ph = H - T - B;
   const x = (v: number) => (L + v * pw).toFixed(2);
   const y = (v: number) => (T + (1 - v) * ph).toFixed(2);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}</text>`);
+  titleLines.forEach((line, i) => {
+    parts.push(`<text x="${W / 2}" y="${22 + TITLE_LINE * i}" text-anchor="middle" font-size="${TITLE_SIZE}">${esc(line)}</text>`);
+  });
   for (let t = 0; t <= 10; t += 2) {
     const v = t / 10;
     parts.push(`<line x1="${x(v)}" y1="${y(0)}" x2="${x(v)}" y2="${y(1)}" stroke="#eee"/>`);
