@@ -58,7 +58,5 @@ done
 bash infra/kafka/install.sh || [[ $? -eq 2 ]]
 
 log "compiling TypeScript"
-# A clean output: a test or workflow deleted from the sources must not linger in dist/.
-rm -rf dist
-node_modules/.bin/tsc -p tsconfig.json
-chmod +x dist/cli/hepflow.js
+# Into a fresh directory, swapped in atomically: never under a running CLI or worker.
+bash infra/build.sh
