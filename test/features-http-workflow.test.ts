@@ -2,11 +2,11 @@
  * featuresWorkflow with its input on an HTTP server: the fan-out lists the directory
  * from the server's HTML index and every activity reads its file with ranged GETs.
  * Runs on a real Temporal dev server and a real rclone `serve http` over the shared
- * Delphes samples (../shared/testdata/delphes, served in place, not copied).
+ * Delphes samples (../shared/testdata/delphes, linked, not copied).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,12 +17,14 @@ import { workerOptions } from '../workers/worker-options.js';
 import { storage } from '../src/storage/index.js';
 import { sharedTestData } from '../src/paths.js';
 import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
-import type { FanOutResult, FileResult } from '../workflows/file-batches-types.js';
+import type { FileResult } from '../workflows/file-batches-types.js';
+import type { FeaturesResult } from '../workflows/features.js';
 import type { PrepareFileFeaturesResult } from '../src/stages/features.js';
 import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 
 const DELPHES_DIR = path.join(path.dirname(sharedTestData), 'delphes');
+const PROCESSES = ['qcd', 'ttbar', 'wjets'] as const;
 
 /** Events passing the isolated-lepton filter per file, from ../shared/testdata/README.md. */
 const SELECTED: Record<string, number> = {
@@ -38,7 +40,12 @@ let out: string;
 
 before(async () => {
   out = mkdtempSync(path.join(os.tmpdir(), 'hepflow-http-wf-'));
-  server = await startHttpServer('rclone', DELPHES_DIR);
+  // A directory per process, as the paper's data is laid out: links to the shared files.
+  for (const p of PROCESSES) {
+    mkdirSync(path.join(out, 'served', p), { recursive: true });
+    for (const f of [`delphes-${p}.root`, `delphes-pu20-${p}.root`]) symlinkSync(path.join(DELPHES_DIR, f), path.join(out, 'served', p, f));
+  }
+  server = await startHttpServer('rclone', path.join(out, 'served'));
   env = await startTestTemporal();
   worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
   running = worker.run();
@@ -52,23 +59,29 @@ after(async () => {
   rmSync(out, { recursive: true, force: true });
 });
 
-const features = (workflowId: string): Promise<FanOutResult> =>
+const features = (workflowId: string): Promise<FeaturesResult> =>
   env.client.workflow.execute('featuresWorkflow', {
     taskQueue: CPU_TASK_QUEUE,
     workflowId,
-    args: [{ inputUri: server.url, outputUri: pathToFileURL(path.join(out, 'features')).href, labels: { from: 'class', className: 'ttbar' } }],
+    args: [{ samples: PROCESSES.map((p) => ({ name: p, uri: `${server.url}${p}/` })), outputUri: pathToFileURL(path.join(out, 'features')).href }],
   });
 
-test('featuresWorkflow over an http:// directory: every file listed and read; a rerun reuses every part', async () => {
+test('featuresWorkflow over http:// directories, one per process: every file listed and read; a rerun reuses every part', async () => {
   const first = await features('features-http');
-  const files = readdirSync(DELPHES_DIR).filter((f) => f.endsWith('.root'));
-  assert.deepEqual([first.totals.ok, first.totals.failed], [files.length, 0]);
+  assert.deepEqual([first.totals.ok, first.totals.failed], [6, 0]);
   const manifest = await storage().readJson<{ files: FileResult<PrepareFileFeaturesResult>[] }>(first.manifestUri);
-  assert.deepEqual(manifest.files.map((f) => f.file.uri).sort(), files.map((f) => `${server.url}${f}`).sort());
+  assert.deepEqual(
+    manifest.files.map((f) => f.file.uri).sort(),
+    PROCESSES.flatMap((p) => [`${server.url}${p}/delphes-${p}.root`, `${server.url}${p}/delphes-pu20-${p}.root`]).sort(),
+  );
   for (const f of manifest.files) {
     assert.ok(f.status === 'ok', `${f.file.uri}: ${f.status === 'failed' ? f.error : ''}`);
     assert.equal(f.outcome.counters.withIsolatedLepton, SELECTED[path.basename(f.file.uri)], f.file.uri);
   }
+  assert.deepEqual(
+    first.perSample.map((s) => s.counters.rows),
+    PROCESSES.map((p) => SELECTED[`delphes-${p}.root`]! + SELECTED[`delphes-pu20-${p}.root`]!),
+  );
   // The parts are content-addressed by the server's identity of each file.
   const again = await features('features-http-again');
   assert.deepEqual(again.totals.counters, first.totals.counters);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { featureOutcomeProblem, resolveSamples, type SampleOutcome } from '../src/input/samples.js';
-import { InputSchemaError, uriProblem } from '../src/input/validate.js';
+import { InputSchemaError, INPUT_URI_SCHEMES, uriProblem } from '../src/input/validate.js';
 import { pipelineInputSchema, featuresInputSchema } from '../workflows/input-schemas.js';
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
 import { parseSampleArgs } from '../cli/samples.js';
@@ -42,6 +42,10 @@ test('URIs: known schemes only, absolute, valid buckets', () => {
   assert.match(uriProblem('gs://bucket/x')!, /scheme s3:\/\/ or file:\/\//);
   assert.match(uriProblem('s3://UPPER/x')!, /valid bucket name/);
   assert.match(uriProblem('file://relative/x')!, /file:\/\/\/absolute/);
+  // http(s) is for inputs only.
+  assert.match(uriProblem('https://eos.example.org/x.root')!, /read-only: inputs only/);
+  assert.equal(uriProblem('https://eos.example.org/x.root', INPUT_URI_SCHEMES), undefined);
+  assert.match(uriProblem('http://user:pw@host/x.root', INPUT_URI_SCHEMES)!, /HEPFLOW_HTTP_BEARER_TOKEN/);
 });
 
 test('workflow input schemas name the key, what was expected and what was given', () => {
@@ -55,6 +59,9 @@ test('workflow input schemas name the key, what was expected and what was given'
   schemaError(() => pipelineInputSchema({ workUri: 's3://bkt/w', samples, models, dataset: { testFraction: 1.5 } }, 'input'), /^input\.dataset\.testFraction: expected a number > 0 and < 1, got 1\.5/);
   schemaError(() => featuresInputSchema({ samples, outputUri: 's3://bkt/f', emptyIfMissing: ['muon'] }, 'input'), /^input\.emptyIfMissing\[0\]: expected one of 'electrons', 'muons'/);
   schemaError(() => featuresInputSchema({ samples: [{ name: 'a b', uri: 's3://bkt/a/' }], outputUri: 's3://bkt/f' }, 'input'), /^input\.samples\[0\]\.name: expected a name of letters/);
+  // Samples may be read over http(s); nothing is written there.
+  featuresInputSchema({ samples: [{ name: 'a', uri: 'https://eos.example.org/a/' }, { name: 'b', uris: ['http://h/b.root'] }], outputUri: 's3://bkt/f' }, 'input');
+  schemaError(() => featuresInputSchema({ samples, outputUri: 'https://eos.example.org/f' }, 'input'), /^input\.outputUri: expected a URI with scheme s3:\/\/ or file:\/\/ \(https:\/\/ is read-only/);
 });
 
 const tally = (o: Partial<SampleOutcome>): SampleOutcome => ({ ok: 1, failed: 0, counters: {}, causes: {}, ...o });

@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  anything, array, boolean, either, InputSchemaError, number, object, oneOf, optional, plainObject, positiveInt, string, uri, type Check,
+  anything, array, boolean, either, InputSchemaError, inputUri, number, object, oneOf, optional, plainObject, positiveInt, string, uri, type Check,
 } from '../src/input/validate.js';
 import { resolveSamples, samplesSchema } from '../src/input/samples.js';
 import { DELPHES_BRANCHES } from '../src/physics/delphes-event.js';
@@ -81,7 +81,7 @@ export const generateInputSchema = object({
 });
 
 export const ingestInputSchema = object({
-  inputUri: uri, outputUri: uri, treeName: optional(string({ nonEmpty: true })), statBranches: optional(array(string({ nonEmpty: true }))), ...fanOut,
+  inputUri, outputUri: uri, treeName: optional(string({ nonEmpty: true })), statBranches: optional(array(string({ nonEmpty: true }))), ...fanOut,
 });
 
 const pipelineObject = object({

@@ -5,7 +5,7 @@
  * (no Node imports): workflows resolve samples too.
  */
 import { EVENT_CLASSES } from '../physics/delphes-event.js';
-import { array, boolean, InputSchemaError, object, optional, string, uri, type Check } from './validate.js';
+import { array, boolean, InputSchemaError, inputUri, object, optional, string, type Check } from './validate.js';
 
 export interface SampleInput {
   /** Names the sample in the cut flow and the report; its class unless `label` says otherwise. */
@@ -40,8 +40,8 @@ const name = string({ pattern: NAME, what: 'a name of letters, digits, _ . + - (
 
 export const sampleSchema: Check<SampleInput> = object({
   name,
-  uri: optional(uri),
-  uris: optional(array(uri, { min: 1 })),
+  uri: optional(inputUri),
+  uris: optional(array(inputUri, { min: 1 })),
   label: optional(name),
   sidecar: optional(boolean),
 }, 'a sample { name, uri | uris, label?, sidecar? }');

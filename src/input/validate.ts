@@ -4,7 +4,7 @@
  * the same schema at the edge, so a bad run file and a bad `temporal workflow start`
  * get the same message: which key, what was expected, what was given.
  */
-import { WRITABLE_SCHEMES } from '../storage/schemes.js';
+import { STORAGE_SCHEMES, WRITABLE_SCHEMES } from '../storage/schemes.js';
 
 /** A value that does not match its schema; `key` is its path from the input's root. */
 export class InputSchemaError extends Error {
@@ -117,27 +117,41 @@ export const object = <S extends Shape>(shape: S, what = 'an object'): Check<Par
 
 /** Schemes the storage module reads and writes. */
 export const URI_SCHEMES = WRITABLE_SCHEMES;
+/** Schemes it only reads from too: inputs may also be on a web server (read-only). */
+export const INPUT_URI_SCHEMES = STORAGE_SCHEMES;
 
 /**
  * Why a string is not a storage URI we can use, or undefined. Workers on several
  * machines must agree on where data is, so relative paths and unknown schemes are
- * refused rather than read as paths on whichever worker runs the activity.
+ * refused rather than read as paths on whichever worker runs the activity. Outputs
+ * take URI_SCHEMES; inputs (`schemes` = INPUT_URI_SCHEMES) also http(s).
  */
-export function uriProblem(uri: string): string | undefined {
+export function uriProblem(uri: string, schemes: readonly string[] = URI_SCHEMES): string | undefined {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(uri);
   if (!m) return 'a URI such as s3://bucket/key or file:///absolute/path';
-  const [, scheme, rest] = m as unknown as [string, string, string];
-  if (!(URI_SCHEMES as readonly string[]).includes(scheme.toLowerCase())) return `a URI with scheme ${URI_SCHEMES.map((s) => `${s}://`).join(' or ')}`;
+  const [, given, rest] = m as unknown as [string, string, string];
+  const scheme = given.toLowerCase();
+  if (!schemes.includes(scheme)) {
+    const readOnly = (INPUT_URI_SCHEMES as readonly string[]).includes(scheme) ? ` (${scheme}:// is read-only: inputs only)` : '';
+    return `a URI with scheme ${schemes.map((s) => `${s}://`).join(' or ')}${readOnly}`;
+  }
   if (scheme === 's3' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/|$)/.test(rest)) return 'an s3://bucket/key URI with a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)';
   if (scheme === 'file' && !rest.startsWith('/')) return 'a file:///absolute/path URI';
+  if ((scheme === 'http' || scheme === 'https') && !/^[^/?#@]+(\/|$)/.test(rest)) return `an ${scheme}://host/path URL (no credentials in it: set HEPFLOW_HTTP_BEARER_TOKEN)`;
   return undefined;
 }
 
-export const uri: Check<string> = check('a storage URI (s3://bucket/key or file:///path)', (v, key) => {
-  if (typeof v !== 'string') return fail(key, 'a storage URI (s3://bucket/key or file:///path)', v);
-  const problem = uriProblem(v);
-  return problem ? fail(key, problem, v) : v;
-});
+const uriCheck = (schemes: readonly string[], expected: string): Check<string> =>
+  check(expected, (v, key) => {
+    if (typeof v !== 'string') return fail(key, expected, v);
+    const problem = uriProblem(v, schemes);
+    return problem ? fail(key, problem, v) : v;
+  });
+
+/** Where a stage writes (or reads what hepflow wrote): s3:// or file://. */
+export const uri: Check<string> = uriCheck(URI_SCHEMES, 'a storage URI (s3://bucket/key or file:///path)');
+/** Where input files are read from: also http(s)://. */
+export const inputUri: Check<string> = uriCheck(INPUT_URI_SCHEMES, 'an input URI (s3://bucket/key, file:///path or http(s)://host/path)');
 
 /** Any JSON object, its keys checked by whoever owns them. */
 export const plainObject: Check<Record<string, unknown>> = check('an object', (v, key) =>
