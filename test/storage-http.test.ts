@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
-  Storage, ObjectNotFoundError, PermanentStorageError, TransientStorageError, InvalidUriError,
+  Storage, ObjectNotFoundError, PermanentStorageError, StorageUnavailableError, InvalidUriError,
   httpSettingsFromEnv, normalizeUri, parseUri, type HttpSettings, type ObjectInfo,
 } from '../src/storage/index.js';
 import { indexEntries } from '../src/storage/http-store.js';
@@ -244,9 +244,9 @@ describe('status codes, auth, keep-alive (a node HTTP server)', () => {
 
   test('5xx is transient, retried up to maxAttempts', async () => {
     const before = requests.filter((r) => r.url === '/busy.bin').length;
-    await assert.rejects(store.readAll(`${base}/busy.bin`), (e: Error) => e instanceof TransientStorageError && /HTTP 503/.test(e.message));
+    await assert.rejects(store.readAll(`${base}/busy.bin`), (e: Error) => e instanceof StorageUnavailableError && /HTTP 503/.test(e.message));
     assert.equal(requests.filter((r) => r.url === '/busy.bin').length - before, 2);
-    const failure = nonRetryable(new TransientStorageError('u', 'read', 'x'));
+    const failure = nonRetryable(new StorageUnavailableError('u', 'read', 'x'));
     assert.ok(!(failure instanceof ApplicationFailure && failure.nonRetryable), 'an activity retries it');
   });
 
@@ -271,7 +271,7 @@ describe('status codes, auth, keep-alive (a node HTTP server)', () => {
 
   test('connection refused is transient and names the URL', async () => {
     const uri = `http://127.0.0.1:${await freePort()}/x.root`;
-    await assert.rejects(httpStorage({ maxAttempts: 1 }).head(uri), (e: Error) => e instanceof TransientStorageError && e.message.includes(uri) && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(httpStorage({ maxAttempts: 1 }).head(uri), (e: Error) => e instanceof StorageUnavailableError && e.message.includes(uri) && /ECONNREFUSED/.test(e.message));
   });
 });
 
