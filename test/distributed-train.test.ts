@@ -82,18 +82,21 @@ test('averaging weighs workers by rows and keeps the most advanced Adam step', (
 });
 
 test('HLF model: 2 and elastic 2→3 workers match single-worker test AUCs within 0.005 per class', { timeout: 600_000 }, async (t) => {
-  const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 8, backend: 'wasm' });
+  // 16 epochs: at 8 this small set leaves every run mid-descent, where the spread between
+  // random initialisations alone (±0.005) swamps the comparison; measured at 16, single
+  // 0.9858–0.9871 / 0.9912–0.9915 / 0.9881–0.9883, 2 workers 0.9848 / 0.9903–0.9905 / 0.9872–0.9875.
+  const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 16, backend: 'wasm' });
   const evaluate = (modelUri: string, name: string) => evaluateOnTestSet({ modelUri, datasetUri, outputUri: pathToFileURL(path.join(dir, name, 'evaluation')).href });
   const single = await trainRun({ runId: 'single', datasetUri, outputUri: pathToFileURL(path.join(dir, 'single')).href, config }, { log: () => undefined });
   const eSingle = await evaluate(single.modelUri, 'single');
   const two = await trainDistributed(pathToFileURL(path.join(dir, 'two')).href, config, () => 2);
   const eTwo = await evaluate(two.modelUri, 'two');
-  const elastic = await trainDistributed(pathToFileURL(path.join(dir, 'elastic')).href, config, (r) => (r < 5 ? 2 : 3));
+  const elastic = await trainDistributed(pathToFileURL(path.join(dir, 'elastic')).href, config, (r) => (r < 10 ? 2 : 3));
   const eElastic = await evaluate(elastic.modelUri, 'elastic');
   const fmt = (a: Record<string, number>) => Object.entries(a).map(([c, v]) => `${c} ${v.toFixed(4)}`).join(', ');
   t.diagnostic(`single: ${fmt(eSingle.auc)}; 2 workers: ${fmt(eTwo.auc)}; 2→3 workers: ${fmt(eElastic.auc)}`);
-  assert.equal(two.epochsCompleted, 8);
-  assert.deepEqual(elastic.workersPerRound[0], [2, 5]);
+  assert.equal(two.epochsCompleted, 16);
+  assert.deepEqual(elastic.workersPerRound[0], [2, 10]);
   assert.equal(elastic.workersPerRound[1]![0], 3);
   for (const cls of Object.keys(eSingle.auc)) {
     for (const [name, e] of [['2 workers', eTwo], ['2→3 workers', eElastic]] as const) {
@@ -131,4 +134,21 @@ test('a shard rerun reuses its completed result; recomputing it from the round s
     runJobInThread({ kind: 'plan', input: { runId: 'r', datasetUri, outputUri, config: { ...config, batchSize: 64 }, localSteps: 8, warmupEpochs: 1 } }),
     (e: Error) => e.name === 'InvalidInput' && /other settings; refusing to resume/.test(e.message),
   );
+});
+
+test('a cancelled shard stops between batches and leaves no result', async () => {
+  const outputUri = pathToFileURL(path.join(dir, 'cancel')).href;
+  const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 1, backend: 'wasm', batchSize: 16 });
+  const plan = await runJobInThread({ kind: 'plan', input: { runId: 'c', datasetUri, outputUri, config, localSteps: 64, warmupEpochs: 1 } }, { log: () => undefined });
+  const span = roundSpan(plan.position, plan.totalGroups, 1, plan.groupsPerWorker);
+  const stop = new AbortController();
+  let batches = 0;
+  await assert.rejects(
+    runJobInThread({ kind: 'shard', input: { outputUri, position: plan.position, span, shard: 0 } }, {
+      signal: stop.signal, log: () => undefined, onProgress: () => { batches++; stop.abort(); },
+    }),
+    (e: Error) => e.name === 'AbortError',
+  );
+  assert.ok(batches >= 1 && batches < 64, `stopped after ${batches} batches`);
+  await assert.rejects(readFile(new URL(runLayout(outputUri).shard(0, 0).result)), { code: 'ENOENT' });
 });

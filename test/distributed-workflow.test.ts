@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
@@ -74,7 +74,8 @@ function shardWorkerProcess(): ChildProcess {
   return child;
 }
 
-const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 8, backend: 'wasm' });
+// 16 epochs: at 8 the spread between random initialisations alone reaches ±0.005 on this small set.
+const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 16, backend: 'wasm' });
 
 /** Polls until `check` holds: the only waiting here, on observable state, never on a time. */
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -88,7 +89,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 test('two worker processes train one model; one killed mid-round costs only that shard\'s round', { timeout: 20 * 60_000 }, async (t) => {
   const outputUri = `s3://${s3.bucket}/runs/killed`;
   const input: DistributedTrainInput = {
-    runId: 'killed', datasetUri, outputUri, config, workers: 2, localSteps: 8, pool: 'gpu', heartbeatTimeout: '5 seconds', roundsPerRun: 5,
+    runId: 'killed', datasetUri, outputUri, config, workers: 2, localSteps: 8, pool: 'gpu', heartbeatTimeout: '5 seconds', roundsPerRun: 10,
   };
   const a = shardWorkerProcess();
   const b = shardWorkerProcess();
@@ -111,9 +112,9 @@ test('two worker processes train one model; one killed mid-round costs only that
     b.kill('SIGTERM');
     await new Promise((res) => b.once('exit', res));
   }
-  assert.equal(r.epochsCompleted, 8);
+  assert.equal(r.epochsCompleted, 16);
   assert.equal(r.totals.rounds, r.workersPerRound.reduce((s, [, n]) => s + n, 0));
-  // The history was continued as new (5 rounds per run) and a shard was retried after the kill.
+  // The history was continued as new (10 rounds per run) and a shard was retried after the kill.
   const runIds: string[] = [];
   await until('the runs to be listed', async () => {
     runIds.length = 0;
@@ -136,17 +137,20 @@ test('two worker processes train one model; one killed mid-round costs only that
   }
 });
 
-test('cancelling the workflow stops every shard', { timeout: 10 * 60_000 }, async () => {
+test('cancelling the workflow cancels the round in flight and starts no further round', { timeout: 10 * 60_000 }, async () => {
   const outputUri = `s3://${s3.bucket}/runs/cancelled`;
   const w = shardWorkerProcess();
   try {
-    const input: DistributedTrainInput = { runId: 'cancelled', datasetUri, outputUri, config, workers: 2, localSteps: 8, pool: 'gpu' };
+    const input: DistributedTrainInput = {
+      runId: 'cancelled', datasetUri, outputUri, config, workers: 2, localSteps: 8, pool: 'gpu', heartbeatTimeout: '5 seconds',
+    };
     const handle = await env.client.workflow.start('distributedTrainWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'distributed-cancelled', args: [input] });
     await until('round 1 to start', async () => (await store.head(runLayout(outputUri).start(1).state)) !== undefined);
     await handle.cancel();
-    await assert.rejects(handle.result(), (err: Error) => err instanceof WorkflowFailedError);
-    // Nothing is left running: no activity of the workflow is pending once it is cancelled.
-    await until('no pending shard', async () => ((await handle.describe()).raw.pendingActivities ?? []).length === 0);
+    await assert.rejects(handle.result(), (err: Error) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    const history = await handle.fetchHistory();
+    assert.ok(history.events!.some((e) => e.activityTaskCancelRequestedEventAttributes), 'the running shards were asked to stop');
+    // How a shard stops between batches is tested without Temporal (distributed-train.test.ts).
     assert.equal(await store.head(runLayout(outputUri).start(3).state), undefined, 'training did not go on');
   } finally {
     w.kill('SIGTERM');
