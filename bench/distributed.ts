@@ -8,7 +8,11 @@
  * (the rest of the round's wall time: scheduling, polling, thread hand-offs). Per-epoch
  * validation is reported apart: it is not part of the synchronisation.
  *
- * Usage: node dist/bench/distributed.js [--workers 1,2,3,4] [--events-per-class N] [--max-len T]
+ * The worker processes (as many as the largest count) start once and are warmed by one
+ * untimed run at the largest count, so no measured round pays for starting a process,
+ * its training thread or tfjs; a round's model set-up (building the graph) is reported.
+ *
+ * Usage: node dist/bench/distributed.js [--workers 1,2,3,4] [--events-per-class N] [--max-len T] [--local-steps K]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,14 +31,19 @@ import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import type { DistributedTrainInput } from '../workflows/distributed-train.js';
 import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
 import { dataDir } from '../src/paths.js';
+import { fitScalingModel, predict } from './lib/distributed-model.js';
 import { startTestS3 } from '../test/helpers/s3-server.js';
 import { startTestTemporal } from '../test/helpers/temporal.js';
 
 const { values } = parseArgs({
-  options: { workers: { type: 'string', default: '1,2,3,4' }, 'events-per-class': { type: 'string', default: '1500' }, 'max-len': { type: 'string', default: '100' } },
+  options: {
+    workers: { type: 'string', default: '1,2,3,4' }, 'events-per-class': { type: 'string', default: '3000' },
+    'max-len': { type: 'string', default: '801' }, 'local-steps': { type: 'string', default: '16' },
+  },
 });
 const counts = values.workers.split(',').map(Number);
 const maxLen = Number(values['max-len']);
+const localSteps = Number(values['local-steps']);
 
 const s3 = await startTestS3();
 Object.assign(process.env, s3.env);
@@ -56,55 +65,63 @@ function shardWorker(): ChildProcess {
 
 interface Row {
   workers: number; rounds: number; samples: number; wallSeconds: number; samplesPerSecond: number;
-  perRound: { compute: number; exchange: number; aggregate: number; orchestration: number }; validationSeconds: number;
+  perRound: { compute: number; exchange: number; setup: number; aggregate: number; orchestration: number }; validationSeconds: number;
   communicationShare: number; speedup?: number; efficiency?: number;
 }
 const rows: Row[] = [];
-const config = defaultTrainConfig(modelConfig('inclusive', { maxLen }), { epochs: 2, backend: 'wasm', batchSize: 128 });
+const config = defaultTrainConfig(modelConfig('inclusive', { maxLen }), { epochs: 1, backend: 'wasm', batchSize: 128 });
+const procs = Array.from({ length: Math.max(...counts) }, shardWorker);
+const train = (n: number, id: string): Promise<DistributedTrainResult> => env.client.workflow.execute('distributedTrainWorkflow', {
+  taskQueue: CPU_TASK_QUEUE, workflowId: `bench-distributed-${id}`,
+  args: [{ runId: id, datasetUri, outputUri: `s3://${s3.bucket}/runs/${id}`, config, workers: n, localSteps, pool: 'gpu' } satisfies DistributedTrainInput],
+});
 try {
+  await train(Math.max(...counts), 'warm-up');
   for (const n of counts) {
-    const procs = Array.from({ length: n }, shardWorker);
-    try {
-      const input: DistributedTrainInput = {
-        runId: `w${n}`, datasetUri, outputUri: `s3://${s3.bucket}/runs/w${n}`, config, workers: n, localSteps: 16, pool: 'gpu',
-      };
-      const t0 = performance.now();
-      const r: DistributedTrainResult = await env.client.workflow.execute('distributedTrainWorkflow', {
-        taskQueue: CPU_TASK_QUEUE, workflowId: `bench-distributed-${n}`, args: [input],
-      });
-      const wall = (performance.now() - t0) / 1000;
-      const t = r.totals;
-      const training = wall - t.validationSeconds;
-      const orchestration = Math.max(0, training - t.computeSeconds - t.exchangeSeconds - t.aggregateSeconds);
-      const row: Row = {
-        workers: n, rounds: t.rounds, samples: t.samples, wallSeconds: wall, samplesPerSecond: t.samples / training,
-        perRound: {
-          compute: t.computeSeconds / t.rounds, exchange: t.exchangeSeconds / t.rounds,
-          aggregate: t.aggregateSeconds / t.rounds, orchestration: orchestration / t.rounds,
-        },
-        validationSeconds: t.validationSeconds,
-        communicationShare: (training - t.computeSeconds) / training,
-      };
-      rows.push(row);
-      console.log(`${n} worker(s): ${row.samplesPerSecond.toFixed(0)} samples/s over ${t.rounds} rounds; per round ` +
-        `train ${row.perRound.compute.toFixed(2)} s, exchange ${row.perRound.exchange.toFixed(2)} s, aggregate ${row.perRound.aggregate.toFixed(2)} s, ` +
-        `orchestration ${row.perRound.orchestration.toFixed(2)} s → communication + orchestration ${(100 * row.communicationShare).toFixed(1)}% ` +
-        `(validation ${t.validationSeconds.toFixed(1)} s apart)`);
-    } finally {
-      for (const p of procs) p.kill('SIGTERM');
-      await Promise.all(procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.once('exit', res)))));
-    }
+    const t0 = performance.now();
+    const r = await train(n, `w${n}`);
+    const wall = (performance.now() - t0) / 1000;
+    const t = r.totals;
+    const training = wall - t.validationSeconds;
+    const orchestration = Math.max(0, training - t.computeSeconds - t.exchangeSeconds - t.setupSeconds - t.aggregateSeconds);
+    const row: Row = {
+      workers: n, rounds: t.rounds, samples: t.samples, wallSeconds: wall, samplesPerSecond: t.samples / training,
+      perRound: {
+        compute: t.computeSeconds / t.rounds, exchange: t.exchangeSeconds / t.rounds, setup: t.setupSeconds / t.rounds,
+        aggregate: t.aggregateSeconds / t.rounds, orchestration: orchestration / t.rounds,
+      },
+      validationSeconds: t.validationSeconds,
+      communicationShare: (t.exchangeSeconds + t.aggregateSeconds) / training,
+    };
+    rows.push(row);
+    console.log(`${n} worker(s): ${row.samplesPerSecond.toFixed(0)} samples/s over ${t.rounds} rounds; per round ` +
+      `train ${row.perRound.compute.toFixed(2)} s, exchange ${row.perRound.exchange.toFixed(2)} s, model set-up ${row.perRound.setup.toFixed(2)} s, ` +
+      `aggregate ${row.perRound.aggregate.toFixed(2)} s, orchestration ${row.perRound.orchestration.toFixed(2)} s → ` +
+      `exchange + aggregation ${(100 * row.communicationShare).toFixed(1)}% of the round (validation ${t.validationSeconds.toFixed(1)} s apart)`);
   }
   const base = rows.find((r) => r.workers === 1);
   for (const r of rows) if (base) { r.speedup = r.samplesPerSecond / base.samplesPerSecond; r.efficiency = r.speedup / r.workers; }
-  console.log('\n| workers | samples/s | speed-up | efficiency | s/round train | exchange | aggregate | orchestration | comm. share |\n|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| workers | samples/s | speed-up | efficiency | s/round train | exchange | set-up | aggregate | orchestration | exchange + aggregation |\n|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.workers} | ${r.samplesPerSecond.toFixed(0)} | ${r.speedup?.toFixed(2) ?? ''}× | ${((r.efficiency ?? 0) * 100).toFixed(0)}% | ` +
-      `${r.perRound.compute.toFixed(2)} | ${r.perRound.exchange.toFixed(2)} | ${r.perRound.aggregate.toFixed(2)} | ${r.perRound.orchestration.toFixed(2)} | ${(100 * r.communicationShare).toFixed(1)}% |`);
+      `${r.perRound.compute.toFixed(2)} | ${r.perRound.exchange.toFixed(2)} | ${r.perRound.setup.toFixed(2)} | ${r.perRound.aggregate.toFixed(2)} | ${r.perRound.orchestration.toFixed(2)} | ${(100 * r.communicationShare).toFixed(1)}% |`);
+  }
+  const model = fitScalingModel(rows.map((r) => ({
+    workers: r.workers, compute: r.perRound.compute, exchange: r.perRound.exchange + r.perRound.setup, overhead: r.perRound.aggregate + r.perRound.orchestration,
+  })));
+  console.log(`\nscaling model (s per round): local steps ${model.c.toFixed(2)}, exchange + set-up ${model.x.toFixed(2)}, ` +
+    `aggregation + orchestration ${model.o.toFixed(2)} + ${model.a.toFixed(3)}·N (bench/lib/distributed-model.ts)`);
+  const extrapolated = [10, 100, 1000].map((n) => ({ workers: n, ...predict(model, n) }));
+  for (const e of extrapolated) {
+    console.log(`  ${e.workers} workers: ${e.roundSeconds.toFixed(1)} s per round, efficiency ${(100 * e.efficiency).toFixed(0)}%, ` +
+      `communication + orchestration ${(100 * e.communicationShare).toFixed(0)}%`);
   }
   mkdirSync(path.join(dataDir(), 'bench'), { recursive: true });
-  writeFileSync(path.join(dataDir(), 'bench', 'distributed.json'), JSON.stringify({ model: 'inclusive', maxLen, batch: config.batchSize, localSteps: 16, rows }, null, 2));
+  writeFileSync(path.join(dataDir(), 'bench', 'distributed.json'),
+    JSON.stringify({ model: 'inclusive', maxLen, batch: config.batchSize, localSteps, rows, scalingModel: model, extrapolated }, null, 2));
 } finally {
+  for (const p of procs) p.kill('SIGTERM');
+  await Promise.all(procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.once('exit', res)))));
   host.shutdown();
   await hosting;
   await env.teardown();

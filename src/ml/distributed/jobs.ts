@@ -72,6 +72,8 @@ export interface RunTotals {
   readonly computeSeconds: number;
   /** Σ over rounds of the slowest shard's parameter download + upload. */
   readonly exchangeSeconds: number;
+  /** Σ over rounds of the slowest shard's backend and model set-up (building the graph, its initialisers). */
+  readonly setupSeconds: number;
   /** Σ over rounds of the aggregation step, validation excluded. */
   readonly aggregateSeconds: number;
   /** Σ of per-epoch validation passes. */
@@ -136,6 +138,8 @@ export interface ShardResult {
   readonly exchangeSeconds: number;
   /** Reading rows and training. */
   readonly computeSeconds: number;
+  /** Backend initialisation and building the model. */
+  readonly setupSeconds: number;
   /** True when a previous attempt had already completed this shard. */
   readonly reused: boolean;
 }
@@ -160,7 +164,7 @@ export interface JobHooks {
 }
 
 const utf8 = new TextEncoder();
-const EMPTY_TOTALS: RunTotals = { rounds: 0, samples: 0, computeSeconds: 0, exchangeSeconds: 0, aggregateSeconds: 0, validationSeconds: 0 };
+const EMPTY_TOTALS: RunTotals = { rounds: 0, samples: 0, computeSeconds: 0, exchangeSeconds: 0, setupSeconds: 0, aggregateSeconds: 0, validationSeconds: 0 };
 
 function planFingerprint(p: Pick<Plan, 'datasetUri' | 'config' | 'localSteps' | 'warmupEpochs'>): string {
   // Epochs may grow between runs, as for single-worker checkpoints.
@@ -377,6 +381,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
     throw new Error(`${where}: the round's span ${JSON.stringify(input.span)} does not follow from the plan (${JSON.stringify(span)})`);
   }
   let exchangeSeconds = (performance.now() - t0) / 1000;
+  const tSetup = performance.now();
   await initBackend(plan.config.backend, { log: hooks.log ?? (() => undefined) });
   const learningRate = roundLearningRate(plan.config.model.learningRate, span.shards, input.position, plan.groups.length, plan.warmupEpochs);
   const model = buildModel({ ...plan.config.model, learningRate });
@@ -387,6 +392,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
     const refs = shardGroups(plan, input.position, input.span, input.shard);
     const rows = shuffleRows(shardRows(store, plan, refs), plan.config.shuffleBuffer, mulberry32(seedOf(plan.config.seed, round, input.shard, 1)));
     const t1 = performance.now();
+    const setupSeconds = (t1 - tSetup) / 1000;
     let batch: TrainingRow[] = [];
     let samples = 0, lossSum = 0, steps = 0;
     const train = () => {
@@ -416,11 +422,11 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
     if (out.optimizer !== undefined) await store.write(at.optimizer, out.optimizer.data);
     exchangeSeconds += (performance.now() - t2) / 1000;
     const result = {
-      round, shard: input.shard, samples, lossSum, steps, exchangeSeconds, computeSeconds,
+      round, shard: input.shard, samples, lossSum, steps, exchangeSeconds, computeSeconds, setupSeconds,
       weightSpecs: out.weights.specs, optimizerSpecs: out.optimizer?.specs,
     };
     await store.write(at.result, JSON.stringify(result));
-    return { round, shard: input.shard, samples, lossSum, steps, exchangeSeconds, computeSeconds, reused: false };
+    return { round, shard: input.shard, samples, lossSum, steps, exchangeSeconds, computeSeconds, setupSeconds, reused: false };
   } finally {
     model.dispose();
   }
@@ -468,6 +474,7 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
     samples: state.totals.samples + samples,
     computeSeconds: state.totals.computeSeconds + computeSeconds,
     exchangeSeconds: state.totals.exchangeSeconds + Math.max(...shards.map((s) => s.r.exchangeSeconds)),
+    setupSeconds: state.totals.setupSeconds + Math.max(...shards.map((s) => s.r.setupSeconds)),
   };
   const workersPerRound = state.workersPerRound.map((p) => [...p] as [number, number]);
   const lastRun = workersPerRound[workersPerRound.length - 1];
