@@ -432,10 +432,10 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
   }
 }
 
-async function validate(plan: Plan, model: tf.LayersModel, maxRocPoints: number) {
+async function validate(plan: Plan, model: tf.LayersModel) {
   const source = await createRowSource({ uris: plan.files, id: plan.datasetUri });
   const v = await predictRows(model, validationRowBatches(source, plan.config.split, Math.max(plan.config.batchSize, 256)), batchOptions(plan), `dataset ${plan.datasetUri}`);
-  return v.labels.length === 0 ? undefined : { loss: v.loss, report: classificationReport(v.probs, v.labels, plan.config.classNames, maxRocPoints) };
+  return v.labels.length === 0 ? undefined : { loss: v.loss, report: classificationReport(v.probs, v.labels, plan.config.classNames, 200) };
 }
 
 export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}): Promise<AggregateResult> {
@@ -495,7 +495,8 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
     try {
       await loadIntoModel(model, avg.weights, undefined, where);
       const tv = performance.now();
-      const v = await validate(plan, model, 2);
+      // The full report (200 ROC points) now, so the final model needs no second pass.
+      const v = await validate(plan, model);
       totals = { ...totals, validationSeconds: totals.validationSeconds + (performance.now() - tv) / 1000 };
       epochMetrics = {
         epoch: input.position.epoch, loss: epochLossSum / epochSamples, samples: epochSamples, seconds: epochSeconds,
@@ -511,6 +512,7 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
       if (best === null || s > best.score || v === undefined) {
         best = { epoch: input.position.epoch, score: s, uri: layout.best(input.position.epoch) };
         await store.write(best.uri, avg.weights.data);
+        if (v !== undefined) await store.write(`${best.uri}.report.json`, JSON.stringify(v.report));
       }
       hooks.log?.(`[distributed] epoch ${input.position.epoch + 1}/${plan.config.epochs}: loss ${epochMetrics.loss.toFixed(4)}` +
         (epochMetrics.valLoss !== undefined ? `, val loss ${epochMetrics.valLoss.toFixed(4)}, val mean AUC ${epochMetrics.valMeanAuc!.toFixed(4)}` : ''));
@@ -541,8 +543,8 @@ async function writeModel(
   await loadIntoModel(model, { specs, data: await store.readAll(s.best.uri) }, undefined, 'best weights');
   const put = (name: string, data: Uint8Array | string) => store.write(`${layout.model}/${name}`, data);
   const artifacts: string[] = [];
-  const v = await validate(plan, model, 200);
-  if (v) { await put('validation-report.json', JSON.stringify(v.report)); artifacts.push('validation-report.json'); }
+  const report = s.history.some((h) => h.valLoss !== undefined) ? await store.readAll(`${s.best.uri}.report.json`) : undefined;
+  if (report) { await put('validation-report.json', report); artifacts.push('validation-report.json'); }
   const { modelJson, weights } = await modelArtifacts(model);
   await put('model.json', modelJson);
   await put('weights.bin', weights);

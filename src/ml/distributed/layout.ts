@@ -9,7 +9,7 @@
  *       weights.bin, optimizer.bin, state.json (last)  = the checkpoint of the run so far
  *   <out>/distributed/rounds/r-NNNNNN/shard-KKKK/      one worker's result of the round:
  *       weights.bin, optimizer.bin, result.json (last)
- *   <out>/distributed/best/epoch-NNNNNN.bin            weights of the best epoch so far
+ *   <out>/distributed/best/epoch-NNNNNN.bin(.report.json)  weights and validation report of the best epoch so far
  *   <out>/model/                                       the final model, as single-worker training writes it
  */
 import { joinUri } from '../../storage/uri.js';
