@@ -16,11 +16,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HlfScaler, ParticleScaler } from '../../dataset/schema.js';
-import type { DatasetMetadata } from '../../dataset/assemble.js';
 import { datasetFiles } from '../../dataset/layout.js';
 import { readFeatureFileInfo, readFeatureRows } from '../../parquet/reader.js';
 import { storage, ObjectNotFoundError, type Storage } from '../../storage/index.js';
 import { InvalidInputError } from '../../errors.js';
+import { datasetClasses } from '../../stages/train.js';
 import { initBackend } from '../backend.js';
 import {
   disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler, validationRowBatches,
@@ -260,11 +260,10 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
   if (!(Number.isInteger(input.localSteps) && input.localSteps >= 1)) invalid(`localSteps must be a positive integer, got ${input.localSteps}`);
   if (!(input.warmupEpochs >= 0)) invalid(`warmupEpochs must be ≥ 0, got ${input.warmupEpochs}`);
   const files = datasetFiles(input.datasetUri);
-  const meta = await readJsonIfExists<DatasetMetadata>(store, files.metadata);
-  if (meta === undefined) invalid(`dataset ${input.datasetUri} has no metadata.json: not a hepflow dataset?`);
-  const classes = meta!.config.classes;
-  if (classes.length !== input.config.model.nClasses) {
-    invalid(`dataset ${input.datasetUri} has ${classes.length} classes (${classes.join(', ')}), the model ${input.config.model.nClasses} outputs`);
+  // The dataset names the classes; the model's outputs must be exactly those (as for single-worker training).
+  const classes = await datasetClasses(input.datasetUri, store);
+  if (input.config.classNames.join() !== classes.join()) {
+    invalid(`training config has classes [${input.config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`);
   }
   let plan = await readJsonIfExists<Plan>(store, layout.plan);
   if (plan !== undefined && planFingerprint(plan) !== planFingerprint(input)) {
