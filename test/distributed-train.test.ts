@@ -21,6 +21,7 @@ import { roundSpan, shardSlice, nextPosition, type RoundPosition } from '../src/
 import { averageStates, packTensors, unpackTensors } from '../src/ml/distributed/params.js';
 import { runLayout } from '../src/ml/distributed/layout.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import { readFeatureBatches, readFeatureFileInfo } from '../src/parquet/reader.js';
 
 let dir: string;
 let ds: PhysicsDataset;
@@ -151,4 +152,14 @@ test('a cancelled shard stops between batches and leaves no result', async () =>
   );
   assert.ok(batches >= 1 && batches < 64, `stopped after ${batches} batches`);
   await assert.rejects(readFile(new URL(runLayout(outputUri).shard(0, 0).result)), { code: 'ENOENT' });
+});
+
+test('a shard reads only its row groups; a row group the file lacks is named in the error', async () => {
+  const info = await readFeatureFileInfo(ds.trainPath);
+  const rows: number[] = [];
+  for await (const b of readFeatureBatches(ds.trainPath, [2, 0])) rows.push(b.length);
+  assert.deepEqual(rows, [info.rowGroupRows[2], info.rowGroupRows[0]]);
+  const missing = info.rowGroupRows.length;
+  await assert.rejects(async () => { for await (const _ of readFeatureBatches(ds.trainPath, [missing])) void _; },
+    new RegExp(`train\\.parquet: no row group ${missing} \\(the file has ${missing}\\)`));
 });
