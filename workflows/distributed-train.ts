@@ -1,5 +1,5 @@
 import {
-  continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler,
+  ApplicationFailure, continueAsNew, defineQuery, defineSignal, log, proxyActivities, setHandler,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type * as activities from '../activities/index.js';
@@ -57,13 +57,15 @@ const ops = proxyActivities<typeof activities>({
  * the newest complete round.
  */
 export async function distributedTrainWorkflow(input: DistributedTrainInput): Promise<DistributedTrainResult> {
+  const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+  if (!valid(input.workers)) throw ApplicationFailure.nonRetryable(`workers must be a positive integer, got ${JSON.stringify(input.workers)}`, 'InvalidWorkflowInput');
   let workers = input.workers;
-  const checkWorkers = (n: number) => {
-    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`workers must be a positive integer, got ${n}`);
-  };
-  checkWorkers(workers);
   let position: RoundPosition | undefined;
-  setHandler(setWorkersSignal, (n) => { checkWorkers(n); workers = n; });
+  // A bad signal must not fail the run: it is ignored, the run goes on with its workers.
+  setHandler(setWorkersSignal, (n) => {
+    if (valid(n)) workers = n;
+    else log.warn(`setWorkers ignored: ${JSON.stringify(n)} is not a positive integer`);
+  });
   setHandler(statusQuery, () => ({ position, workers, epochs: input.config.epochs }));
 
   const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
