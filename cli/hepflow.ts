@@ -20,7 +20,7 @@ const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal work
 One stage at a time, without Temporal (the same code the activities run):
   hepflow features --sample qcd=<uri> --sample ttbar=<uri> ... --out <dir-uri>
   hepflow dataset --features <dir-uri> --out <uri> [--kind dev|full]
-  hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri> [--backend B]
+  hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri> [--backend B] [--workers N]
   hepflow evaluate --model <model-uri> --data <dataset-uri>
 
 Using a trained model (<model> is a model URI or a registry name[@version]):

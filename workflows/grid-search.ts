@@ -1,12 +1,14 @@
-import { ApplicationFailure, proxyActivities, ActivityFailure } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, ActivityFailure, ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type * as activities from '../activities/index.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/stages/train.js';
+import type { TrainConfig } from '../src/ml/train.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
 import { mapBounded } from './concurrency.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
+import { distributedTrainWorkflow } from './distributed-train.js';
 
 export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
 
@@ -30,6 +32,13 @@ export interface GridSearchInput {
   readonly selectionMetric?: SelectionMetric;
   /** How long a silent training may go before Temporal retries it elsewhere (crash detection). */
   readonly heartbeatTimeout?: Duration;
+  /**
+   * Workers per point: above 1 each point is one model trained data-parallel by this
+   * many shard activities on the pool (distributedTrainWorkflow, docs/distributed.md).
+   */
+  readonly workers?: number;
+  /** Optimizer steps per worker between synchronisations (distributed points only). */
+  readonly localSteps?: number;
 }
 
 export interface GridSearchResult {
@@ -58,7 +67,7 @@ function trainerFor(taskQueue: string | undefined, heartbeatTimeout: Duration) {
 }
 
 const errorOf = (e: unknown): string => {
-  const cause = e instanceof ActivityFailure ? e.cause : e;
+  const cause = e instanceof ActivityFailure || e instanceof ChildWorkflowFailure ? e.cause : e;
   return (cause as Error)?.message ?? String(cause);
 };
 
@@ -72,7 +81,21 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   const metric = input.selectionMetric ?? 'valMeanAuc';
   // The dataset names the classes, so the models' outputs match it.
   const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
-  const train = trainerFor(input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined, input.heartbeatTimeout ?? '2 minutes');
+  const trainer = trainerFor(input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined, input.heartbeatTimeout ?? '2 minutes');
+  const workers = input.workers ?? 1;
+  const train = async (run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig }): Promise<TrainRunResult> => {
+    if (workers <= 1) return trainer(run);
+    const r = await executeChild(distributedTrainWorkflow, {
+      workflowId: `${workflowInfo().workflowId}/${run.runId}`,
+      args: [{
+        ...run, workers, ...(input.localSteps !== undefined ? { localSteps: input.localSteps } : {}),
+        ...(input.pool !== undefined ? { pool: input.pool } : {}), ...(input.gpuTaskQueue !== undefined ? { gpuTaskQueue: input.gpuTaskQueue } : {}),
+        ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+      }],
+    });
+    const { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds } = r;
+    return { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds };
+  };
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];
   const prefix = input.outputUri.replace(/\/+$/, '');

@@ -7,3 +7,4 @@ export { generateWorkflow } from './generate.js';
 export { gridSearchWorkflow } from './grid-search.js';
 export { pipelineWorkflow } from './pipeline.js';
 export { scoreWorkflow } from './score.js';
+export { distributedTrainWorkflow } from './distributed-train.js';

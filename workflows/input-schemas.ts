@@ -68,6 +68,8 @@ export const gridSearchInputSchema = object({
   pointsInFlight: optional(positiveInt),
   selectionMetric: optional(selectionMetric),
   heartbeatTimeout: optional(either<string | number>(string({ nonEmpty: true, what: "a duration such as '30 seconds'" }), positiveInt)),
+  workers: optional(positiveInt),
+  localSteps: optional(positiveInt),
 });
 
 export const generateInputSchema = object({

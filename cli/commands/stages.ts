@@ -6,6 +6,8 @@ import { featuresInputSchema } from '../../workflows/input-schemas.js';
 import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
 import type { TrainSpec } from '../../src/stages/train-spec.js';
 import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
+import type { DistributedTrainInput } from '../../workflows/distributed-train.js';
+import type { DistributedTrainResult } from '../../src/ml/distributed/jobs.js';
 
 // The pipeline's stages one at a time, without Temporal: the same code the activities
 // run, for debugging, benchmarking and small jobs. The dataset, training and evaluation
@@ -78,7 +80,8 @@ export async function datasetCommand(args: string[]): Promise<void> {
 }
 
 const TRAIN_USAGE = `usage: hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri>
-                     [--backend auto|tensorflow|tensorflow-gpu|wasm|cpu] [--epochs N] [--batch B] [--lr X] [--max-len T]`;
+                     [--backend auto|tensorflow|tensorflow-gpu|wasm|cpu] [--epochs N] [--batch B] [--lr X] [--max-len T]
+                     [--workers N [--local-steps K] [--gpu] [--no-wait]]   (N workers: data-parallel on the running pool)`;
 
 export async function trainCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -86,6 +89,7 @@ export async function trainCommand(args: string[]): Promise<void> {
     options: {
       model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' },
       epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, 'max-len': { type: 'string' },
+      workers: { type: 'string' }, 'local-steps': { type: 'string' }, gpu: { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false },
     },
   });
   if (!values.model || !values.data || !values.out) throw new UsageError(TRAIN_USAGE);
@@ -112,6 +116,24 @@ export async function trainCommand(args: string[]): Promise<void> {
   const datasetUri = uriArgument(values.data);
   const config = resolveTrainSpec(spec, await datasetClasses(datasetUri));
   const out = uriArgument(values.out);
+  if (values.workers !== undefined) {
+    const input: DistributedTrainInput = {
+      runId: values.model, datasetUri, outputUri: out, config,
+      workers: positiveInt('--workers', values.workers, 0), pool: values.gpu ? 'gpu' : 'cpu',
+      ...(values['local-steps'] ? { localSteps: positiveInt('--local-steps', values['local-steps'], 0) } : {}),
+    };
+    const { newWorkflowId, runWorkflow } = await import('../temporal-run.js');
+    const d = await runWorkflow<DistributedTrainResult>('distributedTrainWorkflow', input, {
+      workflowId: newWorkflowId('train'), localWorker: false, wait: !values['no-wait'],
+    });
+    if (d === undefined) return;
+    const share = d.totals.exchangeSeconds + d.totals.aggregateSeconds;
+    console.log(`${d.epochsCompleted} epochs in ${d.totals.rounds} rounds (workers per round ${d.workersPerRound.map(([w, n]) => `${w}×${n}`).join(', ')}), ` +
+      `${d.samplesPerSecond.toFixed(0)} samples/s; parameter exchange + aggregation ${share.toFixed(1)} s vs training ${d.totals.computeSeconds.toFixed(1)} s`);
+    console.log(`validation: ${Object.entries(d.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+    console.log(`model → ${d.modelUri}`);
+    return;
+  }
   const r = await trainRun(
     { runId: values.model, datasetUri, outputUri: out, config },
     {

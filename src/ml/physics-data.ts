@@ -26,6 +26,8 @@ export interface PhysicsDatasetOptions {
   readonly selectedPerClass: number;
   readonly seed?: number;
   readonly testFraction?: number;
+  /** Rows per Parquet row group of train/test (assembly default 1000); distributed training shards by row group. */
+  readonly rowGroupSize?: number;
   /** Mean pile-up vertices (generator default 30). */
   readonly pileup?: number;
   readonly onProgress?: (message: string) => void;
@@ -101,6 +103,7 @@ export async function buildPhysicsDataset(o: PhysicsDatasetOptions): Promise<Phy
   }
   const ds = await assembleDataset({
     parts, outDir: join(o.dir, 'dataset'), kind: 'full', seed: o.seed ?? 1, testFraction: o.testFraction ?? 0.2,
+    ...(o.rowGroupSize !== undefined ? { rowGroupSize: o.rowGroupSize } : {}),
   });
   return { ...ds, dir: o.dir, selected, generated };
 }

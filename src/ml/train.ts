@@ -179,8 +179,8 @@ function setModelWeights(model: tf.LayersModel, data: Uint8Array, specs: tf.io.W
   tf.dispose(tensors);
 }
 
-function score(m: EpochMetrics, metric: SelectionMetric): number {
-  // Higher is better for every score, so val_loss is negated.
+export function score(m: EpochMetrics, metric: SelectionMetric): number {
+  // Higher is better for every score, so val_loss is negated (distributed training selects the same way).
   switch (metric) {
     case 'val_loss': return -(m.valLoss ?? Infinity);
     case 'val_accuracy': return m.valAccuracy ?? -Infinity;

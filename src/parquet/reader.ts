@@ -125,11 +125,17 @@ export async function readFeatureFileInfo(source: Source): Promise<FeatureFileIn
   }
 }
 
-/** Yields one FeatureBatch per row group, in file order. */
-export async function* readFeatureBatches(source: Source): AsyncGenerator<FeatureBatch> {
+/**
+ * Yields one FeatureBatch per row group, in file order, or only the row groups listed
+ * in `rowGroups`, in that order (a training shard reads just its own).
+ */
+export async function* readFeatureBatches(source: Source, rowGroups?: readonly number[]): AsyncGenerator<FeatureBatch> {
   const f = await openFeatureFile(source);
   try {
-    for (let g = 0; g < f.info.rowGroupRows.length; g++) {
+    const n = f.info.rowGroupRows.length;
+    const bad = rowGroups?.find((g) => !(Number.isInteger(g) && g >= 0 && g < n));
+    if (bad !== undefined) throw new Error(`${f.src.uri}: no row group ${bad} (the file has ${n})`);
+    for (const g of rowGroups ?? f.info.rowGroupRows.map((_, i) => i)) {
       const rows = f.info.rowGroupRows[g]!;
       const t = await f.file.read({ rowGroups: [g], batchSize: Math.max(1, rows), columns: [...FEATURE_COLUMNS] });
       const batch = tableToBatch(tableFromIPC(t.intoIPCStream()), `${f.src.uri} row group ${g}`);
@@ -164,8 +170,8 @@ export async function readFeatureLabels(source: Source): Promise<Int32Array> {
 }
 
 /** Yields FeatureRows one at a time (views into the current row group's batch). */
-export async function* readFeatureRows(source: Source): AsyncGenerator<FeatureRow> {
-  for await (const b of readFeatureBatches(source)) {
+export async function* readFeatureRows(source: Source, rowGroups?: readonly number[]): AsyncGenerator<FeatureRow> {
+  for await (const b of readFeatureBatches(source, rowGroups)) {
     for (let i = 0; i < b.length; i++) {
       yield {
         label: b.label[i]!,

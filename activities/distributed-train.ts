@@ -1,0 +1,60 @@
+/**
+ * Activities of distributed data-parallel training (src/ml/distributed/jobs.ts), each
+ * in a worker thread. A shard heartbeats its progress while it trains; a crash or a
+ * heartbeat timeout retries it from the round's starting parameters, possibly on
+ * another worker, and a cancelled workflow stops every shard between batches.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { AbortError } from '../src/ml/errors.js';
+import { runJobInThread } from '../src/ml/distributed/thread.js';
+import type {
+  AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
+} from '../src/ml/distributed/jobs.js';
+import { nonRetryable } from './file-batches.js';
+
+function threadOptions(what: string, progress: { last?: unknown }) {
+  const ctx = Context.current();
+  return {
+    signal: ctx.cancellationSignal,
+    onProgress: (p: { batch: number; loss: number; samples: number }) => { progress.last = p; ctx.heartbeat(p); },
+    log: (m: string) => ctx.log.info(`${what}: ${m}`),
+  };
+}
+
+/**
+ * Runs a job, heartbeating every second from this (free) event loop as well as on each
+ * training step: loading parameters and rows, validation and a loaded machine can keep
+ * a thread from reporting progress for a while, but a live process must never look
+ * dead. The SDK throttles what actually reaches the server.
+ */
+async function run<T>(what: string, body: (progress: { last?: unknown }) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const progress: { last?: unknown } = {};
+  ctx.heartbeat();
+  const beat = setInterval(() => ctx.heartbeat(progress.last), 1000);
+  try {
+    return await body(progress);
+  } catch (e) {
+    if (e instanceof AbortError) throw ApplicationFailure.create({ message: `${what} cancelled`, type: 'Cancelled', nonRetryable: true });
+    throw nonRetryable(e);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+export async function planDistributedTraining(input: DistributedPlanInput): Promise<PlanResult> {
+  const what = `plan ${input.runId}`;
+  return run(what, (p) => runJobInThread({ kind: 'plan', input }, threadOptions(what, p)));
+}
+
+export async function trainShardRound(input: ShardInput): Promise<ShardResult> {
+  const what = `round ${input.position.round} shard ${input.shard}`;
+  const ctx = Context.current();
+  if (ctx.info.attempt > 1) ctx.log.info(`${what}: attempt ${ctx.info.attempt} restarts from the round's starting parameters`);
+  return run(what, (p) => runJobInThread({ kind: 'shard', input }, threadOptions(what, p)));
+}
+
+export async function aggregateRound(input: AggregateInput): Promise<AggregateResult> {
+  const what = `aggregate round ${input.position.round}`;
+  return run(what, (p) => runJobInThread({ kind: 'aggregate', input }, threadOptions(what, p)));
+}

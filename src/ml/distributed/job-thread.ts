@@ -1,0 +1,27 @@
+/** Entry point of the pooled threads runJobInThread (thread.ts) starts: one job at a time. */
+import '../../process-warnings.js';
+import { parentPort } from 'node:worker_threads';
+import { aggregateRound, planRun, trainShard } from './jobs.js';
+import type { JobRequest, JobThreadMessage } from './thread.js';
+
+const port = parentPort;
+if (port === null) throw new Error('job-thread.ts must run in a worker thread (use runJobInThread)');
+const post = (m: JobThreadMessage) => port.postMessage(m);
+
+port.on('message', async ({ job, stopFlag }: JobRequest) => {
+  const flag = new Int32Array(stopFlag);
+  const hooks = {
+    shouldStop: () => Atomics.load(flag, 0) !== 0,
+    onProgress: (progress: { batch: number; loss: number; samples: number }) => post({ type: 'progress', progress }),
+    log: (message: string) => post({ type: 'log', message }),
+  };
+  try {
+    const output = job.kind === 'plan' ? await planRun(job.input, hooks)
+      : job.kind === 'shard' ? await trainShard(job.input, hooks)
+      : await aggregateRound(job.input, hooks);
+    post({ type: 'done', output });
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    post({ type: 'error', name: e.name, message: e.message, stack: e.stack });
+  }
+});

@@ -1,0 +1,42 @@
+/**
+ * Where a distributed training run keeps its state in object storage, under the run's
+ * output URI. Every object is keyed by round (and shard), so a retried activity
+ * overwrites exactly what its failed attempt may have half-written, and the object
+ * written last (state.json, result.json) marks a directory complete.
+ *
+ *   <out>/distributed/plan.json                        row groups, config, scalers
+ *   <out>/distributed/rounds/r-NNNNNN/start/           the round's starting parameters:
+ *       weights.bin, optimizer.bin, state.json (last)  = the checkpoint of the run so far
+ *   <out>/distributed/rounds/r-NNNNNN/shard-KKKK/      one worker's result of the round:
+ *       weights.bin, optimizer.bin, result.json (last)
+ *   <out>/distributed/best/epoch-NNNNNN.bin(.report.json)  weights and validation report of the best epoch so far
+ *   <out>/model/                                       the final model, as single-worker training writes it
+ */
+import { joinUri } from '../../storage/uri.js';
+
+const pad = (n: number) => String(n).padStart(6, '0');
+
+export function runLayout(outputUri: string) {
+  const root = joinUri(outputUri, 'distributed');
+  const round = (r: number) => joinUri(root, `rounds/r-${pad(r)}`);
+  const start = (r: number) => joinUri(round(r), 'start');
+  const shard = (r: number, k: number) => joinUri(round(r), `shard-${String(k).padStart(4, '0')}`);
+  return {
+    root,
+    plan: joinUri(root, 'plan.json'),
+    roundsPrefix: `${joinUri(root, 'rounds')}/`,
+    round,
+    start: (r: number) => ({ weights: joinUri(start(r), 'weights.bin'), optimizer: joinUri(start(r), 'optimizer.bin'), state: joinUri(start(r), 'state.json') }),
+    shard: (r: number, k: number) => ({
+      weights: joinUri(shard(r, k), 'weights.bin'), optimizer: joinUri(shard(r, k), 'optimizer.bin'), result: joinUri(shard(r, k), 'result.json'),
+    }),
+    best: (epoch: number) => joinUri(root, `best/epoch-${pad(epoch)}.bin`),
+    model: joinUri(outputUri, 'model'),
+  };
+}
+
+/** The round number of a start state's key, for finding the newest complete round. */
+export function roundOfStartState(uri: string): number | undefined {
+  const m = /\/rounds\/r-(\d{6})\/start\/state\.json$/.exec(uri);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,94 @@
+/**
+ * Runs one distributed-training job (jobs.ts) in a worker thread, so the caller's event
+ * loop stays free for Temporal heartbeats and several shards in one process use several
+ * cores. Unlike the single-run trainer (train-runner.ts) the thread needs no callbacks
+ * into the parent: it reads and writes object storage itself. An AbortSignal stops a
+ * shard between batches through a shared flag (polled even while the thread is busy).
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { AbortError } from '../errors.js';
+import { InvalidInputError } from '../../errors.js';
+import type {
+  AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
+} from './jobs.js';
+
+export type Job =
+  | { kind: 'plan'; input: DistributedPlanInput }
+  | { kind: 'shard'; input: ShardInput }
+  | { kind: 'aggregate'; input: AggregateInput };
+
+export type JobOutput<J extends Job> = J extends { kind: 'plan' } ? PlanResult : J extends { kind: 'shard' } ? ShardResult : AggregateResult;
+
+/** One job for a pooled thread, with the flag that stops it. */
+export interface JobRequest {
+  readonly job: Job;
+  readonly stopFlag: SharedArrayBuffer;
+}
+
+export type JobThreadMessage =
+  | { type: 'progress'; progress: { batch: number; loss: number; samples: number } }
+  | { type: 'log'; message: string }
+  | { type: 'done'; output: unknown }
+  | { type: 'error'; name: string; message: string; stack?: string };
+
+export interface JobOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: { batch: number; loss: number; samples: number }) => void;
+  readonly log?: (message: string) => void;
+}
+
+/** Error classes that must keep their meaning across the thread boundary. */
+function rebuild(m: Extract<JobThreadMessage, { type: 'error' }>): Error {
+  const e = m.name === 'AbortError' ? new AbortError(m.message)
+    : m.name === 'InvalidInput' ? new InvalidInputError(m.message)
+    : new Error(m.message);
+  if (m.stack !== undefined && m.name !== 'AbortError') e.stack = m.stack;
+  return e;
+}
+
+/**
+ * Idle threads, kept for the next job: starting a thread and initialising tfjs and its
+ * WASM backend costs about a second, which a round of local steps should not pay. An
+ * idle thread is unref'd so it never keeps the process alive.
+ */
+const idle: Worker[] = [];
+const MAX_IDLE = Math.max(2, availableParallelism());
+
+export function runJobInThread<J extends Job>(job: J, o: JobOptions = {}): Promise<JobOutput<J>> {
+  if (o.signal?.aborted) return Promise.reject(new AbortError(`${job.kind} cancelled before it started`));
+  const stopFlag = new SharedArrayBuffer(4);
+  const worker = idle.pop() ?? new Worker(new URL('./job-thread.js', import.meta.url));
+  worker.ref();
+  const onAbort = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  return new Promise<JobOutput<J>>((resolve, reject) => {
+    const finish = (reuse: boolean) => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      o.signal?.removeEventListener('abort', onAbort);
+      if (reuse && idle.length < MAX_IDLE) {
+        worker.unref();
+        idle.push(worker);
+      } else {
+        void worker.terminate();
+      }
+    };
+    const onMessage = (m: JobThreadMessage) => {
+      switch (m.type) {
+        case 'progress': o.onProgress?.(m.progress); break;
+        case 'log': (o.log ?? ((s: string) => console.error(s)))(m.message); break;
+        case 'done': finish(true); resolve(m.output as JobOutput<J>); break;
+        // A failed job may have left tfjs state behind: the thread is not reused.
+        case 'error': finish(false); reject(rebuild(m)); break;
+      }
+    };
+    const onError = (err: Error) => { finish(false); reject(err); };
+    const onExit = (code: number) => { finish(false); reject(new Error(`${job.kind} thread exited with code ${code} before finishing`)); };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage({ job, stopFlag } satisfies JobRequest);
+  });
+}

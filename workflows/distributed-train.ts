@@ -1,0 +1,98 @@
+import {
+  ApplicationFailure, continueAsNew, defineQuery, defineSignal, log, proxyActivities, setHandler,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type * as activities from '../activities/index.js';
+import type { TrainConfig } from '../src/ml/train.js';
+import type { AggregateResult, DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
+
+export interface DistributedTrainInput {
+  readonly runId: string;
+  /** A dataset from the dataset workflow (train.parquet, scaler.json, metadata.json). */
+  readonly datasetUri: string;
+  /** Round state under <outputUri>/distributed/, the model in <outputUri>/model/. */
+  readonly outputUri: string;
+  readonly config: TrainConfig;
+  /** Workers (shards) per round; may change between rounds (signal setWorkers). */
+  readonly workers: number;
+  /** About how many optimizer steps each worker takes between synchronisations (default 64). */
+  readonly localSteps?: number;
+  /** Epochs over which the learning rate ramps up to workers × the configured rate (default 1; see docs/distributed.md). */
+  readonly warmupEpochs?: number;
+  /** Which pool trains the shards: 'cpu' (this workflow's queue) or 'gpu'. */
+  readonly pool?: Pool;
+  readonly gpuTaskQueue?: string;
+  /** How long a silent shard may go before Temporal retries it elsewhere (crash detection). */
+  readonly heartbeatTimeout?: Duration;
+  /** Rounds per workflow run before continue-as-new keeps the history bounded (default 100). */
+  readonly roundsPerRun?: number;
+  /** Set by continue-as-new: the epoch the run had reached when this workflow chain started. */
+  readonly resumedFromEpoch?: number;
+}
+
+export interface DistributedTrainStatus {
+  readonly position: RoundPosition | undefined;
+  readonly workers: number;
+  readonly epochs: number;
+}
+
+export const setWorkersSignal = defineSignal<[number]>('setWorkers');
+export const statusQuery = defineQuery<DistributedTrainStatus>('status');
+
+const ops = proxyActivities<typeof activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput', 'Cancelled'] },
+});
+
+/**
+ * One model trained by many workers: synchronous rounds of local SGD. Each round every
+ * shard activity runs about `localSteps` Adam steps on its row groups from the round's
+ * starting parameters, then one aggregation averages the shards' weights and Adam
+ * moments (weighted by rows) into the next round's start, which is also the checkpoint.
+ * Everything large lives in object storage; the history carries round numbers and a
+ * few figures, and continue-as-new bounds it. A rerun with the same output resumes from
+ * the newest complete round.
+ */
+export async function distributedTrainWorkflow(input: DistributedTrainInput): Promise<DistributedTrainResult> {
+  const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+  if (!valid(input.workers)) throw ApplicationFailure.nonRetryable(`workers must be a positive integer, got ${JSON.stringify(input.workers)}`, 'InvalidWorkflowInput');
+  let workers = input.workers;
+  let position: RoundPosition | undefined;
+  // A bad signal must not fail the run: it is ignored, the run goes on with its workers.
+  setHandler(setWorkersSignal, (n) => {
+    if (valid(n)) workers = n;
+    else log.warn(`setWorkers ignored: ${JSON.stringify(n)} is not a positive integer`);
+  });
+  setHandler(statusQuery, () => ({ position, workers, epochs: input.config.epochs }));
+
+  const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
+  const shards = proxyActivities<typeof activities>({
+    ...(shardQueue ? { taskQueue: shardQueue } : {}),
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: input.heartbeatTimeout ?? '2 minutes',
+    // A retry redoes only this shard's round, from the round's stored starting parameters.
+    retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput', 'Cancelled'] },
+  });
+
+  const plan = await ops.planDistributedTraining({
+    runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri, config: input.config, localSteps: input.localSteps ?? 64,
+    warmupEpochs: input.warmupEpochs ?? 1,
+  });
+  const resumedFromEpoch = input.resumedFromEpoch ?? plan.position.epoch;
+  if (plan.result !== undefined) return { ...plan.result, resumedFromEpoch };
+  let at: RoundPosition = plan.position;
+  const roundsPerRun = input.roundsPerRun ?? 100;
+  for (let rounds = 0; ; rounds++) {
+    position = at;
+    if (rounds === roundsPerRun) await continueAsNew<typeof distributedTrainWorkflow>({ ...input, workers, resumedFromEpoch });
+    const span = roundSpan(at, plan.totalGroups, workers, plan.groupsPerWorker);
+    const start = at;
+    await Promise.all(Array.from({ length: span.shards }, (_, shard) => shards.trainShardRound({ outputUri: input.outputUri, position: start, span, shard })));
+    const r: AggregateResult = await ops.aggregateRound({ outputUri: input.outputUri, position: start, span });
+    if (r.result !== undefined) return { ...r.result, resumedFromEpoch };
+    at = r.next;
+  }
+}
