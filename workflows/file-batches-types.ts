@@ -1,6 +1,7 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
 import type { FeatureOptions } from '../src/stages/features.js';
 import type { LabelSource } from '../src/input/samples.js';
+import type { RetrySettings } from '../src/temporal/policies.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
 export interface FileRef {
@@ -82,6 +83,8 @@ export interface FanOutOptions {
   /** Batches per run before continuing as new (keeps the history small). */
   readonly batchesPerRun?: number;
   readonly suffix?: string;
+  /** How long transient failures are retried (src/temporal/policies.ts). */
+  readonly retry?: RetrySettings;
 }
 
 /** Carried across continue-as-new. */
@@ -100,6 +103,7 @@ export interface FileBatchInput {
   readonly batch: number;
   readonly task: FileTask;
   readonly filesInFlight: number;
+  readonly retry?: RetrySettings;
 }
 
 export interface FileBatchResult {

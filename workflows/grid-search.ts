@@ -1,11 +1,12 @@
-import { ApplicationFailure, proxyActivities, ActivityFailure } from '@temporalio/workflow';
+import { ApplicationFailure, ActivityFailure } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type * as activities from '../activities/index.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/stages/train.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
+import type { RetrySettings } from '../src/temporal/policies.js';
 import { mapBounded } from './concurrency.js';
+import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 
 export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
@@ -30,6 +31,8 @@ export interface GridSearchInput {
   readonly selectionMetric?: SelectionMetric;
   /** How long a silent training may go before Temporal retries it elsewhere (crash detection). */
   readonly heartbeatTimeout?: Duration;
+  /** How long transient failures are retried (src/temporal/policies.ts). */
+  readonly retry?: RetrySettings;
 }
 
 export interface GridSearchResult {
@@ -38,23 +41,6 @@ export interface GridSearchResult {
   readonly evaluation: EvaluateResult;
   readonly trained: number;
   readonly failed: { runId: string; error: string }[];
-}
-
-// CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
-const cpuOps = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '5 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
-});
-
-function trainerFor(taskQueue: string | undefined, heartbeatTimeout: Duration) {
-  return proxyActivities<typeof activities>({
-    ...(taskQueue ? { taskQueue } : {}),
-    startToCloseTimeout: '24 hours',
-    heartbeatTimeout,
-    // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
-    retry: { maximumAttempts: 4, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput', 'Cancelled'] },
-  }).trainModel;
 }
 
 const errorOf = (e: unknown): string => {
@@ -71,8 +57,15 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   validated(gridSearchInputSchema, input);
   const metric = input.selectionMetric ?? 'valMeanAuc';
   // The dataset names the classes, so the models' outputs match it.
+  // CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
+  const cpuOps = activitiesFor('data', { retry: input.retry });
   const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
-  const train = trainerFor(input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined, input.heartbeatTimeout ?? '2 minutes');
+  // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
+  const { trainModel: train } = activitiesFor('training', {
+    retry: input.retry,
+    ...(input.pool === 'gpu' ? { taskQueue: input.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
+    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+  });
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];
   const prefix = input.outputUri.replace(/\/+$/, '');
