@@ -11,6 +11,7 @@ import {
   disposeBatch, fitHlfScaler, fnv1a, mulberry32, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
   type BatchOptions, type PaddingMode, type RowSource, type SplitConfig,
 } from './data.js';
+import { eventLoopTurns } from '../yield.js';
 import { AbortError, CheckpointError, DatasetTooSmallError, MODEL_CODE_VERSION, TrainingDivergedError } from './errors.js';
 import { InvalidInputError } from '../errors.js';
 import { classificationReport, type ClassificationReport } from './metrics.js';
@@ -269,7 +270,10 @@ export async function predictRows(
   const labels: Int32Array[] = [];
   let lossSum = 0;
   let n = 0;
+  // Evaluation runs on an activity's own thread: let its heartbeat timer through.
+  const turn = eventLoopTurns();
   for await (const rows of batches) {
+    await turn();
     const b = makeBatch(rows, o, where);
     const out = model.predict(b.inputs.length === 1 ? b.inputs[0]! : b.inputs) as tf.Tensor;
     const p = (await out.data()) as Float32Array;
