@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream';
 import * as pw from 'parquet-wasm';
 import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../dataset/schema.js';
 import { rowsToIpc } from './arrow.js';
-import { FORMAT_KEY, FORMAT_VERSION } from './schema.js';
+import { FORMAT_KEY, FORMAT_VERSION, METADATA_KEY } from './schema.js';
 
 /** Where prepareFeatures and dataset assembly send rows; ParquetFeatureWriter is one. */
 export interface FeatureSink {
@@ -25,6 +25,8 @@ export interface ParquetWriterOptions {
   /** Extra key-value metadata stored in the footer. */
   metadata?: Record<string, string>;
 }
+
+const sortedJson = (o: Record<string, string>): string => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 
 interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
@@ -105,7 +107,7 @@ export class ParquetFeatureWriter implements FeatureSink {
       .setColumnDictionaryEnabled('class_name', true)
       .setColumnDictionaryEnabled('source_uri', true)
       .setCreatedBy('hepflow')
-      .setKeyValueMetadata(new Map(Object.entries({ ...options.metadata, [FORMAT_KEY]: FORMAT_VERSION })))
+      .setKeyValueMetadata(new Map([[METADATA_KEY, sortedJson({ ...options.metadata, [FORMAT_KEY]: FORMAT_VERSION })]]))
       .build();
     // transformParquetStream resolves only once it has seen the first batch (it needs
     // the schema), so it is not awaited here.
