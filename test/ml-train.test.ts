@@ -134,7 +134,9 @@ test('training in a worker: progress arrives, the event loop stays free, abort s
   const ms = performance.now() - t0;
   assert.equal(r.epochsCompleted, 2);
   assert.ok(progress.filter((p) => p.type === 'batch').length >= 40);
-  assert.ok(ticks > (ms / 5) * 0.3, `timer ticked ${ticks} times in ${ms.toFixed(0)} ms`);
+  // Training on this thread would starve the timer completely (its loop awaits only
+  // resolved promises); a rate would depend on the machine's load, a count does not.
+  assert.ok(ticks >= 10, `timer ticked ${ticks} times in ${ms.toFixed(0)} ms`);
   assert.ok((await readdir(path.join(dir, 'out'))).includes('model.json'));
   assert.deepEqual(await readdir(path.join(dir, 'ck')), ['epoch-000001', 'epoch-000002']);
 
