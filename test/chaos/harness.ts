@@ -102,6 +102,25 @@ export class ChaosStack {
     }
   }
 
+  /**
+   * Seconds from `since` (performance.now()) until one of the workflows shows a retried
+   * attempt (attempt > 1) of a pending activity that started after `since`: how long
+   * Temporal took to notice the lost attempt and a live worker to pick it up again.
+   */
+  async retryStartedAfter(workflowIds: () => Promise<string[]> | string[], since: number): Promise<number> {
+    const sinceMs = Date.now() - (performance.now() - since);
+    for (;;) {
+      for (const id of await workflowIds()) {
+        const d = await this.client.workflow.getHandle(id).describe().catch(() => undefined);
+        for (const a of d?.raw.pendingActivities ?? []) {
+          const started = a.lastStartedTime?.seconds ? Number(a.lastStartedTime.seconds) * 1000 : 0;
+          if ((a.attempt ?? 1) > 1 && started > sinceMs) return (performance.now() - since) / 1000;
+        }
+      }
+      await sleep(500);
+    }
+  }
+
   async exists(uri: string): Promise<boolean> {
     return (await this.store.head(uri)) !== undefined;
   }
