@@ -113,7 +113,8 @@ export class ChaosStack {
       for (const id of await workflowIds()) {
         const d = await this.client.workflow.getHandle(id).describe().catch(() => undefined);
         for (const a of d?.raw.pendingActivities ?? []) {
-          const started = a.lastStartedTime?.seconds ? Number(a.lastStartedTime.seconds) * 1000 : 0;
+          // Protobuf int64 fields arrive as Long objects, which Number() makes NaN.
+          const started = a.lastStartedTime?.seconds ? Number(a.lastStartedTime.seconds.toString()) * 1000 : 0;
           if ((a.attempt ?? 1) > 1 && started > sinceMs) return (performance.now() - since) / 1000;
         }
       }

@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import type { WorkflowHandle } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PipelineInput } from '../../workflows/pipeline.js';
 import type { GenerateInput } from '../../workflows/generate.js';
@@ -45,16 +46,18 @@ async function generate(outputUri: string, events: number, files: number, seed: 
 }
 
 /** Runs the pipeline while `disturb` acts on the stack; a failed run is returned, not thrown. */
-async function run(name: string, disturb: () => Promise<void> = async () => {}, inputUri?: string): Promise<Run> {
+async function run(name: string, disturb: (h: WorkflowHandle) => Promise<void> = async () => {}, inputUri?: string): Promise<Run> {
   const t0 = performance.now();
   const handle = await stack.client.workflow.start('pipelineWorkflow', {
     taskQueue: CPU_TASK_QUEUE, workflowId: `chaos-${name}`, args: [pipelineInput(name, inputUri)],
   });
+  let seconds = 0;
   const [outcome] = await Promise.all([
-    handle.result().then((report: Report) => ({ report }), (error: Error) => ({ error })),
-    disturb(),
+    handle.result().then((report: Report) => ({ report }), (error: Error) => ({ error })).finally(() => {
+      seconds = (performance.now() - t0) / 1000;
+    }),
+    disturb(handle),
   ]);
-  const seconds = (performance.now() - t0) / 1000;
   return { ...outcome, seconds, parts: await stack.partChecksums(`${workOf(name)}/features`) };
 }
 
@@ -102,7 +105,7 @@ for (const stage of ['features', 'dataset', 'training'] as const satisfies reado
   test(`worker killed (SIGKILL) during ${stage}: the run completes as undisturbed`, { skip: SKIP }, async () => {
     const name = `kill-${stage}`;
     let note = '';
-    const r = await run(name, async () => {
+    const r = await run(name, async (handle) => {
       await stack.waitFor(`${name} to reach ${stage}`, stageMarkers[stage](name));
       await stack.killWorker(worker);
       const killedAt = performance.now();
@@ -117,7 +120,7 @@ for (const stage of ['features', 'dataset', 'training'] as const satisfies reado
       const recovered = await Promise.race([
         stack.retryStartedAfter(holders[stage], killedAt),
         // The stage may have had no activity in flight at the kill (between two of them).
-        sleep(5 * 60_000).then(() => undefined),
+        handle.result().catch(() => undefined).then(() => undefined),
       ]);
       note = recovered === undefined ? 'no retried attempt seen within 5 min' : `retried attempt running ${recovered.toFixed(0)} s after the kill`;
     });
