@@ -122,6 +122,16 @@ export class ChaosStack {
     }
   }
 
+  /** Whether one of the workflows has an attempt of `activityType` running right now. */
+  async activityRunning(workflowIds: string[], activityType: string): Promise<boolean> {
+    for (const id of workflowIds) {
+      const d = await this.client.workflow.getHandle(id).describe().catch(() => undefined);
+      // State 2 is PENDING_ACTIVITY_STATE_STARTED.
+      if (d?.raw.pendingActivities?.some((a) => a.activityType?.name === activityType && a.state === 2)) return true;
+    }
+    return false;
+  }
+
   async exists(uri: string): Promise<boolean> {
     return (await this.store.head(uri)) !== undefined;
   }
