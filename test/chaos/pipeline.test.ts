@@ -34,8 +34,7 @@ const EPOCHS = 6;
 function pipelineInput(name: string, inputUri = input()): PipelineInput {
   return {
     workUri: workOf(name),
-    inputUri,
-    labels: { from: 'sidecar' },
+    samples: [{ name: 'generated', uri: inputUri, sidecar: true }],
     models: [{ name: 'seq', spec: { kind: 'particle-sequence', model: { maxLen: 20 }, training: { epochs: EPOCHS, batchSize: 16 } } }],
   };
 }
