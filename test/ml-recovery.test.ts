@@ -104,7 +104,7 @@ test('a validation split too small to score fails with a clear non-retryable err
   const logs: string[] = [];
   const r = await runTraining(config, { source: inMemorySource('no-qcd', noQcd), artifacts: memorySink(), log: (m) => logs.push(m) });
   assert.ok(Number.isFinite(r.history[0]!.valMeanAuc), `val mean AUC ${r.history[0]!.valMeanAuc}`);
-  assert.ok(logs.some((m) => /warning: no QCD event in the validation split/.test(m)), logs.join('\n'));
+  assert.ok(logs.some((m) => /warning: no QCD event in the validation split/i.test(m)), logs.join('\n'));
   // Best-point selection says which points lack the metric rather than a bare "no finite".
   assert.throws(() => selectBest([{ id: 'a', metrics: { valLoss: 1 } }], 'valMeanAuc', true), /a: no valMeanAuc/);
 });
