@@ -1,9 +1,9 @@
-import { Context } from '@temporalio/activity';
 import { storage } from '../src/storage/index.js';
 import { prepareFilePart, type PrepareFileFeaturesResult } from '../src/stages/features.js';
 import { InvalidInputError } from '../src/errors.js';
 import type { FileRef, FileTask } from '../workflows/file-batches-types.js';
 import { nonRetryable } from './file-batches.js';
+import { withHeartbeat } from './heartbeat.js';
 
 type Params = Extract<FileTask, { activity: 'prepareFileFeatures' }>['params'];
 
@@ -13,13 +13,14 @@ type Params = Extract<FileTask, { activity: 'prepareFileFeatures' }>['params'];
  * running cut flow.
  */
 export async function prepareFileFeatures(input: Params & { file: FileRef }): Promise<PrepareFileFeaturesResult> {
-  const ctx = Context.current();
   const { labels, ...rest } = input;
-  try {
-    const own = labels[input.file.sample ?? 0];
-    if (!own) throw new InvalidInputError(`${input.file.uri}: no labels for sample ${input.file.sample ?? 0}`);
-    return await prepareFilePart(storage(), { ...rest, labels: own }, (cutFlow) => ctx.heartbeat(cutFlow));
-  } catch (e) {
-    throw nonRetryable(e);
-  }
+  return withHeartbeat(async (report) => {
+    try {
+      const own = labels[input.file.sample ?? 0];
+      if (!own) throw new InvalidInputError(`${input.file.uri}: no labels for sample ${input.file.sample ?? 0}`);
+      return await prepareFilePart(storage(), { ...rest, labels: own }, report);
+    } catch (e) {
+      throw nonRetryable(e);
+    }
+  });
 }

@@ -1,9 +1,10 @@
-import { Context, ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { Readable } from 'node:stream';
 import { storage, joinUri, isTransientStorageError } from '../src/storage/index.js';
 import { isInputVerdict } from '../src/errors.js';
 import { listSources } from '../src/stages/listing.js';
 import type { FileRef, FileResult, FileTask, InputSource, Listing, SampleTally, Totals } from '../workflows/file-batches-types.js';
+import { withHeartbeat } from './heartbeat.js';
 
 const pad = (n: number): string => String(n).padStart(6, '0');
 const listingUri = (outputUri: string, batch: number): string => joinUri(outputUri, 'listing', `batch-${pad(batch)}.json`);
@@ -28,8 +29,13 @@ export function nonRetryable(e: unknown): unknown {
  * Lists the input files and stores the listing in batches, so the workflow history
  * carries only counts, however many files there are.
  */
-export async function listInputFiles(input: { sources: readonly InputSource[]; outputUri: string; suffix: string; batchSize: number }): Promise<Listing> {
-  const ctx = Context.current();
+type ListInput = { sources: readonly InputSource[]; outputUri: string; suffix: string; batchSize: number };
+
+export async function listInputFiles(input: ListInput): Promise<Listing> {
+  return withHeartbeat((report) => list(input, report));
+}
+
+async function list(input: ListInput, report: (d: unknown) => void): Promise<Listing> {
   let batch: FileRef[] = [];
   let batches = 0;
   let files = 0;
@@ -38,7 +44,7 @@ export async function listInputFiles(input: { sources: readonly InputSource[]; o
     await storage().writeJson(listingUri(input.outputUri, batches), batch);
     batches++;
     batch = [];
-    ctx.heartbeat({ files, batches });
+    report({ files, batches });
   };
   try {
     for await (const o of listSources(storage(), input.sources, input.suffix)) {
@@ -55,12 +61,12 @@ export async function listInputFiles(input: { sources: readonly InputSource[]; o
 }
 
 export async function readListingBatch(input: { outputUri: string; batch: number }): Promise<FileRef[]> {
-  return storage().readJson<FileRef[]>(listingUri(input.outputUri, input.batch));
+  return withHeartbeat(() => storage().readJson<FileRef[]>(listingUri(input.outputUri, input.batch)));
 }
 
 export async function writeBatchResult(input: { outputUri: string; batch: number; results: FileResult[] }): Promise<string> {
   const uri = batchResultUri(input.outputUri, input.batch);
-  await storage().writeJson(uri, input.results);
+  await withHeartbeat(() => storage().writeJson(uri, input.results));
   return uri;
 }
 
@@ -80,7 +86,10 @@ export async function writeManifest(input: {
   /** What the stage records about its run besides (e.g. samples, classes, policy). */
   header: Record<string, unknown>;
 }): Promise<{ manifestUri: string }> {
-  const ctx = Context.current();
+  return withHeartbeat((report) => writeManifestWith(input, report));
+}
+
+async function writeManifestWith(input: Parameters<typeof writeManifest>[0], report: (d: unknown) => void): Promise<{ manifestUri: string }> {
   const manifestUri = joinUri(input.outputUri, 'manifest.json');
   const { batches, header: extra, ...common } = input;
   const header = { ...common, ...extra };
@@ -93,7 +102,7 @@ export async function writeManifest(input: {
         yield (first ? '\n' : ',\n') + JSON.stringify(r);
         first = false;
       }
-      ctx.heartbeat(b);
+      report(b);
     }
     yield '\n]}\n';
   }

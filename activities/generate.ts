@@ -1,8 +1,10 @@
-import { Context, ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { storage } from '../src/storage/index.js';
 import { labelsPathFor } from '../src/generator/file.js';
 import { generateToStorage } from '../src/generator/publish.js';
 import type { MixInput } from '../src/generator/index.js';
+import { ErrorTypes } from '../src/temporal/policies.js';
+import { withHeartbeat } from './heartbeat.js';
 
 export interface GenerateFileInput {
   readonly uri: string;
@@ -28,7 +30,10 @@ export interface GenerateFileResult {
  * exists was completed (the sidecar is written last) and is kept.
  */
 export async function generateFile(input: GenerateFileInput): Promise<GenerateFileResult> {
-  const ctx = Context.current();
+  return withHeartbeat((report) => generate(input, report));
+}
+
+async function generate(input: GenerateFileInput, report: (details: unknown) => void): Promise<GenerateFileResult> {
   const store = storage();
   const [root, labels] = await Promise.all([store.head(input.uri), store.head(labelsPathFor(input.uri))]);
   if (root && labels) {
@@ -44,14 +49,14 @@ export async function generateFile(input: GenerateFileInput): Promise<GenerateFi
       firstEvent: input.firstEvent,
       ...(input.mix !== undefined ? { mix: input.mix } : {}),
       ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
-      onProgress: (done) => ctx.heartbeat({ done, of: input.events }),
+      onProgress: (done) => report({ done, of: input.events }),
       progressEvery: 200,
     });
     return { uri: r.uri, events: r.events, bytes: r.fileBytes, classCounts: r.classCounts, reused: false };
   } catch (e) {
     // Argument errors (counts, mix, pileup) cannot succeed on retry.
     if (e instanceof RangeError || /class mix/.test((e as Error).message)) {
-      throw ApplicationFailure.create({ message: (e as Error).message, type: 'InvalidInput', nonRetryable: true });
+      throw ApplicationFailure.create({ message: (e as Error).message, type: ErrorTypes.invalidInput, nonRetryable: true });
     }
     throw e;
   }

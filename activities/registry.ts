@@ -2,6 +2,7 @@ import { storage } from '../src/storage/index.js';
 import { FEATURE_DEFINITION_VERSION } from '../src/physics/features.js';
 import { defaultRegistryUri, ModelRegistry } from '../src/registry/registry.js';
 import { nonRetryable } from './file-batches.js';
+import { withHeartbeat } from './heartbeat.js';
 
 export interface RegisterModelsInput {
   /** Default: HEPFLOW_REGISTRY_URI, else s3://<HEPFLOW_BUCKET>/registry, as the worker sees them. */
@@ -16,12 +17,14 @@ export interface RegisterModelsInput {
 export async function registerModels(input: RegisterModelsInput): Promise<{ name: string; version: number; modelUri: string }[]> {
   const registry = new ModelRegistry(storage(), input.registryUri ?? defaultRegistryUri());
   try {
-    const out = [];
-    for (const m of input.models) {
-      const e = await registry.register({ ...m, datasetUri: input.datasetUri, featuresConfig: { featureVersion: FEATURE_DEFINITION_VERSION, ...input.featuresConfig } });
-      out.push({ name: e.name, version: e.version, modelUri: e.modelUri });
-    }
-    return out;
+    return await withHeartbeat(async () => {
+      const out = [];
+      for (const m of input.models) {
+        const e = await registry.register({ ...m, datasetUri: input.datasetUri, featuresConfig: { featureVersion: FEATURE_DEFINITION_VERSION, ...input.featuresConfig } });
+        out.push({ name: e.name, version: e.version, modelUri: e.modelUri });
+      }
+      return out;
+    });
   } catch (e) {
     throw nonRetryable(e);
   }

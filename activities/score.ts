@@ -1,16 +1,14 @@
-import { Context } from '@temporalio/activity';
 import { storage } from '../src/storage/index.js';
 import {
   scoreFilePart, summarizeScoreParts, type ScoreFileInput, type ScoreFileResult, type ScoreSummary, type ScoreSummaryInput,
 } from '../src/stages/score.js';
 import { nonRetryable } from './file-batches.js';
+import { withHeartbeat } from './heartbeat.js';
 
 /** Per-event class probabilities of one file into one content-addressed part (src/stages/score.ts). */
 export async function scoreFile(input: ScoreFileInput): Promise<ScoreFileResult> {
-  const ctx = Context.current();
-  ctx.heartbeat({ scored: 0 });
   try {
-    return await scoreFilePart(storage(), input, (scored) => ctx.heartbeat({ scored }));
+    return await withHeartbeat((report) => scoreFilePart(storage(), input, (scored) => report({ scored })));
   } catch (e) {
     throw nonRetryable(e);
   }
@@ -18,15 +16,11 @@ export async function scoreFile(input: ScoreFileInput): Promise<ScoreFileResult>
 
 /** The selection's efficiency table and accepted list over every scored part. */
 export async function summarizeScores(input: ScoreSummaryInput): Promise<Omit<ScoreSummary, 'efficiency'>> {
-  const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(), 5_000);
   try {
     // The table lives in object storage; the workflow history carries its URI only.
-    const { efficiency: _table, ...summary } = await summarizeScoreParts(storage(), input);
+    const { efficiency: _table, ...summary } = await withHeartbeat(() => summarizeScoreParts(storage(), input));
     return summary;
   } catch (e) {
     throw nonRetryable(e);
-  } finally {
-    clearInterval(beat);
   }
 }

@@ -1,4 +1,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
+import { TrainingWorkerError } from '../src/ml/train-runner.js';
+import { ErrorTypes } from '../src/temporal/policies.js';
+import { withHeartbeat } from './heartbeat.js';
 import { storage, joinUri } from '../src/storage/index.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
 import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
@@ -29,22 +32,27 @@ export interface TrainHeartbeat {
  */
 export async function trainModel(input: TrainRunInput): Promise<TrainRunResult> {
   const ctx = Context.current();
-  const previous = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
-  if (previous) ctx.log.info(`attempt ${ctx.info.attempt}: ${input.runId} resumes after epoch ${previous.lastCheckpointEpoch}`);
-  let lastCheckpointEpoch = previous?.lastCheckpointEpoch ?? -1;
-  try {
-    return await trainRun(input, {
-      signal: ctx.cancellationSignal,
-      onProgress: (p: TrainProgress) => {
-        if (p.type === 'epoch') lastCheckpointEpoch = p.epoch;
-        ctx.heartbeat({ epoch: p.epoch, batch: p.batch, loss: p.loss, samplesPerSecond: p.samplesPerSecond, lastCheckpointEpoch } satisfies TrainHeartbeat);
-      },
-      log: (m) => ctx.log.info(m),
-    });
-  } catch (e) {
-    if (e instanceof AbortError) throw ApplicationFailure.create({ message: `training ${input.runId} cancelled`, type: 'Cancelled', nonRetryable: true });
-    throw nonRetryable(e);
-  }
+  // Whether this attempt resumes is decided (and logged) by training itself, which checks
+  // that the newest checkpoint was taken on this dataset with these settings.
+  let lastCheckpointEpoch = (ctx.info.heartbeatDetails as TrainHeartbeat | undefined)?.lastCheckpointEpoch ?? -1;
+  return withHeartbeat(async (report) => {
+    try {
+      return await trainRun(input, {
+        signal: ctx.cancellationSignal,
+        onProgress: (p: TrainProgress) => {
+          if (p.type === 'epoch') lastCheckpointEpoch = p.epoch;
+          report({ epoch: p.epoch, batch: p.batch, loss: p.loss, samplesPerSecond: p.samplesPerSecond, lastCheckpointEpoch } satisfies TrainHeartbeat);
+        },
+        log: (m) => ctx.log.info(`${input.runId} attempt ${ctx.info.attempt}: ${m}`),
+      });
+    } catch (e) {
+      if (e instanceof AbortError) throw ApplicationFailure.create({ message: `training ${input.runId} cancelled`, type: ErrorTypes.cancelled, nonRetryable: true });
+      if (e instanceof TrainingWorkerError && e.nonRetryable) {
+        throw ApplicationFailure.create({ message: `training ${input.runId}: ${e.message}`, type: e.name, nonRetryable: true, cause: e });
+      }
+      throw nonRetryable(e);
+    }
+  });
 }
 
 export interface GridPlanInput {
@@ -59,16 +67,18 @@ export interface GridPlanInput {
  * tfjs, so it runs here rather than in the workflow sandbox).
  */
 export async function planGridSearch(input: GridPlanInput): Promise<{ id: string; config: TrainConfig }[]> {
-  // Outside the try: a storage error reading the dataset is worth retrying.
-  const classes = await datasetClasses(input.datasetUri).catch((e) => {
-    throw nonRetryable(e);
+  return withHeartbeat(async () => {
+    // Outside the try: a storage error reading the dataset is worth retrying.
+    const classes = await datasetClasses(input.datasetUri).catch((e) => {
+      throw nonRetryable(e);
+    });
+    try {
+      const base = resolveTrainSpec(input.spec, classes);
+      return expandGrid(input.grid).map((p) => ({ id: p.id, config: applyGridPoint(base, p) }));
+    } catch (e) {
+      return invalid(e);
+    }
   });
-  try {
-    const base = resolveTrainSpec(input.spec, classes);
-    return expandGrid(input.grid).map((p) => ({ id: p.id, config: applyGridPoint(base, p) }));
-  } catch (e) {
-    return invalid(e);
-  }
 }
 
 /** The best point by a validation metric (never the test set), with the full results table stored. */
@@ -79,6 +89,10 @@ export async function selectBestModel(input: {
   metric: string;
   maximize: boolean;
 }): Promise<{ best: TrainRunResult; tableUri: string }> {
+  return withHeartbeat(() => selectBestOf(input));
+}
+
+async function selectBestOf(input: Parameters<typeof selectBestModel>[0]): Promise<{ best: TrainRunResult; tableUri: string }> {
   let picked: GridOutcome;
   try {
     picked = selectBest(input.outcomes.map((o): GridOutcome => ({ id: o.runId, metrics: o.metrics })), input.metric, input.maximize);

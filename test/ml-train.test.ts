@@ -86,11 +86,12 @@ test('a resumed run continues from the last checkpoint and finishes', { timeout:
   assert.equal(again.bestEpoch, resumed.bestEpoch);
   assert.deepEqual(again.validation, resumed.validation);
 
-  // Same store, different settings: refuse rather than mix incompatible state.
-  await assert.rejects(
-    runTraining({ ...base, batchSize: 16, epochs: 5 }, { source, checkpoints: store, artifacts: memorySink(), log: quiet }),
-    /different settings; refusing to resume/,
-  );
+  // Same store, different settings: the old checkpoints are ignored and superseded, never mixed in.
+  const logs: string[] = [];
+  const fresh = await runTraining({ ...base, batchSize: 16, epochs: 1 }, { source, checkpoints: store, artifacts: memorySink(), log: (m) => logs.push(m) });
+  assert.equal(fresh.resumedFromEpoch, 0);
+  assert.ok(logs.some((m) => /ignoring the checkpoint of epoch 4: it was taken for other batchSize/.test(m)), logs.join('\n'));
+  assert.equal((await store.loadLatest())?.epoch, 1);
 });
 
 test('the training step matches tfjs-layers trainOnBatch (same loss, same updated weights)', async () => {
@@ -134,7 +135,9 @@ test('training in a worker: progress arrives, the event loop stays free, abort s
   const ms = performance.now() - t0;
   assert.equal(r.epochsCompleted, 2);
   assert.ok(progress.filter((p) => p.type === 'batch').length >= 40);
-  assert.ok(ticks > (ms / 5) * 0.3, `timer ticked ${ticks} times in ${ms.toFixed(0)} ms`);
+  // Training on this thread would starve the timer completely (its loop awaits only
+  // resolved promises); a rate would depend on the machine's load, a count does not.
+  assert.ok(ticks >= 10, `timer ticked ${ticks} times in ${ms.toFixed(0)} ms`);
   assert.ok((await readdir(path.join(dir, 'out'))).includes('model.json'));
   assert.deepEqual(await readdir(path.join(dir, 'ck')), ['epoch-000001', 'epoch-000002']);
 
@@ -155,7 +158,7 @@ test('training in a worker: progress arrives, the event loop stays free, abort s
   }), /has no function export 'nope'/);
 });
 
-test('a particle scaler is checkpointed and saved with a sequence model; resuming without it is refused', { timeout: 60_000 }, async () => {
+test('a particle scaler is checkpointed and saved with a sequence model; a run without it does not resume', { timeout: 60_000 }, async () => {
   const dir = await tmp();
   const store = new DirectoryCheckpointStore(path.join(dir, 'ckpt'));
   const source = inMemorySource('seq', syntheticRows({ rows: 120, maxParticles: 5, separation: 0.8 }));
@@ -167,10 +170,9 @@ test('a particle scaler is checkpointed and saved with a sequence model; resumin
   assert.equal(JSON.parse(new TextDecoder().decode(sink.files.get('metadata.json'))).particleScaling, 'standard');
   const state = JSON.parse(await readFile(path.join(dir, 'ckpt', 'epoch-000001', 'state.json'), 'utf8'));
   assert.deepEqual(state.particleScaler, particleScaler);
-  await assert.rejects(
-    runTraining({ ...base, epochs: 2 }, { source, checkpoints: store, artifacts: memorySink(), log: quiet }),
-    /different settings/,
-  );
+  // Without the scaler the inputs differ: the checkpoint is not resumed.
+  const unscaled = await runTraining({ ...base, epochs: 2 }, { source, checkpoints: store, artifacts: memorySink(), log: quiet });
+  assert.equal(unscaled.resumedFromEpoch, 0);
   await assert.rejects(
     runTraining(base, { source, artifacts: memorySink(), log: quiet, particleScaler: { ...particleScaler, std: new Array(19).fill(0) } }),
     /finite, positive std/,

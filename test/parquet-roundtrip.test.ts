@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
@@ -102,6 +102,25 @@ test('writes to a Node Writable; reads one row group through a RandomAccessSourc
   });
 });
 
+test('identical rows and metadata give byte-identical files (footer metadata in a fixed order)', async () => {
+  await withDir(async (dir) => {
+    const rows = makeRows(30, 4);
+    const metadata = { 'hepflow.dataset.split': 'train', 'hepflow.dataset.configHash': 'c0ffee', 'hepflow.source': 'test' };
+    const files: Buffer[] = [];
+    // Several writes: the order used to change from one write to the next.
+    for (let k = 0; k < 5; k++) {
+      const path = join(dir, `same-${k}.parquet`);
+      const w = await ParquetFeatureWriter.open(path, { rowGroupSize: 8, metadata });
+      for (const r of rows) await w.write(r);
+      await w.close();
+      files.push(await readFile(path));
+    }
+    for (const f of files.slice(1)) assert.ok(f.equals(files[0]!), 'byte-identical');
+    const info = await readFeatureFileInfo(join(dir, 'same-0.parquet'));
+    assert.deepEqual(info.metadata, { ...metadata, 'hepflow.features.format': '1' });
+  });
+});
+
 test('an empty file has the schema and no rows', async () => {
   await withDir(async (dir) => {
     const path = join(dir, 'e.parquet');
@@ -164,7 +183,7 @@ test('pyarrow and DuckDB read our files with the documented schema and identical
     Object.assign(expectedDuck, { label: 'INTEGER', class_name: 'VARCHAR', source_uri: 'VARCHAR', source_entry: 'BIGINT' });
     assert.deepEqual(out.duckdb_schema, expectedDuck);
     assert.deepEqual(out.row_groups, [10, 10, 5]);
-    assert.equal(out.kv['hepflow.features.format'], '1');
+    assert.equal(JSON.parse(out.kv['hepflow.metadata'])['hepflow.features.format'], '1');
     for (const key of ['arrow_rows', 'duckdb_rows'] as const) {
       const got: FeatureRow[] = (out[key] as Record<string, unknown>[]).map((r) => ({
         label: r.label as number,

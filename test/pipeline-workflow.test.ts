@@ -122,7 +122,9 @@ test('training on the GPU pool survives a killed worker: the retry resumes from 
     spec: { kind: 'particle-sequence', model: { maxLen: 40 }, training: { epochs: 5, batchSize: 16 } },
     grid: {},
     pool: 'gpu',
-    heartbeatTimeout: '4 seconds',
+    // No short heartbeat timeout: the policy's default holds on a loaded machine (the
+    // activity heartbeats from a timer, loading included), and the kill below waits for
+    // an observable checkpoint rather than for time to pass.
   };
   const first = gpuWorkerProcess();
   const handle = await env.client.workflow.start('gridSearchWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'crash-resume', args: [input] });

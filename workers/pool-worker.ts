@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { activitiesFor } from './activity-sets.js';
 import type { PoolWorkerOptions } from './worker-options.js';
+import { HEARTBEAT_INTERVAL_MS } from '../src/temporal/policies.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
@@ -24,5 +25,9 @@ export async function createPoolWorker(
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
     // A long training step may delay a heartbeat; give the worker time to finish cleanly.
     shutdownGraceTime: '30 seconds',
+    // The SDK sends heartbeats at most every 80% of the heartbeat timeout by default,
+    // leaving the server a few seconds of slack; the activities' 5-s timer cadence
+    // (src/temporal/policies.ts) reaches the server as is instead.
+    maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
   });
 }

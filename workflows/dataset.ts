@@ -1,13 +1,7 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
+import type { RetrySettings } from '../src/temporal/policies.js';
 import { datasetInputSchema, validated } from './input-schemas.js';
-
-const { buildDataset } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '5 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
-});
+import { activitiesFor } from './activities.js';
 
 export interface DatasetInput {
   /** A features run's output prefix: the dataset is built from exactly the parts its manifest.json lists. */
@@ -18,6 +12,8 @@ export interface DatasetInput {
   readonly devEvents?: number;
   readonly seed?: number;
   readonly testFraction?: number;
+  /** How long transient failures are retried (src/temporal/policies.ts). */
+  readonly retry?: RetrySettings;
 }
 
 /**
@@ -27,6 +23,7 @@ export interface DatasetInput {
  */
 export async function datasetWorkflow(input: DatasetInput): Promise<{ dev: BuildDatasetResult; full: BuildDatasetResult }> {
   validated(datasetInputSchema, input);
+  const { buildDataset } = activitiesFor('data', { retry: input.retry });
   const prefix = input.outputUri.replace(/\/+$/, '');
   const common = {
     featuresUri: input.featuresUri,

@@ -1,12 +1,11 @@
-import {
-  ApplicationFailure, continueAsNew, defineQuery, defineSignal, log, proxyActivities, setHandler,
-} from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type * as activities from '../activities/index.js';
 import type { TrainConfig } from '../src/ml/train.js';
 import type { AggregateResult, DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
+import type { RetrySettings } from '../src/temporal/policies.js';
+import { activitiesFor } from './activities.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -26,6 +25,8 @@ export interface DistributedTrainInput {
   readonly gpuTaskQueue?: string;
   /** How long a silent shard may go before Temporal retries it elsewhere (crash detection). */
   readonly heartbeatTimeout?: Duration;
+  /** How long transient failures are retried (src/temporal/policies.ts). */
+  readonly retry?: RetrySettings;
   /** Rounds per workflow run before continue-as-new keeps the history bounded (default 100). */
   readonly roundsPerRun?: number;
   /** Set by continue-as-new: the epoch the run had reached when this workflow chain started. */
@@ -40,12 +41,6 @@ export interface DistributedTrainStatus {
 
 export const setWorkersSignal = defineSignal<[number]>('setWorkers');
 export const statusQuery = defineQuery<DistributedTrainStatus>('status');
-
-const ops = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '5 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput', 'Cancelled'] },
-});
 
 /**
  * One model trained by many workers: synchronous rounds of local SGD. Each round every
@@ -68,13 +63,13 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   });
   setHandler(statusQuery, () => ({ position, workers, epochs: input.config.epochs }));
 
+  const ops = activitiesFor('data', { retry: input.retry });
   const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
-  const shards = proxyActivities<typeof activities>({
+  // A retry redoes only this shard's round, from the round's stored starting parameters.
+  const shards = activitiesFor('training', {
+    retry: input.retry,
     ...(shardQueue ? { taskQueue: shardQueue } : {}),
-    startToCloseTimeout: '24 hours',
-    heartbeatTimeout: input.heartbeatTimeout ?? '2 minutes',
-    // A retry redoes only this shard's round, from the round's stored starting parameters.
-    retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput', 'Cancelled'] },
+    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
   });
 
   const plan = await ops.planDistributedTraining({

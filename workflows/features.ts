@@ -36,7 +36,7 @@ export interface FeaturesResult extends FanOutResult {
  */
 export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesResult> {
   validated(featuresInputSchema, input);
-  const { samples: given, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, allowFailedFiles = false, ...features } = input;
+  const { samples: given, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry, allowFailedFiles = false, ...features } = input;
   let resolved;
   try {
     resolved = resolveSamples(given, 'input.samples');
@@ -46,14 +46,14 @@ export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesRe
   const { samples, classes } = resolved;
   const sources: InputSource[] = samples.flatMap((s, sample) => s.uris.map((uri) => ({ uri, sample, name: s.name })));
   const task: FileTask = { activity: 'prepareFileFeatures', params: { ...features, outputUri, labels: samples.map((s) => s.labels) } };
-  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix }, previous);
+  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry }, previous);
   if (!fanOutDone(progress)) await continueAsNew<typeof featuresWorkflow>({ ...input, progress });
   const recorded = {
     classes,
     samples: samples.map((s) => ({ name: s.name, className: s.labels.from === 'class' ? s.labels.className : null })),
     allowFailedFiles,
   };
-  const result = await finishFanOut('hepflow.features-manifest/v2', sources, outputUri, task, progress, recorded);
+  const result = await finishFanOut('hepflow.features-manifest/v2', sources, outputUri, task, progress, recorded, retry);
   const problem = featureOutcomeProblem(samples, classes, progress.perSample, allowFailedFiles);
   if (problem) throw ApplicationFailure.nonRetryable(`${problem.message} (manifest: ${result.manifestUri})`, problem.type);
   return { ...result, ...recorded };

@@ -2,6 +2,7 @@
 import type { FeatureOptions } from '../src/stages/features.js';
 import type { LabelSource } from '../src/input/samples.js';
 import type { ScoreOptions } from '../src/stages/score.js';
+import type { RetrySettings } from '../src/temporal/policies.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
 export interface FileRef {
@@ -84,6 +85,8 @@ export interface FanOutOptions {
   /** Batches per run before continuing as new (keeps the history small). */
   readonly batchesPerRun?: number;
   readonly suffix?: string;
+  /** How long transient failures are retried (src/temporal/policies.ts). */
+  readonly retry?: RetrySettings;
 }
 
 /** Carried across continue-as-new. */
@@ -102,6 +105,7 @@ export interface FileBatchInput {
   readonly batch: number;
   readonly task: FileTask;
   readonly filesInFlight: number;
+  readonly retry?: RetrySettings;
 }
 
 export interface FileBatchResult {

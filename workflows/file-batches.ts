@@ -1,25 +1,11 @@
-import { executeChild, proxyActivities, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
+import { executeChild, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ErrorTypes, type RetrySettings } from '../src/temporal/policies.js';
 import { mapBounded } from './concurrency.js';
+import { activitiesFor } from './activities.js';
 import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from './tally.js';
 import type {
   FailureNote, FanOutOptions, FanOutProgress, FileBatchInput, FileBatchResult, FileResult, FileTask, InputSource, SampleTally,
 } from './file-batches-types.js';
-
-const storageOps = proxyActivities<typeof activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5 },
-});
-
-// Errors an unreadable input raises: retrying cannot fix them, the manifest records them.
-const NON_RETRYABLE = ['RootFileError', 'ObjectNotFoundError', 'PermanentStorageError', 'InvalidUriError', 'InvalidInput'];
-
-const fileOps = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
-});
 
 const MAX_REPORTED_FAILURES = 20;
 /** The failure's root message: the activity's own error names the file and the cause. */
@@ -30,7 +16,7 @@ function messageOf(e: unknown): { error: string; errorType: string } {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw ApplicationFailure.nonRetryable(`${name} must be a positive integer, got ${value}`, 'InvalidInput');
+  if (!Number.isInteger(value) || value < 1) throw ApplicationFailure.nonRetryable(`${name} must be a positive integer, got ${value}`, ErrorTypes.invalidInput);
   return value;
 }
 
@@ -50,7 +36,7 @@ export async function fanOutStep(
   const batchSize = positive('batchSize', options.batchSize ?? 100);
   const batchesPerRun = positive('batchesPerRun', options.batchesPerRun ?? 100);
   const current = progress ?? {
-    listing: await storageOps.listInputFiles({ sources, outputUri, suffix: options.suffix ?? '.root', batchSize }),
+    listing: await activitiesFor('storage', { retry: options.retry }).listInputFiles({ sources, outputUri, suffix: options.suffix ?? '.root', batchSize }),
     nextBatch: 0,
     totals: ZERO_TOTALS,
     failures: [],
@@ -62,7 +48,10 @@ export async function fanOutStep(
   const results = await mapBounded(batches, positive('batchesInFlight', options.batchesInFlight ?? 4), (batch) =>
     executeChild(fileBatchWorkflow, {
       workflowId: `${workflowInfo().workflowId}-batch-${batch}`,
-      args: [{ outputUri, batch, task, filesInFlight: positive('filesInFlight', options.filesInFlight ?? 8) } satisfies FileBatchInput],
+      args: [{
+        outputUri, batch, task, filesInFlight: positive('filesInFlight', options.filesInFlight ?? 8),
+        ...(options.retry ? { retry: options.retry } : {}),
+      } satisfies FileBatchInput],
     }),
   );
   return {
@@ -79,8 +68,9 @@ export const fanOutDone = (p: FanOutProgress): boolean => p.nextBatch >= p.listi
 /** Writes the manifest once every batch is done; `header` adds what the stage records about its run. */
 export async function finishFanOut(
   kind: string, sources: readonly InputSource[], outputUri: string, task: FileTask, p: FanOutProgress, header: Record<string, unknown> = {},
+  retry?: RetrySettings,
 ) {
-  const { manifestUri } = await storageOps.writeManifest({
+  const { manifestUri } = await activitiesFor('storage', { retry }).writeManifest({
     kind, sources, outputUri, task, batches: p.listing.batches, totals: p.totals, perSample: p.perSample, startedAt: p.startedAt, header,
   });
   return { manifestUri, listing: p.listing, totals: p.totals, failures: p.failures, perSample: p.perSample };
@@ -96,8 +86,9 @@ export const isVerdictOnFile = (e: unknown): boolean => e instanceof ActivityFai
 
 /** One batch of files: bounded parallel activities; a file's failure is recorded, not fatal. */
 export async function fileBatchWorkflow(input: FileBatchInput): Promise<FileBatchResult> {
+  const storageOps = activitiesFor('storage', { retry: input.retry });
   const files = await storageOps.readListingBatch({ outputUri: input.outputUri, batch: input.batch });
-  const run = fileOps[input.task.activity] as (a: { file: typeof files[number] } & FileTask['params']) => Promise<{ counters: Record<string, number> }>;
+  const run = activitiesFor('file', { retry: input.retry })[input.task.activity] as (a: { file: typeof files[number] } & FileTask['params']) => Promise<{ counters: Record<string, number> }>;
   const results = await mapBounded(files, input.filesInFlight, async (file): Promise<FileResult> => {
     try {
       return { status: 'ok', file, outcome: await run({ file, ...input.task.params }) };

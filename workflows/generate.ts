@@ -1,15 +1,10 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
+import { ApplicationFailure } from '@temporalio/workflow';
+import { ErrorTypes, type RetrySettings } from '../src/temporal/policies.js';
 import type { MixInput } from '../src/generator/mix.js';
 import { generatedFileName, partRange } from '../src/generator/partition.js';
 import { mapBounded } from './concurrency.js';
 import { generateInputSchema, validated } from './input-schemas.js';
-
-const { generateFile } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
-});
+import { activitiesFor } from './activities.js';
 
 export interface GenerateInput {
   /** Prefix the files go under (s3://bucket/dir/ or file:///dir/). */
@@ -20,6 +15,8 @@ export interface GenerateInput {
   readonly mix?: MixInput;
   readonly pileup?: number;
   readonly filesInFlight?: number;
+  /** How long transient failures are retried (src/temporal/policies.ts). */
+  readonly retry?: RetrySettings;
 }
 
 export interface GenerateResult {
@@ -39,11 +36,12 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   validated(generateInputSchema, input);
   const { events, files } = input;
   if (!Number.isInteger(files) || files < 1 || files > MAX_FILES) {
-    throw ApplicationFailure.nonRetryable(`files must be an integer in [1, ${MAX_FILES}], got ${files}`, 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(`files must be an integer in [1, ${MAX_FILES}], got ${files}`, ErrorTypes.invalidInput);
   }
   if (!Number.isInteger(events) || events < files) {
-    throw ApplicationFailure.nonRetryable(`events must be an integer >= files (${files}), got ${events}`, 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(`events must be an integer >= files (${files}), got ${events}`, ErrorTypes.invalidInput);
   }
+  const { generateFile } = activitiesFor('file', { retry: input.retry });
   const seed = input.seed ?? 0;
   const prefix = input.outputUri.replace(/\/+$/, '');
   const parts = await mapBounded(Array.from({ length: files }, (_, k) => k), input.filesInFlight ?? 8, (k) =>

@@ -1,12 +1,13 @@
-import { ApplicationFailure, proxyActivities, ActivityFailure, ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type * as activities from '../activities/index.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/stages/train.js';
 import type { TrainConfig } from '../src/ml/train.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
+import type { RetrySettings } from '../src/temporal/policies.js';
 import { mapBounded } from './concurrency.js';
+import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
 
@@ -39,6 +40,8 @@ export interface GridSearchInput {
   readonly workers?: number;
   /** Optimizer steps per worker between synchronisations (distributed points only). */
   readonly localSteps?: number;
+  /** How long transient failures are retried (src/temporal/policies.ts). */
+  readonly retry?: RetrySettings;
 }
 
 export interface GridSearchResult {
@@ -47,23 +50,6 @@ export interface GridSearchResult {
   readonly evaluation: EvaluateResult;
   readonly trained: number;
   readonly failed: { runId: string; error: string }[];
-}
-
-// CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
-const cpuOps = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '5 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
-});
-
-function trainerFor(taskQueue: string | undefined, heartbeatTimeout: Duration) {
-  return proxyActivities<typeof activities>({
-    ...(taskQueue ? { taskQueue } : {}),
-    startToCloseTimeout: '24 hours',
-    heartbeatTimeout,
-    // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
-    retry: { maximumAttempts: 4, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput', 'Cancelled'] },
-  }).trainModel;
 }
 
 const errorOf = (e: unknown): string => {
@@ -80,8 +66,15 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   validated(gridSearchInputSchema, input);
   const metric = input.selectionMetric ?? 'valMeanAuc';
   // The dataset names the classes, so the models' outputs match it.
+  // CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
+  const cpuOps = activitiesFor('data', { retry: input.retry });
   const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
-  const trainer = trainerFor(input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined, input.heartbeatTimeout ?? '2 minutes');
+  // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
+  const { trainModel: trainer } = activitiesFor('training', {
+    retry: input.retry,
+    ...(input.pool === 'gpu' ? { taskQueue: input.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
+    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+  });
   const workers = input.workers ?? 1;
   const train = async (run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig }): Promise<TrainRunResult> => {
     if (workers <= 1) return trainer(run);
@@ -91,6 +84,7 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
         ...run, workers, ...(input.localSteps !== undefined ? { localSteps: input.localSteps } : {}),
         ...(input.pool !== undefined ? { pool: input.pool } : {}), ...(input.gpuTaskQueue !== undefined ? { gpuTaskQueue: input.gpuTaskQueue } : {}),
         ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+        ...(input.retry !== undefined ? { retry: input.retry } : {}),
       }],
     });
     const { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds } = r;

@@ -26,5 +26,5 @@ export async function ingestWorkflow(input: IngestInput): Promise<FanOutResult> 
   const sources = [{ uri: input.inputUri }];
   const progress = await fanOutStep(sources, input.outputUri, task, input, input.progress);
   if (!fanOutDone(progress)) await continueAsNew<typeof ingestWorkflow>({ ...input, progress });
-  return finishFanOut('hepflow.ingest-manifest/v1', sources, input.outputUri, task, progress);
+  return finishFanOut('hepflow.ingest-manifest/v1', sources, input.outputUri, task, progress, {}, input.retry);
 }

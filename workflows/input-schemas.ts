@@ -15,6 +15,11 @@ const seed = number({ integer: true, min: 0 });
 const fraction = number({ above: 0, below: 1 });
 const name = string({ pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, what: 'a name of letters, digits, _ . -' });
 
+// Durations as Temporal takes them: '30 seconds', '1m', or milliseconds.
+const duration = either<string | number>(string({ nonEmpty: true, what: "a duration such as '30 seconds'" }), positiveInt);
+/** RetrySettings of src/temporal/policies.ts. */
+const retry = optional(object({ initialInterval: optional(duration), maximumInterval: optional(duration), budget: optional(duration) }));
+
 const fanOut = {
   batchSize: optional(positiveInt),
   filesInFlight: optional(positiveInt),
@@ -23,6 +28,7 @@ const fanOut = {
   suffix: optional(string({ nonEmpty: true })),
   // Written by the workflow itself when it continues as new.
   progress: optional(anything),
+  retry,
 };
 
 const featureOptions = {
@@ -36,7 +42,7 @@ const featureOptions = {
 export const featuresInputSchema = object({ samples: samplesSchema, outputUri: uri, ...featureOptions, ...fanOut });
 
 export const datasetInputSchema = object({
-  featuresUri: uri, outputUri: uri, devEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction),
+  featuresUri: uri, outputUri: uri, devEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction), retry,
 });
 
 const trainSpec = object({
@@ -67,9 +73,10 @@ export const gridSearchInputSchema = object({
   gpuTaskQueue: optional(string({ nonEmpty: true })),
   pointsInFlight: optional(positiveInt),
   selectionMetric: optional(selectionMetric),
-  heartbeatTimeout: optional(either<string | number>(string({ nonEmpty: true, what: "a duration such as '30 seconds'" }), positiveInt)),
+  heartbeatTimeout: optional(duration),
   workers: optional(positiveInt),
   localSteps: optional(positiveInt),
+  retry,
 });
 
 export const generateInputSchema = object({
@@ -80,6 +87,7 @@ export const generateInputSchema = object({
   mix: optional(either<unknown>(string({ nonEmpty: true }), plainObject)),
   pileup: optional(number({ min: 0 })),
   filesInFlight: optional(positiveInt),
+  retry,
 });
 
 export const ingestInputSchema = object({
@@ -103,6 +111,7 @@ const pipelineObject = object({
   register: optional(boolean),
   registryPrefix: optional(string({ nonEmpty: true })),
   registryUri: optional(uri),
+  retry,
 });
 
 export const pipelineInputSchema: Check<ReturnType<typeof pipelineObject>> = Object.assign((v: unknown, key: string) => {

@@ -1,5 +1,4 @@
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
+import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { SampleInput } from '../src/input/samples.js';
 import type { DelphesEvent } from '../src/physics/delphes-event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
@@ -7,6 +6,8 @@ import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport } from '../src/stages/report.js';
 import type { Pool } from '../src/temporal/task-queues.js';
 import type { MixInput } from '../src/generator/mix.js';
+import type { RetrySettings } from '../src/temporal/policies.js';
+import { activitiesFor } from './activities.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
@@ -47,13 +48,13 @@ export interface PipelineInput {
   readonly registryPrefix?: string;
   /** Default: the worker's HEPFLOW_REGISTRY_URI, else s3://<HEPFLOW_BUCKET>/registry. */
   readonly registryUri?: string;
+  /**
+   * How long every stage retries transient failures (storage or Temporal unreachable, a
+   * worker lost): waits from `initialInterval` (1 s) doubling up to `maximumInterval`
+   * (30 s) for `budget` (15 minutes) in all; see src/temporal/policies.ts.
+   */
+  readonly retry?: RetrySettings;
 }
-
-const ops = proxyActivities<typeof activities>({
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '5 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
-});
 
 /**
  * The whole reference pipeline as one durable workflow: (generate) → select and
@@ -65,12 +66,14 @@ const ops = proxyActivities<typeof activities>({
 export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string; registered: { name: string; version: number; modelUri: string }[] }> {
   validated(pipelineInputSchema, input);
   const id = workflowInfo().workflowId;
+  const ops = activitiesFor('data', { retry: input.retry });
+  const retry = input.retry ? { retry: input.retry } : {};
   const work = input.workUri.replace(/\/+$/, '');
   let samples = input.samples;
   if (input.generate) {
     const generated = await executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
-      args: [{ outputUri: `${work}/input/`, ...input.generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}) }],
+      args: [{ outputUri: `${work}/input/`, ...input.generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
     });
     samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
   }
@@ -83,6 +86,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       ...(input.treeName ? { treeName: input.treeName } : {}),
       ...(input.emptyIfMissing ? { emptyIfMissing: input.emptyIfMissing } : {}),
       ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
+      ...retry,
       ...(input.allowFailedFiles ? { allowFailedFiles: true } : {}),
     }],
   });
@@ -114,6 +118,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         ...(m.gpuTaskQueue ? { gpuTaskQueue: m.gpuTaskQueue } : {}),
         ...(m.pointsInFlight ? { pointsInFlight: m.pointsInFlight } : {}),
         ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
+        ...retry,
       }],
     });
     const kind = m.spec.kind === 'gru' ? 'particle-sequence' : m.spec.kind;

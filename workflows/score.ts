@@ -1,6 +1,7 @@
-import { continueAsNew, proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
+import { continueAsNew } from '@temporalio/workflow';
 import type { ScoreOptions } from '../src/stages/score.js';
+import type { RetrySettings } from '../src/temporal/policies.js';
+import { activitiesFor } from './activities.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from './file-batches-types.js';
 
@@ -9,6 +10,8 @@ export interface ScoreInput extends FanOutOptions, ScoreOptions {
   readonly inputUri: string;
   /** Parts go to <outputUri>/parts/, with the listing, batch results, manifest.json and selection/. */
   readonly outputUri: string;
+  /** How long transient failures are retried (src/temporal/policies.ts). */
+  readonly retry?: RetrySettings;
   /** Carried across continue-as-new. */
   readonly progress?: FanOutProgress;
 }
@@ -20,24 +23,18 @@ export interface ScoreResult extends FanOutResult {
   readonly rows: number;
 }
 
-const ops = proxyActivities<typeof activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'ObjectNotFoundError'] },
-});
-
 /**
  * Batch scoring: one `scoreFile` activity per input file (the per-file fan-out), each
  * writing a content-addressed part of per-event class probabilities; then, with a
  * selection, the efficiency table and the accepted events over all parts.
  */
 export async function scoreWorkflow(input: ScoreInput): Promise<ScoreResult> {
-  const { inputUri, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, ...score } = input;
+  const { inputUri, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry, ...score } = input;
   const task: FileTask = { activity: 'scoreFile', params: { ...score, outputUri } };
   const sources = [{ uri: inputUri }];
-  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix }, previous);
+  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry }, previous);
   if (!fanOutDone(progress)) await continueAsNew<typeof scoreWorkflow>({ ...input, progress });
-  const done = await finishFanOut('hepflow.scores-manifest/v1', sources, outputUri, task, progress);
-  const summary = await ops.summarizeScores({ outputUri, manifestUri: done.manifestUri, ...(score.selection ? { selection: score.selection } : {}) });
+  const done = await finishFanOut('hepflow.scores-manifest/v1', sources, outputUri, task, progress, {}, retry);
+  const summary = await activitiesFor('data', { retry }).summarizeScores({ outputUri, manifestUri: done.manifestUri, ...(score.selection ? { selection: score.selection } : {}) });
   return { ...done, rows: summary.rows, ...(summary.efficiencyUri ? { efficiencyUri: summary.efficiencyUri, acceptedUri: summary.acceptedUri } : {}) };
 }

@@ -26,6 +26,7 @@ import { ParquetFeatureWriter } from '../parquet/writer.js';
 import { BucketWriter, readBucket } from './bucket.js';
 import { Rng, Sampler } from './random.js';
 import { InvalidInputError } from '../errors.js';
+import { eventLoopTurns } from '../yield.js';
 
 export type DatasetKind = 'dev' | 'full';
 
@@ -169,8 +170,11 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
     const countsTrain = new Array<number>(nClasses).fill(0);
     const countsTest = new Array<number>(nClasses).fill(0);
     let seen = 0;
+    // Heartbeat timers must run during long passes over in-memory rows.
+    const turn = eventLoopTurns();
     for (const { source: part } of parts) {
       for await (const row of readFeatureRows(part)) {
+        await turn();
         seen++;
         const l = row.label;
         if (!select[l]!.take()) continue;
@@ -217,7 +221,10 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
       for (let b = 0; b < nBuckets[split]; b++) {
         const rows = await readBucket(join(workDir, `${split}-${b}.bin`), names, uris);
         shuffleRng.shuffle(rows);
-        for (const r of rows) await w.write(r);
+        for (const r of rows) {
+          await turn();
+          await w.write(r);
+        }
         written += rows.length;
         await rm(join(workDir, `${split}-${b}.bin`));
         await o.onProgress?.({ pass: 2, rows: written });

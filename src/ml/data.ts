@@ -6,6 +6,8 @@
  * The source is a small interface (an async iterable of row batches) so that the Parquet
  * reader, an in-memory test set, or anything else can feed training.
  */
+import { InvalidInputError } from '../errors.js';
+import { DatasetTooSmallError } from './errors.js';
 import * as tf from '@tensorflow/tfjs';
 import {
   HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow, type HlfScaler, type ParticleScaler,
@@ -62,7 +64,8 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-function fnv1a(s: string, seed: number): number {
+/** A string hashed with a seed to 32 bits (FNV-1a with a final avalanche). */
+export function fnv1a(s: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
@@ -154,16 +157,16 @@ export function validationRowBatches(source: RowSource, split: SplitConfig, batc
 export function validateScaler(scaler: HlfScaler, where: string): void {
   const ok = scaler.features.length === N_HLF && scaler.features.every((f, i) => f === HLF_NAMES[i]) &&
     scaler.min.length === N_HLF && scaler.max.length === N_HLF;
-  if (!ok) throw new Error(`${where}: HLF scaler must list the ${N_HLF} features ${HLF_NAMES.join(',')} in order with ${N_HLF} min and max values`);
+  if (!ok) throw new InvalidInputError(`${where}: HLF scaler must list the ${N_HLF} features ${HLF_NAMES.join(',')} in order with ${N_HLF} min and max values`);
 }
 
 export function validateParticleScaler(scaler: ParticleScaler, where: string): void {
   const n = N_PARTICLE_FEATURES;
   const named = scaler.features?.length === n && scaler.features.every((f, i) => f === PARTICLE_FEATURE_NAMES[i]);
-  if (!named) throw new Error(`${where}: particle scaler must list the ${n} features ${PARTICLE_FEATURE_NAMES.join(',')} in order`);
-  if (scaler.mean?.length !== n || !scaler.mean.every(Number.isFinite)) throw new Error(`${where}: particle scaler needs ${n} finite mean values`);
+  if (!named) throw new InvalidInputError(`${where}: particle scaler must list the ${n} features ${PARTICLE_FEATURE_NAMES.join(',')} in order`);
+  if (scaler.mean?.length !== n || !scaler.mean.every(Number.isFinite)) throw new InvalidInputError(`${where}: particle scaler needs ${n} finite mean values`);
   if (scaler.std?.length !== n || !scaler.std.every((v) => Number.isFinite(v) && v > 0)) {
-    throw new Error(`${where}: particle scaler needs ${n} finite, positive std values`);
+    throw new InvalidInputError(`${where}: particle scaler needs ${n} finite, positive std values`);
   }
 }
 
@@ -181,7 +184,7 @@ export async function fitHlfScaler(source: RowSource, split: SplitConfig): Promi
     }
     n++;
   }
-  if (n === 0) throw new Error(`${source.id}: no training rows to fit the HLF scaler on`);
+  if (n === 0) throw new DatasetTooSmallError(`${source.id}: no training rows to fit the HLF scaler on`);
   return { features: [...HLF_NAMES], min, max };
 }
 
@@ -190,9 +193,9 @@ export type InputRow = Pick<FeatureRow, 'hlf' | 'particles'> & Partial<Pick<Feat
 
 function checkRow(row: InputRow, where: string): void {
   const at = row.sourceUri !== undefined ? ` (${row.sourceUri} entry ${row.sourceEntry})` : '';
-  if (row.hlf.length !== N_HLF) throw new Error(`${where}: row${at} has ${row.hlf.length} HLF values, expected ${N_HLF}`);
+  if (row.hlf.length !== N_HLF) throw new InvalidInputError(`${where}: row${at} has ${row.hlf.length} HLF values, expected ${N_HLF}`);
   if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
-    throw new Error(`${where}: row${at} has ${row.particles.length} particle values, not a multiple of ${N_PARTICLE_FEATURES}`);
+    throw new InvalidInputError(`${where}: row${at} has ${row.particles.length} particle values, not a multiple of ${N_PARTICLE_FEATURES}`);
   }
 }
 
@@ -215,7 +218,7 @@ export interface Batch {
  */
 export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = 'batch'): { inputs: tf.Tensor[]; steps: number } {
   const n = rows.length;
-  if (n === 0) throw new Error(`${where}: empty batch`);
+  if (n === 0) throw new InvalidInputError(`${where}: empty batch`);
   for (const row of rows) checkRow(row, where);
   const inputs: tf.Tensor[] = [];
   let steps = 0;
@@ -259,13 +262,13 @@ export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = '
 /** Inputs (makeInputs) and one-hot labels for one training or evaluation batch. */
 export function makeBatch(rows: readonly TrainingRow[], o: BatchOptions, where = 'batch'): Batch {
   const n = rows.length;
-  if (n === 0) throw new Error(`${where}: empty batch`);
+  if (n === 0) throw new InvalidInputError(`${where}: empty batch`);
   const labelIndex = new Int32Array(n);
   const oneHot = new Float32Array(n * o.nClasses);
   for (let i = 0; i < n; i++) {
     const row = rows[i]!;
     if (!Number.isInteger(row.label) || row.label < 0 || row.label >= o.nClasses) {
-      throw new Error(`${where}: label ${row.label} is not a class index below ${o.nClasses}`);
+      throw new InvalidInputError(`${where}: label ${row.label} is not a class index below ${o.nClasses}`);
     }
     labelIndex[i] = row.label;
     oneHot[i * o.nClasses + row.label] = 1;

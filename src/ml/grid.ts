@@ -153,6 +153,10 @@ export function selectBest(outcomes: readonly GridOutcome[], metric: string, max
     const better = maximize ? v > b : v < b;
     if (better || (v === b && o.id < best.id)) best = o;
   }
-  if (best === undefined) throw new Error(`no grid point has a finite '${metric}' (${outcomes.length} outcomes)`);
+  if (best === undefined) {
+    const missing = outcomes.map((o) => `${o.id}: ${o.metrics[metric] === undefined ? `no ${metric}` : `${metric} ${o.metrics[metric]}`}`);
+    throw new Error(`no grid point has a finite '${metric}' (${missing.join('; ') || 'no outcomes'}): ` +
+      `the validation split is too small or lacks classes; use a larger dataset or another selection metric`);
+  }
   return best;
 }

@@ -16,6 +16,15 @@ function safeName(name: string): string {
 }
 
 /**
+ * The checkpoints to delete once `saved` is complete: those `keep` or more epochs older,
+ * and any later one, which a run that started from scratch (other data or settings)
+ * left behind and which would otherwise shadow the new ones.
+ */
+function superseded(epochs: readonly number[], saved: number, keep: number): number[] {
+  return epochs.filter((e) => e > saved || e <= saved - keep);
+}
+
+/**
  * Checkpoints as `<dir>/epoch-NNNNNN/<file>`. Each is written to a temporary directory
  * and renamed into place, so a crash mid-save never leaves a half checkpoint that
  * loadLatest would pick up. Only the newest `keep` checkpoints are kept.
@@ -33,8 +42,7 @@ export class DirectoryCheckpointStore implements CheckpointStore {
     const final = path.join(this.dir, name);
     await rm(final, { recursive: true, force: true });
     await rename(tmp, final);
-    const all = await this.epochs();
-    for (const old of all.slice(0, Math.max(0, all.length - this.keep))) {
+    for (const old of superseded(await this.epochs(), cp.epoch, this.keep)) {
       await rm(path.join(this.dir, `epoch-${String(old).padStart(6, '0')}`), { recursive: true, force: true });
     }
   }
@@ -87,8 +95,7 @@ export class ObjectCheckpointStore implements CheckpointStore {
     const dir = this.dir(cp.epoch);
     for (const [file, data] of Object.entries(cp.files)) await this.store.write(joinUri(dir, safeName(file)), data);
     await this.store.write(joinUri(dir, COMPLETE), JSON.stringify({ epoch: cp.epoch, files: Object.keys(cp.files) }));
-    const all = await this.completeEpochs();
-    for (const old of all.slice(0, Math.max(0, all.length - this.keep))) {
+    for (const old of superseded(await this.completeEpochs(), cp.epoch, this.keep)) {
       for await (const obj of this.store.list(`${this.dir(old)}/`)) await this.store.delete(obj.uri);
     }
   }

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
 import { AbortError } from './errors.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../temporal/policies.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
 /**
@@ -30,6 +31,7 @@ export interface WorkerInit {
   readonly scaler?: HlfScaler;
   readonly particleScaler?: ParticleScaler;
   readonly hasCheckpoints: boolean;
+  readonly datasetIdentity?: string;
   readonly stopFlag: SharedArrayBuffer;
   readonly progressIntervalMs?: number;
 }
@@ -39,9 +41,43 @@ export type WorkerMessage =
   | { type: 'log'; message: string }
   | { type: 'call'; id: number; method: 'checkpoint.save' | 'checkpoint.loadLatest' | 'artifact.put'; args: unknown[] }
   | { type: 'done'; result: TrainResult }
-  | { type: 'error'; name: string; message: string; stack?: string };
+  | { type: 'error'; error: SerializedError };
 
-export type ParentMessage = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+/**
+ * An error as it crosses the thread boundary: structured clone keeps neither an Error's
+ * class nor, reliably, its name, and the name is what decides whether Temporal retries.
+ */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly cause?: SerializedError;
+}
+
+export function serializeError(err: unknown, depth = 0): SerializedError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    name: e.name, message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}),
+    ...(e.cause !== undefined && depth < 4 ? { cause: serializeError(e.cause, depth + 1) } : {}),
+  };
+}
+
+/**
+ * An error raised in the training worker, rebuilt on this side with its name, message,
+ * stack and cause chain. `nonRetryable` says whether its name is one of the permanent
+ * error types (src/temporal/policies.ts), which the activity turns into a non-retryable failure.
+ */
+export class TrainingWorkerError extends Error {
+  readonly nonRetryable: boolean;
+  constructor(e: SerializedError) {
+    super(e.message, e.cause ? { cause: new TrainingWorkerError(e.cause) } : undefined);
+    this.name = e.name;
+    this.nonRetryable = (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name);
+    if (e.stack !== undefined) this.stack = e.stack;
+  }
+}
+
+export type ParentMessage = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
 
 export interface TrainInWorkerOptions {
   readonly source: SourceSpec;
@@ -49,6 +85,8 @@ export interface TrainInWorkerOptions {
   /** See TrainDeps.particleScaler. */
   readonly particleScaler?: ParticleScaler;
   readonly checkpoints?: CheckpointStore;
+  /** See TrainDeps.datasetIdentity. */
+  readonly datasetIdentity?: string;
   readonly artifacts: ArtifactSink;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: TrainProgress) => void;
@@ -67,6 +105,7 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
   const stopFlag = new SharedArrayBuffer(4);
   const init: WorkerInit = {
     config, source: o.source, scaler: o.scaler, particleScaler: o.particleScaler, hasCheckpoints: o.checkpoints !== undefined, stopFlag,
+    ...(o.datasetIdentity !== undefined ? { datasetIdentity: o.datasetIdentity } : {}),
     progressIntervalMs: o.progressIntervalMs,
   };
   const worker = new Worker(new URL('./train-worker.js', import.meta.url), { workerData: init });
@@ -84,7 +123,7 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
         else value = await o.checkpoints!.loadLatest();
         reply = { id: m.id, ok: true, value };
       } catch (err) {
-        reply = { id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+        reply = { id: m.id, ok: false, error: serializeError(err) };
       }
       worker.postMessage(reply);
     };
@@ -95,8 +134,7 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
         case 'call': void serve(m); break;
         case 'done': settled = { ok: true, result: m.result }; void worker.terminate(); break;
         case 'error': {
-          const e = m.name === 'AbortError' ? new AbortError(m.message) : new Error(`training worker failed: ${m.message}`);
-          if (m.stack && m.name !== 'AbortError') e.stack = m.stack;
+          const e = m.error.name === 'AbortError' ? new AbortError(m.error.message) : new TrainingWorkerError(m.error);
           settled = { ok: false, error: e };
           void worker.terminate();
           break;

@@ -10,7 +10,7 @@ import '../process-warnings.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { runTraining, type ArtifactSink, type Checkpoint, type CheckpointStore } from './train.js';
 import type { RowSource } from './data.js';
-import type { ParentMessage, WorkerInit, WorkerMessage } from './train-runner.js';
+import { serializeError, TrainingWorkerError, type ParentMessage, type WorkerInit, type WorkerMessage } from './train-runner.js';
 
 const port = parentPort;
 if (port === null) throw new Error('train-worker.ts must run in a worker thread (use trainInWorker)');
@@ -24,7 +24,7 @@ port.on('message', (m: ParentMessage) => {
   if (p === undefined) return;
   pending.delete(m.id);
   if (m.ok) p.resolve(m.value);
-  else p.reject(new Error(m.error));
+  else p.reject(new TrainingWorkerError(m.error));
 });
 
 function post(m: WorkerMessage): void {
@@ -65,6 +65,7 @@ try {
     scaler: init.scaler,
     particleScaler: init.particleScaler,
     checkpoints,
+    ...(init.datasetIdentity !== undefined ? { datasetIdentity: init.datasetIdentity } : {}),
     artifacts,
     onProgress: (progress) => post({ type: 'progress', progress }),
     shouldStop: () => Atomics.load(stopFlag, 0) !== 0,
@@ -73,8 +74,7 @@ try {
   });
   post({ type: 'done', result });
 } catch (err) {
-  const e = err instanceof Error ? err : new Error(String(err));
-  post({ type: 'error', name: e.name, message: e.message, stack: e.stack });
+  post({ type: 'error', error: serializeError(err) });
 }
 // Pending store calls are settled by now; let the thread end even if tfjs keeps handles.
 port.close();

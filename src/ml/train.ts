@@ -8,10 +8,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
 import { initBackend, parseBackendRequest, type BackendInfo, type BackendRequest } from './backend.js';
 import {
-  disposeBatch, fitHlfScaler, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
+  disposeBatch, fitHlfScaler, fnv1a, mulberry32, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
   type BatchOptions, type PaddingMode, type RowSource, type SplitConfig,
 } from './data.js';
-import { AbortError } from './errors.js';
+import { eventLoopTurns } from '../yield.js';
+import { AbortError, CheckpointError, DatasetTooSmallError, MODEL_CODE_VERSION, TrainingDivergedError } from './errors.js';
+import { InvalidInputError } from '../errors.js';
 import { classificationReport, type ClassificationReport } from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
 import { EVENT_CLASSES } from '../physics/delphes-event.js';
@@ -43,7 +45,7 @@ export function defaultTrainConfig(model: ModelConfig, overrides: Partial<Omit<T
 
 export function validateTrainConfig(c: TrainConfig): void {
   validateModelConfig(c.model);
-  const bad = (f: string, why: string): never => { throw new Error(`invalid training config: ${f} ${why}`); };
+  const bad = (f: string, why: string): never => { throw new InvalidInputError(`invalid training config: ${f} ${why}`); };
   for (const f of ['batchSize', 'epochs', 'shuffleBuffer'] as const) {
     if (!(Number.isInteger(c[f]) && c[f] > 0)) bad(f, `must be a positive integer, got ${JSON.stringify(c[f])}`);
   }
@@ -110,6 +112,12 @@ export interface TrainDeps {
    */
   readonly particleScaler?: ParticleScaler;
   readonly checkpoints?: CheckpointStore;
+  /**
+   * What identifies the training data's content (e.g. a hash of the dataset's
+   * metadata.json and train.parquet's ETag): a checkpoint taken on other data is ignored.
+   * Absent: the source's id.
+   */
+  readonly datasetIdentity?: string;
   readonly artifacts: ArtifactSink;
   readonly onProgress?: (p: TrainProgress) => void;
   /** Polled between batches; true stops the run with an AbortError. */
@@ -133,6 +141,18 @@ export interface TrainResult {
   readonly artifacts: readonly string[];
 }
 
+/**
+ * tfjs draws the seed of every unseeded random op (weight initialisers, dropout masks)
+ * from Math.random (tfjs-core's rand_util), so training swaps in a PRNG seeded from
+ * (config.seed, purpose) while it runs: the same data and seed give the same weights on
+ * one backend, and reseeding per epoch makes a run resumed at epoch k draw the masks an
+ * uninterrupted run would. Exact only while nothing else on the thread draws from
+ * Math.random meanwhile, which the training worker thread (train-worker.ts) guarantees.
+ */
+function seedTfjsRandom(seed: number, purpose: string): void {
+  Math.random = mulberry32(fnv1a(purpose, seed));
+}
+
 /** The checkpoint's JSON part. */
 interface TrainState {
   readonly fingerprint: string;
@@ -148,10 +168,16 @@ interface TrainState {
 
 export { AbortError } from './errors.js';
 
-/** Settings a checkpoint must share with the run that resumes it (epochs may grow). */
-function fingerprint(c: TrainConfig, scaledParticles: boolean): string {
+/**
+ * Everything a checkpoint must share with the run that resumes it: the data, the model
+ * and training settings (epochs may grow), and the version of the code that trains.
+ */
+export function checkpointFingerprint(c: TrainConfig, scaledParticles: boolean, datasetIdentity: string): string {
   const { model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric } = c;
-  return JSON.stringify({ model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric, scaledParticles });
+  return JSON.stringify({
+    code: MODEL_CODE_VERSION, dataset: datasetIdentity,
+    model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric, scaledParticles,
+  });
 }
 
 const utf8 = new TextEncoder();
@@ -173,7 +199,7 @@ function setModelWeights(model: tf.LayersModel, data: Uint8Array, specs: tf.io.W
   const tensors = decodeTensors(data, specs);
   const own = model.getWeights();
   if (tensors.length !== own.length || tensors.some((t, i) => !tf.util.arraysEqual(t.shape, own[i]!.shape))) {
-    throw new Error(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
+    throw new CheckpointError(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
   }
   model.setWeights(tensors);
   tf.dispose(tensors);
@@ -210,6 +236,29 @@ export function makeTrainStep(model: tf.LayersModel): (inputs: tf.Tensor[], labe
   };
 }
 
+function checkpointState(cp: Checkpoint): TrainState {
+  const stateFile = cp.files['state.json'];
+  if (stateFile === undefined) throw new CheckpointError(`checkpoint of epoch ${cp.epoch} has no state.json`);
+  try {
+    return JSON.parse(fromUtf8.decode(stateFile)) as TrainState;
+  } catch (err) {
+    throw new CheckpointError(`checkpoint of epoch ${cp.epoch}: state.json is not JSON (${(err as Error).message})`);
+  }
+}
+
+/** Which of the fingerprint's keys differ, for the log. */
+function describeMismatch(stored: string, now: string): string {
+  let a: Record<string, unknown>;
+  try {
+    a = JSON.parse(stored) as Record<string, unknown>;
+  } catch {
+    return 'unreadable settings';
+  }
+  const b = JSON.parse(now) as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  return `other ${keys.join(', ')} (stored ${keys.map((k) => `${k}=${JSON.stringify(a[k])}`).join(' ')})`;
+}
+
 /** Runs the model over the validation split: softmax outputs, labels, mean loss. */
 export async function predictRows(
   model: tf.LayersModel,
@@ -221,7 +270,10 @@ export async function predictRows(
   const labels: Int32Array[] = [];
   let lossSum = 0;
   let n = 0;
+  // Evaluation runs on an activity's own thread: let its heartbeat timer through.
+  const turn = eventLoopTurns();
   for await (const rows of batches) {
+    await turn();
     const b = makeBatch(rows, o, where);
     const out = model.predict(b.inputs.length === 1 ? b.inputs[0]! : b.inputs) as tf.Tensor;
     const p = (await out.data()) as Float32Array;
@@ -268,10 +320,20 @@ export async function modelArtifacts(model: tf.LayersModel): Promise<{ modelJson
  * resumed epochs see exactly the row order an uninterrupted run would have.
  */
 export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise<TrainResult> {
+  const systemRandom = Math.random;
+  try {
+    return await train(config, deps);
+  } finally {
+    Math.random = systemRandom;
+  }
+}
+
+async function train(config: TrainConfig, deps: TrainDeps): Promise<TrainResult> {
   validateTrainConfig(config);
   const log = deps.log ?? (() => undefined);
   const where = `dataset ${deps.source.id}`;
   const backend = await initBackend(config.backend, { log });
+  seedTfjsRandom(config.seed, 'initial weights');
   const model = buildModel(config.model);
   const parameters = model.countParams();
   const optimizer = model.optimizer;
@@ -279,28 +341,22 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
   // The HLF model never sees particles: a particle scaler is neither used nor saved for it.
   const particleScaler = modelInputs(config.model.kind).includes('particles') ? deps.particleScaler : undefined;
   if (particleScaler !== undefined) validateParticleScaler(particleScaler, `${where} particle scaler`);
-  const runFingerprint = fingerprint(config, particleScaler !== undefined);
+  const runFingerprint = checkpointFingerprint(config, particleScaler !== undefined, deps.datasetIdentity ?? deps.source.id);
 
   // The model's tensors are released however the run ends (cancel, divergence, bad data).
   try {
     let state: TrainState | undefined;
     let bestWeights: Uint8Array | undefined;
     const latest = await deps.checkpoints?.loadLatest();
-    if (latest !== undefined) {
-      const stateFile = latest.files['state.json'];
-      if (stateFile === undefined) throw new Error(`checkpoint of epoch ${latest.epoch} has no state.json`);
-      let s: TrainState;
-    try {
-      s = JSON.parse(fromUtf8.decode(stateFile)) as TrainState;
-    } catch (err) {
-      throw new Error(`checkpoint of epoch ${latest.epoch}: state.json is not JSON (${(err as Error).message})`);
-    }
-      if (s.fingerprint !== runFingerprint) {
-        throw new Error(`checkpoint of epoch ${latest.epoch} was taken with different settings; refusing to resume (stored ${s.fingerprint}, now ${runFingerprint})`);
-      }
+    const stored = latest === undefined ? undefined : checkpointState(latest);
+    if (latest !== undefined && stored !== undefined && stored.fingerprint !== runFingerprint) {
+      // Another dataset, other settings or older code: its weights answer another question.
+      log(`[ml] ignoring the checkpoint of epoch ${latest.epoch}: it was taken for ${describeMismatch(stored.fingerprint, runFingerprint)}; training from scratch`);
+    } else if (latest !== undefined && stored !== undefined) {
+      const s = stored;
       const need = (name: string): Uint8Array => {
         const f = latest.files[name];
-        if (f === undefined) throw new Error(`checkpoint of epoch ${latest.epoch} has no ${name}`);
+        if (f === undefined) throw new CheckpointError(`checkpoint of epoch ${latest.epoch} has no ${name}`);
         return f;
       };
       setModelWeights(model, need('weights.bin'), s.weightSpecs, `checkpoint epoch ${latest.epoch}`);
@@ -326,6 +382,7 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
     const hasValidation = config.split.validationFraction > 0;
 
     for (let epoch = resumedFromEpoch; epoch < config.epochs; epoch++) {
+      seedTfjsRandom(config.seed, `dropout epoch ${epoch}`);
       const t0 = performance.now();
       let lastReport = 0;
       let samples = 0;
@@ -339,7 +396,7 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
         const b = makeBatch(rows, batchOptions, where);
         const loss = trainStep(b.inputs, b.labels);
         disposeBatch(b);
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
+        if (!Number.isFinite(loss)) throw new TrainingDivergedError(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
         lossSum += loss * b.size;
         samples += b.size;
         batchIndex++;
@@ -352,13 +409,24 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
           });
         }
       }
-      if (samples === 0) throw new Error(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
+      if (samples === 0) throw new DatasetTooSmallError(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
       let metrics: EpochMetrics = { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds };
       if (hasValidation) {
         const v = await predictRows(model, validationRowBatches(deps.source, config.split, Math.max(config.batchSize, 256)), batchOptions, where);
-        if (v.labels.length > 0) {
+        // The loss is clipped, so weights that overflowed show first as NaN predictions.
+        if (v.probs.some(Number.isNaN)) throw new TrainingDivergedError(`training diverged: the model predicts NaN after epoch ${epoch}`);
+        const present = new Set(v.labels);
+        if (present.size < 2) {
+          throw new DatasetTooSmallError(`${where}: the validation split (fraction ${config.split.validationFraction}) holds ${v.labels.length} ` +
+            `events of ${present.size} class(es), too few to validate: use a larger dataset or validation fraction`);
+        }
+        if (epoch === resumedFromEpoch && present.size < config.classNames.length) {
+          const missing = config.classNames.filter((_, l) => !present.has(l));
+          log(`[ml] warning: no ${missing.join(', ')} event in the validation split of ${v.labels.length}: validation AUC is the mean over the classes present`);
+        }
+        {
           const r = classificationReport(v.probs, v.labels, config.classNames, 2);
           metrics = {
             ...metrics, valLoss: v.loss, valAccuracy: r.accuracy, valMeanAuc: r.meanAuc,

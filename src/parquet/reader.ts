@@ -10,7 +10,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { RandomAccessSource } from '../storage/random-access.js';
 import { N_HLF, type FeatureRow } from '../dataset/schema.js';
 import { tableToBatch, type FeatureBatch } from './arrow.js';
-import { FEATURE_COLUMNS, FORMAT_KEY, FORMAT_VERSION } from './schema.js';
+import { FEATURE_COLUMNS, FORMAT_KEY, FORMAT_VERSION, METADATA_KEY } from './schema.js';
 
 export type { FeatureBatch } from './arrow.js';
 
@@ -93,8 +93,16 @@ async function openFeatureFile(source: Source): Promise<Opened> {
     const meta = file.metadata();
     const fileMeta = meta.fileMetadata();
     // ARROW:schema is arrow-rs' private copy of the schema, not user metadata.
-    const kv = Object.fromEntries(Array.from(fileMeta.keyValueMetadata().entries(), ([k, v]) => [String(k), String(v ?? '')])
+    const raw = Object.fromEntries(Array.from(fileMeta.keyValueMetadata().entries(), ([k, v]) => [String(k), String(v ?? '')])
       .filter(([k]) => k !== 'ARROW:schema'));
+    const { [METADATA_KEY]: packed, ...kv } = raw;
+    if (packed !== undefined) {
+      try {
+        Object.assign(kv, JSON.parse(packed) as Record<string, string>);
+      } catch {
+        throw new Error(`${src.uri}: footer metadata '${METADATA_KEY}' is not JSON`);
+      }
+    }
     const version = kv[FORMAT_KEY];
     if (version !== undefined && version !== FORMAT_VERSION) {
       throw new Error(`${src.uri}: feature format version ${version}, this reader knows ${FORMAT_VERSION}`);

@@ -18,3 +18,10 @@ export const FEATURE_COLUMNS = [PARTICLES_COLUMN, ...HLF_NAMES, 'label', 'class_
 /** Key-value metadata key naming the format version, checked by the reader. */
 export const FORMAT_KEY = 'hepflow.features.format';
 export const FORMAT_VERSION = '1';
+/**
+ * The one footer key all of hepflow's metadata (FORMAT_KEY included) is written under,
+ * as JSON with sorted keys: parquet-wasm stores key-value metadata through a hash map
+ * whose order changes from write to write, so several keys would make identical data
+ * give different bytes. Readers expand it back into separate keys.
+ */
+export const METADATA_KEY = 'hepflow.metadata';

@@ -11,7 +11,7 @@ import type { Writable } from 'node:stream';
 import * as pw from 'parquet-wasm';
 import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../dataset/schema.js';
 import { FeatureColumns } from './arrow.js';
-import { FORMAT_KEY, FORMAT_VERSION } from './schema.js';
+import { FORMAT_KEY, FORMAT_VERSION, METADATA_KEY } from './schema.js';
 
 /** Where prepareFeatures and dataset assembly send rows; ParquetFeatureWriter is one. */
 export interface FeatureSink {
@@ -26,6 +26,8 @@ export interface ParquetWriterOptions {
   /** Extra key-value metadata stored in the footer. */
   metadata?: Record<string, string>;
 }
+
+const sortedJson = (o: Record<string, string>): string => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 
 interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
@@ -155,7 +157,7 @@ export class ParquetRowWriter<R> {
     for (const column of codec.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
     const props = builder
       .setCreatedBy('hepflow')
-      .setKeyValueMetadata(new Map(Object.entries({ ...options.metadata, ...codec.format })))
+      .setKeyValueMetadata(new Map([[METADATA_KEY, sortedJson({ ...options.metadata, ...codec.format })]]))
       .build();
     // transformParquetStream resolves only once it has seen the first batch (it needs
     // the schema), so it is not awaited here.

@@ -6,6 +6,7 @@
 import type { DelphesEvent } from './delphes-event.js';
 import type { FeatureSink } from '../parquet/writer.js';
 import { FeatureExtractor, type CutFlow } from './features.js';
+import { eventLoopTurns } from '../yield.js';
 
 export interface EventWithEntry {
   readonly event: DelphesEvent;
@@ -28,8 +29,10 @@ export async function prepareFeatures(input: PrepareFeaturesInput): Promise<CutF
   const { label, className, sourceUri, out } = input;
   if (!Number.isInteger(label) || label < 0) throw new Error(`${sourceUri}: label must be a non-negative integer, got ${label}`);
   const x = new FeatureExtractor();
+  const turn = eventLoopTurns();
   for await (const chunk of input.events) {
     for (const { event, entry } of chunk) {
+      await turn();
       let selected: boolean;
       let particles: Float32Array;
       try {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { storage as defaultStorage, joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
 import { datasetFiles } from '../dataset/layout.js';
@@ -45,6 +46,26 @@ export interface TrainRunResult {
 }
 
 /**
+ * What identifies a dataset's content, for keying checkpoints: its metadata.json (the
+ * parts it was built from, counts, configuration) and train.parquet's ETag and size. A
+ * dataset rebuilt under the same URI from other data gets another identity.
+ */
+export async function datasetIdentity(store: Storage, datasetUri: string): Promise<string> {
+  const files = datasetFiles(datasetUri);
+  const [train, metadata] = await Promise.all([
+    store.head(files.train),
+    store.readAll(files.metadata).catch((e) => {
+      if (e instanceof ObjectNotFoundError) return undefined;
+      throw e;
+    }),
+  ]);
+  if (train === undefined) throw new InvalidInputError(`dataset ${datasetUri} has no train.parquet`);
+  const h = createHash('sha256').update(`${train.etag}\n${train.size}\n`);
+  if (metadata !== undefined) h.update(metadata);
+  return h.digest('hex');
+}
+
+/**
  * One training run over a dataset in object storage, in a worker thread. A checkpoint
  * goes to <outputUri>/checkpoints/ every epoch and a rerun resumes from the newest one.
  */
@@ -75,6 +96,7 @@ export async function trainRun(
       throw e;
     })
     : undefined;
+  const identity = await datasetIdentity(store, input.datasetUri);
   const source: ParquetSourceOptions = { uris: [files.train], id: input.datasetUri };
   const modelUri = joinUri(input.outputUri, 'model');
   const r = await trainInWorker(input.config, {
@@ -82,6 +104,7 @@ export async function trainRun(
     scaler,
     ...(particleScaler !== undefined ? { particleScaler } : {}),
     checkpoints: new ObjectCheckpointStore(joinUri(input.outputUri, 'checkpoints'), 2, store),
+    datasetIdentity: identity,
     artifacts: new ObjectArtifactSink(modelUri, store),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -1,0 +1,130 @@
+/**
+ * hepflow's retry and timeout policy for every activity, in one place. Workflows import
+ * it (pure data and arithmetic: safe in the workflow sandbox), so what is retried, how
+ * long, and how fast a crash is noticed is decided here and nowhere else.
+ *
+ * The rule: an error about the request or the bytes themselves (bad input, a corrupt
+ * ROOT file, an object that does not exist, a diverged training) is permanent and its
+ * activity fails non-retryably with one of the types below; everything else — storage
+ * unreachable, timeouts, a worker that died — is transient and retried with exponential
+ * backoff for a budget long enough to ride out a restart of the object store or the
+ * Temporal server (default: 15 minutes of retrying, waits 1 s, 2 s, 4 s, … capped at 30 s).
+ */
+import { msToNumber, type ActivityOptions, type Duration, type RetryPolicy } from '@temporalio/common';
+
+/** ApplicationFailure types that no retry can fix. Activities throw them with nonRetryable set. */
+export const ErrorTypes = {
+  /** Arguments or workflow input that cannot be processed as given. */
+  invalidInput: 'InvalidInput',
+  /** A ROOT file that cannot be read as asked (corrupt, truncated, tree or branch missing). */
+  rootFile: 'RootFileError',
+  rootFormat: 'RootFormatError',
+  objectNotFound: 'ObjectNotFoundError',
+  /** A storage request the server refused for good (e.g. HTTP 403, a file that changed while read). */
+  permanentStorage: 'PermanentStorageError',
+  invalidUri: 'InvalidUriError',
+  /** Training was cancelled on request. */
+  cancelled: 'Cancelled',
+  /** The loss became NaN or infinite: the same data and seed diverge again. */
+  trainingDiverged: 'TrainingDiverged',
+  /** A checkpoint that exists but cannot be read (no state, not JSON, wrong shapes). */
+  checkpoint: 'CheckpointError',
+  /** The dataset cannot support what was asked (e.g. too few events to validate). */
+  datasetTooSmall: 'DatasetTooSmall',
+} as const;
+export type NonRetryableErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+export const NON_RETRYABLE_ERROR_TYPES: readonly NonRetryableErrorType[] = Object.values(ErrorTypes);
+
+/**
+ * How long transient failures are retried; every workflow takes it as its optional
+ * `retry` input and hands it to the workflows it starts.
+ */
+export interface RetrySettings {
+  /** Wait before the first retry (default 1 s); each wait doubles. */
+  readonly initialInterval?: Duration;
+  /** Longest wait between two attempts (default 30 s). */
+  readonly maximumInterval?: Duration;
+  /**
+   * How long an activity may keep failing before its workflow gives up, counted in
+   * backoff waits (default 15 minutes): enough for a storage or Temporal restart of
+   * several minutes. Longer outages fail the run with the last error.
+   */
+  readonly budget?: Duration;
+}
+
+export const DEFAULT_RETRY: Required<RetrySettings> = { initialInterval: '1 second', maximumInterval: '30 seconds', budget: '15 minutes' };
+const BACKOFF = 2;
+
+/**
+ * The attempts whose backoff waits add up to at least `budget`. An attempt budget rather
+ * than unlimited attempts, so a transient-looking bug still ends in a failure someone sees.
+ */
+export function attemptsFor(s: RetrySettings = {}): number {
+  const initial = msToNumber(s.initialInterval ?? DEFAULT_RETRY.initialInterval);
+  const max = msToNumber(s.maximumInterval ?? DEFAULT_RETRY.maximumInterval);
+  const budget = msToNumber(s.budget ?? DEFAULT_RETRY.budget);
+  if (!(initial > 0 && max >= initial && budget >= 0)) {
+    throw new RangeError(`retry settings need 0 < initialInterval <= maximumInterval and budget >= 0, got ${JSON.stringify(s)}`);
+  }
+  let waited = 0;
+  let wait = initial;
+  let attempts = 1;
+  while (waited < budget) {
+    waited += wait;
+    wait = Math.min(wait * BACKOFF, max);
+    attempts++;
+  }
+  return attempts;
+}
+
+export function retryPolicy(s: RetrySettings = {}): RetryPolicy {
+  return {
+    initialInterval: s.initialInterval ?? DEFAULT_RETRY.initialInterval,
+    maximumInterval: s.maximumInterval ?? DEFAULT_RETRY.maximumInterval,
+    backoffCoefficient: BACKOFF,
+    maximumAttempts: attemptsFor(s),
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  };
+}
+
+/**
+ * Every activity heartbeats at its start and then every HEARTBEAT_INTERVAL_MS from a
+ * timer (activities/heartbeat.ts), so a dead worker is noticed after HEARTBEAT_TIMEOUT
+ * rather than after minutes; the margin (6 intervals) absorbs a loaded machine.
+ */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+export const HEARTBEAT_TIMEOUT: Duration = '30 seconds';
+
+/** What an activity is, for its timeouts: how long one attempt may take at most. */
+export type ActivityKind =
+  /** Listing, small reads and writes, manifests. */
+  | 'storage'
+  /** One input file (features, ingest, generation). */
+  | 'file'
+  /** Dataset assembly, evaluation, planning, reports. */
+  | 'data'
+  /** One training run (resumes from its checkpoint when retried). */
+  | 'training';
+
+const START_TO_CLOSE: Record<ActivityKind, Duration> = {
+  storage: '10 minutes',
+  file: '2 hours',
+  data: '12 hours',
+  training: '24 hours',
+};
+
+export interface ActivityPolicyOptions {
+  readonly retry?: RetrySettings;
+  readonly heartbeatTimeout?: Duration;
+  readonly taskQueue?: string;
+}
+
+/** proxyActivities options for an activity of `kind`. */
+export function activityOptions(kind: ActivityKind, o: ActivityPolicyOptions = {}): ActivityOptions {
+  return {
+    ...(o.taskQueue ? { taskQueue: o.taskQueue } : {}),
+    startToCloseTimeout: START_TO_CLOSE[kind],
+    heartbeatTimeout: o.heartbeatTimeout ?? HEARTBEAT_TIMEOUT,
+    retry: retryPolicy(o.retry),
+  };
+}

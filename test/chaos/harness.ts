@@ -1,0 +1,153 @@
+/**
+ * The chaos suite's stack: the project's own local stack (Temporal dev server on a
+ * SQLite file, rclone's S3 server) on free ports over a temporary directory, so either
+ * server can be stopped and restarted with its state kept, and CPU workers as separate
+ * processes, so a worker can be killed with SIGKILL like a crashed machine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { stackClientEnv, stackConfigFromEnv, type StackConfig } from '../../infra/stack-config.js';
+import { localStack, stackUp } from '../../infra/stack.js';
+import type { ManagedProcess } from '../../infra/managed-process.js';
+import { Storage, s3SettingsFromEnv } from '../../src/storage/index.js';
+import { freePort } from '../helpers/net.js';
+
+/** The chaos cases run only through `npm run test:chaos` (HEPFLOW_CHAOS=1): they take many minutes. */
+export const CHAOS = process.env.HEPFLOW_CHAOS === '1';
+export const SKIP = CHAOS ? false : 'chaos suite: run with npm run test:chaos';
+
+export class ChaosStack {
+  private workers = new Set<ChildProcess>();
+  private started = 0;
+  private constructor(
+    readonly config: StackConfig,
+    readonly env: Record<string, string>,
+    private readonly temporal: ManagedProcess,
+    private readonly s3: ManagedProcess,
+    readonly client: Client,
+    readonly store: Storage,
+  ) {}
+
+  static async start(): Promise<ChaosStack> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-chaos-'));
+    const tPort = await freePort();
+    const config = stackConfigFromEnv({
+      HEPFLOW_DATA_DIR: dir, HEPFLOW_TEMPORAL_PORT: String(tPort), HEPFLOW_TEMPORAL_UI_PORT: String(await freePort()),
+      HEPFLOW_S3_PORT: String(await freePort()), HEPFLOW_BUCKET: 'chaos',
+    });
+    await stackUp(config);
+    const { temporal, s3 } = localStack(config);
+    const env = stackClientEnv(config);
+    const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    Object.assign(process.env, env);
+    const store = new Storage(() => s3SettingsFromEnv(env));
+    return new ChaosStack(config, env, temporal, s3, client, store);
+  }
+
+  get bucket(): string { return this.config.s3.bucket; }
+
+  /** A CPU worker process (workflows and every activity), as `hepflow worker cpu` runs it. */
+  startWorker(): ChildProcess {
+    const script = fileURLToPath(new URL('../../workers/cpu-worker.js', import.meta.url));
+    // Each worker's log goes beside the servers' (kept when HEPFLOW_CHAOS_KEEP is set).
+    const log = openSync(path.join(this.config.dataDir, 'stack', `worker-${this.started++}.log`), 'a');
+    const child = spawn(process.execPath, [script, '--max-activities', '2'], {
+      env: { ...process.env, ...this.env, HEPFLOW_STACK: 'none' },
+      stdio: ['ignore', log, log],
+    });
+    this.workers.add(child);
+    child.once('exit', () => this.workers.delete(child));
+    return child;
+  }
+
+  async killWorker(child: ChildProcess): Promise<void> {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async s3Down(): Promise<void> { await this.s3.stop(); }
+  async s3Up(): Promise<void> { await this.s3.start(); }
+
+  /** Kills the Temporal server (SIGKILL, no clean shutdown) and starts it again on the same database. */
+  async restartTemporal(): Promise<void> {
+    const pid = this.temporal.pid();
+    if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    while (this.temporal.pid() !== undefined) await sleep(100);
+    await this.temporal.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.workers].map((w) => this.killWorker(w)));
+    await this.client.connection.close();
+    await Promise.all([this.temporal.stop(), this.s3.stop()]);
+    if (process.env.HEPFLOW_CHAOS_KEEP === undefined) rmSync(this.config.dataDir, { recursive: true, force: true });
+    else console.log(`chaos: logs and data kept in ${this.config.dataDir}`);
+  }
+
+  /** Polls `probe` (errors, e.g. storage down, count as "not yet") until it holds. */
+  async waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 15 * 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (await probe().catch(() => false)) return;
+      if (Date.now() > deadline) throw new Error(`chaos: timed out waiting for ${what}`);
+      await sleep(250);
+    }
+  }
+
+  /**
+   * Seconds from `since` (performance.now()) until one of the workflows shows a retried
+   * attempt (attempt > 1) of a pending activity that started after `since`: how long
+   * Temporal took to notice the lost attempt and a live worker to pick it up again.
+   */
+  async retryStartedAfter(workflowIds: () => Promise<string[]> | string[], since: number): Promise<number> {
+    const sinceMs = Date.now() - (performance.now() - since);
+    for (;;) {
+      for (const id of await workflowIds()) {
+        const d = await this.client.workflow.getHandle(id).describe().catch(() => undefined);
+        for (const a of d?.raw.pendingActivities ?? []) {
+          // Protobuf int64 fields arrive as Long objects, which Number() makes NaN.
+          const started = a.lastStartedTime?.seconds ? Number(a.lastStartedTime.seconds.toString()) * 1000 : 0;
+          if ((a.attempt ?? 1) > 1 && started > sinceMs) return (performance.now() - since) / 1000;
+        }
+      }
+      await sleep(500);
+    }
+  }
+
+  /** Whether one of the workflows has an attempt of `activityType` running right now. */
+  async activityRunning(workflowIds: string[], activityType: string): Promise<boolean> {
+    for (const id of workflowIds) {
+      const d = await this.client.workflow.getHandle(id).describe().catch(() => undefined);
+      // State 2 is PENDING_ACTIVITY_STATE_STARTED.
+      if (d?.raw.pendingActivities?.some((a) => a.activityType?.name === activityType && a.state === 2)) return true;
+    }
+    return false;
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    return (await this.store.head(uri)) !== undefined;
+  }
+
+  async anyUnder(prefix: string, suffix: string): Promise<boolean> {
+    for await (const o of this.store.list(prefix)) if (o.uri.endsWith(suffix)) return true;
+    return false;
+  }
+
+  /** sha256 of every Parquet part of a features run, sorted: identical data gives identical bytes. */
+  async partChecksums(featuresUri: string): Promise<string[]> {
+    const sums: string[] = [];
+    for await (const o of this.store.list(`${featuresUri}/parts/`)) {
+      if (!o.uri.endsWith('.parquet')) continue;
+      sums.push(createHash('sha256').update(await this.store.readAll(o.uri)).digest('hex'));
+    }
+    return sums.sort();
+  }
+}

@@ -1,0 +1,7 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import { activityOptions, type ActivityKind, type ActivityPolicyOptions } from '../src/temporal/policies.js';
+
+/** The activities, scheduled with the project's policy for `kind` (src/temporal/policies.ts). */
+export const activitiesFor = (kind: ActivityKind, o: ActivityPolicyOptions = {}) =>
+  proxyActivities<typeof activities>(activityOptions(kind, o));
