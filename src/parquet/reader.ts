@@ -48,24 +48,39 @@ async function localSource(path: string): Promise<RandomAccessSource> {
 interface BlobView { readonly size: number; slice(start?: number, end?: number): BlobView; arrayBuffer(): Promise<ArrayBuffer> }
 
 /**
- * parquet-wasm cannot take a rejected read (it panics and never settles), so a failed
- * read is recorded in `failure` and answered with no bytes, which parquet-wasm's footer
- * parsing rejects as malformed; the caller then raises the recorded error. (Row-group
- * reads panic on short data too: an outage there still stalls the read.)
+ * What parquet-wasm's reads go through. parquet-wasm cannot take a rejected read (it
+ * panics — on row-group data with an uncatchable `RuntimeError: unreachable` that kills
+ * the process — or never settles), so:
+ * - the footer and row groups are read with our own reads first (the file's tail;
+ *   `prefetch` for a row group's column chunks), where an outage is an ordinary,
+ *   retryable error, and parquet-wasm's reads inside that window are answered from memory;
+ * - a read outside the window that fails is recorded in `failure` and answered with no
+ *   bytes, which the footer parser rejects as malformed; the caller then raises the
+ *   recorded error.
  */
-function blobView(src: RandomAccessSource, start: number, end: number, failure: ReadFailure): BlobView {
+interface ReadContext {
+  readonly src: RandomAccessSource;
+  failure?: unknown;
+  window?: { readonly start: number; readonly bytes: Uint8Array };
+}
+
+function blobView(ctx: ReadContext, start: number, end: number): BlobView {
   return {
     size: end - start,
     slice(s = 0, e = end - start) {
       const a = start + Math.max(0, Math.min(s, end - start));
-      return blobView(src, a, Math.max(a, start + Math.min(e, end - start)), failure);
+      return blobView(ctx, a, Math.max(a, start + Math.min(e, end - start)));
     },
     async arrayBuffer() {
+      const w = ctx.window;
+      if (w !== undefined && start >= w.start && end <= w.start + w.bytes.length) {
+        return w.bytes.buffer.slice(w.bytes.byteOffset + start - w.start, w.bytes.byteOffset + end - w.start) as ArrayBuffer;
+      }
       let bytes: Uint8Array;
       try {
-        bytes = await src.read(start, end - start);
+        bytes = await ctx.src.read(start, end - start);
       } catch (e) {
-        failure.error ??= e;
+        ctx.failure ??= e;
         return new ArrayBuffer(0);
       }
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -73,21 +88,60 @@ function blobView(src: RandomAccessSource, start: number, end: number, failure: 
   };
 }
 
-interface ReadFailure { error?: unknown }
+/** Enough of the file's end for parquet-wasm's footer reads: the footer and at least 64 KiB. */
+async function readTail(src: RandomAccessSource): Promise<ReadContext['window']> {
+  if (src.size < 12) return undefined;
+  const end = await src.read(src.size - 8, 8);
+  const footer = new DataView(end.buffer, end.byteOffset, 8).getUint32(0, true);
+  const start = Math.max(0, src.size - Math.max(footer + 8, 64 * 1024));
+  return { start, bytes: await src.read(start, src.size - start) };
+}
 
-interface Opened { src: RandomAccessSource; file: pw.ParquetFile; owned: boolean; info: FeatureFileInfo }
+/** A column chunk's place in the file, by its top-level column name. */
+interface ChunkRange { readonly column: string; readonly start: number; readonly end: number }
+
+/**
+ * Each row group's column chunks' byte ranges, where the file has the layout arrow-rs and
+ * pyarrow write: the 4-byte magic, then every row group's column chunks back to back in
+ * schema order. Empty when the sizes do not fit the file (another layout): reads then go
+ * to the source directly.
+ */
+function chunkRanges(meta: pw.ParquetMetaData, fileSize: number): ChunkRange[][] {
+  const groups: ChunkRange[][] = [];
+  let at = 4;
+  for (const g of meta.rowGroups()) {
+    groups.push(g.columns().map((c) => {
+      const start = at;
+      at += c.compressedSize();
+      return { column: c.columnPath()[0] ?? '', start, end: at };
+    }));
+  }
+  return at <= fileSize ? groups : [];
+}
+
+interface Opened { ctx: ReadContext; file: pw.ParquetFile; owned: boolean; info: FeatureFileInfo; chunks: ChunkRange[][] }
+
+/** Reads the bytes of row group `g`'s `columns` ourselves before parquet-wasm decodes them (see ReadContext). */
+async function prefetch(f: Opened, g: number, columns: readonly string[]): Promise<void> {
+  f.ctx.window = undefined;
+  const wanted = f.chunks[g]?.filter((c) => columns.includes(c.column)) ?? [];
+  if (wanted.length === 0) return;
+  const start = Math.min(...wanted.map((c) => c.start));
+  const end = Math.max(...wanted.map((c) => c.end));
+  f.ctx.window = { start, bytes: await f.ctx.src.read(start, end - start) };
+}
 
 async function openFeatureFile(source: Source): Promise<Opened> {
   const owned = typeof source === 'string';
   const src = owned ? await localSource(source) : source;
   try {
-    const failure: ReadFailure = {};
+    const ctx: ReadContext = { src, window: await readTail(src) };
     let file: pw.ParquetFile;
     try {
-      file = await pw.ParquetFile.fromFile(blobView(src, 0, src.size, failure) as unknown as Blob);
+      file = await pw.ParquetFile.fromFile(blobView(ctx, 0, src.size) as unknown as Blob);
     } catch (e) {
       // A failed read (an outage) says nothing about the file: it keeps its own type.
-      if (failure.error !== undefined) throw failure.error;
+      if (ctx.failure !== undefined) throw ctx.failure;
       throw new Error(`${src.uri}: not a readable Parquet file: ${String((e as Error)?.message ?? e)}`, { cause: e });
     }
     const meta = file.metadata();
@@ -116,7 +170,7 @@ async function openFeatureFile(source: Source): Promise<Opened> {
       rowGroupRows: meta.rowGroups().map((g) => g.numRows()),
       metadata: kv,
     };
-    return { src, file, owned, info };
+    return { ctx, file, owned, info, chunks: chunkRanges(meta, src.size) };
   } catch (e) {
     if (owned) await src.close();
     throw e;
@@ -129,7 +183,7 @@ export async function readFeatureFileInfo(source: Source): Promise<FeatureFileIn
     return f.info;
   } finally {
     f.file.free();
-    if (f.owned) await f.src.close();
+    if (f.owned) await f.ctx.src.close();
   }
 }
 
@@ -142,17 +196,18 @@ export async function* readFeatureBatches(source: Source, rowGroups?: readonly n
   try {
     const n = f.info.rowGroupRows.length;
     const bad = rowGroups?.find((g) => !(Number.isInteger(g) && g >= 0 && g < n));
-    if (bad !== undefined) throw new Error(`${f.src.uri}: no row group ${bad} (the file has ${n})`);
+    if (bad !== undefined) throw new Error(`${f.ctx.src.uri}: no row group ${bad} (the file has ${n})`);
     for (const g of rowGroups ?? f.info.rowGroupRows.map((_, i) => i)) {
       const rows = f.info.rowGroupRows[g]!;
+      await prefetch(f, g, FEATURE_COLUMNS);
       const t = await f.file.read({ rowGroups: [g], batchSize: Math.max(1, rows), columns: [...FEATURE_COLUMNS] });
-      const batch = tableToBatch(tableFromIPC(t.intoIPCStream()), `${f.src.uri} row group ${g}`);
-      if (batch.length !== rows) throw new Error(`${f.src.uri}: row group ${g} has ${batch.length} rows, footer says ${rows}`);
+      const batch = tableToBatch(tableFromIPC(t.intoIPCStream()), `${f.ctx.src.uri} row group ${g}`);
+      if (batch.length !== rows) throw new Error(`${f.ctx.src.uri}: row group ${g} has ${batch.length} rows, footer says ${rows}`);
       yield batch;
     }
   } finally {
     f.file.free();
-    if (f.owned) await f.src.close();
+    if (f.owned) await f.ctx.src.close();
   }
 }
 
@@ -163,17 +218,18 @@ export async function readFeatureLabels(source: Source): Promise<Int32Array> {
     const out = new Int32Array(f.info.numRows);
     let at = 0;
     for (let g = 0; g < f.info.rowGroupRows.length; g++) {
+      await prefetch(f, g, ['label']);
       const t = tableFromIPC((await f.file.read({ rowGroups: [g], columns: ['label'] })).intoIPCStream());
       const col = t.getChild('label');
-      if (col === null) throw new Error(`${f.src.uri}: row group ${g} has no label column`);
+      if (col === null) throw new Error(`${f.ctx.src.uri}: row group ${g} has no label column`);
       out.set(col.toArray() as Int32Array, at);
       at += col.length;
     }
-    if (at !== out.length) throw new Error(`${f.src.uri}: read ${at} labels, footer says ${out.length} rows`);
+    if (at !== out.length) throw new Error(`${f.ctx.src.uri}: read ${at} labels, footer says ${out.length} rows`);
     return out;
   } finally {
     f.file.free();
-    if (f.owned) await f.src.close();
+    if (f.owned) await f.ctx.src.close();
   }
 }
 
