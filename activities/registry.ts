@@ -8,6 +8,8 @@ export interface RegisterModelsInput {
   /** Default: HEPFLOW_REGISTRY_URI, else s3://<HEPFLOW_BUCKET>/registry, as the worker sees them. */
   readonly registryUri?: string;
   readonly datasetUri: string;
+  /** Without registryUri or HEPFLOW_REGISTRY_URI, the registry is `registry/` in this URI's bucket (s3). */
+  readonly workUri?: string;
   /** What the dataset's features were made from and with (samples, tree, options): its hash goes into the lineage. */
   readonly featuresConfig: Readonly<Record<string, unknown>>;
   readonly models: readonly { readonly name: string; readonly modelUri: string; readonly metrics: Record<string, unknown> }[];
@@ -15,7 +17,7 @@ export interface RegisterModelsInput {
 
 /** Registers each model with its lineage (src/registry); returns name, version and URI of each. */
 export async function registerModels(input: RegisterModelsInput): Promise<{ name: string; version: number; modelUri: string }[]> {
-  const registry = new ModelRegistry(storage(), input.registryUri ?? defaultRegistryUri());
+  const registry = new ModelRegistry(storage(), input.registryUri ?? defaultRegistryUri(process.env, input.workUri));
   try {
     return await withHeartbeat(async () => {
       const out = [];

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { normalizeUri, storage } from '../src/storage/index.js';
-import { ModelRegistry, isModelUri } from '../src/registry/registry.js';
+import { ModelRegistry, defaultRegistryUri, isModelUri } from '../src/registry/registry.js';
 import { bundleFromFiles, predictProbabilities, readModelFiles } from '../src/ml/model-bundle.js';
 import { syntheticRows } from '../src/ml/synthetic.js';
 import { trainedModelDir } from './helpers/trained-model.js';
@@ -61,4 +61,12 @@ test('unknown names, versions and bad names are refused with the reason', async 
   await assert.rejects(registry.resolve('trigger@7'), /'trigger' has no version 7/);
   await assert.rejects(registry.register({ name: 'bad name!', modelUri: hlf }), /model name 'bad name!'/);
   await assert.rejects(registry.register({ name: 'x', modelUri: path.join(dir, 'nothing') }), /has no model\.json/);
+});
+
+test('the default registry: HEPFLOW_REGISTRY_URI, else the run\'s own bucket, else HEPFLOW_BUCKET', () => {
+  assert.equal(defaultRegistryUri({ HEPFLOW_REGISTRY_URI: 's3://reg/x' }, 's3://runs/r1'), 's3://reg/x');
+  // Before, a run in another bucket tried to register in s3://hepflow/ and failed at its very end.
+  assert.equal(defaultRegistryUri({}, 's3://runs/r1'), 's3://runs/registry');
+  assert.equal(defaultRegistryUri({ HEPFLOW_BUCKET: 'bkt' }, 'file:///tmp/run'), 's3://bkt/registry');
+  assert.equal(defaultRegistryUri({}), 's3://hepflow/registry');
 });

@@ -46,7 +46,7 @@ export interface PipelineInput {
   /** Register each model's best point in the model registry (default true) under `<registryPrefix><name>`. */
   readonly register?: boolean;
   readonly registryPrefix?: string;
-  /** Default: the worker's HEPFLOW_REGISTRY_URI, else s3://<HEPFLOW_BUCKET>/registry. */
+  /** Default: the worker's HEPFLOW_REGISTRY_URI, else `registry/` in the work URI's bucket (s3), else s3://<HEPFLOW_BUCKET>/registry. */
   readonly registryUri?: string;
   /**
    * How long every stage retries transient failures (storage or Temporal unreachable, a
@@ -137,7 +137,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   };
   const { markdownUri } = await ops.writePipelineReport({ workUri: work, report });
   const registered = input.register === false ? [] : await ops.registerModels({
-    ...(input.registryUri ? { registryUri: input.registryUri } : {}), datasetUri: dataset.datasetUri,
+    ...(input.registryUri ? { registryUri: input.registryUri } : {}), workUri: work, datasetUri: dataset.datasetUri,
     featuresConfig: { samples: samples!, treeName: input.treeName ?? null, emptyIfMissing: input.emptyIfMissing ?? [] },
     models: models.map((m) => ({ name: `${input.registryPrefix ?? ''}${m.name}`, modelUri: m.best.modelUri, metrics: { validation: m.best.metrics, test: { accuracy: m.evaluation.accuracy, auc: m.evaluation.auc } } })),
   });

@@ -48,9 +48,12 @@ export interface RegisterInput {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const MODEL_FILES = ['model.json', 'weights.bin', 'scaler.json', 'particle-scaler.json', 'metadata.json', 'validation-report.json'];
 
-/** Where the registry lives: HEPFLOW_REGISTRY_URI, else s3://<HEPFLOW_BUCKET>/registry. */
-export function defaultRegistryUri(env: NodeJS.ProcessEnv = process.env): string {
-  return normalizeUri(env.HEPFLOW_REGISTRY_URI ?? `s3://${env.HEPFLOW_BUCKET ?? 'hepflow'}/registry`);
+/** Where the registry lives: HEPFLOW_REGISTRY_URI, else s3://<bucket>/registry, the bucket of `near` (a run's s3 work URI) or HEPFLOW_BUCKET. */
+export function defaultRegistryUri(env: NodeJS.ProcessEnv = process.env, near?: string): string {
+  // A run registers beside its own outputs unless told otherwise: its bucket is one the
+  // run can write, where the default bucket may not even exist.
+  const bucket = near?.match(/^s3:\/\/([^/]+)/)?.[1] ?? env.HEPFLOW_BUCKET ?? 'hepflow';
+  return normalizeUri(env.HEPFLOW_REGISTRY_URI ?? `s3://${bucket}/registry`);
 }
 
 /** A URI (scheme or path) rather than a registry name (`name` or `name@version`). */
