@@ -4,12 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { eventStream } from '../src/generator/index.js';
 import { generateDelphesFile, labelsPathFor, readLabels } from '../src/generator/file.js';
 import { labelOf, type DelphesEvent } from '../src/physics/delphes-event.js';
+import { projectRoot } from '../src/paths.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
+const repo = projectRoot;
 const python = join(repo, '.tools', 'venv', 'bin', 'python');
 
 /** DelphesEvent collection and leaf for each branch the uproot script dumps. */

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { msToNumber } from '@temporalio/common';
+import { projectRoot } from '../src/paths.js';
 import {
   activityOptions, attemptsFor, ErrorTypes, HEARTBEAT_INTERVAL_MS, NON_RETRYABLE_ERROR_TYPES, retryPolicy, type ActivityKind,
 } from '../src/temporal/policies.js';
@@ -53,7 +54,7 @@ test('every activity kind is noticed dead within tens of seconds, with room for 
 });
 
 test('no workflow sets retry or timeout options of its own: all come from the policy module', () => {
-  const dir = fileURLToPath(new URL('../../workflows/', import.meta.url));
+  const dir = `${path.join(projectRoot, 'workflows')}/`;
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts') && n !== 'activities.ts')) {
     const src = readFileSync(`${dir}${f}`, 'utf8');
     assert.doesNotMatch(src, /proxyActivities|maximumAttempts|nonRetryableErrorTypes|startToCloseTimeout/, `workflows/${f}`);
