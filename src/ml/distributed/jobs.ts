@@ -20,7 +20,7 @@ import { datasetFiles } from '../../dataset/layout.js';
 import { readFeatureFileInfo, readFeatureRows } from '../../parquet/reader.js';
 import { storage, ObjectNotFoundError, type Storage } from '../../storage/index.js';
 import { InvalidInputError } from '../../errors.js';
-import { datasetClasses } from '../../stages/train.js';
+import { datasetClasses, type TrainRunResult } from '../../stages/train.js';
 import { initBackend } from '../backend.js';
 import {
   disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler, validationRowBatches,
@@ -80,15 +80,8 @@ export interface RunTotals {
   readonly validationSeconds: number;
 }
 
-export interface DistributedTrainResult {
-  readonly runId: string;
-  readonly modelUri: string;
-  readonly metrics: Record<string, number>;
-  readonly backend: string;
-  readonly epochsCompleted: number;
-  readonly resumedFromEpoch: number;
-  readonly samplesPerSecond: number;
-  readonly trainSeconds: number;
+/** What single-worker training returns, and how the distributed run got there. */
+export interface DistributedTrainResult extends TrainRunResult {
   readonly bestEpoch: number;
   /** Shards per round, in round order, run-length encoded as [shards, rounds] pairs. */
   readonly workersPerRound: readonly (readonly [number, number])[];
