@@ -1,6 +1,6 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
 import type { FeatureOptions } from '../src/stages/features.js';
-import type { LabelSource } from '../src/input/samples.js';
+import type { LabelSource, SampleOutcome } from '../src/input/samples.js';
 import type { ScoreOptions } from '../src/stages/score.js';
 import type { RetrySettings } from '../src/temporal/policies.js';
 
@@ -66,14 +66,8 @@ export interface FailureNote {
   readonly error: string;
 }
 
-/** What happened to one sample's files: counts, summed counters, failures by cause. */
-export interface SampleTally {
-  readonly ok: number;
-  readonly failed: number;
-  readonly counters: Readonly<Record<string, number>>;
-  /** Failure message (with the file's URI taken out) → how many files, and the first few. */
-  readonly causes: Readonly<Record<string, { readonly count: number; readonly files: readonly string[] }>>;
-}
+/** What happened to one sample's files, as the fan-out adds it up (src/input/samples.ts). */
+export type SampleTally = SampleOutcome;
 
 export interface FanOutOptions {
   /** Files per child workflow. */

@@ -54,25 +54,22 @@ const trainSpec = object({
 const pool = oneOf(['cpu', 'gpu']);
 const selectionMetric = oneOf(['valLoss', 'valMeanAuc', 'valAccuracy']);
 
-const pipelineModel = object({
-  name,
+/** What a grid search is asked, directly or as one of the pipeline's models. */
+const gridFields = {
   spec: trainSpec,
   grid: optional(plainObject),
   pool: optional(pool),
   gpuTaskQueue: optional(string({ nonEmpty: true })),
   pointsInFlight: optional(positiveInt),
   selectionMetric: optional(selectionMetric),
-}, 'a model { name, spec, grid?, pool?, ... }');
+};
+
+const pipelineModel = object({ name, ...gridFields }, 'a model { name, spec, grid?, pool?, ... }');
 
 export const gridSearchInputSchema = object({
   datasetUri: uri,
   outputUri: uri,
-  spec: trainSpec,
-  grid: optional(plainObject),
-  pool: optional(pool),
-  gpuTaskQueue: optional(string({ nonEmpty: true })),
-  pointsInFlight: optional(positiveInt),
-  selectionMetric: optional(selectionMetric),
+  ...gridFields,
   heartbeatTimeout: optional(duration),
   workers: optional(positiveInt),
   localSteps: optional(positiveInt),

@@ -79,11 +79,13 @@ export function resolveSamples(samples: readonly SampleInput[], key = 'samples')
   };
 }
 
-/** Per-sample outcome of the features stage, as the fan-out tallies it. */
+/** Per-sample outcome of the features stage, as the fan-out tallies it: what happened to one sample's files. */
 export interface SampleOutcome {
   readonly ok: number;
   readonly failed: number;
+  /** Summed counters of the sample's files. */
   readonly counters: Readonly<Record<string, number>>;
+  /** Failure message (with the file's URI taken out) → how many files, and the first few. */
   readonly causes: Readonly<Record<string, { readonly count: number; readonly files: readonly string[] }>>;
 }
 
