@@ -38,12 +38,17 @@ export async function readModelFiles(store: Storage, modelUri: string): Promise<
     if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`model ${modelUri} has no ${name}: not a hepflow model directory?`);
     throw e;
   });
-  const [modelJson, weights, scaler, metadata] = await Promise.all([
+  const reads = [
     need(store.readAll(joinUri(modelUri, 'model.json')), 'model.json'),
     need(store.readAll(joinUri(modelUri, 'weights.bin')), 'weights.bin'),
     need(store.readJson<HlfScaler>(joinUri(modelUri, 'scaler.json')), 'scaler.json'),
     need(store.readJson<ModelMetadata>(joinUri(modelUri, 'metadata.json')), 'metadata.json'),
-  ]);
+  ] as const;
+  // Read in parallel, but report the first failure in this order, not whichever read lost
+  // the race: the same directory always gets the same error.
+  const failed = (await Promise.allSettled(reads)).find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  const [modelJson, weights, scaler, metadata] = await Promise.all(reads);
   if (metadata?.config?.model?.kind === undefined) throw new InvalidInputError(`model ${modelUri}: metadata.json has no config.model.kind`);
   validateScaler(scaler, `model ${modelUri}: scaler.json`);
   // The model's own scaler, not a dataset's: inputs must be transformed as in training.
