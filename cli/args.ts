@@ -1,19 +1,31 @@
 import path from 'node:path';
-import { InvalidUriError, normalizeUri } from '../src/storage/index.js';
-/** Parses a positive integer option, naming the option in the error. */
-export function positiveInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
+import { InvalidArgumentError } from 'commander';
+import { InvalidUriError, normalizeUri } from '../src/storage/uri.js';
+import type { SampleInput } from '../src/input/samples.js';
+
+// Option parsers for the command line: each turns a flag's text into its typed value or
+// throws commander's InvalidArgumentError, which the parser reports naming the option
+// (exit code 2) before any command module is loaded.
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const csv = (raw: string | undefined): string[] => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const number = (test: (n: number) => boolean, what: string) => (raw: string): number => {
+  const n = raw.trim() === '' ? NaN : Number(raw);
+  if (!test(n)) throw new InvalidArgumentError(`expected ${what}.`);
+  return n;
+};
+
+export const positiveInteger = number((n) => Number.isSafeInteger(n) && n >= 1, 'a positive integer');
+export const nonNegativeInteger = number((n) => Number.isSafeInteger(n) && n >= 0, 'a non-negative integer');
+export const positiveNumber = number((n) => Number.isFinite(n) && n > 0, 'a positive number');
+export const nonNegativeNumber = number((n) => Number.isFinite(n) && n >= 0, 'a non-negative number');
+export const tcpPort = number((n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a TCP port, 0..65535');
+
+/** A comma-separated list; empty items are dropped. */
+export const csv = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean);
 
 /**
  * A storage URI from the command line. A relative path is resolved against this
@@ -25,7 +37,19 @@ export function uriArgument(raw: string): string {
   try {
     return normalizeUri(absolute);
   } catch (e) {
-    if (e instanceof InvalidUriError) throw new UsageError(e.message);
+    if (e instanceof InvalidUriError) throw new InvalidArgumentError(e.message);
     throw e;
   }
+}
+
+/**
+ * `--sample name=uri[,uri...]`, repeated: one sample per class, in label order. Local
+ * paths become file:// URIs; a directory keeps its trailing slash.
+ */
+export function sampleArgument(arg: string, previous: SampleInput[] = []): SampleInput[] {
+  const eq = arg.indexOf('=');
+  if (eq < 1 || eq === arg.length - 1) throw new InvalidArgumentError('expected name=uri[,uri...].');
+  const uris = arg.slice(eq + 1).split(',').filter(Boolean).map(uriArgument);
+  const name = arg.slice(0, eq);
+  return [...previous, uris.length === 1 ? { name, uri: uris[0]! } : { name, uris }];
 }
