@@ -2,7 +2,8 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
   ActivityFailure, ApplicationFailure, CancelledFailure, ChildWorkflowFailure, TerminatedFailure, TimeoutFailure,
 } from '@temporalio/common';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { inspect } from 'node:util';
+import { DefaultLogger, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
 import { stackConfigFromEnv, webUiUrl } from '../infra/stack-config.js';
 import { connectClient, connectWorker, temporalSettings } from '../src/temporal/connection.js';
 import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
@@ -25,7 +26,7 @@ export async function awaitResult<R>(handle: WorkflowHandle, localWorker: boolea
   if (!localWorker) return (await handle.result()) as R;
   // Keep the terminal for the user's output: only the worker's warnings and errors.
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('WARN', localWorkerLog) });
     runtimeInstalled = true;
   }
   const { connection, namespace } = await connectWorker();
@@ -36,6 +37,21 @@ export async function awaitResult<R>(handle: WorkflowHandle, localWorker: boolea
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * The in-process worker's warnings, short: a failed activity attempt is one line (the
+ * SDK logs it with two stack traces), a failed workflow nothing, since the command
+ * prints the run's whole cause chain when it ends.
+ */
+function localWorkerLog({ level, message, meta }: LogEntry): void {
+  const m = (meta ?? {}) as { activityType?: string; attempt?: number; workflowId?: string; error?: Error };
+  if (message === 'Workflow failed') return;
+  if (message === 'Activity failed' && m.activityType) {
+    console.error(`worker: activity ${m.activityType} of ${m.workflowId} failed (attempt ${m.attempt}): ${m.error?.message ?? ''}`);
+    return;
+  }
+  console.error(`worker [${level}] ${message}${meta ? ` ${inspect(meta, { breakLength: Infinity })}` : ''}`);
 }
 
 /** A run that ended without a result; the message is its failure chain, one line per level, and the UI link. */
@@ -80,7 +96,11 @@ export function runFailed(type: string, workflowId: string, e: WorkflowFailedErr
  */
 export function failureChain(failure: unknown): string[] {
   const lines: string[] = [];
-  for (let f = failure, depth = 0; f instanceof Error && depth < 32; f = f.cause, depth++) lines.push(describeFailure(f));
+  for (let f = failure, depth = 0, above = ''; f instanceof Error && depth < 32; above = f.message, f = f.cause, depth++) {
+    // An activity's error arrives wrapped: the ApplicationFailure and the error it was made from say the same.
+    if (depth > 0 && f.message === above && !(f instanceof ChildWorkflowFailure || f instanceof ActivityFailure)) continue;
+    lines.push(describeFailure(f));
+  }
   return lines;
 }
 
