@@ -17,6 +17,7 @@ import { buildProgram } from '../cli/program.js';
 import { freePort } from './helpers/net.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { HZZ, sharedFile } from './helpers/testdata.js';
 
 interface Run {
   code: number;
@@ -232,6 +233,24 @@ describe('against a Temporal dev server and an S3 server', () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no run 'no-such-run'/);
     await env.client.workflow.getHandle(id).terminate('test done');
+  });
+
+  test('ingest prints the --branches statistics and exits 1 when a file failed, 0 with --allow-failed-files', async () => {
+    const store = s3.storage();
+    await store.write('s3://hepflow-cli/ingest/a-hzz.root', readFileSync(sharedFile('uproot-HZZ.root')));
+    await store.write('s3://hepflow-cli/ingest/b-broken.root', 'not a ROOT file');
+    const args = ['ingest', 's3://hepflow-cli/ingest/', '--branches', 'NMuon', '--local-worker', '--out', 's3://hepflow-cli/ingested'];
+    const strict = await hepflow(args, cliEnv);
+    assert.equal(strict.code, 1, strict.stderr);
+    const stat = new RegExp(`NMuon +${HZZ.entries} values {2}sum +${HZZ.nMuonSum} {2}mean ${(HZZ.nMuonSum / HZZ.entries).toPrecision(6)}`);
+    assert.match(strict.stdout, new RegExp(`a-hzz\\.root +events +${HZZ.entries} entries.*\\n +${stat.source}`));
+    assert.match(strict.stdout, new RegExp(`branches over all files read:\\n +${stat.source}`));
+    assert.match(strict.stdout, /files: 2 \(1 read, 1 failed\)/);
+    assert.match(strict.stdout, /FAILED s3:\/\/hepflow-cli\/ingest\/b-broken\.root: /);
+    assert.match(strict.stderr, /hepflow: 1 of 2 files failed \(--allow-failed-files to accept that\)/);
+    const lenient = await hepflow([...args, '--allow-failed-files'], cliEnv);
+    assert.equal(lenient.code, 0, lenient.stderr);
+    assert.match(lenient.stdout, /files: 2 \(1 read, 1 failed\)/);
   });
 
   test('ls, cat and cp over s3:// and local files', async () => {

@@ -19,7 +19,8 @@ export const runIngest = (input: IngestInput, o: { localWorker: boolean; wait: b
   runWorkflow<FanOutResult>('ingestWorkflow', input, { ...o, workflowId: o.workflowId ?? newWorkflowId('ingest') });
 
 const statLine = (name: string, s: BranchStats): string =>
-  `${name.padEnd(20)} ${String(s.count).padStart(10)} values  sum ${s.sum.toPrecision(8).padStart(16)}  mean ${(s.count ? s.sum / s.count : NaN).toPrecision(6)}`;
+  `${name.padEnd(20)} ${String(s.count).padStart(10)} values  sum ${(Number.isInteger(s.sum) ? String(s.sum) : s.sum.toPrecision(10)).padStart(16)}` +
+  `  mean ${s.count ? (s.sum / s.count).toPrecision(6) : '-'}`;
 
 /** Per-file summaries, the requested branches' statistics per file and over all files, the totals and failures. */
 export async function printIngestResult(r: FanOutResult): Promise<void> {
