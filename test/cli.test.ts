@@ -126,6 +126,19 @@ describe('without servers', () => {
     }
   });
 
+  test('stack env prints what the temporal CLI, clients and later commands need for a stack on other ports', async () => {
+    const r = await hepflow(['stack', 'env'], { HEPFLOW_TEMPORAL_PORT: '17301', HEPFLOW_S3_PORT: '19301', HEPFLOW_DATA_DIR: dataDir, HEPFLOW_STACK: 'local' });
+    assert.equal(r.code, 0, r.stderr);
+    const vars = Object.fromEntries(r.stdout.trim().split('\n').map((l) => /^export (\w+)=(.*)$/.exec(l)!.slice(1, 3) as [string, string]));
+    assert.equal(vars.TEMPORAL_ADDRESS, '127.0.0.1:17301');
+    assert.equal(vars.TEMPORAL_NAMESPACE, 'default');
+    assert.equal(vars.HEPFLOW_S3_ENDPOINT, 'http://127.0.0.1:19301');
+    assert.equal(vars.TEMPORAL_UI_ADDRESS, 'http://127.0.0.1:18301');
+    assert.equal(vars.HEPFLOW_TEMPORAL_PORT, '17301');
+    assert.equal(vars.HEPFLOW_DATA_DIR, dataDir);
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'HEPFLOW_BUCKET']) assert.ok(vars[k], k);
+  });
+
   test('a failure exits 1 with its message', async () => {
     const missing = path.join(dataDir, 'no-such-dir');
     const ls = await hepflow(['ls', `${missing}/`], offline);
@@ -196,6 +209,16 @@ describe('against a Temporal dev server and an S3 server', () => {
     const byUri = await hepflow(['report', 's3://hepflow-cli/runs/done'], cliEnv);
     assert.equal(byUri.code, 0, byUri.stderr);
     assert.equal(byUri.stdout, '# Pipeline report\n\n| model | AUC |\n');
+    // --open: report.html fetched to a local file and handed to the desktop's opener (none on this PATH).
+    await s3.storage().write('s3://hepflow-cli/runs/done/report.html', '<html><body>report</body></html>');
+    const noOpener = mkdtempSync(path.join(tmp, 'path-'));
+    const opened = await hepflow(['report', 's3://hepflow-cli/runs/done', '--open'], { ...cliEnv, PATH: noOpener });
+    assert.equal(opened.code, 0, opened.stderr);
+    const file = /^report: (.+\.html)$/m.exec(opened.stdout)?.[1];
+    assert.ok(file, opened.stdout);
+    assert.equal(readFileSync(file, 'utf8'), '<html><body>report</body></html>');
+    rmSync(file);
+    assert.match(opened.stdout, /no (xdg-open|open|cmd) here to open it/);
     const unknown = await hepflow(['report', 'no-such-run'], cliEnv);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no run 'no-such-run'/);
