@@ -7,7 +7,10 @@ export async function stackUpCommand(o: { kafka?: boolean }): Promise<void> {
   const r = await stackUp(config);
   console.log(`temporal: ${r.temporal} (gRPC ${config.temporal.ip}:${config.temporal.port}, web UI ${webUiUrl(config)})`);
   console.log(`s3:       ${r.s3} (http://${config.s3.ip}:${config.s3.port}, bucket '${config.s3.bucket}')`);
-  if (o.kafka) console.log(`kafka:    ${await startKafka(kafkaConfigFromEnv(config.dataDir))} (${kafkaBootstrap(kafkaConfigFromEnv(config.dataDir))}, KRaft)`);
+  if (o.kafka) {
+    const kafka = kafkaConfigFromEnv(config.dataDir);
+    console.log(`kafka:    ${await startKafka(kafka)} (${kafkaBootstrap(kafka)}, KRaft)`);
+  }
   console.log(`data:     ${config.dataDir}`);
 }
 
