@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { buildProgram } from '../cli/program.js';
 import { freePort } from './helpers/net.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
@@ -159,9 +160,22 @@ describe('against a Temporal dev server and an S3 server', () => {
   let cliEnv: Record<string, string>;
   let tmp: string;
   const UI = 'http://ui.example.test:8999';
+  // The attributes the stack registers and the workflows set; `runs` shows them as columns.
+  const STAGE = defineSearchAttributeKey('HepflowStage', SearchAttributeType.KEYWORD);
+  const SAMPLES = defineSearchAttributeKey('HepflowSamples', SearchAttributeType.KEYWORD_LIST);
+  const MODEL = defineSearchAttributeKey('HepflowModel', SearchAttributeType.KEYWORD);
+  const BEST_AUC = defineSearchAttributeKey('HepflowBestAuc', SearchAttributeType.DOUBLE);
+
+  /** Waits until the server's list (visibility, updated asynchronously) shows the workflow. */
+  async function listed(id: string): Promise<void> {
+    for (;;) {
+      for await (const w of env.client.workflow.list({ query: `WorkflowId='${id}'` })) if (w.workflowId === id) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 
   before(async () => {
-    [env, s3] = await Promise.all([startTestTemporal(), startTestS3('hepflow-cli')]);
+    [env, s3] = await Promise.all([startTestTemporal({ searchAttributes: [STAGE, SAMPLES, MODEL, BEST_AUC] }), startTestS3('hepflow-cli')]);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'hepflow-cli-'));
     cliEnv = { ...s3.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_UI_ADDRESS: UI, HEPFLOW_BUCKET: 'hepflow-cli', HEPFLOW_DATA_DIR: tmp };
   });
@@ -230,14 +244,17 @@ describe('against a Temporal dev server and an S3 server', () => {
     await env.client.workflow.start('ingestWorkflow', {
       taskQueue: 'hepflow-cli-test-unpolled', workflowId: id,
       args: [{ inputUri: 's3://hepflow-cli/in/', outputUri: 's3://hepflow-cli/out/' }],
+      typedSearchAttributes: [{ key: STAGE, value: 'training' }, { key: MODEL, value: 'hlf' }, { key: BEST_AUC, value: 0.98765 }],
     });
-    const listed = await hepflow(['runs', '--limit', '50'], cliEnv);
-    assert.equal(listed.code, 0, listed.stderr);
-    const header = listed.stdout.split('\n')[0]!;
+    await listed(id);
+    await listed(failedRun);
+    const runs = await hepflow(['runs', '--limit', '50'], cliEnv);
+    assert.equal(runs.code, 0, runs.stderr);
+    const header = runs.stdout.split('\n')[0]!;
     assert.match(header, /^RUN +TYPE +STATUS +STARTED +STAGE +MODEL +BEST AUC$/);
-    assert.match(listed.stdout, new RegExp(`^${id} +ingestWorkflow +RUNNING +\\d{4}-`, 'm'));
-    assert.match(listed.stdout, new RegExp(`^${failedRun} +pipelineWorkflow +FAILED `, 'm'));
-    assert.doesNotMatch(listed.stdout, /featuresWorkflow/, 'child workflows only with --all');
+    assert.match(runs.stdout, new RegExp(`^${id} +ingestWorkflow +RUNNING +\\d{4}-\\d\\d-\\d\\d [\\d:]+Z +training +hlf +0\\.9877$`, 'm'));
+    assert.match(runs.stdout, new RegExp(`^${failedRun} +pipelineWorkflow +FAILED +\\d{4}-`, 'm'));
+    assert.doesNotMatch(runs.stdout, /featuresWorkflow/, 'child workflows only with --all');
     const all = await hepflow(['runs', '--all', '--limit', '100'], cliEnv);
     assert.match(all.stdout, /featuresWorkflow +FAILED/);
     const filtered = await hepflow(['runs', '--query', "ExecutionStatus='Running'"], cliEnv);

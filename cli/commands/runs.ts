@@ -3,9 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionInfo } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
 import { defaultFailureConverter, defaultPayloadConverter, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { temporal } from '@temporalio/proto';
 import { connectClient } from '../../src/temporal/connection.js';
 import { joinUri, parseUri, storage } from '../../src/storage/index.js';
 import { uriArgument } from '../args.js';
@@ -83,9 +82,10 @@ export async function cancelCommand(run: string): Promise<void> {
   });
 }
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+type ProtoFailure = Parameters<typeof defaultFailureConverter.failureToError>[0];
 
-const decodeFailure = (f: temporal.api.failure.v1.IFailure | null | undefined): string[] =>
+const decodeFailure = (f: ProtoFailure | null | undefined): string[] =>
   f ? failureChain(defaultFailureConverter.failureToError(f, defaultPayloadConverter)) : [];
 
 /**
