@@ -261,6 +261,9 @@ describe('against a Temporal dev server and an S3 server', () => {
     assert.match(filtered.stdout, new RegExp(`^${id} `, 'm'));
     assert.doesNotMatch(filtered.stdout, new RegExp(failedRun));
 
+    const waiting = await hepflow(['logs', id], cliEnv);
+    assert.equal(waiting.code, 0, waiting.stderr);
+    assert.match(waiting.stdout, /not picked up by a worker yet \(is one polling task queue hepflow-cli-test-unpolled\?\)/);
     const r = await hepflow(['cancel', id], cliEnv);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`cancellation requested for ingestWorkflow ${id}`));

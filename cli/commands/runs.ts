@@ -150,9 +150,29 @@ export async function logsCommand(run: string): Promise<void> {
       }
     }
     if (problems.length > 0) console.log(['failures and interruptions:', ...problems].join('\n'));
+    // temporal.api.enums.v1.PendingWorkflowTaskState 1: SCHEDULED
+    if (info.raw.pendingWorkflowTask?.state === 1) {
+      console.log(`waiting: the workflow's next task is not picked up by a worker yet (is one polling task queue ${info.taskQueue}?)`);
+    }
+    const pending = info.raw.pendingActivities ?? [];
+    if (pending.length > 0) console.log('pending activities:');
+    for (const a of pending) {
+      const last = decodeFailure(a.lastFailure);
+      console.log(`  ${a.activityType?.name ?? '?'} ${PENDING_STATE[a.state ?? 0] ?? 'in an unknown state'}, attempt ${a.attempt ?? 1}` +
+        `${last.length ? `; last failure: ${last.at(-1)}` : ''}`);
+    }
     console.log(`web UI: ${workflowUrl(run)}`);
   });
 }
+
+// temporal.api.enums.v1.PendingActivityState
+const PENDING_STATE: Record<number, string> = {
+  1: 'scheduled, not picked up by a worker yet (is one polling its task queue?)',
+  2: 'running',
+  3: 'cancel requested',
+  4: 'paused',
+  5: 'pause requested',
+};
 
 function eventTime(e: HistoryEvent): number {
   const t = e.eventTime;
