@@ -1,6 +1,6 @@
 import { storage } from '../src/storage/index.js';
 import { buildDataset as build, type BuildDatasetInput, type BuildDatasetResult } from '../src/stages/dataset.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
 
 /** Assembles one dataset (dev or full) from a features run; heartbeats carry the pass and row count. */

@@ -10,7 +10,7 @@ import { runJobInThread } from '../src/ml/distributed/thread.js';
 import type {
   AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
 } from '../src/ml/distributed/jobs.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
 
 function threadOptions(what: string, progress: { last?: unknown }) {
   const ctx = Context.current();

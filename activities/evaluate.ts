@@ -1,5 +1,5 @@
 import { evaluateOnTestSet, type EvaluateInput, type EvaluateResult } from '../src/stages/evaluate.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
 
 /** Test-set evaluation of a trained model (see src/stages/evaluate.ts). */

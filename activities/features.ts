@@ -1,8 +1,8 @@
 import { storage } from '../src/storage/index.js';
 import { prepareFilePart, type PrepareFileFeaturesResult } from '../src/stages/features.js';
 import { InvalidInputError } from '../src/errors.js';
-import type { FileRef, FileTask } from '../workflows/file-batches-types.js';
-import { nonRetryable } from './file-batches.js';
+import type { FileRef, FileTask } from '../src/contract/fan-out.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
 
 type Params = Extract<FileTask, { activity: 'prepareFileFeatures' }>['params'];

@@ -1,29 +1,10 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { Readable } from 'node:stream';
-import { storage, joinUri, isTransientStorageError } from '../src/storage/index.js';
-import { isInputVerdict } from '../src/errors.js';
+import { storage } from '../src/storage/index.js';
+import { fanOutFiles } from '../src/contract/layout.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { listSources } from '../src/stages/listing.js';
-import type { FileRef, FileResult, FileTask, InputSource, Listing, SampleTally, Totals } from '../workflows/file-batches-types.js';
+import type { FileRef, FileResult, FileTask, InputSource, Listing, SampleTally, Totals } from '../src/contract/fan-out.js';
 import { withHeartbeat } from './heartbeat.js';
-
-const pad = (n: number): string => String(n).padStart(6, '0');
-const listingUri = (outputUri: string, batch: number): string => joinUri(outputUri, 'listing', `batch-${pad(batch)}.json`);
-const batchResultUri = (outputUri: string, batch: number): string => joinUri(outputUri, 'results', `batch-${pad(batch)}.json`);
-
-/**
- * Errors no retry can fix (the bytes are bad, the object or input is wrong) fail
- * non-retryably, and the workflow records them. Everything else, above all a storage
- * outage anywhere in the cause chain, stays retryable: an input that could not be read
- * right now must never be recorded as bad.
- */
-export function nonRetryable(e: unknown): unknown {
-  if (isTransientStorageError(e)) {
-    // Typed by the outage, not by a wrapper whose name the workflow may list as permanent.
-    return ApplicationFailure.create({ message: (e as Error).message, type: 'StorageUnavailableError', nonRetryable: false, cause: e as Error });
-  }
-  if (isInputVerdict(e)) return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
-  return e;
-}
 
 /**
  * Lists the input files and stores the listing in batches, so the workflow history
@@ -41,7 +22,7 @@ async function list(input: ListInput, report: (d: unknown) => void): Promise<Lis
   let files = 0;
   let bytes = 0;
   const flush = async () => {
-    await storage().writeJson(listingUri(input.outputUri, batches), batch);
+    await storage().writeJson(fanOutFiles(input.outputUri).listingBatch(batches), batch);
     batches++;
     batch = [];
     report({ files, batches });
@@ -61,11 +42,11 @@ async function list(input: ListInput, report: (d: unknown) => void): Promise<Lis
 }
 
 export async function readListingBatch(input: { outputUri: string; batch: number }): Promise<FileRef[]> {
-  return withHeartbeat(() => storage().readJson<FileRef[]>(listingUri(input.outputUri, input.batch)));
+  return withHeartbeat(() => storage().readJson<FileRef[]>(fanOutFiles(input.outputUri).listingBatch(input.batch)));
 }
 
 export async function writeBatchResult(input: { outputUri: string; batch: number; results: FileResult[] }): Promise<string> {
-  const uri = batchResultUri(input.outputUri, input.batch);
+  const uri = fanOutFiles(input.outputUri).batchResult(input.batch);
   await withHeartbeat(() => storage().writeJson(uri, input.results));
   return uri;
 }
@@ -90,7 +71,8 @@ export async function writeManifest(input: {
 }
 
 async function writeManifestWith(input: Parameters<typeof writeManifest>[0], report: (d: unknown) => void): Promise<{ manifestUri: string }> {
-  const manifestUri = joinUri(input.outputUri, 'manifest.json');
+  const files = fanOutFiles(input.outputUri);
+  const manifestUri = files.manifest;
   const { batches, header: extra, ...common } = input;
   const header = { ...common, ...extra };
   async function* chunks(): AsyncGenerator<string> {
@@ -98,7 +80,7 @@ async function writeManifestWith(input: Parameters<typeof writeManifest>[0], rep
     yield ',"files":[';
     let first = true;
     for (let b = 0; b < batches; b++) {
-      for (const r of await storage().readJson<FileResult[]>(batchResultUri(input.outputUri, b))) {
+      for (const r of await storage().readJson<FileResult[]>(files.batchResult(b))) {
         yield (first ? '\n' : ',\n') + JSON.stringify(r);
         first = false;
       }

@@ -3,7 +3,7 @@ import { storage } from '../src/storage/index.js';
 import { labelsPathFor } from '../src/generator/file.js';
 import { generateToStorage } from '../src/generator/publish.js';
 import type { MixInput } from '../src/generator/index.js';
-import { ErrorTypes } from '../src/temporal/policies.js';
+import { ErrorTypes } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface GenerateFileInput {

@@ -1,7 +1,7 @@
 import { storage } from '../src/storage/index.js';
 import { summarizeTree, type TreeSummary } from '../src/root/tree-summary.js';
-import type { FileRef, PerFileOutcome } from '../workflows/file-batches-types.js';
-import { nonRetryable } from './file-batches.js';
+import type { FileRef, PerFileOutcome } from '../src/contract/fan-out.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
 
 /** Opens one ROOT file through ranged reads and summarizes its tree (src/root/tree-summary.ts). */

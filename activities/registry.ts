@@ -1,7 +1,7 @@
 import { storage } from '../src/storage/index.js';
 import { FEATURE_DEFINITION_VERSION } from '../src/physics/features.js';
 import { defaultRegistryUri, ModelRegistry } from '../src/registry/registry.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface RegisterModelsInput {

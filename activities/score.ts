@@ -2,7 +2,7 @@ import { storage } from '../src/storage/index.js';
 import {
   scoreFilePart, summarizeScoreParts, type ScoreFileInput, type ScoreFileResult, type ScoreSummary, type ScoreSummaryInput,
 } from '../src/stages/score.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
 
 /** Per-event class probabilities of one file into one content-addressed part (src/stages/score.ts). */

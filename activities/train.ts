@@ -1,15 +1,16 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { TrainingWorkerError } from '../src/ml/train-runner.js';
-import { ErrorTypes } from '../src/temporal/policies.js';
+import { ErrorTypes } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
-import { storage, joinUri } from '../src/storage/index.js';
+import { storage } from '../src/storage/index.js';
+import { gridFiles } from '../src/contract/layout.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
 import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
 import { AbortError } from '../src/ml/errors.js';
 import { expandGrid, applyGridPoint, selectBest, type GridOutcome } from '../src/ml/grid.js';
 import { datasetClasses, trainRun, type TrainRunInput, type TrainRunResult } from '../src/stages/train.js';
 import { InvalidInputError } from '../src/errors.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
 
 const invalid = (e: unknown): never => {
   throw nonRetryable(new InvalidInputError((e as Error).message, { cause: e }));
@@ -100,7 +101,7 @@ async function selectBestOf(input: Parameters<typeof selectBestModel>[0]): Promi
     return invalid(e);
   }
   const best = input.outcomes.find((o) => o.runId === picked.id)!;
-  const tableUri = joinUri(input.outputUri, 'grid-results.json');
+  const tableUri = gridFiles(input.outputUri).table;
   await storage().writeJson(tableUri, { metric: input.metric, maximize: input.maximize, best: best.runId, results: input.outcomes, failed: input.failed });
   return { best, tableUri };
 }

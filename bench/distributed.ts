@@ -29,7 +29,7 @@ import { modelConfig } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import type { DistributedTrainInput } from '../workflows/distributed-train.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { dataDir } from '../src/paths.js';
 import { fitScalingModel, predict } from './lib/distributed-model.js';
 import { startTestS3 } from '../test/helpers/s3-server.js';

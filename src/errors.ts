@@ -1,5 +1,5 @@
 import { RootFileError } from './root/errors.js';
-import { InvalidUriError } from './storage/uri.js';
+import { InvalidUriError } from './storage/uri-path.js';
 import { isTransientStorageError, ObjectNotFoundError, PermanentStorageError } from './storage/types.js';
 
 /**

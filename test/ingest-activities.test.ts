@@ -10,7 +10,7 @@ import { inspectRootFile } from '../activities/ingest.js';
 import { listInputFiles, readListingBatch, writeBatchResult, writeManifest } from '../activities/file-batches.js';
 import { storage } from '../src/storage/index.js';
 import { openRootFile } from '../src/root/reader/index.js';
-import type { FileResult, FileTask } from '../workflows/file-batches-types.js';
+import type { FileResult, FileTask } from '../src/contract/fan-out.js';
 import { HZZ, sharedFile } from './helpers/testdata.js';
 
 /** MockActivityEnvironment.run with the activity's own types. */

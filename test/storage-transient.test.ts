@@ -19,7 +19,7 @@ import { s3Failure } from '../src/storage/s3-store.js';
 import { openRootFile } from '../src/root/reader/index.js';
 import { RootFileError } from '../src/root/errors.js';
 import { summarizeTree } from '../src/root/tree-summary.js';
-import { nonRetryable } from '../activities/file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { inspectRootFile } from '../activities/ingest.js';
 import { prepareFileFeatures } from '../activities/features.js';
 import { MockActivityEnvironment } from '@temporalio/testing';

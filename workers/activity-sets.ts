@@ -1,5 +1,5 @@
 import * as all from '../activities/index.js';
-import type { Pool } from '../src/temporal/task-queues.js';
+import type { Pool } from '../src/contract/task-queues.js';
 
 /**
  * Which activities each pool serves. The CPU pool runs the data stages; the GPU pool

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { activitiesFor } from './activity-sets.js';
 import type { PoolWorkerOptions } from './worker-options.js';
-import { HEARTBEAT_INTERVAL_MS } from '../src/temporal/policies.js';
+import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
@@ -27,7 +27,7 @@ export async function createPoolWorker(
     shutdownGraceTime: '30 seconds',
     // The SDK sends heartbeats at most every 80% of the heartbeat timeout by default,
     // leaving the server a few seconds of slack; the activities' 5-s timer cadence
-    // (src/temporal/policies.ts) reaches the server as is instead.
+    // (src/contract/policies.ts) reaches the server as is instead.
     maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
   });
 }

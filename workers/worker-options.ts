@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { taskQueueOf, type Pool } from '../src/temporal/task-queues.js';
+import { taskQueueOf, type Pool } from '../src/contract/task-queues.js';
 
 export interface PoolWorkerOptions {
   readonly pool: Pool;

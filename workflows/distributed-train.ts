@@ -3,8 +3,8 @@ import type { Duration } from '@temporalio/common';
 import type { TrainConfig } from '../src/ml/train.js';
 import type { AggregateResult, DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
-import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 
 export interface DistributedTrainInput {
@@ -25,7 +25,7 @@ export interface DistributedTrainInput {
   readonly gpuTaskQueue?: string;
   /** How long a silent shard may go before Temporal retries it elsewhere (crash detection). */
   readonly heartbeatTimeout?: Duration;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
   /** Rounds per workflow run before continue-as-new keeps the history bounded (default 100). */
   readonly roundsPerRun?: number;

@@ -2,7 +2,7 @@ import { ApplicationFailure, continueAsNew } from '@temporalio/workflow';
 import type { FeatureOptions } from '../src/stages/features.js';
 import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/input/samples.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
-import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask, InputSource } from './file-batches-types.js';
+import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask, InputSource } from '../src/contract/fan-out.js';
 import { featuresInputSchema, validated } from './input-schemas.js';
 
 export interface FeaturesInput extends FanOutOptions, Omit<FeatureOptions, 'labels'> {

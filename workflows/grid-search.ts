@@ -4,12 +4,14 @@ import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/stages/train.js';
 import type { TrainConfig } from '../src/ml/train.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
-import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
+import { gridFiles } from '../src/contract/layout.js';
+import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 
 export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
 
@@ -40,7 +42,7 @@ export interface GridSearchInput {
   readonly workers?: number;
   /** Optimizer steps per worker between synchronisations (distributed points only). */
   readonly localSteps?: number;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
 }
 
@@ -92,10 +94,10 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   };
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];
-  const prefix = input.outputUri.replace(/\/+$/, '');
+  const files = gridFiles(input.outputUri);
   await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {
     try {
-      outcomes.push(await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: `${prefix}/runs/${p.id}`, config: p.config }));
+      outcomes.push(await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config }));
     } catch (e) {
       failed.push({ runId: p.id, error: errorOf(e) });
     }
@@ -105,8 +107,8 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   }
   outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
   const { best, tableUri } = await cpuOps.selectBestModel({
-    outputUri: prefix, outcomes, failed, metric, maximize: metric !== 'valLoss',
+    outputUri: trimTrailingSlashes(input.outputUri), outcomes, failed, metric, maximize: metric !== 'valLoss',
   });
-  const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: `${prefix}/evaluation` });
+  const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: files.evaluation });
   return { best, tableUri, evaluation, trained: outcomes.length, failed };
 }

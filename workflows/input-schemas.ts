@@ -17,7 +17,7 @@ const name = string({ pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, what: 'a name of 
 
 // Durations as Temporal takes them: '30 seconds', '1m', or milliseconds.
 const duration = either<string | number>(string({ nonEmpty: true, what: "a duration such as '30 seconds'" }), positiveInt);
-/** RetrySettings of src/temporal/policies.ts. */
+/** RetrySettings of src/contract/policies.ts. */
 const retry = optional(object({ initialInterval: optional(duration), maximumInterval: optional(duration), budget: optional(duration) }));
 
 const fanOut = {

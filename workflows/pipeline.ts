@@ -4,10 +4,11 @@ import type { DelphesEvent } from '../src/physics/delphes-event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport } from '../src/stages/report.js';
-import type { Pool } from '../src/temporal/task-queues.js';
+import type { Pool } from '../src/contract/task-queues.js';
 import type { MixInput } from '../src/generator/mix.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
+import { runFiles } from '../src/contract/layout.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
@@ -51,7 +52,7 @@ export interface PipelineInput {
   /**
    * How long every stage retries transient failures (storage or Temporal unreachable, a
    * worker lost): waits from `initialInterval` (1 s) doubling up to `maximumInterval`
-   * (30 s) for `budget` (15 minutes) in all; see src/temporal/policies.ts.
+   * (30 s) for `budget` (15 minutes) in all; see src/contract/policies.ts.
    */
   readonly retry?: RetrySettings;
 }
@@ -68,12 +69,13 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const id = workflowInfo().workflowId;
   const ops = activitiesFor('data', { retry: input.retry });
   const retry = input.retry ? { retry: input.retry } : {};
-  const work = input.workUri.replace(/\/+$/, '');
+  const layout = runFiles(input.workUri);
+  const work = layout.work;
   let samples = input.samples;
   if (input.generate) {
     const generated = await executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
-      args: [{ outputUri: `${work}/input/`, ...input.generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
+      args: [{ outputUri: layout.input, ...input.generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
     });
     samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
   }
@@ -82,7 +84,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     workflowId: `${id}-features`,
     args: [{
       samples: samples!,
-      outputUri: `${work}/features`,
+      outputUri: layout.features,
       ...(input.treeName ? { treeName: input.treeName } : {}),
       ...(input.emptyIfMissing ? { emptyIfMissing: input.emptyIfMissing } : {}),
       ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
@@ -91,8 +93,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     }],
   });
   const dataset = await ops.buildDataset({
-    featuresUri: `${work}/features`,
-    outputUri: `${work}/dataset-${input.dataset?.kind ?? 'dev'}`,
+    featuresUri: layout.features,
+    outputUri: layout.dataset(input.dataset?.kind ?? 'dev'),
     kind: input.dataset?.kind ?? 'dev',
     ...(input.dataset?.maxEvents !== undefined ? { maxEvents: input.dataset.maxEvents } : {}),
     ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
@@ -111,7 +113,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       workflowId: `${id}-grid-${m.name}`,
       args: [{
         datasetUri: dataset.datasetUri,
-        outputUri: `${work}/models/${m.name}`,
+        outputUri: layout.models(m.name),
         spec: m.spec,
         grid: m.grid ?? {},
         ...(m.pool ? { pool: m.pool } : {}),

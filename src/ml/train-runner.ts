@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
 import { AbortError } from './errors.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../temporal/policies.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../contract/errors.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
 /**
@@ -65,7 +65,7 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
 /**
  * An error raised in the training worker, rebuilt on this side with its name, message,
  * stack and cause chain. `nonRetryable` says whether its name is one of the permanent
- * error types (src/temporal/policies.ts), which the activity turns into a non-retryable failure.
+ * error types (src/contract/policies.ts), which the activity turns into a non-retryable failure.
  */
 export class TrainingWorkerError extends Error {
   readonly nonRetryable: boolean;

@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
+import { ObjectNotFoundError, type Storage } from '../storage/index.js';
 import { commit, derivedKey, readCommitted } from '../storage/content-address.js';
+import { fanOutFiles } from '../contract/layout.js';
 import { readDelphesEvents } from '../root/reader/index.js';
 import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION, type CutFlow } from '../physics/features.js';
@@ -155,7 +156,7 @@ export async function prepareFilePart(
   onProgress: (cutFlow: Readonly<CutFlow>) => void = () => {},
 ): Promise<PrepareFileFeaturesResult> {
   const key = derivedKey(input.file, featureConfig(input));
-  const partUri = joinUri(input.outputUri, 'parts', `${key}.parquet`);
+  const partUri = fanOutFiles(input.outputUri).part(key, '.parquet');
   const commitUri = commitUriOf(partUri);
   const done = await readCommitted<FeaturePartMeta>(store, commitUri);
   if (done) return { partUri, rows: done.meta.rows, reused: true, counters: partCounters(done.meta) };

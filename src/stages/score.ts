@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { joinUri, type Storage } from '../storage/index.js';
+import { fanOutFiles } from '../contract/layout.js';
 import { commit, derivedKey, readCommitted, type InputIdentity } from '../storage/content-address.js';
 import { readDelphesEvents } from '../root/reader/index.js';
 import { readFeatureRows } from '../parquet/reader.js';
@@ -120,8 +121,9 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
     emptyIfMissing: [...(input.emptyIfMissing ?? [])].sort(),
   };
   const key = derivedKey(input.file, { scoreVersion: SCORE_VERSION, model, selection: input.selection ?? null, input: part ? 'feature-part' : rootOptions });
-  const partUri = joinUri(input.outputUri, 'parts', `${key}.parquet`);
-  const commitUri = joinUri(input.outputUri, 'parts', `${key}.commit.json`);
+  const files = fanOutFiles(input.outputUri);
+  const partUri = files.part(key, '.parquet');
+  const commitUri = files.part(key, '.commit.json');
   const done = await readCommitted<ScorePartMeta>(store, commitUri);
   const countersOf = (m: ScorePartMeta) => ({
     read: m.read, scored: m.rows,
@@ -184,7 +186,7 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
     let acceptedUri: string | undefined;
     if (acceptedOut !== undefined) {
       await new Promise<void>((resolve, reject) => acceptedOut.end((e?: Error | null) => (e ? reject(e) : resolve())));
-      acceptedUri = joinUri(input.outputUri, 'parts', `${key}.accepted.csv`);
+      acceptedUri = files.part(key, '.accepted.csv');
       await store.write(acceptedUri, createReadStream(acceptedLocal));
     }
     const meta: ScorePartMeta = {
@@ -233,10 +235,11 @@ export async function summarizeScoreParts(store: Storage, input: ScoreSummaryInp
   const total = emptyCounts(input.selection);
   for (const m of metas) if (m.counts !== undefined) addCounts(total, m.counts);
   const efficiency = efficiencyTable(total);
-  const efficiencyUri = joinUri(input.outputUri, 'selection', 'efficiency.json');
+  const files = fanOutFiles(input.outputUri);
+  const efficiencyUri = files.selection('efficiency.json');
   await store.writeJson(efficiencyUri, efficiency);
-  await store.write(joinUri(input.outputUri, 'selection', 'efficiency.csv'), efficiencyCsv(efficiency));
-  const acceptedUri = joinUri(input.outputUri, 'selection', 'accepted.csv');
+  await store.write(files.selection('efficiency.csv'), efficiencyCsv(efficiency));
+  const acceptedUri = files.selection('accepted.csv');
   async function* lines(): AsyncGenerator<Uint8Array | string> {
     yield ACCEPTED_HEADER;
     for (const m of metas) {

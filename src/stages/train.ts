@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { storage as defaultStorage, joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
+import { storage as defaultStorage, ObjectNotFoundError, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
-import { datasetFiles } from '../dataset/layout.js';
+import { datasetFiles, trainFiles } from '../contract/layout.js';
 import { trainInWorker } from '../ml/train-runner.js';
 import { validateTrainConfig, type TrainConfig, type TrainProgress } from '../ml/train.js';
 import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';
@@ -98,12 +98,13 @@ export async function trainRun(
     : undefined;
   const identity = await datasetIdentity(store, input.datasetUri);
   const source: ParquetSourceOptions = { uris: [files.train], id: input.datasetUri };
-  const modelUri = joinUri(input.outputUri, 'model');
+  const layout = trainFiles(input.outputUri);
+  const modelUri = layout.model;
   const r = await trainInWorker(input.config, {
     source: { module: PARQUET_SOURCE_MODULE, options: source },
     scaler,
     ...(particleScaler !== undefined ? { particleScaler } : {}),
-    checkpoints: new ObjectCheckpointStore(joinUri(input.outputUri, 'checkpoints'), 2, store),
+    checkpoints: new ObjectCheckpointStore(layout.checkpoints, 2, store),
     datasetIdentity: identity,
     artifacts: new ObjectArtifactSink(modelUri, store),
     ...(o.signal ? { signal: o.signal } : {}),

@@ -1,8 +1,8 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
-import type { FeatureOptions } from '../src/stages/features.js';
-import type { LabelSource, SampleOutcome } from '../src/input/samples.js';
-import type { ScoreOptions } from '../src/stages/score.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import type { FeatureOptions } from '../stages/features.js';
+import type { LabelSource, SampleOutcome } from '../input/samples.js';
+import type { ScoreOptions } from '../stages/score.js';
+import type { RetrySettings } from './policies.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
 export interface FileRef {
@@ -79,7 +79,7 @@ export interface FanOutOptions {
   /** Batches per run before continuing as new (keeps the history small). */
   readonly batchesPerRun?: number;
   readonly suffix?: string;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
 }
 

@@ -5,35 +5,13 @@
  *
  * The rule: an error about the request or the bytes themselves (bad input, a corrupt
  * ROOT file, an object that does not exist, a diverged training) is permanent and its
- * activity fails non-retryably with one of the types below; everything else — storage
+ * activity fails non-retryably with one of the types of errors.ts; everything else — storage
  * unreachable, timeouts, a worker that died — is transient and retried with exponential
  * backoff for a budget long enough to ride out a restart of the object store or the
  * Temporal server (default: 15 minutes of retrying, waits 1 s, 2 s, 4 s, … capped at 30 s).
  */
 import { msToNumber, type ActivityOptions, type Duration, type RetryPolicy } from '@temporalio/common';
-
-/** ApplicationFailure types that no retry can fix. Activities throw them with nonRetryable set. */
-export const ErrorTypes = {
-  /** Arguments or workflow input that cannot be processed as given. */
-  invalidInput: 'InvalidInput',
-  /** A ROOT file that cannot be read as asked (corrupt, truncated, tree or branch missing). */
-  rootFile: 'RootFileError',
-  rootFormat: 'RootFormatError',
-  objectNotFound: 'ObjectNotFoundError',
-  /** A storage request the server refused for good (e.g. HTTP 403, a file that changed while read). */
-  permanentStorage: 'PermanentStorageError',
-  invalidUri: 'InvalidUriError',
-  /** Training was cancelled on request. */
-  cancelled: 'Cancelled',
-  /** The loss became NaN or infinite: the same data and seed diverge again. */
-  trainingDiverged: 'TrainingDiverged',
-  /** A checkpoint that exists but cannot be read (no state, not JSON, wrong shapes). */
-  checkpoint: 'CheckpointError',
-  /** The dataset cannot support what was asked (e.g. too few events to validate). */
-  datasetTooSmall: 'DatasetTooSmall',
-} as const;
-export type NonRetryableErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
-export const NON_RETRYABLE_ERROR_TYPES: readonly NonRetryableErrorType[] = Object.values(ErrorTypes);
+import { NON_RETRYABLE_ERROR_TYPES } from './errors.js';
 
 /**
  * How long transient failures are retried; every workflow takes it as its optional
