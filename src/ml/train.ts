@@ -5,7 +5,7 @@
  * training worker (train-worker.ts) calls it off the caller's event loop.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { initBackend, parseBackendRequest, type BackendInfo, type BackendRequest } from './backend.js';
 import {
   disposeBatch, fitHlfScaler, fnv1a, mulberry32, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
@@ -16,7 +16,7 @@ import { AbortError, CheckpointError, DatasetTooSmallError, MODEL_CODE_VERSION, 
 import { InvalidInputError } from '../errors.js';
 import { classificationReport, type ClassificationReport } from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
-import { EVENT_CLASSES } from '../physics/delphes-event.js';
+import { EVENT_CLASSES } from '../physics/schema.js';
 
 export type SelectionMetric = 'val_loss' | 'val_mean_auc' | 'val_accuracy';
 
