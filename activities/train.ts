@@ -1,5 +1,5 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
-import { TrainingWorkerError } from '../src/ml/train-runner.js';
+import { TrainingWorkerError, type TrainRunResult } from '../src/ml/train-runner.js';
 import { ErrorTypes } from '../src/contract/errors.js';
 import { withHeartbeat } from './heartbeat.js';
 import { storage } from '../src/storage/index.js';
@@ -8,7 +8,8 @@ import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
 import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
 import { AbortError } from '../src/ml/errors.js';
 import { expandGrid, applyGridPoint, selectBest, type GridOutcome } from '../src/ml/grid.js';
-import { datasetClasses, trainRun, type TrainRunInput, type TrainRunResult } from '../src/stages/train.js';
+import { trainRun, type TrainRunInput } from '../src/stages/train.js';
+import { datasetClasses } from '../src/dataset/classes.js';
 import { InvalidInputError } from '../src/errors.js';
 import { nonRetryable } from '../src/contract/errors.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleDataset, scaleHlf, scaleParticles } from '../src/dataset/assemble.js';
 import { Rng, Sampler } from '../src/dataset/random.js';
-import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/dataset/schema.js';
+import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/physics/schema.js';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { readFeatureFileInfo, readFeatureRows } from '../src/parquet/reader.js';
 

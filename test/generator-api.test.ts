@@ -4,8 +4,9 @@ import {
   eventStream, generateEvent, generateEvents, partRange, resolveMix, BALANCED_MIX, TRIGGER_MIX,
   type EventSink, type GeneratedEvent,
 } from '../src/generator/index.js';
-import type { DelphesEvent, EventClass } from '../src/physics/delphes-event.js';
-import { auc } from '../src/generator/separability.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
+import type { EventClass } from '../src/physics/schema.js';
+import { auc } from '../scripts/separability.js';
 
 test('resolveMix: presets, strings and objects are normalised', () => {
   assert.deepEqual(resolveMix('trigger'), TRIGGER_MIX);

@@ -1,7 +1,7 @@
 import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
-import type { TrainRunResult } from '../src/stages/train.js';
+import type { TrainRunResult } from '../src/ml/train-runner.js';
 import type { TrainConfig } from '../src/ml/train.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';

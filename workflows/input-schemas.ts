@@ -9,7 +9,7 @@ import {
   anything, array, boolean, either, InputSchemaError, inputUri, number, object, oneOf, optional, plainObject, positiveInt, string, uri, type Check,
 } from '../src/input/validate.js';
 import { resolveSamples, samplesSchema } from '../src/input/samples.js';
-import { DELPHES_BRANCHES } from '../src/physics/delphes-event.js';
+import { DELPHES_BRANCHES } from '../src/delphes/event.js';
 
 const seed = number({ integer: true, min: 0 });
 const fraction = number({ above: 0, below: 1 });

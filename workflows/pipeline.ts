@@ -1,6 +1,6 @@
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { SampleInput } from '../src/input/samples.js';
-import type { DelphesEvent } from '../src/physics/delphes-event.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport } from '../src/stages/report.js';

@@ -4,7 +4,7 @@
  * which the dataset, the models, the evaluation and the report then carry. Sandbox-safe
  * (no Node imports): workflows resolve samples too.
  */
-import { EVENT_CLASSES } from '../physics/delphes-event.js';
+import { EVENT_CLASSES } from '../physics/schema.js';
 import { array, boolean, InputSchemaError, inputUri, object, optional, string, type Check } from './validate.js';
 
 export interface SampleInput {

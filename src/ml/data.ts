@@ -9,9 +9,8 @@
 import { InvalidInputError } from '../errors.js';
 import { DatasetTooSmallError } from './errors.js';
 import * as tf from '@tensorflow/tfjs';
-import {
-  HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow, type HlfScaler, type ParticleScaler,
-} from '../dataset/schema.js';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow } from '../physics/schema.js';
+import { type HlfScaler, type ParticleScaler } from '../dataset/scaler.js';
 import { modelInputs, type ModelKind } from './models.js';
 
 /** The fields of a FeatureRow that training reads; the provenance makes the split stable. */

@@ -6,7 +6,7 @@
  * even while the worker's own event loop is busy).
  */
 import { Worker } from 'node:worker_threads';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { AbortError } from './errors.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../contract/errors.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
@@ -22,8 +22,18 @@ export interface SourceSpec {
   readonly options: unknown;
 }
 
-/** The synthetic source (src/ml/synthetic.ts), for tests and benchmarks. */
-export const SYNTHETIC_SOURCE_MODULE = new URL('./synthetic.js', import.meta.url).href;
+/** What one training run over a stored dataset reports; small by design: it travels through workflow histories. */
+export interface TrainRunResult {
+  readonly runId: string;
+  readonly modelUri: string;
+  /** Validation metrics of the best epoch: valLoss, valMeanAuc, valAccuracy. */
+  readonly metrics: Record<string, number>;
+  readonly backend: string;
+  readonly epochsCompleted: number;
+  readonly resumedFromEpoch: number;
+  readonly samplesPerSecond: number;
+  readonly trainSeconds: number;
+}
 
 export interface WorkerInit {
   readonly config: TrainConfig;

@@ -1,8 +1,8 @@
 /**
  * The 14 high-level features (HLF) of a selected event, in the reference order
- * (HLF_NAMES in src/dataset/schema.ts).
+ * (HLF_NAMES in src/physics/schema.ts).
  */
-import type { JetCollection, MissingEtCollection } from './delphes-event.js';
+import type { JetCollection, MissingEtCollection } from '../delphes/event.js';
 import { transverseMass } from './kinematics.js';
 import type { SelectedLepton } from './selection.js';
 

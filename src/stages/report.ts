@@ -1,6 +1,6 @@
 import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
-import type { TrainRunResult } from './train.js';
+import type { TrainRunResult } from '../ml/train-runner.js';
 import type { SampleInput, SampleOutcome } from '../input/samples.js';
 
 export interface PipelineReport {

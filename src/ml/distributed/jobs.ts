@@ -15,12 +15,13 @@
  * that shard's round. These run in a worker thread (thread.ts) because tfjs is CPU-bound.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HlfScaler, ParticleScaler } from '../../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../../dataset/scaler.js';
 import { datasetFiles } from '../../contract/layout.js';
 import { readFeatureFileInfo, readFeatureRows } from '../../parquet/reader.js';
 import { storage, ObjectNotFoundError, type Storage } from '../../storage/index.js';
 import { InvalidInputError } from '../../errors.js';
-import { datasetClasses, type TrainRunResult } from '../../stages/train.js';
+import type { TrainRunResult } from '../train-runner.js';
+import { datasetClasses } from '../../dataset/classes.js';
 import { initBackend } from '../backend.js';
 import {
   disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler, validationRowBatches,

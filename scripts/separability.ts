@@ -4,15 +4,15 @@
  * plain TypeScript (no ML framework: this is a generator check, not the project's
  * training path) and reports one-vs-rest AUCs per class.
  *
- * Run: node dist/src/generator/separability.js [eventsPerClass] [seed]
+ * Run: node dist/scripts/separability.js [eventsPerClass] [seed]
  */
 import { fileURLToPath } from 'node:url';
-import { EVENT_CLASSES, labelOf, type EventClass } from '../physics/delphes-event.js';
-import { FeatureExtractor } from '../physics/features.js';
-import { N_HLF } from '../dataset/schema.js';
-import { generateEvent } from './index.js';
-import { resolveMix } from './mix.js';
-import { Rng } from './rng.js';
+import { EVENT_CLASSES, labelOf, type EventClass } from '../src/physics/schema.js';
+import { FeatureExtractor } from '../src/physics/features.js';
+import { N_HLF } from '../src/physics/schema.js';
+import { generateEvent } from '../src/generator/index.js';
+import { resolveMix } from '../src/generator/mix.js';
+import { Rng } from '../src/generator/rng.js';
 
 export interface SelectedSample {
   /** row-major n × N_HLF */

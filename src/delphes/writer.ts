@@ -13,14 +13,14 @@
  * algorithm, so jsroot, uproot and ROOT (without Delphes' dictionary) read them as
  * they read real Delphes output.
  */
-import type { DelphesEvent } from '../../physics/delphes-event.js';
-import { DELPHES_BRANCHES } from '../../physics/delphes-event.js';
-import type { Column, LeafType } from './basket.js';
-import { LEAF_TYPES } from './basket.js';
-import { DEFAULT_ENTRY_OFFSET_LEN, TreeFile, type TreeFileOptions, type WriteSummary } from './tree-writer.js';
-import type { PositionalSink } from './sink.js';
-import { base, basic, type ClassInfo } from './streamers.js';
-import type { BranchDesc, LeafDesc } from './ttree.js';
+import type { DelphesEvent } from './event.js';
+import { DELPHES_BRANCHES } from './event.js';
+import type { Column, LeafType } from '../root/writer/basket.js';
+import { LEAF_TYPES } from '../root/writer/basket.js';
+import { DEFAULT_ENTRY_OFFSET_LEN, TreeFile, type TreeFileOptions, type WriteSummary } from '../root/writer/tree-writer.js';
+import type { PositionalSink } from '../root/writer/sink.js';
+import { base, basic, type ClassInfo } from '../root/writer/streamers.js';
+import type { BranchDesc, LeafDesc } from '../root/writer/ttree.js';
 
 /** TObject::fBits value stored for every written element (kNotDeleted | kIsOnHeap). */
 const ELEMENT_BITS = 0x03000000;
