@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
+import type { Activities } from '../activities/index.js';
 import { activityOptions, type ActivityKind, type ActivityPolicyOptions } from '../src/contract/policies.js';
 
 /** The activities, scheduled with the project's policy for `kind` (src/contract/policies.ts). */
 export const activitiesFor = (kind: ActivityKind, o: ActivityPolicyOptions = {}) =>
-  proxyActivities<typeof activities>(activityOptions(kind, o));
+  proxyActivities<Activities>(activityOptions(kind, o));
