@@ -6,13 +6,12 @@
  * no dependencies: a thread cannot share the worker's store, so each builds its own from
  * the worker's environment.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { AbortError } from '../src/ml/errors.js';
+import { Context } from '@temporalio/activity';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
 import type {
   AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
 } from '../src/ml/distributed/jobs.js';
-import { ErrorTypes, nonRetryable } from '../src/contract/errors.js';
+import { trainingFailure } from './training-failure.js';
 
 function threadOptions(what: string, progress: { last?: unknown }) {
   const ctx = Context.current();
@@ -37,8 +36,7 @@ async function run<T>(what: string, body: (progress: { last?: unknown }) => Prom
   try {
     return await body(progress);
   } catch (e) {
-    if (e instanceof AbortError) throw ApplicationFailure.create({ message: `${what} cancelled`, type: ErrorTypes.cancelled, nonRetryable: true });
-    throw nonRetryable(e);
+    throw trainingFailure(what, e);
   } finally {
     clearInterval(beat);
   }

@@ -1,17 +1,15 @@
-import { Context, ApplicationFailure } from '@temporalio/activity';
-import { TrainingWorkerError } from '../src/ml/train-runner.js';
-import { ErrorTypes } from '../src/contract/errors.js';
+import { Context } from '@temporalio/activity';
 import { withHeartbeat } from './heartbeat.js';
 import type { Storage } from '../src/storage/index.js';
 import { gridFiles } from '../src/contract/layout.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
 import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
-import { AbortError } from '../src/ml/errors.js';
 import { expandGrid, applyGridPoint, selectBest, type GridOutcome } from '../src/ml/grid.js';
 import { datasetClasses, trainRun, type TrainRunInput, type TrainRunResult } from '../src/stages/train.js';
 import { InvalidInputError } from '../src/errors.js';
 import { nonRetryable } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
+import { trainingFailure } from './training-failure.js';
 
 const invalid = (e: unknown): never => {
   throw nonRetryable(new InvalidInputError((e as Error).message, { cause: e }));
@@ -65,11 +63,7 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
           log: (m) => ctx.log.info(`${input.runId} attempt ${ctx.info.attempt}: ${m}`),
         });
       } catch (e) {
-        if (e instanceof AbortError) throw ApplicationFailure.create({ message: `training ${input.runId} cancelled`, type: ErrorTypes.cancelled, nonRetryable: true });
-        if (e instanceof TrainingWorkerError && e.nonRetryable) {
-          throw ApplicationFailure.create({ message: `training ${input.runId}: ${e.message}`, type: e.name, nonRetryable: true, cause: e });
-        }
-        throw nonRetryable(e);
+        throw trainingFailure(`training ${input.runId}`, e);
       }
     });
   },
