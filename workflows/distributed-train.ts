@@ -6,6 +6,7 @@ import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -53,7 +54,7 @@ export const statusQuery = defineQuery<DistributedTrainStatus>('status');
  */
 export async function distributedTrainWorkflow(input: DistributedTrainInput): Promise<DistributedTrainResult> {
   const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
-  if (!valid(input.workers)) throw ApplicationFailure.nonRetryable(`workers must be a positive integer, got ${JSON.stringify(input.workers)}`, 'InvalidWorkflowInput');
+  if (!valid(input.workers)) throw ApplicationFailure.nonRetryable(`workers must be a positive integer, got ${JSON.stringify(input.workers)}`, WorkflowFailureTypes.invalidInput);
   let workers = input.workers;
   let position: RoundPosition | undefined;
   // A bad signal must not fail the run: it is ignored, the run goes on with its workers.

@@ -11,6 +11,7 @@ import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
 import { gridFiles } from '../src/contract/layout.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 
 export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
@@ -70,13 +71,13 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   // The dataset names the classes, so the models' outputs match it.
   // CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
   const cpuOps = activitiesFor('data', { retry: input.retry });
-  const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
   // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
   const { trainModel: trainer } = activitiesFor('training', {
     retry: input.retry,
     ...(input.pool === 'gpu' ? { taskQueue: input.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
     ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
   });
+  const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
   const workers = input.workers ?? 1;
   const train = async (run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig }): Promise<TrainRunResult> => {
     if (workers <= 1) return trainer(run);
@@ -103,7 +104,7 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
     }
   });
   if (outcomes.length === 0) {
-    throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, 'GridSearchFailed');
+    throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, WorkflowFailureTypes.gridSearchFailed);
   }
   outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
   const { best, tableUri } = await cpuOps.selectBestModel({

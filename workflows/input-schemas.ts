@@ -5,6 +5,7 @@
  * task again and again. The CLI checks run files against the same schemas.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import {
   anything, array, boolean, either, InputSchemaError, inputUri, number, object, oneOf, optional, plainObject, positiveInt, string, uri, type Check,
 } from '../src/input/validate.js';
@@ -122,13 +123,16 @@ export const pipelineInputSchema: Check<ReturnType<typeof pipelineObject>> = Obj
   return p;
 }, { expected: pipelineObject.expected });
 
-/** Checks a workflow's input; a mismatch fails the workflow non-retryably, naming the key. */
+/**
+ * Checks a workflow's input; a mismatch fails the workflow non-retryably, naming the key.
+ * Whatever a check throws is a verdict on the input, and a plain error would fail only the
+ * workflow task, which Temporal retries for ever.
+ */
 export function validated<T>(schema: Check<unknown>, input: T, key = 'input'): T {
   try {
     schema(input, key);
     return input;
   } catch (e) {
-    if (e instanceof InputSchemaError) throw ApplicationFailure.nonRetryable(e.message, 'InvalidWorkflowInput');
-    throw e;
+    throw ApplicationFailure.nonRetryable((e as Error).message, WorkflowFailureTypes.invalidInput);
   }
 }

@@ -9,6 +9,7 @@ import type { MixInput } from '../src/generator/mix.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { runFiles } from '../src/contract/layout.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
@@ -105,7 +106,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   if (lost.length > 0) {
     throw ApplicationFailure.nonRetryable(
       `events lost between features and dataset: ${lost.map((c) => `${c} selected ${features.totals.counters[`class:${c}`] ?? 0}, dataset read ${dataset.available[c]}`).join('; ')}`,
-      'EventsLost',
+      WorkflowFailureTypes.eventsLost,
     );
   }
   const models = await Promise.all(input.models.map(async (m) => {

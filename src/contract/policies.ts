@@ -33,14 +33,23 @@ export interface RetrySettings {
 export const DEFAULT_RETRY: Required<RetrySettings> = { initialInterval: '1 second', maximumInterval: '30 seconds', budget: '15 minutes' };
 const BACKOFF = 2;
 
+/** A duration in milliseconds; a string Temporal cannot read is a RangeError naming the setting. */
+function durationMs(name: string, d: Duration): number {
+  try {
+    return msToNumber(d);
+  } catch (e) {
+    throw new RangeError(`${name}: ${(e as Error).message}`);
+  }
+}
+
 /**
  * The attempts whose backoff waits add up to at least `budget`. An attempt budget rather
  * than unlimited attempts, so a transient-looking bug still ends in a failure someone sees.
  */
 export function attemptsFor(s: RetrySettings = {}): number {
-  const initial = msToNumber(s.initialInterval ?? DEFAULT_RETRY.initialInterval);
-  const max = msToNumber(s.maximumInterval ?? DEFAULT_RETRY.maximumInterval);
-  const budget = msToNumber(s.budget ?? DEFAULT_RETRY.budget);
+  const initial = durationMs('retry.initialInterval', s.initialInterval ?? DEFAULT_RETRY.initialInterval);
+  const max = durationMs('retry.maximumInterval', s.maximumInterval ?? DEFAULT_RETRY.maximumInterval);
+  const budget = durationMs('retry.budget', s.budget ?? DEFAULT_RETRY.budget);
   if (!(initial > 0 && max >= initial && budget >= 0)) {
     throw new RangeError(`retry settings need 0 < initialInterval <= maximumInterval and budget >= 0, got ${JSON.stringify(s)}`);
   }
@@ -97,8 +106,15 @@ export interface ActivityPolicyOptions {
   readonly taskQueue?: string;
 }
 
-/** proxyActivities options for an activity of `kind`. */
+/**
+ * proxyActivities options for an activity of `kind`. Settings that cannot work (a duration
+ * Temporal cannot read, retry waits that contradict each other) are a RangeError here, when
+ * the workflow builds its proxies, rather than when it schedules the activity.
+ */
 export function activityOptions(kind: ActivityKind, o: ActivityPolicyOptions = {}): ActivityOptions {
+  if (o.heartbeatTimeout !== undefined && !(durationMs('heartbeatTimeout', o.heartbeatTimeout) > 0)) {
+    throw new RangeError(`heartbeatTimeout must be positive, got ${JSON.stringify(o.heartbeatTimeout)}`);
+  }
   return {
     ...(o.taskQueue ? { taskQueue: o.taskQueue } : {}),
     startToCloseTimeout: START_TO_CLOSE[kind],

@@ -9,6 +9,8 @@ import { Worker } from 'node:worker_threads';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { AbortError } from './errors.js';
 import { NON_RETRYABLE_ERROR_TYPES } from '../contract/errors.js';
+import { isInputVerdict } from '../errors.js';
+import { isTransientStorageError } from '../storage/types.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
 /**
@@ -56,33 +58,39 @@ export type WorkerMessage =
 /**
  * An error as it crosses the thread boundary: structured clone keeps neither an Error's
  * class nor, reliably, its name, and the name is what decides whether Temporal retries.
+ * Whether no retry can fix it is decided where the error's class is still known.
  */
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
   readonly cause?: SerializedError;
+  readonly nonRetryable: boolean;
 }
 
 export function serializeError(err: unknown, depth = 0): SerializedError {
   const e = err instanceof Error ? err : new Error(String(err));
+  // A storage outage anywhere in the chain stays retryable, whatever wraps it (src/contract/errors.ts).
+  const nonRetryable = e instanceof TrainingWorkerError ? e.nonRetryable
+    : !isTransientStorageError(e) && ((NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name) || isInputVerdict(e));
   return {
-    name: e.name, message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}),
+    name: e.name, message: e.message, nonRetryable, ...(e.stack !== undefined ? { stack: e.stack } : {}),
     ...(e.cause !== undefined && depth < 4 ? { cause: serializeError(e.cause, depth + 1) } : {}),
   };
 }
 
 /**
- * An error raised in the training worker, rebuilt on this side with its name, message,
- * stack and cause chain. `nonRetryable` says whether its name is one of the permanent
- * error types (src/contract/policies.ts), which the activity turns into a non-retryable failure.
+ * An error raised in a training thread (single-run or distributed), rebuilt on this side
+ * with its name, message, stack and cause chain. `nonRetryable` says whether it is a
+ * verdict no retry can change (src/contract/errors.ts), which the activity turns into a
+ * non-retryable failure of the error's type.
  */
 export class TrainingWorkerError extends Error {
   readonly nonRetryable: boolean;
   constructor(e: SerializedError) {
     super(e.message, e.cause ? { cause: new TrainingWorkerError(e.cause) } : undefined);
     this.name = e.name;
-    this.nonRetryable = (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name);
+    this.nonRetryable = e.nonRetryable;
     if (e.stack !== undefined) this.stack = e.stack;
   }
 }

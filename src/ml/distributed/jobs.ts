@@ -27,7 +27,7 @@ import {
   disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler, validationRowBatches,
   type BatchOptions, type TrainingRow,
 } from '../data.js';
-import { AbortError } from '../errors.js';
+import { AbortError, CheckpointError, TrainingDivergedError } from '../errors.js';
 import { classificationReport } from '../metrics.js';
 import { buildModel, modelInputs } from '../models.js';
 import { createRowSource } from '../parquet-source.js';
@@ -202,7 +202,7 @@ async function modelTensors(model: tf.LayersModel): Promise<{ weights: TensorSet
 async function loadIntoModel(model: tf.LayersModel, weights: TensorSet, optimizer: TensorSet | undefined, where: string): Promise<void> {
   const own = model.getWeights();
   if (weights.specs.length !== own.length || weights.specs.some((s, i) => s.shape.join() !== own[i]!.shape.join())) {
-    throw new Error(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
+    throw new CheckpointError(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
   }
   const values = unpackTensors(weights, `${where} weights`);
   const tensors = weights.specs.map((s, i) => tf.tensor(values[i]!, [...s.shape], s.dtype));
@@ -393,7 +393,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
       const b = makeBatch(batch, o, `${plan.datasetUri} ${where}`);
       try {
         const loss = step(b.inputs, b.labels);
-        if (!Number.isFinite(loss)) throw new Error(`${where}: loss became ${loss} at step ${steps}`);
+        if (!Number.isFinite(loss)) throw new TrainingDivergedError(`${where}: training diverged: loss ${loss} at step ${steps}`);
         lossSum += loss * b.size;
         samples += b.size;
         steps++;
