@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/ml/train-runner.js';
 import type { TrainConfig } from '../src/ml/train.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
 import type { RetrySettings } from '../src/temporal/policies.js';
@@ -11,7 +12,6 @@ import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
 
-export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
 
 export interface GridSearchInput {
   /** A dataset from the dataset workflow (train.parquet, test.parquet, scaler.json). */

@@ -10,7 +10,8 @@ import type { RetrySettings } from '../src/temporal/policies.js';
 import { activitiesFor } from './activities.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
-import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
+import { gridSearchWorkflow } from './grid-search.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
 
 export interface PipelineModel {
