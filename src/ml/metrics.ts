@@ -4,8 +4,9 @@
  */
 
 /**
- * The validation metrics that choose what is best: the epoch a training run keeps and
- * the point a grid search keeps. Named as the metrics of a run's result are.
+ * The validation metrics that choose what is best: the epoch a training run keeps
+ * (TrainConfig.selectionMetric, default valLoss) and the point a grid search keeps (its
+ * input's selectionMetric, default valMeanAuc). Named as the metrics of a run's result are.
  */
 export const SELECTION_METRICS = ['valLoss', 'valMeanAuc', 'valAccuracy'] as const;
 export type SelectionMetric = (typeof SELECTION_METRICS)[number];
