@@ -8,9 +8,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EVENT_CLASSES, type EventClass } from '../src/physics/schema.js';
+import { EVENT_CLASSES, type EventClass, N_HLF } from '../src/physics/schema.js';
 import { HLF } from '../src/physics/hlf.js';
-import { N_HLF } from '../src/physics/schema.js';
 import { selectedSample, type SelectedSample } from './separability.js';
 
 interface Panel {

@@ -7,8 +7,7 @@
  * Run: node dist/scripts/reference-model-check.js [eventsPerClass=30000] [epochs=5] [seed=1]
  */
 import * as tf from '@tensorflow/tfjs';
-import { EVENT_CLASSES } from '../src/physics/schema.js';
-import { N_HLF } from '../src/physics/schema.js';
+import { EVENT_CLASSES, N_HLF } from '../src/physics/schema.js';
 import { buildModel, modelConfig } from '../src/ml/models.js';
 import { classificationReport } from '../src/ml/metrics.js';
 import { Rng } from '../src/generator/rng.js';

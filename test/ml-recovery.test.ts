@@ -7,10 +7,9 @@ import { HLF_NAMES } from '../src/physics/schema.js';
 import { inMemorySource, isValidationRow, type TrainingRow } from '../src/ml/data.js';
 import { modelConfig } from '../src/ml/models.js';
 import { DirectoryCheckpointStore } from '../src/ml/store.js';
-import { syntheticRows } from './helpers/synthetic.js';
+import { syntheticRows, SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
 import { defaultTrainConfig, runTraining, type ArtifactSink } from '../src/ml/train.js';
 import { TrainingWorkerError, trainInWorker } from '../src/ml/train-runner.js';
-import { SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
 import { selectBest } from '../src/ml/grid.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'hepflow-ml-recovery-'));

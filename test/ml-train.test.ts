@@ -10,10 +10,9 @@ import { evaluateModel } from '../src/ml/evaluate.js';
 import { loadModel } from '../src/ml/model-bundle.js';
 import { buildModel, modelConfig } from '../src/ml/models.js';
 import { DirectoryArtifactSink, DirectoryCheckpointStore } from '../src/ml/store.js';
-import { syntheticRows } from './helpers/synthetic.js';
+import { syntheticRows, SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
 import { AbortError, defaultTrainConfig, makeTrainStep, runTraining, type ArtifactSink, type TrainProgress } from '../src/ml/train.js';
 import { trainInWorker } from '../src/ml/train-runner.js';
-import { SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'hepflow-ml-'));
 const quiet = () => undefined;

@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/ml/train-runner.js';
 import type { TrainConfig } from '../src/ml/train.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
 import type { RetrySettings } from '../src/contract/policies.js';
@@ -14,7 +15,6 @@ import { gridFiles } from '../src/contract/layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 
-export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
 
 export interface GridSearchInput {
   /** A dataset from the dataset workflow (train.parquet, test.parquet, scaler.json). */

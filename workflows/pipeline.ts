@@ -12,7 +12,8 @@ import { runFiles } from '../src/contract/layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
-import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
+import { gridSearchWorkflow } from './grid-search.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
 
 export interface PipelineModel {

@@ -14,11 +14,9 @@ import {
 import { eventLoopTurns } from '../yield.js';
 import { AbortError, CheckpointError, DatasetTooSmallError, MODEL_CODE_VERSION, TrainingDivergedError } from './errors.js';
 import { InvalidInputError } from '../errors.js';
-import { classificationReport, type ClassificationReport } from './metrics.js';
+import { classificationReport, selectionScore, SELECTION_METRICS, type ClassificationReport, type SelectionMetric } from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
 import { EVENT_CLASSES } from '../physics/schema.js';
-
-export type SelectionMetric = 'val_loss' | 'val_mean_auc' | 'val_accuracy';
 
 export interface TrainConfig {
   readonly model: ModelConfig;
@@ -39,7 +37,7 @@ export interface TrainConfig {
 export function defaultTrainConfig(model: ModelConfig, overrides: Partial<Omit<TrainConfig, 'model'>> = {}): TrainConfig {
   return {
     model, batchSize: 128, epochs: 5, split: { validationFraction: 0.1, seed: 42 }, shuffleBuffer: 10_000, seed: 1,
-    padding: 'longest', backend: 'auto', classNames: [...EVENT_CLASSES], selectionMetric: 'val_loss', ...overrides,
+    padding: 'longest', backend: 'auto', classNames: [...EVENT_CLASSES], selectionMetric: 'valLoss', ...overrides,
   };
 }
 
@@ -54,7 +52,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(typeof vf === 'number' && vf >= 0 && vf < 1)) bad('split.validationFraction', `must be in [0, 1), got ${vf}`);
   if (c.classNames.length !== c.model.nClasses) bad('classNames', `has ${c.classNames.length} names for ${c.model.nClasses} classes`);
   if (!['fixed', 'longest'].includes(c.padding)) bad('padding', `must be 'fixed' or 'longest', got '${c.padding}'`);
-  if (!['val_loss', 'val_mean_auc', 'val_accuracy'].includes(c.selectionMetric)) bad('selectionMetric', `unknown: '${c.selectionMetric}'`);
+  if (!SELECTION_METRICS.includes(c.selectionMetric)) bad('selectionMetric', `must be one of ${SELECTION_METRICS.join(', ')}, got '${c.selectionMetric}'`);
   parseBackendRequest(c.backend);
 }
 
@@ -203,15 +201,6 @@ function setModelWeights(model: tf.LayersModel, data: Uint8Array, specs: tf.io.W
   }
   model.setWeights(tensors);
   tf.dispose(tensors);
-}
-
-export function score(m: EpochMetrics, metric: SelectionMetric): number {
-  // Higher is better for every score, so val_loss is negated (distributed training selects the same way).
-  switch (metric) {
-    case 'val_loss': return -(m.valLoss ?? Infinity);
-    case 'val_accuracy': return m.valAccuracy ?? -Infinity;
-    case 'val_mean_auc': return m.valMeanAuc ?? -Infinity;
-  }
 }
 
 /**
@@ -491,7 +480,7 @@ async function endEpoch(run: Run, state: RunState, metrics: EpochMetrics): Promi
   const { config, model } = run;
   state.history.push(metrics);
   const weights = await encodeTensors(model.getWeights());
-  const s = score(metrics, config.selectionMetric);
+  const s = selectionScore(metrics, config.selectionMetric);
   // Strictly better only: on ties the earlier epoch stays best (deterministic).
   if (state.best === null || s > state.best.score || !run.hasValidation) {
     state.best = { epoch: metrics.epoch, score: s };

@@ -33,7 +33,11 @@ export interface FeatureRow {
   readonly sourceEntry: number;
 }
 
-/** Physics classes of the reference paper; the value is the training label. */
+/**
+ * The physics classes of the reference paper, in its label order: the generator's classes,
+ * the classes of a sidecar sample, the default classes of a dataset and a training run,
+ * and the classes the report compares with the paper's AUCs.
+ */
 export const EVENT_CLASSES = ['qcd', 'ttbar', 'wjets'] as const;
 export type EventClass = (typeof EVENT_CLASSES)[number];
 export const labelOf = (c: EventClass): number => EVENT_CLASSES.indexOf(c);

@@ -8,11 +8,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventStream } from '../../src/generator/index.js';
-import { EVENT_CLASSES, labelOf, type EventClass } from '../../src/physics/schema.js';
+import { EVENT_CLASSES, labelOf, type EventClass, type FeatureRow } from '../../src/physics/schema.js';
 import { prepareFeatures, type EventWithEntry } from '../../src/physics/prepare.js';
 import type { CutFlow } from '../../src/physics/features.js';
 import { ParquetFeatureWriter } from '../../src/parquet/writer.js';
-import type { FeatureRow } from '../../src/physics/schema.js';
 import { assembleDataset, type DatasetResult } from '../../src/dataset/assemble.js';
 
 export interface PhysicsDatasetOptions {

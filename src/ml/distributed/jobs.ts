@@ -31,7 +31,8 @@ import { AbortError, CheckpointError, TrainingDivergedError } from '../errors.js
 import { classificationReport } from '../metrics.js';
 import { buildModel, modelInputs } from '../models.js';
 import { createRowSource } from '../parquet-source.js';
-import { makeTrainStep, modelArtifacts, predictRows, score, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import { makeTrainStep, modelArtifacts, predictRows, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import { selectionScore } from '../metrics.js';
 import { averageStates, packTensors, unpackTensors, type TensorSet, type TensorSpec } from './params.js';
 import { runLayout, roundOfStartState } from './layout.js';
 import {
@@ -500,7 +501,7 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
         } : {}),
       };
       history = [...history, epochMetrics];
-      const s = score(epochMetrics, plan.config.selectionMetric);
+      const s = selectionScore(epochMetrics, plan.config.selectionMetric);
       // As single-worker training: strictly better only, the last epoch without validation.
       if (best === null || s > best.score || v === undefined) {
         best = { epoch: input.position.epoch, score: s, uri: layout.best(input.position.epoch) };
