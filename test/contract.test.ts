@@ -10,7 +10,7 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../src/contract/errors.js';
-import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/contract/layout.js';
+import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/layout/run-layout.js';
 import { MissingBranchError, MissingTreeError, RootFormatError, UnsupportedRootFeatureError } from '../src/root/reader/errors.js';
 import { InvalidInputError } from '../src/errors.js';
 import { InvalidUriError, ObjectNotFoundError, PermanentStorageError } from '../src/storage/index.js';

@@ -11,7 +11,7 @@ import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
-import { gridFiles } from '../src/contract/layout.js';
+import { gridFiles } from '../src/layout/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 

@@ -8,8 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { AbortError } from './errors.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../contract/errors.js';
-import { isInputVerdict } from '../errors.js';
+import { isInputVerdict, NON_RETRYABLE_ERROR_TYPES } from '../errors.js';
 import { isTransientStorageError } from '../storage/types.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
@@ -70,7 +69,7 @@ export interface SerializedError {
 
 export function serializeError(err: unknown, depth = 0): SerializedError {
   const e = err instanceof Error ? err : new Error(String(err));
-  // A storage outage anywhere in the chain stays retryable, whatever wraps it (src/contract/errors.ts).
+  // A storage outage anywhere in the chain stays retryable, whatever wraps it (src/errors.ts).
   const nonRetryable = e instanceof TrainingWorkerError ? e.nonRetryable
     : !isTransientStorageError(e) && ((NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name) || isInputVerdict(e));
   return {
@@ -82,7 +81,7 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
 /**
  * An error raised in a training thread (single-run or distributed), rebuilt on this side
  * with its name, message, stack and cause chain. `nonRetryable` says whether it is a
- * verdict no retry can change (src/contract/errors.ts), which the activity turns into a
+ * verdict no retry can change (src/errors.ts), which the activity turns into a
  * non-retryable failure of the error's type.
  */
 export class TrainingWorkerError extends Error {

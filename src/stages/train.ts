@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { storage as defaultStorage, ObjectNotFoundError, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
-import { datasetFiles, trainFiles } from '../contract/layout.js';
+import { datasetFiles, trainFiles } from '../layout/run-layout.js';
 import { trainInWorker, type TrainRunResult } from '../ml/train-runner.js';
 import { validateTrainConfig, type TrainConfig, type TrainProgress } from '../ml/train.js';
 import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';
