@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { InvalidUriError, normalizeUri } from '../src/storage/uri.js';
 import type { SampleInput } from '../src/input/samples.js';
+import { NON_NEGATIVE, parseInteger, POSITIVE, type IntegerRange } from '../src/settings.js';
 
 // Option parsers for the command line: each turns a flag's text into its typed value or
 // throws commander's InvalidArgumentError, which the parser reports naming the option
@@ -12,17 +13,24 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+const integer = (range: IntegerRange) => (raw: string): number => {
+  const invalid = () => new InvalidArgumentError(`expected ${range.what}.`);
+  if (raw.trim() === '') throw invalid();
+  return parseInteger('', raw, 0, range, invalid);
+};
+
 const number = (test: (n: number) => boolean, what: string) => (raw: string): number => {
   const n = raw.trim() === '' ? NaN : Number(raw);
   if (!test(n)) throw new InvalidArgumentError(`expected ${what}.`);
   return n;
 };
 
-export const positiveInteger = number((n) => Number.isSafeInteger(n) && n >= 1, 'a positive integer');
-export const nonNegativeInteger = number((n) => Number.isSafeInteger(n) && n >= 0, 'a non-negative integer');
+export const positiveInteger = integer(POSITIVE);
+export const nonNegativeInteger = integer(NON_NEGATIVE);
+/** A port to listen on: 0 asks the system for a free one. */
+export const listenPort = integer({ min: 0, max: 65535, what: 'a TCP port (0-65535; 0: any free one)' });
 export const positiveNumber = number((n) => Number.isFinite(n) && n > 0, 'a positive number');
 export const nonNegativeNumber = number((n) => Number.isFinite(n) && n >= 0, 'a non-negative number');
-export const tcpPort = number((n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a TCP port, 0..65535');
 
 /** A comma-separated list; empty items are dropped. */
 export const csv = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { projectRoot } from '../src/paths.js';
-import { csv, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, sampleArgument, tcpPort, uriArgument } from './args.js';
+import { csv, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, sampleArgument, listenPort, uriArgument } from './args.js';
 import type { GenerateOptions } from './commands/generate.js';
 import type { IngestOptions } from './commands/ingest.js';
 import type { RunOptions } from './commands/pipeline.js';
@@ -201,7 +201,7 @@ One input, exactly: --sample (one per class), --config, or --events (a generated
   registryOption(program.command('serve').description('real-time inference: HTTP endpoint, Kafka stream; drains on SIGTERM')
     .requiredOption('--model <model>', 'model URI or name[@version] (required)')
     .option('--host <host>', 'listen address', '127.0.0.1')
-    .option('--port <port>', 'listen port (0: any free one)', tcpPort, 8080)
+    .option('--port <port>', 'listen port (0: any free one)', listenPort, 8080)
     .option('--select <class>=<p>', "flag events with p(class) >= p, e.g. 'ttbar>=0.8'")
     .option('--max-batch <n>', 'events per model call', positiveInteger)
     .option('--max-delay-ms <ms>', 'longest wait to fill a batch', nonNegativeNumber)

@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import { DefaultLogger, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
 import { stackConfigFromEnv, webUiUrl } from '../infra/stack-config.js';
 import { connectClient, connectWorker, temporalSettings } from '../src/temporal/connection.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 

@@ -1,6 +1,6 @@
 import { baseName, storage } from '../../src/storage/index.js';
 import type { IngestInput } from '../../workflows/ingest.js';
-import type { FanOutResult, FileResult } from '../../workflows/file-batches-types.js';
+import type { FanOutResult, FileResult } from '../../src/contract/fan-out.js';
 import type { BranchStats, TreeSummary } from '../../src/root/tree-summary.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 

@@ -94,7 +94,8 @@ export interface TrainOptions {
 export async function trainCommand(o: TrainOptions): Promise<void> {
   const { parseBackendRequest } = await import('../../src/ml/backend.js');
   const { resolveTrainSpec } = await import('../../src/stages/train-spec.js');
-  const { datasetClasses, trainRun } = await import('../../src/stages/train.js');
+  const { trainRun } = await import('../../src/stages/train.js');
+  const { datasetClasses } = await import('../../src/dataset/classes.js');
   let backend;
   try {
     backend = o.backend ? parseBackendRequest(o.backend) : undefined;
