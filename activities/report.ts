@@ -1,5 +1,5 @@
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
-import { runFiles } from '../src/contract/layout.js';
+import { runFiles } from '../src/layout/run-layout.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 

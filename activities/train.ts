@@ -1,11 +1,13 @@
 import { Context } from '@temporalio/activity';
+import type { TrainRunResult } from '../src/ml/train-runner.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { Storage } from '../src/storage/index.js';
-import { gridFiles } from '../src/contract/layout.js';
+import { gridFiles } from '../src/layout/run-layout.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
 import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
 import { expandGrid, applyGridPoint, selectBest, type GridOutcome } from '../src/ml/grid.js';
-import { datasetClasses, trainRun, type TrainRunInput, type TrainRunResult } from '../src/stages/train.js';
+import { trainRun, type TrainRunInput } from '../src/stages/train.js';
+import { datasetClasses } from '../src/dataset/classes.js';
 import { InvalidInputError } from '../src/errors.js';
 import { nonRetryable } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 import { storage } from '../src/storage/index.js';
-import { buildPhysicsDataset } from '../src/ml/physics-data.js';
+import { buildPhysicsDataset } from '../test/helpers/physics-data.js';
 import { modelConfig } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';

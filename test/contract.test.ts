@@ -12,7 +12,7 @@ import { projectRoot } from '../src/paths.js';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES, WorkflowFailureTypes, type WorkflowFailureType } from '../src/contract/errors.js';
 import type { OutcomeProblem } from '../src/input/samples.js';
 import { InputSchemaError } from '../src/input/validate.js';
-import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/contract/layout.js';
+import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/layout/run-layout.js';
 import { MissingBranchError, MissingTreeError, RootFormatError, UnsupportedRootFeatureError } from '../src/root/reader/errors.js';
 import { InvalidInputError } from '../src/errors.js';
 import { InvalidUriError, ObjectNotFoundError, PermanentStorageError } from '../src/storage/index.js';

@@ -19,7 +19,7 @@ import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
-import { buildPhysicsDataset } from '../src/ml/physics-data.js';
+import { buildPhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';

@@ -15,7 +15,7 @@ import type { Worker } from '@temporalio/worker';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 import { storage } from '../src/storage/index.js';
-import { sharedTestData } from '../src/paths.js';
+import { sharedTestData } from './helpers/testdata.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import type { FileResult } from '../src/contract/fan-out.js';
 import type { FeaturesResult } from '../workflows/features.js';

@@ -1,8 +1,9 @@
 import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
-import type { TrainRunResult } from '../src/stages/train.js';
+import type { TrainRunResult } from '../src/ml/train-runner.js';
 import type { TrainConfig } from '../src/ml/train.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
 import type { RetrySettings } from '../src/contract/policies.js';
@@ -10,11 +11,10 @@ import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
-import { gridFiles } from '../src/contract/layout.js';
+import { gridFiles } from '../src/layout/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 
-export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
 
 export interface GridSearchInput {
   /** A dataset from the dataset workflow (train.parquet, test.parquet, scaler.json). */

@@ -10,7 +10,8 @@ import {
   anything, array, boolean, either, InputSchemaError, inputUri, number, object, oneOf, optional, plainObject, positiveInt, string, uri, type Check,
 } from '../src/input/validate.js';
 import { resolveSamples, samplesSchema } from '../src/input/samples.js';
-import { DELPHES_BRANCHES } from '../src/physics/delphes-event.js';
+import { DELPHES_BRANCHES } from '../src/delphes/event.js';
+import { SELECTION_METRICS } from '../src/ml/metrics.js';
 
 const seed = number({ integer: true, min: 0 });
 const fraction = number({ above: 0, below: 1 });
@@ -53,7 +54,7 @@ const trainSpec = object({
 }, 'a training spec { kind, model?, training? }');
 
 const pool = oneOf(['cpu', 'gpu']);
-const selectionMetric = oneOf(['valLoss', 'valMeanAuc', 'valAccuracy']);
+const selectionMetric = oneOf(SELECTION_METRICS);
 
 /** What a grid search is asked, directly or as one of the pipeline's models. */
 const gridFields = {

@@ -1,6 +1,6 @@
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { SampleInput } from '../src/input/samples.js';
-import type { DelphesEvent } from '../src/physics/delphes-event.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport } from '../src/stages/report.js';
@@ -8,11 +8,12 @@ import type { Pool } from '../src/contract/task-queues.js';
 import type { MixInput } from '../src/generator/mix.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
-import { runFiles } from '../src/contract/layout.js';
+import { runFiles } from '../src/layout/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
-import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
+import { gridSearchWorkflow } from './grid-search.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
 
 export interface PipelineModel {

@@ -1,5 +1,5 @@
 import { continueAsNew } from '@temporalio/workflow';
-import type { ScoreOptions } from '../src/stages/score.js';
+import type { ScoreOptions } from '../src/contract/fan-out.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';

@@ -6,10 +6,9 @@
  * even while the worker's own event loop is busy).
  */
 import { Worker } from 'node:worker_threads';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { AbortError } from './errors.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../contract/errors.js';
-import { isInputVerdict } from '../errors.js';
+import { isInputVerdict, NON_RETRYABLE_ERROR_TYPES } from '../errors.js';
 import { isTransientStorageError } from '../storage/types.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
@@ -24,8 +23,18 @@ export interface SourceSpec {
   readonly options: unknown;
 }
 
-/** The synthetic source (src/ml/synthetic.ts), for tests and benchmarks. */
-export const SYNTHETIC_SOURCE_MODULE = new URL('./synthetic.js', import.meta.url).href;
+/** What one training run over a stored dataset reports; small by design: it travels through workflow histories. */
+export interface TrainRunResult {
+  readonly runId: string;
+  readonly modelUri: string;
+  /** Validation metrics of the best epoch: valLoss, valMeanAuc, valAccuracy. */
+  readonly metrics: Record<string, number>;
+  readonly backend: string;
+  readonly epochsCompleted: number;
+  readonly resumedFromEpoch: number;
+  readonly samplesPerSecond: number;
+  readonly trainSeconds: number;
+}
 
 export interface WorkerInit {
   readonly config: TrainConfig;
@@ -60,7 +69,7 @@ export interface SerializedError {
 
 export function serializeError(err: unknown, depth = 0): SerializedError {
   const e = err instanceof Error ? err : new Error(String(err));
-  // A storage outage anywhere in the chain stays retryable, whatever wraps it (src/contract/errors.ts).
+  // A storage outage anywhere in the chain stays retryable, whatever wraps it (src/errors.ts).
   const nonRetryable = e instanceof TrainingWorkerError ? e.nonRetryable
     : !isTransientStorageError(e) && ((NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name) || isInputVerdict(e));
   return {
@@ -72,7 +81,7 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
 /**
  * An error raised in a training thread (single-run or distributed), rebuilt on this side
  * with its name, message, stack and cause chain. `nonRetryable` says whether it is a
- * verdict no retry can change (src/contract/errors.ts), which the activity turns into a
+ * verdict no retry can change (src/errors.ts), which the activity turns into a
  * non-retryable failure of the error's type.
  */
 export class TrainingWorkerError extends Error {

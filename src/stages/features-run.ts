@@ -1,5 +1,5 @@
 import type { Storage } from '../storage/index.js';
-import { fanOutFiles } from '../contract/layout.js';
+import { fanOutFiles } from '../layout/run-layout.js';
 import { isInputVerdict } from '../errors.js';
 import { featureOutcomeProblem, resolveSamples, type OutcomeProblem, type SampleInput } from '../input/samples.js';
 import { listSources } from './listing.js';

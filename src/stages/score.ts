@@ -4,14 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { joinUri, type Storage } from '../storage/index.js';
-import { fanOutFiles } from '../contract/layout.js';
+import { fanOutFiles } from '../layout/run-layout.js';
 import { commit, derivedKey, readCommitted, type InputIdentity } from '../storage/content-address.js';
-import { readDelphesEvents } from '../root/reader/index.js';
+import { readDelphesEvents } from '../delphes/reader.js';
 import { readFeatureRows } from '../parquet/reader.js';
 import { ParquetRowWriter } from '../parquet/writer.js';
 import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION } from '../physics/features.js';
-import type { DelphesEvent } from '../physics/delphes-event.js';
 import { initBackend } from '../ml/backend.js';
 import { bundleFromFiles, readModelFiles, type ModelBundle } from '../ml/model-bundle.js';
 import { BatchScorer } from '../scoring/scorer.js';
@@ -20,21 +19,8 @@ import {
   addCounts, efficiencyCsv, efficiencyTable, emptyCounts, type EfficiencyTable, type Selection, type SelectionCounts,
 } from '../scoring/selection.js';
 import { labelling } from './features.js';
-import type { LabelSource } from '../input/samples.js';
 import { InvalidInputError } from '../errors.js';
-
-export interface ScoreOptions {
-  /** A model directory (a registry name is resolved to one before this stage). */
-  readonly modelUri: string;
-  /** Writes `accepted` per event and the efficiency counts. */
-  readonly selection?: Selection;
-  /** ROOT inputs: where the true class comes from, in the model's class order, for the efficiency table (default: unknown). */
-  readonly labels?: LabelSource;
-  readonly treeName?: string;
-  readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
-  /** Events per model call (default 1024). */
-  readonly eventsPerCall?: number;
-}
+import type { ScoreOptions } from '../contract/fan-out.js';
 
 export interface ScoreFileInput extends ScoreOptions {
   /** A Delphes ROOT file, or a hepflow feature part (`.parquet`). */

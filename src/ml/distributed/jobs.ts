@@ -15,12 +15,13 @@
  * that shard's round. These run in a worker thread (thread.ts) because tfjs is CPU-bound.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HlfScaler, ParticleScaler } from '../../dataset/schema.js';
-import { datasetFiles } from '../../contract/layout.js';
+import type { HlfScaler, ParticleScaler } from '../../dataset/scaler.js';
+import { datasetFiles } from '../../layout/run-layout.js';
 import { readFeatureFileInfo, readFeatureRows } from '../../parquet/reader.js';
 import { storage, ObjectNotFoundError, type Storage } from '../../storage/index.js';
 import { InvalidInputError } from '../../errors.js';
-import { datasetClasses, type TrainRunResult } from '../../stages/train.js';
+import type { TrainRunResult } from '../train-runner.js';
+import { datasetClasses } from '../../dataset/classes.js';
 import { initBackend } from '../backend.js';
 import {
   disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler, validationRowBatches,
@@ -30,7 +31,8 @@ import { AbortError, CheckpointError, TrainingDivergedError } from '../errors.js
 import { classificationReport } from '../metrics.js';
 import { buildModel, modelInputs } from '../models.js';
 import { createRowSource } from '../parquet-source.js';
-import { makeTrainStep, modelArtifacts, predictRows, score, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import { makeTrainStep, modelArtifacts, predictRows, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import { selectionScore } from '../metrics.js';
 import { averageStates, packTensors, unpackTensors, type TensorSet, type TensorSpec } from './params.js';
 import { runLayout, roundOfStartState } from './layout.js';
 import {
@@ -499,7 +501,7 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
         } : {}),
       };
       history = [...history, epochMetrics];
-      const s = score(epochMetrics, plan.config.selectionMetric);
+      const s = selectionScore(epochMetrics, plan.config.selectionMetric);
       // As single-worker training: strictly better only, the last epoch without validation.
       if (best === null || s > best.score || v === undefined) {
         best = { epoch: input.position.epoch, score: s, uri: layout.best(input.position.epoch) };
