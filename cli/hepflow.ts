@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import '../src/process-warnings.js';
-import { CommanderError } from 'commander';
+import { CommanderError, InvalidArgumentError } from 'commander';
 import { applyLocalStackDefaults } from './local-stack-env.js';
 import { UsageError } from './args.js';
 import { buildProgram } from './program.js';
@@ -17,9 +17,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  // The parser has printed its message (unknown option or command with the nearest one, bad value).
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  if (err instanceof UsageError) {
+  // The parser has printed its message (unknown option or command with the nearest one, bad value)
+  // and rethrown a plain CommanderError; an InvalidArgumentError itself comes from a command's own
+  // check of an argument (e.g. a URI), unprinted.
+  if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (err instanceof UsageError || err instanceof InvalidArgumentError) {
     console.error(`hepflow: ${err.message}`);
     process.exit(2);
   }

@@ -118,6 +118,7 @@ describe('without servers', () => {
       [['cancel'], /missing required argument 'run'/],
       [['cp', 's3://b/x'], /missing required argument 'to'/],
       [['stack', 'sideways'], /unknown command 'sideways'/],
+      [['ls', 's3:/bucket/x'], /^hepflow: invalid storage URI 's3:\/bucket\/x': expected s3:\/\/ \(two slashes\)/],
     ];
     for (const [args, expected] of cases) {
       const r = await hepflow(args, offline);
