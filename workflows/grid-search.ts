@@ -52,8 +52,10 @@ export interface GridSearchResult {
   readonly failed: { runId: string; error: string }[];
 }
 
+/** The root cause's message: a distributed point's failure is a child's failure of an activity's failure. */
 const errorOf = (e: unknown): string => {
-  const cause = e instanceof ActivityFailure || e instanceof ChildWorkflowFailure ? e.cause : e;
+  let cause = e;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
   return (cause as Error)?.message ?? String(cause);
 };
 
