@@ -11,22 +11,19 @@ import { ApplicationFailure, CancelledFailure, ChildWorkflowFailure } from '@tem
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TrainConfig } from '../src/ml/train.js';
-import type { TrainRunResult } from '../src/stages/train.js';
-import type { EvaluateResult } from '../src/stages/evaluate.js';
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
-import type { PipelineInput } from '../workflows/pipeline.js';
 import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search.js';
 import type { FanOutResult } from '../workflows/file-batches-types.js';
-import type { LabelSource } from '../src/input/samples.js';
 import { startTestTemporal } from './helpers/temporal.js';
-import { deferred, inMemoryFanOut, withStubWorker, type Activities, type ActivityStubs } from './helpers/workflow-stubs.js';
+import {
+  counting, datasetStub, deferred, distributedStubs, featureStub, gridStubs, inMemoryFanOut, inspected, NO_RETRY, pipelineInput, pipelineStubs, POINTS,
+  SAMPLES, trained, withStubWorker, type Activities,
+} from './helpers/workflow-stubs.js';
 
 let env: TestWorkflowEnvironment;
 before(async () => { env = await startTestTemporal(); });
 after(async () => { await env?.teardown(); });
 
-/** One attempt for transient failures: the retryable-failure tests end at once. */
-const NO_RETRY = { initialInterval: '1 second', maximumInterval: '1 second', budget: '0 seconds' } as const;
 let runs = 0;
 const execute = <R>(taskQueue: string, workflow: string, input: unknown): Promise<R> =>
   env.client.workflow.execute(workflow, { taskQueue, workflowId: `${workflow}-${++runs}-${Date.now()}`, args: [input] });
@@ -48,38 +45,7 @@ async function failsWith(run: Promise<unknown>, type: string): Promise<Applicati
   return failure;
 }
 
-/** Records each stub's calls, to check what a failure stopped. */
-function counting<S extends ActivityStubs>(stubs: S): { stubs: S; calls: Record<string, number> } {
-  const calls: Record<string, number> = {};
-  const wrapped = Object.fromEntries(Object.entries(stubs).map(([name, f]) => [name, (...args: unknown[]) => {
-    calls[name] = (calls[name] ?? 0) + 1;
-    return (f as (...a: unknown[]) => Promise<unknown>)(...args);
-  }]));
-  return { stubs: wrapped as S, calls };
-}
-
 // ---- the training side: grid search, distributed training ----
-
-const POINTS = ['b32', 'b64', 'b128'];
-const trained = (runId: string, valMeanAuc: number): TrainRunResult => ({
-  runId, modelUri: `s3://stub/models/${runId}/model/`, metrics: { valLoss: 1 - valMeanAuc, valMeanAuc, valAccuracy: valMeanAuc },
-  backend: 'stub', epochsCompleted: 1, resumedFromEpoch: 0, samplesPerSecond: 1, trainSeconds: 1,
-});
-const evaluation: EvaluateResult = {
-  reportUri: 's3://stub/evaluation.json', plotUri: 's3://stub/roc.svg', samples: 10, accuracy: 0.9, auc: { a: 0.95, b: 0.95 }, confusion: [[5, 0], [1, 4]],
-};
-
-/** Grid-search activities whose `trainModel` is the test's. */
-const gridStubs = (trainModel: Activities['trainModel']) => ({
-  planGridSearch: async () => POINTS.map((id) => ({ id, config: {} as TrainConfig })),
-  trainModel,
-  selectBestModel: async (input: Parameters<Activities['selectBestModel']>[0]) => {
-    const best = [...input.outcomes].sort((a, b) => (b.metrics[input.metric] ?? 0) - (a.metrics[input.metric] ?? 0))[0];
-    assert.ok(best, 'selectBestModel is only called with outcomes');
-    return { best, tableUri: `${input.outputUri}/table.csv` };
-  },
-  evaluateTestSet: async () => evaluation,
-}) satisfies ActivityStubs;
 
 const gridInput = (extra: Partial<GridSearchInput> = {}): GridSearchInput => ({
   datasetUri: 's3://stub/dataset/', outputUri: 's3://stub/models/hlf', spec: { kind: 'hlf' }, ...extra,
@@ -144,25 +110,6 @@ describe('gridSearchWorkflow', () => {
   });
 });
 
-/** Distributed-training activities: one round of `shards` shards, `shard` may throw. */
-function distributedStubs(shard: (input: Parameters<Activities['trainShardRound']>[0]) => void) {
-  const position = { round: 0, epoch: 0, cursor: 0 };
-  return {
-    planDistributedTraining: async () => ({ totalGroups: 4, groupsPerWorker: 2, epochs: 1, position }),
-    trainShardRound: async (input: Parameters<Activities['trainShardRound']>[0]) => {
-      shard(input);
-      return {} as Awaited<ReturnType<Activities['trainShardRound']>>;
-    },
-    aggregateRound: async (input: Parameters<Activities['aggregateRound']>[0]) => {
-      const runId = input.outputUri.slice(input.outputUri.lastIndexOf('/') + 1);
-      return {
-        next: { round: 1, epoch: 1, cursor: 0 },
-        result: { ...trained(runId, 0.8), bestEpoch: 0, workersPerRound: [[input.span.shards, 1]], totals: {} as never },
-      };
-    },
-  } satisfies ActivityStubs;
-}
-
 describe('distributedTrainWorkflow', () => {
   const input = { runId: 'r', datasetUri: 's3://stub/dataset/', outputUri: 's3://stub/models/r', config: { epochs: 1 } as TrainConfig };
 
@@ -185,43 +132,6 @@ describe('distributedTrainWorkflow', () => {
 
 // ---- the data side: the per-file fan-out, features, the pipeline ----
 
-/** prepareFileFeatures: `rows` selected events of the file's class, unless `fail` says otherwise. */
-function featureStub(rows: (file: { uri: string }, label: LabelSource) => number, fail: (uri: string) => Error | undefined = () => undefined) {
-  return async (input: Parameters<Activities['prepareFileFeatures']>[0]) => {
-    const error = fail(input.file.uri);
-    if (error) throw error;
-    const label = input.labels[input.file.sample ?? 0];
-    assert.ok(label?.from === 'class', 'the stub pipeline labels by class');
-    const n = rows(input.file, label);
-    return { partUri: `${input.outputUri}/parts/${input.file.rel}.parquet`, counters: { read: 10, rows: n, [`class:${label.className}`]: n }, rows: n, reused: false };
-  };
-}
-
-const SAMPLES = [{ name: 'ttbar', uri: 's3://stub/in/ttbar/' }, { name: 'wjets', uri: 's3://stub/in/wjets/' }];
-
-/** Every activity of a pipeline run over SAMPLES (two files each, 4 rows per file). */
-function pipelineStubs(over: ActivityStubs = {}) {
-  const fanOut = inMemoryFanOut();
-  const dataset = async (input: Parameters<Activities['buildDataset']>[0]): Promise<BuildDatasetResult> => ({
-    datasetUri: `${input.outputUri}/`, kind: input.kind ?? 'dev', parts: 4, classes: ['ttbar', 'wjets'], perClass: 8,
-    available: { ttbar: 8, wjets: 8 }, counts: { train: { ttbar: 6, wjets: 6 }, test: { ttbar: 2, wjets: 2 } }, configHash: 'stub',
-  });
-  const stubs = counting({
-    ...fanOut.stubs,
-    ...gridStubs(async (run) => trained(run.runId, 0.8)),
-    prepareFileFeatures: featureStub(() => 4),
-    buildDataset: dataset,
-    writePipelineReport: async (input: { workUri: string }) => ({ jsonUri: `${input.workUri}/report.json`, markdownUri: `${input.workUri}/report.md` }),
-    registerModels: async (input: Parameters<Activities['registerModels']>[0]) => input.models.map((m) => ({ name: m.name, version: 1, modelUri: m.modelUri })),
-    ...over,
-  } satisfies ActivityStubs);
-  return { ...stubs, written: fanOut.written };
-}
-
-const pipelineInput = (extra: Partial<PipelineInput> = {}): PipelineInput => ({
-  workUri: 's3://stub/work', samples: SAMPLES, models: [{ name: 'hlf', spec: { kind: 'hlf' } }], retry: NO_RETRY, ...extra,
-});
-
 describe('pipelineWorkflow', () => {
   test('invalid input fails at once with InvalidWorkflowInput, before any activity', async () => {
     const { stubs, calls } = pipelineStubs();
@@ -238,7 +148,7 @@ describe('pipelineWorkflow', () => {
 
   test('a sample none of whose files can be read fails the run at the features stage with SampleFailed', async () => {
     const { stubs, calls, written } = pipelineStubs({
-      prepareFileFeatures: featureStub(() => 4, (uri) =>
+      prepareFileFeatures: featureStub(undefined, (uri) =>
         uri.includes('/wjets/') ? ApplicationFailure.nonRetryable(`${uri}: not a ROOT file (bad magic)`, 'RootFormatError') : undefined),
     });
     const f = await failsWith(withStubWorker(env, stubs, (q) => execute(q, 'pipelineWorkflow', pipelineInput())), 'SampleFailed');
@@ -251,7 +161,7 @@ describe('pipelineWorkflow', () => {
   });
 
   test('a class without selected events fails with EmptyClass, naming the cut flow', async () => {
-    const { stubs, calls } = pipelineStubs({ prepareFileFeatures: featureStub((_, label) => (label.from === 'class' && label.className === 'wjets' ? 0 : 4)) });
+    const { stubs, calls } = pipelineStubs({ prepareFileFeatures: featureStub((_, className) => (className === 'wjets' ? 0 : 4)) });
     const f = await failsWith(withStubWorker(env, stubs, (q) => execute(q, 'pipelineWorkflow', pipelineInput())), 'EmptyClass');
     assert.match(f.message, /no selected events of class 'wjets': .*'wjets' read 20 events in 2 files, selected 0/);
     assert.equal(calls.buildDataset, undefined);
@@ -259,17 +169,14 @@ describe('pipelineWorkflow', () => {
 
   test('one failed file fails the run with FilesFailed unless allowFailedFiles, which completes and reports it', async () => {
     const badFile = (uri: string) => (uri === 's3://stub/in/ttbar/f1.root' ? ApplicationFailure.nonRetryable('truncated basket', 'RootFormatError') : undefined);
-    const strict = pipelineStubs({ prepareFileFeatures: featureStub(() => 4, badFile) });
+    const strict = pipelineStubs({ prepareFileFeatures: featureStub(undefined, badFile) });
     const f = await failsWith(withStubWorker(env, strict.stubs, (q) => execute(q, 'pipelineWorkflow', pipelineInput())), 'FilesFailed');
     assert.match(f.message, /1 input files failed and allowFailedFiles is not set: sample 'ttbar': 1 of 2 files failed: 1× truncated basket/);
     assert.equal(strict.calls.buildDataset, undefined);
 
     const lenient = pipelineStubs({
-      prepareFileFeatures: featureStub(() => 4, badFile),
-      buildDataset: async (input) => ({
-        datasetUri: `${input.outputUri}/`, kind: 'dev', parts: 3, classes: ['ttbar', 'wjets'], perClass: 4,
-        available: { ttbar: 4, wjets: 8 }, counts: { train: { ttbar: 3, wjets: 3 }, test: { ttbar: 1, wjets: 1 } }, configHash: 'stub',
-      }),
+      prepareFileFeatures: featureStub(undefined, badFile),
+      buildDataset: datasetStub({ ttbar: 4, wjets: 8 }),
     });
     const report = await withStubWorker(env, lenient.stubs, (q) =>
       execute<{ features: { failed: number; allowFailedFiles: boolean }; registered: unknown[] }>(q, 'pipelineWorkflow', pipelineInput({ allowFailedFiles: true })));
@@ -280,10 +187,7 @@ describe('pipelineWorkflow', () => {
 
   test('events lost between the features and the dataset fail the run with EventsLost', async () => {
     const { stubs, calls } = pipelineStubs({
-      buildDataset: async (input) => ({
-        datasetUri: `${input.outputUri}/`, kind: 'dev', parts: 4, classes: ['ttbar', 'wjets'], perClass: 7,
-        available: { ttbar: 8, wjets: 7 }, counts: { train: { ttbar: 6, wjets: 6 }, test: { ttbar: 1, wjets: 1 } }, configHash: 'stub',
-      }),
+      buildDataset: datasetStub({ ttbar: 8, wjets: 7 }),
     });
     const f = await failsWith(withStubWorker(env, stubs, (q) => execute(q, 'pipelineWorkflow', pipelineInput())), 'EventsLost');
     assert.equal(f.message, 'events lost between features and dataset: wjets selected 8, dataset read 7');
@@ -341,9 +245,6 @@ describe('pipelineWorkflow', () => {
   });
 });
 
-/** What inspectRootFile says of a readable file of `entries` events. */
-const inspected = (entries: number) => ({ treeName: 'Delphes', entries, branches: ['Event'], stats: {}, counters: { entries } });
-
 describe('per-file fan-out (ingestWorkflow, scoreWorkflow, featuresWorkflow)', () => {
   const ingest = { inputUri: 's3://stub/in/', outputUri: 's3://stub/ingest', batchSize: 2, retry: NO_RETRY };
 
@@ -399,7 +300,7 @@ describe('per-file fan-out (ingestWorkflow, scoreWorkflow, featuresWorkflow)', (
         if (input.file.uri.endsWith('f0.root')) throw ApplicationFailure.nonRetryable('model expects 14 features, file has 12', 'InvalidInput');
         return { partUri: `${input.file.uri}.scores.parquet`, rows: 7, reused: false, counters: { read: 10, scored: 7, accepted: 7 } };
       },
-      summarizeScores: async () => ({ rows: 7 }) as Awaited<ReturnType<Activities['summarizeScores']>>,
+      summarizeScores: async () => ({ parts: 1, rows: 7 }),
     });
     const r = await withStubWorker(env, stubs, (q) =>
       execute<FanOutResult & { rows: number }>(q, 'scoreWorkflow', { inputUri: 's3://stub/in/', outputUri: 's3://stub/scores', modelUri: 's3://stub/model/', retry: NO_RETRY }));
