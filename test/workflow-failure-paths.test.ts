@@ -13,7 +13,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TrainConfig } from '../src/ml/train.js';
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
 import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search.js';
-import type { FanOutResult } from '../workflows/file-batches-types.js';
+import type { FanOutResult } from '../src/contract/fan-out.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import {
   counting, datasetStub, deferred, distributedStubs, featureStub, gridStubs, inMemoryFanOut, inspected, NO_RETRY, pipelineInput, pipelineStubs, POINTS,

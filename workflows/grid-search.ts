@@ -1,4 +1,4 @@
-import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/ml/train-runner.js';
@@ -102,6 +102,8 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
     try {
       outcomes.push(await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config }));
     } catch (e) {
+      // A cancelled search is cancelled, not a search whose every point failed.
+      if (isCancellation(e)) throw e;
       failed.push({ runId: p.id, error: errorOf(e) });
     }
   });

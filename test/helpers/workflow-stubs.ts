@@ -8,16 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type * as activities from '../../activities/index.js';
-import type { FileRef, FileResult, InputSource, Listing } from '../../workflows/file-batches-types.js';
+import type { Activities } from '../../activities/index.js';
+import type { FileRef, FileResult, InputSource, Listing } from '../../src/contract/fan-out.js';
 import type { TrainConfig } from '../../src/ml/train.js';
-import type { TrainRunResult } from '../../src/stages/train.js';
+import type { TrainRunResult } from '../../src/ml/train-runner.js';
 import type { EvaluateResult } from '../../src/stages/evaluate.js';
 import type { BuildDatasetResult } from '../../src/stages/dataset.js';
 import type { PipelineInput } from '../../workflows/pipeline.js';
 import type { RoundPosition } from '../../src/ml/distributed/shard.js';
 
-export type Activities = typeof activities;
+export type { Activities };
 export type ActivityStubs = Partial<Activities>;
 
 const workflowsPath = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
