@@ -61,7 +61,7 @@ interface BlobView { readonly size: number; slice(start?: number, end?: number):
 interface ReadContext {
   readonly src: RandomAccessSource;
   failure?: unknown;
-  window?: { readonly start: number; readonly bytes: Uint8Array };
+  window?: { readonly start: number; readonly bytes: Uint8Array } | undefined;
 }
 
 function blobView(ctx: ReadContext, start: number, end: number): BlobView {
