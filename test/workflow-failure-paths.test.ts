@@ -221,7 +221,7 @@ describe('pipelineWorkflow', () => {
         // Heartbeats carry the cancellation to the activity.
         for (;;) {
           ctx.heartbeat();
-          const cancelled = await Promise.race([ctx.cancelled.then(() => undefined, (e: unknown) => e), sleep(100).then(() => undefined)]);
+          const cancelled = await Promise.race([ctx.cancelled.then(() => undefined, (e: unknown) => e as Error), sleep(100).then(() => undefined)]);
           if (cancelled) {
             activityCancelled.resolve(cancelled);
             throw cancelled;

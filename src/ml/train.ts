@@ -217,7 +217,7 @@ export function makeTrainStep(model: tf.LayersModel): (inputs: tf.Tensor[], labe
   return (inputs, labels) => {
     const loss = optimizer.minimize(() => {
       const out = model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor;
-      return tf.mean(tf.metrics.categoricalCrossentropy(labels, out)) as tf.Scalar;
+      return tf.mean<tf.Scalar>(tf.metrics.categoricalCrossentropy(labels, out));
     }, true, vars)!;
     const value = loss.dataSync()[0]!;
     loss.dispose();
