@@ -74,7 +74,7 @@ function compareOutputs(): { particles: number; maxRel: number } {
     const r = JSON.parse(execFileSync(PYTHON, ['test/python/features_compare.py', hepflowOut, peerOut], { encoding: 'utf8', maxBuffer: 1 << 24 }));
     return { particles: r.particles, maxRel: r.max_rel };
   } catch (e) {
-    throw new Error(`hepflow and peer outputs differ: ${(e as { stdout?: string }).stdout ?? e}`);
+    throw new Error(`hepflow and peer outputs differ: ${(e as { stdout?: string }).stdout ?? String(e)}`);
   }
 }
 

@@ -297,7 +297,7 @@ async function main(): Promise<void> {
     const f = (r['fused'] as Timing).samplesPerSecond;
     const t = (r['tfjsGru'] as Timing).samplesPerSecond;
     const k = (r['keras'] as { samplesPerSecond: number } | null)?.samplesPerSecond;
-    console.log(`| ${r['name']} | ${fmt(f)} | ${fmt(t, 1)} | ${fmt(k)} | ${ratio(f, k)} | ${ratio(f, t)} | ` +
+    console.log(`| ${String(r['name'])} | ${fmt(f)} | ${fmt(t, 1)} | ${fmt(k)} | ${ratio(f, k)} | ${ratio(f, t)} | ` +
       `${fmt(r['kernelOnlySamplesPerSecond'] as number)} | ${fmt(r['gruGflopPerStep'] as number, 2)} | ` +
       `${fmt(r['fusedGflopS'] as number, 1)} | ${fmt(r['limitAtPeak'] as number)} |`);
   }

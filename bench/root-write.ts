@@ -81,7 +81,7 @@ function writePool(path: string, events: DelphesEvent[]): number {
       let at = 0;
       for (const e of events) {
         const src = (e[field] as unknown as Record<string, ArrayLike<number>>)[m.key]!;
-        out.set(src as ArrayLike<number>, at);
+        out.set(src, at);
         at += src.length;
       }
       add(`${branch}.${m.member}`, m.type === 'f32' ? 'f4' : m.type === 'i32' ? 'i4' : 'u4', out);

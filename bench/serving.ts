@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   // The service in its own process (`hepflow serve`), as deployed: the load generator must not share its event loop.
   const child = spawn(process.execPath, [path.join(projectRoot, 'dist/cli/hepflow.js'), 'serve', '--model', hlfDir, '--port', '0', '--backend', 'cpu', '--max-delay-ms', '1'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (l) => { const m = /on (http:\/\/\S+)$/.exec(l); if (m) resolve(m[1]!); });
+    createInterface({ input: child.stdout }).on('line', (l) => { const m = /on (http:\/\/\S+)$/.exec(l); if (m) resolve(m[1]!); });
     child.once('exit', (code) => reject(new Error(`hepflow serve exited with ${code}`)));
   });
   console.log(`\nservice latency, HLF model, one event (feature row) per request over HTTP on loopback, \`hepflow serve --backend cpu --max-delay-ms 1\` in its own process`);

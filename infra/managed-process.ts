@@ -36,7 +36,7 @@ export class ManagedProcess {
     }
   }
 
-  async status(): Promise<{ running: boolean; healthy: boolean; pid?: number }> {
+  async status(): Promise<{ running: boolean; healthy: boolean; pid: number | undefined }> {
     const pid = this.pid();
     return { running: pid !== undefined, healthy: pid !== undefined && (await this.healthy()), pid };
   }

@@ -77,8 +77,8 @@ export function trainAndEvaluate(sample: SelectedSample, opts: { hidden?: number
   const test = idx.slice(nTrain);
   const mean = new Float64Array(d);
   const sd = new Float64Array(d);
-  for (const r of train) for (let k = 0; k < d; k++) mean[k] += sample.hlf[r * d + k]! / nTrain;
-  for (const r of train) for (let k = 0; k < d; k++) sd[k] += (sample.hlf[r * d + k]! - mean[k]!) ** 2 / nTrain;
+  for (const r of train) for (let k = 0; k < d; k++) mean[k]! += sample.hlf[r * d + k]! / nTrain;
+  for (const r of train) for (let k = 0; k < d; k++) sd[k]! += (sample.hlf[r * d + k]! - mean[k]!) ** 2 / nTrain;
   for (let k = 0; k < d; k++) sd[k] = Math.sqrt(sd[k]!) || 1;
   const x = (r: number, k: number): number => (sample.hlf[r * d + k]! - mean[k]!) / sd[k]!;
 
@@ -129,15 +129,15 @@ export function trainAndEvaluate(sample: SelectedSample, opts: { hidden?: number
         const y = sample.labels[r]!;
         for (let c = 0; c < C; c++) {
           const g = out[c]! - (c === y ? 1 : 0);
-          grads.b2[c] += g;
-          for (let j = 0; j < h; j++) grads.w2[c * h + j] += g * hid[j]!;
+          grads.b2[c]! += g;
+          for (let j = 0; j < h; j++) grads.w2[c * h + j]! += g * hid[j]!;
         }
         for (let j = 0; j < h; j++) {
           let g = 0;
           for (let c = 0; c < C; c++) g += (out[c]! - (c === y ? 1 : 0)) * params.w2[c * h + j]!;
           g *= 1 - hid[j]! * hid[j]!;
-          grads.b1[j] += g;
-          for (let k = 0; k < d; k++) grads.w1[j * d + k] += g * x(r, k);
+          grads.b1[j]! += g;
+          for (let k = 0; k < d; k++) grads.w1[j * d + k]! += g * x(r, k);
         }
       }
       step++;
@@ -150,7 +150,7 @@ export function trainAndEvaluate(sample: SelectedSample, opts: { hidden?: number
           const gi = g[i]! / (end - start);
           m1[k][i] = 0.9 * m1[k][i]! + 0.1 * gi;
           m2[k][i] = 0.999 * m2[k][i]! + 0.001 * gi * gi;
-          p[i] -= (lr * (m1[k][i]! / bc1)) / (Math.sqrt(m2[k][i]! / bc2) + 1e-8);
+          p[i]! -= (lr * (m1[k][i]! / bc1)) / (Math.sqrt(m2[k][i]! / bc2) + 1e-8);
         }
       }
     }

@@ -49,10 +49,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function start(): Promise<{ next: () => Promise<string>; send: (line: string) => void; exited: Promise<unknown> }> {
   const child = spawn(process.execPath, ['dist/main.js'], { cwd: dir, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
     next: async () => (await lines.next()).value as string,
-    send: (line) => child.stdin!.write(`${line}\n`),
+    send: (line) => child.stdin.write(`${line}\n`),
     exited: once(child, 'exit'),
   };
 }

@@ -81,7 +81,7 @@ test('a model with the fused GRU saves and loads (registered class, same predict
   );
   assert.ok(artifacts !== null);
   assert.match(JSON.stringify((artifacts as tf.io.ModelArtifacts).modelTopology), /HepflowFusedGRU/);
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   const gru = loaded.layers[1]!;
   assert.ok(gru instanceof FusedGru);
   assert.equal(gru.resetAfter, true);

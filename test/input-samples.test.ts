@@ -76,7 +76,7 @@ test('features outcome: a dead sample, an empty class, failed files without the 
   assert.equal(dead?.message, "no file of 'bkg' could be read: sample 'bkg': 5 of 5 files failed: 4× <file>: not a ROOT file (s3://bkt/b/1.root, s3://bkt/b/2.root, s3://bkt/b/3.root, …); 1× <file>: truncated (s3://bkt/b/9.root)");
   const empty = featureOutcomeProblem(samples, classes, [good, tally({ counters: { read: 50, rows: 0 } })], false);
   assert.equal(empty?.type, 'EmptyClass');
-  assert.match(empty!.message, /no selected events of class 'bkg': 'sig' read 100 events in 1 files, selected 10; 'bkg' read 50 events in 1 files, selected 0/);
+  assert.match(empty.message, /no selected events of class 'bkg': 'sig' read 100 events in 1 files, selected 10; 'bkg' read 50 events in 1 files, selected 0/);
   const partial = tally({ ok: 3, failed: 1, counters: { read: 50, rows: 5, 'class:bkg': 5 }, causes: { '<file>: truncated': { count: 1, files: ['s3://bkt/b/9.root'] } } });
   assert.equal(featureOutcomeProblem(samples, classes, [good, partial], false)?.type, 'FilesFailed');
   assert.equal(featureOutcomeProblem(samples, classes, [good, partial], true), undefined);

@@ -18,7 +18,7 @@ async function exercise(store: CheckpointStore): Promise<void> {
   const latest = await store.loadLatest();
   assert.equal(latest?.epoch, 3);
   assert.equal(text(latest?.files['state.json']), '{"e":3}');
-  assert.deepEqual(Array.from(latest!.files['weights.bin']!), [3, 0, 255]);
+  assert.deepEqual(Array.from(latest.files['weights.bin']!), [3, 0, 255]);
   await assert.rejects(store.save({ epoch: 4, files: { '../escape': bytes('x') } }), /unsafe .* file name/);
 }
 

@@ -94,9 +94,9 @@ test('writes to a Node Writable; reads one row group through a RandomAccessSourc
     const it = readFeatureBatches(src);
     const first = await it.next();
     assert.equal(first.done, false);
-    assert.equal(first.value!.length, 100);
+    assert.equal(first.value.length, 100);
     assert.ok(bytesRead < size * 0.6, `first row group read ${bytesRead} of ${size} bytes`);
-    assert.deepEqual(Array.from(first.value!.particles.subarray(0, 5)), Array.from(rows[0]!.particles.subarray(0, 5)));
+    assert.deepEqual(Array.from(first.value.particles.subarray(0, 5)), Array.from(rows[0]!.particles.subarray(0, 5)));
     await it.return(undefined);
     await src.close();
   });

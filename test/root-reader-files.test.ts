@@ -21,7 +21,7 @@ async function tree(file: string, name: string): Promise<RootTree> {
 async function numeric(t: RootTree, branch: string, range: { entryStart?: number; entryStop?: number } = {}): Promise<NumericBranchData> {
   const d = await t.readBranch(branch, range);
   assert.equal(d.kind, 'numeric');
-  return d as NumericBranchData;
+  return d;
 }
 
 const sum = (xs: ArrayLike<number>): number => {

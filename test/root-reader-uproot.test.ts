@@ -82,7 +82,7 @@ describe('values identical to uproot', { timeout: 120_000 }, () => {
         const got = await tree.readBranches(names);
         let values = 0;
         for (const name of names) {
-          const want = expected.branches[name]!;
+          const want: (typeof expected.branches)[string] = expected.branches[name]!;
           const d = got.get(name)!;
           assert.deepEqual(counts(d), want.counts, `${name}: per-entry counts`);
           assert.equal(d.values.length, want.values.length, `${name}: number of values`);

@@ -15,7 +15,7 @@ function counting(src: RandomAccessSource) {
   const seen = { reads: 0, bytes: 0 };
   return {
     seen,
-    source: { ...src, read: (o: number, l: number) => ((seen.reads++, (seen.bytes += l)), src.read(o, l)) } as RandomAccessSource,
+    source: { ...src, read: (o: number, l: number) => ((seen.reads++, (seen.bytes += l)), src.read(o, l)) },
   };
 }
 

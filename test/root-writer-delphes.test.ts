@@ -19,7 +19,7 @@ function expectedBranches(events: DelphesEvent[]): Record<string, Value[]> {
     for (const [field, branch] of Object.entries(DELPHES_BRANCHES) as Array<[keyof DelphesEvent, string]>) {
       const coll = ev[field] as unknown as Record<string, ArrayLike<number>>;
       const cls = Object.values(DELPHES_CLASSES).find((c) => c.members.every((m) => m.key in coll) && c.members.length === Object.keys(coll).length)!;
-      const n = coll[cls.members[0]!.key]!.length;
+      const n = coll[cls.members[0].key]!.length;
       put(`${branch}_size`, n);
       put(`${branch}.fUniqueID`, new Array<number>(n).fill(0));
       put(`${branch}.fBits`, new Array<number>(n).fill(0x03000000));

@@ -96,7 +96,7 @@ test('bad input: 400 with the cause, nothing scored; over the queue bound: 503 w
 test('hepflow serve drains on SIGTERM: every admitted request answered, then exit 0', async () => {
   // A batch waits for 10 minutes or 10,000 events, so the requests sit in the queue until the drain.
   const child = spawn(process.execPath, ['dist/cli/hepflow.js', 'serve', '--model', hlf, '--port', '0', '--max-delay-ms', '600000', '--max-batch', '10000', '--backend', 'cpu'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     lines.on('line', (l) => { output.push(l); const m = /on (http:\/\/\S+)$/.exec(l); if (m) resolve(m[1]!); });

@@ -215,7 +215,7 @@ describe('status codes, auth, keep-alive (a node HTTP server)', () => {
   const requests: { url: string; auth?: string }[] = [];
   let base: string;
   const srv = http.createServer((req, res) => {
-    requests.push({ url: req.url!, auth: req.headers.authorization });
+    requests.push({ url: req.url!, ...(req.headers.authorization !== undefined ? { auth: req.headers.authorization } : {}) });
     if (req.headers.authorization !== 'Bearer s3cret') return void res.writeHead(401, 'Unauthorized').end();
     if (req.url === '/busy.bin') return void res.writeHead(503, 'Service Unavailable').end();
     if (req.url === '/forbidden.bin') return void res.writeHead(403, 'Forbidden').end();

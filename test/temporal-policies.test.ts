@@ -9,11 +9,11 @@ import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../src/contract/errors.js
 
 /** The backoff waits a policy allows in all, as Temporal computes them. */
 function totalWaitMs(p: ReturnType<typeof retryPolicy>): number {
-  let wait = msToNumber(p.initialInterval!);
+  let wait = msToNumber(p.initialInterval);
   let total = 0;
   for (let attempt = 1; attempt < p.maximumAttempts!; attempt++) {
     total += wait;
-    wait = Math.min(wait * p.backoffCoefficient!, msToNumber(p.maximumInterval!));
+    wait = Math.min(wait * p.backoffCoefficient!, msToNumber(p.maximumInterval));
   }
   return total;
 }
@@ -21,8 +21,8 @@ function totalWaitMs(p: ReturnType<typeof retryPolicy>): number {
 test('the default retry policy rides out an outage of 10 minutes and more, with waits capped at 30 s', () => {
   const p = retryPolicy();
   assert.equal(p.backoffCoefficient, 2);
-  assert.equal(msToNumber(p.initialInterval!), 1_000);
-  assert.equal(msToNumber(p.maximumInterval!), 30_000);
+  assert.equal(msToNumber(p.initialInterval), 1_000);
+  assert.equal(msToNumber(p.maximumInterval), 30_000);
   assert.ok(totalWaitMs(p) >= 15 * 60_000, `${totalWaitMs(p)} ms of retrying`);
   // One attempt fewer would fall short of the budget: the budget is met, not exceeded by far.
   assert.ok(totalWaitMs({ ...p, maximumAttempts: p.maximumAttempts! - 1 }) < 15 * 60_000);
@@ -44,7 +44,7 @@ test('retry settings are configurable and checked', () => {
 test('every activity kind is noticed dead within tens of seconds, with room for six heartbeats', () => {
   for (const kind of ['storage', 'file', 'data', 'training'] as ActivityKind[]) {
     const o = activityOptions(kind);
-    const timeout = msToNumber(o.heartbeatTimeout!);
+    const timeout = msToNumber(o.heartbeatTimeout);
     assert.ok(timeout <= 60_000 && timeout >= 6 * HEARTBEAT_INTERVAL_MS, `${kind}: heartbeat timeout ${timeout} ms`);
     assert.ok(o.retry!.maximumAttempts! > 10, `${kind}: ${o.retry!.maximumAttempts} attempts`);
   }

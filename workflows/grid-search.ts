@@ -1,4 +1,4 @@
-import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/ml/train-runner.js';
@@ -55,8 +55,10 @@ export interface GridSearchResult {
   readonly failed: { runId: string; error: string }[];
 }
 
+/** The root cause's message: a distributed point's failure is a child's failure of an activity's failure. */
 const errorOf = (e: unknown): string => {
-  const cause = e instanceof ActivityFailure || e instanceof ChildWorkflowFailure ? e.cause : e;
+  let cause = e;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
   return (cause as Error)?.message ?? String(cause);
 };
 
@@ -100,6 +102,8 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
     try {
       outcomes.push(await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config }));
     } catch (e) {
+      // A cancelled search is cancelled, not a search whose every point failed.
+      if (isCancellation(e)) throw e;
       failed.push({ runId: p.id, error: errorOf(e) });
     }
   });

@@ -9,7 +9,7 @@ export interface IngestInput extends FanOutOptions {
   /** Where the listing, per-batch results and manifest.json are written. */
   readonly outputUri: string;
   /** Absent: each file's first TTree. */
-  readonly treeName?: string;
+  readonly treeName?: string | undefined;
   /** Branches to read fully, reporting count/sum/first values per file. */
   readonly statBranches?: string[];
   /** Carried across continue-as-new; absent when a user starts the workflow. */

@@ -8,6 +8,7 @@ import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { runFiles } from '../src/layout/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
+import { ZERO_TALLY } from '../src/contract/tally.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type GridSearchInput } from './grid-search.js';
@@ -120,7 +121,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   }));
   const report: PipelineReport = {
     workflowId: id,
-    samples: samples!.map((s, i) => ({ ...s, ...features.perSample[i] })),
+    samples: samples!.map((s, i) => ({ ...s, ...(features.perSample[i] ?? ZERO_TALLY) })),
     classes: features.classes,
     features: {
       manifestUri: features.manifestUri, files: features.listing.files, failed: features.totals.failed, counters: features.totals.counters,

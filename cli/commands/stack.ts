@@ -25,7 +25,7 @@ export async function stackDownCommand(): Promise<void> {
 export async function stackStatusCommand(): Promise<void> {
   const config = stackConfigFromEnv();
   const s = await stackStatus(config);
-  const line = (x: { running: boolean; healthy: boolean; pid?: number }) =>
+  const line = (x: { running: boolean; healthy: boolean; pid: number | undefined }) =>
     x.running ? `${x.healthy ? 'healthy' : 'UNHEALTHY'} (pid ${x.pid})` : 'stopped';
   console.log(`temporal: ${line(s.temporal)}  ${webUiUrl(config)}`);
   console.log(`s3:       ${line(s.s3)}  http://${config.s3.ip}:${config.s3.port}`);

@@ -65,7 +65,7 @@ export interface ScoreOptions {
 
 /** The per-file activities a fan-out can run, with their parameters besides the file. */
 export type FileTask =
-  | { readonly activity: 'inspectRootFile'; readonly params: { readonly treeName?: string; readonly statBranches: string[] } }
+  | { readonly activity: 'inspectRootFile'; readonly params: { readonly treeName?: string | undefined; readonly statBranches: string[] } }
   | {
     readonly activity: 'prepareFileFeatures';
     /** `labels[file.sample]` labels each file. */
@@ -94,16 +94,16 @@ export type SampleTally = SampleOutcome;
 
 export interface FanOutOptions {
   /** Files per child workflow. */
-  readonly batchSize?: number;
+  readonly batchSize?: number | undefined;
   /** Concurrent file activities within a batch. */
-  readonly filesInFlight?: number;
+  readonly filesInFlight?: number | undefined;
   /** Concurrent batch child workflows. */
-  readonly batchesInFlight?: number;
+  readonly batchesInFlight?: number | undefined;
   /** Batches per run before continuing as new (keeps the history small). */
-  readonly batchesPerRun?: number;
-  readonly suffix?: string;
+  readonly batchesPerRun?: number | undefined;
+  readonly suffix?: string | undefined;
   /** How long transient failures are retried (src/contract/policies.ts). */
-  readonly retry?: RetrySettings;
+  readonly retry?: RetrySettings | undefined;
 }
 
 /** Carried across continue-as-new. */

@@ -100,10 +100,11 @@ const START_TO_CLOSE: Record<ActivityKind, Duration> = {
   training: '24 hours',
 };
 
+/** Workflows hand their own optional settings through: undefined means the default. */
 export interface ActivityPolicyOptions {
-  readonly retry?: RetrySettings;
-  readonly heartbeatTimeout?: Duration;
-  readonly taskQueue?: string;
+  readonly retry?: RetrySettings | undefined;
+  readonly heartbeatTimeout?: Duration | undefined;
+  readonly taskQueue?: string | undefined;
 }
 
 /**

@@ -51,8 +51,8 @@ export class ParticleScalerFit {
     for (let j = 0; j < particles.length; j += N_PARTICLE_FEATURES) {
       for (let f = 0; f < N_PARTICLE_FEATURES; f++) {
         const v = particles[j + f]!;
-        this.sum[f] += v;
-        this.sumSq[f] += v * v;
+        this.sum[f]! += v;
+        this.sumSq[f]! += v * v;
       }
     }
     this.count += particles.length / N_PARTICLE_FEATURES;

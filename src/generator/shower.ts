@@ -93,7 +93,7 @@ function fragmentHeavy(
   for (let tries = 0; tries < (forced ? 200 : 1); tries++) {
     eh = Math.max(energy * rng.beta(hf.frag[0], hf.frag[1]), hf.mass * 1.05);
     el = eh * rng.beta(2, 3);
-    if (!forced || el / coshEta >= opts.leptonPtMin!) break;
+    if (!forced || el / coshEta >= opts.leptonPtMin) break;
   }
   const gb = Math.sqrt(eh * eh - hf.mass * hf.mass) / hf.mass;
   const len = rng.exponential(hf.ctau) * gb;

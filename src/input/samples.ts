@@ -11,15 +11,15 @@ export interface SampleInput {
   /** Names the sample in the cut flow and the report; its class unless `label` says otherwise. */
   readonly name: string;
   /** A prefix (a directory: ends with /) or one ROOT file. */
-  readonly uri?: string;
-  readonly uris?: readonly string[];
+  readonly uri?: string | undefined;
+  readonly uris?: readonly string[] | undefined;
   /** The class of the sample's events (default: its name); samples may share a class. */
-  readonly label?: string;
+  readonly label?: string | undefined;
   /**
    * The files carry the generator's `<name>.labels.json` sidecar (mixed classes: the
    * paper's preset qcd, ttbar, wjets) instead of being one class.
    */
-  readonly sidecar?: boolean;
+  readonly sidecar?: boolean | undefined;
 }
 
 /** How one file's events get their labels. */

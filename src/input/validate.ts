@@ -57,7 +57,7 @@ export const number = (o: { integer?: boolean; min?: number; max?: number; above
     const ok = typeof v === 'number' && Number.isFinite(v) && (!o.integer || Number.isInteger(v)) &&
       (o.min === undefined || v >= o.min) && (o.max === undefined || v <= o.max) &&
       (o.above === undefined || v > o.above) && (o.below === undefined || v < o.below);
-    return ok ? (v as number) : fail(key, expected, v);
+    return ok ? (v) : fail(key, expected, v);
   });
 };
 

@@ -189,7 +189,7 @@ export function installWasmUnpackFix(): void {
     kernelName: 'Unpack',
     backendName: 'wasm',
     kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) =>
-      unpackWasmKernel(args, original.kernelFunc)) as tf.KernelFunc,
+      unpackWasmKernel(args, original.kernelFunc)),
   });
   originalUnpack = original;
 }

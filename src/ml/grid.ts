@@ -87,7 +87,7 @@ export function validateGridConfig(raw: unknown): GridConfig {
   const size = KEYS.reduce((n, k) => n * ((g[k] as unknown[] | undefined)?.length ?? 1), 1) *
     ((g['hiddenSizes'] as number[][] | undefined)?.reduce((n, c) => n * c.length, 1) ?? 1);
   if (size > MAX_GRID_POINTS) throw new Error(`grid config: ${size} points exceed the limit of ${MAX_GRID_POINTS}`);
-  return g as GridConfig;
+  return g;
 }
 
 function formatId(key: (typeof KEYS)[number], v: number | readonly number[]): string {

@@ -39,12 +39,12 @@ export interface TrainRunResult {
 export interface WorkerInit {
   readonly config: TrainConfig;
   readonly source: SourceSpec;
-  readonly scaler?: HlfScaler;
-  readonly particleScaler?: ParticleScaler;
+  readonly scaler?: HlfScaler | undefined;
+  readonly particleScaler?: ParticleScaler | undefined;
   readonly hasCheckpoints: boolean;
-  readonly datasetIdentity?: string;
+  readonly datasetIdentity?: string | undefined;
   readonly stopFlag: SharedArrayBuffer;
-  readonly progressIntervalMs?: number;
+  readonly progressIntervalMs?: number | undefined;
 }
 
 export type WorkerMessage =

@@ -52,7 +52,7 @@ async function loadSource(): Promise<RowSource> {
   const mod = (await import(module)) as Record<string, unknown>;
   const factory = mod[exportName];
   if (typeof factory !== 'function') throw new Error(`row source module ${module} has no function export '${exportName}'`);
-  const source = (await (factory as (o: unknown) => RowSource | Promise<RowSource>)(options)) as RowSource;
+  const source = (await (factory as (o: unknown) => RowSource | Promise<RowSource>)(options));
   if (typeof source?.batches !== 'function' || typeof source.id !== 'string') {
     throw new Error(`${module}#${exportName} did not return a RowSource ({ id, batches() })`);
   }

@@ -102,27 +102,27 @@ export interface ArtifactSink {
 export interface TrainDeps {
   readonly source: RowSource;
   /** Fit on the training split when absent. */
-  readonly scaler?: HlfScaler;
+  readonly scaler?: HlfScaler | undefined;
   /**
    * The dataset's per-feature particle standardisation (particle-scaler.json), applied to
    * real particles of the sequence models and saved with the model. Absent: raw particle
    * features, which only suits synthetic rows already of order 1; physics datasets carry one.
    */
-  readonly particleScaler?: ParticleScaler;
-  readonly checkpoints?: CheckpointStore;
+  readonly particleScaler?: ParticleScaler | undefined;
+  readonly checkpoints?: CheckpointStore | undefined;
   /**
    * What identifies the training data's content (e.g. a hash of the dataset's
    * metadata.json and train.parquet's ETag): a checkpoint taken on other data is ignored.
    * Absent: the source's id.
    */
-  readonly datasetIdentity?: string;
+  readonly datasetIdentity?: string | undefined;
   readonly artifacts: ArtifactSink;
   readonly onProgress?: (p: TrainProgress) => void;
   /** Polled between batches; true stops the run with an AbortError. */
   readonly shouldStop?: () => boolean;
   readonly log?: (message: string) => void;
   /** Minimum milliseconds between 'batch' progress reports. */
-  readonly progressIntervalMs?: number;
+  readonly progressIntervalMs?: number | undefined;
 }
 
 export interface TrainResult {
@@ -132,7 +132,7 @@ export interface TrainResult {
   readonly resumedFromEpoch: number;
   readonly bestEpoch: number;
   readonly history: readonly EpochMetrics[];
-  readonly validation?: Omit<ClassificationReport, 'perClass'> & { perClass: { className: string; auc: number }[] };
+  readonly validation?: (Omit<ClassificationReport, 'perClass'> & { perClass: { className: string; auc: number }[] }) | undefined;
   readonly parameters: number;
   readonly trainSeconds: number;
   readonly samplesPerSecond: number;
@@ -217,7 +217,7 @@ export function makeTrainStep(model: tf.LayersModel): (inputs: tf.Tensor[], labe
   return (inputs, labels) => {
     const loss = optimizer.minimize(() => {
       const out = model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor;
-      return tf.mean(tf.metrics.categoricalCrossentropy(labels, out)) as tf.Scalar;
+      return tf.mean<tf.Scalar>(tf.metrics.categoricalCrossentropy(labels, out));
     }, true, vars)!;
     const value = loss.dataSync()[0]!;
     loss.dispose();

@@ -133,7 +133,7 @@ export function tableToBatch(table: Table, what: string): FeatureBatch {
     const offs = d.valueOffsets as Int32Array;
     const values = d.children[0]!.values as Float32Array;
     const base = d.children[0]!.offset;
-    particles.set(values.subarray(base + offs[d.offset]!, base + offs[d.offset + d.length]!), offsets[row]!);
+    particles.set(values.subarray(base + offs[d.offset]!, base + offs[d.offset + d.length]!), offsets[row]);
     row += d.length;
   }
   const hlf = new Float32Array(n * N_HLF);

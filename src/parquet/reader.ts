@@ -61,7 +61,7 @@ interface BlobView { readonly size: number; slice(start?: number, end?: number):
 interface ReadContext {
   readonly src: RandomAccessSource;
   failure?: unknown;
-  window?: { readonly start: number; readonly bytes: Uint8Array };
+  window?: { readonly start: number; readonly bytes: Uint8Array } | undefined;
 }
 
 function blobView(ctx: ReadContext, start: number, end: number): BlobView {
@@ -141,6 +141,7 @@ async function openFeatureFile(source: Source): Promise<Opened> {
       file = await pw.ParquetFile.fromFile(blobView(ctx, 0, src.size) as unknown as Blob);
     } catch (e) {
       // A failed read (an outage) says nothing about the file: it keeps its own type.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the storage failure as raised, whatever its class
       if (ctx.failure !== undefined) throw ctx.failure;
       throw new Error(`${src.uri}: not a readable Parquet file: ${String((e as Error)?.message ?? e)}`, { cause: e });
     }
@@ -241,7 +242,7 @@ export async function* readFeatureRows(source: Source, rowGroups?: readonly numb
         label: b.label[i]!,
         className: b.className[i]!,
         hlf: b.hlf.subarray(i * N_HLF, (i + 1) * N_HLF),
-        particles: b.particles.subarray(b.particleOffsets[i]!, b.particleOffsets[i + 1]!),
+        particles: b.particles.subarray(b.particleOffsets[i], b.particleOffsets[i + 1]),
         sourceUri: b.sourceUri[i]!,
         sourceEntry: b.sourceEntry[i]!,
       };

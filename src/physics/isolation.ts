@@ -215,8 +215,8 @@ export class PairConeSums {
             const dp = deltaPhi(phi[j]!, pi);
             if (de * de + dp * dp < r2) {
               const sj = slot[j]!;
-              sums[fi + sj % 3] += pt[j]!;
-              sums[sj - (sj % 3) + ki] += pti;
+              sums[fi + sj % 3]! += pt[j]!;
+              sums[sj - (sj % 3) + ki]! += pti;
             }
           }
         }

@@ -9,7 +9,7 @@
  * the basket, where jsroot returned plausible wrong statistics.
  */
 import type { RandomAccessSource } from '../storage/random-access.js';
-import { BasketCache, openRootFile, RootFormatError, UnsupportedRootFeatureError, type NumericArray } from './reader/index.js';
+import { BasketCache, openRootFile, RootFormatError, UnsupportedRootFeatureError } from './reader/index.js';
 
 /** Aggregate of one branch over all entries: enough to verify a read end to end. */
 export interface BranchStats {
@@ -61,7 +61,7 @@ export async function summarizeTree(
     for (const a of acc) {
       const d = data.get(a.name)!;
       if (d.kind !== 'numeric') continue;
-      const values = d.values as NumericArray;
+      const values = d.values;
       a.count += values.length;
       for (let i = 0; i < values.length; i++) a.sum += Number(values[i]);
       if (start === 0) {

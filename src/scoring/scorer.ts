@@ -9,11 +9,11 @@ import type { ScoreRow } from './score-file.js';
 
 export interface ScorerOptions {
   /** Events per model call (default 1024). */
-  readonly batchSize?: number;
+  readonly batchSize?: number | undefined;
   /** The true class index of a row, or -1 when unknown. */
   readonly truth: (row: FeatureRow) => number;
   /** Counts for the selection's efficiency table, when there is a selection. */
-  readonly counts?: SelectionCounts;
+  readonly counts?: SelectionCounts | undefined;
   /** Called after every batch with the rows scored so far. */
   readonly onBatch?: (scored: number) => void;
 }

@@ -99,7 +99,7 @@ export class InferenceHttpServer {
         send(res, 400, { error: `body is not JSON: ${(e as Error).message}` });
         return;
       }
-      const events = body !== null && typeof body === 'object' && 'events' in body ? (body as { events: unknown }).events : [body];
+      const events = body !== null && typeof body === 'object' && 'events' in body ? (body).events : [body];
       if (!Array.isArray(events)) { send(res, 400, { error: "'events' must be an array" }); return; }
       send(res, 200, { results: await this.service.score(events) });
     } catch (e) {

@@ -15,7 +15,7 @@ import { parseUri } from './uri.js';
 
 export interface S3Settings {
   /** Override for S3-compatible servers (MinIO, rclone, Ceph...); absent means AWS. */
-  readonly endpoint?: string;
+  readonly endpoint?: string | undefined;
   readonly region: string;
   readonly forcePathStyle: boolean;
   /** Part size for multipart uploads (S3's minimum is 5 MiB). */

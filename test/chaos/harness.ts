@@ -12,8 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { stackClientEnv, stackConfigFromEnv, type StackConfig } from '../../infra/stack-config.js';
 import { localStack, stackUp } from '../../infra/stack.js';
+
+const { PendingActivityState } = proto.temporal.api.enums.v1;
 import type { ManagedProcess } from '../../infra/managed-process.js';
 import { Storage, s3SettingsFromEnv } from '../../src/storage/index.js';
 import { freePort } from '../helpers/net.js';
@@ -126,8 +129,7 @@ export class ChaosStack {
   async activityRunning(workflowIds: string[], activityType: string): Promise<boolean> {
     for (const id of workflowIds) {
       const d = await this.client.workflow.getHandle(id).describe().catch(() => undefined);
-      // State 2 is PENDING_ACTIVITY_STATE_STARTED.
-      if (d?.raw.pendingActivities?.some((a) => a.activityType?.name === activityType && a.state === 2)) return true;
+      if (d?.raw.pendingActivities?.some((a) => a.activityType?.name === activityType && a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)) return true;
     }
     return false;
   }

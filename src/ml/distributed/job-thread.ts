@@ -9,7 +9,7 @@ const port = parentPort;
 if (port === null) throw new Error('job-thread.ts must run in a worker thread (use runJobInThread)');
 const post = (m: JobThreadMessage) => port.postMessage(m);
 
-port.on('message', async ({ job, stopFlag }: JobRequest) => {
+async function run({ job, stopFlag }: JobRequest): Promise<void> {
   const flag = new Int32Array(stopFlag);
   const hooks = {
     shouldStop: () => Atomics.load(flag, 0) !== 0,
@@ -24,4 +24,7 @@ port.on('message', async ({ job, stopFlag }: JobRequest) => {
   } catch (err) {
     post({ type: 'error', error: serializeError(err) });
   }
-});
+}
+
+// run() posts every outcome, its failures included, so nothing is left to reject.
+port.on('message', (request: JobRequest) => void run(request));

@@ -482,7 +482,7 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
   let epochSeconds = state.epochSeconds + computeSeconds;
   let result: DistributedTrainResult | undefined;
   const final = input.span.endsEpoch && next.epoch >= plan.config.epochs;
-  let aggregateSeconds = (performance.now() - t0) / 1000;
+  const aggregateSeconds = (performance.now() - t0) / 1000;
   if (input.span.endsEpoch) {
     const backend = await initBackend(plan.config.backend, { log: hooks.log ?? (() => undefined) });
     const model = buildModel(plan.config.model);
@@ -511,7 +511,7 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
       hooks.log?.(`[distributed] epoch ${input.position.epoch + 1}/${plan.config.epochs}: loss ${epochMetrics.loss.toFixed(4)}` +
         (epochMetrics.valLoss !== undefined ? `, val loss ${epochMetrics.valLoss.toFixed(4)}, val mean AUC ${epochMetrics.valMeanAuc!.toFixed(4)}` : ''));
       epochLossSum = 0; epochSamples = 0; epochSeconds = 0;
-      if (final) result = await writeModel(store, plan, model, { history, best: best!, totals, workersPerRound, backend: backend.kind, outputUri: input.outputUri });
+      if (final) result = await writeModel(store, plan, model, { history, best: best, totals, workersPerRound, backend: backend.kind, outputUri: input.outputUri });
     } finally {
       model.dispose();
     }

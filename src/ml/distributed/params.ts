@@ -86,7 +86,7 @@ export function averageStates(states: readonly WorkerState[], where: string): { 
       unpacked.forEach((u, w) => {
         const f = states[w]!.samples / total;
         const a = u[t]!;
-        for (let j = 0; j < acc.length; j++) acc[j] += f * a[j]!;
+        for (let j = 0; j < acc.length; j++) acc[j]! += f * a[j]!;
       });
       return Float32Array.from(acc);
     });

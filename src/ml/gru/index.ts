@@ -49,18 +49,19 @@ export function createGru(options: GruOptions): tf.layers.Layer {
           '(weights not Keras-compatible)',
       );
     }
+    const recurrentActivation = options.recurrentActivation ?? (options.resetAfter ? 'sigmoid' : undefined);
     return tf.layers.gru({
       units: options.units,
-      name: options.name,
       returnSequences: false,
-      recurrentActivation: options.recurrentActivation ?? (options.resetAfter ? 'sigmoid' : undefined),
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      ...(recurrentActivation !== undefined ? { recurrentActivation } : {}),
     });
   }
   const kernel = impl.kernel;
   return new FusedGru(
     {
       units: options.units,
-      name: options.name,
+      ...(options.name !== undefined ? { name: options.name } : {}),
       resetAfter: options.resetAfter,
       recurrentActivation: options.recurrentActivation,
       maskZeros: options.maskZeros,

@@ -48,13 +48,13 @@ export class JsGruKernel implements GruKernel {
         for (let f = 0; f < F; f++) {
           const xv = x[bt * F + f]!;
           if (xv === 0) continue;
-          for (let q = 0; q < U3; q++) xp[q] += xv * W[f * U3 + q]!;
+          for (let q = 0; q < U3; q++) xp[q]! += xv * W[f * U3 + q]!;
         }
         const recurrentCols = ra ? U3 : 2 * U;
         for (let q = 0; q < recurrentCols; q++) hp[q] = ra && bias !== null ? bias[U3 + q]! : 0;
         for (let k = 0; k < U; k++) {
           const hk = h[k]!;
-          for (let q = 0; q < recurrentCols; q++) hp[q] += hk * Ur[k * U3 + q]!;
+          for (let q = 0; q < recurrentCols; q++) hp[q]! += hk * Ur[k * U3 + q]!;
         }
         const sv = saved === null ? null : saved.gates;
         const o = bt * 4 * U;
@@ -133,17 +133,17 @@ export class JsGruKernel implements GruKernel {
           for (let j = 0; j < U; j++) {
             const r = g[o + U + j]!;
             da[U + j] = drh[j]! * hPrev(j) * gateDeriv(r, hard);
-            dhp[j] += drh[j]! * r;
+            dhp[j]! += drh[j]! * r;
           }
           for (let k = 0; k < U; k++) {
             const hk = hPrev(k), rhk = g[o + 3 * U + k]!;
             let acc = 0;
             for (let q = 0; q < 2 * U; q++) {
               acc += da[q]! * Ur[k * U3 + q]!;
-              dU[k * U3 + q] += hk * da[q]!;
+              dU[k * U3 + q]! += hk * da[q]!;
             }
-            for (let j = 0; j < U; j++) dU[k * U3 + 2 * U + j] += rhk * da[2 * U + j]!;
-            dhp[k] += acc;
+            for (let j = 0; j < U; j++) dU[k * U3 + 2 * U + j]! += rhk * da[2 * U + j]!;
+            dhp[k]! += acc;
           }
         } else {
           for (let k = 0; k < U; k++) {
@@ -151,19 +151,19 @@ export class JsGruKernel implements GruKernel {
             let acc = 0;
             for (let q = 0; q < U3; q++) {
               acc += dr[q]! * Ur[k * U3 + q]!;
-              dU[k * U3 + q] += hk * dr[q]!;
+              dU[k * U3 + q]! += hk * dr[q]!;
             }
-            dhp[k] += acc;
+            dhp[k]! += acc;
           }
-          for (let q = 0; q < U3; q++) dbr[q] += dr[q]!;
+          for (let q = 0; q < U3; q++) dbr[q]! += dr[q]!;
         }
-        for (let q = 0; q < U3; q++) dbi[q] += da[q]!;
+        for (let q = 0; q < U3; q++) dbi[q]! += da[q]!;
         for (let f = 0; f < F; f++) {
           const xv = x[bt * F + f]!;
           let acc = 0;
           for (let q = 0; q < U3; q++) {
             acc += da[q]! * W[f * U3 + q]!;
-            dW[f * U3 + q] += xv * da[q]!;
+            dW[f * U3 + q]! += xv * da[q]!;
           }
           dx[bt * F + f] = acc;
         }

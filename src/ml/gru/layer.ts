@@ -28,11 +28,11 @@ export interface FusedGruLayerArgs extends LayerArgs {
   /** Only 'tanh' (the models' and both libraries' default). */
   activation?: 'tanh';
   /** Default: tfjs' 'hardSigmoid' (as tf.layers.gru); 'sigmoid' when resetAfter (as Keras). */
-  recurrentActivation?: GruRecurrentActivation;
+  recurrentActivation?: GruRecurrentActivation | undefined;
   useBias?: boolean;
-  resetAfter?: boolean;
+  resetAfter?: boolean | undefined;
   /** Mask steps whose features are all 0 even without a Masking layer upstream. */
-  maskZeros?: boolean;
+  maskZeros?: boolean | undefined;
   /** Must stay false: only the last state is produced. */
   returnSequences?: false;
   kernelInitializer?: GruInitializerName;

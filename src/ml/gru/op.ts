@@ -76,7 +76,7 @@ export function fusedGru(
 ): tf.Tensor2D {
   if (x.rank !== 3) throw new Error(`fused GRU: input must be [batch, steps, features], got [${x.shape}]`);
   const [B, T, F] = x.shape as [number, number, number];
-  const U = recurrentKernel.shape[0]!;
+  const U = recurrentKernel.shape[0];
   const U3 = 3 * U;
   const expect = (t: tf.Tensor, shape: number[], what: string): void => {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
@@ -135,6 +135,6 @@ export function fusedGru(
   if (bias !== null) args.push(bias);
   args.push(init);
   // customGrad passes the inputs positionally followed by a `save` callback we don't need.
-  const op = tf.customGrad(((...a: unknown[]) => run(a.slice(0, args.length) as tf.Tensor[])) as never);
-  return (op as unknown as (...t: tf.Tensor[]) => tf.Tensor2D)(...args);
+  const op = tf.customGrad(((...a: unknown[]) => run(a.slice(0, args.length) as tf.Tensor[])));
+  return (op)(...args);
 }

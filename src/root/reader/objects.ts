@@ -303,7 +303,7 @@ function list(c: Cursor, m: Record<string, unknown>, key: string): unknown[] {
 function numbers(c: Cursor, m: Record<string, unknown>, key: string): number[] {
   const v = list(c, m, key);
   if (!v.every((x) => typeof x === 'number')) c.fail(`member ${key} holds non-numbers`);
-  return v as number[];
+  return v;
 }
 
 function unsupported(c: Cursor, what: string): never {

@@ -72,7 +72,7 @@ function typedView(type: LeafType, buf: ArrayBufferLike): TypedColumn {
  * Typed-array class whose bytes can be copied straight into a column of each type
  * (none for bool: arbitrary bytes must still be normalised to 0/1).
  */
-const SAME_LAYOUT: Partial<Record<LeafType, Function>> = {
+const SAME_LAYOUT: Partial<Record<LeafType, abstract new (...args: never[]) => unknown>> = {
   f32: Float32Array,
   f64: Float64Array,
   i32: Int32Array,
