@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
 import { defaultFailureConverter, defaultPayloadConverter, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { connectClient } from '../../src/temporal/connection.js';
 import { joinUri, parseUri, storage } from '../../src/storage/index.js';
 import { uriArgument } from '../args.js';
@@ -30,6 +31,8 @@ function attribute(info: WorkflowExecutionInfo, key: typeof STAGE | typeof BEST_
   }
 }
 
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 async function withClient<T>(f: (client: Client) => Promise<T>): Promise<T> {
   const client = await connectClient();
   try {
@@ -50,7 +53,7 @@ export async function runsCommand(o: RunsOptions): Promise<void> {
       const auc = attribute(info, BEST_AUC);
       rows.push([
         info.workflowId, info.type, info.status.name, when(info.startTime),
-        String(attribute(info, STAGE) ?? ''), String(attribute(info, MODEL) ?? ''), typeof auc === 'number' ? auc.toFixed(4) : '',
+        text(attribute(info, STAGE)), text(attribute(info, MODEL)), typeof auc === 'number' ? auc.toFixed(4) : '',
       ]);
       if (rows.length > o.limit) break;
     }
@@ -150,8 +153,7 @@ export async function logsCommand(run: string): Promise<void> {
       }
     }
     if (problems.length > 0) console.log(['failures and interruptions:', ...problems].join('\n'));
-    // temporal.api.enums.v1.PendingWorkflowTaskState 1: SCHEDULED
-    if (info.raw.pendingWorkflowTask?.state === 1) {
+    if (info.raw.pendingWorkflowTask?.state === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED) {
       console.log(`waiting: the workflow's next task is not picked up by a worker yet (is one polling task queue ${info.taskQueue}?)`);
     }
     const pending = info.raw.pendingActivities ?? [];
@@ -219,9 +221,9 @@ export async function reportCommand(run: string, o: { open?: boolean }): Promise
 }
 
 function openInBrowser(file: string): Promise<void> {
-  const [cmd, ...args] = process.platform === 'darwin' ? ['open', file] : process.platform === 'win32' ? ['cmd', '/c', 'start', '', file] : ['xdg-open', file];
+  const [cmd = 'xdg-open', ...args] = process.platform === 'darwin' ? ['open', file] : process.platform === 'win32' ? ['cmd', '/c', 'start', '', file] : ['xdg-open', file];
   return new Promise((resolve) => {
-    const child = spawn(cmd!, args, { stdio: 'ignore', detached: true });
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
     child.once('error', () => {
       console.log(`(no ${cmd} here to open it: open the file above in a browser)`);
       resolve();
