@@ -136,3 +136,13 @@ test('runTraining on the HLF model takes the fused step and is deterministic for
   assert.deepEqual(x.history, y.history);
   assert.deepEqual(x.weights, y.weights);
 });
+
+test('the fused step takes labels of any float tensor form (a cast one-hot on the CPU backend)', async () => {
+  const model = buildModel(modelConfig('hlf'));
+  const step = fusedDenseTrainStep(model, jsMlp)!;
+  const x = tf.randomNormal([8, 14], 0, 1, 'float32', 4);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3).toFloat();
+  assert.ok(Number.isFinite(step([x], y)));
+  await step.sync();
+  tf.dispose([x, y]);
+});

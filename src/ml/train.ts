@@ -16,7 +16,8 @@ import { AbortError, CheckpointError, DatasetTooSmallError, MODEL_CODE_VERSION, 
 import { InvalidInputError } from '../errors.js';
 import { classificationReport, type ClassificationReport } from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
-import { fusedDensePredictor, fusedDenseTrainStep } from './dense/index.js';
+import { fusedDenseTrainStep } from './dense/index.js';
+import { fusedPredictor } from './fused-predict.js';
 import { EVENT_CLASSES } from '../physics/delphes-event.js';
 
 export type SelectionMetric = 'val_loss' | 'val_mean_auc' | 'val_accuracy';
@@ -289,11 +290,11 @@ export async function predictRows(
   let n = 0;
   // Evaluation runs on an activity's own thread: let its heartbeat timer through.
   const turn = eventLoopTurns();
-  const fused = fusedDensePredictor(model);
+  const fused = fusedPredictor(model, o.kind);
   const predict = async (rows: readonly TrainingRow[]): Promise<{ p: Float32Array; labelIndex: Int32Array }> => {
     if (fused !== null) {
       const { labelIndex } = labelArrays(rows, o.nClasses, where);
-      return { p: fused(inputArrays(rows, o, where).inputs[0]!.values, rows.length), labelIndex };
+      return { p: fused(inputArrays(rows, o, where).inputs), labelIndex };
     }
     const b = makeBatch(rows, o, where);
     try {

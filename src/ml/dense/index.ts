@@ -55,6 +55,12 @@ export function activeDenseImplementation(): DenseImplementation {
   return chosen;
 }
 
+/** A float32 tensor's values as a Float32Array (tfjs' CPU backend may hold a cast's result in another array type). */
+function float32(t: tf.Tensor): Float32Array {
+  const v = t.dataSync();
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+}
+
 type Inbound = { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] };
 
 /**
@@ -140,7 +146,7 @@ export function fusedDenseTrainStep(model: tf.LayersModel, impl = activeDenseImp
     let at = 0;
     vars.forEach((v, i) => {
       const slot = list[i];
-      if (slot !== undefined) out.set(slot.variable.dataSync() as Float32Array, at);
+      if (slot !== undefined) out.set(float32(slot.variable), at);
       at += v.size;
     });
     return out;
@@ -149,7 +155,7 @@ export function fusedDenseTrainStep(model: tf.LayersModel, impl = activeDenseImp
     const flat = new Float32Array(n);
     let at = 0;
     for (const v of vars) {
-      flat.set(v.dataSync() as Float32Array, at);
+      flat.set(float32(v), at);
       at += v.size;
     }
     kernel.setParams(flat);
@@ -166,7 +172,7 @@ export function fusedDenseTrainStep(model: tf.LayersModel, impl = activeDenseImp
     const x = inputs[0]!;
     settings[4] = accBeta1;
     settings[5] = accBeta2;
-    const loss = kernel.trainStep(x.dataSync() as Float32Array, labels.dataSync() as Float32Array, x.shape[0]!, settings);
+    const loss = kernel.trainStep(float32(x), float32(labels), x.shape[0]!, settings);
     accBeta1 = Math.fround(accBeta1 * Math.fround(adam.beta1));
     accBeta2 = Math.fround(accBeta2 * Math.fround(adam.beta2));
     iterations++;
@@ -215,7 +221,7 @@ export function fusedDensePredictor(
   const sizes = impl === null ? null : denseClassifierSizes(model);
   if (impl === null || sizes === null) return null;
   const kernel: MlpKernel = impl.create(sizes);
-  const weights = model.trainableWeights.map((w) => w.read().dataSync() as Float32Array);
+  const weights = model.trainableWeights.map((w) => float32(w.read()));
   if (weights.reduce((s, w) => s + w.length, 0) !== kernel.paramCount) return null;
   const flat = new Float32Array(kernel.paramCount);
   let at = 0;
