@@ -78,7 +78,7 @@ const COLUMNS: Column[] = [
   { id: 'cpu', label: 'tfjs CPU (JS)', backend: 'cpu', only: (c) => c.steps === 0 },
 ];
 
-interface TfjsResult { samplesPerSecond: number; steps: number; params: number; step: string }
+interface TfjsResult { samplesPerSecond: number; samplesPerCpuSecond: number; steps: number; params: number; step: string }
 interface ColumnOutput { gru: string; results: Record<string, TfjsResult> }
 
 function randomBatch(c: Case): { xs: tf.Tensor[]; ys: tf.Tensor } {
@@ -96,6 +96,7 @@ async function measureTfjs(c: Case): Promise<TfjsResult> {
   const step = makeTrainStep(model);
   step(xs, ys); // warm-up: kernel set-up, optimizer slots
   let steps = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   do {
     step(xs, ys);
@@ -103,13 +104,17 @@ async function measureTfjs(c: Case): Promise<TfjsResult> {
   } while ((performance.now() - t0) / 1000 < c.tfjsSeconds && steps < 500);  // at least one timed step
   await step.sync(); // a fused step hands its state back once per epoch: part of the cost
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const params = model.countParams();
   tf.dispose([ys, ...xs]);
   model.dispose();
-  return { samplesPerSecond: (c.batch * steps) / seconds, steps, params, step: step.implementation };
+  return {
+    samplesPerSecond: (c.batch * steps) / seconds, samplesPerCpuSecond: (c.batch * steps) / ((cpu.user + cpu.system) / 1e6),
+    steps, params, step: step.implementation,
+  };
 }
 
-function measureKeras(): { tensorflow: string; keras: string; threads: number; results: { name: string; samplesPerSecond: number; params: number }[] } {
+function measureKeras(): { tensorflow: string; keras: string; threads: number; results: { name: string; samplesPerSecond: number; samplesPerCpuSecond: number; params: number }[] } {
   const python = path.join(projectRoot, '.tools', 'venv', 'bin', 'python');
   const input = JSON.stringify(CASES.map((c) => ({ name: c.name, model: c.model, batch: c.batch, steps: c.steps, measure: c.kerasSteps })));
   const out = execFileSync(python, [path.join(projectRoot, 'test/python/ml_keras_bench.py')], { input, maxBuffer: 1 << 24 });
@@ -210,6 +215,16 @@ async function main(): Promise<void> {
         const k = kerasBy.get(c.name)!.samplesPerSecond;
         return [c.name, k, ...columns.flatMap(({ out }) => {
           const v = out.results[c.name]?.samplesPerSecond;
+          return v === undefined ? [null, null] : [v, `${(v / k).toFixed(2)}×`];
+        })];
+      }),
+    }, {
+      title: 'Per core: training samples per CPU-second (all threads of each process; robust to other jobs on the machine)',
+      columns: ['case', 'Keras', ...columns.flatMap(({ col }) => [col.label, 'ratio'])],
+      rows: CASES.map((c) => {
+        const k = kerasBy.get(c.name)!.samplesPerCpuSecond;
+        return [c.name, k, ...columns.flatMap(({ out }) => {
+          const v = out.results[c.name]?.samplesPerCpuSecond;
           return v === undefined ? [null, null] : [v, `${(v / k).toFixed(2)}×`];
         })];
       }),

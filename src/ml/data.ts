@@ -231,12 +231,12 @@ export function inputArrays(rows: readonly InputRow[], o: InputOptions, where = 
   for (const name of modelInputs(o.kind)) {
     if (name === 'hlf') {
       const x = new Float32Array(n * N_HLF);
+      // The scaler in typed arrays: this loop runs for every row scored or trained on.
+      const lo = Float64Array.from(o.scaler.min);
+      const span = Float64Array.from(o.scaler.max, (hi, j) => hi - lo[j]!);
       for (let i = 0; i < n; i++) {
         const h = rows[i]!.hlf;
-        for (let j = 0; j < N_HLF; j++) {
-          const lo = o.scaler.min[j]!, span = o.scaler.max[j]! - lo;
-          x[i * N_HLF + j] = span > 0 ? (h[j]! - lo) / span : 0;
-        }
+        for (let j = 0; j < N_HLF; j++) x[i * N_HLF + j] = span[j]! > 0 ? (h[j]! - lo[j]!) / span[j]! : 0;
       }
       inputs.push({ values: x, shape: [n, N_HLF] });
     } else {
@@ -244,6 +244,7 @@ export function inputArrays(rows: readonly InputRow[], o: InputOptions, where = 
       steps = o.padding === 'fixed' ? o.maxLen : Math.max(1, ...lengths);
       const x = new Float32Array(n * steps * N_PARTICLE_FEATURES);
       const ps = o.particleScaler;
+      const mean = Float64Array.from(ps?.mean ?? []), std = Float64Array.from(ps?.std ?? []);
       for (let i = 0; i < n; i++) {
         const p = rows[i]!.particles;
         const len = lengths[i]!;
@@ -254,9 +255,9 @@ export function inputArrays(rows: readonly InputRow[], o: InputOptions, where = 
           continue;
         }
         // Only real particles are scaled: the padding in front of them stays exactly 0.
-        for (let k = 0; k < len * N_PARTICLE_FEATURES; k++) {
-          const f = k % N_PARTICLE_FEATURES;
-          x[at + k] = (p[keepFrom + k]! - ps.mean[f]!) / ps.std[f]!;
+        for (let q = 0; q < len; q++) {
+          const src = keepFrom + q * N_PARTICLE_FEATURES, dst = at + q * N_PARTICLE_FEATURES;
+          for (let f = 0; f < N_PARTICLE_FEATURES; f++) x[dst + f] = (p[src + f]! - mean[f]!) / std[f]!;
         }
       }
       inputs.push({ values: x, shape: [n, steps, N_PARTICLE_FEATURES] });
