@@ -137,6 +137,17 @@ test('runTraining on the HLF model takes the fused step and is deterministic for
   assert.deepEqual(x.weights, y.weights);
 });
 
+for (const impl of IMPLS) {
+  test(`${impl.name}: weights that overflow give a NaN loss, as with tfjs (training's divergence check relies on it)`, () => {
+    const model = buildModel(modelConfig('hlf', { learningRate: 1e30 }));
+    const step = fusedDenseTrainStep(model, impl)!;
+    const batch = makeBatch(syntheticRows({ rows: 32, seed: 1 }), options);
+    const losses = [0, 1, 2, 3, 4].map(() => step(batch.inputs, batch.labels));
+    assert.ok(losses.some(Number.isNaN), `losses ${losses}`);
+    tf.dispose([...batch.inputs, batch.labels]);
+  });
+}
+
 test('the fused step takes labels of any float tensor form (a cast one-hot on the CPU backend)', async () => {
   const model = buildModel(modelConfig('hlf'));
   const step = fusedDenseTrainStep(model, jsMlp)!;

@@ -62,8 +62,9 @@ void product(int rows, int Q, const float* A, long rs, long qs, const float* B, 
   for (; r < rows; ++r) rowBlock<1>(Q, A + r * rs, rs, qs, B, ldb, NP, C + r * ldc, ldc, bias);
 }
 
+// NaN passes through (as in tfjs), so weights that overflowed show as a NaN loss.
 void relu(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  for (size_t i = 0; i < n; ++i) x[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 // Softmax over the first `n` columns of each row (in place); padding columns stay 0.

@@ -105,7 +105,8 @@ export class JsMlp implements MlpKernel {
           for (let j = 0; j < nOut; j++) z[zi + j] += aik * params[wk + j]!;
         }
         if (l + 1 < L) {
-          for (let j = 0; j < nOut; j++) if (!(z[zi + j]! > 0)) z[zi + j] = 0;
+          // NaN passes through (as in tfjs), so weights that overflowed show as a NaN loss.
+          for (let j = 0; j < nOut; j++) if (z[zi + j]! < 0) z[zi + j] = 0;
         } else {
           let mx = z[zi]!;
           for (let j = 1; j < nOut; j++) mx = Math.max(mx, z[zi + j]!);
