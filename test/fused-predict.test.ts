@@ -4,14 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { HLF_NAMES, PARTICLE_FEATURE_NAMES } from '../src/dataset/schema.js';
+import { HLF_NAMES, PARTICLE_FEATURE_NAMES } from '../src/physics/schema.js';
 import { initBackend } from '../src/ml/backend.js';
 import { inputArrays, makeInputs, type InputOptions } from '../src/ml/data.js';
 import { jsMlp, loadDenseAddon, type MlpImplementation } from '../src/ml/dense/index.js';
 import { fusedPredictor } from '../src/ml/fused-predict.js';
 import { resolveGruImplementation, type GruKernel } from '../src/ml/gru/index.js';
 import { buildModel, modelConfig, MODEL_KINDS } from '../src/ml/models.js';
-import { syntheticRows } from '../src/ml/synthetic.js';
+import { syntheticRows } from './helpers/synthetic.js';
 
 await initBackend('cpu');
 

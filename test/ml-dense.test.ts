@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { HLF_NAMES } from '../src/dataset/schema.js';
+import { HLF_NAMES } from '../src/physics/schema.js';
 import { initBackend } from '../src/ml/backend.js';
 import { inMemorySource, makeBatch, type BatchOptions } from '../src/ml/data.js';
 import {
@@ -13,7 +13,7 @@ import {
 } from '../src/ml/dense/index.js';
 import { classificationReport } from '../src/ml/metrics.js';
 import { buildModel, modelConfig } from '../src/ml/models.js';
-import { syntheticRows } from '../src/ml/synthetic.js';
+import { syntheticRows } from './helpers/synthetic.js';
 import { makeTrainStep, predictRows, runTraining, defaultTrainConfig, tfjsTrainStep } from '../src/ml/train.js';
 
 await initBackend('cpu');

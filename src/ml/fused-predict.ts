@@ -10,7 +10,7 @@
  * them (src/ml/models.ts); any other model gets null and keeps tfjs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { N_HLF } from '../dataset/schema.js';
+import { N_HLF } from '../physics/schema.js';
 import type { InputArray } from './data.js';
 import { activeDenseImplementation, fusedDensePredictor, type MlpImplementation } from './dense/index.js';
 import { activeGruImplementation, FusedGru, type GruKernel } from './gru/index.js';
