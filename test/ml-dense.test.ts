@@ -52,6 +52,12 @@ test('only plain dense classifiers are fused: the HLF model is, the sequence mod
   assert.equal(resolveDenseImplementation('tfjs').impl, null);
   assert.equal(resolveDenseImplementation('js').impl, jsMlp);
   assert.throws(() => resolveDenseImplementation('cuda'), /HEPFLOW_DENSE must be native, js or tfjs/);
+  // Without the built addon (a fresh machine without a compiler): the portable kernel, and why.
+  const missing = () => loadDenseAddon('/nonexistent/fused_dense.node');
+  const fallback = resolveDenseImplementation(undefined, missing);
+  assert.equal(fallback.impl, jsMlp);
+  assert.match(fallback.reason, /native unavailable: \/nonexistent\/fused_dense.node not built \(infra\/bootstrap.sh builds it/);
+  assert.throws(() => resolveDenseImplementation('native', missing), /HEPFLOW_DENSE=native but .* not built/);
 });
 
 for (const impl of IMPLS) {

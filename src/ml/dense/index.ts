@@ -20,20 +20,21 @@ export interface DenseImplementation {
   readonly reason: string;
 }
 
-export function resolveDenseImplementation(requested?: string): DenseImplementation {
+/** `load` finds the native addon (tests pass one that finds none). */
+export function resolveDenseImplementation(requested?: string, load = loadDenseAddon): DenseImplementation {
   switch (requested) {
     case 'tfjs':
       return { name: 'tfjs', impl: null, reason: 'forced: tfjs layers, fused kernel off' };
     case 'js':
       return { name: 'js', impl: jsMlp, reason: 'forced' };
     case 'native': {
-      const loaded = loadDenseAddon();
+      const loaded = load();
       if ('error' in loaded) throw new Error(`HEPFLOW_DENSE=native but ${loaded.error}`);
       return { name: 'native', impl: loaded.impl, reason: 'forced' };
     }
     case undefined:
     case '': {
-      const loaded = loadDenseAddon();
+      const loaded = load();
       if ('impl' in loaded) return { name: 'native', impl: loaded.impl, reason: 'addon available' };
       return { name: 'js', impl: jsMlp, reason: `native unavailable: ${loaded.error}` };
     }

@@ -35,15 +35,15 @@ class NativeMlpKernel implements MlpKernel {
 export const DENSE_ADDON_PATH = path.join(projectRoot, 'native/fused_dense/build/Release/fused_dense.node');
 
 /** Loads the addon, or says why it cannot be used. */
-export function loadDenseAddon(): { impl: MlpImplementation } | { error: string } {
-  if (!existsSync(DENSE_ADDON_PATH)) return { error: `${DENSE_ADDON_PATH} not built (infra/bootstrap.sh builds it with node-gyp)` };
+export function loadDenseAddon(file = DENSE_ADDON_PATH): { impl: MlpImplementation } | { error: string } {
+  if (!existsSync(file)) return { error: `${file} not built (infra/bootstrap.sh builds it with node-gyp)` };
   let addon: FusedDenseAddon;
   try {
-    addon = createRequire(import.meta.url)(DENSE_ADDON_PATH) as FusedDenseAddon;
+    addon = createRequire(import.meta.url)(file) as FusedDenseAddon;
   } catch (e) {
-    return { error: `${DENSE_ADDON_PATH} failed to load: ${(e as Error).message}` };
+    return { error: `${file} failed to load: ${(e as Error).message}` };
   }
-  if (typeof addon.Mlp !== 'function') return { error: `${DENSE_ADDON_PATH} does not export Mlp` };
+  if (typeof addon.Mlp !== 'function') return { error: `${file} does not export Mlp` };
   return {
     impl: {
       name: 'native',
