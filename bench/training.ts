@@ -6,7 +6,10 @@
  * Each case times the training step that runTraining uses (makeTrainStep; Keras:
  * train_on_batch) on one fixed random batch after a warm-up step, so data loading is
  * excluded on both sides. Sequence cases are full length (no padding).
- * Usage: node dist/bench/training.js [--quick]   (--quick: T=801 cases skipped)
+ * The HLF model trains with the fused dense kernel (src/ml/dense) in every column but
+ * the one that forces tfjs' own layers (HEPFLOW_DENSE=tfjs), kept to show what it is worth.
+ * Usage: node dist/bench/training.js [--quick] [--models hlf,inclusive,...]
+ *   (--quick: T=801 cases skipped; --models: only these models' cases)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { activeGruImplementation } from '../src/ml/gru/index.js';
 import { buildModel, modelConfig, type ModelKind } from '../src/ml/models.js';
 import { makeTrainStep } from '../src/ml/train.js';
 import { dataDir, projectRoot } from '../src/paths.js';
+import { writeRecord, type Figure } from './lib/record.js';
 
 interface Case {
   readonly name: string;
@@ -38,7 +42,9 @@ const ALL_CASES: Case[] = [
   { name: 'GRU, T=801, batch 128', model: 'particle-sequence', batch: 128, steps: 801, kerasSteps: 3, tfjsSeconds: 6 },
   { name: 'inclusive, T=801, batch 128', model: 'inclusive', batch: 128, steps: 801, kerasSteps: 3, tfjsSeconds: 6 },
 ];
-const CASES = ALL_CASES.filter((c) => !quick || c.steps < 801);
+const modelsArg = process.argv.indexOf('--models');
+const onlyModels = modelsArg > 0 ? process.argv[modelsArg + 1]!.split(',') : null;
+const CASES = ALL_CASES.filter((c) => (!quick || c.steps < 801) && (onlyModels === null || onlyModels.includes(c.model)));
 
 /**
  * A tfjs column, measured in its own child process: the tf backend and the GRU
@@ -57,6 +63,10 @@ const COLUMNS: Column[] = [
   { id: 'native', label: 'tfjs-node (native TF)', backend: 'tensorflow' },
   { id: 'wasm', label: 'tfjs WASM', backend: 'wasm' },
   {
+    id: 'wasm-tfjs-dense', label: 'WASM, tfjs dense layers', backend: 'wasm', env: { HEPFLOW_DENSE: 'tfjs' },
+    only: (c) => c.model === 'hlf',
+  },
+  {
     id: 'wasm-stock', label: 'WASM, tf.layers.gru', backend: 'wasm', env: { HEPFLOW_GRU: 'tfjs' },
     only: (c) => c.model === 'particle-sequence',
   },
@@ -68,7 +78,7 @@ const COLUMNS: Column[] = [
   { id: 'cpu', label: 'tfjs CPU (JS)', backend: 'cpu', only: (c) => c.steps === 0 },
 ];
 
-interface TfjsResult { samplesPerSecond: number; steps: number; params: number }
+interface TfjsResult { samplesPerSecond: number; samplesPerCpuSecond: number; steps: number; params: number; step: string }
 interface ColumnOutput { gru: string; results: Record<string, TfjsResult> }
 
 function randomBatch(c: Case): { xs: tf.Tensor[]; ys: tf.Tensor } {
@@ -80,25 +90,31 @@ function randomBatch(c: Case): { xs: tf.Tensor[]; ys: tf.Tensor } {
   return { xs: c.model === 'inclusive' ? [seq, hlf] : [seq], ys };
 }
 
-async function measureTfjs(c: Case): Promise<{ samplesPerSecond: number; steps: number; params: number }> {
+async function measureTfjs(c: Case): Promise<TfjsResult> {
   const model = buildModel(modelConfig(c.model, { maxLen: Math.max(c.steps, 1) }));
   const { xs, ys } = randomBatch(c);
   const step = makeTrainStep(model);
   step(xs, ys); // warm-up: kernel set-up, optimizer slots
   let steps = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   do {
     step(xs, ys);
     steps++;
   } while ((performance.now() - t0) / 1000 < c.tfjsSeconds && steps < 500);  // at least one timed step
+  await step.sync(); // a fused step hands its state back once per epoch: part of the cost
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const params = model.countParams();
   tf.dispose([ys, ...xs]);
   model.dispose();
-  return { samplesPerSecond: (c.batch * steps) / seconds, steps, params };
+  return {
+    samplesPerSecond: (c.batch * steps) / seconds, samplesPerCpuSecond: (c.batch * steps) / ((cpu.user + cpu.system) / 1e6),
+    steps, params, step: step.implementation,
+  };
 }
 
-function measureKeras(): { tensorflow: string; keras: string; threads: number; results: { name: string; samplesPerSecond: number; params: number }[] } {
+function measureKeras(): { tensorflow: string; keras: string; threads: number; results: { name: string; samplesPerSecond: number; samplesPerCpuSecond: number; params: number }[] } {
   const python = path.join(projectRoot, '.tools', 'venv', 'bin', 'python');
   const input = JSON.stringify(CASES.map((c) => ({ name: c.name, model: c.model, batch: c.batch, steps: c.steps, measure: c.kerasSteps })));
   const out = execFileSync(python, [path.join(projectRoot, 'test/python/ml_keras_bench.py')], { input, maxBuffer: 1 << 24 });
@@ -121,7 +137,7 @@ async function runColumn(col: Column): Promise<void> {
 }
 
 function spawnColumn(col: Column): ColumnOutput | string {
-  const args = [process.argv[1]!, '--column', col.id, ...(quick ? ['--quick'] : [])];
+  const args = [process.argv[1]!, '--column', col.id, ...(quick ? ['--quick'] : []), ...(onlyModels ? ['--models', onlyModels.join(',')] : [])];
   const r = spawnSync(process.execPath, args, {
     env: { ...process.env, ...col.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24,
   });
@@ -175,6 +191,51 @@ async function main(): Promise<void> {
     date: new Date().toISOString(), quick, cases: CASES, keras,
     tfjs: Object.fromEntries(columns.map(({ col, out }) => [col.label, out])), skipped,
   }, null, 2));
+
+  // The headline figure per case is the column training uses by default (backend 'auto':
+  // native TF when installed, else WASM).
+  const main = columns.find(({ col }) => col.id === 'native') ?? columns.find(({ col }) => col.id === 'wasm');
+  const figures: Figure[] = main === undefined ? [] : CASES.flatMap((c) => {
+    const r = main.out.results[c.name];
+    const k = kerasBy.get(c.name)!.samplesPerSecond;
+    return r === undefined ? [] : [{
+      what: `training, ${c.name} (${main.col.label}, ${r.step === 'tfjs' ? 'tfjs layers' : r.step})`, unit: 'samples/s',
+      hepflow: r.samplesPerSecond, peer: k, peerName: `Keras ${keras.keras} train_on_batch, ${keras.threads} threads`, ratio: r.samplesPerSecond / k, target: 1.5,
+    }];
+  });
+  writeRecord({
+    name: 'training',
+    title: 'training throughput vs Keras on TensorFlow CPU',
+    command: `node dist/bench/training.js ${process.argv.slice(2).join(' ')}`.trim(),
+    figures,
+    tables: [{
+      title: 'Training samples/s (higher is better); ratio = hepflow / Keras, same model, batch and T, one run',
+      columns: ['case', `Keras ${keras.keras} / TF ${keras.tensorflow} CPU`, ...columns.flatMap(({ col }) => [col.label, 'ratio'])],
+      rows: CASES.map((c) => {
+        const k = kerasBy.get(c.name)!.samplesPerSecond;
+        return [c.name, k, ...columns.flatMap(({ out }) => {
+          const v = out.results[c.name]?.samplesPerSecond;
+          return v === undefined ? [null, null] : [v, `${(v / k).toFixed(2)}×`];
+        })];
+      }),
+    }, {
+      title: 'Per core: training samples per CPU-second (all threads of each process; robust to other jobs on the machine)',
+      columns: ['case', 'Keras', ...columns.flatMap(({ col }) => [col.label, 'ratio'])],
+      rows: CASES.map((c) => {
+        const k = kerasBy.get(c.name)!.samplesPerCpuSecond;
+        return [c.name, k, ...columns.flatMap(({ out }) => {
+          const v = out.results[c.name]?.samplesPerCpuSecond;
+          return v === undefined ? [null, null] : [v, `${(v / k).toFixed(2)}×`];
+        })];
+      }),
+    }],
+    notes: [
+      'Each case times the training step runTraining uses (makeTrainStep) on one fixed random batch after a warm-up step; Keras times train_on_batch the same way. Data loading is outside on both sides; the fused dense step includes its once-per-epoch hand-back to tfjs (sync).',
+      `Step implementation per column (HLF / sequence models): ${columns.map(({ col, out }) => `${col.label}: ${[...new Set(Object.values(out.results).map((r) => r.step))].join(' / ')}, GRU ${out.gru}`).join('; ')}.`,
+      `Keras intra-op threads: ${keras.threads}; the fused dense kernel runs on one thread.`,
+      ...(Object.keys(skipped).length ? [`Not measured: ${Object.entries(skipped).map(([l, why]) => `${l} (${why})`).join('; ')}.`] : []),
+    ],
+  });
 }
 
 const columnArg = process.argv.indexOf('--column');

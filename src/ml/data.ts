@@ -204,23 +204,29 @@ export interface Batch {
   readonly steps: number;
 }
 
+/** One model input as plain data: row-major values and the tensor shape they fill. */
+export interface InputArray {
+  readonly values: Float32Array;
+  readonly shape: number[];
+}
+
 /**
- * The model's input tensors for `rows`, in modelInputs(kind) order. Particle sequences
- * are zero-padded at the FRONT so the lepton (last particle) is the GRU's last step;
- * sequences longer than maxLen keep their last maxLen particles, the ones closest to the
- * lepton (rows are sorted by decreasing ΔR).
+ * The model's inputs for `rows` as plain arrays, in modelInputs(kind) order. Particle
+ * sequences are zero-padded at the FRONT so the lepton (last particle) is the GRU's last
+ * step; sequences longer than maxLen keep their last maxLen particles, the ones closest
+ * to the lepton (rows are sorted by decreasing ΔR).
  */
-export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = 'batch'): { inputs: tf.Tensor[]; steps: number } {
+export function inputArrays(rows: readonly InputRow[], o: InputOptions, where = 'batch'): { inputs: InputArray[]; steps: number } {
   const n = rows.length;
   if (n === 0) throw new InvalidInputError(`${where}: empty batch`);
   for (const row of rows) checkRow(row, where);
-  const inputs: tf.Tensor[] = [];
+  const inputs: InputArray[] = [];
   let steps = 0;
   for (const name of modelInputs(o.kind)) {
     if (name === 'hlf') {
       const x = new Float32Array(n * N_HLF);
       for (let i = 0; i < n; i++) scaleHlf(o.scaler, rows[i]!.hlf, x.subarray(i * N_HLF, (i + 1) * N_HLF));
-      inputs.push(tf.tensor2d(x, [n, N_HLF]));
+      inputs.push({ values: x, shape: [n, N_HLF] });
     } else {
       const lengths = rows.map((r) => Math.min(r.particles.length / N_PARTICLE_FEATURES, o.maxLen));
       steps = o.padding === 'fixed' ? o.maxLen : Math.max(1, ...lengths);
@@ -238,26 +244,39 @@ export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = '
         // Only real particles are scaled: the padding in front of them stays exactly 0.
         scaleParticles(ps, p.subarray(keepFrom), x.subarray(at, at + len * N_PARTICLE_FEATURES));
       }
-      inputs.push(tf.tensor3d(x, [n, steps, N_PARTICLE_FEATURES]));
+      inputs.push({ values: x, shape: [n, steps, N_PARTICLE_FEATURES] });
     }
   }
   return { inputs, steps };
+}
+
+/** The model's input tensors for `rows` (inputArrays as tensors). */
+export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = 'batch'): { inputs: tf.Tensor[]; steps: number } {
+  const { inputs, steps } = inputArrays(rows, o, where);
+  return { inputs: inputs.map((a) => tf.tensor(a.values, a.shape)), steps };
+}
+
+/** Class indices of `rows` and their one-hot encoding (batch × nClasses), each label checked. */
+export function labelArrays(rows: readonly TrainingRow[], nClasses: number, where = 'batch'): { labelIndex: Int32Array; oneHot: Float32Array } {
+  const n = rows.length;
+  const labelIndex = new Int32Array(n);
+  const oneHot = new Float32Array(n * nClasses);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    if (!Number.isInteger(row.label) || row.label < 0 || row.label >= nClasses) {
+      throw new InvalidInputError(`${where}: label ${row.label} is not a class index below ${nClasses}`);
+    }
+    labelIndex[i] = row.label;
+    oneHot[i * nClasses + row.label] = 1;
+  }
+  return { labelIndex, oneHot };
 }
 
 /** Inputs (makeInputs) and one-hot labels for one training or evaluation batch. */
 export function makeBatch(rows: readonly TrainingRow[], o: BatchOptions, where = 'batch'): Batch {
   const n = rows.length;
   if (n === 0) throw new InvalidInputError(`${where}: empty batch`);
-  const labelIndex = new Int32Array(n);
-  const oneHot = new Float32Array(n * o.nClasses);
-  for (let i = 0; i < n; i++) {
-    const row = rows[i]!;
-    if (!Number.isInteger(row.label) || row.label < 0 || row.label >= o.nClasses) {
-      throw new InvalidInputError(`${where}: label ${row.label} is not a class index below ${o.nClasses}`);
-    }
-    labelIndex[i] = row.label;
-    oneHot[i * o.nClasses + row.label] = 1;
-  }
+  const { labelIndex, oneHot } = labelArrays(rows, o.nClasses, where);
   const { inputs, steps } = makeInputs(rows, o, where);
   return { inputs, labels: tf.tensor2d(oneHot, [n, o.nClasses]), labelIndex, size: n, steps };
 }

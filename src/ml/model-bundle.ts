@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { InvalidInputError } from '../errors.js';
-import { validateParticleScaler, validateScaler, type InputOptions, type InputRow, makeInputs } from './data.js';
+import { inputArrays, validateParticleScaler, validateScaler, type InputOptions, type InputRow, makeInputs } from './data.js';
+import { fusedPredictor, type Predictor } from './fused-predict.js';
 import type { TrainConfig } from './train.js';
 // Registers the fused GRU layer class, which saved sequence models refer to by name.
 import './gru/index.js';
@@ -103,8 +104,14 @@ export async function bundleFromFiles(files: ModelFiles): Promise<ModelBundle> {
   };
 }
 
+// A bundle's weights never change after loading, so its fused predictor is made once.
+const fusedPredictors = new WeakMap<tf.LayersModel, Predictor | null>();
+
 /** Class probabilities of `rows`, row-major rows × classes. */
 export async function predictProbabilities(bundle: ModelBundle, rows: readonly InputRow[], where = bundle.uri): Promise<Float32Array> {
+  if (!fusedPredictors.has(bundle.model)) fusedPredictors.set(bundle.model, fusedPredictor(bundle.model, bundle.input.kind));
+  const fused = fusedPredictors.get(bundle.model);
+  if (fused) return fused(inputArrays(rows, bundle.input, where).inputs);
   const { inputs } = makeInputs(rows, bundle.input, where);
   try {
     const out = bundle.model.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor;

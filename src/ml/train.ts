@@ -8,14 +8,16 @@ import * as tf from '@tensorflow/tfjs';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { initBackend, parseBackendRequest, type BackendInfo, type BackendRequest } from './backend.js';
 import {
-  disposeBatch, fitHlfScaler, fnv1a, mulberry32, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
-  type BatchOptions, type PaddingMode, type RowSource, type SplitConfig,
+  disposeBatch, fitHlfScaler, fnv1a, inputArrays, labelArrays, mulberry32, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
+  type BatchOptions, type PaddingMode, type RowSource, type SplitConfig, type TrainingRow,
 } from './data.js';
 import { eventLoopTurns } from '../yield.js';
 import { AbortError, CheckpointError, DatasetTooSmallError, MODEL_CODE_VERSION, TrainingDivergedError } from './errors.js';
 import { InvalidInputError } from '../errors.js';
 import { classificationReport, selectionScore, SELECTION_METRICS, type ClassificationReport, type SelectionMetric } from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
+import { fusedDenseTrainStep } from './dense/index.js';
+import { fusedPredictor } from './fused-predict.js';
 import { EVENT_CLASSES } from '../physics/schema.js';
 
 export interface TrainConfig {
@@ -203,18 +205,33 @@ function setModelWeights(model: tf.LayersModel, data: Uint8Array, specs: tf.io.W
   tf.dispose(tensors);
 }
 
+/** One optimisation step on a batch, returning the batch's mean loss. */
+export interface TrainStep {
+  (inputs: tf.Tensor[], labels: tf.Tensor): number;
+  /** Makes the model's variables and optimizer current (a fused step keeps them itself): await before reading them. */
+  sync(): Promise<void>;
+  readonly implementation: string;
+}
+
 /**
- * One optimisation step on a batch; returns the batch's mean loss. Calls the compiled
- * optimizer directly rather than LayersModel.trainOnBatch, whose per-call bookkeeping
- * (input standardisation, a fresh train function) costs about as much as the whole
- * HLF model's arithmetic: measured 2× faster at batch 128 on WASM. The loss is tfjs-layers'
- * own categorical cross-entropy, and the variable list is fixed so Adam's per-variable
- * slots line up across checkpoints.
+ * The training step runTraining uses: the fused dense kernel for plain dense
+ * classifiers (the HLF model; src/ml/dense), tfjs otherwise.
  */
-export function makeTrainStep(model: tf.LayersModel): (inputs: tf.Tensor[], labels: tf.Tensor) => number {
+export function makeTrainStep(model: tf.LayersModel): TrainStep {
+  return fusedDenseTrainStep(model) ?? tfjsTrainStep(model);
+}
+
+/**
+ * tfjs' training step. Calls the compiled optimizer directly rather than
+ * LayersModel.trainOnBatch, whose per-call bookkeeping (input standardisation, a fresh
+ * train function) costs about as much as the whole HLF model's arithmetic: measured 2×
+ * faster at batch 128 on WASM. The loss is tfjs-layers' own categorical cross-entropy,
+ * and the variable list is fixed so Adam's per-variable slots line up across checkpoints.
+ */
+export function tfjsTrainStep(model: tf.LayersModel): TrainStep {
   const optimizer = model.optimizer;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  return (inputs, labels) => {
+  const step = (inputs: tf.Tensor[], labels: tf.Tensor): number => {
     const loss = optimizer.minimize(() => {
       const out = model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor;
       return tf.mean<tf.Scalar>(tf.metrics.categoricalCrossentropy(labels, out));
@@ -223,6 +240,7 @@ export function makeTrainStep(model: tf.LayersModel): (inputs: tf.Tensor[], labe
     loss.dispose();
     return value;
   };
+  return Object.assign(step, { sync: async () => undefined, implementation: 'tfjs' });
 }
 
 function checkpointState(cp: Checkpoint): TrainState {
@@ -251,7 +269,7 @@ function describeMismatch(stored: string, now: string): string {
 /** Runs the model over the validation split: softmax outputs, labels, mean loss. */
 export async function predictRows(
   model: tf.LayersModel,
-  batches: AsyncIterable<readonly import('./data.js').TrainingRow[]>,
+  batches: AsyncIterable<readonly TrainingRow[]>,
   o: BatchOptions,
   where: string,
 ): Promise<{ probs: Float32Array; labels: Int32Array; loss: number }> {
@@ -261,17 +279,29 @@ export async function predictRows(
   let n = 0;
   // Evaluation runs on an activity's own thread: let its heartbeat timer through.
   const turn = eventLoopTurns();
+  const fused = fusedPredictor(model, o.kind);
+  const predict = async (rows: readonly TrainingRow[]): Promise<{ p: Float32Array; labelIndex: Int32Array }> => {
+    if (fused !== null) {
+      const { labelIndex } = labelArrays(rows, o.nClasses, where);
+      return { p: fused(inputArrays(rows, o, where).inputs), labelIndex };
+    }
+    const b = makeBatch(rows, o, where);
+    try {
+      const out = model.predict(b.inputs.length === 1 ? b.inputs[0]! : b.inputs) as tf.Tensor;
+      const p = (await out.data()) as Float32Array;
+      out.dispose();
+      return { p, labelIndex: b.labelIndex };
+    } finally {
+      disposeBatch(b);
+    }
+  };
   for await (const rows of batches) {
     await turn();
-    const b = makeBatch(rows, o, where);
-    const out = model.predict(b.inputs.length === 1 ? b.inputs[0]! : b.inputs) as tf.Tensor;
-    const p = (await out.data()) as Float32Array;
-    out.dispose();
-    disposeBatch(b);
-    for (let i = 0; i < b.size; i++) lossSum -= Math.log(Math.max(p[i * o.nClasses + b.labelIndex[i]!]!, 1e-7));
+    const { p, labelIndex } = await predict(rows);
+    for (let i = 0; i < labelIndex.length; i++) lossSum -= Math.log(Math.max(p[i * o.nClasses + labelIndex[i]!]!, 1e-7));
     probs.push(p);
-    labels.push(b.labelIndex);
-    n += b.size;
+    labels.push(labelIndex);
+    n += labelIndex.length;
   }
   const cat = <T extends Float32Array | Int32Array>(parts: T[], make: (len: number) => T): T => {
     const out = make(parts.reduce((s, a) => s + a.length, 0));
@@ -417,7 +447,7 @@ async function resume(
 
 /** One pass over the training split; stops between batches when asked to. */
 async function trainEpoch(
-  run: Run, trainStep: (inputs: tf.Tensor[], labels: tf.Tensor) => number, epoch: number,
+  run: Run, trainStep: TrainStep, epoch: number,
 ): Promise<{ metrics: EpochMetrics; batches: number }> {
   const { config, deps, where } = run;
   seedTfjsRandom(config.seed, `dropout epoch ${epoch}`);
@@ -449,6 +479,8 @@ async function trainEpoch(
     }
   }
   if (samples === 0) throw new DatasetTooSmallError(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
+  // Validation and the checkpoint read the model's variables and optimizer.
+  await trainStep.sync();
   const seconds = (performance.now() - t0) / 1000;
   return { metrics: { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds }, batches: batchIndex };
 }

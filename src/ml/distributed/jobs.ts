@@ -409,6 +409,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
       if (batch.length === plan.config.batchSize) train();
     }
     if (batch.length > 0) train();
+    await step.sync();
     const computeSeconds = (performance.now() - t1) / 1000;
     const t2 = performance.now();
     const out = await modelTensors(model);

@@ -24,7 +24,7 @@ function float32(t: tf.Tensor, what: string): Float32Array {
  * The per-step mask as bytes (1 = used): the AND of an upstream Keras-style mask
  * ([batch, steps], bool) and, with maskZeros, "not all features are zero".
  */
-function buildMask(
+export function buildMask(
   x: Float32Array,
   B: number,
   T: number,
