@@ -173,7 +173,7 @@ export function fusedDenseTrainStep(model: tf.LayersModel, impl = activeDenseImp
     const x = inputs[0]!;
     settings[4] = accBeta1;
     settings[5] = accBeta2;
-    const loss = kernel.trainStep(float32(x), float32(labels), x.shape[0]!, settings);
+    const loss = kernel.trainStep(float32(x), float32(labels), x.shape[0], settings);
     accBeta1 = Math.fround(accBeta1 * Math.fround(adam.beta1));
     accBeta2 = Math.fround(accBeta2 * Math.fround(adam.beta2));
     iterations++;

@@ -102,7 +102,7 @@ export class JsMlp implements MlpKernel {
           const aik = a[ai + k]!;
           if (aik === 0) continue;
           const wk = w + k * nOut;
-          for (let j = 0; j < nOut; j++) z[zi + j] += aik * params[wk + j]!;
+          for (let j = 0; j < nOut; j++) z[zi + j]! += aik * params[wk + j]!;
         }
         if (l + 1 < L) {
           // NaN passes through (as in tfjs), so weights that overflowed show as a NaN loss.
@@ -162,13 +162,13 @@ export class JsMlp implements MlpKernel {
       const below = this.deltas[l]!;
       for (let i = 0; i < batch; i++) {
         const ai = i * nIn, di = i * nOut;
-        for (let j = 0; j < nOut; j++) grads[b + j] += d[di + j]!;
+        for (let j = 0; j < nOut; j++) grads[b + j]! += d[di + j]!;
         for (let k = 0; k < nIn; k++) {
           const aik = a[ai + k]!;
           const wk = w + k * nOut;
           let back = 0;
           for (let j = 0; j < nOut; j++) {
-            grads[wk + j] += aik * d[di + j]!;
+            grads[wk + j]! += aik * d[di + j]!;
             back += d[di + j]! * params[wk + j]!;
           }
           // relu'(z) = z > 0, and a = relu(z) > 0 exactly then.
