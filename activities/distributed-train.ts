@@ -8,7 +8,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { AbortError } from '../src/ml/errors.js';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
 import type {
-  AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
+  AggregateInput, AggregateResult, DistributedPlanInput, FinishEpochInput, PlanResult, RoundDone, ShardInput, ShardResult,
+  ValidatePartInput, ValidatePartResult,
 } from '../src/ml/distributed/jobs.js';
 import { nonRetryable } from './file-batches.js';
 
@@ -57,4 +58,15 @@ export async function trainShardRound(input: ShardInput): Promise<ShardResult> {
 export async function aggregateRound(input: AggregateInput): Promise<AggregateResult> {
   const what = `aggregate round ${input.position.round}`;
   return run(what, (p) => runJobInThread({ kind: 'aggregate', input }, threadOptions(what, p)));
+}
+
+/** One part of an epoch's validation, on the pool that trains the shards. */
+export async function validateRoundPart(input: ValidatePartInput): Promise<ValidatePartResult> {
+  const what = `validate round ${input.position.round} part ${input.part}/${input.parts}`;
+  return run(what, (p) => runJobInThread({ kind: 'validate', input }, threadOptions(what, p)));
+}
+
+export async function finishEpoch(input: FinishEpochInput): Promise<RoundDone> {
+  const what = `finish epoch ${input.position.epoch} (round ${input.position.round})`;
+  return run(what, (p) => runJobInThread({ kind: 'finish', input }, threadOptions(what, p)));
 }

@@ -10,4 +10,4 @@ export { evaluateTestSet } from './evaluate.js';
 export { writePipelineReport } from './report.js';
 export { scoreFile, summarizeScores } from './score.js';
 export { registerModels } from './registry.js';
-export { planDistributedTraining, trainShardRound, aggregateRound } from './distributed-train.js';
+export { planDistributedTraining, trainShardRound, aggregateRound, validateRoundPart, finishEpoch } from './distributed-train.js';

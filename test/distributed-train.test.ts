@@ -17,11 +17,20 @@ import { defaultTrainConfig, type TrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
+import { runRound, type RoundSteps } from '../src/ml/distributed/rounds.js';
 import { roundSpan, shardSlice, nextPosition, type RoundPosition } from '../src/ml/distributed/shard.js';
 import { averageStates, packTensors, unpackTensors } from '../src/ml/distributed/params.js';
 import { runLayout } from '../src/ml/distributed/layout.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { readFeatureBatches, readFeatureFileInfo } from '../src/parquet/reader.js';
+import { initBackend } from '../src/ml/backend.js';
+import { loadModel, readModelFiles } from '../src/ml/model-bundle.js';
+import { createRowSource } from '../src/ml/parquet-source.js';
+import { validationRowBatches } from '../src/ml/data.js';
+import { classificationReport } from '../src/ml/metrics.js';
+import { predictRows } from '../src/ml/train.js';
+import { datasetFiles } from '../src/dataset/layout.js';
+import { storage } from '../src/storage/index.js';
 
 let dir: string;
 let ds: PhysicsDataset;
@@ -36,16 +45,22 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const quiet = { log: () => undefined };
+/** The steps in worker threads, as the activities run them. */
+const threadSteps: RoundSteps = {
+  trainShard: (input) => runJobInThread({ kind: 'shard', input }, quiet),
+  aggregate: (input) => runJobInThread({ kind: 'aggregate', input }, quiet),
+  validatePart: (input) => runJobInThread({ kind: 'validate', input }, quiet),
+  finishEpoch: (input) => runJobInThread({ kind: 'finish', input }, quiet),
+};
+
 /** Runs a whole distributed training; `workersAt(round)` may change the worker count per round. */
 async function trainDistributed(outputUri: string, config: TrainConfig, workersAt: (round: number) => number, localSteps = 8): Promise<DistributedTrainResult> {
-  const quiet = { log: () => undefined };
   const plan = await runJobInThread({ kind: 'plan', input: { runId: 'd', datasetUri, outputUri, config, localSteps, warmupEpochs: 1 } }, quiet);
   let at: RoundPosition = plan.position;
   for (;;) {
     const span = roundSpan(at, plan.totalGroups, workersAt(at.round), plan.groupsPerWorker);
-    await Promise.all(Array.from({ length: span.shards }, (_, shard) =>
-      runJobInThread({ kind: 'shard', input: { outputUri, position: at, span, shard } }, quiet)));
-    const r = await runJobInThread({ kind: 'aggregate', input: { outputUri, position: at, span } }, quiet);
+    const r = await runRound(threadSteps, outputUri, at, span);
     if (r.result) return r.result;
     at = r.next;
   }
@@ -106,6 +121,30 @@ test('HLF model: 2 and elastic 2→3 workers match single-worker test AUCs withi
   }
   // Every training row was seen once per epoch, split as single-worker training splits.
   assert.equal(two.totals.samples, single.epochsCompleted * (await readHistorySamples(single.modelUri)));
+});
+
+test('validation split in one part per shard combines exactly to one pass over the split: loss weighted by rows, AUCs from all scores', { timeout: 300_000 }, async () => {
+  const outputUri = pathToFileURL(path.join(dir, 'vparts')).href;
+  const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 1, backend: 'wasm' });
+  const r = await trainDistributed(outputUri, config, () => 3);
+  const meta = JSON.parse(await readFile(new URL(`${r.modelUri}/metadata.json`), 'utf8'));
+  const epoch = meta.history[0];
+  // The reference: single-worker training's validation pass (one reader over the whole split) on the same model.
+  await initBackend('wasm', { log: () => undefined });
+  const files = await readModelFiles(storage(), r.modelUri);
+  const model = await loadModel(files.modelJson, files.weights);
+  const scaler = JSON.parse(await readFile(new URL(`${datasetUri}/scaler.json`), 'utf8'));
+  const source = await createRowSource({ uris: [datasetFiles(datasetUri).train], id: datasetUri });
+  const o = { kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses };
+  const v = await predictRows(model, validationRowBatches(source, config.split, 256), o, 'reference');
+  model.dispose();
+  const report = classificationReport(v.probs, v.labels, config.classNames, 200);
+  const parts = await Promise.all([0, 1, 2].map(async (k) => JSON.parse(await readFile(new URL(runLayout(outputUri).validation(0, k).result), 'utf8'))));
+  assert.ok(parts.every((p) => p.samples > 0), `every part scored rows: ${parts.map((p) => p.samples)}`);
+  assert.equal(parts.reduce((s, p) => s + p.samples, 0), v.labels.length, 'the parts cover the split once');
+  assert.ok(Math.abs(epoch.valLoss - v.loss) < 1e-6 * v.loss, `val loss ${epoch.valLoss} vs one pass ${v.loss}`);
+  for (const c of report.perClass) assert.ok(Math.abs(epoch.valAuc[c.className] - c.auc) < 1e-12, `${c.className}: AUC ${epoch.valAuc[c.className]} vs one pass ${c.auc}`);
+  assert.equal(epoch.valAccuracy, report.accuracy);
 });
 
 async function readHistorySamples(modelUri: string): Promise<number> {

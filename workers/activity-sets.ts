@@ -6,8 +6,8 @@ import type { Pool } from '../src/temporal/task-queues.js';
  * runs only what benefits from an accelerator, so GPU machines never pick up I/O work.
  */
 export function activitiesFor(pool: Pool): Record<string, (...args: never[]) => Promise<unknown>> {
-  const { describeWorker, trainModel, trainShardRound } = all;
-  // A distributed training's shards go where its single-worker training would go.
-  if (pool === 'gpu') return { describeWorker, trainModel, trainShardRound };
+  const { describeWorker, trainModel, trainShardRound, validateRoundPart } = all;
+  // A distributed training's shards and its validation parts go where its single-worker training would go.
+  if (pool === 'gpu') return { describeWorker, trainModel, trainShardRound, validateRoundPart };
   return { ...all };
 }

@@ -1,11 +1,13 @@
-import { ApplicationFailure, continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainConfig } from '../src/ml/train.js';
-import type { AggregateResult, DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import { runRound, type RoundSteps } from '../src/ml/distributed/rounds.js';
 import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
 import type { RetrySettings } from '../src/temporal/policies.js';
 import { activitiesFor } from './activities.js';
+import { distributedTrainInputSchema, validated } from './input-schemas.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -52,8 +54,8 @@ export const statusQuery = defineQuery<DistributedTrainStatus>('status');
  * the newest complete round.
  */
 export async function distributedTrainWorkflow(input: DistributedTrainInput): Promise<DistributedTrainResult> {
+  validated(distributedTrainInputSchema, input);
   const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
-  if (!valid(input.workers)) throw ApplicationFailure.nonRetryable(`workers must be a positive integer, got ${JSON.stringify(input.workers)}`, 'InvalidWorkflowInput');
   let workers = input.workers;
   let position: RoundPosition | undefined;
   // A bad signal must not fail the run: it is ignored, the run goes on with its workers.
@@ -65,12 +67,17 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
 
   const ops = activitiesFor('data', { retry: input.retry });
   const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
-  // A retry redoes only this shard's round, from the round's stored starting parameters.
+  // A retry redoes only this shard's round, from the round's stored starting parameters;
+  // the epoch's validation parts run on the same pool.
   const shards = activitiesFor('training', {
     retry: input.retry,
     ...(shardQueue ? { taskQueue: shardQueue } : {}),
     ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
   });
+
+  const steps: RoundSteps = {
+    trainShard: shards.trainShardRound, aggregate: ops.aggregateRound, validatePart: shards.validateRoundPart, finishEpoch: ops.finishEpoch,
+  };
 
   const plan = await ops.planDistributedTraining({
     runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri, config: input.config, localSteps: input.localSteps ?? 64,
@@ -84,9 +91,7 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
     position = at;
     if (rounds === roundsPerRun) await continueAsNew<typeof distributedTrainWorkflow>({ ...input, workers, resumedFromEpoch });
     const span = roundSpan(at, plan.totalGroups, workers, plan.groupsPerWorker);
-    const start = at;
-    await Promise.all(Array.from({ length: span.shards }, (_, shard) => shards.trainShardRound({ outputUri: input.outputUri, position: start, span, shard })));
-    const r: AggregateResult = await ops.aggregateRound({ outputUri: input.outputUri, position: start, span });
+    const r = await runRound(steps, input.outputUri, at, span);
     if (r.result !== undefined) return { ...r.result, resumedFromEpoch };
     at = r.next;
   }

@@ -62,17 +62,36 @@ const gridFields = {
   gpuTaskQueue: optional(string({ nonEmpty: true })),
   pointsInFlight: optional(positiveInt),
   selectionMetric: optional(selectionMetric),
+  /** Above 1, every point is one model trained data-parallel by this many shards. */
+  workers: optional(positiveInt),
+  localSteps: optional(positiveInt),
 };
 
-const pipelineModel = object({ name, ...gridFields }, 'a model { name, spec, grid?, pool?, ... }');
+const pipelineModel = object({ name, ...gridFields }, 'a model { name, spec, grid?, pool?, workers?, ... }');
 
 export const gridSearchInputSchema = object({
   datasetUri: uri,
   outputUri: uri,
   ...gridFields,
   heartbeatTimeout: optional(duration),
-  workers: optional(positiveInt),
+  retry,
+});
+
+export const distributedTrainInputSchema = object({
+  runId: string({ nonEmpty: true }),
+  datasetUri: uri,
+  outputUri: uri,
+  // A full TrainConfig, checked field by field by the plan activity (validateTrainConfig).
+  config: plainObject,
+  workers: positiveInt,
   localSteps: optional(positiveInt),
+  warmupEpochs: optional(number({ min: 0 })),
+  pool: optional(pool),
+  gpuTaskQueue: optional(string({ nonEmpty: true })),
+  heartbeatTimeout: optional(duration),
+  roundsPerRun: optional(positiveInt),
+  // Written by the workflow itself when it continues as new.
+  resumedFromEpoch: optional(number({ integer: true, min: 0 })),
   retry,
 });
 

@@ -24,6 +24,10 @@ export interface PipelineModel {
   readonly gpuTaskQueue?: string;
   readonly pointsInFlight?: number;
   readonly selectionMetric?: SelectionMetric;
+  /** Above 1, each grid point trains data-parallel on this many workers of the pool (docs/distributed.md). */
+  readonly workers?: number;
+  /** Optimizer steps per worker between synchronisations (default 64; with `workers` only). */
+  readonly localSteps?: number;
 }
 
 export interface PipelineInput {
@@ -118,6 +122,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         ...(m.gpuTaskQueue ? { gpuTaskQueue: m.gpuTaskQueue } : {}),
         ...(m.pointsInFlight ? { pointsInFlight: m.pointsInFlight } : {}),
         ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
+        ...(m.workers !== undefined ? { workers: m.workers } : {}),
+        ...(m.localSteps !== undefined ? { localSteps: m.localSteps } : {}),
         ...retry,
       }],
     });

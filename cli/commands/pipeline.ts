@@ -9,9 +9,10 @@ import { pipelineInputSchema } from '../../workflows/input-schemas.js';
 
 export const RUN_USAGE = `usage: hepflow run [--sample name=uri[,uri...] ... | --config run.json | --events N --files K [--seed S] [--mix M]]
                    [--work <uri>] [--max-len T] [--epochs E] [--gpu] [--empty-if-missing c,...] [--allow-failed-files]
-                   [--local-worker] [--no-wait]
+                   [--workers N [--local-steps K]] [--local-worker] [--no-wait]
   --sample qcd=s3://data/qcd/ --sample ttbar=... --sample wjets=...   one per class, in label order
-  --config run.json    pipelineWorkflow's input as JSON (workUri and models optional); flags override it`;
+  --config run.json    pipelineWorkflow's input as JSON (workUri and models optional); flags override it
+  --workers N          every model (each grid point) trained data-parallel by N workers of the pool`;
 
 /**
  * The models of a standard run: the HLF classifier tuned over a small grid as the paper
@@ -42,6 +43,7 @@ export async function runCommand(args: string[]): Promise<void> {
       work: { type: 'string' }, events: { type: 'string' }, files: { type: 'string' },
       seed: { type: 'string' }, mix: { type: 'string' }, 'max-len': { type: 'string' }, epochs: { type: 'string' },
       'empty-if-missing': { type: 'string' }, 'allow-failed-files': { type: 'boolean', default: false },
+      workers: { type: 'string' }, 'local-steps': { type: 'string' },
       gpu: { type: 'boolean', default: false }, 'local-worker': { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false },
     },
   });
@@ -50,8 +52,13 @@ export async function runCommand(args: string[]): Promise<void> {
   const given = [values.sample?.length ? '--sample' : '', values.events ? '--events' : '', file.samples || file.generate ? `${values.config}'s samples/generate` : '']
     .filter(Boolean);
   if (given.length > 1) throw new UsageError(`give the input once: ${given.join(' and ')} both say what to read`);
+  if (values['local-steps'] !== undefined && values.workers === undefined) throw new UsageError('--local-steps needs --workers');
+  const parallel = values.workers === undefined ? {} : {
+    workers: positiveInt('--workers', values.workers, 0),
+    ...(values['local-steps'] !== undefined ? { localSteps: positiveInt('--local-steps', values['local-steps'], 0) } : {}),
+  };
   const workflowId = newWorkflowId('pipeline');
-  const input = {
+  const fromArgs = {
     workUri: uriArgument(values.work ?? `s3://${process.env.HEPFLOW_BUCKET ?? 'hepflow'}/runs/${workflowId}`),
     models: standardModels({
       maxLen: positiveInt('--max-len', values['max-len'], 801),
@@ -74,6 +81,9 @@ export async function runCommand(args: string[]): Promise<void> {
     ...(values['empty-if-missing'] ? { emptyIfMissing: csv(values['empty-if-missing']) } : {}),
     ...(values['allow-failed-files'] ? { allowFailedFiles: true } : {}),
   } as PipelineInput;
+  // A malformed models key of a --config file is left to the schema check to name.
+  const input: PipelineInput = values.workers === undefined || !Array.isArray(fromArgs.models)
+    ? fromArgs : { ...fromArgs, models: fromArgs.models.map((m) => ({ ...m, ...parallel })) };
   checkAtEdge(pipelineInputSchema, input, values.config ?? 'input');
   const r = await runPipeline(input, { localWorker: values['local-worker'], wait: !values['no-wait'], workflowId });
   if (r) await printReport(r);
