@@ -121,6 +121,7 @@ const pipelineObject = object({
   allowFailedFiles: featureOptions.allowFailedFiles,
   dataset: optional(object({
     kind: optional(oneOf(['dev', 'full'])), maxEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction),
+    rowGroupSize: optional(positiveInt),
   })),
   models: array(pipelineModel, { min: 1 }),
   filesInFlight: optional(positiveInt),

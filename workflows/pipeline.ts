@@ -44,7 +44,13 @@ export interface PipelineInput {
   readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
   /** Complete even when some input files fail (recorded in the manifest and the report). */
   readonly allowFailedFiles?: boolean;
-  readonly dataset?: { readonly kind?: DatasetKind; readonly maxEvents?: number; readonly seed?: number; readonly testFraction?: number };
+  /**
+   * `rowGroupSize` (1,000 rows): the Parquet row group is the unit a data-parallel
+   * training shards by, so a small dataset trained by many workers needs smaller groups.
+   */
+  readonly dataset?: {
+    readonly kind?: DatasetKind; readonly maxEvents?: number; readonly seed?: number; readonly testFraction?: number; readonly rowGroupSize?: number;
+  };
   readonly models: readonly PipelineModel[];
   readonly filesInFlight?: number;
   /** Register each model's best point in the model registry (default true) under `<registryPrefix><name>`. */
@@ -101,6 +107,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     ...(input.dataset?.maxEvents !== undefined ? { maxEvents: input.dataset.maxEvents } : {}),
     ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
     ...(input.dataset?.testFraction !== undefined ? { testFraction: input.dataset.testFraction } : {}),
+    ...(input.dataset?.rowGroupSize !== undefined ? { rowGroupSize: input.dataset.rowGroupSize } : {}),
   });
   // Event conservation across stages: the dataset balanced from every selected event.
   const lost = features.classes.filter((c) => (features.totals.counters[`class:${c}`] ?? 0) !== dataset.available[c]);
