@@ -17,7 +17,7 @@ import { defaultTrainConfig, type TrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
-import { runRound, type RoundSteps } from '../src/ml/distributed/rounds.js';
+import { trainInThreads } from './helpers/distributed.js';
 import { roundSpan, shardSlice, nextPosition, type RoundPosition } from '../src/ml/distributed/shard.js';
 import { averageStates, packTensors, unpackTensors } from '../src/ml/distributed/params.js';
 import { runLayout } from '../src/ml/distributed/layout.js';
@@ -45,26 +45,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const quiet = { log: () => undefined };
-/** The steps in worker threads, as the activities run them. */
-const threadSteps: RoundSteps = {
-  trainShard: (input) => runJobInThread({ kind: 'shard', input }, quiet),
-  aggregate: (input) => runJobInThread({ kind: 'aggregate', input }, quiet),
-  validatePart: (input) => runJobInThread({ kind: 'validate', input }, quiet),
-  finishEpoch: (input) => runJobInThread({ kind: 'finish', input }, quiet),
-};
-
 /** Runs a whole distributed training; `workersAt(round)` may change the worker count per round. */
-async function trainDistributed(outputUri: string, config: TrainConfig, workersAt: (round: number) => number, localSteps = 8): Promise<DistributedTrainResult> {
-  const plan = await runJobInThread({ kind: 'plan', input: { runId: 'd', datasetUri, outputUri, config, localSteps, warmupEpochs: 1 } }, quiet);
-  let at: RoundPosition = plan.position;
-  for (;;) {
-    const span = roundSpan(at, plan.totalGroups, workersAt(at.round), plan.groupsPerWorker);
-    const r = await runRound(threadSteps, outputUri, at, span);
-    if (r.result) return r.result;
-    at = r.next;
-  }
-}
+const trainDistributed = (outputUri: string, config: TrainConfig, workersAt: (round: number) => number, localSteps = 8): Promise<DistributedTrainResult> =>
+  trainInThreads({ datasetUri, outputUri, config, workersAt, localSteps });
 
 test('shards partition each epoch: every row group once, contiguous blocks, any worker count per round', () => {
   const total = 23;

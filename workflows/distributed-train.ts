@@ -1,6 +1,7 @@
 import { continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainConfig } from '../src/ml/train.js';
+import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { runRound, type RoundSteps } from '../src/ml/distributed/rounds.js';
 import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
@@ -15,7 +16,10 @@ export interface DistributedTrainInput {
   readonly datasetUri: string;
   /** Round state under <outputUri>/distributed/, the model in <outputUri>/model/. */
   readonly outputUri: string;
-  readonly config: TrainConfig;
+  /** The model and training settings: a full TrainConfig (as the CLI and the grid search pass), or */
+  readonly config?: TrainConfig;
+  /** a spec over the reference defaults, resolved for the dataset's classes: `{ kind, model?, training? }`. */
+  readonly spec?: TrainSpec;
   /** Workers (shards) per round; may change between rounds (signal setWorkers). */
   readonly workers: number;
   /** About how many optimizer steps each worker takes between synchronisations (default 64). */
@@ -38,7 +42,8 @@ export interface DistributedTrainInput {
 export interface DistributedTrainStatus {
   readonly position: RoundPosition | undefined;
   readonly workers: number;
-  readonly epochs: number;
+  /** Known once the run is planned. */
+  readonly epochs: number | undefined;
 }
 
 export const setWorkersSignal = defineSignal<[number]>('setWorkers');
@@ -58,12 +63,13 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
   let workers = input.workers;
   let position: RoundPosition | undefined;
+  let epochs: number | undefined;
   // A bad signal must not fail the run: it is ignored, the run goes on with its workers.
   setHandler(setWorkersSignal, (n) => {
     if (valid(n)) workers = n;
     else log.warn(`setWorkers ignored: ${JSON.stringify(n)} is not a positive integer`);
   });
-  setHandler(statusQuery, () => ({ position, workers, epochs: input.config.epochs }));
+  setHandler(statusQuery, () => ({ position, workers, epochs }));
 
   const ops = activitiesFor('data', { retry: input.retry });
   const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
@@ -80,9 +86,12 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   };
 
   const plan = await ops.planDistributedTraining({
-    runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri, config: input.config, localSteps: input.localSteps ?? 64,
+    runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri,
+    ...(input.config !== undefined ? { config: input.config } : {}), ...(input.spec !== undefined ? { spec: input.spec } : {}),
+    localSteps: input.localSteps ?? 64,
     warmupEpochs: input.warmupEpochs ?? 1,
   });
+  epochs = plan.epochs;
   const resumedFromEpoch = input.resumedFromEpoch ?? plan.position.epoch;
   if (plan.result !== undefined) return { ...plan.result, resumedFromEpoch };
   let at: RoundPosition = plan.position;

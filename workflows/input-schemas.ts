@@ -77,12 +77,13 @@ export const gridSearchInputSchema = object({
   retry,
 });
 
-export const distributedTrainInputSchema = object({
+const distributedTrainObject = object({
   runId: string({ nonEmpty: true }),
   datasetUri: uri,
   outputUri: uri,
   // A full TrainConfig, checked field by field by the plan activity (validateTrainConfig).
-  config: plainObject,
+  config: optional(plainObject),
+  spec: optional(trainSpec),
   workers: positiveInt,
   localSteps: optional(positiveInt),
   warmupEpochs: optional(number({ min: 0 })),
@@ -94,6 +95,12 @@ export const distributedTrainInputSchema = object({
   resumedFromEpoch: optional(number({ integer: true, min: 0 })),
   retry,
 });
+
+export const distributedTrainInputSchema: Check<ReturnType<typeof distributedTrainObject>> = Object.assign((v: unknown, key: string) => {
+  const d = distributedTrainObject(v, key);
+  if ((d.config === undefined) === (d.spec === undefined)) throw new InputSchemaError(key, 'exactly one of config (a full TrainConfig) or spec ({ kind, model?, training? })', Object.keys(d));
+  return d;
+}, { expected: distributedTrainObject.expected });
 
 export const generateInputSchema = object({
   outputUri: uri,

@@ -21,6 +21,7 @@ import { readFeatureFileInfo, readFeatureRows } from '../../parquet/reader.js';
 import { storage, ObjectNotFoundError, type Storage } from '../../storage/index.js';
 import { InvalidInputError } from '../../errors.js';
 import { datasetClasses, type TrainRunResult } from '../../stages/train.js';
+import { resolveTrainSpec, type TrainSpec } from '../../stages/train-spec.js';
 import { initBackend } from '../backend.js';
 import {
   chunk, disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler,
@@ -41,7 +42,9 @@ export interface DistributedPlanInput {
   readonly datasetUri: string;
   /** Round state under <outputUri>/distributed/, the model in <outputUri>/model/. */
   readonly outputUri: string;
-  readonly config: TrainConfig;
+  /** A full training config, or (exactly one of the two) a spec over the reference defaults for the dataset's classes. */
+  readonly config?: TrainConfig;
+  readonly spec?: TrainSpec;
   /** About how many optimizer steps each worker takes between synchronisations. */
   readonly localSteps: number;
   /** Epochs over which the learning rate ramps up to workers × the configured rate (roundLearningRate). */
@@ -238,22 +241,25 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
   const store = hooks.store ?? storage();
   const layout = runLayout(input.outputUri);
   const invalid = (m: string): never => { throw new InvalidInputError(m); };
-  try {
-    validateTrainConfig(input.config);
-  } catch (e) {
-    invalid((e as Error).message);
-  }
+  if ((input.config === undefined) === (input.spec === undefined)) invalid('give exactly one of config (a full TrainConfig) or spec ({ kind, model?, training? })');
   if (!(Number.isInteger(input.localSteps) && input.localSteps >= 1)) invalid(`localSteps must be a positive integer, got ${input.localSteps}`);
   if (!(input.warmupEpochs >= 0)) invalid(`warmupEpochs must be ≥ 0, got ${input.warmupEpochs}`);
   const files = datasetFiles(input.datasetUri);
   // The dataset names the classes; the model's outputs must be exactly those (as for single-worker training).
   const classes = await datasetClasses(input.datasetUri, store);
-  if (input.config.classNames.join() !== classes.join()) {
-    invalid(`training config has classes [${input.config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`);
+  const config = input.config ?? resolveTrainSpec(input.spec!, classes);
+  try {
+    validateTrainConfig(config);
+  } catch (e) {
+    invalid((e as Error).message);
   }
+  if (config.classNames.join() !== classes.join()) {
+    invalid(`training config has classes [${config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`);
+  }
+  const settings = { datasetUri: input.datasetUri, config, localSteps: input.localSteps, warmupEpochs: input.warmupEpochs };
   let plan = await readJsonIfExists<Plan>(store, layout.plan);
-  if (plan !== undefined && planFingerprint(plan) !== planFingerprint(input)) {
-    invalid(`${layout.plan} was written for other settings; refusing to resume (stored ${planFingerprint(plan)}, now ${planFingerprint(input)})`);
+  if (plan !== undefined && planFingerprint(plan) !== planFingerprint(settings)) {
+    invalid(`${layout.plan} was written for other settings; refusing to resume (stored ${planFingerprint(plan)}, now ${planFingerprint(settings)})`);
   }
   if (plan === undefined) {
     const scaler = await store.readJson<HlfScaler>(files.scaler).catch((e) => {
@@ -261,10 +267,10 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
       throw e;
     });
     validateScaler(scaler, `dataset ${input.datasetUri}`);
-    const needsParticles = modelInputs(input.config.model.kind).includes('particles');
+    const needsParticles = modelInputs(config.model.kind).includes('particles');
     const particleScaler = needsParticles
       ? await store.readJson<ParticleScaler>(files.particleScaler).catch((e) => {
-        if (e instanceof ObjectNotFoundError) invalid(`dataset ${input.datasetUri} has no particle-scaler.json, which ${input.config.model.kind} models need`);
+        if (e instanceof ObjectNotFoundError) invalid(`dataset ${input.datasetUri} has no particle-scaler.json, which ${config.model.kind} models need`);
         throw e;
       })
       : undefined;
@@ -279,14 +285,14 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
     const groups = rowGroupRows.map((rows, group): RowGroupRef => ({ file: 0, group, rows }));
     if (groups.length === 0) invalid(`${files.train} has no row groups`);
     plan = {
-      format: 'hepflow-distributed/1', runId: input.runId, datasetUri: input.datasetUri, config: input.config, localSteps: input.localSteps,
-      warmupEpochs: input.warmupEpochs, files: [files.train], groups, groupsPerWorker: groupsForSteps(input.localSteps, input.config.batchSize, groups),
+      format: 'hepflow-distributed/1', runId: input.runId, datasetUri: input.datasetUri, config, localSteps: input.localSteps,
+      warmupEpochs: input.warmupEpochs, files: [files.train], groups, groupsPerWorker: groupsForSteps(input.localSteps, config.batchSize, groups),
       scaler, ...(particleScaler !== undefined ? { particleScaler } : {}),
     };
     await store.writeJson(layout.plan, plan);
   } else {
     // More epochs than the stored run asked for: training continues where it stopped.
-    plan = { ...plan, config: { ...plan.config, epochs: input.config.epochs, backend: input.config.backend } };
+    plan = { ...plan, config: { ...plan.config, epochs: config.epochs, backend: config.backend } };
     await store.writeJson(layout.plan, plan);
   }
   let newest: number | undefined;
@@ -294,16 +300,16 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
     const r = roundOfStartState(o.uri);
     if (r !== undefined && (newest === undefined || r > newest)) newest = r;
   }
-  const base = { totalGroups: plan.groups.length, groupsPerWorker: plan.groupsPerWorker, epochs: input.config.epochs };
+  const base = { totalGroups: plan.groups.length, groupsPerWorker: plan.groupsPerWorker, epochs: config.epochs };
   if (newest !== undefined) {
     const state = await store.readJson<StartState>(layout.start(newest).state);
     hooks.log?.(`[distributed] ${input.runId}: resuming at round ${newest} (epoch ${state.position.epoch}, row group ${state.position.cursor})`);
     // A completed run asked for more epochs trains on; its old result no longer stands.
-    const done = state.result !== undefined && state.position.epoch >= input.config.epochs;
+    const done = state.result !== undefined && state.position.epoch >= config.epochs;
     return { ...base, position: state.position, ...(done ? { result: state.result } : {}) };
   }
-  await initBackend(input.config.backend, { log: hooks.log ?? (() => undefined) });
-  const model = buildModel(input.config.model);
+  await initBackend(config.backend, { log: hooks.log ?? (() => undefined) });
+  const model = buildModel(config.model);
   try {
     const { weights } = await modelTensors(model);
     const position: RoundPosition = { round: 0, epoch: 0, cursor: 0 };
