@@ -30,6 +30,7 @@ import { runLayout } from '../src/ml/distributed/layout.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { distributedTrainWorkflow, setWorkersSignal, statusQuery, type DistributedTrainInput } from '../workflows/distributed-train.js';
 import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search.js';
+import type { PipelineInput } from '../workflows/pipeline.js';
 import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
@@ -189,6 +190,26 @@ test('`hepflow train --workers 2` (the CLI in its own process) trains one model 
   // Two epochs: the wiring is tested here, equal quality by the 16-epoch tests.
   const e = await evaluateOnTestSet({ modelUri: `${out}/model`, datasetUri, outputUri: `${out}/evaluation` });
   assert.ok(meanAuc(e.auc) > 0.75, `learned: ${JSON.stringify(e.auc)}`);
+});
+
+test('`hepflow run --workers 3 --local-steps 5` starts a pipeline whose every model trains on 3 workers', { timeout: 5 * 60_000 }, async () => {
+  const cli = fileURLToPath(new URL('../cli/hepflow.js', import.meta.url));
+  const args = ['run', '--events', '100', '--files', '1', '--work', `s3://${s3.bucket}/runs/cli-run`, '--workers', '3', '--local-steps', '5', '--no-wait'];
+  const child = spawn(process.execPath, [cli, ...args], { env: processEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  let stdout = '';
+  child.stdout!.on('data', (d) => { stdout += d; });
+  assert.equal(await new Promise<number | null>((r) => child.once('exit', r)), 0, stdout);
+  const id = /started pipelineWorkflow (\S+)/.exec(stdout)?.[1];
+  assert.ok(id, stdout);
+  const handle = env.client.workflow.getHandle(id);
+  // What the workflow was started with is what it trains with; the run itself is not needed here.
+  const history = await handle.fetchHistory();
+  await handle.terminate('input checked');
+  const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as PipelineInput;
+  assert.deepEqual(input.models.map((m) => m.name), ['hlf', 'gru', 'inclusive']);
+  for (const m of input.models) assert.deepEqual([m.workers, m.localSteps], [3, 5], m.name);
 });
 
 test('grid search with workers: 2 trains every point as one distributed training and selects among them', { timeout: 10 * 60_000 }, async () => {
