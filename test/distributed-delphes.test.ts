@@ -24,7 +24,7 @@ import { resolveTrainSpec } from '../src/stages/train-spec.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import { trainRun } from '../src/stages/train.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import { REAL_DELPHES, sharedDelphesFile } from './helpers/testdata.js';

@@ -21,7 +21,7 @@ import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
-import { buildPhysicsDataset } from '../src/ml/physics-data.js';
+import { buildPhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';
@@ -31,7 +31,7 @@ import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { distributedTrainWorkflow, setWorkersSignal, statusQuery, type DistributedTrainInput } from '../workflows/distributed-train.js';
 import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search.js';
 import type { PipelineInput } from '../workflows/pipeline.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 

@@ -5,8 +5,8 @@ import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { runRound, type RoundSteps } from '../src/ml/distributed/rounds.js';
 import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
-import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { distributedTrainInputSchema, validated } from './input-schemas.js';
 
@@ -31,7 +31,7 @@ export interface DistributedTrainInput {
   readonly gpuTaskQueue?: string;
   /** How long a silent shard may go before Temporal retries it elsewhere (crash detection). */
   readonly heartbeatTimeout?: Duration;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
   /** Rounds per workflow run before continue-as-new keeps the history bounded (default 100). */
   readonly roundsPerRun?: number;
@@ -85,9 +85,10 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
     trainShard: shards.trainShardRound, aggregate: ops.aggregateRound, validatePart: shards.validateRoundPart, finishEpoch: ops.finishEpoch,
   };
 
+  // A spec is resolved for the dataset's classes as a grid search's single point is.
+  const config = input.config ?? (await ops.planGridSearch({ grid: {}, spec: input.spec!, datasetUri: input.datasetUri }))[0]!.config;
   const plan = await ops.planDistributedTraining({
-    runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri,
-    ...(input.config !== undefined ? { config: input.config } : {}), ...(input.spec !== undefined ? { spec: input.spec } : {}),
+    runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri, config,
     localSteps: input.localSteps ?? 64,
     warmupEpochs: input.warmupEpochs ?? 1,
   });

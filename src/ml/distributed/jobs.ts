@@ -15,22 +15,22 @@
  * that shard's round. These run in a worker thread (thread.ts) because tfjs is CPU-bound.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HlfScaler, ParticleScaler } from '../../dataset/schema.js';
-import { datasetFiles } from '../../dataset/layout.js';
+import type { HlfScaler, ParticleScaler } from '../../dataset/scaler.js';
+import { datasetFiles } from '../../layout/run-layout.js';
 import { readFeatureFileInfo, readFeatureRows } from '../../parquet/reader.js';
 import { storage, ObjectNotFoundError, type Storage } from '../../storage/index.js';
 import { InvalidInputError } from '../../errors.js';
-import { datasetClasses, type TrainRunResult } from '../../stages/train.js';
-import { resolveTrainSpec, type TrainSpec } from '../../stages/train-spec.js';
+import type { TrainRunResult } from '../train-runner.js';
+import { datasetClasses } from '../../dataset/classes.js';
 import { initBackend } from '../backend.js';
 import {
   chunk, disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler,
   type BatchOptions, type TrainingRow,
 } from '../data.js';
-import { AbortError } from '../errors.js';
-import { classificationReport } from '../metrics.js';
+import { AbortError, CheckpointError, TrainingDivergedError } from '../errors.js';
 import { buildModel, modelInputs } from '../models.js';
-import { makeTrainStep, modelArtifacts, predictRows, score, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import { makeTrainStep, modelArtifacts, predictRows, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import { classificationReport, selectionScore } from '../metrics.js';
 import { averageStates, packTensors, unpackTensors, type TensorSet, type TensorSpec } from './params.js';
 import { runLayout, roundOfStartState } from './layout.js';
 import {
@@ -42,9 +42,7 @@ export interface DistributedPlanInput {
   readonly datasetUri: string;
   /** Round state under <outputUri>/distributed/, the model in <outputUri>/model/. */
   readonly outputUri: string;
-  /** A full training config, or (exactly one of the two) a spec over the reference defaults for the dataset's classes. */
-  readonly config?: TrainConfig;
-  readonly spec?: TrainSpec;
+  readonly config: TrainConfig;
   /** About how many optimizer steps each worker takes between synchronisations. */
   readonly localSteps: number;
   /** Epochs over which the learning rate ramps up to workers × the configured rate (roundLearningRate). */
@@ -197,7 +195,7 @@ async function modelTensors(model: tf.LayersModel): Promise<{ weights: TensorSet
 async function loadIntoModel(model: tf.LayersModel, weights: TensorSet, optimizer: TensorSet | undefined, where: string): Promise<void> {
   const own = model.getWeights();
   if (weights.specs.length !== own.length || weights.specs.some((s, i) => s.shape.join() !== own[i]!.shape.join())) {
-    throw new Error(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
+    throw new CheckpointError(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
   }
   const values = unpackTensors(weights, `${where} weights`);
   const tensors = weights.specs.map((s, i) => tf.tensor(values[i]!, [...s.shape], s.dtype));
@@ -241,13 +239,12 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
   const store = hooks.store ?? storage();
   const layout = runLayout(input.outputUri);
   const invalid = (m: string): never => { throw new InvalidInputError(m); };
-  if ((input.config === undefined) === (input.spec === undefined)) invalid('give exactly one of config (a full TrainConfig) or spec ({ kind, model?, training? })');
   if (!(Number.isInteger(input.localSteps) && input.localSteps >= 1)) invalid(`localSteps must be a positive integer, got ${input.localSteps}`);
   if (!(input.warmupEpochs >= 0)) invalid(`warmupEpochs must be ≥ 0, got ${input.warmupEpochs}`);
   const files = datasetFiles(input.datasetUri);
   // The dataset names the classes; the model's outputs must be exactly those (as for single-worker training).
   const classes = await datasetClasses(input.datasetUri, store);
-  const config = input.config ?? resolveTrainSpec(input.spec!, classes);
+  const { config } = input;
   try {
     validateTrainConfig(config);
   } catch (e) {
@@ -372,7 +369,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
       const b = makeBatch(batch, o, `${plan.datasetUri} ${where}`);
       try {
         const loss = step(b.inputs, b.labels);
-        if (!Number.isFinite(loss)) throw new Error(`${where}: loss became ${loss} at step ${steps}`);
+        if (!Number.isFinite(loss)) throw new TrainingDivergedError(`${where}: training diverged: loss ${loss} at step ${steps}`);
         lossSum += loss * b.size;
         samples += b.size;
         steps++;
@@ -631,7 +628,7 @@ export async function finishEpoch(input: FinishEpochInput, hooks: JobHooks = {})
   };
   const history = [...state.history, epochMetrics];
   let best = state.best;
-  const s = score(epochMetrics, plan.config.selectionMetric);
+  const s = selectionScore(epochMetrics, plan.config.selectionMetric);
   // As single-worker training: strictly better only, the last epoch without validation.
   if (best === null || s > best.score || v === undefined) {
     best = { epoch, score: s, uri: layout.best(epoch) };
