@@ -1,4 +1,4 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment, type LocalTestWorkflowEnvironmentOptions } from '@temporalio/testing';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { findTool } from '../../infra/tools.js';
 
@@ -8,12 +8,14 @@ let runtimeInstalled = false;
  * A real Temporal dev server for tests, from the binary the project installs (or
  * HEPFLOW_TEMPORAL_BIN / PATH): @temporalio/testing would otherwise download one.
  */
-export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
+export async function startTestTemporal(
+  o: { searchAttributes?: NonNullable<LocalTestWorkflowEnvironmentOptions['server']>['searchAttributes'] } = {},
+): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: findTool('temporal') } },
+    server: { executable: { type: 'existing-path', path: findTool('temporal') }, ...(o.searchAttributes ? { searchAttributes: o.searchAttributes } : {}) },
   });
 }
