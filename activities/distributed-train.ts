@@ -9,7 +9,8 @@
 import { Context } from '@temporalio/activity';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
 import type {
-  AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
+  AggregateInput, AggregateResult, DistributedPlanInput, FinishEpochInput, PlanResult, RoundDone, ShardInput, ShardResult,
+  ValidatePartInput, ValidatePartResult,
 } from '../src/ml/distributed/jobs.js';
 import { trainingFailure } from './training-failure.js';
 
@@ -58,5 +59,16 @@ export const distributedTrainActivities = () => ({
   async aggregateRound(input: AggregateInput): Promise<AggregateResult> {
     const what = `aggregate round ${input.position.round}`;
     return run(what, (p) => runJobInThread({ kind: 'aggregate', input }, threadOptions(what, p)));
+  },
+
+  /** One part of an epoch's validation, on the pool that trains the shards. */
+  async validateRoundPart(input: ValidatePartInput): Promise<ValidatePartResult> {
+    const what = `validate round ${input.position.round} part ${input.part}/${input.parts}`;
+    return run(what, (p) => runJobInThread({ kind: 'validate', input }, threadOptions(what, p)));
+  },
+
+  async finishEpoch(input: FinishEpochInput): Promise<RoundDone> {
+    const what = `finish epoch ${input.position.epoch} (round ${input.position.round})`;
+    return run(what, (p) => runJobInThread({ kind: 'finish', input }, threadOptions(what, p)));
   },
 });

@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -32,6 +32,7 @@ import type { DistributedTrainInput } from '../workflows/distributed-train.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { dataDir } from '../src/paths.js';
 import { fitScalingModel, predict } from './lib/distributed-model.js';
+import { writeRecord, type Figure } from './lib/record.js';
 import { startTestS3 } from '../test/helpers/s3-server.js';
 import { startTestTemporal } from '../test/helpers/temporal.js';
 
@@ -45,6 +46,8 @@ const counts = values.workers.split(',').map(Number);
 const maxLen = Number(values['max-len']);
 const localSteps = Number(values['local-steps']);
 
+// Other jobs on the machine skew every figure here: recorded at the start (and by the record at the end).
+const loadAtStart = os.loadavg().map((l) => Number(l.toFixed(2)));
 const s3 = await startTestS3();
 Object.assign(process.env, s3.env);
 const store = storage();
@@ -116,6 +119,42 @@ try {
     console.log(`  ${e.workers} workers: ${e.roundSeconds.toFixed(1)} s per round, efficiency ${(100 * e.efficiency).toFixed(0)}%, ` +
       `communication + orchestration ${(100 * e.communicationShare).toFixed(0)}%`);
   }
+  const most = rows[rows.length - 1]!;
+  const figures: Figure[] = [
+    {
+      what: `throughput with ${most.workers} worker processes vs 1 (inclusive, T ≤ ${maxLen}, ${localSteps} local steps)`, unit: 'samples/s',
+      hepflow: most.samplesPerSecond, peer: base?.samplesPerSecond ?? null, peerName: base ? '1 worker process' : null, ratio: most.speedup ?? null,
+    },
+    ...rows.map((r): Figure => ({
+      what: `exchange + aggregation share of a round, ${r.workers} worker process${r.workers > 1 ? 'es' : ''}`, unit: '%',
+      hepflow: 100 * r.communicationShare, peer: null, peerName: null, ratio: null,
+    })),
+  ];
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  writeRecord({
+    name: 'distributed',
+    title: 'data-parallel training through Temporal + S3 with 1..N worker processes',
+    command: `node dist/bench/distributed.js --workers ${counts.join(',')} --events-per-class ${values['events-per-class']} --max-len ${maxLen} --local-steps ${localSteps}`,
+    figures,
+    tables: [
+      {
+        title: 'Per worker count (seconds per round; orchestration = the rest of the round\'s wall time)',
+        columns: ['worker processes', 'samples/s', 'speed-up', 'training (slowest shard)', 'exchange', 'model set-up', 'aggregation', 'orchestration', 'exchange + aggregation', 'validation per epoch (slowest part)'],
+        rows: rows.map((r) => [r.workers, r.samplesPerSecond, r.speedup === undefined ? null : `${r.speedup.toFixed(2)}×`, r.perRound.compute, r.perRound.exchange,
+          r.perRound.setup, r.perRound.aggregate, r.perRound.orchestration, pct(r.communicationShare), r.validationSeconds]),
+      },
+      {
+        title: `Extrapolation (bench/lib/distributed-model.ts) fitted to this run: c ${model.c.toFixed(2)} s, x ${model.x.toFixed(2)} s, o ${model.o.toFixed(2)} s, a ${model.a.toFixed(3)} s per worker`,
+        columns: ['workers', 's per round', 'efficiency', 'exchange + aggregation + orchestration'],
+        rows: extrapolated.map((e) => [e.workers, e.roundSeconds, pct(e.efficiency), pct(e.communicationShare)]),
+      },
+    ],
+    notes: [
+      `Load average (1, 5, 15 min) at the start: ${loadAtStart.join(', ')}; the machine is shared, so the worker processes divide its cores with other jobs.`,
+      'One untimed warm-up run at the largest worker count first; the worker processes (the GPU pool\'s worker, serving shard rounds and validation parts) stay up across runs.',
+      'One epoch per run; validation runs in one part per shard after the epoch\'s last round and is reported apart (its orchestration falls in the orchestration column).',
+    ],
+  });
   mkdirSync(path.join(dataDir(), 'bench'), { recursive: true });
   writeFileSync(path.join(dataDir(), 'bench', 'distributed.json'),
     JSON.stringify({ model: 'inclusive', maxLen, batch: config.batchSize, localSteps, rows, scalingModel: model, extrapolated }, null, 2));

@@ -100,6 +100,8 @@ export function buildProgram(): Command {
     .option('--max-len <t>', 'particles per event of the sequence models', positiveInteger, 801)
     .option('--epochs <e>', 'training epochs', positiveInteger, 5)
     .option('--gpu', 'train on the GPU pool')
+    .option('--workers <n>', 'every model (each grid point) trained data-parallel by N workers of the pool', positiveInteger)
+    .option('--local-steps <k>', 'with --workers: steps per worker between synchronisations', positiveInteger)
     .option('--empty-if-missing <collections>', 'collections to treat as empty when a file lacks them (electrons,muons,missingEt)', csv)
     .option('--allow-failed-files', 'go on without files that cannot be read (the report says so)'))
     .addHelpText('after', `

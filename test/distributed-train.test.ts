@@ -17,6 +17,7 @@ import { defaultTrainConfig, type TrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
+import { trainInThreads } from './helpers/distributed.js';
 import { TrainingWorkerError } from '../src/ml/train-runner.js';
 import { distributedTrainActivities } from '../activities/distributed-train.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -26,6 +27,14 @@ import { averageStates, packTensors, unpackTensors } from '../src/ml/distributed
 import { runLayout } from '../src/ml/distributed/layout.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { readFeatureBatches, readFeatureFileInfo } from '../src/parquet/reader.js';
+import { initBackend } from '../src/ml/backend.js';
+import { loadModel, readModelFiles } from '../src/ml/model-bundle.js';
+import { createRowSource } from '../src/ml/parquet-source.js';
+import { validationRowBatches } from '../src/ml/data.js';
+import { classificationReport } from '../src/ml/metrics.js';
+import { predictRows } from '../src/ml/train.js';
+import { datasetFiles } from '../src/layout/run-layout.js';
+import { storage } from '../src/storage/index.js';
 
 let dir: string;
 let ds: PhysicsDataset;
@@ -41,19 +50,8 @@ after(async () => {
 });
 
 /** Runs a whole distributed training; `workersAt(round)` may change the worker count per round. */
-async function trainDistributed(outputUri: string, config: TrainConfig, workersAt: (round: number) => number, localSteps = 8): Promise<DistributedTrainResult> {
-  const quiet = { log: () => undefined };
-  const plan = await runJobInThread({ kind: 'plan', input: { runId: 'd', datasetUri, outputUri, config, localSteps, warmupEpochs: 1 } }, quiet);
-  let at: RoundPosition = plan.position;
-  for (;;) {
-    const span = roundSpan(at, plan.totalGroups, workersAt(at.round), plan.groupsPerWorker);
-    await Promise.all(Array.from({ length: span.shards }, (_, shard) =>
-      runJobInThread({ kind: 'shard', input: { outputUri, position: at, span, shard } }, quiet)));
-    const r = await runJobInThread({ kind: 'aggregate', input: { outputUri, position: at, span } }, quiet);
-    if (r.result) return r.result;
-    at = r.next;
-  }
-}
+const trainDistributed = (outputUri: string, config: TrainConfig, workersAt: (round: number) => number, localSteps = 8): Promise<DistributedTrainResult> =>
+  trainInThreads({ datasetUri, outputUri, config, workersAt, localSteps });
 
 test('shards partition each epoch: every row group once, contiguous blocks, any worker count per round', () => {
   const total = 23;
@@ -110,6 +108,30 @@ test('HLF model: 2 and elastic 2→3 workers match single-worker test AUCs withi
   }
   // Every training row was seen once per epoch, split as single-worker training splits.
   assert.equal(two.totals.samples, single.epochsCompleted * (await readHistorySamples(single.modelUri)));
+});
+
+test('validation split in one part per shard combines exactly to one pass over the split: loss weighted by rows, AUCs from all scores', { timeout: 300_000 }, async () => {
+  const outputUri = pathToFileURL(path.join(dir, 'vparts')).href;
+  const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 1, backend: 'wasm' });
+  const r = await trainDistributed(outputUri, config, () => 3);
+  const meta = JSON.parse(await readFile(new URL(`${r.modelUri}/metadata.json`), 'utf8'));
+  const epoch = meta.history[0];
+  // The reference: single-worker training's validation pass (one reader over the whole split) on the same model.
+  await initBackend('wasm', { log: () => undefined });
+  const files = await readModelFiles(storage(), r.modelUri);
+  const model = await loadModel(files.modelJson, files.weights);
+  const scaler = JSON.parse(await readFile(new URL(`${datasetUri}/scaler.json`), 'utf8'));
+  const source = await createRowSource({ uris: [datasetFiles(datasetUri).train], id: datasetUri });
+  const o = { kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses };
+  const v = await predictRows(model, validationRowBatches(source, config.split, 256), o, 'reference');
+  model.dispose();
+  const report = classificationReport(v.probs, v.labels, config.classNames, 200);
+  const parts = await Promise.all([0, 1, 2].map(async (k) => JSON.parse(await readFile(new URL(runLayout(outputUri).validation(0, k).result), 'utf8'))));
+  assert.ok(parts.every((p) => p.samples > 0), `every part scored rows: ${parts.map((p) => p.samples)}`);
+  assert.equal(parts.reduce((s, p) => s + p.samples, 0), v.labels.length, 'the parts cover the split once');
+  assert.ok(Math.abs(epoch.valLoss - v.loss) < 1e-6 * v.loss, `val loss ${epoch.valLoss} vs one pass ${v.loss}`);
+  for (const c of report.perClass) assert.ok(Math.abs(epoch.valAuc[c.className] - c.auc) < 1e-12, `${c.className}: AUC ${epoch.valAuc[c.className]} vs one pass ${c.auc}`);
+  assert.equal(epoch.valAccuracy, report.accuracy);
 });
 
 async function readHistorySamples(modelUri: string): Promise<number> {

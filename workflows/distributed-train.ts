@@ -1,12 +1,14 @@
-import { ApplicationFailure, continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainConfig } from '../src/ml/train.js';
-import type { AggregateResult, DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import type { TrainSpec } from '../src/stages/train-spec.js';
+import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import { runRound, type RoundSteps } from '../src/ml/distributed/rounds.js';
 import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
-import { WorkflowFailureTypes } from '../src/contract/errors.js';
+import { distributedTrainInputSchema, validated } from './input-schemas.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -14,7 +16,10 @@ export interface DistributedTrainInput {
   readonly datasetUri: string;
   /** Round state under <outputUri>/distributed/, the model in <outputUri>/model/. */
   readonly outputUri: string;
-  readonly config: TrainConfig;
+  /** The model and training settings: a full TrainConfig (as the CLI and the grid search pass), or */
+  readonly config?: TrainConfig;
+  /** a spec over the reference defaults, resolved for the dataset's classes: `{ kind, model?, training? }`. */
+  readonly spec?: TrainSpec;
   /** Workers (shards) per round; may change between rounds (signal setWorkers). */
   readonly workers: number;
   /** About how many optimizer steps each worker takes between synchronisations (default 64). */
@@ -37,7 +42,8 @@ export interface DistributedTrainInput {
 export interface DistributedTrainStatus {
   readonly position: RoundPosition | undefined;
   readonly workers: number;
-  readonly epochs: number;
+  /** Known once the run is planned. */
+  readonly epochs: number | undefined;
 }
 
 export const setWorkersSignal = defineSignal<[number]>('setWorkers');
@@ -53,30 +59,40 @@ export const statusQuery = defineQuery<DistributedTrainStatus>('status');
  * the newest complete round.
  */
 export async function distributedTrainWorkflow(input: DistributedTrainInput): Promise<DistributedTrainResult> {
+  validated(distributedTrainInputSchema, input);
   const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
-  if (!valid(input.workers)) throw ApplicationFailure.nonRetryable(`workers must be a positive integer, got ${JSON.stringify(input.workers)}`, WorkflowFailureTypes.invalidInput);
   let workers = input.workers;
   let position: RoundPosition | undefined;
+  let epochs: number | undefined;
   // A bad signal must not fail the run: it is ignored, the run goes on with its workers.
   setHandler(setWorkersSignal, (n) => {
     if (valid(n)) workers = n;
     else log.warn(`setWorkers ignored: ${JSON.stringify(n)} is not a positive integer`);
   });
-  setHandler(statusQuery, () => ({ position, workers, epochs: input.config.epochs }));
+  setHandler(statusQuery, () => ({ position, workers, epochs }));
 
   const ops = activitiesFor('data', { retry: input.retry });
   const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
-  // A retry redoes only this shard's round, from the round's stored starting parameters.
+  // A retry redoes only this shard's round, from the round's stored starting parameters;
+  // the epoch's validation parts run on the same pool.
   const shards = activitiesFor('training', {
     retry: input.retry,
     ...(shardQueue ? { taskQueue: shardQueue } : {}),
     ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
   });
 
+  const steps: RoundSteps = {
+    trainShard: shards.trainShardRound, aggregate: ops.aggregateRound, validatePart: shards.validateRoundPart, finishEpoch: ops.finishEpoch,
+  };
+
+  // A spec is resolved for the dataset's classes as a grid search's single point is.
+  const config = input.config ?? (await ops.planGridSearch({ grid: {}, spec: input.spec!, datasetUri: input.datasetUri }))[0]!.config;
   const plan = await ops.planDistributedTraining({
-    runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri, config: input.config, localSteps: input.localSteps ?? 64,
+    runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri, config,
+    localSteps: input.localSteps ?? 64,
     warmupEpochs: input.warmupEpochs ?? 1,
   });
+  epochs = plan.epochs;
   const resumedFromEpoch = input.resumedFromEpoch ?? plan.position.epoch;
   if (plan.result !== undefined) return { ...plan.result, resumedFromEpoch };
   let at: RoundPosition = plan.position;
@@ -85,9 +101,7 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
     position = at;
     if (rounds === roundsPerRun) await continueAsNew<typeof distributedTrainWorkflow>({ ...input, workers, resumedFromEpoch });
     const span = roundSpan(at, plan.totalGroups, workers, plan.groupsPerWorker);
-    const start = at;
-    await Promise.all(Array.from({ length: span.shards }, (_, shard) => shards.trainShardRound({ outputUri: input.outputUri, position: start, span, shard })));
-    const r: AggregateResult = await ops.aggregateRound({ outputUri: input.outputUri, position: start, span });
+    const r = await runRound(steps, input.outputUri, at, span);
     if (r.result !== undefined) return { ...r.result, resumedFromEpoch };
     at = r.next;
   }

@@ -64,19 +64,45 @@ const gridFields = {
   gpuTaskQueue: optional(string({ nonEmpty: true })),
   pointsInFlight: optional(positiveInt),
   selectionMetric: optional(selectionMetric),
+  /** Above 1, every point is one model trained data-parallel by this many shards. */
+  workers: optional(positiveInt),
+  localSteps: optional(positiveInt),
 };
 
-const pipelineModel = object({ name, ...gridFields }, 'a model { name, spec, grid?, pool?, ... }');
+const pipelineModel = object({ name, ...gridFields }, 'a model { name, spec, grid?, pool?, workers?, ... }');
 
 export const gridSearchInputSchema = object({
   datasetUri: uri,
   outputUri: uri,
   ...gridFields,
   heartbeatTimeout: optional(duration),
-  workers: optional(positiveInt),
-  localSteps: optional(positiveInt),
   retry,
 });
+
+const distributedTrainObject = object({
+  runId: string({ nonEmpty: true }),
+  datasetUri: uri,
+  outputUri: uri,
+  // A full TrainConfig, checked field by field by the plan activity (validateTrainConfig).
+  config: optional(plainObject),
+  spec: optional(trainSpec),
+  workers: positiveInt,
+  localSteps: optional(positiveInt),
+  warmupEpochs: optional(number({ min: 0 })),
+  pool: optional(pool),
+  gpuTaskQueue: optional(string({ nonEmpty: true })),
+  heartbeatTimeout: optional(duration),
+  roundsPerRun: optional(positiveInt),
+  // Written by the workflow itself when it continues as new.
+  resumedFromEpoch: optional(number({ integer: true, min: 0 })),
+  retry,
+});
+
+export const distributedTrainInputSchema: Check<ReturnType<typeof distributedTrainObject>> = Object.assign((v: unknown, key: string) => {
+  const d = distributedTrainObject(v, key);
+  if ((d.config === undefined) === (d.spec === undefined)) throw new InputSchemaError(key, 'exactly one of config (a full TrainConfig) or spec ({ kind, model?, training? })', Object.keys(d));
+  return d;
+}, { expected: distributedTrainObject.expected });
 
 export const generateInputSchema = object({
   outputUri: uri,
@@ -104,6 +130,7 @@ const pipelineObject = object({
   allowFailedFiles: featureOptions.allowFailedFiles,
   dataset: optional(object({
     kind: optional(oneOf(['dev', 'full'])), maxEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction),
+    rowGroupSize: optional(positiveInt),
   })),
   models: array(pipelineModel, { min: 1 }),
   filesInFlight: optional(positiveInt),

@@ -14,8 +14,12 @@ import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type GridSearchInput } from './grid-search.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
 
-/** One model of a run: its grid search's settings (the grid defaults to the spec alone, one point). */
-export interface PipelineModel extends Pick<GridSearchInput, 'spec' | 'grid' | 'pool' | 'gpuTaskQueue' | 'pointsInFlight' | 'selectionMetric'> {
+/**
+ * One model of a run: its grid search's settings (the grid defaults to the spec alone,
+ * one point; `workers` above 1 trains each point data-parallel, docs/distributed.md).
+ */
+export interface PipelineModel
+  extends Pick<GridSearchInput, 'spec' | 'grid' | 'pool' | 'gpuTaskQueue' | 'pointsInFlight' | 'selectionMetric' | 'workers' | 'localSteps'> {
   /** Names the model's output directory and its row in the report. */
   readonly name: string;
 }
@@ -34,7 +38,13 @@ export interface PipelineInput {
   readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
   /** Complete even when some input files fail (recorded in the manifest and the report). */
   readonly allowFailedFiles?: boolean;
-  readonly dataset?: { readonly kind?: DatasetKind; readonly maxEvents?: number; readonly seed?: number; readonly testFraction?: number };
+  /**
+   * `rowGroupSize` (1,000 rows): the Parquet row group is the unit a data-parallel
+   * training shards by, so a small dataset trained by many workers needs smaller groups.
+   */
+  readonly dataset?: {
+    readonly kind?: DatasetKind; readonly maxEvents?: number; readonly seed?: number; readonly testFraction?: number; readonly rowGroupSize?: number;
+  };
   readonly models: readonly PipelineModel[];
   readonly filesInFlight?: number;
   /** Register each model's best point in the model registry (default true) under `<registryPrefix><name>`. */
@@ -92,6 +102,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     ...(input.dataset?.maxEvents !== undefined ? { maxEvents: input.dataset.maxEvents } : {}),
     ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
     ...(input.dataset?.testFraction !== undefined ? { testFraction: input.dataset.testFraction } : {}),
+    ...(input.dataset?.rowGroupSize !== undefined ? { rowGroupSize: input.dataset.rowGroupSize } : {}),
   });
   // Event conservation across stages: the dataset balanced from every selected event.
   const lost = features.classes.filter((c) => (features.totals.counters[`class:${c}`] ?? 0) !== dataset.available[c]);
@@ -113,6 +124,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         ...(m.gpuTaskQueue ? { gpuTaskQueue: m.gpuTaskQueue } : {}),
         ...(m.pointsInFlight ? { pointsInFlight: m.pointsInFlight } : {}),
         ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
+        ...(m.workers !== undefined ? { workers: m.workers } : {}),
+        ...(m.localSteps !== undefined ? { localSteps: m.localSteps } : {}),
         ...retry,
       }],
     });

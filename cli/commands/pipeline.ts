@@ -43,6 +43,9 @@ export interface RunOptions {
   allowFailedFiles?: boolean;
   localWorker?: boolean;
   wait: boolean;
+  /** Every model (each grid point) trained data-parallel by this many workers of the pool. */
+  workers?: number;
+  localSteps?: number;
 }
 
 /**
@@ -73,6 +76,10 @@ export async function runCommand(o: RunOptions, source: (option: string) => stri
     ...(o.emptyIfMissing ? { emptyIfMissing: o.emptyIfMissing } : {}),
     ...(o.allowFailedFiles ? { allowFailedFiles: true } : {}),
   } as PipelineInput;
+  if (o.localSteps !== undefined && o.workers === undefined) throw new UsageError('--local-steps needs --workers');
+  const parallel = { ...(o.workers !== undefined ? { workers: o.workers } : {}), ...(o.localSteps !== undefined ? { localSteps: o.localSteps } : {}) };
+  // A malformed models key of a --config file is left to the schema check to name.
+  if (o.workers !== undefined && Array.isArray(input.models)) Object.assign(input, { models: input.models.map((m) => ({ ...m, ...parallel })) });
   checkAtEdge(pipelineInputSchema, input, o.config ?? 'input');
   const r = await runPipeline(input, { localWorker: o.localWorker ?? false, wait: o.wait, workflowId });
   if (r) await printReport(r);

@@ -120,7 +120,7 @@ export async function* shuffleRows<T>(rows: AsyncIterable<T>, bufferSize: number
   yield* buf;
 }
 
-async function* chunk<T>(rows: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+export async function* chunk<T>(rows: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let cur: T[] = [];
   for await (const row of rows) {
     cur.push(row);

@@ -1,7 +1,7 @@
 /** Entry point of the pooled threads runJobInThread (thread.ts) starts: one job at a time. */
 import '../../process-warnings.js';
 import { parentPort } from 'node:worker_threads';
-import { aggregateRound, planRun, trainShard } from './jobs.js';
+import { aggregateRound, finishEpoch, planRun, trainShard, validatePart } from './jobs.js';
 import type { JobRequest, JobThreadMessage } from './thread.js';
 import { serializeError } from '../train-runner.js';
 
@@ -19,7 +19,9 @@ async function run({ job, stopFlag }: JobRequest): Promise<void> {
   try {
     const output = job.kind === 'plan' ? await planRun(job.input, hooks)
       : job.kind === 'shard' ? await trainShard(job.input, hooks)
-      : await aggregateRound(job.input, hooks);
+      : job.kind === 'aggregate' ? await aggregateRound(job.input, hooks)
+      : job.kind === 'validate' ? await validatePart(job.input, hooks)
+      : await finishEpoch(job.input, hooks);
     post({ type: 'done', output });
   } catch (err) {
     post({ type: 'error', error: serializeError(err) });

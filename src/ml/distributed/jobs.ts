@@ -24,15 +24,13 @@ import type { TrainRunResult } from '../train-runner.js';
 import { datasetClasses } from '../../dataset/classes.js';
 import { initBackend } from '../backend.js';
 import {
-  disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler, validationRowBatches,
+  chunk, disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler,
   type BatchOptions, type TrainingRow,
 } from '../data.js';
 import { AbortError, CheckpointError, TrainingDivergedError } from '../errors.js';
-import { classificationReport } from '../metrics.js';
 import { buildModel, modelInputs } from '../models.js';
-import { createRowSource } from '../parquet-source.js';
 import { makeTrainStep, modelArtifacts, predictRows, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
-import { selectionScore } from '../metrics.js';
+import { classificationReport, selectionScore } from '../metrics.js';
 import { averageStates, packTensors, unpackTensors, type TensorSet, type TensorSpec } from './params.js';
 import { runLayout, roundOfStartState } from './layout.js';
 import {
@@ -145,12 +143,6 @@ export interface AggregateInput {
   readonly span: RoundSpan;
 }
 
-export interface AggregateResult {
-  readonly next: RoundPosition;
-  readonly epochMetrics?: EpochMetrics;
-  readonly result?: DistributedTrainResult;
-}
-
 export interface JobHooks {
   readonly shouldStop?: () => boolean;
   readonly onProgress?: (p: { batch: number; loss: number; samples: number }) => void;
@@ -247,22 +239,24 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
   const store = hooks.store ?? storage();
   const layout = runLayout(input.outputUri);
   const invalid = (m: string): never => { throw new InvalidInputError(m); };
-  try {
-    validateTrainConfig(input.config);
-  } catch (e) {
-    invalid((e as Error).message);
-  }
   if (!(Number.isInteger(input.localSteps) && input.localSteps >= 1)) invalid(`localSteps must be a positive integer, got ${input.localSteps}`);
   if (!(input.warmupEpochs >= 0)) invalid(`warmupEpochs must be ≥ 0, got ${input.warmupEpochs}`);
   const files = datasetFiles(input.datasetUri);
   // The dataset names the classes; the model's outputs must be exactly those (as for single-worker training).
   const classes = await datasetClasses(input.datasetUri, store);
-  if (input.config.classNames.join() !== classes.join()) {
-    invalid(`training config has classes [${input.config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`);
+  const { config } = input;
+  try {
+    validateTrainConfig(config);
+  } catch (e) {
+    invalid((e as Error).message);
   }
+  if (config.classNames.join() !== classes.join()) {
+    invalid(`training config has classes [${config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`);
+  }
+  const settings = { datasetUri: input.datasetUri, config, localSteps: input.localSteps, warmupEpochs: input.warmupEpochs };
   let plan = await readJsonIfExists<Plan>(store, layout.plan);
-  if (plan !== undefined && planFingerprint(plan) !== planFingerprint(input)) {
-    invalid(`${layout.plan} was written for other settings; refusing to resume (stored ${planFingerprint(plan)}, now ${planFingerprint(input)})`);
+  if (plan !== undefined && planFingerprint(plan) !== planFingerprint(settings)) {
+    invalid(`${layout.plan} was written for other settings; refusing to resume (stored ${planFingerprint(plan)}, now ${planFingerprint(settings)})`);
   }
   if (plan === undefined) {
     const scaler = await store.readJson<HlfScaler>(files.scaler).catch((e) => {
@@ -270,10 +264,10 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
       throw e;
     });
     validateScaler(scaler, `dataset ${input.datasetUri}`);
-    const needsParticles = modelInputs(input.config.model.kind).includes('particles');
+    const needsParticles = modelInputs(config.model.kind).includes('particles');
     const particleScaler = needsParticles
       ? await store.readJson<ParticleScaler>(files.particleScaler).catch((e) => {
-        if (e instanceof ObjectNotFoundError) invalid(`dataset ${input.datasetUri} has no particle-scaler.json, which ${input.config.model.kind} models need`);
+        if (e instanceof ObjectNotFoundError) invalid(`dataset ${input.datasetUri} has no particle-scaler.json, which ${config.model.kind} models need`);
         throw e;
       })
       : undefined;
@@ -288,14 +282,14 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
     const groups = rowGroupRows.map((rows, group): RowGroupRef => ({ file: 0, group, rows }));
     if (groups.length === 0) invalid(`${files.train} has no row groups`);
     plan = {
-      format: 'hepflow-distributed/1', runId: input.runId, datasetUri: input.datasetUri, config: input.config, localSteps: input.localSteps,
-      warmupEpochs: input.warmupEpochs, files: [files.train], groups, groupsPerWorker: groupsForSteps(input.localSteps, input.config.batchSize, groups),
+      format: 'hepflow-distributed/1', runId: input.runId, datasetUri: input.datasetUri, config, localSteps: input.localSteps,
+      warmupEpochs: input.warmupEpochs, files: [files.train], groups, groupsPerWorker: groupsForSteps(input.localSteps, config.batchSize, groups),
       scaler, ...(particleScaler !== undefined ? { particleScaler } : {}),
     };
     await store.writeJson(layout.plan, plan);
   } else {
     // More epochs than the stored run asked for: training continues where it stopped.
-    plan = { ...plan, config: { ...plan.config, epochs: input.config.epochs, backend: input.config.backend } };
+    plan = { ...plan, config: { ...plan.config, epochs: config.epochs, backend: config.backend } };
     await store.writeJson(layout.plan, plan);
   }
   let newest: number | undefined;
@@ -303,16 +297,16 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
     const r = roundOfStartState(o.uri);
     if (r !== undefined && (newest === undefined || r > newest)) newest = r;
   }
-  const base = { totalGroups: plan.groups.length, groupsPerWorker: plan.groupsPerWorker, epochs: input.config.epochs };
+  const base = { totalGroups: plan.groups.length, groupsPerWorker: plan.groupsPerWorker, epochs: config.epochs };
   if (newest !== undefined) {
     const state = await store.readJson<StartState>(layout.start(newest).state);
     hooks.log?.(`[distributed] ${input.runId}: resuming at round ${newest} (epoch ${state.position.epoch}, row group ${state.position.cursor})`);
     // A completed run asked for more epochs trains on; its old result no longer stands.
-    const done = state.result !== undefined && state.position.epoch >= input.config.epochs;
+    const done = state.result !== undefined && state.position.epoch >= config.epochs;
     return { ...base, position: state.position, ...(done ? { result: state.result } : {}) };
   }
-  await initBackend(input.config.backend, { log: hooks.log ?? (() => undefined) });
-  const model = buildModel(input.config.model);
+  await initBackend(config.backend, { log: hooks.log ?? (() => undefined) });
+  const model = buildModel(config.model);
   try {
     const { weights } = await modelTensors(model);
     const position: RoundPosition = { round: 0, epoch: 0, cursor: 0 };
@@ -331,25 +325,6 @@ export function shardGroups(plan: Pick<Plan, 'groups' | 'config'>, position: Rou
   const order = permutation(plan.groups.length, mulberry32(seedOf(plan.config.seed, position.epoch)));
   const { from, to } = shardSlice(position, span, shard);
   return order.slice(from, to).map((i) => plan.groups[i]!);
-}
-
-async function* shardRows(store: Storage, plan: Plan, refs: readonly RowGroupRef[]): AsyncGenerator<TrainingRow> {
-  // Consecutive groups of one file share one open (one footer read).
-  for (let i = 0; i < refs.length;) {
-    let j = i;
-    while (j < refs.length && refs[j]!.file === refs[i]!.file) j++;
-    const uri = plan.files[refs[i]!.file]!;
-    const src = await store.openRead(uri);
-    try {
-      for await (const row of readFeatureRows(src, refs.slice(i, j).map((r) => r.group))) {
-        // The same split as single-worker training: keyed by each row's provenance.
-        if (!isValidationRow(row, -1, plan.config.split)) yield row;
-      }
-    } finally {
-      await src.close();
-    }
-    i = j;
-  }
 }
 
 function checkRound(state: StartState, position: RoundPosition, where: string): void {
@@ -384,7 +359,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
     const step = makeTrainStep(model);
     const o = batchOptions(plan);
     const refs = shardGroups(plan, input.position, input.span, input.shard);
-    const rows = shuffleRows(shardRows(store, plan, refs), plan.config.shuffleBuffer, mulberry32(seedOf(plan.config.seed, round, input.shard, 1)));
+    const rows = shuffleRows(groupRows(store, plan, refs, (row) => !isValidationRow(row, -1, plan.config.split)), plan.config.shuffleBuffer, mulberry32(seedOf(plan.config.seed, round, input.shard, 1)));
     const t1 = performance.now();
     const setupSeconds = (t1 - tSetup) / 1000;
     let batch: TrainingRow[] = [];
@@ -427,25 +402,61 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
   }
 }
 
-async function validate(plan: Plan, model: tf.LayersModel) {
-  const source = await createRowSource({ uris: plan.files, id: plan.datasetUri });
-  const v = await predictRows(model, validationRowBatches(source, plan.config.split, Math.max(plan.config.batchSize, 256)), batchOptions(plan), `dataset ${plan.datasetUri}`);
-  return v.labels.length === 0 ? undefined : { loss: v.loss, report: classificationReport(v.probs, v.labels, plan.config.classNames, 200) };
+/** A round that is complete: its successor's start is stored. */
+export interface RoundDone {
+  readonly next: RoundPosition;
+  readonly epochMetrics?: EpochMetrics;
+  readonly result?: DistributedTrainResult;
 }
 
-export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}): Promise<AggregateResult> {
-  const store = hooks.store ?? storage();
+/**
+ * What aggregating a round leads to: the next round, or (at an epoch's end) validating
+ * the averaged parameters in `validationParts` parts, then finishEpoch.
+ */
+export type AggregateResult = RoundDone | { readonly validationParts: number };
+
+export interface ValidatePartInput {
+  readonly outputUri: string;
+  readonly position: RoundPosition;
+  readonly part: number;
+  readonly parts: number;
+}
+
+export interface ValidatePartResult {
+  readonly part: number;
+  readonly samples: number;
+  /** Σ of the rows' cross-entropy: parts combine to the mean weighted by rows. */
+  readonly lossSum: number;
+  readonly seconds: number;
+  readonly reused: boolean;
+}
+
+export interface FinishEpochInput extends AggregateInput {
+  readonly parts: number;
+}
+
+async function completedRound(store: Storage, outputUri: string, input: AggregateInput): Promise<RoundDone | undefined> {
+  const already = await readJsonIfExists<StartState>(store, runLayout(outputUri).start(nextPosition(input.position, input.span).round).state);
+  if (already === undefined) return undefined;
+  const last = already.history[already.history.length - 1];
+  return { next: already.position, ...(input.span.endsEpoch && last ? { epochMetrics: last } : {}), ...(already.result ? { result: already.result } : {}) };
+}
+
+/** Stores the next round's start and drops the round before this one, no longer needed to resume or retry anything. */
+async function advance(store: Storage, outputUri: string, round: number, state: StartState, weights: TensorSet, optimizer?: TensorSet): Promise<void> {
+  await writeStart(store, outputUri, state, weights, optimizer);
+  if (round >= 1) for await (const o of store.list(`${runLayout(outputUri).round(round - 1)}/`)) await store.delete(o.uri);
+}
+
+/**
+ * The sample-weighted mean of the round's shard results and the run's state after it
+ * (position, totals, the epoch's running loss), before any validation.
+ */
+async function averageRound(store: Storage, input: AggregateInput): Promise<{ state: StartState; weights: TensorSet; optimizer?: TensorSet }> {
+  const t0 = performance.now();
   const layout = runLayout(input.outputUri);
   const { round } = input.position;
   const where = `${input.outputUri} round ${round}`;
-  const next = nextPosition(input.position, input.span);
-  const already = await readJsonIfExists<StartState>(store, layout.start(next.round).state);
-  if (already !== undefined) {
-    const last = already.history[already.history.length - 1];
-    return { next: already.position, ...(input.span.endsEpoch && last ? { epochMetrics: last } : {}), ...(already.result ? { result: already.result } : {}) };
-  }
-  const t0 = performance.now();
-  const plan = await readPlan(store, input.outputUri);
   const { state } = await readStart(store, input.outputUri, round);
   checkRound(state, input.position, where);
   const shards = await Promise.all(Array.from({ length: input.span.shards }, async (_, k) => {
@@ -461,71 +472,188 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
   }));
   const avg = averageStates(shards, where);
   const samples = shards.reduce((s, x) => s + x.samples, 0);
-  const lossSum = shards.reduce((s, x) => s + x.r.lossSum, 0);
   const computeSeconds = Math.max(...shards.map((s) => s.r.computeSeconds));
-  let totals: RunTotals = {
-    ...state.totals,
-    rounds: state.totals.rounds + 1,
-    samples: state.totals.samples + samples,
-    computeSeconds: state.totals.computeSeconds + computeSeconds,
-    exchangeSeconds: state.totals.exchangeSeconds + Math.max(...shards.map((s) => s.r.exchangeSeconds)),
-    setupSeconds: state.totals.setupSeconds + Math.max(...shards.map((s) => s.r.setupSeconds)),
-  };
   const workersPerRound = state.workersPerRound.map((p) => [...p] as [number, number]);
   const lastRun = workersPerRound[workersPerRound.length - 1];
   if (lastRun !== undefined && lastRun[0] === input.span.shards) lastRun[1]++;
   else workersPerRound.push([input.span.shards, 1]);
-  let history = state.history;
-  let best = state.best;
-  let epochMetrics: EpochMetrics | undefined;
-  let epochLossSum = state.epochLossSum + lossSum;
-  let epochSamples = state.epochSamples + samples;
-  let epochSeconds = state.epochSeconds + computeSeconds;
-  let result: DistributedTrainResult | undefined;
-  const final = input.span.endsEpoch && next.epoch >= plan.config.epochs;
-  const aggregateSeconds = (performance.now() - t0) / 1000;
+  const t = state.totals;
+  const totals: RunTotals = {
+    ...t,
+    rounds: t.rounds + 1,
+    samples: t.samples + samples,
+    computeSeconds: t.computeSeconds + computeSeconds,
+    exchangeSeconds: t.exchangeSeconds + Math.max(...shards.map((s) => s.r.exchangeSeconds)),
+    setupSeconds: t.setupSeconds + Math.max(...shards.map((s) => s.r.setupSeconds)),
+    aggregateSeconds: t.aggregateSeconds + (performance.now() - t0) / 1000,
+  };
+  return {
+    state: {
+      ...state, position: nextPosition(input.position, input.span), totals, workersPerRound,
+      epochLossSum: state.epochLossSum + shards.reduce((s, x) => s + x.r.lossSum, 0),
+      epochSamples: state.epochSamples + samples,
+      epochSeconds: state.epochSeconds + computeSeconds,
+      weightSpecs: avg.weights.specs, ...(avg.optimizer ? { optimizerSpecs: avg.optimizer.specs } : {}),
+    },
+    ...avg,
+  };
+}
+
+/**
+ * Averages a round's shards into the next round's start. At an epoch's end the average
+ * is stored aside instead, to be validated in parts on the training pool (validatePart)
+ * and then completed by finishEpoch: one worker would otherwise read the whole
+ * training file for its held-out rows every epoch.
+ */
+export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}): Promise<AggregateResult> {
+  const store = hooks.store ?? storage();
+  const done = await completedRound(store, input.outputUri, input);
+  if (done !== undefined) return done;
+  const { round } = input.position;
   if (input.span.endsEpoch) {
+    const at = runLayout(input.outputUri).average(round);
+    if (!(await store.head(at.state))) {
+      const a = await averageRound(store, input);
+      await store.write(at.weights, a.weights.data);
+      if (a.optimizer !== undefined) await store.write(at.optimizer, a.optimizer.data);
+      await store.write(at.state, JSON.stringify(a.state));
+    }
+    return { validationParts: input.span.shards };
+  }
+  const a = await averageRound(store, input);
+  await advance(store, input.outputUri, round, a.state, a.weights, a.optimizer);
+  return { next: a.state.position };
+}
+
+/** Rows kept by `keep` from row groups `refs` of the plan's files, in order; consecutive groups of one file share one open. */
+async function* groupRows(store: Storage, plan: Plan, refs: readonly RowGroupRef[], keep: (row: TrainingRow) => boolean): AsyncGenerator<TrainingRow> {
+  for (let i = 0; i < refs.length;) {
+    let j = i;
+    while (j < refs.length && refs[j]!.file === refs[i]!.file) j++;
+    const src = await store.openRead(plan.files[refs[i]!.file]!);
+    try {
+      for await (const row of readFeatureRows(src, refs.slice(i, j).map((r) => r.group))) if (keep(row)) yield row;
+    } finally {
+      await src.close();
+    }
+    i = j;
+  }
+}
+
+/** Part `part` of `parts` of the validation split: the held-out rows of a contiguous block of row groups. */
+export function validationGroups(groups: readonly RowGroupRef[], part: number, parts: number): readonly RowGroupRef[] {
+  if (!(Number.isInteger(parts) && parts >= 1 && Number.isInteger(part) && part >= 0 && part < parts)) throw new Error(`validation part ${part} outside 0..${parts - 1}`);
+  return groups.slice(Math.floor((part * groups.length) / parts), Math.floor(((part + 1) * groups.length) / parts));
+}
+
+/**
+ * Scores one part of the validation split with an epoch's averaged parameters and
+ * stores the scores and labels, so finishEpoch computes the AUCs from all of them
+ * exactly as one pass over the split would.
+ */
+export async function validatePart(input: ValidatePartInput, hooks: JobHooks = {}): Promise<ValidatePartResult> {
+  const store = hooks.store ?? storage();
+  const layout = runLayout(input.outputUri);
+  const { round } = input.position;
+  const at = layout.validation(round, input.part);
+  const done = await readJsonIfExists<Omit<ValidatePartResult, 'reused'>>(store, at.result);
+  if (done !== undefined) return { ...done, reused: true };
+  const t0 = performance.now();
+  const where = `${input.outputUri} round ${round} validation part ${input.part}`;
+  const plan = await readPlan(store, input.outputUri);
+  const avg = layout.average(round);
+  const state = await store.readJson<StartState>(avg.state);
+  await initBackend(plan.config.backend, { log: hooks.log ?? (() => undefined) });
+  const model = buildModel(plan.config.model);
+  try {
+    await loadIntoModel(model, { specs: state.weightSpecs, data: await store.readAll(avg.weights) }, undefined, where);
+    const split = plan.config.split;
+    const rows = groupRows(store, plan, validationGroups(plan.groups, input.part, input.parts), (row) => isValidationRow(row, -1, split));
+    const v = await predictRows(model, chunk(rows, Math.max(plan.config.batchSize, 256)), batchOptions(plan), `dataset ${plan.datasetUri}`);
+    const samples = v.labels.length;
+    const C = plan.config.model.nClasses;
+    const scores = packTensors([{ name: 'probs', shape: [samples, C], dtype: 'float32' }, { name: 'labels', shape: [samples], dtype: 'int32' }], [v.probs, v.labels]);
+    await store.write(at.scores, scores.data);
+    const result = { part: input.part, samples, lossSum: samples > 0 ? v.loss * samples : 0, seconds: (performance.now() - t0) / 1000 };
+    await store.write(at.result, JSON.stringify(result));
+    return { ...result, reused: false };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Combines the parts' validation (loss weighted by rows, AUCs from all scores), selects the best epoch, and after the last epoch writes the model. */
+export async function finishEpoch(input: FinishEpochInput, hooks: JobHooks = {}): Promise<RoundDone> {
+  const store = hooks.store ?? storage();
+  const done = await completedRound(store, input.outputUri, input);
+  if (done !== undefined) return done;
+  const layout = runLayout(input.outputUri);
+  const { round } = input.position;
+  const where = `${input.outputUri} round ${round}`;
+  const plan = await readPlan(store, input.outputUri);
+  const avgAt = layout.average(round);
+  const state = await readJsonIfExists<StartState>(store, avgAt.state);
+  if (state === undefined) throw new Error(`${where}: the epoch's averaged parameters are missing (${avgAt.state})`);
+  const weights: TensorSet = { specs: state.weightSpecs, data: await store.readAll(avgAt.weights) };
+  const optimizer = state.optimizerSpecs ? { specs: state.optimizerSpecs, data: await store.readAll(avgAt.optimizer) } : undefined;
+  const C = plan.config.model.nClasses;
+  const parts = await Promise.all(Array.from({ length: input.parts }, async (_, k) => {
+    const at = layout.validation(round, k);
+    const r = await readJsonIfExists<Omit<ValidatePartResult, 'reused'>>(store, at.result);
+    if (r === undefined) throw new Error(`${where}: validation part ${k} has no result`);
+    const [probs, labels] = unpackTensors({
+      specs: [{ name: 'probs', shape: [r.samples, C], dtype: 'float32' }, { name: 'labels', shape: [r.samples], dtype: 'int32' }],
+      data: await store.readAll(at.scores),
+    }, `${where} validation part ${k}`);
+    return { r, probs: probs as Float32Array, labels: labels as Int32Array };
+  }));
+  const n = parts.reduce((s, p) => s + p.r.samples, 0);
+  const concat = <T extends Float32Array | Int32Array>(xs: T[], out: T): T => {
+    let off = 0;
+    for (const x of xs) { out.set(x, off); off += x.length; }
+    return out;
+  };
+  // The full report (200 ROC points) now, so the final model needs no second pass.
+  const v = n === 0 ? undefined : {
+    loss: parts.reduce((s, p) => s + p.r.lossSum, 0) / n,
+    report: classificationReport(concat(parts.map((p) => p.probs), new Float32Array(n * C)), concat(parts.map((p) => p.labels), new Int32Array(n)), plan.config.classNames, 200),
+  };
+  const { epoch } = input.position;
+  const epochMetrics: EpochMetrics = {
+    epoch, loss: state.epochLossSum / state.epochSamples, samples: state.epochSamples, seconds: state.epochSeconds,
+    samplesPerSecond: state.epochSamples / state.epochSeconds,
+    ...(v ? {
+      valLoss: v.loss, valAccuracy: v.report.accuracy, valMeanAuc: v.report.meanAuc,
+      valAuc: Object.fromEntries(v.report.perClass.map((c) => [c.className, c.auc])),
+    } : {}),
+  };
+  const history = [...state.history, epochMetrics];
+  let best = state.best;
+  const s = selectionScore(epochMetrics, plan.config.selectionMetric);
+  // As single-worker training: strictly better only, the last epoch without validation.
+  if (best === null || s > best.score || v === undefined) {
+    best = { epoch, score: s, uri: layout.best(epoch) };
+    await store.write(best.uri, weights.data);
+    if (v !== undefined) await store.write(`${best.uri}.report.json`, JSON.stringify(v.report));
+  }
+  // Critical path: the slowest part.
+  const totals: RunTotals = { ...state.totals, validationSeconds: state.totals.validationSeconds + Math.max(0, ...parts.map((p) => p.r.seconds)) };
+  hooks.log?.(`[distributed] epoch ${epoch + 1}/${plan.config.epochs}: loss ${epochMetrics.loss.toFixed(4)}` +
+    (epochMetrics.valLoss !== undefined ? `, val loss ${epochMetrics.valLoss.toFixed(4)}, val mean AUC ${epochMetrics.valMeanAuc!.toFixed(4)}` : ''));
+  let result: DistributedTrainResult | undefined;
+  if (state.position.epoch >= plan.config.epochs) {
     const backend = await initBackend(plan.config.backend, { log: hooks.log ?? (() => undefined) });
     const model = buildModel(plan.config.model);
     try {
-      await loadIntoModel(model, avg.weights, undefined, where);
-      const tv = performance.now();
-      // The full report (200 ROC points) now, so the final model needs no second pass.
-      const v = await validate(plan, model);
-      totals = { ...totals, validationSeconds: totals.validationSeconds + (performance.now() - tv) / 1000 };
-      epochMetrics = {
-        epoch: input.position.epoch, loss: epochLossSum / epochSamples, samples: epochSamples, seconds: epochSeconds,
-        samplesPerSecond: epochSamples / epochSeconds,
-        ...(v ? {
-          valLoss: v.loss, valAccuracy: v.report.accuracy, valMeanAuc: v.report.meanAuc,
-          valAuc: Object.fromEntries(v.report.perClass.map((c) => [c.className, c.auc])),
-        } : {}),
-      };
-      history = [...history, epochMetrics];
-      const s = selectionScore(epochMetrics, plan.config.selectionMetric);
-      // As single-worker training: strictly better only, the last epoch without validation.
-      if (best === null || s > best.score || v === undefined) {
-        best = { epoch: input.position.epoch, score: s, uri: layout.best(input.position.epoch) };
-        await store.write(best.uri, avg.weights.data);
-        if (v !== undefined) await store.write(`${best.uri}.report.json`, JSON.stringify(v.report));
-      }
-      hooks.log?.(`[distributed] epoch ${input.position.epoch + 1}/${plan.config.epochs}: loss ${epochMetrics.loss.toFixed(4)}` +
-        (epochMetrics.valLoss !== undefined ? `, val loss ${epochMetrics.valLoss.toFixed(4)}, val mean AUC ${epochMetrics.valMeanAuc!.toFixed(4)}` : ''));
-      epochLossSum = 0; epochSamples = 0; epochSeconds = 0;
-      if (final) result = await writeModel(store, plan, model, { history, best: best, totals, workersPerRound, backend: backend.kind, outputUri: input.outputUri });
+      result = await writeModel(store, plan, model, { history, best, totals, workersPerRound: state.workersPerRound, backend: backend.kind, outputUri: input.outputUri });
     } finally {
       model.dispose();
     }
   }
-  totals = { ...totals, aggregateSeconds: totals.aggregateSeconds + aggregateSeconds };
-  await writeStart(store, input.outputUri, {
-    position: next, history, best, epochLossSum, epochSamples, epochSeconds, totals, workersPerRound,
-    weightSpecs: avg.weights.specs, ...(avg.optimizer ? { optimizerSpecs: avg.optimizer.specs } : {}),
-    ...(result ? { result } : {}),
-  }, avg.weights, avg.optimizer);
-  // Rounds before this one are no longer needed to resume or retry anything.
-  if (round >= 1) for await (const o of store.list(`${layout.round(round - 1)}/`)) await store.delete(o.uri);
-  return { next, ...(epochMetrics ? { epochMetrics } : {}), ...(result ? { result } : {}) };
+  await advance(store, input.outputUri, round, {
+    ...state, history, best, totals, epochLossSum: 0, epochSamples: 0, epochSeconds: 0, ...(result ? { result } : {}),
+  }, weights, optimizer);
+  return { next: state.position, epochMetrics, ...(result ? { result } : {}) };
 }
 
 /** The final model in the layout single-worker training writes (evaluation reads either). */

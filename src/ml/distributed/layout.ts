@@ -9,6 +9,10 @@
  *       weights.bin, optimizer.bin, state.json (last)  = the checkpoint of the run so far
  *   <out>/distributed/rounds/r-NNNNNN/shard-KKKK/      one worker's result of the round:
  *       weights.bin, optimizer.bin, result.json (last)
+ *   <out>/distributed/rounds/r-NNNNNN/average/         an epoch's last round: the averaged
+ *       weights.bin, optimizer.bin, state.json (last)  parameters awaiting validation
+ *   <out>/distributed/rounds/r-NNNNNN/validation/      their validation, one part per shard:
+ *       part-KKKK.scores.bin, part-KKKK.json (last)
  *   <out>/distributed/best/epoch-NNNNNN.bin(.report.json)  weights and validation report of the best epoch so far
  *   <out>/model/                                       the final model, as single-worker training writes it
  */
@@ -31,6 +35,13 @@ export function runLayout(outputUri: string) {
     shard: (r: number, k: number) => ({
       weights: joinUri(shard(r, k), 'weights.bin'), optimizer: joinUri(shard(r, k), 'optimizer.bin'), result: joinUri(shard(r, k), 'result.json'),
     }),
+    average: (r: number) => ({
+      weights: joinUri(round(r), 'average/weights.bin'), optimizer: joinUri(round(r), 'average/optimizer.bin'), state: joinUri(round(r), 'average/state.json'),
+    }),
+    validation: (r: number, k: number) => {
+      const part = joinUri(round(r), `validation/part-${String(k).padStart(4, '0')}`);
+      return { scores: `${part}.scores.bin`, result: `${part}.json` };
+    },
     best: (epoch: number) => joinUri(root, `best/epoch-${pad(epoch)}.bin`),
     model,
   };

@@ -10,15 +10,19 @@ import { Worker } from 'node:worker_threads';
 import { AbortError } from '../errors.js';
 import { TrainingWorkerError, type SerializedError } from '../train-runner.js';
 import type {
-  AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
+  AggregateInput, AggregateResult, DistributedPlanInput, FinishEpochInput, PlanResult, RoundDone, ShardInput, ShardResult,
+  ValidatePartInput, ValidatePartResult,
 } from './jobs.js';
 
 export type Job =
   | { kind: 'plan'; input: DistributedPlanInput }
   | { kind: 'shard'; input: ShardInput }
-  | { kind: 'aggregate'; input: AggregateInput };
+  | { kind: 'aggregate'; input: AggregateInput }
+  | { kind: 'validate'; input: ValidatePartInput }
+  | { kind: 'finish'; input: FinishEpochInput };
 
-export type JobOutput<J extends Job> = J extends { kind: 'plan' } ? PlanResult : J extends { kind: 'shard' } ? ShardResult : AggregateResult;
+export type JobOutput<J extends Job> = J extends { kind: 'plan' } ? PlanResult : J extends { kind: 'shard' } ? ShardResult
+  : J extends { kind: 'aggregate' } ? AggregateResult : J extends { kind: 'validate' } ? ValidatePartResult : RoundDone;
 
 /** One job for a pooled thread, with the flag that stops it. */
 export interface JobRequest {
