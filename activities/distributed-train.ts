@@ -4,8 +4,9 @@
  * heartbeat timeout retries it from the round's starting parameters, possibly on
  * another worker, and a cancelled workflow stops every shard between batches.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { AbortError } from '../src/ml/errors.js';
+import { stoppedTraining } from './heartbeat.js';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
 import type {
   AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
@@ -35,7 +36,7 @@ async function run<T>(what: string, body: (progress: { last?: unknown }) => Prom
   try {
     return await body(progress);
   } catch (e) {
-    if (e instanceof AbortError) throw ApplicationFailure.create({ message: `${what} cancelled`, type: 'Cancelled', nonRetryable: true });
+    if (e instanceof AbortError) throw stoppedTraining(what, e);
     throw nonRetryable(e);
   } finally {
     clearInterval(beat);

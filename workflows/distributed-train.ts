@@ -6,6 +6,7 @@ import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
 import type { RetrySettings } from '../src/temporal/policies.js';
 import { activitiesFor } from './activities.js';
+import { trackProgress } from './progress.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -62,6 +63,7 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
     else log.warn(`setWorkers ignored: ${JSON.stringify(n)} is not a positive integer`);
   });
   setHandler(statusQuery, () => ({ position, workers, epochs: input.config.epochs }));
+  const tracker = trackProgress('distributed-train', { stage: 'planning', searchable: false, model: input.runId });
 
   const ops = activitiesFor('data', { retry: input.retry });
   const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
@@ -80,8 +82,10 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   if (plan.result !== undefined) return { ...plan.result, resumedFromEpoch };
   let at: RoundPosition = plan.position;
   const roundsPerRun = input.roundsPerRun ?? 100;
+  tracker.stage('training');
   for (let rounds = 0; ; rounds++) {
     position = at;
+    tracker.update({ epoch: { done: at.epoch, total: input.config.epochs, workers } });
     if (rounds === roundsPerRun) await continueAsNew<typeof distributedTrainWorkflow>({ ...input, workers, resumedFromEpoch });
     const span = roundSpan(at, plan.totalGroups, workers, plan.groupsPerWorker);
     const start = at;

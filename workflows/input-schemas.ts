@@ -67,6 +67,7 @@ const gridFields = {
 const pipelineModel = object({ name, ...gridFields }, 'a model { name, spec, grid?, pool?, ... }');
 
 export const gridSearchInputSchema = object({
+  name: optional(name),
   datasetUri: uri,
   outputUri: uri,
   ...gridFields,

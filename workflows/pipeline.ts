@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { SampleInput } from '../src/input/samples.js';
 import type { DelphesEvent } from '../src/physics/delphes-event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
@@ -12,6 +12,7 @@ import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
+import { trackProgress, upsertRunAttributes } from './progress.js';
 
 export interface PipelineModel {
   /** Names the model's output directory and its row in the report. */
@@ -66,20 +67,29 @@ export interface PipelineInput {
 export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string; registered: { name: string; version: number; modelUri: string }[] }> {
   validated(pipelineInputSchema, input);
   const id = workflowInfo().workflowId;
+  const tracker = trackProgress('pipeline', { stage: 'starting', searchable: true });
+  upsertMemo({ config: configSummary(input) });
   const ops = activitiesFor('data', { retry: input.retry });
   const retry = input.retry ? { retry: input.retry } : {};
   const work = input.workUri.replace(/\/+$/, '');
   let samples = input.samples;
   if (input.generate) {
-    const generated = await executeChild(generateWorkflow, {
+    tracker.stage('generate');
+    upsertRunAttributes({ samples: ['generated'] });
+    const generated = await tracker.child(`${id}-generate`, () => executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
-      args: [{ outputUri: `${work}/input/`, ...input.generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
-    });
+      staticSummary: `generate ${input.generate!.events} events in ${input.generate!.files} files`,
+      args: [{ outputUri: `${work}/input/`, ...input.generate!, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
+    }));
     samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
+  } else {
+    upsertRunAttributes({ samples: samples!.map((s) => s.name) });
   }
 
-  const features = await executeChild(featuresWorkflow, {
+  tracker.stage('features');
+  const features = await tracker.child(`${id}-features`, () => executeChild(featuresWorkflow, {
     workflowId: `${id}-features`,
+    staticSummary: `features of ${samples!.map((s) => s.name).join(', ')}`,
     args: [{
       samples: samples!,
       outputUri: `${work}/features`,
@@ -89,7 +99,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       ...retry,
       ...(input.allowFailedFiles ? { allowFailedFiles: true } : {}),
     }],
-  });
+  }));
+  tracker.stage('dataset');
   const dataset = await ops.buildDataset({
     featuresUri: `${work}/features`,
     outputUri: `${work}/dataset-${input.dataset?.kind ?? 'dev'}`,
@@ -106,10 +117,13 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       'EventsLost',
     );
   }
+  tracker.stage('training');
   const models = await Promise.all(input.models.map(async (m) => {
-    const r = await executeChild(gridSearchWorkflow, {
+    const r = await tracker.child(`${id}-grid-${m.name}`, () => executeChild(gridSearchWorkflow, {
       workflowId: `${id}-grid-${m.name}`,
+      staticSummary: `grid search ${m.name} (${m.spec.kind}) on the ${m.pool ?? 'cpu'} pool`,
       args: [{
+        name: m.name,
         datasetUri: dataset.datasetUri,
         outputUri: `${work}/models/${m.name}`,
         spec: m.spec,
@@ -120,7 +134,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
         ...retry,
       }],
-    });
+    }));
     const kind = m.spec.kind === 'gru' ? 'particle-sequence' : m.spec.kind;
     return { name: m.name, kind, best: r.best, trained: r.trained, failed: r.failed.length, tableUri: r.tableUri, evaluation: r.evaluation };
   }));
@@ -135,11 +149,31 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     dataset,
     models,
   };
+  const best = models.map((m) => ({ name: m.name, auc: meanOf(Object.values(m.evaluation.auc)) })).reduce((a, b) => (b.auc > a.auc ? b : a));
+  upsertRunAttributes({ model: best.name, bestAuc: best.auc });
+  tracker.stage('report');
   const { markdownUri } = await ops.writePipelineReport({ workUri: work, report });
+  if (input.register !== false) tracker.stage('register');
   const registered = input.register === false ? [] : await ops.registerModels({
     ...(input.registryUri ? { registryUri: input.registryUri } : {}), workUri: work, datasetUri: dataset.datasetUri,
     featuresConfig: { samples: samples!, treeName: input.treeName ?? null, emptyIfMissing: input.emptyIfMissing ?? [] },
     models: models.map((m) => ({ name: `${input.registryPrefix ?? ''}${m.name}`, modelUri: m.best.modelUri, metrics: { validation: m.best.metrics, test: { accuracy: m.evaluation.accuracy, auc: m.evaluation.auc } } })),
   });
+  tracker.stage('done');
   return { ...report, reportUri: markdownUri, registered };
+}
+
+const meanOf = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+
+/** What the run was asked, in a few lines: the memo the UI shows beside the run. */
+function configSummary(input: PipelineInput) {
+  return {
+    workUri: input.workUri,
+    input: input.generate
+      ? `generated: ${input.generate.events} events in ${input.generate.files} files${input.generate.mix ? `, mix ${typeof input.generate.mix === 'string' ? input.generate.mix : JSON.stringify(input.generate.mix)}` : ''}`
+      : input.samples!.map((s) => `${s.name}=${s.uri ?? s.uris!.join(',')}`).join(' '),
+    dataset: input.dataset?.kind ?? 'dev',
+    models: input.models.map((m) => `${m.name} (${m.spec.kind}, ${m.pool ?? 'cpu'})`),
+    allowFailedFiles: input.allowFailedFiles ?? false,
+  };
 }

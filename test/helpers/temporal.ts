@@ -1,12 +1,14 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { findTool } from '../../infra/tools.js';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/search-attributes.js';
 
 let runtimeInstalled = false;
 
 /**
  * A real Temporal dev server for tests, from the binary the project installs (or
- * HEPFLOW_TEMPORAL_BIN / PATH): @temporalio/testing would otherwise download one.
+ * HEPFLOW_TEMPORAL_BIN / PATH): @temporalio/testing would otherwise download one. With
+ * hepflow's search attributes registered, as `hepflow stack up` does: workflows upsert them.
  */
 export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
@@ -14,6 +16,6 @@ export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
     runtimeInstalled = true;
   }
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: findTool('temporal') } },
+    server: { executable: { type: 'existing-path', path: findTool('temporal') }, searchAttributes: SEARCH_ATTRIBUTE_KEYS },
   });
 }
