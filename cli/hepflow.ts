@@ -16,6 +16,7 @@ const USAGE = `hepflow: CERN's topology-classification pipeline as Temporal work
                                        per class: features, dataset, grid search per model,
                                        evaluation, report (without samples: a generated one)
   hepflow demo                         the quick start's end-to-end run
+  hepflow status <run> [--watch]       a run's progress: stage, files, grid points, epoch/batch, ETA
 
 One stage at a time, without Temporal (the same code the activities run):
   hepflow features --sample qcd=<uri> --sample ttbar=<uri> ... --out <dir-uri>
@@ -74,6 +75,11 @@ async function main(args: string[]): Promise<void> {
       return (await import('./commands/pipeline.js')).runCommand(rest);
     case 'demo':
       return (await import('./commands/demo.js')).demoCommand();
+    case 'status': {
+      const ids = rest.filter((a) => a !== '--watch');
+      if (ids.length !== 1 || ids[0]!.startsWith('-')) throw new UsageError('usage: hepflow status <run> [--watch]');
+      return (await import('./commands/status.js')).statusCommand(ids[0]!, { watch: rest.includes('--watch') });
+    }
     case undefined:
     case 'help':
     case '--help':

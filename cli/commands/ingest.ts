@@ -10,7 +10,9 @@ export const INGEST_USAGE = `usage: hepflow ingest <input-uri> [--out <uri>] [--
                       [--batch-size 100] [--files-in-flight 8] [--local-worker] [--no-wait]`;
 
 export const runIngest = (input: IngestInput, o: { localWorker: boolean; wait: boolean; workflowId?: string }) =>
-  runWorkflow<FanOutResult>('ingestWorkflow', input, { ...o, workflowId: o.workflowId ?? newWorkflowId('ingest') });
+  runWorkflow<FanOutResult>('ingestWorkflow', input, {
+    ...o, workflowId: o.workflowId ?? newWorkflowId('ingest'), summary: `ingest ${input.inputUri}`, details: `**output**: ${input.outputUri}`,
+  });
 
 export async function printIngestResult(r: FanOutResult): Promise<void> {
   const manifest = await storage().readJson<{ files: FileResult<TreeSummary>[] }>(r.manifestUri);

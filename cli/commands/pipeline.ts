@@ -4,6 +4,8 @@ import type { PipelineInput, PipelineModel } from '../../workflows/pipeline.js';
 import type { PipelineReport } from '../../src/stages/report.js';
 import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
+import { queuesOf } from '../run-progress.js';
+import { CPU_TASK_QUEUE } from '../../src/temporal/task-queues.js';
 import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
 import { pipelineInputSchema } from '../../workflows/input-schemas.js';
 
@@ -26,8 +28,26 @@ export function standardModels(o: { maxLen: number; epochs: number; pool: 'cpu' 
   ];
 }
 
+/** The run in the UI's words: the summary line (input → models) and details (Markdown). */
+export function pipelineSummary(input: PipelineInput): { summary: string; details: string } {
+  const source = input.generate
+    ? `${input.generate.events} generated events`
+    : input.samples!.map((s) => s.name).join(', ');
+  const models = input.models.map((m) => `${m.name} (${m.spec.kind}${m.pool === 'gpu' ? ', GPU' : ''})`);
+  return {
+    summary: `pipeline: ${source} → ${input.models.map((m) => m.name).join(', ')}`,
+    details: [
+      `**work**: ${input.workUri}`,
+      `**input**: ${input.generate ? `generated, ${input.generate.events} events in ${input.generate.files} files` : input.samples!.map((s) => `${s.name} = ${s.uri ?? s.uris!.join(', ')}`).join('; ')}`,
+      `**models**: ${models.join(', ')}`,
+    ].join('\n\n'),
+  };
+}
+
 export const runPipeline = (input: PipelineInput, o: { localWorker: boolean; wait: boolean; workflowId: string }) =>
-  runWorkflow<PipelineReport & { reportUri: string }>('pipelineWorkflow', input, o);
+  runWorkflow<PipelineReport & { reportUri: string }>('pipelineWorkflow', input, {
+    ...o, ...pipelineSummary(input), queues: queuesOf(input, CPU_TASK_QUEUE),
+  });
 
 export async function printReport(r: { reportUri: string }): Promise<void> {
   console.log(Buffer.from(await storage().readAll(r.reportUri)).toString('utf8'));
