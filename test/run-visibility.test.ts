@@ -3,6 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -223,4 +225,30 @@ test('a pipeline waiting on a queue without workers: warned about by the display
   assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `ended with ${err}`);
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
   assert.equal((await client.workflow.getHandle('visible-waiting-grid-hlf').describe()).status.name, 'CANCELLED');
+});
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../cli/hepflow.js', import.meta.url)), ...args], {
+    env: { ...process.env, HEPFLOW_NO_WORKER_WARNING_MS: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+test('hepflow ingest shows its progress while it waits; hepflow status <run> tells where a run ended', async () => {
+  assert.ok(datasetUri, 'needs the first test\'s input files');
+  const r = await cli(['ingest', `s3://${s3.bucket}/visible/input/`, '--out', `s3://${s3.bucket}/visible-ingest`, '--local-worker']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /files: 2 \(2 read, 0 failed\), entries: 6000/);
+  assert.match(r.stderr, /^ingest: \w+/m, 'a progress line');
+  assert.doesNotMatch(r.stderr, /warning: no worker/, 'the CPU queue has workers');
+  const id = /started ingestWorkflow (\S+)/.exec(r.stdout)![1]!;
+  const s = await cli(['status', id]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, new RegExp(`^ingestWorkflow ${id}: COMPLETED\n`));
+  assert.match(s.stdout, /\n {2}ingest s3:\/\/\S+\/visible\/input\/\n/, 'the run\'s summary');
+  assert.match(s.stdout, /\ningest: done — 2\/2 files, 6,000 events, [\d,]+ events\/s \[COMPLETED\]\n/);
 });

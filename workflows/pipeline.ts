@@ -13,6 +13,7 @@ import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
 import { trackProgress, upsertRunAttributes } from './progress.js';
+import { pipelineConfigSummary } from './pipeline-summary.js';
 
 export interface PipelineModel {
   /** Names the model's output directory and its row in the report. */
@@ -68,7 +69,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   validated(pipelineInputSchema, input);
   const id = workflowInfo().workflowId;
   const tracker = trackProgress('pipeline', { stage: 'starting', searchable: true });
-  upsertMemo({ config: configSummary(input) });
+  upsertMemo({ config: pipelineConfigSummary(input) });
   const ops = activitiesFor('data', { retry: input.retry });
   const retry = input.retry ? { retry: input.retry } : {};
   const work = input.workUri.replace(/\/+$/, '');
@@ -164,16 +165,3 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
 }
 
 const meanOf = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
-
-/** What the run was asked, in a few lines: the memo the UI shows beside the run. */
-function configSummary(input: PipelineInput) {
-  return {
-    workUri: input.workUri,
-    input: input.generate
-      ? `generated: ${input.generate.events} events in ${input.generate.files} files${input.generate.mix ? `, mix ${typeof input.generate.mix === 'string' ? input.generate.mix : JSON.stringify(input.generate.mix)}` : ''}`
-      : input.samples!.map((s) => `${s.name}=${s.uri ?? s.uris!.join(',')}`).join(' '),
-    dataset: input.dataset?.kind ?? 'dev',
-    models: input.models.map((m) => `${m.name} (${m.spec.kind}, ${m.pool ?? 'cpu'})`),
-    allowFailedFiles: input.allowFailedFiles ?? false,
-  };
-}

@@ -144,7 +144,7 @@ export function trackProgress(kind: RunKind, first: { stage: string; searchable:
   };
   const publish = () => setCurrentDetails(describeProgress(state, Date.now()));
   const upsertStage = () => {
-    if (searchable) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: state.stage }] as SearchAttributeUpdatePair[]);
+    if (searchable) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: state.stage }]);
   };
   setHandler(progressQuery, () => state);
   upsertStage();
@@ -175,8 +175,8 @@ export function trackProgress(kind: RunKind, first: { stage: string; searchable:
 /** Sets search attributes other than the stage (samples, model, best AUC). */
 export function upsertRunAttributes(a: { samples?: readonly string[]; model?: string; bestAuc?: number }): void {
   const pairs: SearchAttributeUpdatePair[] = [];
-  if (a.samples) pairs.push({ key: SEARCH_ATTRIBUTES.samples, value: [...a.samples] } as SearchAttributeUpdatePair);
-  if (a.model !== undefined) pairs.push({ key: SEARCH_ATTRIBUTES.model, value: a.model } as SearchAttributeUpdatePair);
-  if (a.bestAuc !== undefined && Number.isFinite(a.bestAuc)) pairs.push({ key: SEARCH_ATTRIBUTES.bestAuc, value: a.bestAuc } as SearchAttributeUpdatePair);
+  if (a.samples) pairs.push({ key: SEARCH_ATTRIBUTES.samples, value: [...a.samples] });
+  if (a.model !== undefined) pairs.push({ key: SEARCH_ATTRIBUTES.model, value: a.model });
+  if (a.bestAuc !== undefined && Number.isFinite(a.bestAuc)) pairs.push({ key: SEARCH_ATTRIBUTES.bestAuc, value: a.bestAuc });
   if (pairs.length > 0) upsertSearchAttributes(pairs);
 }

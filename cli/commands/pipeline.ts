@@ -8,6 +8,7 @@ import { queuesOf } from '../run-progress.js';
 import { CPU_TASK_QUEUE } from '../../src/temporal/task-queues.js';
 import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
 import { pipelineInputSchema } from '../../workflows/input-schemas.js';
+import { pipelineConfigSummary } from '../../workflows/pipeline-summary.js';
 
 export const RUN_USAGE = `usage: hepflow run [--sample name=uri[,uri...] ... | --config run.json | --events N --files K [--seed S] [--mix M]]
                    [--work <uri>] [--max-len T] [--epochs E] [--gpu] [--empty-if-missing c,...] [--allow-failed-files]
@@ -30,17 +31,11 @@ export function standardModels(o: { maxLen: number; epochs: number; pool: 'cpu' 
 
 /** The run in the UI's words: the summary line (input → models) and details (Markdown). */
 export function pipelineSummary(input: PipelineInput): { summary: string; details: string } {
-  const source = input.generate
-    ? `${input.generate.events} generated events`
-    : input.samples!.map((s) => s.name).join(', ');
-  const models = input.models.map((m) => `${m.name} (${m.spec.kind}${m.pool === 'gpu' ? ', GPU' : ''})`);
+  const c = pipelineConfigSummary(input);
+  const source = input.generate ? `${input.generate.events} generated events` : (input.samples ?? []).map((s) => s.name).join(', ');
   return {
     summary: `pipeline: ${source} → ${input.models.map((m) => m.name).join(', ')}`,
-    details: [
-      `**work**: ${input.workUri}`,
-      `**input**: ${input.generate ? `generated, ${input.generate.events} events in ${input.generate.files} files` : input.samples!.map((s) => `${s.name} = ${s.uri ?? s.uris!.join(', ')}`).join('; ')}`,
-      `**models**: ${models.join(', ')}`,
-    ].join('\n\n'),
+    details: `**work**: ${c.workUri}\n\n**input**: ${c.input}\n\n**models**: ${c.models.join(', ')}`,
   };
 }
 
