@@ -127,6 +127,9 @@ test('a finished pipeline: search attributes listable by query, memo, summaries,
   assert.equal(p.kind, 'pipeline');
   assert.equal(p.stage, 'done');
   assert.deepEqual(p.children, []);
+  // The UI's "current details" on the workflow page say the same.
+  const meta = await client.workflow.getHandle(PIPELINE_ID).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  assert.equal(meta.currentDetails, 'pipeline: done');
   const f = await client.workflow.getHandle(`${PIPELINE_ID}-features`).query(progressQuery);
   assert.deepEqual({ total: f.files?.total, done: f.files?.done, failed: f.files?.failed, events: f.files?.events }, { total: 2, done: 2, failed: 0, events: 6000 });
   const g = await grid.query(progressQuery);
@@ -173,7 +176,7 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
     assert.match(beat.point, /^b32/);
     assert.deepEqual(beat.params, { batchSize: 32 });
     const g = await handle.query(progressQuery);
-    assert.deepEqual(g.points!.map((x) => x.status), ['training']);
+    assert.deepEqual(g.points!.map((x) => x.status), ['running']);
     assert.match(renderProgress(await collectProgress(client, 'visible-cancel')).join('\n'), /long-hlf: training[^\n]*\n {2}b32\S* \(batchSize=32\): epoch \d+\/100000, batch \d+\/\d+/);
 
     await handle.cancel();
@@ -218,7 +221,7 @@ test('a pipeline waiting on a queue without workers: warned about by the display
   await statusCommand('visible-waiting', { out: status });
   assert.match(status.text(), /^pipelineWorkflow visible-waiting: RUNNING\n/);
   assert.match(status.text(), /warning: no worker on visible-nobody-gpu: start `hepflow worker gpu --task-queue visible-nobody-gpu`/);
-  assert.match(status.text(), /pipeline: training\n {2}grid-search hlf: training — 0\/2 points trained, 2 training/);
+  assert.match(status.text(), /pipeline: training\n {2}grid-search hlf: training — 0\/2 points trained, 2 running/);
 
   await handle.cancel();
   const err = await handle.result().then(() => undefined, (e: unknown) => e);

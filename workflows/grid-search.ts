@@ -117,7 +117,7 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   const prefix = input.outputUri.replace(/\/+$/, '');
   let bestAuc = -Infinity;
   await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {
-    setPoint(p.id, { status: 'training' });
+    setPoint(p.id, { status: 'running' });
     try {
       const r = await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: `${prefix}/runs/${p.id}`, config: p.config }, { summary: `${model} ${p.id}: ${formatParams(p.params)}`, params: p.params });
       outcomes.push(r);

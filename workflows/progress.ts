@@ -29,7 +29,7 @@ export interface FilesProgress {
   readonly startedAt: string;
 }
 
-export type PointStatus = 'waiting' | 'training' | 'done' | 'failed';
+export type PointStatus = 'waiting' | 'running' | 'done' | 'failed';
 
 export interface PointProgress {
   readonly id: string;
@@ -115,7 +115,7 @@ export function describeProgress(p: RunProgress, now: number): string {
   if (p.points) {
     const count = (s: PointStatus) => p.points!.filter((x) => x.status === s).length;
     const best = p.points.reduce<PointProgress | undefined>((b, x) => (x.valMeanAuc !== undefined && (b === undefined || x.valMeanAuc > b.valMeanAuc!) ? x : b), undefined);
-    parts.push(`${count('done')}/${p.points.length} points trained${count('failed') ? `, ${count('failed')} failed` : ''}, ${count('training')} training` +
+    parts.push(`${count('done')}/${p.points.length} points trained${count('failed') ? `, ${count('failed')} failed` : ''}, ${count('running')} running` +
       (best ? `, best ${best.id} (val AUC ${best.valMeanAuc!.toFixed(4)})` : ''));
   }
   if (p.epoch) parts.push(`epoch ${p.epoch.done}/${p.epoch.total} on ${p.epoch.workers} workers`);
