@@ -132,6 +132,8 @@ test('a finished pipeline: search attributes listable by query, memo, summaries,
   assert.equal(meta.currentDetails, 'pipeline: done');
   const f = await client.workflow.getHandle(`${PIPELINE_ID}-features`).query(progressQuery);
   assert.deepEqual({ total: f.files?.total, done: f.files?.done, failed: f.files?.failed, events: f.files?.events }, { total: 2, done: 2, failed: 0, events: 6000 });
+  const gen = await client.workflow.getHandle(`${PIPELINE_ID}-generate`).query(progressQuery);
+  assert.deepEqual({ stage: gen.stage, total: gen.files?.total, done: gen.files?.done, events: gen.files?.events }, { stage: 'done', total: 2, done: 2, events: 6000 });
   const g = await grid.query(progressQuery);
   assert.equal(g.model, 'hlf');
   assert.deepEqual(g.points!.map((x) => [x.params.batchSize, x.status]).sort(), [[32, 'done'], [64, 'done']]);

@@ -14,7 +14,7 @@ import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes, wor
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
 
-export type RunKind = 'pipeline' | 'ingest' | 'features' | 'score' | 'file-batch' | 'grid-search' | 'distributed-train';
+export type RunKind = 'pipeline' | 'generate' | 'ingest' | 'features' | 'score' | 'file-batch' | 'grid-search' | 'distributed-train';
 
 export interface FilesProgress {
   /** Files listed (0 until the listing is done). */
