@@ -1,5 +1,5 @@
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { HEARTBEAT_INTERVAL_MS } from '../src/temporal/policies.js';
+import { Context } from '@temporalio/activity';
+import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 
 /**
  * Runs an activity's work while heartbeating: once right away (before any heavy
@@ -26,17 +26,4 @@ export async function withHeartbeat<T>(work: (report: (details: unknown) => void
   } finally {
     clearInterval(timer);
   }
-}
-
-/**
- * The error for training stopped by its AbortSignal. Cancelled on request (the workflow
- * was cancelled): a CancelledFailure, which the SDK reports as the activity cancelled,
- * so the workflow ends CANCELED rather than counting a failed point. Stopped for any
- * other reason (worker shutting down, attempt timed out): retryable, and the next
- * attempt resumes from the checkpoint.
- */
-export function stoppedTraining(what: string, e: Error): Error {
-  const why = Context.current().cancellationDetails;
-  if (why === undefined || why.cancelRequested) return new CancelledFailure(`${what} cancelled: ${e.message}`);
-  return ApplicationFailure.retryable(`${what} interrupted (${why.workerShutdown ? 'worker shutting down' : 'attempt timed out'}): ${e.message}`, 'TrainingInterrupted');
 }

@@ -1,14 +1,16 @@
-import { storage, joinUri } from '../src/storage/index.js';
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
+import { runFiles } from '../src/layout/run-layout.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
-/** Stores the pipeline's report as JSON and as Markdown (AUCs beside the paper's). */
-export async function writePipelineReport(input: { workUri: string; report: PipelineReport }): Promise<{ jsonUri: string; markdownUri: string }> {
-  const jsonUri = joinUri(input.workUri, 'report.json');
-  const markdownUri = joinUri(input.workUri, 'report.md');
-  await withHeartbeat(async () => {
-    await storage().writeJson(jsonUri, input.report);
-    await storage().write(markdownUri, renderPipelineReport(input.report));
-  });
-  return { jsonUri, markdownUri };
-}
+export const reportActivities = ({ storage }: ActivityDeps) => ({
+  /** Stores the pipeline's report as JSON and as Markdown (AUCs beside the paper's). */
+  async writePipelineReport(input: { workUri: string; report: PipelineReport }): Promise<{ jsonUri: string; markdownUri: string }> {
+    const { reportJson: jsonUri, reportMarkdown: markdownUri } = runFiles(input.workUri);
+    await withHeartbeat(async () => {
+      await storage.writeJson(jsonUri, input.report);
+      await storage.write(markdownUri, renderPipelineReport(input.report));
+    });
+    return { jsonUri, markdownUri };
+  },
+});

@@ -5,10 +5,9 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
-import { taskQueueOf, type Pool } from '../src/temporal/task-queues.js';
-import {
-  describeHeartbeat, describeProgress, formatParams, progressQuery, type RunProgress, type TrainHeartbeat,
-} from '../workflows/progress.js';
+import { taskQueueOf, type Pool } from '../src/contract/task-queues.js';
+import { describeHeartbeat, describeProgress, formatParams, type RunProgress, type TrainHeartbeat } from '../src/contract/progress.js';
+import { progressQuery } from '../workflows/progress.js';
 
 export interface ProgressNode {
   readonly workflowId: string;

@@ -4,7 +4,7 @@ import { Connection } from '@temporalio/client';
 import { ManagedProcess } from './managed-process.js';
 import { findTool } from './tools.js';
 import type { StackConfig } from './stack-config.js';
-import { devServerSearchAttributeArgs } from '../src/temporal/search-attributes.js';
+import { devServerSearchAttributeArgs } from '../src/contract/search-attributes.js';
 
 async function temporalHealthy(address: string): Promise<boolean> {
   let conn: Connection | undefined;

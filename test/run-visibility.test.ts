@@ -12,14 +12,16 @@ import { CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
-import { trainModel } from '../activities/train.js';
+import { trainActivities } from '../activities/train.js';
+import { storage } from '../src/storage/index.js';
 import type { PipelineInput, PipelineModel } from '../workflows/pipeline.js';
 import type { GridSearchInput } from '../workflows/grid-search.js';
 import type { PipelineReport } from '../src/stages/report.js';
-import { progressQuery, type TrainHeartbeat } from '../workflows/progress.js';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
-import { HEARTBEAT_INTERVAL_MS } from '../src/temporal/policies.js';
+import { progressQuery } from '../workflows/progress.js';
+import type { TrainHeartbeat } from '../src/contract/progress.js';
+import { SEARCH_ATTRIBUTES } from '../src/contract/search-attributes.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
+import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 import { collectProgress, followRun, queuesOf, renderProgress } from '../cli/run-progress.js';
 import { statusCommand } from '../cli/commands/status.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
@@ -145,6 +147,7 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
   assert.ok(datasetUri, 'needs the first test\'s dataset');
   const queue = 'visible-training';
   let outcome: unknown;
+  const { trainModel } = trainActivities({ storage: storage(), env: process.env });
   const trainer = await Worker.create({
     connection: env.nativeConnection, namespace: 'default', taskQueue: queue, maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
     activities: {

@@ -16,7 +16,7 @@ import { freePort } from './helpers/net.js';
 import { execFileSync } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { findTool } from '../infra/tools.js';
-import { SEARCH_ATTRIBUTE_KEYS } from '../src/temporal/search-attributes.js';
+import { SEARCH_ATTRIBUTE_KEYS } from '../src/contract/search-attributes.js';
 import { checkSearchAttributes } from '../src/temporal/search-attribute-check.js';
 
 let dir = '';

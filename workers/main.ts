@@ -1,6 +1,6 @@
 import { connectWorker } from '../src/temporal/connection.js';
 import { checkSearchAttributes } from '../src/temporal/search-attribute-check.js';
-import type { Pool } from '../src/temporal/task-queues.js';
+import type { Pool } from '../src/contract/task-queues.js';
 import { createPoolWorker } from './pool-worker.js';
 import { workerOptions } from './worker-options.js';
 

@@ -1,12 +1,14 @@
 import { executeChild, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { ErrorTypes, type RetrySettings } from '../src/temporal/policies.js';
+import { ErrorTypes } from '../src/contract/errors.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
-import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from './tally.js';
-import { trackProgress, type FilesProgress, type ProgressTracker } from './progress.js';
+import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from '../src/contract/tally.js';
+import { trackProgress, type ProgressTracker } from './progress.js';
+import type { FilesProgress } from '../src/contract/progress.js';
 import type {
   FailureNote, FanOutOptions, FanOutProgress, FileBatchInput, FileBatchResult, FileResult, FileRef, FileTask, InputSource, PerFileOutcome, SampleTally, Totals,
-} from './file-batches-types.js';
+} from '../src/contract/fan-out.js';
 
 const MAX_REPORTED_FAILURES = 20;
 /** The last path segment: what a person recognises a file by. */

@@ -1,11 +1,14 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { ErrorTypes, type RetrySettings } from '../src/temporal/policies.js';
+import { ErrorTypes } from '../src/contract/errors.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import type { MixInput } from '../src/generator/mix.js';
 import { generatedFileName, partRange } from '../src/generator/partition.js';
 import { mapBounded } from './concurrency.js';
 import { generateInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
-import { trackProgress, type FilesProgress } from './progress.js';
+import { asPrefix, joinUri } from '../src/storage/uri-path.js';
+import { trackProgress } from './progress.js';
+import type { FilesProgress } from '../src/contract/progress.js';
 
 export interface GenerateInput {
   /** Prefix the files go under (s3://bucket/dir/ or file:///dir/). */
@@ -16,7 +19,7 @@ export interface GenerateInput {
   readonly mix?: MixInput;
   readonly pileup?: number;
   readonly filesInFlight?: number;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
 }
 
@@ -44,13 +47,12 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   }
   const { generateFile } = activitiesFor('file', { retry: input.retry });
   const seed = input.seed ?? 0;
-  const prefix = input.outputUri.replace(/\/+$/, '');
   let written: FilesProgress = { total: files, done: 0, failed: 0, events: 0, bytes: 0, startedAt: new Date().toISOString() };
   const tracker = trackProgress('generate', { stage: 'writing', searchable: false, files: written });
   const parts = await mapBounded(Array.from({ length: files }, (_, k) => k), input.filesInFlight ?? 8, async (k) => {
     const name = generatedFileName(seed, k, files);
     const part = await generateFile.executeWithOptions({ summary: `generateFile ${name}` }, [{
-      uri: `${prefix}/${name}`,
+      uri: joinUri(input.outputUri, name),
       seed,
       ...partRange(events, files, k),
       ...(input.mix !== undefined ? { mix: input.mix } : {}),
@@ -64,7 +66,7 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   const classCounts: Record<string, number> = {};
   for (const p of parts) for (const [c, n] of Object.entries(p.classCounts)) classCounts[c] = (classCounts[c] ?? 0) + n;
   return {
-    outputUri: `${prefix}/`,
+    outputUri: asPrefix(input.outputUri),
     files,
     events: parts.reduce((s, p) => s + p.events, 0),
     bytes: parts.reduce((s, p) => s + p.bytes, 0),

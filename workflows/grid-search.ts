@@ -3,19 +3,23 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
-import type { TrainRunResult } from '../src/stages/train.js';
+import type { TrainRunResult } from '../src/ml/train-runner.js';
 import type { TrainConfig } from '../src/ml/train.js';
 import type { GridParams } from '../src/ml/grid.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
-import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
-import { formatParams, trackProgress, upsertRunAttributes, type PointProgress } from './progress.js';
+import { trackProgress, upsertRunAttributes } from './progress.js';
+import { formatParams, type PointProgress } from '../src/contract/progress.js';
+import { gridFiles } from '../src/layout/run-layout.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
+import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 
-export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
 
 export interface GridSearchInput {
   /** The model's name, for people: the HepflowModel search attribute, the summaries (default: the spec's kind). */
@@ -46,7 +50,7 @@ export interface GridSearchInput {
   readonly workers?: number;
   /** Optimizer steps per worker between synchronisations (distributed points only). */
   readonly localSteps?: number;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
 }
 
@@ -77,6 +81,12 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   // The dataset names the classes, so the models' outputs match it.
   // CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
   const cpuOps = activitiesFor('data', { retry: input.retry });
+  // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
+  const { trainModel: trainer } = activitiesFor('training', {
+    retry: input.retry,
+    ...(input.pool === 'gpu' ? { taskQueue: input.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
+    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+  });
   const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
   upsertMemo({ config: { model, kind: input.spec.kind, datasetUri: input.datasetUri, points: points.map((p) => p.id), pool: input.pool ?? 'cpu', selectionMetric: metric } });
   let progress: PointProgress[] = points.map((p) => ({ id: p.id, params: p.params, status: 'waiting' }));
@@ -85,12 +95,6 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
     tracker.update({ points: progress });
   };
   tracker.stage('training', { points: progress });
-  // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
-  const { trainModel: trainer } = activitiesFor('training', {
-    retry: input.retry,
-    ...(input.pool === 'gpu' ? { taskQueue: input.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
-    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
-  });
   const workers = input.workers ?? 1;
   const train = async (
     run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig }, point: { summary: string; params: Readonly<GridParams> },
@@ -114,12 +118,15 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   };
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];
-  const prefix = input.outputUri.replace(/\/+$/, '');
+  const files = gridFiles(input.outputUri);
   let bestAuc = -Infinity;
   await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {
     setPoint(p.id, { status: 'running' });
     try {
-      const r = await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: `${prefix}/runs/${p.id}`, config: p.config }, { summary: `${model} ${p.id}: ${formatParams(p.params)}`, params: p.params });
+      const r = await train(
+        { runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config },
+        { summary: `${model} ${p.id}: ${formatParams(p.params)}`, params: p.params },
+      );
       outcomes.push(r);
       setPoint(p.id, { status: 'done', ...(r.metrics.valMeanAuc !== undefined ? { valMeanAuc: r.metrics.valMeanAuc } : {}) });
       if ((r.metrics.valMeanAuc ?? -Infinity) > bestAuc) {
@@ -136,15 +143,15 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   // A point that failed while being cancelled (e.g. a distributed point) still means cancelled.
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('grid search cancelled');
   if (outcomes.length === 0) {
-    throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, 'GridSearchFailed');
+    throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, WorkflowFailureTypes.gridSearchFailed);
   }
   outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
   tracker.stage('selecting');
   const { best, tableUri } = await cpuOps.selectBestModel({
-    outputUri: prefix, outcomes, failed, metric, maximize: metric !== 'valLoss',
+    outputUri: trimTrailingSlashes(input.outputUri), outcomes, failed, metric, maximize: metric !== 'valLoss',
   });
   tracker.stage('evaluating');
-  const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: `${prefix}/evaluation` });
+  const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: files.evaluation });
   tracker.stage('done');
   return { best, tableUri, evaluation, trained: outcomes.length, failed };
 }

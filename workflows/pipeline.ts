@@ -1,16 +1,19 @@
 import { ApplicationFailure, executeChild, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { SampleInput } from '../src/input/samples.js';
-import type { DelphesEvent } from '../src/physics/delphes-event.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport } from '../src/stages/report.js';
-import type { Pool } from '../src/temporal/task-queues.js';
+import type { Pool } from '../src/contract/task-queues.js';
 import type { MixInput } from '../src/generator/mix.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
+import { runFiles } from '../src/layout/run-layout.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
-import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
+import { gridSearchWorkflow } from './grid-search.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
 import { trackProgress, upsertRunAttributes } from './progress.js';
 import { pipelineConfigSummary } from './pipeline-summary.js';
@@ -53,7 +56,7 @@ export interface PipelineInput {
   /**
    * How long every stage retries transient failures (storage or Temporal unreachable, a
    * worker lost): waits from `initialInterval` (1 s) doubling up to `maximumInterval`
-   * (30 s) for `budget` (15 minutes) in all; see src/temporal/policies.ts.
+   * (30 s) for `budget` (15 minutes) in all; see src/contract/policies.ts.
    */
   readonly retry?: RetrySettings;
 }
@@ -72,7 +75,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   upsertMemo({ config: pipelineConfigSummary(input) });
   const ops = activitiesFor('data', { retry: input.retry });
   const retry = input.retry ? { retry: input.retry } : {};
-  const work = input.workUri.replace(/\/+$/, '');
+  const layout = runFiles(input.workUri);
+  const work = layout.work;
   let samples = input.samples;
   if (input.generate) {
     tracker.stage('generate');
@@ -80,7 +84,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     const generated = await tracker.child(`${id}-generate`, () => executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
       staticSummary: `generate ${input.generate!.events} events in ${input.generate!.files} files`,
-      args: [{ outputUri: `${work}/input/`, ...input.generate!, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
+      args: [{ outputUri: layout.input, ...input.generate!, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
     }));
     samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
   } else {
@@ -93,7 +97,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     staticSummary: `features of ${samples!.map((s) => s.name).join(', ')}`,
     args: [{
       samples: samples!,
-      outputUri: `${work}/features`,
+      outputUri: layout.features,
       ...(input.treeName ? { treeName: input.treeName } : {}),
       ...(input.emptyIfMissing ? { emptyIfMissing: input.emptyIfMissing } : {}),
       ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
@@ -103,8 +107,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   }));
   tracker.stage('dataset');
   const dataset = await ops.buildDataset({
-    featuresUri: `${work}/features`,
-    outputUri: `${work}/dataset-${input.dataset?.kind ?? 'dev'}`,
+    featuresUri: layout.features,
+    outputUri: layout.dataset(input.dataset?.kind ?? 'dev'),
     kind: input.dataset?.kind ?? 'dev',
     ...(input.dataset?.maxEvents !== undefined ? { maxEvents: input.dataset.maxEvents } : {}),
     ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
@@ -115,7 +119,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   if (lost.length > 0) {
     throw ApplicationFailure.nonRetryable(
       `events lost between features and dataset: ${lost.map((c) => `${c} selected ${features.totals.counters[`class:${c}`] ?? 0}, dataset read ${dataset.available[c]}`).join('; ')}`,
-      'EventsLost',
+      WorkflowFailureTypes.eventsLost,
     );
   }
   tracker.stage('training');
@@ -126,7 +130,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       args: [{
         name: m.name,
         datasetUri: dataset.datasetUri,
-        outputUri: `${work}/models/${m.name}`,
+        outputUri: layout.models(m.name),
         spec: m.spec,
         grid: m.grid ?? {},
         ...(m.pool ? { pool: m.pool } : {}),

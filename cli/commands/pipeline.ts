@@ -5,7 +5,7 @@ import type { PipelineReport } from '../../src/stages/report.js';
 import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 import { queuesOf } from '../run-progress.js';
-import { CPU_TASK_QUEUE } from '../../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';
 import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
 import { pipelineInputSchema } from '../../workflows/input-schemas.js';
 import { pipelineConfigSummary } from '../../workflows/pipeline-summary.js';

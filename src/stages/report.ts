@@ -1,7 +1,8 @@
 import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
-import type { TrainRunResult } from './train.js';
+import type { TrainRunResult } from '../ml/train-runner.js';
 import type { SampleInput, SampleOutcome } from '../input/samples.js';
+import { EVENT_CLASSES } from '../physics/schema.js';
 
 export interface PipelineReport {
   readonly workflowId: string;
@@ -32,7 +33,6 @@ export const PAPER: Record<string, { auc: Record<string, number>; accuracy: numb
   'particle-sequence': { auc: { ttbar: 0.991 }, accuracy: 0.939 },
   inclusive: { auc: { qcd: 0.995, ttbar: 0.997, wjets: 0.995 }, accuracy: 0.956 },
 };
-const PAPER_CLASSES = 'qcd,ttbar,wjets';
 
 const f3 = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
 
@@ -41,7 +41,7 @@ const cutFlow = (c: Readonly<Record<string, number>>): string =>
   `isolated lepton ${c.withIsolatedLepton ?? 0}`;
 
 export function renderPipelineReport(r: PipelineReport): string {
-  const paper = r.classes.join() === PAPER_CLASSES;
+  const paper = r.classes.join() === EVENT_CLASSES.join();
   const lines = [
     `# hepflow pipeline ${r.workflowId}`,
     '',
@@ -60,7 +60,7 @@ export function renderPipelineReport(r: PipelineReport): string {
     `Dataset (${r.dataset.kind}): ${r.dataset.perClass} events per class of ${JSON.stringify(r.dataset.available)} selected; ` +
       `train ${JSON.stringify(r.dataset.counts.train)}, test ${JSON.stringify(r.dataset.counts.test)}; ${r.dataset.datasetUri}`,
     '',
-    `| model | best point | points | ${r.classes.map((c) => `test AUC ${c}`).join(' | ')} | accuracy |${paper ? ' paper AUC qcd / ttbar / wjets | paper accuracy |' : ''}`,
+    `| model | best point | points | ${r.classes.map((c) => `test AUC ${c}`).join(' | ')} | accuracy |${paper ? ` paper AUC ${EVENT_CLASSES.join(' / ')} | paper accuracy |` : ''}`,
     `|---|---|---|${r.classes.map(() => '---|').join('')}---|${paper ? '---|---|' : ''}`,
   ];
   for (const m of r.models) {

@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes.js';
+import { SEARCH_ATTRIBUTE_KEYS } from '../contract/search-attributes.js';
 
 /**
  * Fails, naming the commands that fix it, when the namespace lacks hepflow's search

@@ -1,7 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { findTool } from '../../infra/tools.js';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/search-attributes.js';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../src/contract/search-attributes.js';
 
 let runtimeInstalled = false;
 
