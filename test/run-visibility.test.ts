@@ -228,7 +228,15 @@ test('a pipeline waiting on a queue without workers: warned about by the display
   assert.match(status.text(), /warning: no worker on visible-nobody-gpu: start `hepflow worker gpu --task-queue visible-nobody-gpu`/);
   assert.match(status.text(), /pipeline: training\n {2}grid-search hlf: training — 0\/2 points trained, 2 running/);
 
+  // `status --watch` follows the run to its end, and says how it ended.
+  const watched = capture();
+  const watching = statusCommand('visible-waiting', { watch: true, out: watched });
+  await until('the watch display', async () => /pipeline: training/.test(watched.text()));
   await handle.cancel();
+  await watching;
+  assert.match(watched.text(), /\nvisible-waiting: CANCELLED\n$/);
+  assert.equal(process.exitCode, 1, 'a run that did not complete is a failure for the shell');
+  process.exitCode = undefined;
   const err = await handle.result().then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `ended with ${err}`);
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
