@@ -1,8 +1,9 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
-
-let runtimeInstalled = false;
+import {
+  ActivityFailure, ApplicationFailure, CancelledFailure, ChildWorkflowFailure, TerminatedFailure, TimeoutFailure,
+} from '@temporalio/common';
+import { inspect } from 'node:util';
+import { DefaultLogger, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
 import { stackConfigFromEnv, webUiUrl } from '../infra/stack-config.js';
 import { connectClient, connectWorker, temporalSettings } from '../src/temporal/connection.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
@@ -11,9 +12,11 @@ import { followRun, type NeededQueue } from './run-progress.js';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 
-/** Where to watch a workflow in the web UI (the local dev server's UI unless TEMPORAL_UI_URL is set). */
+let runtimeInstalled = false;
+
+/** Where to watch a workflow in the web UI: TEMPORAL_UI_ADDRESS, else the local stack's UI. */
 export function workflowUrl(workflowId: string): string {
-  const ui = process.env.TEMPORAL_UI_URL ?? webUiUrl(stackConfigFromEnv());
+  const ui = (process.env.TEMPORAL_UI_ADDRESS ?? webUiUrl(stackConfigFromEnv())).replace(/\/+$/, '');
   return `${ui}/namespaces/${encodeURIComponent(temporalSettings().namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
@@ -25,7 +28,7 @@ export async function awaitResult<R>(handle: WorkflowHandle, localWorker: boolea
   if (!localWorker) return (await handle.result()) as R;
   // Keep the terminal for the user's output: only the worker's warnings and errors.
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('WARN', localWorkerLog) });
     runtimeInstalled = true;
   }
   const { connection, namespace } = await connectWorker();
@@ -40,6 +43,26 @@ export async function awaitResult<R>(handle: WorkflowHandle, localWorker: boolea
 
 /** How long a run may wait for a worker before the display warns that no worker serves a queue it needs. */
 export const noWorkerAfterMs = (): number => Number(process.env.HEPFLOW_NO_WORKER_WARNING_MS ?? 15_000);
+
+/**
+ * The in-process worker's warnings, short: a failed activity attempt is one line (the
+ * SDK logs it with two stack traces), a failed workflow nothing, since the command
+ * prints the run's whole cause chain when it ends.
+ */
+function localWorkerLog({ level, message, meta }: LogEntry): void {
+  const m = (meta ?? {}) as { activityType?: string; attempt?: number; workflowId?: string; error?: Error };
+  if (message === 'Workflow failed') return;
+  if (message === 'Activity failed' && m.activityType) {
+    console.error(`worker: activity ${m.activityType} of ${m.workflowId} failed (attempt ${m.attempt}): ${m.error?.message ?? ''}`);
+    return;
+  }
+  console.error(`worker [${level}] ${message}${meta ? ` ${inspect(meta, { breakLength: Infinity })}` : ''}`);
+}
+
+/** A run that ended without a result; the message is its failure chain, one line per level, and the UI link. */
+export class RunFailedError extends Error {
+  override name = 'RunFailedError';
+}
 
 /**
  * Starts a workflow on the CPU pool's queue, prints where to watch it, and (unless
@@ -71,23 +94,49 @@ export async function runWorkflow<R>(
       queues: o.queues ?? [{ name: CPU_TASK_QUEUE, pool: 'cpu' }], noWorkerAfterMs: noWorkerAfterMs(), intervalMs: 2_000, out: process.stderr,
     });
     return await result.catch((e: unknown) => {
-      throw e instanceof WorkflowFailedError ? new Error(`${type} ${o.workflowId} failed: ${rootCause(e)}`, { cause: e }) : e;
+      throw e instanceof WorkflowFailedError ? runFailed(type, o.workflowId, e) : e;
     });
   } finally {
     await client.connection.close();
   }
 }
 
-/**
- * The message a user can act on: the innermost application error (it names the file,
- * sample or key), not "Child Workflow execution failed" three levels up.
- */
-function rootCause(e: Error): string {
-  let found: ApplicationFailure | undefined;
-  for (let c: unknown = e; c instanceof Error; c = c.cause) if (c instanceof ApplicationFailure) found = c;
-  return found ? `${found.type ? `${found.type}: ` : ''}${found.message}` : e.message;
+export function runFailed(type: string, workflowId: string, e: WorkflowFailedError): RunFailedError {
+  const ending = e.cause instanceof CancelledFailure ? 'was cancelled' : e.cause instanceof TerminatedFailure ? 'was terminated'
+    : e.cause instanceof TimeoutFailure ? 'timed out' : 'failed';
+  const chain = failureChain(e.cause).map((line, depth) => `${'  '.repeat(depth + 2)}└ ${line}`);
+  return new RunFailedError([`${type} ${workflowId} ${ending}:`, `  workflow ${type} ${workflowId}`, ...chain,
+    `  web UI: ${workflowUrl(workflowId)}`].join('\n'), { cause: e });
 }
+
+/**
+ * A failure's cause chain, outermost first, one line per level: the child workflows and
+ * activities it passed through, down to the error that says what went wrong (an
+ * ApplicationFailure's type and message names the file, sample or key).
+ */
+export function failureChain(failure: unknown): string[] {
+  const lines: string[] = [];
+  for (let f = failure, depth = 0, above = ''; f instanceof Error && depth < 32; above = f.message, f = f.cause, depth++) {
+    // An activity's error arrives wrapped: the ApplicationFailure and the error it was made from say the same.
+    if (depth > 0 && f.message === above && !(f instanceof ChildWorkflowFailure || f instanceof ActivityFailure)) continue;
+    lines.push(describeFailure(f));
+  }
+  return lines;
+}
+
+function describeFailure(f: Error): string {
+  if (f instanceof ChildWorkflowFailure) return `child workflow ${f.workflowType} ${f.execution.workflowId}${retryNote(f.retryState)}`;
+  if (f instanceof ActivityFailure) return `activity ${f.activityType}${f.activityId ? ` (id ${f.activityId})` : ''}${retryNote(f.retryState)}`;
+  if (f instanceof ApplicationFailure) return `${f.type ?? 'Error'}: ${f.message}`;
+  if (f instanceof TimeoutFailure) return `timeout (${f.timeoutType})${f.message ? `: ${f.message}` : ''}`;
+  if (f instanceof CancelledFailure) return `cancelled${f.message ? `: ${f.message}` : ''}`;
+  if (f instanceof TerminatedFailure) return `terminated${f.message ? `: ${f.message}` : ''}`;
+  return `${f.name}: ${f.message}`;
+}
+
+// The retry state only says something when retries ran out; a non-retryable failure says so itself.
+const retryNote = (state: string | undefined): string =>
+  state === 'MAXIMUM_ATTEMPTS_REACHED' || state === 'TIMEOUT' ? ` (retries exhausted: ${state})` : '';
 
 export const newWorkflowId = (kind: string): string =>
   `hepflow-${kind}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
-

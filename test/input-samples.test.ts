@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { featureOutcomeProblem, resolveSamples, type SampleOutcome } from '../src/input/samples.js';
+import { featureOutcomeProblem, resolveSamples, type SampleInput, type SampleOutcome } from '../src/input/samples.js';
 import { InputSchemaError, INPUT_URI_SCHEMES, uriProblem } from '../src/input/validate.js';
 import { pipelineInputSchema, featuresInputSchema } from '../workflows/input-schemas.js';
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
-import { parseSampleArgs } from '../cli/samples.js';
+import { sampleArgument } from '../cli/args.js';
 
 const schemaError = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: unknown) => e instanceof InputSchemaError && pattern.test(e.message));
 
@@ -103,9 +103,9 @@ test('the report names the classes of the run, each sample\'s cut flow, and the 
 });
 
 test('--sample name=uri[,uri]: local paths become file:// URIs, directories keep their slash', () => {
-  assert.deepEqual(parseSampleArgs(['qcd=s3://data/qcd/', 'tt=/data/tt/,/data/tt2/x.root']), [
+  assert.deepEqual(['qcd=s3://data/qcd/', 'tt=/data/tt/,/data/tt2/x.root'].reduce((all, a) => sampleArgument(a, all), [] as SampleInput[]), [
     { name: 'qcd', uri: 's3://data/qcd/' },
     { name: 'tt', uris: ['file:///data/tt/', 'file:///data/tt2/x.root'] },
   ]);
-  assert.throws(() => parseSampleArgs(['qcd']), /--sample: expected name=uri/);
+  assert.throws(() => sampleArgument('qcd'), /expected name=uri/);
 });

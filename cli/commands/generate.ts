@@ -1,16 +1,9 @@
-import { parseArgs } from 'node:util';
 import { storage, joinUri } from '../../src/storage/index.js';
 import { partRange, generatedFileName } from '../../src/generator/partition.js';
 import { resolveMix } from '../../src/generator/mix.js';
 import { generateToStorage } from '../../src/generator/publish.js';
-import { positiveInt, uriArgument, UsageError } from '../args.js';
-import { NON_NEGATIVE, parseInteger } from '../../src/settings.js';
+import { UsageError } from '../args.js';
 import { ProgressBar } from '../progress.js';
-
-export const GENERATE_USAGE = `usage: hepflow generate --events N --files K --out <uri> [--seed S] [--mix trigger|balanced|wjets=0.6,qcd=0.4,...] [--pileup MU]`;
-
-const nonNegativeInt = (name: string, raw: string | undefined, fallback: number): number =>
-  parseInteger(name, raw, fallback, NON_NEGATIVE, (m) => new UsageError(m));
 
 /** Probes the output location before spending minutes generating into it. */
 async function assertWritable(out: string): Promise<void> {
@@ -23,34 +16,25 @@ async function assertWritable(out: string): Promise<void> {
   }
 }
 
+export interface GenerateOptions {
+  events: number;
+  files: number;
+  out: string;
+  seed: number;
+  mix: string;
+  pileup?: number;
+}
+
 /** Generates a synthetic Delphes sample locally (no Temporal), file after file. */
-export async function generateCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      events: { type: 'string' },
-      files: { type: 'string' },
-      out: { type: 'string' },
-      seed: { type: 'string' },
-      mix: { type: 'string' },
-      pileup: { type: 'string' },
-    },
-  });
-  if (positionals.length > 0 || values.events === undefined || values.out === undefined) throw new UsageError(GENERATE_USAGE);
-  const events = positiveInt('--events', values.events, 0);
-  const files = positiveInt('--files', values.files, 1);
+export async function generateCommand(o: GenerateOptions): Promise<void> {
+  const { events, files, seed, pileup, out } = o;
   if (files > events) throw new UsageError(`--files (${files}) cannot exceed --events (${events})`);
-  const seed = nonNegativeInt('--seed', values.seed, 0);
   let mix;
   try {
-    mix = resolveMix(values.mix ?? 'trigger');
+    mix = resolveMix(o.mix);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const pileup = values.pileup === undefined ? undefined : Number(values.pileup);
-  if (pileup !== undefined && !(Number.isFinite(pileup) && pileup >= 0)) throw new UsageError(`--pileup must be a non-negative number, got '${values.pileup}'`);
-  const out = uriArgument(values.out);
   await assertWritable(out);
 
   const bar = new ProgressBar(events, 'events');

@@ -1,20 +1,14 @@
-import { parseArgs } from 'node:util';
 import { storage } from '../../src/storage/index.js';
 import type { PipelineInput, PipelineModel } from '../../workflows/pipeline.js';
 import type { PipelineReport } from '../../src/stages/report.js';
-import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
+import { UsageError } from '../args.js';
+import type { SampleInput } from '../../src/input/samples.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 import { queuesOf } from '../run-progress.js';
 import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';
-import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
+import { checkAtEdge, readRunFile } from '../run-file.js';
 import { pipelineInputSchema } from '../../workflows/input-schemas.js';
 import { pipelineConfigSummary } from '../../workflows/pipeline-summary.js';
-
-export const RUN_USAGE = `usage: hepflow run [--sample name=uri[,uri...] ... | --config run.json | --events N --files K [--seed S] [--mix M]]
-                   [--work <uri>] [--max-len T] [--epochs E] [--gpu] [--empty-if-missing c,...] [--allow-failed-files]
-                   [--local-worker] [--no-wait]
-  --sample qcd=s3://data/qcd/ --sample ttbar=... --sample wjets=...   one per class, in label order
-  --config run.json    pipelineWorkflow's input as JSON (workUri and models optional); flags override it`;
 
 /**
  * The models of a standard run: the HLF classifier tuned over a small grid as the paper
@@ -49,47 +43,52 @@ export async function printReport(r: { reportUri: string }): Promise<void> {
   console.log(`report: ${r.reportUri}`);
 }
 
-export async function runCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: {
-      sample: { type: 'string', multiple: true }, config: { type: 'string' },
-      work: { type: 'string' }, events: { type: 'string' }, files: { type: 'string' },
-      seed: { type: 'string' }, mix: { type: 'string' }, 'max-len': { type: 'string' }, epochs: { type: 'string' },
-      'empty-if-missing': { type: 'string' }, 'allow-failed-files': { type: 'boolean', default: false },
-      gpu: { type: 'boolean', default: false }, 'local-worker': { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length > 0) throw new UsageError(RUN_USAGE);
-  const file = values.config ? await readRunFile(values.config) : {};
-  const given = [values.sample?.length ? '--sample' : '', values.events ? '--events' : '', file.samples || file.generate ? `${values.config}'s samples/generate` : '']
+export interface RunOptions {
+  sample?: SampleInput[];
+  config?: string;
+  events?: number;
+  files: number;
+  seed: number;
+  mix: string;
+  work?: string;
+  maxLen: number;
+  epochs: number;
+  gpu?: boolean;
+  emptyIfMissing?: string[];
+  allowFailedFiles?: boolean;
+  localWorker?: boolean;
+  wait: boolean;
+}
+
+/**
+ * Starts the pipeline on exactly one input: --sample, --config's samples/generate, or
+ * --events (a generated sample). Without one it refuses instead of starting minutes of
+ * work on a default sample nobody asked for.
+ */
+export async function runCommand(o: RunOptions, source: (option: string) => string | undefined): Promise<void> {
+  const file = o.config ? await readRunFile(o.config) : {};
+  const given = [o.sample?.length ? '--sample' : '', o.events !== undefined ? '--events' : '', file.samples || file.generate ? `${o.config}'s samples/generate` : '']
     .filter(Boolean);
   if (given.length > 1) throw new UsageError(`give the input once: ${given.join(' and ')} both say what to read`);
+  if (given.length === 0) {
+    throw new UsageError('what should the pipeline read? --sample name=uri (one per class), --config run.json, or --events N for a generated sample');
+  }
+  const generatedOnly = ['files', 'seed', 'mix'].filter((k) => source(k) === 'cli');
+  if (o.events === undefined && generatedOnly.length > 0) {
+    throw new UsageError(`${generatedOnly.map((k) => `--${k}`).join(', ')} describe a generated sample: give --events N too`);
+  }
   const workflowId = newWorkflowId('pipeline');
   const input = {
-    workUri: uriArgument(values.work ?? `s3://${process.env.HEPFLOW_BUCKET ?? 'hepflow'}/runs/${workflowId}`),
-    models: standardModels({
-      maxLen: positiveInt('--max-len', values['max-len'], 801),
-      epochs: positiveInt('--epochs', values.epochs, 5),
-      pool: values.gpu ? 'gpu' : 'cpu',
-    }),
+    workUri: o.work ?? `s3://${process.env.HEPFLOW_BUCKET ?? 'hepflow'}/runs/${workflowId}`,
+    models: standardModels({ maxLen: o.maxLen, epochs: o.epochs, pool: o.gpu ? 'gpu' : 'cpu' }),
     ...file,
-    ...(values.work ? { workUri: uriArgument(values.work) } : {}),
-    ...(values.sample?.length ? { samples: parseSampleArgs(values.sample) } : {}),
-    ...(values.events || given.length === 0
-      ? {
-          generate: {
-            events: positiveInt('--events', values.events, 20_000),
-            files: positiveInt('--files', values.files, 4),
-            seed: positiveInt('--seed', values.seed, 1),
-            mix: values.mix ?? 'balanced',
-          },
-        }
-      : {}),
-    ...(values['empty-if-missing'] ? { emptyIfMissing: csv(values['empty-if-missing']) } : {}),
-    ...(values['allow-failed-files'] ? { allowFailedFiles: true } : {}),
+    ...(o.work ? { workUri: o.work } : {}),
+    ...(o.sample?.length ? { samples: o.sample } : {}),
+    ...(o.events !== undefined ? { generate: { events: o.events, files: o.files, seed: o.seed, mix: o.mix } } : {}),
+    ...(o.emptyIfMissing ? { emptyIfMissing: o.emptyIfMissing } : {}),
+    ...(o.allowFailedFiles ? { allowFailedFiles: true } : {}),
   } as PipelineInput;
-  checkAtEdge(pipelineInputSchema, input, values.config ?? 'input');
-  const r = await runPipeline(input, { localWorker: values['local-worker'], wait: !values['no-wait'], workflowId });
+  checkAtEdge(pipelineInputSchema, input, o.config ?? 'input');
+  const r = await runPipeline(input, { localWorker: o.localWorker ?? false, wait: o.wait, workflowId });
   if (r) await printReport(r);
 }

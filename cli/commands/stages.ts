@@ -1,11 +1,11 @@
-import { parseArgs } from 'node:util';
 import { storage, joinUri, baseName } from '../../src/storage/index.js';
 import { runFeaturesLocally, type LocalFeaturesInput } from '../../src/stages/features-run.js';
 import { resolveSamples } from '../../src/input/samples.js';
 import { featuresInputSchema } from '../../workflows/input-schemas.js';
-import { checkAtEdge, parseSampleArgs, readRunFile } from '../samples.js';
+import { checkAtEdge, readRunFile } from '../run-file.js';
 import type { TrainSpec } from '../../src/stages/train-spec.js';
-import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
+import { UsageError } from '../args.js';
+import type { SampleInput } from '../../src/input/samples.js';
 import type { DistributedTrainInput } from '../../workflows/distributed-train.js';
 import type { DistributedTrainResult } from '../../src/ml/distributed/jobs.js';
 
@@ -14,29 +14,24 @@ import type { DistributedTrainResult } from '../../src/ml/distributed/jobs.js';
 // code is imported when its command runs, so that `hepflow features` does not spend
 // seconds loading TensorFlow.js.
 
-const FEATURES_USAGE = `usage: hepflow features (--sample name=uri[,uri...] ... | --config samples.json) --out <dir-uri>
-                        [--empty-if-missing electrons,muons,missingEt] [--allow-failed-files]
-  writes <dir>/parts/*.parquet and <dir>/manifest.json, the layout featuresWorkflow writes:
-  \`hepflow dataset --features <dir>\` builds on it`;
+export interface FeaturesOptions {
+  sample?: SampleInput[];
+  config?: string;
+  out: string;
+  emptyIfMissing?: string[];
+  allowFailedFiles?: boolean;
+}
 
-export async function featuresCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: false,
-    options: {
-      sample: { type: 'string', multiple: true }, config: { type: 'string' }, out: { type: 'string' },
-      'empty-if-missing': { type: 'string' }, 'allow-failed-files': { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length > 0 || !values.out || !values.sample?.length === !values.config) throw new UsageError(FEATURES_USAGE);
-  const outputUri = uriArgument(values.out);
+export async function featuresCommand(o: FeaturesOptions): Promise<void> {
+  if (!o.sample?.length === !o.config) throw new UsageError('give the samples once: --sample name=uri (one per class) or --config samples.json');
   const input = {
-    ...(values.config ? await readRunFile(values.config) : {}),
-    ...(values.sample?.length ? { samples: parseSampleArgs(values.sample) } : {}),
-    outputUri,
-    ...(values['empty-if-missing'] ? { emptyIfMissing: csv(values['empty-if-missing']) } : {}),
-    ...(values['allow-failed-files'] ? { allowFailedFiles: true } : {}),
+    ...(o.config ? await readRunFile(o.config) : {}),
+    ...(o.sample?.length ? { samples: o.sample } : {}),
+    outputUri: o.out,
+    ...(o.emptyIfMissing ? { emptyIfMissing: o.emptyIfMissing } : {}),
+    ...(o.allowFailedFiles ? { allowFailedFiles: true } : {}),
   } as LocalFeaturesInput;
-  checkAtEdge(featuresInputSchema, input, values.config ?? 'input');
+  checkAtEdge(featuresInputSchema, input, o.config ?? 'input');
   try {
     resolveSamples(input.samples);
   } catch (e) {
@@ -59,73 +54,75 @@ export async function featuresCommand(args: string[]): Promise<void> {
   if (r.problem) throw new Error(r.problem.message);
 }
 
-export async function datasetCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: { features: { type: 'string' }, out: { type: 'string' }, kind: { type: 'string', default: 'dev' }, 'max-events': { type: 'string' }, seed: { type: 'string' } },
-  });
-  if (!values.features || !values.out) throw new UsageError('usage: hepflow dataset --features <what hepflow features or featuresWorkflow wrote> --out <uri> [--kind dev|full] [--max-events N] [--seed S]');
-  if (values.kind !== 'dev' && values.kind !== 'full') throw new UsageError(`--kind must be dev or full, got '${values.kind}'`);
+export interface DatasetOptions {
+  features: string;
+  out: string;
+  kind: 'dev' | 'full';
+  maxEvents?: number;
+  seed?: number;
+}
+
+export async function datasetCommand(o: DatasetOptions): Promise<void> {
   const { buildDataset } = await import('../../src/stages/dataset.js');
   const r = await buildDataset(storage(), {
-    featuresUri: uriArgument(values.features),
-    outputUri: uriArgument(values.out),
-    kind: values.kind,
-    ...(values['max-events'] ? { maxEvents: positiveInt('--max-events', values['max-events'], 0) } : {}),
-    ...(values.seed ? { seed: positiveInt('--seed', values.seed, 0) } : {}),
+    featuresUri: o.features,
+    outputUri: o.out,
+    kind: o.kind,
+    ...(o.maxEvents !== undefined ? { maxEvents: o.maxEvents } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
   }, (p) => process.stderr.write(`\rpass ${p.pass}: ${p.rows} rows`));
   process.stderr.write('\n');
   console.log(`${r.kind} dataset of ${r.classes.join(', ')} from ${r.parts} parts: ${r.perClass} events per class; train ${JSON.stringify(r.counts.train)}, test ${JSON.stringify(r.counts.test)}`);
   console.log(`→ ${r.datasetUri}`);
 }
 
-const TRAIN_USAGE = `usage: hepflow train --model hlf|gru|inclusive --data <dataset-uri> --out <uri>
-                     [--backend auto|tensorflow|tensorflow-gpu|wasm|cpu] [--epochs N] [--batch B] [--lr X] [--max-len T]
-                     [--workers N [--local-steps K] [--gpu] [--no-wait]]   (N workers: data-parallel on the running pool)`;
+export interface TrainOptions {
+  model: 'hlf' | 'gru' | 'particle-sequence' | 'inclusive';
+  data: string;
+  out: string;
+  backend?: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  maxLen?: number;
+  workers?: number;
+  localSteps?: number;
+  gpu?: boolean;
+  wait: boolean;
+}
 
-export async function trainCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' },
-      epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, 'max-len': { type: 'string' },
-      workers: { type: 'string' }, 'local-steps': { type: 'string' }, gpu: { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false },
-    },
-  });
-  if (!values.model || !values.data || !values.out) throw new UsageError(TRAIN_USAGE);
-  const lr = values.lr === undefined ? undefined : Number(values.lr);
-  if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${values.lr}'`);
+export async function trainCommand(o: TrainOptions): Promise<void> {
   const { parseBackendRequest } = await import('../../src/ml/backend.js');
   const { resolveTrainSpec } = await import('../../src/stages/train-spec.js');
   const { trainRun } = await import('../../src/stages/train.js');
   const { datasetClasses } = await import('../../src/dataset/classes.js');
   let backend;
   try {
-    backend = values.backend ? parseBackendRequest(values.backend) : undefined;
+    backend = o.backend ? parseBackendRequest(o.backend) : undefined;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   const spec: TrainSpec = {
-    kind: values.model as TrainSpec['kind'],
-    model: { ...(lr ? { learningRate: lr } : {}), ...(values['max-len'] ? { maxLen: positiveInt('--max-len', values['max-len'], 0) } : {}) },
+    kind: o.model,
+    model: { ...(o.lr !== undefined ? { learningRate: o.lr } : {}), ...(o.maxLen !== undefined ? { maxLen: o.maxLen } : {}) },
     training: {
-      ...(values.epochs ? { epochs: positiveInt('--epochs', values.epochs, 0) } : {}),
-      ...(values.batch ? { batchSize: positiveInt('--batch', values.batch, 0) } : {}),
+      ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+      ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
       ...(backend ? { backend } : {}),
     },
   };
-  const datasetUri = uriArgument(values.data);
+  const datasetUri = o.data;
   const config = resolveTrainSpec(spec, await datasetClasses(datasetUri));
-  const out = uriArgument(values.out);
-  if (values.workers !== undefined) {
+  const out = o.out;
+  if (o.workers !== undefined) {
     const input: DistributedTrainInput = {
-      runId: values.model, datasetUri, outputUri: out, config,
-      workers: positiveInt('--workers', values.workers, 0), pool: values.gpu ? 'gpu' : 'cpu',
-      ...(values['local-steps'] ? { localSteps: positiveInt('--local-steps', values['local-steps'], 0) } : {}),
+      runId: o.model, datasetUri, outputUri: out, config,
+      workers: o.workers, pool: o.gpu ? 'gpu' : 'cpu',
+      ...(o.localSteps !== undefined ? { localSteps: o.localSteps } : {}),
     };
     const { newWorkflowId, runWorkflow } = await import('../temporal-run.js');
     const d = await runWorkflow<DistributedTrainResult>('distributedTrainWorkflow', input, {
-      workflowId: newWorkflowId('train'), localWorker: false, wait: !values['no-wait'],
+      workflowId: newWorkflowId('train'), localWorker: false, wait: o.wait,
     });
     if (d === undefined) return;
     const share = d.totals.exchangeSeconds + d.totals.aggregateSeconds;
@@ -136,7 +133,7 @@ export async function trainCommand(args: string[]): Promise<void> {
     return;
   }
   const r = await trainRun(
-    { runId: values.model, datasetUri, outputUri: out, config },
+    { runId: o.model, datasetUri, outputUri: out, config },
     {
       onProgress: (p) => process.stderr.write(`\repoch ${p.epoch + 1}/${p.epochs} batch ${p.batch} loss ${p.loss.toFixed(4)} ${p.samplesPerSecond.toFixed(0)} samples/s`),
       log: (m) => process.stderr.write(`\n${m}\n`),
@@ -148,16 +145,15 @@ export async function trainCommand(args: string[]): Promise<void> {
   console.log(`model → ${r.modelUri}`);
 }
 
-export async function evaluateCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' } } });
-  if (!values.model || !values.data) throw new UsageError('usage: hepflow evaluate --model <model-uri> --data <dataset-uri> [--out <uri>]');
+export interface EvaluateOptions {
+  model: string;
+  data: string;
+  out?: string;
+}
+
+export async function evaluateCommand(o: EvaluateOptions): Promise<void> {
   const { evaluateOnTestSet } = await import('../../src/stages/evaluate.js');
-  const modelUri = uriArgument(values.model);
-  const r = await evaluateOnTestSet({
-    modelUri,
-    datasetUri: uriArgument(values.data),
-    outputUri: values.out ? uriArgument(values.out) : joinUri(modelUri, 'evaluation'),
-  });
+  const r = await evaluateOnTestSet({ modelUri: o.model, datasetUri: o.data, outputUri: o.out ?? joinUri(o.model, 'evaluation') });
   console.log(`test set: ${r.samples} events, accuracy ${r.accuracy.toFixed(4)}`);
   for (const [c, auc] of Object.entries(r.auc)) console.log(`  AUC ${c.padEnd(12)} ${auc.toFixed(4)}`);
   console.log(`report ${r.reportUri}\nROC    ${r.plotUri}`);

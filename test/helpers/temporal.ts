@@ -1,4 +1,4 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment, type LocalTestWorkflowEnvironmentOptions } from '@temporalio/testing';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { findTool } from '../../infra/tools.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/contract/search-attributes.js';
@@ -10,12 +10,14 @@ let runtimeInstalled = false;
  * HEPFLOW_TEMPORAL_BIN / PATH): @temporalio/testing would otherwise download one. With
  * hepflow's search attributes registered, as `hepflow stack up` does: workflows upsert them.
  */
-export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
+export async function startTestTemporal(
+  o: { searchAttributes?: NonNullable<LocalTestWorkflowEnvironmentOptions['server']>['searchAttributes'] } = {},
+): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: findTool('temporal') }, searchAttributes: SEARCH_ATTRIBUTE_KEYS },
+    server: { executable: { type: 'existing-path', path: findTool('temporal') }, searchAttributes: o.searchAttributes ?? SEARCH_ATTRIBUTE_KEYS },
   });
 }

@@ -1,21 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { InputSchemaError, type Check } from '../src/input/validate.js';
-import type { SampleInput } from '../src/input/samples.js';
-import { uriArgument, UsageError } from './args.js';
-
-/**
- * `--sample name=uri[,uri...]`, repeated: one sample per class, in label order. Local
- * paths become file:// URIs; a directory keeps its trailing slash.
- */
-export function parseSampleArgs(args: readonly string[]): SampleInput[] {
-  return args.map((arg) => {
-    const eq = arg.indexOf('=');
-    if (eq < 1 || eq === arg.length - 1) throw new UsageError(`--sample: expected name=uri[,uri...], got '${arg}'`);
-    const uris = arg.slice(eq + 1).split(',').filter(Boolean).map(uriArgument);
-    const name = arg.slice(0, eq);
-    return uris.length === 1 ? { name, uri: uris[0]! } : { name, uris };
-  });
-}
+import { UsageError } from './args.js';
 
 /** A run file (JSON): an object of a workflow's input keys. */
 export async function readRunFile(path: string): Promise<Record<string, unknown>> {
