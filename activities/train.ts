@@ -2,10 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { TrainRunResult } from '../src/ml/train-runner.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { Storage } from '../src/storage/index.js';
-import { gridFiles } from '../src/layout/run-layout.js';
+import { datasetFiles, gridFiles } from '../src/layout/run-layout.js';
+import type { DatasetMetadata } from '../src/dataset/assemble.js';
+import type { TrainHeartbeat } from '../src/contract/progress.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
 import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
-import { expandGrid, applyGridPoint, selectBest, type GridOutcome } from '../src/ml/grid.js';
+import { expandGrid, applyGridPoint, selectBest, type GridOutcome, type GridParams } from '../src/ml/grid.js';
 import { trainRun, type TrainRunInput } from '../src/stages/train.js';
 import { datasetClasses } from '../src/dataset/classes.js';
 import { InvalidInputError } from '../src/errors.js';
@@ -17,13 +19,14 @@ const invalid = (e: unknown): never => {
   throw nonRetryable(new InvalidInputError((e as Error).message, { cause: e }));
 };
 
-/** What the activity heartbeats: progress for the UI, and where a retry resumes. */
-export interface TrainHeartbeat {
-  readonly epoch: number;
-  readonly batch: number;
-  readonly loss: number;
-  readonly samplesPerSecond: number;
-  readonly lastCheckpointEpoch: number;
+/**
+ * Batches in one epoch: estimated from the dataset's train rows less the validation
+ * share (the split is by hash, so only about), exact once an epoch has run.
+ */
+async function estimatedBatchesPerEpoch(storage: Storage, input: TrainRunInput): Promise<number> {
+  const meta = await storage.readJson<DatasetMetadata>(datasetFiles(input.datasetUri).metadata).catch(() => undefined);
+  const rows = Object.values(meta?.counts?.train ?? {}).reduce((s, n) => s + n, 0);
+  return Math.max(1, Math.ceil((rows * (1 - input.config.split.validationFraction)) / input.config.batchSize));
 }
 
 export interface GridPlanInput {
@@ -46,26 +49,43 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
    * One training run (see src/stages/train.ts), in a worker thread so heartbeats keep
    * flowing. After a crash Temporal retries the activity, possibly on another worker,
    * and training resumes from the newest checkpoint in object storage, which the last
-   * heartbeat names. Cancelling the activity stops training between batches.
+   * heartbeat names. The heartbeat also tells people how far it is (the UI's pending
+   * activity, `hepflow status`): the point and its hyper-parameters, epoch i/N, batch
+   * j/M, ETA. Cancelling the activity stops training between batches.
    */
-  async trainModel(input: TrainRunInput): Promise<TrainRunResult> {
+  async trainModel(input: TrainRunInput & { params?: Readonly<GridParams> }): Promise<TrainRunResult> {
     const ctx = Context.current();
     // Whether this attempt resumes is decided (and logged) by training itself, which checks
     // that the newest checkpoint was taken on this dataset with these settings.
     let lastCheckpointEpoch = (ctx.info.heartbeatDetails as TrainHeartbeat | undefined)?.lastCheckpointEpoch ?? -1;
+    const { params, ...run } = input;
     return withHeartbeat(async (report) => {
+      let batchesPerEpoch = await estimatedBatchesPerEpoch(storage, run);
+      const epochs = run.config.epochs;
+      const started = { at: Date.now(), fraction: -1 };
       try {
-        return await trainRun(input, {
+        return await trainRun(run, {
           store: storage,
           signal: ctx.cancellationSignal,
           onProgress: (p: TrainProgress) => {
-            if (p.type === 'epoch') lastCheckpointEpoch = p.epoch;
-            report({ epoch: p.epoch, batch: p.batch, loss: p.loss, samplesPerSecond: p.samplesPerSecond, lastCheckpointEpoch } satisfies TrainHeartbeat);
+            if (p.type === 'epoch') {
+              lastCheckpointEpoch = p.epoch;
+              batchesPerEpoch = Math.max(1, p.batch);
+            }
+            // The share of the whole run done, counted from where this attempt began.
+            const fraction = p.type === 'epoch' ? (p.epoch + 1) / epochs : (p.epoch + Math.min(1, p.batch / batchesPerEpoch)) / epochs;
+            if (started.fraction < 0) started.fraction = fraction;
+            const rate = (fraction - started.fraction) / ((Date.now() - started.at) / 1000);
+            report({
+              point: run.runId, ...(params ? { params } : {}),
+              epoch: p.type === 'epoch' ? p.epoch + 1 : p.epoch, epochs, batch: p.type === 'epoch' ? 0 : p.batch, batchesPerEpoch,
+              loss: p.loss, samplesPerSecond: p.samplesPerSecond, ...(rate > 0 ? { etaSeconds: (1 - fraction) / rate } : {}), lastCheckpointEpoch,
+            } satisfies TrainHeartbeat);
           },
-          log: (m) => ctx.log.info(`${input.runId} attempt ${ctx.info.attempt}: ${m}`),
+          log: (m) => ctx.log.info(`${run.runId} attempt ${ctx.info.attempt}: ${m}`),
         });
       } catch (e) {
-        throw trainingFailure(`training ${input.runId}`, e);
+        throw trainingFailure(`training ${run.runId}`, e);
       }
     });
   },
@@ -74,7 +94,7 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
    * Expands and validates the grid against the spec's defaults (domain code that loads
    * tfjs, so it runs here rather than in the workflow sandbox).
    */
-  async planGridSearch(input: GridPlanInput): Promise<{ id: string; config: TrainConfig }[]> {
+  async planGridSearch(input: GridPlanInput): Promise<{ id: string; params: Readonly<GridParams>; config: TrainConfig }[]> {
     return withHeartbeat(async () => {
       // Outside the try: a storage error reading the dataset is worth retrying.
       const classes = await datasetClasses(input.datasetUri, storage).catch((e) => {
@@ -82,7 +102,7 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
       });
       try {
         const base = resolveTrainSpec(input.spec, classes);
-        return expandGrid(input.grid).map((p) => ({ id: p.id, config: applyGridPoint(base, p) }));
+        return expandGrid(input.grid).map((p) => ({ id: p.id, params: p.params, config: applyGridPoint(base, p) }));
       } catch (e) {
         return invalid(e);
       }

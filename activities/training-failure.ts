@@ -1,15 +1,25 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { AbortError } from '../src/ml/errors.js';
 import { TrainingWorkerError } from '../src/ml/train-runner.js';
-import { ErrorTypes, nonRetryable } from '../src/contract/errors.js';
+import { nonRetryable } from '../src/contract/errors.js';
 
 /**
  * How a training thread's error (single-run or distributed) fails its activity: a
- * cancellation, or a verdict the thread marked as such (a diverged training, a refused
- * checkpoint, bad input), fails at once with the error's type; anything else is retried.
+ * verdict the thread marked as such (a diverged training, a refused checkpoint, bad
+ * input) fails at once with the error's type; anything else is retried.
+ *
+ * Training stopped by its AbortSignal because the workflow was cancelled is a
+ * CancelledFailure, which the SDK reports as the activity cancelled, so the workflow
+ * ends CANCELED rather than counting a failed point. Stopped for any other reason (the
+ * worker shutting down, the attempt timed out), it is retried, and the next attempt
+ * resumes from the checkpoint.
  */
 export function trainingFailure(what: string, e: unknown): unknown {
-  if (e instanceof AbortError) return ApplicationFailure.create({ message: `${what} cancelled`, type: ErrorTypes.cancelled, nonRetryable: true });
+  if (e instanceof AbortError) {
+    const why = Context.current().cancellationDetails;
+    if (why === undefined || why.cancelRequested) return new CancelledFailure(`${what} cancelled: ${e.message}`);
+    return ApplicationFailure.retryable(`${what} interrupted (${why.workerShutdown ? 'worker shutting down' : 'attempt timed out'}): ${e.message}`, 'TrainingInterrupted');
+  }
   if (e instanceof TrainingWorkerError && e.nonRetryable) {
     return ApplicationFailure.create({ message: `${what}: ${e.message}`, type: e.name, nonRetryable: true, cause: e });
   }

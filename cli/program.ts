@@ -121,6 +121,9 @@ One input, exactly: --sample (one per class), --config, or --events (a generated
     .action(async (o: RunsOptions) => (await import('./commands/runs.js')).runsCommand(o));
   program.command('cancel').description('request cancellation of a run').argument('<run>', 'workflow id')
     .action(async (run: string) => (await import('./commands/runs.js')).cancelCommand(run));
+  program.command('status').description("a run's progress: stage, files, grid points, each training's epoch/batch and ETA; warns about queues without workers")
+    .argument('<run>', 'workflow id').option('--watch', 'follow it until it ends')
+    .action(async (run: string, o: { watch?: boolean }) => (await import('./commands/status.js')).statusCommand(run, o));
   program.command('logs').description("a run's story from its history: activities, retries, failures and their causes").argument('<run>', 'workflow id')
     .action(async (run: string) => (await import('./commands/runs.js')).logsCommand(run));
   program.command('report').description("print a pipeline run's report (report.md)")

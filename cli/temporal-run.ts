@@ -7,6 +7,8 @@ import { DefaultLogger, Runtime, type LogEntry, type Worker } from '@temporalio/
 import { stackConfigFromEnv, webUiUrl } from '../infra/stack-config.js';
 import { connectClient, connectWorker, temporalSettings } from '../src/temporal/connection.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
+import { checkSearchAttributes } from '../src/temporal/search-attribute-check.js';
+import { followRun, type NeededQueue } from './run-progress.js';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 
@@ -39,6 +41,9 @@ export async function awaitResult<R>(handle: WorkflowHandle, localWorker: boolea
   }
 }
 
+/** How long a run may wait for a worker before the display warns that no worker serves a queue it needs. */
+export const noWorkerAfterMs = (): number => Number(process.env.HEPFLOW_NO_WORKER_WARNING_MS ?? 15_000);
+
 /**
  * The in-process worker's warnings, short: a failed activity attempt is one line (the
  * SDK logs it with two stack traces), a failed workflow nothing, since the command
@@ -61,19 +66,34 @@ export class RunFailedError extends Error {
 
 /**
  * Starts a workflow on the CPU pool's queue, prints where to watch it, and (unless
- * `wait` is false) waits for its result, optionally hosting a CPU worker meanwhile.
+ * `wait` is false) waits for its result, optionally hosting a CPU worker meanwhile,
+ * with a live progress display on stderr and a warning when no worker polls one of
+ * `queues` (default: the CPU pool's).
  */
 export async function runWorkflow<R>(
   type: string,
   input: unknown,
-  o: { workflowId: string; localWorker: boolean; wait: boolean },
+  o: {
+    workflowId: string; localWorker: boolean; wait: boolean;
+    /** The UI's one-line summary of the run, and its details (Markdown). */
+    summary?: string; details?: string;
+    queues?: readonly NeededQueue[];
+  },
 ): Promise<R | undefined> {
   const client = await connectClient();
   try {
-    const handle = await client.workflow.start(type, { taskQueue: CPU_TASK_QUEUE, workflowId: o.workflowId, args: [input] });
-    console.log(`started ${type} ${o.workflowId}\n  watch: ${workflowUrl(o.workflowId)}`);
+    await checkSearchAttributes(client.connection.operatorService, client.options.namespace);
+    const handle = await client.workflow.start(type, {
+      taskQueue: CPU_TASK_QUEUE, workflowId: o.workflowId, args: [input],
+      ...(o.summary ? { staticSummary: o.summary } : {}), ...(o.details ? { staticDetails: o.details } : {}),
+    });
+    console.log(`started ${type} ${o.workflowId}\n  watch: ${workflowUrl(o.workflowId)}\n  follow: hepflow status ${o.workflowId}`);
     if (!o.wait) return undefined;
-    return await awaitResult<R>(handle, o.localWorker).catch((e: unknown) => {
+    const result = awaitResult<R>(handle, o.localWorker);
+    await followRun(client, handle, result, {
+      queues: o.queues ?? [{ name: CPU_TASK_QUEUE, pool: 'cpu' }], noWorkerAfterMs: noWorkerAfterMs(), intervalMs: 2_000, out: process.stderr,
+    });
+    return await result.catch((e: unknown) => {
       throw e instanceof WorkflowFailedError ? runFailed(type, o.workflowId, e) : e;
     });
   } finally {

@@ -4,6 +4,7 @@ import { Connection } from '@temporalio/client';
 import { ManagedProcess } from './managed-process.js';
 import { findTool } from './tools.js';
 import type { StackConfig } from './stack-config.js';
+import { devServerSearchAttributeArgs } from '../src/contract/search-attributes.js';
 
 async function temporalHealthy(address: string): Promise<boolean> {
   let conn: Connection | undefined;
@@ -44,6 +45,8 @@ export function localStack(config: StackConfig): { temporal: ManagedProcess; s3:
       '--ui-port', String(t.uiPort),
       '--namespace', t.namespace,
       '--log-level', 'warn',
+      // Registered on every start (a no-op when the database has them): workflows upsert them.
+      ...devServerSearchAttributeArgs(),
     ],
     () => temporalHealthy(`${t.ip}:${t.port}`),
   );

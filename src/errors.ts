@@ -38,8 +38,6 @@ export const ErrorTypes = {
   /** A storage request the server refused for good (e.g. HTTP 403, a file that changed while read). */
   permanentStorage: 'PermanentStorageError',
   invalidUri: 'InvalidUriError',
-  /** Training was cancelled on request. */
-  cancelled: 'Cancelled',
   /** The loss became NaN or infinite: the same data and seed diverge again. */
   trainingDiverged: 'TrainingDiverged',
   /** A checkpoint that exists but cannot be read (no state, not JSON, wrong shapes). */

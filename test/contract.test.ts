@@ -65,7 +65,6 @@ test('each non-retryable failure type is the name of the error class that carrie
     objectNotFound: new ObjectNotFoundError('u', 'read'),
     permanentStorage: new PermanentStorageError('u', 'read', 'x'),
     invalidUri: new InvalidUriError('u', 'x'),
-    cancelled: Object.assign(new Error('x'), { name: 'Cancelled' }),
     trainingDiverged: new TrainingDivergedError('x'),
     checkpoint: new CheckpointError('x'),
     datasetTooSmall: new DatasetTooSmallError('x'),

@@ -13,6 +13,11 @@ import { stackConfigFromEnv, type StackConfig } from '../infra/stack-config.js';
 import { localStack, stackDown, stackUp } from '../infra/stack.js';
 import { Storage, s3SettingsFromEnv } from '../src/storage/index.js';
 import { freePort } from './helpers/net.js';
+import { execFileSync } from 'node:child_process';
+import { Connection } from '@temporalio/client';
+import { findTool } from '../infra/tools.js';
+import { SEARCH_ATTRIBUTE_KEYS } from '../src/contract/search-attributes.js';
+import { checkSearchAttributes } from '../src/temporal/search-attribute-check.js';
 
 let dir = '';
 let config: StackConfig;
@@ -71,4 +76,21 @@ test('data directories are 0700; the Temporal database, the logs and stored obje
   assert.ok(statSync(config.temporal.dbFile).size > 0, 'Temporal uses the database file created for it');
   for (const log of ['temporal.log', 's3.log']) assert.equal(mode(path.join(config.dataDir, 'stack', log)), '600', log);
   assert.equal(mode(path.join(config.s3.root, config.s3.bucket, 'probe.txt')), '600', 'an object the S3 server wrote');
+});
+
+test('stack up registers hepflow\'s search attributes; a namespace without them is refused, naming the commands', async () => {
+  const connection = await Connection.connect({ address: `${config.temporal.ip}:${config.temporal.port}` });
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: config.temporal.namespace });
+    for (const k of SEARCH_ATTRIBUTE_KEYS) assert.ok(k.name in (customAttributes ?? {}), `${k.name} registered`);
+    await checkSearchAttributes(connection.operatorService, config.temporal.namespace);
+    execFileSync(findTool('temporal'), ['operator', 'namespace', 'create', '--namespace', 'bare', '--address', `${config.temporal.ip}:${config.temporal.port}`]);
+    await assert.rejects(checkSearchAttributes(connection.operatorService, 'bare'), (e: Error) => {
+      assert.match(e.message, /^namespace 'bare' lacks hepflow's search attributes HepflowStage, HepflowSamples, HepflowModel, HepflowBestAuc/);
+      assert.match(e.message, /temporal operator search-attribute create --namespace bare --name HepflowSamples --type KeywordList/);
+      return true;
+    });
+  } finally {
+    await connection.close();
+  }
 });

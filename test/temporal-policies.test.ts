@@ -27,7 +27,7 @@ test('the default retry policy rides out an outage of 10 minutes and more, with 
   // One attempt fewer would fall short of the budget: the budget is met, not exceeded by far.
   assert.ok(totalWaitMs({ ...p, maximumAttempts: p.maximumAttempts! - 1 }) < 15 * 60_000);
   assert.deepEqual([...p.nonRetryableErrorTypes!].sort(), [...NON_RETRYABLE_ERROR_TYPES].sort());
-  for (const t of ['InvalidInput', 'RootFormatError', 'MissingBranchError', 'TrainingDiverged', 'CheckpointError', 'DatasetTooSmall', 'Cancelled']) {
+  for (const t of ['InvalidInput', 'RootFormatError', 'MissingBranchError', 'TrainingDiverged', 'CheckpointError', 'DatasetTooSmall']) {
     assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(t as never), t);
   }
   assert.ok(!NON_RETRYABLE_ERROR_TYPES.includes('StorageUnavailableError' as never), 'storage outages stay retryable');

@@ -1,4 +1,5 @@
 import { connectWorker } from '../src/temporal/connection.js';
+import { checkSearchAttributes } from '../src/temporal/search-attribute-check.js';
 import type { Pool } from '../src/contract/task-queues.js';
 import { createPoolWorker } from './pool-worker.js';
 import { workerOptions } from './worker-options.js';
@@ -8,6 +9,8 @@ export async function runPoolWorker(pool: Pool, argv: string[]): Promise<void> {
   const options = workerOptions(pool, argv);
   const { connection, namespace } = await connectWorker();
   try {
+    // The CPU pool runs the workflows, which upsert them.
+    if (pool === 'cpu') await checkSearchAttributes(connection.operatorService, namespace);
     const worker = await createPoolWorker(connection, namespace, options);
     console.log(
       `hepflow ${pool} worker: task queue '${options.taskQueue}', namespace '${namespace}', ` +

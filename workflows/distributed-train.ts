@@ -9,6 +9,7 @@ import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { distributedTrainInputSchema, validated } from './input-schemas.js';
+import { trackProgress } from './progress.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -70,6 +71,7 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
     else log.warn(`setWorkers ignored: ${JSON.stringify(n)} is not a positive integer`);
   });
   setHandler(statusQuery, () => ({ position, workers, epochs }));
+  const tracker = trackProgress('distributed-train', { stage: 'planning', searchable: false, model: input.runId });
 
   const ops = activitiesFor('data', { retry: input.retry });
   const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
@@ -97,8 +99,10 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   if (plan.result !== undefined) return { ...plan.result, resumedFromEpoch };
   let at: RoundPosition = plan.position;
   const roundsPerRun = input.roundsPerRun ?? 100;
+  tracker.stage('training');
   for (let rounds = 0; ; rounds++) {
     position = at;
+    tracker.update({ epoch: { done: at.epoch, total: epochs, workers } });
     if (rounds === roundsPerRun) await continueAsNew<typeof distributedTrainWorkflow>({ ...input, workers, resumedFromEpoch });
     const span = roundSpan(at, plan.totalGroups, workers, plan.groupsPerWorker);
     const r = await runRound(steps, input.outputUri, at, span);

@@ -1,10 +1,11 @@
-import { ApplicationFailure, continueAsNew } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, upsertMemo } from '@temporalio/workflow';
 import type { FeatureOptions } from '../src/stages/features.js';
 import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/input/samples.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask, InputSource } from '../src/contract/fan-out.js';
 import { featuresInputSchema, validated } from './input-schemas.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
+import { trackProgress, upsertRunAttributes } from './progress.js';
 
 export interface FeaturesInput extends FanOutOptions, Omit<FeatureOptions, 'labels'> {
   /** One or more per class; their order fixes the label indices. */
@@ -47,8 +48,14 @@ export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesRe
   const { samples, classes } = resolved;
   const sources: InputSource[] = samples.flatMap((s, sample) => s.uris.map((uri) => ({ uri, sample, name: s.name })));
   const task: FileTask = { activity: 'prepareFileFeatures', params: { ...features, outputUri, labels: samples.map((s) => s.labels) } };
-  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry }, previous);
+  const tracker = trackProgress('features', { stage: 'starting', searchable: true });
+  if (!previous) {
+    upsertRunAttributes({ samples: samples.map((s) => s.name) });
+    upsertMemo({ config: { samples: samples.map((s) => ({ name: s.name, inputs: s.uris.length })), classes, outputUri, allowFailedFiles } });
+  }
+  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry }, previous, tracker);
   if (!fanOutDone(progress)) await continueAsNew<typeof featuresWorkflow>({ ...input, progress });
+  tracker.stage('manifest');
   const recorded = {
     classes,
     samples: samples.map((s) => ({ name: s.name, className: s.labels.from === 'class' ? s.labels.className : null })),
@@ -57,5 +64,6 @@ export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesRe
   const result = await finishFanOut('hepflow.features-manifest/v2', sources, outputUri, task, progress, recorded, retry);
   const problem = featureOutcomeProblem(samples, classes, progress.perSample, allowFailedFiles);
   if (problem) throw ApplicationFailure.nonRetryable(`${problem.message} (manifest: ${result.manifestUri})`, problem.type);
+  tracker.stage('done');
   return { ...result, ...recorded };
 }

@@ -4,11 +4,16 @@ import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
 import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from '../src/contract/tally.js';
+import { trackProgress, type ProgressTracker } from './progress.js';
+import type { FilesProgress } from '../src/contract/progress.js';
 import type {
-  FailureNote, FanOutOptions, FanOutProgress, FileBatchInput, FileBatchResult, FileResult, FileTask, InputSource, SampleTally,
+  FailureNote, FanOutOptions, FanOutProgress, FileBatchInput, FileBatchResult, FileResult, FileRef, FileTask, InputSource, PerFileOutcome, SampleTally, Totals,
 } from '../src/contract/fan-out.js';
 
 const MAX_REPORTED_FAILURES = 20;
+/** The last path segment: what a person recognises a file by. */
+const fileName = (uri: string): string => uri.replace(/\/+$/, '').split('/').pop() ?? uri;
+
 /** The failure's root message: the activity's own error names the file and the cause. */
 function messageOf(e: unknown): { error: string; errorType: string } {
   const cause = e instanceof ActivityFailure ? e.cause : e;
@@ -21,11 +26,17 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+/** Events a file task reads: ROOT entries (ingest) or events read (features, scoring). */
+const eventsOf = (t: Totals): number => t.counters.read ?? t.counters.entries ?? 0;
+
+const filesProgress = (t: Totals, total: number, startedAt: string): FilesProgress =>
+  ({ total, done: t.ok + t.failed, failed: t.failed, events: eventsOf(t), bytes: t.bytes, startedAt });
+
 /**
  * One step of a per-file fan-out, for a parent workflow to call: lists the inputs on
  * the first run, then runs up to `batchesPerRun` batches as child workflows. Returns
  * the progress; the parent continues as new while `nextBatch < listing.batches`, so no
- * history grows with the number of files.
+ * history grows with the number of files. The tracker's files count up as batches finish.
  */
 export async function fanOutStep(
   sources: readonly InputSource[],
@@ -33,9 +44,11 @@ export async function fanOutStep(
   task: FileTask,
   options: FanOutOptions,
   progress: FanOutProgress | undefined,
+  tracker: ProgressTracker,
 ): Promise<FanOutProgress> {
   const batchSize = positive('batchSize', options.batchSize ?? 100);
   const batchesPerRun = positive('batchesPerRun', options.batchesPerRun ?? 100);
+  if (!progress) tracker.stage('listing');
   const current = progress ?? {
     listing: await activitiesFor('storage', { retry: options.retry }).listInputFiles({ sources, outputUri, suffix: options.suffix ?? '.root', batchSize }),
     nextBatch: 0,
@@ -44,17 +57,24 @@ export async function fanOutStep(
     perSample: [],
     startedAt: new Date(workflowInfo().startTime).toISOString(),
   };
+  let finished = current.totals;
+  tracker.stage('reading', { files: filesProgress(finished, current.listing.files, current.startedAt) });
   const runEnd = Math.min(current.listing.batches, current.nextBatch + batchesPerRun);
   const batches = Array.from({ length: runEnd - current.nextBatch }, (_, i) => current.nextBatch + i);
-  const results = await mapBounded(batches, positive('batchesInFlight', options.batchesInFlight ?? 4), (batch) =>
-    executeChild(fileBatchWorkflow, {
-      workflowId: `${workflowInfo().workflowId}-batch-${batch}`,
+  const results = await mapBounded(batches, positive('batchesInFlight', options.batchesInFlight ?? 4), async (batch) => {
+    const workflowId = `${workflowInfo().workflowId}-batch-${batch}`;
+    const r = await tracker.child(workflowId, () => executeChild(fileBatchWorkflow, {
+      workflowId,
+      staticSummary: `batch ${batch + 1} of ${current.listing.batches}: ${task.activity}`,
       args: [{
         outputUri, batch, task, filesInFlight: positive('filesInFlight', options.filesInFlight ?? 8),
         ...(options.retry ? { retry: options.retry } : {}),
       } satisfies FileBatchInput],
-    }),
-  );
+    }));
+    finished = addTotals(finished, r.totals);
+    tracker.update({ files: filesProgress(finished, current.listing.files, current.startedAt) });
+    return r;
+  });
   return {
     ...current,
     nextBatch: runEnd,
@@ -87,17 +107,31 @@ export const isVerdictOnFile = (e: unknown): boolean => e instanceof ActivityFai
 
 /** One batch of files: bounded parallel activities; a file's failure is recorded, not fatal. */
 export async function fileBatchWorkflow(input: FileBatchInput): Promise<FileBatchResult> {
+  const tracker = trackProgress('file-batch', { stage: 'listing', searchable: false });
   const storageOps = activitiesFor('storage', { retry: input.retry });
   const files = await storageOps.readListingBatch({ outputUri: input.outputUri, batch: input.batch });
-  const run = activitiesFor('file', { retry: input.retry })[input.task.activity] as (a: { file: typeof files[number] } & FileTask['params']) => Promise<{ counters: Record<string, number> }>;
+  const startedAt = new Date().toISOString();
+  let finished = ZERO_TOTALS;
+  tracker.stage('reading', { files: filesProgress(finished, files.length, startedAt) });
+  // One of three activities, chosen by the task: called the way all three take it.
+  const run = activitiesFor('file', { retry: input.retry })[input.task.activity] as unknown as {
+    executeWithOptions(o: { summary: string }, args: [{ file: FileRef } & FileTask['params']]): Promise<PerFileOutcome & Record<string, unknown>>;
+  };
   const results = await mapBounded(files, input.filesInFlight, async (file): Promise<FileResult> => {
+    let r: FileResult;
     try {
-      return { status: 'ok', file, outcome: await run({ file, ...input.task.params }) };
+      // The summary names the file, so the UI's timeline tells the activities apart.
+      const outcome = await run.executeWithOptions({ summary: `${input.task.activity} ${fileName(file.uri)}` }, [{ file, ...input.task.params }]);
+      r = { status: 'ok', file, outcome };
     } catch (e) {
       if (!isVerdictOnFile(e)) throw e;
-      return { status: 'failed', file, ...messageOf(e) };
+      r = { status: 'failed', file, ...messageOf(e) };
     }
+    finished = addTotals(finished, totalsOf(r));
+    tracker.update({ files: filesProgress(finished, files.length, startedAt) });
+    return r;
   });
+  tracker.stage('writing results');
   await storageOps.writeBatchResult({ outputUri: input.outputUri, batch: input.batch, results });
   let totals = ZERO_TOTALS;
   const failures: FailureNote[] = [];

@@ -7,6 +7,8 @@ import { mapBounded } from './concurrency.js';
 import { generateInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
 import { asPrefix, joinUri } from '../src/storage/uri-path.js';
+import { trackProgress } from './progress.js';
+import type { FilesProgress } from '../src/contract/progress.js';
 
 export interface GenerateInput {
   /** Prefix the files go under (s3://bucket/dir/ or file:///dir/). */
@@ -45,15 +47,22 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   }
   const { generateFile } = activitiesFor('file', { retry: input.retry });
   const seed = input.seed ?? 0;
-  const parts = await mapBounded(Array.from({ length: files }, (_, k) => k), input.filesInFlight ?? 8, (k) =>
-    generateFile({
-      uri: joinUri(input.outputUri, generatedFileName(seed, k, files)),
+  let written: FilesProgress = { total: files, done: 0, failed: 0, events: 0, bytes: 0, startedAt: new Date().toISOString() };
+  const tracker = trackProgress('generate', { stage: 'writing', searchable: false, files: written });
+  const parts = await mapBounded(Array.from({ length: files }, (_, k) => k), input.filesInFlight ?? 8, async (k) => {
+    const name = generatedFileName(seed, k, files);
+    const part = await generateFile.executeWithOptions({ summary: `generateFile ${name}` }, [{
+      uri: joinUri(input.outputUri, name),
       seed,
       ...partRange(events, files, k),
       ...(input.mix !== undefined ? { mix: input.mix } : {}),
       ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
-    }),
-  );
+    }]);
+    written = { ...written, done: written.done + 1, events: written.events + part.events, bytes: written.bytes + part.bytes };
+    tracker.update({ files: written });
+    return part;
+  });
+  tracker.stage('done');
   const classCounts: Record<string, number> = {};
   for (const p of parts) for (const [c, n] of Object.entries(p.classCounts)) classCounts[c] = (classCounts[c] ?? 0) + n;
   return {

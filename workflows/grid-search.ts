@@ -1,8 +1,11 @@
-import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType, ApplicationFailure, ActivityFailure, CancellationScope, CancelledFailure, ChildWorkflowFailure, executeChild, isCancellation, upsertMemo, workflowInfo,
+} from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { TrainRunResult } from '../src/ml/train-runner.js';
 import type { TrainConfig } from '../src/ml/train.js';
+import type { GridParams } from '../src/ml/grid.js';
 import type { SelectionMetric } from '../src/ml/metrics.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
@@ -11,12 +14,16 @@ import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
+import { trackProgress, upsertRunAttributes } from './progress.js';
+import { formatParams, type PointProgress } from '../src/contract/progress.js';
 import { gridFiles } from '../src/layout/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 
 
 export interface GridSearchInput {
+  /** The model's name, for people: the HepflowModel search attribute, the summaries (default: the spec's kind). */
+  readonly name?: string;
   /** A dataset from the dataset workflow (train.parquet, test.parquet, scaler.json). */
   readonly datasetUri: string;
   /** Runs go to <outputUri>/runs/<point id>/, the table and the evaluation beside them. */
@@ -70,6 +77,9 @@ const errorOf = (e: unknown): string => {
 export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSearchResult> {
   validated(gridSearchInputSchema, input);
   const metric = input.selectionMetric ?? 'valMeanAuc';
+  const model = input.name ?? input.spec.kind;
+  const tracker = trackProgress('grid-search', { stage: 'planning', searchable: true, model });
+  upsertRunAttributes({ model });
   // The dataset names the classes, so the models' outputs match it.
   // CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
   const cpuOps = activitiesFor('data', { retry: input.retry });
@@ -80,40 +90,70 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
     ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
   });
   const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
+  upsertMemo({ config: { model, kind: input.spec.kind, datasetUri: input.datasetUri, points: points.map((p) => p.id), pool: input.pool ?? 'cpu', selectionMetric: metric } });
+  let progress: PointProgress[] = points.map((p) => ({ id: p.id, params: p.params, status: 'waiting' }));
+  const setPoint = (id: string, patch: Partial<PointProgress>) => {
+    progress = progress.map((p) => (p.id === id ? { ...p, ...patch } : p));
+    tracker.update({ points: progress });
+  };
+  tracker.stage('training', { points: progress });
   const workers = input.workers ?? 1;
-  const train = async (run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig }): Promise<TrainRunResult> => {
-    if (workers <= 1) return trainer(run);
-    const r = await executeChild(distributedTrainWorkflow, {
-      workflowId: `${workflowInfo().workflowId}/${run.runId}`,
+  const train = async (
+    run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig }, point: { summary: string; params: Readonly<GridParams> },
+  ): Promise<TrainRunResult> => {
+    // Waits until training has stopped (between two batches) before the search ends cancelled.
+    const options = { summary: point.summary, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+    if (workers <= 1) return trainer.executeWithOptions(options, [{ ...run, params: point.params }]);
+    const workflowId = `${workflowInfo().workflowId}/${run.runId}`;
+    const r = await tracker.child(workflowId, () => executeChild(distributedTrainWorkflow, {
+      workflowId,
+      staticSummary: point.summary,
       args: [{
         ...run, workers, ...(input.localSteps !== undefined ? { localSteps: input.localSteps } : {}),
         ...(input.pool !== undefined ? { pool: input.pool } : {}), ...(input.gpuTaskQueue !== undefined ? { gpuTaskQueue: input.gpuTaskQueue } : {}),
         ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
         ...(input.retry !== undefined ? { retry: input.retry } : {}),
       }],
-    });
+    }));
     const { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds } = r;
     return { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds };
   };
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];
   const files = gridFiles(input.outputUri);
+  let bestAuc = -Infinity;
   await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {
+    setPoint(p.id, { status: 'running' });
     try {
-      outcomes.push(await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config }));
+      const r = await train(
+        { runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config },
+        { summary: `${model} ${p.id}: ${formatParams(p.params)}`, params: p.params },
+      );
+      outcomes.push(r);
+      setPoint(p.id, { status: 'done', ...(r.metrics.valMeanAuc !== undefined ? { valMeanAuc: r.metrics.valMeanAuc } : {}) });
+      if ((r.metrics.valMeanAuc ?? -Infinity) > bestAuc) {
+        bestAuc = r.metrics.valMeanAuc!;
+        upsertRunAttributes({ bestAuc });
+      }
     } catch (e) {
-      // A cancelled search is cancelled, not a search whose every point failed.
+      // A cancelled search is not a failed point: it ends the search, CANCELED.
       if (isCancellation(e)) throw e;
       failed.push({ runId: p.id, error: errorOf(e) });
+      setPoint(p.id, { status: 'failed', error: errorOf(e) });
     }
   });
+  // A point that failed while being cancelled (e.g. a distributed point) still means cancelled.
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('grid search cancelled');
   if (outcomes.length === 0) {
     throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, WorkflowFailureTypes.gridSearchFailed);
   }
   outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
+  tracker.stage('selecting');
   const { best, tableUri } = await cpuOps.selectBestModel({
     outputUri: trimTrailingSlashes(input.outputUri), outcomes, failed, metric, maximize: metric !== 'valLoss',
   });
+  tracker.stage('evaluating');
   const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: files.evaluation });
+  tracker.stage('done');
   return { best, tableUri, evaluation, trained: outcomes.length, failed };
 }

@@ -1,7 +1,8 @@
-import { continueAsNew } from '@temporalio/workflow';
+import { continueAsNew, upsertMemo } from '@temporalio/workflow';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from '../src/contract/fan-out.js';
 import { ingestInputSchema, validated } from './input-schemas.js';
+import { trackProgress, upsertRunAttributes } from './progress.js';
 
 export interface IngestInput extends FanOutOptions {
   /** Prefix (s3://bucket/dir/ or file:///dir/) under which ROOT files are found. */
@@ -24,7 +25,15 @@ export async function ingestWorkflow(input: IngestInput): Promise<FanOutResult> 
   validated(ingestInputSchema, input);
   const task: FileTask = { activity: 'inspectRootFile', params: { treeName: input.treeName, statBranches: input.statBranches ?? [] } };
   const sources = [{ uri: input.inputUri }];
-  const progress = await fanOutStep(sources, input.outputUri, task, input, input.progress);
+  const tracker = trackProgress('ingest', { stage: 'starting', searchable: true });
+  if (!input.progress) {
+    upsertRunAttributes({ samples: [input.inputUri] });
+    upsertMemo({ config: { inputUri: input.inputUri, outputUri: input.outputUri, treeName: input.treeName ?? '(first TTree)', statBranches: input.statBranches ?? [] } });
+  }
+  const progress = await fanOutStep(sources, input.outputUri, task, input, input.progress, tracker);
   if (!fanOutDone(progress)) await continueAsNew<typeof ingestWorkflow>({ ...input, progress });
-  return finishFanOut('hepflow.ingest-manifest/v1', sources, input.outputUri, task, progress, {}, input.retry);
+  tracker.stage('manifest');
+  const result = await finishFanOut('hepflow.ingest-manifest/v1', sources, input.outputUri, task, progress, {}, input.retry);
+  tracker.stage('done');
+  return result;
 }

@@ -72,6 +72,7 @@ const gridFields = {
 const pipelineModel = object({ name, ...gridFields }, 'a model { name, spec, grid?, pool?, workers?, ... }');
 
 export const gridSearchInputSchema = object({
+  name: optional(name),
   datasetUri: uri,
   outputUri: uri,
   ...gridFields,

@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { SampleInput } from '../src/input/samples.js';
 import type { DelphesEvent } from '../src/delphes/event.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
@@ -13,6 +13,8 @@ import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
 import { gridSearchWorkflow, type GridSearchInput } from './grid-search.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
+import { trackProgress, upsertRunAttributes } from './progress.js';
+import { pipelineConfigSummary } from './pipeline-summary.js';
 
 /**
  * One model of a run: its grid search's settings (the grid defaults to the spec alone,
@@ -70,21 +72,30 @@ export interface PipelineInput {
 export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string; registered: { name: string; version: number; modelUri: string }[] }> {
   validated(pipelineInputSchema, input);
   const id = workflowInfo().workflowId;
+  const tracker = trackProgress('pipeline', { stage: 'starting', searchable: true });
+  upsertMemo({ config: pipelineConfigSummary(input) });
   const ops = activitiesFor('data', { retry: input.retry });
   const retry = input.retry ? { retry: input.retry } : {};
   const layout = runFiles(input.workUri);
   const work = layout.work;
   let samples = input.samples;
   if (input.generate) {
-    const generated = await executeChild(generateWorkflow, {
+    tracker.stage('generate');
+    upsertRunAttributes({ samples: ['generated'] });
+    const generated = await tracker.child(`${id}-generate`, () => executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
-      args: [{ outputUri: layout.input, ...input.generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
-    });
+      staticSummary: `generate ${input.generate!.events} events in ${input.generate!.files} files`,
+      args: [{ outputUri: layout.input, ...input.generate!, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
+    }));
     samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
+  } else {
+    upsertRunAttributes({ samples: samples!.map((s) => s.name) });
   }
 
-  const features = await executeChild(featuresWorkflow, {
+  tracker.stage('features');
+  const features = await tracker.child(`${id}-features`, () => executeChild(featuresWorkflow, {
     workflowId: `${id}-features`,
+    staticSummary: `features of ${samples!.map((s) => s.name).join(', ')}`,
     args: [{
       samples: samples!,
       outputUri: layout.features,
@@ -94,7 +105,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       ...retry,
       ...(input.allowFailedFiles ? { allowFailedFiles: true } : {}),
     }],
-  });
+  }));
+  tracker.stage('dataset');
   const dataset = await ops.buildDataset({
     featuresUri: layout.features,
     outputUri: layout.dataset(input.dataset?.kind ?? 'dev'),
@@ -112,10 +124,13 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       WorkflowFailureTypes.eventsLost,
     );
   }
+  tracker.stage('training');
   const models = await Promise.all(input.models.map(async (m) => {
-    const r = await executeChild(gridSearchWorkflow, {
+    const r = await tracker.child(`${id}-grid-${m.name}`, () => executeChild(gridSearchWorkflow, {
       workflowId: `${id}-grid-${m.name}`,
+      staticSummary: `grid search ${m.name} (${m.spec.kind}) on the ${m.pool ?? 'cpu'} pool`,
       args: [{
+        name: m.name,
         datasetUri: dataset.datasetUri,
         outputUri: layout.models(m.name),
         spec: m.spec,
@@ -128,7 +143,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         ...(m.localSteps !== undefined ? { localSteps: m.localSteps } : {}),
         ...retry,
       }],
-    });
+    }));
     const kind = m.spec.kind === 'gru' ? 'particle-sequence' : m.spec.kind;
     return { name: m.name, kind, best: r.best, trained: r.trained, failed: r.failed.length, tableUri: r.tableUri, evaluation: r.evaluation };
   }));
@@ -143,11 +158,18 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     dataset,
     models,
   };
+  const best = models.map((m) => ({ name: m.name, auc: meanOf(Object.values(m.evaluation.auc)) })).reduce((a, b) => (b.auc > a.auc ? b : a));
+  upsertRunAttributes({ model: best.name, bestAuc: best.auc });
+  tracker.stage('report');
   const { markdownUri } = await ops.writePipelineReport({ workUri: work, report });
+  if (input.register !== false) tracker.stage('register');
   const registered = input.register === false ? [] : await ops.registerModels({
     ...(input.registryUri ? { registryUri: input.registryUri } : {}), workUri: work, datasetUri: dataset.datasetUri,
     featuresConfig: { samples: samples!, treeName: input.treeName ?? null, emptyIfMissing: input.emptyIfMissing ?? [] },
     models: models.map((m) => ({ name: `${input.registryPrefix ?? ''}${m.name}`, modelUri: m.best.modelUri, metrics: { validation: m.best.metrics, test: { accuracy: m.evaluation.accuracy, auc: m.evaluation.auc } } })),
   });
+  tracker.stage('done');
   return { ...report, reportUri: markdownUri, registered };
 }
+
+const meanOf = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);

@@ -4,6 +4,7 @@ import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from '../src/contract/fan-out.js';
+import { trackProgress } from './progress.js';
 
 export interface ScoreInput extends FanOutOptions, ScoreOptions {
   /** Prefix of the inputs: Delphes ROOT files (suffix `.root`, the default) or feature parts (suffix `.parquet`). */
@@ -32,9 +33,13 @@ export async function scoreWorkflow(input: ScoreInput): Promise<ScoreResult> {
   const { inputUri, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry, ...score } = input;
   const task: FileTask = { activity: 'scoreFile', params: { ...score, outputUri } };
   const sources = [{ uri: inputUri }];
-  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry }, previous);
+  const tracker = trackProgress('score', { stage: 'starting', searchable: true });
+  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry }, previous, tracker);
   if (!fanOutDone(progress)) await continueAsNew<typeof scoreWorkflow>({ ...input, progress });
+  tracker.stage('manifest');
   const done = await finishFanOut('hepflow.scores-manifest/v1', sources, outputUri, task, progress, {}, retry);
+  tracker.stage('selection');
   const summary = await activitiesFor('data', { retry }).summarizeScores({ outputUri, manifestUri: done.manifestUri, ...(score.selection ? { selection: score.selection } : {}) });
+  tracker.stage('done');
   return { ...done, rows: summary.rows, ...(summary.efficiencyUri ? { efficiencyUri: summary.efficiencyUri, acceptedUri: summary.acceptedUri } : {}) };
 }

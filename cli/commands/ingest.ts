@@ -16,7 +16,9 @@ export interface IngestOptions {
 }
 
 export const runIngest = (input: IngestInput, o: { localWorker: boolean; wait: boolean; workflowId?: string }) =>
-  runWorkflow<FanOutResult>('ingestWorkflow', input, { ...o, workflowId: o.workflowId ?? newWorkflowId('ingest') });
+  runWorkflow<FanOutResult>('ingestWorkflow', input, {
+    ...o, workflowId: o.workflowId ?? newWorkflowId('ingest'), summary: `ingest ${input.inputUri}`, details: `**output**: ${input.outputUri}`,
+  });
 
 const statLine = (name: string, s: BranchStats): string =>
   `${name.padEnd(20)} ${String(s.count).padStart(10)} values  sum ${(Number.isInteger(s.sum) ? String(s.sum) : s.sum.toPrecision(10)).padStart(16)}` +

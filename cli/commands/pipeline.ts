@@ -4,8 +4,11 @@ import type { PipelineReport } from '../../src/stages/report.js';
 import { UsageError } from '../args.js';
 import type { SampleInput } from '../../src/input/samples.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
+import { queuesOf } from '../run-progress.js';
+import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';
 import { checkAtEdge, readRunFile } from '../run-file.js';
 import { pipelineInputSchema } from '../../workflows/input-schemas.js';
+import { pipelineConfigSummary } from '../../workflows/pipeline-summary.js';
 
 /**
  * The models of a standard run: the HLF classifier tuned over a small grid as the paper
@@ -20,8 +23,20 @@ export function standardModels(o: { maxLen: number; epochs: number; pool: 'cpu' 
   ];
 }
 
+/** The run in the UI's words: the summary line (input → models) and details (Markdown). */
+export function pipelineSummary(input: PipelineInput): { summary: string; details: string } {
+  const c = pipelineConfigSummary(input);
+  const source = input.generate ? `${input.generate.events} generated events` : (input.samples ?? []).map((s) => s.name).join(', ');
+  return {
+    summary: `pipeline: ${source} → ${input.models.map((m) => m.name).join(', ')}`,
+    details: `**work**: ${c.workUri}\n\n**input**: ${c.input}\n\n**models**: ${c.models.join(', ')}`,
+  };
+}
+
 export const runPipeline = (input: PipelineInput, o: { localWorker: boolean; wait: boolean; workflowId: string }) =>
-  runWorkflow<PipelineReport & { reportUri: string }>('pipelineWorkflow', input, o);
+  runWorkflow<PipelineReport & { reportUri: string }>('pipelineWorkflow', input, {
+    ...o, ...pipelineSummary(input), queues: queuesOf(input, CPU_TASK_QUEUE),
+  });
 
 export async function printReport(r: { reportUri: string }): Promise<void> {
   console.log(Buffer.from(await storage().readAll(r.reportUri)).toString('utf8'));

@@ -116,7 +116,7 @@ export const evaluation: EvaluateResult = {
 
 /** Grid-search activities whose `trainModel` is the test's. */
 export const gridStubs = (trainModel: Activities['trainModel']) => ({
-  planGridSearch: async () => POINTS.map((id) => ({ id, config: {} as TrainConfig })),
+  planGridSearch: async () => POINTS.map((id) => ({ id, params: { batchSize: 32 }, config: {} as TrainConfig })),
   trainModel,
   selectBestModel: async (input: Parameters<Activities['selectBestModel']>[0]) => {
     const best = [...input.outcomes].sort((a, b) => (b.metrics[input.metric] ?? 0) - (a.metrics[input.metric] ?? 0))[0];
