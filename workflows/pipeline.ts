@@ -3,7 +3,7 @@ import type { SampleInput } from '../src/input/samples.js';
 import type { DelphesEvent } from '../src/physics/delphes-event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
-import type { PipelineReport } from '../src/stages/report.js';
+import type { PipelineReport, StageTiming } from '../src/stages/report.js';
 import type { Pool } from '../src/temporal/task-queues.js';
 import type { MixInput } from '../src/generator/mix.js';
 import type { RetrySettings } from '../src/temporal/policies.js';
@@ -63,22 +63,33 @@ export interface PipelineInput {
  * is a child workflow or activity whose outputs live in object storage, so a crash or
  * a redeploy resumes at the stage it had reached.
  */
-export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string; registered: { name: string; version: number; modelUri: string }[] }> {
+export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & {
+  reportUri: string; htmlReportUri: string; registered: { name: string; version: number; modelUri: string }[];
+}> {
   validated(pipelineInputSchema, input);
   const id = workflowInfo().workflowId;
+  // Workflow time (Date.now() is replay-safe here): a few numbers per stage for the report.
+  const timings: StageTiming[] = [];
+  const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const r = await run();
+    timings.push({ stage, startedAt: new Date(t0).toISOString(), seconds: (Date.now() - t0) / 1000 });
+    return r;
+  };
   const ops = activitiesFor('data', { retry: input.retry });
   const retry = input.retry ? { retry: input.retry } : {};
   const work = input.workUri.replace(/\/+$/, '');
   let samples = input.samples;
-  if (input.generate) {
-    const generated = await executeChild(generateWorkflow, {
+  const generate = input.generate;
+  if (generate) {
+    const generated = await timed('generate', () => executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
-      args: [{ outputUri: `${work}/input/`, ...input.generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
-    });
+      args: [{ outputUri: `${work}/input/`, ...generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
+    }));
     samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
   }
 
-  const features = await executeChild(featuresWorkflow, {
+  const features = await timed('features', () => executeChild(featuresWorkflow, {
     workflowId: `${id}-features`,
     args: [{
       samples: samples!,
@@ -89,15 +100,15 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       ...retry,
       ...(input.allowFailedFiles ? { allowFailedFiles: true } : {}),
     }],
-  });
-  const dataset = await ops.buildDataset({
+  }));
+  const dataset = await timed('dataset', () => ops.buildDataset({
     featuresUri: `${work}/features`,
     outputUri: `${work}/dataset-${input.dataset?.kind ?? 'dev'}`,
     kind: input.dataset?.kind ?? 'dev',
     ...(input.dataset?.maxEvents !== undefined ? { maxEvents: input.dataset.maxEvents } : {}),
     ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
     ...(input.dataset?.testFraction !== undefined ? { testFraction: input.dataset.testFraction } : {}),
-  });
+  }));
   // Event conservation across stages: the dataset balanced from every selected event.
   const lost = features.classes.filter((c) => (features.totals.counters[`class:${c}`] ?? 0) !== dataset.available[c]);
   if (lost.length > 0) {
@@ -107,7 +118,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     );
   }
   const models = await Promise.all(input.models.map(async (m) => {
-    const r = await executeChild(gridSearchWorkflow, {
+    const r = await timed(`grid search ${m.name}`, () => executeChild(gridSearchWorkflow, {
       workflowId: `${id}-grid-${m.name}`,
       args: [{
         datasetUri: dataset.datasetUri,
@@ -120,7 +131,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
         ...retry,
       }],
-    });
+    }));
     const kind = m.spec.kind === 'gru' ? 'particle-sequence' : m.spec.kind;
     return { name: m.name, kind, best: r.best, trained: r.trained, failed: r.failed.length, tableUri: r.tableUri, evaluation: r.evaluation };
   }));
@@ -129,17 +140,18 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     samples: samples!.map((s, i) => ({ ...s, ...features.perSample[i] })),
     classes: features.classes,
     features: {
-      manifestUri: features.manifestUri, files: features.listing.files, failed: features.totals.failed, counters: features.totals.counters,
+      manifestUri: features.manifestUri, files: features.listing.files, bytes: features.listing.bytes, failed: features.totals.failed, counters: features.totals.counters,
       allowFailedFiles: features.allowFailedFiles,
     },
     dataset,
     models,
+    timings,
   };
-  const { markdownUri } = await ops.writePipelineReport({ workUri: work, report });
+  const { markdownUri, htmlUri } = await ops.writePipelineReport({ workUri: work, report });
   const registered = input.register === false ? [] : await ops.registerModels({
     ...(input.registryUri ? { registryUri: input.registryUri } : {}), workUri: work, datasetUri: dataset.datasetUri,
     featuresConfig: { samples: samples!, treeName: input.treeName ?? null, emptyIfMissing: input.emptyIfMissing ?? [] },
     models: models.map((m) => ({ name: `${input.registryPrefix ?? ''}${m.name}`, modelUri: m.best.modelUri, metrics: { validation: m.best.metrics, test: { accuracy: m.evaluation.accuracy, auc: m.evaluation.auc } } })),
   });
-  return { ...report, reportUri: markdownUri, registered };
+  return { ...report, reportUri: markdownUri, htmlReportUri: htmlUri, registered };
 }

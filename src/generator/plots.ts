@@ -12,6 +12,7 @@ import { EVENT_CLASSES, type EventClass } from '../physics/delphes-event.js';
 import { HLF } from '../physics/hlf.js';
 import { N_HLF } from '../dataset/schema.js';
 import { selectedSample, type SelectedSample } from './separability.js';
+import { esc } from '../ml/metrics.js';
 
 interface Panel {
   readonly title: string;
@@ -58,7 +59,6 @@ function histogram(sample: SelectedSample, cls: number, p: Panel): number[] {
 }
 
 const fmt = (v: number): string => (Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toPrecision(2));
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function renderSvg(sample: SelectedSample, caption: string): string {
   const pw = 300;

@@ -2,6 +2,22 @@ import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
 import type { TrainRunResult } from './train.js';
 import type { SampleInput, SampleOutcome } from '../input/samples.js';
+import { joinUri } from '../storage/uri.js';
+
+/** The names of a run's report files, beside everything else the run wrote under its work URI. */
+export const REPORT_FILES = { json: 'report.json', markdown: 'report.md', html: 'report.html' } as const;
+
+export function reportUris(workUri: string): { jsonUri: string; markdownUri: string; htmlUri: string } {
+  return { jsonUri: joinUri(workUri, REPORT_FILES.json), markdownUri: joinUri(workUri, REPORT_FILES.markdown), htmlUri: joinUri(workUri, REPORT_FILES.html) };
+}
+
+/** One stage of a run as the workflow timed it (workflow time: deterministic on replay). */
+export interface StageTiming {
+  /** e.g. `features`, `dataset`, `grid search hlf`. */
+  readonly stage: string;
+  readonly startedAt: string;
+  readonly seconds: number;
+}
 
 export interface PipelineReport {
   readonly workflowId: string;
@@ -11,6 +27,8 @@ export interface PipelineReport {
   readonly classes: readonly string[];
   readonly features: {
     readonly manifestUri: string; readonly files: number; readonly failed: number; readonly counters: Readonly<Record<string, number>>;
+    /** Bytes of input listed. */
+    readonly bytes: number;
     /** The policy the run ran under: with it, failed files are left out instead of failing the run. */
     readonly allowFailedFiles: boolean;
   };
@@ -24,6 +42,8 @@ export interface PipelineReport {
     readonly tableUri: string;
     readonly evaluation: EvaluateResult;
   }[];
+  /** In the order the stages finished; the grid searches of the models ran in parallel. */
+  readonly timings: readonly StageTiming[];
 }
 
 /** Test-set AUCs of the reference paper (arXiv:1807.00083, Table 2 / Fig. 6) per model kind, for its preset classes. */
