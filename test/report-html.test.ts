@@ -15,6 +15,9 @@ import type { PipelineInput } from '../workflows/pipeline.js';
 import { reportUris, type PipelineReport } from '../src/stages/report.js';
 import { gatherReportDetails, renderHtmlReport } from '../src/stages/report-html.js';
 import { HLF_NAMES } from '../src/dataset/schema.js';
+import { datasetFiles } from '../src/dataset/layout.js';
+import { hlfHistograms } from '../src/dataset/hlf-histograms.js';
+import { readFeatureRows } from '../src/parquet/reader.js';
 import { codeVersion } from '../src/registry/code-version.js';
 import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
 import { chromiumPath, launchChromium } from '../infra/browser.js';
@@ -102,6 +105,30 @@ test('the pipeline writes report.html beside report.md', async () => {
   // Self-contained: nothing fetched from anywhere, not even a relative file.
   assert.doesNotMatch(html, /<(script|link|img|iframe)\b/i);
   assert.doesNotMatch(html, /\b(src|href)="(?!#)/i);
+});
+
+test('the HLF histograms count every row of the dataset once per feature, in its class and bin', async () => {
+  assert.ok(report, 'the pipeline ran');
+  const h = await hlfHistograms(store, report.dataset.datasetUri, report.classes);
+  const kept = report.classes.map((c) => report.dataset.counts.train[c]! + report.dataset.counts.test[c]!);
+  assert.deepEqual(h.rows, kept);
+  for (const f of h.features) assert.deepEqual(f.counts.map((c) => c.reduce((a, b) => a + b, 0)), kept, f.name);
+  // nJets, independently: one bin per integer from the train split's minimum.
+  const nJets = h.features[HLF_NAMES.indexOf('nJets')]!;
+  assert.ok(nJets.integer);
+  const expected = report.classes.map(() => new Array<number>(nJets.counts[0]!.length).fill(0));
+  for (const uri of [datasetFiles(report.dataset.datasetUri).train, datasetFiles(report.dataset.datasetUri).test]) {
+    const src = await store.openRead(uri);
+    try {
+      for await (const row of readFeatureRows(src)) {
+        const bin = Math.round(row.hlf[HLF_NAMES.indexOf('nJets')]! - (nJets.lo + 0.5));
+        expected[row.label]![Math.min(expected[0]!.length - 1, Math.max(0, bin))]!++;
+      }
+    } finally {
+      await src.close();
+    }
+  }
+  assert.deepEqual(nJets.counts, expected);
 });
 
 test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF, grid, timings, lineage', { skip: noBrowser }, async () => {

@@ -27,11 +27,11 @@ export function standardModels(o: { maxLen: number; epochs: number; pool: 'cpu' 
 }
 
 export const runPipeline = (input: PipelineInput, o: { localWorker: boolean; wait: boolean; workflowId: string }) =>
-  runWorkflow<PipelineReport & { reportUri: string }>('pipelineWorkflow', input, o);
+  runWorkflow<PipelineReport & { reportUri: string; htmlReportUri: string }>('pipelineWorkflow', input, o);
 
-export async function printReport(r: { reportUri: string }): Promise<void> {
+export async function printReport(r: { reportUri: string; htmlReportUri: string }): Promise<void> {
   console.log(Buffer.from(await storage().readAll(r.reportUri)).toString('utf8'));
-  console.log(`report: ${r.reportUri}`);
+  console.log(`report: ${r.reportUri}\nHTML report (plots, cut flow, feature distributions, timings, lineage): ${r.htmlReportUri}`);
 }
 
 export async function runCommand(args: string[]): Promise<void> {

@@ -183,8 +183,19 @@ function rocSection(r: PipelineReport, d: ReportDetails): string {
     '</div></section>';
 }
 
+/** Round axis values (steps of 1, 2 or 5 times a power of ten), about `count` of them in [lo, hi]. */
+function niceTicks(lo: number, hi: number, count = 5): { values: number[]; decimals: number } {
+  if (!(hi > lo)) return { values: [lo], decimals: 0 };
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const values: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) values.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return { values, decimals: Math.max(0, -Math.floor(Math.log10(step))) };
+}
+
 function histogramSvg(f: HlfHistograms['features'][number], classes: readonly string[]): string {
-  const W = 300, H = 190, L = 44, R = 10, T = 24, B = 30;
+  const W = 300, H = 190, L = 44, R = 16, T = 24, B = 30;
   const pw = W - L - R, ph = H - T - B;
   const fractions = f.counts.map((c) => {
     const n = c.reduce((a, b) => a + b, 0);
@@ -194,16 +205,19 @@ function histogramSvg(f: HlfHistograms['features'][number], classes: readonly st
   const nb = f.counts[0]?.length ?? 1;
   const x = (b: number): string => (L + (b / nb) * pw).toFixed(1);
   const y = (v: number): string => (T + ph - (v / ymax) * ph).toFixed(1);
-  const label = (v: number): string => (f.integer ? v.toFixed(0) : Math.abs(v) >= 100 ? v.toFixed(0) : Number(v.toPrecision(3)).toString());
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="10">`,
     `<text x="${L + pw / 2}" y="15" text-anchor="middle" font-size="12" font-weight="bold">${esc(f.name)}</text>`,
     `<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="none" stroke="#444"/>`,
   ];
-  const ticks = f.integer && nb <= 12 ? Array.from({ length: nb }, (_, b) => b + 0.5) : [0, nb / 4, nb / 2, (3 * nb) / 4, nb];
-  for (const t of ticks) {
+  // Axis values in bin units: bin b spans [b, b + 1).
+  const ticks = f.integer
+    ? { values: niceTicks(f.lo + 0.5, f.hi - 0.5, Math.min(nb - 1, 8) || 1).values, decimals: 0 }
+    : niceTicks(f.lo, f.hi);
+  for (const v of ticks.values) {
+    const t = ((v - f.lo) / (f.hi - f.lo)) * nb;
     out.push(`<line x1="${x(t)}" y1="${T + ph}" x2="${x(t)}" y2="${T + ph + 3}" stroke="#444"/>`);
-    out.push(`<text x="${x(t)}" y="${T + ph + 14}" text-anchor="middle">${esc(label(f.lo + (t / nb) * (f.hi - f.lo)))}</text>`);
+    out.push(`<text x="${x(t)}" y="${T + ph + 14}" text-anchor="middle">${v.toFixed(ticks.decimals)}</text>`);
   }
   for (const v of [0, ymax / 2 / 1.1, ymax / 1.1]) {
     out.push(`<text x="${L - 4}" y="${Number(y(v)) + 3}" text-anchor="end">${v.toFixed(2)}</text>`);
@@ -223,7 +237,7 @@ function histogramSection(d: ReportDetails): string {
   const legend = h.classes.map((c, i) =>
     `<span class="key"><span class="swatch" style="background:${PALETTE[i % PALETTE.length]}"></span>${esc(c)} (${int(h.rows[i])} events)</span>`).join('');
   return `<section id="hlf"><h2>High-level features per class</h2>` +
-    `<p>Normalised distributions over the dataset (train and test), each class summing to 1; ranges from the train split’s scaler, values outside it in the edge bins. ${legend}</p>` +
+    `<p>Normalised distributions over the dataset (train and test), each class summing to 1. The shown range leaves out the outermost 0.2% of events on either side, which are counted in the edge bins.</p><p class="legend">${legend}</p>` +
     `<div class="grid">${h.features.map((f) => `<figure class="hlf" data-feature="${esc(f.name)}">${histogramSvg(f, h.classes)}</figure>`).join('')}</div></section>`;
 }
 
@@ -290,7 +304,7 @@ table{border-collapse:collapse;margin:6px 0;font-size:13px}th,td{border:1px soli
 th{background:#f0f2f5}td .num,td.num{font-variant-numeric:tabular-nums}tr.total td{background:#f7f8fa}tr.best td{background:#e8f5e9}
 .chosen{background:#2e7d32;color:#fff;border-radius:3px;padding:0 5px;font-size:11px}
 code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}.note{color:#555;font-size:12px}.warn{color:#b00020}
-.grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}.key{margin-left:12px;white-space:nowrap}
+.grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure.roc svg{width:410px;height:auto}.key{margin-right:16px;white-space:nowrap}
 .swatch{display:inline-block;width:18px;height:4px;margin-right:4px;vertical-align:middle}
 `;
 
