@@ -139,6 +139,9 @@ test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF
     assert.deepEqual(failed, []);
     assert.deepEqual(errors, []);
     assert.equal(await page.title(), 'hepflow report report-html');
+    // Laid out as tables (a stray class can turn one into a flex box).
+    const displays = await page.$$eval('table', (ts) => ts.map((t) => `${t.className}: ${t.ownerDocument.defaultView!.getComputedStyle(t).display}`));
+    assert.deepEqual(displays.filter((d) => !d.endsWith(': table')), []);
 
     // The AUC table: one row per model, the test AUCs and the paper's beside them.
     const auc = await cells(page, 'table.auc');
@@ -180,7 +183,7 @@ test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF
     assert.deepEqual(hists, HLF_NAMES.map((n) => [n, 3]));
 
     // The grid: every point, the chosen one marked.
-    const grids = await page.$$eval('table.grid', (ts) => ts.map((t) => ({
+    const grids = await page.$$eval('table.points', (ts) => ts.map((t) => ({
       rows: t.querySelectorAll('tbody tr').length,
       best: [...t.querySelectorAll('tr.best td:first-child')].map((td) => td.textContent!.replace('chosen', '').trim()),
     })));
@@ -200,6 +203,9 @@ test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF
     }
     assert.match(await page.locator('#lineage').innerText(), new RegExp(report.dataset.configHash));
     assert.equal(await page.locator('table.model-files').count(), report.models.length);
+    const trainedOn = await page.$$eval('#lineage p.model', (ps) => ps.map((p) => p.textContent!));
+    assert.equal(trainedOn.length, report.models.length);
+    for (const t of trainedOn) assert.ok(t.includes(report.dataset.datasetUri), t);
     assert.equal(await page.locator('code.version').innerText(), codeVersion());
     for (const etag of await page.$$eval('table.dataset-files td:nth-child(2), table.model-files td:nth-child(2)', (tds) => tds.map((td) => td.textContent))) {
       assert.notEqual(etag, 'missing');

@@ -1,5 +1,5 @@
 import type { Storage } from '../storage/index.js';
-import { readFeatureBatches } from '../parquet/reader.js';
+import { readHlfBatches } from '../parquet/reader.js';
 import { datasetFiles } from './layout.js';
 import { HLF_NAMES, N_HLF, type HlfScaler } from './schema.js';
 
@@ -29,10 +29,11 @@ const TAIL = 0.002;
 
 /**
  * Per-class histograms of the 14 HLF over a dataset's train and test files, streamed one
- * row group at a time (memory bounded by the row-group size). The ranges are the train
- * split's min and max from the dataset's scaler.json, so one pass suffices: it fills fine
- * bins over that range, and the shown bins then cover all but the outermost 0.2% on either
- * side (long tails such as HT's would otherwise squeeze every event into a few bins).
+ * row group at a time without the particles (memory bounded by the row-group size). The
+ * ranges are the train split's min and max from the dataset's scaler.json, so one pass
+ * suffices: it fills fine bins over that range, and the shown bins then cover all but the
+ * outermost 0.2% on either side (long tails such as HT's would otherwise squeeze every
+ * event into a few bins).
  */
 export async function hlfHistograms(store: Storage, datasetUri: string, classes: readonly string[], bins = 40): Promise<HlfHistograms> {
   const files = datasetFiles(datasetUri);
@@ -53,7 +54,7 @@ export async function hlfHistograms(store: Storage, datasetUri: string, classes:
   for (const uri of [files.train, files.test]) {
     const source = await store.openRead(uri);
     try {
-      for await (const b of readFeatureBatches(source)) {
+      for await (const b of readHlfBatches(source)) {
         for (let i = 0; i < b.length; i++) {
           const c = b.label[i]!;
           if (!(c >= 0 && c < classes.length)) throw new Error(`${uri}: label ${c} is not one of the dataset's ${classes.length} classes`);

@@ -38,7 +38,11 @@ export interface Lineage {
   }[];
   readonly inputsTotal: number;
   readonly dataset: { readonly uri: string; readonly configHash: string; readonly files: readonly StoredFile[] };
-  readonly models: readonly { readonly name: string; readonly files: readonly StoredFile[] }[];
+  readonly models: readonly {
+    readonly name: string; readonly files: readonly StoredFile[];
+    /** What training read (its metadata.json's datasetId) and the network's size. */
+    readonly trainedOn: string; readonly parameters: number;
+  }[];
 }
 
 export interface ReportDetails {
@@ -107,9 +111,13 @@ export async function gatherReportDetails(store: Storage, r: PipelineReport): Pr
         uri: r.dataset.datasetUri, configHash: r.dataset.configHash,
         files: await Promise.all([files.train, files.test, files.scaler, files.particleScaler, files.metadata].map((u) => stored(store, u))),
       },
-      models: await Promise.all(r.models.map(async (m) => ({
-        name: m.name, files: await Promise.all(MODEL_FILES.map((f) => stored(store, joinUri(m.best.modelUri, f)))),
-      }))),
+      models: await Promise.all(r.models.map(async (m) => {
+        const meta = await store.readJson<ModelMetadata & { datasetId: string; parameters: number }>(joinUri(m.best.modelUri, 'metadata.json'));
+        return {
+          name: m.name, trainedOn: meta.datasetId, parameters: meta.parameters,
+          files: await Promise.all(MODEL_FILES.map((f) => stored(store, joinUri(m.best.modelUri, f)))),
+        };
+      })),
     },
   };
 }
@@ -119,7 +127,8 @@ const int = (n: number | undefined | null): string => (n === undefined || n === 
 const bytes = (n: number | null): string =>
   n === null ? '–' : n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
 const seconds = (s: number): string => (s >= 120 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(1)} s`);
-const rate = (n: number, s: number, unit: string): string => (s > 0 ? `${Math.round(n / s).toLocaleString('en-US')} ${unit}/s` : '–');
+const rate = (n: number, s: number, unit: string): string =>
+  (s > 0 ? `${n / s >= 10 ? Math.round(n / s).toLocaleString('en-US') : Number((n / s).toPrecision(2))} ${unit}/s` : '–');
 const sum = (c: Readonly<Record<string, number>>): number => Object.values(c).reduce((a, b) => a + b, 0);
 
 /** A table from already-escaped cells; `head` cells are escaped here. */
@@ -177,7 +186,7 @@ function aucSection(r: PipelineReport): string {
 }
 
 function rocSection(r: PipelineReport, d: ReportDetails): string {
-  return `<section id="roc"><h2>ROC curves</h2><div class="grid">` +
+  return `<section id="roc"><h2>ROC curves</h2><div class="figures">` +
     r.models.map((m, i) =>
       `<figure class="roc" data-model="${esc(m.name)}">${rocSvg(d.evaluations[i]!, `${m.name} (${m.kind}), ${d.evaluations[i]!.samples} test events`)}</figure>`).join('') +
     '</div></section>';
@@ -238,7 +247,7 @@ function histogramSection(d: ReportDetails): string {
     `<span class="key"><span class="swatch" style="background:${PALETTE[i % PALETTE.length]}"></span>${esc(c)} (${int(h.rows[i])} events)</span>`).join('');
   return `<section id="hlf"><h2>High-level features per class</h2>` +
     `<p>Normalised distributions over the dataset (train and test), each class summing to 1. The shown range leaves out the outermost 0.2% of events on either side, which are counted in the edge bins.</p><p class="legend">${legend}</p>` +
-    `<div class="grid">${h.features.map((f) => `<figure class="hlf" data-feature="${esc(f.name)}">${histogramSvg(f, h.classes)}</figure>`).join('')}</div></section>`;
+    `<div class="figures">${h.features.map((f) => `<figure class="hlf" data-feature="${esc(f.name)}">${histogramSvg(f, h.classes)}</figure>`).join('')}</div></section>`;
 }
 
 function gridSection(r: PipelineReport, d: ReportDetails): string {
@@ -252,7 +261,7 @@ function gridSection(r: PipelineReport, d: ReportDetails): string {
     ]);
     const failed = g.failed.map((f) => `<li><code>${esc(f.runId)}</code>: ${esc(f.error)}</li>`).join('');
     return `<h3>${esc(m.name)} <small>(${esc(m.kind)}; chosen by ${g.maximize ? 'highest' : 'lowest'} ${esc(g.metric)} on the validation split)</small></h3>` +
-      table('grid', ['point', 'hyper-parameters', ...metricNames, 'epochs', 'backend', 'samples/s', 'training'], rows,
+      table('points', ['point', 'hyper-parameters', ...metricNames, 'epochs', 'backend', 'samples/s', 'training'], rows,
         g.points.map((p) => (p.runId === g.best ? ' class="best"' : ''))) +
       (failed ? `<p class="warn">Failed points:</p><ul>${failed}</ul>` : '');
   }).join('') + '</section>';
@@ -265,7 +274,7 @@ function timingSection(r: PipelineReport): string {
     if (stage === 'features') return `${rate(c.read ?? 0, s, 'events')}, ${rate(r.features.files, s, 'files')}, ${bytes(s > 0 ? Math.round(r.features.bytes / s) : null)}/s`;
     if (stage === 'dataset') return rate(sum(r.dataset.available), s, 'events read');
     const m = r.models.find((x) => stage === `grid search ${x.name}`);
-    return m ? `${m.trained} points; best point trained at ${int(Math.round(m.best.samplesPerSecond))} samples/s` : '–';
+    return m ? `${m.trained} point${m.trained === 1 ? '' : 's'}; best point trained at ${int(Math.round(m.best.samplesPerSecond))} samples/s` : '–';
   };
   const rows = r.timings.map((t) => [esc(t.stage), esc(t.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')), seconds(t.seconds), esc(throughput(t.stage, t.seconds))]);
   const total = r.timings.length === 0 ? 0
@@ -290,7 +299,8 @@ function lineageSection(r: PipelineReport, d: ReportDetails): string {
     `<h3>Parts → dataset</h3><p>Dataset <code>${esc(l.dataset.uri)}</code>, configuration hash <code>${esc(l.dataset.configHash)}</code>, from ${int(r.dataset.parts)} parts.</p>` +
     table('dataset-files', ['file', 'ETag', 'size'], l.dataset.files.map(file)) +
     `<h3>Dataset → models</h3>` +
-    l.models.map((m) => `<p>${esc(m.name)}: the chosen grid point, trained on the dataset above.</p>${table('model-files', ['file', 'ETag', 'size'], m.files.map(file))}`).join('') +
+    l.models.map((m) => `<p class="model">${esc(m.name)}: the chosen grid point, ${int(m.parameters)} parameters, trained on <code>${esc(m.trainedOn)}</code>.</p>` +
+      table('model-files', ['file', 'ETag', 'size'], m.files.map(file))).join('') +
     '</section>';
 }
 
@@ -303,8 +313,8 @@ h2{font-size:18px;border-bottom:1px solid #e3e6ea;padding-bottom:4px}h3{font-siz
 table{border-collapse:collapse;margin:6px 0;font-size:13px}th,td{border:1px solid #d7dbe0;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f0f2f5}td .num,td.num{font-variant-numeric:tabular-nums}tr.total td{background:#f7f8fa}tr.best td{background:#e8f5e9}
 .chosen{background:#2e7d32;color:#fff;border-radius:3px;padding:0 5px;font-size:11px}
-code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}.note{color:#555;font-size:12px}.warn{color:#b00020}
-.grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure.roc svg{width:410px;height:auto}.key{margin-right:16px;white-space:nowrap}
+code{font:12px ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}.note{color:#555;font-size:12px}.warn{color:#b00020}
+.figures{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure.roc svg{width:410px;height:auto}.key{margin-right:16px;white-space:nowrap}
 .swatch{display:inline-block;width:18px;height:4px;margin-right:4px;vertical-align:middle}
 `;
 
