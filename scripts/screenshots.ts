@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import type { Page } from 'playwright-core';
 import { applyLocalStackDefaults } from '../cli/local-stack-env.js';
 import { stackConfigFromEnv, webUiUrl } from '../infra/stack-config.js';
 import { chromiumPath, launchChromium } from '../infra/browser.js';
@@ -43,6 +44,25 @@ async function htmlReportOf(workflowId: string): Promise<string> {
   }
 }
 
+/**
+ * The UI keeps its columns per browser, so a fresh profile shows only the defaults: add
+ * hepflow's search attributes (what `hepflow stack up` registers) and the duration, and
+ * drop the run id and the start and end times to make room. Test ids are the UI's own (Temporal UI 2.x).
+ */
+async function showHepflowColumns(page: Page): Promise<void> {
+  await page.getByTestId('workflows-summary-table-configuration-button').click();
+  const add = (name: string) => page.getByTestId(`orderable-list-item-${name}-add-button`);
+  const ours = page.locator('[data-testid^="orderable-list-item-Hepflow"][data-testid$="-add-button"]');
+  await add('Execution Duration').waitFor();
+  if (await ours.count() === 0) console.error('screenshots: no Hepflow* search attributes on this server; the UI shows the default columns');
+  while (await ours.count() > 0) await ours.first().click();
+  await add('Execution Duration').click();
+  for (const name of ['Run ID', 'Start', 'End']) await page.getByTestId(`orderable-list-item-${name}-remove-button`).click();
+  await page.getByTestId('drawer-close-button').click();
+  await page.getByText('Configure Workflows Table', { exact: true }).waitFor({ state: 'detached' });
+  await page.waitForLoadState('networkidle');
+}
+
 async function main(): Promise<void> {
   applyLocalStackDefaults();
   const executable = chromiumPath();
@@ -62,12 +82,15 @@ async function main(): Promise<void> {
     const featuresPng = path.join(args.out, 'report-features.png');
     await page.locator('#hlf').screenshot({ path: featuresPng });
 
-    const list = `${webUiUrl(stackConfigFromEnv())}/namespaces/${encodeURIComponent(temporalSettings().namespace)}/workflows`;
-    await page.setViewportSize({ width: 1600, height: 900 });
+    // The run and its child workflows (their ids start with the run's).
+    const query = `WorkflowId STARTS_WITH "${run}"`;
+    const list = `${webUiUrl(stackConfigFromEnv())}/namespaces/${encodeURIComponent(temporalSettings().namespace)}/workflows?query=${encodeURIComponent(query)}`;
+    await page.setViewportSize({ width: 1800, height: 640 });
     await page.goto(list, { waitUntil: 'networkidle' }).catch((e: Error) => {
       throw new Error(`cannot open the Temporal web UI at ${list}: ${e.message} (is the stack up? 'hepflow stack up')`);
     });
     await page.getByText(run, { exact: true }).first().waitFor({ timeout: 30_000 });
+    await showHepflowColumns(page);
     const uiPng = path.join(args.out, 'temporal-ui.png');
     await page.screenshot({ path: uiPng });
     console.log(`${reportPng}, ${featuresPng}: the report of ${run} (${reportUri})\n${uiPng}: ${list}`);
