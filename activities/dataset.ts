@@ -1,15 +1,17 @@
-import { storage } from '../src/storage/index.js';
 import { buildDataset as build, type BuildDatasetInput, type BuildDatasetResult } from '../src/stages/dataset.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
-/** Assembles one dataset (dev or full) from a features run; heartbeats carry the pass and row count. */
-export async function buildDataset(input: BuildDatasetInput): Promise<BuildDatasetResult> {
-  return withHeartbeat(async (report) => {
-    try {
-      return await build(storage(), input, report);
-    } catch (e) {
-      throw nonRetryable(e);
-    }
-  });
-}
+export const datasetActivities = ({ storage }: ActivityDeps) => ({
+  /** Assembles one dataset (dev or full) from a features run; heartbeats carry the pass and row count. */
+  async buildDataset(input: BuildDatasetInput): Promise<BuildDatasetResult> {
+    return withHeartbeat(async (report) => {
+      try {
+        return await build(storage, input, report);
+      } catch (e) {
+        throw nonRetryable(e);
+      }
+    });
+  },
+});

@@ -2,15 +2,16 @@
  * Activities of distributed data-parallel training (src/ml/distributed/jobs.ts), each
  * in a worker thread. A shard heartbeats its progress while it trains; a crash or a
  * heartbeat timeout retries it from the round's starting parameters, possibly on
- * another worker, and a cancelled workflow stops every shard between batches.
+ * another worker, and a cancelled workflow stops every shard between batches. They take
+ * no dependencies: a thread cannot share the worker's store, so each builds its own from
+ * the worker's environment.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { AbortError } from '../src/ml/errors.js';
+import { Context } from '@temporalio/activity';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
 import type {
   AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
 } from '../src/ml/distributed/jobs.js';
-import { nonRetryable } from './file-batches.js';
+import { trainingFailure } from './training-failure.js';
 
 function threadOptions(what: string, progress: { last?: unknown }) {
   const ctx = Context.current();
@@ -35,26 +36,27 @@ async function run<T>(what: string, body: (progress: { last?: unknown }) => Prom
   try {
     return await body(progress);
   } catch (e) {
-    if (e instanceof AbortError) throw ApplicationFailure.create({ message: `${what} cancelled`, type: 'Cancelled', nonRetryable: true });
-    throw nonRetryable(e);
+    throw trainingFailure(what, e);
   } finally {
     clearInterval(beat);
   }
 }
 
-export async function planDistributedTraining(input: DistributedPlanInput): Promise<PlanResult> {
-  const what = `plan ${input.runId}`;
-  return run(what, (p) => runJobInThread({ kind: 'plan', input }, threadOptions(what, p)));
-}
+export const distributedTrainActivities = () => ({
+  async planDistributedTraining(input: DistributedPlanInput): Promise<PlanResult> {
+    const what = `plan ${input.runId}`;
+    return run(what, (p) => runJobInThread({ kind: 'plan', input }, threadOptions(what, p)));
+  },
 
-export async function trainShardRound(input: ShardInput): Promise<ShardResult> {
-  const what = `round ${input.position.round} shard ${input.shard}`;
-  const ctx = Context.current();
-  if (ctx.info.attempt > 1) ctx.log.info(`${what}: attempt ${ctx.info.attempt} restarts from the round's starting parameters`);
-  return run(what, (p) => runJobInThread({ kind: 'shard', input }, threadOptions(what, p)));
-}
+  async trainShardRound(input: ShardInput): Promise<ShardResult> {
+    const what = `round ${input.position.round} shard ${input.shard}`;
+    const ctx = Context.current();
+    if (ctx.info.attempt > 1) ctx.log.info(`${what}: attempt ${ctx.info.attempt} restarts from the round's starting parameters`);
+    return run(what, (p) => runJobInThread({ kind: 'shard', input }, threadOptions(what, p)));
+  },
 
-export async function aggregateRound(input: AggregateInput): Promise<AggregateResult> {
-  const what = `aggregate round ${input.position.round}`;
-  return run(what, (p) => runJobInThread({ kind: 'aggregate', input }, threadOptions(what, p)));
-}
+  async aggregateRound(input: AggregateInput): Promise<AggregateResult> {
+    const what = `aggregate round ${input.position.round}`;
+    return run(what, (p) => runJobInThread({ kind: 'aggregate', input }, threadOptions(what, p)));
+  },
+});

@@ -1,14 +1,17 @@
 import { evaluateOnTestSet, type EvaluateInput, type EvaluateResult } from '../src/stages/evaluate.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
-/** Test-set evaluation of a trained model (see src/stages/evaluate.ts). */
-export async function evaluateTestSet(input: EvaluateInput): Promise<EvaluateResult> {
-  return withHeartbeat(async () => {
-    try {
-      return await evaluateOnTestSet(input);
-    } catch (e) {
-      throw nonRetryable(e);
-    }
-  });
-}
+export const evaluateActivities = ({ storage }: ActivityDeps) => ({
+  /** Test-set evaluation of a trained model (see src/stages/evaluate.ts). */
+  async evaluateTestSet(input: EvaluateInput): Promise<EvaluateResult> {
+    return withHeartbeat(async () => {
+      try {
+        return await evaluateOnTestSet(input, storage);
+      } catch (e) {
+        throw nonRetryable(e);
+      }
+    });
+  },
+});

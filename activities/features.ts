@@ -1,26 +1,28 @@
-import { storage } from '../src/storage/index.js';
 import { prepareFilePart, type PrepareFileFeaturesResult } from '../src/stages/features.js';
 import { InvalidInputError } from '../src/errors.js';
-import type { FileRef, FileTask } from '../workflows/file-batches-types.js';
-import { nonRetryable } from './file-batches.js';
+import type { FileRef, FileTask } from '../src/contract/fan-out.js';
+import { nonRetryable } from '../src/contract/errors.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
 type Params = Extract<FileTask, { activity: 'prepareFileFeatures' }>['params'];
 
-/**
- * Selection and features for one ROOT file into one content-addressed Parquet part
- * (see src/stages/features.ts), labelled as its sample says; heartbeats carry the
- * running cut flow.
- */
-export async function prepareFileFeatures(input: Params & { file: FileRef }): Promise<PrepareFileFeaturesResult> {
-  const { labels, ...rest } = input;
-  return withHeartbeat(async (report) => {
-    try {
-      const own = labels[input.file.sample ?? 0];
-      if (!own) throw new InvalidInputError(`${input.file.uri}: no labels for sample ${input.file.sample ?? 0}`);
-      return await prepareFilePart(storage(), { ...rest, labels: own }, report);
-    } catch (e) {
-      throw nonRetryable(e);
-    }
-  });
-}
+export const featuresActivities = ({ storage }: ActivityDeps) => ({
+  /**
+   * Selection and features for one ROOT file into one content-addressed Parquet part
+   * (see src/stages/features.ts), labelled as its sample says; heartbeats carry the
+   * running cut flow.
+   */
+  async prepareFileFeatures(input: Params & { file: FileRef }): Promise<PrepareFileFeaturesResult> {
+    const { labels, ...rest } = input;
+    return withHeartbeat(async (report) => {
+      try {
+        const own = labels[input.file.sample ?? 0];
+        if (!own) throw new InvalidInputError(`${input.file.uri}: no labels for sample ${input.file.sample ?? 0}`);
+        return await prepareFilePart(storage, { ...rest, labels: own }, report);
+      } catch (e) {
+        throw nonRetryable(e);
+      }
+    });
+  },
+});

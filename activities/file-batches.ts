@@ -1,80 +1,15 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { Readable } from 'node:stream';
-import { storage, joinUri, isTransientStorageError } from '../src/storage/index.js';
-import { isInputVerdict } from '../src/errors.js';
+import type { Storage } from '../src/storage/index.js';
+import { nonRetryable } from '../src/contract/errors.js';
+import { fanOutFiles } from '../src/layout/run-layout.js';
 import { listSources } from '../src/stages/listing.js';
-import type { FileRef, FileResult, FileTask, InputSource, Listing, SampleTally, Totals } from '../workflows/file-batches-types.js';
+import type { FileRef, FileResult, FileTask, InputSource, Listing, SampleTally, Totals } from '../src/contract/fan-out.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
-const pad = (n: number): string => String(n).padStart(6, '0');
-const listingUri = (outputUri: string, batch: number): string => joinUri(outputUri, 'listing', `batch-${pad(batch)}.json`);
-const batchResultUri = (outputUri: string, batch: number): string => joinUri(outputUri, 'results', `batch-${pad(batch)}.json`);
-
-/**
- * Errors no retry can fix (the bytes are bad, the object or input is wrong) fail
- * non-retryably, and the workflow records them. Everything else, above all a storage
- * outage anywhere in the cause chain, stays retryable: an input that could not be read
- * right now must never be recorded as bad.
- */
-export function nonRetryable(e: unknown): unknown {
-  if (isTransientStorageError(e)) {
-    // Typed by the outage, not by a wrapper whose name the workflow may list as permanent.
-    return ApplicationFailure.create({ message: (e as Error).message, type: 'StorageUnavailableError', nonRetryable: false, cause: e as Error });
-  }
-  if (isInputVerdict(e)) return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
-  return e;
-}
-
-/**
- * Lists the input files and stores the listing in batches, so the workflow history
- * carries only counts, however many files there are.
- */
 type ListInput = { sources: readonly InputSource[]; outputUri: string; suffix: string; batchSize: number };
 
-export async function listInputFiles(input: ListInput): Promise<Listing> {
-  return withHeartbeat((report) => list(input, report));
-}
-
-async function list(input: ListInput, report: (d: unknown) => void): Promise<Listing> {
-  let batch: FileRef[] = [];
-  let batches = 0;
-  let files = 0;
-  let bytes = 0;
-  const flush = async () => {
-    await storage().writeJson(listingUri(input.outputUri, batches), batch);
-    batches++;
-    batch = [];
-    report({ files, batches });
-  };
-  try {
-    for await (const o of listSources(storage(), input.sources, input.suffix)) {
-      batch.push(o);
-      files++;
-      bytes += o.size;
-      if (batch.length === input.batchSize) await flush();
-    }
-    if (batch.length > 0) await flush();
-  } catch (e) {
-    throw nonRetryable(e);
-  }
-  return { files, batches, bytes };
-}
-
-export async function readListingBatch(input: { outputUri: string; batch: number }): Promise<FileRef[]> {
-  return withHeartbeat(() => storage().readJson<FileRef[]>(listingUri(input.outputUri, input.batch)));
-}
-
-export async function writeBatchResult(input: { outputUri: string; batch: number; results: FileResult[] }): Promise<string> {
-  const uri = batchResultUri(input.outputUri, input.batch);
-  await withHeartbeat(() => storage().writeJson(uri, input.results));
-  return uri;
-}
-
-/**
- * Streams the batch results into one manifest, one batch in memory at a time, so the
- * manifest of a million files costs no more memory than that of a hundred.
- */
-export async function writeManifest(input: {
+export interface WriteManifestInput {
   kind: string;
   sources: readonly InputSource[];
   outputUri: string;
@@ -85,12 +20,64 @@ export async function writeManifest(input: {
   startedAt: string;
   /** What the stage records about its run besides (e.g. samples, classes, policy). */
   header: Record<string, unknown>;
-}): Promise<{ manifestUri: string }> {
-  return withHeartbeat((report) => writeManifestWith(input, report));
 }
 
-async function writeManifestWith(input: Parameters<typeof writeManifest>[0], report: (d: unknown) => void): Promise<{ manifestUri: string }> {
-  const manifestUri = joinUri(input.outputUri, 'manifest.json');
+export const fileBatchActivities = ({ storage }: ActivityDeps) => ({
+  /**
+   * Lists the input files and stores the listing in batches, so the workflow history
+   * carries only counts, however many files there are.
+   */
+  async listInputFiles(input: ListInput): Promise<Listing> {
+    return withHeartbeat((report) => list(storage, input, report));
+  },
+
+  async readListingBatch(input: { outputUri: string; batch: number }): Promise<FileRef[]> {
+    return withHeartbeat(() => storage.readJson<FileRef[]>(fanOutFiles(input.outputUri).listingBatch(input.batch)));
+  },
+
+  async writeBatchResult(input: { outputUri: string; batch: number; results: FileResult[] }): Promise<string> {
+    const uri = fanOutFiles(input.outputUri).batchResult(input.batch);
+    await withHeartbeat(() => storage.writeJson(uri, input.results));
+    return uri;
+  },
+
+  /**
+   * Streams the batch results into one manifest, one batch in memory at a time, so the
+   * manifest of a million files costs no more memory than that of a hundred.
+   */
+  async writeManifest(input: WriteManifestInput): Promise<{ manifestUri: string }> {
+    return withHeartbeat((report) => writeManifestWith(storage, input, report));
+  },
+});
+
+async function list(storage: Storage, input: ListInput, report: (d: unknown) => void): Promise<Listing> {
+  const files = fanOutFiles(input.outputUri);
+  let batch: FileRef[] = [];
+  let batches = 0;
+  let count = 0;
+  let bytes = 0;
+  const flush = async () => {
+    await storage.writeJson(files.listingBatch(batches), batch);
+    batches++;
+    batch = [];
+    report({ files: count, batches });
+  };
+  try {
+    for await (const o of listSources(storage, input.sources, input.suffix)) {
+      batch.push(o);
+      count++;
+      bytes += o.size;
+      if (batch.length === input.batchSize) await flush();
+    }
+    if (batch.length > 0) await flush();
+  } catch (e) {
+    throw nonRetryable(e);
+  }
+  return { files: count, batches, bytes };
+}
+
+async function writeManifestWith(storage: Storage, input: WriteManifestInput, report: (d: unknown) => void): Promise<{ manifestUri: string }> {
+  const files = fanOutFiles(input.outputUri);
   const { batches, header: extra, ...common } = input;
   const header = { ...common, ...extra };
   async function* chunks(): AsyncGenerator<string> {
@@ -98,7 +85,7 @@ async function writeManifestWith(input: Parameters<typeof writeManifest>[0], rep
     yield ',"files":[';
     let first = true;
     for (let b = 0; b < batches; b++) {
-      for (const r of await storage().readJson<FileResult[]>(batchResultUri(input.outputUri, b))) {
+      for (const r of await storage.readJson<FileResult[]>(files.batchResult(b))) {
         yield (first ? '\n' : ',\n') + JSON.stringify(r);
         first = false;
       }
@@ -106,6 +93,6 @@ async function writeManifestWith(input: Parameters<typeof writeManifest>[0], rep
     }
     yield '\n]}\n';
   }
-  await storage().write(manifestUri, Readable.from(chunks()));
-  return { manifestUri };
+  await storage.write(files.manifest, Readable.from(chunks()));
+  return { manifestUri: files.manifest };
 }

@@ -1,9 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { storage } from '../src/storage/index.js';
+import type { Storage } from '../src/storage/index.js';
 import { labelsPathFor } from '../src/generator/file.js';
 import { generateToStorage } from '../src/generator/publish.js';
 import type { MixInput } from '../src/generator/index.js';
-import { ErrorTypes } from '../src/temporal/policies.js';
+import { ErrorTypes } from '../src/contract/errors.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface GenerateFileInput {
@@ -24,17 +25,18 @@ export interface GenerateFileResult {
   readonly reused: boolean;
 }
 
-/**
- * Generates one file of a synthetic sample. Events are a pure function of (seed,
- * index), so a retry or rerun regenerates the same file; a file whose labels sidecar
- * exists was completed (the sidecar is written last) and is kept.
- */
-export async function generateFile(input: GenerateFileInput): Promise<GenerateFileResult> {
-  return withHeartbeat((report) => generate(input, report));
-}
+export const generateActivities = ({ storage }: ActivityDeps) => ({
+  /**
+   * Generates one file of a synthetic sample. Events are a pure function of (seed,
+   * index), so a retry or rerun regenerates the same file; a file whose labels sidecar
+   * exists was completed (the sidecar is written last) and is kept.
+   */
+  async generateFile(input: GenerateFileInput): Promise<GenerateFileResult> {
+    return withHeartbeat((report) => generate(storage, input, report));
+  },
+});
 
-async function generate(input: GenerateFileInput, report: (details: unknown) => void): Promise<GenerateFileResult> {
-  const store = storage();
+async function generate(store: Storage, input: GenerateFileInput, report: (details: unknown) => void): Promise<GenerateFileResult> {
   const [root, labels] = await Promise.all([store.head(input.uri), store.head(labelsPathFor(input.uri))]);
   if (root && labels) {
     const sidecar = await store.readJson<{ events: number; firstEvent: number; seed: number; classCounts: Record<string, number> }>(labels.uri);

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { HEARTBEAT_INTERVAL_MS } from '../src/temporal/policies.js';
+import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 
 /**
  * Runs an activity's work while heartbeating: once right away (before any heavy

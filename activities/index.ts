@@ -1,13 +1,37 @@
-// Every activity; workers pick their pool's share (see workers/activity-sets.ts).
-export { listInputFiles, readListingBatch, writeBatchResult, writeManifest } from './file-batches.js';
-export { inspectRootFile } from './ingest.js';
-export { prepareFileFeatures } from './features.js';
-export { buildDataset } from './dataset.js';
-export { describeWorker } from './worker-info.js';
-export { generateFile } from './generate.js';
-export { trainModel, planGridSearch, selectBestModel } from './train.js';
-export { evaluateTestSet } from './evaluate.js';
-export { writePipelineReport } from './report.js';
-export { scoreFile, summarizeScores } from './score.js';
-export { registerModels } from './registry.js';
-export { planDistributedTraining, trainShardRound, aggregateRound } from './distributed-train.js';
+import type { ActivityDeps } from './deps.js';
+import { fileBatchActivities } from './file-batches.js';
+import { ingestActivities } from './ingest.js';
+import { featuresActivities } from './features.js';
+import { datasetActivities } from './dataset.js';
+import { workerInfoActivities } from './worker-info.js';
+import { generateActivities } from './generate.js';
+import { trainActivities } from './train.js';
+import { evaluateActivities } from './evaluate.js';
+import { reportActivities } from './report.js';
+import { scoreActivities } from './score.js';
+import { registryActivities } from './registry.js';
+import { distributedTrainActivities } from './distributed-train.js';
+
+export type { ActivityDeps } from './deps.js';
+
+/**
+ * Every activity, built over the dependencies it uses; workers pick their pool's share
+ * (workers/activity-sets.ts). The keys are the activity names that workflow histories
+ * record: renaming one breaks the replay of running workflows.
+ */
+export const createActivities = (deps: ActivityDeps) => ({
+  ...fileBatchActivities(deps),
+  ...ingestActivities(deps),
+  ...featuresActivities(deps),
+  ...datasetActivities(deps),
+  ...workerInfoActivities(),
+  ...generateActivities(deps),
+  ...trainActivities(deps),
+  ...evaluateActivities(deps),
+  ...reportActivities(deps),
+  ...scoreActivities(deps),
+  ...registryActivities(deps),
+  ...distributedTrainActivities(),
+});
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,27 +1,29 @@
-import { storage } from '../src/storage/index.js';
 import { summarizeTree, type TreeSummary } from '../src/root/tree-summary.js';
-import type { FileRef, PerFileOutcome } from '../workflows/file-batches-types.js';
-import { nonRetryable } from './file-batches.js';
+import type { FileRef, PerFileOutcome } from '../src/contract/fan-out.js';
+import { nonRetryable } from '../src/contract/errors.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
-/** Opens one ROOT file through ranged reads and summarizes its tree (src/root/tree-summary.ts). */
-export async function inspectRootFile(input: {
-  file: FileRef;
-  /** Absent: the file's first TTree. */
-  treeName?: string;
-  statBranches: string[];
-}): Promise<PerFileOutcome & TreeSummary> {
-  return withHeartbeat(async () => {
-    const source = await storage().openRead(input.file.uri).catch((e) => {
-      throw nonRetryable(e);
+export const ingestActivities = ({ storage }: ActivityDeps) => ({
+  /** Opens one ROOT file through ranged reads and summarizes its tree (src/root/tree-summary.ts). */
+  async inspectRootFile(input: {
+    file: FileRef;
+    /** Absent: the file's first TTree. */
+    treeName?: string;
+    statBranches: string[];
+  }): Promise<PerFileOutcome & TreeSummary> {
+    return withHeartbeat(async () => {
+      const source = await storage.openRead(input.file.uri).catch((e) => {
+        throw nonRetryable(e);
+      });
+      try {
+        const summary = await summarizeTree(source, input.treeName, input.statBranches);
+        return { ...summary, counters: { entries: summary.entries } };
+      } catch (e) {
+        throw nonRetryable(e);
+      } finally {
+        await source.close();
+      }
     });
-    try {
-      const summary = await summarizeTree(source, input.treeName, input.statBranches);
-      return { ...summary, counters: { entries: summary.entries } };
-    } catch (e) {
-      throw nonRetryable(e);
-    } finally {
-      await source.close();
-    }
-  });
-}
+  },
+});

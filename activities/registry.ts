@@ -1,7 +1,7 @@
-import { storage } from '../src/storage/index.js';
 import { FEATURE_DEFINITION_VERSION } from '../src/physics/features.js';
 import { defaultRegistryUri, ModelRegistry } from '../src/registry/registry.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
 export interface RegisterModelsInput {
@@ -15,19 +15,21 @@ export interface RegisterModelsInput {
   readonly models: readonly { readonly name: string; readonly modelUri: string; readonly metrics: Record<string, unknown> }[];
 }
 
-/** Registers each model with its lineage (src/registry); returns name, version and URI of each. */
-export async function registerModels(input: RegisterModelsInput): Promise<{ name: string; version: number; modelUri: string }[]> {
-  const registry = new ModelRegistry(storage(), input.registryUri ?? defaultRegistryUri(process.env, input.workUri));
-  try {
-    return await withHeartbeat(async () => {
-      const out = [];
-      for (const m of input.models) {
-        const e = await registry.register({ ...m, datasetUri: input.datasetUri, featuresConfig: { featureVersion: FEATURE_DEFINITION_VERSION, ...input.featuresConfig } });
-        out.push({ name: e.name, version: e.version, modelUri: e.modelUri });
-      }
-      return out;
-    });
-  } catch (e) {
-    throw nonRetryable(e);
-  }
-}
+export const registryActivities = ({ storage, env }: ActivityDeps) => ({
+  /** Registers each model with its lineage (src/registry); returns name, version and URI of each. */
+  async registerModels(input: RegisterModelsInput): Promise<{ name: string; version: number; modelUri: string }[]> {
+    const registry = new ModelRegistry(storage, input.registryUri ?? defaultRegistryUri(env, input.workUri));
+    try {
+      return await withHeartbeat(async () => {
+        const out = [];
+        for (const m of input.models) {
+          const e = await registry.register({ ...m, datasetUri: input.datasetUri, featuresConfig: { featureVersion: FEATURE_DEFINITION_VERSION, ...input.featuresConfig } });
+          out.push({ name: e.name, version: e.version, modelUri: e.modelUri });
+        }
+        return out;
+      });
+    } catch (e) {
+      throw nonRetryable(e);
+    }
+  },
+});

@@ -1,26 +1,28 @@
-import { storage } from '../src/storage/index.js';
 import {
   scoreFilePart, summarizeScoreParts, type ScoreFileInput, type ScoreFileResult, type ScoreSummary, type ScoreSummaryInput,
 } from '../src/stages/score.js';
-import { nonRetryable } from './file-batches.js';
+import { nonRetryable } from '../src/contract/errors.js';
+import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
-/** Per-event class probabilities of one file into one content-addressed part (src/stages/score.ts). */
-export async function scoreFile(input: ScoreFileInput): Promise<ScoreFileResult> {
-  try {
-    return await withHeartbeat((report) => scoreFilePart(storage(), input, (scored) => report({ scored })));
-  } catch (e) {
-    throw nonRetryable(e);
-  }
-}
+export const scoreActivities = ({ storage }: ActivityDeps) => ({
+  /** Per-event class probabilities of one file into one content-addressed part (src/stages/score.ts). */
+  async scoreFile(input: ScoreFileInput): Promise<ScoreFileResult> {
+    try {
+      return await withHeartbeat((report) => scoreFilePart(storage, input, (scored) => report({ scored })));
+    } catch (e) {
+      throw nonRetryable(e);
+    }
+  },
 
-/** The selection's efficiency table and accepted list over every scored part. */
-export async function summarizeScores(input: ScoreSummaryInput): Promise<Omit<ScoreSummary, 'efficiency'>> {
-  try {
-    // The table lives in object storage; the workflow history carries its URI only.
-    const { efficiency: _table, ...summary } = await withHeartbeat(() => summarizeScoreParts(storage(), input));
-    return summary;
-  } catch (e) {
-    throw nonRetryable(e);
-  }
-}
+  /** The selection's efficiency table and accepted list over every scored part. */
+  async summarizeScores(input: ScoreSummaryInput): Promise<Omit<ScoreSummary, 'efficiency'>> {
+    try {
+      // The table lives in object storage; the workflow history carries its URI only.
+      const { efficiency: _table, ...summary } = await withHeartbeat(() => summarizeScoreParts(storage, input));
+      return summary;
+    } catch (e) {
+      throw nonRetryable(e);
+    }
+  },
+});

@@ -9,13 +9,15 @@ export interface WorkerInfo {
   readonly memoryGiB: number;
 }
 
-/** Lets a workflow or an operator see which machines serve a pool. */
-export async function describeWorker(): Promise<WorkerInfo> {
-  return {
-    taskQueue: Context.current().info.taskQueue,
-    hostname: os.hostname(),
-    pid: process.pid,
-    cpus: os.availableParallelism(),
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-  };
-}
+export const workerInfoActivities = () => ({
+  /** Lets a workflow or an operator see which machines serve a pool. */
+  async describeWorker(): Promise<WorkerInfo> {
+    return {
+      taskQueue: Context.current().info.taskQueue,
+      hostname: os.hostname(),
+      pid: process.pid,
+      cpus: os.availableParallelism(),
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    };
+  },
+});

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { DelphesEvent } from '../src/physics/delphes-event.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
 import { eventStream, partRange, resolveMix, type MixInput } from '../src/generator/index.js';
 import { generateDelphesFile } from '../src/generator/file.js';
 

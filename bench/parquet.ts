@@ -22,7 +22,7 @@
 import { mkdirSync, writeFileSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/dataset/schema.js';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/physics/schema.js';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { readFeatureRows } from '../src/parquet/reader.js';
 import { FEATURE_COLUMNS } from '../src/parquet/schema.js';

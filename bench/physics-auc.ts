@@ -2,7 +2,7 @@
  * Test-set AUCs and accuracy of the three models on generated physics events, side by
  * side with the reference's figures (arXiv:1807.00083, full-size dataset, 801 particles).
  *
- * Generates `--selected` selected events per class (src/ml/physics-data.ts), assembles a
+ * Generates `--selected` selected events per class (test/helpers/physics-data.ts), assembles a
  * balanced dataset (80/20 train/test), then for each model trainRun → evaluateOnTestSet
  * (the pipeline's storage-level stages, on file:// URIs). With --raw the sequence models
  * are trained a second time on an identity particle scaler, i.e. on raw features.
@@ -13,8 +13,8 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PARTICLE_FEATURE_NAMES } from '../src/dataset/schema.js';
-import { buildPhysicsDataset } from '../src/ml/physics-data.js';
+import { PARTICLE_FEATURE_NAMES } from '../src/physics/schema.js';
+import { buildPhysicsDataset } from '../test/helpers/physics-data.js';
 import { modelConfig, type ModelKind } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';

@@ -24,9 +24,10 @@ import { promisify } from 'node:util';
 import { openFile } from 'jsroot/io';
 import { TSelector, treeProcess, type JsrootTree } from 'jsroot/tree';
 import { findBranch, SourceProxy } from '../src/root/jsroot/file-proxy.js';
-import { DELPHES_BRANCHES } from '../src/physics/delphes-event.js';
+import { DELPHES_BRANCHES } from '../src/delphes/event.js';
 import { generateDelphesFile } from '../src/generator/file.js';
-import { openRootFile, readDelphesEvents } from '../src/root/reader/index.js';
+import { openRootFile } from '../src/root/reader/index.js';
+import { readDelphesEvents } from '../src/delphes/reader.js';
 import { LocalFileSource } from '../test/helpers/local-source.js';
 
 const LEAVES: Record<keyof typeof DELPHES_BRANCHES, readonly string[]> = {

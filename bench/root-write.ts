@@ -23,8 +23,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eventStream } from '../src/generator/index.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../src/physics/delphes-event.js';
-import { DELPHES_CLASSES, DelphesFileWriter, FileSink } from '../src/root/writer/index.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../src/delphes/event.js';
+import { FileSink } from '../src/root/writer/index.js';
+import { DELPHES_CLASSES, DelphesFileWriter } from '../src/delphes/writer.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));

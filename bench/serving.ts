@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES } from '../src/dataset/schema.js';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES } from '../src/physics/schema.js';
 import { initBackend, type BackendKind } from '../src/ml/backend.js';
 import { makeInputs, type InputRow } from '../src/ml/data.js';
 import { bundleFromFiles, predictProbabilities, readModelFiles, type ModelBundle } from '../src/ml/model-bundle.js';

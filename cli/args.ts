@@ -1,11 +1,9 @@
 import path from 'node:path';
 import { InvalidUriError, normalizeUri } from '../src/storage/index.js';
+import { parseInteger, POSITIVE } from '../src/settings.js';
 /** Parses a positive integer option, naming the option in the error. */
 export function positiveInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got '${raw}'`);
-  return n;
+  return parseInteger(name, raw, fallback, POSITIVE, (m) => new UsageError(m));
 }
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */

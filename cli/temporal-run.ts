@@ -5,7 +5,7 @@ import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 let runtimeInstalled = false;
 import { stackConfigFromEnv, webUiUrl } from '../infra/stack-config.js';
 import { connectClient, connectWorker, temporalSettings } from '../src/temporal/connection.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { dataDir } from '../src/paths.js';
+import { parseInteger, TCP_PORT } from '../src/settings.js';
 
 export interface StackConfig {
   readonly dataDir: string;
@@ -22,13 +23,7 @@ export interface StackConfig {
   };
 }
 
-const port = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
-  const raw = env[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a TCP port (1-65535), got '${raw}'`);
-  return n;
-};
+const port = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => parseInteger(name, env[name], fallback, TCP_PORT);
 
 export function stackConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const dir = dataDir(env);

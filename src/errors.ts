@@ -1,5 +1,5 @@
 import { RootFileError } from './root/errors.js';
-import { InvalidUriError } from './storage/uri.js';
+import { InvalidUriError } from './storage/uri-path.js';
 import { isTransientStorageError, ObjectNotFoundError, PermanentStorageError } from './storage/types.js';
 
 /**
@@ -21,3 +21,31 @@ export function isInputVerdict(e: unknown): e is Error {
   return e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof PermanentStorageError
     || e instanceof InvalidUriError || e instanceof InvalidInputError;
 }
+
+/**
+ * Activity failure types that no retry can fix: the `name` of each domain error class
+ * that carries such a verdict (test/contract.test.ts ties each to its class).
+ */
+export const ErrorTypes = {
+  /** Arguments or workflow input that cannot be processed as given (InvalidInputError). */
+  invalidInput: 'InvalidInput',
+  /** What hepflow's ROOT reader throws for a file it cannot read as asked (src/root/reader/errors.ts). */
+  rootFormat: 'RootFormatError',
+  unsupportedRootFeature: 'UnsupportedRootFeatureError',
+  missingTree: 'MissingTreeError',
+  missingBranch: 'MissingBranchError',
+  objectNotFound: 'ObjectNotFoundError',
+  /** A storage request the server refused for good (e.g. HTTP 403, a file that changed while read). */
+  permanentStorage: 'PermanentStorageError',
+  invalidUri: 'InvalidUriError',
+  /** Training was cancelled on request. */
+  cancelled: 'Cancelled',
+  /** The loss became NaN or infinite: the same data and seed diverge again. */
+  trainingDiverged: 'TrainingDiverged',
+  /** A checkpoint that exists but cannot be read (no state, not JSON, wrong shapes). */
+  checkpoint: 'CheckpointError',
+  /** The dataset cannot support what was asked (e.g. too few events to validate). */
+  datasetTooSmall: 'DatasetTooSmall',
+} as const;
+export type NonRetryableErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+export const NON_RETRYABLE_ERROR_TYPES: readonly NonRetryableErrorType[] = Object.values(ErrorTypes);

@@ -20,6 +20,3 @@ export const dataDir = (env: NodeJS.ProcessEnv = process.env): string =>
 
 /** The project-local tools directory that infra/bootstrap.sh fills. */
 export const toolsDir = path.join(projectRoot, '.tools');
-
-/** Shared ROOT test files, beside the checkout (never copied into it). */
-export const sharedTestData = path.resolve(projectRoot, '..', 'shared', 'testdata', 'root');

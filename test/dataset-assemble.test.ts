@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleDataset, scaleHlf, scaleParticles } from '../src/dataset/assemble.js';
+import { assembleDataset } from '../src/dataset/assemble.js';
+import { scaleHlf, scaleParticles } from '../src/dataset/scaler.js';
 import { Rng, Sampler } from '../src/dataset/random.js';
-import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/dataset/schema.js';
+import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/physics/schema.js';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { readFeatureFileInfo, readFeatureRows } from '../src/parquet/reader.js';
 

@@ -7,16 +7,20 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildPhysicsDataset, type PhysicsDataset } from '../src/ml/physics-data.js';
+import { buildPhysicsDataset, type PhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig } from '../src/ml/models.js';
 import { defaultTrainConfig, type TrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
+import { TrainingWorkerError } from '../src/ml/train-runner.js';
+import { distributedTrainActivities } from '../activities/distributed-train.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
 import { roundSpan, shardSlice, nextPosition, type RoundPosition } from '../src/ml/distributed/shard.js';
 import { averageStates, packTensors, unpackTensors } from '../src/ml/distributed/params.js';
 import { runLayout } from '../src/ml/distributed/layout.js';
@@ -152,6 +156,23 @@ test('a cancelled shard stops between batches and leaves no result', async () =>
   );
   assert.ok(batches >= 1 && batches < 64, `stopped after ${batches} batches`);
   await assert.rejects(readFile(new URL(runLayout(outputUri).shard(0, 0).result)), { code: 'ENOENT' });
+});
+
+test('a refused round start fails the shard at once: its type and verdict cross the thread, the activity does not retry it', async () => {
+  const outputUri = pathToFileURL(path.join(dir, 'refused')).href;
+  const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 1, backend: 'wasm', batchSize: 16 });
+  const plan = await runJobInThread({ kind: 'plan', input: { runId: 'x', datasetUri, outputUri, config, localSteps: 64, warmupEpochs: 1 } }, { log: () => undefined });
+  // The start's weights no longer fit the model: a checkpoint no retry can make usable.
+  const stateUrl = new URL(runLayout(outputUri).start(0).state);
+  const state = JSON.parse(await readFile(stateUrl, 'utf8')) as { weightSpecs: unknown[] };
+  await writeFile(stateUrl, JSON.stringify({ ...state, weightSpecs: state.weightSpecs.slice(1) }));
+  const span = roundSpan(plan.position, plan.totalGroups, 1, plan.groupsPerWorker);
+  const input = { outputUri, position: plan.position, span, shard: 0 };
+  await assert.rejects(runJobInThread({ kind: 'shard', input }, { log: () => undefined }), (e: unknown) =>
+    e instanceof TrainingWorkerError && e.name === 'CheckpointError' && e.nonRetryable && /stored weights do not match/.test(e.message));
+  const { trainShardRound } = distributedTrainActivities();
+  await assert.rejects(new MockActivityEnvironment().run(trainShardRound, input), (e: unknown) =>
+    e instanceof ApplicationFailure && e.nonRetryable && e.type === 'CheckpointError' && /round 0 shard 0: .*stored weights do not match/.test(e.message));
 });
 
 test('a shard reads only its row groups; a row group the file lacks is named in the error', async () => {

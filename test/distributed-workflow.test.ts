@@ -19,7 +19,7 @@ import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
-import { buildPhysicsDataset } from '../src/ml/physics-data.js';
+import { buildPhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';
@@ -27,7 +27,7 @@ import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { runLayout } from '../src/ml/distributed/layout.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import type { DistributedTrainInput } from '../workflows/distributed-train.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 

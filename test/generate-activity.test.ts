@@ -6,10 +6,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { generateFile, type GenerateFileInput, type GenerateFileResult } from '../activities/generate.js';
-import { storage, type RandomAccessSource } from '../src/storage/index.js';
+import type { GenerateFileInput, GenerateFileResult } from '../activities/generate.js';
+import { createActivities } from '../activities/index.js';
+import { Storage, type RandomAccessSource } from '../src/storage/index.js';
 import { openRootFile } from '../src/root/reader/index.js';
 
+const store = new Storage();
+const { generateFile } = createActivities({ storage: store, env: {} });
 const run = (input: GenerateFileInput) => new MockActivityEnvironment().run(generateFile, input) as Promise<GenerateFileResult>;
 
 test('generateFile writes a readable Delphes file with labels, and reuses it on rerun', async () => {
@@ -19,11 +22,11 @@ test('generateFile writes a readable Delphes file with labels, and reuses it on 
   assert.equal(first.reused, false);
   assert.equal(first.events, 40);
   assert.equal(Object.values(first.classCounts).reduce((a, b) => a + b, 0), 40);
-  const source: RandomAccessSource = await storage().openRead(input.uri);
+  const source: RandomAccessSource = await store.openRead(input.uri);
   const tree = await (await openRootFile(source)).getTree('Delphes');
   assert.equal(tree.numEntries, 40);
   await source.close();
-  const labels = await storage().readJson<{ labels: number[]; firstEvent: number }>(`${dir}/part-0.labels.json`);
+  const labels = await store.readJson<{ labels: number[]; firstEvent: number }>(`${dir}/part-0.labels.json`);
   assert.equal(labels.labels.length, 40);
   assert.equal(labels.firstEvent, 100);
   const second = await run(input);

@@ -4,8 +4,8 @@ import {
   eventStream, generateEvent, generateEvents, partRange, resolveMix, BALANCED_MIX, TRIGGER_MIX,
   type EventSink, type GeneratedEvent,
 } from '../src/generator/index.js';
-import type { DelphesEvent, EventClass } from '../src/physics/delphes-event.js';
-import { auc } from '../src/generator/separability.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
+import type { EventClass } from '../src/physics/schema.js';
 
 test('resolveMix: presets, strings and objects are normalised', () => {
   assert.deepEqual(resolveMix('trigger'), TRIGGER_MIX);
@@ -114,11 +114,3 @@ test('a pure mix gives only that class', () => {
   for (let i = 0; i < 50; i++) assert.equal(generateEvent(1, i, resolveMix({ ttbar: 1 })).eventClass, 'ttbar');
 });
 
-test('auc: Mann-Whitney with ties counted half', () => {
-  assert.equal(auc([0.1, 0.2, 0.8, 0.9], [false, false, true, true]), 1);
-  assert.equal(auc([0.9, 0.8, 0.2, 0.1], [false, false, true, true]), 0);
-  assert.equal(auc([0.5, 0.5, 0.5, 0.5], [false, true, false, true]), 0.5);
-  // One inverted pair out of 2 × 2.
-  assert.equal(auc([0.1, 0.7, 0.6, 0.9], [false, false, true, true]), 0.75);
-  assert.ok(Number.isNaN(auc([0.1, 0.2], [true, true])));
-});

@@ -5,8 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateEvent, resolveMix } from '../src/generator/index.js';
-import { selectedSample, trainAndEvaluate } from '../src/generator/separability.js';
-import { EVENT_CLASSES, type DelphesEvent, type EventClass } from '../src/physics/delphes-event.js';
+import { selectedSample, trainAndEvaluate } from '../scripts/separability.js';
+import { type DelphesEvent } from '../src/delphes/event.js';
+import { EVENT_CLASSES, type EventClass } from '../src/physics/schema.js';
 import { FeatureExtractor } from '../src/physics/features.js';
 import { HLF } from '../src/physics/hlf.js';
 

@@ -6,15 +6,17 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { inspectRootFile } from '../activities/ingest.js';
-import { listInputFiles, readListingBatch, writeBatchResult, writeManifest } from '../activities/file-batches.js';
-import { storage } from '../src/storage/index.js';
+import { createActivities } from '../activities/index.js';
+import { Storage } from '../src/storage/index.js';
 import { openRootFile } from '../src/root/reader/index.js';
-import type { FileResult, FileTask } from '../workflows/file-batches-types.js';
+import type { FileResult, FileTask } from '../src/contract/fan-out.js';
 import { HZZ, sharedFile } from './helpers/testdata.js';
 
 /** MockActivityEnvironment.run with the activity's own types. */
 const run = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> => new MockActivityEnvironment().run(fn, input) as Promise<R>;
+
+const store = new Storage();
+const { inspectRootFile, listInputFiles, readListingBatch, writeBatchResult, writeManifest } = createActivities({ storage: store, env: {} });
 
 const ref = (p: string) => ({ uri: pathToFileURL(p).href, size: 0, etag: '' });
 
@@ -43,7 +45,7 @@ test('unreadable files fail non-retryably, naming the file', async () => {
  */
 async function damagedBasket(file: string, branch: string, dir: string): Promise<{ flipped: string; lying: string }> {
   const full = new Uint8Array(readFileSync(sharedFile(file)));
-  const source = await storage().openRead(sharedFile(file));
+  const source = await store.openRead(sharedFile(file));
   const seek = (await (await openRootFile(source)).getTree('events')).branch(branch).basketSeek[0]!;
   await source.close();
   const keylen = new DataView(full.buffer).getInt16(seek + 14);
@@ -97,7 +99,7 @@ test('listing is stored in batches and the manifest streams them back in order',
   const totals = { ok: 0, failed: 7, bytes: 21, counters: {} };
   const task: FileTask = { activity: 'inspectRootFile', params: { statBranches: [] } };
   const { manifestUri } = await run(writeManifest, { kind: 'test/v1', sources: [{ uri: 'in' }], outputUri: out, task, batches: 3, totals, perSample: [], startedAt: 't0', header: {} });
-  const manifest = await storage().readJson<{ kind: string; task: unknown; totals: unknown; files: FileResult[] }>(manifestUri);
+  const manifest = await store.readJson<{ kind: string; task: unknown; totals: unknown; files: FileResult[] }>(manifestUri);
   assert.equal(manifest.kind, 'test/v1');
   assert.deepEqual(manifest.task, task);
   assert.deepEqual(manifest.totals, totals);

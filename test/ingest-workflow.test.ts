@@ -6,7 +6,7 @@ import type { Worker } from '@temporalio/worker';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { IngestInput } from '../workflows/ingest.js';
-import type { FanOutResult, FileResult } from '../workflows/file-batches-types.js';
+import type { FanOutResult, FileResult } from '../src/contract/fan-out.js';
 import type { TreeSummary } from '../src/root/tree-summary.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';

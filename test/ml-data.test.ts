@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { HLF_NAMES, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES } from '../src/dataset/schema.js';
+import { HLF_NAMES, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES } from '../src/physics/schema.js';
 import {
   fitHlfScaler, inMemorySource, isValidationRow, makeBatch, mulberry32, shuffleRows, trainingRowBatches,
   validationRowBatches, type BatchOptions, type TrainingRow,
 } from '../src/ml/data.js';
 import { buildModel, modelConfig } from '../src/ml/models.js';
-import { syntheticRows } from '../src/ml/synthetic.js';
+import { syntheticRows } from './helpers/synthetic.js';
 
 await tf.setBackend('cpu');
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { createRowSource, PARQUET_SOURCE_MODULE } from '../src/ml/parquet-source.js';
 import { modelConfig } from '../src/ml/models.js';
-import { syntheticRows } from '../src/ml/synthetic.js';
+import { syntheticRows } from './helpers/synthetic.js';
 import { defaultTrainConfig, type ArtifactSink } from '../src/ml/train.js';
 import { trainInWorker } from '../src/ml/train-runner.js';
 

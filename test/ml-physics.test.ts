@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildPhysicsDataset, type PhysicsDataset } from '../src/ml/physics-data.js';
+import { buildPhysicsDataset, type PhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig, type ModelKind } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 import { trainRun } from '../src/stages/train.js';

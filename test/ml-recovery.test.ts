@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { HLF_NAMES } from '../src/dataset/schema.js';
+import { HLF_NAMES } from '../src/physics/schema.js';
 import { inMemorySource, isValidationRow, type TrainingRow } from '../src/ml/data.js';
 import { modelConfig } from '../src/ml/models.js';
 import { DirectoryCheckpointStore } from '../src/ml/store.js';
-import { syntheticRows } from '../src/ml/synthetic.js';
+import { syntheticRows, SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
 import { defaultTrainConfig, runTraining, type ArtifactSink } from '../src/ml/train.js';
-import { SYNTHETIC_SOURCE_MODULE, TrainingWorkerError, trainInWorker } from '../src/ml/train-runner.js';
+import { TrainingWorkerError, trainInWorker } from '../src/ml/train-runner.js';
 import { selectBest } from '../src/ml/grid.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'hepflow-ml-recovery-'));

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { storage } from '../src/storage/index.js';
 import { makeInputs } from '../src/ml/data.js';
 import { bundleFromFiles, predictProbabilities, readModelFiles } from '../src/ml/model-bundle.js';
-import { syntheticRows } from '../src/ml/synthetic.js';
+import { syntheticRows } from './helpers/synthetic.js';
 import { toStandardTopology } from '../src/ml/portable-topology.js';
 import { exportModel } from '../src/stages/export.js';
 import { MODEL_KINDS } from '../src/ml/models.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { normalizeUri, storage } from '../src/storage/index.js';
 import { ModelRegistry, defaultRegistryUri, isModelUri } from '../src/registry/registry.js';
 import { bundleFromFiles, predictProbabilities, readModelFiles } from '../src/ml/model-bundle.js';
-import { syntheticRows } from '../src/ml/synthetic.js';
+import { syntheticRows } from './helpers/synthetic.js';
 import { trainedModelDir } from './helpers/trained-model.js';
 
 await tf.setBackend('cpu');

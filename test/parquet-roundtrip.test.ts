@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { readFeatureBatches, readFeatureFileInfo, readFeatureRows } from '../src/parquet/reader.js';
-import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/dataset/schema.js';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/physics/schema.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
 import { isTransientStorageError, StorageUnavailableError } from '../src/storage/types.js';
 import { open } from 'node:fs/promises';

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConeIndex, PairConeSums, TRACK_PT_MIN, TOWER_ET_MIN } from '../src/physics/isolation.js';
-import { readDelphesEvents } from '../src/root/reader/index.js';
-import type { DelphesEvent } from '../src/physics/delphes-event.js';
+import { readDelphesEvents } from '../src/delphes/reader.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
 import { makeEvent } from './physics-fixtures.js';
 import { repoRoot } from './root-writer-helpers.js';
 

@@ -12,12 +12,12 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventStream } from '../src/generator/index.js';
-import { DelphesFileWriter } from '../src/root/writer/delphes-writer.js';
+import { DelphesFileWriter } from '../src/delphes/writer.js';
 import { FileSink } from '../src/root/writer/sink.js';
-import { readDelphesEvents } from '../src/root/reader/index.js';
+import { readDelphesEvents } from '../src/delphes/reader.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
 import { prepareFeatures, withEntries } from '../src/physics/prepare.js';
-import { HLF_NAMES, type FeatureRow } from '../src/dataset/schema.js';
+import { HLF_NAMES, type FeatureRow } from '../src/physics/schema.js';
 import { makeEvent, FILLER, type EventSpec } from './physics-fixtures.js';
 
 const PYTHON = resolve('.tools/venv/bin/python');

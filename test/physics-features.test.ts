@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FeatureExtractor } from '../src/physics/features.js';
 import { HLF } from '../src/physics/hlf.js';
 import { MASS_KAON, MASS_PION } from '../src/physics/kinematics.js';
-import { PARTICLE_FEATURE_NAMES, N_PARTICLE_FEATURES as F } from '../src/dataset/schema.js';
+import { PARTICLE_FEATURE_NAMES, N_PARTICLE_FEATURES as F } from '../src/physics/schema.js';
 import { makeEvent, FILLER, type EventSpec } from './physics-fixtures.js';
 
 const fr = Math.fround;

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { eventStream } from '../src/generator/index.js';
-import { DelphesFileWriter } from '../src/root/writer/delphes-writer.js';
+import { DelphesFileWriter } from '../src/delphes/writer.js';
 import { FileSink } from '../src/root/writer/sink.js';
 import { Storage } from '../src/storage/index.js';
 import { writeFeatureFile } from '../src/stages/features.js';

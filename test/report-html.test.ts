@@ -12,14 +12,14 @@ import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { PipelineInput } from '../workflows/pipeline.js';
-import { reportUris, type PipelineReport } from '../src/stages/report.js';
+import type { PipelineReport } from '../src/stages/report.js';
 import { gatherReportDetails, renderHtmlReport } from '../src/stages/report-html.js';
-import { HLF_NAMES } from '../src/dataset/schema.js';
-import { datasetFiles } from '../src/dataset/layout.js';
+import { HLF_NAMES } from '../src/physics/schema.js';
+import { datasetFiles, runFiles } from '../src/layout/run-layout.js';
 import { hlfHistograms } from '../src/dataset/hlf-histograms.js';
 import { readFeatureRows } from '../src/parquet/reader.js';
 import { codeVersion } from '../src/registry/code-version.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { chromiumPath, launchChromium } from '../infra/browser.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
@@ -95,12 +95,12 @@ test('the pipeline writes report.html beside report.md', async () => {
     ],
   };
   report = await env.client.workflow.execute('pipelineWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'report-html', args: [input] });
-  const uris = reportUris(input.workUri);
-  assert.equal(report.htmlReportUri, uris.htmlUri);
-  assert.equal(report.reportUri, uris.markdownUri);
+  const uris = runFiles(input.workUri);
+  assert.equal(report.htmlReportUri, uris.reportHtml);
+  assert.equal(report.reportUri, uris.reportMarkdown);
   assert.deepEqual(report.timings.map((t) => t.stage).sort(), ['dataset', 'features', 'grid search hlf', 'grid search inclusive']);
   for (const t of report.timings) assert.ok(t.seconds > 0 && !Number.isNaN(Date.parse(t.startedAt)), `${t.stage}: ${JSON.stringify(t)}`);
-  const html = Buffer.from(await store.readAll(uris.htmlUri)).toString('utf8');
+  const html = Buffer.from(await store.readAll(uris.reportHtml)).toString('utf8');
   await writeFile(path.join(tmp, 'report.html'), html);
   // Self-contained: nothing fetched from anywhere, not even a relative file.
   assert.doesNotMatch(html, /<(script|link|img|iframe)\b/i);

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Storage } from '../src/storage/index.js';
 import { openRootFile, UnsupportedRootFeatureError, type RootFile } from '../src/root/reader/index.js';
-import { sharedTestData } from '../src/paths.js';
+import { sharedTestData } from './helpers/testdata.js';
 import type { FuzzJob, FuzzMessage, Mutation, Outcome } from './helpers/fuzz-worker.js';
 
 const ITERATIONS = Number(process.env.HEPFLOW_FUZZ_ITERATIONS ?? '20');

@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { DelphesEvent } from '../src/physics/delphes-event.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
 import { fetchCoalesced } from '../src/root/reader/basket.js';
 import { lz4DecodeBlock, Lz4Error, xxh64 } from '../src/root/reader/lz4.js';
-import { MissingBranchError, openRootFile, readDelphesEvents, type NumericBranchData } from '../src/root/reader/index.js';
+import { MissingBranchError, openRootFile, type NumericBranchData } from '../src/root/reader/index.js';
+import { readDelphesEvents } from '../src/delphes/reader.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
 import { LocalFileSource, sharedRootFile } from './helpers/local-source.js';
 

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventStream } from '../src/generator/index.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../src/physics/delphes-event.js';
-import { readDelphesEvents } from '../src/root/reader/delphes.js';
-import { DELPHES_CLASSES, DelphesFileWriter, FileSink } from '../src/root/writer/index.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../src/delphes/event.js';
+import { readDelphesEvents } from '../src/delphes/reader.js';
+import { FileSink } from '../src/root/writer/index.js';
+import { DELPHES_CLASSES, DelphesFileWriter } from '../src/delphes/writer.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
 import { jsrootDump, REAL_DELPHES, uprootDump, type UprootDump, type Value } from './root-writer-helpers.js';
 

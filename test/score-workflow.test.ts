@@ -12,7 +12,7 @@ import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import { generateDelphesFile } from '../src/generator/file.js';
 import { parseSelection, type EfficiencyTable } from '../src/scoring/selection.js';
-import { CPU_TASK_QUEUE } from '../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import type { ScoreInput, ScoreResult } from '../workflows/score.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';

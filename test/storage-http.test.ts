@@ -24,8 +24,8 @@ import { indexEntries } from '../src/storage/http-store.js';
 import { openRootFile } from '../src/root/reader/index.js';
 import { writeFeatureFile } from '../src/stages/features.js';
 import { readFeatureRows } from '../src/parquet/reader.js';
-import { sharedTestData } from '../src/paths.js';
-import { nonRetryable } from '../activities/file-batches.js';
+import { sharedTestData } from './helpers/testdata.js';
+import { nonRetryable } from '../src/contract/errors.js';
 import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
 import { freePort } from './helpers/net.js';
 

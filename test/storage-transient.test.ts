@@ -19,9 +19,8 @@ import { s3Failure } from '../src/storage/s3-store.js';
 import { openRootFile } from '../src/root/reader/index.js';
 import { RootFileError } from '../src/root/errors.js';
 import { summarizeTree } from '../src/root/tree-summary.js';
-import { nonRetryable } from '../activities/file-batches.js';
-import { inspectRootFile } from '../activities/ingest.js';
-import { prepareFileFeatures } from '../activities/features.js';
+import { nonRetryable } from '../src/contract/errors.js';
+import { createActivities } from '../activities/index.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { freePort } from './helpers/net.js';
@@ -171,7 +170,7 @@ describe('a real S3 server stopped while a file is read', () => {
     await assert.rejects(summarizeTree(source, 'events', ['NMuon']), StorageUnavailableError);
 
     // The per-file activities throw retryable failures, so the file is retried, never recorded.
-    Object.assign(process.env, s3.env);
+    const { inspectRootFile, prepareFileFeatures } = createActivities({ storage: store, env: s3.env });
     const file = { uri, size: source.size, etag: 'e' };
     const retryable = (e: unknown) => e instanceof ApplicationFailure && !e.nonRetryable && e.type === 'StorageUnavailableError';
     await assert.rejects(new MockActivityEnvironment().run(inspectRootFile, { file, statBranches: ['NMuon'] }), retryable);

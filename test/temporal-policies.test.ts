@@ -4,9 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common';
 import { projectRoot } from '../src/paths.js';
-import {
-  activityOptions, attemptsFor, ErrorTypes, HEARTBEAT_INTERVAL_MS, NON_RETRYABLE_ERROR_TYPES, retryPolicy, type ActivityKind,
-} from '../src/temporal/policies.js';
+import { activityOptions, attemptsFor, HEARTBEAT_INTERVAL_MS, retryPolicy, type ActivityKind } from '../src/contract/policies.js';
+import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../src/contract/errors.js';
 
 /** The backoff waits a policy allows in all, as Temporal computes them. */
 function totalWaitMs(p: ReturnType<typeof retryPolicy>): number {
@@ -28,7 +27,7 @@ test('the default retry policy rides out an outage of 10 minutes and more, with 
   // One attempt fewer would fall short of the budget: the budget is met, not exceeded by far.
   assert.ok(totalWaitMs({ ...p, maximumAttempts: p.maximumAttempts! - 1 }) < 15 * 60_000);
   assert.deepEqual([...p.nonRetryableErrorTypes!].sort(), [...NON_RETRYABLE_ERROR_TYPES].sort());
-  for (const t of ['InvalidInput', 'RootFileError', 'TrainingDiverged', 'CheckpointError', 'DatasetTooSmall', 'Cancelled']) {
+  for (const t of ['InvalidInput', 'RootFormatError', 'MissingBranchError', 'TrainingDiverged', 'CheckpointError', 'DatasetTooSmall', 'Cancelled']) {
     assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(t as never), t);
   }
   assert.ok(!NON_RETRYABLE_ERROR_TYPES.includes('StorageUnavailableError' as never), 'storage outages stay retryable');

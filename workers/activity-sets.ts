@@ -1,13 +1,15 @@
-import * as all from '../activities/index.js';
-import type { Pool } from '../src/temporal/task-queues.js';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { Pool } from '../src/contract/task-queues.js';
 
 /**
- * Which activities each pool serves. The CPU pool runs the data stages; the GPU pool
- * runs only what benefits from an accelerator, so GPU machines never pick up I/O work.
+ * Which activities each pool serves, built over the worker's store and environment. The
+ * CPU pool runs the data stages; the GPU pool runs only what benefits from an
+ * accelerator, so GPU machines never pick up I/O work.
  */
-export function activitiesFor(pool: Pool): Record<string, (...args: never[]) => Promise<unknown>> {
+export function activitiesFor(pool: Pool, deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
+  const all = createActivities(deps);
   const { describeWorker, trainModel, trainShardRound } = all;
   // A distributed training's shards go where its single-worker training would go.
   if (pool === 'gpu') return { describeWorker, trainModel, trainShardRound };
-  return { ...all };
+  return all;
 }

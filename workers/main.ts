@@ -1,5 +1,5 @@
 import { connectWorker } from '../src/temporal/connection.js';
-import type { Pool } from '../src/temporal/task-queues.js';
+import type { Pool } from '../src/contract/task-queues.js';
 import { createPoolWorker } from './pool-worker.js';
 import { workerOptions } from './worker-options.js';
 

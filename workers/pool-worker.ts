@@ -1,25 +1,30 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { activitiesFor } from './activity-sets.js';
+import type { ActivityDeps } from '../activities/index.js';
 import type { PoolWorkerOptions } from './worker-options.js';
-import { HEARTBEAT_INTERVAL_MS } from '../src/temporal/policies.js';
+import { Storage } from '../src/storage/index.js';
+import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
 /**
  * A worker of one pool. Only the CPU pool hosts workflows: orchestration is cheap, and
  * keeping it off GPU machines lets those scale to zero without stalling workflows.
+ * The activities use `deps`: by default one store per worker process (its S3 client
+ * pools connections across activities) and the process's environment.
  */
 export async function createPoolWorker(
   connection: NativeConnection,
   namespace: string,
   options: PoolWorkerOptions,
+  deps: ActivityDeps = { storage: new Storage(), env: process.env },
 ): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue: options.taskQueue,
-    activities: activitiesFor(options.pool),
+    activities: activitiesFor(options.pool, deps),
     ...(options.pool === 'cpu' ? { workflowsPath } : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
@@ -27,7 +32,7 @@ export async function createPoolWorker(
     shutdownGraceTime: '30 seconds',
     // The SDK sends heartbeats at most every 80% of the heartbeat timeout by default,
     // leaving the server a few seconds of slack; the activities' 5-s timer cadence
-    // (src/temporal/policies.ts) reaches the server as is instead.
+    // (src/contract/policies.ts) reaches the server as is instead.
     maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
   });
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { taskQueueOf, type Pool } from '../src/temporal/task-queues.js';
+import { taskQueueOf, type Pool } from '../src/contract/task-queues.js';
+import { parseInteger } from '../src/settings.js';
 
 export interface PoolWorkerOptions {
   readonly pool: Pool;
@@ -8,13 +9,6 @@ export interface PoolWorkerOptions {
   readonly maxConcurrentActivities: number;
   readonly maxConcurrentWorkflowTasks: number;
 }
-
-const positiveInt = (name: string, raw: string | undefined, fallback: number): number => {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-};
 
 /**
  * Worker settings from flags, then env, then defaults sized to the machine: a CPU
@@ -34,11 +28,11 @@ export function workerOptions(pool: Pool, argv: string[], env: NodeJS.ProcessEnv
   return {
     pool,
     taskQueue: values['task-queue'] ?? env[`${prefix}TASK_QUEUE`] ?? taskQueueOf(pool),
-    maxConcurrentActivities: positiveInt(
+    maxConcurrentActivities: parseInteger(
       '--max-activities',
       values['max-activities'] ?? env[`${prefix}MAX_ACTIVITIES`],
       pool === 'gpu' ? 1 : Math.max(2, os.availableParallelism()),
     ),
-    maxConcurrentWorkflowTasks: positiveInt('--max-workflow-tasks', values['max-workflow-tasks'] ?? env[`${prefix}MAX_WORKFLOW_TASKS`], 20),
+    maxConcurrentWorkflowTasks: parseInteger('--max-workflow-tasks', values['max-workflow-tasks'] ?? env[`${prefix}MAX_WORKFLOW_TASKS`], 20),
   };
 }

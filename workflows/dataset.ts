@@ -1,7 +1,8 @@
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { datasetInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
+import { datasetKinds } from '../src/layout/run-layout.js';
 
 export interface DatasetInput {
   /** A features run's output prefix: the dataset is built from exactly the parts its manifest.json lists. */
@@ -12,7 +13,7 @@ export interface DatasetInput {
   readonly devEvents?: number;
   readonly seed?: number;
   readonly testFraction?: number;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
 }
 
@@ -24,15 +25,15 @@ export interface DatasetInput {
 export async function datasetWorkflow(input: DatasetInput): Promise<{ dev: BuildDatasetResult; full: BuildDatasetResult }> {
   validated(datasetInputSchema, input);
   const { buildDataset } = activitiesFor('data', { retry: input.retry });
-  const prefix = input.outputUri.replace(/\/+$/, '');
+  const out = datasetKinds(input.outputUri);
   const common = {
     featuresUri: input.featuresUri,
     ...(input.seed !== undefined ? { seed: input.seed } : {}),
     ...(input.testFraction !== undefined ? { testFraction: input.testFraction } : {}),
   };
   const [dev, full] = await Promise.all([
-    buildDataset({ ...common, outputUri: `${prefix}/dev`, kind: 'dev', ...(input.devEvents !== undefined ? { maxEvents: input.devEvents } : {}) }),
-    buildDataset({ ...common, outputUri: `${prefix}/full`, kind: 'full' }),
+    buildDataset({ ...common, outputUri: out.dev, kind: 'dev', ...(input.devEvents !== undefined ? { maxEvents: input.devEvents } : {}) }),
+    buildDataset({ ...common, outputUri: out.full, kind: 'full' }),
   ]);
   return { dev, full };
 }

@@ -3,9 +3,10 @@ import type { Duration } from '@temporalio/common';
 import type { TrainConfig } from '../src/ml/train.js';
 import type { AggregateResult, DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
-import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -25,7 +26,7 @@ export interface DistributedTrainInput {
   readonly gpuTaskQueue?: string;
   /** How long a silent shard may go before Temporal retries it elsewhere (crash detection). */
   readonly heartbeatTimeout?: Duration;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
   /** Rounds per workflow run before continue-as-new keeps the history bounded (default 100). */
   readonly roundsPerRun?: number;
@@ -53,7 +54,7 @@ export const statusQuery = defineQuery<DistributedTrainStatus>('status');
  */
 export async function distributedTrainWorkflow(input: DistributedTrainInput): Promise<DistributedTrainResult> {
   const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
-  if (!valid(input.workers)) throw ApplicationFailure.nonRetryable(`workers must be a positive integer, got ${JSON.stringify(input.workers)}`, 'InvalidWorkflowInput');
+  if (!valid(input.workers)) throw ApplicationFailure.nonRetryable(`workers must be a positive integer, got ${JSON.stringify(input.workers)}`, WorkflowFailureTypes.invalidInput);
   let workers = input.workers;
   let position: RoundPosition | undefined;
   // A bad signal must not fail the run: it is ignored, the run goes on with its workers.

@@ -2,8 +2,9 @@ import { ApplicationFailure, continueAsNew } from '@temporalio/workflow';
 import type { FeatureOptions } from '../src/stages/features.js';
 import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/input/samples.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
-import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask, InputSource } from './file-batches-types.js';
+import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask, InputSource } from '../src/contract/fan-out.js';
 import { featuresInputSchema, validated } from './input-schemas.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 
 export interface FeaturesInput extends FanOutOptions, Omit<FeatureOptions, 'labels'> {
   /** One or more per class; their order fixes the label indices. */
@@ -41,7 +42,7 @@ export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesRe
   try {
     resolved = resolveSamples(given, 'input.samples');
   } catch (e) {
-    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidWorkflowInput');
+    throw ApplicationFailure.nonRetryable((e as Error).message, WorkflowFailureTypes.invalidInput);
   }
   const { samples, classes } = resolved;
   const sources: InputSource[] = samples.flatMap((s, sample) => s.uris.map((uri) => ({ uri, sample, name: s.name })));

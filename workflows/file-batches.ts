@@ -1,11 +1,12 @@
 import { executeChild, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { ErrorTypes, type RetrySettings } from '../src/temporal/policies.js';
+import { ErrorTypes } from '../src/contract/errors.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
-import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from './tally.js';
+import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from '../src/contract/tally.js';
 import type {
   FailureNote, FanOutOptions, FanOutProgress, FileBatchInput, FileBatchResult, FileResult, FileTask, InputSource, SampleTally,
-} from './file-batches-types.js';
+} from '../src/contract/fan-out.js';
 
 const MAX_REPORTED_FAILURES = 20;
 /** The failure's root message: the activity's own error names the file and the cause. */

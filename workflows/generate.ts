@@ -1,10 +1,12 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { ErrorTypes, type RetrySettings } from '../src/temporal/policies.js';
+import { ErrorTypes } from '../src/contract/errors.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import type { MixInput } from '../src/generator/mix.js';
 import { generatedFileName, partRange } from '../src/generator/partition.js';
 import { mapBounded } from './concurrency.js';
 import { generateInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
+import { asPrefix, joinUri } from '../src/storage/uri-path.js';
 
 export interface GenerateInput {
   /** Prefix the files go under (s3://bucket/dir/ or file:///dir/). */
@@ -15,7 +17,7 @@ export interface GenerateInput {
   readonly mix?: MixInput;
   readonly pileup?: number;
   readonly filesInFlight?: number;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
 }
 
@@ -43,10 +45,9 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   }
   const { generateFile } = activitiesFor('file', { retry: input.retry });
   const seed = input.seed ?? 0;
-  const prefix = input.outputUri.replace(/\/+$/, '');
   const parts = await mapBounded(Array.from({ length: files }, (_, k) => k), input.filesInFlight ?? 8, (k) =>
     generateFile({
-      uri: `${prefix}/${generatedFileName(seed, k, files)}`,
+      uri: joinUri(input.outputUri, generatedFileName(seed, k, files)),
       seed,
       ...partRange(events, files, k),
       ...(input.mix !== undefined ? { mix: input.mix } : {}),
@@ -56,7 +57,7 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   const classCounts: Record<string, number> = {};
   for (const p of parts) for (const [c, n] of Object.entries(p.classCounts)) classCounts[c] = (classCounts[c] ?? 0) + n;
   return {
-    outputUri: `${prefix}/`,
+    outputUri: asPrefix(input.outputUri),
     files,
     events: parts.reduce((s, p) => s + p.events, 0),
     bytes: parts.reduce((s, p) => s + p.bytes, 0),

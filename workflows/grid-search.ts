@@ -1,17 +1,20 @@
 import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
-import type { TrainRunResult } from '../src/stages/train.js';
+import type { TrainRunResult } from '../src/ml/train-runner.js';
 import type { TrainConfig } from '../src/ml/train.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
-import { GPU_TASK_QUEUE, type Pool } from '../src/temporal/task-queues.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
+import { gridFiles } from '../src/layout/run-layout.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
+import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 
-export type SelectionMetric = 'valLoss' | 'valMeanAuc' | 'valAccuracy';
 
 export interface GridSearchInput {
   /** A dataset from the dataset workflow (train.parquet, test.parquet, scaler.json). */
@@ -40,7 +43,7 @@ export interface GridSearchInput {
   readonly workers?: number;
   /** Optimizer steps per worker between synchronisations (distributed points only). */
   readonly localSteps?: number;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
 }
 
@@ -68,13 +71,13 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   // The dataset names the classes, so the models' outputs match it.
   // CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
   const cpuOps = activitiesFor('data', { retry: input.retry });
-  const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
   // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
   const { trainModel: trainer } = activitiesFor('training', {
     retry: input.retry,
     ...(input.pool === 'gpu' ? { taskQueue: input.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
     ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
   });
+  const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
   const workers = input.workers ?? 1;
   const train = async (run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig }): Promise<TrainRunResult> => {
     if (workers <= 1) return trainer(run);
@@ -92,21 +95,21 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   };
   const outcomes: TrainRunResult[] = [];
   const failed: { runId: string; error: string }[] = [];
-  const prefix = input.outputUri.replace(/\/+$/, '');
+  const files = gridFiles(input.outputUri);
   await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {
     try {
-      outcomes.push(await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: `${prefix}/runs/${p.id}`, config: p.config }));
+      outcomes.push(await train({ runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config }));
     } catch (e) {
       failed.push({ runId: p.id, error: errorOf(e) });
     }
   });
   if (outcomes.length === 0) {
-    throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, 'GridSearchFailed');
+    throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, WorkflowFailureTypes.gridSearchFailed);
   }
   outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
   const { best, tableUri } = await cpuOps.selectBestModel({
-    outputUri: prefix, outcomes, failed, metric, maximize: metric !== 'valLoss',
+    outputUri: trimTrailingSlashes(input.outputUri), outcomes, failed, metric, maximize: metric !== 'valLoss',
   });
-  const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: `${prefix}/evaluation` });
+  const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: files.evaluation });
   return { best, tableUri, evaluation, trained: outcomes.length, failed };
 }

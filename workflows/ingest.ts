@@ -1,6 +1,6 @@
 import { continueAsNew } from '@temporalio/workflow';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
-import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from './file-batches-types.js';
+import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from '../src/contract/fan-out.js';
 import { ingestInputSchema, validated } from './input-schemas.js';
 
 export interface IngestInput extends FanOutOptions {

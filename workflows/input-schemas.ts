@@ -5,11 +5,13 @@
  * task again and again. The CLI checks run files against the same schemas.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import {
   anything, array, boolean, either, InputSchemaError, inputUri, number, object, oneOf, optional, plainObject, positiveInt, string, uri, type Check,
 } from '../src/input/validate.js';
 import { resolveSamples, samplesSchema } from '../src/input/samples.js';
-import { DELPHES_BRANCHES } from '../src/physics/delphes-event.js';
+import { DELPHES_BRANCHES } from '../src/delphes/event.js';
+import { SELECTION_METRICS } from '../src/ml/metrics.js';
 
 const seed = number({ integer: true, min: 0 });
 const fraction = number({ above: 0, below: 1 });
@@ -17,7 +19,7 @@ const name = string({ pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, what: 'a name of 
 
 // Durations as Temporal takes them: '30 seconds', '1m', or milliseconds.
 const duration = either<string | number>(string({ nonEmpty: true, what: "a duration such as '30 seconds'" }), positiveInt);
-/** RetrySettings of src/temporal/policies.ts. */
+/** RetrySettings of src/contract/policies.ts. */
 const retry = optional(object({ initialInterval: optional(duration), maximumInterval: optional(duration), budget: optional(duration) }));
 
 const fanOut = {
@@ -52,7 +54,7 @@ const trainSpec = object({
 }, 'a training spec { kind, model?, training? }');
 
 const pool = oneOf(['cpu', 'gpu']);
-const selectionMetric = oneOf(['valLoss', 'valMeanAuc', 'valAccuracy']);
+const selectionMetric = oneOf(SELECTION_METRICS);
 
 /** What a grid search is asked, directly or as one of the pipeline's models. */
 const gridFields = {
@@ -122,13 +124,16 @@ export const pipelineInputSchema: Check<ReturnType<typeof pipelineObject>> = Obj
   return p;
 }, { expected: pipelineObject.expected });
 
-/** Checks a workflow's input; a mismatch fails the workflow non-retryably, naming the key. */
+/**
+ * Checks a workflow's input; a mismatch fails the workflow non-retryably, naming the key.
+ * Whatever a check throws is a verdict on the input, and a plain error would fail only the
+ * workflow task, which Temporal retries for ever.
+ */
 export function validated<T>(schema: Check<unknown>, input: T, key = 'input'): T {
   try {
     schema(input, key);
     return input;
   } catch (e) {
-    if (e instanceof InputSchemaError) throw ApplicationFailure.nonRetryable(e.message, 'InvalidWorkflowInput');
-    throw e;
+    throw ApplicationFailure.nonRetryable((e as Error).message, WorkflowFailureTypes.invalidInput);
   }
 }

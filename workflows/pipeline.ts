@@ -1,16 +1,19 @@
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { SampleInput } from '../src/input/samples.js';
-import type { DelphesEvent } from '../src/physics/delphes-event.js';
+import type { DelphesEvent } from '../src/delphes/event.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport, StageTiming } from '../src/stages/report.js';
-import type { Pool } from '../src/temporal/task-queues.js';
+import type { Pool } from '../src/contract/task-queues.js';
 import type { MixInput } from '../src/generator/mix.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
+import { runFiles } from '../src/layout/run-layout.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
-import { gridSearchWorkflow, type SelectionMetric } from './grid-search.js';
+import { gridSearchWorkflow } from './grid-search.js';
+import type { SelectionMetric } from '../src/ml/metrics.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
 
 export interface PipelineModel {
@@ -51,7 +54,7 @@ export interface PipelineInput {
   /**
    * How long every stage retries transient failures (storage or Temporal unreachable, a
    * worker lost): waits from `initialInterval` (1 s) doubling up to `maximumInterval`
-   * (30 s) for `budget` (15 minutes) in all; see src/temporal/policies.ts.
+   * (30 s) for `budget` (15 minutes) in all; see src/contract/policies.ts.
    */
   readonly retry?: RetrySettings;
 }
@@ -78,13 +81,14 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   };
   const ops = activitiesFor('data', { retry: input.retry });
   const retry = input.retry ? { retry: input.retry } : {};
-  const work = input.workUri.replace(/\/+$/, '');
+  const layout = runFiles(input.workUri);
+  const work = layout.work;
   let samples = input.samples;
   const generate = input.generate;
   if (generate) {
     const generated = await timed('generate', () => executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
-      args: [{ outputUri: `${work}/input/`, ...generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
+      args: [{ outputUri: layout.input, ...generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
     }));
     samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
   }
@@ -93,7 +97,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     workflowId: `${id}-features`,
     args: [{
       samples: samples!,
-      outputUri: `${work}/features`,
+      outputUri: layout.features,
       ...(input.treeName ? { treeName: input.treeName } : {}),
       ...(input.emptyIfMissing ? { emptyIfMissing: input.emptyIfMissing } : {}),
       ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
@@ -102,8 +106,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     }],
   }));
   const dataset = await timed('dataset', () => ops.buildDataset({
-    featuresUri: `${work}/features`,
-    outputUri: `${work}/dataset-${input.dataset?.kind ?? 'dev'}`,
+    featuresUri: layout.features,
+    outputUri: layout.dataset(input.dataset?.kind ?? 'dev'),
     kind: input.dataset?.kind ?? 'dev',
     ...(input.dataset?.maxEvents !== undefined ? { maxEvents: input.dataset.maxEvents } : {}),
     ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
@@ -114,7 +118,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   if (lost.length > 0) {
     throw ApplicationFailure.nonRetryable(
       `events lost between features and dataset: ${lost.map((c) => `${c} selected ${features.totals.counters[`class:${c}`] ?? 0}, dataset read ${dataset.available[c]}`).join('; ')}`,
-      'EventsLost',
+      WorkflowFailureTypes.eventsLost,
     );
   }
   const models = await Promise.all(input.models.map(async (m) => {
@@ -122,7 +126,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       workflowId: `${id}-grid-${m.name}`,
       args: [{
         datasetUri: dataset.datasetUri,
-        outputUri: `${work}/models/${m.name}`,
+        outputUri: layout.models(m.name),
         spec: m.spec,
         grid: m.grid ?? {},
         ...(m.pool ? { pool: m.pool } : {}),

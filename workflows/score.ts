@@ -1,16 +1,16 @@
 import { continueAsNew } from '@temporalio/workflow';
-import type { ScoreOptions } from '../src/stages/score.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import type { ScoreOptions } from '../src/contract/fan-out.js';
+import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
-import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from './file-batches-types.js';
+import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from '../src/contract/fan-out.js';
 
 export interface ScoreInput extends FanOutOptions, ScoreOptions {
   /** Prefix of the inputs: Delphes ROOT files (suffix `.root`, the default) or feature parts (suffix `.parquet`). */
   readonly inputUri: string;
   /** Parts go to <outputUri>/parts/, with the listing, batch results, manifest.json and selection/. */
   readonly outputUri: string;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
   /** Carried across continue-as-new. */
   readonly progress?: FanOutProgress;

@@ -14,9 +14,10 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { generateDelphesFile } from '../../src/generator/file.js';
-import { readDelphesEvents } from '../../src/root/reader/index.js';
-import { DelphesFileWriter, FileSink } from '../../src/root/writer/index.js';
-import type { DelphesEvent } from '../../src/physics/delphes-event.js';
+import { readDelphesEvents } from '../../src/delphes/reader.js';
+import { FileSink } from '../../src/root/writer/index.js';
+import { DelphesFileWriter } from '../../src/delphes/writer.js';
+import type { DelphesEvent } from '../../src/delphes/event.js';
 import type { RandomAccessSource } from '../../src/storage/random-access.js';
 
 export const BENCH_DIR = resolve('.data/bench');

@@ -1,11 +1,15 @@
 import { stackConfigFromEnv, webUiUrl } from '../../infra/stack-config.js';
 import { stackUp } from '../../infra/stack.js';
-import { sharedTestData } from '../../src/paths.js';
+import path from 'node:path';
+import { projectRoot } from '../../src/paths.js';
 import { copyPrefix } from '../../src/storage/copy.js';
 import { storage } from '../../src/storage/index.js';
 import { runIngest, printIngestResult } from './ingest.js';
 import { newWorkflowId } from '../temporal-run.js';
 import { printReport, runPipeline, standardModels } from './pipeline.js';
+
+/** The demo's inputs: the shared ROOT files beside the checkout, never copied into it. */
+const demoInputs = path.resolve(projectRoot, '..', 'shared', 'testdata', 'root');
 
 /**
  * The quick start's main job, end to end on one machine: bring the stack up, ingest the
@@ -19,7 +23,7 @@ export async function demoCommand(): Promise<void> {
   console.log(`stack: temporal ${up.temporal}, s3 ${up.s3}; web UI ${webUiUrl(config)}`);
 
   const inputs = `s3://${config.s3.bucket}/inputs/testdata/`;
-  const { copied, skipped } = await copyPrefix(storage(), sharedTestData + '/', inputs, (u) => u.endsWith('.root'));
+  const { copied, skipped } = await copyPrefix(storage(), demoInputs + '/', inputs, (u) => u.endsWith('.root'));
   console.log(`inputs: ${copied.length} uploaded, ${skipped.length} already there, under ${inputs}`);
 
   const ingestId = newWorkflowId('demo-ingest');

@@ -4,16 +4,13 @@ import { partRange, generatedFileName } from '../../src/generator/partition.js';
 import { resolveMix } from '../../src/generator/mix.js';
 import { generateToStorage } from '../../src/generator/publish.js';
 import { positiveInt, uriArgument, UsageError } from '../args.js';
+import { NON_NEGATIVE, parseInteger } from '../../src/settings.js';
 import { ProgressBar } from '../progress.js';
 
 export const GENERATE_USAGE = `usage: hepflow generate --events N --files K --out <uri> [--seed S] [--mix trigger|balanced|wjets=0.6,qcd=0.4,...] [--pileup MU]`;
 
-const nonNegativeInt = (name: string, raw: string | undefined, fallback: number): number => {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer, got '${raw}'`);
-  return n;
-};
+const nonNegativeInt = (name: string, raw: string | undefined, fallback: number): number =>
+  parseInteger(name, raw, fallback, NON_NEGATIVE, (m) => new UsageError(m));
 
 /** Probes the output location before spending minutes generating into it. */
 async function assertWritable(out: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { baseName, storage } from '../../src/storage/index.js';
 import type { IngestInput } from '../../workflows/ingest.js';
-import type { FanOutResult, FileResult } from '../../workflows/file-batches-types.js';
+import type { FanOutResult, FileResult } from '../../src/contract/fan-out.js';
 import type { TreeSummary } from '../../src/root/tree-summary.js';
 import { csv, positiveInt, uriArgument, UsageError } from '../args.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';

@@ -8,7 +8,7 @@ import { DEFAULT_BATCHER, ScoringService } from '../../src/serving/scoring-servi
 import { InferenceHttpServer } from '../../src/serving/http-server.js';
 import { KafkaScoringStream } from '../../src/serving/kafka-stream.js';
 import { parseSelection, type EfficiencyTable, type Selection } from '../../src/scoring/selection.js';
-import type { DelphesEvent } from '../../src/physics/delphes-event.js';
+import type { DelphesEvent } from '../../src/delphes/event.js';
 import type { ScoreInput, ScoreResult } from '../../workflows/score.js';
 import { csv, positiveInt, UsageError } from '../args.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';

@@ -97,7 +97,8 @@ export async function trainCommand(args: string[]): Promise<void> {
   if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${values.lr}'`);
   const { parseBackendRequest } = await import('../../src/ml/backend.js');
   const { resolveTrainSpec } = await import('../../src/stages/train-spec.js');
-  const { datasetClasses, trainRun } = await import('../../src/stages/train.js');
+  const { trainRun } = await import('../../src/stages/train.js');
+  const { datasetClasses } = await import('../../src/dataset/classes.js');
   let backend;
   try {
     backend = values.backend ? parseBackendRequest(values.backend) : undefined;

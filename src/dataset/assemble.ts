@@ -19,8 +19,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RandomAccessSource } from '../storage/random-access.js';
-import { EVENT_CLASSES } from '../physics/delphes-event.js';
-import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type HlfScaler, type ParticleScaler } from './schema.js';
+import { EVENT_CLASSES } from '../physics/schema.js';
+import { HlfScalerFit, ParticleScalerFit, type HlfScaler, type ParticleScaler } from './scaler.js';
 import { readFeatureLabels, readFeatureRows } from '../parquet/reader.js';
 import { ParquetFeatureWriter } from '../parquet/writer.js';
 import { BucketWriter, readBucket } from './bucket.js';
@@ -102,6 +102,53 @@ const keyed = (p: string | RandomAccessSource | KeyedPart): KeyedPart =>
 
 export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult> {
   const kind = o.kind ?? 'dev';
+  const config = assemblyConfig(o, kind);
+  // A fixed part order makes the result independent of the order parts were listed in.
+  const parts = o.parts.map(keyed).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const labels = await countLabels(parts, config.classes);
+  const plan = planSplit(labels.available, config);
+  const configHash = createHash('sha256').update(JSON.stringify({ kind, config, parts: labels.parts })).digest('hex');
+
+  await mkdir(o.outDir, { recursive: true });
+  const workDir = o.workDir ?? join(o.outDir, '.buckets');
+  await rm(workDir, { recursive: true, force: true });
+  await mkdir(workDir, { recursive: true });
+  try {
+    const scattered = await scatter(parts, labels.available, plan, config, workDir, o.onProgress);
+    const trainPath = join(o.outDir, 'train.parquet');
+    const testPath = join(o.outDir, 'test.parquet');
+    await shuffleBuckets(scattered, { train: trainPath, test: testPath }, config, workDir, o.onProgress);
+
+    const scaler = scattered.hlfFit.scaler();
+    const scalerPath = join(o.outDir, 'scaler.json');
+    await writeFile(scalerPath, JSON.stringify(scaler, null, 2));
+    const particleScaler = scattered.particleFit.scaler();
+    const particleScalerPath = join(o.outDir, 'particle-scaler.json');
+    await writeFile(particleScalerPath, JSON.stringify(particleScaler, null, 2));
+    const { classes } = config;
+    const metadata: DatasetMetadata = {
+      format: 'hepflow-dataset/1',
+      kind,
+      configHash,
+      config,
+      available: named(classes, labels.available),
+      perClass: plan.perClass,
+      counts: { train: named(classes, scattered.counts.train), test: named(classes, scattered.counts.test) },
+      parts: labels.parts,
+      files: { train: 'train.parquet', test: 'test.parquet', scaler: 'scaler.json', particleScaler: 'particle-scaler.json' },
+    };
+    const metadataPath = join(o.outDir, 'metadata.json');
+    await writeFile(metadataPath, JSON.stringify(metadata, null, 2));
+    return { trainPath, testPath, scalerPath, particleScalerPath, metadataPath, scaler, particleScaler, metadata };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+type AssemblyConfig = DatasetMetadata['config'];
+
+/** The options with their defaults, checked. */
+function assemblyConfig(o: AssembleOptions, kind: DatasetKind): AssemblyConfig {
   const seed = o.seed ?? 42;
   const testFraction = o.testFraction ?? 0.2;
   const rowGroupSize = o.rowGroupSize ?? 1000;
@@ -112,10 +159,13 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
   if (!Number.isInteger(bucketRows) || bucketRows < 1) throw new InvalidInputError(`bucketRows must be a positive integer, got ${bucketRows}`);
   if (maxEvents !== null && !(maxEvents >= classes.length)) throw new InvalidInputError(`maxEvents must be at least ${classes.length}, got ${maxEvents}`);
   if (o.parts.length === 0) throw new InvalidInputError('dataset assembly needs at least one feature part');
-  // A fixed part order makes the result independent of the order parts were listed in.
-  const parts = o.parts.map(keyed).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { seed, testFraction, maxEvents, rowGroupSize, bucketRows, classes: [...classes] };
+}
 
-  // Pass 0: labels.
+/** Pass 0: the label column of every part → events available per class, and per part. */
+async function countLabels(
+  parts: readonly KeyedPart[], classes: readonly string[],
+): Promise<{ available: number[]; parts: DatasetMetadata['parts'] }> {
   const nClasses = classes.length;
   const available = new Array<number>(nClasses).fill(0);
   const partInfo: { key: string; rows: number; counts: ClassCounts }[] = [];
@@ -131,157 +181,125 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
   }
   const empty = classes.filter((_, l) => available[l] === 0);
   if (empty.length > 0) throw new InvalidInputError(`cannot balance: no events of class ${empty.join(', ')} in ${parts.length} parts`);
+  return { available, parts: partInfo };
+}
+
+interface SplitPlan {
+  /** Events kept of every class, train + test. */
+  readonly perClass: number;
+  readonly testPerClass: number;
+  readonly buckets: { readonly train: number; readonly test: number };
+}
+
+/** How many events of each class to keep, how many go to test, and how many shuffle buckets each split needs. */
+function planSplit(available: readonly number[], config: AssemblyConfig): SplitPlan {
+  const nClasses = config.classes.length;
   let perClass = Math.min(...available);
-  if (maxEvents !== null) perClass = Math.min(perClass, Math.floor(maxEvents / nClasses));
-  const testPerClass = Math.round(perClass * testFraction);
+  if (config.maxEvents !== null) perClass = Math.min(perClass, Math.floor(config.maxEvents / nClasses));
+  const testPerClass = Math.round(perClass * config.testFraction);
   const trainPerClass = perClass - testPerClass;
-  if (trainPerClass === 0 || testPerClass === 0) throw new InvalidInputError(`too few events to split: ${perClass} per class with testFraction ${testFraction}`);
-
-  const config = { seed, testFraction, maxEvents, rowGroupSize, bucketRows, classes: [...classes] };
-  const configHash = createHash('sha256').update(JSON.stringify({ kind, config, parts: partInfo })).digest('hex');
-
-  // Pass 1: select, split, scatter into buckets, fit the scaler on train rows.
-  await mkdir(o.outDir, { recursive: true });
-  const workDir = o.workDir ?? join(o.outDir, '.buckets');
-  await rm(workDir, { recursive: true, force: true });
-  await mkdir(workDir, { recursive: true });
-  try {
-    const nBuckets = {
-      train: Math.max(1, Math.ceil((trainPerClass * nClasses) / bucketRows)),
-      test: Math.max(1, Math.ceil((testPerClass * nClasses) / bucketRows)),
-    };
-    const buckets = {
-      train: await Promise.all(Array.from({ length: nBuckets.train }, (_, b) => BucketWriter.create(join(workDir, `train-${b}.bin`)))),
-      test: await Promise.all(Array.from({ length: nBuckets.test }, (_, b) => BucketWriter.create(join(workDir, `test-${b}.bin`)))),
-    };
-    const select = classes.map((_, l) => new Sampler(available[l]!, perClass, new Rng(seed, PURPOSE.select * 1000 + l)));
-    const toTest = classes.map((_, l) => new Sampler(perClass, testPerClass, new Rng(seed, PURPOSE.split * 1000 + l)));
-    const bucketRng = new Rng(seed, PURPOSE.bucket);
-    const min = new Array<number>(N_HLF).fill(Infinity);
-    const max = new Array<number>(N_HLF).fill(-Infinity);
-    const pSum = new Float64Array(N_PARTICLE_FEATURES);
-    const pSumSq = new Float64Array(N_PARTICLE_FEATURES);
-    let pCount = 0;
-    // Strings are stored in buckets as indices into these tables.
-    const uris: string[] = [];
-    const uriIndex = new Map<string, number>();
-    const names: string[] = [];
-    const nameIndex = new Map<string, number>();
-    const countsTrain = new Array<number>(nClasses).fill(0);
-    const countsTest = new Array<number>(nClasses).fill(0);
-    let seen = 0;
-    // Heartbeat timers must run during long passes over in-memory rows.
-    const turn = eventLoopTurns();
-    for (const { source: part } of parts) {
-      for await (const row of readFeatureRows(part)) {
-        await turn();
-        seen++;
-        const l = row.label;
-        if (!select[l]!.take()) continue;
-        let ui = uriIndex.get(row.sourceUri);
-        if (ui === undefined) { ui = uris.length; uris.push(row.sourceUri); uriIndex.set(row.sourceUri, ui); }
-        let ni = nameIndex.get(row.className);
-        if (ni === undefined) { ni = names.length; names.push(row.className); nameIndex.set(row.className, ni); }
-        if (toTest[l]!.take()) {
-          countsTest[l]!++;
-          await buckets.test[bucketRng.int(nBuckets.test)]!.append(row, ni, ui);
-        } else {
-          countsTrain[l]!++;
-          for (let k = 0; k < N_HLF; k++) {
-            const v = row.hlf[k]!;
-            if (v < min[k]!) min[k] = v;
-            if (v > max[k]!) max[k] = v;
-          }
-          const p = row.particles;
-          for (let j = 0; j < p.length; j += N_PARTICLE_FEATURES) {
-            for (let f = 0; f < N_PARTICLE_FEATURES; f++) {
-              const v = p[j + f]!;
-              pSum[f] += v;
-              pSumSq[f] += v * v;
-            }
-          }
-          pCount += p.length / N_PARTICLE_FEATURES;
-          await buckets.train[bucketRng.int(nBuckets.train)]!.append(row, ni, ui);
-        }
-      }
-      await o.onProgress?.({ pass: 1, rows: seen });
-    }
-    for (const b of [...buckets.train, ...buckets.test]) await b.close();
-
-    // Pass 2: shuffle each bucket, append to the output.
-    const trainPath = join(o.outDir, 'train.parquet');
-    const testPath = join(o.outDir, 'test.parquet');
-    const shuffleRng = new Rng(seed, PURPOSE.shuffle);
-    let written = 0;
-    for (const [split, path] of [['train', trainPath], ['test', testPath]] as const) {
-      // No footer metadata of our own: parquet-wasm writes footer keys in a hash map's
-      // order, which varies between processes, so two keys would make identical datasets
-      // differ in bytes. The split is the file's name and the config hash is in metadata.json.
-      const w = await ParquetFeatureWriter.open(path, { rowGroupSize });
-      for (let b = 0; b < nBuckets[split]; b++) {
-        const rows = await readBucket(join(workDir, `${split}-${b}.bin`), names, uris);
-        shuffleRng.shuffle(rows);
-        for (const r of rows) {
-          await turn();
-          await w.write(r);
-        }
-        written += rows.length;
-        await rm(join(workDir, `${split}-${b}.bin`));
-        await o.onProgress?.({ pass: 2, rows: written });
-      }
-      await w.close();
-    }
-
-    const scaler: HlfScaler = { features: [...HLF_NAMES], min, max };
-    const scalerPath = join(o.outDir, 'scaler.json');
-    await writeFile(scalerPath, JSON.stringify(scaler, null, 2));
-    const mean = Array.from(pSum, (v) => (pCount > 0 ? v / pCount : 0));
-    const std = Array.from(pSumSq, (v, f) => {
-      const variance = pCount > 0 ? v / pCount - mean[f]! * mean[f]! : 0;
-      return variance > 1e-12 * Math.max(1, mean[f]! * mean[f]!) ? Math.sqrt(variance) : 1;
-    });
-    const particleScaler: ParticleScaler = { features: [...PARTICLE_FEATURE_NAMES], mean, std };
-    const particleScalerPath = join(o.outDir, 'particle-scaler.json');
-    await writeFile(particleScalerPath, JSON.stringify(particleScaler, null, 2));
-    const metadata: DatasetMetadata = {
-      format: 'hepflow-dataset/1',
-      kind,
-      configHash,
-      config,
-      available: named(classes, available),
-      perClass,
-      counts: { train: named(classes, countsTrain), test: named(classes, countsTest) },
-      parts: partInfo,
-      files: { train: 'train.parquet', test: 'test.parquet', scaler: 'scaler.json', particleScaler: 'particle-scaler.json' },
-    };
-    const metadataPath = join(o.outDir, 'metadata.json');
-    await writeFile(metadataPath, JSON.stringify(metadata, null, 2));
-    return { trainPath, testPath, scalerPath, particleScalerPath, metadataPath, scaler, particleScaler, metadata };
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
+  if (trainPerClass === 0 || testPerClass === 0) {
+    throw new InvalidInputError(`too few events to split: ${perClass} per class with testFraction ${config.testFraction}`);
   }
+  const buckets = {
+    train: Math.max(1, Math.ceil((trainPerClass * nClasses) / config.bucketRows)),
+    test: Math.max(1, Math.ceil((testPerClass * nClasses) / config.bucketRows)),
+  };
+  return { perClass, testPerClass, buckets };
+}
+
+interface Scattered {
+  readonly buckets: SplitPlan['buckets'];
+  readonly counts: { readonly train: number[]; readonly test: number[] };
+  readonly hlfFit: HlfScalerFit;
+  readonly particleFit: ParticleScalerFit;
+  /** Strings are stored in buckets as indices into these tables. */
+  readonly classNames: string[];
+  readonly uris: string[];
 }
 
 /**
- * Standardises the real particles of one event, row-major n × 19, into `out`. Storage
- * never pads, so every row here is a real particle; pad after scaling.
+ * Pass 1: streams every row once; keeps exactly perClass rows of each class, sends
+ * testPerClass of them to test, appends each kept row to a random bucket file of its
+ * split, and fits the scalers on train rows.
  */
-export function scaleParticles(scaler: ParticleScaler, particles: Float32Array, out: Float32Array = new Float32Array(particles.length)): Float32Array {
-  for (let j = 0; j < particles.length; j += N_PARTICLE_FEATURES) {
-    for (let f = 0; f < N_PARTICLE_FEATURES; f++) out[j + f] = (particles[j + f]! - scaler.mean[f]!) / scaler.std[f]!;
+async function scatter(
+  parts: readonly KeyedPart[], available: readonly number[], plan: SplitPlan, config: AssemblyConfig, workDir: string,
+  onProgress: AssembleOptions['onProgress'],
+): Promise<Scattered> {
+  const { seed, classes } = config;
+  const bucketFiles = (split: 'train' | 'test') =>
+    Promise.all(Array.from({ length: plan.buckets[split] }, (_, b) => BucketWriter.create(join(workDir, `${split}-${b}.bin`))));
+  const buckets = { train: await bucketFiles('train'), test: await bucketFiles('test') };
+  const select = classes.map((_, l) => new Sampler(available[l]!, plan.perClass, new Rng(seed, PURPOSE.select * 1000 + l)));
+  const toTest = classes.map((_, l) => new Sampler(plan.perClass, plan.testPerClass, new Rng(seed, PURPOSE.split * 1000 + l)));
+  const bucketRng = new Rng(seed, PURPOSE.bucket);
+  const out: Scattered = {
+    buckets: plan.buckets,
+    counts: { train: new Array<number>(classes.length).fill(0), test: new Array<number>(classes.length).fill(0) },
+    hlfFit: new HlfScalerFit(), particleFit: new ParticleScalerFit(), classNames: [], uris: [],
+  };
+  const indexOf = (table: string[], index: Map<string, number>, s: string): number => {
+    let i = index.get(s);
+    if (i === undefined) { i = table.length; table.push(s); index.set(s, i); }
+    return i;
+  };
+  const uriIndex = new Map<string, number>();
+  const nameIndex = new Map<string, number>();
+  let seen = 0;
+  // Heartbeat timers must run during long passes over in-memory rows.
+  const turn = eventLoopTurns();
+  for (const { source: part } of parts) {
+    for await (const row of readFeatureRows(part)) {
+      await turn();
+      seen++;
+      const l = row.label;
+      if (!select[l]!.take()) continue;
+      const ui = indexOf(out.uris, uriIndex, row.sourceUri);
+      const ni = indexOf(out.classNames, nameIndex, row.className);
+      const split = toTest[l]!.take() ? 'test' : 'train';
+      out.counts[split][l]!++;
+      if (split === 'train') {
+        out.hlfFit.add(row.hlf);
+        out.particleFit.add(row.particles);
+      }
+      await buckets[split][bucketRng.int(plan.buckets[split])]!.append(row, ni, ui);
+    }
+    await onProgress?.({ pass: 1, rows: seen });
   }
+  for (const b of [...buckets.train, ...buckets.test]) await b.close();
   return out;
+}
+
+/** Pass 2: per bucket, loads it, shuffles it in memory and appends it to its split's Parquet file. */
+async function shuffleBuckets(
+  scattered: Scattered, paths: { readonly train: string; readonly test: string }, config: AssemblyConfig, workDir: string,
+  onProgress: AssembleOptions['onProgress'],
+): Promise<void> {
+  const shuffleRng = new Rng(config.seed, PURPOSE.shuffle);
+  const turn = eventLoopTurns();
+  let written = 0;
+  for (const split of ['train', 'test'] as const) {
+    // No footer metadata of our own: parquet-wasm writes footer keys in a hash map's
+    // order, which varies between processes, so two keys would make identical datasets
+    // differ in bytes. The split is the file's name and the config hash is in metadata.json.
+    const w = await ParquetFeatureWriter.open(paths[split], { rowGroupSize: config.rowGroupSize });
+    for (let b = 0; b < scattered.buckets[split]; b++) {
+      const file = join(workDir, `${split}-${b}.bin`);
+      const rows = await readBucket(file, scattered.classNames, scattered.uris);
+      shuffleRng.shuffle(rows);
+      for (const r of rows) {
+        await turn();
+        await w.write(r);
+      }
+      written += rows.length;
+      await rm(file);
+      await onProgress?.({ pass: 2, rows: written });
+    }
+    await w.close();
+  }
 }
 
 function named(classes: readonly string[], counts: readonly number[]): ClassCounts {
   return Object.fromEntries(classes.map((c, l) => [c, counts[l]!]));
-}
-
-/** Applies a fitted scaler: (x − min) / (max − min), 0 for constant features. */
-export function scaleHlf(scaler: HlfScaler, hlf: Float32Array, out: Float32Array = new Float32Array(hlf.length)): Float32Array {
-  for (let k = 0; k < hlf.length; k++) {
-    const range = scaler.max[k]! - scaler.min[k]!;
-    out[k] = range > 0 ? (hlf[k]! - scaler.min[k]!) / range : 0;
-  }
-  return out;
 }

@@ -7,7 +7,7 @@
  *         f64 sourceEntry | f32 × 14 hlf | u32 nFloats | f32 × nFloats particles
  */
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { N_HLF, type FeatureRow } from './schema.js';
+import { N_HLF, type FeatureRow } from '../physics/schema.js';
 
 const HEADER = 4 + 4 + 4 + 8 + N_HLF * 4 + 4;
 const BUFFER_BYTES = 256 * 1024;

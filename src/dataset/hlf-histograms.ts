@@ -1,7 +1,8 @@
 import type { Storage } from '../storage/index.js';
 import { readHlfBatches } from '../parquet/reader.js';
-import { datasetFiles } from './layout.js';
-import { HLF_NAMES, N_HLF, type HlfScaler } from './schema.js';
+import { datasetFiles } from '../layout/run-layout.js';
+import { HLF_NAMES, N_HLF } from '../physics/schema.js';
+import type { HlfScaler } from './scaler.js';
 
 /** Counts, not values: the only feature-level facts that fit a report at any dataset size. */
 export interface HlfHistograms {

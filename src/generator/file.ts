@@ -10,8 +10,9 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { EVENT_CLASSES, labelOf, type EventClass } from '../physics/delphes-event.js';
-import { DelphesFileWriter, FileSink, type CompressionSettings } from '../root/writer/index.js';
+import { EVENT_CLASSES, labelOf, type EventClass } from '../physics/schema.js';
+import { FileSink, type CompressionSettings } from '../root/writer/index.js';
+import { DelphesFileWriter } from '../delphes/writer.js';
 import { DEFAULT_PILEUP, generateEvents, resolveMix, type GenerateOptions, type GenerationSummary } from './index.js';
 import { TRIGGER_MIX, type ClassMix } from './mix.js';
 

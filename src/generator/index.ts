@@ -6,7 +6,8 @@
  * same whether produced alone (file k of K, in parallel) or inside a serial run.
  * See docs/generator.md for the physics model.
  */
-import type { DelphesEvent, EventClass } from '../physics/delphes-event.js';
+import type { DelphesEvent } from '../delphes/event.js';
+import type { EventClass } from '../physics/schema.js';
 import { Detector } from './detector.js';
 import { pickClass, resolveMix, TRIGGER_MIX, type ClassMix, type MixInput } from './mix.js';
 import { simulate } from './processes.js';

@@ -1,7 +1,7 @@
 /**
  * The class mix of a generated sample: the probability of each event class.
  */
-import { EVENT_CLASSES, type EventClass } from '../physics/delphes-event.js';
+import { EVENT_CLASSES, type EventClass } from '../physics/schema.js';
 
 export type ClassMix = Readonly<Record<EventClass, number>>;
 

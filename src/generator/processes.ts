@@ -10,7 +10,7 @@
  * - QCD multijet: a 2→2 scatter with a steeply falling pT (power law), extra radiation
  *   jets, heavy-flavour jets whose semi-leptonic decays give the (non-isolated) leptons.
  */
-import type { EventClass } from '../physics/delphes-event.js';
+import type { EventClass } from '../physics/schema.js';
 import type { Detector, JetFlavour, Vertex } from './detector.js';
 import { fromPtEtaPhiM, fromPtYPhiM, ptOf, scale, twoBodyDecay, type Vec4 } from './fourvec.js';
 import type { Rng } from './rng.js';

@@ -4,7 +4,7 @@
  * which the dataset, the models, the evaluation and the report then carry. Sandbox-safe
  * (no Node imports): workflows resolve samples too.
  */
-import { EVENT_CLASSES } from '../physics/delphes-event.js';
+import { EVENT_CLASSES } from '../physics/schema.js';
 import { array, boolean, InputSchemaError, inputUri, object, optional, string, type Check } from './validate.js';
 
 export interface SampleInput {
@@ -48,9 +48,6 @@ export const sampleSchema: Check<SampleInput> = object({
 
 export const samplesSchema: Check<SampleInput[]> = array(sampleSchema, { min: 1 });
 
-/** The generator's classes: the paper's three, a preset rather than the only choice. */
-export const PAPER_CLASSES: readonly string[] = EVENT_CLASSES;
-
 /**
  * Checks what the schema cannot (one of uri/uris, unique names, at least two classes)
  * and gives each sample its label source. `key` names the samples in errors.
@@ -64,7 +61,7 @@ export function resolveSamples(samples: readonly SampleInput[], key = 'samples')
     seen.add(s.name);
     if ((s.uri === undefined) === (s.uris === undefined)) throw new InputSchemaError(k, 'exactly one of uri or uris', s);
     if (s.sidecar && s.label !== undefined) throw new InputSchemaError(`${k}.label`, 'no label on a sidecar sample (its files label their events)', s.label);
-    for (const c of s.sidecar ? PAPER_CLASSES : [s.label ?? s.name]) if (!classes.includes(c)) classes.push(c);
+    for (const c of s.sidecar ? EVENT_CLASSES : [s.label ?? s.name]) if (!classes.includes(c)) classes.push(c);
   });
   if (classes.length < 2) throw new InputSchemaError(key, 'samples of at least two classes', classes);
   return {

@@ -9,9 +9,8 @@
 import { InvalidInputError } from '../errors.js';
 import { DatasetTooSmallError } from './errors.js';
 import * as tf from '@tensorflow/tfjs';
-import {
-  HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow, type HlfScaler, type ParticleScaler,
-} from '../dataset/schema.js';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow } from '../physics/schema.js';
+import { HlfScalerFit, scaleHlf, scaleParticles, type HlfScaler, type ParticleScaler } from '../dataset/scaler.js';
 import { modelInputs, type ModelKind } from './models.js';
 
 /** The fields of a FeatureRow that training reads; the provenance makes the split stable. */
@@ -172,20 +171,15 @@ export function validateParticleScaler(scaler: ParticleScaler, where: string): v
 
 /** Min–max scaler fit on the training split (never on validation or test rows). */
 export async function fitHlfScaler(source: RowSource, split: SplitConfig): Promise<HlfScaler> {
-  const min = new Array<number>(N_HLF).fill(Infinity);
-  const max = new Array<number>(N_HLF).fill(-Infinity);
+  const fit = new HlfScalerFit();
   let n = 0;
   for await (const row of splitRows(source, split, 'train')) {
     checkRow(row, source.id);
-    for (let j = 0; j < N_HLF; j++) {
-      const v = row.hlf[j]!;
-      if (v < min[j]!) min[j] = v;
-      if (v > max[j]!) max[j] = v;
-    }
+    fit.add(row.hlf);
     n++;
   }
   if (n === 0) throw new DatasetTooSmallError(`${source.id}: no training rows to fit the HLF scaler on`);
-  return { features: [...HLF_NAMES], min, max };
+  return fit.scaler();
 }
 
 /** The fields a model's inputs are made of (labels and provenance are optional). */
@@ -225,13 +219,7 @@ export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = '
   for (const name of modelInputs(o.kind)) {
     if (name === 'hlf') {
       const x = new Float32Array(n * N_HLF);
-      for (let i = 0; i < n; i++) {
-        const h = rows[i]!.hlf;
-        for (let j = 0; j < N_HLF; j++) {
-          const lo = o.scaler.min[j]!, span = o.scaler.max[j]! - lo;
-          x[i * N_HLF + j] = span > 0 ? (h[j]! - lo) / span : 0;
-        }
-      }
+      for (let i = 0; i < n; i++) scaleHlf(o.scaler, rows[i]!.hlf, x.subarray(i * N_HLF, (i + 1) * N_HLF));
       inputs.push(tf.tensor2d(x, [n, N_HLF]));
     } else {
       const lengths = rows.map((r) => Math.min(r.particles.length / N_PARTICLE_FEATURES, o.maxLen));
@@ -248,10 +236,7 @@ export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = '
           continue;
         }
         // Only real particles are scaled: the padding in front of them stays exactly 0.
-        for (let k = 0; k < len * N_PARTICLE_FEATURES; k++) {
-          const f = k % N_PARTICLE_FEATURES;
-          x[at + k] = (p[keepFrom + k]! - ps.mean[f]!) / ps.std[f]!;
-        }
+        scaleParticles(ps, p.subarray(keepFrom), x.subarray(at, at + len * N_PARTICLE_FEATURES));
       }
       inputs.push(tf.tensor3d(x, [n, steps, N_PARTICLE_FEATURES]));
     }

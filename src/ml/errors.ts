@@ -6,7 +6,7 @@ export class AbortError extends Error {
 /**
  * Training failures that the same data, configuration and seed would repeat: the
  * activity fails non-retryably with the error's name as its type (see
- * src/temporal/policies.ts ErrorTypes).
+ * src/contract/policies.ts ErrorTypes).
  */
 export class TrainingDivergedError extends Error {
   override readonly name = 'TrainingDiverged';

@@ -4,7 +4,7 @@
  * metrics as JSON plus a ROC plot as SVG.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { allRowBatches, type BatchOptions, type PaddingMode, type RowSource, validateParticleScaler, validateScaler } from './data.js';
 import { classificationReport, rocSvg, type ClassificationReport } from './metrics.js';
 import type { ModelKind } from './models.js';

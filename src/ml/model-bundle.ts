@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { InvalidInputError } from '../errors.js';
 import { validateParticleScaler, validateScaler, type InputOptions, type InputRow, makeInputs } from './data.js';
 import type { TrainConfig } from './train.js';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createGru } from './gru/index.js';
-import { MAX_PARTICLES, N_HLF, N_PARTICLE_FEATURES } from '../dataset/schema.js';
+import { MAX_PARTICLES, N_HLF, N_PARTICLE_FEATURES } from '../physics/schema.js';
 
 export const MODEL_KINDS = ['hlf', 'particle-sequence', 'inclusive'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];

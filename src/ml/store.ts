@@ -4,7 +4,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { joinUri, storage, type Storage } from '../storage/index.js';
+import { asPrefix, joinUri, storage, type Storage } from '../storage/index.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore } from './train.js';
 
 const EPOCH_DIR = /^epoch-(\d{6})$/;
@@ -102,7 +102,7 @@ export class ObjectCheckpointStore implements CheckpointStore {
 
   private async completeEpochs(): Promise<number[]> {
     const epochs: number[] = [];
-    for await (const obj of this.store.list(`${this.prefixUri.replace(/\/+$/, '')}/`)) {
+    for await (const obj of this.store.list(asPrefix(this.prefixUri))) {
       const m = /\/epoch-(\d{6})\/COMPLETE$/.exec(obj.uri);
       if (m) epochs.push(Number(m[1]));
     }

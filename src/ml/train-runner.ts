@@ -6,9 +6,10 @@
  * even while the worker's own event loop is busy).
  */
 import { Worker } from 'node:worker_threads';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { AbortError } from './errors.js';
-import { NON_RETRYABLE_ERROR_TYPES } from '../temporal/policies.js';
+import { isInputVerdict, NON_RETRYABLE_ERROR_TYPES } from '../errors.js';
+import { isTransientStorageError } from '../storage/types.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
 /**
@@ -22,8 +23,18 @@ export interface SourceSpec {
   readonly options: unknown;
 }
 
-/** The synthetic source (src/ml/synthetic.ts), for tests and benchmarks. */
-export const SYNTHETIC_SOURCE_MODULE = new URL('./synthetic.js', import.meta.url).href;
+/** What one training run over a stored dataset reports; small by design: it travels through workflow histories. */
+export interface TrainRunResult {
+  readonly runId: string;
+  readonly modelUri: string;
+  /** Validation metrics of the best epoch: valLoss, valMeanAuc, valAccuracy. */
+  readonly metrics: Record<string, number>;
+  readonly backend: string;
+  readonly epochsCompleted: number;
+  readonly resumedFromEpoch: number;
+  readonly samplesPerSecond: number;
+  readonly trainSeconds: number;
+}
 
 export interface WorkerInit {
   readonly config: TrainConfig;
@@ -46,33 +57,39 @@ export type WorkerMessage =
 /**
  * An error as it crosses the thread boundary: structured clone keeps neither an Error's
  * class nor, reliably, its name, and the name is what decides whether Temporal retries.
+ * Whether no retry can fix it is decided where the error's class is still known.
  */
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
   readonly cause?: SerializedError;
+  readonly nonRetryable: boolean;
 }
 
 export function serializeError(err: unknown, depth = 0): SerializedError {
   const e = err instanceof Error ? err : new Error(String(err));
+  // A storage outage anywhere in the chain stays retryable, whatever wraps it (src/errors.ts).
+  const nonRetryable = e instanceof TrainingWorkerError ? e.nonRetryable
+    : !isTransientStorageError(e) && ((NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name) || isInputVerdict(e));
   return {
-    name: e.name, message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}),
+    name: e.name, message: e.message, nonRetryable, ...(e.stack !== undefined ? { stack: e.stack } : {}),
     ...(e.cause !== undefined && depth < 4 ? { cause: serializeError(e.cause, depth + 1) } : {}),
   };
 }
 
 /**
- * An error raised in the training worker, rebuilt on this side with its name, message,
- * stack and cause chain. `nonRetryable` says whether its name is one of the permanent
- * error types (src/temporal/policies.ts), which the activity turns into a non-retryable failure.
+ * An error raised in a training thread (single-run or distributed), rebuilt on this side
+ * with its name, message, stack and cause chain. `nonRetryable` says whether it is a
+ * verdict no retry can change (src/errors.ts), which the activity turns into a
+ * non-retryable failure of the error's type.
  */
 export class TrainingWorkerError extends Error {
   readonly nonRetryable: boolean;
   constructor(e: SerializedError) {
     super(e.message, e.cause ? { cause: new TrainingWorkerError(e.cause) } : undefined);
     this.name = e.name;
-    this.nonRetryable = (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name);
+    this.nonRetryable = e.nonRetryable;
     if (e.stack !== undefined) this.stack = e.stack;
   }
 }

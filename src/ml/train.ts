@@ -5,7 +5,7 @@
  * training worker (train-worker.ts) calls it off the caller's event loop.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { initBackend, parseBackendRequest, type BackendInfo, type BackendRequest } from './backend.js';
 import {
   disposeBatch, fitHlfScaler, fnv1a, mulberry32, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
@@ -14,11 +14,9 @@ import {
 import { eventLoopTurns } from '../yield.js';
 import { AbortError, CheckpointError, DatasetTooSmallError, MODEL_CODE_VERSION, TrainingDivergedError } from './errors.js';
 import { InvalidInputError } from '../errors.js';
-import { classificationReport, type ClassificationReport } from './metrics.js';
+import { classificationReport, selectionScore, SELECTION_METRICS, type ClassificationReport, type SelectionMetric } from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
-import { EVENT_CLASSES } from '../physics/delphes-event.js';
-
-export type SelectionMetric = 'val_loss' | 'val_mean_auc' | 'val_accuracy';
+import { EVENT_CLASSES } from '../physics/schema.js';
 
 export interface TrainConfig {
   readonly model: ModelConfig;
@@ -39,7 +37,7 @@ export interface TrainConfig {
 export function defaultTrainConfig(model: ModelConfig, overrides: Partial<Omit<TrainConfig, 'model'>> = {}): TrainConfig {
   return {
     model, batchSize: 128, epochs: 5, split: { validationFraction: 0.1, seed: 42 }, shuffleBuffer: 10_000, seed: 1,
-    padding: 'longest', backend: 'auto', classNames: [...EVENT_CLASSES], selectionMetric: 'val_loss', ...overrides,
+    padding: 'longest', backend: 'auto', classNames: [...EVENT_CLASSES], selectionMetric: 'valLoss', ...overrides,
   };
 }
 
@@ -54,7 +52,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(typeof vf === 'number' && vf >= 0 && vf < 1)) bad('split.validationFraction', `must be in [0, 1), got ${vf}`);
   if (c.classNames.length !== c.model.nClasses) bad('classNames', `has ${c.classNames.length} names for ${c.model.nClasses} classes`);
   if (!['fixed', 'longest'].includes(c.padding)) bad('padding', `must be 'fixed' or 'longest', got '${c.padding}'`);
-  if (!['val_loss', 'val_mean_auc', 'val_accuracy'].includes(c.selectionMetric)) bad('selectionMetric', `unknown: '${c.selectionMetric}'`);
+  if (!SELECTION_METRICS.includes(c.selectionMetric)) bad('selectionMetric', `must be one of ${SELECTION_METRICS.join(', ')}, got '${c.selectionMetric}'`);
   parseBackendRequest(c.backend);
 }
 
@@ -205,15 +203,6 @@ function setModelWeights(model: tf.LayersModel, data: Uint8Array, specs: tf.io.W
   tf.dispose(tensors);
 }
 
-export function score(m: EpochMetrics, metric: SelectionMetric): number {
-  // Higher is better for every score, so val_loss is negated (distributed training selects the same way).
-  switch (metric) {
-    case 'val_loss': return -(m.valLoss ?? Infinity);
-    case 'val_accuracy': return m.valAccuracy ?? -Infinity;
-    case 'val_mean_auc': return m.valMeanAuc ?? -Infinity;
-  }
-}
-
 /**
  * One optimisation step on a batch; returns the batch's mean loss. Calls the compiled
  * optimizer directly rather than LayersModel.trainOnBatch, whose per-call bookkeeping
@@ -328,6 +317,28 @@ export async function runTraining(config: TrainConfig, deps: TrainDeps): Promise
   }
 }
 
+/** What every step of one run reads: its settings, the model, and how rows become batches. */
+interface Run {
+  readonly config: TrainConfig;
+  readonly deps: TrainDeps;
+  readonly model: tf.LayersModel;
+  readonly where: string;
+  readonly log: (message: string) => void;
+  readonly fingerprint: string;
+  readonly scaler: HlfScaler;
+  readonly particleScaler: ParticleScaler | undefined;
+  readonly batchOptions: BatchOptions;
+  readonly hasValidation: boolean;
+}
+
+/** Where a run stands between epochs: what a checkpoint keeps of it besides the weights. */
+interface RunState {
+  readonly history: EpochMetrics[];
+  best: { epoch: number; score: number } | null;
+  bestWeights: Uint8Array | undefined;
+  trainSeconds: number;
+}
+
 async function train(config: TrainConfig, deps: TrainDeps): Promise<TrainResult> {
   validateTrainConfig(config);
   const log = deps.log ?? (() => undefined);
@@ -335,170 +346,202 @@ async function train(config: TrainConfig, deps: TrainDeps): Promise<TrainResult>
   const backend = await initBackend(config.backend, { log });
   seedTfjsRandom(config.seed, 'initial weights');
   const model = buildModel(config.model);
-  const parameters = model.countParams();
-  const optimizer = model.optimizer;
-  const trainStep = makeTrainStep(model);
-  // The HLF model never sees particles: a particle scaler is neither used nor saved for it.
-  const particleScaler = modelInputs(config.model.kind).includes('particles') ? deps.particleScaler : undefined;
-  if (particleScaler !== undefined) validateParticleScaler(particleScaler, `${where} particle scaler`);
-  const runFingerprint = checkpointFingerprint(config, particleScaler !== undefined, deps.datasetIdentity ?? deps.source.id);
-
   // The model's tensors are released however the run ends (cancel, divergence, bad data).
   try {
-    let state: TrainState | undefined;
-    let bestWeights: Uint8Array | undefined;
-    const latest = await deps.checkpoints?.loadLatest();
-    const stored = latest === undefined ? undefined : checkpointState(latest);
-    if (latest !== undefined && stored !== undefined && stored.fingerprint !== runFingerprint) {
-      // Another dataset, other settings or older code: its weights answer another question.
-      log(`[ml] ignoring the checkpoint of epoch ${latest.epoch}: it was taken for ${describeMismatch(stored.fingerprint, runFingerprint)}; training from scratch`);
-    } else if (latest !== undefined && stored !== undefined) {
-      const s = stored;
-      const need = (name: string): Uint8Array => {
-        const f = latest.files[name];
-        if (f === undefined) throw new CheckpointError(`checkpoint of epoch ${latest.epoch} has no ${name}`);
-        return f;
-      };
-      setModelWeights(model, need('weights.bin'), s.weightSpecs, `checkpoint epoch ${latest.epoch}`);
-      const opt = decodeTensors(need('optimizer.bin'), s.optimizerSpecs);
-      await optimizer.setWeights(s.optimizerSpecs.map((spec, i) => ({ name: spec.name, tensor: opt[i]! })));
-      bestWeights = need('best-weights.bin');
-      state = s;
-      log(`[ml] resuming after epoch ${s.epochsDone} from checkpoint`);
-    }
-    const scaler = state?.scaler ?? deps.scaler ?? (await fitHlfScaler(deps.source, config.split));
+    // The HLF model never sees particles: a particle scaler is neither used nor saved for it.
+    const particleScaler = modelInputs(config.model.kind).includes('particles') ? deps.particleScaler : undefined;
+    if (particleScaler !== undefined) validateParticleScaler(particleScaler, `${where} particle scaler`);
+    const fingerprint = checkpointFingerprint(config, particleScaler !== undefined, deps.datasetIdentity ?? deps.source.id);
+    const resumed = await resume(model, deps.checkpoints, fingerprint, log);
+    const scaler = resumed?.state.scaler ?? deps.scaler ?? (await fitHlfScaler(deps.source, config.split));
     validateScaler(scaler, where);
-    // A resumed run keeps the scaler it started with, as for the HLF scaler.
-    const pScaler = state?.particleScaler ?? particleScaler;
-    const batchOptions: BatchOptions = {
-      kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses,
-      ...(pScaler !== undefined ? { particleScaler: pScaler } : {}),
+    // A resumed run keeps the scalers it started with.
+    const pScaler = resumed?.state.particleScaler ?? particleScaler;
+    const run: Run = {
+      config, deps, model, where, log, fingerprint, scaler, particleScaler: pScaler,
+      batchOptions: {
+        kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses,
+        ...(pScaler !== undefined ? { particleScaler: pScaler } : {}),
+      },
+      hasValidation: config.split.validationFraction > 0,
     };
-    const history: EpochMetrics[] = [...(state?.history ?? [])];
-    let best = state?.best ?? null;
-    let trainSeconds = state?.trainSeconds ?? 0;
-    const resumedFromEpoch = state?.epochsDone ?? 0;
-    const interval = deps.progressIntervalMs ?? 1000;
-    const hasValidation = config.split.validationFraction > 0;
-
+    const state: RunState = {
+      history: [...(resumed?.state.history ?? [])], best: resumed?.state.best ?? null,
+      bestWeights: resumed?.bestWeights, trainSeconds: resumed?.state.trainSeconds ?? 0,
+    };
+    const resumedFromEpoch = resumed?.state.epochsDone ?? 0;
+    const trainStep = makeTrainStep(model);
     for (let epoch = resumedFromEpoch; epoch < config.epochs; epoch++) {
-      seedTfjsRandom(config.seed, `dropout epoch ${epoch}`);
-      const t0 = performance.now();
-      let lastReport = 0;
-      let samples = 0;
-      let lossSum = 0;
-      let batchIndex = 0;
-      const batches = trainingRowBatches(deps.source, {
-        split: config.split, batchSize: config.batchSize, shuffleBuffer: config.shuffleBuffer, seed: config.seed, epoch,
-      });
-      for await (const rows of batches) {
-        if (deps.shouldStop?.()) throw new AbortError(`training stopped during epoch ${epoch} before batch ${batchIndex}`);
-        const b = makeBatch(rows, batchOptions, where);
-        const loss = trainStep(b.inputs, b.labels);
-        disposeBatch(b);
-        if (!Number.isFinite(loss)) throw new TrainingDivergedError(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
-        lossSum += loss * b.size;
-        samples += b.size;
-        batchIndex++;
-        const now = performance.now();
-        if (deps.onProgress && now - lastReport >= interval) {
-          lastReport = now;
-          deps.onProgress({
-            type: 'batch', epoch, epochs: config.epochs, batch: batchIndex, loss, samplesSeen: samples,
-            samplesPerSecond: samples / ((now - t0) / 1000),
-          });
-        }
-      }
-      if (samples === 0) throw new DatasetTooSmallError(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
-      const seconds = (performance.now() - t0) / 1000;
-      trainSeconds += seconds;
-      let metrics: EpochMetrics = { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds };
-      if (hasValidation) {
-        const v = await predictRows(model, validationRowBatches(deps.source, config.split, Math.max(config.batchSize, 256)), batchOptions, where);
-        // The loss is clipped, so weights that overflowed show first as NaN predictions.
-        if (v.probs.some(Number.isNaN)) throw new TrainingDivergedError(`training diverged: the model predicts NaN after epoch ${epoch}`);
-        const present = new Set(v.labels);
-        if (present.size < 2) {
-          throw new DatasetTooSmallError(`${where}: the validation split (fraction ${config.split.validationFraction}) holds ${v.labels.length} ` +
-            `events of ${present.size} class(es), too few to validate: use a larger dataset or validation fraction`);
-        }
-        if (epoch === resumedFromEpoch && present.size < config.classNames.length) {
-          const missing = config.classNames.filter((_, l) => !present.has(l));
-          log(`[ml] warning: no ${missing.join(', ')} event in the validation split of ${v.labels.length}: validation AUC is the mean over the classes present`);
-        }
-        {
-          const r = classificationReport(v.probs, v.labels, config.classNames, 2);
-          metrics = {
-            ...metrics, valLoss: v.loss, valAccuracy: r.accuracy, valMeanAuc: r.meanAuc,
-            valAuc: Object.fromEntries(r.perClass.map((c) => [c.className, c.auc])),
-          };
-        }
-      }
-      history.push(metrics);
-      const weights = await encodeTensors(model.getWeights());
-      const s = score(metrics, config.selectionMetric);
-      // Strictly better only: on ties the earlier epoch stays best (deterministic).
-      if (best === null || s > best.score || !hasValidation) {
-        best = { epoch, score: s };
-        bestWeights = weights.data;
-      }
-      if (deps.checkpoints) {
-        const optWeights = await optimizer.getWeights();
-        const opt = await encodeTensors(optWeights.map((w) => w.tensor));
-        const optNames = optWeights.map((w) => w.name);
-        const st: TrainState = {
-          fingerprint: runFingerprint, epochsDone: epoch + 1, history, best, scaler,
-          ...(pScaler !== undefined ? { particleScaler: pScaler } : {}), trainSeconds,
-          weightSpecs: weights.specs, optimizerSpecs: opt.specs.map((spec, i) => ({ ...spec, name: optNames[i]! })),
-        };
-        await deps.checkpoints.save({
-          epoch: epoch + 1,
-          files: {
-            'state.json': utf8.encode(JSON.stringify(st)), 'weights.bin': weights.data,
-            'optimizer.bin': opt.data, 'best-weights.bin': bestWeights!,
-          },
-        });
-      }
-      log(`[ml] epoch ${epoch + 1}/${config.epochs}: loss ${metrics.loss.toFixed(4)}` +
-        (metrics.valLoss !== undefined ? `, val loss ${metrics.valLoss.toFixed(4)}, val mean AUC ${metrics.valMeanAuc!.toFixed(4)}` : '') +
-        `, ${metrics.samplesPerSecond.toFixed(0)} samples/s`);
+      const trained = await trainEpoch(run, trainStep, epoch);
+      state.trainSeconds += trained.metrics.seconds;
+      const metrics = run.hasValidation ? await validateEpoch(run, trained.metrics, epoch === resumedFromEpoch) : trained.metrics;
+      await endEpoch(run, state, metrics);
       deps.onProgress?.({
-        type: 'epoch', epoch, epochs: config.epochs, batch: batchIndex, loss: metrics.loss, samplesSeen: samples,
+        type: 'epoch', epoch, epochs: config.epochs, batch: trained.batches, loss: metrics.loss, samplesSeen: metrics.samples,
         samplesPerSecond: metrics.samplesPerSecond, validation: metrics,
       });
     }
-
-    if (bestWeights === undefined || best === null) throw new Error('training finished without any completed epoch');
-    const weightSpecs = (await encodeTensors(model.getWeights())).specs;
-    setModelWeights(model, bestWeights, weightSpecs, 'best weights');
-
-    let validation: TrainResult['validation'];
-    const artifacts: string[] = [];
-    const put = async (name: string, data: Uint8Array) => { await deps.artifacts.put(name, data); artifacts.push(name); };
-    if (hasValidation) {
-      const v = await predictRows(model, validationRowBatches(deps.source, config.split, 256), batchOptions, where);
-      if (v.labels.length > 0) {
-        const r = classificationReport(v.probs, v.labels, config.classNames, 200);
-        validation = { ...r, perClass: r.perClass.map((c) => ({ className: c.className, auc: c.auc })) };
-        await put('validation-report.json', utf8.encode(JSON.stringify(r)));
-      }
-    }
-    const { modelJson, weights } = await modelArtifacts(model);
-    await put('model.json', modelJson);
-    await put('weights.bin', weights);
-    await put('scaler.json', utf8.encode(JSON.stringify(scaler)));
-    if (pScaler !== undefined) await put('particle-scaler.json', utf8.encode(JSON.stringify(pScaler)));
-    const samplesTotal = history.reduce((s, h) => s + h.samples, 0);
-    const result: TrainResult = {
-      datasetId: deps.source.id, backend, epochsCompleted: history.length, resumedFromEpoch, bestEpoch: best.epoch,
-      history, validation, parameters, trainSeconds, samplesPerSecond: samplesTotal / trainSeconds,
-      artifacts: [...artifacts, 'metadata.json'],
-    };
-    // particleScaling tells evaluation whether particle-scaler.json must be applied.
-    const particleScaling = pScaler !== undefined ? 'standard' : 'none';
-    await put('metadata.json', utf8.encode(JSON.stringify({ config, particleScaling, ...result }, null, 2)));
-    return result;
+    return await writeArtifacts(run, state, { backend, resumedFromEpoch, parameters: model.countParams() });
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Loads the newest checkpoint into the model and its optimizer if it was taken for the
+ * same fingerprint; a checkpoint of other data, settings or code is logged and ignored.
+ */
+async function resume(
+  model: tf.LayersModel, checkpoints: CheckpointStore | undefined, fingerprint: string, log: (m: string) => void,
+): Promise<{ state: TrainState; bestWeights: Uint8Array } | undefined> {
+  const latest = await checkpoints?.loadLatest();
+  if (latest === undefined) return undefined;
+  const state = checkpointState(latest);
+  if (state.fingerprint !== fingerprint) {
+    // Another dataset, other settings or older code: its weights answer another question.
+    log(`[ml] ignoring the checkpoint of epoch ${latest.epoch}: it was taken for ${describeMismatch(state.fingerprint, fingerprint)}; training from scratch`);
+    return undefined;
+  }
+  const need = (name: string): Uint8Array => {
+    const f = latest.files[name];
+    if (f === undefined) throw new CheckpointError(`checkpoint of epoch ${latest.epoch} has no ${name}`);
+    return f;
+  };
+  setModelWeights(model, need('weights.bin'), state.weightSpecs, `checkpoint epoch ${latest.epoch}`);
+  const opt = decodeTensors(need('optimizer.bin'), state.optimizerSpecs);
+  await model.optimizer.setWeights(state.optimizerSpecs.map((spec, i) => ({ name: spec.name, tensor: opt[i]! })));
+  const bestWeights = need('best-weights.bin');
+  log(`[ml] resuming after epoch ${state.epochsDone} from checkpoint`);
+  return { state, bestWeights };
+}
+
+/** One pass over the training split; stops between batches when asked to. */
+async function trainEpoch(
+  run: Run, trainStep: (inputs: tf.Tensor[], labels: tf.Tensor) => number, epoch: number,
+): Promise<{ metrics: EpochMetrics; batches: number }> {
+  const { config, deps, where } = run;
+  seedTfjsRandom(config.seed, `dropout epoch ${epoch}`);
+  const interval = deps.progressIntervalMs ?? 1000;
+  const t0 = performance.now();
+  let lastReport = 0;
+  let samples = 0;
+  let lossSum = 0;
+  let batchIndex = 0;
+  const batches = trainingRowBatches(deps.source, {
+    split: config.split, batchSize: config.batchSize, shuffleBuffer: config.shuffleBuffer, seed: config.seed, epoch,
+  });
+  for await (const rows of batches) {
+    if (deps.shouldStop?.()) throw new AbortError(`training stopped during epoch ${epoch} before batch ${batchIndex}`);
+    const b = makeBatch(rows, run.batchOptions, where);
+    const loss = trainStep(b.inputs, b.labels);
+    disposeBatch(b);
+    if (!Number.isFinite(loss)) throw new TrainingDivergedError(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
+    lossSum += loss * b.size;
+    samples += b.size;
+    batchIndex++;
+    const now = performance.now();
+    if (deps.onProgress && now - lastReport >= interval) {
+      lastReport = now;
+      deps.onProgress({
+        type: 'batch', epoch, epochs: config.epochs, batch: batchIndex, loss, samplesSeen: samples,
+        samplesPerSecond: samples / ((now - t0) / 1000),
+      });
+    }
+  }
+  if (samples === 0) throw new DatasetTooSmallError(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
+  const seconds = (performance.now() - t0) / 1000;
+  return { metrics: { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds }, batches: batchIndex };
+}
+
+/** The epoch's metrics with the validation split's loss, accuracy and AUCs added. */
+async function validateEpoch(run: Run, metrics: EpochMetrics, firstOfRun: boolean): Promise<EpochMetrics> {
+  const { config, where } = run;
+  const v = await predictRows(run.model, validationRowBatches(run.deps.source, config.split, Math.max(config.batchSize, 256)), run.batchOptions, where);
+  // The loss is clipped, so weights that overflowed show first as NaN predictions.
+  if (v.probs.some(Number.isNaN)) throw new TrainingDivergedError(`training diverged: the model predicts NaN after epoch ${metrics.epoch}`);
+  const present = new Set(v.labels);
+  if (present.size < 2) {
+    throw new DatasetTooSmallError(`${where}: the validation split (fraction ${config.split.validationFraction}) holds ${v.labels.length} ` +
+      `events of ${present.size} class(es), too few to validate: use a larger dataset or validation fraction`);
+  }
+  if (firstOfRun && present.size < config.classNames.length) {
+    const missing = config.classNames.filter((_, l) => !present.has(l));
+    run.log(`[ml] warning: no ${missing.join(', ')} event in the validation split of ${v.labels.length}: validation AUC is the mean over the classes present`);
+  }
+  const r = classificationReport(v.probs, v.labels, config.classNames, 2);
+  return {
+    ...metrics, valLoss: v.loss, valAccuracy: r.accuracy, valMeanAuc: r.meanAuc,
+    valAuc: Object.fromEntries(r.perClass.map((c) => [c.className, c.auc])),
+  };
+}
+
+/** Records a finished epoch: history, best epoch so far, and a checkpoint when the run keeps them. */
+async function endEpoch(run: Run, state: RunState, metrics: EpochMetrics): Promise<void> {
+  const { config, model } = run;
+  state.history.push(metrics);
+  const weights = await encodeTensors(model.getWeights());
+  const s = selectionScore(metrics, config.selectionMetric);
+  // Strictly better only: on ties the earlier epoch stays best (deterministic).
+  if (state.best === null || s > state.best.score || !run.hasValidation) {
+    state.best = { epoch: metrics.epoch, score: s };
+    state.bestWeights = weights.data;
+  }
+  if (run.deps.checkpoints) {
+    const optWeights = await model.optimizer.getWeights();
+    const opt = await encodeTensors(optWeights.map((w) => w.tensor));
+    const optNames = optWeights.map((w) => w.name);
+    const st: TrainState = {
+      fingerprint: run.fingerprint, epochsDone: metrics.epoch + 1, history: state.history, best: state.best, scaler: run.scaler,
+      ...(run.particleScaler !== undefined ? { particleScaler: run.particleScaler } : {}), trainSeconds: state.trainSeconds,
+      weightSpecs: weights.specs, optimizerSpecs: opt.specs.map((spec, i) => ({ ...spec, name: optNames[i]! })),
+    };
+    await run.deps.checkpoints.save({
+      epoch: metrics.epoch + 1,
+      files: {
+        'state.json': utf8.encode(JSON.stringify(st)), 'weights.bin': weights.data,
+        'optimizer.bin': opt.data, 'best-weights.bin': state.bestWeights!,
+      },
+    });
+  }
+  run.log(`[ml] epoch ${metrics.epoch + 1}/${config.epochs}: loss ${metrics.loss.toFixed(4)}` +
+    (metrics.valLoss !== undefined ? `, val loss ${metrics.valLoss.toFixed(4)}, val mean AUC ${metrics.valMeanAuc!.toFixed(4)}` : '') +
+    `, ${metrics.samplesPerSecond.toFixed(0)} samples/s`);
+}
+
+/** Restores the best epoch's weights and writes the model, its scalers, the validation report and metadata. */
+async function writeArtifacts(
+  run: Run, state: RunState, o: { backend: BackendInfo; resumedFromEpoch: number; parameters: number },
+): Promise<TrainResult> {
+  const { config, deps, model } = run;
+  const { history, best, bestWeights, trainSeconds } = state;
+  if (bestWeights === undefined || best === null) throw new Error('training finished without any completed epoch');
+  const weightSpecs = (await encodeTensors(model.getWeights())).specs;
+  setModelWeights(model, bestWeights, weightSpecs, 'best weights');
+
+  let validation: TrainResult['validation'];
+  const artifacts: string[] = [];
+  const put = async (name: string, data: Uint8Array) => { await deps.artifacts.put(name, data); artifacts.push(name); };
+  if (run.hasValidation) {
+    const v = await predictRows(model, validationRowBatches(deps.source, config.split, 256), run.batchOptions, run.where);
+    if (v.labels.length > 0) {
+      const r = classificationReport(v.probs, v.labels, config.classNames, 200);
+      validation = { ...r, perClass: r.perClass.map((c) => ({ className: c.className, auc: c.auc })) };
+      await put('validation-report.json', utf8.encode(JSON.stringify(r)));
+    }
+  }
+  const { modelJson, weights } = await modelArtifacts(model);
+  await put('model.json', modelJson);
+  await put('weights.bin', weights);
+  await put('scaler.json', utf8.encode(JSON.stringify(run.scaler)));
+  if (run.particleScaler !== undefined) await put('particle-scaler.json', utf8.encode(JSON.stringify(run.particleScaler)));
+  const samplesTotal = history.reduce((s, h) => s + h.samples, 0);
+  const result: TrainResult = {
+    datasetId: deps.source.id, backend: o.backend, epochsCompleted: history.length, resumedFromEpoch: o.resumedFromEpoch,
+    bestEpoch: best.epoch, history, validation, parameters: o.parameters, trainSeconds, samplesPerSecond: samplesTotal / trainSeconds,
+    artifacts: [...artifacts, 'metadata.json'],
+  };
+  // particleScaling tells evaluation whether particle-scaler.json must be applied.
+  const particleScaling = run.particleScaler !== undefined ? 'standard' : 'none';
+  await put('metadata.json', utf8.encode(JSON.stringify({ config, particleScaling, ...result }, null, 2)));
+  return result;
 }

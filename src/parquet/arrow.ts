@@ -8,7 +8,7 @@ import {
   Field, Float32, Int32, Int64, List, RecordBatch, Schema, Struct, Table, Utf8,
   makeData, tableToIPC, vectorFromArray, type Data,
 } from 'apache-arrow';
-import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../dataset/schema.js';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../physics/schema.js';
 import { PARTICLES_COLUMN } from './schema.js';
 
 const particlesType = new List(new Field('element', new Float32(), false));

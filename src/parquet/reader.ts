@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import * as pw from 'parquet-wasm';
 import { tableFromIPC } from 'apache-arrow';
 import type { RandomAccessSource } from '../storage/random-access.js';
-import { HLF_NAMES, N_HLF, type FeatureRow } from '../dataset/schema.js';
+import { HLF_NAMES, N_HLF, type FeatureRow } from '../physics/schema.js';
 import { tableToBatch, type FeatureBatch } from './arrow.js';
 import { FEATURE_COLUMNS, FORMAT_KEY, FORMAT_VERSION, METADATA_KEY } from './schema.js';
 

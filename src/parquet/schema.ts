@@ -11,7 +11,7 @@
  * The particle list is not padded to 801: padding is a training-time concern, and
  * storing it would multiply the file by ~3 for typical events.
  */
-import { HLF_NAMES } from '../dataset/schema.js';
+import { HLF_NAMES } from '../physics/schema.js';
 
 export const PARTICLES_COLUMN = 'particles';
 export const FEATURE_COLUMNS = [PARTICLES_COLUMN, ...HLF_NAMES, 'label', 'class_name', 'source_uri', 'source_entry'] as const;

@@ -9,14 +9,9 @@
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import * as pw from 'parquet-wasm';
-import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../dataset/schema.js';
+import { N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../physics/schema.js';
 import { FeatureColumns } from './arrow.js';
 import { FORMAT_KEY, FORMAT_VERSION, METADATA_KEY } from './schema.js';
-
-/** Where prepareFeatures and dataset assembly send rows; ParquetFeatureWriter is one. */
-export interface FeatureSink {
-  write(row: FeatureRow): Promise<void>;
-}
 
 export interface ParquetWriterOptions {
   /** Rows per row group (default 1000: ~20 MB of particles at 300 particles per event). */

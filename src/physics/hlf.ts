@@ -1,20 +1,18 @@
 /**
  * The 14 high-level features (HLF) of a selected event, in the reference order
- * (HLF_NAMES in src/dataset/schema.ts).
+ * (HLF_NAMES in src/physics/schema.ts).
  */
-import type { JetCollection, MissingEtCollection } from './delphes-event.js';
+import type { JetCollection, MissingEtCollection } from '../delphes/event.js';
 import { transverseMass } from './kinematics.js';
 import type { SelectedLepton } from './selection.js';
+import { HLF_NAMES } from './schema.js';
 
 /** Jets count with pT > 30 GeV and |η| < 2.6; b-jets are counted jets with BTag > 0. */
 export const JET_PT_MIN = 30;
 export const JET_ABS_ETA_MAX = 2.6;
 
-/** Positions in the HLF vector, named after HLF_NAMES. */
-export const HLF = {
-  HT: 0, MET: 1, phiMET: 2, MT: 3, nJets: 4, nBjets: 5, LepPt: 6, LepEta: 7, LepPhi: 8,
-  LepIsoCh: 9, LepIsoGamma: 10, LepIsoNeu: 11, LepCharge: 12, LepIsEle: 13,
-} as const;
+/** Positions in the HLF vector, by feature name: derived from HLF_NAMES so the two cannot drift apart. */
+export const HLF = Object.fromEntries(HLF_NAMES.map((name, i) => [name, i])) as Readonly<Record<(typeof HLF_NAMES)[number], number>>;
 
 /**
  * Fills `out` (length 14) for an event whose lepton was selected. Throws when the

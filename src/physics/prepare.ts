@@ -3,8 +3,8 @@
  * every event, selected rows sent to a FeatureSink. Pure domain code — storage,
  * content addressing and heartbeats belong to the activity that wraps it.
  */
-import type { DelphesEvent } from './delphes-event.js';
-import type { FeatureSink } from '../parquet/writer.js';
+import type { DelphesEvent } from '../delphes/event.js';
+import type { FeatureSink } from './schema.js';
 import { FeatureExtractor, type CutFlow } from './features.js';
 import { eventLoopTurns } from '../yield.js';
 

@@ -2,8 +2,7 @@
  * Scores feature rows in batches as they arrive: a FeatureSink, so feature preparation
  * from ROOT and a Parquet part reader feed it alike. Memory is one batch of rows.
  */
-import type { FeatureRow } from '../dataset/schema.js';
-import type { FeatureSink } from '../parquet/writer.js';
+import type { FeatureRow, FeatureSink } from '../physics/schema.js';
 import { predictProbabilities, type ModelBundle } from '../ml/model-bundle.js';
 import { countEvent, type SelectionCounts } from './selection.js';
 import type { ScoreRow } from './score-file.js';

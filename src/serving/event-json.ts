@@ -1,7 +1,7 @@
 /**
  * Events as JSON, the service's input (HTTP bodies and Kafka messages). One event is
  * either a Delphes-like event — the seven collections hepflow reads, each a struct of
- * arrays with the field names of src/physics/delphes-event.ts:
+ * arrays with the field names of src/delphes/event.ts:
  *
  *   {"id": "run1:42", "event": {"electrons": {"pt": [..], "eta": [..], "phi": [..], "charge": [..]},
  *     "muons": {..}, "jets": {"pt", "eta", "phi", "mass", "btag"}, "missingEt": {"met", "eta", "phi"},
@@ -15,8 +15,8 @@
  * Delphes events go through the isolated-lepton selection first; an event it rejects
  * gets no probabilities.
  */
-import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES } from '../dataset/schema.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../physics/delphes-event.js';
+import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES } from '../physics/schema.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../delphes/event.js';
 import { FeatureExtractor } from '../physics/features.js';
 import type { InputRow } from '../ml/data.js';
 

@@ -5,10 +5,10 @@ import path from 'node:path';
 import type { RandomAccessSource, Storage } from '../storage/index.js';
 import { readCommitted } from '../storage/content-address.js';
 import { assembleDataset, type DatasetKind, type DatasetMetadata } from '../dataset/assemble.js';
-import { datasetFiles } from '../dataset/layout.js';
+import { datasetFiles, fanOutFiles } from '../layout/run-layout.js';
 import { InvalidInputError } from '../errors.js';
 import { commitUriOf, type FeaturePartMeta, type PrepareFileFeaturesResult } from './features.js';
-import type { FileResult } from '../../workflows/file-batches-types.js';
+import type { FileResult } from '../contract/fan-out.js';
 
 export interface BuildDatasetInput {
   /** A features run's output prefix (its parts/ hold the Parquet parts and commit records). */
@@ -57,7 +57,7 @@ export interface ManifestPart {
  * run wrote: the sample's name and the file's path within the sample.
  */
 export async function manifestParts(store: Storage, featuresUri: string): Promise<{ classes: readonly string[]; parts: ManifestPart[] }> {
-  const uri = `${featuresUri.replace(/\/+$/, '')}/manifest.json`;
+  const uri = fanOutFiles(featuresUri).manifest;
   if (!(await store.head(uri))) {
     throw new InvalidInputError(`no ${uri}: not a features run (write one with featuresWorkflow or \`hepflow features\`)`);
   }

@@ -1,10 +1,11 @@
-import { joinUri, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
+import { fanOutFiles } from '../layout/run-layout.js';
 import { isInputVerdict } from '../errors.js';
 import { featureOutcomeProblem, resolveSamples, type OutcomeProblem, type SampleInput } from '../input/samples.js';
 import { listSources } from './listing.js';
 import { prepareFilePart, type FeatureOptions, type PrepareFileFeaturesResult } from './features.js';
-import { addToSample, addTotals, totalsOf, ZERO_TOTALS } from '../../workflows/tally.js';
-import type { FileResult, FileTask, InputSource, SampleTally } from '../../workflows/file-batches-types.js';
+import { addToSample, addTotals, totalsOf, ZERO_TOTALS } from '../contract/tally.js';
+import type { FileResult, FileTask, InputSource, SampleTally } from '../contract/fan-out.js';
 import type { CutFlow } from '../physics/features.js';
 
 export interface LocalFeaturesInput extends Omit<FeatureOptions, 'labels'> {
@@ -55,7 +56,7 @@ export async function runFeaturesLocally(
     perSample = addToSample(perSample, r);
     totals = addTotals(totals, totalsOf(r));
   }
-  const manifestUri = joinUri(outputUri, 'manifest.json');
+  const manifestUri = fanOutFiles(outputUri).manifest;
   await store.writeJson(manifestUri, {
     kind: 'hepflow.features-manifest/v2', sources, outputUri, task, totals, perSample, startedAt,
     classes, samples: samples.map((s) => ({ name: s.name, className: s.labels.from === 'class' ? s.labels.className : null })), allowFailedFiles,

@@ -2,27 +2,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
+import { ObjectNotFoundError, type Storage } from '../storage/index.js';
 import { commit, derivedKey, readCommitted } from '../storage/content-address.js';
-import { readDelphesEvents } from '../root/reader/index.js';
+import { fanOutFiles } from '../layout/run-layout.js';
+import { readDelphesEvents } from '../delphes/reader.js';
 import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION, type CutFlow } from '../physics/features.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../physics/delphes-event.js';
+import { DELPHES_BRANCHES } from '../delphes/event.js';
 import type { LabelSource } from '../input/samples.js';
-import { ParquetFeatureWriter, type FeatureSink } from '../parquet/writer.js';
+import type { FeatureOptions } from '../contract/fan-out.js';
+import { ParquetFeatureWriter } from '../parquet/writer.js';
+import { type FeatureSink } from '../physics/schema.js';
 import { labelsPathFor } from '../generator/file.js';
 import type { InputIdentity as FileRef } from '../storage/content-address.js';
 import { InvalidInputError } from '../errors.js';
 
-export type { LabelSource };
-
-export interface FeatureOptions {
-  readonly labels: LabelSource;
-  readonly treeName?: string;
-  /** Treat these missing collections (DelphesEvent keys, e.g. 'muons') as empty instead of failing the file. */
-  readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
-  readonly rowGroupSize?: number;
-}
+export type { LabelSource, FeatureOptions };
 
 export interface PrepareFileFeaturesInput extends FeatureOptions {
   readonly file: FileRef;
@@ -155,7 +150,7 @@ export async function prepareFilePart(
   onProgress: (cutFlow: Readonly<CutFlow>) => void = () => {},
 ): Promise<PrepareFileFeaturesResult> {
   const key = derivedKey(input.file, featureConfig(input));
-  const partUri = joinUri(input.outputUri, 'parts', `${key}.parquet`);
+  const partUri = fanOutFiles(input.outputUri).part(key, '.parquet');
   const commitUri = commitUriOf(partUri);
   const done = await readCommitted<FeaturePartMeta>(store, commitUri);
   if (done) return { partUri, rows: done.meta.rows, reused: true, counters: partCounters(done.meta) };

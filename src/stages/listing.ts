@@ -1,5 +1,5 @@
 import { baseName, type Storage } from '../storage/index.js';
-import type { FileRef, InputSource } from '../../workflows/file-batches-types.js';
+import type { FileRef, InputSource } from '../contract/fan-out.js';
 import { InvalidInputError } from '../errors.js';
 
 /**

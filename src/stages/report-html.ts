@@ -6,13 +6,13 @@
  */
 import type { Storage } from '../storage/index.js';
 import { joinUri } from '../storage/uri.js';
-import { datasetFiles } from '../dataset/layout.js';
+import { datasetFiles } from '../layout/run-layout.js';
 import { hlfHistograms, type HlfHistograms } from '../dataset/hlf-histograms.js';
 import { esc, PALETTE, rocSvg, type ClassificationReport } from '../ml/metrics.js';
 import type { ModelMetadata } from '../ml/model-bundle.js';
 import { codeVersion } from '../registry/code-version.js';
 import type { FeaturesManifest } from './dataset.js';
-import type { TrainRunResult } from './train.js';
+import type { TrainRunResult } from '../ml/train-runner.js';
 import { PAPER, type PipelineReport } from './report.js';
 
 export interface GridTable {

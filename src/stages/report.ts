@@ -1,15 +1,8 @@
 import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
-import type { TrainRunResult } from './train.js';
+import type { TrainRunResult } from '../ml/train-runner.js';
 import type { SampleInput, SampleOutcome } from '../input/samples.js';
-import { joinUri } from '../storage/uri.js';
-
-/** The names of a run's report files, beside everything else the run wrote under its work URI. */
-export const REPORT_FILES = { json: 'report.json', markdown: 'report.md', html: 'report.html' } as const;
-
-export function reportUris(workUri: string): { jsonUri: string; markdownUri: string; htmlUri: string } {
-  return { jsonUri: joinUri(workUri, REPORT_FILES.json), markdownUri: joinUri(workUri, REPORT_FILES.markdown), htmlUri: joinUri(workUri, REPORT_FILES.html) };
-}
+import { EVENT_CLASSES } from '../physics/schema.js';
 
 /** One stage of a run as the workflow timed it (workflow time: deterministic on replay). */
 export interface StageTiming {
@@ -52,7 +45,6 @@ export const PAPER: Record<string, { auc: Record<string, number>; accuracy: numb
   'particle-sequence': { auc: { ttbar: 0.991 }, accuracy: 0.939 },
   inclusive: { auc: { qcd: 0.995, ttbar: 0.997, wjets: 0.995 }, accuracy: 0.956 },
 };
-const PAPER_CLASSES = 'qcd,ttbar,wjets';
 
 const f3 = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
 
@@ -61,7 +53,7 @@ const cutFlow = (c: Readonly<Record<string, number>>): string =>
   `isolated lepton ${c.withIsolatedLepton ?? 0}`;
 
 export function renderPipelineReport(r: PipelineReport): string {
-  const paper = r.classes.join() === PAPER_CLASSES;
+  const paper = r.classes.join() === EVENT_CLASSES.join();
   const lines = [
     `# hepflow pipeline ${r.workflowId}`,
     '',
@@ -80,7 +72,7 @@ export function renderPipelineReport(r: PipelineReport): string {
     `Dataset (${r.dataset.kind}): ${r.dataset.perClass} events per class of ${JSON.stringify(r.dataset.available)} selected; ` +
       `train ${JSON.stringify(r.dataset.counts.train)}, test ${JSON.stringify(r.dataset.counts.test)}; ${r.dataset.datasetUri}`,
     '',
-    `| model | best point | points | ${r.classes.map((c) => `test AUC ${c}`).join(' | ')} | accuracy |${paper ? ' paper AUC qcd / ttbar / wjets | paper accuracy |' : ''}`,
+    `| model | best point | points | ${r.classes.map((c) => `test AUC ${c}`).join(' | ')} | accuracy |${paper ? ` paper AUC ${EVENT_CLASSES.join(' / ')} | paper accuracy |` : ''}`,
     `|---|---|---|${r.classes.map(() => '---|').join('')}---|${paper ? '---|---|' : ''}`,
   ];
   for (const m of r.models) {

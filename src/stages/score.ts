@@ -4,13 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { joinUri, type Storage } from '../storage/index.js';
+import { fanOutFiles } from '../layout/run-layout.js';
 import { commit, derivedKey, readCommitted, type InputIdentity } from '../storage/content-address.js';
-import { readDelphesEvents } from '../root/reader/index.js';
+import { readDelphesEvents } from '../delphes/reader.js';
 import { readFeatureRows } from '../parquet/reader.js';
 import { ParquetRowWriter } from '../parquet/writer.js';
 import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION } from '../physics/features.js';
-import type { DelphesEvent } from '../physics/delphes-event.js';
 import { initBackend } from '../ml/backend.js';
 import { bundleFromFiles, readModelFiles, type ModelBundle } from '../ml/model-bundle.js';
 import { BatchScorer } from '../scoring/scorer.js';
@@ -19,21 +19,8 @@ import {
   addCounts, efficiencyCsv, efficiencyTable, emptyCounts, type EfficiencyTable, type Selection, type SelectionCounts,
 } from '../scoring/selection.js';
 import { labelling } from './features.js';
-import type { LabelSource } from '../input/samples.js';
 import { InvalidInputError } from '../errors.js';
-
-export interface ScoreOptions {
-  /** A model directory (a registry name is resolved to one before this stage). */
-  readonly modelUri: string;
-  /** Writes `accepted` per event and the efficiency counts. */
-  readonly selection?: Selection;
-  /** ROOT inputs: where the true class comes from, in the model's class order, for the efficiency table (default: unknown). */
-  readonly labels?: LabelSource;
-  readonly treeName?: string;
-  readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
-  /** Events per model call (default 1024). */
-  readonly eventsPerCall?: number;
-}
+import type { ScoreOptions } from '../contract/fan-out.js';
 
 export interface ScoreFileInput extends ScoreOptions {
   /** A Delphes ROOT file, or a hepflow feature part (`.parquet`). */
@@ -120,8 +107,9 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
     emptyIfMissing: [...(input.emptyIfMissing ?? [])].sort(),
   };
   const key = derivedKey(input.file, { scoreVersion: SCORE_VERSION, model, selection: input.selection ?? null, input: part ? 'feature-part' : rootOptions });
-  const partUri = joinUri(input.outputUri, 'parts', `${key}.parquet`);
-  const commitUri = joinUri(input.outputUri, 'parts', `${key}.commit.json`);
+  const files = fanOutFiles(input.outputUri);
+  const partUri = files.part(key, '.parquet');
+  const commitUri = files.part(key, '.commit.json');
   const done = await readCommitted<ScorePartMeta>(store, commitUri);
   const countersOf = (m: ScorePartMeta) => ({
     read: m.read, scored: m.rows,
@@ -184,7 +172,7 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
     let acceptedUri: string | undefined;
     if (acceptedOut !== undefined) {
       await new Promise<void>((resolve, reject) => acceptedOut.end((e?: Error | null) => (e ? reject(e) : resolve())));
-      acceptedUri = joinUri(input.outputUri, 'parts', `${key}.accepted.csv`);
+      acceptedUri = files.part(key, '.accepted.csv');
       await store.write(acceptedUri, createReadStream(acceptedLocal));
     }
     const meta: ScorePartMeta = {
@@ -233,10 +221,11 @@ export async function summarizeScoreParts(store: Storage, input: ScoreSummaryInp
   const total = emptyCounts(input.selection);
   for (const m of metas) if (m.counts !== undefined) addCounts(total, m.counts);
   const efficiency = efficiencyTable(total);
-  const efficiencyUri = joinUri(input.outputUri, 'selection', 'efficiency.json');
+  const files = fanOutFiles(input.outputUri);
+  const efficiencyUri = files.selection('efficiency.json');
   await store.writeJson(efficiencyUri, efficiency);
-  await store.write(joinUri(input.outputUri, 'selection', 'efficiency.csv'), efficiencyCsv(efficiency));
-  const acceptedUri = joinUri(input.outputUri, 'selection', 'accepted.csv');
+  await store.write(files.selection('efficiency.csv'), efficiencyCsv(efficiency));
+  const acceptedUri = files.selection('accepted.csv');
   async function* lines(): AsyncGenerator<Uint8Array | string> {
     yield ACCEPTED_HEADER;
     for (const m of metas) {

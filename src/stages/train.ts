@@ -1,26 +1,14 @@
 import { createHash } from 'node:crypto';
-import { storage as defaultStorage, joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
-import type { HlfScaler, ParticleScaler } from '../dataset/schema.js';
-import { datasetFiles } from '../dataset/layout.js';
-import { trainInWorker } from '../ml/train-runner.js';
+import { storage as defaultStorage, ObjectNotFoundError, type Storage } from '../storage/index.js';
+import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
+import { datasetFiles, trainFiles } from '../layout/run-layout.js';
+import { trainInWorker, type TrainRunResult } from '../ml/train-runner.js';
 import { validateTrainConfig, type TrainConfig, type TrainProgress } from '../ml/train.js';
 import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';
 import { PARQUET_SOURCE_MODULE, type ParquetSourceOptions } from '../ml/parquet-source.js';
 import { modelInputs } from '../ml/models.js';
 import { InvalidInputError } from '../errors.js';
-import type { DatasetMetadata } from '../dataset/assemble.js';
-
-/** The class names of a dataset, by label index, from its metadata.json. */
-export async function datasetClasses(datasetUri: string, store: Storage = defaultStorage()): Promise<readonly string[]> {
-  const uri = datasetFiles(datasetUri).metadata;
-  const meta = await store.readJson<DatasetMetadata>(uri).catch((e) => {
-    if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`dataset ${datasetUri} has no metadata.json: not a complete hepflow dataset`);
-    throw e;
-  });
-  const classes = meta.config?.classes;
-  if (!Array.isArray(classes) || classes.length < 2) throw new InvalidInputError(`${uri}: no list of at least two classes in config.classes`);
-  return classes;
-}
+import { datasetClasses } from '../dataset/classes.js';
 
 export interface TrainRunInput {
   /** The grid point's id (or any run name). */
@@ -30,19 +18,6 @@ export interface TrainRunInput {
   /** Checkpoints go to <outputUri>/checkpoints/, the model to <outputUri>/model/. */
   readonly outputUri: string;
   readonly config: TrainConfig;
-}
-
-/** Small by design: it travels through workflow histories. */
-export interface TrainRunResult {
-  readonly runId: string;
-  readonly modelUri: string;
-  /** Validation metrics of the best epoch: valLoss, valMeanAuc, valAccuracy. */
-  readonly metrics: Record<string, number>;
-  readonly backend: string;
-  readonly epochsCompleted: number;
-  readonly resumedFromEpoch: number;
-  readonly samplesPerSecond: number;
-  readonly trainSeconds: number;
 }
 
 /**
@@ -98,12 +73,13 @@ export async function trainRun(
     : undefined;
   const identity = await datasetIdentity(store, input.datasetUri);
   const source: ParquetSourceOptions = { uris: [files.train], id: input.datasetUri };
-  const modelUri = joinUri(input.outputUri, 'model');
+  const layout = trainFiles(input.outputUri);
+  const modelUri = layout.model;
   const r = await trainInWorker(input.config, {
     source: { module: PARQUET_SOURCE_MODULE, options: source },
     scaler,
     ...(particleScaler !== undefined ? { particleScaler } : {}),
-    checkpoints: new ObjectCheckpointStore(joinUri(input.outputUri, 'checkpoints'), 2, store),
+    checkpoints: new ObjectCheckpointStore(layout.checkpoints, 2, store),
     datasetIdentity: identity,
     artifacts: new ObjectArtifactSink(modelUri, store),
     ...(o.signal ? { signal: o.signal } : {}),

@@ -1,5 +1,5 @@
 import type { Storage } from './index.js';
-import { joinUri, normalizeUri } from './uri.js';
+import { asPrefix, joinUri, normalizeUri } from './uri.js';
 
 /**
  * Copies every object under `fromPrefix` to the same relative key under `toPrefix`,
@@ -12,7 +12,7 @@ export async function copyPrefix(
   toPrefix: string,
   keep: (uri: string) => boolean = () => true,
 ): Promise<{ copied: string[]; skipped: string[] }> {
-  const base = normalizeUri(fromPrefix).replace(/\/+$/, '') + '/';
+  const base = asPrefix(normalizeUri(fromPrefix));
   const copied: string[] = [];
   const skipped: string[] = [];
   for await (const o of store.list(base)) {

@@ -1,6 +1,9 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { STORAGE_SCHEMES, type StorageScheme } from './schemes.js';
+import { InvalidUriError } from './uri-path.js';
+
+export { asPrefix, baseName, InvalidUriError, joinUri, trimTrailingSlashes } from './uri-path.js';
 
 /**
  * A parsed storage location: an S3 object (or prefix), a local file (or directory), or
@@ -10,13 +13,6 @@ export type StorageLocation =
   | { readonly scheme: 's3'; readonly bucket: string; readonly key: string }
   | { readonly scheme: 'file'; readonly path: string }
   | { readonly scheme: 'http' | 'https'; readonly url: URL };
-
-export class InvalidUriError extends Error {
-  constructor(readonly uri: string, reason: string) {
-    super(`invalid storage URI '${uri}': ${reason}`);
-    this.name = 'InvalidUriError';
-  }
-}
 
 type SchemeParser = (uri: string, rest: string) => StorageLocation;
 
@@ -104,16 +100,3 @@ export function formatUri(loc: StorageLocation): string {
 
 /** Normalizes a URI or absolute path to its canonical URI. */
 export const normalizeUri = (uri: string): string => formatUri(parseUri(uri));
-
-/** Joins a relative key onto a prefix URI, with exactly one slash between them. */
-export function joinUri(prefix: string, ...parts: string[]): string {
-  let out = prefix.replace(/\/+$/, '');
-  for (const p of parts) out += '/' + p.replace(/^\/+/, '');
-  return out;
-}
-
-/** The last path component, for display and for naming derived outputs. */
-export function baseName(uri: string): string {
-  const trimmed = uri.replace(/\/+$/, '');
-  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
-}

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PipelineInput } from '../../workflows/pipeline.js';
 import type { GenerateInput } from '../../workflows/generate.js';
 import type { PipelineReport } from '../../src/stages/report.js';
-import { CPU_TASK_QUEUE } from '../../src/temporal/task-queues.js';
+import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';
 import { ChaosStack, CHAOS, SKIP } from './harness.js';
 
 type Report = PipelineReport & { reportUri: string };

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { sharedTestData } from '../../src/paths.js';
+import { projectRoot } from '../../src/paths.js';
+
+/** Shared ROOT test files, beside the checkout (never copied into it). */
+export const sharedTestData = path.resolve(projectRoot, '..', 'shared', 'testdata', 'root');
 
 /** A shared ROOT test file (../shared/testdata/root), never copied into the project. */
 export function sharedFile(name: string): string {

@@ -1,10 +1,11 @@
 // A real model directory, as training writes it, from a short run on synthetic rows.
 import path from 'node:path';
-import { N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type ParticleScaler } from '../../src/dataset/schema.js';
+import { N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES } from '../../src/physics/schema.js';
+import { type ParticleScaler } from '../../src/dataset/scaler.js';
 import { inMemorySource } from '../../src/ml/data.js';
 import { modelConfig, type ModelKind } from '../../src/ml/models.js';
 import { DirectoryArtifactSink } from '../../src/ml/store.js';
-import { syntheticRows } from '../../src/ml/synthetic.js';
+import { syntheticRows } from './synthetic.js';
 import { defaultTrainConfig, runTraining } from '../../src/ml/train.js';
 
 /** Not the identity, so a scorer that forgets to apply it gives different numbers. */

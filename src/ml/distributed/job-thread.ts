@@ -3,6 +3,7 @@ import '../../process-warnings.js';
 import { parentPort } from 'node:worker_threads';
 import { aggregateRound, planRun, trainShard } from './jobs.js';
 import type { JobRequest, JobThreadMessage } from './thread.js';
+import { serializeError } from '../train-runner.js';
 
 const port = parentPort;
 if (port === null) throw new Error('job-thread.ts must run in a worker thread (use runJobInThread)');
@@ -21,7 +22,6 @@ port.on('message', async ({ job, stopFlag }: JobRequest) => {
       : await aggregateRound(job.input, hooks);
     post({ type: 'done', output });
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    post({ type: 'error', name: e.name, message: e.message, stack: e.stack });
+    post({ type: 'error', error: serializeError(err) });
   }
 });

@@ -15,22 +15,24 @@
  * that shard's round. These run in a worker thread (thread.ts) because tfjs is CPU-bound.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HlfScaler, ParticleScaler } from '../../dataset/schema.js';
-import { datasetFiles } from '../../dataset/layout.js';
+import type { HlfScaler, ParticleScaler } from '../../dataset/scaler.js';
+import { datasetFiles } from '../../layout/run-layout.js';
 import { readFeatureFileInfo, readFeatureRows } from '../../parquet/reader.js';
 import { storage, ObjectNotFoundError, type Storage } from '../../storage/index.js';
 import { InvalidInputError } from '../../errors.js';
-import { datasetClasses, type TrainRunResult } from '../../stages/train.js';
+import type { TrainRunResult } from '../train-runner.js';
+import { datasetClasses } from '../../dataset/classes.js';
 import { initBackend } from '../backend.js';
 import {
   disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler, validationRowBatches,
   type BatchOptions, type TrainingRow,
 } from '../data.js';
-import { AbortError } from '../errors.js';
+import { AbortError, CheckpointError, TrainingDivergedError } from '../errors.js';
 import { classificationReport } from '../metrics.js';
 import { buildModel, modelInputs } from '../models.js';
 import { createRowSource } from '../parquet-source.js';
-import { makeTrainStep, modelArtifacts, predictRows, score, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import { makeTrainStep, modelArtifacts, predictRows, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import { selectionScore } from '../metrics.js';
 import { averageStates, packTensors, unpackTensors, type TensorSet, type TensorSpec } from './params.js';
 import { runLayout, roundOfStartState } from './layout.js';
 import {
@@ -201,7 +203,7 @@ async function modelTensors(model: tf.LayersModel): Promise<{ weights: TensorSet
 async function loadIntoModel(model: tf.LayersModel, weights: TensorSet, optimizer: TensorSet | undefined, where: string): Promise<void> {
   const own = model.getWeights();
   if (weights.specs.length !== own.length || weights.specs.some((s, i) => s.shape.join() !== own[i]!.shape.join())) {
-    throw new Error(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
+    throw new CheckpointError(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
   }
   const values = unpackTensors(weights, `${where} weights`);
   const tensors = weights.specs.map((s, i) => tf.tensor(values[i]!, [...s.shape], s.dtype));
@@ -392,7 +394,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
       const b = makeBatch(batch, o, `${plan.datasetUri} ${where}`);
       try {
         const loss = step(b.inputs, b.labels);
-        if (!Number.isFinite(loss)) throw new Error(`${where}: loss became ${loss} at step ${steps}`);
+        if (!Number.isFinite(loss)) throw new TrainingDivergedError(`${where}: training diverged: loss ${loss} at step ${steps}`);
         lossSum += loss * b.size;
         samples += b.size;
         steps++;
@@ -499,7 +501,7 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
         } : {}),
       };
       history = [...history, epochMetrics];
-      const s = score(epochMetrics, plan.config.selectionMetric);
+      const s = selectionScore(epochMetrics, plan.config.selectionMetric);
       // As single-worker training: strictly better only, the last epoch without validation.
       if (best === null || s > best.score || v === undefined) {
         best = { epoch: input.position.epoch, score: s, uri: layout.best(input.position.epoch) };

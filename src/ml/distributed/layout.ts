@@ -12,12 +12,13 @@
  *   <out>/distributed/best/epoch-NNNNNN.bin(.report.json)  weights and validation report of the best epoch so far
  *   <out>/model/                                       the final model, as single-worker training writes it
  */
-import { joinUri } from '../../storage/uri.js';
+import { joinUri } from '../../storage/uri-path.js';
+import { trainFiles } from '../../layout/run-layout.js';
 
 const pad = (n: number) => String(n).padStart(6, '0');
 
 export function runLayout(outputUri: string) {
-  const root = joinUri(outputUri, 'distributed');
+  const { distributed: root, model } = trainFiles(outputUri);
   const round = (r: number) => joinUri(root, `rounds/r-${pad(r)}`);
   const start = (r: number) => joinUri(round(r), 'start');
   const shard = (r: number, k: number) => joinUri(round(r), `shard-${String(k).padStart(4, '0')}`);
@@ -31,7 +32,7 @@ export function runLayout(outputUri: string) {
       weights: joinUri(shard(r, k), 'weights.bin'), optimizer: joinUri(shard(r, k), 'optimizer.bin'), result: joinUri(shard(r, k), 'result.json'),
     }),
     best: (epoch: number) => joinUri(root, `best/epoch-${pad(epoch)}.bin`),
-    model: joinUri(outputUri, 'model'),
+    model,
   };
 }
 

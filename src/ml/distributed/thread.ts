@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AbortError } from '../errors.js';
-import { InvalidInputError } from '../../errors.js';
+import { TrainingWorkerError, type SerializedError } from '../train-runner.js';
 import type {
   AggregateInput, AggregateResult, DistributedPlanInput, PlanResult, ShardInput, ShardResult,
 } from './jobs.js';
@@ -30,7 +30,7 @@ export type JobThreadMessage =
   | { type: 'progress'; progress: { batch: number; loss: number; samples: number } }
   | { type: 'log'; message: string }
   | { type: 'done'; output: unknown }
-  | { type: 'error'; name: string; message: string; stack?: string };
+  | { type: 'error'; error: SerializedError };
 
 export interface JobOptions {
   readonly signal?: AbortSignal;
@@ -38,14 +38,11 @@ export interface JobOptions {
   readonly log?: (message: string) => void;
 }
 
-/** Error classes that must keep their meaning across the thread boundary. */
-function rebuild(m: Extract<JobThreadMessage, { type: 'error' }>): Error {
-  const e = m.name === 'AbortError' ? new AbortError(m.message)
-    : m.name === 'InvalidInput' ? new InvalidInputError(m.message)
-    : new Error(m.message);
-  if (m.stack !== undefined && m.name !== 'AbortError') e.stack = m.stack;
-  return e;
-}
+/**
+ * The job's error on this side, as single-run training rebuilds it (train-runner.ts):
+ * its name, message, stack and cause chain, and whether no retry can fix it.
+ */
+const rebuild = (e: SerializedError): Error => (e.name === 'AbortError' ? new AbortError(e.message) : new TrainingWorkerError(e));
 
 /**
  * Idle threads, kept for the next job: starting a thread and initialising tfjs and its
@@ -81,7 +78,7 @@ export function runJobInThread<J extends Job>(job: J, o: JobOptions = {}): Promi
         case 'log': (o.log ?? ((s: string) => console.error(s)))(m.message); break;
         case 'done': finish(true); resolve(m.output as JobOutput<J>); break;
         // A failed job may have left tfjs state behind: the thread is not reused.
-        case 'error': finish(false); reject(rebuild(m)); break;
+        case 'error': finish(false); reject(rebuild(m.error)); break;
       }
     };
     const onError = (err: Error) => { finish(false); reject(err); };

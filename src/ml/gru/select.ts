@@ -7,6 +7,7 @@ import { JsGruKernel } from './kernel-js.js';
 import { loadNativeAddon, NativeGruKernel } from './kernel-native.js';
 import type { GruKernel } from './kernel.js';
 import { isVerbose } from '../../verbose.js';
+import { parseInteger } from '../../settings.js';
 
 export type GruImplementationName = 'native' | 'js' | 'tfjs';
 
@@ -20,19 +21,11 @@ export interface GruImplementation {
 
 let chosen: GruImplementation | null = null;
 
-function parseThreads(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`HEPFLOW_GRU_THREADS must be a positive integer, got '${raw}'`);
-  }
-  return n;
-}
 
 function nativeKernel(): NativeGruKernel | string {
   const loaded = loadNativeAddon();
   if ('error' in loaded) return loaded.error;
-  return new NativeGruKernel(loaded.addon, parseThreads(process.env['HEPFLOW_GRU_THREADS']));
+  return new NativeGruKernel(loaded.addon, parseInteger('HEPFLOW_GRU_THREADS', process.env['HEPFLOW_GRU_THREADS'] || undefined, undefined));
 }
 
 /** Resolves a requested implementation (throws if a forced 'native' is unavailable). */

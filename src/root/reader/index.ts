@@ -7,4 +7,3 @@ export { RootTree, BasketCache, type EntryRange, type ReadOptions } from './tree
 export type { BranchData, NumericBranchData, StringBranchData, NumericArray, NumericType, ValueType, Interpretation } from './interpretation.js';
 export type { CoalesceOptions, IoStats } from './basket.js';
 export { RootReaderError, RootFormatError, UnsupportedRootFeatureError, MissingBranchError, MissingTreeError } from './errors.js';
-export { readDelphesEvents, type DelphesReadOptions, type DelphesChunk, type DelphesCollection } from './delphes.js';

@@ -231,16 +231,7 @@ function readTLeafBase(c: Cursor, refs: RefTable, className: string): Omit<RawLe
     const m: Record<string, unknown> = {};
     readMembers(c, refs, 'TLeaf', header.version, m);
     c.skipTo(header, 'TLeaf');
-    const count = m['fLeafCount'];
-    return {
-      className,
-      name: str(c, m, 'name'),
-      title: str(c, m, 'title'),
-      len: num(c, m, 'fLen'),
-      lenType: num(c, m, 'fLenType'),
-      isUnsigned: num(c, m, 'fIsUnsigned') !== 0,
-      leafCount: isLeaf(count) ? count : null,
-    };
+    return leafFromMembers(c, m, className);
   }
   const { name, title } = readTNamed(c);
   const len = c.i32();
@@ -251,6 +242,20 @@ function readTLeafBase(c: Cursor, refs: RefTable, className: string): Omit<RawLe
   const count = readObjectAny(c, refs);
   c.skipTo(header, 'TLeaf');
   return { className, name, title, len, lenType, isUnsigned, leafCount: isLeaf(count) ? count : null };
+}
+
+/** A leaf's fields from the members StreamerInfo read (the path for versions the fixed layout does not know). */
+function leafFromMembers(c: Cursor, m: Record<string, unknown>, className: string): Omit<RawLeaf, 'elementType'> {
+  const count = m['fLeafCount'];
+  return {
+    className,
+    name: str(c, m, 'name'),
+    title: str(c, m, 'title'),
+    len: num(c, m, 'fLen'),
+    lenType: num(c, m, 'fLenType'),
+    isUnsigned: num(c, m, 'fIsUnsigned') !== 0,
+    leafCount: isLeaf(count) ? count : null,
+  };
 }
 
 function isLeaf(x: unknown): x is RawLeaf {
@@ -270,17 +275,7 @@ function readLeafElement(c: Cursor, refs: RefTable): RawLeaf {
     const m: Record<string, unknown> = {};
     readMembers(c, refs, 'TLeafElement', header.version, m);
     c.skipTo(header, 'TLeafElement');
-    const count = m['fLeafCount'];
-    return {
-      className: 'TLeafElement',
-      name: str(c, m, 'name'),
-      title: str(c, m, 'title'),
-      len: num(c, m, 'fLen'),
-      lenType: num(c, m, 'fLenType'),
-      isUnsigned: num(c, m, 'fIsUnsigned') !== 0,
-      leafCount: isLeaf(count) ? count : null,
-      elementType: num(c, m, 'fType'),
-    };
+    return { ...leafFromMembers(c, m, 'TLeafElement'), elementType: num(c, m, 'fType') };
   }
   const base = readTLeafBase(c, refs, 'TLeafElement');
   c.i32(); // fID

@@ -1,5 +1,4 @@
 /** ROOT TTree writer: see docs/root-writer.md. */
 export { FileSink, type PositionalSink } from './sink.js';
 export { createTreeWriter, TreeWriter, type BranchSpec, type Entry, type EntryValue, type TreeWriterOptions, type WriteSummary, type LeafType } from './tree-writer.js';
-export { DelphesFileWriter, DELPHES_CLASSES, type DelphesWriterOptions } from './delphes-writer.js';
 export { DEFAULT_COMPRESSION, type CompressionSettings, type CompressionAlgorithm } from './compression.js';

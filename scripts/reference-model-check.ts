@@ -4,14 +4,13 @@
  * balanced by undersampling, 80/20 split, min-max scaling fit on the training part,
  * batch 128, 5 epochs. The result is directly comparable to the paper's HLF row.
  *
- * Run: node dist/src/generator/reference-model-check.js [eventsPerClass=30000] [epochs=5] [seed=1]
+ * Run: node dist/scripts/reference-model-check.js [eventsPerClass=30000] [epochs=5] [seed=1]
  */
 import * as tf from '@tensorflow/tfjs';
-import { EVENT_CLASSES } from '../physics/delphes-event.js';
-import { N_HLF } from '../dataset/schema.js';
-import { buildModel, modelConfig } from '../ml/models.js';
-import { classificationReport } from '../ml/metrics.js';
-import { Rng } from './rng.js';
+import { EVENT_CLASSES, N_HLF } from '../src/physics/schema.js';
+import { buildModel, modelConfig } from '../src/ml/models.js';
+import { classificationReport } from '../src/ml/metrics.js';
+import { Rng } from '../src/generator/rng.js';
 import { selectedSample } from './separability.js';
 
 const perClass = Number(process.argv[2] ?? 30000);

@@ -2,17 +2,16 @@
  * Draws normalised distributions of a few high-level features per class, for events
  * that pass the isolated-lepton filter, as a hand-written SVG (no plotting dependency).
  *
- * Run: node dist/src/generator/plots.js [out.svg] [eventsPerClass] [seed]
+ * Run: node dist/scripts/generator-plots.js [out.svg] [eventsPerClass] [seed]
  * (default docs/img/generator-hlf.svg, 20000 events per class, seed 1)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EVENT_CLASSES, type EventClass } from '../physics/delphes-event.js';
-import { HLF } from '../physics/hlf.js';
-import { N_HLF } from '../dataset/schema.js';
+import { EVENT_CLASSES, type EventClass, N_HLF } from '../src/physics/schema.js';
+import { HLF } from '../src/physics/hlf.js';
 import { selectedSample, type SelectedSample } from './separability.js';
-import { esc } from '../ml/metrics.js';
+import { esc } from '../src/ml/metrics.js';
 
 interface Panel {
   readonly title: string;

@@ -4,15 +4,15 @@
  * plain TypeScript (no ML framework: this is a generator check, not the project's
  * training path) and reports one-vs-rest AUCs per class.
  *
- * Run: node dist/src/generator/separability.js [eventsPerClass] [seed]
+ * Run: node dist/scripts/separability.js [eventsPerClass] [seed]
  */
 import { fileURLToPath } from 'node:url';
-import { EVENT_CLASSES, labelOf, type EventClass } from '../physics/delphes-event.js';
-import { FeatureExtractor } from '../physics/features.js';
-import { N_HLF } from '../dataset/schema.js';
-import { generateEvent } from './index.js';
-import { resolveMix } from './mix.js';
-import { Rng } from './rng.js';
+import { EVENT_CLASSES, labelOf, type EventClass, N_HLF } from '../src/physics/schema.js';
+import { FeatureExtractor } from '../src/physics/features.js';
+import { generateEvent } from '../src/generator/index.js';
+import { resolveMix } from '../src/generator/mix.js';
+import { Rng } from '../src/generator/rng.js';
+import { rocCurve } from '../src/ml/metrics.js';
 
 export interface SelectedSample {
   /** row-major n × N_HLF */
@@ -43,24 +43,6 @@ export function selectedSample(perClass: number, seed: number, firstEvent = 0): 
     }
   }
   return { hlf: Float32Array.from(rows), labels: Int32Array.from(labels), generated, selected };
-}
-
-/** Area under the ROC curve of `scores` for positives `isPos`, ties counted half (Mann-Whitney). */
-export function auc(scores: ArrayLike<number>, isPos: ArrayLike<boolean>): number {
-  const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  let rankSumPos = 0;
-  let nPos = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
-    const midRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (isPos[order[k]!]) { rankSumPos += midRank; nPos++; }
-    i = j + 1;
-  }
-  const nNeg = n - nPos;
-  if (nPos === 0 || nNeg === 0) return NaN;
-  return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
 export interface MlpResult {
@@ -187,7 +169,7 @@ export function trainAndEvaluate(sample: SelectedSample, opts: { hidden?: number
   const aucs = { qcd: 0, ttbar: 0, wjets: 0 };
   for (const cls of EVENT_CLASSES) {
     const c = labelOf(cls);
-    aucs[cls] = auc(scores[c]!, test.map((r) => sample.labels[r] === c));
+    aucs[cls] = rocCurve(scores[c]!, test.map((r) => sample.labels[r] === c)).auc;
   }
   return { auc: aucs, accuracy: correct / test.length, trainSize: train.length, testSize: test.length };
 }

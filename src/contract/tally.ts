@@ -1,5 +1,5 @@
 /** Per-sample tallies of a fan-out's file results: pure, shared by workflows and the CLI's local runs. */
-import type { FileResult, SampleTally, Totals } from './file-batches-types.js';
+import type { FileResult, SampleTally, Totals } from './fan-out.js';
 
 export const ZERO_TALLY: SampleTally = { ok: 0, failed: 0, counters: {}, causes: {} };
 const MAX_CAUSES = 10;

@@ -13,14 +13,14 @@
  * algorithm, so jsroot, uproot and ROOT (without Delphes' dictionary) read them as
  * they read real Delphes output.
  */
-import type { DelphesEvent } from '../../physics/delphes-event.js';
-import { DELPHES_BRANCHES } from '../../physics/delphes-event.js';
-import type { Column, LeafType } from './basket.js';
-import { LEAF_TYPES } from './basket.js';
-import { DEFAULT_ENTRY_OFFSET_LEN, TreeFile, type TreeFileOptions, type WriteSummary } from './tree-writer.js';
-import type { PositionalSink } from './sink.js';
-import { base, basic, type ClassInfo } from './streamers.js';
-import type { BranchDesc, LeafDesc } from './ttree.js';
+import type { DelphesEvent } from './event.js';
+import { DELPHES_BRANCHES } from './event.js';
+import type { Column, LeafType } from '../root/writer/basket.js';
+import { LEAF_TYPES } from '../root/writer/basket.js';
+import { DEFAULT_ENTRY_OFFSET_LEN, TreeFile, type TreeFileOptions, type WriteSummary } from '../root/writer/tree-writer.js';
+import type { PositionalSink } from '../root/writer/sink.js';
+import { base, basic, type ClassInfo, type StreamerRegistry } from '../root/writer/streamers.js';
+import type { BranchDesc, LeafDesc } from '../root/writer/ttree.js';
 
 /** TObject::fBits value stored for every written element (kNotDeleted | kIsOnHeap). */
 const ELEMENT_BITS = 0x03000000;
@@ -121,6 +121,98 @@ interface CollectionWriter {
   readonly size: Column;
 }
 
+/** The leaf `<branch>_` of a TClonesArray branch: the element count every member leaf refers to. */
+function clonesCountLeaf(branch: string): LeafDesc {
+  const name = `${branch}_`;
+  return {
+    className: 'TLeafElement', name, title: name, lenType: 0, isRange: false, isUnsigned: false, leafCount: null, type: 'i32',
+    element: { id: 0, type: -1 },
+  };
+}
+
+/** The TBranchElement (fType 31) of one member of a collection's class, `<branch>.<member>`. */
+function memberBranch(
+  reg: StreamerRegistry,
+  of: { branch: string; cls: ClassDef; countLeaf: LeafDesc; parent: () => BranchDesc },
+  m: { memberClass: string; member: string; type: LeafType; streamerType: number; column: Column },
+): BranchDesc {
+  const name = `${of.branch}.${m.member}`;
+  const id = reg.elementIndex(m.memberClass, m.member);
+  const title = `${m.member}[${of.countLeaf.name}]`;
+  const t = LEAF_TYPES[m.type];
+  // ROOT describes TObject::fBits (kBits) with fLenType 0 and signed, as real files show.
+  const isBits = m.streamerType === 15;
+  return {
+    name,
+    title,
+    column: m.column,
+    leaf: {
+      className: 'TLeafElement',
+      name,
+      title,
+      lenType: isBits ? 0 : t.size,
+      isRange: false,
+      isUnsigned: !isBits && t.unsigned,
+      leafCount: of.countLeaf,
+      type: m.type,
+      element: { id, type: m.streamerType },
+    },
+    children: [],
+    splitLevel: 0,
+    entryOffsetLen: DEFAULT_ENTRY_OFFSET_LEN,
+    isElementChild: true,
+    element: {
+      className: m.memberClass,
+      parentName: of.cls.name,
+      clonesName: '',
+      checksum: reg.checksum(m.memberClass),
+      classVersion: reg.require(m.memberClass).version,
+      id,
+      type: BRANCH_TYPE_CLONES_MEMBER,
+      streamerType: m.streamerType,
+      maximum: () => 0,
+      branchCount: of.parent,
+    },
+  };
+}
+
+/** The collection's top-level TBranchElement: a split TClonesArray of `cls`, its leaf the element count. */
+function clonesBranch(branch: string, cls: ClassDef, count: Column, countLeaf: LeafDesc, children: BranchDesc[]): BranchDesc {
+  return {
+    name: branch,
+    title: countLeaf.name,
+    column: count,
+    leaf: countLeaf,
+    children,
+    splitLevel: 99,
+    entryOffsetLen: DEFAULT_ENTRY_OFFSET_LEN,
+    element: {
+      className: 'TClonesArray',
+      parentName: '',
+      clonesName: cls.name,
+      checksum: CLONES_CHECKSUM,
+      classVersion: CLONES_VERSION,
+      id: 0,
+      type: BRANCH_TYPE_CLONES,
+      streamerType: -1,
+      maximum: () => count.maxValue,
+    },
+  };
+}
+
+/** The plain `<branch>_size` branch (TLeafI) Delphes adds beside every collection. */
+function sizeBranch(name: string, column: Column): BranchDesc {
+  return {
+    name,
+    title: `${name}/I`,
+    column,
+    leaf: { className: 'TLeafI', name, title: name, lenType: 4, isRange: false, isUnsigned: false, leafCount: null, type: 'i32' },
+    children: [],
+    splitLevel: 0,
+    entryOffsetLen: 0,
+  };
+}
+
 export interface DelphesWriterOptions extends Omit<TreeFileOptions, 'treeName'> {
   /** Defaults to "Delphes", the tree name Delphes uses. */
   readonly treeName?: string;
@@ -138,64 +230,15 @@ export class DelphesFileWriter {
     for (const field of Object.keys(DELPHES_BRANCHES) as Array<keyof DelphesEvent>) this.addCollection(field);
   }
 
+  /** The collection's branches: the TClonesArray with one child per member, then `<branch>_size`. */
   private addCollection(field: keyof DelphesEvent): void {
     const tf = this.tf;
-    const reg = tf.streamers;
     const branch = DELPHES_BRANCHES[field];
     const cls = COLLECTION_CLASS[field];
-    const countName = `${branch}_`;
     const count = tf.newColumn(branch, 'i32', true);
-    const countLeaf: LeafDesc = {
-      className: 'TLeafElement',
-      name: countName,
-      title: countName,
-      lenType: 0,
-      isRange: false,
-      isUnsigned: false,
-      leafCount: null,
-      type: 'i32',
-      element: { id: 0, type: -1 },
-    };
-    const child = (memberClass: string, member: string, type: LeafType, streamerType: number, column: Column): BranchDesc => {
-      const name = `${branch}.${member}`;
-      const id = reg.elementIndex(memberClass, member);
-      const title = `${member}[${countName}]`;
-      const t = LEAF_TYPES[type];
-      // ROOT describes TObject::fBits (kBits) with fLenType 0 and signed, as real files show.
-      const isBits = streamerType === 15;
-      return {
-        name,
-        title,
-        column,
-        leaf: {
-          className: 'TLeafElement',
-          name,
-          title,
-          lenType: isBits ? 0 : t.size,
-          isRange: false,
-          isUnsigned: !isBits && t.unsigned,
-          leafCount: countLeaf,
-          type,
-          element: { id, type: streamerType },
-        },
-        children: [],
-        splitLevel: 0,
-        entryOffsetLen: DEFAULT_ENTRY_OFFSET_LEN,
-        isElementChild: true,
-        element: {
-          className: memberClass,
-          parentName: cls.name,
-          clonesName: '',
-          checksum: reg.checksum(memberClass),
-          classVersion: reg.require(memberClass).version,
-          id,
-          type: BRANCH_TYPE_CLONES_MEMBER,
-          streamerType,
-          maximum: () => 0,
-          branchCount: () => parent,
-        },
-      };
-    };
+    const countLeaf = clonesCountLeaf(branch);
+    const child = (memberClass: string, member: string, type: LeafType, streamerType: number, column: Column): BranchDesc =>
+      memberBranch(tf.streamers, { branch, cls, countLeaf, parent: () => parent }, { memberClass, member, type, streamerType, column });
     const uniqueId = tf.newColumn(`${branch}.fUniqueID`, 'u32', true);
     const bits = tf.newColumn(`${branch}.fBits`, 'u32', true);
     const children: BranchDesc[] = [child('TObject', 'fUniqueID', 'u32', 13, uniqueId), child('TObject', 'fBits', 'u32', 15, bits)];
@@ -205,38 +248,10 @@ export class DelphesFileWriter {
       children.push(child(cls.name, m.member, m.type, LEAF_TYPES[m.type].rootType, column));
       members.push({ key: m.key, column });
     }
-    const parent: BranchDesc = {
-      name: branch,
-      title: countName,
-      column: count,
-      leaf: countLeaf,
-      children,
-      splitLevel: 99,
-      entryOffsetLen: DEFAULT_ENTRY_OFFSET_LEN,
-      element: {
-        className: 'TClonesArray',
-        parentName: '',
-        clonesName: cls.name,
-        checksum: CLONES_CHECKSUM,
-        classVersion: CLONES_VERSION,
-        id: 0,
-        type: BRANCH_TYPE_CLONES,
-        streamerType: -1,
-        maximum: () => count.maxValue,
-      },
-    };
+    const parent = clonesBranch(branch, cls, count, countLeaf, children);
     tf.branches.push(parent);
-    const sizeName = `${branch}_size`;
-    const size = tf.newColumn(sizeName, 'i32', false);
-    tf.branches.push({
-      name: sizeName,
-      title: `${sizeName}/I`,
-      column: size,
-      leaf: { className: 'TLeafI', name: sizeName, title: sizeName, lenType: 4, isRange: false, isUnsigned: false, leafCount: null, type: 'i32' },
-      children: [],
-      splitLevel: 0,
-      entryOffsetLen: 0,
-    });
+    const size = tf.newColumn(`${branch}_size`, 'i32', false);
+    tf.branches.push(sizeBranch(`${branch}_size`, size));
     this.collections.push({ field, branch, count, uniqueId, bits, members, size });
   }
 

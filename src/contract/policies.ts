@@ -5,35 +5,13 @@
  *
  * The rule: an error about the request or the bytes themselves (bad input, a corrupt
  * ROOT file, an object that does not exist, a diverged training) is permanent and its
- * activity fails non-retryably with one of the types below; everything else — storage
+ * activity fails non-retryably with one of the types of errors.ts; everything else — storage
  * unreachable, timeouts, a worker that died — is transient and retried with exponential
  * backoff for a budget long enough to ride out a restart of the object store or the
  * Temporal server (default: 15 minutes of retrying, waits 1 s, 2 s, 4 s, … capped at 30 s).
  */
 import { msToNumber, type ActivityOptions, type Duration, type RetryPolicy } from '@temporalio/common';
-
-/** ApplicationFailure types that no retry can fix. Activities throw them with nonRetryable set. */
-export const ErrorTypes = {
-  /** Arguments or workflow input that cannot be processed as given. */
-  invalidInput: 'InvalidInput',
-  /** A ROOT file that cannot be read as asked (corrupt, truncated, tree or branch missing). */
-  rootFile: 'RootFileError',
-  rootFormat: 'RootFormatError',
-  objectNotFound: 'ObjectNotFoundError',
-  /** A storage request the server refused for good (e.g. HTTP 403, a file that changed while read). */
-  permanentStorage: 'PermanentStorageError',
-  invalidUri: 'InvalidUriError',
-  /** Training was cancelled on request. */
-  cancelled: 'Cancelled',
-  /** The loss became NaN or infinite: the same data and seed diverge again. */
-  trainingDiverged: 'TrainingDiverged',
-  /** A checkpoint that exists but cannot be read (no state, not JSON, wrong shapes). */
-  checkpoint: 'CheckpointError',
-  /** The dataset cannot support what was asked (e.g. too few events to validate). */
-  datasetTooSmall: 'DatasetTooSmall',
-} as const;
-export type NonRetryableErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
-export const NON_RETRYABLE_ERROR_TYPES: readonly NonRetryableErrorType[] = Object.values(ErrorTypes);
+import { NON_RETRYABLE_ERROR_TYPES } from './errors.js';
 
 /**
  * How long transient failures are retried; every workflow takes it as its optional
@@ -55,14 +33,23 @@ export interface RetrySettings {
 export const DEFAULT_RETRY: Required<RetrySettings> = { initialInterval: '1 second', maximumInterval: '30 seconds', budget: '15 minutes' };
 const BACKOFF = 2;
 
+/** A duration in milliseconds; a string Temporal cannot read is a RangeError naming the setting. */
+function durationMs(name: string, d: Duration): number {
+  try {
+    return msToNumber(d);
+  } catch (e) {
+    throw new RangeError(`${name}: ${(e as Error).message}`);
+  }
+}
+
 /**
  * The attempts whose backoff waits add up to at least `budget`. An attempt budget rather
  * than unlimited attempts, so a transient-looking bug still ends in a failure someone sees.
  */
 export function attemptsFor(s: RetrySettings = {}): number {
-  const initial = msToNumber(s.initialInterval ?? DEFAULT_RETRY.initialInterval);
-  const max = msToNumber(s.maximumInterval ?? DEFAULT_RETRY.maximumInterval);
-  const budget = msToNumber(s.budget ?? DEFAULT_RETRY.budget);
+  const initial = durationMs('retry.initialInterval', s.initialInterval ?? DEFAULT_RETRY.initialInterval);
+  const max = durationMs('retry.maximumInterval', s.maximumInterval ?? DEFAULT_RETRY.maximumInterval);
+  const budget = durationMs('retry.budget', s.budget ?? DEFAULT_RETRY.budget);
   if (!(initial > 0 && max >= initial && budget >= 0)) {
     throw new RangeError(`retry settings need 0 < initialInterval <= maximumInterval and budget >= 0, got ${JSON.stringify(s)}`);
   }
@@ -119,8 +106,15 @@ export interface ActivityPolicyOptions {
   readonly taskQueue?: string;
 }
 
-/** proxyActivities options for an activity of `kind`. */
+/**
+ * proxyActivities options for an activity of `kind`. Settings that cannot work (a duration
+ * Temporal cannot read, retry waits that contradict each other) are a RangeError here, when
+ * the workflow builds its proxies, rather than when it schedules the activity.
+ */
 export function activityOptions(kind: ActivityKind, o: ActivityPolicyOptions = {}): ActivityOptions {
+  if (o.heartbeatTimeout !== undefined && !(durationMs('heartbeatTimeout', o.heartbeatTimeout) > 0)) {
+    throw new RangeError(`heartbeatTimeout must be positive, got ${JSON.stringify(o.heartbeatTimeout)}`);
+  }
   return {
     ...(o.taskQueue ? { taskQueue: o.taskQueue } : {}),
     startToCloseTimeout: START_TO_CLOSE[kind],

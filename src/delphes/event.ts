@@ -1,8 +1,9 @@
 /**
  * The in-memory form of one Delphes event, restricted to the objects hepflow reads.
  *
- * This is the contract between the ROOT readers (src/root), the ROOT writer and the
- * synthetic generator (src/generator), and the feature code (src/physics). Collections
+ * This is the contract between the Delphes reader and writer (src/delphes, over the ROOT
+ * format library src/root), the synthetic generator (src/generator) and the feature
+ * code (src/physics). Collections
  * are structs of typed arrays (one array per leaf, all of the collection's length) so
  * that readers can hand out views into decompressed baskets without allocating an
  * object per particle. Units follow Delphes: GeV, radians, millimetres.
@@ -62,11 +63,6 @@ export interface DelphesEvent {
   readonly photons: TowerCollection;
   readonly neutralHadrons: TowerCollection;
 }
-
-/** Physics classes of the reference paper; the value is the training label. */
-export const EVENT_CLASSES = ['qcd', 'ttbar', 'wjets'] as const;
-export type EventClass = (typeof EVENT_CLASSES)[number];
-export const labelOf = (c: EventClass): number => EVENT_CLASSES.indexOf(c);
 
 /** Delphes branch names hepflow reads, keyed by the DelphesEvent field they fill. */
 export const DELPHES_BRANCHES = {

@@ -5,13 +5,13 @@
  * Memory is bounded by the chunk size whatever the file size; the next chunk's baskets
  * are fetched while the caller works on the current one.
  */
-import type { RandomAccessSource } from '../../storage/random-access.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../../physics/delphes-event.js';
-import { DEFAULT_COALESCE, type CoalesceOptions } from './basket.js';
-import { MissingBranchError, RootFormatError } from './errors.js';
-import { openRootFile } from './file.js';
-import type { NumericArray, NumericBranchData, NumericType } from './interpretation.js';
-import { BasketCache, RootTree } from './tree.js';
+import type { RandomAccessSource } from '../storage/random-access.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from './event.js';
+import { DEFAULT_COALESCE, type CoalesceOptions } from '../root/reader/basket.js';
+import { MissingBranchError, RootFormatError } from '../root/reader/errors.js';
+import { openRootFile } from '../root/reader/file.js';
+import type { NumericArray, NumericBranchData, NumericType } from '../root/reader/interpretation.js';
+import { BasketCache, RootTree } from '../root/reader/tree.js';
 
 type Collection = keyof DelphesEvent;
 

@@ -5,8 +5,11 @@
  * Each class shifts a few HLF values and the particles' features by a class-dependent
  * offset, with Gaussian noise; `separation` scales the offsets (0 = unlearnable).
  */
-import { N_HLF, N_PARTICLE_FEATURES } from '../dataset/schema.js';
-import { inMemorySource, mulberry32, type RowSource, type TrainingRow } from './data.js';
+import { N_HLF, N_PARTICLE_FEATURES } from '../../src/physics/schema.js';
+import { inMemorySource, mulberry32, type RowSource, type TrainingRow } from '../../src/ml/data.js';
+
+/** This module, as the training worker loads a row source (SourceSpec.module). */
+export const SYNTHETIC_SOURCE_MODULE = import.meta.url;
 
 export interface SyntheticOptions {
   readonly rows: number;

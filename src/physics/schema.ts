@@ -33,21 +33,16 @@ export interface FeatureRow {
   readonly sourceEntry: number;
 }
 
-/** Min-max scaler for the HLF, fit on the training split only (stored as JSON artifact). */
-export interface HlfScaler {
-  readonly features: readonly string[];
-  readonly min: readonly number[];
-  readonly max: readonly number[];
-}
-
 /**
- * Standardisation of the particle features, fit on the real (unpadded) particles of the
- * training split (stored as JSON artifact next to the HLF scaler). Apply it to real
- * particles only and pad afterwards, so padding stays exactly zero for Masking(0).
+ * The physics classes of the reference paper, in its label order: the generator's classes,
+ * the classes of a sidecar sample, the default classes of a dataset and a training run,
+ * and the classes the report compares with the paper's AUCs.
  */
-export interface ParticleScaler {
-  readonly features: readonly string[];
-  readonly mean: readonly number[];
-  /** 1 where a feature is constant on the training split. */
-  readonly std: readonly number[];
+export const EVENT_CLASSES = ['qcd', 'ttbar', 'wjets'] as const;
+export type EventClass = (typeof EVENT_CLASSES)[number];
+export const labelOf = (c: EventClass): number => EVENT_CLASSES.indexOf(c);
+
+/** Where feature preparation and dataset assembly send rows; the Parquet feature writer is one. */
+export interface FeatureSink {
+  write(row: FeatureRow): Promise<void>;
 }

@@ -7,13 +7,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventStream } from '../generator/index.js';
-import { EVENT_CLASSES, labelOf, type EventClass } from '../physics/delphes-event.js';
-import { prepareFeatures, type EventWithEntry } from '../physics/prepare.js';
-import type { CutFlow } from '../physics/features.js';
-import { ParquetFeatureWriter } from '../parquet/writer.js';
-import type { FeatureRow } from '../dataset/schema.js';
-import { assembleDataset, type DatasetResult } from '../dataset/assemble.js';
+import { eventStream } from '../../src/generator/index.js';
+import { EVENT_CLASSES, labelOf, type EventClass, type FeatureRow } from '../../src/physics/schema.js';
+import { prepareFeatures, type EventWithEntry } from '../../src/physics/prepare.js';
+import type { CutFlow } from '../../src/physics/features.js';
+import { ParquetFeatureWriter } from '../../src/parquet/writer.js';
+import { assembleDataset, type DatasetResult } from '../../src/dataset/assemble.js';
 
 export interface PhysicsDatasetOptions {
   /** Directory for the parts (<dir>/parts/) and the dataset (<dir>/dataset/). */

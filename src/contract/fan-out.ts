@@ -1,8 +1,8 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
-import type { FeatureOptions } from '../src/stages/features.js';
-import type { LabelSource, SampleOutcome } from '../src/input/samples.js';
-import type { ScoreOptions } from '../src/stages/score.js';
-import type { RetrySettings } from '../src/temporal/policies.js';
+import type { LabelSource, SampleOutcome } from '../input/samples.js';
+import type { DelphesEvent } from '../delphes/event.js';
+import type { Selection } from '../scoring/selection.js';
+import type { RetrySettings } from './policies.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
 export interface FileRef {
@@ -38,6 +38,29 @@ export interface Listing {
  */
 export interface PerFileOutcome {
   readonly counters: Readonly<Record<string, number>>;
+}
+
+/** A feature-preparation task's parameters besides the file (src/stages/features.ts runs it). */
+export interface FeatureOptions {
+  readonly labels: LabelSource;
+  readonly treeName?: string;
+  /** Treat these missing collections (DelphesEvent keys, e.g. 'muons') as empty instead of failing the file. */
+  readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
+  readonly rowGroupSize?: number;
+}
+
+/** A scoring task's parameters besides the file (src/stages/score.ts runs it). */
+export interface ScoreOptions {
+  /** A model directory (a registry name is resolved to one before this stage). */
+  readonly modelUri: string;
+  /** Writes `accepted` per event and the efficiency counts. */
+  readonly selection?: Selection;
+  /** ROOT inputs: where the true class comes from, in the model's class order, for the efficiency table (default: unknown). */
+  readonly labels?: LabelSource;
+  readonly treeName?: string;
+  readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
+  /** Events per model call (default 1024). */
+  readonly eventsPerCall?: number;
 }
 
 /** The per-file activities a fan-out can run, with their parameters besides the file. */
@@ -79,7 +102,7 @@ export interface FanOutOptions {
   /** Batches per run before continuing as new (keeps the history small). */
   readonly batchesPerRun?: number;
   readonly suffix?: string;
-  /** How long transient failures are retried (src/temporal/policies.ts). */
+  /** How long transient failures are retried (src/contract/policies.ts). */
   readonly retry?: RetrySettings;
 }
 

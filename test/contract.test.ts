@@ -1,0 +1,97 @@
+/**
+ * The Temporal boundary (src/contract/): what workflows and activities share stays
+ * importable inside the workflow sandbox, the failure types name the errors the code
+ * really throws, nothing imports upward across the boundary, and the run layout is one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import { projectRoot } from '../src/paths.js';
+import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../src/contract/errors.js';
+import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/layout/run-layout.js';
+import { MissingBranchError, MissingTreeError, RootFormatError, UnsupportedRootFeatureError } from '../src/root/reader/errors.js';
+import { InvalidInputError } from '../src/errors.js';
+import { InvalidUriError, ObjectNotFoundError, PermanentStorageError } from '../src/storage/index.js';
+import { CheckpointError, DatasetTooSmallError, TrainingDivergedError } from '../src/ml/errors.js';
+import { runLayout as distributedLayout } from '../src/ml/distributed/layout.js';
+
+const IMPORT = /^\s*(?:import|export)\s+(?!type\b)(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
+
+/** The value imports (type-only ones vanish when compiled) of a TypeScript source file. */
+function valueImports(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => m[1]!);
+}
+
+const tsFiles = (dir: string): string[] =>
+  readdirSync(path.join(projectRoot, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(projectRoot, dir, f));
+
+test('src/contract and everything it imports load in the workflow sandbox: no Node module on the way', () => {
+  const node = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+  const seen = new Set<string>();
+  const visit = (file: string, via: string[]) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of valueImports(file)) {
+      assert.ok(!node.has(spec) && !spec.startsWith('node:'), `${[...via, path.relative(projectRoot, file)].join(' → ')} imports ${spec}`);
+      if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')), [...via, path.relative(projectRoot, file)]);
+    }
+  };
+  for (const f of tsFiles('src/contract')) visit(f, []);
+  assert.ok(seen.size > tsFiles('src/contract').length, 'the walk followed the imports');
+});
+
+test('nothing imports upward: activities/ and src/ never import workflows/, src/ never imports activities/', () => {
+  for (const [dir, banned] of [['activities', ['workflows/']], ['src', ['workflows/', 'activities/']]] as const) {
+    for (const f of tsFiles(dir)) {
+      for (const spec of [...readFileSync(f, 'utf8').matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!)) {
+        const target = path.relative(projectRoot, path.resolve(path.dirname(f), spec));
+        assert.ok(!banned.some((b) => target.startsWith(b)), `${path.relative(projectRoot, f)} imports ${spec}`);
+      }
+    }
+  }
+});
+
+test('each non-retryable failure type is the name of the error class that carries it', () => {
+  const thrown: Record<keyof typeof ErrorTypes, Error> = {
+    invalidInput: new InvalidInputError('x'),
+    rootFormat: new RootFormatError('u', 'x'),
+    unsupportedRootFeature: new UnsupportedRootFeatureError('u', 'x'),
+    missingTree: new MissingTreeError('u', 't', []),
+    missingBranch: new MissingBranchError('u', 't', 'b'),
+    objectNotFound: new ObjectNotFoundError('u', 'read'),
+    permanentStorage: new PermanentStorageError('u', 'read', 'x'),
+    invalidUri: new InvalidUriError('u', 'x'),
+    cancelled: Object.assign(new Error('x'), { name: 'Cancelled' }),
+    trainingDiverged: new TrainingDivergedError('x'),
+    checkpoint: new CheckpointError('x'),
+    datasetTooSmall: new DatasetTooSmallError('x'),
+  };
+  for (const [k, e] of Object.entries(thrown)) assert.equal(e.name, ErrorTypes[k as keyof typeof ErrorTypes], k);
+  // The reader's base classes are never thrown as such: a type nobody emits would be a dead entry.
+  assert.ok(!NON_RETRYABLE_ERROR_TYPES.includes('RootFileError' as never));
+  assert.ok(!NON_RETRYABLE_ERROR_TYPES.includes('RootReaderError' as never));
+});
+
+test('the run layout: one place names every prefix and object, whatever the trailing slashes', () => {
+  for (const work of ['s3://b-1/runs/r1', 's3://b-1/runs/r1/', 's3://b-1/runs/r1//']) {
+    const r = runFiles(work);
+    assert.equal(r.input, 's3://b-1/runs/r1/input/');
+    assert.equal(r.features, 's3://b-1/runs/r1/features');
+    assert.equal(r.dataset('dev'), 's3://b-1/runs/r1/dataset-dev');
+    assert.equal(r.models('hlf'), 's3://b-1/runs/r1/models/hlf');
+    assert.equal(r.reportMarkdown, 's3://b-1/runs/r1/report.md');
+  }
+  const f = fanOutFiles('file:///w/features/');
+  assert.equal(f.listingBatch(3), 'file:///w/features/listing/batch-000003.json');
+  assert.equal(f.batchResult(12), 'file:///w/features/results/batch-000012.json');
+  assert.equal(f.manifest, 'file:///w/features/manifest.json');
+  assert.equal(f.part('abc', '.commit.json'), 'file:///w/features/parts/abc.commit.json');
+  assert.equal(datasetFiles('s3://b-1/d/').train, 's3://b-1/d/train.parquet');
+  const g = gridFiles('s3://b-1/m/');
+  assert.equal(g.run('p0'), 's3://b-1/m/runs/p0');
+  assert.equal(trainFiles(g.run('p0')).checkpoints, 's3://b-1/m/runs/p0/checkpoints');
+  // A distributed training writes its model where a single-worker training does.
+  assert.equal(distributedLayout(g.run('p0')).model, trainFiles(g.run('p0')).model);
+});
