@@ -9,7 +9,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../src/contract/errors.js';
+import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES, WorkflowFailureTypes, type WorkflowFailureType } from '../src/contract/errors.js';
+import type { OutcomeProblem } from '../src/input/samples.js';
+import { InputSchemaError } from '../src/input/validate.js';
 import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/layout/run-layout.js';
 import { MissingBranchError, MissingTreeError, RootFormatError, UnsupportedRootFeatureError } from '../src/root/reader/errors.js';
 import { InvalidInputError } from '../src/errors.js';
@@ -72,6 +74,13 @@ test('each non-retryable failure type is the name of the error class that carrie
   // The reader's base classes are never thrown as such: a type nobody emits would be a dead entry.
   assert.ok(!NON_RETRYABLE_ERROR_TYPES.includes('RootFileError' as never));
   assert.ok(!NON_RETRYABLE_ERROR_TYPES.includes('RootReaderError' as never));
+});
+
+test('the types workflows fail with are the named workflow failure types', () => {
+  // Checked by the compiler: a verdict of the features stage outside the list does not compile.
+  const featureVerdicts: Record<OutcomeProblem['type'], WorkflowFailureType> = { SampleFailed: 'SampleFailed', EmptyClass: 'EmptyClass', FilesFailed: 'FilesFailed' };
+  for (const [k, v] of Object.entries(featureVerdicts)) assert.equal(k, v);
+  assert.equal(new InputSchemaError('input.x', 'a number', 'y').name, WorkflowFailureTypes.invalidInput);
 });
 
 test('the run layout: one place names every prefix and object, whatever the trailing slashes', () => {

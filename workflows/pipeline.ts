@@ -1,10 +1,8 @@
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { SampleInput } from '../src/input/samples.js';
 import type { DelphesEvent } from '../src/delphes/event.js';
-import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport, StageTiming } from '../src/stages/report.js';
-import type { Pool } from '../src/contract/task-queues.js';
 import type { MixInput } from '../src/generator/mix.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
@@ -12,21 +10,13 @@ import { runFiles } from '../src/layout/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
-import { gridSearchWorkflow } from './grid-search.js';
-import type { SelectionMetric } from '../src/ml/metrics.js';
+import { gridSearchWorkflow, type GridSearchInput } from './grid-search.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
 
-export interface PipelineModel {
+/** One model of a run: its grid search's settings (the grid defaults to the spec alone, one point). */
+export interface PipelineModel extends Pick<GridSearchInput, 'spec' | 'grid' | 'pool' | 'gpuTaskQueue' | 'pointsInFlight' | 'selectionMetric'> {
   /** Names the model's output directory and its row in the report. */
   readonly name: string;
-  readonly spec: TrainSpec;
-  /** Hyper-parameter grid (default: the spec alone, one point). */
-  readonly grid?: unknown;
-  readonly pool?: Pool;
-  /** The GPU pool's task queue when it is not `hepflow-gpu`. */
-  readonly gpuTaskQueue?: string;
-  readonly pointsInFlight?: number;
-  readonly selectionMetric?: SelectionMetric;
 }
 
 export interface PipelineInput {

@@ -31,6 +31,7 @@ export const WorkflowFailureTypes = {
   emptyClass: 'EmptyClass',
   filesFailed: 'FilesFailed',
 } as const;
+export type WorkflowFailureType = (typeof WorkflowFailureTypes)[keyof typeof WorkflowFailureTypes];
 
 /**
  * Errors no retry can fix (the bytes are bad, the object or input is wrong) fail
