@@ -53,6 +53,15 @@ for addon in native/*/binding.gyp; do
   fi
 done
 
+# Chromium, for the HTML report's browser test and `npm run screenshots` (Debian's package,
+# driven by playwright-core): installed when missing where we are root with apt; elsewhere
+# the browser test skips and says why (HEPFLOW_CHROMIUM names another binary).
+if [[ -z "${HEPFLOW_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing chromium (apt)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+  apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install chromium; the browser test will skip"
+fi
+
 # The Kafka broker (for the streaming inference service and its tests): skipped, with the
 # reason, where Java 17 or Maven is missing.
 bash infra/kafka/install.sh || [[ $? -eq 2 ]]

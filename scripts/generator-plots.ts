@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { EVENT_CLASSES, type EventClass, N_HLF } from '../src/physics/schema.js';
 import { HLF } from '../src/physics/hlf.js';
 import { selectedSample, type SelectedSample } from './separability.js';
+import { esc } from '../src/ml/metrics.js';
 
 interface Panel {
   readonly title: string;
@@ -57,7 +58,6 @@ function histogram(sample: SelectedSample, cls: number, p: Panel): number[] {
 }
 
 const fmt = (v: number): string => (Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toPrecision(2));
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function renderSvg(sample: SelectedSample, caption: string): string {
   const pw = 300;

@@ -90,6 +90,7 @@ test('the run layout: one place names every prefix and object, whatever the trai
     assert.equal(r.dataset('dev'), 's3://b-1/runs/r1/dataset-dev');
     assert.equal(r.models('hlf'), 's3://b-1/runs/r1/models/hlf');
     assert.equal(r.reportMarkdown, 's3://b-1/runs/r1/report.md');
+    assert.equal(r.reportHtml, 's3://b-1/runs/r1/report.html');
   }
   const f = fanOutFiles('file:///w/features/');
   assert.equal(f.listingBatch(3), 'file:///w/features/listing/batch-000003.json');

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
-import { readFeatureBatches, readFeatureFileInfo, readFeatureRows } from '../src/parquet/reader.js';
+import { readFeatureBatches, readFeatureFileInfo, readFeatureRows, readHlfBatches } from '../src/parquet/reader.js';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/physics/schema.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
 import { isTransientStorageError, StorageUnavailableError } from '../src/storage/types.js';
@@ -99,6 +99,34 @@ test('writes to a Node Writable; reads one row group through a RandomAccessSourc
     assert.deepEqual(Array.from(first.value.particles.subarray(0, 5)), Array.from(rows[0]!.particles.subarray(0, 5)));
     await it.return(undefined);
     await src.close();
+  });
+});
+
+test('the HLF and labels alone: the same values as whole rows, without fetching the particles', async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, 'h.parquet');
+    const rows = makeRows(600, 3);
+    const w = await ParquetFeatureWriter.open(path, { rowGroupSize: 250 });
+    for (const r of rows) await w.write(r);
+    await w.close();
+    const counted = await switchableSource(path, 's3://hepflow-test/h.parquet');
+    let bytes = 0;
+    const read = counted.source.read;
+    const source: RandomAccessSource = { ...counted.source, read: (o, l) => { bytes += l; return read(o, l); } };
+    const labels: number[] = [];
+    const hlf: number[] = [];
+    const sizes: number[] = [];
+    for await (const b of readHlfBatches(source)) {
+      sizes.push(b.length);
+      labels.push(...b.label);
+      hlf.push(...b.hlf);
+    }
+    await source.close();
+    assert.deepEqual(sizes, [250, 250, 100]);
+    assert.deepEqual(labels, rows.map((r) => r.label));
+    assert.deepEqual(hlf, rows.flatMap((r) => Array.from(r.hlf)));
+    const size = (await stat(path)).size;
+    assert.ok(bytes < size * 0.25, `read ${bytes} of ${size} bytes`);
   });
 });
 

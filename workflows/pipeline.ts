@@ -2,7 +2,7 @@ import { ApplicationFailure, executeChild, upsertMemo, workflowInfo } from '@tem
 import type { SampleInput } from '../src/input/samples.js';
 import type { DelphesEvent } from '../src/delphes/event.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
-import type { PipelineReport } from '../src/stages/report.js';
+import type { PipelineReport, StageTiming } from '../src/stages/report.js';
 import type { MixInput } from '../src/generator/mix.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
@@ -69,31 +69,42 @@ export interface PipelineInput {
  * is a child workflow or activity whose outputs live in object storage, so a crash or
  * a redeploy resumes at the stage it had reached.
  */
-export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & { reportUri: string; registered: { name: string; version: number; modelUri: string }[] }> {
+export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport & {
+  reportUri: string; htmlReportUri: string; registered: { name: string; version: number; modelUri: string }[];
+}> {
   validated(pipelineInputSchema, input);
   const id = workflowInfo().workflowId;
   const tracker = trackProgress('pipeline', { stage: 'starting', searchable: true });
   upsertMemo({ config: pipelineConfigSummary(input) });
+  // Workflow time (Date.now() is replay-safe here): a few numbers per stage for the report.
+  const timings: StageTiming[] = [];
+  const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const r = await run();
+    timings.push({ stage, startedAt: new Date(t0).toISOString(), seconds: (Date.now() - t0) / 1000 });
+    return r;
+  };
   const ops = activitiesFor('data', { retry: input.retry });
   const retry = input.retry ? { retry: input.retry } : {};
   const layout = runFiles(input.workUri);
   const work = layout.work;
   let samples = input.samples;
-  if (input.generate) {
+  const generate = input.generate;
+  if (generate) {
     tracker.stage('generate');
     upsertRunAttributes({ samples: ['generated'] });
-    const generated = await tracker.child(`${id}-generate`, () => executeChild(generateWorkflow, {
+    const generated = await timed('generate', () => tracker.child(`${id}-generate`, () => executeChild(generateWorkflow, {
       workflowId: `${id}-generate`,
-      staticSummary: `generate ${input.generate!.events} events in ${input.generate!.files} files`,
-      args: [{ outputUri: layout.input, ...input.generate!, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
-    }));
+      staticSummary: `generate ${generate.events} events in ${generate.files} files`,
+      args: [{ outputUri: layout.input, ...generate, ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}), ...retry }],
+    })));
     samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
   } else {
     upsertRunAttributes({ samples: samples!.map((s) => s.name) });
   }
 
   tracker.stage('features');
-  const features = await tracker.child(`${id}-features`, () => executeChild(featuresWorkflow, {
+  const features = await timed('features', () => tracker.child(`${id}-features`, () => executeChild(featuresWorkflow, {
     workflowId: `${id}-features`,
     staticSummary: `features of ${samples!.map((s) => s.name).join(', ')}`,
     args: [{
@@ -105,9 +116,9 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       ...retry,
       ...(input.allowFailedFiles ? { allowFailedFiles: true } : {}),
     }],
-  }));
+  })));
   tracker.stage('dataset');
-  const dataset = await ops.buildDataset({
+  const dataset = await timed('dataset', () => ops.buildDataset({
     featuresUri: layout.features,
     outputUri: layout.dataset(input.dataset?.kind ?? 'dev'),
     kind: input.dataset?.kind ?? 'dev',
@@ -115,7 +126,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
     ...(input.dataset?.testFraction !== undefined ? { testFraction: input.dataset.testFraction } : {}),
     ...(input.dataset?.rowGroupSize !== undefined ? { rowGroupSize: input.dataset.rowGroupSize } : {}),
-  });
+  }));
   // Event conservation across stages: the dataset balanced from every selected event.
   const lost = features.classes.filter((c) => (features.totals.counters[`class:${c}`] ?? 0) !== dataset.available[c]);
   if (lost.length > 0) {
@@ -126,7 +137,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   }
   tracker.stage('training');
   const models = await Promise.all(input.models.map(async (m) => {
-    const r = await tracker.child(`${id}-grid-${m.name}`, () => executeChild(gridSearchWorkflow, {
+    const r = await timed(`grid search ${m.name}`, () => tracker.child(`${id}-grid-${m.name}`, () => executeChild(gridSearchWorkflow, {
       workflowId: `${id}-grid-${m.name}`,
       staticSummary: `grid search ${m.name} (${m.spec.kind}) on the ${m.pool ?? 'cpu'} pool`,
       args: [{
@@ -143,7 +154,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         ...(m.localSteps !== undefined ? { localSteps: m.localSteps } : {}),
         ...retry,
       }],
-    }));
+    })));
     const kind = m.spec.kind === 'gru' ? 'particle-sequence' : m.spec.kind;
     return { name: m.name, kind, best: r.best, trained: r.trained, failed: r.failed.length, tableUri: r.tableUri, evaluation: r.evaluation };
   }));
@@ -152,16 +163,17 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     samples: samples!.map((s, i) => ({ ...s, ...(features.perSample[i] ?? ZERO_TALLY) })),
     classes: features.classes,
     features: {
-      manifestUri: features.manifestUri, files: features.listing.files, failed: features.totals.failed, counters: features.totals.counters,
+      manifestUri: features.manifestUri, files: features.listing.files, bytes: features.listing.bytes, failed: features.totals.failed, counters: features.totals.counters,
       allowFailedFiles: features.allowFailedFiles,
     },
     dataset,
     models,
+    timings,
   };
   const best = models.map((m) => ({ name: m.name, auc: meanOf(Object.values(m.evaluation.auc)) })).reduce((a, b) => (b.auc > a.auc ? b : a));
   upsertRunAttributes({ model: best.name, bestAuc: best.auc });
   tracker.stage('report');
-  const { markdownUri } = await ops.writePipelineReport({ workUri: work, report });
+  const { markdownUri, htmlUri } = await ops.writePipelineReport({ workUri: work, report });
   if (input.register !== false) tracker.stage('register');
   const registered = input.register === false ? [] : await ops.registerModels({
     ...(input.registryUri ? { registryUri: input.registryUri } : {}), workUri: work, datasetUri: dataset.datasetUri,
@@ -169,7 +181,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     models: models.map((m) => ({ name: `${input.registryPrefix ?? ''}${m.name}`, modelUri: m.best.modelUri, metrics: { validation: m.best.metrics, test: { accuracy: m.evaluation.accuracy, auc: m.evaluation.auc } } })),
   });
   tracker.stage('done');
-  return { ...report, reportUri: markdownUri, registered };
+  return { ...report, reportUri: markdownUri, htmlReportUri: htmlUri, registered };
 }
 
 const meanOf = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);

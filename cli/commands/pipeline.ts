@@ -34,13 +34,13 @@ export function pipelineSummary(input: PipelineInput): { summary: string; detail
 }
 
 export const runPipeline = (input: PipelineInput, o: { localWorker: boolean; wait: boolean; workflowId: string }) =>
-  runWorkflow<PipelineReport & { reportUri: string }>('pipelineWorkflow', input, {
+  runWorkflow<PipelineReport & { reportUri: string; htmlReportUri: string }>('pipelineWorkflow', input, {
     ...o, ...pipelineSummary(input), queues: queuesOf(input, CPU_TASK_QUEUE),
   });
 
-export async function printReport(r: { reportUri: string }): Promise<void> {
+export async function printReport(r: { reportUri: string; htmlReportUri: string }): Promise<void> {
   console.log(Buffer.from(await storage().readAll(r.reportUri)).toString('utf8'));
-  console.log(`report: ${r.reportUri}`);
+  console.log(`report: ${r.reportUri}\nHTML report (plots, cut flow, feature distributions, timings, lineage): ${r.htmlReportUri}`);
 }
 
 export interface RunOptions {

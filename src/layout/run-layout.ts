@@ -8,7 +8,8 @@
  *   <work>/features/                   a per-file fan-out (fanOutFiles)
  *   <work>/dataset-<kind>/             a dataset (datasetFiles)
  *   <work>/models/<name>/              a grid search (gridFiles): runs/<point>/ each a training (trainFiles)
- *   <work>/report.json, report.md      the pipeline's report
+ *   <work>/report.json, report.md      the pipeline's report, and report.html: the same
+ *                                      with plots, distributions, timings and lineage
  */
 import { joinUri, trimTrailingSlashes } from '../storage/uri-path.js';
 
@@ -26,6 +27,8 @@ export function runFiles(workUri: string) {
     models: (name: string) => joinUri(work, 'models', name),
     reportJson: joinUri(work, 'report.json'),
     reportMarkdown: joinUri(work, 'report.md'),
+    /** Self-contained (no network to view): what `hepflow report` opens. */
+    reportHtml: joinUri(work, 'report.html'),
   };
 }
 

@@ -149,9 +149,11 @@ export function thinRoc(roc: RocCurve, max: number): RocCurve {
   };
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
+/** Class colours, by label index, in every plot of a run. */
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
 
-function esc(s: string): string {
+/** Text for XML and HTML content and double-quoted attribute values. */
+export function esc(s: string): string {
   return s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
 }
 

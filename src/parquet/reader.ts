@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import * as pw from 'parquet-wasm';
 import { tableFromIPC } from 'apache-arrow';
 import type { RandomAccessSource } from '../storage/random-access.js';
-import { N_HLF, type FeatureRow } from '../physics/schema.js';
+import { HLF_NAMES, N_HLF, type FeatureRow } from '../physics/schema.js';
 import { tableToBatch, type FeatureBatch } from './arrow.js';
 import { FEATURE_COLUMNS, FORMAT_KEY, FORMAT_VERSION, METADATA_KEY } from './schema.js';
 
@@ -205,6 +205,38 @@ export async function* readFeatureBatches(source: Source, rowGroups?: readonly n
       const batch = tableToBatch(tableFromIPC(t.intoIPCStream()), `${f.ctx.src.uri} row group ${g}`);
       if (batch.length !== rows) throw new Error(`${f.ctx.src.uri}: row group ${g} has ${batch.length} rows, footer says ${rows}`);
       yield batch;
+    }
+  } finally {
+    f.file.free();
+    if (f.owned) await f.ctx.src.close();
+  }
+}
+
+/**
+ * The labels and the 14 HLF (row-major) of each row group, without the particles, which
+ * hold nearly all of a file's bytes: only the small column chunks are fetched.
+ */
+export async function* readHlfBatches(source: Source): AsyncGenerator<Pick<FeatureBatch, 'length' | 'label' | 'hlf'>> {
+  const f = await openFeatureFile(source);
+  const columns = ['label', ...HLF_NAMES];
+  try {
+    for (let g = 0; g < f.info.rowGroupRows.length; g++) {
+      const rows = f.info.rowGroupRows[g]!;
+      await prefetch(f, g, columns);
+      const t = tableFromIPC((await f.file.read({ rowGroups: [g], batchSize: Math.max(1, rows), columns })).intoIPCStream());
+      const col = (name: string) => {
+        const c = t.getChild(name);
+        if (c === null) throw new Error(`${f.ctx.src.uri}: row group ${g} has no ${name} column`);
+        return c;
+      };
+      const label = Int32Array.from(col('label').toArray() as Int32Array);
+      if (label.length !== rows) throw new Error(`${f.ctx.src.uri}: row group ${g} has ${label.length} rows, footer says ${rows}`);
+      const hlf = new Float32Array(rows * N_HLF);
+      HLF_NAMES.forEach((name, k) => {
+        const v = col(name).toArray() as Float32Array;
+        for (let i = 0; i < rows; i++) hlf[i * N_HLF + k] = v[i]!;
+      });
+      yield { length: rows, label, hlf };
     }
   } finally {
     f.file.free();

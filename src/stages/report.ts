@@ -4,6 +4,14 @@ import type { TrainRunResult } from '../ml/train-runner.js';
 import type { SampleInput, SampleOutcome } from '../input/samples.js';
 import { EVENT_CLASSES } from '../physics/schema.js';
 
+/** One stage of a run as the workflow timed it (workflow time: deterministic on replay). */
+export interface StageTiming {
+  /** e.g. `features`, `dataset`, `grid search hlf`. */
+  readonly stage: string;
+  readonly startedAt: string;
+  readonly seconds: number;
+}
+
 export interface PipelineReport {
   readonly workflowId: string;
   /** The run's samples with what the features stage made of each. */
@@ -12,6 +20,8 @@ export interface PipelineReport {
   readonly classes: readonly string[];
   readonly features: {
     readonly manifestUri: string; readonly files: number; readonly failed: number; readonly counters: Readonly<Record<string, number>>;
+    /** Bytes of input listed. */
+    readonly bytes: number;
     /** The policy the run ran under: with it, failed files are left out instead of failing the run. */
     readonly allowFailedFiles: boolean;
   };
@@ -25,6 +35,8 @@ export interface PipelineReport {
     readonly tableUri: string;
     readonly evaluation: EvaluateResult;
   }[];
+  /** In the order the stages finished; the grid searches of the models ran in parallel. */
+  readonly timings: readonly StageTiming[];
 }
 
 /** Test-set AUCs of the reference paper (arXiv:1807.00083, Table 2 / Fig. 6) per model kind, for its preset classes. */

@@ -191,7 +191,7 @@ export function pipelineStubs(over: ActivityStubs = {}) {
     ...gridStubs(async (run) => trained(run.runId, 0.8)),
     prepareFileFeatures: featureStub(),
     buildDataset: datasetStub({ ttbar: 8, wjets: 8 }),
-    writePipelineReport: async (input: { workUri: string }) => ({ jsonUri: `${input.workUri}/report.json`, markdownUri: `${input.workUri}/report.md` }),
+    writePipelineReport: async (input: { workUri: string }) => ({ jsonUri: `${input.workUri}/report.json`, markdownUri: `${input.workUri}/report.md`, htmlUri: `${input.workUri}/report.html` }),
     registerModels: async (input: Parameters<Activities['registerModels']>[0]) => input.models.map((m) => ({ name: m.name, version: 1, modelUri: m.modelUri })),
     ...over,
   } satisfies ActivityStubs);
