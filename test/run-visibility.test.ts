@@ -186,10 +186,10 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
 
     await handle.cancel();
     const err = await handle.result().then(() => undefined, (e: unknown) => e);
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `ended with ${err}`);
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `ended with ${String(err)}`);
     assert.equal((await handle.describe()).status.name, 'CANCELLED');
     // The search waited for training to stop; it stopped at a batch boundary.
-    assert.ok(outcome instanceof CancelledFailure, `training ended with ${outcome}`);
+    assert.ok(outcome instanceof CancelledFailure, `training ended with ${String(outcome)}`);
     assert.match((outcome as Error).message, /stopped during epoch \d+ before batch \d+/);
   } finally {
     trainer.shutdown();
@@ -238,7 +238,7 @@ test('a pipeline waiting on a queue without workers: warned about by the display
   assert.equal(process.exitCode, 1, 'a run that did not complete is a failure for the shell');
   process.exitCode = undefined;
   const err = await handle.result().then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `ended with ${err}`);
+  assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `ended with ${String(err)}`);
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
   assert.equal((await client.workflow.getHandle('visible-waiting-grid-hlf').describe()).status.name, 'CANCELLED');
 });
