@@ -9,8 +9,16 @@
 import { Context } from '@temporalio/activity';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
 import type {
-  AggregateInput, AggregateResult, DistributedPlanInput, FinishEpochInput, PlanResult, RoundDone, ShardInput, ShardResult,
-  ValidatePartInput, ValidatePartResult,
+  AggregateInput,
+  AggregateResult,
+  DistributedPlanInput,
+  FinishEpochInput,
+  PlanResult,
+  RoundDone,
+  ShardInput,
+  ShardResult,
+  ValidatePartInput,
+  ValidatePartResult,
 } from '../src/ml/distributed/jobs.js';
 import { trainingFailure } from './training-failure.js';
 
@@ -18,7 +26,10 @@ function threadOptions(what: string, progress: { last?: unknown }) {
   const ctx = Context.current();
   return {
     signal: ctx.cancellationSignal,
-    onProgress: (p: { batch: number; loss: number; samples: number }) => { progress.last = p; ctx.heartbeat(p); },
+    onProgress: (p: { batch: number; loss: number; samples: number }) => {
+      progress.last = p;
+      ctx.heartbeat(p);
+    },
     log: (m: string) => ctx.log.info(`${what}: ${m}`),
   };
 }
@@ -52,7 +63,8 @@ export const distributedTrainActivities = () => ({
   async trainShardRound(input: ShardInput): Promise<ShardResult> {
     const what = `round ${input.position.round} shard ${input.shard}`;
     const ctx = Context.current();
-    if (ctx.info.attempt > 1) ctx.log.info(`${what}: attempt ${ctx.info.attempt} restarts from the round's starting parameters`);
+    if (ctx.info.attempt > 1)
+      ctx.log.info(`${what}: attempt ${ctx.info.attempt} restarts from the round's starting parameters`);
     return run(what, (p) => runJobInThread({ kind: 'shard', input }, threadOptions(what, p)));
   },
 

@@ -3,7 +3,15 @@ import type { Storage } from '../src/storage/index.js';
 import { nonRetryable } from '../src/contract/errors.js';
 import { fanOutFiles } from '../src/layout/run-layout.js';
 import { listSources } from '../src/stages/listing.js';
-import type { FileRef, FileResult, FileTask, InputSource, Listing, SampleTally, Totals } from '../src/contract/fan-out.js';
+import type {
+  FileRef,
+  FileResult,
+  FileTask,
+  InputSource,
+  Listing,
+  SampleTally,
+  Totals,
+} from '../src/contract/fan-out.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -76,7 +84,11 @@ async function list(storage: Storage, input: ListInput, report: (d: unknown) => 
   return { files: count, batches, bytes };
 }
 
-async function writeManifestWith(storage: Storage, input: WriteManifestInput, report: (d: unknown) => void): Promise<{ manifestUri: string }> {
+async function writeManifestWith(
+  storage: Storage,
+  input: WriteManifestInput,
+  report: (d: unknown) => void,
+): Promise<{ manifestUri: string }> {
   const files = fanOutFiles(input.outputUri);
   const { batches, header: extra, ...common } = input;
   const header = { ...common, ...extra };

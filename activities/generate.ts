@@ -36,12 +36,27 @@ export const generateActivities = ({ storage }: ActivityDeps) => ({
   },
 });
 
-async function generate(store: Storage, input: GenerateFileInput, report: (details: unknown) => void): Promise<GenerateFileResult> {
+async function generate(
+  store: Storage,
+  input: GenerateFileInput,
+  report: (details: unknown) => void,
+): Promise<GenerateFileResult> {
   const [root, labels] = await Promise.all([store.head(input.uri), store.head(labelsPathFor(input.uri))]);
   if (root && labels) {
-    const sidecar = await store.readJson<{ events: number; firstEvent: number; seed: number; classCounts: Record<string, number> }>(labels.uri);
+    const sidecar = await store.readJson<{
+      events: number;
+      firstEvent: number;
+      seed: number;
+      classCounts: Record<string, number>;
+    }>(labels.uri);
     if (sidecar.events === input.events && sidecar.firstEvent === input.firstEvent && sidecar.seed === input.seed) {
-      return { uri: input.uri, events: sidecar.events, bytes: root.size, classCounts: sidecar.classCounts, reused: true };
+      return {
+        uri: input.uri,
+        events: sidecar.events,
+        bytes: root.size,
+        classCounts: sidecar.classCounts,
+        reused: true,
+      };
     }
   }
   try {
@@ -58,7 +73,11 @@ async function generate(store: Storage, input: GenerateFileInput, report: (detai
   } catch (e) {
     // Argument errors (counts, mix, pileup) cannot succeed on retry.
     if (e instanceof RangeError || /class mix/.test((e as Error).message)) {
-      throw ApplicationFailure.create({ message: (e as Error).message, type: ErrorTypes.invalidInput, nonRetryable: true });
+      throw ApplicationFailure.create({
+        message: (e as Error).message,
+        type: ErrorTypes.invalidInput,
+        nonRetryable: true,
+      });
     }
     throw e;
   }

@@ -12,7 +12,11 @@ export interface RegisterModelsInput {
   readonly workUri?: string;
   /** What the dataset's features were made from and with (samples, tree, options): its hash goes into the lineage. */
   readonly featuresConfig: Readonly<Record<string, unknown>>;
-  readonly models: readonly { readonly name: string; readonly modelUri: string; readonly metrics: Record<string, unknown> }[];
+  readonly models: readonly {
+    readonly name: string;
+    readonly modelUri: string;
+    readonly metrics: Record<string, unknown>;
+  }[];
 }
 
 export const registryActivities = ({ storage, env }: ActivityDeps) => ({
@@ -23,7 +27,11 @@ export const registryActivities = ({ storage, env }: ActivityDeps) => ({
       return await withHeartbeat(async () => {
         const out = [];
         for (const m of input.models) {
-          const e = await registry.register({ ...m, datasetUri: input.datasetUri, featuresConfig: { featureVersion: FEATURE_DEFINITION_VERSION, ...input.featuresConfig } });
+          const e = await registry.register({
+            ...m,
+            datasetUri: input.datasetUri,
+            featuresConfig: { featureVersion: FEATURE_DEFINITION_VERSION, ...input.featuresConfig },
+          });
           out.push({ name: e.name, version: e.version, modelUri: e.modelUri });
         }
         return out;

@@ -9,7 +9,10 @@ export const reportActivities = ({ storage }: ActivityDeps) => ({
    * Stores the pipeline's report as JSON, as Markdown (AUCs beside the paper's) and as a
    * self-contained HTML page (plots, cut flow, feature distributions, timings, lineage).
    */
-  async writePipelineReport(input: { workUri: string; report: PipelineReport }): Promise<{ jsonUri: string; markdownUri: string; htmlUri: string }> {
+  async writePipelineReport(input: {
+    workUri: string;
+    report: PipelineReport;
+  }): Promise<{ jsonUri: string; markdownUri: string; htmlUri: string }> {
     const { reportJson: jsonUri, reportMarkdown: markdownUri, reportHtml: htmlUri } = runFiles(input.workUri);
     await withHeartbeat(async () => {
       await storage.writeJson(jsonUri, input.report);

@@ -1,5 +1,10 @@
 import {
-  scoreFilePart, summarizeScoreParts, type ScoreFileInput, type ScoreFileResult, type ScoreSummary, type ScoreSummaryInput,
+  scoreFilePart,
+  summarizeScoreParts,
+  type ScoreFileInput,
+  type ScoreFileResult,
+  type ScoreSummary,
+  type ScoreSummaryInput,
 } from '../src/stages/score.js';
 import { nonRetryable } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';

@@ -73,13 +73,21 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
               batchesPerEpoch = Math.max(1, p.batch);
             }
             // The share of the whole run done, counted from where this attempt began.
-            const fraction = p.type === 'epoch' ? (p.epoch + 1) / epochs : (p.epoch + Math.min(1, p.batch / batchesPerEpoch)) / epochs;
+            const fraction =
+              p.type === 'epoch' ? (p.epoch + 1) / epochs : (p.epoch + Math.min(1, p.batch / batchesPerEpoch)) / epochs;
             if (started.fraction < 0) started.fraction = fraction;
             const rate = (fraction - started.fraction) / ((Date.now() - started.at) / 1000);
             report({
-              point: run.runId, ...(params ? { params } : {}),
-              epoch: p.type === 'epoch' ? p.epoch + 1 : p.epoch, epochs, batch: p.type === 'epoch' ? 0 : p.batch, batchesPerEpoch,
-              loss: p.loss, samplesPerSecond: p.samplesPerSecond, ...(rate > 0 ? { etaSeconds: (1 - fraction) / rate } : {}), lastCheckpointEpoch,
+              point: run.runId,
+              ...(params ? { params } : {}),
+              epoch: p.type === 'epoch' ? p.epoch + 1 : p.epoch,
+              epochs,
+              batch: p.type === 'epoch' ? 0 : p.batch,
+              batchesPerEpoch,
+              loss: p.loss,
+              samplesPerSecond: p.samplesPerSecond,
+              ...(rate > 0 ? { etaSeconds: (1 - fraction) / rate } : {}),
+              lastCheckpointEpoch,
             } satisfies TrainHeartbeat);
           },
           log: (m) => ctx.log.info(`${run.runId} attempt ${ctx.info.attempt}: ${m}`),
@@ -94,7 +102,9 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
    * Expands and validates the grid against the spec's defaults (domain code that loads
    * tfjs, so it runs here rather than in the workflow sandbox).
    */
-  async planGridSearch(input: GridPlanInput): Promise<{ id: string; params: Readonly<GridParams>; config: TrainConfig }[]> {
+  async planGridSearch(
+    input: GridPlanInput,
+  ): Promise<{ id: string; params: Readonly<GridParams>; config: TrainConfig }[]> {
     return withHeartbeat(async () => {
       // Outside the try: a storage error reading the dataset is worth retrying.
       const classes = await datasetClasses(input.datasetUri, storage).catch((e) => {
@@ -115,15 +125,28 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
   },
 });
 
-async function selectBestOf(storage: Storage, input: SelectBestInput): Promise<{ best: TrainRunResult; tableUri: string }> {
+async function selectBestOf(
+  storage: Storage,
+  input: SelectBestInput,
+): Promise<{ best: TrainRunResult; tableUri: string }> {
   let picked: GridOutcome;
   try {
-    picked = selectBest(input.outcomes.map((o): GridOutcome => ({ id: o.runId, metrics: o.metrics })), input.metric, input.maximize);
+    picked = selectBest(
+      input.outcomes.map((o): GridOutcome => ({ id: o.runId, metrics: o.metrics })),
+      input.metric,
+      input.maximize,
+    );
   } catch (e) {
     return invalid(e);
   }
   const best = input.outcomes.find((o) => o.runId === picked.id)!;
   const tableUri = gridFiles(input.outputUri).table;
-  await storage.writeJson(tableUri, { metric: input.metric, maximize: input.maximize, best: best.runId, results: input.outcomes, failed: input.failed });
+  await storage.writeJson(tableUri, {
+    metric: input.metric,
+    maximize: input.maximize,
+    best: best.runId,
+    results: input.outcomes,
+    failed: input.failed,
+  });
   return { best, tableUri };
 }

@@ -18,7 +18,10 @@ export function trainingFailure(what: string, e: unknown): unknown {
   if (e instanceof AbortError) {
     const why = Context.current().cancellationDetails;
     if (why === undefined || why.cancelRequested) return new CancelledFailure(`${what} cancelled: ${e.message}`);
-    return ApplicationFailure.retryable(`${what} interrupted (${why.workerShutdown ? 'worker shutting down' : 'attempt timed out'}): ${e.message}`, 'TrainingInterrupted');
+    return ApplicationFailure.retryable(
+      `${what} interrupted (${why.workerShutdown ? 'worker shutting down' : 'attempt timed out'}): ${e.message}`,
+      'TrainingInterrupted',
+    );
   }
   if (e instanceof TrainingWorkerError && e.nonRetryable) {
     return ApplicationFailure.create({ message: `${what}: ${e.message}`, type: e.name, nonRetryable: true, cause: e });

@@ -38,8 +38,10 @@ import { startTestTemporal } from '../test/helpers/temporal.js';
 
 const { values } = parseArgs({
   options: {
-    workers: { type: 'string', default: '1,2,3,4' }, 'events-per-class': { type: 'string', default: '3000' },
-    'max-len': { type: 'string', default: '801' }, 'local-steps': { type: 'string', default: '16' },
+    workers: { type: 'string', default: '1,2,3,4' },
+    'events-per-class': { type: 'string', default: '3000' },
+    'max-len': { type: 'string', default: '801' },
+    'local-steps': { type: 'string', default: '16' },
   },
 });
 const counts = values.workers.split(',').map(Number);
@@ -52,9 +54,15 @@ const s3 = await startTestS3();
 Object.assign(process.env, s3.env);
 const store = storage();
 const dir = await mkdtemp(path.join(tmpdir(), 'hepflow-bench-distributed-'));
-const ds = await buildPhysicsDataset({ dir, selectedPerClass: Number(values['events-per-class']), seed: 11, rowGroupSize: 100 });
+const ds = await buildPhysicsDataset({
+  dir,
+  selectedPerClass: Number(values['events-per-class']),
+  seed: 11,
+  rowGroupSize: 100,
+});
 const datasetUri = `s3://${s3.bucket}/dataset`;
-for (const f of await readdir(path.dirname(ds.trainPath))) await store.write(`${datasetUri}/${f}`, await readFile(path.join(path.dirname(ds.trainPath), f)));
+for (const f of await readdir(path.dirname(ds.trainPath)))
+  await store.write(`${datasetUri}/${f}`, await readFile(path.join(path.dirname(ds.trainPath), f)));
 const env = await startTestTemporal();
 const host = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '1']));
 const hosting = host.run();
@@ -67,17 +75,36 @@ function shardWorker(): ChildProcess {
 }
 
 interface Row {
-  workers: number; rounds: number; samples: number; wallSeconds: number; samplesPerSecond: number;
-  perRound: { compute: number; exchange: number; setup: number; aggregate: number; orchestration: number }; validationSeconds: number;
-  communicationShare: number; speedup?: number; efficiency?: number;
+  workers: number;
+  rounds: number;
+  samples: number;
+  wallSeconds: number;
+  samplesPerSecond: number;
+  perRound: { compute: number; exchange: number; setup: number; aggregate: number; orchestration: number };
+  validationSeconds: number;
+  communicationShare: number;
+  speedup?: number;
+  efficiency?: number;
 }
 const rows: Row[] = [];
 const config = defaultTrainConfig(modelConfig('inclusive', { maxLen }), { epochs: 1, backend: 'wasm', batchSize: 128 });
 const procs = Array.from({ length: Math.max(...counts) }, shardWorker);
-const train = (n: number, id: string): Promise<DistributedTrainResult> => env.client.workflow.execute('distributedTrainWorkflow', {
-  taskQueue: CPU_TASK_QUEUE, workflowId: `bench-distributed-${id}`,
-  args: [{ runId: id, datasetUri, outputUri: `s3://${s3.bucket}/runs/${id}`, config, workers: n, localSteps, pool: 'gpu' } satisfies DistributedTrainInput],
-});
+const train = (n: number, id: string): Promise<DistributedTrainResult> =>
+  env.client.workflow.execute('distributedTrainWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: `bench-distributed-${id}`,
+    args: [
+      {
+        runId: id,
+        datasetUri,
+        outputUri: `s3://${s3.bucket}/runs/${id}`,
+        config,
+        workers: n,
+        localSteps,
+        pool: 'gpu',
+      } satisfies DistributedTrainInput,
+    ],
+  });
 try {
   await train(Math.max(...counts), 'warm-up');
   for (const n of counts) {
@@ -86,49 +113,88 @@ try {
     const wall = (performance.now() - t0) / 1000;
     const t = r.totals;
     const training = wall - t.validationSeconds;
-    const orchestration = Math.max(0, training - t.computeSeconds - t.exchangeSeconds - t.setupSeconds - t.aggregateSeconds);
+    const orchestration = Math.max(
+      0,
+      training - t.computeSeconds - t.exchangeSeconds - t.setupSeconds - t.aggregateSeconds,
+    );
     const row: Row = {
-      workers: n, rounds: t.rounds, samples: t.samples, wallSeconds: wall, samplesPerSecond: t.samples / training,
+      workers: n,
+      rounds: t.rounds,
+      samples: t.samples,
+      wallSeconds: wall,
+      samplesPerSecond: t.samples / training,
       perRound: {
-        compute: t.computeSeconds / t.rounds, exchange: t.exchangeSeconds / t.rounds, setup: t.setupSeconds / t.rounds,
-        aggregate: t.aggregateSeconds / t.rounds, orchestration: orchestration / t.rounds,
+        compute: t.computeSeconds / t.rounds,
+        exchange: t.exchangeSeconds / t.rounds,
+        setup: t.setupSeconds / t.rounds,
+        aggregate: t.aggregateSeconds / t.rounds,
+        orchestration: orchestration / t.rounds,
       },
       validationSeconds: t.validationSeconds,
       communicationShare: (t.exchangeSeconds + t.aggregateSeconds) / training,
     };
     rows.push(row);
-    console.log(`${n} worker(s): ${row.samplesPerSecond.toFixed(0)} samples/s over ${t.rounds} rounds; per round ` +
-      `train ${row.perRound.compute.toFixed(2)} s, exchange ${row.perRound.exchange.toFixed(2)} s, model set-up ${row.perRound.setup.toFixed(2)} s, ` +
-      `aggregate ${row.perRound.aggregate.toFixed(2)} s, orchestration ${row.perRound.orchestration.toFixed(2)} s → ` +
-      `exchange + aggregation ${(100 * row.communicationShare).toFixed(1)}% of the round (validation ${t.validationSeconds.toFixed(1)} s apart)`);
+    console.log(
+      `${n} worker(s): ${row.samplesPerSecond.toFixed(0)} samples/s over ${t.rounds} rounds; per round ` +
+        `train ${row.perRound.compute.toFixed(2)} s, exchange ${row.perRound.exchange.toFixed(2)} s, model set-up ${row.perRound.setup.toFixed(2)} s, ` +
+        `aggregate ${row.perRound.aggregate.toFixed(2)} s, orchestration ${row.perRound.orchestration.toFixed(2)} s → ` +
+        `exchange + aggregation ${(100 * row.communicationShare).toFixed(1)}% of the round (validation ${t.validationSeconds.toFixed(1)} s apart)`,
+    );
   }
   const base = rows.find((r) => r.workers === 1);
-  for (const r of rows) if (base) { r.speedup = r.samplesPerSecond / base.samplesPerSecond; r.efficiency = r.speedup / r.workers; }
-  console.log('\n| workers | samples/s | speed-up | efficiency | s/round train | exchange | set-up | aggregate | orchestration | exchange + aggregation |\n|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows)
+    if (base) {
+      r.speedup = r.samplesPerSecond / base.samplesPerSecond;
+      r.efficiency = r.speedup / r.workers;
+    }
+  console.log(
+    '\n| workers | samples/s | speed-up | efficiency | s/round train | exchange | set-up | aggregate | orchestration | exchange + aggregation |\n|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const r of rows) {
-    console.log(`| ${r.workers} | ${r.samplesPerSecond.toFixed(0)} | ${r.speedup?.toFixed(2) ?? ''}× | ${((r.efficiency ?? 0) * 100).toFixed(0)}% | ` +
-      `${r.perRound.compute.toFixed(2)} | ${r.perRound.exchange.toFixed(2)} | ${r.perRound.setup.toFixed(2)} | ${r.perRound.aggregate.toFixed(2)} | ${r.perRound.orchestration.toFixed(2)} | ${(100 * r.communicationShare).toFixed(1)}% |`);
+    console.log(
+      `| ${r.workers} | ${r.samplesPerSecond.toFixed(0)} | ${r.speedup?.toFixed(2) ?? ''}× | ${((r.efficiency ?? 0) * 100).toFixed(0)}% | ` +
+        `${r.perRound.compute.toFixed(2)} | ${r.perRound.exchange.toFixed(2)} | ${r.perRound.setup.toFixed(2)} | ${r.perRound.aggregate.toFixed(2)} | ${r.perRound.orchestration.toFixed(2)} | ${(100 * r.communicationShare).toFixed(1)}% |`,
+    );
   }
-  const model = fitScalingModel(rows.map((r) => ({
-    workers: r.workers, compute: r.perRound.compute, exchange: r.perRound.exchange + r.perRound.setup, overhead: r.perRound.aggregate + r.perRound.orchestration,
-  })));
-  console.log(`\nscaling model (s per round): local steps ${model.c.toFixed(2)}, exchange + set-up ${model.x.toFixed(2)}, ` +
-    `aggregation + orchestration ${model.o.toFixed(2)} + ${model.a.toFixed(3)}·N (bench/lib/distributed-model.ts)`);
+  const model = fitScalingModel(
+    rows.map((r) => ({
+      workers: r.workers,
+      compute: r.perRound.compute,
+      exchange: r.perRound.exchange + r.perRound.setup,
+      overhead: r.perRound.aggregate + r.perRound.orchestration,
+    })),
+  );
+  console.log(
+    `\nscaling model (s per round): local steps ${model.c.toFixed(2)}, exchange + set-up ${model.x.toFixed(2)}, ` +
+      `aggregation + orchestration ${model.o.toFixed(2)} + ${model.a.toFixed(3)}·N (bench/lib/distributed-model.ts)`,
+  );
   const extrapolated = [10, 100, 1000].map((n) => ({ workers: n, ...predict(model, n) }));
   for (const e of extrapolated) {
-    console.log(`  ${e.workers} workers: ${e.roundSeconds.toFixed(1)} s per round, efficiency ${(100 * e.efficiency).toFixed(0)}%, ` +
-      `communication + orchestration ${(100 * e.communicationShare).toFixed(0)}%`);
+    console.log(
+      `  ${e.workers} workers: ${e.roundSeconds.toFixed(1)} s per round, efficiency ${(100 * e.efficiency).toFixed(0)}%, ` +
+        `communication + orchestration ${(100 * e.communicationShare).toFixed(0)}%`,
+    );
   }
   const most = rows[rows.length - 1]!;
   const figures: Figure[] = [
     {
-      what: `throughput with ${most.workers} worker processes vs 1 (inclusive, T ≤ ${maxLen}, ${localSteps} local steps)`, unit: 'samples/s',
-      hepflow: most.samplesPerSecond, peer: base?.samplesPerSecond ?? null, peerName: base ? '1 worker process' : null, ratio: most.speedup ?? null,
+      what: `throughput with ${most.workers} worker processes vs 1 (inclusive, T ≤ ${maxLen}, ${localSteps} local steps)`,
+      unit: 'samples/s',
+      hepflow: most.samplesPerSecond,
+      peer: base?.samplesPerSecond ?? null,
+      peerName: base ? '1 worker process' : null,
+      ratio: most.speedup ?? null,
     },
-    ...rows.map((r): Figure => ({
-      what: `exchange + aggregation share of a round, ${r.workers} worker process${r.workers > 1 ? 'es' : ''}`, unit: '%',
-      hepflow: 100 * r.communicationShare, peer: null, peerName: null, ratio: null,
-    })),
+    ...rows.map(
+      (r): Figure => ({
+        what: `exchange + aggregation share of a round, ${r.workers} worker process${r.workers > 1 ? 'es' : ''}`,
+        unit: '%',
+        hepflow: 100 * r.communicationShare,
+        peer: null,
+        peerName: null,
+        ratio: null,
+      }),
+    ),
   ];
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   writeRecord({
@@ -138,10 +204,31 @@ try {
     figures,
     tables: [
       {
-        title: 'Per worker count (seconds per round; orchestration = the rest of the round\'s wall time)',
-        columns: ['worker processes', 'samples/s', 'speed-up', 'training (slowest shard)', 'exchange', 'model set-up', 'aggregation', 'orchestration', 'exchange + aggregation', 'validation per epoch (slowest part)'],
-        rows: rows.map((r) => [r.workers, r.samplesPerSecond, r.speedup === undefined ? null : `${r.speedup.toFixed(2)}×`, r.perRound.compute, r.perRound.exchange,
-          r.perRound.setup, r.perRound.aggregate, r.perRound.orchestration, pct(r.communicationShare), r.validationSeconds]),
+        title: "Per worker count (seconds per round; orchestration = the rest of the round's wall time)",
+        columns: [
+          'worker processes',
+          'samples/s',
+          'speed-up',
+          'training (slowest shard)',
+          'exchange',
+          'model set-up',
+          'aggregation',
+          'orchestration',
+          'exchange + aggregation',
+          'validation per epoch (slowest part)',
+        ],
+        rows: rows.map((r) => [
+          r.workers,
+          r.samplesPerSecond,
+          r.speedup === undefined ? null : `${r.speedup.toFixed(2)}×`,
+          r.perRound.compute,
+          r.perRound.exchange,
+          r.perRound.setup,
+          r.perRound.aggregate,
+          r.perRound.orchestration,
+          pct(r.communicationShare),
+          r.validationSeconds,
+        ]),
       },
       {
         title: `Extrapolation (bench/lib/distributed-model.ts) fitted to this run: c ${model.c.toFixed(2)} s, x ${model.x.toFixed(2)} s, o ${model.o.toFixed(2)} s, a ${model.a.toFixed(3)} s per worker`,
@@ -151,13 +238,19 @@ try {
     ],
     notes: [
       `Load average (1, 5, 15 min) at the start: ${loadAtStart.join(', ')}; the machine is shared, so the worker processes divide its cores with other jobs.`,
-      'One untimed warm-up run at the largest worker count first; the worker processes (the GPU pool\'s worker, serving shard rounds and validation parts) stay up across runs.',
-      'One epoch per run; validation runs in one part per shard after the epoch\'s last round and is reported apart (its orchestration falls in the orchestration column).',
+      "One untimed warm-up run at the largest worker count first; the worker processes (the GPU pool's worker, serving shard rounds and validation parts) stay up across runs.",
+      "One epoch per run; validation runs in one part per shard after the epoch's last round and is reported apart (its orchestration falls in the orchestration column).",
     ],
   });
   mkdirSync(path.join(dataDir(), 'bench'), { recursive: true });
-  writeFileSync(path.join(dataDir(), 'bench', 'distributed.json'),
-    JSON.stringify({ model: 'inclusive', maxLen, batch: config.batchSize, localSteps, rows, scalingModel: model, extrapolated }, null, 2));
+  writeFileSync(
+    path.join(dataDir(), 'bench', 'distributed.json'),
+    JSON.stringify(
+      { model: 'inclusive', maxLen, batch: config.batchSize, localSteps, rows, scalingModel: model, extrapolated },
+      null,
+      2,
+    ),
+  );
 } finally {
   for (const p of procs) p.kill('SIGTERM');
   await Promise.all(procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.once('exit', res)))));

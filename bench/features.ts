@@ -56,22 +56,51 @@ const hepflowOut = resolve(BENCH_DIR, 'features-hepflow.parquet');
 const peerOut = resolve(BENCH_DIR, 'features-peer.parquet');
 
 function hepflow(file: string): StageRun {
-  const r = JSON.parse(execFileSync(process.execPath, [
-    fileURLToPath(new URL('./lib/feature-stage-rss.js', import.meta.url)), file, hepflowOut,
-  ], { encoding: 'utf8' })) as StageRun;
+  const r = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [fileURLToPath(new URL('./lib/feature-stage-rss.js', import.meta.url)), file, hepflowOut],
+      { encoding: 'utf8' },
+    ),
+  ) as StageRun;
   return r;
 }
 
 function peer(file: string): StageRun {
-  const r = JSON.parse(execFileSync(PYTHON, [
-    'test/python/features_peer.py', file, peerOut, '--label', '2', '--class', 'wjets', '--source-uri', pathToFileURL(file).href,
-  ], { encoding: 'utf8', maxBuffer: 1 << 20 })) as { events: number; rows: number; seconds: { total: number; cpu: number }; maxRssMiB: number };
-  return { events: r.events, rows: r.rows, seconds: r.seconds.total, cpuSeconds: r.seconds.cpu, maxRssMiB: r.maxRssMiB };
+  const r = JSON.parse(
+    execFileSync(
+      PYTHON,
+      [
+        'test/python/features_peer.py',
+        file,
+        peerOut,
+        '--label',
+        '2',
+        '--class',
+        'wjets',
+        '--source-uri',
+        pathToFileURL(file).href,
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    ),
+  ) as { events: number; rows: number; seconds: { total: number; cpu: number }; maxRssMiB: number };
+  return {
+    events: r.events,
+    rows: r.rows,
+    seconds: r.seconds.total,
+    cpuSeconds: r.seconds.cpu,
+    maxRssMiB: r.maxRssMiB,
+  };
 }
 
 function compareOutputs(): { particles: number; maxRel: number } {
   try {
-    const r = JSON.parse(execFileSync(PYTHON, ['test/python/features_compare.py', hepflowOut, peerOut], { encoding: 'utf8', maxBuffer: 1 << 24 }));
+    const r = JSON.parse(
+      execFileSync(PYTHON, ['test/python/features_compare.py', hepflowOut, peerOut], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      }),
+    );
     return { particles: r.particles, maxRel: r.max_rel };
   } catch (e) {
     throw new Error(`hepflow and peer outputs differ: ${(e as { stdout?: string }).stdout ?? String(e)}`);
@@ -98,17 +127,32 @@ function compare(kind: FixtureKind, file: string, rounds: number, check: boolean
   for (let i = 0; i < rounds; i++) {
     ours.push(hepflow(file));
     theirs.push(peer(file));
-    console.error(`${kind} ${ours[i]!.events}: hepflow ${ours[i]!.seconds.toFixed(2)} s, peer ${theirs[i]!.seconds.toFixed(2)} s`);
+    console.error(
+      `${kind} ${ours[i]!.events}: hepflow ${ours[i]!.seconds.toFixed(2)} s, peer ${theirs[i]!.seconds.toFixed(2)} s`,
+    );
   }
-  if (ours[0]!.rows !== theirs[0]!.rows) throw new Error(`${file}: hepflow wrote ${ours[0]!.rows} rows, the peer ${theirs[0]!.rows}`);
+  if (ours[0]!.rows !== theirs[0]!.rows)
+    throw new Error(`${file}: hepflow wrote ${ours[0]!.rows} rows, the peer ${theirs[0]!.rows}`);
   const cmp = check ? compareOutputs() : { particles: NaN, maxRel: NaN };
   return {
-    kind, events: ours[0]!.events, fileMB: statSync(file).size / 1e6, rows: ours[0]!.rows,
-    particlesPerRow: cmp.particles / ours[0]!.rows, maxRelDiff: cmp.maxRel, hepflow: ours, peer: theirs,
+    kind,
+    events: ours[0]!.events,
+    fileMB: statSync(file).size / 1e6,
+    rows: ours[0]!.rows,
+    particlesPerRow: cmp.particles / ours[0]!.rows,
+    maxRelDiff: cmp.maxRel,
+    hepflow: ours,
+    peer: theirs,
   };
 }
 
-interface Measured { readonly events: number; readonly rounds: number; readonly rss: number[]; readonly main: Comparison[]; readonly growth: Comparison[] }
+interface Measured {
+  readonly events: number;
+  readonly rounds: number;
+  readonly rss: number[];
+  readonly main: Comparison[];
+  readonly growth: Comparison[];
+}
 const measuredPath = resolve(BENCH_DIR, 'features.json');
 let measured: Measured;
 if (opts.report) {
@@ -117,7 +161,8 @@ if (opts.report) {
   measured = { ...measured, rss: measured.rss ?? measured.growth.map((c) => c.events) };
 } else {
   const main: Comparison[] = [];
-  for (const kind of ['real-pu20', 'generated'] as const) main.push(compare(kind, await fixture(kind, EVENTS), ROUNDS, true));
+  for (const kind of ['real-pu20', 'generated'] as const)
+    main.push(compare(kind, await fixture(kind, EVENTS), ROUNDS, true));
   const growth: Comparison[] = [];
   for (const n of RSS_SIZES) growth.push(compare('real-pu20', await fixture('real-pu20', n), 1, n <= 100_000));
   rmSync(hepflowOut, { force: true });
@@ -130,25 +175,60 @@ const { main, growth } = measured;
 const rate = (c: Comparison, side: 'hepflow' | 'peer', key: 'seconds' | 'cpuSeconds') => c.events / best(c[side], key);
 const mainTable: Table = {
   title: 'Whole feature stage, one core each, best of rounds (events/s)',
-  columns: ['input', 'events', 'MB', 'selected', 'particles/row', 'hepflow events/CPU-s', 'peer events/CPU-s', 'ratio (CPU time)', 'hepflow events/s (wall)', 'peer events/s (wall)', 'ratio (wall)', 'hepflow peak RSS MiB', 'peer peak RSS MiB', 'max rel. diff'],
+  columns: [
+    'input',
+    'events',
+    'MB',
+    'selected',
+    'particles/row',
+    'hepflow events/CPU-s',
+    'peer events/CPU-s',
+    'ratio (CPU time)',
+    'hepflow events/s (wall)',
+    'peer events/s (wall)',
+    'ratio (wall)',
+    'hepflow peak RSS MiB',
+    'peer peak RSS MiB',
+    'max rel. diff',
+  ],
   rows: main.map((c) => [
-    c.kind, c.events, Number(c.fileMB.toFixed(0)), c.rows, Number(c.particlesPerRow.toFixed(0)),
-    rate(c, 'hepflow', 'cpuSeconds'), rate(c, 'peer', 'cpuSeconds'),
+    c.kind,
+    c.events,
+    Number(c.fileMB.toFixed(0)),
+    c.rows,
+    Number(c.particlesPerRow.toFixed(0)),
+    rate(c, 'hepflow', 'cpuSeconds'),
+    rate(c, 'peer', 'cpuSeconds'),
     `${(rate(c, 'hepflow', 'cpuSeconds') / rate(c, 'peer', 'cpuSeconds')).toFixed(2)}×`,
-    rate(c, 'hepflow', 'seconds'), rate(c, 'peer', 'seconds'),
+    rate(c, 'hepflow', 'seconds'),
+    rate(c, 'peer', 'seconds'),
     `${(rate(c, 'hepflow', 'seconds') / rate(c, 'peer', 'seconds')).toFixed(2)}×`,
-    Math.max(...c.hepflow.map((r) => r.maxRssMiB)), Math.max(...c.peer.map((r) => r.maxRssMiB)),
+    Math.max(...c.hepflow.map((r) => r.maxRssMiB)),
+    Math.max(...c.peer.map((r) => r.maxRssMiB)),
     c.maxRelDiff,
   ]),
 };
 const growthTable: Table = {
-  title: 'Peak RSS as the file grows (real pile-up events; the demo\'s feature files hold 6,000 events), one run each',
-  columns: ['events', 'size vs demo file', 'MB', 'hepflow events/CPU-s', 'peer events/CPU-s', 'ratio (CPU time)', 'hepflow peak RSS MiB', 'peer peak RSS MiB'],
+  title: "Peak RSS as the file grows (real pile-up events; the demo's feature files hold 6,000 events), one run each",
+  columns: [
+    'events',
+    'size vs demo file',
+    'MB',
+    'hepflow events/CPU-s',
+    'peer events/CPU-s',
+    'ratio (CPU time)',
+    'hepflow peak RSS MiB',
+    'peer peak RSS MiB',
+  ],
   rows: growth.map((c) => [
-    c.events, `${c.events / 6000}×`, Number(c.fileMB.toFixed(0)),
-    rate(c, 'hepflow', 'cpuSeconds'), rate(c, 'peer', 'cpuSeconds'),
+    c.events,
+    `${c.events / 6000}×`,
+    Number(c.fileMB.toFixed(0)),
+    rate(c, 'hepflow', 'cpuSeconds'),
+    rate(c, 'peer', 'cpuSeconds'),
     `${(rate(c, 'hepflow', 'cpuSeconds') / rate(c, 'peer', 'cpuSeconds')).toFixed(2)}×`,
-    c.hepflow[0]!.maxRssMiB, c.peer[0]!.maxRssMiB,
+    c.hepflow[0]!.maxRssMiB,
+    c.peer[0]!.maxRssMiB,
   ]),
 };
 const PEER = 'uproot+libdeflate, numba, pyarrow';
@@ -167,14 +247,20 @@ const figures: Figure[] = main.map((c) => ({
 for (const c of growth) {
   figures.push({
     what: `feature stage peak RSS, ${c.events.toLocaleString('en-US')} events (${c.events / 6000}× the demo's files)`,
-    unit: 'MiB', hepflow: Math.round(c.hepflow[0]!.maxRssMiB), peer: Math.round(c.peer[0]!.maxRssMiB), peerName: PEER,
+    unit: 'MiB',
+    hepflow: Math.round(c.hepflow[0]!.maxRssMiB),
+    peer: Math.round(c.peer[0]!.maxRssMiB),
+    peerName: PEER,
     ratio: Number((c.peer[0]!.maxRssMiB / c.hepflow[0]!.maxRssMiB).toFixed(2)),
   });
 }
 console.log(`\n${mainTable.title}\n`);
 for (const t of [mainTable, growthTable]) {
   console.log(`| ${t.columns.join(' | ')} |\n|${t.columns.map(() => '---').join('|')}|`);
-  for (const r of t.rows) console.log(`| ${r.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(v < 1 ? 8 : 0) : v)).join(' | ')} |`);
+  for (const r of t.rows)
+    console.log(
+      `| ${r.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(v < 1 ? 8 : 0) : v)).join(' | ')} |`,
+    );
   console.log('');
 }
 writeRecord({
@@ -186,6 +272,6 @@ writeRecord({
   notes: [
     'hepflow: storage → ROOT reader → selection, HLF, particle sequence → Parquet, as the features activity runs it (bench/lib/feature-stage-rss.ts). Peer: test/python/features_peer.py, the same output value for value (checked every run with test/python/features_compare.py; max rel. diff is the largest relative difference of any float, 0 = bit-identical).',
     'Times run from opening the input to closing the Parquet file; process start, imports and numba compilation (cached on disk) are outside on both sides. Per core = events per CPU-second (user + system of the whole process, all threads) of the best round; wall-clock rates are in the table too but on a machine shared with other jobs they mostly measure the scheduler.',
-    'Real pile-up input: the 300 events of shared/testdata/delphes/delphes-pu20-{qcd,ttbar,wjets}.root, rewritten cyclically by hepflow\'s writer (zlib 1, only the collections the stage reads).',
+    "Real pile-up input: the 300 events of shared/testdata/delphes/delphes-pu20-{qcd,ttbar,wjets}.root, rewritten cyclically by hepflow's writer (zlib 1, only the collections the stage reads).",
   ],
 });

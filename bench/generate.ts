@@ -49,8 +49,17 @@ if (!isMainThread) {
 } else {
   const total = Number(process.argv[2] ?? 20000);
   const seed = Number(process.argv[3] ?? 1);
-  if (!Number.isSafeInteger(total) || total < 100) throw new Error(`events must be an integer >= 100, got ${process.argv[2]}`);
-  interface Row { what: string; events: number; seconds: number; eventsPerS: number; perCore: number; ratio: number; note: string }
+  if (!Number.isSafeInteger(total) || total < 100)
+    throw new Error(`events must be an integer >= 100, got ${process.argv[2]}`);
+  interface Row {
+    what: string;
+    events: number;
+    seconds: number;
+    eventsPerS: number;
+    perCore: number;
+    ratio: number;
+    note: string;
+  }
   const rows: Row[] = [];
 
   // Warm-up (JIT) so the first measured row is not penalised.
@@ -58,30 +67,57 @@ if (!isMainThread) {
 
   const serial = runPart({ firstEvent: 0, events: total, seed, mix: 'trigger' });
   const base = total / serial.seconds;
-  rows.push({ what: 'generate, trigger mix, 1 thread', events: total, seconds: serial.seconds, eventsPerS: base, perCore: base, ratio: 1, note: `${(serial.particles / total).toFixed(0)} EFlow objects/event` });
+  rows.push({
+    what: 'generate, trigger mix, 1 thread',
+    events: total,
+    seconds: serial.seconds,
+    eventsPerS: base,
+    perCore: base,
+    ratio: 1,
+    note: `${(serial.particles / total).toFixed(0)} EFlow objects/event`,
+  });
 
   for (const cls of ['wjets', 'ttbar', 'qcd'] as const) {
     const n = Math.floor(total / 4);
     const r = runPart({ firstEvent: 0, events: n, seed, mix: resolveMix({ [cls]: 1 }) });
-    rows.push({ what: `generate, ${cls} only, 1 thread`, events: n, seconds: r.seconds, eventsPerS: n / r.seconds, perCore: n / r.seconds, ratio: n / r.seconds / base, note: `${(r.particles / n).toFixed(0)} EFlow objects/event` });
+    rows.push({
+      what: `generate, ${cls} only, 1 thread`,
+      events: n,
+      seconds: r.seconds,
+      eventsPerS: n / r.seconds,
+      perCore: n / r.seconds,
+      ratio: n / r.seconds / base,
+      note: `${(r.particles / n).toFixed(0)} EFlow objects/event`,
+    });
   }
 
   const workers = 2;
   const t0 = performance.now();
   const parts = await Promise.all(
-    Array.from({ length: workers }, (_, k) => new Promise<{ hash: number; particles: number; seconds: number }>((resolve, reject) => {
-      const w = new Worker(fileURLToPath(import.meta.url), { workerData: { ...partRange(total, workers, k), seed, mix: 'trigger' } satisfies Part });
-      w.once('message', resolve);
-      w.once('error', reject);
-    })),
+    Array.from(
+      { length: workers },
+      (_, k) =>
+        new Promise<{ hash: number; particles: number; seconds: number }>((resolve, reject) => {
+          const w = new Worker(fileURLToPath(import.meta.url), {
+            workerData: { ...partRange(total, workers, k), seed, mix: 'trigger' } satisfies Part,
+          });
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    ),
   );
   const parallelS = (performance.now() - t0) / 1000;
   const parallelHash = parts.reduce((h, p) => (h + p.hash) >>> 0, 0);
   const identical = parallelHash === serial.hash;
   if (!identical) throw new Error(`parallel generation differs from serial: ${parallelHash} vs ${serial.hash}`);
   rows.push({
-    what: `generate, trigger mix, ${workers} worker threads (parts)`, events: total, seconds: parallelS, eventsPerS: total / parallelS,
-    perCore: total / parallelS / workers, ratio: total / parallelS / base, note: 'events bit-identical to the serial run',
+    what: `generate, trigger mix, ${workers} worker threads (parts)`,
+    events: total,
+    seconds: parallelS,
+    eventsPerS: total / parallelS,
+    perCore: total / parallelS / workers,
+    ratio: total / parallelS / base,
+    note: 'events bit-identical to the serial run',
   });
 
   const dir = join(tmpdir(), `hepflow-bench-generate-${process.pid}`);
@@ -92,7 +128,12 @@ if (!isMainThread) {
     const file = await generateDelphesFile(join(dir, 'bench.root'), { events: n, seed, mix: 'trigger' });
     const s = (performance.now() - t1) / 1000;
     rows.push({
-      what: 'generate + write Delphes ROOT (zlib 1), 1 thread', events: n, seconds: s, eventsPerS: n / s, perCore: n / s, ratio: n / s / base,
+      what: 'generate + write Delphes ROOT (zlib 1), 1 thread',
+      events: n,
+      seconds: s,
+      eventsPerS: n / s,
+      perCore: n / s,
+      ratio: n / s / base,
       note: `${(file.fileBytes / 2 ** 20).toFixed(1)} MiB, ${(file.fileBytes / n / 1024).toFixed(1)} KiB/event`,
     });
   } finally {
@@ -102,7 +143,9 @@ if (!isMainThread) {
   console.log('| measurement | events | s | events/s | events/s per core | ratio vs serial generation | note |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.what} | ${r.events} | ${r.seconds.toFixed(2)} | ${r.eventsPerS.toFixed(0)} | ${r.perCore.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.note} |`);
+    console.log(
+      `| ${r.what} | ${r.events} | ${r.seconds.toFixed(2)} | ${r.eventsPerS.toFixed(0)} | ${r.perCore.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.note} |`,
+    );
   }
   mkdirSync('.data/bench', { recursive: true });
   writeFileSync('.data/bench/generate.json', JSON.stringify({ node: process.version, total, seed, rows }, null, 2));

@@ -35,14 +35,19 @@ interface Case {
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const backendArg = argv.indexOf('--backend');
-const backendRequest = parseBackendRequest(backendArg >= 0 ? argv[backendArg + 1] ?? '' : 'auto');
+const backendRequest = parseBackendRequest(backendArg >= 0 ? (argv[backendArg + 1] ?? '') : 'auto');
 
 const CASES: Case[] = [];
 for (const steps of [801, 100]) {
   for (const model of ['particle-sequence', 'inclusive'] as const) {
     for (const batch of [128, 256]) {
       if (quick && (steps !== 100 || batch !== 128)) continue;
-      CASES.push({ name: `${model === 'inclusive' ? 'inclusive' : 'GRU'}, T=${steps}, batch ${batch}`, model, batch, steps });
+      CASES.push({
+        name: `${model === 'inclusive' ? 'inclusive' : 'GRU'}, T=${steps}, batch ${batch}`,
+        model,
+        batch,
+        steps,
+      });
     }
   }
 }
@@ -78,13 +83,19 @@ function buildModel(c: Case, gru: tf.layers.Layer): tf.LayersModel {
   let model: tf.LayersModel;
   if (c.model === 'particle-sequence') {
     const d = tf.layers.dropout({ rate: 0.2 }).apply(g) as tf.SymbolicTensor;
-    model = tf.model({ inputs: seq, outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(d) as tf.SymbolicTensor });
+    model = tf.model({
+      inputs: seq,
+      outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(d) as tf.SymbolicTensor,
+    });
   } else {
     const hlf = tf.input({ shape: [N_HLF] });
     const hd = tf.layers.dropout({ rate: 0.2 }).apply(hlf) as tf.SymbolicTensor;
     const joined = tf.layers.concatenate().apply([g, hd]) as tf.SymbolicTensor;
     const dense = tf.layers.dense({ units: 25, activation: 'relu' }).apply(joined) as tf.SymbolicTensor;
-    model = tf.model({ inputs: [seq, hlf], outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(dense) as tf.SymbolicTensor });
+    model = tf.model({
+      inputs: [seq, hlf],
+      outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(dense) as tf.SymbolicTensor,
+    });
   }
   model.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
   return model;
@@ -200,7 +211,8 @@ class KerasPeer {
   }
 }
 
-const fmt = (v: number | undefined, digits = 0): string => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+const fmt = (v: number | undefined, digits = 0): string =>
+  v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
 const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined ? '–' : `${(a / b).toFixed(2)}×`;
 
@@ -256,7 +268,10 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   for (const c of CASES) {
     const k = keras === null ? undefined : await keras.run(c, c.steps > 100 ? 4 : 3);
-    const fusedModel = buildModel(c, new FusedGru({ units: UNITS, resetAfter: true, recurrentInitializer: 'glorotUniform' }, () => kernel));
+    const fusedModel = buildModel(
+      c,
+      new FusedGru({ units: UNITS, resetAfter: true, recurrentInitializer: 'glorotUniform' }, () => kernel),
+    );
     const fused = await timeTraining(fusedModel, c, c.steps > 100 ? 4 : 3, 2);
     fusedModel.dispose();
     const refModel = buildModel(c, tf.layers.gru({ units: UNITS, recurrentInitializer: 'glorotUniform' }));
@@ -274,7 +289,9 @@ async function main(): Promise<void> {
       fusedGflopS: (fused.samplesPerSecond / c.batch) * gflopPerStep,
       limitAtPeak: (PEAK_GFLOPS / gflopPerStep) * c.batch,
     });
-    console.error(`[bench gru] ${c.name}: fused ${fmt(fused.samplesPerSecond)}, tf.layers.gru ${fmt(ref.samplesPerSecond, 1)}, Keras ${fmt(k?.samplesPerSecond)}`);
+    console.error(
+      `[bench gru] ${c.name}: fused ${fmt(fused.samplesPerSecond)}, tf.layers.gru ${fmt(ref.samplesPerSecond, 1)}, Keras ${fmt(k?.samplesPerSecond)}`,
+    );
   }
 
   keras?.close();
@@ -289,34 +306,52 @@ async function main(): Promise<void> {
   const memory = JSON.parse(child.stdout.trim().split('\n').pop()!) as MemoryResult;
 
   const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
-  console.log(`Fused GRU (${kernel.description}) on tfjs backend '${backend.tfBackend}'; ` +
-    (keras === null ? 'Keras not measured' : keras.version) + '\n');
-  console.log('| case | fused | tf.layers.gru | Keras | fused / Keras | fused / tf.layers.gru | fused kernel alone | GRU GFLOP/step | fused GFLOP/s | FLOP limit at peak |');
+  console.log(
+    `Fused GRU (${kernel.description}) on tfjs backend '${backend.tfBackend}'; ` +
+      (keras === null ? 'Keras not measured' : keras.version) +
+      '\n',
+  );
+  console.log(
+    '| case | fused | tf.layers.gru | Keras | fused / Keras | fused / tf.layers.gru | fused kernel alone | GRU GFLOP/step | fused GFLOP/s | FLOP limit at peak |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const f = (r['fused'] as Timing).samplesPerSecond;
     const t = (r['tfjsGru'] as Timing).samplesPerSecond;
     const k = (r['keras'] as { samplesPerSecond: number } | null)?.samplesPerSecond;
-    console.log(`| ${String(r['name'])} | ${fmt(f)} | ${fmt(t, 1)} | ${fmt(k)} | ${ratio(f, k)} | ${ratio(f, t)} | ` +
-      `${fmt(r['kernelOnlySamplesPerSecond'] as number)} | ${fmt(r['gruGflopPerStep'] as number, 2)} | ` +
-      `${fmt(r['fusedGflopS'] as number, 1)} | ${fmt(r['limitAtPeak'] as number)} |`);
+    console.log(
+      `| ${String(r['name'])} | ${fmt(f)} | ${fmt(t, 1)} | ${fmt(k)} | ${ratio(f, k)} | ${ratio(f, t)} | ` +
+        `${fmt(r['kernelOnlySamplesPerSecond'] as number)} | ${fmt(r['gruGflopPerStep'] as number, 2)} | ` +
+        `${fmt(r['fusedGflopS'] as number, 1)} | ${fmt(r['limitAtPeak'] as number)} |`,
+    );
   }
-  console.log(`\nsamples/s, training steps on one random full-length batch. Peak: ${PEAK_GFLOPS.toFixed(0)} GFLOP/s ` +
-    `(${CORES} cores × ${MHZ.toFixed(0)} MHz × 32 flop/cycle, AVX2 FMA).`);
-  console.log(`Memory: ${memory.name} trains at ` +
-    `${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for ` +
-    `backward; peak RSS of that training process ${mb(memory.peakRssBytes)} (${mb(memory.rssBeforeBytes)} before the first step).`);
+  console.log(
+    `\nsamples/s, training steps on one random full-length batch. Peak: ${PEAK_GFLOPS.toFixed(0)} GFLOP/s ` +
+      `(${CORES} cores × ${MHZ.toFixed(0)} MHz × 32 flop/cycle, AVX2 FMA).`,
+  );
+  console.log(
+    `Memory: ${memory.name} trains at ` +
+      `${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for ` +
+      `backward; peak RSS of that training process ${mb(memory.peakRssBytes)} (${mb(memory.rssBeforeBytes)} before the first step).`,
+  );
 
   const out = path.join(dataDir(), 'bench', 'gru.json');
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({
-    date: new Date().toISOString(),
-    backend: backend.tfBackend,
-    kernel: kernel.description,
-    keras: keras === null ? null : keras.version,
-    cases: rows,
-    memory,
-  }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        backend: backend.tfBackend,
+        kernel: kernel.description,
+        keras: keras === null ? null : keras.version,
+        cases: rows,
+        memory,
+      },
+      null,
+      2,
+    ),
+  );
   console.error(`[bench gru] wrote ${out}`);
 }
 

@@ -33,7 +33,7 @@ const meanParticles = Number(process.argv[3] ?? 300);
 /** Deterministic rows with value distributions like real features (flags, charges, smooth floats). */
 function makeRows(): FeatureRow[] {
   let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const rows: FeatureRow[] = [];
   for (let e = 0; e < nEvents; e++) {
     const n = 1 + Math.floor(rnd() * 2 * meanParticles);
@@ -44,15 +44,34 @@ function makeRows(): FeatureRow[] {
       const eta = (rnd() - 0.5) * 5;
       const phi = (rnd() - 0.5) * 2 * Math.PI;
       const kind = Math.floor(rnd() * 3);
-      p[o] = pt * Math.cosh(eta); p[o + 1] = pt * Math.cos(phi); p[o + 2] = pt * Math.sin(phi);
-      p[o + 3] = pt * Math.sinh(eta); p[o + 4] = pt; p[o + 5] = eta; p[o + 6] = phi;
-      if (kind === 0) { p[o + 7] = rnd() * 0.1; p[o + 8] = rnd() * 0.1; p[o + 9] = (rnd() - 0.5) * 50; }
-      p[o + 10] = rnd() * 5; p[o + 11] = rnd() * 2; p[o + 12] = rnd() < 0.5 ? 0 : rnd() * 3;
-      p[o + 13 + kind] = 1; p[o + 18] = kind === 0 ? (rnd() < 0.5 ? -1 : 1) : 0;
+      p[o] = pt * Math.cosh(eta);
+      p[o + 1] = pt * Math.cos(phi);
+      p[o + 2] = pt * Math.sin(phi);
+      p[o + 3] = pt * Math.sinh(eta);
+      p[o + 4] = pt;
+      p[o + 5] = eta;
+      p[o + 6] = phi;
+      if (kind === 0) {
+        p[o + 7] = rnd() * 0.1;
+        p[o + 8] = rnd() * 0.1;
+        p[o + 9] = (rnd() - 0.5) * 50;
+      }
+      p[o + 10] = rnd() * 5;
+      p[o + 11] = rnd() * 2;
+      p[o + 12] = rnd() < 0.5 ? 0 : rnd() * 3;
+      p[o + 13 + kind] = 1;
+      p[o + 18] = kind === 0 ? (rnd() < 0.5 ? -1 : 1) : 0;
     }
     const hlf = new Float32Array(N_HLF);
     for (let k = 0; k < N_HLF; k++) hlf[k] = k === 4 || k === 5 ? Math.floor(rnd() * 6) : rnd() * 200;
-    rows.push({ label: e % 3, className: ['qcd', 'ttbar', 'wjets'][e % 3]!, hlf, particles: p, sourceUri: `s3://hepflow/raw/file-${e % 7}.root`, sourceEntry: e });
+    rows.push({
+      label: e % 3,
+      className: ['qcd', 'ttbar', 'wjets'][e % 3]!,
+      hlf,
+      particles: p,
+      sourceUri: `s3://hepflow/raw/file-${e % 7}.root`,
+      sourceEntry: e,
+    });
   }
   return rows;
 }
@@ -72,30 +91,62 @@ async function optional<T>(name: string): Promise<T> {
 
 /* Minimal shapes of the optional libraries, as this bench uses them. */
 interface HyparquetWriter {
-  parquetWriteFile(o: { filename: string; schema: unknown[]; rowGroupSize: number; columnData: { name: string; data: unknown }[] }): void;
+  parquetWriteFile(o: {
+    filename: string;
+    schema: unknown[];
+    rowGroupSize: number;
+    columnData: { name: string; data: unknown }[];
+  }): void;
 }
 interface Hyparquet {
   parquetReadObjects(o: { file: ArrayBuffer; columns: string[] }): Promise<Record<string, unknown>[]>;
 }
 interface DuckAppender {
-  appendList(v: number[], t: unknown): void; appendFloat(v: number): void; appendInteger(v: number): void;
-  appendVarchar(v: string): void; appendBigInt(v: bigint): void; endRow(): void; closeSync(): void;
+  appendList(v: number[], t: unknown): void;
+  appendFloat(v: number): void;
+  appendInteger(v: number): void;
+  appendVarchar(v: string): void;
+  appendBigInt(v: bigint): void;
+  endRow(): void;
+  closeSync(): void;
 }
 interface Duck {
-  DuckDBInstance: { create(path: string): Promise<{ connect(): Promise<{
-    run(sql: string): Promise<unknown>; createAppender(t: string): Promise<DuckAppender>;
-    runAndReadAll(sql: string): Promise<{ getColumns(): unknown[][] }>; closeSync(): void;
-  }> }> };
+  DuckDBInstance: {
+    create(path: string): Promise<{
+      connect(): Promise<{
+        run(sql: string): Promise<unknown>;
+        createAppender(t: string): Promise<DuckAppender>;
+        runAndReadAll(sql: string): Promise<{ getColumns(): unknown[][] }>;
+        closeSync(): void;
+      }>;
+    }>;
+  };
   LIST(t: unknown): unknown;
   FLOAT: unknown;
 }
 interface Parquetjs {
   ParquetSchema: new (fields: Record<string, unknown>) => unknown;
-  ParquetWriter: { openFile(schema: unknown, path: string, o: { rowGroupSize: number }): Promise<{ appendRow(r: Record<string, unknown>): Promise<void>; close(): Promise<void> }> };
-  ParquetReader: { openFile(path: string): Promise<{ getCursor(cols: string[][]): { next(): Promise<unknown> }; close(): Promise<void> }> };
+  ParquetWriter: {
+    openFile(
+      schema: unknown,
+      path: string,
+      o: { rowGroupSize: number },
+    ): Promise<{ appendRow(r: Record<string, unknown>): Promise<void>; close(): Promise<void> }>;
+  };
+  ParquetReader: {
+    openFile(
+      path: string,
+    ): Promise<{ getCursor(cols: string[][]): { next(): Promise<unknown> }; close(): Promise<void> }>;
+  };
 }
 
-interface Result { library: string; writeS: number; readS: number; bytes: number; note: string }
+interface Result {
+  library: string;
+  writeS: number;
+  readS: number;
+  bytes: number;
+  note: string;
+}
 
 const dir = join(tmpdir(), `hepflow-bench-parquet-${process.pid}`);
 mkdirSync(dir, { recursive: true });
@@ -113,7 +164,8 @@ async function timed(f: () => Promise<unknown> | unknown): Promise<number> {
 /** The checksum every reader must reproduce, so no library is timed on a partial read. */
 const expectedSum = rows.reduce((a, r) => a + r.particles[r.particles.length - 1]!, 0);
 function check(library: string, sum: number): void {
-  if (Math.abs(sum - expectedSum) > 1e-6 * Math.abs(expectedSum)) throw new Error(`${library}: read-back checksum ${sum} != ${expectedSum}`);
+  if (Math.abs(sum - expectedSum) > 1e-6 * Math.abs(expectedSum))
+    throw new Error(`${library}: read-back checksum ${sum} != ${expectedSum}`);
 }
 
 async function benchOurs(): Promise<Result> {
@@ -129,7 +181,13 @@ async function benchOurs(): Promise<Result> {
     for await (const r of readFeatureRows(path)) sum += r.particles[r.particles.length - 1]!;
   });
   check('hepflow', sum);
-  return { library: 'parquet-wasm 0.8 + apache-arrow 21 (hepflow src/parquet, streaming)', writeS, readS, bytes: statSync(path).size, note: 'Rust arrow-rs in WASM, snappy' };
+  return {
+    library: 'parquet-wasm 0.8 + apache-arrow 21 (hepflow src/parquet, streaming)',
+    writeS,
+    readS,
+    bytes: statSync(path).size,
+    note: 'Rust arrow-rs in WASM, snappy',
+  };
 }
 
 async function benchHyparquet(): Promise<Result> {
@@ -150,7 +208,9 @@ async function benchHyparquet(): Promise<Result> {
   const writeS = await timed(() => {
     // Its Dremel encoder needs JS arrays for list rows.
     hw.parquetWriteFile({
-      filename: path, schema, rowGroupSize: rowGroup,
+      filename: path,
+      schema,
+      rowGroupSize: rowGroup,
       columnData: [
         { name: 'particles', data: rows.map((r) => Array.from(r.particles)) },
         ...HLF_NAMES.map((name, k) => ({ name, data: Float32Array.from(rows, (r) => r.hlf[k]!) })),
@@ -166,10 +226,19 @@ async function benchHyparquet(): Promise<Result> {
     const buf = readFileSync(path);
     const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
     const out = await hr.parquetReadObjects({ file, columns: [...FEATURE_COLUMNS] });
-    for (const r of out) { const p = r.particles as number[]; sum += p[p.length - 1]!; }
+    for (const r of out) {
+      const p = r.particles as number[];
+      sum += p[p.length - 1]!;
+    }
   });
   check('hyparquet', sum);
-  return { library: 'hyparquet-writer 0.17 + hyparquet 1.31', writeS, readS, bytes: statSync(path).size, note: 'pure JS, snappy' };
+  return {
+    library: 'hyparquet-writer 0.17 + hyparquet 1.31',
+    writeS,
+    readS,
+    bytes: statSync(path).size,
+    note: 'pure JS, snappy',
+  };
 }
 
 async function benchDuckDb(): Promise<Result> {
@@ -180,13 +249,17 @@ async function benchDuckDb(): Promise<Result> {
   // One thread, like every other candidate here (DuckDB parallelises scans by default).
   await con.run('SET threads = 1');
   const writeS = await timed(async () => {
-    await con.run(`CREATE TABLE t (particles FLOAT[], ${HLF_NAMES.map((n) => `"${n}" FLOAT`).join(', ')}, label INTEGER, class_name VARCHAR, source_uri VARCHAR, source_entry BIGINT)`);
+    await con.run(
+      `CREATE TABLE t (particles FLOAT[], ${HLF_NAMES.map((n) => `"${n}" FLOAT`).join(', ')}, label INTEGER, class_name VARCHAR, source_uri VARCHAR, source_entry BIGINT)`,
+    );
     const app = await con.createAppender('t');
     const listType = duck.LIST(duck.FLOAT);
     for (const r of rows) {
       app.appendList(Array.from(r.particles), listType);
       for (let k = 0; k < N_HLF; k++) app.appendFloat(r.hlf[k]!);
-      app.appendInteger(r.label); app.appendVarchar(r.className); app.appendVarchar(r.sourceUri);
+      app.appendInteger(r.label);
+      app.appendVarchar(r.className);
+      app.appendVarchar(r.sourceUri);
       app.appendBigInt(BigInt(r.sourceEntry));
       app.endRow();
     }
@@ -204,7 +277,13 @@ async function benchDuckDb(): Promise<Result> {
   });
   check('duckdb', sum);
   con.closeSync();
-  return { library: '@duckdb/node-api 1.5 (appender + COPY)', writeS, readS, bytes: statSync(path).size, note: 'native addon; read = SELECT * materialised into JS values' };
+  return {
+    library: '@duckdb/node-api 1.5 (appender + COPY)',
+    writeS,
+    readS,
+    bytes: statSync(path).size,
+    note: 'native addon; read = SELECT * materialised into JS values',
+  };
 }
 
 async function benchParquetjs(): Promise<Result> {
@@ -213,15 +292,25 @@ async function benchParquetjs(): Promise<Result> {
   const fields: Record<string, unknown> = { particles: { type: 'FLOAT', repeated: true, compression: 'SNAPPY' } };
   for (const n of HLF_NAMES) fields[n] = { type: 'FLOAT', compression: 'SNAPPY' };
   Object.assign(fields, {
-    label: { type: 'INT32', compression: 'SNAPPY' }, class_name: { type: 'UTF8', compression: 'SNAPPY' },
-    source_uri: { type: 'UTF8', compression: 'SNAPPY' }, source_entry: { type: 'INT64', compression: 'SNAPPY' },
+    label: { type: 'INT32', compression: 'SNAPPY' },
+    class_name: { type: 'UTF8', compression: 'SNAPPY' },
+    source_uri: { type: 'UTF8', compression: 'SNAPPY' },
+    source_entry: { type: 'INT64', compression: 'SNAPPY' },
   });
   const schema = new pq.ParquetSchema(fields);
   const writeS = await timed(async () => {
     const w = await pq.ParquetWriter.openFile(schema, path, { rowGroupSize: rowGroup });
     for (const r of rows) {
-      const rec: Record<string, unknown> = { particles: Array.from(r.particles), label: r.label, class_name: r.className, source_uri: r.sourceUri, source_entry: BigInt(r.sourceEntry) };
-      HLF_NAMES.forEach((n, k) => { rec[n] = r.hlf[k]; });
+      const rec: Record<string, unknown> = {
+        particles: Array.from(r.particles),
+        label: r.label,
+        class_name: r.className,
+        source_uri: r.sourceUri,
+        source_entry: BigInt(r.sourceEntry),
+      };
+      HLF_NAMES.forEach((n, k) => {
+        rec[n] = r.hlf[k];
+      });
       await w.appendRow(rec);
     }
     await w.close();
@@ -237,7 +326,13 @@ async function benchParquetjs(): Promise<Result> {
     await rd.close();
   });
   check('parquetjs', sum);
-  return { library: '@dsnp/parquetjs 1.8', writeS, readS, bytes: statSync(path).size, note: 'pure JS, row objects; repeated FLOAT (no LIST annotation)' };
+  return {
+    library: '@dsnp/parquetjs 1.8',
+    writeS,
+    readS,
+    bytes: statSync(path).size,
+    note: 'pure JS, row objects; repeated FLOAT (no LIST annotation)',
+  };
 }
 
 // Rounds interleave the libraries and keep each one's best time, so JIT warm-up and
@@ -245,7 +340,12 @@ async function benchParquetjs(): Promise<Result> {
 const rounds = Number(process.env.PARQUET_BENCH_ROUNDS ?? 3);
 const best = new Map<string, Result>();
 const only = process.env.PARQUET_BENCH_ONLY?.split(',');
-const benches: [string, () => Promise<Result>][] = [['hepflow', benchOurs], ['hyparquet', benchHyparquet], ['duckdb', benchDuckDb], ['parquetjs', benchParquetjs]];
+const benches: [string, () => Promise<Result>][] = [
+  ['hepflow', benchOurs],
+  ['hyparquet', benchHyparquet],
+  ['duckdb', benchDuckDb],
+  ['parquetjs', benchParquetjs],
+];
 const skipped = new Set<string>();
 for (let round = 0; round < rounds; round++) {
   for (const [name, f] of benches) {
@@ -253,7 +353,10 @@ for (let round = 0; round < rounds; round++) {
     try {
       const r = await f();
       const b = best.get(name);
-      best.set(name, b === undefined ? r : { ...r, writeS: Math.min(b.writeS, r.writeS), readS: Math.min(b.readS, r.readS) });
+      best.set(
+        name,
+        b === undefined ? r : { ...r, writeS: Math.min(b.writeS, r.writeS), readS: Math.min(b.readS, r.readS) },
+      );
     } catch (e) {
       if (!(e instanceof NotInstalled)) throw e;
       console.error(`${name}: skipped, ${e.message} is not installed`);
@@ -266,11 +369,20 @@ rmSync(dir, { recursive: true, force: true });
 
 const base = results[0]!;
 const mb = rawBytes / 1e6;
-console.log(`\n${nEvents} events, ${(totalFloats / nEvents / N_PARTICLE_FEATURES).toFixed(0)} particles/event on average, ${mb.toFixed(1)} MB of raw values, row groups of ${rowGroup}, best of ${rounds} rounds\n`);
-console.log('| library | write MB/s | write events/s | read MB/s | read events/s | file MB | vs raw | write vs hepflow | read vs hepflow |');
+console.log(
+  `\n${nEvents} events, ${(totalFloats / nEvents / N_PARTICLE_FEATURES).toFixed(0)} particles/event on average, ${mb.toFixed(1)} MB of raw values, row groups of ${rowGroup}, best of ${rounds} rounds\n`,
+);
+console.log(
+  '| library | write MB/s | write events/s | read MB/s | read events/s | file MB | vs raw | write vs hepflow | read vs hepflow |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.library} | ${(mb / r.writeS).toFixed(1)} | ${(nEvents / r.writeS).toFixed(0)} | ${(mb / r.readS).toFixed(1)} | ${(nEvents / r.readS).toFixed(0)} | ${(r.bytes / 1e6).toFixed(1)} | ${(r.bytes / rawBytes).toFixed(2)} | ${(base.writeS / r.writeS).toFixed(2)}× | ${(base.readS / r.readS).toFixed(2)}× |`);
+  console.log(
+    `| ${r.library} | ${(mb / r.writeS).toFixed(1)} | ${(nEvents / r.writeS).toFixed(0)} | ${(mb / r.readS).toFixed(1)} | ${(nEvents / r.readS).toFixed(0)} | ${(r.bytes / 1e6).toFixed(1)} | ${(r.bytes / rawBytes).toFixed(2)} | ${(base.writeS / r.writeS).toFixed(2)}× | ${(base.readS / r.readS).toFixed(2)}× |`,
+  );
 }
 mkdirSync('.data/bench', { recursive: true });
-writeFileSync('.data/bench/parquet.json', JSON.stringify({ nEvents, meanParticles, rawBytes, rowGroup, rounds, results }, null, 2));
+writeFileSync(
+  '.data/bench/parquet.json',
+  JSON.stringify({ nEvents, meanParticles, rawBytes, rowGroup, rounds, results }, null, 2),
+);

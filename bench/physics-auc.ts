@@ -34,8 +34,8 @@ const epochs = arg('epochs', 5);
 const maxLen = arg('max-len', 100);
 const raw = process.argv.includes('--raw');
 const dirArg = process.argv.indexOf('--dir');
-const dir = dirArg >= 0 ? path.resolve(process.argv[dirArg + 1]!) : path.join(tmpdir(), `hepflow-physics-auc-${process.pid}`);
-
+const dir =
+  dirArg >= 0 ? path.resolve(process.argv[dirArg + 1]!) : path.join(tmpdir(), `hepflow-physics-auc-${process.pid}`);
 
 interface Row {
   readonly model: string;
@@ -66,7 +66,11 @@ if (raw) {
   for (const f of ['train.parquet', 'test.parquet', 'scaler.json', 'metadata.json']) {
     symlinkSync(path.join(path.dirname(ds.trainPath), f), path.join(rawDir, f));
   }
-  const identity = { features: [...PARTICLE_FEATURE_NAMES], mean: PARTICLE_FEATURE_NAMES.map(() => 0), std: PARTICLE_FEATURE_NAMES.map(() => 1) };
+  const identity = {
+    features: [...PARTICLE_FEATURE_NAMES],
+    mean: PARTICLE_FEATURE_NAMES.map(() => 0),
+    std: PARTICLE_FEATURE_NAMES.map(() => 1),
+  };
   writeFileSync(path.join(rawDir, 'particle-scaler.json'), JSON.stringify(identity));
   const rawUri = pathToFileURL(rawDir).href;
   runs.push({ name: 'particle-sequence, raw particles', kind: 'particle-sequence', datasetUri: rawUri });
@@ -78,11 +82,20 @@ for (const [i, run] of runs.entries()) {
   const out = pathToFileURL(path.join(dir, 'runs', `run-${i}`)).href;
   const config = defaultTrainConfig(modelConfig(run.kind, { maxLen }), { epochs });
   const r = await trainRun({ runId: run.name, datasetUri: run.datasetUri, outputUri: out, config }, { log });
-  const e = await evaluateOnTestSet({ modelUri: r.modelUri, datasetUri: run.datasetUri, outputUri: `${out}/evaluation` });
+  const e = await evaluateOnTestSet({
+    modelUri: r.modelUri,
+    datasetUri: run.datasetUri,
+    outputUri: `${out}/evaluation`,
+  });
   log(`${run.name}: AUC ${JSON.stringify(e.auc)}, accuracy ${e.accuracy.toFixed(4)}`);
   rows.push({
-    model: run.name, auc: e.auc, accuracy: e.accuracy, trainSeconds: r.trainSeconds, samplesPerSecond: r.samplesPerSecond,
-    epochs: r.epochsCompleted, backend: r.backend,
+    model: run.name,
+    auc: e.auc,
+    accuracy: e.accuracy,
+    trainSeconds: r.trainSeconds,
+    samplesPerSecond: r.samplesPerSecond,
+    epochs: r.epochsCompleted,
+    backend: r.backend,
   });
 }
 
@@ -96,14 +109,29 @@ const lines = [
   ...rows.map((r) => {
     const p = r.model in PAPER ? PAPER[r.model as ModelKind] : undefined;
     const paper = p ? `${f3(p.auc.qcd)} / ${f3(p.auc.ttbar)} / ${f3(p.auc.wjets)}` : '–';
-    return `| ${r.model} | ${f3(r.auc.qcd)} | ${f3(r.auc.ttbar)} | ${f3(r.auc.wjets)} | ${f3(r.accuracy)} | ${paper} | ${f3(p?.accuracy)} | ` +
-      `${r.trainSeconds.toFixed(0)} | ${r.samplesPerSecond.toFixed(0)} |`;
+    return (
+      `| ${r.model} | ${f3(r.auc.qcd)} | ${f3(r.auc.ttbar)} | ${f3(r.auc.wjets)} | ${f3(r.accuracy)} | ${paper} | ${f3(p?.accuracy)} | ` +
+      `${r.trainSeconds.toFixed(0)} | ${r.samplesPerSecond.toFixed(0)} |`
+    );
   }),
 ];
 console.log(lines.join('\n'));
 const outDir = path.join(dataDir(), 'bench');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(path.join(outDir, 'physics-auc.json'), JSON.stringify({
-  selectedPerClass: selected, epochs, maxLen, counts: ds.metadata.counts, generated: ds.generated, paper: PAPER, results: rows,
-}, null, 2));
+writeFileSync(
+  path.join(outDir, 'physics-auc.json'),
+  JSON.stringify(
+    {
+      selectedPerClass: selected,
+      epochs,
+      maxLen,
+      counts: ds.metadata.counts,
+      generated: ds.generated,
+      paper: PAPER,
+      results: rows,
+    },
+    null,
+    2,
+  ),
+);
 if (dirArg < 0) rmSync(dir, { recursive: true, force: true });

@@ -39,7 +39,9 @@ const LEAVES: Record<keyof typeof DELPHES_BRANCHES, readonly string[]> = {
   photons: ['ET', 'Eta', 'Phi', 'E'],
   neutralHadrons: ['ET', 'Eta', 'Phi', 'E'],
 };
-const BRANCHES = Object.entries(LEAVES).flatMap(([c, leaves]) => leaves.map((l) => `${DELPHES_BRANCHES[c as keyof typeof DELPHES_BRANCHES]}.${l}`));
+const BRANCHES = Object.entries(LEAVES).flatMap(([c, leaves]) =>
+  leaves.map((l) => `${DELPHES_BRANCHES[c as keyof typeof DELPHES_BRANCHES]}.${l}`),
+);
 const CHUNK = 1000;
 
 interface Timed {
@@ -112,7 +114,11 @@ interface UprootTimes {
 async function uprootRead(path: string, repeats: number): Promise<UprootTimes> {
   const python = resolve('.tools', 'venv', 'bin', 'python');
   const script = resolve('test', 'python', 'reader_bench_uproot.py');
-  const { stdout } = await promisify(execFile)(python, [script, path, 'Delphes', String(repeats), String(CHUNK), ...BRANCHES], { maxBuffer: 1 << 24 });
+  const { stdout } = await promisify(execFile)(
+    python,
+    [script, path, 'Delphes', String(repeats), String(CHUNK), ...BRANCHES],
+    { maxBuffer: 1 << 24 },
+  );
   return JSON.parse(stdout) as UprootTimes;
 }
 
@@ -129,8 +135,10 @@ async function best(repeats: number, run: () => Promise<Timed>): Promise<Timed> 
 async function main(): Promise<void> {
   const events = Number(process.argv[2] ?? 10000);
   const repeats = Number(process.argv[3] ?? 3);
-  if (!Number.isSafeInteger(events) || events < 100) throw new Error(`events must be an integer >= 100, got ${process.argv[2]}`);
-  if (!Number.isSafeInteger(repeats) || repeats < 1) throw new Error(`repeats must be a positive integer, got ${process.argv[3]}`);
+  if (!Number.isSafeInteger(events) || events < 100)
+    throw new Error(`events must be an integer >= 100, got ${process.argv[2]}`);
+  if (!Number.isSafeInteger(repeats) || repeats < 1)
+    throw new Error(`repeats must be a positive integer, got ${process.argv[3]}`);
   const dir = resolve('.data', 'bench', 'root-read');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `delphes-gen-${events}.root`);
@@ -161,7 +169,8 @@ async function main(): Promise<void> {
   rows.push({ reader: `uproot iterate (step ${CHUNK})`, seconds: Math.min(...up.iterate), values: up.values });
 
   const expected = rows[0]!.values;
-  for (const r of rows) if (r.values !== expected) throw new Error(`${r.reader} read ${r.values} values, hepflow ${expected}`);
+  for (const r of rows)
+    if (r.values !== expected) throw new Error(`${r.reader} read ${r.values} values, hepflow ${expected}`);
   const uproot = rows[3]!.seconds;
   const jsroot = rows[2]!.seconds;
   const table = rows.map((r) => ({
@@ -174,9 +183,13 @@ async function main(): Promise<void> {
     reads: r.reads ?? null,
   }));
 
-  console.log(`\nROOT read, ${entries} Delphes entries, ${BRANCHES.length} branches, ${expected} values; ` +
-    `${(basketBytes / 1e6).toFixed(1)} MB of zlib baskets read from a ${(fileBytes / 1e6).toFixed(1)} MB file; best of ${repeats}, one core\n`);
-  console.log('| reader | s | entries/s | MB/s (compressed) | speed vs uproot arrays | speed vs jsroot | ranged reads |');
+  console.log(
+    `\nROOT read, ${entries} Delphes entries, ${BRANCHES.length} branches, ${expected} values; ` +
+      `${(basketBytes / 1e6).toFixed(1)} MB of zlib baskets read from a ${(fileBytes / 1e6).toFixed(1)} MB file; best of ${repeats}, one core\n`,
+  );
+  console.log(
+    '| reader | s | entries/s | MB/s (compressed) | speed vs uproot arrays | speed vs jsroot | ranged reads |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of table) {
     console.log(
@@ -184,7 +197,14 @@ async function main(): Promise<void> {
     );
   }
   const out = resolve('.data', 'bench', 'root-read.json');
-  writeFileSync(out, JSON.stringify({ entries, branches: BRANCHES, values: expected, basketBytes, fileBytes, repeats, rows: table }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify(
+      { entries, branches: BRANCHES, values: expected, basketBytes, fileBytes, repeats, rows: table },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwrote ${out}`);
 }
 

@@ -69,7 +69,10 @@ function writePool(path: string, events: DelphesEvent[]): number {
   };
   for (const [field, branch] of Object.entries(DELPHES_BRANCHES) as Array<[keyof DelphesEvent, string]>) {
     const cls = DELPHES_CLASSES[CLASS_OF[field]];
-    const counts = Int32Array.from(events, (e) => (e[field] as unknown as Record<string, ArrayLike<number>>)[cls.members[0].key]!.length);
+    const counts = Int32Array.from(
+      events,
+      (e) => (e[field] as unknown as Record<string, ArrayLike<number>>)[cls.members[0].key]!.length,
+    );
     add(`${branch}_size`, 'i4', counts);
     const total = counts.reduce((s, n) => s + n, 0);
     add(`${branch}.fUniqueID`, 'u4', new Uint32Array(total));
@@ -106,7 +109,10 @@ function readPool(path: string): DelphesEvent[] {
     const Ctor = a.dtype === 'f4' ? Float32Array : a.dtype === 'i4' ? Int32Array : Uint32Array;
     return new Ctor(body.slice(a.offset, a.offset + 4 * a.length));
   };
-  const events: Array<Record<string, Record<string, ArrayLike<number>>>> = Array.from({ length: header.events }, () => ({}));
+  const events: Array<Record<string, Record<string, ArrayLike<number>>>> = Array.from(
+    { length: header.events },
+    () => ({}),
+  );
   for (const [field, branch] of Object.entries(DELPHES_BRANCHES) as Array<[keyof DelphesEvent, string]>) {
     const cls = DELPHES_CLASSES[CLASS_OF[field]];
     const counts = get(`${branch}_size`);
@@ -123,16 +129,31 @@ function readPool(path: string): DelphesEvent[] {
   return events as unknown as DelphesEvent[];
 }
 
-async function child(poolPath: string, out: string, events: number, level: number, parallelCompression: boolean): Promise<void> {
+async function child(
+  poolPath: string,
+  out: string,
+  events: number,
+  level: number,
+  parallelCompression: boolean,
+): Promise<void> {
   const pool = readPool(poolPath);
   const usage0 = process.cpuUsage();
   const t0 = performance.now();
-  const w = new DelphesFileWriter(await FileSink.create(out), { compression: { algorithm: 'zlib', level }, parallelCompression });
+  const w = new DelphesFileWriter(await FileSink.create(out), {
+    compression: { algorithm: 'zlib', level },
+    parallelCompression,
+  });
   for (let i = 0; i < events; i++) await w.fill(pool[i % pool.length]!);
   const { fileBytes } = await w.close();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(usage0);
-  const result: RunResult = { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMB: process.resourceUsage().maxRSS / 1024, fileBytes, events };
+  const result: RunResult = {
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    fileBytes,
+    events,
+  };
   process.stdout.write(JSON.stringify(result));
 }
 
@@ -140,7 +161,8 @@ async function main(): Promise<void> {
   const events = Number(process.argv[2] ?? 100000);
   const poolSize = Number(process.argv[3] ?? 2000);
   const level = Number(process.argv[4] ?? 1);
-  if (!Number.isInteger(events) || !Number.isInteger(poolSize) || events % poolSize !== 0) throw new Error('events must be a multiple of pool');
+  if (!Number.isInteger(events) || !Number.isInteger(poolSize) || events % poolSize !== 0)
+    throw new Error('events must be a multiple of pool');
   const dir = join(tmpdir(), `hepflow-root-write-bench-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   try {
@@ -160,7 +182,19 @@ async function main(): Promise<void> {
     const parallel = await ours(true);
     const python = join(repo, '.tools/venv/bin/python');
     const peer = JSON.parse(
-      (await run(python, [join(repo, 'test/python/writer_bench_uproot.py'), poolPath, join(dir, 'uproot.root'), String(events), String(level)], { maxBuffer: 1 << 20 })).stdout,
+      (
+        await run(
+          python,
+          [
+            join(repo, 'test/python/writer_bench_uproot.py'),
+            poolPath,
+            join(dir, 'uproot.root'),
+            String(events),
+            String(level),
+          ],
+          { maxBuffer: 1 << 20 },
+        )
+      ).stdout,
     ) as RunResult;
 
     const row = (name: string, r: RunResult) => ({
@@ -182,7 +216,13 @@ async function main(): Promise<void> {
     const ratio = rows[0]!.eventsPerSecond / uprootRow.eventsPerSecond;
     const result = {
       bench: 'root-write',
-      config: { events, pool: poolSize, zlibLevel: level, uncompressedColumnMB: columnBytes / 1e6, meanTracks: pool.reduce((s, e) => s + e.tracks.pt.length, 0) / pool.length },
+      config: {
+        events,
+        pool: poolSize,
+        zlibLevel: level,
+        uncompressedColumnMB: columnBytes / 1e6,
+        meanTracks: pool.reduce((s, e) => s + e.tracks.pt.length, 0) / pool.length,
+      },
       rows,
       /** hepflow default (inline zlib) / uproot, events per wall second. */
       ratioEventsPerSecond: ratio,
@@ -190,13 +230,19 @@ async function main(): Promise<void> {
       ratioCpu: rows[0]!.mbPerCpuSecond / uprootRow.mbPerCpuSecond,
       loadAverage: loadavg(),
     };
-    console.log(`\n### ROOT write: ${events} Delphes-like events, zlib ${level}, ${(columnBytes / 1e6).toFixed(0)} MB of columns\n`);
+    console.log(
+      `\n### ROOT write: ${events} Delphes-like events, zlib ${level}, ${(columnBytes / 1e6).toFixed(0)} MB of columns\n`,
+    );
     console.log('| writer | events/s | MB/s | MB/s per CPU-s | peak RSS (MB) | file (MB) |');
     console.log('|---|---:|---:|---:|---:|---:|');
     for (const r of rows) {
-      console.log(`| ${r.writer} | ${r.eventsPerSecond.toFixed(0)} | ${r.mbPerSecond.toFixed(1)} | ${r.mbPerCpuSecond.toFixed(1)} | ${r.peakRssMB.toFixed(0)} | ${r.fileMB.toFixed(1)} |`);
+      console.log(
+        `| ${r.writer} | ${r.eventsPerSecond.toFixed(0)} | ${r.mbPerSecond.toFixed(1)} | ${r.mbPerCpuSecond.toFixed(1)} | ${r.peakRssMB.toFixed(0)} | ${r.fileMB.toFixed(1)} |`,
+      );
     }
-    console.log(`\nhepflow / uproot: ${ratio.toFixed(2)}x events/s, ${result.ratioCpu.toFixed(2)}x MB per CPU-second (inline zlib); load average ${loadavg()[0]!.toFixed(1)}`);
+    console.log(
+      `\nhepflow / uproot: ${ratio.toFixed(2)}x events/s, ${result.ratioCpu.toFixed(2)}x MB per CPU-second (inline zlib); load average ${loadavg()[0]!.toFixed(1)}`,
+    );
     mkdirSync(join(repo, '.data/bench'), { recursive: true });
     writeFileSync(join(repo, '.data/bench/root-write.json'), JSON.stringify(result, null, 2));
   } finally {
@@ -205,7 +251,13 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]), process.argv[7] === 'parallel');
+  await child(
+    process.argv[3]!,
+    process.argv[4]!,
+    Number(process.argv[5]),
+    Number(process.argv[6]),
+    process.argv[7] === 'parallel',
+  );
 } else {
   await main();
 }

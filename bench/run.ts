@@ -32,9 +32,13 @@ for (const name of scripts) {
   // A stale record must not pass for this run's.
   rmSync(recordPath(name), { force: true });
   const r = spawnSync(process.execPath, [path.join(here, `${name}.js`), ...options], { stdio: 'inherit' });
-  console.log(`\n(${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s${r.status === 0 ? '' : `, exit ${r.status ?? r.signal}`})`);
+  console.log(
+    `\n(${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s${r.status === 0 ? '' : `, exit ${r.status ?? r.signal}`})`,
+  );
   if (r.status !== 0) failed.push(name);
 }
 const merged = mergeRecords(scripts.filter((s) => !failed.includes(s)));
-console.log(`\nresults: .data/bench/<name>.json; BENCHMARKS.md and BENCHMARKS.json updated for: ${merged.join(', ') || 'none'}${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`);
+console.log(
+  `\nresults: .data/bench/<name>.json; BENCHMARKS.md and BENCHMARKS.json updated for: ${merged.join(', ') || 'none'}${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`,
+);
 process.exit(failed.length ? 1 : 0);

@@ -56,9 +56,20 @@ async function modelDir(dir: string, kind: ModelKind, rows: readonly InputRow[])
   writeFileSync(path.join(out, 'weights.bin'), weights);
   writeFileSync(path.join(out, 'scaler.json'), JSON.stringify({ features: HLF_NAMES, min, max }));
   const sequence = kind !== 'hlf';
-  if (sequence) writeFileSync(path.join(out, 'particle-scaler.json'), JSON.stringify({ features: PARTICLE_FEATURE_NAMES, mean: new Array(N_PARTICLE_FEATURES).fill(0), std: new Array(N_PARTICLE_FEATURES).fill(10) }));
+  if (sequence)
+    writeFileSync(
+      path.join(out, 'particle-scaler.json'),
+      JSON.stringify({
+        features: PARTICLE_FEATURE_NAMES,
+        mean: new Array(N_PARTICLE_FEATURES).fill(0),
+        std: new Array(N_PARTICLE_FEATURES).fill(10),
+      }),
+    );
   const config = defaultTrainConfig(modelConfig(kind, { maxLen: MAX_LEN }), { padding: 'longest' });
-  writeFileSync(path.join(out, 'metadata.json'), JSON.stringify({ config, particleScaling: sequence ? 'standard' : 'none' }));
+  writeFileSync(
+    path.join(out, 'metadata.json'),
+    JSON.stringify({ config, particleScaling: sequence ? 'standard' : 'none' }),
+  );
   return out;
 }
 
@@ -76,17 +87,35 @@ async function throughput(bundle: ModelBundle, rows: readonly InputRow[]): Promi
   return { wall: done / ((performance.now() - t0) / 1000), cpu: done / ((c.user + c.system) / 1e6) };
 }
 
-function keras(exportDir: string, bundle: ModelBundle, rows: readonly InputRow[], single: boolean): { eventsPerSecond: number; eventsPerCpuSecond: number; singleMs?: { p50: number; p99: number } } {
+function keras(
+  exportDir: string,
+  bundle: ModelBundle,
+  rows: readonly InputRow[],
+  single: boolean,
+): { eventsPerSecond: number; eventsPerCpuSecond: number; singleMs?: { p50: number; p99: number } } {
   const { inputs } = makeInputs(rows, bundle.input);
-  const req = { model: path.join(exportDir, 'model.keras'), inputs: inputs.map((t) => t.arraySync()), seconds: SECONDS, single };
+  const req = {
+    model: path.join(exportDir, 'model.keras'),
+    inputs: inputs.map((t) => t.arraySync()),
+    seconds: SECONDS,
+    single,
+  };
   tf.dispose(inputs);
-  const r = spawnSync(kerasPython(), [path.join(projectRoot, 'test/python/keras_predict_bench.py')], { input: JSON.stringify(req), encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(kerasPython(), [path.join(projectRoot, 'test/python/keras_predict_bench.py')], {
+    input: JSON.stringify(req),
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(`Keras peer failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
 /** Open-loop single-event requests at `rate` per second for SECONDS; latency percentiles in ms. */
-async function latencyAt(url: string, bodies: readonly string[], rate: number): Promise<{ p50: number; p99: number; sent: number; failed: number }> {
+async function latencyAt(
+  url: string,
+  bodies: readonly string[],
+  rate: number,
+): Promise<{ p50: number; p99: number; sent: number; failed: number }> {
   const lat: number[] = [];
   let failed = 0;
   const pending: Promise<void>[] = [];
@@ -98,12 +127,27 @@ async function latencyAt(url: string, bodies: readonly string[], rate: number): 
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const body = bodies[i % bodies.length]!;
     const s = performance.now();
-    pending.push(fetch(`${url}/v1/score`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
-      .then(async (res) => { await res.arrayBuffer(); if (res.status === 200) lat.push(performance.now() - s); else failed++; }, () => { failed++; }));
+    pending.push(
+      fetch(`${url}/v1/score`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }).then(
+        async (res) => {
+          await res.arrayBuffer();
+          if (res.status === 200) lat.push(performance.now() - s);
+          else failed++;
+        },
+        () => {
+          failed++;
+        },
+      ),
+    );
   }
   await Promise.all(pending);
   lat.sort((a, b) => a - b);
-  return { p50: lat[Math.floor(lat.length / 2)] ?? NaN, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, sent: n, failed };
+  return {
+    p50: lat[Math.floor(lat.length / 2)] ?? NaN,
+    p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
+    sent: n,
+    failed,
+  };
 }
 
 async function main(): Promise<void> {
@@ -111,8 +155,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-bench-serving-'));
   const rows = physicsRows(BATCH);
   const results: Record<string, unknown>[] = [];
-  console.log(`batch scoring, ${BATCH} generated events per call, one core (Keras: 1 thread; hepflow: one JS thread, GRU kernel HEPFLOW_GRU_THREADS=${process.env.HEPFLOW_GRU_THREADS}), sequences ≤ ${MAX_LEN}`);
-  console.log('| model | backend | hepflow events/CPU-s | Keras events/CPU-s | ratio | hepflow events/s (wall) | Keras events/s (wall) | ratio (wall) |\n|---|---|---|---|---|---|---|---|');
+  console.log(
+    `batch scoring, ${BATCH} generated events per call, one core (Keras: 1 thread; hepflow: one JS thread, GRU kernel HEPFLOW_GRU_THREADS=${process.env.HEPFLOW_GRU_THREADS}), sequences ≤ ${MAX_LEN}`,
+  );
+  console.log(
+    '| model | backend | hepflow events/CPU-s | Keras events/CPU-s | ratio | hepflow events/s (wall) | Keras events/s (wall) | ratio (wall) |\n|---|---|---|---|---|---|---|---|',
+  );
   for (const kind of ['hlf', 'inclusive'] as const) {
     const src = await modelDir(dir, kind, rows);
     const exported = path.join(dir, `${kind}-export`);
@@ -123,7 +171,9 @@ async function main(): Promise<void> {
       const ours = await throughput(bundle, rows);
       const k = keras(exported, bundle, rows, false);
       const peer = { wall: k.eventsPerSecond, cpu: k.eventsPerCpuSecond };
-      console.log(`| ${kind} | ${backend} | ${ours.cpu.toFixed(0)} | ${peer.cpu.toFixed(0)} | ${(ours.cpu / peer.cpu).toFixed(2)} | ${ours.wall.toFixed(0)} | ${peer.wall.toFixed(0)} | ${(ours.wall / peer.wall).toFixed(2)} |`);
+      console.log(
+        `| ${kind} | ${backend} | ${ours.cpu.toFixed(0)} | ${peer.cpu.toFixed(0)} | ${(ours.cpu / peer.cpu).toFixed(2)} | ${ours.wall.toFixed(0)} | ${peer.wall.toFixed(0)} | ${(ours.wall / peer.wall).toFixed(2)} |`,
+      );
       results.push({ case: 'scoring', kind, backend, hepflow: ours, keras: peer });
       bundle.model.dispose();
     }
@@ -141,13 +191,35 @@ async function main(): Promise<void> {
     bodies.push(JSON.stringify({ id: `e${i}`, features: { hlf: Array.from(x.hlf), particles: [] } }));
   }
   // The service in its own process (`hepflow serve`), as deployed: the load generator must not share its event loop.
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist/cli/hepflow.js'), 'serve', '--model', hlfDir, '--port', '0', '--backend', 'cpu', '--max-delay-ms', '1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(projectRoot, 'dist/cli/hepflow.js'),
+      'serve',
+      '--model',
+      hlfDir,
+      '--port',
+      '0',
+      '--backend',
+      'cpu',
+      '--max-delay-ms',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (l) => { const m = /on (http:\/\/\S+)$/.exec(l); if (m) resolve(m[1]!); });
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      const m = /on (http:\/\/\S+)$/.exec(l);
+      if (m) resolve(m[1]!);
+    });
     child.once('exit', (code) => reject(new Error(`hepflow serve exited with ${code}`)));
   });
-  console.log(`\nservice latency, HLF model, one event (feature row) per request over HTTP on loopback, \`hepflow serve --backend cpu --max-delay-ms 1\` in its own process`);
-  console.log(`Keras predict_on_batch of one event (no HTTP): p50 ${peer.p50.toFixed(2)} ms, p99 ${peer.p99.toFixed(2)} ms`);
+  console.log(
+    `\nservice latency, HLF model, one event (feature row) per request over HTTP on loopback, \`hepflow serve --backend cpu --max-delay-ms 1\` in its own process`,
+  );
+  console.log(
+    `Keras predict_on_batch of one event (no HTTP): p50 ${peer.p50.toFixed(2)} ms, p99 ${peer.p99.toFixed(2)} ms`,
+  );
   console.log('| requests/s | p50 ms | p99 ms | failed |\n|---|---|---|---|');
   for (const rate of [50, 200, 500, 1000]) {
     const r = await latencyAt(url, bodies, rate);
@@ -162,17 +234,39 @@ async function main(): Promise<void> {
   writeFileSync(path.join(out, 'serving.json'), JSON.stringify({ seconds: SECONDS, batch: BATCH, results }, null, 2));
 
   type Rate = { wall: number; cpu: number };
-  const scoring = results.filter((r) => r.case === 'scoring') as { kind: string; backend: string; hepflow: Rate; keras: Rate }[];
-  const latency = results.filter((r) => r.case === 'latency') as { rate: number; p50: number; p99: number; sent: number; failed: number }[];
+  const scoring = results.filter((r) => r.case === 'scoring') as {
+    kind: string;
+    backend: string;
+    hepflow: Rate;
+    keras: Rate;
+  }[];
+  const latency = results.filter((r) => r.case === 'latency') as {
+    rate: number;
+    p50: number;
+    p99: number;
+    sent: number;
+    failed: number;
+  }[];
   const figures: Figure[] = [
     ...scoring.map((r) => ({
-      what: `batch scoring, ${r.kind}${r.kind === 'hlf' ? '' : `, T ≤ ${MAX_LEN}`}, ${BATCH} events per call, per core (tfjs backend ${r.backend})`, unit: 'events per CPU-s',
-      hepflow: r.hepflow.cpu, peer: r.keras.cpu, peerName: 'Keras predict_on_batch, 1 thread', ratio: r.hepflow.cpu / r.keras.cpu, target: 2,
+      what: `batch scoring, ${r.kind}${r.kind === 'hlf' ? '' : `, T ≤ ${MAX_LEN}`}, ${BATCH} events per call, per core (tfjs backend ${r.backend})`,
+      unit: 'events per CPU-s',
+      hepflow: r.hepflow.cpu,
+      peer: r.keras.cpu,
+      peerName: 'Keras predict_on_batch, 1 thread',
+      ratio: r.hepflow.cpu / r.keras.cpu,
+      target: 2,
     })),
-    ...latency.filter((r) => r.rate === 1000).map((r) => ({
-      what: `hepflow serve (HLF), one event per HTTP request at ${r.rate} req/s: p99 (Keras: one-event predict, no HTTP)`, unit: 'ms',
-      hepflow: r.p99, peer: peer.p99, peerName: 'Keras predict_on_batch of one event', ratio: peer.p99 / r.p99,
-    })),
+    ...latency
+      .filter((r) => r.rate === 1000)
+      .map((r) => ({
+        what: `hepflow serve (HLF), one event per HTTP request at ${r.rate} req/s: p99 (Keras: one-event predict, no HTTP)`,
+        unit: 'ms',
+        hepflow: r.p99,
+        peer: peer.p99,
+        peerName: 'Keras predict_on_batch of one event',
+        ratio: peer.p99 / r.p99,
+      })),
   ];
   writeRecord({
     name: 'serving',
@@ -182,10 +276,25 @@ async function main(): Promise<void> {
     tables: [
       {
         title: `Batch scoring, ${BATCH} generated events per call, one core, sequences ≤ ${MAX_LEN}`,
-        columns: ['model', 'tfjs backend', 'hepflow events/CPU-s', 'Keras events/CPU-s', 'ratio (CPU time)', 'hepflow events/s (wall)', 'Keras events/s (wall)', 'ratio (wall)'],
+        columns: [
+          'model',
+          'tfjs backend',
+          'hepflow events/CPU-s',
+          'Keras events/CPU-s',
+          'ratio (CPU time)',
+          'hepflow events/s (wall)',
+          'Keras events/s (wall)',
+          'ratio (wall)',
+        ],
         rows: scoring.map((r) => [
-          r.kind, r.backend, r.hepflow.cpu, r.keras.cpu, `${(r.hepflow.cpu / r.keras.cpu).toFixed(2)}×`,
-          r.hepflow.wall, r.keras.wall, `${(r.hepflow.wall / r.keras.wall).toFixed(2)}×`,
+          r.kind,
+          r.backend,
+          r.hepflow.cpu,
+          r.keras.cpu,
+          `${(r.hepflow.cpu / r.keras.cpu).toFixed(2)}×`,
+          r.hepflow.wall,
+          r.keras.wall,
+          `${(r.hepflow.wall / r.keras.wall).toFixed(2)}×`,
         ]),
       },
       {
@@ -195,8 +304,8 @@ async function main(): Promise<void> {
       },
     ],
     notes: [
-      'hepflow\'s time includes turning feature rows into model inputs (scaling, padding); Keras gets the finished arrays. Both sides are pinned to one thread (HEPFLOW_GRU_THREADS=1 for the fused GRU). Per core = events per CPU-second of the whole process (all its threads), which other jobs on a shared machine disturb far less than wall-clock rates.',
-      'All three models predict through the fused kernels (src/ml/fused-predict.ts): the dense classifier in the fused dense kernel, the sequence models\' GRU in the fused GRU kernel and their head in the dense kernel; the tfjs backend only matters for the tfjs fallback.',
+      "hepflow's time includes turning feature rows into model inputs (scaling, padding); Keras gets the finished arrays. Both sides are pinned to one thread (HEPFLOW_GRU_THREADS=1 for the fused GRU). Per core = events per CPU-second of the whole process (all its threads), which other jobs on a shared machine disturb far less than wall-clock rates.",
+      "All three models predict through the fused kernels (src/ml/fused-predict.ts): the dense classifier in the fused dense kernel, the sequence models' GRU in the fused GRU kernel and their head in the dense kernel; the tfjs backend only matters for the tfjs fallback.",
       `Keras one-event predict_on_batch (no HTTP): p50 ${peer.p50.toFixed(2)} ms, p99 ${peer.p99.toFixed(2)} ms. The service's latency includes HTTP on loopback and the load generator in another process on the same cores.`,
     ],
   });

@@ -44,7 +44,9 @@ const ALL_CASES: Case[] = [
 ];
 const modelsArg = process.argv.indexOf('--models');
 const onlyModels = modelsArg > 0 ? process.argv[modelsArg + 1]!.split(',') : null;
-const CASES = ALL_CASES.filter((c) => (!quick || c.steps < 801) && (onlyModels === null || onlyModels.includes(c.model)));
+const CASES = ALL_CASES.filter(
+  (c) => (!quick || c.steps < 801) && (onlyModels === null || onlyModels.includes(c.model)),
+);
 
 /**
  * A tfjs column, measured in its own child process: the tf backend and the GRU
@@ -63,23 +65,42 @@ const COLUMNS: Column[] = [
   { id: 'native', label: 'tfjs-node (native TF)', backend: 'tensorflow' },
   { id: 'wasm', label: 'tfjs WASM', backend: 'wasm' },
   {
-    id: 'wasm-tfjs-dense', label: 'WASM, tfjs dense layers', backend: 'wasm', env: { HEPFLOW_DENSE: 'tfjs' },
+    id: 'wasm-tfjs-dense',
+    label: 'WASM, tfjs dense layers',
+    backend: 'wasm',
+    env: { HEPFLOW_DENSE: 'tfjs' },
     only: (c) => c.model === 'hlf',
   },
   {
-    id: 'wasm-stock', label: 'WASM, tf.layers.gru', backend: 'wasm', env: { HEPFLOW_GRU: 'tfjs' },
+    id: 'wasm-stock',
+    label: 'WASM, tf.layers.gru',
+    backend: 'wasm',
+    env: { HEPFLOW_GRU: 'tfjs' },
     only: (c) => c.model === 'particle-sequence',
   },
   {
-    id: 'wasm-stock-unpack', label: "WASM, tf.layers.gru, tfjs' Unpack", backend: 'wasm', env: { HEPFLOW_GRU: 'tfjs' },
-    originalUnpack: true, only: (c) => c.model === 'particle-sequence',
+    id: 'wasm-stock-unpack',
+    label: "WASM, tf.layers.gru, tfjs' Unpack",
+    backend: 'wasm',
+    env: { HEPFLOW_GRU: 'tfjs' },
+    originalUnpack: true,
+    only: (c) => c.model === 'particle-sequence',
   },
   // The pure-JS CPU backend is the last resort; HLF only, to keep the run in minutes.
   { id: 'cpu', label: 'tfjs CPU (JS)', backend: 'cpu', only: (c) => c.steps === 0 },
 ];
 
-interface TfjsResult { samplesPerSecond: number; samplesPerCpuSecond: number; steps: number; params: number; step: string }
-interface ColumnOutput { gru: string; results: Record<string, TfjsResult> }
+interface TfjsResult {
+  samplesPerSecond: number;
+  samplesPerCpuSecond: number;
+  steps: number;
+  params: number;
+  step: string;
+}
+interface ColumnOutput {
+  gru: string;
+  results: Record<string, TfjsResult>;
+}
 
 function randomBatch(c: Case): { xs: tf.Tensor[]; ys: tf.Tensor } {
   const labels = tf.randomUniform([c.batch], 0, 3, 'int32', 1);
@@ -101,7 +122,7 @@ async function measureTfjs(c: Case): Promise<TfjsResult> {
   do {
     step(xs, ys);
     steps++;
-  } while ((performance.now() - t0) / 1000 < c.tfjsSeconds && steps < 500);  // at least one timed step
+  } while ((performance.now() - t0) / 1000 < c.tfjsSeconds && steps < 500); // at least one timed step
   await step.sync(); // a fused step hands its state back once per epoch: part of the cost
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
@@ -109,19 +130,33 @@ async function measureTfjs(c: Case): Promise<TfjsResult> {
   tf.dispose([ys, ...xs]);
   model.dispose();
   return {
-    samplesPerSecond: (c.batch * steps) / seconds, samplesPerCpuSecond: (c.batch * steps) / ((cpu.user + cpu.system) / 1e6),
-    steps, params, step: step.implementation,
+    samplesPerSecond: (c.batch * steps) / seconds,
+    samplesPerCpuSecond: (c.batch * steps) / ((cpu.user + cpu.system) / 1e6),
+    steps,
+    params,
+    step: step.implementation,
   };
 }
 
-function measureKeras(): { tensorflow: string; keras: string; threads: number; results: { name: string; samplesPerSecond: number; samplesPerCpuSecond: number; params: number }[] } {
+function measureKeras(): {
+  tensorflow: string;
+  keras: string;
+  threads: number;
+  results: { name: string; samplesPerSecond: number; samplesPerCpuSecond: number; params: number }[];
+} {
   const python = path.join(projectRoot, '.tools', 'venv', 'bin', 'python');
-  const input = JSON.stringify(CASES.map((c) => ({ name: c.name, model: c.model, batch: c.batch, steps: c.steps, measure: c.kerasSteps })));
-  const out = execFileSync(python, [path.join(projectRoot, 'test/python/ml_keras_bench.py')], { input, maxBuffer: 1 << 24 });
+  const input = JSON.stringify(
+    CASES.map((c) => ({ name: c.name, model: c.model, batch: c.batch, steps: c.steps, measure: c.kerasSteps })),
+  );
+  const out = execFileSync(python, [path.join(projectRoot, 'test/python/ml_keras_bench.py')], {
+    input,
+    maxBuffer: 1 << 24,
+  });
   return JSON.parse(out.toString());
 }
 
-const fmt = (v: number | undefined) => (v === undefined ? '–' : v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(v < 10 ? 1 : 0));
+const fmt = (v: number | undefined) =>
+  v === undefined ? '–' : v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(v < 10 ? 1 : 0);
 
 /** Child-process side: measures one column's cases and prints JSON on stdout. */
 async function runColumn(col: Column): Promise<void> {
@@ -137,9 +172,18 @@ async function runColumn(col: Column): Promise<void> {
 }
 
 function spawnColumn(col: Column): ColumnOutput | string {
-  const args = [process.argv[1]!, '--column', col.id, ...(quick ? ['--quick'] : []), ...(onlyModels ? ['--models', onlyModels.join(',')] : [])];
+  const args = [
+    process.argv[1]!,
+    '--column',
+    col.id,
+    ...(quick ? ['--quick'] : []),
+    ...(onlyModels ? ['--models', onlyModels.join(',')] : []),
+  ];
   const r = spawnSync(process.execPath, args, {
-    env: { ...process.env, ...col.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24,
+    env: { ...process.env, ...col.env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 24,
   });
   if (r.status !== 0) {
     const lines = (r.stderr ?? '').trim().split('\n');
@@ -167,7 +211,11 @@ async function main(): Promise<void> {
     }
   }
 
-  const header = ['case', `Keras ${keras.keras} / TF ${keras.tensorflow} CPU`, ...columns.flatMap(({ col }) => [col.label, 'ratio'])];
+  const header = [
+    'case',
+    `Keras ${keras.keras} / TF ${keras.tensorflow} CPU`,
+    ...columns.flatMap(({ col }) => [col.label, 'ratio']),
+  ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const c of CASES) {
     const k = kerasBy.get(c.name)!.samplesPerSecond;
@@ -181,59 +229,110 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
   const inc = CASES.find((c) => c.model === 'inclusive');
   const incParams = inc && columns.map(({ out }) => out.results[inc.name]?.params).find((p) => p !== undefined);
-  console.log(`\nGRU implementation per column: ${columns.map(({ col, out }) => `${col.label}: ${out.gru}`).join('; ')}.` +
-    ` Keras intra-op threads: ${keras.threads}. Inclusive model parameters: tfjs ${incParams ?? '–'}, Keras ${inc ? kerasBy.get(inc.name)!.params : '–'}.` +
-    (Object.keys(skipped).length ? ` Not measured: ${Object.entries(skipped).map(([l, why]) => `${l} (${why})`).join('; ')}.` : ''));
+  console.log(
+    `\nGRU implementation per column: ${columns.map(({ col, out }) => `${col.label}: ${out.gru}`).join('; ')}.` +
+      ` Keras intra-op threads: ${keras.threads}. Inclusive model parameters: tfjs ${incParams ?? '–'}, Keras ${inc ? kerasBy.get(inc.name)!.params : '–'}.` +
+      (Object.keys(skipped).length
+        ? ` Not measured: ${Object.entries(skipped)
+            .map(([l, why]) => `${l} (${why})`)
+            .join('; ')}.`
+        : ''),
+  );
 
   const outDir = path.join(dataDir(), 'bench');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'training.json'), JSON.stringify({
-    date: new Date().toISOString(), quick, cases: CASES, keras,
-    tfjs: Object.fromEntries(columns.map(({ col, out }) => [col.label, out])), skipped,
-  }, null, 2));
+  writeFileSync(
+    path.join(outDir, 'training.json'),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        quick,
+        cases: CASES,
+        keras,
+        tfjs: Object.fromEntries(columns.map(({ col, out }) => [col.label, out])),
+        skipped,
+      },
+      null,
+      2,
+    ),
+  );
 
   // The headline figure per case is the column training uses by default (backend 'auto':
   // native TF when installed, else WASM).
   const main = columns.find(({ col }) => col.id === 'native') ?? columns.find(({ col }) => col.id === 'wasm');
-  const figures: Figure[] = main === undefined ? [] : CASES.flatMap((c) => {
-    const r = main.out.results[c.name];
-    const k = kerasBy.get(c.name)!.samplesPerSecond;
-    return r === undefined ? [] : [{
-      what: `training, ${c.name} (${main.col.label}, ${r.step === 'tfjs' ? 'tfjs layers' : r.step})`, unit: 'samples/s',
-      hepflow: r.samplesPerSecond, peer: k, peerName: `Keras ${keras.keras} train_on_batch, ${keras.threads} threads`, ratio: r.samplesPerSecond / k, target: 1.5,
-    }];
-  });
+  const figures: Figure[] =
+    main === undefined
+      ? []
+      : CASES.flatMap((c) => {
+          const r = main.out.results[c.name];
+          const k = kerasBy.get(c.name)!.samplesPerSecond;
+          return r === undefined
+            ? []
+            : [
+                {
+                  what: `training, ${c.name} (${main.col.label}, ${r.step === 'tfjs' ? 'tfjs layers' : r.step})`,
+                  unit: 'samples/s',
+                  hepflow: r.samplesPerSecond,
+                  peer: k,
+                  peerName: `Keras ${keras.keras} train_on_batch, ${keras.threads} threads`,
+                  ratio: r.samplesPerSecond / k,
+                  target: 1.5,
+                },
+              ];
+        });
   writeRecord({
     name: 'training',
     title: 'training throughput vs Keras on TensorFlow CPU',
     command: `node dist/bench/training.js ${process.argv.slice(2).join(' ')}`.trim(),
     figures,
-    tables: [{
-      title: 'Training samples/s (higher is better); ratio = hepflow / Keras, same model, batch and T, one run',
-      columns: ['case', `Keras ${keras.keras} / TF ${keras.tensorflow} CPU`, ...columns.flatMap(({ col }) => [col.label, 'ratio'])],
-      rows: CASES.map((c) => {
-        const k = kerasBy.get(c.name)!.samplesPerSecond;
-        return [c.name, k, ...columns.flatMap(({ out }) => {
-          const v = out.results[c.name]?.samplesPerSecond;
-          return v === undefined ? [null, null] : [v, `${(v / k).toFixed(2)}×`];
-        })];
-      }),
-    }, {
-      title: 'Per core: training samples per CPU-second (all threads of each process; robust to other jobs on the machine)',
-      columns: ['case', 'Keras', ...columns.flatMap(({ col }) => [col.label, 'ratio'])],
-      rows: CASES.map((c) => {
-        const k = kerasBy.get(c.name)!.samplesPerCpuSecond;
-        return [c.name, k, ...columns.flatMap(({ out }) => {
-          const v = out.results[c.name]?.samplesPerCpuSecond;
-          return v === undefined ? [null, null] : [v, `${(v / k).toFixed(2)}×`];
-        })];
-      }),
-    }],
+    tables: [
+      {
+        title: 'Training samples/s (higher is better); ratio = hepflow / Keras, same model, batch and T, one run',
+        columns: [
+          'case',
+          `Keras ${keras.keras} / TF ${keras.tensorflow} CPU`,
+          ...columns.flatMap(({ col }) => [col.label, 'ratio']),
+        ],
+        rows: CASES.map((c) => {
+          const k = kerasBy.get(c.name)!.samplesPerSecond;
+          return [
+            c.name,
+            k,
+            ...columns.flatMap(({ out }) => {
+              const v = out.results[c.name]?.samplesPerSecond;
+              return v === undefined ? [null, null] : [v, `${(v / k).toFixed(2)}×`];
+            }),
+          ];
+        }),
+      },
+      {
+        title:
+          'Per core: training samples per CPU-second (all threads of each process; robust to other jobs on the machine)',
+        columns: ['case', 'Keras', ...columns.flatMap(({ col }) => [col.label, 'ratio'])],
+        rows: CASES.map((c) => {
+          const k = kerasBy.get(c.name)!.samplesPerCpuSecond;
+          return [
+            c.name,
+            k,
+            ...columns.flatMap(({ out }) => {
+              const v = out.results[c.name]?.samplesPerCpuSecond;
+              return v === undefined ? [null, null] : [v, `${(v / k).toFixed(2)}×`];
+            }),
+          ];
+        }),
+      },
+    ],
     notes: [
       'Each case times the training step runTraining uses (makeTrainStep) on one fixed random batch after a warm-up step; Keras times train_on_batch the same way. Data loading is outside on both sides; the fused dense step includes its once-per-epoch hand-back to tfjs (sync).',
       `Step implementation per column (HLF / sequence models): ${columns.map(({ col, out }) => `${col.label}: ${[...new Set(Object.values(out.results).map((r) => r.step))].join(' / ')}, GRU ${out.gru}`).join('; ')}.`,
       `Keras intra-op threads: ${keras.threads}; the fused dense kernel runs on one thread.`,
-      ...(Object.keys(skipped).length ? [`Not measured: ${Object.entries(skipped).map(([l, why]) => `${l} (${why})`).join('; ')}.`] : []),
+      ...(Object.keys(skipped).length
+        ? [
+            `Not measured: ${Object.entries(skipped)
+              .map(([l, why]) => `${l} (${why})`)
+              .join('; ')}.`,
+          ]
+        : []),
     ],
   });
 }

@@ -13,17 +13,21 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const integer = (range: IntegerRange) => (raw: string): number => {
-  const invalid = () => new InvalidArgumentError(`expected ${range.what}.`);
-  if (raw.trim() === '') throw invalid();
-  return parseInteger('', raw, 0, range, invalid);
-};
+const integer =
+  (range: IntegerRange) =>
+  (raw: string): number => {
+    const invalid = () => new InvalidArgumentError(`expected ${range.what}.`);
+    if (raw.trim() === '') throw invalid();
+    return parseInteger('', raw, 0, range, invalid);
+  };
 
-const number = (test: (n: number) => boolean, what: string) => (raw: string): number => {
-  const n = raw.trim() === '' ? NaN : Number(raw);
-  if (!test(n)) throw new InvalidArgumentError(`expected ${what}.`);
-  return n;
-};
+const number =
+  (test: (n: number) => boolean, what: string) =>
+  (raw: string): number => {
+    const n = raw.trim() === '' ? NaN : Number(raw);
+    if (!test(n)) throw new InvalidArgumentError(`expected ${what}.`);
+    return n;
+  };
 
 export const positiveInteger = integer(POSITIVE);
 export const nonNegativeInteger = integer(NON_NEGATIVE);
@@ -33,7 +37,11 @@ export const positiveNumber = number((n) => Number.isFinite(n) && n > 0, 'a posi
 export const nonNegativeNumber = number((n) => Number.isFinite(n) && n >= 0, 'a non-negative number');
 
 /** A comma-separated list; empty items are dropped. */
-export const csv = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean);
+export const csv = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /**
  * A storage URI from the command line. A relative path is resolved against this
@@ -41,7 +49,10 @@ export const csv = (raw: string): string[] => raw.split(',').map((s) => s.trim()
  * ever see absolute URIs; storage itself refuses relative paths.
  */
 export function uriArgument(raw: string): string {
-  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(raw) || path.isAbsolute(raw) || raw === '' ? raw : path.resolve(raw) + (raw.endsWith('/') ? '/' : '');
+  const absolute =
+    /^[a-z][a-z0-9+.-]*:/i.test(raw) || path.isAbsolute(raw) || raw === ''
+      ? raw
+      : path.resolve(raw) + (raw.endsWith('/') ? '/' : '');
   try {
     return normalizeUri(absolute);
   } catch (e) {
@@ -57,7 +68,11 @@ export function uriArgument(raw: string): string {
 export function sampleArgument(arg: string, previous: SampleInput[] = []): SampleInput[] {
   const eq = arg.indexOf('=');
   if (eq < 1 || eq === arg.length - 1) throw new InvalidArgumentError('expected name=uri[,uri...].');
-  const uris = arg.slice(eq + 1).split(',').filter(Boolean).map(uriArgument);
+  const uris = arg
+    .slice(eq + 1)
+    .split(',')
+    .filter(Boolean)
+    .map(uriArgument);
   const name = arg.slice(0, eq);
   return [...previous, uris.length === 1 ? { name, uri: uris[0]! } : { name, uris }];
 }

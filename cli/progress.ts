@@ -6,7 +6,11 @@ export class ProgressBar {
   private readonly started = Date.now();
   private lastDecile = -1;
 
-  constructor(private readonly total: number, private readonly unit: string, private readonly out: NodeJS.WriteStream = process.stderr) {}
+  constructor(
+    private readonly total: number,
+    private readonly unit: string,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {}
 
   update(done: number, note = ''): void {
     const frac = this.total === 0 ? 1 : Math.min(1, done / this.total);

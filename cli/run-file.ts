@@ -16,7 +16,8 @@ export async function readRunFile(path: string): Promise<Record<string, unknown>
   } catch (e) {
     throw new UsageError(`--config: ${path} is not valid JSON: ${(e as Error).message}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`--config: ${path} must hold a JSON object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(`--config: ${path} must hold a JSON object`);
   return value as Record<string, unknown>;
 }
 

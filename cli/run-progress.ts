@@ -6,7 +6,13 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import { taskQueueOf, type Pool } from '../src/contract/task-queues.js';
-import { describeHeartbeat, describeProgress, formatParams, type RunProgress, type TrainHeartbeat } from '../src/contract/progress.js';
+import {
+  describeHeartbeat,
+  describeProgress,
+  formatParams,
+  type RunProgress,
+  type TrainHeartbeat,
+} from '../src/contract/progress.js';
 import { progressQuery } from '../workflows/progress.js';
 
 export interface ProgressNode {
@@ -37,11 +43,15 @@ export async function collectProgress(client: Client, workflowId: string, depth 
   const training = (d.raw.pendingActivities ?? [])
     .map((a) => (a.heartbeatDetails?.payloads ? heartbeatOf(a.heartbeatDetails.payloads) : undefined))
     .filter((h): h is TrainHeartbeat => h !== undefined);
-  const children = depth > 0 && d.status.name === 'RUNNING' && progress
-    ? await Promise.all(progress.children.map((c) => collectProgress(client, c, depth - 1).catch(() => undefined)))
-    : [];
+  const children =
+    depth > 0 && d.status.name === 'RUNNING' && progress
+      ? await Promise.all(progress.children.map((c) => collectProgress(client, c, depth - 1).catch(() => undefined)))
+      : [];
   return {
-    workflowId, status: d.status.name, ...(progress ? { progress } : {}), training,
+    workflowId,
+    status: d.status.name,
+    ...(progress ? { progress } : {}),
+    training,
     children: children.filter((c): c is ProgressNode => c !== undefined),
   };
 }
@@ -70,7 +80,8 @@ export function renderProgress(node: ProgressNode, now = Date.now(), indent = ''
   }
   const status = node.status === 'RUNNING' ? '' : ` [${node.status}]`;
   const lines = [`${indent}${describeProgress(shown, now)}${status}`];
-  for (const h of node.training) lines.push(`${indent}  ${h.point}${h.params ? ` (${formatParams(h.params)})` : ''}: ${describeHeartbeat(h)}`);
+  for (const h of node.training)
+    lines.push(`${indent}  ${h.point}${h.params ? ` (${formatParams(h.params)})` : ''}: ${describeHeartbeat(h)}`);
   for (const c of node.children) if (!batches.includes(c)) lines.push(...renderProgress(c, now, `${indent}  `));
   return lines;
 }
@@ -91,20 +102,32 @@ export const noWorkerMessage = (q: NeededQueue): string =>
 export async function queuesWithoutPollers(client: Client, queues: readonly NeededQueue[]): Promise<NeededQueue[]> {
   const idle: NeededQueue[] = [];
   for (const q of queues) {
-    const polled = await Promise.all([TASK_QUEUE_TYPE.WORKFLOW, TASK_QUEUE_TYPE.ACTIVITY].map(async (taskQueueType) => {
-      const r = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: q.name }, taskQueueType });
-      return (r.pollers ?? []).length > 0;
-    }));
+    const polled = await Promise.all(
+      [TASK_QUEUE_TYPE.WORKFLOW, TASK_QUEUE_TYPE.ACTIVITY].map(async (taskQueueType) => {
+        const r = await client.workflowService.describeTaskQueue({
+          namespace: client.options.namespace,
+          taskQueue: { name: q.name },
+          taskQueueType,
+        });
+        return (r.pollers ?? []).length > 0;
+      }),
+    );
     if (!polled.some(Boolean)) idle.push(q);
   }
   return idle;
 }
 
 /** The queues a pipeline or grid search needs: the CPU pool's (workflows) and each model's training pool. */
-export function queuesOf(input: { models?: readonly GridQueueFields[] } & GridQueueFields, cpuQueue: string): NeededQueue[] {
-  const all = [{ name: cpuQueue, pool: 'cpu' as const }, ...[input, ...(input.models ?? [])]
-    .filter((m) => m.pool === 'gpu')
-    .map((m) => ({ name: m.gpuTaskQueue ?? taskQueueOf('gpu'), pool: 'gpu' as const }))];
+export function queuesOf(
+  input: { models?: readonly GridQueueFields[] } & GridQueueFields,
+  cpuQueue: string,
+): NeededQueue[] {
+  const all = [
+    { name: cpuQueue, pool: 'cpu' as const },
+    ...[input, ...(input.models ?? [])]
+      .filter((m) => m.pool === 'gpu')
+      .map((m) => ({ name: m.gpuTaskQueue ?? taskQueueOf('gpu'), pool: 'gpu' as const })),
+  ];
   return all.filter((q, i) => all.findIndex((x) => x.name === q.name) === i);
 }
 
@@ -136,9 +159,21 @@ const LOG_EVERY_MS = 30_000;
 /** The text without its figures: what changes only when the run reaches a new stage or point. */
 const shape = (text: string): string => text.replace(/, ETA \S+/g, '').replace(/\d[\d,.]*/g, '#');
 
-export async function followRun(client: Client, handle: WorkflowHandle, done: Promise<unknown>, o: FollowOptions): Promise<void> {
+export async function followRun(
+  client: Client,
+  handle: WorkflowHandle,
+  done: Promise<unknown>,
+  o: FollowOptions,
+): Promise<void> {
   let finished = false;
-  void done.then(() => { finished = true; }, () => { finished = true; });
+  void done.then(
+    () => {
+      finished = true;
+    },
+    () => {
+      finished = true;
+    },
+  );
   const started = Date.now();
   const warned = new Set<string>();
   let drawn = 0;

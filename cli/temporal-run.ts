@@ -1,6 +1,11 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
-  ActivityFailure, ApplicationFailure, CancelledFailure, ChildWorkflowFailure, TerminatedFailure, TimeoutFailure,
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  TerminatedFailure,
+  TimeoutFailure,
 } from '@temporalio/common';
 import { inspect } from 'node:util';
 import { DefaultLogger, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
@@ -53,7 +58,9 @@ function localWorkerLog({ level, message, meta }: LogEntry): void {
   const m = (meta ?? {}) as { activityType?: string; attempt?: number; workflowId?: string; error?: Error };
   if (message === 'Workflow failed') return;
   if (message === 'Activity failed' && m.activityType) {
-    console.error(`worker: activity ${m.activityType} of ${m.workflowId} failed (attempt ${m.attempt}): ${m.error?.message ?? ''}`);
+    console.error(
+      `worker: activity ${m.activityType} of ${m.workflowId} failed (attempt ${m.attempt}): ${m.error?.message ?? ''}`,
+    );
     return;
   }
   console.error(`worker [${level}] ${message}${meta ? ` ${inspect(meta, { breakLength: Infinity })}` : ''}`);
@@ -74,9 +81,12 @@ export async function runWorkflow<R>(
   type: string,
   input: unknown,
   o: {
-    workflowId: string; localWorker: boolean; wait: boolean;
+    workflowId: string;
+    localWorker: boolean;
+    wait: boolean;
     /** The UI's one-line summary of the run, and its details (Markdown). */
-    summary?: string; details?: string;
+    summary?: string;
+    details?: string;
     queues?: readonly NeededQueue[];
   },
 ): Promise<R | undefined> {
@@ -84,14 +94,22 @@ export async function runWorkflow<R>(
   try {
     await checkSearchAttributes(client.connection.operatorService, client.options.namespace);
     const handle = await client.workflow.start(type, {
-      taskQueue: CPU_TASK_QUEUE, workflowId: o.workflowId, args: [input],
-      ...(o.summary ? { staticSummary: o.summary } : {}), ...(o.details ? { staticDetails: o.details } : {}),
+      taskQueue: CPU_TASK_QUEUE,
+      workflowId: o.workflowId,
+      args: [input],
+      ...(o.summary ? { staticSummary: o.summary } : {}),
+      ...(o.details ? { staticDetails: o.details } : {}),
     });
-    console.log(`started ${type} ${o.workflowId}\n  watch: ${workflowUrl(o.workflowId)}\n  follow: hepflow status ${o.workflowId}`);
+    console.log(
+      `started ${type} ${o.workflowId}\n  watch: ${workflowUrl(o.workflowId)}\n  follow: hepflow status ${o.workflowId}`,
+    );
     if (!o.wait) return undefined;
     const result = awaitResult<R>(handle, o.localWorker);
     await followRun(client, handle, result, {
-      queues: o.queues ?? [{ name: CPU_TASK_QUEUE, pool: 'cpu' }], noWorkerAfterMs: noWorkerAfterMs(), intervalMs: 2_000, out: process.stderr,
+      queues: o.queues ?? [{ name: CPU_TASK_QUEUE, pool: 'cpu' }],
+      noWorkerAfterMs: noWorkerAfterMs(),
+      intervalMs: 2_000,
+      out: process.stderr,
     });
     return await result.catch((e: unknown) => {
       throw e instanceof WorkflowFailedError ? runFailed(type, o.workflowId, e) : e;
@@ -102,11 +120,24 @@ export async function runWorkflow<R>(
 }
 
 export function runFailed(type: string, workflowId: string, e: WorkflowFailedError): RunFailedError {
-  const ending = e.cause instanceof CancelledFailure ? 'was cancelled' : e.cause instanceof TerminatedFailure ? 'was terminated'
-    : e.cause instanceof TimeoutFailure ? 'timed out' : 'failed';
+  const ending =
+    e.cause instanceof CancelledFailure
+      ? 'was cancelled'
+      : e.cause instanceof TerminatedFailure
+        ? 'was terminated'
+        : e.cause instanceof TimeoutFailure
+          ? 'timed out'
+          : 'failed';
   const chain = failureChain(e.cause).map((line, depth) => `${'  '.repeat(depth + 2)}└ ${line}`);
-  return new RunFailedError([`${type} ${workflowId} ${ending}:`, `  workflow ${type} ${workflowId}`, ...chain,
-    `  web UI: ${workflowUrl(workflowId)}`].join('\n'), { cause: e });
+  return new RunFailedError(
+    [
+      `${type} ${workflowId} ${ending}:`,
+      `  workflow ${type} ${workflowId}`,
+      ...chain,
+      `  web UI: ${workflowUrl(workflowId)}`,
+    ].join('\n'),
+    { cause: e },
+  );
 }
 
 /**
@@ -116,17 +147,24 @@ export function runFailed(type: string, workflowId: string, e: WorkflowFailedErr
  */
 export function failureChain(failure: unknown): string[] {
   const lines: string[] = [];
-  for (let f = failure, depth = 0, above = ''; f instanceof Error && depth < 32; above = f.message, f = f.cause, depth++) {
+  for (
+    let f = failure, depth = 0, above = '';
+    f instanceof Error && depth < 32;
+    above = f.message, f = f.cause, depth++
+  ) {
     // An activity's error arrives wrapped: the ApplicationFailure and the error it was made from say the same.
-    if (depth > 0 && f.message === above && !(f instanceof ChildWorkflowFailure || f instanceof ActivityFailure)) continue;
+    if (depth > 0 && f.message === above && !(f instanceof ChildWorkflowFailure || f instanceof ActivityFailure))
+      continue;
     lines.push(describeFailure(f));
   }
   return lines;
 }
 
 function describeFailure(f: Error): string {
-  if (f instanceof ChildWorkflowFailure) return `child workflow ${f.workflowType} ${f.execution.workflowId}${retryNote(f.retryState)}`;
-  if (f instanceof ActivityFailure) return `activity ${f.activityType}${f.activityId ? ` (id ${f.activityId})` : ''}${retryNote(f.retryState)}`;
+  if (f instanceof ChildWorkflowFailure)
+    return `child workflow ${f.workflowType} ${f.execution.workflowId}${retryNote(f.retryState)}`;
+  if (f instanceof ActivityFailure)
+    return `activity ${f.activityType}${f.activityId ? ` (id ${f.activityId})` : ''}${retryNote(f.retryState)}`;
   if (f instanceof ApplicationFailure) return `${f.type ?? 'Error'}: ${f.message}`;
   if (f instanceof TimeoutFailure) return `timeout (${f.timeoutType})${f.message ? `: ${f.message}` : ''}`;
   if (f instanceof CancelledFailure) return `cancelled${f.message ? `: ${f.message}` : ''}`;

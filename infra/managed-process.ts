@@ -53,7 +53,11 @@ export class ManagedProcess {
     const umask = process.umask(0o077);
     let child;
     try {
-      child = spawn(this.command, this.args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...this.env } });
+      child = spawn(this.command, this.args, {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...this.env },
+      });
     } finally {
       process.umask(umask);
     }

@@ -23,7 +23,8 @@ export interface StackConfig {
   };
 }
 
-const port = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => parseInteger(name, env[name], fallback, TCP_PORT);
+const port = (env: NodeJS.ProcessEnv, name: string, fallback: number): number =>
+  parseInteger(name, env[name], fallback, TCP_PORT);
 
 export function stackConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const dir = dataDir(env);
@@ -62,4 +63,5 @@ export function stackClientEnv(c: StackConfig): Record<string, string> {
   };
 }
 
-export const webUiUrl = (c: StackConfig): string => `http://${c.temporal.ip === '0.0.0.0' ? 'localhost' : c.temporal.ip}:${c.temporal.uiPort}`;
+export const webUiUrl = (c: StackConfig): string =>
+  `http://${c.temporal.ip === '0.0.0.0' ? 'localhost' : c.temporal.ip}:${c.temporal.uiPort}`;

@@ -38,13 +38,20 @@ export function localStack(config: StackConfig): { temporal: ManagedProcess; s3:
     stateDir,
     findTool('temporal'),
     [
-      'server', 'start-dev',
-      '--db-filename', t.dbFile,
-      '--ip', t.ip,
-      '--port', String(t.port),
-      '--ui-port', String(t.uiPort),
-      '--namespace', t.namespace,
-      '--log-level', 'warn',
+      'server',
+      'start-dev',
+      '--db-filename',
+      t.dbFile,
+      '--ip',
+      t.ip,
+      '--port',
+      String(t.port),
+      '--ui-port',
+      String(t.uiPort),
+      '--namespace',
+      t.namespace,
+      '--log-level',
+      'warn',
       // Registered on every start (a no-op when the database has them): workflows upsert them.
       ...devServerSearchAttributeArgs(),
     ],
@@ -56,10 +63,14 @@ export function localStack(config: StackConfig): { temporal: ManagedProcess; s3:
     stateDir,
     findTool('rclone'),
     [
-      'serve', 's3',
-      '--addr', `${s.ip}:${s.port}`,
-      '--config', path.join(stateDir, 'rclone.conf'),
-      '--log-level', 'NOTICE',
+      'serve',
+      's3',
+      '--addr',
+      `${s.ip}:${s.port}`,
+      '--config',
+      path.join(stateDir, 'rclone.conf'),
+      '--log-level',
+      'NOTICE',
       s.root,
     ],
     () => httpAnswers(`http://${s.ip}:${s.port}/`),
@@ -84,7 +95,12 @@ function privateDir(dir: string): void {
  * objects, is 0600).
  */
 export function prepareDataDirs(config: StackConfig): void {
-  for (const dir of [config.dataDir, path.dirname(config.temporal.dbFile), config.s3.root, path.join(config.dataDir, 'stack')]) {
+  for (const dir of [
+    config.dataDir,
+    path.dirname(config.temporal.dbFile),
+    config.s3.root,
+    path.join(config.dataDir, 'stack'),
+  ]) {
     privateDir(dir);
   }
   // rclone serves each top-level directory of its root as a bucket.

@@ -24,7 +24,10 @@ interface Panel {
   readonly value: (hlf: Float32Array, row: number) => number;
 }
 
-const col = (k: number) => (h: Float32Array, r: number): number => h[r * N_HLF + k]!;
+const col =
+  (k: number) =>
+  (h: Float32Array, r: number): number =>
+    h[r * N_HLF + k]!;
 
 export const PANELS: readonly Panel[] = [
   { title: 'MT (lepton, MET)', unit: 'GeV', lo: 0, hi: 200, bins: 40, value: col(HLF.MT) },
@@ -34,7 +37,11 @@ export const PANELS: readonly Panel[] = [
   { title: 'nJets', unit: '', lo: -0.5, hi: 9.5, bins: 10, integer: true, value: col(HLF.nJets) },
   { title: 'nBjets', unit: '', lo: -0.5, hi: 4.5, bins: 5, integer: true, value: col(HLF.nBjets) },
   {
-    title: 'lepton relative isolation', unit: '', lo: 0, hi: 0.45, bins: 30,
+    title: 'lepton relative isolation',
+    unit: '',
+    lo: 0,
+    hi: 0.45,
+    bins: 30,
     value: (h, r) => h[r * N_HLF + HLF.LepIsoCh]! + h[r * N_HLF + HLF.LepIsoGamma]! + h[r * N_HLF + HLF.LepIsoNeu]!,
   },
   { title: 'lepton η', unit: '', lo: -2.5, hi: 2.5, bins: 25, value: col(HLF.LepEta) },
@@ -80,9 +87,10 @@ export function renderSvg(sample: SelectedSample, caption: string): string {
     const sy = (f: number): number => y0 + ph - (f / ymax) * ph;
     out.push(`<rect x="${x0}" y="${y0}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
     out.push(`<text x="${x0 + pw / 2}" y="${y0 - 8}" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`);
-    const xticks = p.integer === true
-      ? Array.from({ length: Math.floor(p.hi) - Math.ceil(p.lo) + 1 }, (_, k) => Math.ceil(p.lo) + k)
-      : [0, 1, 2, 3, 4].map((t) => p.lo + ((p.hi - p.lo) * t) / 4);
+    const xticks =
+      p.integer === true
+        ? Array.from({ length: Math.floor(p.hi) - Math.ceil(p.lo) + 1 }, (_, k) => Math.ceil(p.lo) + k)
+        : [0, 1, 2, 3, 4].map((t) => p.lo + ((p.hi - p.lo) * t) / 4);
     for (const v of xticks) {
       out.push(`<line x1="${sx(v)}" y1="${y0 + ph}" x2="${sx(v)}" y2="${y0 + ph + 4}" stroke="#333"/>`);
       out.push(`<text x="${sx(v)}" y="${y0 + ph + 16}" text-anchor="middle">${fmt(v)}</text>`);

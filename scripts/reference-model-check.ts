@@ -41,16 +41,43 @@ for (const r of train) {
 }
 const features = (rows: number[]): tf.Tensor2D =>
   tf.tensor2d(
-    rows.flatMap((r) => Array.from({ length: N_HLF }, (_, k) => (s.hlf[r * N_HLF + k]! - lo[k]!) / (hi[k]! - lo[k]! || 1))),
+    rows.flatMap((r) =>
+      Array.from({ length: N_HLF }, (_, k) => (s.hlf[r * N_HLF + k]! - lo[k]!) / (hi[k]! - lo[k]! || 1)),
+    ),
     [rows.length, N_HLF],
   );
 const model = buildModel(modelConfig('hlf'));
-await model.fit(features(train), tf.oneHot(tf.tensor1d(train.map((r) => s.labels[r]!), 'int32'), 3), {
-  batchSize: 128, epochs, shuffle: true, verbose: 0,
-});
+await model.fit(
+  features(train),
+  tf.oneHot(
+    tf.tensor1d(
+      train.map((r) => s.labels[r]!),
+      'int32',
+    ),
+    3,
+  ),
+  {
+    batchSize: 128,
+    epochs,
+    shuffle: true,
+    verbose: 0,
+  },
+);
 const probs = (model.predict(features(test)) as tf.Tensor).dataSync() as Float32Array;
-const report = classificationReport(probs, test.map((r) => s.labels[r]!), EVENT_CLASSES);
-console.log(JSON.stringify({
-  perClass, epochs, seed, selected: s.selected, train: train.length, test: test.length,
-  accuracy: report.accuracy, auc: Object.fromEntries(report.perClass.map((c) => [c.className, c.auc])),
-}));
+const report = classificationReport(
+  probs,
+  test.map((r) => s.labels[r]!),
+  EVENT_CLASSES,
+);
+console.log(
+  JSON.stringify({
+    perClass,
+    epochs,
+    seed,
+    selected: s.selected,
+    train: train.length,
+    test: test.length,
+    accuracy: report.accuracy,
+    auc: Object.fromEntries(report.perClass.map((c) => [c.className, c.auc])),
+  }),
+);

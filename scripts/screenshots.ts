@@ -21,13 +21,20 @@ import { chromiumPath, launchChromium } from '../infra/browser.js';
 import { connectClient, temporalSettings } from '../src/temporal/connection.js';
 import { storage } from '../src/storage/index.js';
 
-const { values: args } = parseArgs({ options: { run: { type: 'string' }, out: { type: 'string', default: 'docs/img' } } });
+const { values: args } = parseArgs({
+  options: { run: { type: 'string' }, out: { type: 'string', default: 'docs/img' } },
+});
 
 async function newestPipelineRun(): Promise<string> {
   const client = await connectClient();
   try {
-    for await (const w of client.workflow.list({ query: "WorkflowType = 'pipelineWorkflow' AND ExecutionStatus = 'Completed'" })) return w.workflowId;
-    throw new Error('no completed pipelineWorkflow on this Temporal server: run `npm run demo` (or `hepflow run`) first, or name one with --run');
+    for await (const w of client.workflow.list({
+      query: "WorkflowType = 'pipelineWorkflow' AND ExecutionStatus = 'Completed'",
+    }))
+      return w.workflowId;
+    throw new Error(
+      'no completed pipelineWorkflow on this Temporal server: run `npm run demo` (or `hepflow run`) first, or name one with --run',
+    );
   } finally {
     await client.connection.close();
   }
@@ -37,7 +44,8 @@ async function htmlReportOf(workflowId: string): Promise<string> {
   const client = await connectClient();
   try {
     const result = (await client.workflow.getHandle(workflowId).result()) as { htmlReportUri?: string };
-    if (!result.htmlReportUri) throw new Error(`${workflowId}: its result names no HTML report (a run from before report.html existed?)`);
+    if (!result.htmlReportUri)
+      throw new Error(`${workflowId}: its result names no HTML report (a run from before report.html existed?)`);
     return result.htmlReportUri;
   } finally {
     await client.connection.close();
@@ -54,10 +62,12 @@ async function showHepflowColumns(page: Page): Promise<void> {
   const add = (name: string) => page.getByTestId(`orderable-list-item-${name}-add-button`);
   const ours = page.locator('[data-testid^="orderable-list-item-Hepflow"][data-testid$="-add-button"]');
   await add('Execution Duration').waitFor();
-  if (await ours.count() === 0) console.error('screenshots: no Hepflow* search attributes on this server; the UI shows the default columns');
-  while (await ours.count() > 0) await ours.first().click();
+  if ((await ours.count()) === 0)
+    console.error('screenshots: no Hepflow* search attributes on this server; the UI shows the default columns');
+  while ((await ours.count()) > 0) await ours.first().click();
   await add('Execution Duration').click();
-  for (const name of ['Run ID', 'Start', 'End']) await page.getByTestId(`orderable-list-item-${name}-remove-button`).click();
+  for (const name of ['Run ID', 'Start', 'End'])
+    await page.getByTestId(`orderable-list-item-${name}-remove-button`).click();
   await page.getByTestId('drawer-close-button').click();
   await page.getByText('Configure Workflows Table', { exact: true }).waitFor({ state: 'detached' });
   await page.waitForLoadState('networkidle');
@@ -66,7 +76,8 @@ async function showHepflowColumns(page: Page): Promise<void> {
 async function main(): Promise<void> {
   applyLocalStackDefaults();
   const executable = chromiumPath();
-  if (!executable) throw new Error('no Chromium: install Debian\'s chromium (infra/bootstrap.sh does as root) or set HEPFLOW_CHROMIUM');
+  if (!executable)
+    throw new Error("no Chromium: install Debian's chromium (infra/bootstrap.sh does as root) or set HEPFLOW_CHROMIUM");
   const run = args.run ?? (await newestPipelineRun());
   const reportUri = await htmlReportOf(run);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'hepflow-screenshots-'));

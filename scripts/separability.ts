@@ -58,7 +58,10 @@ export interface MlpResult {
  * trains d → h → 3 (tanh hidden layer, softmax output) with Adam on a random 75% of
  * the rows (features standardised on the training part) and evaluates on the rest.
  */
-export function trainAndEvaluate(sample: SelectedSample, opts: { hidden?: number; epochs?: number; seed?: number } = {}): MlpResult {
+export function trainAndEvaluate(
+  sample: SelectedSample,
+  opts: { hidden?: number; epochs?: number; seed?: number } = {},
+): MlpResult {
   const d = N_HLF;
   const h = opts.hidden ?? 32;
   const epochs = opts.epochs ?? 30;
@@ -90,9 +93,18 @@ export function trainAndEvaluate(sample: SelectedSample, opts: { hidden?: number
     b2: new Float64Array(C),
   };
   const keys = ['w1', 'b1', 'w2', 'b2'] as const;
-  const grads = Object.fromEntries(keys.map((k) => [k, new Float64Array(params[k].length)])) as Record<(typeof keys)[number], Float64Array>;
-  const m1 = Object.fromEntries(keys.map((k) => [k, new Float64Array(params[k].length)])) as Record<(typeof keys)[number], Float64Array>;
-  const m2 = Object.fromEntries(keys.map((k) => [k, new Float64Array(params[k].length)])) as Record<(typeof keys)[number], Float64Array>;
+  const grads = Object.fromEntries(keys.map((k) => [k, new Float64Array(params[k].length)])) as Record<
+    (typeof keys)[number],
+    Float64Array
+  >;
+  const m1 = Object.fromEntries(keys.map((k) => [k, new Float64Array(params[k].length)])) as Record<
+    (typeof keys)[number],
+    Float64Array
+  >;
+  const m2 = Object.fromEntries(keys.map((k) => [k, new Float64Array(params[k].length)])) as Record<
+    (typeof keys)[number],
+    Float64Array
+  >;
   const hid = new Float64Array(h);
   const out = new Float64Array(C);
   const forward = (r: number): void => {
@@ -109,7 +121,7 @@ export function trainAndEvaluate(sample: SelectedSample, opts: { hidden?: number
       if (s > max) max = s;
     }
     let z = 0;
-    for (let c = 0; c < C; c++) z += (out[c] = Math.exp(out[c]! - max));
+    for (let c = 0; c < C; c++) z += out[c] = Math.exp(out[c]! - max);
     for (let c = 0; c < C; c++) out[c]! /= z;
   };
   const batch = 64;
@@ -169,7 +181,10 @@ export function trainAndEvaluate(sample: SelectedSample, opts: { hidden?: number
   const aucs = { qcd: 0, ttbar: 0, wjets: 0 };
   for (const cls of EVENT_CLASSES) {
     const c = labelOf(cls);
-    aucs[cls] = rocCurve(scores[c]!, test.map((r) => sample.labels[r] === c)).auc;
+    aucs[cls] = rocCurve(
+      scores[c]!,
+      test.map((r) => sample.labels[r] === c),
+    ).auc;
   }
   return { auc: aucs, accuracy: correct / test.length, trainSize: train.length, testSize: test.length };
 }
@@ -182,5 +197,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const t1 = performance.now();
   const r = trainAndEvaluate(sample, { seed });
   const t2 = performance.now();
-  console.log(JSON.stringify({ perClass, seed, generated: sample.generated, selected: sample.selected, ...r, generateSeconds: (t1 - t0) / 1000, trainSeconds: (t2 - t1) / 1000 }, null, 1));
+  console.log(
+    JSON.stringify(
+      {
+        perClass,
+        seed,
+        generated: sample.generated,
+        selected: sample.selected,
+        ...r,
+        generateSeconds: (t1 - t0) / 1000,
+        trainSeconds: (t2 - t1) / 1000,
+      },
+      null,
+      1,
+    ),
+  );
 }

@@ -18,8 +18,13 @@ export class InvalidInputError extends Error {
  */
 export function isInputVerdict(e: unknown): e is Error {
   if (isTransientStorageError(e)) return false;
-  return e instanceof RootFileError || e instanceof ObjectNotFoundError || e instanceof PermanentStorageError
-    || e instanceof InvalidUriError || e instanceof InvalidInputError;
+  return (
+    e instanceof RootFileError ||
+    e instanceof ObjectNotFoundError ||
+    e instanceof PermanentStorageError ||
+    e instanceof InvalidUriError ||
+    e instanceof InvalidInputError
+  );
 }
 
 /**

@@ -20,7 +20,10 @@ export const TCP_PORT: IntegerRange = { min: 1, max: 65535, what: 'a TCP port (1
  * without a stack trace).
  */
 export function parseInteger<F extends number | undefined>(
-  name: string, raw: string | undefined, fallback: F, range: IntegerRange = POSITIVE,
+  name: string,
+  raw: string | undefined,
+  fallback: F,
+  range: IntegerRange = POSITIVE,
   toError: (message: string) => Error = (m) => new Error(m),
 ): number | F {
   if (raw === undefined) return fallback;

@@ -6,7 +6,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -25,19 +35,33 @@ before(() => {
   mkdirSync(path.join(dir, 'src'));
   symlinkSync(path.join(projectRoot, 'node_modules'), path.join(dir, 'node_modules'));
   write('package.json', JSON.stringify({ name: 'build-swap-test', type: 'module' }));
-  write('tsconfig.json', JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: ['node'], skipLibCheck: true, outDir: 'dist', rootDir: 'src' },
-    include: ['src'],
-  }));
+  write(
+    'tsconfig.json',
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        types: ['node'],
+        skipLibCheck: true,
+        outDir: 'dist',
+        rootDir: 'src',
+      },
+      include: ['src'],
+    }),
+  );
   // Loads a module only when told to, as workers and the CLI do after they start.
-  write('src/main.ts', `
+  write(
+    'src/main.ts',
+    `
     import { createInterface } from 'node:readline';
     console.log('ready');
     for await (const _ of createInterface({ input: process.stdin })) {
       const { VERSION } = await import('./later.js');
       console.log('later ' + VERSION);
       process.exit(0);
-    }`);
+    }`,
+  );
   write('src/later.ts', 'export const VERSION = 1;\n');
   write('src/gone.ts', 'export const GONE = true;\n');
   // A dist/ directory left by the old in-place compile, with a stale file in it.
@@ -47,7 +71,11 @@ before(() => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(): Promise<{ next: () => Promise<string>; send: (line: string) => void; exited: Promise<unknown> }> {
+async function start(): Promise<{
+  next: () => Promise<string>;
+  send: (line: string) => void;
+  exited: Promise<unknown>;
+}> {
   const child = spawn(process.execPath, ['dist/main.js'], { cwd: dir, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
@@ -82,6 +110,14 @@ test('a rebuild swaps dist/ atomically under a running process, drops deleted fi
 
   await build();
   assert.equal(readdirSync(path.join(dir, '.build')).length, 2, 'older builds are removed');
-  assert.equal(path.basename(realpathSync(path.join(dir, 'dist'))), readdirSync(path.join(dir, '.build')).sort().at(-1), 'dist is the newest build');
-  assert.deepEqual(readdirSync(path.join(dir)).filter((f) => f.startsWith('dist')), ['dist'], 'no temporary link left');
+  assert.equal(
+    path.basename(realpathSync(path.join(dir, 'dist'))),
+    readdirSync(path.join(dir, '.build')).sort().at(-1),
+    'dist is the newest build',
+  );
+  assert.deepEqual(
+    readdirSync(path.join(dir)).filter((f) => f.startsWith('dist')),
+    ['dist'],
+    'no temporary link left',
+  );
 });

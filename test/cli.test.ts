@@ -30,9 +30,14 @@ const FORBID_HEAVY = pathToFileURL(path.resolve('dist/test/helpers/forbid-heavy-
 
 function hepflow(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, 'dist/cli/hepflow.js', ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...nodeArgs, 'dist/cli/hepflow.js', ...args],
+      { env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -49,7 +54,9 @@ describe('without servers', () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-cli-data-'));
     const closed = await freePort();
     offline = {
-      TEMPORAL_ADDRESS: `127.0.0.1:${closed}`, HEPFLOW_S3_ENDPOINT: `http://127.0.0.1:${closed}`, HEPFLOW_S3_MAX_ATTEMPTS: '1',
+      TEMPORAL_ADDRESS: `127.0.0.1:${closed}`,
+      HEPFLOW_S3_ENDPOINT: `http://127.0.0.1:${closed}`,
+      HEPFLOW_S3_MAX_ATTEMPTS: '1',
       HEPFLOW_DATA_DIR: dataDir,
     };
   });
@@ -57,19 +64,40 @@ describe('without servers', () => {
 
   test('--help on every command and subcommand: usage on stdout, exit 0, no side effects, no heavy module loaded', async () => {
     const paths = commandPaths(buildProgram());
-    for (const name of ['run', 'ingest', 'demo', 'runs', 'cancel', 'logs', 'report', 'ls', 'cat', 'cp', 'features', 'train', 'serve']) {
-      assert.ok(paths.some((p) => p.join(' ') === name), `command ${name} is defined`);
+    for (const name of [
+      'run',
+      'ingest',
+      'demo',
+      'runs',
+      'cancel',
+      'logs',
+      'report',
+      'ls',
+      'cat',
+      'cp',
+      'features',
+      'train',
+      'serve',
+    ]) {
+      assert.ok(
+        paths.some((p) => p.join(' ') === name),
+        `command ${name} is defined`,
+      );
     }
     assert.ok(paths.some((p) => p.join(' ') === 'stack up') && paths.some((p) => p.join(' ') === 'models register'));
-    const cases = [[], ...paths].flatMap((p) => (p.length === 1 && p[0] === 'demo' ? ['--help', '-h'] : ['--help']).map((flag) => ({ p, flag })));
+    const cases = [[], ...paths].flatMap((p) =>
+      (p.length === 1 && p[0] === 'demo' ? ['--help', '-h'] : ['--help']).map((flag) => ({ p, flag })),
+    );
     // A few processes at a time: each is a whole CLI start.
     for (let i = 0; i < cases.length; i += 4) {
-      await Promise.all(cases.slice(i, i + 4).map(async ({ p, flag }) => {
-        const r = await hepflow([...p, flag], offline, ['--import', FORBID_HEAVY]);
-        assert.equal(r.code, 0, `${p.join(' ')} ${flag}: ${r.stderr}`);
-        assert.match(r.stdout, new RegExp(`^Usage: hepflow${p.length ? ` ${p.join(' ')}` : ''} `), p.join(' '));
-        assert.equal(r.stderr, '', p.join(' '));
-      }));
+      await Promise.all(
+        cases.slice(i, i + 4).map(async ({ p, flag }) => {
+          const r = await hepflow([...p, flag], offline, ['--import', FORBID_HEAVY]);
+          assert.equal(r.code, 0, `${p.join(' ')} ${flag}: ${r.stderr}`);
+          assert.match(r.stdout, new RegExp(`^Usage: hepflow${p.length ? ` ${p.join(' ')}` : ''} `), p.join(' '));
+          assert.equal(r.stderr, '', p.join(' '));
+        }),
+      );
     }
     // `demo --help` once started the demo: the stack's data directory would now hold its state.
     assert.deepEqual(readdirSync(dataDir), []);
@@ -85,7 +113,8 @@ describe('without servers', () => {
     const bare = await hepflow([], offline);
     assert.equal(bare.code, 0, bare.stderr);
     assert.match(bare.stdout, /^Usage: hepflow \[options\] \[command\]/);
-    for (const name of ['run', 'ingest', 'runs', 'ls', 'cp', 'features', 'models']) assert.match(bare.stdout, new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['run', 'ingest', 'runs', 'ls', 'cp', 'features', 'models'])
+      assert.match(bare.stdout, new RegExp(`^  ${name} `, 'm'));
     const help = await hepflow(['help', 'ingest'], offline);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: hepflow ingest \[options\] <input-uri>/);
@@ -105,13 +134,22 @@ describe('without servers', () => {
       [['run', '--smaple', 'a=/x'], /unknown option '--smaple'\n\(Did you mean --sample\?\)/],
       [['run'], /what should the pipeline read\? --sample name=uri .* --events N/],
       [['run', '--events', '1000', '--sample', 'a=/x'], /give the input once: --sample and --events/],
-      [['run', '--files', '3', '--sample', 'a=/x', '--sample', 'b=/y'], /--files describe a generated sample: give --events N too/],
+      [
+        ['run', '--files', '3', '--sample', 'a=/x', '--sample', 'b=/y'],
+        /--files describe a generated sample: give --events N too/,
+      ],
       [['run', '--events', 'many'], /option '--events <n>' argument 'many' is invalid. expected a positive integer/],
       [['run', '--events', '0'], /expected a positive integer/],
       [['generate', '--events', '10', '--out', 's3:/bucket'], /argument 's3:\/bucket' is invalid/],
       [['generate', '--out', '/tmp/x'], /required option '--events <n>' not specified/],
-      [['features', '--sample', 'qcd', '--out', '/tmp/x'], /'--sample <name=uri\[,uri...\]>' argument 'qcd' is invalid. expected name=uri/],
-      [['train', '--model', 'bdt', '--data', '/d', '--out', '/o'], /Allowed choices are hlf, gru, particle-sequence, inclusive/],
+      [
+        ['features', '--sample', 'qcd', '--out', '/tmp/x'],
+        /'--sample <name=uri\[,uri...\]>' argument 'qcd' is invalid. expected name=uri/,
+      ],
+      [
+        ['train', '--model', 'bdt', '--data', '/d', '--out', '/o'],
+        /Allowed choices are hlf, gru, particle-sequence, inclusive/,
+      ],
       [['worker', 'tpu'], /Allowed choices are cpu, gpu/],
       [['serve', '--model', 'm', '--port', '70000'], /expected a TCP port/],
       [['ingest'], /missing required argument 'input-uri'/],
@@ -129,16 +167,27 @@ describe('without servers', () => {
   });
 
   test('stack env prints what the temporal CLI, clients and later commands need for a stack on other ports', async () => {
-    const r = await hepflow(['stack', 'env'], { HEPFLOW_TEMPORAL_PORT: '17301', HEPFLOW_S3_PORT: '19301', HEPFLOW_DATA_DIR: dataDir, HEPFLOW_STACK: 'local' });
+    const r = await hepflow(['stack', 'env'], {
+      HEPFLOW_TEMPORAL_PORT: '17301',
+      HEPFLOW_S3_PORT: '19301',
+      HEPFLOW_DATA_DIR: dataDir,
+      HEPFLOW_STACK: 'local',
+    });
     assert.equal(r.code, 0, r.stderr);
-    const vars = Object.fromEntries(r.stdout.trim().split('\n').map((l) => /^export (\w+)=(.*)$/.exec(l)!.slice(1, 3) as [string, string]));
+    const vars = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => /^export (\w+)=(.*)$/.exec(l)!.slice(1, 3) as [string, string]),
+    );
     assert.equal(vars.TEMPORAL_ADDRESS, '127.0.0.1:17301');
     assert.equal(vars.TEMPORAL_NAMESPACE, 'default');
     assert.equal(vars.HEPFLOW_S3_ENDPOINT, 'http://127.0.0.1:19301');
     assert.equal(vars.TEMPORAL_UI_ADDRESS, 'http://127.0.0.1:18301');
     assert.equal(vars.HEPFLOW_TEMPORAL_PORT, '17301');
     assert.equal(vars.HEPFLOW_DATA_DIR, dataDir);
-    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'HEPFLOW_BUCKET']) assert.ok(vars[k], k);
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'HEPFLOW_BUCKET'])
+      assert.ok(vars[k], k);
   });
 
   test('a failure exits 1 with its message', async () => {
@@ -176,9 +225,19 @@ describe('against a Temporal dev server and an S3 server', () => {
   }
 
   before(async () => {
-    [env, s3] = await Promise.all([startTestTemporal({ searchAttributes: [STAGE, SAMPLES, MODEL, BEST_AUC] }), startTestS3('hepflow-cli')]);
+    [env, s3] = await Promise.all([
+      startTestTemporal({ searchAttributes: [STAGE, SAMPLES, MODEL, BEST_AUC] }),
+      startTestS3('hepflow-cli'),
+    ]);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'hepflow-cli-'));
-    cliEnv = { ...s3.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_UI_ADDRESS: UI, HEPFLOW_BUCKET: 'hepflow-cli', HEPFLOW_DATA_DIR: tmp };
+    cliEnv = {
+      ...s3.env,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_UI_ADDRESS: UI,
+      HEPFLOW_BUCKET: 'hepflow-cli',
+      HEPFLOW_DATA_DIR: tmp,
+    };
   });
   after(async () => {
     await Promise.all([env?.teardown(), s3?.stop()]);
@@ -188,8 +247,19 @@ describe('against a Temporal dev server and an S3 server', () => {
   let failedRun = '';
 
   test('a failed run prints its cause chain, one line per level, and its web UI link; exit 1', async () => {
-    const r = await hepflow(['run', '--local-worker', '--sample', 'qcd=s3://hepflow-cli/nowhere/qcd/', '--sample', 'ttbar=s3://hepflow-cli/nowhere/ttbar/',
-      '--work', 's3://hepflow-cli/runs/failing'], cliEnv);
+    const r = await hepflow(
+      [
+        'run',
+        '--local-worker',
+        '--sample',
+        'qcd=s3://hepflow-cli/nowhere/qcd/',
+        '--sample',
+        'ttbar=s3://hepflow-cli/nowhere/ttbar/',
+        '--work',
+        's3://hepflow-cli/runs/failing',
+      ],
+      cliEnv,
+    );
     assert.equal(r.code, 1, r.stderr);
     failedRun = /started pipelineWorkflow (\S+)/.exec(r.stdout)?.[1] ?? '';
     assert.ok(failedRun, r.stdout);
@@ -199,9 +269,15 @@ describe('against a Temporal dev server and an S3 server', () => {
     assert.equal(lines[1], `  workflow pipelineWorkflow ${failedRun}`);
     assert.match(lines[2]!, /^ {4}└ child workflow featuresWorkflow \S+/);
     assert.match(lines[3]!, /^ {6}└ activity listInputFiles /);
-    assert.match(lines[4]!, /^ {8}└ InvalidInput: sample '(qcd|ttbar)': no \.root files under s3:\/\/hepflow-cli\/nowhere\/(qcd|ttbar)\/ \(missing or empty prefix\)$/);
+    assert.match(
+      lines[4]!,
+      /^ {8}└ InvalidInput: sample '(qcd|ttbar)': no \.root files under s3:\/\/hepflow-cli\/nowhere\/(qcd|ttbar)\/ \(missing or empty prefix\)$/,
+    );
     assert.equal(lines.length, 6, r.stderr);
-    assert.ok(lines.slice(2, -1).every((l, i) => l.startsWith(`${'  '.repeat(i + 2)}└ `)), r.stderr);
+    assert.ok(
+      lines.slice(2, -1).every((l, i) => l.startsWith(`${'  '.repeat(i + 2)}└ `)),
+      r.stderr,
+    );
     assert.equal(lines.at(-1), `  web UI: ${UI}/namespaces/default/workflows/${failedRun}`);
     assert.doesNotMatch(r.stderr, /Workflow execution failed|\n {4}at /, 'no stack traces');
   });
@@ -216,7 +292,7 @@ describe('against a Temporal dev server and an S3 server', () => {
     assert.match(r.stdout, new RegExp(`web UI: ${UI}/namespaces/default/workflows/${failedRun}`));
   });
 
-  test('report <run>: report.md of the run\'s work URI, or why there is none', async () => {
+  test("report <run>: report.md of the run's work URI, or why there is none", async () => {
     const none = await hepflow(['report', failedRun], cliEnv);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no report\.md at s3:\/\/hepflow-cli\/runs\/failing\/report\.md yet/);
@@ -243,9 +319,14 @@ describe('against a Temporal dev server and an S3 server', () => {
     // No worker polls this queue: the workflow stays RUNNING until the test ends.
     const id = `cli-cancel-${Date.now()}`;
     await env.client.workflow.start('ingestWorkflow', {
-      taskQueue: 'hepflow-cli-test-unpolled', workflowId: id,
+      taskQueue: 'hepflow-cli-test-unpolled',
+      workflowId: id,
       args: [{ inputUri: 's3://hepflow-cli/in/', outputUri: 's3://hepflow-cli/out/' }],
-      typedSearchAttributes: [{ key: STAGE, value: 'training' }, { key: MODEL, value: 'hlf' }, { key: BEST_AUC, value: 0.98765 }],
+      typedSearchAttributes: [
+        { key: STAGE, value: 'training' },
+        { key: MODEL, value: 'hlf' },
+        { key: BEST_AUC, value: 0.98765 },
+      ],
     });
     await listed(id);
     await listed(failedRun);
@@ -253,7 +334,10 @@ describe('against a Temporal dev server and an S3 server', () => {
     assert.equal(runs.code, 0, runs.stderr);
     const header = runs.stdout.split('\n')[0]!;
     assert.match(header, /^RUN +TYPE +STATUS +STARTED +STAGE +MODEL +BEST AUC$/);
-    assert.match(runs.stdout, new RegExp(`^${id} +ingestWorkflow +RUNNING +\\d{4}-\\d\\d-\\d\\d [\\d:]+Z +training +hlf +0\\.9877$`, 'm'));
+    assert.match(
+      runs.stdout,
+      new RegExp(`^${id} +ingestWorkflow +RUNNING +\\d{4}-\\d\\d-\\d\\d [\\d:]+Z +training +hlf +0\\.9877$`, 'm'),
+    );
     assert.match(runs.stdout, new RegExp(`^${failedRun} +pipelineWorkflow +FAILED +\\d{4}-`, 'm'));
     assert.doesNotMatch(runs.stdout, /featuresWorkflow/, 'child workflows only with --all');
     const all = await hepflow(['runs', '--all', '--limit', '100'], cliEnv);
@@ -264,12 +348,18 @@ describe('against a Temporal dev server and an S3 server', () => {
 
     const waiting = await hepflow(['logs', id], cliEnv);
     assert.equal(waiting.code, 0, waiting.stderr);
-    assert.match(waiting.stdout, /not picked up by a worker yet \(is one polling task queue hepflow-cli-test-unpolled\?\)/);
+    assert.match(
+      waiting.stdout,
+      /not picked up by a worker yet \(is one polling task queue hepflow-cli-test-unpolled\?\)/,
+    );
     const r = await hepflow(['cancel', id], cliEnv);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`cancellation requested for ingestWorkflow ${id}`));
     const history = await env.client.workflow.getHandle(id).fetchHistory();
-    assert.ok(history.events!.some((e) => e.workflowExecutionCancelRequestedEventAttributes), 'the server recorded the request');
+    assert.ok(
+      history.events!.some((e) => e.workflowExecutionCancelRequestedEventAttributes),
+      'the server recorded the request',
+    );
     const again = await hepflow(['cancel', failedRun], cliEnv);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /is not running: it is FAILED/);
@@ -283,10 +373,20 @@ describe('against a Temporal dev server and an S3 server', () => {
     const store = s3.storage();
     await store.write('s3://hepflow-cli/ingest/a-hzz.root', readFileSync(sharedFile('uproot-HZZ.root')));
     await store.write('s3://hepflow-cli/ingest/b-broken.root', 'not a ROOT file');
-    const args = ['ingest', 's3://hepflow-cli/ingest/', '--branches', 'NMuon', '--local-worker', '--out', 's3://hepflow-cli/ingested'];
+    const args = [
+      'ingest',
+      's3://hepflow-cli/ingest/',
+      '--branches',
+      'NMuon',
+      '--local-worker',
+      '--out',
+      's3://hepflow-cli/ingested',
+    ];
     const strict = await hepflow(args, cliEnv);
     assert.equal(strict.code, 1, strict.stderr);
-    const stat = new RegExp(`NMuon +${HZZ.entries} values {2}sum +${HZZ.nMuonSum} {2}mean ${(HZZ.nMuonSum / HZZ.entries).toPrecision(6)}`);
+    const stat = new RegExp(
+      `NMuon +${HZZ.entries} values {2}sum +${HZZ.nMuonSum} {2}mean ${(HZZ.nMuonSum / HZZ.entries).toPrecision(6)}`,
+    );
     assert.match(strict.stdout, new RegExp(`a-hzz\\.root +events +${HZZ.entries} entries.*\\n +${stat.source}`));
     assert.match(strict.stdout, new RegExp(`branches over all files read:\\n +${stat.source}`));
     assert.match(strict.stdout, /files: 2 \(1 read, 1 failed\)/);

@@ -9,11 +9,21 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES, WorkflowFailureTypes, type WorkflowFailureType } from '../src/contract/errors.js';
+import {
+  ErrorTypes,
+  NON_RETRYABLE_ERROR_TYPES,
+  WorkflowFailureTypes,
+  type WorkflowFailureType,
+} from '../src/contract/errors.js';
 import type { OutcomeProblem } from '../src/input/samples.js';
 import { InputSchemaError } from '../src/input/validate.js';
 import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/layout/run-layout.js';
-import { MissingBranchError, MissingTreeError, RootFormatError, UnsupportedRootFeatureError } from '../src/root/reader/errors.js';
+import {
+  MissingBranchError,
+  MissingTreeError,
+  RootFormatError,
+  UnsupportedRootFeatureError,
+} from '../src/root/reader/errors.js';
 import { InvalidInputError } from '../src/errors.js';
 import { InvalidUriError, ObjectNotFoundError, PermanentStorageError } from '../src/storage/index.js';
 import { CheckpointError, DatasetTooSmallError, TrainingDivergedError } from '../src/ml/errors.js';
@@ -27,7 +37,9 @@ function valueImports(file: string): string[] {
 }
 
 const tsFiles = (dir: string): string[] =>
-  readdirSync(path.join(projectRoot, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(projectRoot, dir, f));
+  readdirSync(path.join(projectRoot, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(projectRoot, dir, f));
 
 test('src/contract and everything it imports load in the workflow sandbox: no Node module on the way', () => {
   const node = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
@@ -36,8 +48,15 @@ test('src/contract and everything it imports load in the workflow sandbox: no No
     if (seen.has(file)) return;
     seen.add(file);
     for (const spec of valueImports(file)) {
-      assert.ok(!node.has(spec) && !spec.startsWith('node:'), `${[...via, path.relative(projectRoot, file)].join(' → ')} imports ${spec}`);
-      if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')), [...via, path.relative(projectRoot, file)]);
+      assert.ok(
+        !node.has(spec) && !spec.startsWith('node:'),
+        `${[...via, path.relative(projectRoot, file)].join(' → ')} imports ${spec}`,
+      );
+      if (spec.startsWith('.'))
+        visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')), [
+          ...via,
+          path.relative(projectRoot, file),
+        ]);
     }
   };
   for (const f of tsFiles('src/contract')) visit(f, []);
@@ -45,7 +64,10 @@ test('src/contract and everything it imports load in the workflow sandbox: no No
 });
 
 test('nothing imports upward: activities/ and src/ never import workflows/, src/ never imports activities/', () => {
-  for (const [dir, banned] of [['activities', ['workflows/']], ['src', ['workflows/', 'activities/']]] as const) {
+  for (const [dir, banned] of [
+    ['activities', ['workflows/']],
+    ['src', ['workflows/', 'activities/']],
+  ] as const) {
     for (const f of tsFiles(dir)) {
       for (const spec of [...readFileSync(f, 'utf8').matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!)) {
         const target = path.relative(projectRoot, path.resolve(path.dirname(f), spec));
@@ -77,7 +99,11 @@ test('each non-retryable failure type is the name of the error class that carrie
 
 test('the types workflows fail with are the named workflow failure types', () => {
   // Checked by the compiler: a verdict of the features stage outside the list does not compile.
-  const featureVerdicts: Record<OutcomeProblem['type'], WorkflowFailureType> = { SampleFailed: 'SampleFailed', EmptyClass: 'EmptyClass', FilesFailed: 'FilesFailed' };
+  const featureVerdicts: Record<OutcomeProblem['type'], WorkflowFailureType> = {
+    SampleFailed: 'SampleFailed',
+    EmptyClass: 'EmptyClass',
+    FilesFailed: 'FilesFailed',
+  };
   for (const [k, v] of Object.entries(featureVerdicts)) assert.equal(k, v);
   assert.equal(new InputSchemaError('input.x', 'a number', 'y').name, WorkflowFailureTypes.invalidInput);
 });

@@ -16,7 +16,7 @@ const CLASSES = ['qcd', 'ttbar', 'wjets'];
 async function writePart(path: string, labels: number[], firstId: number): Promise<void> {
   const w = await ParquetFeatureWriter.open(path, { rowGroupSize: 50 });
   let s = firstId + 1;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   for (const [i, label] of labels.entries()) {
     const id = firstId + i;
     const hlf = Float32Array.from({ length: N_HLF }, (_, k) => (k === 0 ? id : (rnd() - 0.5) * 100 * (k + 1)));
@@ -38,7 +38,11 @@ async function fixture(): Promise<{ dir: string; parts: string[]; source: Map<nu
   await writePart(parts[0]!, Array(300).fill(0), 0);
   await writePart(parts[1]!, Array(500).fill(1), 1000);
   // A mixed part: 400 W+jets and 40 more QCD, interleaved.
-  await writePart(parts[2]!, Array.from({ length: 440 }, (_, i) => (i % 11 === 0 ? 0 : 2)), 2000);
+  await writePart(
+    parts[2]!,
+    Array.from({ length: 440 }, (_, i) => (i % 11 === 0 ? 0 : 2)),
+    2000,
+  );
   const source = new Map<number, FeatureRow>();
   for (const p of parts) for (const r of await readAll(p)) source.set(r.hlf[0]!, r);
   return { dir, parts, source };
@@ -59,10 +63,16 @@ test('balanced, disjoint, row-faithful 80/20 split with several shuffle buckets;
     assert.deepEqual(res.metadata.available, { qcd: 340, ttbar: 500, wjets: 400 });
     assert.deepEqual(count(train), [272, 272, 272]);
     assert.deepEqual(count(testRows), [68, 68, 68]);
-    assert.deepEqual(res.metadata.counts, { train: { qcd: 272, ttbar: 272, wjets: 272 }, test: { qcd: 68, ttbar: 68, wjets: 68 } });
+    assert.deepEqual(res.metadata.counts, {
+      train: { qcd: 272, ttbar: 272, wjets: 272 },
+      test: { qcd: 68, ttbar: 68, wjets: 68 },
+    });
     const trainKeys = new Set(train.map(key));
     assert.equal(trainKeys.size, train.length);
-    assert.ok(testRows.every((r) => !trainKeys.has(key(r))), 'train and test overlap');
+    assert.ok(
+      testRows.every((r) => !trainKeys.has(key(r))),
+      'train and test overlap',
+    );
     // Every output row is its source row, unchanged.
     for (const r of [...train, ...testRows]) {
       const s = source.get(r.hlf[0]!)!;
@@ -73,7 +83,10 @@ test('balanced, disjoint, row-faithful 80/20 split with several shuffle buckets;
     }
     // Shuffled: not in input order, classes interleaved from the start.
     const ids = train.map((r) => r.hlf[0]!);
-    assert.notDeepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.notDeepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
     assert.equal(new Set(train.slice(0, 30).map((r) => r.label)).size, 3);
     // Scaler: min/max of train HLF, not of train + test.
     for (let k = 0; k < N_HLF; k++) {
@@ -82,8 +95,12 @@ test('balanced, disjoint, row-faithful 80/20 split with several shuffle buckets;
     }
     const allMin = (k: number) => Math.min(...[...train, ...testRows].map((r) => r.hlf[k]!));
     const allMax = (k: number) => Math.max(...[...train, ...testRows].map((r) => r.hlf[k]!));
-    assert.ok(Array.from({ length: N_HLF }, (_, k) => k).some((k) => res.scaler.min[k] !== allMin(k) || res.scaler.max[k] !== allMax(k)),
-      'the test split never extends the range: the check would not catch a scaler fit on all rows');
+    assert.ok(
+      Array.from({ length: N_HLF }, (_, k) => k).some(
+        (k) => res.scaler.min[k] !== allMin(k) || res.scaler.max[k] !== allMax(k),
+      ),
+      'the test split never extends the range: the check would not catch a scaler fit on all rows',
+    );
     assert.deepEqual(JSON.parse(await readFile(res.scalerPath, 'utf8')), res.scaler);
     // Particle scaler: mean/std over the real particles of train rows only.
     const trainParticles = train.flatMap((r) => Array.from(r.particles));
@@ -95,18 +112,41 @@ test('balanced, disjoint, row-faithful 80/20 split with several shuffle buckets;
     assert.deepEqual(JSON.parse(await readFile(res.particleScalerPath, 'utf8')), res.particleScaler);
     const meta = JSON.parse(await readFile(res.metadataPath, 'utf8'));
     assert.equal(meta.configHash, res.metadata.configHash);
-    assert.deepEqual(meta.parts.map((p: { key: string }) => p.key), [...parts].sort());
+    assert.deepEqual(
+      meta.parts.map((p: { key: string }) => p.key),
+      [...parts].sort(),
+    );
     assert.deepEqual(meta.parts[2].counts, { qcd: 40, ttbar: 0, wjets: 400 });
     // Row groups sized for streaming, bucket scratch cleaned up.
     assert.deepEqual((await readFeatureFileInfo(res.trainPath)).rowGroupRows, [...Array(12).fill(64), 816 - 12 * 64]);
-    assert.deepEqual(await readdir(out), ['metadata.json', 'particle-scaler.json', 'scaler.json', 'test.parquet', 'train.parquet']);
+    assert.deepEqual(await readdir(out), [
+      'metadata.json',
+      'particle-scaler.json',
+      'scaler.json',
+      'test.parquet',
+      'train.parquet',
+    ]);
 
     // Same seed, parts listed in another order: the same rows in the same order;
     // another seed: another selection and order.
-    const again = await assembleDataset({ parts: [...parts].reverse(), outDir: join(dir, 'again'), kind: 'full', seed: 7, bucketRows: 100, rowGroupSize: 64 });
+    const again = await assembleDataset({
+      parts: [...parts].reverse(),
+      outDir: join(dir, 'again'),
+      kind: 'full',
+      seed: 7,
+      bucketRows: 100,
+      rowGroupSize: 64,
+    });
     assert.deepEqual((await readAll(again.trainPath)).map(key), train.map(key));
     assert.equal(again.metadata.configHash, res.metadata.configHash);
-    const other = await assembleDataset({ parts, outDir: join(dir, 'other'), kind: 'full', seed: 8, bucketRows: 100, rowGroupSize: 64 });
+    const other = await assembleDataset({
+      parts,
+      outDir: join(dir, 'other'),
+      kind: 'full',
+      seed: 8,
+      bucketRows: 100,
+      rowGroupSize: 64,
+    });
     const otherTrain = await readAll(other.trainPath);
     assert.notDeepEqual(otherTrain.map(key), train.map(key));
     assert.notEqual(other.metadata.configHash, res.metadata.configHash);
@@ -122,7 +162,10 @@ test("'dev' caps the total; classes must all be present", async () => {
     assert.equal(res.metadata.perClass, 30);
     assert.deepEqual(count(await readAll(res.trainPath)), [24, 24, 24]);
     assert.deepEqual(count(await readAll(res.testPath)), [6, 6, 6]);
-    await assert.rejects(assembleDataset({ parts: [parts[1]!], outDir: join(dir, 'x') }), /no events of class qcd, wjets/);
+    await assert.rejects(
+      assembleDataset({ parts: [parts[1]!], outDir: join(dir, 'x') }),
+      /no events of class qcd, wjets/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -138,7 +181,11 @@ test('particle scaling keeps Masking(0) working, unlike the original per-event s
   const steps = 6;
   // Two real particles (lepton last), padded at the front to 6 steps as training does.
   const real = Float32Array.from({ length: 2 * F }, (_, i) => (i % F === 13 || i % F === 18 ? i % 2 : 10 + i));
-  const pad = (p: Float32Array) => { const x = new Float32Array(steps * F); x.set(p, (steps - p.length / F) * F); return x; };
+  const pad = (p: Float32Array) => {
+    const x = new Float32Array(steps * F);
+    x.set(p, (steps - p.length / F) * F);
+    return x;
+  };
   const rowIsZero = (x: Float32Array, r: number) => x.subarray(r * F, (r + 1) * F).every((v) => v === 0);
 
   // The original: pad, then standardise each column of the event's own padded matrix.
@@ -154,7 +201,10 @@ test('particle scaling keeps Masking(0) working, unlike the original per-event s
   // hepflow: a global train-fit scaler on real particles, then padding.
   const scaler = { features: [], mean: Array(F).fill(5), std: Array(F).fill(2) };
   const ours = pad(scaleParticles(scaler, real));
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map((r) => rowIsZero(ours, r)), [true, true, true, true, false, false]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map((r) => rowIsZero(ours, r)),
+    [true, true, true, true, false, false],
+  );
   assert.equal(ours[4 * F + 0], (real[0]! - 5) / 2);
 });
 
@@ -163,7 +213,11 @@ test('selection sampling keeps exactly k of n, uniformly', () => {
   for (let trial = 0; trial < 2000; trial++) {
     const s = new Sampler(10, 3, new Rng(trial, 1));
     let kept = 0;
-    for (let i = 0; i < 10; i++) if (s.take()) { kept++; hits[i]!++; }
+    for (let i = 0; i < 10; i++)
+      if (s.take()) {
+        kept++;
+        hits[i]!++;
+      }
     assert.equal(kept, 3);
   }
   // Each position kept with probability 0.3: 600 ± ~5σ (σ ≈ 20).

@@ -27,18 +27,27 @@ before(() => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const samples = [{ name: 'ttbar', uri: `${uri('in', 'ttbar')}/` }, { name: 'wjets', uri: `${uri('in', 'wjets')}/` }];
+const samples = [
+  { name: 'ttbar', uri: `${uri('in', 'ttbar')}/` },
+  { name: 'wjets', uri: `${uri('in', 'wjets')}/` },
+];
 
 test('hepflow features → hepflow dataset: the manifest names the classes and the parts, keyed independently of the output URI', async () => {
   const f = await runFeaturesLocally(store, { samples, outputUri: uri('features') });
   assert.equal(f.problem, undefined);
   assert.deepEqual(f.classes, ['ttbar', 'wjets']);
-  assert.deepEqual(f.perSample.map((t) => t.counters.rows), [REAL_DELPHES.ttbar.selected, REAL_DELPHES.wjets.selected]);
+  assert.deepEqual(
+    f.perSample.map((t) => t.counters.rows),
+    [REAL_DELPHES.ttbar.selected, REAL_DELPHES.wjets.selected],
+  );
   const { parts } = await manifestParts(store, uri('features'));
-  assert.deepEqual(parts.map((p) => [p.key, p.rows]), [
-    [`ttbar/0/${REAL_DELPHES.ttbar.file}`, REAL_DELPHES.ttbar.selected],
-    [`wjets/0/${REAL_DELPHES.wjets.file}`, REAL_DELPHES.wjets.selected],
-  ]);
+  assert.deepEqual(
+    parts.map((p) => [p.key, p.rows]),
+    [
+      [`ttbar/0/${REAL_DELPHES.ttbar.file}`, REAL_DELPHES.ttbar.selected],
+      [`wjets/0/${REAL_DELPHES.wjets.file}`, REAL_DELPHES.wjets.selected],
+    ],
+  );
   const ds = await buildDataset(store, { featuresUri: uri('features'), outputUri: uri('ds'), kind: 'full' });
   assert.deepEqual(ds.classes, ['ttbar', 'wjets']);
   assert.deepEqual(ds.available, { ttbar: REAL_DELPHES.ttbar.selected, wjets: REAL_DELPHES.wjets.selected });
@@ -47,14 +56,23 @@ test('hepflow features → hepflow dataset: the manifest names the classes and t
 test('the dataset refuses a features run whose part went missing, and a directory that is no features run', async () => {
   const { parts } = await manifestParts(store, uri('features'));
   await store.delete(parts[1]!.uri);
-  await assert.rejects(buildDataset(store, { featuresUri: uri('features'), outputUri: uri('ds2'), kind: 'full' }), /wjets\.root\) is missing or changed since the features run/);
-  await assert.rejects(buildDataset(store, { featuresUri: uri('in'), outputUri: uri('ds3'), kind: 'full' }), /manifest\.json: not a features run/);
+  await assert.rejects(
+    buildDataset(store, { featuresUri: uri('features'), outputUri: uri('ds2'), kind: 'full' }),
+    /wjets\.root\) is missing or changed since the features run/,
+  );
+  await assert.rejects(
+    buildDataset(store, { featuresUri: uri('in'), outputUri: uri('ds3'), kind: 'full' }),
+    /manifest\.json: not a features run/,
+  );
 });
 
 test('an empty sample directory is an error, not an empty input', async () => {
   mkdirSync(path.join(dir, 'in', 'empty'));
   await assert.rejects(
-    runFeaturesLocally(store, { samples: [samples[0]!, { name: 'empty', uri: `${uri('in', 'empty')}/` }], outputUri: uri('f-empty') }),
+    runFeaturesLocally(store, {
+      samples: [samples[0]!, { name: 'empty', uri: `${uri('in', 'empty')}/` }],
+      outputUri: uri('f-empty'),
+    }),
     /sample 'empty': no \.root files under file:.*\/in\/empty\/ \(missing or empty prefix\)/,
   );
 });

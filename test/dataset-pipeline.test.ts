@@ -20,8 +20,13 @@ import type { RandomAccessSource } from '../src/storage/random-access.js';
 async function fileSource(path: string): Promise<RandomAccessSource> {
   const fh = await open(path, 'r');
   return {
-    uri: path, size: (await fh.stat()).size,
-    async read(offset, length) { const b = new Uint8Array(length); await fh.read(b, 0, length, offset); return b; },
+    uri: path,
+    size: (await fh.stat()).size,
+    async read(offset, length) {
+      const b = new Uint8Array(length);
+      await fh.read(b, 0, length, offset);
+      return b;
+    },
     close: () => fh.close(),
   };
 }
@@ -37,7 +42,13 @@ test('generated ROOT files → features → balanced dataset readable by pyarrow
       const src = await fileSource(root);
       const pq = join(dir, `${cls}.parquet`);
       const out = await ParquetFeatureWriter.open(pq, { rowGroupSize: 50 });
-      const cf = await prepareFeatures({ events: withEntries(readDelphesEvents(src, { entriesPerChunk: 64 })), label: labelOf(cls), className: cls, sourceUri: root, out });
+      const cf = await prepareFeatures({
+        events: withEntries(readDelphesEvents(src, { entriesPerChunk: 64 })),
+        label: labelOf(cls),
+        className: cls,
+        sourceUri: root,
+        out,
+      });
       await out.close();
       await src.close();
       selected[cls] = cf.withIsolatedLepton;
@@ -45,18 +56,33 @@ test('generated ROOT files → features → balanced dataset readable by pyarrow
     }
     const smallest = Math.min(...Object.values(selected));
     assert.ok(smallest >= 20, `too few selected events: ${JSON.stringify(selected)}`);
-    const ds = await assembleDataset({ parts, outDir: join(dir, 'ds'), kind: 'full', seed: 3, rowGroupSize: 16, bucketRows: 25 });
+    const ds = await assembleDataset({
+      parts,
+      outDir: join(dir, 'ds'),
+      kind: 'full',
+      seed: 3,
+      rowGroupSize: 16,
+      bucketRows: 25,
+    });
     for (const p of parts) if (typeof p !== 'string') await p.close();
     assert.deepEqual(ds.metadata.available, selected);
     const nTest = Math.round(smallest * 0.2);
     assert.deepEqual(ds.metadata.counts.test, { qcd: nTest, ttbar: nTest, wjets: nTest });
-    const py = execFileSync(resolve('.tools/venv/bin/python'), ['-c', `
+    const py = execFileSync(
+      resolve('.tools/venv/bin/python'),
+      [
+        '-c',
+        `
 import pyarrow.parquet as pq, json, sys
 t = pq.read_table(sys.argv[1])
 lab = t.column('label').to_pylist()
 n = [len(x) for x in t.column('particles').to_pylist()]
 print(json.dumps({"rows": t.num_rows, "per_label": [lab.count(i) for i in range(3)], "multiple_of_19": all(k % 19 == 0 and k > 0 for k in n)}))
-`, ds.trainPath], { encoding: 'utf8' });
+`,
+        ds.trainPath,
+      ],
+      { encoding: 'utf8' },
+    );
     const train = JSON.parse(py);
     assert.deepEqual(train.per_label, [smallest - nTest, smallest - nTest, smallest - nTest]);
     assert.equal(train.multiple_of_19, true);

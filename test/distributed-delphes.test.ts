@@ -39,7 +39,9 @@ let store: Storage;
 type Name = keyof typeof REAL_DELPHES;
 const ALL = Object.keys(REAL_DELPHES) as Name[];
 const sample = (name: Name): SampleInput => ({
-  name, uri: `s3://${s3.bucket}/delphes/${name}/`, ...(name.endsWith('-pu20') ? { label: name.slice(0, -'-pu20'.length) } : {}),
+  name,
+  uri: `s3://${s3.bucket}/delphes/${name}/`,
+  ...(name.endsWith('-pu20') ? { label: name.slice(0, -'-pu20'.length) } : {}),
 });
 
 before(async () => {
@@ -49,7 +51,11 @@ before(async () => {
   env = await startTestTemporal();
   worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
   running = worker.run();
-  for (const name of ALL) await store.write(`s3://${s3.bucket}/delphes/${name}/${REAL_DELPHES[name].file}`, readFileSync(sharedDelphesFile(REAL_DELPHES[name].file)));
+  for (const name of ALL)
+    await store.write(
+      `s3://${s3.bucket}/delphes/${name}/${REAL_DELPHES[name].file}`,
+      readFileSync(sharedDelphesFile(REAL_DELPHES[name].file)),
+    );
 });
 
 after(async () => {
@@ -63,37 +69,62 @@ after(async () => {
 const SPEC: TrainSpec = { kind: 'hlf', training: { epochs: 10, batchSize: 8, backend: 'wasm' } };
 let report: PipelineReport;
 
-test('a pipeline run with workers: 2 trains its model data-parallel (real samples, with and without pile-up)', { timeout: 10 * 60_000 }, async () => {
+test('a pipeline run with workers: 2 trains its model data-parallel (real samples, with and without pile-up)', {
+  timeout: 10 * 60_000,
+}, async () => {
   const input: PipelineInput = {
-    workUri: `s3://${s3.bucket}/runs/real`, samples: ALL.map(sample), dataset: { rowGroupSize: 16 }, register: false,
+    workUri: `s3://${s3.bucket}/runs/real`,
+    samples: ALL.map(sample),
+    dataset: { rowGroupSize: 16 },
+    register: false,
     models: [{ name: 'hlf', spec: { ...SPEC, training: { ...SPEC.training, epochs: 3 } }, workers: 2, localSteps: 4 }],
   };
-  report = await env.client.workflow.execute('pipelineWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'real-dist', args: [input] });
+  report = await env.client.workflow.execute('pipelineWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'real-dist',
+    args: [input],
+  });
   const [m] = report.models;
   const child = env.client.workflow.getHandle(`real-dist-grid-hlf/${m!.best.runId}`);
   assert.equal((await child.describe()).type, 'distributedTrainWorkflow');
   const d: DistributedTrainResult = await child.result();
-  assert.deepEqual(d.workersPerRound.map(([w]) => w), [2], 'every round had 2 shards');
+  assert.deepEqual(
+    d.workersPerRound.map(([w]) => w),
+    [2],
+    'every round had 2 shards',
+  );
   assert.equal(d.epochsCompleted, 3);
   assert.deepEqual(Object.keys(m!.evaluation.auc), ['qcd', 'ttbar', 'wjets']);
 });
 
-test('same epochs on the real samples: 2 and 3 workers against single-worker training, test AUC per class', { skip: !process.env.HEPFLOW_SLOW, timeout: 30 * 60_000 }, async (t) => {
+test('same epochs on the real samples: 2 and 3 workers against single-worker training, test AUC per class', {
+  skip: !process.env.HEPFLOW_SLOW,
+  timeout: 30 * 60_000,
+}, async (t) => {
   const { datasetUri, classes, counts } = report.dataset;
   const config = resolveTrainSpec(SPEC, classes);
   const out = (name: string) => `s3://${s3.bucket}/compare/${name}`;
-  const evaluate = (modelUri: string, name: string) => evaluateOnTestSet({ modelUri, datasetUri, outputUri: `${out(name)}/evaluation` });
+  const evaluate = (modelUri: string, name: string) =>
+    evaluateOnTestSet({ modelUri, datasetUri, outputUri: `${out(name)}/evaluation` });
   const runs = [];
   for (const seed of [config.seed, config.seed + 1]) {
-    const single = await trainRun({ runId: 'single', datasetUri, outputUri: out(`single-${seed}`), config: { ...config, seed } }, { log: () => undefined });
+    const single = await trainRun(
+      { runId: 'single', datasetUri, outputUri: out(`single-${seed}`), config: { ...config, seed } },
+      { log: () => undefined },
+    );
     runs.push({ name: `single worker, seed ${seed}`, e: await evaluate(single.modelUri, `single-${seed}`) });
   }
   for (const n of [2, 3]) {
     const d = await trainInThreads({ datasetUri, outputUri: out(`w${n}`), config, workersAt: () => n, localSteps: 4 });
-    assert.deepEqual(d.workersPerRound.map(([w]) => w), [n]);
+    assert.deepEqual(
+      d.workersPerRound.map(([w]) => w),
+      [n],
+    );
     runs.push({ name: `${n} workers`, e: await evaluate(d.modelUri, `w${n}`) });
   }
   const fmt = (a: Record<string, number>) => classes.map((c) => `${c} ${a[c]!.toFixed(4)}`).join(', ');
-  t.diagnostic(`events train ${JSON.stringify(counts.train)}, test ${JSON.stringify(counts.test)}; ${SPEC.training!.epochs} epochs`);
+  t.diagnostic(
+    `events train ${JSON.stringify(counts.train)}, test ${JSON.stringify(counts.test)}; ${SPEC.training!.epochs} epochs`,
+  );
   for (const r of runs) t.diagnostic(`${r.name}: ${fmt(r.e.auc)}`);
 });

@@ -50,8 +50,12 @@ after(async () => {
 });
 
 /** Runs a whole distributed training; `workersAt(round)` may change the worker count per round. */
-const trainDistributed = (outputUri: string, config: TrainConfig, workersAt: (round: number) => number, localSteps = 8): Promise<DistributedTrainResult> =>
-  trainInThreads({ datasetUri, outputUri, config, workersAt, localSteps });
+const trainDistributed = (
+  outputUri: string,
+  config: TrainConfig,
+  workersAt: (round: number) => number,
+  localSteps = 8,
+): Promise<DistributedTrainResult> => trainInThreads({ datasetUri, outputUri, config, workersAt, localSteps });
 
 test('shards partition each epoch: every row group once, contiguous blocks, any worker count per round', () => {
   const total = 23;
@@ -67,50 +71,91 @@ test('shards partition each epoch: every row group once, contiguous blocks, any 
     }
     p = nextPosition(p, span);
   }
-  assert.deepEqual(seen, Array.from({ length: total }, (_, i) => i));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: total }, (_, i) => i),
+  );
   assert.deepEqual(p, { round: 5, epoch: 1, cursor: 0 });
   assert.throws(() => roundSpan(p, total, 0, 2), /workers must be a positive integer/);
 });
 
 test('averaging weighs workers by rows and keeps the most advanced Adam step', () => {
-  const specs = [{ name: 'k', shape: [2], dtype: 'float32' as const }, { name: 'iter', shape: [], dtype: 'int32' as const }];
+  const specs = [
+    { name: 'k', shape: [2], dtype: 'float32' as const },
+    { name: 'iter', shape: [], dtype: 'int32' as const },
+  ];
   const a = packTensors(specs, [Float32Array.from([1, 2]), Int32Array.from([10])]);
   const b = packTensors(specs, [Float32Array.from([4, 8]), Int32Array.from([12])]);
-  const avg = averageStates([{ weights: a, samples: 100 }, { weights: b, samples: 300 }], 't');
+  const avg = averageStates(
+    [
+      { weights: a, samples: 100 },
+      { weights: b, samples: 300 },
+    ],
+    't',
+  );
   const [k, iter] = unpackTensors(avg.weights, 't');
   assert.deepEqual([...k!], [3.25, 6.5]);
   assert.deepEqual([...iter!], [12]);
   const other = packTensors([{ name: 'k', shape: [3], dtype: 'float32' }], [new Float32Array(3)]);
-  assert.throws(() => averageStates([{ weights: a, samples: 1 }, { weights: other, samples: 1 }], 'round 4'), /round 4: worker 1's weight tensors differ/);
+  assert.throws(
+    () =>
+      averageStates(
+        [
+          { weights: a, samples: 1 },
+          { weights: other, samples: 1 },
+        ],
+        'round 4',
+      ),
+    /round 4: worker 1's weight tensors differ/,
+  );
 });
 
-test('HLF model: 2 and elastic 2→3 workers match single-worker test AUCs within 0.005 per class', { timeout: 600_000 }, async (t) => {
+test('HLF model: 2 and elastic 2→3 workers match single-worker test AUCs within 0.005 per class', {
+  timeout: 600_000,
+}, async (t) => {
   // 16 epochs: at 8 this small set leaves every run mid-descent, where the spread between
   // random initialisations alone (±0.005) swamps the comparison; measured at 16, single
   // 0.9858–0.9871 / 0.9912–0.9915 / 0.9881–0.9883, 2 workers 0.9848 / 0.9903–0.9905 / 0.9872–0.9875.
   const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 16, backend: 'wasm' });
-  const evaluate = (modelUri: string, name: string) => evaluateOnTestSet({ modelUri, datasetUri, outputUri: pathToFileURL(path.join(dir, name, 'evaluation')).href });
-  const single = await trainRun({ runId: 'single', datasetUri, outputUri: pathToFileURL(path.join(dir, 'single')).href, config }, { log: () => undefined });
+  const evaluate = (modelUri: string, name: string) =>
+    evaluateOnTestSet({ modelUri, datasetUri, outputUri: pathToFileURL(path.join(dir, name, 'evaluation')).href });
+  const single = await trainRun(
+    { runId: 'single', datasetUri, outputUri: pathToFileURL(path.join(dir, 'single')).href, config },
+    { log: () => undefined },
+  );
   const eSingle = await evaluate(single.modelUri, 'single');
   const two = await trainDistributed(pathToFileURL(path.join(dir, 'two')).href, config, () => 2);
   const eTwo = await evaluate(two.modelUri, 'two');
-  const elastic = await trainDistributed(pathToFileURL(path.join(dir, 'elastic')).href, config, (r) => (r < 10 ? 2 : 3));
+  const elastic = await trainDistributed(pathToFileURL(path.join(dir, 'elastic')).href, config, (r) =>
+    r < 10 ? 2 : 3,
+  );
   const eElastic = await evaluate(elastic.modelUri, 'elastic');
-  const fmt = (a: Record<string, number>) => Object.entries(a).map(([c, v]) => `${c} ${v.toFixed(4)}`).join(', ');
+  const fmt = (a: Record<string, number>) =>
+    Object.entries(a)
+      .map(([c, v]) => `${c} ${v.toFixed(4)}`)
+      .join(', ');
   t.diagnostic(`single: ${fmt(eSingle.auc)}; 2 workers: ${fmt(eTwo.auc)}; 2→3 workers: ${fmt(eElastic.auc)}`);
   assert.equal(two.epochsCompleted, 16);
   assert.deepEqual(elastic.workersPerRound[0], [2, 10]);
   assert.equal(elastic.workersPerRound[1]![0], 3);
   for (const cls of Object.keys(eSingle.auc)) {
-    for (const [name, e] of [['2 workers', eTwo], ['2→3 workers', eElastic]] as const) {
-      assert.ok(Math.abs(e.auc[cls]! - eSingle.auc[cls]!) < 0.005, `${name}: ${cls} AUC ${e.auc[cls]} vs single ${eSingle.auc[cls]}`);
+    for (const [name, e] of [
+      ['2 workers', eTwo],
+      ['2→3 workers', eElastic],
+    ] as const) {
+      assert.ok(
+        Math.abs(e.auc[cls]! - eSingle.auc[cls]!) < 0.005,
+        `${name}: ${cls} AUC ${e.auc[cls]} vs single ${eSingle.auc[cls]}`,
+      );
     }
   }
   // Every training row was seen once per epoch, split as single-worker training splits.
   assert.equal(two.totals.samples, single.epochsCompleted * (await readHistorySamples(single.modelUri)));
 });
 
-test('validation split in one part per shard combines exactly to one pass over the split: loss weighted by rows, AUCs from all scores', { timeout: 300_000 }, async () => {
+test('validation split in one part per shard combines exactly to one pass over the split: loss weighted by rows, AUCs from all scores', {
+  timeout: 300_000,
+}, async () => {
   const outputUri = pathToFileURL(path.join(dir, 'vparts')).href;
   const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 1, backend: 'wasm' });
   const r = await trainDistributed(outputUri, config, () => 3);
@@ -122,15 +167,36 @@ test('validation split in one part per shard combines exactly to one pass over t
   const model = await loadModel(files.modelJson, files.weights);
   const scaler = JSON.parse(await readFile(new URL(`${datasetUri}/scaler.json`), 'utf8'));
   const source = await createRowSource({ uris: [datasetFiles(datasetUri).train], id: datasetUri });
-  const o = { kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses };
+  const o = {
+    kind: config.model.kind,
+    maxLen: config.model.maxLen,
+    scaler,
+    padding: config.padding,
+    nClasses: config.model.nClasses,
+  };
   const v = await predictRows(model, validationRowBatches(source, config.split, 256), o, 'reference');
   model.dispose();
   const report = classificationReport(v.probs, v.labels, config.classNames, 200);
-  const parts = await Promise.all([0, 1, 2].map(async (k) => JSON.parse(await readFile(new URL(runLayout(outputUri).validation(0, k).result), 'utf8'))));
-  assert.ok(parts.every((p) => p.samples > 0), `every part scored rows: ${parts.map((p) => p.samples)}`);
-  assert.equal(parts.reduce((s, p) => s + p.samples, 0), v.labels.length, 'the parts cover the split once');
+  const parts = await Promise.all(
+    [0, 1, 2].map(async (k) =>
+      JSON.parse(await readFile(new URL(runLayout(outputUri).validation(0, k).result), 'utf8')),
+    ),
+  );
+  assert.ok(
+    parts.every((p) => p.samples > 0),
+    `every part scored rows: ${parts.map((p) => p.samples)}`,
+  );
+  assert.equal(
+    parts.reduce((s, p) => s + p.samples, 0),
+    v.labels.length,
+    'the parts cover the split once',
+  );
   assert.ok(Math.abs(epoch.valLoss - v.loss) < 1e-6 * v.loss, `val loss ${epoch.valLoss} vs one pass ${v.loss}`);
-  for (const c of report.perClass) assert.ok(Math.abs(epoch.valAuc[c.className] - c.auc) < 1e-12, `${c.className}: AUC ${epoch.valAuc[c.className]} vs one pass ${c.auc}`);
+  for (const c of report.perClass)
+    assert.ok(
+      Math.abs(epoch.valAuc[c.className] - c.auc) < 1e-12,
+      `${c.className}: AUC ${epoch.valAuc[c.className]} vs one pass ${c.auc}`,
+    );
   assert.equal(epoch.valAccuracy, report.accuracy);
 });
 
@@ -142,7 +208,10 @@ async function readHistorySamples(modelUri: string): Promise<number> {
 test('a shard rerun reuses its completed result; recomputing it from the round start reproduces it bit for bit', async () => {
   const outputUri = pathToFileURL(path.join(dir, 'repro')).href;
   const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 1, backend: 'wasm' });
-  const plan = await runJobInThread({ kind: 'plan', input: { runId: 'r', datasetUri, outputUri, config, localSteps: 8, warmupEpochs: 1 } }, { log: () => undefined });
+  const plan = await runJobInThread(
+    { kind: 'plan', input: { runId: 'r', datasetUri, outputUri, config, localSteps: 8, warmupEpochs: 1 } },
+    { log: () => undefined },
+  );
   const span = roundSpan(plan.position, plan.totalGroups, 2, plan.groupsPerWorker);
   const input = { outputUri, position: plan.position, span, shard: 1 };
   const first = await runJobInThread({ kind: 'shard', input });
@@ -158,7 +227,17 @@ test('a shard rerun reuses its completed result; recomputing it from the round s
   assert.equal(again.lossSum, first.lossSum);
   // A different plan for the same output is refused rather than mixed in.
   await assert.rejects(
-    runJobInThread({ kind: 'plan', input: { runId: 'r', datasetUri, outputUri, config: { ...config, batchSize: 64 }, localSteps: 8, warmupEpochs: 1 } }),
+    runJobInThread({
+      kind: 'plan',
+      input: {
+        runId: 'r',
+        datasetUri,
+        outputUri,
+        config: { ...config, batchSize: 64 },
+        localSteps: 8,
+        warmupEpochs: 1,
+      },
+    }),
     (e: Error) => e.name === 'InvalidInput' && /other settings; refusing to resume/.test(e.message),
   );
 });
@@ -166,14 +245,25 @@ test('a shard rerun reuses its completed result; recomputing it from the round s
 test('a cancelled shard stops between batches and leaves no result', async () => {
   const outputUri = pathToFileURL(path.join(dir, 'cancel')).href;
   const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 1, backend: 'wasm', batchSize: 16 });
-  const plan = await runJobInThread({ kind: 'plan', input: { runId: 'c', datasetUri, outputUri, config, localSteps: 64, warmupEpochs: 1 } }, { log: () => undefined });
+  const plan = await runJobInThread(
+    { kind: 'plan', input: { runId: 'c', datasetUri, outputUri, config, localSteps: 64, warmupEpochs: 1 } },
+    { log: () => undefined },
+  );
   const span = roundSpan(plan.position, plan.totalGroups, 1, plan.groupsPerWorker);
   const stop = new AbortController();
   let batches = 0;
   await assert.rejects(
-    runJobInThread({ kind: 'shard', input: { outputUri, position: plan.position, span, shard: 0 } }, {
-      signal: stop.signal, log: () => undefined, onProgress: () => { batches++; stop.abort(); },
-    }),
+    runJobInThread(
+      { kind: 'shard', input: { outputUri, position: plan.position, span, shard: 0 } },
+      {
+        signal: stop.signal,
+        log: () => undefined,
+        onProgress: () => {
+          batches++;
+          stop.abort();
+        },
+      },
+    ),
     (e: Error) => e.name === 'AbortError',
   );
   assert.ok(batches >= 1 && batches < 64, `stopped after ${batches} batches`);
@@ -183,18 +273,33 @@ test('a cancelled shard stops between batches and leaves no result', async () =>
 test('a refused round start fails the shard at once: its type and verdict cross the thread, the activity does not retry it', async () => {
   const outputUri = pathToFileURL(path.join(dir, 'refused')).href;
   const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 1, backend: 'wasm', batchSize: 16 });
-  const plan = await runJobInThread({ kind: 'plan', input: { runId: 'x', datasetUri, outputUri, config, localSteps: 64, warmupEpochs: 1 } }, { log: () => undefined });
+  const plan = await runJobInThread(
+    { kind: 'plan', input: { runId: 'x', datasetUri, outputUri, config, localSteps: 64, warmupEpochs: 1 } },
+    { log: () => undefined },
+  );
   // The start's weights no longer fit the model: a checkpoint no retry can make usable.
   const stateUrl = new URL(runLayout(outputUri).start(0).state);
   const state = JSON.parse(await readFile(stateUrl, 'utf8')) as { weightSpecs: unknown[] };
   await writeFile(stateUrl, JSON.stringify({ ...state, weightSpecs: state.weightSpecs.slice(1) }));
   const span = roundSpan(plan.position, plan.totalGroups, 1, plan.groupsPerWorker);
   const input = { outputUri, position: plan.position, span, shard: 0 };
-  await assert.rejects(runJobInThread({ kind: 'shard', input }, { log: () => undefined }), (e: unknown) =>
-    e instanceof TrainingWorkerError && e.name === 'CheckpointError' && e.nonRetryable && /stored weights do not match/.test(e.message));
+  await assert.rejects(
+    runJobInThread({ kind: 'shard', input }, { log: () => undefined }),
+    (e: unknown) =>
+      e instanceof TrainingWorkerError &&
+      e.name === 'CheckpointError' &&
+      e.nonRetryable &&
+      /stored weights do not match/.test(e.message),
+  );
   const { trainShardRound } = distributedTrainActivities();
-  await assert.rejects(new MockActivityEnvironment().run(trainShardRound, input), (e: unknown) =>
-    e instanceof ApplicationFailure && e.nonRetryable && e.type === 'CheckpointError' && /round 0 shard 0: .*stored weights do not match/.test(e.message));
+  await assert.rejects(
+    new MockActivityEnvironment().run(trainShardRound, input),
+    (e: unknown) =>
+      e instanceof ApplicationFailure &&
+      e.nonRetryable &&
+      e.type === 'CheckpointError' &&
+      /round 0 shard 0: .*stored weights do not match/.test(e.message),
+  );
 });
 
 test('a shard reads only its row groups; a row group the file lacks is named in the error', async () => {
@@ -203,6 +308,10 @@ test('a shard reads only its row groups; a row group the file lacks is named in 
   for await (const b of readFeatureBatches(ds.trainPath, [2, 0])) rows.push(b.length);
   assert.deepEqual(rows, [info.rowGroupRows[2], info.rowGroupRows[0]]);
   const missing = info.rowGroupRows.length;
-  await assert.rejects(async () => { for await (const _ of readFeatureBatches(ds.trainPath, [missing])) void _; },
-    new RegExp(`train\\.parquet: no row group ${missing} \\(the file has ${missing}\\)`));
+  await assert.rejects(
+    async () => {
+      for await (const _ of readFeatureBatches(ds.trainPath, [missing])) void _;
+    },
+    new RegExp(`train\\.parquet: no row group ${missing} \\(the file has ${missing}\\)`),
+  );
 });

@@ -28,7 +28,12 @@ import { trainRun } from '../src/stages/train.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { runLayout } from '../src/ml/distributed/layout.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
-import { distributedTrainWorkflow, setWorkersSignal, statusQuery, type DistributedTrainInput } from '../workflows/distributed-train.js';
+import {
+  distributedTrainWorkflow,
+  setWorkersSignal,
+  statusQuery,
+  type DistributedTrainInput,
+} from '../workflows/distributed-train.js';
 import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search.js';
 import type { PipelineInput } from '../workflows/pipeline.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
@@ -69,7 +74,13 @@ after(async () => {
 });
 
 /** What a process of ours needs to reach this test's servers (and nothing of a local stack). */
-const processEnv = () => ({ ...process.env, ...s3.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', HEPFLOW_STACK: 'none' });
+const processEnv = () => ({
+  ...process.env,
+  ...s3.env,
+  TEMPORAL_ADDRESS: env.address,
+  TEMPORAL_NAMESPACE: 'default',
+  HEPFLOW_STACK: 'none',
+});
 
 function shardWorkerProcess(): ChildProcess {
   const script = fileURLToPath(new URL('../workers/gpu-worker.js', import.meta.url));
@@ -93,24 +104,40 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   }
 }
 
-test('two worker processes train one model; one killed mid-round costs only that shard\'s round', { timeout: 40 * 60_000 }, async (t) => {
+test("two worker processes train one model; one killed mid-round costs only that shard's round", {
+  timeout: 40 * 60_000,
+}, async (t) => {
   // The timeout is a guard, not a measure: this run took 11 minutes at a load average of 20 on 2 cores.
   const outputUri = `s3://${s3.bucket}/runs/killed`;
   const input: DistributedTrainInput = {
     // A heartbeat timeout a loaded machine cannot miss by accident (heartbeats reach the
     // server at most once a minute): the killed shard is retried 2 minutes after its last one.
-    runId: 'killed', datasetUri, outputUri, config, workers: 2, localSteps: 8, pool: 'gpu', heartbeatTimeout: '2 minutes', roundsPerRun: 10,
+    runId: 'killed',
+    datasetUri,
+    outputUri,
+    config,
+    workers: 2,
+    localSteps: 8,
+    pool: 'gpu',
+    heartbeatTimeout: '2 minutes',
+    roundsPerRun: 10,
   };
   const a = shardWorkerProcess();
   const b = shardWorkerProcess();
-  const handle = await env.client.workflow.start('distributedTrainWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'distributed-killed', args: [input] });
+  const handle = await env.client.workflow.start('distributedTrainWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'distributed-killed',
+    args: [input],
+  });
   const layout = runLayout(outputUri);
   // Round 0 is complete and both shards of a later round are running (one per process).
   await until('a round with both shards running', async () => {
     if (!(await store.head(layout.start(1).state))) return false;
     const { raw } = await handle.describe();
     // A heartbeat means the shard is training (each process runs one activity at a time).
-    const training = (raw.pendingActivities ?? []).filter((p) => p.activityType?.name === 'trainShardRound' && p.heartbeatDetails != null);
+    const training = (raw.pendingActivities ?? []).filter(
+      (p) => p.activityType?.name === 'trainShardRound' && p.heartbeatDetails != null,
+    );
     return training.length === 2;
   });
   a.kill('SIGKILL');
@@ -123,12 +150,16 @@ test('two worker processes train one model; one killed mid-round costs only that
     await new Promise((res) => b.once('exit', res));
   }
   assert.equal(r.epochsCompleted, 16);
-  assert.equal(r.totals.rounds, r.workersPerRound.reduce((s, [, n]) => s + n, 0));
+  assert.equal(
+    r.totals.rounds,
+    r.workersPerRound.reduce((s, [, n]) => s + n, 0),
+  );
   // The history was continued as new (10 rounds per run) and a shard was retried after the kill.
   const runIds: string[] = [];
   await until('the runs to be listed', async () => {
     runIds.length = 0;
-    for await (const h of env.client.workflow.list({ query: `WorkflowId = 'distributed-killed'` })) runIds.push(h.runId);
+    for await (const h of env.client.workflow.list({ query: `WorkflowId = 'distributed-killed'` }))
+      runIds.push(h.runId);
     return runIds.length >= 2;
   });
   let retried = false;
@@ -139,27 +170,57 @@ test('two worker processes train one model; one killed mid-round costs only that
   assert.ok(retried, 'a shard activity was retried after its worker was killed');
   // Complete and equal in quality: the model evaluates like single-worker training's.
   const e = await evaluateOnTestSet({ modelUri: r.modelUri, datasetUri, outputUri: `${outputUri}/evaluation` });
-  const single = await trainRun({ runId: 'single', datasetUri, outputUri: `s3://${s3.bucket}/runs/single`, config }, { log: () => undefined });
-  const es = await evaluateOnTestSet({ modelUri: single.modelUri, datasetUri, outputUri: `s3://${s3.bucket}/runs/single/evaluation` });
-  t.diagnostic(`single ${JSON.stringify(es.auc)}; distributed (killed worker) ${JSON.stringify(e.auc)}; totals ${JSON.stringify(r.totals)}`);
+  const single = await trainRun(
+    { runId: 'single', datasetUri, outputUri: `s3://${s3.bucket}/runs/single`, config },
+    { log: () => undefined },
+  );
+  const es = await evaluateOnTestSet({
+    modelUri: single.modelUri,
+    datasetUri,
+    outputUri: `s3://${s3.bucket}/runs/single/evaluation`,
+  });
+  t.diagnostic(
+    `single ${JSON.stringify(es.auc)}; distributed (killed worker) ${JSON.stringify(e.auc)}; totals ${JSON.stringify(r.totals)}`,
+  );
   for (const cls of Object.keys(es.auc)) {
-    assert.ok(Math.abs(e.auc[cls]! - es.auc[cls]!) < 0.01, `${cls}: distributed ${e.auc[cls]} vs single ${es.auc[cls]}`);
+    assert.ok(
+      Math.abs(e.auc[cls]! - es.auc[cls]!) < 0.01,
+      `${cls}: distributed ${e.auc[cls]} vs single ${es.auc[cls]}`,
+    );
   }
 });
 
-test('cancelling the workflow cancels the round in flight and starts no further round', { timeout: 10 * 60_000 }, async () => {
+test('cancelling the workflow cancels the round in flight and starts no further round', {
+  timeout: 10 * 60_000,
+}, async () => {
   const outputUri = `s3://${s3.bucket}/runs/cancelled`;
   const w = shardWorkerProcess();
   try {
     const input: DistributedTrainInput = {
-      runId: 'cancelled', datasetUri, outputUri, config, workers: 2, localSteps: 8, pool: 'gpu',
+      runId: 'cancelled',
+      datasetUri,
+      outputUri,
+      config,
+      workers: 2,
+      localSteps: 8,
+      pool: 'gpu',
     };
-    const handle = await env.client.workflow.start('distributedTrainWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'distributed-cancelled', args: [input] });
+    const handle = await env.client.workflow.start('distributedTrainWorkflow', {
+      taskQueue: CPU_TASK_QUEUE,
+      workflowId: 'distributed-cancelled',
+      args: [input],
+    });
     await until('round 1 to start', async () => (await store.head(runLayout(outputUri).start(1).state)) !== undefined);
     await handle.cancel();
-    await assert.rejects(handle.result(), (err: Error) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    await assert.rejects(
+      handle.result(),
+      (err: Error) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure,
+    );
     const history = await handle.fetchHistory();
-    assert.ok(history.events!.some((e) => e.activityTaskCancelRequestedEventAttributes), 'the running shards were asked to stop');
+    assert.ok(
+      history.events!.some((e) => e.activityTaskCancelRequestedEventAttributes),
+      'the running shards were asked to stop',
+    );
     // How a shard stops between batches is tested without Temporal (distributed-train.test.ts).
     assert.equal(await store.head(runLayout(outputUri).start(3).state), undefined, 'training did not go on');
   } finally {
@@ -168,38 +229,85 @@ test('cancelling the workflow cancels the round in flight and starts no further 
   }
 });
 
-const meanAuc = (auc: Record<string, number>) => Object.values(auc).reduce((a, b) => a + b, 0) / Object.keys(auc).length;
+const meanAuc = (auc: Record<string, number>) =>
+  Object.values(auc).reduce((a, b) => a + b, 0) / Object.keys(auc).length;
 const short = defaultTrainConfig(modelConfig('hlf'), { epochs: 2, backend: 'wasm' });
 
-test('`hepflow train --workers 2` (the CLI in its own process) trains one model data-parallel on the running pool', { timeout: 10 * 60_000 }, async () => {
+test('`hepflow train --workers 2` (the CLI in its own process) trains one model data-parallel on the running pool', {
+  timeout: 10 * 60_000,
+}, async () => {
   const out = `s3://${s3.bucket}/runs/cli`;
   const cli = fileURLToPath(new URL('../cli/hepflow.js', import.meta.url));
-  const args = ['train', '--model', 'hlf', '--data', datasetUri, '--out', out, '--epochs', '2', '--backend', 'wasm', '--workers', '2', '--local-steps', '8'];
+  const args = [
+    'train',
+    '--model',
+    'hlf',
+    '--data',
+    datasetUri,
+    '--out',
+    out,
+    '--epochs',
+    '2',
+    '--backend',
+    'wasm',
+    '--workers',
+    '2',
+    '--local-steps',
+    '8',
+  ];
   const child = spawn(process.execPath, [cli, ...args], { env: processEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
-  let stdout = '', stderr = '';
-  child.stdout!.on('data', (d) => { stdout += d; });
-  child.stderr!.on('data', (d) => { stderr += d; });
+  let stdout = '',
+    stderr = '';
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   assert.equal(code, 0, `${stdout}\n${stderr}`);
   assert.match(stdout, /started distributedTrainWorkflow hepflow-train-/);
   assert.match(stdout, /2 epochs in \d+ rounds \(workers per round 2×\d+/);
   assert.match(stdout, new RegExp(`model → ${out}/model`));
-  const meta = await store.readJson<{ config: { epochs: number; classNames: string[] }; workersPerRound: [number, number][] }>(`${out}/model/metadata.json`);
+  const meta = await store.readJson<{
+    config: { epochs: number; classNames: string[] };
+    workersPerRound: [number, number][];
+  }>(`${out}/model/metadata.json`);
   assert.equal(meta.config.epochs, 2);
-  assert.deepEqual(meta.workersPerRound.map(([w]) => w), [2]);
+  assert.deepEqual(
+    meta.workersPerRound.map(([w]) => w),
+    [2],
+  );
   // Two epochs: the wiring is tested here, equal quality by the 16-epoch tests.
   const e = await evaluateOnTestSet({ modelUri: `${out}/model`, datasetUri, outputUri: `${out}/evaluation` });
   assert.ok(meanAuc(e.auc) > 0.75, `learned: ${JSON.stringify(e.auc)}`);
 });
 
-test('`hepflow run --workers 3 --local-steps 5` starts a pipeline whose every model trains on 3 workers', { timeout: 5 * 60_000 }, async () => {
+test('`hepflow run --workers 3 --local-steps 5` starts a pipeline whose every model trains on 3 workers', {
+  timeout: 5 * 60_000,
+}, async () => {
   const cli = fileURLToPath(new URL('../cli/hepflow.js', import.meta.url));
-  const args = ['run', '--events', '100', '--files', '1', '--work', `s3://${s3.bucket}/runs/cli-run`, '--workers', '3', '--local-steps', '5', '--no-wait'];
+  const args = [
+    'run',
+    '--events',
+    '100',
+    '--files',
+    '1',
+    '--work',
+    `s3://${s3.bucket}/runs/cli-run`,
+    '--workers',
+    '3',
+    '--local-steps',
+    '5',
+    '--no-wait',
+  ];
   const child = spawn(process.execPath, [cli, ...args], { env: processEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   let stdout = '';
-  child.stdout!.on('data', (d) => { stdout += d; });
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+  });
   assert.equal(await new Promise<number | null>((r) => child.once('exit', r)), 0, stdout);
   const id = /started pipelineWorkflow (\S+)/.exec(stdout)?.[1];
   assert.ok(id, stdout);
@@ -209,33 +317,63 @@ test('`hepflow run --workers 3 --local-steps 5` starts a pipeline whose every mo
   await handle.terminate('input checked');
   const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
   const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as PipelineInput;
-  assert.deepEqual(input.models.map((m) => m.name), ['hlf', 'gru', 'inclusive']);
+  assert.deepEqual(
+    input.models.map((m) => m.name),
+    ['hlf', 'gru', 'inclusive'],
+  );
   for (const m of input.models) assert.deepEqual([m.workers, m.localSteps], [3, 5], m.name);
 });
 
-test('grid search with workers: 2 trains every point as one distributed training and selects among them', { timeout: 10 * 60_000 }, async () => {
+test('grid search with workers: 2 trains every point as one distributed training and selects among them', {
+  timeout: 10 * 60_000,
+}, async () => {
   const input: GridSearchInput = {
-    datasetUri, outputUri: `s3://${s3.bucket}/grid`, spec: { kind: 'hlf', training: { epochs: 2, backend: 'wasm' } },
-    grid: { batch: [64, 128] }, pointsInFlight: 2, workers: 2, localSteps: 8,
+    datasetUri,
+    outputUri: `s3://${s3.bucket}/grid`,
+    spec: { kind: 'hlf', training: { epochs: 2, backend: 'wasm' } },
+    grid: { batch: [64, 128] },
+    pointsInFlight: 2,
+    workers: 2,
+    localSteps: 8,
   };
-  const r: GridSearchResult = await env.client.workflow.execute('gridSearchWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'grid-distributed', args: [input] });
+  const r: GridSearchResult = await env.client.workflow.execute('gridSearchWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'grid-distributed',
+    args: [input],
+  });
   assert.equal(r.trained, 2);
   assert.deepEqual(r.failed, []);
   for (const runId of ['b64', 'b128']) {
     const child = env.client.workflow.getHandle(`grid-distributed/${runId}`);
     assert.equal((await child.describe()).type, 'distributedTrainWorkflow', `${runId} trained data-parallel`);
     const d: DistributedTrainResult = await child.result();
-    assert.deepEqual(d.workersPerRound.map(([w]) => w), [2]);
+    assert.deepEqual(
+      d.workersPerRound.map(([w]) => w),
+      [2],
+    );
     assert.equal(d.epochsCompleted, 2);
   }
   assert.match(r.best.modelUri, /\/grid\/runs\/b(64|128)\/model$/);
   assert.ok(meanAuc(r.evaluation.auc) > 0.75, `learned: ${JSON.stringify(r.evaluation.auc)}`);
 });
 
-test('setWorkers through the Temporal client changes the number of workers from a later round on; a bad count is ignored', { timeout: 10 * 60_000 }, async () => {
+test('setWorkers through the Temporal client changes the number of workers from a later round on; a bad count is ignored', {
+  timeout: 10 * 60_000,
+}, async () => {
   const outputUri = `s3://${s3.bucket}/runs/elastic`;
-  const input: DistributedTrainInput = { runId: 'elastic', datasetUri, outputUri, config: { ...short, epochs: 3 }, workers: 1, localSteps: 8 };
-  const handle = await env.client.workflow.start(distributedTrainWorkflow, { taskQueue: CPU_TASK_QUEUE, workflowId: 'distributed-elastic', args: [input] });
+  const input: DistributedTrainInput = {
+    runId: 'elastic',
+    datasetUri,
+    outputUri,
+    config: { ...short, epochs: 3 },
+    workers: 1,
+    localSteps: 8,
+  };
+  const handle = await env.client.workflow.start(distributedTrainWorkflow, {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'distributed-elastic',
+    args: [input],
+  });
   // Round 1 has started: the run has rounds to go (several per epoch), so the signal lands before its end.
   await until('round 1 to start', async () => (await store.head(runLayout(outputUri).start(1).state)) !== undefined);
   await handle.signal(setWorkersSignal, 0);
@@ -244,7 +382,10 @@ test('setWorkers through the Temporal client changes the number of workers from 
   const counts = r.workersPerRound.map(([w]) => w);
   assert.equal(counts[0], 1);
   assert.equal(counts[counts.length - 1], 3, `workers per round ${JSON.stringify(r.workersPerRound)}`);
-  assert.ok(counts.every((w) => w === 1 || w === 3), 'the bad count 0 was never used');
+  assert.ok(
+    counts.every((w) => w === 1 || w === 3),
+    'the bad count 0 was never used',
+  );
   assert.equal(r.epochsCompleted, 3);
   assert.equal((await handle.query(statusQuery)).workers, 3);
 });

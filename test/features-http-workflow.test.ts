@@ -28,8 +28,12 @@ const PROCESSES = ['qcd', 'ttbar', 'wjets'] as const;
 
 /** Events passing the isolated-lepton filter per file, from ../shared/testdata/README.md. */
 const SELECTED: Record<string, number> = {
-  'delphes-qcd.root': 31, 'delphes-ttbar.root': 121, 'delphes-wjets.root': 155,
-  'delphes-pu20-qcd.root': 6, 'delphes-pu20-ttbar.root': 66, 'delphes-pu20-wjets.root': 79,
+  'delphes-qcd.root': 31,
+  'delphes-ttbar.root': 121,
+  'delphes-wjets.root': 155,
+  'delphes-pu20-qcd.root': 6,
+  'delphes-pu20-ttbar.root': 66,
+  'delphes-pu20-wjets.root': 79,
 };
 
 let server: TestHttpServer;
@@ -43,7 +47,8 @@ before(async () => {
   // A directory per process, as the paper's data is laid out: links to the shared files.
   for (const p of PROCESSES) {
     mkdirSync(path.join(out, 'served', p), { recursive: true });
-    for (const f of [`delphes-${p}.root`, `delphes-pu20-${p}.root`]) symlinkSync(path.join(DELPHES_DIR, f), path.join(out, 'served', p, f));
+    for (const f of [`delphes-${p}.root`, `delphes-pu20-${p}.root`])
+      symlinkSync(path.join(DELPHES_DIR, f), path.join(out, 'served', p, f));
   }
   server = await startHttpServer('rclone', path.join(out, 'served'));
   env = await startTestTemporal();
@@ -63,7 +68,12 @@ const features = (workflowId: string): Promise<FeaturesResult> =>
   env.client.workflow.execute('featuresWorkflow', {
     taskQueue: CPU_TASK_QUEUE,
     workflowId,
-    args: [{ samples: PROCESSES.map((p) => ({ name: p, uri: `${server.url}${p}/` })), outputUri: pathToFileURL(path.join(out, 'features')).href }],
+    args: [
+      {
+        samples: PROCESSES.map((p) => ({ name: p, uri: `${server.url}${p}/` })),
+        outputUri: pathToFileURL(path.join(out, 'features')).href,
+      },
+    ],
   });
 
 test('featuresWorkflow over http:// directories, one per process: every file listed and read; a rerun reuses every part', async () => {
@@ -72,7 +82,10 @@ test('featuresWorkflow over http:// directories, one per process: every file lis
   const manifest = await storage().readJson<{ files: FileResult<PrepareFileFeaturesResult>[] }>(first.manifestUri);
   assert.deepEqual(
     manifest.files.map((f) => f.file.uri).sort(),
-    PROCESSES.flatMap((p) => [`${server.url}${p}/delphes-${p}.root`, `${server.url}${p}/delphes-pu20-${p}.root`]).sort(),
+    PROCESSES.flatMap((p) => [
+      `${server.url}${p}/delphes-${p}.root`,
+      `${server.url}${p}/delphes-pu20-${p}.root`,
+    ]).sort(),
   );
   for (const f of manifest.files) {
     assert.ok(f.status === 'ok', `${f.file.uri}: ${f.status === 'failed' ? f.error : ''}`);

@@ -30,7 +30,9 @@ const gru: GruKernel[] = [resolveGruImplementation('js').kernel!];
 
 const maxLen = 12;
 const options = (kind: (typeof MODEL_KINDS)[number]): InputOptions => ({
-  kind, maxLen, padding: 'longest',
+  kind,
+  maxLen,
+  padding: 'longest',
   scaler: { features: [...HLF_NAMES], min: new Array(14).fill(-3), max: new Array(14).fill(3) },
   particleScaler: { features: [...PARTICLE_FEATURE_NAMES], mean: new Array(19).fill(0.1), std: new Array(19).fill(2) },
 });
@@ -59,15 +61,27 @@ for (const kind of MODEL_KINDS) {
 
 test('no fused predictor when a kernel is off or the model is not one buildModel makes', () => {
   assert.equal(fusedPredictor(buildModel(modelConfig('hlf')), 'hlf', null), null);
-  assert.equal(fusedPredictor(buildModel(modelConfig('inclusive', { maxLen })), 'inclusive', jsMlp, () => null), null);
+  assert.equal(
+    fusedPredictor(buildModel(modelConfig('inclusive', { maxLen })), 'inclusive', jsMlp, () => null),
+    null,
+  );
   const input = tf.input({ shape: [14] });
-  const odd = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 3, activation: 'sigmoid' }).apply(input) as tf.SymbolicTensor });
+  const odd = tf.model({
+    inputs: input,
+    outputs: tf.layers.dense({ units: 3, activation: 'sigmoid' }).apply(input) as tf.SymbolicTensor,
+  });
   assert.equal(fusedPredictor(odd, 'hlf', jsMlp), null);
   // A sequence model whose GRU is tfjs' own (HEPFLOW_GRU=tfjs) has no layer the GRU kernel can run.
   const seq = tf.input({ shape: [null, 19], name: 'particles' });
   const masked = tf.layers.masking({ maskValue: 0, name: 'masking' }).apply(seq) as tf.SymbolicTensor;
   const h = tf.layers.gru({ units: 4, name: 'gru' }).apply(masked) as tf.SymbolicTensor;
   const dropped = tf.layers.dropout({ rate: 0.1, name: 'dropout' }).apply(h) as tf.SymbolicTensor;
-  const stock = tf.model({ inputs: seq, outputs: tf.layers.dense({ units: 3, activation: 'softmax', name: 'output' }).apply(dropped) as tf.SymbolicTensor });
-  assert.equal(fusedPredictor(stock, 'particle-sequence', jsMlp, () => gru[0]!), null);
+  const stock = tf.model({
+    inputs: seq,
+    outputs: tf.layers.dense({ units: 3, activation: 'softmax', name: 'output' }).apply(dropped) as tf.SymbolicTensor,
+  });
+  assert.equal(
+    fusedPredictor(stock, 'particle-sequence', jsMlp, () => gru[0]!),
+    null,
+  );
 });

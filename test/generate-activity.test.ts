@@ -13,7 +13,8 @@ import { openRootFile } from '../src/root/reader/index.js';
 
 const store = new Storage();
 const { generateFile } = createActivities({ storage: store, env: {} });
-const run = (input: GenerateFileInput) => new MockActivityEnvironment().run(generateFile, input) as Promise<GenerateFileResult>;
+const run = (input: GenerateFileInput) =>
+  new MockActivityEnvironment().run(generateFile, input) as Promise<GenerateFileResult>;
 
 test('generateFile writes a readable Delphes file with labels, and reuses it on rerun', async () => {
   const dir = pathToFileURL(mkdtempSync(path.join(os.tmpdir(), 'hepflow-gen-'))).href;
@@ -21,7 +22,10 @@ test('generateFile writes a readable Delphes file with labels, and reuses it on 
   const first = await run(input);
   assert.equal(first.reused, false);
   assert.equal(first.events, 40);
-  assert.equal(Object.values(first.classCounts).reduce((a, b) => a + b, 0), 40);
+  assert.equal(
+    Object.values(first.classCounts).reduce((a, b) => a + b, 0),
+    40,
+  );
   const source: RandomAccessSource = await store.openRead(input.uri);
   const tree = await (await openRootFile(source)).getTree('Delphes');
   assert.equal(tree.numEntries, 40);
@@ -36,6 +40,8 @@ test('generateFile writes a readable Delphes file with labels, and reuses it on 
 
 test('generateFile rejects bad arguments without retrying', async () => {
   const dir = pathToFileURL(mkdtempSync(path.join(os.tmpdir(), 'hepflow-gen-'))).href;
-  await assert.rejects(run({ uri: `${dir}/x.root`, seed: 1, firstEvent: 0, events: 5, mix: 'nonsense=1' }), (e: unknown) =>
-    e instanceof ApplicationFailure && e.nonRetryable && /unknown class "nonsense"/.test(e.message));
+  await assert.rejects(
+    run({ uri: `${dir}/x.root`, seed: 1, firstEvent: 0, events: 5, mix: 'nonsense=1' }),
+    (e: unknown) => e instanceof ApplicationFailure && e.nonRetryable && /unknown class "nonsense"/.test(e.message),
+  );
 });

@@ -1,8 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  eventStream, generateEvent, generateEvents, partRange, resolveMix, BALANCED_MIX, TRIGGER_MIX,
-  type EventSink, type GeneratedEvent,
+  eventStream,
+  generateEvent,
+  generateEvents,
+  partRange,
+  resolveMix,
+  BALANCED_MIX,
+  TRIGGER_MIX,
+  type EventSink,
+  type GeneratedEvent,
 } from '../src/generator/index.js';
 import type { DelphesEvent } from '../src/delphes/event.js';
 import type { EventClass } from '../src/physics/schema.js';
@@ -37,7 +44,12 @@ test('option validation', async () => {
 });
 
 test('partRange covers [0, total) contiguously with balanced sizes', () => {
-  for (const [total, parts] of [[10, 3], [7, 7], [3, 5], [1000, 16]] as const) {
+  for (const [total, parts] of [
+    [10, 3],
+    [7, 7],
+    [3, 5],
+    [1000, 16],
+  ] as const) {
     let next = 0;
     const sizes: number[] = [];
     for (let k = 0; k < parts; k++) {
@@ -113,4 +125,3 @@ test('generateEvents feeds the sink in order, awaits it, and counts classes', as
 test('a pure mix gives only that class', () => {
   for (let i = 0; i < 50; i++) assert.equal(generateEvent(1, i, resolveMix({ ttbar: 1 })).eventClass, 'ttbar');
 });
-

@@ -46,7 +46,9 @@ test('generateDelphesFile writes a Delphes ROOT file that uproot reads back exac
     assert.ok(!existsSync(`${path}.partial`));
     const expected = [...eventStream(opts)];
 
-    const dump = JSON.parse(execFileSync(python, [join(repo, 'test', 'python', 'generator_readback.py'), path], { encoding: 'utf8' })) as {
+    const dump = JSON.parse(
+      execFileSync(python, [join(repo, 'test', 'python', 'generator_readback.py'), path], { encoding: 'utf8' }),
+    ) as {
       entries: number;
       branches: Record<string, { count: number; sum: number; first: number[] }>;
     };
@@ -67,7 +69,10 @@ test('generateDelphesFile writes a Delphes ROOT file that uproot reads back exac
     }
 
     const labels = await readLabels(r.labelsPath);
-    assert.deepEqual(labels.labels, expected.map((g) => labelOf(g.eventClass)));
+    assert.deepEqual(
+      labels.labels,
+      expected.map((g) => labelOf(g.eventClass)),
+    );
     assert.equal(labels.firstEvent, 500);
     assert.equal(labels.seed, 31);
     assert.deepEqual(labels.classCounts, r.classCounts);
@@ -86,7 +91,12 @@ test('labelsPathFor and readLabels validation', async () => {
     await assert.rejects(readLabels(p), /bad\.labels\.json: not a labels sidecar/);
     await writeFile(p, '{not json');
     await assert.rejects(readLabels(p), /bad\.labels\.json: cannot read labels sidecar/);
-    const good = { format: 'hepflow-generator-labels/1', classes: ['qcd', 'ttbar', 'wjets'], events: 2, labels: [0, 7] };
+    const good = {
+      format: 'hepflow-generator-labels/1',
+      classes: ['qcd', 'ttbar', 'wjets'],
+      events: 2,
+      labels: [0, 7],
+    };
     await writeFile(p, JSON.stringify(good));
     await assert.rejects(readLabels(p), /labels\[1\] = 7 is not a class label/);
     await writeFile(p, JSON.stringify({ ...good, labels: [0] }));

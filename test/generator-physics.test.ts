@@ -108,7 +108,11 @@ test('particle multiplicities within the reference caps (450 / 150 / 200 after c
 });
 
 test('jets are collimated sprays: ~60% charged, ~25% photons, the rest neutral hadrons', () => {
-  let ch = 0, gamma = 0, neu = 0, core = 0, jets = 0;
+  let ch = 0,
+    gamma = 0,
+    neu = 0,
+    core = 0,
+    jets = 0;
   const dr2 = (eta1: number, phi1: number, eta2: number, phi2: number): number => {
     const dp = Math.atan2(Math.sin(phi1 - phi2), Math.cos(phi1 - phi2));
     return (eta1 - eta2) ** 2 + dp * dp;
@@ -162,11 +166,18 @@ test('collections are internally consistent', () => {
         pileupZ.push(tr.z[i]!);
       }
       // Every reconstructed lepton has its own track, same charge, same direction, right PID.
-      for (const [coll, id] of [[e.electrons, 11], [e.muons, 13]] as const) {
+      for (const [coll, id] of [
+        [e.electrons, 11],
+        [e.muons, 13],
+      ] as const) {
         for (let i = 0; i < coll.pt.length; i++) {
           let found = false;
           for (let k = 0; k < tr.pt.length && !found; k++) {
-            found = Math.abs(tr.pid[k]!) === id && tr.charge[k] === coll.charge[i] && tr.eta[k] === coll.eta[i] && tr.phi[k] === coll.phi[i];
+            found =
+              Math.abs(tr.pid[k]!) === id &&
+              tr.charge[k] === coll.charge[i] &&
+              tr.eta[k] === coll.eta[i] &&
+              tr.phi[k] === coll.phi[i];
           }
           assert.ok(found, `lepton ${i} (pid ${id}) has no matching EFlowTrack`);
         }

@@ -5,12 +5,18 @@ import { Rng } from '../src/generator/rng.js';
 test('xoshiro128** matches the reference implementation from state {1,2,3,4}', () => {
   const r = Rng.fromState(1, 2, 3, 4);
   // First outputs of Blackman & Vigna's xoshiro128starstar.c from this state.
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map(() => r.nextU32()), [11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map(() => r.nextU32()),
+    [11520, 0, 5927040, 70819200, 2031721883, 1637235492],
+  );
 });
 
 test('per-event seeding is pinned (catches cross-platform or refactoring drift)', () => {
   const r = Rng.forEvent(0, 0);
-  assert.deepEqual([0, 1, 2, 3].map(() => r.nextU32()), [828403586, 2633418426, 3765789579, 1417324317]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map(() => r.nextU32()),
+    [828403586, 2633418426, 3765789579, 1417324317],
+  );
   const q = Rng.forEvent(2 ** 40 + 5, 2 ** 33 + 7);
   assert.deepEqual([q.nextU32(), q.nextU32()], [427736339, 1641814107]);
   assert.equal(q.normal(), 0.7735723372385759);
@@ -38,8 +44,15 @@ test('rejects invalid seeds and indices', () => {
 test('samplers have the right moments and ranges', () => {
   const r = Rng.forEvent(42, 7);
   const n = 200_000;
-  let su = 0, sn = 0, sn2 = 0, se = 0, sp = 0, sp2 = 0, sg = 0;
-  let minU = 1, maxU = 0;
+  let su = 0,
+    sn = 0,
+    sn2 = 0,
+    se = 0,
+    sp = 0,
+    sp2 = 0,
+    sg = 0;
+  let minU = 1,
+    maxU = 0;
   for (let i = 0; i < n; i++) {
     const u = r.uniform();
     su += u;

@@ -4,7 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { FusedGru } from '../src/ml/gru/index.js';
-import { availableKernels, hardSigmoid, mixedMask, randomArray, relError, resetAfterReference } from './gru-reference.js';
+import {
+  availableKernels,
+  hardSigmoid,
+  mixedMask,
+  randomArray,
+  relError,
+  resetAfterReference,
+} from './gru-reference.js';
 
 const TOL = 1e-5;
 
@@ -99,11 +106,17 @@ for (const { name, kernel } of availableKernels()) {
       );
       buildByApplying(fused, c);
       fused.setWeights(ref.getWeights());
-      const want = runWithGrads(c, 11, variablesOf(ref), (x, h0, mask) =>
-        ref.apply(x, { initialState: [h0], mask: mask ?? undefined }) as tf.Tensor,
+      const want = runWithGrads(
+        c,
+        11,
+        variablesOf(ref),
+        (x, h0, mask) => ref.apply(x, { initialState: [h0], mask: mask ?? undefined }) as tf.Tensor,
       );
-      const got = runWithGrads(c, 11, variablesOf(fused), (x, h0, mask) =>
-        fused.apply(x, { initialState: h0, mask: mask ?? undefined }) as tf.Tensor,
+      const got = runWithGrads(
+        c,
+        11,
+        variablesOf(fused),
+        (x, h0, mask) => fused.apply(x, { initialState: h0, mask: mask ?? undefined }) as tf.Tensor,
       );
       assertClose(label, got, want);
       ref.dispose();
@@ -111,7 +124,11 @@ for (const { name, kernel } of availableKernels()) {
     });
 
     test(`fused GRU reset_after matches the op-by-op reference (${label})`, () => {
-      const shapes = [[c.F, 3 * c.U], [c.U, 3 * c.U], [2, 3 * c.U]];
+      const shapes = [
+        [c.F, 3 * c.U],
+        [c.U, 3 * c.U],
+        [2, 3 * c.U],
+      ];
       const values = shapes.map((s, i) => tf.tensor(randomArray(s[0]! * s[1]!, 100 + i, i === 2 ? 1 : 0.4), s));
       const refVars = values.map((v) => tf.variable(v));
       const act = c.recurrentActivation === 'sigmoid' ? tf.sigmoid : hardSigmoid;
@@ -137,8 +154,11 @@ for (const { name, kernel } of availableKernels()) {
       );
       buildByApplying(fused, c);
       fused.setWeights(values);
-      const got = runWithGrads(c, 21, variablesOf(fused), (x, h0, mask) =>
-        fused.apply(x, { initialState: h0, mask: mask ?? undefined }) as tf.Tensor,
+      const got = runWithGrads(
+        c,
+        21,
+        variablesOf(fused),
+        (x, h0, mask) => fused.apply(x, { initialState: h0, mask: mask ?? undefined }) as tf.Tensor,
       );
       assertClose(label, got, want);
       tf.dispose([...values, ...refVars]);

@@ -75,7 +75,11 @@ for (const { name, kernel } of availableKernels()) {
     tf.tidy(() => {
       const x = tf.variable(tf.tensor3d(data.x, [B, T, F]));
       layer.apply(x);
-      layer.setWeights([tf.tensor2d(data.w[0]!, [F, 3 * U]), tf.tensor2d(data.w[1]!, [U, 3 * U]), tf.tensor2d(data.w[2]!, [2, 3 * U])]);
+      layer.setWeights([
+        tf.tensor2d(data.w[0]!, [F, 3 * U]),
+        tf.tensor2d(data.w[1]!, [U, 3 * U]),
+        tf.tensor2d(data.w[2]!, [2, 3 * U]),
+      ]);
       const vars = [...layer.trainableWeights.map((v) => v.read() as tf.Variable), x];
       let y: Float32Array = new Float32Array();
       const { grads } = tf.variableGrads(() => {

@@ -43,11 +43,20 @@ export function mixedMask(B: number, T: number, seed: number): Uint8Array {
     for (let t = 0; t < T; t++) {
       let on: boolean;
       switch (b % 5) {
-        case 0: on = t < len; break; // padded at the end
-        case 1: on = t >= T - len; break; // padded at the start
-        case 2: on = r[b * T + t]! > -0.4; break; // holes
-        case 3: on = b === 3 ? false : true; break; // one fully masked row
-        default: on = true;
+        case 0:
+          on = t < len;
+          break; // padded at the end
+        case 1:
+          on = t >= T - len;
+          break; // padded at the start
+        case 2:
+          on = r[b * T + t]! > -0.4;
+          break; // holes
+        case 3:
+          on = b === 3 ? false : true;
+          break; // one fully masked row
+        default:
+          on = true;
       }
       m[b * T + t] = on ? 1 : 0;
     }

@@ -38,7 +38,8 @@ export function moduleGraph(): Map<string, Map<string, string>> {
     graph.set(from, edges);
     for (const m of readFileSync(file, 'utf8').matchAll(SPECIFIER)) {
       const to = moduleOf(path.resolve(path.dirname(file), m[1]!));
-      if (to !== undefined && to !== from && !edges.has(to)) edges.set(to, `${path.relative(projectRoot, file)} imports '${m[1]}'`);
+      if (to !== undefined && to !== from && !edges.has(to))
+        edges.set(to, `${path.relative(projectRoot, file)} imports '${m[1]}'`);
     }
   }
   return graph;

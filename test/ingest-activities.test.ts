@@ -13,10 +13,14 @@ import type { FileResult, FileTask } from '../src/contract/fan-out.js';
 import { HZZ, sharedFile } from './helpers/testdata.js';
 
 /** MockActivityEnvironment.run with the activity's own types. */
-const run = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> => new MockActivityEnvironment().run(fn, input) as Promise<R>;
+const run = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> =>
+  new MockActivityEnvironment().run(fn, input) as Promise<R>;
 
 const store = new Storage();
-const { inspectRootFile, listInputFiles, readListingBatch, writeBatchResult, writeManifest } = createActivities({ storage: store, env: {} });
+const { inspectRootFile, listInputFiles, readListingBatch, writeBatchResult, writeManifest } = createActivities({
+  storage: store,
+  env: {},
+});
 
 const ref = (p: string) => ({ uri: pathToFileURL(p).href, size: 0, etag: '' });
 
@@ -32,9 +36,15 @@ test('unreadable files fail non-retryably, naming the file', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-act-'));
   const truncated = path.join(dir, 'cut.root');
   writeFileSync(truncated, readFileSync(sharedFile('uproot-HZZ.root')).subarray(0, 5000));
-  for (const [file, type] of [[truncated, 'RootFormatError'], [path.join(dir, 'absent.root'), 'ObjectNotFoundError']] as const) {
-    await assert.rejects(run(inspectRootFile, { file: ref(file), statBranches: [] }), (e: unknown) =>
-      e instanceof ApplicationFailure && e.nonRetryable && e.type === type && e.message.includes(path.basename(file)));
+  for (const [file, type] of [
+    [truncated, 'RootFormatError'],
+    [path.join(dir, 'absent.root'), 'ObjectNotFoundError'],
+  ] as const) {
+    await assert.rejects(
+      run(inspectRootFile, { file: ref(file), statBranches: [] }),
+      (e: unknown) =>
+        e instanceof ApplicationFailure && e.nonRetryable && e.type === type && e.message.includes(path.basename(file)),
+    );
   }
 });
 
@@ -88,20 +98,48 @@ test('listing is stored in batches and the manifest streams them back in order',
   for (let i = 0; i < 7; i++) writeFileSync(path.join(dir, `f${i}.root`), 'x'.repeat(i));
   writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
   const out = pathToFileURL(path.join(dir, 'out')).href;
-  const listing = await run(listInputFiles, { sources: [{ uri: pathToFileURL(dir).href + '/' }], outputUri: out, suffix: '.root', batchSize: 3 });
+  const listing = await run(listInputFiles, {
+    sources: [{ uri: pathToFileURL(dir).href + '/' }],
+    outputUri: out,
+    suffix: '.root',
+    batchSize: 3,
+  });
   assert.deepEqual(listing, { files: 7, batches: 3, bytes: 21 });
   const batches = await Promise.all([0, 1, 2].map((batch) => run(readListingBatch, { outputUri: out, batch })));
-  assert.deepEqual(batches.map((b) => b.length), [3, 3, 1]);
+  assert.deepEqual(
+    batches.map((b) => b.length),
+    [3, 3, 1],
+  );
   for (const [batch, files] of batches.entries()) {
-    const results: FileResult[] = files.map((file) => ({ status: 'failed', file, error: `e${file.size}`, errorType: 'X' }));
+    const results: FileResult[] = files.map((file) => ({
+      status: 'failed',
+      file,
+      error: `e${file.size}`,
+      errorType: 'X',
+    }));
     await run(writeBatchResult, { outputUri: out, batch, results });
   }
   const totals = { ok: 0, failed: 7, bytes: 21, counters: {} };
   const task: FileTask = { activity: 'inspectRootFile', params: { statBranches: [] } };
-  const { manifestUri } = await run(writeManifest, { kind: 'test/v1', sources: [{ uri: 'in' }], outputUri: out, task, batches: 3, totals, perSample: [], startedAt: 't0', header: {} });
-  const manifest = await store.readJson<{ kind: string; task: unknown; totals: unknown; files: FileResult[] }>(manifestUri);
+  const { manifestUri } = await run(writeManifest, {
+    kind: 'test/v1',
+    sources: [{ uri: 'in' }],
+    outputUri: out,
+    task,
+    batches: 3,
+    totals,
+    perSample: [],
+    startedAt: 't0',
+    header: {},
+  });
+  const manifest = await store.readJson<{ kind: string; task: unknown; totals: unknown; files: FileResult[] }>(
+    manifestUri,
+  );
   assert.equal(manifest.kind, 'test/v1');
   assert.deepEqual(manifest.task, task);
   assert.deepEqual(manifest.totals, totals);
-  assert.deepEqual(manifest.files.map((f) => f.status === 'failed' && f.error), ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
+  assert.deepEqual(
+    manifest.files.map((f) => f.status === 'failed' && f.error),
+    ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6'],
+  );
 });

@@ -25,7 +25,10 @@ before(async () => {
   store = storage();
   env = await startTestTemporal();
   worker = await createPoolWorker(env.nativeConnection, env.namespace ?? 'default', {
-    pool: 'cpu', taskQueue: TASK_QUEUE, maxConcurrentActivities: 4, maxConcurrentWorkflowTasks: 10,
+    pool: 'cpu',
+    taskQueue: TASK_QUEUE,
+    maxConcurrentActivities: 4,
+    maxConcurrentWorkflowTasks: 10,
   });
   running = worker.run();
   const hzz = `s3://${s3.bucket}/in/hzz/`;
@@ -45,7 +48,11 @@ after(async () => {
 });
 
 async function ingest(id: string, input: IngestInput) {
-  const handle = await env.client.workflow.start('ingestWorkflow', { taskQueue: TASK_QUEUE, workflowId: id, args: [input] });
+  const handle = await env.client.workflow.start('ingestWorkflow', {
+    taskQueue: TASK_QUEUE,
+    workflowId: id,
+    args: [input],
+  });
   const result = (await handle.result()) as FanOutResult;
   const manifest = await store.readJson<{ files: FileResult<TreeSummary>[] }>(result.manifestUri);
   const byName = new Map(manifest.files.map((f) => [f.file.uri.slice(f.file.uri.lastIndexOf('/') + 1), f]));
@@ -87,7 +94,7 @@ test('ingestWorkflow reads every file over S3, records bad ones, and continues a
   assert.equal(first.status.name, 'CONTINUED_AS_NEW');
 });
 
-test('ingestWorkflow finds each file\'s tree: real Delphes TClonesArray branches and a flat ntuple', async () => {
+test("ingestWorkflow finds each file's tree: real Delphes TClonesArray branches and a flat ntuple", async () => {
   const { result, byName } = await ingest('ingest-other', {
     inputUri: `s3://${s3.bucket}/in/other/`,
     outputUri: `s3://${s3.bucket}/runs/other`,

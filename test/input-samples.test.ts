@@ -6,7 +6,8 @@ import { pipelineInputSchema, featuresInputSchema } from '../workflows/input-sch
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
 import { sampleArgument } from '../cli/args.js';
 
-const schemaError = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: unknown) => e instanceof InputSchemaError && pattern.test(e.message));
+const schemaError = (f: () => unknown, pattern: RegExp) =>
+  assert.throws(f, (e: unknown) => e instanceof InputSchemaError && pattern.test(e.message));
 
 test('samples: class order fixes labels; samples may share a class; a sidecar sample brings the paper preset', () => {
   const r = resolveSamples([
@@ -15,11 +16,14 @@ test('samples: class order fixes labels; samples may share a class; a sidecar sa
     { name: 'bkg-b', uris: ['s3://data/z/', 'file:///d/z.root'], label: 'bkg' },
   ]);
   assert.deepEqual(r.classes, ['signal', 'bkg']);
-  assert.deepEqual(r.samples.map((s) => s.labels), [
-    { from: 'class', className: 'signal', label: 0 },
-    { from: 'class', className: 'bkg', label: 1 },
-    { from: 'class', className: 'bkg', label: 1 },
-  ]);
+  assert.deepEqual(
+    r.samples.map((s) => s.labels),
+    [
+      { from: 'class', className: 'signal', label: 0 },
+      { from: 'class', className: 'bkg', label: 1 },
+      { from: 'class', className: 'bkg', label: 1 },
+    ],
+  );
   assert.deepEqual(r.samples[2]!.uris, ['s3://data/z/', 'file:///d/z.root']);
   const generated = resolveSamples([{ name: 'generated', uri: 's3://b/in/', sidecar: true }]);
   assert.deepEqual(generated.classes, ['qcd', 'ttbar', 'wjets']);
@@ -27,10 +31,34 @@ test('samples: class order fixes labels; samples may share a class; a sidecar sa
 });
 
 test('samples: one class, duplicate names, both or neither of uri/uris are refused by key', () => {
-  schemaError(() => resolveSamples([{ name: 'a', uri: 's3://bkt/x/' }, { name: 'b', uri: 's3://bkt/y/', label: 'a' }]), /^samples: expected samples of at least two classes/);
-  schemaError(() => resolveSamples([{ name: 'a', uri: 's3://bkt/x/' }, { name: 'a', uri: 's3://bkt/y/' }]), /^samples\[1\]\.name: expected a name no other sample has/);
-  schemaError(() => resolveSamples([{ name: 'a', uri: 's3://bkt/x/', uris: ['s3://bkt/y/'] }, { name: 'b', uri: 's3://bkt/y/' }]), /^samples\[0\]: expected exactly one of uri or uris/);
-  schemaError(() => resolveSamples([{ name: 'a' }, { name: 'b', uri: 's3://bkt/y/' }]), /^samples\[0\]: expected exactly one of uri or uris/);
+  schemaError(
+    () =>
+      resolveSamples([
+        { name: 'a', uri: 's3://bkt/x/' },
+        { name: 'b', uri: 's3://bkt/y/', label: 'a' },
+      ]),
+    /^samples: expected samples of at least two classes/,
+  );
+  schemaError(
+    () =>
+      resolveSamples([
+        { name: 'a', uri: 's3://bkt/x/' },
+        { name: 'a', uri: 's3://bkt/y/' },
+      ]),
+    /^samples\[1\]\.name: expected a name no other sample has/,
+  );
+  schemaError(
+    () =>
+      resolveSamples([
+        { name: 'a', uri: 's3://bkt/x/', uris: ['s3://bkt/y/'] },
+        { name: 'b', uri: 's3://bkt/y/' },
+      ]),
+    /^samples\[0\]: expected exactly one of uri or uris/,
+  );
+  schemaError(
+    () => resolveSamples([{ name: 'a' }, { name: 'b', uri: 's3://bkt/y/' }]),
+    /^samples\[0\]: expected exactly one of uri or uris/,
+  );
 });
 
 test('URIs: known schemes only, absolute, valid buckets', () => {
@@ -50,49 +78,149 @@ test('URIs: known schemes only, absolute, valid buckets', () => {
 
 test('workflow input schemas name the key, what was expected and what was given', () => {
   const models = [{ name: 'hlf', spec: { kind: 'hlf' } }];
-  const samples = [{ name: 'a', uri: 's3://bkt/a/' }, { name: 'b', uri: 's3://bkt/b/' }];
+  const samples = [
+    { name: 'a', uri: 's3://bkt/a/' },
+    { name: 'b', uri: 's3://bkt/b/' },
+  ];
   pipelineInputSchema({ workUri: 's3://bkt/w', samples, models }, 'input');
   pipelineInputSchema({ workUri: 's3://bkt/w', generate: { events: 100, files: 1 }, models }, 'input');
-  schemaError(() => pipelineInputSchema({ workUri: 's3://bkt/w', models }, 'input'), /^input: expected exactly one of samples .* or generate/);
-  schemaError(() => pipelineInputSchema({ workUri: 's3://bkt/w', samples, models: [...models, ...models] }, 'input'), /^input\.models\[1\]\.name: expected a name no other model has/);
-  schemaError(() => pipelineInputSchema({ workUri: 's3://bkt/w', samples, models: [{ name: 'x', spec: { kind: 'cnn' } }] }, 'run.json'), /^run\.json\.models\[0\]\.spec\.kind: expected one of 'hlf', 'particle-sequence', 'inclusive', 'gru', got "cnn"/);
-  schemaError(() => pipelineInputSchema({ workUri: 's3://bkt/w', samples, models, dataset: { testFraction: 1.5 } }, 'input'), /^input\.dataset\.testFraction: expected a number > 0 and < 1, got 1\.5/);
-  schemaError(() => featuresInputSchema({ samples, outputUri: 's3://bkt/f', emptyIfMissing: ['muon'] }, 'input'), /^input\.emptyIfMissing\[0\]: expected one of 'electrons', 'muons'/);
-  schemaError(() => featuresInputSchema({ samples: [{ name: 'a b', uri: 's3://bkt/a/' }], outputUri: 's3://bkt/f' }, 'input'), /^input\.samples\[0\]\.name: expected a name of letters/);
+  schemaError(
+    () => pipelineInputSchema({ workUri: 's3://bkt/w', models }, 'input'),
+    /^input: expected exactly one of samples .* or generate/,
+  );
+  schemaError(
+    () => pipelineInputSchema({ workUri: 's3://bkt/w', samples, models: [...models, ...models] }, 'input'),
+    /^input\.models\[1\]\.name: expected a name no other model has/,
+  );
+  schemaError(
+    () =>
+      pipelineInputSchema(
+        { workUri: 's3://bkt/w', samples, models: [{ name: 'x', spec: { kind: 'cnn' } }] },
+        'run.json',
+      ),
+    /^run\.json\.models\[0\]\.spec\.kind: expected one of 'hlf', 'particle-sequence', 'inclusive', 'gru', got "cnn"/,
+  );
+  schemaError(
+    () => pipelineInputSchema({ workUri: 's3://bkt/w', samples, models, dataset: { testFraction: 1.5 } }, 'input'),
+    /^input\.dataset\.testFraction: expected a number > 0 and < 1, got 1\.5/,
+  );
+  schemaError(
+    () => featuresInputSchema({ samples, outputUri: 's3://bkt/f', emptyIfMissing: ['muon'] }, 'input'),
+    /^input\.emptyIfMissing\[0\]: expected one of 'electrons', 'muons'/,
+  );
+  schemaError(
+    () => featuresInputSchema({ samples: [{ name: 'a b', uri: 's3://bkt/a/' }], outputUri: 's3://bkt/f' }, 'input'),
+    /^input\.samples\[0\]\.name: expected a name of letters/,
+  );
   // Samples may be read over http(s); nothing is written there.
-  featuresInputSchema({ samples: [{ name: 'a', uri: 'https://eos.example.org/a/' }, { name: 'b', uris: ['http://h/b.root'] }], outputUri: 's3://bkt/f' }, 'input');
-  schemaError(() => featuresInputSchema({ samples, outputUri: 'https://eos.example.org/f' }, 'input'), /^input\.outputUri: expected a URI with scheme s3:\/\/ or file:\/\/ \(https:\/\/ is read-only/);
+  featuresInputSchema(
+    {
+      samples: [
+        { name: 'a', uri: 'https://eos.example.org/a/' },
+        { name: 'b', uris: ['http://h/b.root'] },
+      ],
+      outputUri: 's3://bkt/f',
+    },
+    'input',
+  );
+  schemaError(
+    () => featuresInputSchema({ samples, outputUri: 'https://eos.example.org/f' }, 'input'),
+    /^input\.outputUri: expected a URI with scheme s3:\/\/ or file:\/\/ \(https:\/\/ is read-only/,
+  );
 });
 
 const tally = (o: Partial<SampleOutcome>): SampleOutcome => ({ ok: 1, failed: 0, counters: {}, causes: {}, ...o });
 
 test('features outcome: a dead sample, an empty class, failed files without the policy; counts per cause and the first files', () => {
-  const { samples, classes } = resolveSamples([{ name: 'sig', uri: 's3://bkt/s/' }, { name: 'bkg', uri: 's3://bkt/b/' }]);
+  const { samples, classes } = resolveSamples([
+    { name: 'sig', uri: 's3://bkt/s/' },
+    { name: 'bkg', uri: 's3://bkt/b/' },
+  ]);
   const good = tally({ counters: { read: 100, rows: 10, 'class:sig': 10 } });
-  const dead = featureOutcomeProblem(samples, classes, [good, tally({
-    ok: 0, failed: 5, causes: { '<file>: not a ROOT file': { count: 4, files: ['s3://bkt/b/1.root', 's3://bkt/b/2.root', 's3://bkt/b/3.root'] }, '<file>: truncated': { count: 1, files: ['s3://bkt/b/9.root'] } },
-  })], false);
+  const dead = featureOutcomeProblem(
+    samples,
+    classes,
+    [
+      good,
+      tally({
+        ok: 0,
+        failed: 5,
+        causes: {
+          '<file>: not a ROOT file': {
+            count: 4,
+            files: ['s3://bkt/b/1.root', 's3://bkt/b/2.root', 's3://bkt/b/3.root'],
+          },
+          '<file>: truncated': { count: 1, files: ['s3://bkt/b/9.root'] },
+        },
+      }),
+    ],
+    false,
+  );
   assert.equal(dead?.type, 'SampleFailed');
-  assert.equal(dead?.message, "no file of 'bkg' could be read: sample 'bkg': 5 of 5 files failed: 4× <file>: not a ROOT file (s3://bkt/b/1.root, s3://bkt/b/2.root, s3://bkt/b/3.root, …); 1× <file>: truncated (s3://bkt/b/9.root)");
+  assert.equal(
+    dead?.message,
+    "no file of 'bkg' could be read: sample 'bkg': 5 of 5 files failed: 4× <file>: not a ROOT file (s3://bkt/b/1.root, s3://bkt/b/2.root, s3://bkt/b/3.root, …); 1× <file>: truncated (s3://bkt/b/9.root)",
+  );
   const empty = featureOutcomeProblem(samples, classes, [good, tally({ counters: { read: 50, rows: 0 } })], false);
   assert.equal(empty?.type, 'EmptyClass');
-  assert.match(empty.message, /no selected events of class 'bkg': 'sig' read 100 events in 1 files, selected 10; 'bkg' read 50 events in 1 files, selected 0/);
-  const partial = tally({ ok: 3, failed: 1, counters: { read: 50, rows: 5, 'class:bkg': 5 }, causes: { '<file>: truncated': { count: 1, files: ['s3://bkt/b/9.root'] } } });
+  assert.match(
+    empty.message,
+    /no selected events of class 'bkg': 'sig' read 100 events in 1 files, selected 10; 'bkg' read 50 events in 1 files, selected 0/,
+  );
+  const partial = tally({
+    ok: 3,
+    failed: 1,
+    counters: { read: 50, rows: 5, 'class:bkg': 5 },
+    causes: { '<file>: truncated': { count: 1, files: ['s3://bkt/b/9.root'] } },
+  });
   assert.equal(featureOutcomeProblem(samples, classes, [good, partial], false)?.type, 'FilesFailed');
   assert.equal(featureOutcomeProblem(samples, classes, [good, partial], true), undefined);
 });
 
-test('the report names the classes of the run, each sample\'s cut flow, and the allowFailedFiles policy when files were left out', () => {
+test("the report names the classes of the run, each sample's cut flow, and the allowFailedFiles policy when files were left out", () => {
   const report = {
     workflowId: 'w',
     classes: ['ttbar', 'wjets'],
     samples: [
-      { name: 'ttbar', uri: 's3://bkt/t/', ok: 1, failed: 0, counters: { read: 200, withIsolatedLepton: 121 }, causes: {} },
-      { name: 'wjets', uri: 's3://bkt/w/', ok: 1, failed: 1, counters: { read: 200, withIsolatedLepton: 155 }, causes: {} },
+      {
+        name: 'ttbar',
+        uri: 's3://bkt/t/',
+        ok: 1,
+        failed: 0,
+        counters: { read: 200, withIsolatedLepton: 121 },
+        causes: {},
+      },
+      {
+        name: 'wjets',
+        uri: 's3://bkt/w/',
+        ok: 1,
+        failed: 1,
+        counters: { read: 200, withIsolatedLepton: 155 },
+        causes: {},
+      },
     ],
     features: { manifestUri: 's3://bkt/m.json', files: 3, failed: 1, counters: { read: 400 }, allowFailedFiles: true },
-    dataset: { datasetUri: 's3://bkt/ds', kind: 'dev', parts: 2, classes: ['ttbar', 'wjets'], perClass: 121, available: { ttbar: 121, wjets: 155 }, counts: { train: { ttbar: 97, wjets: 97 }, test: { ttbar: 24, wjets: 24 } }, configHash: 'h' },
-    models: [{ name: 'hlf', kind: 'hlf', best: { runId: 'default' }, trained: 1, failed: 0, tableUri: 't', evaluation: { auc: { ttbar: 0.9, wjets: 0.9 }, accuracy: 0.8, plotUri: 'p' } }],
+    dataset: {
+      datasetUri: 's3://bkt/ds',
+      kind: 'dev',
+      parts: 2,
+      classes: ['ttbar', 'wjets'],
+      perClass: 121,
+      available: { ttbar: 121, wjets: 155 },
+      counts: { train: { ttbar: 97, wjets: 97 }, test: { ttbar: 24, wjets: 24 } },
+      configHash: 'h',
+    },
+    models: [
+      {
+        name: 'hlf',
+        kind: 'hlf',
+        best: { runId: 'default' },
+        trained: 1,
+        failed: 0,
+        tableUri: 't',
+        evaluation: { auc: { ttbar: 0.9, wjets: 0.9 }, accuracy: 0.8, plotUri: 'p' },
+      },
+    ],
   } as unknown as PipelineReport;
   const md = renderPipelineReport(report);
   assert.match(md, /Classes \(label order\): ttbar, wjets\./);
@@ -103,9 +231,15 @@ test('the report names the classes of the run, each sample\'s cut flow, and the 
 });
 
 test('--sample name=uri[,uri]: local paths become file:// URIs, directories keep their slash', () => {
-  assert.deepEqual(['qcd=s3://data/qcd/', 'tt=/data/tt/,/data/tt2/x.root'].reduce((all, a) => sampleArgument(a, all), [] as SampleInput[]), [
-    { name: 'qcd', uri: 's3://data/qcd/' },
-    { name: 'tt', uris: ['file:///data/tt/', 'file:///data/tt2/x.root'] },
-  ]);
+  assert.deepEqual(
+    ['qcd=s3://data/qcd/', 'tt=/data/tt/,/data/tt2/x.root'].reduce(
+      (all, a) => sampleArgument(a, all),
+      [] as SampleInput[],
+    ),
+    [
+      { name: 'qcd', uri: 's3://data/qcd/' },
+      { name: 'tt', uris: ['file:///data/tt/', 'file:///data/tt2/x.root'] },
+    ],
+  );
   assert.throws(() => sampleArgument('qcd'), /expected name=uri/);
 });

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
-  initBackend, parseBackendRequest, withOriginalWasmUnpack, type BackendKind, type BackendLoaders,
+  initBackend,
+  parseBackendRequest,
+  withOriginalWasmUnpack,
+  type BackendKind,
+  type BackendLoaders,
 } from '../src/ml/backend.js';
 import { createGru } from '../src/ml/gru/index.js';
 
@@ -12,7 +16,12 @@ function fakeLoaders(available: BackendKind[], calls: string[]): BackendLoaders 
     if (!available.includes(kind)) throw new Error(`Cannot find package for ${kind}\nsecond line`);
     await tf.setBackend('cpu');
   };
-  return { 'tensorflow-gpu': make('tensorflow-gpu'), tensorflow: make('tensorflow'), wasm: make('wasm'), cpu: make('cpu') };
+  return {
+    'tensorflow-gpu': make('tensorflow-gpu'),
+    tensorflow: make('tensorflow'),
+    wasm: make('wasm'),
+    cpu: make('cpu'),
+  };
 }
 
 test('auto tries GPU, native, WASM, CPU in that order and records why it skipped; logs it only when verbose', async () => {
@@ -24,7 +33,10 @@ test('auto tries GPU, native, WASM, CPU in that order and records why it skipped
     const info = await initBackend('auto', { loaders: fakeLoaders(['wasm', 'cpu'], calls), log: (m) => logs.push(m) });
     assert.deepEqual(calls, ['tensorflow-gpu', 'tensorflow', 'wasm']);
     assert.equal(info.kind, 'wasm');
-    assert.deepEqual(info.skipped, ['tensorflow-gpu: Cannot find package for tensorflow-gpu', 'tensorflow: Cannot find package for tensorflow']);
+    assert.deepEqual(info.skipped, [
+      'tensorflow-gpu: Cannot find package for tensorflow-gpu',
+      'tensorflow: Cannot find package for tensorflow',
+    ]);
     assert.equal(logs.length, 0);
     process.env.HEPFLOW_VERBOSE = '1';
     await initBackend('auto', { loaders: fakeLoaders(['wasm', 'cpu'], []), log: (m) => logs.push(m) });
@@ -36,27 +48,44 @@ test('auto tries GPU, native, WASM, CPU in that order and records why it skipped
   }
 
   const calls2: string[] = [];
-  assert.equal((await initBackend('auto', { loaders: fakeLoaders(['tensorflow-gpu', 'cpu'], calls2), log: () => {} })).kind, 'tensorflow-gpu');
+  assert.equal(
+    (await initBackend('auto', { loaders: fakeLoaders(['tensorflow-gpu', 'cpu'], calls2), log: () => {} })).kind,
+    'tensorflow-gpu',
+  );
   assert.deepEqual(calls2, ['tensorflow-gpu']);
 });
 
 test('an explicit backend that fails is an error, not a fallback', async () => {
   const calls: string[] = [];
-  await assert.rejects(initBackend('tensorflow', { loaders: fakeLoaders(['cpu'], calls), log: () => {} }),
-    /compute backend 'tensorflow' could not be initialised: Cannot find package for tensorflow$/);
+  await assert.rejects(
+    initBackend('tensorflow', { loaders: fakeLoaders(['cpu'], calls), log: () => {} }),
+    /compute backend 'tensorflow' could not be initialised: Cannot find package for tensorflow$/,
+  );
   assert.deepEqual(calls, ['tensorflow']);
-  await assert.rejects(initBackend('auto', { loaders: fakeLoaders([], []), log: () => {} }), /no compute backend could be initialised/);
+  await assert.rejects(
+    initBackend('auto', { loaders: fakeLoaders([], []), log: () => {} }),
+    /no compute backend could be initialised/,
+  );
   assert.equal(parseBackendRequest('wasm'), 'wasm');
   assert.throws(() => parseBackendRequest('gpu'), /unknown compute backend 'gpu'.*auto, tensorflow/);
 });
 
-test('the fixed WASM Unpack kernel gives the same tensors as tfjs\' own', async () => {
+test("the fixed WASM Unpack kernel gives the same tensors as tfjs' own", async () => {
   const info = await initBackend('wasm', { log: () => {} });
   assert.equal(info.tfBackend, 'wasm');
   const x = tf.randomNormal([3, 7, 5, 2]);
   const xi = tf.randomUniform([4, 6, 3], -100, 100, 'int32');
   const xb = tf.greater(tf.randomNormal([5, 4]), 0);
-  const cases: [tf.Tensor, number][] = [[x, 0], [x, 1], [x, 2], [x, 3], [x, -1], [xi, 1], [xi, 0], [xb, 1]];
+  const cases: [tf.Tensor, number][] = [
+    [x, 0],
+    [x, 1],
+    [x, 2],
+    [x, 3],
+    [x, -1],
+    [xi, 1],
+    [xi, 0],
+    [xb, 1],
+  ];
   for (const [t, axis] of cases) {
     const fixed = tf.unstack(t, axis);
     const orig = withOriginalWasmUnpack(() => tf.unstack(t, axis));
@@ -77,7 +106,12 @@ test('a GRU step gives identical loss and gradients with either Unpack kernel', 
   const x = tf.randomNormal([2, 9, 3], 0, 1, 'float32', 5);
   const run = () => {
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x) as tf.Tensor)) as tf.Scalar);
-    return [value, ...Object.keys(grads).sort().map((k) => grads[k]!)].map((t) => Array.from(t.dataSync()));
+    return [
+      value,
+      ...Object.keys(grads)
+        .sort()
+        .map((k) => grads[k]!),
+    ].map((t) => Array.from(t.dataSync()));
   };
   assert.deepEqual(run(), withOriginalWasmUnpack(run));
 });

@@ -8,7 +8,12 @@ import { HLF_NAMES } from '../src/physics/schema.js';
 import { initBackend } from '../src/ml/backend.js';
 import { inMemorySource, makeBatch, mulberry32, type BatchOptions } from '../src/ml/data.js';
 import {
-  denseClassifierSizes, fusedDensePredictor, fusedDenseTrainStep, jsMlp, loadDenseAddon, resolveDenseImplementation,
+  denseClassifierSizes,
+  fusedDensePredictor,
+  fusedDenseTrainStep,
+  jsMlp,
+  loadDenseAddon,
+  resolveDenseImplementation,
   type MlpImplementation,
 } from '../src/ml/dense/index.js';
 import { classificationReport } from '../src/ml/metrics.js';
@@ -27,7 +32,10 @@ const IMPLS: MlpImplementation[] = [jsMlp];
 }
 
 const options: BatchOptions = {
-  kind: 'hlf', maxLen: 1, padding: 'longest', nClasses: 3,
+  kind: 'hlf',
+  maxLen: 1,
+  padding: 'longest',
+  nClasses: 3,
   scaler: { features: [...HLF_NAMES], min: new Array(14).fill(-3), max: new Array(14).fill(3) },
 };
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -72,7 +80,10 @@ test('only plain dense classifiers are fused: the HLF model is, the sequence mod
   const missing = () => loadDenseAddon('/nonexistent/fused_dense.node');
   const fallback = resolveDenseImplementation(undefined, missing);
   assert.equal(fallback.impl, jsMlp);
-  assert.match(fallback.reason, /native unavailable: \/nonexistent\/fused_dense.node not built \(infra\/bootstrap.sh builds it/);
+  assert.match(
+    fallback.reason,
+    /native unavailable: \/nonexistent\/fused_dense.node not built \(infra\/bootstrap.sh builds it/,
+  );
   assert.throws(() => resolveDenseImplementation('native', missing), /HEPFLOW_DENSE=native but .* not built/);
 });
 
@@ -93,7 +104,9 @@ for (const impl of IMPLS) {
     const [a, b] = pair(0.001);
     const fused = fusedDenseTrainStep(a, impl)!;
     const ref = tfjsTrainStep(b);
-    const batches = [0, 1, 2, 3, 4].map((i) => makeBatch(syntheticRows({ rows: 96 + i, seed: 10 + i, separation: 0.6 }), options));
+    const batches = [0, 1, 2, 3, 4].map((i) =>
+      makeBatch(syntheticRows({ rows: 96 + i, seed: 10 + i, separation: 0.6 }), options),
+    );
     for (const [i, batch] of batches.entries()) {
       const ours = fused(batch.inputs, batch.labels);
       const theirs = ref(batch.inputs, batch.labels);
@@ -101,11 +114,16 @@ for (const impl of IMPLS) {
     }
     await fused.sync();
     const wa = a.getWeights().map((w) => w.dataSync());
-    b.getWeights().forEach((w, i) => assert.ok(maxDiff(wa[i]!, w.dataSync()) < DRIFT, `weight ${i}: ${maxDiff(wa[i]!, w.dataSync())}`));
+    b.getWeights().forEach((w, i) =>
+      assert.ok(maxDiff(wa[i]!, w.dataSync()) < DRIFT, `weight ${i}: ${maxDiff(wa[i]!, w.dataSync())}`),
+    );
     const [oa, ob] = [await a.optimizer.getWeights(), await b.optimizer.getWeights()];
     // Named as tfjs names its slots, so checkpoints written after a sync load into tfjs' Adam.
     const names = a.trainableWeights.map((w) => (w.read() as tf.Variable).name);
-    assert.deepEqual(oa.map((w) => w.name), ['iter', ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)]);
+    assert.deepEqual(
+      oa.map((w) => w.name),
+      ['iter', ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)],
+    );
     assert.equal(oa[0]!.tensor.dataSync()[0], 5);
     oa.forEach((w, i) => assert.ok(maxDiff(w.tensor.dataSync(), ob[i]!.tensor.dataSync()) < 1e-5, `${w.name}`));
     // After the sync tfjs can go on where the fused step stopped, and the fused step after tfjs.
@@ -118,7 +136,9 @@ for (const impl of IMPLS) {
     assert.ok(Math.abs(l3 - l4) < DRIFT, `fused after tfjs: ${l3} vs ${l4}`);
     await fused.sync();
     const wb = b.getWeights().map((w) => w.dataSync());
-    a.getWeights().forEach((w, i) => assert.ok(maxDiff(w.dataSync(), wb[i]!) < DRIFT, `weight ${i} after handing over`));
+    a.getWeights().forEach((w, i) =>
+      assert.ok(maxDiff(w.dataSync(), wb[i]!) < DRIFT, `weight ${i} after handing over`),
+    );
     for (const bt of batches) tf.dispose([...bt.inputs, bt.labels]);
   });
 
@@ -135,23 +155,40 @@ for (const impl of IMPLS) {
     }
     await steps[0]!.sync();
     const test = inMemorySource('test', syntheticRows({ rows: 1500, seed: 77, separation: 0.5 }));
-    const [ra, rb] = await Promise.all([a, b].map(async (m) => {
-      const v = await predictRows(m, test.batches(), options, 'test');
-      return classificationReport(v.probs, v.labels, ['a', 'b', 'c'], 100).meanAuc;
-    }));
+    const [ra, rb] = await Promise.all(
+      [a, b].map(async (m) => {
+        const v = await predictRows(m, test.batches(), options, 'test');
+        return classificationReport(v.probs, v.labels, ['a', 'b', 'c'], 100).meanAuc;
+      }),
+    );
     assert.ok(rb! > 0.7, `tfjs AUC ${rb}`);
     assert.ok(Math.abs(ra! - rb!) < 0.005, `fused AUC ${ra} vs tfjs ${rb}`);
   });
 }
 
-test('runTraining on the HLF model takes the fused step and is deterministic for a seed', { timeout: 120_000 }, async () => {
+test('runTraining on the HLF model takes the fused step and is deterministic for a seed', {
+  timeout: 120_000,
+}, async () => {
   assert.match(makeTrainStep(buildModel(modelConfig('hlf'))).implementation, /^fused dense/);
   assert.equal(makeTrainStep(buildModel(modelConfig('inclusive', { maxLen: 3 }))).implementation, 'tfjs');
   const source = inMemorySource('det', syntheticRows({ rows: 800, separation: 0.6, seed: 5 }));
-  const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 2, batchSize: 64, backend: 'cpu', shuffleBuffer: 300 });
+  const config = defaultTrainConfig(modelConfig('hlf'), {
+    epochs: 2,
+    batchSize: 64,
+    backend: 'cpu',
+    shuffleBuffer: 300,
+  });
   const run = async () => {
     const files = new Map<string, Uint8Array>();
-    const r = await runTraining(config, { source, artifacts: { put: async (n, d) => { files.set(n, d); } }, log: () => undefined });
+    const r = await runTraining(config, {
+      source,
+      artifacts: {
+        put: async (n, d) => {
+          files.set(n, d);
+        },
+      },
+      log: () => undefined,
+    });
     return { history: r.history.map((h) => [h.loss, h.valLoss, h.valMeanAuc]), weights: files.get('weights.bin')! };
   };
   const [x, y] = [await run(), await run()];

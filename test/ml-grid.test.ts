@@ -5,18 +5,42 @@ import { modelConfig } from '../src/ml/models.js';
 import { defaultTrainConfig } from '../src/ml/train.js';
 
 test('expands a grid into ordered points with stable, readable ids', () => {
-  const points = expandGrid({ batch: [64, 100], epochs: [10], layers: [[50, 20, 10], [150, 50, 10]] });
-  assert.deepEqual(points.map((p) => p.id), [
-    'b64-e10-l50x20x10', 'b64-e10-l150x50x10', 'b100-e10-l50x20x10', 'b100-e10-l150x50x10',
-  ]);
+  const points = expandGrid({
+    batch: [64, 100],
+    epochs: [10],
+    layers: [
+      [50, 20, 10],
+      [150, 50, 10],
+    ],
+  });
+  assert.deepEqual(
+    points.map((p) => p.id),
+    ['b64-e10-l50x20x10', 'b64-e10-l150x50x10', 'b100-e10-l50x20x10', 'b100-e10-l150x50x10'],
+  );
   assert.deepEqual(points[1]!.params, { batchSize: 64, epochs: 10, hiddenLayers: [150, 50, 10] });
   // Key order in the input does not change ids or order.
-  assert.deepEqual(expandGrid({ layers: [[50, 20, 10], [150, 50, 10]], epochs: [10], batch: [64, 100] }), points);
+  assert.deepEqual(
+    expandGrid({
+      layers: [
+        [50, 20, 10],
+        [150, 50, 10],
+      ],
+      epochs: [10],
+      batch: [64, 100],
+    }),
+    points,
+  );
 });
 
 test('the reference HLF scan: 3 x 3 x (3 x 3 x 3) = 243 points', () => {
   const points = expandGrid({
-    batch: [64, 100, 200], epochs: [10, 30, 50], hiddenSizes: [[50, 100, 150], [20, 50, 100], [10, 20, 50]],
+    batch: [64, 100, 200],
+    epochs: [10, 30, 50],
+    hiddenSizes: [
+      [50, 100, 150],
+      [20, 50, 100],
+      [10, 20, 50],
+    ],
   });
   assert.equal(points.length, 243);
   assert.equal(new Set(points.map((p) => p.id)).size, 243);
@@ -31,7 +55,14 @@ test('grid validation errors name the key and value', () => {
   assert.throws(() => validateGridConfig({ layers: [[50, -1]] }), /'layers' value \[50,-1\]/);
   assert.throws(() => validateGridConfig({ dropout: [1.5] }), /'dropout' value 1.5 is not in \[0, 1\)/);
   assert.throws(() => validateGridConfig({ layers: [[1]], hiddenSizes: [[1]] }), /either 'layers'.*or 'hiddenSizes'/);
-  assert.throws(() => validateGridConfig({ batch: Array.from({ length: 101 }, (_, i) => i + 1), epochs: Array.from({ length: 100 }, (_, i) => i + 1) }), /10100 points exceed/);
+  assert.throws(
+    () =>
+      validateGridConfig({
+        batch: Array.from({ length: 101 }, (_, i) => i + 1),
+        epochs: Array.from({ length: 100 }, (_, i) => i + 1),
+      }),
+    /10100 points exceed/,
+  );
   assert.throws(() => validateGridConfig([1]), /must be an object/);
 });
 

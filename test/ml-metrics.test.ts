@@ -49,14 +49,26 @@ test('AUC matches an independent numpy reference on tied random scores', () => {
 
 test('classification report: accuracy, confusion matrix, per-class AUC', () => {
   const probs = [
-    0.8, 0.1, 0.1, // true 0, predicted 0
-    0.2, 0.7, 0.1, // true 1, predicted 1
-    0.5, 0.1, 0.4, // true 2, predicted 0
-    0.1, 0.2, 0.7, // true 2, predicted 2
+    0.8,
+    0.1,
+    0.1, // true 0, predicted 0
+    0.2,
+    0.7,
+    0.1, // true 1, predicted 1
+    0.5,
+    0.1,
+    0.4, // true 2, predicted 0
+    0.1,
+    0.2,
+    0.7, // true 2, predicted 2
   ];
   const r = classificationReport(probs, [0, 1, 2, 2], ['a', 'b', 'c']);
   assert.equal(r.accuracy, 0.75);
-  assert.deepEqual(r.confusion, [[1, 0, 0], [0, 1, 0], [1, 0, 1]]);
+  assert.deepEqual(r.confusion, [
+    [1, 0, 0],
+    [0, 1, 0],
+    [1, 0, 1],
+  ]);
   // class a: positive score 0.8 vs negatives 0.2, 0.5, 0.1 -> 1
   assert.equal(r.perClass[0]!.auc, 1);
   // class c: positives 0.4, 0.7 vs negatives 0.1, 0.1 -> 1
@@ -74,27 +86,41 @@ test('classification report: accuracy, confusion matrix, per-class AUC', () => {
 });
 
 test('ROC titles fit the image: wrapped onto lines above the plot, as measured with a real font', () => {
-  const report = classificationReport([0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.3, 0.3, 0.4, 0.6, 0.2, 0.2], [0, 1, 2, 0], ['qcd', 'ttbar', 'wjets']);
+  const report = classificationReport(
+    [0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.3, 0.3, 0.4, 0.6, 0.2, 0.2],
+    [0, 1, 2, 0],
+    ['qcd', 'ttbar', 'wjets'],
+  );
   // resvg lays text out with the font's real glyph advances (DejaVu Sans is a wide one).
   const font = { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' };
   const bbox = (svg: string) => new Resvg(svg, { font }).getBBox()!;
-  const longUri = 'ROC, particle-sequence classifier, s3://hepflow/runs/pipeline-2026-11-28T23-05-12-qcd-ttbar-wjets/datasets/full/test';
+  const longUri =
+    'ROC, particle-sequence classifier, s3://hepflow/runs/pipeline-2026-11-28T23-05-12-qcd-ttbar-wjets/datasets/full/test';
   // The old single-line title at 14 px: wider than the 480 px image, so it was clipped.
-  const oneLine = bbox(`<svg xmlns="http://www.w3.org/2000/svg" width="480" height="40" font-family="sans-serif"><text x="240" y="22" text-anchor="middle" font-size="14">${longUri}</text></svg>`);
+  const oneLine = bbox(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="480" height="40" font-family="sans-serif"><text x="240" y="22" text-anchor="middle" font-size="14">${longUri}</text></svg>`,
+  );
   assert.ok(oneLine.width > 480, `single line ${oneLine.width} px`);
   for (const title of ['ROC, hlf classifier', longUri, `ROC <${'x'.repeat(150)}>`]) {
     const svg = rocSvg(report, title);
     const [, w, h] = /width="(\d+)" height="(\d+)"/.exec(svg)!.map(Number);
     const titleLines = svg.split('\n').filter((l) => l.startsWith('<text') && l.includes('font-size="14"'));
-    const text = titleLines.map((l) => />(.*)<\/text>$/.exec(l)![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).join('');
+    const text = titleLines
+      .map((l) => />(.*)<\/text>$/.exec(l)![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'))
+      .join('');
     assert.equal(text.replace(/\s/g, ''), title.replace(/\s/g, ''), 'every character of the title is shown, in order');
-    const t = bbox(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">${titleLines.join('')}</svg>`);
+    const t = bbox(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">${titleLines.join('')}</svg>`,
+    );
     assert.ok(t.x >= 0 && t.x + t.width <= w!, `${title}: title spans ${t.x}..${t.x + t.width} of ${w} px`);
     const frameTop = Number(/<rect x="60" y="(\d+)"/.exec(svg)![1]);
     assert.ok(t.y + t.height < frameTop, `${title}: title ends at ${t.y + t.height}, plot starts at ${frameTop}`);
     // Nothing else (ticks, axis labels, legend) leaves the image either.
     const all = bbox(svg.replace(/<rect width="\d+" height="\d+" fill="white"\/>/, ''));
-    assert.ok(all.x >= 0 && all.y >= 0 && all.x + all.width <= w! && all.y + all.height <= h!, `${title}: content ${JSON.stringify(all)}`);
+    assert.ok(
+      all.x >= 0 && all.y >= 0 && all.x + all.width <= w! && all.y + all.height <= h!,
+      `${title}: content ${JSON.stringify(all)}`,
+    );
   }
   assert.deepEqual(wrapText('short', 400, 14), ['short']);
   assert.deepEqual(wrapText('', 400, 14), ['']);
@@ -103,7 +129,10 @@ test('ROC titles fit the image: wrapped onto lines above the plot, as measured w
 test('thinning keeps the ends and the AUC', () => {
   const random = mulberry32(3);
   const labels = Array.from({ length: 2000 }, () => random() < 0.5);
-  const roc = rocCurve(labels.map(() => random()), labels);
+  const roc = rocCurve(
+    labels.map(() => random()),
+    labels,
+  );
   const thin = thinRoc(roc, 50);
   assert.equal(thin.fpr.length, 50);
   assert.deepEqual([thin.fpr[0], thin.tpr[0], thin.fpr[49], thin.tpr[49]], [0, 0, 1, 1]);

@@ -16,7 +16,7 @@ function gruLayerParams(model: tf.LayersModel): { params: number; resetAfter: bo
 
 test('HLF classifier: 14 -> 50 -> 20 -> 10 -> 3 softmax', () => {
   const m = buildModel(modelConfig('hlf'));
-  assert.equal(m.countParams(), (14 * 50 + 50) + (50 * 20 + 20) + (20 * 10 + 10) + (10 * 3 + 3));
+  assert.equal(m.countParams(), 14 * 50 + 50 + (50 * 20 + 20) + (20 * 10 + 10) + (10 * 3 + 3));
   assert.equal(m.countParams(), 2013);
   assert.deepEqual(modelInputs('hlf'), ['hlf']);
   const y = m.predict(tf.randomNormal([5, 14])) as tf.Tensor;
@@ -24,19 +24,25 @@ test('HLF classifier: 14 -> 50 -> 20 -> 10 -> 3 softmax', () => {
   const sums = tf.sum(y, 1).dataSync();
   for (const s of sums) assert.ok(Math.abs(s - 1) < 1e-5);
   const bigger = buildModel(modelConfig('hlf', { hiddenLayers: [150, 50, 10] }));
-  assert.equal(bigger.countParams(), (14 * 150 + 150) + (150 * 50 + 50) + (50 * 10 + 10) + 33);
+  assert.equal(bigger.countParams(), 14 * 150 + 150 + (150 * 50 + 50) + (50 * 10 + 10) + 33);
 });
 
 test('particle-sequence classifier: Masking -> GRU(50) -> Dropout -> Dense 3', () => {
   const m = buildModel(modelConfig('particle-sequence'));
   const gru = gruLayerParams(m);
   assert.equal(m.countParams(), gru.params + 50 * 3 + 3);
-  assert.deepEqual(m.layers.map((l) => l.getClassName()).filter((n) => n !== 'InputLayer').slice(0, 1), ['Masking']);
+  assert.deepEqual(
+    m.layers
+      .map((l) => l.getClassName())
+      .filter((n) => n !== 'InputLayer')
+      .slice(0, 1),
+    ['Masking'],
+  );
   // Any sequence length up to maxLen goes through (the time dimension is open).
   for (const t of [1, 7]) assert.deepEqual((m.predict(tf.randomNormal([2, t, 19])) as tf.Tensor).shape, [2, 3]);
 });
 
-test('inclusive classifier: 12,353 parameters with Keras\' reset_after GRU', () => {
+test("inclusive classifier: 12,353 parameters with Keras' reset_after GRU", () => {
   const m = buildModel(modelConfig('inclusive'));
   const gru = gruLayerParams(m);
   const rest = (50 + 14) * 25 + 25 + 25 * 3 + 3;

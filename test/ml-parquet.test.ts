@@ -32,16 +32,28 @@ test('feature Parquet files feed training through the worker', { timeout: 120_00
     sizes.push(b.length);
     for (const r of b) particles += r.particles.length;
   }
-  assert.equal(sizes.reduce((a, b) => a + b, 0), 500);
+  assert.equal(
+    sizes.reduce((a, b) => a + b, 0),
+    500,
+  );
   assert.ok(sizes.every((s) => s <= 128));
   assert.ok(particles > 500 * 19 && particles % 19 === 0);
   await assert.rejects(createRowSource({ prefix: path.join(dir, 'none') }), /no .parquet files under/);
   await assert.rejects(createRowSource({}), /exactly one of `uris` and `prefix`/);
 
   const files = new Map<string, Uint8Array>();
-  const sink: ArtifactSink = { put: async (n, d) => { files.set(n, d); } };
+  const sink: ArtifactSink = {
+    put: async (n, d) => {
+      files.set(n, d);
+    },
+  };
   const r = await trainInWorker(
-    defaultTrainConfig(modelConfig('inclusive', { maxLen: 5 }), { epochs: 2, batchSize: 32, backend: 'wasm', shuffleBuffer: 200 }),
+    defaultTrainConfig(modelConfig('inclusive', { maxLen: 5 }), {
+      epochs: 2,
+      batchSize: 32,
+      backend: 'wasm',
+      shuffleBuffer: 200,
+    }),
     { source: { module: PARQUET_SOURCE_MODULE, options: { prefix: dir } }, artifacts: sink, log: () => undefined },
   );
   assert.equal(r.datasetId, dir);

@@ -45,9 +45,16 @@ async function trainAndEvaluate(kind: ModelKind, epochs: number): Promise<{ mode
 }
 
 function assertAucs(t: TestContext, e: EvaluateResult, lo: number, hi: number, accLo: number): void {
-  t.diagnostic(`test AUC ${Object.entries(e.auc).map(([c, a]) => `${c} ${a.toFixed(4)}`).join(', ')}; accuracy ${e.accuracy.toFixed(4)}`);
+  t.diagnostic(
+    `test AUC ${Object.entries(e.auc)
+      .map(([c, a]) => `${c} ${a.toFixed(4)}`)
+      .join(', ')}; accuracy ${e.accuracy.toFixed(4)}`,
+  );
   for (const [cls, auc] of Object.entries(e.auc)) {
-    assert.ok(auc > lo && auc < hi, `${cls} AUC ${auc.toFixed(4)} outside (${lo}, ${hi}); all: ${JSON.stringify(e.auc)}`);
+    assert.ok(
+      auc > lo && auc < hi,
+      `${cls} AUC ${auc.toFixed(4)} outside (${lo}, ${hi}); all: ${JSON.stringify(e.auc)}`,
+    );
   }
   assert.ok(e.accuracy > accLo, `accuracy ${e.accuracy.toFixed(4)} ≤ ${accLo}`);
 }
@@ -70,7 +77,9 @@ test('HLF model: sane per-class test AUCs on physics events', { timeout: 60_000 
 });
 
 for (const kind of ['particle-sequence', 'inclusive'] as const) {
-  test(`${kind} model: sane per-class test AUCs, trained and evaluated on standardised particles`, { timeout: 60_000 }, async (t) => {
+  test(`${kind} model: sane per-class test AUCs, trained and evaluated on standardised particles`, {
+    timeout: 60_000,
+  }, async (t) => {
     const { modelDir, e } = await trainAndEvaluate(kind, 4);
     // Measured (4 epochs, maxLen 100): AUCs 0.84–0.99, accuracy 0.73–0.80; with raw
     // (unscaled) particles tt̄ and W+jets fell to 0.71–0.75 in the bench.
@@ -82,7 +91,11 @@ for (const kind of ['particle-sequence', 'inclusive'] as const) {
     // Evaluation refuses a sequence model whose scaler went missing rather than feed it raw particles.
     await rm(path.join(modelDir, 'particle-scaler.json'));
     await assert.rejects(
-      evaluateOnTestSet({ modelUri: pathToFileURL(modelDir).href, datasetUri, outputUri: pathToFileURL(path.join(dir, 'x')).href }),
+      evaluateOnTestSet({
+        modelUri: pathToFileURL(modelDir).href,
+        datasetUri,
+        outputUri: pathToFileURL(path.join(dir, 'x')).href,
+      }),
       /no particle-scaler\.json/,
     );
   });

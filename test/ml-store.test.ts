@@ -13,7 +13,10 @@ const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 async function exercise(store: CheckpointStore): Promise<void> {
   assert.equal(await store.loadLatest(), undefined);
   for (const epoch of [1, 2, 3]) {
-    await store.save({ epoch, files: { 'state.json': bytes(`{"e":${epoch}}`), 'weights.bin': new Uint8Array([epoch, 0, 255]) } });
+    await store.save({
+      epoch,
+      files: { 'state.json': bytes(`{"e":${epoch}}`), 'weights.bin': new Uint8Array([epoch, 0, 255]) },
+    });
   }
   const latest = await store.loadLatest();
   assert.equal(latest?.epoch, 3);
@@ -25,7 +28,10 @@ async function exercise(store: CheckpointStore): Promise<void> {
 test('directory checkpoint store: latest wins, old ones pruned, half-written ignored', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'hepflow-ml-store-'));
   await exercise(new DirectoryCheckpointStore(dir));
-  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('epoch')), ['epoch-000002', 'epoch-000003']);
+  assert.deepEqual(
+    (await readdir(dir)).filter((n) => n.startsWith('epoch')),
+    ['epoch-000002', 'epoch-000003'],
+  );
 });
 
 test('object-storage checkpoint store (file:// URIs): only complete checkpoints count', async () => {
@@ -35,7 +41,11 @@ test('object-storage checkpoint store (file:// URIs): only complete checkpoints 
   await exercise(store);
   // Objects of the pruned epoch are gone (file:// may leave the empty directory behind).
   assert.deepEqual(await readdir(path.join(dir, 'ckpt', 'epoch-000001')).catch(() => []), []);
-  assert.deepEqual((await readdir(path.join(dir, 'ckpt', 'epoch-000003'))).sort(), ['COMPLETE', 'state.json', 'weights.bin']);
+  assert.deepEqual((await readdir(path.join(dir, 'ckpt', 'epoch-000003'))).sort(), [
+    'COMPLETE',
+    'state.json',
+    'weights.bin',
+  ]);
   // A crash while writing epoch 9: its files exist but no COMPLETE marker.
   await mkdir(path.join(dir, 'ckpt', 'epoch-000009'));
   await writeFile(path.join(dir, 'ckpt', 'epoch-000009', 'state.json'), '{"e":9}');

@@ -11,31 +11,64 @@ import { loadModel } from '../src/ml/model-bundle.js';
 import { buildModel, modelConfig } from '../src/ml/models.js';
 import { DirectoryArtifactSink, DirectoryCheckpointStore } from '../src/ml/store.js';
 import { syntheticRows, SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
-import { AbortError, defaultTrainConfig, makeTrainStep, runTraining, type ArtifactSink, type TrainProgress } from '../src/ml/train.js';
+import {
+  AbortError,
+  defaultTrainConfig,
+  makeTrainStep,
+  runTraining,
+  type ArtifactSink,
+  type TrainProgress,
+} from '../src/ml/train.js';
 import { trainInWorker } from '../src/ml/train-runner.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'hepflow-ml-'));
 const quiet = () => undefined;
 const memorySink = (): ArtifactSink & { files: Map<string, Uint8Array> } => {
   const files = new Map<string, Uint8Array>();
-  return { files, put: async (n, d) => { files.set(n, d); } };
+  return {
+    files,
+    put: async (n, d) => {
+      files.set(n, d);
+    },
+  };
 };
 
-test('HLF model learns a separable problem: loss falls, validation AUC > 0.9, artifacts reload', { timeout: 120_000 }, async () => {
+test('HLF model learns a separable problem: loss falls, validation AUC > 0.9, artifacts reload', {
+  timeout: 120_000,
+}, async () => {
   const source = inMemorySource('sep', syntheticRows({ rows: 1500, separation: 0.8, seed: 2 }));
   const config = defaultTrainConfig(modelConfig('hlf', { learningRate: 0.01 }), {
-    epochs: 4, batchSize: 64, backend: 'wasm', shuffleBuffer: 500, split: { validationFraction: 0.2, seed: 1 },
+    epochs: 4,
+    batchSize: 64,
+    backend: 'wasm',
+    shuffleBuffer: 500,
+    split: { validationFraction: 0.2, seed: 1 },
   });
   const sink = memorySink();
   const progress: TrainProgress[] = [];
-  const r = await runTraining(config, { source, artifacts: sink, log: quiet, onProgress: (p) => progress.push(p), progressIntervalMs: 0 });
+  const r = await runTraining(config, {
+    source,
+    artifacts: sink,
+    log: quiet,
+    onProgress: (p) => progress.push(p),
+    progressIntervalMs: 0,
+  });
   assert.equal(r.epochsCompleted, 4);
   assert.equal(r.backend.kind, 'wasm');
   assert.ok(r.history[3]!.loss < r.history[0]!.loss * 0.8, `loss ${r.history.map((h) => h.loss)}`);
   for (const c of r.validation!.perClass) assert.ok(c.auc > 0.9, `${c.className} AUC ${c.auc}`);
   assert.ok(progress.some((p) => p.type === 'batch' && p.batch > 1));
-  assert.deepEqual(progress.filter((p) => p.type === 'epoch').map((p) => p.epoch), [0, 1, 2, 3]);
-  assert.deepEqual([...sink.files.keys()].sort(), ['metadata.json', 'model.json', 'scaler.json', 'validation-report.json', 'weights.bin']);
+  assert.deepEqual(
+    progress.filter((p) => p.type === 'epoch').map((p) => p.epoch),
+    [0, 1, 2, 3],
+  );
+  assert.deepEqual([...sink.files.keys()].sort(), [
+    'metadata.json',
+    'model.json',
+    'scaler.json',
+    'validation-report.json',
+    'weights.bin',
+  ]);
   const meta = JSON.parse(new TextDecoder().decode(sink.files.get('metadata.json')));
   assert.equal(meta.datasetId, 'sep');
   assert.equal(meta.config.model.kind, 'hlf');
@@ -45,7 +78,12 @@ test('HLF model learns a separable problem: loss falls, validation AUC > 0.9, ar
   const scaler = JSON.parse(new TextDecoder().decode(sink.files.get('scaler.json')));
   const evalSink = memorySink();
   const test = inMemorySource('test', syntheticRows({ rows: 300, separation: 0.8, seed: 99 }));
-  const report = await evaluateModel(model, test, { kind: 'hlf', maxLen: 801, scaler, padding: 'longest', classNames: ['QCD', 'ttbar', 'WJets'] }, evalSink);
+  const report = await evaluateModel(
+    model,
+    test,
+    { kind: 'hlf', maxLen: 801, scaler, padding: 'longest', classNames: ['QCD', 'ttbar', 'WJets'] },
+    evalSink,
+  );
   assert.equal(report.samples, 300);
   assert.ok(report.meanAuc > 0.9 && report.accuracy > 0.7, `test AUC ${report.meanAuc}, accuracy ${report.accuracy}`);
   assert.match(new TextDecoder().decode(evalSink.files.get('roc.svg')), /<polyline/);
@@ -55,12 +93,22 @@ test('a resumed run continues from the last checkpoint and finishes', { timeout:
   const dir = await tmp();
   const store = new DirectoryCheckpointStore(path.join(dir, 'ckpt'));
   const source = inMemorySource('seq', syntheticRows({ rows: 240, maxParticles: 6, separation: 0.8 }));
-  const base = defaultTrainConfig(modelConfig('inclusive', { maxLen: 6 }), { batchSize: 32, backend: 'wasm', shuffleBuffer: 100 });
-  const first = await runTraining({ ...base, epochs: 2 }, { source, checkpoints: store, artifacts: new DirectoryArtifactSink(path.join(dir, 'a1')), log: quiet });
+  const base = defaultTrainConfig(modelConfig('inclusive', { maxLen: 6 }), {
+    batchSize: 32,
+    backend: 'wasm',
+    shuffleBuffer: 100,
+  });
+  const first = await runTraining(
+    { ...base, epochs: 2 },
+    { source, checkpoints: store, artifacts: new DirectoryArtifactSink(path.join(dir, 'a1')), log: quiet },
+  );
   assert.equal(first.epochsCompleted, 2);
   assert.deepEqual(await readdir(path.join(dir, 'ckpt')), ['epoch-000001', 'epoch-000002']);
 
-  const resumed = await runTraining({ ...base, epochs: 4 }, { source, checkpoints: store, artifacts: new DirectoryArtifactSink(path.join(dir, 'a2')), log: quiet });
+  const resumed = await runTraining(
+    { ...base, epochs: 4 },
+    { source, checkpoints: store, artifacts: new DirectoryArtifactSink(path.join(dir, 'a2')), log: quiet },
+  );
   assert.equal(resumed.resumedFromEpoch, 2);
   assert.equal(resumed.epochsCompleted, 4);
   assert.deepEqual(resumed.history.slice(0, 2), first.history, 'history of the first run is carried over');
@@ -71,16 +119,32 @@ test('a resumed run continues from the last checkpoint and finishes', { timeout:
   assert.equal(meta.epochsCompleted, 4);
 
   // The GRU model's artifacts load back (custom GRU layer included) and give its validation AUCs.
-  const model = await loadModel(await readFile(path.join(dir, 'a2', 'model.json')), await readFile(path.join(dir, 'a2', 'weights.bin')));
+  const model = await loadModel(
+    await readFile(path.join(dir, 'a2', 'model.json')),
+    await readFile(path.join(dir, 'a2', 'weights.bin')),
+  );
   const scaler = JSON.parse(await readFile(path.join(dir, 'a2', 'scaler.json'), 'utf8'));
-  const valRows = syntheticRows({ rows: 240, maxParticles: 6, separation: 0.8 }).filter((r, i) => isValidationRow(r, i, base.split));
-  const report = await evaluateModel(model, inMemorySource('val', valRows), { kind: 'inclusive', maxLen: 6, scaler, padding: 'longest', classNames: base.classNames });
+  const valRows = syntheticRows({ rows: 240, maxParticles: 6, separation: 0.8 }).filter((r, i) =>
+    isValidationRow(r, i, base.split),
+  );
+  const report = await evaluateModel(model, inMemorySource('val', valRows), {
+    kind: 'inclusive',
+    maxLen: 6,
+    scaler,
+    padding: 'longest',
+    classNames: base.classNames,
+  });
   assert.equal(report.samples, resumed.validation!.samples);
-  report.perClass.forEach((c, i) => assert.ok(Math.abs(c.auc - resumed.validation!.perClass[i]!.auc) < 1e-9, `${c.className} ${c.auc}`));
+  report.perClass.forEach((c, i) =>
+    assert.ok(Math.abs(c.auc - resumed.validation!.perClass[i]!.auc) < 1e-9, `${c.className} ${c.auc}`),
+  );
 
   // A retry after the run already finished (e.g. the activity's completion was lost):
   // nothing left to train, the same artifacts are written again.
-  const again = await runTraining({ ...base, epochs: 4 }, { source, checkpoints: store, artifacts: memorySink(), log: quiet });
+  const again = await runTraining(
+    { ...base, epochs: 4 },
+    { source, checkpoints: store, artifacts: memorySink(), log: quiet },
+  );
   assert.equal(again.resumedFromEpoch, 4);
   assert.equal(again.epochsCompleted, 4);
   assert.equal(again.bestEpoch, resumed.bestEpoch);
@@ -88,9 +152,15 @@ test('a resumed run continues from the last checkpoint and finishes', { timeout:
 
   // Same store, different settings: the old checkpoints are ignored and superseded, never mixed in.
   const logs: string[] = [];
-  const fresh = await runTraining({ ...base, batchSize: 16, epochs: 1 }, { source, checkpoints: store, artifacts: memorySink(), log: (m) => logs.push(m) });
+  const fresh = await runTraining(
+    { ...base, batchSize: 16, epochs: 1 },
+    { source, checkpoints: store, artifacts: memorySink(), log: (m) => logs.push(m) },
+  );
   assert.equal(fresh.resumedFromEpoch, 0);
-  assert.ok(logs.some((m) => /ignoring the checkpoint of epoch 4: it was taken for other batchSize/.test(m)), logs.join('\n'));
+  assert.ok(
+    logs.some((m) => /ignoring the checkpoint of epoch 4: it was taken for other batchSize/.test(m)),
+    logs.join('\n'),
+  );
   assert.equal((await store.loadLatest())?.epoch, 1);
 });
 
@@ -102,7 +172,10 @@ test('the training step matches tfjs-layers trainOnBatch (same loss, same update
   const b = build();
   b.setWeights(a.getWeights());
   const batch = makeBatch(syntheticRows({ rows: 16, maxParticles: 5 }), {
-    kind: 'inclusive', maxLen: 5, padding: 'longest', nClasses: 3,
+    kind: 'inclusive',
+    maxLen: 5,
+    padding: 'longest',
+    nClasses: 3,
     scaler: { features: [...HLF_NAMES], min: new Array(14).fill(-3), max: new Array(14).fill(3) },
   });
   const step = makeTrainStep(a);
@@ -116,9 +189,16 @@ test('the training step matches tfjs-layers trainOnBatch (same loss, same update
   wa.forEach((w, i) => w.forEach((v, j) => assert.ok(Math.abs(v - wb[i]![j]!) < 1e-5, `weight ${i}[${j}]`)));
 });
 
-test('training in a worker: progress arrives, the event loop stays free, abort stops between batches', { timeout: 120_000 }, async (t) => {
+test('training in a worker: progress arrives, the event loop stays free, abort stops between batches', {
+  timeout: 120_000,
+}, async (t) => {
   const dir = await tmp();
-  const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 2, batchSize: 16, backend: 'wasm', shuffleBuffer: 100 });
+  const config = defaultTrainConfig(modelConfig('hlf'), {
+    epochs: 2,
+    batchSize: 16,
+    backend: 'wasm',
+    shuffleBuffer: 100,
+  });
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
   // Cleared even when training fails, or the pending timer would keep the test process alive.
@@ -129,7 +209,9 @@ test('training in a worker: progress arrives, the event loop stays free, abort s
     source: { module: SYNTHETIC_SOURCE_MODULE, options: { rows: 800 } },
     checkpoints: new DirectoryCheckpointStore(path.join(dir, 'ck')),
     artifacts: new DirectoryArtifactSink(path.join(dir, 'out')),
-    onProgress: (p) => progress.push(p), log: quiet, progressIntervalMs: 0,
+    onProgress: (p) => progress.push(p),
+    log: quiet,
+    progressIntervalMs: 0,
   });
   clearInterval(timer);
   const ms = performance.now() - t0;
@@ -143,27 +225,57 @@ test('training in a worker: progress arrives, the event loop stays free, abort s
 
   const ac = new AbortController();
   const seen: TrainProgress[] = [];
-  const aborted = trainInWorker({ ...config, epochs: 50 }, {
-    source: { module: SYNTHETIC_SOURCE_MODULE, options: { rows: 800 } },
-    artifacts: memorySink(), log: quiet, progressIntervalMs: 0,
-    onProgress: (p) => { seen.push(p); if (p.type === 'epoch' && p.epoch === 0) ac.abort(); },
-    signal: ac.signal,
-  });
-  await assert.rejects(aborted, (e: Error) => e instanceof AbortError && /stopped during epoch \d+ before batch/.test(e.message));
+  const aborted = trainInWorker(
+    { ...config, epochs: 50 },
+    {
+      source: { module: SYNTHETIC_SOURCE_MODULE, options: { rows: 800 } },
+      artifacts: memorySink(),
+      log: quiet,
+      progressIntervalMs: 0,
+      onProgress: (p) => {
+        seen.push(p);
+        if (p.type === 'epoch' && p.epoch === 0) ac.abort();
+      },
+      signal: ac.signal,
+    },
+  );
+  await assert.rejects(
+    aborted,
+    (e: Error) => e instanceof AbortError && /stopped during epoch \d+ before batch/.test(e.message),
+  );
   // The flag is polled every batch; the abort lands within a few batches of epoch 1.
-  assert.ok(seen.every((p) => p.epoch <= 2), `last progress: epoch ${seen.at(-1)?.epoch}`);
+  assert.ok(
+    seen.every((p) => p.epoch <= 2),
+    `last progress: epoch ${seen.at(-1)?.epoch}`,
+  );
 
-  await assert.rejects(trainInWorker(config, {
-    source: { module: SYNTHETIC_SOURCE_MODULE, exportName: 'nope', options: {} }, artifacts: memorySink(), log: quiet,
-  }), /has no function export 'nope'/);
+  await assert.rejects(
+    trainInWorker(config, {
+      source: { module: SYNTHETIC_SOURCE_MODULE, exportName: 'nope', options: {} },
+      artifacts: memorySink(),
+      log: quiet,
+    }),
+    /has no function export 'nope'/,
+  );
 });
 
-test('a particle scaler is checkpointed and saved with a sequence model; a run without it does not resume', { timeout: 60_000 }, async () => {
+test('a particle scaler is checkpointed and saved with a sequence model; a run without it does not resume', {
+  timeout: 60_000,
+}, async () => {
   const dir = await tmp();
   const store = new DirectoryCheckpointStore(path.join(dir, 'ckpt'));
   const source = inMemorySource('seq', syntheticRows({ rows: 120, maxParticles: 5, separation: 0.8 }));
-  const base = defaultTrainConfig(modelConfig('particle-sequence', { maxLen: 5 }), { batchSize: 32, backend: 'wasm', shuffleBuffer: 100, epochs: 1 });
-  const particleScaler = { features: [...PARTICLE_FEATURE_NAMES], mean: new Array(19).fill(0.3), std: new Array(19).fill(0.5) };
+  const base = defaultTrainConfig(modelConfig('particle-sequence', { maxLen: 5 }), {
+    batchSize: 32,
+    backend: 'wasm',
+    shuffleBuffer: 100,
+    epochs: 1,
+  });
+  const particleScaler = {
+    features: [...PARTICLE_FEATURE_NAMES],
+    mean: new Array(19).fill(0.3),
+    std: new Array(19).fill(0.5),
+  };
   const sink = memorySink();
   await runTraining(base, { source, checkpoints: store, artifacts: sink, log: quiet, particleScaler });
   assert.deepEqual(JSON.parse(new TextDecoder().decode(sink.files.get('particle-scaler.json'))), particleScaler);
@@ -171,10 +283,18 @@ test('a particle scaler is checkpointed and saved with a sequence model; a run w
   const state = JSON.parse(await readFile(path.join(dir, 'ckpt', 'epoch-000001', 'state.json'), 'utf8'));
   assert.deepEqual(state.particleScaler, particleScaler);
   // Without the scaler the inputs differ: the checkpoint is not resumed.
-  const unscaled = await runTraining({ ...base, epochs: 2 }, { source, checkpoints: store, artifacts: memorySink(), log: quiet });
+  const unscaled = await runTraining(
+    { ...base, epochs: 2 },
+    { source, checkpoints: store, artifacts: memorySink(), log: quiet },
+  );
   assert.equal(unscaled.resumedFromEpoch, 0);
   await assert.rejects(
-    runTraining(base, { source, artifacts: memorySink(), log: quiet, particleScaler: { ...particleScaler, std: new Array(19).fill(0) } }),
+    runTraining(base, {
+      source,
+      artifacts: memorySink(),
+      log: quiet,
+      particleScaler: { ...particleScaler, std: new Array(19).fill(0) },
+    }),
     /finite, positive std/,
   );
 });

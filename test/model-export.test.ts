@@ -35,7 +35,17 @@ for (const kind of MODEL_KINDS) {
     const modelUri = await trainedModelDir(dir, kind);
     const outUri = path.join(dir, `${kind}-export`);
     const r = await exportModel(storage(), { modelUri, outputUri: outUri });
-    assert.deepEqual([...r.files].sort(), ['metadata.json', 'model.json', 'model.keras', 'scaler.json', 'weights.bin', ...(kind === 'hlf' ? [] : ['particle-scaler.json'])].sort());
+    assert.deepEqual(
+      [...r.files].sort(),
+      [
+        'metadata.json',
+        'model.json',
+        'model.keras',
+        'scaler.json',
+        'weights.bin',
+        ...(kind === 'hlf' ? [] : ['particle-scaler.json']),
+      ].sort(),
+    );
 
     const portable = JSON.parse(await readFile(path.join(outUri, 'model.json'), 'utf8'));
     const classes = portable.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name);
@@ -66,16 +76,28 @@ for (const kind of MODEL_KINDS) {
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
     assert.ok(worst < 1e-5, `${kind}: Keras differs from hepflow by up to ${worst}`);
     // Not a vacuous comparison: the predictions vary from event to event.
-    assert.ok(Math.max(...want) - Math.min(...want) > 1e-3, `predictions barely vary: ${Math.min(...want)}..${Math.max(...want)}`);
+    assert.ok(
+      Math.max(...want) - Math.min(...want) > 1e-3,
+      `predictions barely vary: ${Math.min(...want)}..${Math.max(...want)}`,
+    );
     original.model.dispose();
     reloaded.model.dispose();
   });
 }
 
 test('export refuses a GRU that Keras cannot represent, naming the layer', () => {
-  const topology = { class_name: 'Model', config: { layers: [
-    { name: 'g', class_name: 'HepflowFusedGRU', config: { units: 4, recurrent_activation: 'sigmoid', reset_after: true, mask_zeros: true } },
-  ] } };
+  const topology = {
+    class_name: 'Model',
+    config: {
+      layers: [
+        {
+          name: 'g',
+          class_name: 'HepflowFusedGRU',
+          config: { units: 4, recurrent_activation: 'sigmoid', reset_after: true, mask_zeros: true },
+        },
+      ],
+    },
+  };
   assert.throws(() => toStandardTopology(topology, 'm.json'), /m\.json: GRU layer 'g' masks zero steps itself/);
   topology.config.layers[0]!.config.mask_zeros = false;
   topology.config.layers[0]!.config.recurrent_activation = 'hard_sigmoid';

@@ -24,7 +24,13 @@ await writeFile(path.join(dataset, 'metadata.json'), JSON.stringify({ configHash
 await writeFile(path.join(dataset, 'train.parquet'), 'train rows');
 
 test('registration records the lineage and copies the model; the same model registers once', async () => {
-  const e1 = await registry.register({ name: 'trigger', modelUri: hlf, datasetUri: dataset, featuresConfig: { featureVersion: 3 }, metrics: { test: { accuracy: 0.9 } } });
+  const e1 = await registry.register({
+    name: 'trigger',
+    modelUri: hlf,
+    datasetUri: dataset,
+    featuresConfig: { featureVersion: 3 },
+    metrics: { test: { accuracy: 0.9 } },
+  });
   assert.equal(e1.version, 1);
   assert.equal(e1.kind, 'hlf');
   assert.deepEqual(e1.classNames, ['qcd', 'ttbar', 'wjets']);
@@ -41,7 +47,10 @@ test('registration records the lineage and copies the model; the same model regi
   const e2 = await registry.register({ name: 'trigger', modelUri: inclusive });
   assert.equal(e2.version, 2);
   assert.deepEqual(e2.classNames, ['qcd', 'ttbar', 'wjets']);
-  assert.deepEqual((await registry.list()).map((e) => `${e.name}@${e.version}`), ['trigger@1', 'trigger@2']);
+  assert.deepEqual(
+    (await registry.list()).map((e) => `${e.name}@${e.version}`),
+    ['trigger@1', 'trigger@2'],
+  );
 });
 
 test('names resolve to the registry copy (latest or @version); URIs pass through; the copy predicts as the source', async () => {
@@ -63,7 +72,7 @@ test('unknown names, versions and bad names are refused with the reason', async 
   await assert.rejects(registry.register({ name: 'x', modelUri: path.join(dir, 'nothing') }), /has no model\.json/);
 });
 
-test('the default registry: HEPFLOW_REGISTRY_URI, else the run\'s own bucket, else HEPFLOW_BUCKET', () => {
+test("the default registry: HEPFLOW_REGISTRY_URI, else the run's own bucket, else HEPFLOW_BUCKET", () => {
   assert.equal(defaultRegistryUri({ HEPFLOW_REGISTRY_URI: 's3://reg/x' }, 's3://runs/r1'), 's3://reg/x');
   // Before, a run in another bucket tried to register in s3://hepflow/ and failed at its very end.
   assert.equal(defaultRegistryUri({}, 's3://runs/r1'), 's3://runs/registry');

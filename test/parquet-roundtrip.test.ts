@@ -17,7 +17,7 @@ const PYTHON = resolve('.tools/venv/bin/python');
 
 function makeRows(n: number, seed = 1): FeatureRow[] {
   let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   return Array.from({ length: n }, (_, i) => {
     const np = i % 5 === 0 ? 1 : 1 + Math.floor(rnd() * 40);
     return {
@@ -33,7 +33,11 @@ function makeRows(n: number, seed = 1): FeatureRow[] {
 
 async function withDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'hepflow-parquet-'));
-  try { return await f(dir); } finally { await rm(dir, { recursive: true, force: true }); }
+  try {
+    return await f(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function assertSameRows(got: FeatureRow[], want: FeatureRow[]): void {
@@ -82,7 +86,8 @@ test('writes to a Node Writable; reads one row group through a RandomAccessSourc
     const size = (await fh.stat()).size;
     let bytesRead = 0;
     const src: RandomAccessSource = {
-      uri: 'test://s.parquet', size,
+      uri: 'test://s.parquet',
+      size,
       async read(offset, length) {
         bytesRead += length;
         const b = new Uint8Array(length);
@@ -112,7 +117,13 @@ test('the HLF and labels alone: the same values as whole rows, without fetching 
     const counted = await switchableSource(path, 's3://hepflow-test/h.parquet');
     let bytes = 0;
     const read = counted.source.read;
-    const source: RandomAccessSource = { ...counted.source, read: (o, l) => { bytes += l; return read(o, l); } };
+    const source: RandomAccessSource = {
+      ...counted.source,
+      read: (o, l) => {
+        bytes += l;
+        return read(o, l);
+      },
+    };
     const labels: number[] = [];
     const hlf: number[] = [];
     const sizes: number[] = [];
@@ -123,8 +134,14 @@ test('the HLF and labels alone: the same values as whole rows, without fetching 
     }
     await source.close();
     assert.deepEqual(sizes, [250, 250, 100]);
-    assert.deepEqual(labels, rows.map((r) => r.label));
-    assert.deepEqual(hlf, rows.flatMap((r) => Array.from(r.hlf)));
+    assert.deepEqual(
+      labels,
+      rows.map((r) => r.label),
+    );
+    assert.deepEqual(
+      hlf,
+      rows.flatMap((r) => Array.from(r.hlf)),
+    );
     const size = (await stat(path)).size;
     assert.ok(bytes < size * 0.25, `read ${bytes} of ${size} bytes`);
   });
@@ -133,7 +150,11 @@ test('the HLF and labels alone: the same values as whole rows, without fetching 
 test('identical rows and metadata give byte-identical files (footer metadata in a fixed order)', async () => {
   await withDir(async (dir) => {
     const rows = makeRows(30, 4);
-    const metadata = { 'hepflow.dataset.split': 'train', 'hepflow.dataset.configHash': 'c0ffee', 'hepflow.source': 'test' };
+    const metadata = {
+      'hepflow.dataset.split': 'train',
+      'hepflow.dataset.configHash': 'c0ffee',
+      'hepflow.source': 'test',
+    };
     const files: Buffer[] = [];
     // Several writes: the order used to change from one write to the next.
     for (let k = 0; k < 5; k++) {
@@ -190,7 +211,10 @@ test('bad input: malformed rows and non-Parquet files fail with the file named',
     await w.close();
     const junk = join(dir, 'junk.parquet');
     await writeFile(junk, 'not parquet at all');
-    await assert.rejects(readFeatureFileInfo(junk), (e: Error) => e.message.includes(junk) && /not a readable Parquet/.test(e.message));
+    await assert.rejects(
+      readFeatureFileInfo(junk),
+      (e: Error) => e.message.includes(junk) && /not a readable Parquet/.test(e.message),
+    );
   });
 });
 
@@ -201,14 +225,26 @@ test('pyarrow and DuckDB read our files with the documented schema and identical
     const w = await ParquetFeatureWriter.open(path, { rowGroupSize: 10 });
     for (const r of rows) await w.write(r);
     await w.close();
-    const out = JSON.parse(execFileSync(PYTHON, ['test/python/features_parquet_check.py', path], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+    const out = JSON.parse(
+      execFileSync(PYTHON, ['test/python/features_parquet_check.py', path], { encoding: 'utf8', maxBuffer: 1 << 26 }),
+    );
     const expectedArrow: Record<string, string> = { particles: 'list<element: float not null> not null' };
     for (const n of HLF_NAMES) expectedArrow[n] = 'float not null';
-    Object.assign(expectedArrow, { label: 'int32 not null', class_name: 'string not null', source_uri: 'string not null', source_entry: 'int64 not null' });
+    Object.assign(expectedArrow, {
+      label: 'int32 not null',
+      class_name: 'string not null',
+      source_uri: 'string not null',
+      source_entry: 'int64 not null',
+    });
     assert.deepEqual(out.arrow_schema, expectedArrow);
     const expectedDuck: Record<string, string> = { particles: 'FLOAT[]' };
     for (const n of HLF_NAMES) expectedDuck[n] = 'FLOAT';
-    Object.assign(expectedDuck, { label: 'INTEGER', class_name: 'VARCHAR', source_uri: 'VARCHAR', source_entry: 'BIGINT' });
+    Object.assign(expectedDuck, {
+      label: 'INTEGER',
+      class_name: 'VARCHAR',
+      source_uri: 'VARCHAR',
+      source_entry: 'BIGINT',
+    });
     assert.deepEqual(out.duckdb_schema, expectedDuck);
     assert.deepEqual(out.row_groups, [10, 10, 5]);
     assert.equal(JSON.parse(out.kv['hepflow.metadata'])['hepflow.features.format'], '1');
@@ -223,7 +259,8 @@ test('pyarrow and DuckDB read our files with the documented schema and identical
       }));
       // Python widens float32 to float64 exactly, so equality after fround is exact equality.
       for (const [i, r] of (out[key] as Record<string, unknown>[]).entries()) {
-        for (const v of r.particles as number[]) assert.equal(Math.fround(v), v, `${key} row ${i}: not a float32 value`);
+        for (const v of r.particles as number[])
+          assert.equal(Math.fround(v), v, `${key} row ${i}: not a float32 value`);
       }
       assertSameRows(got, rows);
     }
@@ -243,11 +280,18 @@ test('a storage outage while reading the footer keeps its retryable type', async
       uri,
       size,
       read: async (o, l) => {
-        throw new StorageUnavailableError(uri, `read bytes ${o}-${o + l - 1} of`, 'object storage unreachable (ECONNREFUSED)');
+        throw new StorageUnavailableError(
+          uri,
+          `read bytes ${o}-${o + l - 1} of`,
+          'object storage unreachable (ECONNREFUSED)',
+        );
       },
       close: async () => {},
     };
-    await assert.rejects(readFeatureFileInfo(down), (e) => isTransientStorageError(e) && (e as Error).message.includes(uri));
+    await assert.rejects(
+      readFeatureFileInfo(down),
+      (e) => isTransientStorageError(e) && (e as Error).message.includes(uri),
+    );
   });
 });
 
@@ -261,7 +305,12 @@ async function switchableSource(path: string, uri: string) {
     size,
     read: async (o, l) => {
       state.reads++;
-      if (state.down) throw new StorageUnavailableError(uri, `read bytes ${o}-${o + l - 1} of`, 'object storage unreachable (ECONNREFUSED)');
+      if (state.down)
+        throw new StorageUnavailableError(
+          uri,
+          `read bytes ${o}-${o + l - 1} of`,
+          'object storage unreachable (ECONNREFUSED)',
+        );
       const buf = new Uint8Array(l);
       await fh.read(buf, 0, l, o);
       return buf;

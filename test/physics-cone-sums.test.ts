@@ -36,7 +36,8 @@ function check(event: DelphesEvent, what: string): number {
       indices.forEach((other, c) => {
         const expected = other.sumInCone(eta, phi, c === kind ? src : -1);
         const got = pairs.sums[at + c]!;
-        if (got !== expected) assert.fail(`${what}: collection ${kind} candidate ${src}, sum over collection ${c}: ${got} != ${expected}`);
+        if (got !== expected)
+          assert.fail(`${what}: collection ${kind} candidate ${src}, sum over collection ${c}: ${got} != ${expected}`);
       });
       checked++;
     }
@@ -51,13 +52,21 @@ test('pair cone sums equal per-candidate cone sums to the bit on real pile-up ev
     const file = resolve(repoRoot(), `../shared/testdata/delphes/delphes-pu20-${cls}.root`);
     const fh = await open(file, 'r');
     const src = {
-      uri: file, size: (await fh.stat()).size,
-      async read(offset: number, length: number) { const b = new Uint8Array(length); await fh.read(b, 0, length, offset); return b; },
+      uri: file,
+      size: (await fh.stat()).size,
+      async read(offset: number, length: number) {
+        const b = new Uint8Array(length);
+        await fh.read(b, 0, length, offset);
+        return b;
+      },
       close: () => fh.close(),
     };
     try {
       for await (const chunk of readDelphesEvents(src)) {
-        chunk.events.forEach((e, i) => { candidates += check(e, `${cls} entry ${chunk.entryStart + i}`); events++; });
+        chunk.events.forEach((e, i) => {
+          candidates += check(e, `${cls} entry ${chunk.entryStart + i}`);
+          events++;
+        });
       }
     } finally {
       await src.close();
@@ -69,16 +78,30 @@ test('pair cone sums equal per-candidate cone sums to the bit on real pile-up ev
 });
 
 test('pair cone sums: φ wrap-around, cell edges, |η| beyond the grid, coincident candidates', () => {
-  const ring = (eta: number, pt: number) => Array.from({ length: 40 }, (_, i) => ({ pt, eta, phi: -Math.PI + (i * 2 * Math.PI) / 40 }));
+  const ring = (eta: number, pt: number) =>
+    Array.from({ length: 40 }, (_, i) => ({ pt, eta, phi: -Math.PI + (i * 2 * Math.PI) / 40 }));
   const towers = (eta: number, et: number) => ring(eta, et).map(({ pt, ...r }) => ({ ...r, et: pt }));
   const event = makeEvent({
     tracks: [
-      ...ring(0, 1), ...ring(0.29, 2), ...ring(-0.3, 3),
-      { pt: 5, eta: 0, phi: Math.PI }, { pt: 6, eta: 0, phi: -Math.PI }, { pt: 7, eta: 0.1, phi: 3.1 },
-      { pt: 8, eta: 7.5, phi: 0 }, { pt: 9, eta: 7.6, phi: 0.1 }, { pt: 10, eta: 5.9, phi: 0 },
-      { pt: 11, eta: -8, phi: 1 }, { pt: 12, eta: -8, phi: 1 }, { pt: 0.5, eta: 0, phi: 0 },
+      ...ring(0, 1),
+      ...ring(0.29, 2),
+      ...ring(-0.3, 3),
+      { pt: 5, eta: 0, phi: Math.PI },
+      { pt: 6, eta: 0, phi: -Math.PI },
+      { pt: 7, eta: 0.1, phi: 3.1 },
+      { pt: 8, eta: 7.5, phi: 0 },
+      { pt: 9, eta: 7.6, phi: 0.1 },
+      { pt: 10, eta: 5.9, phi: 0 },
+      { pt: 11, eta: -8, phi: 1 },
+      { pt: 12, eta: -8, phi: 1 },
+      { pt: 0.5, eta: 0, phi: 0 },
     ],
-    photons: [...towers(0.15, 1.5), { et: 2, eta: 0, phi: Math.PI }, { et: 3, eta: 7.7, phi: 0 }, { et: 1, eta: 0, phi: 0 }],
+    photons: [
+      ...towers(0.15, 1.5),
+      { et: 2, eta: 0, phi: Math.PI },
+      { et: 3, eta: 7.7, phi: 0 },
+      { et: 1, eta: 0, phi: 0 },
+    ],
     neutrals: [...towers(-0.15, 2.5), { et: 4, eta: -8.1, phi: 1.05 }, { et: 5, eta: 0.3, phi: 0.3 }],
   });
   assert.ok(check(event, 'synthetic') > 200);

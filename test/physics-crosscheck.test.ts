@@ -23,12 +23,34 @@ import { makeEvent, FILLER, type EventSpec } from './physics-fixtures.js';
 const PYTHON = resolve('.tools/venv/bin/python');
 
 const edgeCases: EventSpec[] = [
-  { electrons: [{ pt: 40, eta: 0.5, phi: 3.1, charge: 1 }], photons: [{ et: 5, eta: 0.5, phi: -3.1 }, ...FILLER.photons!], jets: [{ pt: 30, eta: 0 }, { pt: 30.5, eta: -2.59, btag: 1 }] },
-  { muons: [{ pt: 40, eta: 0, phi: 0, charge: -1 }, { pt: 60, eta: 1, phi: 2, charge: 1 }], electrons: [{ pt: 50, eta: -1, phi: -2, charge: -1 }],
-    tracks: [{ pt: 40, eta: 0, phi: 0.001, charge: -1, pid: 13 }, { pt: 60, eta: 1, phi: 2, charge: 1, pid: -13 }, { pt: 20, eta: 1.1, phi: 2.1 }, ...FILLER.tracks!] },
+  {
+    electrons: [{ pt: 40, eta: 0.5, phi: 3.1, charge: 1 }],
+    photons: [{ et: 5, eta: 0.5, phi: -3.1 }, ...FILLER.photons!],
+    jets: [
+      { pt: 30, eta: 0 },
+      { pt: 30.5, eta: -2.59, btag: 1 },
+    ],
+  },
+  {
+    muons: [
+      { pt: 40, eta: 0, phi: 0, charge: -1 },
+      { pt: 60, eta: 1, phi: 2, charge: 1 },
+    ],
+    electrons: [{ pt: 50, eta: -1, phi: -2, charge: -1 }],
+    tracks: [
+      { pt: 40, eta: 0, phi: 0.001, charge: -1, pid: 13 },
+      { pt: 60, eta: 1, phi: 2, charge: 1, pid: -13 },
+      { pt: 20, eta: 1.1, phi: 2.1 },
+      ...FILLER.tracks!,
+    ],
+  },
   { electrons: [{ pt: 23, eta: 0, phi: 0, charge: 1 }] },
   { electrons: [{ pt: 30, eta: 0, phi: 0, charge: 1 }], neutrals: [{ et: 0.9, eta: 1, phi: 1 }] },
-  { muons: [{ pt: 35, eta: 2.3, phi: -3.0, charge: 1 }], met: { met: 55, phi: 0.2 }, neutrals: [{ et: 3, eta: 2.4, phi: 3.2 - 2 * Math.PI }, ...FILLER.neutrals!] },
+  {
+    muons: [{ pt: 35, eta: 2.3, phi: -3.0, charge: 1 }],
+    met: { met: 55, phi: 0.2 },
+    neutrals: [{ et: 3, eta: 2.4, phi: 3.2 - 2 * Math.PI }, ...FILLER.neutrals!],
+  },
 ].map((s) => ({ met: { met: 25, phi: -1 }, ...FILLER, ...s }));
 
 test('selection and HLF agree with the uproot + awkward reference to float32 precision', async () => {
@@ -43,24 +65,46 @@ test('selection and HLF agree with the uproot + awkward reference to float32 pre
 
     const fh = await open(path, 'r');
     const src: RandomAccessSource = {
-      uri: path, size: (await fh.stat()).size,
-      async read(offset, length) { const b = new Uint8Array(length); await fh.read(b, 0, length, offset); return b; },
+      uri: path,
+      size: (await fh.stat()).size,
+      async read(offset, length) {
+        const b = new Uint8Array(length);
+        await fh.read(b, 0, length, offset);
+        return b;
+      },
       close: () => fh.close(),
     };
     const rows: FeatureRow[] = [];
     const cutFlow = await prepareFeatures({
       events: withEntries(readDelphesEvents(src, { entriesPerChunk: 100 })),
-      label: 0, className: 'mixed', sourceUri: path,
-      out: { write: async (r) => { rows.push(r); } },
+      label: 0,
+      className: 'mixed',
+      sourceUri: path,
+      out: {
+        write: async (r) => {
+          rows.push(r);
+        },
+      },
     });
     await src.close();
 
-    const py = JSON.parse(execFileSync(PYTHON, ['test/python/features_reference.py', path], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+    const py = JSON.parse(
+      execFileSync(PYTHON, ['test/python/features_reference.py', path], { encoding: 'utf8', maxBuffer: 1 << 28 }),
+    );
     assert.deepEqual(cutFlow, py.cutflow);
-    assert.ok(cutFlow.withIsolatedLepton > 150, `only ${cutFlow.withIsolatedLepton} events selected: the check is too weak`);
-    assert.deepEqual(rows.map((r) => r.sourceEntry), py.entries);
+    assert.ok(
+      cutFlow.withIsolatedLepton > 150,
+      `only ${cutFlow.withIsolatedLepton} events selected: the check is too weak`,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.sourceEntry),
+      py.entries,
+    );
     // The hand-built events: 450 (φ-wrapped photon), 451 (three leptons), 454 selected; 452/453 dropped.
-    assert.deepEqual(py.entries.filter((e: number) => e >= 450), [450, 451, 454]);
+    assert.deepEqual(
+      py.entries.filter((e: number) => e >= 450),
+      [450, 451, 454],
+    );
     let worst = 0;
     rows.forEach((r, i) => {
       HLF_NAMES.forEach((name, k) => {

@@ -21,18 +21,22 @@ const isolatedElectron = (extra: EventSpec = {}): EventSpec => ({
 
 test('isolation cone: ΔR < 0.3 strictly, thresholds strict, own track excluded', () => {
   const x = new FeatureExtractor();
-  const ok = x.select(makeEvent(isolatedElectron({
-    tracks: [
-      { pt: 50, eta: 0, phi: 0, charge: -1, pid: 11 }, // the electron's own track
-      { pt: 2, eta: 0.29, phi: 0 },                    // in
-      { pt: 4, eta: 0.31, phi: 0 },                    // out
-      { pt: 0.5, eta: 0.1, phi: 0 },                   // at threshold: not a candidate
-      { pt: 0.6, eta: 0, phi: 0.1 },                   // in
-      ...FILLER.tracks!,
-    ],
-    photons: [{ et: 3, eta: 0, phi: 0.2 }, { et: 1, eta: 0, phi: 0.1 }, ...FILLER.photons!],
-    neutrals: [{ et: 4, eta: 0.2, phi: -0.2 }, { et: 1.5, eta: 0.25, phi: -0.25 }, ...FILLER.neutrals!],
-  })));
+  const ok = x.select(
+    makeEvent(
+      isolatedElectron({
+        tracks: [
+          { pt: 50, eta: 0, phi: 0, charge: -1, pid: 11 }, // the electron's own track
+          { pt: 2, eta: 0.29, phi: 0 }, // in
+          { pt: 4, eta: 0.31, phi: 0 }, // out
+          { pt: 0.5, eta: 0.1, phi: 0 }, // at threshold: not a candidate
+          { pt: 0.6, eta: 0, phi: 0.1 }, // in
+          ...FILLER.tracks!,
+        ],
+        photons: [{ et: 3, eta: 0, phi: 0.2 }, { et: 1, eta: 0, phi: 0.1 }, ...FILLER.photons!],
+        neutrals: [{ et: 4, eta: 0.2, phi: -0.2 }, { et: 1.5, eta: 0.25, phi: -0.25 }, ...FILLER.neutrals!],
+      }),
+    ),
+  );
   assert.ok(ok);
   close(x.hlf[HLF.LepIsoCh]!, (fr(2) + fr(0.6)) / 50, 1e-6, 'ch');
   close(x.hlf[HLF.LepIsoGamma]!, 3 / 50, 1e-6, 'gamma');
@@ -43,11 +47,17 @@ test('isolation cone: ΔR < 0.3 strictly, thresholds strict, own track excluded'
 
 test('isolation cone wraps across φ = ±π', () => {
   const x = new FeatureExtractor();
-  assert.ok(x.select(makeEvent(isolatedElectron({
-    electrons: [{ pt: 50, eta: 0, phi: 3.1, charge: 1 }],
-    photons: [{ et: 5, eta: 0, phi: -3.1 }, ...FILLER.photons!], // ΔR 0.083: in
-    neutrals: [{ et: 5, eta: 0, phi: 2.75 }, ...FILLER.neutrals!], // ΔR 0.35: out
-  }))));
+  assert.ok(
+    x.select(
+      makeEvent(
+        isolatedElectron({
+          electrons: [{ pt: 50, eta: 0, phi: 3.1, charge: 1 }],
+          photons: [{ et: 5, eta: 0, phi: -3.1 }, ...FILLER.photons!], // ΔR 0.083: in
+          neutrals: [{ et: 5, eta: 0, phi: 2.75 }, ...FILLER.neutrals!], // ΔR 0.35: out
+        }),
+      ),
+    ),
+  );
   close(x.hlf[HLF.LepIsoGamma]!, 0.1, 1e-6);
   assert.equal(x.hlf[HLF.LepIsoNeu], 0);
   assert.equal(x.hlf[HLF.LepCharge], 1);
@@ -58,10 +68,12 @@ test('lepton cuts: pT > 23 strictly, relative isolation < 0.45 strictly', () => 
   assert.equal(x.select(makeEvent(isolatedElectron({ electrons: [{ pt: 23, eta: 0, phi: 0, charge: 1 }] }))), false);
   assert.ok(x.select(makeEvent(isolatedElectron({ electrons: [{ pt: 23.5, eta: 0, phi: 0, charge: 1 }] }))));
   // Iso exactly 0.45 (photon ET 18 on a 40 GeV muon) fails; 17.9 passes.
-  const withPhoton = (et: number) => isolatedElectron({
-    electrons: [], muons: [{ pt: 40, eta: 0, phi: 0, charge: 1 }],
-    photons: [{ et, eta: 0, phi: 0.1 }, ...FILLER.photons!],
-  });
+  const withPhoton = (et: number) =>
+    isolatedElectron({
+      electrons: [],
+      muons: [{ pt: 40, eta: 0, phi: 0, charge: 1 }],
+      photons: [{ et, eta: 0, phi: 0.1 }, ...FILLER.photons!],
+    });
   assert.equal(x.select(makeEvent(withPhoton(18))), false);
   assert.ok(x.select(makeEvent(withPhoton(17.9))));
   assert.equal(x.hlf[HLF.LepIsEle], 0);
@@ -75,7 +87,7 @@ test('several leptons: the highest-pT isolated one is chosen', () => {
       { pt: 45, eta: -1, phi: -1, charge: 1 },
     ],
     muons: [
-      { pt: 80, eta: 0, phi: 0, charge: 1 },  // hardest but not isolated
+      { pt: 80, eta: 0, phi: 0, charge: 1 }, // hardest but not isolated
       { pt: 40, eta: 0.5, phi: 2, charge: -1 },
     ],
     neutrals: [{ et: 60, eta: 0, phi: 0.1 }, ...FILLER.neutrals!],
@@ -94,17 +106,23 @@ test('several leptons: the highest-pT isolated one is chosen', () => {
 
 test('jets: pT > 30 and |η| < 2.6 strictly; b-jets among counted jets; HT, MET, MT', () => {
   const x = new FeatureExtractor();
-  assert.ok(x.select(makeEvent(isolatedElectron({
-    jets: [
-      { pt: 30, eta: 0 },                  // pT at threshold: out
-      { pt: 30.5, eta: 0, btag: 1 },       // in, b
-      { pt: 100, eta: 2.61, btag: 1 },     // |η| above 2.6: out
-      { pt: 100, eta: -2.6000002, btag: 1 }, // float32 just past −2.6: out
-      { pt: 50, eta: -2.59 },              // in
-      { pt: 70, eta: 2.5, btag: 2 },       // in, b (any non-zero bit)
-      { pt: 29.9, eta: 0, btag: 1 },       // out even though b-tagged
-    ],
-  }))));
+  assert.ok(
+    x.select(
+      makeEvent(
+        isolatedElectron({
+          jets: [
+            { pt: 30, eta: 0 }, // pT at threshold: out
+            { pt: 30.5, eta: 0, btag: 1 }, // in, b
+            { pt: 100, eta: 2.61, btag: 1 }, // |η| above 2.6: out
+            { pt: 100, eta: -2.6000002, btag: 1 }, // float32 just past −2.6: out
+            { pt: 50, eta: -2.59 }, // in
+            { pt: 70, eta: 2.5, btag: 2 }, // in, b (any non-zero bit)
+            { pt: 29.9, eta: 0, btag: 1 }, // out even though b-tagged
+          ],
+        }),
+      ),
+    ),
+  );
   assert.equal(x.hlf[HLF.nJets], 3);
   assert.equal(x.hlf[HLF.nBjets], 2);
   close(x.hlf[HLF.HT]!, 150.5);
@@ -126,7 +144,10 @@ test('cut flow: events without a candidate track, photon or neutral hadron are d
 
 test('a candidate with a non-finite direction is an error', () => {
   const x = new FeatureExtractor();
-  assert.throws(() => x.select(makeEvent(isolatedElectron({ photons: [{ et: 5, eta: NaN, phi: 0 }] }))), /candidate 0 has a non-finite η or φ/);
+  assert.throws(
+    () => x.select(makeEvent(isolatedElectron({ photons: [{ et: 5, eta: NaN, phi: 0 }] }))),
+    /candidate 0 has a non-finite η or φ/,
+  );
 });
 
 test('a selected event without MissingET is an error, not a silent zero', () => {
@@ -136,18 +157,28 @@ test('a selected event without MissingET is an error, not a silent zero', () => 
 
 test('particle sequence: order by decreasing ΔR, lepton last, hand-computed features', () => {
   const x = new FeatureExtractor();
-  assert.ok(x.select(makeEvent({
-    electrons: [{ pt: 50, eta: 0, phi: 0, charge: -1 }],
-    met: { met: 10, phi: 1 },
-    tracks: [
-      { pt: 50, eta: 0, phi: 0, charge: -1, pid: 11, x: 0.1, y: 0.2, z: 3 }, // own track
-      { pt: 2, eta: 0.1, phi: 0.1, charge: 1, pid: 211, x: 1, y: 2, z: 4 },  // A, ΔR 0.141
-      { pt: 1, eta: 1, phi: 0, charge: -1, pid: -321 },                     // B, ΔR 1
-      { pt: 0.4, eta: 0.5, phi: 0.5 },                                      // below threshold
-    ],
-    photons: [{ et: 3, eta: 0, phi: 0.2 }, { et: 0.9, eta: 0, phi: -1 }],    // P, ΔR 0.2
-    neutrals: [{ et: 5, eta: -2, phi: 3 }, { et: 4, eta: 0, phi: -0.25 }],  // N ΔR 3.61, M ΔR 0.25
-  })));
+  assert.ok(
+    x.select(
+      makeEvent({
+        electrons: [{ pt: 50, eta: 0, phi: 0, charge: -1 }],
+        met: { met: 10, phi: 1 },
+        tracks: [
+          { pt: 50, eta: 0, phi: 0, charge: -1, pid: 11, x: 0.1, y: 0.2, z: 3 }, // own track
+          { pt: 2, eta: 0.1, phi: 0.1, charge: 1, pid: 211, x: 1, y: 2, z: 4 }, // A, ΔR 0.141
+          { pt: 1, eta: 1, phi: 0, charge: -1, pid: -321 }, // B, ΔR 1
+          { pt: 0.4, eta: 0.5, phi: 0.5 }, // below threshold
+        ],
+        photons: [
+          { et: 3, eta: 0, phi: 0.2 },
+          { et: 0.9, eta: 0, phi: -1 },
+        ], // P, ΔR 0.2
+        neutrals: [
+          { et: 5, eta: -2, phi: 3 },
+          { et: 4, eta: 0, phi: -0.25 },
+        ], // N ΔR 3.61, M ΔR 0.25
+      }),
+    ),
+  );
   close(x.hlf[HLF.LepIsoCh]!, 2 / 50, 1e-6);
   close(x.hlf[HLF.LepIsoGamma]!, 3 / 50, 1e-6);
   close(x.hlf[HLF.LepIsoNeu]!, 4 / 50, 1e-6);
@@ -190,18 +221,31 @@ test('particle sequence: order by decreasing ΔR, lepton last, hand-computed fea
 });
 
 test('particle sequence caps tracks at 450, keeping the hardest', () => {
-  const tracks = Array.from({ length: 460 }, (_, i) => ({ pt: i + 1, eta: -2 + (i % 40) * 0.1, phi: -3 + Math.floor(i / 40) * 0.5 }));
+  const tracks = Array.from({ length: 460 }, (_, i) => ({
+    pt: i + 1,
+    eta: -2 + (i % 40) * 0.1,
+    phi: -3 + Math.floor(i / 40) * 0.5,
+  }));
   const x = new FeatureExtractor();
-  assert.ok(x.select(makeEvent(isolatedElectron({
-    electrons: [{ pt: 500, eta: 2.4, phi: 3, charge: 1 }],
-    tracks,
-  }))));
+  assert.ok(
+    x.select(
+      makeEvent(
+        isolatedElectron({
+          electrons: [{ pt: 500, eta: 2.4, phi: 3, charge: 1 }],
+          tracks,
+        }),
+      ),
+    ),
+  );
   const p = x.particles();
   const n = p.length / F;
   let nTracks = 0;
   let minPt = Infinity;
   for (let r = 0; r < n; r++) {
-    if (p[r * F + col('isChHad')] === 1) { nTracks++; minPt = Math.min(minPt, p[r * F + col('Pt')]!); }
+    if (p[r * F + col('isChHad')] === 1) {
+      nTracks++;
+      minPt = Math.min(minPt, p[r * F + col('Pt')]!);
+    }
   }
   assert.equal(nTracks, 450);
   assert.equal(minPt, 11);
@@ -210,7 +254,10 @@ test('particle sequence caps tracks at 450, keeping the hardest', () => {
   // Strictly non-increasing ΔR from the lepton.
   let prev = Infinity;
   for (let r = 0; r < n; r++) {
-    const d = Math.hypot(p[r * F + col('Eta')]! - fr(2.4), Math.atan2(Math.sin(p[r * F + col('Phi')]! - fr(3)), Math.cos(p[r * F + col('Phi')]! - fr(3))));
+    const d = Math.hypot(
+      p[r * F + col('Eta')]! - fr(2.4),
+      Math.atan2(Math.sin(p[r * F + col('Phi')]! - fr(3)), Math.cos(p[r * F + col('Phi')]! - fr(3))),
+    );
     assert.ok(d <= prev + 1e-6);
     prev = d;
   }

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  deltaPhi, deltaR, p4FromPtEtaPhiM, transverseMass, trackMass, MASS_PION, MASS_KAON, MASS_MUON,
+  deltaPhi,
+  deltaR,
+  p4FromPtEtaPhiM,
+  transverseMass,
+  trackMass,
+  MASS_PION,
+  MASS_KAON,
+  MASS_MUON,
 } from '../src/physics/kinematics.js';
 
 const close = (a: number, b: number, tol = 1e-9) =>
@@ -12,7 +19,12 @@ test('Δφ wraps across ±π into [-π, π]', () => {
   close(deltaPhi(-3.1, 3.1), 2 * Math.PI - 6.2);
   close(deltaPhi(0.5, -0.25), 0.75);
   close(deltaPhi(7 * Math.PI + 0.1, 0), -Math.PI + 0.1);
-  for (const [a, b] of [[3, -3], [-3.14, 3.14], [1, 2], [-2.9, 2.9]] as const) {
+  for (const [a, b] of [
+    [3, -3],
+    [-3.14, 3.14],
+    [1, 2],
+    [-2.9, 2.9],
+  ] as const) {
     const d = deltaPhi(a, b);
     assert.ok(d >= -Math.PI && d <= Math.PI);
   }

@@ -50,14 +50,26 @@ test('pipelineWorkflow: generate → features → dataset → HLF grid search �
     registryUri: `s3://${s3.bucket}/registry`,
     // QCD-heavy: the isolated-lepton filter keeps ~10% of QCD and the dataset is balanced.
     generate: { events: 6000, files: 2, seed: 5, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
-    models: [{
-      name: 'hlf',
-      spec: { kind: 'hlf', training: { epochs: 4 } },
-      grid: { batch: [32, 64], layers: [[50, 20, 10], [20, 10, 5]] },
-      pointsInFlight: 2,
-    }],
+    models: [
+      {
+        name: 'hlf',
+        spec: { kind: 'hlf', training: { epochs: 4 } },
+        grid: {
+          batch: [32, 64],
+          layers: [
+            [50, 20, 10],
+            [20, 10, 5],
+          ],
+        },
+        pointsInFlight: 2,
+      },
+    ],
   };
-  report = await env.client.workflow.execute('pipelineWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'pipeline-1', args: [input] });
+  report = await env.client.workflow.execute('pipelineWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'pipeline-1',
+    args: [input],
+  });
   const c = report.features.counters;
   assert.equal(c.read, 6000);
   assert.ok(c.withIsolatedLepton! > 1000 && c.withIsolatedLepton! < 4000, `selected ${c.withIsolatedLepton}`);
@@ -83,7 +95,9 @@ test('featuresWorkflow reruns reuse every complete part (content-addressed)', as
   const r: FanOutResult = await env.client.workflow.execute('featuresWorkflow', {
     taskQueue: CPU_TASK_QUEUE,
     workflowId: 'features-rerun',
-    args: [{ samples: [{ name: 'generated', uri: `${work()}/input/`, sidecar: true }], outputUri: `${work()}/features` }],
+    args: [
+      { samples: [{ name: 'generated', uri: `${work()}/input/`, sidecar: true }], outputUri: `${work()}/features` },
+    ],
   });
   assert.deepEqual(r.totals.counters, report.features.counters);
   const manifest = await store.readJson<{ files: FileResult<PrepareFileFeaturesResult>[] }>(r.manifestUri);
@@ -94,11 +108,14 @@ test('featuresWorkflow reruns reuse every complete part (content-addressed)', as
 // Real Delphes files (missing collections, empty classes, per-class samples): test/samples-pipeline.test.ts.
 
 test('datasetWorkflow builds a capped dev dataset and the full one from the same parts', async () => {
-  const r: { dev: BuildDatasetResult; full: BuildDatasetResult } = await env.client.workflow.execute('datasetWorkflow', {
-    taskQueue: CPU_TASK_QUEUE,
-    workflowId: 'datasets',
-    args: [{ featuresUri: `${work()}/features`, outputUri: `${work()}/datasets`, devEvents: 600 }],
-  });
+  const r: { dev: BuildDatasetResult; full: BuildDatasetResult } = await env.client.workflow.execute(
+    'datasetWorkflow',
+    {
+      taskQueue: CPU_TASK_QUEUE,
+      workflowId: 'datasets',
+      args: [{ featuresUri: `${work()}/features`, outputUri: `${work()}/datasets`, devEvents: 600 }],
+    },
+  );
   assert.equal(r.full.perClass, report.dataset.perClass, 'same parts, same balance as the pipeline');
   assert.equal(r.dev.perClass, 200);
   const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
@@ -109,7 +126,13 @@ test('datasetWorkflow builds a capped dev dataset and the full one from the same
 function gpuWorkerProcess(): ChildProcess {
   const script = fileURLToPath(new URL('../workers/gpu-worker.js', import.meta.url));
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, ...s3.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', HEPFLOW_STACK: 'none' },
+    env: {
+      ...process.env,
+      ...s3.env,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: 'default',
+      HEPFLOW_STACK: 'none',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;
@@ -127,7 +150,11 @@ test('training on the GPU pool survives a killed worker: the retry resumes from 
     // an observable checkpoint rather than for time to pass.
   };
   const first = gpuWorkerProcess();
-  const handle = await env.client.workflow.start('gridSearchWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'crash-resume', args: [input] });
+  const handle = await env.client.workflow.start('gridSearchWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'crash-resume',
+    args: [input],
+  });
   const checkpoints = `${work()}/crash/runs/default/checkpoints/`;
   const deadline = Date.now() + 120_000;
   const hasCheckpoint = async () => {
@@ -144,10 +171,18 @@ test('training on the GPU pool survives a killed worker: the retry resumes from 
   try {
     const r = (await handle.result()) as GridSearchResult;
     assert.equal(r.best.epochsCompleted, 5);
-    assert.ok(r.best.resumedFromEpoch >= 1 && r.best.resumedFromEpoch < 5, `resumed after ${r.best.resumedFromEpoch} epochs`);
+    assert.ok(
+      r.best.resumedFromEpoch >= 1 && r.best.resumedFromEpoch < 5,
+      `resumed after ${r.best.resumedFromEpoch} epochs`,
+    );
     const history = await handle.fetchHistory();
-    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-    assert.ok(attempts.some((a) => (a ?? 1) > 1), 'the training activity was retried');
+    const attempts = history
+      .events!.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    assert.ok(
+      attempts.some((a) => (a ?? 1) > 1),
+      'the training activity was retried',
+    );
     for (const auc of Object.values(r.evaluation.auc)) assert.ok(auc > 0.5, `AUC ${auc}`);
   } finally {
     second.kill('SIGTERM');

@@ -29,9 +29,13 @@ import { REAL_DELPHES, sharedDelphesFile } from './helpers/testdata.js';
 
 const browserPath = chromiumPath();
 if (!browserPath && process.env.HEPFLOW_REQUIRE_BROWSER === '1') {
-  throw new Error('HEPFLOW_REQUIRE_BROWSER=1 but no Chromium at /usr/bin/chromium (infra/bootstrap.sh installs it with apt as root) or HEPFLOW_CHROMIUM');
+  throw new Error(
+    'HEPFLOW_REQUIRE_BROWSER=1 but no Chromium at /usr/bin/chromium (infra/bootstrap.sh installs it with apt as root) or HEPFLOW_CHROMIUM',
+  );
 }
-const noBrowser = browserPath ? false : 'no Chromium (/usr/bin/chromium or HEPFLOW_CHROMIUM): infra/bootstrap.sh installs it only as root with apt-get';
+const noBrowser = browserPath
+  ? false
+  : 'no Chromium (/usr/bin/chromium or HEPFLOW_CHROMIUM): infra/bootstrap.sh installs it only as root with apt-get';
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
@@ -53,7 +57,11 @@ before(async () => {
   env = await startTestTemporal();
   worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
   running = worker.run();
-  for (const name of SAMPLES) await store.write(`${dir(name)}${REAL_DELPHES[name].file}`, readFileSync(sharedDelphesFile(REAL_DELPHES[name].file)));
+  for (const name of SAMPLES)
+    await store.write(
+      `${dir(name)}${REAL_DELPHES[name].file}`,
+      readFileSync(sharedDelphesFile(REAL_DELPHES[name].file)),
+    );
   if (browserPath) browser = await launchChromium(browserPath);
 });
 
@@ -73,16 +81,22 @@ async function open(file: string): Promise<{ page: Page; requests: string[]; fai
   const requests: string[] = [];
   const failed: string[] = [];
   const errors: string[] = [];
-  page.on('request', (r) => { if (r.url() !== url) requests.push(r.url()); });
+  page.on('request', (r) => {
+    if (r.url() !== url) requests.push(r.url());
+  });
   page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url, { waitUntil: 'load' });
   return { page, requests, failed, errors };
 }
 
 const cells = (page: Page, selector: string): Promise<string[][]> =>
-  page.$$eval(`${selector} tbody tr`, (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent!.trim())));
+  page.$$eval(`${selector} tbody tr`, (rows) =>
+    rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent!.trim())),
+  );
 
 test('the pipeline writes report.html beside report.md', async () => {
   const input: PipelineInput = {
@@ -90,16 +104,39 @@ test('the pipeline writes report.html beside report.md', async () => {
     samples: SAMPLES.map((name) => ({ name, uri: dir(name) })),
     register: false,
     models: [
-      { name: 'hlf', spec: { kind: 'hlf', training: { epochs: 3, batchSize: 16 } }, grid: { layers: [[20, 10], [50, 20, 10]] }, pointsInFlight: 2 },
-      { name: 'inclusive', spec: { kind: 'inclusive', model: { maxLen: 20, gruUnits: 8 }, training: { epochs: 1, batchSize: 16 } } },
+      {
+        name: 'hlf',
+        spec: { kind: 'hlf', training: { epochs: 3, batchSize: 16 } },
+        grid: {
+          layers: [
+            [20, 10],
+            [50, 20, 10],
+          ],
+        },
+        pointsInFlight: 2,
+      },
+      {
+        name: 'inclusive',
+        spec: { kind: 'inclusive', model: { maxLen: 20, gruUnits: 8 }, training: { epochs: 1, batchSize: 16 } },
+      },
     ],
   };
-  report = await env.client.workflow.execute('pipelineWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'report-html', args: [input] });
+  report = await env.client.workflow.execute('pipelineWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'report-html',
+    args: [input],
+  });
   const uris = runFiles(input.workUri);
   assert.equal(report.htmlReportUri, uris.reportHtml);
   assert.equal(report.reportUri, uris.reportMarkdown);
-  assert.deepEqual(report.timings.map((t) => t.stage).sort(), ['dataset', 'features', 'grid search hlf', 'grid search inclusive']);
-  for (const t of report.timings) assert.ok(t.seconds > 0 && !Number.isNaN(Date.parse(t.startedAt)), `${t.stage}: ${JSON.stringify(t)}`);
+  assert.deepEqual(report.timings.map((t) => t.stage).sort(), [
+    'dataset',
+    'features',
+    'grid search hlf',
+    'grid search inclusive',
+  ]);
+  for (const t of report.timings)
+    assert.ok(t.seconds > 0 && !Number.isNaN(Date.parse(t.startedAt)), `${t.stage}: ${JSON.stringify(t)}`);
   const html = Buffer.from(await store.readAll(uris.reportHtml)).toString('utf8');
   await writeFile(path.join(tmp, 'report.html'), html);
   // Self-contained: nothing fetched from anywhere, not even a relative file.
@@ -112,7 +149,12 @@ test('the HLF histograms count every row of the dataset once per feature, in its
   const h = await hlfHistograms(store, report.dataset.datasetUri, report.classes);
   const kept = report.classes.map((c) => report.dataset.counts.train[c]! + report.dataset.counts.test[c]!);
   assert.deepEqual(h.rows, kept);
-  for (const f of h.features) assert.deepEqual(f.counts.map((c) => c.reduce((a, b) => a + b, 0)), kept, f.name);
+  for (const f of h.features)
+    assert.deepEqual(
+      f.counts.map((c) => c.reduce((a, b) => a + b, 0)),
+      kept,
+      f.name,
+    );
   // nJets, independently: one bin per integer from the train split's minimum.
   const nJets = h.features[HLF_NAMES.indexOf('nJets')]!;
   assert.ok(nJets.integer);
@@ -131,7 +173,9 @@ test('the HLF histograms count every row of the dataset once per feature, in its
   assert.deepEqual(nJets.counts, expected);
 });
 
-test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF, grid, timings, lineage', { skip: noBrowser }, async () => {
+test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF, grid, timings, lineage', {
+  skip: noBrowser,
+}, async () => {
   assert.ok(report, 'the pipeline ran');
   const { page, requests, failed, errors } = await open(path.join(tmp, 'report.html'));
   try {
@@ -140,25 +184,46 @@ test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF
     assert.deepEqual(errors, []);
     assert.equal(await page.title(), 'hepflow report report-html');
     // Laid out as tables (a stray class can turn one into a flex box).
-    const displays = await page.$$eval('table', (ts) => ts.map((t) => `${t.className}: ${t.ownerDocument.defaultView!.getComputedStyle(t).display}`));
-    assert.deepEqual(displays.filter((d) => !d.endsWith(': table')), []);
+    const displays = await page.$$eval('table', (ts) =>
+      ts.map((t) => `${t.className}: ${t.ownerDocument.defaultView!.getComputedStyle(t).display}`),
+    );
+    assert.deepEqual(
+      displays.filter((d) => !d.endsWith(': table')),
+      [],
+    );
 
     // The AUC table: one row per model, the test AUCs and the paper's beside them.
     const auc = await cells(page, 'table.auc');
-    assert.deepEqual(auc.map((r) => r[0]), ['hlf', 'inclusive']);
+    assert.deepEqual(
+      auc.map((r) => r[0]),
+      ['hlf', 'inclusive'],
+    );
     report.models.forEach((m, i) => {
-      assert.deepEqual(auc[i]!.slice(3, 6), report.classes.map((c) => m.evaluation.auc[c]!.toFixed(3)), `${m.name} AUCs`);
+      assert.deepEqual(
+        auc[i]!.slice(3, 6),
+        report.classes.map((c) => m.evaluation.auc[c]!.toFixed(3)),
+        `${m.name} AUCs`,
+      );
       assert.equal(auc[i]![6], m.evaluation.accuracy.toFixed(3));
     });
-    assert.deepEqual(auc.map((r) => r[7]), ['0.987 / 0.986 / 0.981', '0.995 / 0.997 / 0.995'], 'paper AUCs');
+    assert.deepEqual(
+      auc.map((r) => r[7]),
+      ['0.987 / 0.986 / 0.981', '0.995 / 0.997 / 0.995'],
+      'paper AUCs',
+    );
 
     // One ROC figure per model, one curve per class, each from (0,0) to (1,1), drawn at a real size.
-    const figures = await page.$$eval('figure.roc', (fs) => fs.map((f) => ({
-      model: f.getAttribute('data-model'),
-      curves: [...f.querySelectorAll('polyline')].map((p) => p.getAttribute('points')!.trim().split(/\s+/).length),
-      box: f.querySelector('svg')!.getBoundingClientRect().width,
-    })));
-    assert.deepEqual(figures.map((f) => f.model), ['hlf', 'inclusive']);
+    const figures = await page.$$eval('figure.roc', (fs) =>
+      fs.map((f) => ({
+        model: f.getAttribute('data-model'),
+        curves: [...f.querySelectorAll('polyline')].map((p) => p.getAttribute('points')!.trim().split(/\s+/).length),
+        box: f.querySelector('svg')!.getBoundingClientRect().width,
+      })),
+    );
+    assert.deepEqual(
+      figures.map((f) => f.model),
+      ['hlf', 'inclusive'],
+    );
     for (const f of figures) {
       assert.equal(f.curves.length, 3, `${f.model}: one ROC curve per class`);
       for (const n of f.curves) assert.ok(n >= 3, `${f.model}: a curve of ${n} points`);
@@ -168,35 +233,67 @@ test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF
 
     // The cut flow per sample and in total: events read and passing the isolated-lepton filter.
     const cut = await cells(page, 'table.cutflow');
-    assert.deepEqual(cut.map((r) => [r[0], r[4], r[8]]), [
-      ...SAMPLES.map((s) => [s, String(REAL_DELPHES[s].entries), String(REAL_DELPHES[s].selected)]),
-      ['all', String(SAMPLES.reduce((a, s) => a + REAL_DELPHES[s].entries, 0)), String(SAMPLES.reduce((a, s) => a + REAL_DELPHES[s].selected, 0))],
-    ]);
+    assert.deepEqual(
+      cut.map((r) => [r[0], r[4], r[8]]),
+      [
+        ...SAMPLES.map((s) => [s, String(REAL_DELPHES[s].entries), String(REAL_DELPHES[s].selected)]),
+        [
+          'all',
+          String(SAMPLES.reduce((a, s) => a + REAL_DELPHES[s].entries, 0)),
+          String(SAMPLES.reduce((a, s) => a + REAL_DELPHES[s].selected, 0)),
+        ],
+      ],
+    );
 
     // Dataset sizes per class and split.
     const ds = await cells(page, 'table.dataset');
-    assert.deepEqual(ds.slice(0, 3).map((r) => r.slice(0, 4)), report.classes.map((c) =>
-      [c, String(report.dataset.available[c]), String(report.dataset.counts.train[c]), String(report.dataset.counts.test[c])]));
+    assert.deepEqual(
+      ds.slice(0, 3).map((r) => r.slice(0, 4)),
+      report.classes.map((c) => [
+        c,
+        String(report.dataset.available[c]),
+        String(report.dataset.counts.train[c]),
+        String(report.dataset.counts.test[c]),
+      ]),
+    );
 
     // The 14 HLF, one histogram per class each.
-    const hists = await page.$$eval('figure.hlf', (fs) => fs.map((f) => [f.getAttribute('data-feature'), f.querySelectorAll('path.hist').length]));
-    assert.deepEqual(hists, HLF_NAMES.map((n) => [n, 3]));
+    const hists = await page.$$eval('figure.hlf', (fs) =>
+      fs.map((f) => [f.getAttribute('data-feature'), f.querySelectorAll('path.hist').length]),
+    );
+    assert.deepEqual(
+      hists,
+      HLF_NAMES.map((n) => [n, 3]),
+    );
 
     // The grid: every point, the chosen one marked.
-    const grids = await page.$$eval('table.points', (ts) => ts.map((t) => ({
-      rows: t.querySelectorAll('tbody tr').length,
-      best: [...t.querySelectorAll('tr.best td:first-child')].map((td) => td.textContent!.replace('chosen', '').trim()),
-    })));
-    assert.deepEqual(grids, report.models.map((m) => ({ rows: m.trained, best: [m.best.runId] })));
+    const grids = await page.$$eval('table.points', (ts) =>
+      ts.map((t) => ({
+        rows: t.querySelectorAll('tbody tr').length,
+        best: [...t.querySelectorAll('tr.best td:first-child')].map((td) =>
+          td.textContent!.replace('chosen', '').trim(),
+        ),
+      })),
+    );
+    assert.deepEqual(
+      grids,
+      report.models.map((m) => ({ rows: m.trained, best: [m.best.runId] })),
+    );
 
     // Stage timings with throughput.
     const timings = await cells(page, 'table.timings');
-    assert.deepEqual(timings.map((r) => r[0]), report.timings.map((t) => t.stage));
+    assert.deepEqual(
+      timings.map((r) => r[0]),
+      report.timings.map((t) => t.stage),
+    );
     assert.match(timings.find((r) => r[0] === 'features')![3]!, /events\/s/);
 
     // Lineage: each input with its ETag and part, the dataset's hash and files, the models' files, the code version.
     const inputs = await cells(page, 'table.inputs');
-    assert.deepEqual(inputs.map((r) => [r[0], r[1]]), SAMPLES.map((s) => [s, `${dir(s)}${REAL_DELPHES[s].file}`]));
+    assert.deepEqual(
+      inputs.map((r) => [r[0], r[1]]),
+      SAMPLES.map((s) => [s, `${dir(s)}${REAL_DELPHES[s].file}`]),
+    );
     for (const r of inputs) {
       assert.match(r[2]!, /\S/, 'ETag');
       assert.match(r[4]!, /\/features\/parts\//, 'feature part');
@@ -207,7 +304,10 @@ test('the report in a headless browser: AUCs, ROC curves, cut flow, dataset, HLF
     assert.equal(trainedOn.length, report.models.length);
     for (const t of trainedOn) assert.ok(t.includes(report.dataset.datasetUri), t);
     assert.equal(await page.locator('code.version').innerText(), codeVersion());
-    for (const etag of await page.$$eval('table.dataset-files td:nth-child(2), table.model-files td:nth-child(2)', (tds) => tds.map((td) => td.textContent))) {
+    for (const etag of await page.$$eval(
+      'table.dataset-files td:nth-child(2), table.model-files td:nth-child(2)',
+      (tds) => tds.map((td) => td.textContent),
+    )) {
       assert.notEqual(etag, 'missing');
     }
   } finally {

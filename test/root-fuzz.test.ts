@@ -48,22 +48,44 @@ interface Region {
   readonly keyed: boolean;
 }
 
-async function layout(file: RootFile, treeName: string, branches: readonly string[], bytes: Uint8Array): Promise<Region[]> {
+async function layout(
+  file: RootFile,
+  treeName: string,
+  branches: readonly string[],
+  bytes: Uint8Array,
+): Promise<Region[]> {
   const keyed = (kind: string, seek: number, nbytes: number, keylen: number, objlen: number): Region => {
     const tag = String.fromCharCode(bytes[seek + keylen] ?? 0, bytes[seek + keylen + 1] ?? 0);
     const compressed = nbytes - keylen < objlen && (tag === 'ZL' || tag === 'L4');
-    return { kind, start: seek, end: seek + nbytes, keyed: true, ...(compressed ? { checked: [seek + keylen, seek + nbytes] as const } : {}) };
+    return {
+      kind,
+      start: seek,
+      end: seek + nbytes,
+      keyed: true,
+      ...(compressed ? { checked: [seek + keylen, seek + nbytes] as const } : {}),
+    };
   };
   const { begin, nbytesName, seekInfo, nbytesInfo } = file.header;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const keyAt = (seek: number): [number, number, number] => [view.getInt32(seek), view.getInt16(seek + 14), view.getInt32(seek + 6)];
+  const keyAt = (seek: number): [number, number, number] => [
+    view.getInt32(seek),
+    view.getInt16(seek + 14),
+    view.getInt32(seek + 6),
+  ];
   const regions: Region[] = [
     { kind: 'header', start: 0, end: begin, keyed: false },
     { kind: 'directory', start: begin, end: begin + nbytesName + 42, keyed: false },
-    keyed('keys list', file.keysList.seek, file.keysList.nbytes, keyAt(file.keysList.seek)[1], keyAt(file.keysList.seek)[2]),
+    keyed(
+      'keys list',
+      file.keysList.seek,
+      file.keysList.nbytes,
+      keyAt(file.keysList.seek)[1],
+      keyAt(file.keysList.seek)[2],
+    ),
     keyed('streamers', seekInfo, nbytesInfo, keyAt(seekInfo)[1], keyAt(seekInfo)[2]),
   ];
-  for (const k of file.keys) if (k.name === treeName) regions.push(keyed('tree', k.seekKey, k.nbytes, k.keylen, k.objlen));
+  for (const k of file.keys)
+    if (k.name === treeName) regions.push(keyed('tree', k.seekKey, k.nbytes, k.keylen, k.objlen));
   const tree = await file.getTree(treeName);
   for (const name of branches) {
     const b = tree.branch(name);
@@ -75,7 +97,12 @@ async function layout(file: RootFile, treeName: string, branches: readonly strin
   return regions;
 }
 
-function mutations(seed: number, count: number, size: number, regions: readonly Region[]): (Mutation & { checked?: boolean; truncated?: boolean })[] {
+function mutations(
+  seed: number,
+  count: number,
+  size: number,
+  regions: readonly Region[],
+): (Mutation & { checked?: boolean; truncated?: boolean })[] {
   const pick = rng(seed);
   const baskets = regions.filter((r) => r.kind.startsWith('basket'));
   const structure = regions.filter((r) => !r.kind.startsWith('basket'));
@@ -88,13 +115,25 @@ function mutations(seed: number, count: number, size: number, regions: readonly 
       continue;
     }
     // Half the flips go to baskets (most of a file), half to its structures.
-    const region = kind === 2 && baskets.length > 0 ? baskets[pick(baskets.length)]! : structure[pick(structure.length)]!;
+    const region =
+      kind === 2 && baskets.length > 0 ? baskets[pick(baskets.length)]! : structure[pick(structure.length)]!;
     if (kind === 3) {
       const fields: [string, number][] = region.keyed
-        ? [['fNbytes', region.start], ['fObjlen', region.start + 6]]
+        ? [
+            ['fNbytes', region.start],
+            ['fObjlen', region.start + 6],
+          ]
         : region.kind === 'header'
-          ? [['fEND', 12], ['fNbytesName', 28], ['fSeekInfo', 37], ['fNbytesInfo', 41]]
-          : [['fNbytesKeys', region.start + 10], ['fSeekKeys', region.start + 26]];
+          ? [
+              ['fEND', 12],
+              ['fNbytesName', 28],
+              ['fSeekInfo', 37],
+              ['fNbytesInfo', 41],
+            ]
+          : [
+              ['fNbytesKeys', region.start + 10],
+              ['fSeekKeys', region.start + 26],
+            ];
       const [field, at] = fields[pick(fields.length)]!;
       out.push({ label: `${region.kind}: ${field} at ${at} set to ${HUGE}`, int32: [at, HUGE] });
       continue;
@@ -103,7 +142,11 @@ function mutations(seed: number, count: number, size: number, regions: readonly 
     const at = within[0] + pick(Math.max(1, within[1] - within[0]));
     const n = 1 + pick(4);
     const flips = Array.from({ length: n }, (_, j) => [at + j, 1 + pick(255)] as const).filter(([o]) => o < within[1]);
-    out.push({ label: `${region.kind}: ${flips.length} byte(s) flipped at ${at}`, flips, checked: region.checked !== undefined });
+    out.push({
+      label: `${region.kind}: ${flips.length} byte(s) flipped at ${at}`,
+      flips,
+      checked: region.checked !== undefined,
+    });
   }
   return out;
 }
@@ -139,17 +182,21 @@ function runWorker(job: FuzzJob): Promise<Extract<FuzzMessage, { type: 'result' 
     });
     worker.on('exit', (code) => {
       clearTimeout(watchdog);
-      if (code !== 0 && code !== 1) reject(new Error(`${path.basename(job.path)}: the reading thread exited with ${code} on '${current}'`));
+      if (code !== 0 && code !== 1)
+        reject(new Error(`${path.basename(job.path)}: the reading thread exited with ${code} on '${current}'`));
     });
   });
 }
 
 const FILES: { path: string; tree: string; iterations: number; branches?: string[] }[] = [
-  ...readdirSync(sharedTestData).filter((f) => f.endsWith('.root')).sort().map((f) => ({
-    path: path.join(sharedTestData, f),
-    tree: f.startsWith('delphes') ? 'Delphes' : 'events',
-    iterations: ITERATIONS,
-  })),
+  ...readdirSync(sharedTestData)
+    .filter((f) => f.endsWith('.root'))
+    .sort()
+    .map((f) => ({
+      path: path.join(sharedTestData, f),
+      tree: f.startsWith('delphes') ? 'Delphes' : 'events',
+      iterations: ITERATIONS,
+    })),
   {
     path: path.join(sharedTestData, '..', 'delphes', 'delphes-wjets.root'),
     tree: 'Delphes',
@@ -192,28 +239,49 @@ for (const [index, f] of FILES.entries()) {
     for (const [i, r] of rest.entries()) {
       const m = planned[i]!;
       const context = `${path.basename(f.path)}, ${m.label}`;
-      assert.ok(r.largestAllocation <= bound, `${context}: allocated ${r.largestAllocation} bytes at once (bound ${bound})`);
-      for (const [which, o, ref] of [['reader', r.reader, reference!.reader], ['ingest summary', r.summary, reference!.summary]] as [string, Outcome, Outcome][]) {
+      assert.ok(
+        r.largestAllocation <= bound,
+        `${context}: allocated ${r.largestAllocation} bytes at once (bound ${bound})`,
+      );
+      for (const [which, o, ref] of [
+        ['reader', r.reader, reference!.reader],
+        ['ingest summary', r.summary, reference!.summary],
+      ] as [string, Outcome, Outcome][]) {
         if (o.kind === 'error') {
           assert.ok(o.fileError, `${context}: ${which} failed with ${o.name} (not a RootFileError): ${o.message}`);
-          assert.ok(o.message.includes(path.basename(f.path)), `${context}: ${which}'s error names the file: ${o.message}`);
+          assert.ok(
+            o.message.includes(path.basename(f.path)),
+            `${context}: ${which}'s error names the file: ${o.message}`,
+          );
           continue;
         }
         const same = ref.kind === 'ok' && o.fingerprint === ref.fingerprint;
         assert.ok(!m.truncated, `${context}: ${which} read a truncated file as ok`);
-        assert.ok(same || !m.checked, `${context}: ${which} read a checksum-violating payload as ok with changed values`);
+        assert.ok(
+          same || !m.checked,
+          `${context}: ${which} read a checksum-violating payload as ok with changed values`,
+        );
       }
       tally.mutations++;
       if (r.reader.kind === 'error') tally.detected++;
-      else if (r.reader.kind === 'ok' && reference!.reader.kind === 'ok' && r.reader.fingerprint === reference!.reader.fingerprint) tally.identical++;
+      else if (
+        r.reader.kind === 'ok' &&
+        reference!.reader.kind === 'ok' &&
+        r.reader.fingerprint === reference!.reader.fingerprint
+      )
+        tally.identical++;
       else tally.changedUnchecked++;
     }
-    t.diagnostic(`${planned.length} mutations of ${bytes.length} bytes, largest allocation ${Math.max(...rest.map((r) => r.largestAllocation))} bytes`);
+    t.diagnostic(
+      `${planned.length} mutations of ${bytes.length} bytes, largest allocation ${Math.max(...rest.map((r) => r.largestAllocation))} bytes`,
+    );
   });
 }
 
 test('fuzz: tally', (t) => {
   // Mutations no check can see (a flipped value in an uncompressed basket) read as changed values.
-  t.diagnostic(`mutations ${tally.mutations}: detected ${tally.detected}, identical ${tally.identical}, changed without a checksum to catch it ${tally.changedUnchecked}`);
+  t.diagnostic(
+    `mutations ${tally.mutations}: detected ${tally.detected}, identical ${tally.identical}, changed without a checksum to catch it ${tally.changedUnchecked}`,
+  );
   assert.ok(tally.detected > tally.mutations / 2, 'most mutations are detected');
 });

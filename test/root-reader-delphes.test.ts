@@ -25,7 +25,9 @@ async function source(): Promise<LocalFileSource> {
   return s;
 }
 
-async function allEvents(options: Parameters<typeof readDelphesEvents>[1]): Promise<{ events: DelphesEvent[]; chunks: number[][] }> {
+async function allEvents(
+  options: Parameters<typeof readDelphesEvents>[1],
+): Promise<{ events: DelphesEvent[]; chunks: number[][] }> {
   const events: DelphesEvent[] = [];
   const chunks: number[][] = [];
   for await (const chunk of readDelphesEvents(await source(), options)) {
@@ -43,11 +45,15 @@ describe('readDelphesEvents', () => {
       async () => {
         for await (const chunk of readDelphesEvents(s)) assert.fail(`got a chunk ${chunk.entryStart}`);
       },
-      (e: unknown) => e instanceof MissingBranchError && e.branchName === 'Electron.PT' && e.message.includes('delphes-uproot-issue513.root'),
+      (e: unknown) =>
+        e instanceof MissingBranchError &&
+        e.branchName === 'Electron.PT' &&
+        e.message.includes('delphes-uproot-issue513.root'),
     );
     await assert.rejects(
       async () => {
-        for await (const chunk of readDelphesEvents(s, { emptyIfMissing: ['electrons', 'muons'] })) assert.fail(`got a chunk ${chunk.entryStart}`);
+        for await (const chunk of readDelphesEvents(s, { emptyIfMissing: ['electrons', 'muons'] }))
+          assert.fail(`got a chunk ${chunk.entryStart}`);
       },
       (e: unknown) => e instanceof MissingBranchError && e.branchName === 'MissingET.MET',
     );
@@ -56,7 +62,8 @@ describe('readDelphesEvents', () => {
   it('delivers events whose collections are the branch values, in any chunking', async () => {
     const s = await source();
     const tree = await (await openRootFile(s)).getTree('Delphes');
-    const branch = async (name: string): Promise<NumericBranchData> => (await tree.readBranch(name)) as NumericBranchData;
+    const branch = async (name: string): Promise<NumericBranchData> =>
+      (await tree.readBranch(name)) as NumericBranchData;
     const jetPt = await branch('Jet.PT');
     const jetBtag = await branch('Jet.BTag');
     const trackPid = await branch('EFlowTrack.PID');
@@ -68,30 +75,54 @@ describe('readDelphesEvents', () => {
     assert.equal(reference.events.length, 10);
     assert.deepEqual(reference.chunks, [[0, 10]]);
     reference.events.forEach((e, i) => {
-      const slice = (d: NumericBranchData): number[] => Array.from(d.values.subarray(d.offsets![i], d.offsets![i + 1]) as ArrayLike<number>);
+      const slice = (d: NumericBranchData): number[] =>
+        Array.from(d.values.subarray(d.offsets![i], d.offsets![i + 1]) as ArrayLike<number>);
       assert.deepEqual(Array.from(e.jets.pt), slice(jetPt));
       assert.deepEqual(Array.from(e.jets.btag), slice(jetBtag));
       assert.deepEqual(Array.from(e.tracks.pid), slice(trackPid));
       assert.deepEqual(Array.from(e.tracks.z), slice(trackZ));
       assert.deepEqual(Array.from(e.photons.e), slice(photonE));
       assert.deepEqual(Array.from(e.neutralHadrons.et), slice(hadronEt));
-      assert.ok(e.jets.pt instanceof Float32Array && e.jets.btag instanceof Uint32Array && e.tracks.charge instanceof Int32Array);
+      assert.ok(
+        e.jets.pt instanceof Float32Array &&
+          e.jets.btag instanceof Uint32Array &&
+          e.tracks.charge instanceof Int32Array,
+      );
       assert.equal(e.tracks.x.length, e.tracks.pt.length);
       assert.equal(e.muons.pt.length, 0);
       assert.equal(e.electrons.charge.length, 0);
       assert.equal(e.missingEt.met.length, 0);
     });
-    assert.deepEqual(Array.from(reference.events[0]!.jets.pt.subarray(0, 3)), [68.99266052246094, 65.33150482177734, 52.26370620727539]);
+    assert.deepEqual(
+      Array.from(reference.events[0]!.jets.pt.subarray(0, 3)),
+      [68.99266052246094, 65.33150482177734, 52.26370620727539],
+    );
     const total = (f: (e: DelphesEvent) => number): number => reference.events.reduce((n, e) => n + f(e), 0);
-    assert.equal(total((e) => e.jets.pt.length), 60);
-    assert.equal(total((e) => e.tracks.pt.length), 818);
-    assert.equal(total((e) => e.photons.et.length), 520);
-    assert.equal(total((e) => e.neutralHadrons.et.length), 760);
+    assert.equal(
+      total((e) => e.jets.pt.length),
+      60,
+    );
+    assert.equal(
+      total((e) => e.tracks.pt.length),
+      818,
+    );
+    assert.equal(
+      total((e) => e.photons.et.length),
+      520,
+    );
+    assert.equal(
+      total((e) => e.neutralHadrons.et.length),
+      760,
+    );
 
     // An already opened tree works as input too.
     const fromTree: DelphesEvent[] = [];
-    for await (const chunk of readDelphesEvents(tree, { emptyIfMissing: 'all', entriesPerChunk: 4 })) fromTree.push(...chunk.events);
-    assert.deepEqual(fromTree.map((e) => Array.from(e.tracks.eta)), reference.events.map((e) => Array.from(e.tracks.eta)));
+    for await (const chunk of readDelphesEvents(tree, { emptyIfMissing: 'all', entriesPerChunk: 4 }))
+      fromTree.push(...chunk.events);
+    assert.deepEqual(
+      fromTree.map((e) => Array.from(e.tracks.eta)),
+      reference.events.map((e) => Array.from(e.tracks.eta)),
+    );
 
     const chunked = await allEvents({ emptyIfMissing: 'all', entriesPerChunk: 3, entryStart: 1, entryStop: 9 });
     assert.deepEqual(chunked.chunks, [
@@ -166,10 +197,17 @@ describe('codec and I/O building blocks', () => {
       { seek: 1100, bytes: 20 },
     ];
     const got = await fetchCoalesced(fake, requests, { maxGap: 64, maxRequest: 1 << 20, concurrency: 2 });
-    assert.deepEqual(reads.sort((a, b) => a[0] - b[0]), [
-      [1000, 200],
-      [10_000_000, 10],
-    ]);
-    for (const r of requests) assert.deepEqual(Array.from(got.get(r)!), Array.from({ length: r.bytes }, (_, i) => (r.seek + i) & 0xff));
+    assert.deepEqual(
+      reads.sort((a, b) => a[0] - b[0]),
+      [
+        [1000, 200],
+        [10_000_000, 10],
+      ],
+    );
+    for (const r of requests)
+      assert.deepEqual(
+        Array.from(got.get(r)!),
+        Array.from({ length: r.bytes }, (_, i) => (r.seek + i) & 0xff),
+      );
   });
 });

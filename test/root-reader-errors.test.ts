@@ -64,7 +64,9 @@ function* positions(seed: number, count: number, size: number): Generator<number
 
 function assertReaderError(error: unknown, path: string, context: string): void {
   if (!(error instanceof RootReaderError)) {
-    assert.fail(`${context}: expected a RootReaderError, got ${(error as Error)?.name}: ${(error as Error)?.message}\n${(error as Error)?.stack}`);
+    assert.fail(
+      `${context}: expected a RootReaderError, got ${(error as Error)?.name}: ${(error as Error)?.message}\n${(error as Error)?.stack}`,
+    );
   }
   assert.ok(error.message.includes(path.split('/').at(-1)!), `${context}: message names the file: ${error.message}`);
   assert.ok(error instanceof RootFileError, 'reader errors are RootFileErrors (non-retryable for activities)');
@@ -82,7 +84,10 @@ describe('reader errors', () => {
       assertReaderError(error, path, 'non-ROOT');
     });
     await withFile('tiny.root', new Uint8Array([0x72, 0x6f]), async (path) => {
-      await assert.rejects(readEverything(path, 'events'), (e: unknown) => e instanceof RootFormatError && /only 2 bytes/.test((e as Error).message));
+      await assert.rejects(
+        readEverything(path, 'events'),
+        (e: unknown) => e instanceof RootFormatError && /only 2 bytes/.test((e as Error).message),
+      );
     });
   });
 
@@ -148,7 +153,13 @@ describe('reader errors', () => {
     await withFile('bad-lz4.root', bad, async (path) => {
       const s = await LocalFileSource.open(path);
       const tree = await (await openRootFile(s)).getTree('events');
-      await assert.rejects(tree.readBranch('Muon_Px'), (e: unknown) => e instanceof RootFormatError && /XXH64 checksum/.test((e as Error).message) && /Muon_Px/.test((e as Error).message));
+      await assert.rejects(
+        tree.readBranch('Muon_Px'),
+        (e: unknown) =>
+          e instanceof RootFormatError &&
+          /XXH64 checksum/.test((e as Error).message) &&
+          /Muon_Px/.test((e as Error).message),
+      );
       await s.close();
     });
   });
@@ -156,10 +167,25 @@ describe('reader errors', () => {
   it('missing tree and missing branch name the file and what is missing', async () => {
     const source = await LocalFileSource.open(sharedRootFile('delphes-uproot-issue513.root'));
     const file = await openRootFile(source);
-    await assert.rejects(file.getTree('events'), (e: unknown) => e instanceof MissingTreeError && /delphes-uproot-issue513\.root/.test((e as Error).message) && /Delphes;1/.test((e as Error).message));
+    await assert.rejects(
+      file.getTree('events'),
+      (e: unknown) =>
+        e instanceof MissingTreeError &&
+        /delphes-uproot-issue513\.root/.test((e as Error).message) &&
+        /Delphes;1/.test((e as Error).message),
+    );
     const t = await file.getTree('Delphes');
-    await assert.rejects(t.readBranch('MuonTight.PT'), (e: unknown) => e instanceof MissingBranchError && e.branchName === 'MuonTight.PT' && /delphes-uproot-issue513\.root/.test(e.message));
-    await assert.rejects(t.readBranch('Jet.Constituents'), (e: unknown) => e instanceof UnsupportedRootFeatureError && /Jet\.Constituents/.test((e as Error).message));
+    await assert.rejects(
+      t.readBranch('MuonTight.PT'),
+      (e: unknown) =>
+        e instanceof MissingBranchError &&
+        e.branchName === 'MuonTight.PT' &&
+        /delphes-uproot-issue513\.root/.test(e.message),
+    );
+    await assert.rejects(
+      t.readBranch('Jet.Constituents'),
+      (e: unknown) => e instanceof UnsupportedRootFeatureError && /Jet\.Constituents/.test((e as Error).message),
+    );
     await source.close();
   });
 });

@@ -18,7 +18,11 @@ async function tree(file: string, name: string): Promise<RootTree> {
   return (await openRootFile(source)).getTree(name);
 }
 
-async function numeric(t: RootTree, branch: string, range: { entryStart?: number; entryStop?: number } = {}): Promise<NumericBranchData> {
+async function numeric(
+  t: RootTree,
+  branch: string,
+  range: { entryStart?: number; entryStop?: number } = {},
+): Promise<NumericBranchData> {
   const d = await t.readBranch(branch, range);
   assert.equal(d.kind, 'numeric');
   return d;
@@ -30,7 +34,14 @@ const sum = (xs: ArrayLike<number>): number => {
   return s;
 };
 
-const HZZ_FILES = ['uproot-HZZ.root', 'uproot-HZZ-zlib.root', 'uproot-HZZ-lz4.root', 'uproot-HZZ-zstd.root', 'uproot-HZZ-lzma.root', 'uproot-HZZ-uncompressed.root'];
+const HZZ_FILES = [
+  'uproot-HZZ.root',
+  'uproot-HZZ-zlib.root',
+  'uproot-HZZ-lz4.root',
+  'uproot-HZZ-zstd.root',
+  'uproot-HZZ-lzma.root',
+  'uproot-HZZ-uncompressed.root',
+];
 
 describe('HZZ in every compression', () => {
   for (const file of HZZ_FILES) {
@@ -44,7 +55,10 @@ describe('HZZ in every compression', () => {
       const px = await numeric(t, 'Muon_Px');
       assert.equal(px.type, 'f32');
       assert.equal(px.values.length, 3825);
-      assert.deepEqual(Array.from(px.values.subarray(px.offsets![0], px.offsets![1]) as Float32Array), [-52.89945602416992, 37.7377815246582]);
+      assert.deepEqual(
+        Array.from(px.values.subarray(px.offsets![0], px.offsets![1]) as Float32Array),
+        [-52.89945602416992, 37.7377815246582],
+      );
       // Offsets are the running sum of the counter branch.
       for (let i = 0; i < t.numEntries; i++) assert.equal(px.offsets![i + 1]! - px.offsets![i]!, nMuon.values[i]);
 
@@ -72,8 +86,14 @@ describe('HZZ in every compression', () => {
     assert.equal(part.offsets!.length, 101);
     const from = all.offsets![2200]!;
     const to = all.offsets![2300]!;
-    assert.deepEqual(Array.from(part.values as Float32Array), Array.from(all.values.subarray(from, to) as Float32Array));
-    assert.deepEqual(Array.from(part.offsets!, (o) => o + from), Array.from(all.offsets!.subarray(2200, 2301)));
+    assert.deepEqual(
+      Array.from(part.values as Float32Array),
+      Array.from(all.values.subarray(from, to) as Float32Array),
+    );
+    assert.deepEqual(
+      Array.from(part.offsets!, (o) => o + from),
+      Array.from(all.offsets!.subarray(2200, 2301)),
+    );
     const empty = await numeric(t, 'Muon_Px', { entryStart: 5, entryStop: 5 });
     assert.equal(empty.values.length, 0);
     assert.deepEqual(Array.from(empty.offsets!), [0]);
@@ -86,8 +106,14 @@ describe('HZZ in every compression', () => {
     (t.branch('Muon_Px') as { entryOffsetLen: number }).entryOffsetLen = 0;
     const viaCounter = await numeric(t, 'Muon_Px', { entryStart: 100, entryStop: 2400 });
     const from = reference.offsets![100]!;
-    assert.deepEqual(Array.from(viaCounter.values as Float32Array), Array.from(reference.values.subarray(from, reference.offsets![2400]) as Float32Array));
-    assert.deepEqual(Array.from(viaCounter.offsets!, (o) => o + from), Array.from(reference.offsets!.subarray(100, 2401)));
+    assert.deepEqual(
+      Array.from(viaCounter.values as Float32Array),
+      Array.from(reference.values.subarray(from, reference.offsets![2400]) as Float32Array),
+    );
+    assert.deepEqual(
+      Array.from(viaCounter.offsets!, (o) => o + from),
+      Array.from(reference.offsets!.subarray(100, 2401)),
+    );
   });
 
   it('reading many branches coalesces neighbouring baskets into few reads', async () => {
@@ -123,7 +149,10 @@ describe('Delphes (TClonesArray split branches)', () => {
     assert.equal(sum(size.values as Int32Array), 60);
     const pt = await numeric(t, 'Jet.PT');
     assert.equal(pt.values.length, 60);
-    assert.deepEqual(Array.from(pt.values.subarray(0, 3) as Float32Array), [68.99266052246094, 65.33150482177734, 52.26370620727539]);
+    assert.deepEqual(
+      Array.from(pt.values.subarray(0, 3) as Float32Array),
+      [68.99266052246094, 65.33150482177734, 52.26370620727539],
+    );
     for (let i = 0; i < 10; i++) assert.equal(pt.offsets![i + 1]! - pt.offsets![i]!, size.values[i]);
     assert.equal((await numeric(t, 'EFlowTrack.PT')).values.length, 818);
     assert.equal((await numeric(t, 'EFlowPhoton.ET')).values.length, 520);
@@ -132,7 +161,10 @@ describe('Delphes (TClonesArray split branches)', () => {
     assert.equal(btag.type, 'u32');
     const number = await numeric(t, 'Event.Number');
     assert.equal(number.type, 'i64');
-    assert.deepEqual(Array.from(number.values as BigInt64Array), Array.from({ length: 10 }, (_, i) => BigInt(i)));
+    assert.deepEqual(
+      Array.from(number.values as BigInt64Array),
+      Array.from({ length: 10 }, (_, i) => BigInt(i)),
+    );
   });
 
   it('lists nested sub-branches and reports the TClonesArray structure', async () => {
@@ -153,7 +185,11 @@ describe('metadata through the StreamerInfo layer', () => {
   // (Geant4's g4tools: TTree v5, TBranch v8); those are read member by member from the
   // file's StreamerInfo. Forcing that path on every shared file must give the same
   // metadata as the built-in deserialisers.
-  for (const [file, treeName] of [...HZZ_FILES.map((f) => [f, 'events'] as const), ['uproot-Zmumu-zstd.root', 'events'] as const, ['delphes-uproot-issue513.root', 'Delphes'] as const]) {
+  for (const [file, treeName] of [
+    ...HZZ_FILES.map((f) => [f, 'events'] as const),
+    ['uproot-Zmumu-zstd.root', 'events'] as const,
+    ['delphes-uproot-issue513.root', 'Delphes'] as const,
+  ]) {
     it(file, async () => {
       const source = await LocalFileSource.open(sharedRootFile(file));
       opened.push(source);

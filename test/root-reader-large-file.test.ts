@@ -43,7 +43,16 @@ class Out {
 }
 
 /** A 64-bit TKey header (version 1004). */
-function bigKey(o: Out, nbytes: number, objlen: number, keylen: number, seek: number, className: string, name: string, title: string): void {
+function bigKey(
+  o: Out,
+  nbytes: number,
+  objlen: number,
+  keylen: number,
+  seek: number,
+  className: string,
+  name: string,
+  title: string,
+): void {
   o.i32(nbytes).i16(1004).i32(objlen).i32(0).i16(keylen).i16(1).i64(seek).i64(100).str(className).str(name).str(title);
 }
 
@@ -83,7 +92,10 @@ describe('large-file (64-bit) layout', () => {
     // key must keep the original key length: shorten the title by the 8 extra bytes.
     const fixed = 4 + 2 + 4 + 4 + 2 + 2 + 8 + 8 + (1 + 'TTree'.length) + (1 + 'Delphes'.length) + 1;
     const titleLength = key.keylen - fixed;
-    assert.ok(titleLength >= 0 && titleLength <= key.title.length, `title of ${key.title.length} chars cannot absorb the longer key`);
+    assert.ok(
+      titleLength >= 0 && titleLength <= key.title.length,
+      `title of ${key.title.length} chars cannot absorb the longer key`,
+    );
     const title = key.title.slice(0, titleLength);
 
     const treeRecord = new Out();
@@ -104,7 +116,10 @@ describe('large-file (64-bit) layout', () => {
     const original = new Uint8Array(await readFile(path));
     const head = original.slice();
     const header = new Out()
-      .u8(0x72).u8(0x6f).u8(0x6f).u8(0x74)
+      .u8(0x72)
+      .u8(0x6f)
+      .u8(0x6f)
+      .u8(0x74)
       .i32(1000000 + small.header.version)
       .i32(100)
       .i64(end)
@@ -117,7 +132,15 @@ describe('large-file (64-bit) layout', () => {
       .i64(0)
       .i32(0);
     head.set(header.array, 0);
-    const directory = new Out().i16(1005).i32(0).i32(0).i32(list.bytes.length).i32(small.header.nbytesName).i64(100).i64(0).i64(BIG);
+    const directory = new Out()
+      .i16(1005)
+      .i32(0)
+      .i32(0)
+      .i32(list.bytes.length)
+      .i32(small.header.nbytesName)
+      .i64(100)
+      .i64(0)
+      .i64(BIG);
     head.set(directory.array, 100 + small.header.nbytesName);
 
     const source = new SparseSource(end, [

@@ -43,7 +43,8 @@ interface Dumped {
 const NOT_SUPPORTED = /\.fBits$/;
 
 function same(a: unknown, b: number | string): boolean {
-  if (typeof b === 'string' && ['nan', 'inf', '-inf'].includes(b)) return Object.is(Number(a), b === 'nan' ? NaN : Number(b.replace('inf', 'Infinity')));
+  if (typeof b === 'string' && ['nan', 'inf', '-inf'].includes(b))
+    return Object.is(Number(a), b === 'nan' ? NaN : Number(b.replace('inf', 'Infinity')));
   if (typeof a === 'bigint') return a === BigInt(b);
   return a === b;
 }
@@ -87,7 +88,8 @@ describe('values identical to uproot', { timeout: 120_000 }, () => {
           assert.deepEqual(counts(d), want.counts, `${name}: per-entry counts`);
           assert.equal(d.values.length, want.values.length, `${name}: number of values`);
           for (let i = 0; i < want.values.length; i++) {
-            if (!same(d.values[i], want.values[i]!)) assert.fail(`${file} ${name}[${i}]: reader ${String(d.values[i])}, uproot ${want.values[i]}`);
+            if (!same(d.values[i], want.values[i]!))
+              assert.fail(`${file} ${name}[${i}]: reader ${String(d.values[i])}, uproot ${want.values[i]}`);
           }
           values += want.values.length;
         }

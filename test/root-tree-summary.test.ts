@@ -15,13 +15,18 @@ function counting(src: RandomAccessSource) {
   const seen = { reads: 0, bytes: 0 };
   return {
     seen,
-    source: { ...src, read: (o: number, l: number) => ((seen.reads++, (seen.bytes += l)), src.read(o, l)) },
+    source: { ...src, read: (o: number, l: number) => (seen.reads++, (seen.bytes += l), src.read(o, l)) },
   };
 }
 
 for (const name of HZZ.files) {
   test(`the ingest summary reads ${name} with the reference values`, async () => {
-    const s = await summarizeTree(await store.openRead(sharedFile(name)), 'events', ['NMuon', 'MET_px', 'Jet_Px', 'Muon_Px']);
+    const s = await summarizeTree(await store.openRead(sharedFile(name)), 'events', [
+      'NMuon',
+      'MET_px',
+      'Jet_Px',
+      'Muon_Px',
+    ]);
     assert.equal(s.entries, HZZ.entries);
     assert.equal(s.stats.NMuon!.sum, HZZ.nMuonSum);
     assert.deepEqual(s.stats.Muon_Px!.first, HZZ.firstMuonPx);
@@ -40,7 +45,11 @@ test('Zmumu and the real Delphes file (TClonesArray split branches)', async () =
   assert.ok(Math.abs(z.stats.px1!.first[0]! - ZMUMU.firstPx1) < 1e-9);
   assert.ok(Math.abs(z.stats.M!.first[0]! - ZMUMU.firstM) < 1e-9);
   const d = await summarizeTree(await store.openRead(sharedFile(DELPHES.file)), 'Delphes', [
-    'Jet_size', 'Jet.PT', 'EFlowTrack.PT', 'EFlowPhoton.ET', 'EFlowNeutralHadron.ET',
+    'Jet_size',
+    'Jet.PT',
+    'EFlowTrack.PT',
+    'EFlowPhoton.ET',
+    'EFlowNeutralHadron.ET',
   ]);
   assert.equal(d.entries, DELPHES.entries);
   assert.ok(d.branches.includes('EFlowTrack') && d.branches.includes('Jet'));
@@ -69,10 +78,17 @@ test('bad input fails with RootFileError naming the file and the cause', async (
   const cases: [string, string | undefined, RegExp][] = [
     [truncated, 'events', /truncated\.root.*(truncated|bytes)/],
     [junk, undefined, /junk\.root: not a ROOT file/],
-    [sharedFile('uproot-HZZ.root'), 'Delphes', /uproot-HZZ\.root: no TTree 'Delphes' in the top directory \(keys: events;1 \(TTree\)\)/],
+    [
+      sharedFile('uproot-HZZ.root'),
+      'Delphes',
+      /uproot-HZZ\.root: no TTree 'Delphes' in the top directory \(keys: events;1 \(TTree\)\)/,
+    ],
   ];
   for (const [file, tree, pattern] of cases) {
-    await assert.rejects(summarizeTree(await store.openRead(file), tree), (e: Error) => e instanceof RootFileError && pattern.test(e.message));
+    await assert.rejects(
+      summarizeTree(await store.openRead(file), tree),
+      (e: Error) => e instanceof RootFileError && pattern.test(e.message),
+    );
   }
   await assert.rejects(
     summarizeTree(await store.openRead(sharedFile('uproot-HZZ.root')), 'events', ['NoSuchBranch']),

@@ -18,7 +18,9 @@ function expectedBranches(events: DelphesEvent[]): Record<string, Value[]> {
   for (const ev of events) {
     for (const [field, branch] of Object.entries(DELPHES_BRANCHES) as Array<[keyof DelphesEvent, string]>) {
       const coll = ev[field] as unknown as Record<string, ArrayLike<number>>;
-      const cls = Object.values(DELPHES_CLASSES).find((c) => c.members.every((m) => m.key in coll) && c.members.length === Object.keys(coll).length)!;
+      const cls = Object.values(DELPHES_CLASSES).find(
+        (c) => c.members.every((m) => m.key in coll) && c.members.length === Object.keys(coll).length,
+      )!;
       const n = coll[cls.members[0].key]!.length;
       put(`${branch}_size`, n);
       put(`${branch}.fUniqueID`, new Array<number>(n).fill(0));
@@ -52,36 +54,78 @@ describe('DelphesFileWriter', () => {
   test('uproot reads every collection member back exactly', () => {
     const expected = expectedBranches(events);
     assert.equal(mine.entries, events.length);
-    for (const [name, values] of Object.entries(expected)) assert.deepEqual(mine.branches[name], values, `uproot ${name}`);
+    for (const [name, values] of Object.entries(expected))
+      assert.deepEqual(mine.branches[name], values, `uproot ${name}`);
     assert.ok((mine.meta['EFlowTrack.PT']!['basketCount'] as number) > 2, 'tracks span several baskets');
-    assert.ok(expected['Jet_size']!.some((n) => n === 0), 'sample includes events without jets');
+    assert.ok(
+      expected['Jet_size']!.some((n) => n === 0),
+      'sample includes events without jets',
+    );
   });
 
   test('jsroot reads every collection member back exactly, as arrays of the TClonesArray', async () => {
     const expected = expectedBranches(events);
     const d = await jsrootDump(path, 'Delphes');
-    assert.deepEqual(d.topBranches, Object.values(DELPHES_BRANCHES).flatMap((b) => [b, `${b}_size`]));
+    assert.deepEqual(
+      d.topBranches,
+      Object.values(DELPHES_BRANCHES).flatMap((b) => [b, `${b}_size`]),
+    );
     for (const [name, values] of Object.entries(expected)) assert.deepEqual(d.branches[name], values, `jsroot ${name}`);
   });
 
   test('branch structure matches a real Delphes file', () => {
-    const keys = ['class', 'title', 'leafClass', 'leafTitle', 'fClassName', 'fParentName', 'fClonesName', 'fType', 'fStreamerType', 'fClassVersion'];
+    const keys = [
+      'class',
+      'title',
+      'leafClass',
+      'leafTitle',
+      'fClassName',
+      'fParentName',
+      'fClonesName',
+      'fType',
+      'fStreamerType',
+      'fClassVersion',
+    ];
     const pick = (m: Record<string, unknown>) => Object.fromEntries(keys.filter((k) => k in m).map((k) => [k, m[k]]));
-    for (const name of ['Jet', 'Jet_size', 'Jet.fUniqueID', 'Jet.fBits', 'Jet.PT', 'Jet.BTag', 'EFlowTrack', 'EFlowTrack.PT', 'EFlowTrack.PID', 'EFlowPhoton.ET', 'EFlowNeutralHadron.E']) {
+    for (const name of [
+      'Jet',
+      'Jet_size',
+      'Jet.fUniqueID',
+      'Jet.fBits',
+      'Jet.PT',
+      'Jet.BTag',
+      'EFlowTrack',
+      'EFlowTrack.PT',
+      'EFlowTrack.PID',
+      'EFlowPhoton.ET',
+      'EFlowNeutralHadron.E',
+    ]) {
       assert.deepEqual(pick(mine.meta[name]!), pick(real.meta[name]!), name);
     }
     // Member indices follow our reduced classes: PT is element 1 after the base in both.
     assert.equal(mine.meta['Jet.PT']!['fID'], real.meta['Jet.PT']!['fID']);
-    assert.deepEqual(mine.meta['Jet']!['subBranches'], ['Jet.fUniqueID', 'Jet.fBits', 'Jet.PT', 'Jet.Eta', 'Jet.Phi', 'Jet.Mass', 'Jet.BTag']);
+    assert.deepEqual(mine.meta['Jet']!['subBranches'], [
+      'Jet.fUniqueID',
+      'Jet.fBits',
+      'Jet.PT',
+      'Jet.Eta',
+      'Jet.Phi',
+      'Jet.Mass',
+      'Jet.BTag',
+    ]);
   });
 
   test('streamer infos describe exactly the written members, with ROOT checksums', () => {
     assert.deepEqual(mine.streamers['Jet'], { '4': ['SortableObject', 'PT', 'Eta', 'Phi', 'Mass', 'BTag'] });
-    assert.deepEqual(mine.streamers['Track'], { '3': ['SortableObject', 'PID', 'Charge', 'PT', 'Eta', 'Phi', 'X', 'Y', 'Z'] });
+    assert.deepEqual(mine.streamers['Track'], {
+      '3': ['SortableObject', 'PID', 'Charge', 'PT', 'Eta', 'Phi', 'X', 'Y', 'Z'],
+    });
     assert.deepEqual(mine.streamers['MissingET'], { '1': ['TObject', 'MET', 'Eta', 'Phi'] });
-    for (const c of ['Electron', 'Muon', 'Tower', 'TClonesArray', 'TBranchElement', 'TLeafElement', 'TTree']) assert.ok(mine.streamers[c], c);
+    for (const c of ['Electron', 'Muon', 'Tower', 'TClonesArray', 'TBranchElement', 'TLeafElement', 'TTree'])
+      assert.ok(mine.streamers[c], c);
     // Same algorithm as ROOT: SortableObject and TObject hash to the real file's values.
-    for (const c of ['SortableObject', 'TObject', 'TClonesArray', 'TBranchElement']) assert.deepEqual(mine.checksums[c], real.checksums[c], c);
+    for (const c of ['SortableObject', 'TObject', 'TClonesArray', 'TBranchElement'])
+      assert.deepEqual(mine.checksums[c], real.checksums[c], c);
     assert.equal(mine.meta['Jet.PT']!['fCheckSum'], mine.checksums['Jet']!['4']);
   });
 
@@ -108,7 +152,8 @@ describe('DelphesFileWriter', () => {
           for (const field of Object.keys(DELPHES_BRANCHES) as Array<keyof DelphesEvent>) {
             const g = got[field] as unknown as Record<string, ArrayLike<number>>;
             const w = want[field] as unknown as Record<string, ArrayLike<number>>;
-            for (const key of Object.keys(w)) assert.deepEqual(Array.from(g[key]!), Array.from(w[key]!), `event ${i} ${field}.${key}`);
+            for (const key of Object.keys(w))
+              assert.deepEqual(Array.from(g[key]!), Array.from(w[key]!), `event ${i} ${field}.${key}`);
           }
           i++;
         }

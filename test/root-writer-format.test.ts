@@ -36,7 +36,10 @@ describe('ROOT compression blocks', () => {
       blocks.push(block);
       at += 9 + c;
     }
-    assert.deepEqual(blocks.map((b) => b.length), [MAX_BLOCK, 1000]);
+    assert.deepEqual(
+      blocks.map((b) => b.length),
+      [MAX_BLOCK, 1000],
+    );
     assert.deepEqual(Buffer.concat(blocks), Buffer.from(data));
   });
 
@@ -50,9 +53,19 @@ describe('64-bit seek switch', () => {
   test('keys past kStartBigFile use version 1004 and 64-bit seeks', () => {
     const k = { nbytes: 100, objlen: 60, datime: 0, cycle: 1, className: 'TBasket', name: 'x', title: 't' };
     const small = new ByteWriter();
-    writeKeyHeader(small, { ...k, keylen: keyHeaderLength(false, 'TBasket', 'x', 't'), seek: 2_000_000_000, seekPdir: 100 });
+    writeKeyHeader(small, {
+      ...k,
+      keylen: keyHeaderLength(false, 'TBasket', 'x', 't'),
+      seek: 2_000_000_000,
+      seekPdir: 100,
+    });
     const big = new ByteWriter();
-    writeKeyHeader(big, { ...k, keylen: keyHeaderLength(true, 'TBasket', 'x', 't'), seek: 2_000_000_001, seekPdir: 100 });
+    writeKeyHeader(big, {
+      ...k,
+      keylen: keyHeaderLength(true, 'TBasket', 'x', 't'),
+      seek: 2_000_000_001,
+      seekPdir: 100,
+    });
     const s = new DataView(small.toBytes().buffer);
     const b = new DataView(big.toBytes().buffer);
     assert.equal(s.getInt16(4), 4);
@@ -94,9 +107,16 @@ describe('64-bit seek switch', () => {
     assert.deepEqual(j.branches['v'], vs);
   });
 
-  test('a real file over 2 GiB of data round-trips (set HEPFLOW_ROOT_WRITER_BIG=1)', { skip: process.env['HEPFLOW_ROOT_WRITER_BIG'] !== '1' }, async () => {
+  test('a real file over 2 GiB of data round-trips (set HEPFLOW_ROOT_WRITER_BIG=1)', {
+    skip: process.env['HEPFLOW_ROOT_WRITER_BIG'] !== '1',
+  }, async () => {
     const path = join(dir, 'real-big.root');
-    const w = createTreeWriter(await FileSink.create(path), { treeName: 't', basketSize: 8 * 1024 * 1024, compression: { algorithm: 'none', level: 0 }, branches: [{ name: 'v', type: 'f64', counter: 'n' }] });
+    const w = createTreeWriter(await FileSink.create(path), {
+      treeName: 't',
+      basketSize: 8 * 1024 * 1024,
+      compression: { algorithm: 'none', level: 0 },
+      branches: [{ name: 'v', type: 'f64', counter: 'n' }],
+    });
     const row = Float64Array.from({ length: 4096 }, (_, k) => k);
     const rows = Math.ceil((2.2 * 2 ** 30) / row.byteLength);
     for (let i = 0; i < rows; i++) await w.fill({ v: row });

@@ -83,7 +83,9 @@ export async function jsrootDump(path: string, treeName: string, only?: readonly
       selector.Process = function () {
         names.forEach((name, i) => {
           const v = this.tgtobj[`b${i}`];
-          out[name]!.push(v !== null && typeof v === 'object' ? Array.from(v as ArrayLike<unknown>, toNumber) : toNumber(v));
+          out[name]!.push(
+            v !== null && typeof v === 'object' ? Array.from(v as ArrayLike<unknown>, toNumber) : toNumber(v),
+          );
         });
       };
       await treeProcess(tree, selector);
@@ -147,7 +149,10 @@ export function makeEntries(n: number): { entries: Entry[]; expected: Record<str
     put('Jet_size', nj);
     put('Jet.PT', pt);
     put('Jet.BTag', btag);
-    put('Jet.Flag', jflag.map((b) => (b ? 1 : 0)));
+    put(
+      'Jet.Flag',
+      jflag.map((b) => (b ? 1 : 0)),
+    );
     put('nTrk', nt);
     put('Trk.D0', d0);
     put('Trk.Id', id);

@@ -26,7 +26,11 @@ interface RootDump {
 }
 
 async function rootDump(path: string, tree: string): Promise<{ dump: RootDump; stderr: string }> {
-  const { stdout, stderr } = await run(ROOT_PYTHON!, [join(repoRoot(), 'test/python/writer_root_check.py'), path, tree], { maxBuffer: 256 * 1024 * 1024 });
+  const { stdout, stderr } = await run(
+    ROOT_PYTHON!,
+    [join(repoRoot(), 'test/python/writer_root_check.py'), path, tree],
+    { maxBuffer: 256 * 1024 * 1024 },
+  );
   return { dump: JSON.parse(stdout) as RootDump, stderr };
 }
 
@@ -34,7 +38,9 @@ const perEntry = (vs: Array<number | number[]>): number[][] => vs.map((v) => (Ar
 /** ROOT prints problems (checksum mismatches, bad baskets) as "Error in"/"Warning in". */
 const rootComplaints = (stderr: string) => stderr.split('\n').filter((l) => /^(Error|Warning) in/.test(l));
 
-describe('ROOT itself reads the files', { skip: ROOT_PYTHON ? false : 'set HEPFLOW_ROOT_PYTHON to a python with the ROOT package' }, () => {
+describe('ROOT itself reads the files', {
+  skip: ROOT_PYTHON ? false : 'set HEPFLOW_ROOT_PYTHON to a python with the ROOT package',
+}, () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'root-writer-root-'));
@@ -46,13 +52,18 @@ describe('ROOT itself reads the files', { skip: ROOT_PYTHON ? false : 'set HEPFL
   test('flat tree: every type, jagged, several baskets', async () => {
     const path = join(dir, 'flat.root');
     const { entries, expected } = makeEntries(200);
-    const w = createTreeWriter(await FileSink.create(path), { treeName: 'events', basketSize: 512, branches: BRANCHES });
+    const w = createTreeWriter(await FileSink.create(path), {
+      treeName: 'events',
+      basketSize: 512,
+      branches: BRANCHES,
+    });
     await w.fillBatch(entries);
     await w.close();
     const { dump, stderr } = await rootDump(path, 'events');
     assert.deepEqual(rootComplaints(stderr), []);
     assert.equal(dump.entries, 200);
-    for (const [name, values] of Object.entries(expected)) assert.deepEqual(dump.branches[name], perEntry(values), `ROOT ${dump.version} ${name}`);
+    for (const [name, values] of Object.entries(expected))
+      assert.deepEqual(dump.branches[name], perEntry(values), `ROOT ${dump.version} ${name}`);
   });
 
   test('Delphes layout: every collection member', async () => {
@@ -64,19 +75,41 @@ describe('ROOT itself reads the files', { skip: ROOT_PYTHON ? false : 'set HEPFL
     const { dump, stderr } = await rootDump(path, 'Delphes');
     assert.deepEqual(rootComplaints(stderr), []);
     assert.equal(dump.entries, events.length);
-    const classOf = { electrons: 'Electron', muons: 'Muon', jets: 'Jet', missingEt: 'MissingET', tracks: 'Track', photons: 'Tower', neutralHadrons: 'Tower' } as const;
+    const classOf = {
+      electrons: 'Electron',
+      muons: 'Muon',
+      jets: 'Jet',
+      missingEt: 'MissingET',
+      tracks: 'Track',
+      photons: 'Tower',
+      neutralHadrons: 'Tower',
+    } as const;
     for (const [field, branch] of Object.entries(DELPHES_BRANCHES) as Array<[keyof DelphesEvent, string]>) {
       for (const m of DELPHES_CLASSES[classOf[field]].members) {
         const want = events.map((e) => Array.from((e[field] as unknown as Record<string, ArrayLike<number>>)[m.key]!));
         assert.deepEqual(dump.branches[`${branch}.${m.member}`], want, `ROOT ${branch}.${m.member}`);
       }
-      assert.deepEqual(dump.branches[`${branch}_size`], events.map((e) => [(e[field] as unknown as Record<string, ArrayLike<number>>)[DELPHES_CLASSES[classOf[field]].members[0].key]!.length]));
+      assert.deepEqual(
+        dump.branches[`${branch}_size`],
+        events.map((e) => [
+          (e[field] as unknown as Record<string, ArrayLike<number>>)[DELPHES_CLASSES[classOf[field]].members[0].key]!
+            .length,
+        ]),
+      );
     }
   });
 
   test('64-bit layout: data past 2 GiB', async () => {
     const path = join(dir, 'big.root');
-    const w = createTreeWriter(await FileSink.create(path), { treeName: 't', basketSize: 256, leadingGapBytes: 2_200_000_000, branches: [{ name: 'x', type: 'f64' }, { name: 'v', type: 'f32', counter: 'n' }] });
+    const w = createTreeWriter(await FileSink.create(path), {
+      treeName: 't',
+      basketSize: 256,
+      leadingGapBytes: 2_200_000_000,
+      branches: [
+        { name: 'x', type: 'f64' },
+        { name: 'v', type: 'f32', counter: 'n' },
+      ],
+    });
     const xs: number[] = [];
     for (let i = 0; i < 200; i++) {
       xs.push(i * 1.5);
@@ -85,7 +118,13 @@ describe('ROOT itself reads the files', { skip: ROOT_PYTHON ? false : 'set HEPFL
     await w.close();
     const { dump, stderr } = await rootDump(path, 't');
     assert.deepEqual(rootComplaints(stderr), []);
-    assert.deepEqual(dump.branches['x'], xs.map((x) => [x]));
-    assert.deepEqual(dump.branches['n'], xs.map((_, i) => [Math.min(2, i % 3)]));
+    assert.deepEqual(
+      dump.branches['x'],
+      xs.map((x) => [x]),
+    );
+    assert.deepEqual(
+      dump.branches['n'],
+      xs.map((_, i) => [Math.min(2, i % 3)]),
+    );
   });
 });

@@ -14,7 +14,16 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const asNumbers = (vs: Value[]): Value[] => vs.map((v) => (Array.isArray(v) ? v.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : x)) : typeof v === 'boolean' ? (v ? 1 : 0) : v));
+const asNumbers = (vs: Value[]): Value[] =>
+  vs.map((v) =>
+    Array.isArray(v)
+      ? v.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : x))
+      : typeof v === 'boolean'
+        ? v
+          ? 1
+          : 0
+        : v,
+  );
 
 describe('ROOT TTree writer read back by jsroot and uproot', () => {
   const N = 400;
@@ -23,7 +32,13 @@ describe('ROOT TTree writer read back by jsroot and uproot', () => {
 
   before(async () => {
     path = join(dir, 'all-types.root');
-    const w = createTreeWriter(await FileSink.create(path), { treeName: 'events', treeTitle: 'test tree', basketSize: 512, branches: BRANCHES, compression: { algorithm: 'zlib', level: 6 } });
+    const w = createTreeWriter(await FileSink.create(path), {
+      treeName: 'events',
+      treeTitle: 'test tree',
+      basketSize: 512,
+      branches: BRANCHES,
+      compression: { algorithm: 'zlib', level: 6 },
+    });
     await w.fillBatch(entries);
     const summary = await w.close();
     assert.equal(summary.entries, N);
@@ -34,8 +49,10 @@ describe('ROOT TTree writer read back by jsroot and uproot', () => {
     const d = await uprootDump(path, 'events');
     assert.equal(d.entries, N);
     assert.deepEqual(Object.keys(d.branches).sort(), Object.keys(expected).sort());
-    for (const [name, values] of Object.entries(expected)) assert.deepEqual(asNumbers(d.branches[name]!), values, `uproot ${name}`);
-    for (const name of ['f32', 'Jet.PT', 'Trk.Id', 'Jet_size']) assert.ok((d.meta[name]!['basketCount'] as number) > 2, `${name} spans several baskets`);
+    for (const [name, values] of Object.entries(expected))
+      assert.deepEqual(asNumbers(d.branches[name]!), values, `uproot ${name}`);
+    for (const name of ['f32', 'Jet.PT', 'Trk.Id', 'Jet_size'])
+      assert.ok((d.meta[name]!['basketCount'] as number) > 2, `${name} spans several baskets`);
     assert.equal(d.meta['Jet.PT']!['leafTitle'], 'Jet.PT[Jet_size]');
     assert.equal(d.meta['u32']!['leafClass'], 'TLeafI');
     assert.deepEqual(d.file.keys, ['events;1']);
@@ -76,7 +93,13 @@ describe('ROOT TTree writer options and edge cases', () => {
     ] as const) {
       const path = join(dir, `c-${label}.root`);
       const parallelCompression = !label.endsWith('-inline');
-      const w = createTreeWriter(await FileSink.create(path), { treeName: 't', branches: BRANCHES, compression, basketSize: 2048, parallelCompression });
+      const w = createTreeWriter(await FileSink.create(path), {
+        treeName: 't',
+        branches: BRANCHES,
+        compression,
+        basketSize: 2048,
+        parallelCompression,
+      });
       await w.fillBatch(entries);
       sizes[label] = (await w.close()).fileBytes;
       const d = await uprootDump(path, 't');
@@ -107,7 +130,11 @@ describe('ROOT TTree writer options and edge cases', () => {
 
   test('one entry larger than the basket size gets a basket of its own', async () => {
     const path = join(dir, 'big-entry.root');
-    const w = createTreeWriter(await FileSink.create(path), { treeName: 't', basketSize: 100, branches: [{ name: 'x', type: 'f64', counter: 'n' }] });
+    const w = createTreeWriter(await FileSink.create(path), {
+      treeName: 't',
+      basketSize: 100,
+      branches: [{ name: 'x', type: 'f64', counter: 'n' }],
+    });
     const big = Float64Array.from({ length: 1000 }, (_, i) => i * 0.5);
     await w.fill({ x: [1] });
     await w.fill({ x: big });
@@ -124,7 +151,10 @@ describe('ROOT TTree writer options and edge cases', () => {
     const w = createTreeWriter(await FileSink.create(path), { treeName: 't', branches: BRANCHES.slice(0, 8) });
     const { entries } = makeEntries(2);
     await w.fill(entries[0]!);
-    await assert.rejects(w.fill({ ...entries[1]!, 'Jet.BTag': [1, 2, 3, 4, 5, 6, 7] }), /Jet\.BTag has 7 values but Jet\.PT has/);
+    await assert.rejects(
+      w.fill({ ...entries[1]!, 'Jet.BTag': [1, 2, 3, 4, 5, 6, 7] }),
+      /Jet\.BTag has 7 values but Jet\.PT has/,
+    );
     await assert.rejects(w.fill({ ...entries[1]!, f64: [1] }), /scalar branch f64/);
     await w.fill(entries[1]!);
     await w.close();
@@ -145,9 +175,33 @@ describe('ROOT TTree writer options and edge cases', () => {
 
   test('rejects bad options with the sink name in the message', async () => {
     const sink = await FileSink.create(join(dir, 'opts.root'));
-    assert.throws(() => createTreeWriter(sink, { treeName: 't', branches: BRANCHES, compression: { algorithm: 'zlib', level: 12 } }), /level must be an integer 1\.\.9/);
-    assert.throws(() => createTreeWriter(sink, { treeName: 't', branches: [{ name: 'a', type: 'f32' }, { name: 'a', type: 'f32' }] }), /opts\.root: duplicate branch a/);
-    assert.throws(() => createTreeWriter(sink, { treeName: 't', branches: [{ name: 'n', type: 'i32' }, { name: 'x', type: 'f32', counter: 'n' }] }), /counters are created implicitly/);
+    assert.throws(
+      () =>
+        createTreeWriter(sink, { treeName: 't', branches: BRANCHES, compression: { algorithm: 'zlib', level: 12 } }),
+      /level must be an integer 1\.\.9/,
+    );
+    assert.throws(
+      () =>
+        createTreeWriter(sink, {
+          treeName: 't',
+          branches: [
+            { name: 'a', type: 'f32' },
+            { name: 'a', type: 'f32' },
+          ],
+        }),
+      /opts\.root: duplicate branch a/,
+    );
+    assert.throws(
+      () =>
+        createTreeWriter(sink, {
+          treeName: 't',
+          branches: [
+            { name: 'n', type: 'i32' },
+            { name: 'x', type: 'f32', counter: 'n' },
+          ],
+        }),
+      /counters are created implicitly/,
+    );
     await sink.close();
   });
 });

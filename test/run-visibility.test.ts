@@ -64,12 +64,21 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
 /** A writable stream that keeps what is written, as a terminal would show it (no TTY). */
 function capture(): Writable & { text: () => string } {
   const chunks: string[] = [];
-  const w = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
+  const w = new Writable({
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      cb();
+    },
+  });
   return Object.assign(w, { text: () => chunks.join('') });
 }
 
 const hlf = ({ epochs, ...o }: Partial<PipelineModel> & { epochs: number }): PipelineModel => ({
-  name: 'hlf', spec: { kind: 'hlf', training: { epochs } }, grid: { batch: [32, 64] }, pointsInFlight: 2, ...o,
+  name: 'hlf',
+  spec: { kind: 'hlf', training: { epochs } },
+  grid: { batch: [32, 64] },
+  pointsInFlight: 2,
+  ...o,
 });
 
 const PIPELINE_ID = 'visible-pipeline';
@@ -77,11 +86,16 @@ let datasetUri: string;
 
 test('a finished pipeline: search attributes listable by query, memo, summaries, progress queries', async () => {
   const input: PipelineInput = {
-    workUri: `s3://${s3.bucket}/visible`, register: false,
+    workUri: `s3://${s3.bucket}/visible`,
+    register: false,
     generate: { events: 6000, files: 2, seed: 5, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
     models: [hlf({ epochs: 2 })],
   };
-  const report: PipelineReport = await client.workflow.execute('pipelineWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: PIPELINE_ID, args: [input] });
+  const report: PipelineReport = await client.workflow.execute('pipelineWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: PIPELINE_ID,
+    args: [input],
+  });
   datasetUri = report.dataset.datasetUri;
   const aucs = Object.values(report.models[0]!.evaluation.auc);
   const meanAuc = aucs.reduce((s, x) => s + x, 0) / aucs.length;
@@ -91,7 +105,10 @@ test('a finished pipeline: search attributes listable by query, memo, summaries,
   assert.equal(sa.get(SEARCH_ATTRIBUTES.stage), 'done');
   assert.deepEqual(sa.get(SEARCH_ATTRIBUTES.samples), ['generated']);
   assert.equal(sa.get(SEARCH_ATTRIBUTES.model), 'hlf');
-  assert.ok(Math.abs(sa.get(SEARCH_ATTRIBUTES.bestAuc)! - meanAuc) < 1e-9, `best AUC ${sa.get(SEARCH_ATTRIBUTES.bestAuc)} vs ${meanAuc}`);
+  assert.ok(
+    Math.abs(sa.get(SEARCH_ATTRIBUTES.bestAuc)! - meanAuc) < 1e-9,
+    `best AUC ${sa.get(SEARCH_ATTRIBUTES.bestAuc)} vs ${meanAuc}`,
+  );
   const memo = d.memo?.config as { models: string[]; input: string; workUri: string };
   assert.deepEqual(memo.models, ['hlf (hlf, cpu)']);
   assert.match(memo.input, /^generated: 6000 events in 2 files/);
@@ -105,21 +122,24 @@ test('a finished pipeline: search attributes listable by query, memo, summaries,
   });
   assert.deepEqual(listed, [PIPELINE_ID]);
   const grids: string[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = 'gridSearchWorkflow' AND HepflowModel = 'hlf' AND HepflowStage = 'done'` })) grids.push(w.workflowId);
+  for await (const w of client.workflow.list({
+    query: `WorkflowType = 'gridSearchWorkflow' AND HepflowModel = 'hlf' AND HepflowStage = 'done'`,
+  }))
+    grids.push(w.workflowId);
   assert.deepEqual(grids, [`${PIPELINE_ID}-grid-hlf`]);
 
   // Children's static summaries; each training activity's summary names its point and hyper-parameters.
   const grid = client.workflow.getHandle(`${PIPELINE_ID}-grid-hlf`);
   assert.equal(await (await grid.describe()).staticSummary(), 'grid search hlf (hlf) on the cpu pool');
-  const summaries = (await grid.fetchHistory()).events!
-    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'trainModel')
+  const summaries = (await grid.fetchHistory())
+    .events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'trainModel')
     .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!))
     .sort();
   assert.equal(summaries.length, 2);
   assert.match(summaries[0]!, /^hlf b32\S*: batchSize=32$/);
   assert.match(summaries[1]!, /^hlf b64\S*: batchSize=64$/);
-  const batch = (await client.workflow.getHandle(`${PIPELINE_ID}-features-batch-0`).fetchHistory()).events!
-    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prepareFileFeatures')
+  const batch = (await client.workflow.getHandle(`${PIPELINE_ID}-features-batch-0`).fetchHistory())
+    .events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prepareFileFeatures')
     .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
   assert.equal(batch.length, 2);
   for (const s of batch) assert.match(s, /^prepareFileFeatures \S+\.root$/);
@@ -130,26 +150,43 @@ test('a finished pipeline: search attributes listable by query, memo, summaries,
   assert.equal(p.stage, 'done');
   assert.deepEqual(p.children, []);
   // The UI's "current details" on the workflow page say the same.
-  const meta = await client.workflow.getHandle(PIPELINE_ID).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  const meta = await client.workflow
+    .getHandle(PIPELINE_ID)
+    .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
   assert.equal(meta.currentDetails, 'pipeline: done');
   const f = await client.workflow.getHandle(`${PIPELINE_ID}-features`).query(progressQuery);
-  assert.deepEqual({ total: f.files?.total, done: f.files?.done, failed: f.files?.failed, events: f.files?.events }, { total: 2, done: 2, failed: 0, events: 6000 });
+  assert.deepEqual(
+    { total: f.files?.total, done: f.files?.done, failed: f.files?.failed, events: f.files?.events },
+    { total: 2, done: 2, failed: 0, events: 6000 },
+  );
   const gen = await client.workflow.getHandle(`${PIPELINE_ID}-generate`).query(progressQuery);
-  assert.deepEqual({ stage: gen.stage, total: gen.files?.total, done: gen.files?.done, events: gen.files?.events }, { stage: 'done', total: 2, done: 2, events: 6000 });
+  assert.deepEqual(
+    { stage: gen.stage, total: gen.files?.total, done: gen.files?.done, events: gen.files?.events },
+    { stage: 'done', total: 2, done: 2, events: 6000 },
+  );
   const g = await grid.query(progressQuery);
   assert.equal(g.model, 'hlf');
-  assert.deepEqual(g.points!.map((x) => [x.params.batchSize, x.status]).sort(), [[32, 'done'], [64, 'done']]);
+  assert.deepEqual(g.points!.map((x) => [x.params.batchSize, x.status]).sort(), [
+    [32, 'done'],
+    [64, 'done'],
+  ]);
   assert.ok(g.points!.every((x) => x.valMeanAuc! > 0.5));
-  assert.match(renderProgress(await collectProgress(client, `${PIPELINE_ID}-features`)).join('\n'), /^features: done — 2\/2 files, 6,000 events, [\d,]+ events\/s \[COMPLETED\]$/);
+  assert.match(
+    renderProgress(await collectProgress(client, `${PIPELINE_ID}-features`)).join('\n'),
+    /^features: done — 2\/2 files, 6,000 events, [\d,]+ events\/s \[COMPLETED\]$/,
+  );
 });
 
 test('cancelling a grid search ends it CANCELED and stops its training between two batches', async () => {
-  assert.ok(datasetUri, 'needs the first test\'s dataset');
+  assert.ok(datasetUri, "needs the first test's dataset");
   const queue = 'visible-training';
   let outcome: unknown;
   const { trainModel } = trainActivities({ storage: storage(), env: process.env });
   const trainer = await Worker.create({
-    connection: env.nativeConnection, namespace: 'default', taskQueue: queue, maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue: queue,
+    maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
     activities: {
       trainModel: async (input: Parameters<typeof trainModel>[0]) => {
         try {
@@ -165,10 +202,19 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
   try {
     // More epochs than any test machine finishes: only the cancel ends it.
     const input: GridSearchInput = {
-      name: 'long-hlf', datasetUri, outputUri: `s3://${s3.bucket}/visible/cancel`, spec: { kind: 'hlf', training: { epochs: 100_000 } },
-      grid: { batch: [32] }, pool: 'gpu', gpuTaskQueue: queue,
+      name: 'long-hlf',
+      datasetUri,
+      outputUri: `s3://${s3.bucket}/visible/cancel`,
+      spec: { kind: 'hlf', training: { epochs: 100_000 } },
+      grid: { batch: [32] },
+      pool: 'gpu',
+      gpuTaskQueue: queue,
     };
-    const handle = await client.workflow.start('gridSearchWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'visible-cancel', args: [input] });
+    const handle = await client.workflow.start('gridSearchWorkflow', {
+      taskQueue: CPU_TASK_QUEUE,
+      workflowId: 'visible-cancel',
+      args: [input],
+    });
     // The heartbeat says how far training is, with totals and the grid point.
     const beat = await until('a training heartbeat with progress', async () => {
       const { raw } = await handle.describe();
@@ -181,11 +227,20 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
     assert.match(beat.point, /^b32/);
     assert.deepEqual(beat.params, { batchSize: 32 });
     const g = await handle.query(progressQuery);
-    assert.deepEqual(g.points!.map((x) => x.status), ['running']);
-    assert.match(renderProgress(await collectProgress(client, 'visible-cancel')).join('\n'), /long-hlf: training[^\n]*\n {2}b32\S* \(batchSize=32\): epoch \d+\/100000, batch \d+\/\d+/);
+    assert.deepEqual(
+      g.points!.map((x) => x.status),
+      ['running'],
+    );
+    assert.match(
+      renderProgress(await collectProgress(client, 'visible-cancel')).join('\n'),
+      /long-hlf: training[^\n]*\n {2}b32\S* \(batchSize=32\): epoch \d+\/100000, batch \d+\/\d+/,
+    );
 
     await handle.cancel();
-    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `ended with ${String(err)}`);
     assert.equal((await handle.describe()).status.name, 'CANCELLED');
     // The search waited for training to stop; it stopped at a batch boundary.
@@ -198,18 +253,30 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
 });
 
 test('a pipeline waiting on a queue without workers: warned about by the display and status; cancel → CANCELED', async () => {
-  assert.ok(datasetUri, 'needs the first test\'s input files');
+  assert.ok(datasetUri, "needs the first test's input files");
   const nobody = 'visible-nobody-gpu';
   const input: PipelineInput = {
-    workUri: `s3://${s3.bucket}/visible-waiting`, register: false,
+    workUri: `s3://${s3.bucket}/visible-waiting`,
+    register: false,
     samples: [{ name: 'generated', uri: `s3://${s3.bucket}/visible/input/`, sidecar: true }],
     models: [hlf({ epochs: 1, pool: 'gpu', gpuTaskQueue: nobody })],
   };
-  const handle = await client.workflow.start('pipelineWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: 'visible-waiting', args: [input] });
+  const handle = await client.workflow.start('pipelineWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'visible-waiting',
+    args: [input],
+  });
   const out = capture();
   let stop!: () => void;
-  const done = new Promise<void>((r) => { stop = r; });
-  const following = followRun(client, handle, done, { queues: queuesOf(input, CPU_TASK_QUEUE), noWorkerAfterMs: 0, intervalMs: 200, out });
+  const done = new Promise<void>((r) => {
+    stop = r;
+  });
+  const following = followRun(client, handle, done, {
+    queues: queuesOf(input, CPU_TASK_QUEUE),
+    noWorkerAfterMs: 0,
+    intervalMs: 200,
+    out,
+  });
   await until('the warning', async () => out.text().includes('warning:'));
   // Training is scheduled on the queue nobody serves: the run waits there.
   await until('the training stage', async () => (await handle.query(progressQuery)).stage === 'training');
@@ -217,15 +284,29 @@ test('a pipeline waiting on a queue without workers: warned about by the display
   stop();
   await following;
   const text = out.text();
-  assert.match(text, /warning: no worker on visible-nobody-gpu: start `hepflow worker gpu --task-queue visible-nobody-gpu`/);
+  assert.match(
+    text,
+    /warning: no worker on visible-nobody-gpu: start `hepflow worker gpu --task-queue visible-nobody-gpu`/,
+  );
   assert.doesNotMatch(text, /no worker on hepflow-cpu/, 'the CPU queue has a worker');
 
-  await until('the grid search at its training stage', async () =>
-    (await client.workflow.getHandle('visible-waiting-grid-hlf').query(progressQuery).catch(() => undefined))?.stage === 'training');
+  await until(
+    'the grid search at its training stage',
+    async () =>
+      (
+        await client.workflow
+          .getHandle('visible-waiting-grid-hlf')
+          .query(progressQuery)
+          .catch(() => undefined)
+      )?.stage === 'training',
+  );
   const status = capture();
   await statusCommand('visible-waiting', { out: status });
   assert.match(status.text(), /^pipelineWorkflow visible-waiting: RUNNING\n/);
-  assert.match(status.text(), /warning: no worker on visible-nobody-gpu: start `hepflow worker gpu --task-queue visible-nobody-gpu`/);
+  assert.match(
+    status.text(),
+    /warning: no worker on visible-nobody-gpu: start `hepflow worker gpu --task-queue visible-nobody-gpu`/,
+  );
   assert.match(status.text(), /pipeline: training\n {2}grid-search hlf: training — 0\/2 points trained, 2 running/);
 
   // `status --watch` follows the run to its end, and says how it ended.
@@ -237,7 +318,10 @@ test('a pipeline waiting on a queue without workers: warned about by the display
   assert.match(watched.text(), /\nvisible-waiting: CANCELLED\n$/);
   assert.equal(process.exitCode, 1, 'a run that did not complete is a failure for the shell');
   process.exitCode = undefined;
-  const err = await handle.result().then(() => undefined, (e: unknown) => e);
+  const err = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `ended with ${String(err)}`);
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
   assert.equal((await client.workflow.getHandle('visible-waiting-grid-hlf').describe()).status.name, 'CANCELLED');
@@ -245,18 +329,29 @@ test('a pipeline waiting on a queue without workers: warned about by the display
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('../cli/hepflow.js', import.meta.url)), ...args], {
-    env: { ...process.env, HEPFLOW_NO_WORKER_WARNING_MS: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HEPFLOW_NO_WORKER_WARNING_MS: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 test('hepflow ingest shows its progress while it waits; hepflow status <run> tells where a run ended', async () => {
-  assert.ok(datasetUri, 'needs the first test\'s input files');
-  const r = await cli(['ingest', `s3://${s3.bucket}/visible/input/`, '--out', `s3://${s3.bucket}/visible-ingest`, '--local-worker']);
+  assert.ok(datasetUri, "needs the first test's input files");
+  const r = await cli([
+    'ingest',
+    `s3://${s3.bucket}/visible/input/`,
+    '--out',
+    `s3://${s3.bucket}/visible-ingest`,
+    '--local-worker',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /files: 2 \(2 read, 0 failed\), entries: 6000/);
   assert.match(r.stderr, /^ingest: \w+/m, 'a progress line');
@@ -265,6 +360,6 @@ test('hepflow ingest shows its progress while it waits; hepflow status <run> tel
   const s = await cli(['status', id]);
   assert.equal(s.code, 0, s.stderr);
   assert.match(s.stdout, new RegExp(`^ingestWorkflow ${id}: COMPLETED\n`));
-  assert.match(s.stdout, /\n {2}ingest s3:\/\/\S+\/visible\/input\/\n/, 'the run\'s summary');
+  assert.match(s.stdout, /\n {2}ingest s3:\/\/\S+\/visible\/input\/\n/, "the run's summary");
   assert.match(s.stdout, /\ningest: done — 2\/2 files, 6,000 events, [\d,]+ events\/s \[COMPLETED\]\n/);
 });

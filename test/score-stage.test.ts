@@ -31,11 +31,22 @@ await mkdir(path.dirname(rootPath));
 await generateDelphesFile(rootPath, { events: 400, seed: 5, mix: 'balanced' });
 const rootFile = (await store.head(rootPath))!;
 const featurePart = path.join(dir, 'features', 'part.parquet');
-const { rows: selectedRows } = await writeFeatureFile(store, rootFile, { labels: { from: 'sidecar', classes: CLASSES } }, featurePart);
+const { rows: selectedRows } = await writeFeatureFile(
+  store,
+  rootFile,
+  { labels: { from: 'sidecar', classes: CLASSES } },
+  featurePart,
+);
 const modelUri = await trainedModelDir(dir, 'inclusive');
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-interface Scores { uri: string[]; entry: number[]; label: number[]; probs: number[][]; accepted?: boolean[] }
+interface Scores {
+  uri: string[];
+  entry: number[];
+  label: number[];
+  probs: number[][];
+  accepted?: boolean[];
+}
 
 async function readScores(file: string): Promise<Scores> {
   const t = tableFromIPC(pw.readParquet(await store.readAll(file)).intoIPCStream());
@@ -46,7 +57,9 @@ async function readScores(file: string): Promise<Scores> {
     entry: Array.from(col('source_entry') as BigInt64Array, Number),
     label: Array.from(col('label') as Int32Array),
     probs: probs[0]!.map((_, i) => probs.map((p) => p[i]!)),
-    ...(t.getChild('accepted') ? { accepted: Array.from({ length: t.numRows }, (_, i) => t.getChild('accepted')!.get(i) as boolean) } : {}),
+    ...(t.getChild('accepted')
+      ? { accepted: Array.from({ length: t.numRows }, (_, i) => t.getChild('accepted')!.get(i) as boolean) }
+      : {}),
   };
 }
 
@@ -54,9 +67,21 @@ const selection = parseSelection('ttbar>=0.4', CLASSES);
 
 test('scoring from ROOT equals scoring the feature part, and both equal evaluate on the same events', async () => {
   assert.ok(selectedRows > 50, `only ${selectedRows} selected events`);
-  const fromRoot = await scoreFilePart(store, { modelUri, file: rootFile, outputUri: path.join(dir, 'scores-root'), labels: { from: 'sidecar', classes: CLASSES }, selection, eventsPerCall: 64 });
+  const fromRoot = await scoreFilePart(store, {
+    modelUri,
+    file: rootFile,
+    outputUri: path.join(dir, 'scores-root'),
+    labels: { from: 'sidecar', classes: CLASSES },
+    selection,
+    eventsPerCall: 64,
+  });
   const partInfo = (await store.head(featurePart))!;
-  const fromPart = await scoreFilePart(store, { modelUri, file: partInfo, outputUri: path.join(dir, 'scores-part'), selection });
+  const fromPart = await scoreFilePart(store, {
+    modelUri,
+    file: partInfo,
+    outputUri: path.join(dir, 'scores-part'),
+    selection,
+  });
   assert.equal(fromRoot.rows, selectedRows);
   assert.equal(fromPart.rows, selectedRows);
   assert.equal(fromRoot.counters.read, 400);
@@ -65,7 +90,8 @@ test('scoring from ROOT equals scoring the feature part, and both equal evaluate
   assert.deepEqual(a.entry, b.entry);
   assert.deepEqual(a.label, b.label);
   assert.ok(a.uri.every((u) => u === rootFile.uri));
-  const worst = (x: number[][], y: ArrayLike<number>) => x.flat().reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
+  const worst = (x: number[][], y: ArrayLike<number>) =>
+    x.flat().reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
   assert.ok(worst(a.probs, b.probs.flat()) < 1e-6);
 
   // evaluate's own prediction path (predictRows over the part) and its report.
@@ -74,7 +100,10 @@ test('scoring from ROOT equals scoring the feature part, and both equal evaluate
   const ev = await predictRows(bundle.model, allRowBatches(source, 512), { ...bundle.input, nClasses: 3 }, 'test');
   bundle.model.dispose();
   assert.deepEqual(Array.from(ev.labels), b.label);
-  assert.ok(worst(b.probs, ev.probs) < 1e-6, `scores differ from evaluate's predictions by ${worst(b.probs, ev.probs)}`);
+  assert.ok(
+    worst(b.probs, ev.probs) < 1e-6,
+    `scores differ from evaluate's predictions by ${worst(b.probs, ev.probs)}`,
+  );
   const datasetUri = path.join(dir, 'dataset');
   await mkdir(datasetUri);
   await copyFile(featurePart, path.join(datasetUri, 'test.parquet'));
@@ -85,13 +114,25 @@ test('scoring from ROOT equals scoring the feature part, and both equal evaluate
   for (const c of fromScores.perClass) assert.ok(Math.abs(c.auc - evaluation.auc[c.className]!) < 1e-9);
 
   // The selection: accepted flags, the summed accepted list and the efficiency table.
-  assert.deepEqual(a.accepted, a.probs.map((p) => p[1]! >= 0.4));
+  assert.deepEqual(
+    a.accepted,
+    a.probs.map((p) => p[1]! >= 0.4),
+  );
   const manifestUri = path.join(dir, 'scores-root', 'manifest.json');
   await writeFile(manifestUri, JSON.stringify({ files: [{ status: 'ok', outcome: fromRoot }] }));
-  const summary = await summarizeScoreParts(store, { outputUri: path.join(dir, 'scores-root'), manifestUri, selection });
-  const accepted = text(await store.readAll(summary.acceptedUri!)).trim().split('\n');
+  const summary = await summarizeScoreParts(store, {
+    outputUri: path.join(dir, 'scores-root'),
+    manifestUri,
+    selection,
+  });
+  const accepted = text(await store.readAll(summary.acceptedUri!))
+    .trim()
+    .split('\n');
   assert.equal(accepted[0], 'source_uri,source_entry,probability');
-  assert.deepEqual(accepted.slice(1).map((l) => Number(l.split(',')[1])), a.entry.filter((_, i) => a.accepted![i]));
+  assert.deepEqual(
+    accepted.slice(1).map((l) => Number(l.split(',')[1])),
+    a.entry.filter((_, i) => a.accepted![i]),
+  );
   for (const c of summary.efficiency!.classes) {
     const k = CLASSES.indexOf(c.truth);
     const mine = a.probs.filter((_, i) => a.label[i] === k);
@@ -99,7 +140,10 @@ test('scoring from ROOT equals scoring the feature part, and both equal evaluate
     assert.equal(c.atSelection, mine.filter((p) => p[1]! >= 0.4).length / mine.length);
     assert.equal(c.efficiency[4], mine.filter((p) => p[1]! >= 0.5).length / mine.length);
   }
-  assert.match(text(await store.readAll(summary.efficiencyUri!.replace(/json$/, 'csv'))), /^true_class,events,eff_at_0\.1/);
+  assert.match(
+    text(await store.readAll(summary.efficiencyUri!.replace(/json$/, 'csv'))),
+    /^true_class,events,eff_at_0\.1/,
+  );
 });
 
 test('a rerun reuses the committed part; a changed selection scores anew', async () => {
@@ -117,8 +161,14 @@ test('a rerun reuses the committed part; a changed selection scores anew', async
 test('bad input fails naming the file; a selection on an unknown class is refused', async () => {
   const notRoot = path.join(dir, 'bad.root');
   await writeFile(notRoot, 'not a ROOT file at all, just text');
-  await assert.rejects(scoreFilePart(store, { modelUri, file: (await store.head(notRoot))!, outputUri: path.join(dir, 'bad') }), /bad\.root/);
+  await assert.rejects(
+    scoreFilePart(store, { modelUri, file: (await store.head(notRoot))!, outputUri: path.join(dir, 'bad') }),
+    /bad\.root/,
+  );
   assert.throws(() => parseSelection('higgs>=0.5', CLASSES), /unknown class 'higgs'.*qcd, ttbar, wjets/);
   assert.throws(() => parseSelection('ttbar>1', CLASSES), /expected <class>>=<threshold>/);
-  await assert.rejects(scoreFilePart(store, { modelUri: path.join(dir, 'nowhere'), file: rootFile, outputUri: path.join(dir, 'bad') }), /has no model\.json/);
+  await assert.rejects(
+    scoreFilePart(store, { modelUri: path.join(dir, 'nowhere'), file: rootFile, outputUri: path.join(dir, 'bad') }),
+    /has no model\.json/,
+  );
 });

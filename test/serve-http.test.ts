@@ -24,31 +24,51 @@ const hlf = await trainedModelDir(dir, 'hlf');
 const bundle = await bundleFromFiles(await readModelFiles(storage(), inclusive));
 const CLASSES = ['qcd', 'ttbar', 'wjets'];
 
-async function post(url: string, body: unknown): Promise<{ status: number; json: { results?: EventScore[]; error?: string }; headers: Headers }> {
-  const r = await fetch(`${url}/v1/score`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  return { status: r.status, json: await r.json() as { results?: EventScore[]; error?: string }, headers: r.headers };
+async function post(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; json: { results?: EventScore[]; error?: string }; headers: Headers }> {
+  const r = await fetch(`${url}/v1/score`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
+  return { status: r.status, json: (await r.json()) as { results?: EventScore[]; error?: string }, headers: r.headers };
 }
 
 test('load: 100 concurrent requests of 6 events, every event answered with its own scores', async () => {
-  const service = new ScoringService(bundle, { maxBatch: 64, maxDelayMs: 2, maxQueue: 100_000 }, parseSelection('ttbar>=0.5', CLASSES));
+  const service = new ScoringService(
+    bundle,
+    { maxBatch: 64, maxDelayMs: 2, maxQueue: 100_000 },
+    parseSelection('ttbar>=0.5', CLASSES),
+  );
   const server = new InferenceHttpServer(service, { port: 0 });
   const url = await server.listen();
   try {
     const events = jsonEvents(600);
     const selected = events.filter((e) => e.row !== null);
     assert.ok(selected.length > 100 && selected.length < 600, `${selected.length} selected`);
-    const want = await predictProbabilities(bundle, selected.map((e) => e.row!));
+    const want = await predictProbabilities(
+      bundle,
+      selected.map((e) => e.row!),
+    );
     const expected = new Map(selected.map((e, i) => [e.json.id, want.subarray(i * 3, i * 3 + 3)]));
     const requests = Array.from({ length: 100 }, (_, r) => events.slice(r * 6, r * 6 + 6));
     const answers = await Promise.all(requests.map((evs) => post(url, { events: evs.map((e) => e.json) })));
     let scored = 0;
     answers.forEach((a, r) => {
       assert.equal(a.status, 200, a.json.error);
-      assert.deepEqual(a.json.results!.map((x) => x.id), requests[r]!.map((e) => e.json.id));
+      assert.deepEqual(
+        a.json.results!.map((x) => x.id),
+        requests[r]!.map((e) => e.json.id),
+      );
       for (const res of a.json.results!) {
         const p = expected.get(res.id!);
         assert.equal(res.selected, p !== undefined, `${res.id} selected`);
-        if (p === undefined) { assert.equal(res.accepted, false); continue; }
+        if (p === undefined) {
+          assert.equal(res.accepted, false);
+          continue;
+        }
         scored++;
         CLASSES.forEach((c, k) => assert.ok(Math.abs(res.probabilities![c]! - p[k]!) < 1e-6, `${res.id} ${c}`));
         assert.equal(res.accepted, p[1]! >= 0.5);
@@ -95,26 +115,58 @@ test('bad input: 400 with the cause, nothing scored; over the queue bound: 503 w
 
 test('hepflow serve drains on SIGTERM: every admitted request answered, then exit 0', async () => {
   // A batch waits for 10 minutes or 10,000 events, so the requests sit in the queue until the drain.
-  const child = spawn(process.execPath, ['dist/cli/hepflow.js', 'serve', '--model', hlf, '--port', '0', '--max-delay-ms', '600000', '--max-batch', '10000', '--backend', 'cpu'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      'dist/cli/hepflow.js',
+      'serve',
+      '--model',
+      hlf,
+      '--port',
+      '0',
+      '--max-delay-ms',
+      '600000',
+      '--max-batch',
+      '10000',
+      '--backend',
+      'cpu',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout });
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (l) => { output.push(l); const m = /on (http:\/\/\S+)$/.exec(l); if (m) resolve(m[1]!); });
+    lines.on('line', (l) => {
+      output.push(l);
+      const m = /on (http:\/\/\S+)$/.exec(l);
+      if (m) resolve(m[1]!);
+    });
     child.once('exit', (code) => reject(new Error(`serve exited early (${code}): ${output.join('\n')}`)));
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const events = jsonEvents(120).filter((e) => e.row !== null).slice(0, 30);
+  const events = jsonEvents(120)
+    .filter((e) => e.row !== null)
+    .slice(0, 30);
   const answers = Promise.all(events.map((e) => post(url, e.json)));
   for (;;) {
-    const h = await (await fetch(`${url}/healthz`)).json() as { queued: number };
+    const h = (await (await fetch(`${url}/healthz`)).json()) as { queued: number };
     if (h.queued === events.length) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   child.kill('SIGTERM');
   const done = await answers;
-  assert.deepEqual(done.map((a) => a.status), events.map(() => 200));
-  assert.deepEqual(done.map((a) => a.json.results![0]!.id), events.map((e) => e.json.id));
+  assert.deepEqual(
+    done.map((a) => a.status),
+    events.map(() => 200),
+  );
+  assert.deepEqual(
+    done.map((a) => a.json.results![0]!.id),
+    events.map((e) => e.json.id),
+  );
   assert.equal(await exited, 0);
-  assert.ok(output.some((l) => l === `drained: ${events.length} events in 1 batches`), output.join('\n'));
+  assert.ok(
+    output.some((l) => l === `drained: ${events.length} events in 1 batches`),
+    output.join('\n'),
+  );
   await assert.rejects(fetch(`${url}/healthz`));
 });

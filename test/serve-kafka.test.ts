@@ -20,8 +20,12 @@ import { startTestKafka, type TestKafka } from './helpers/kafka.js';
 await tf.setBackend('cpu');
 let kafka: TestKafka | { unavailable: string };
 
-before(async () => { kafka = await startTestKafka(); });
-after(async () => { if ('stop' in kafka) await kafka.stop(); });
+before(async () => {
+  kafka = await startTestKafka();
+});
+after(async () => {
+  if ('stop' in kafka) await kafka.stop();
+});
 
 /** Reads `n` messages of `topic` from the start. */
 async function readTopic(client: Kafka, topic: string, n: number): Promise<{ key: string; value: string }[]> {
@@ -42,12 +46,24 @@ async function readTopic(client: Kafka, topic: string, n: number): Promise<{ key
 }
 
 test('Kafka: scores for every valid event, dead letters for malformed ones, nothing lost', async (t) => {
-  if ('unavailable' in kafka) { t.skip(kafka.unavailable); return; }
+  if ('unavailable' in kafka) {
+    t.skip(kafka.unavailable);
+    return;
+  }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-serve-kafka-'));
   const bundle = await bundleFromFiles(await readModelFiles(storage(), await trainedModelDir(dir, 'hlf')));
-  const service = new ScoringService(bundle, { maxBatch: 64, maxDelayMs: 2, maxQueue: 32 }, parseSelection('wjets>=0.5', ['qcd', 'ttbar', 'wjets']));
+  const service = new ScoringService(
+    bundle,
+    { maxBatch: 64, maxDelayMs: 2, maxQueue: 32 },
+    parseSelection('wjets>=0.5', ['qcd', 'ttbar', 'wjets']),
+  );
   const topics = { inputTopic: 'events', outputTopic: 'scores', deadLetterTopic: 'events-dead' };
-  const stream = new KafkaScoringStream(service, { brokers: [kafka.bootstrap], groupId: 'hepflow-serve-test', partitions: 2, ...topics });
+  const stream = new KafkaScoringStream(service, {
+    brokers: [kafka.bootstrap],
+    groupId: 'hepflow-serve-test',
+    partitions: 2,
+    ...topics,
+  });
   await stream.start();
   t.after(() => stream.stop());
 
@@ -62,11 +78,15 @@ test('Kafka: scores for every valid event, dead letters for malformed ones, noth
   const { muons: _m, ...noMuons } = events[0]!.json.event as Record<string, unknown>;
   messages.splice(60, 0, { key: 'bad-json', value: '{"event": ' });
   messages.splice(120, 0, { key: 'bad-shape', value: JSON.stringify({ id: 'bad-shape', event: noMuons }) });
-  messages.splice(180, 0, { key: 'bad-hlf', value: JSON.stringify({ id: 'bad-hlf', features: { hlf: [1, 2], particles: [] } }) });
+  messages.splice(180, 0, {
+    key: 'bad-hlf',
+    value: JSON.stringify({ id: 'bad-hlf', features: { hlf: [1, 2], particles: [] } }),
+  });
   const client = new Kafka({ clientId: 'test', brokers: [kafka.bootstrap], logLevel: logLevel.WARN });
   const producer = client.producer();
   await producer.connect();
-  for (let i = 0; i < messages.length; i += 10) await producer.send({ topic: 'events', messages: messages.slice(i, i + 10) });
+  for (let i = 0; i < messages.length; i += 10)
+    await producer.send({ topic: 'events', messages: messages.slice(i, i + 10) });
   await producer.disconnect();
 
   const scores = await readTopic(client, 'scores', events.length);
@@ -76,7 +96,10 @@ test('Kafka: scores for every valid event, dead letters for malformed ones, noth
   assert.equal(stream.deadLettered, bad.size);
 
   const selected = events.filter((e) => e.row !== null);
-  const want = await predictProbabilities(bundle, selected.map((e) => e.row!));
+  const want = await predictProbabilities(
+    bundle,
+    selected.map((e) => e.row!),
+  );
   const expected = new Map(selected.map((e, i) => [e.json.id, want.subarray(i * 3, i * 3 + 3)]));
   assert.deepEqual(scores.map((s) => s.key).sort(), events.map((e) => e.json.id).sort());
   for (const s of scores) {

@@ -57,7 +57,10 @@ test('the S3 secret is on no server command line, and the server takes it from t
     assert.ok(!cmdline.includes(secret), `${p.name}'s command line holds the secret: ${cmdline.replaceAll('\0', ' ')}`);
     assert.ok(!cmdline.includes(config.s3.accessKey + ','), `${p.name}'s command line holds the key pair`);
   }
-  const settings = { ...s3SettingsFromEnv({ HEPFLOW_S3_ENDPOINT: `http://${config.s3.ip}:${config.s3.port}` }), maxAttempts: 1 };
+  const settings = {
+    ...s3SettingsFromEnv({ HEPFLOW_S3_ENDPOINT: `http://${config.s3.ip}:${config.s3.port}` }),
+    maxAttempts: 1,
+  };
   const uri = `s3://${config.s3.bucket}/probe.txt`;
   process.env.AWS_ACCESS_KEY_ID = config.s3.accessKey;
   process.env.AWS_SECRET_ACCESS_KEY = secret;
@@ -69,7 +72,13 @@ test('the S3 secret is on no server command line, and the server takes it from t
 });
 
 test('data directories are 0700; the Temporal database, the logs and stored objects 0600', () => {
-  for (const d of [config.dataDir, path.dirname(config.temporal.dbFile), config.s3.root, path.join(config.s3.root, config.s3.bucket), path.join(config.dataDir, 'stack')]) {
+  for (const d of [
+    config.dataDir,
+    path.dirname(config.temporal.dbFile),
+    config.s3.root,
+    path.join(config.s3.root, config.s3.bucket),
+    path.join(config.dataDir, 'stack'),
+  ]) {
     assert.equal(mode(d), '700', d);
   }
   assert.equal(mode(config.temporal.dbFile), '600', config.temporal.dbFile);
@@ -78,16 +87,32 @@ test('data directories are 0700; the Temporal database, the logs and stored obje
   assert.equal(mode(path.join(config.s3.root, config.s3.bucket, 'probe.txt')), '600', 'an object the S3 server wrote');
 });
 
-test('stack up registers hepflow\'s search attributes; a namespace without them is refused, naming the commands', async () => {
+test("stack up registers hepflow's search attributes; a namespace without them is refused, naming the commands", async () => {
   const connection = await Connection.connect({ address: `${config.temporal.ip}:${config.temporal.port}` });
   try {
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: config.temporal.namespace });
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({
+      namespace: config.temporal.namespace,
+    });
     for (const k of SEARCH_ATTRIBUTE_KEYS) assert.ok(k.name in (customAttributes ?? {}), `${k.name} registered`);
     await checkSearchAttributes(connection.operatorService, config.temporal.namespace);
-    execFileSync(findTool('temporal'), ['operator', 'namespace', 'create', '--namespace', 'bare', '--address', `${config.temporal.ip}:${config.temporal.port}`]);
+    execFileSync(findTool('temporal'), [
+      'operator',
+      'namespace',
+      'create',
+      '--namespace',
+      'bare',
+      '--address',
+      `${config.temporal.ip}:${config.temporal.port}`,
+    ]);
     await assert.rejects(checkSearchAttributes(connection.operatorService, 'bare'), (e: Error) => {
-      assert.match(e.message, /^namespace 'bare' lacks hepflow's search attributes HepflowStage, HepflowSamples, HepflowModel, HepflowBestAuc/);
-      assert.match(e.message, /temporal operator search-attribute create --namespace bare --name HepflowSamples --type KeywordList/);
+      assert.match(
+        e.message,
+        /^namespace 'bare' lacks hepflow's search attributes HepflowStage, HepflowSamples, HepflowModel, HepflowBestAuc/,
+      );
+      assert.match(
+        e.message,
+        /temporal operator search-attribute create --namespace bare --name HepflowSamples --type KeywordList/,
+      );
       return true;
     });
   } finally {

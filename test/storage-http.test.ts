@@ -17,8 +17,16 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
-  Storage, ObjectNotFoundError, PermanentStorageError, StorageUnavailableError, InvalidUriError,
-  httpSettingsFromEnv, normalizeUri, parseUri, type HttpSettings, type ObjectInfo,
+  Storage,
+  ObjectNotFoundError,
+  PermanentStorageError,
+  StorageUnavailableError,
+  InvalidUriError,
+  httpSettingsFromEnv,
+  normalizeUri,
+  parseUri,
+  type HttpSettings,
+  type ObjectInfo,
 } from '../src/storage/index.js';
 import { indexEntries } from '../src/storage/http-store.js';
 import { openRootFile } from '../src/root/reader/index.js';
@@ -49,12 +57,19 @@ describe('http(s) URIs and settings', () => {
     assert.equal(parseUri('https://eos.example.org/a/b.root').scheme, 'https');
     assert.equal(normalizeUri('HTTP://Host.Example:80/a%20b/c.root'), 'http://host.example/a%20b/c.root');
     assert.equal(normalizeUri('http://host/dir/'), 'http://host/dir/');
-    assert.throws(() => parseUri('https://user:pw@host/x.root'), (e: Error) => e instanceof InvalidUriError && /HEPFLOW_HTTP_BEARER_TOKEN/.test(e.message));
+    assert.throws(
+      () => parseUri('https://user:pw@host/x.root'),
+      (e: Error) => e instanceof InvalidUriError && /HEPFLOW_HTTP_BEARER_TOKEN/.test(e.message),
+    );
     assert.throws(() => parseUri('http://host/x.root#frag'), InvalidUriError);
     assert.throws(() => parseUri('http://'), InvalidUriError);
   });
   test('settings from the environment, checked', () => {
-    const s = httpSettingsFromEnv({ HEPFLOW_HTTP_BEARER_TOKEN: ' tok ', HEPFLOW_HTTP_NO_RANGE_MAX_MIB: '2', HEPFLOW_HTTP_MAX_ATTEMPTS: '5' });
+    const s = httpSettingsFromEnv({
+      HEPFLOW_HTTP_BEARER_TOKEN: ' tok ',
+      HEPFLOW_HTTP_NO_RANGE_MAX_MIB: '2',
+      HEPFLOW_HTTP_MAX_ATTEMPTS: '5',
+    });
     assert.deepEqual(s, { bearerToken: 'tok', noRangeMaxBytes: 2 * 2 ** 20, timeoutMs: 120_000, maxAttempts: 5 });
     assert.equal(httpSettingsFromEnv({}).bearerToken, undefined);
     assert.throws(() => httpSettingsFromEnv({ HEPFLOW_HTTP_MAX_ATTEMPTS: '0' }), /HEPFLOW_HTTP_MAX_ATTEMPTS/);
@@ -74,12 +89,15 @@ describe('http(s) URIs and settings', () => {
       <tr><td><a href="http://other.example/data/run1/evil.root">elsewhere</a> <a href="/data/run1/a.root#top">again</a></td></tr>
       <tr><td><a href="mailto:admin@h">admin</a> <a name="anchor">no href</a></td></tr>
     </table></body></html>`;
-    assert.deepEqual(indexEntries(html, dir).map((u) => u.href), [
-      'http://h/data/run1/a.root',
-      'http://h/data/run1/b%20c.root',
-      'http://h/data/run1/sub/',
-      'http://h/data/run1/x&y.root',
-    ]);
+    assert.deepEqual(
+      indexEntries(html, dir).map((u) => u.href),
+      [
+        'http://h/data/run1/a.root',
+        'http://h/data/run1/b%20c.root',
+        'http://h/data/run1/sub/',
+        'http://h/data/run1/x&y.root',
+      ],
+    );
   });
 });
 
@@ -124,12 +142,24 @@ describe('a server that honours Range (rclone serve http)', () => {
 
   test('a directory URL lists every file below it from the HTML index, in path order; a file URL lists itself', async () => {
     const listed = await collect(store.list(server.url));
-    assert.deepEqual(listed.map((o) => decodeURIComponent(o.uri.slice(server.url.length))), ['a/b/deep.txt', 'a/name with space&amp.txt', 'a/obj.bin', 'top.txt']);
-    assert.deepEqual(listed.map((o) => o.size), [4, 6, data.length, 3]);
+    assert.deepEqual(
+      listed.map((o) => decodeURIComponent(o.uri.slice(server.url.length))),
+      ['a/b/deep.txt', 'a/name with space&amp.txt', 'a/obj.bin', 'top.txt'],
+    );
+    assert.deepEqual(
+      listed.map((o) => o.size),
+      [4, 6, data.length, 3],
+    );
     // Listed URIs can be read back.
     assert.equal(Buffer.from(await store.readAll(listed[1]!.uri)).toString(), 'spaced');
-    assert.deepEqual((await collect(store.list(`${server.url}a/b/`))).map((o) => o.uri), [`${server.url}a/b/deep.txt`]);
-    assert.deepEqual((await collect(store.list(`${server.url}top.txt`))).map((o) => o.size), [3]);
+    assert.deepEqual(
+      (await collect(store.list(`${server.url}a/b/`))).map((o) => o.uri),
+      [`${server.url}a/b/deep.txt`],
+    );
+    assert.deepEqual(
+      (await collect(store.list(`${server.url}top.txt`))).map((o) => o.size),
+      [3],
+    );
     assert.deepEqual(await collect(store.list(`${server.url}missing/`)), []);
     assert.deepEqual(await collect(store.list(`${server.url}missing.root`)), []);
   });
@@ -137,14 +167,23 @@ describe('a server that honours Range (rclone serve http)', () => {
   test('404: head is undefined, reads fail with ObjectNotFoundError naming the URL', async () => {
     const uri = `${server.url}no/such.root`;
     assert.equal(await store.head(uri), undefined);
-    await assert.rejects(store.openRead(uri), (e: Error) => e instanceof ObjectNotFoundError && e.message.includes(uri));
+    await assert.rejects(
+      store.openRead(uri),
+      (e: Error) => e instanceof ObjectNotFoundError && e.message.includes(uri),
+    );
     await assert.rejects(store.readAll(uri), (e: Error) => e instanceof ObjectNotFoundError && e.message.includes(uri));
     assert.equal(nonRetryable(new ObjectNotFoundError(uri, 'open')) instanceof ApplicationFailure, true);
   });
 
   test('writes and deletes are refused: http(s) is read-only', async () => {
-    await assert.rejects(store.write(`${server.url}new.txt`, 'x'), (e: Error) => e instanceof PermanentStorageError && /read-only/.test(e.message));
-    await assert.rejects(store.delete(`${server.url}top.txt`), (e: Error) => e instanceof PermanentStorageError && /read-only/.test(e.message));
+    await assert.rejects(
+      store.write(`${server.url}new.txt`, 'x'),
+      (e: Error) => e instanceof PermanentStorageError && /read-only/.test(e.message),
+    );
+    await assert.rejects(
+      store.delete(`${server.url}top.txt`),
+      (e: Error) => e instanceof PermanentStorageError && /read-only/.test(e.message),
+    );
     assert.equal(readFileSync(path.join(dir, 'top.txt'), 'utf8'), 'top');
   });
 
@@ -161,13 +200,26 @@ describe('a server that honours Range (rclone serve http)', () => {
     try {
       const run = async (input: string, name: string): Promise<string> => {
         const { stdout } = await promisify(execFile)(process.execPath, [
-          'dist/cli/hepflow.js', 'features', '--sample', `wjets=${input}`, '--sample', `qcd=${path.join(TESTDATA, 'delphes', 'delphes-qcd.root')}`,
-          '--out', path.join(out, name),
+          'dist/cli/hepflow.js',
+          'features',
+          '--sample',
+          `wjets=${input}`,
+          '--sample',
+          `qcd=${path.join(TESTDATA, 'delphes', 'delphes-qcd.root')}`,
+          '--out',
+          path.join(out, name),
         ]);
-        return stdout.split('\n').filter((l) => /^(wjets|qcd) /.test(l)).join('\n');
+        return stdout
+          .split('\n')
+          .filter((l) => /^(wjets|qcd) /.test(l))
+          .join('\n');
       };
       const overHttp = await run(`${testdata.url}${DELPHES}`, 'http');
-      assert.match(overHttp, /^wjets\s+1\s+0\s+200\s+155$/m, 'the README of the test data gives 155 of 200 wjets events selected');
+      assert.match(
+        overHttp,
+        /^wjets\s+1\s+0\s+200\s+155$/m,
+        'the README of the test data gives 155 of 200 wjets events selected',
+      );
       assert.equal(overHttp, await run(path.join(TESTDATA, DELPHES), 'file'));
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -195,15 +247,23 @@ describe('a server that ignores Range (python http.server)', () => {
   test('a larger file fails with an error naming the URL and the cause', async () => {
     const uri = `${server.url}${HZZ}`;
     const src = await httpStorage({ noRangeMaxBytes: 100_000 }).openRead(uri);
-    await assert.rejects(src.read(0, 64), (e: Error) =>
-      e instanceof PermanentStorageError && e.message.includes(uri) && /ignores Range requests/.test(e.message) && /HEPFLOW_HTTP_NO_RANGE_MAX_MIB/.test(e.message));
+    await assert.rejects(
+      src.read(0, 64),
+      (e: Error) =>
+        e instanceof PermanentStorageError &&
+        e.message.includes(uri) &&
+        /ignores Range requests/.test(e.message) &&
+        /HEPFLOW_HTTP_NO_RANGE_MAX_MIB/.test(e.message),
+    );
     const failure = nonRetryable(new PermanentStorageError(uri, 'read', 'x'));
     assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable, 'an activity does not retry it');
   });
 
   test('its directory listing is parsed too', async () => {
     const listed = await collect(httpStorage().list(`${server.url}root/`));
-    assert.ok(listed.some((o) => o.uri === `${server.url}${HZZ}` && o.size === readFileSync(path.join(TESTDATA, HZZ)).length));
+    assert.ok(
+      listed.some((o) => o.uri === `${server.url}${HZZ}` && o.size === readFileSync(path.join(TESTDATA, HZZ)).length),
+    );
     assert.equal(listed.length, readdirSync(path.join(TESTDATA, 'root')).length);
   });
 });
@@ -215,16 +275,24 @@ describe('status codes, auth, keep-alive (a node HTTP server)', () => {
   const requests: { url: string; auth?: string }[] = [];
   let base: string;
   const srv = http.createServer((req, res) => {
-    requests.push({ url: req.url!, ...(req.headers.authorization !== undefined ? { auth: req.headers.authorization } : {}) });
+    requests.push({
+      url: req.url!,
+      ...(req.headers.authorization !== undefined ? { auth: req.headers.authorization } : {}),
+    });
     if (req.headers.authorization !== 'Bearer s3cret') return void res.writeHead(401, 'Unauthorized').end();
     if (req.url === '/busy.bin') return void res.writeHead(503, 'Service Unavailable').end();
     if (req.url === '/forbidden.bin') return void res.writeHead(403, 'Forbidden').end();
     const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-    if (req.method === 'HEAD' || !range) return void res.writeHead(200, { 'content-length': data.length, etag }).end(req.method === 'HEAD' ? undefined : data);
+    if (req.method === 'HEAD' || !range)
+      return void res
+        .writeHead(200, { 'content-length': data.length, etag })
+        .end(req.method === 'HEAD' ? undefined : data);
     const [a, b] = [Number(range[1]), Number(range[2])];
     // /shifted.bin answers with other bytes than those asked for.
     const [from, to] = req.url === '/shifted.bin' ? [a + 1, b + 1] : [a, b];
-    res.writeHead(206, { 'content-range': `bytes ${from}-${to}/${data.length}`, 'content-length': to - from + 1, etag }).end(data.subarray(from, to + 1));
+    res
+      .writeHead(206, { 'content-range': `bytes ${from}-${to}/${data.length}`, 'content-length': to - from + 1, etag })
+      .end(data.subarray(from, to + 1));
   });
   const store = httpStorage({ bearerToken: 's3cret', maxAttempts: 2 });
   before(async () => {
@@ -236,15 +304,25 @@ describe('status codes, auth, keep-alive (a node HTTP server)', () => {
   after(() => new Promise<void>((resolve) => srv.close(() => resolve())));
 
   test('the bearer token is sent; without it a 401 is permanent and names the status', async () => {
-    await assert.rejects(httpStorage().openRead(`${base}/data.bin`), (e: Error) => e instanceof PermanentStorageError && /HTTP 401/.test(e.message) && e.message.includes(`${base}/data.bin`));
+    await assert.rejects(
+      httpStorage().openRead(`${base}/data.bin`),
+      (e: Error) =>
+        e instanceof PermanentStorageError && /HTTP 401/.test(e.message) && e.message.includes(`${base}/data.bin`),
+    );
     assert.deepEqual(await store.readAll(`${base}/data.bin`), data);
     assert.equal(requests.at(-1)?.auth, 'Bearer s3cret');
-    await assert.rejects(store.readAll(`${base}/forbidden.bin`), (e: Error) => e instanceof PermanentStorageError && /HTTP 403 Forbidden/.test(e.message));
+    await assert.rejects(
+      store.readAll(`${base}/forbidden.bin`),
+      (e: Error) => e instanceof PermanentStorageError && /HTTP 403 Forbidden/.test(e.message),
+    );
   });
 
   test('5xx is transient, retried up to maxAttempts', async () => {
     const before = requests.filter((r) => r.url === '/busy.bin').length;
-    await assert.rejects(store.readAll(`${base}/busy.bin`), (e: Error) => e instanceof StorageUnavailableError && /HTTP 503/.test(e.message));
+    await assert.rejects(
+      store.readAll(`${base}/busy.bin`),
+      (e: Error) => e instanceof StorageUnavailableError && /HTTP 503/.test(e.message),
+    );
     assert.equal(requests.filter((r) => r.url === '/busy.bin').length - before, 2);
     const failure = nonRetryable(new StorageUnavailableError('u', 'read', 'x'));
     assert.ok(!(failure instanceof ApplicationFailure && failure.nonRetryable), 'an activity retries it');
@@ -253,7 +331,8 @@ describe('status codes, auth, keep-alive (a node HTTP server)', () => {
   test('many ranged reads reuse one kept-alive connection', async () => {
     const src = await store.openRead(`${base}/data.bin`);
     const before = connections;
-    for (let i = 0; i < 40; i++) assert.deepEqual(await src.read(i * 1000, 777), data.subarray(i * 1000, i * 1000 + 777));
+    for (let i = 0; i < 40; i++)
+      assert.deepEqual(await src.read(i * 1000, 777), data.subarray(i * 1000, i * 1000 + 777));
     assert.ok(connections - before <= 1, `${connections - before} new connections for 40 sequential reads`);
   });
 
@@ -261,17 +340,26 @@ describe('status codes, auth, keep-alive (a node HTTP server)', () => {
     const src = await store.openRead(`${base}/data.bin`);
     etag = '"v2"';
     try {
-      await assert.rejects(src.read(0, 10), (e: Error) => e instanceof PermanentStorageError && /changed since it was opened/.test(e.message));
+      await assert.rejects(
+        src.read(0, 10),
+        (e: Error) => e instanceof PermanentStorageError && /changed since it was opened/.test(e.message),
+      );
     } finally {
       etag = '"v1"';
     }
     const shifted = await store.openRead(`${base}/shifted.bin`);
-    await assert.rejects(shifted.read(10, 10), (e: Error) => e instanceof PermanentStorageError && /Content-Range 'bytes 11-20\/50000'/.test(e.message));
+    await assert.rejects(
+      shifted.read(10, 10),
+      (e: Error) => e instanceof PermanentStorageError && /Content-Range 'bytes 11-20\/50000'/.test(e.message),
+    );
   });
 
   test('connection refused is transient and names the URL', async () => {
     const uri = `http://127.0.0.1:${await freePort()}/x.root`;
-    await assert.rejects(httpStorage({ maxAttempts: 1 }).head(uri), (e: Error) => e instanceof StorageUnavailableError && e.message.includes(uri) && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(
+      httpStorage({ maxAttempts: 1 }).head(uri),
+      (e: Error) => e instanceof StorageUnavailableError && e.message.includes(uri) && /ECONNREFUSED/.test(e.message),
+    );
   });
 });
 
@@ -280,14 +368,20 @@ async function sameRootFile(store: Storage, uri: string): Promise<void> {
   const local = new Storage();
   const [remote, disk] = await Promise.all([store.openRead(uri), local.openRead(path.join(TESTDATA, HZZ))]);
   try {
-    const [a, b] = await Promise.all([openRootFile(remote).then((f) => f.getTree('events')), openRootFile(disk).then((f) => f.getTree('events'))]);
+    const [a, b] = await Promise.all([
+      openRootFile(remote).then((f) => f.getTree('events')),
+      openRootFile(disk).then((f) => f.getTree('events')),
+    ]);
     assert.equal(a.numEntries, 2421);
     const names = b.branchNames();
     assert.deepEqual(a.branchNames(), names);
     const [ra, rb] = [await a.readBranches(names), await b.readBranches(names)];
     for (const n of names) assert.deepEqual(ra.get(n), rb.get(n), n);
     const nMuon = ra.get('NMuon')!.values as Int32Array;
-    assert.equal(nMuon.reduce((s, x) => s + x, 0), 3825);
+    assert.equal(
+      nMuon.reduce((s, x) => s + x, 0),
+      3825,
+    );
   } finally {
     await Promise.all([remote.close(), disk.close()]);
   }

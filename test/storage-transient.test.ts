@@ -13,7 +13,12 @@ import { S3ServiceException } from '@aws-sdk/client-s3';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { isVerdictOnFile } from '../workflows/file-batches.js';
 import {
-  isTransientStorageError, joinUri, Storage, StorageError, StorageUnavailableError, type RandomAccessSource,
+  isTransientStorageError,
+  joinUri,
+  Storage,
+  StorageError,
+  StorageUnavailableError,
+  type RandomAccessSource,
 } from '../src/storage/index.js';
 import { s3Failure } from '../src/storage/s3-store.js';
 import { openRootFile } from '../src/root/reader/index.js';
@@ -29,7 +34,12 @@ import { HZZ, sharedFile } from './helpers/testdata.js';
 
 const errno = (code: string, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
 const serviceError = (name: string, status: number): S3ServiceException =>
-  new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: name });
+  new S3ServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
 
 /** What the S3 store raises for each kind of outage, as the reader would receive it. */
 const OUTAGES: Record<string, unknown> = {
@@ -45,7 +55,10 @@ const OUTAGES: Record<string, unknown> = {
 /** A real file whose reads start failing like `failure` once `failing` is set. */
 class FlakySource implements RandomAccessSource {
   failing = false;
-  private constructor(private readonly inner: LocalFileSource, private readonly failure: unknown) {}
+  private constructor(
+    private readonly inner: LocalFileSource,
+    private readonly failure: unknown,
+  ) {}
   static async open(path: string, failure: unknown): Promise<FlakySource> {
     return new FlakySource(await LocalFileSource.open(path), failure);
   }
@@ -65,12 +78,18 @@ class FlakySource implements RandomAccessSource {
 }
 
 function assertTransient(e: unknown, context: string): true {
-  assert.ok(e instanceof StorageUnavailableError, `${context}: expected StorageUnavailableError, got ${(e as Error)?.name}: ${(e as Error)?.message}`);
+  assert.ok(
+    e instanceof StorageUnavailableError,
+    `${context}: expected StorageUnavailableError, got ${(e as Error)?.name}: ${(e as Error)?.message}`,
+  );
   assert.ok(!(e instanceof RootFileError), `${context}: an outage must not look like a bad file`);
   assert.ok(e.message.includes('uproot-HZZ-zlib.root'), `${context}: names the file: ${e.message}`);
   assert.match(e.message, /bytes \d+-\d+/, `${context}: names the byte range`);
   const failure = nonRetryable(e);
-  assert.ok(failure instanceof ApplicationFailure && !failure.nonRetryable && failure.type === 'StorageUnavailableError', `${context}: the activity retries it`);
+  assert.ok(
+    failure instanceof ApplicationFailure && !failure.nonRetryable && failure.type === 'StorageUnavailableError',
+    `${context}: the activity retries it`,
+  );
   return true;
 }
 
@@ -82,7 +101,10 @@ describe('storage failures are classified at their source', () => {
       assert.ok(isTransientStorageError(new Error('wrapped', { cause: e })), `${name}: found in a cause chain`);
       assert.equal(e.cause, cause, `${name}: keeps the cause`);
     }
-    for (const [name, cause] of [['AccessDenied', serviceError('AccessDenied', 403)], ['a bug', new TypeError('x is undefined')]] as const) {
+    for (const [name, cause] of [
+      ['AccessDenied', serviceError('AccessDenied', 403)],
+      ['a bug', new TypeError('x is undefined')],
+    ] as const) {
       const e = s3Failure('s3://b-1/k.root', 'read', cause);
       assert.ok(e instanceof StorageError && !e.transient && !isTransientStorageError(e), name);
     }
@@ -93,7 +115,9 @@ describe('storage failures are classified at their source', () => {
       const header = await FlakySource.open(sharedFile('uproot-HZZ-zlib.root'), cause);
       header.failing = true;
       await assert.rejects(openRootFile(header), (e) => assertTransient(e, `${name} in the header`));
-      await assert.rejects(summarizeTree(header, 'events', ['NMuon']), (e) => assertTransient(e, `${name} in the ingest summary`));
+      await assert.rejects(summarizeTree(header, 'events', ['NMuon']), (e) =>
+        assertTransient(e, `${name} in the ingest summary`),
+      );
       await header.close();
 
       const basket = await FlakySource.open(sharedFile('uproot-HZZ-zlib.root'), cause);
@@ -101,7 +125,11 @@ describe('storage failures are classified at their source', () => {
       basket.failing = true;
       await assert.rejects(tree.readBranch('Muon_Px'), (e) => assertTransient(e, `${name} in a basket`));
       basket.failing = false;
-      assert.equal((await tree.readBranch('Muon_Px')).values.length, HZZ.nMuonSum, 'the same source reads once the store is back');
+      assert.equal(
+        (await tree.readBranch('Muon_Px')).values.length,
+        HZZ.nMuonSum,
+        'the same source reads once the store is back',
+      );
       await basket.close();
     });
   }
@@ -110,7 +138,10 @@ describe('storage failures are classified at their source', () => {
     const failure = (retryState: 'NON_RETRYABLE_FAILURE' | 'MAXIMUM_ATTEMPTS_REACHED' | 'TIMEOUT', cause: Error) =>
       new ActivityFailure('activity task failed', 'inspectRootFile', '1', retryState, 'worker', cause);
     const bad = ApplicationFailure.create({ message: 'not a ROOT file', type: 'RootFormatError', nonRetryable: true });
-    const outage = ApplicationFailure.create({ message: 'object storage unreachable', type: 'StorageUnavailableError' });
+    const outage = ApplicationFailure.create({
+      message: 'object storage unreachable',
+      type: 'StorageUnavailableError',
+    });
     assert.equal(isVerdictOnFile(failure('NON_RETRYABLE_FAILURE', bad)), true);
     assert.equal(isVerdictOnFile(failure('MAXIMUM_ATTEMPTS_REACHED', outage)), false);
     assert.equal(isVerdictOnFile(failure('TIMEOUT', outage)), false);
@@ -126,7 +157,9 @@ describe('storage failures are classified at their source', () => {
   test('a real HTTP 503 and a refused connection from the S3 client', async () => {
     const server = http.createServer((_req, res) => {
       res.writeHead(503, { 'content-type': 'application/xml' });
-      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
@@ -134,12 +167,24 @@ describe('storage failures are classified at their source', () => {
     process.env.AWS_ACCESS_KEY_ID ??= 'test';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
     try {
-      const settings = { region: 'us-east-1', forcePathStyle: true, partSize: 8 << 20, maxAttempts: 1, listPageSize: 1000 };
+      const settings = {
+        region: 'us-east-1',
+        forcePathStyle: true,
+        partSize: 8 << 20,
+        maxAttempts: 1,
+        listPageSize: 1000,
+      };
       const busy = new Storage(() => ({ ...settings, endpoint: `http://127.0.0.1:${port}` }));
-      await assert.rejects(busy.openRead('s3://hepflow-test/a.root'), (e) => e instanceof StorageUnavailableError && /503/.test((e as Error).message));
+      await assert.rejects(
+        busy.openRead('s3://hepflow-test/a.root'),
+        (e) => e instanceof StorageUnavailableError && /503/.test((e as Error).message),
+      );
       const refused = await freePort();
       const down = new Storage(() => ({ ...settings, endpoint: `http://127.0.0.1:${refused}` }));
-      await assert.rejects(down.readAll('s3://hepflow-test/a.root'), (e) => e instanceof StorageUnavailableError && /unreachable/.test((e as Error).message));
+      await assert.rejects(
+        down.readAll('s3://hepflow-test/a.root'),
+        (e) => e instanceof StorageUnavailableError && /unreachable/.test((e as Error).message),
+      );
     } finally {
       server.close();
     }
@@ -172,11 +217,19 @@ describe('a real S3 server stopped while a file is read', () => {
     // The per-file activities throw retryable failures, so the file is retried, never recorded.
     const { inspectRootFile, prepareFileFeatures } = createActivities({ storage: store, env: s3.env });
     const file = { uri, size: source.size, etag: 'e' };
-    const retryable = (e: unknown) => e instanceof ApplicationFailure && !e.nonRetryable && e.type === 'StorageUnavailableError';
-    await assert.rejects(new MockActivityEnvironment().run(inspectRootFile, { file, statBranches: ['NMuon'] }), retryable);
+    const retryable = (e: unknown) =>
+      e instanceof ApplicationFailure && !e.nonRetryable && e.type === 'StorageUnavailableError';
+    await assert.rejects(
+      new MockActivityEnvironment().run(inspectRootFile, { file, statBranches: ['NMuon'] }),
+      retryable,
+    );
     const outputUri = joinUri(`s3://${s3.bucket}`, 'runs/features');
     await assert.rejects(
-      new MockActivityEnvironment().run(prepareFileFeatures, { file, outputUri, labels: [{ from: 'class' as const, className: 'ttbar', label: 0 }] }),
+      new MockActivityEnvironment().run(prepareFileFeatures, {
+        file,
+        outputUri,
+        labels: [{ from: 'class' as const, className: 'ttbar', label: 0 }],
+      }),
       retryable,
     );
 
@@ -184,7 +237,10 @@ describe('a real S3 server stopped while a file is read', () => {
     assert.equal((await tree.readBranch('Muon_Px')).values.length, HZZ.nMuonSum);
     const summary = await summarizeTree(await store.openRead(uri), 'events', ['NMuon']);
     assert.equal(summary.stats.NMuon!.sum, HZZ.nMuonSum);
-    const inspected = (await new MockActivityEnvironment().run(inspectRootFile, { file, statBranches: ['NMuon'] })) as Awaited<ReturnType<typeof inspectRootFile>>;
+    const inspected = (await new MockActivityEnvironment().run(inspectRootFile, {
+      file,
+      statBranches: ['NMuon'],
+    })) as Awaited<ReturnType<typeof inspectRootFile>>;
     assert.equal(inspected.stats.NMuon!.sum, HZZ.nMuonSum);
   });
 });

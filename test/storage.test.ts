@@ -5,7 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { Storage, StorageError, ObjectNotFoundError, parseUri, joinUri, normalizeUri, InvalidUriError, s3SettingsFromEnv } from '../src/storage/index.js';
+import {
+  Storage,
+  StorageError,
+  ObjectNotFoundError,
+  parseUri,
+  joinUri,
+  normalizeUri,
+  InvalidUriError,
+  s3SettingsFromEnv,
+} from '../src/storage/index.js';
 import { InvalidArgumentError } from 'commander';
 import { uriArgument } from '../cli/args.js';
 import { copyPrefix } from '../src/storage/copy.js';
@@ -44,7 +53,11 @@ describe('storage URIs', () => {
       ['', /empty/],
     ];
     for (const [uri, reason] of cases) {
-      assert.throws(() => parseUri(uri), (e: Error) => e instanceof InvalidUriError && e.message.includes(`'${uri}'`) && reason.test(e.message), uri);
+      assert.throws(
+        () => parseUri(uri),
+        (e: Error) => e instanceof InvalidUriError && e.message.includes(`'${uri}'`) && reason.test(e.message),
+        uri,
+      );
       assert.throws(() => normalizeUri(uri), InvalidUriError, uri);
     }
     assert.throws(() => new Storage().openRead('not a uri'), InvalidUriError);
@@ -54,10 +67,16 @@ describe('storage URIs', () => {
     assert.equal(uriArgument('out/'), pathToFileURL(path.resolve('out')).href + '/');
     assert.equal(uriArgument('s3://my-bucket/k'), 's3://my-bucket/k');
     // The parser's own error type: reported as a usage error naming the option (exit code 2).
-    assert.throws(() => uriArgument('s3:/my-bucket/k'), (e: Error) => e instanceof InvalidArgumentError && /two slashes/.test(e.message));
+    assert.throws(
+      () => uriArgument('s3:/my-bucket/k'),
+      (e: Error) => e instanceof InvalidArgumentError && /two slashes/.test(e.message),
+    );
   });
   test('rejects unsupported schemes and bad bucket names, naming the URI', () => {
-    assert.throws(() => parseUri('ftp://host/x'), (e: Error) => e instanceof InvalidUriError && e.message.includes('ftp://host/x'));
+    assert.throws(
+      () => parseUri('ftp://host/x'),
+      (e: Error) => e instanceof InvalidUriError && e.message.includes('ftp://host/x'),
+    );
     assert.throws(() => parseUri('s3://B/x'), InvalidUriError);
   });
   test('rejects a malformed endpoint setting', () => {
@@ -67,7 +86,10 @@ describe('storage URIs', () => {
 });
 
 /** The same contract, run against both backends. */
-function contract(name: string, setup: () => Promise<{ store: Storage; prefix: string; teardown: () => Promise<void> }>) {
+function contract(
+  name: string,
+  setup: () => Promise<{ store: Storage; prefix: string; teardown: () => Promise<void> }>,
+) {
   describe(`storage contract: ${name}`, () => {
     let store: Storage;
     let prefix: string;
@@ -89,7 +111,10 @@ function contract(name: string, setup: () => Promise<{ store: Storage; prefix: s
       assert.deepEqual(await src.read(0, 10), data.subarray(0, 10));
       assert.deepEqual(await src.read(65_531, 1000), data.subarray(65_531, 66_531));
       assert.deepEqual(await src.read(data.length - 1, 1), data.subarray(data.length - 1));
-      await assert.rejects(src.read(data.length - 5, 10), (e: Error) => e instanceof StorageError && e.message.includes(uri));
+      await assert.rejects(
+        src.read(data.length - 5, 10),
+        (e: Error) => e instanceof StorageError && e.message.includes(uri),
+      );
       await src.close();
     });
 
@@ -121,7 +146,10 @@ function contract(name: string, setup: () => Promise<{ store: Storage; prefix: s
     test('missing objects: head is undefined, reads fail naming the object', async () => {
       const uri = joinUri(prefix, 'nope/missing.root');
       assert.equal(await store.head(uri), undefined);
-      await assert.rejects(store.openRead(uri), (e: Error) => e instanceof ObjectNotFoundError && e.message.includes(uri));
+      await assert.rejects(
+        store.openRead(uri),
+        (e: Error) => e instanceof ObjectNotFoundError && e.message.includes(uri),
+      );
       await assert.rejects(store.readAll(uri), ObjectNotFoundError);
     });
 
@@ -144,14 +172,22 @@ function contract(name: string, setup: () => Promise<{ store: Storage; prefix: s
 
 contract('file://', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-files-'));
-  return { store: new Storage(), prefix: pathToFileURL(dir).href + '/', teardown: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: new Storage(),
+    prefix: pathToFileURL(dir).href + '/',
+    teardown: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 });
 
 let s3: TestS3;
 contract('s3:// (rclone serve s3)', async () => {
   s3 = await startTestS3();
   // Small pages and parts, so pagination and multipart are exercised with small data.
-  return { store: s3.storage({ listPageSize: 7, partSize: 5 * 1024 * 1024 }), prefix: `s3://${s3.bucket}/t/`, teardown: () => s3.stop() };
+  return {
+    store: s3.storage({ listPageSize: 7, partSize: 5 * 1024 * 1024 }),
+    prefix: `s3://${s3.bucket}/t/`,
+    teardown: () => s3.stop(),
+  };
 });
 
 describe('S3 requests', () => {
@@ -175,12 +211,16 @@ describe('S3 requests', () => {
   test('large streams go up as multipart, small bodies as one PUT', async () => {
     const { store, commands } = recording();
     await store.write(`s3://${server.bucket}/m/big.bin`, Readable.from([pattern(11 * 1024 * 1024)]));
-    assert.deepEqual(commands.filter((c) => c !== 'HeadObjectCommand'), [
-      'CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand',
-    ]);
+    assert.deepEqual(
+      commands.filter((c) => c !== 'HeadObjectCommand'),
+      ['CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand'],
+    );
     commands.length = 0;
     await store.write(`s3://${server.bucket}/m/small.bin`, 'tiny');
-    assert.deepEqual(commands.filter((c) => c !== 'HeadObjectCommand'), ['PutObjectCommand']);
+    assert.deepEqual(
+      commands.filter((c) => c !== 'HeadObjectCommand'),
+      ['PutObjectCommand'],
+    );
   });
 
   test('listing paginates, and ranged reads fetch only the range', async () => {
@@ -198,9 +238,15 @@ describe('S3 requests', () => {
 
 test('unreachable object storage fails fast with a clear error', async () => {
   const port = await freePort();
-  const store = new Storage(() => ({ ...s3SettingsFromEnv({ HEPFLOW_S3_ENDPOINT: `http://127.0.0.1:${port}` }), maxAttempts: 1 }));
+  const store = new Storage(() => ({
+    ...s3SettingsFromEnv({ HEPFLOW_S3_ENDPOINT: `http://127.0.0.1:${port}` }),
+    maxAttempts: 1,
+  }));
   process.env.AWS_ACCESS_KEY_ID ??= 'x';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'y';
-  await assert.rejects(store.readAll('s3://some-bucket/k.root'), (e: Error) =>
-    e instanceof StorageError && e.message.includes('s3://some-bucket/k.root') && /unreachable/.test(e.message));
+  await assert.rejects(
+    store.readAll('s3://some-bucket/k.root'),
+    (e: Error) =>
+      e instanceof StorageError && e.message.includes('s3://some-bucket/k.root') && /unreachable/.test(e.message),
+  );
 });

@@ -4,7 +4,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common';
 import { projectRoot } from '../src/paths.js';
-import { activityOptions, attemptsFor, HEARTBEAT_INTERVAL_MS, retryPolicy, type ActivityKind } from '../src/contract/policies.js';
+import {
+  activityOptions,
+  attemptsFor,
+  HEARTBEAT_INTERVAL_MS,
+  retryPolicy,
+  type ActivityKind,
+} from '../src/contract/policies.js';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../src/contract/errors.js';
 
 /** The backoff waits a policy allows in all, as Temporal computes them. */
@@ -27,7 +33,14 @@ test('the default retry policy rides out an outage of 10 minutes and more, with 
   // One attempt fewer would fall short of the budget: the budget is met, not exceeded by far.
   assert.ok(totalWaitMs({ ...p, maximumAttempts: p.maximumAttempts! - 1 }) < 15 * 60_000);
   assert.deepEqual([...p.nonRetryableErrorTypes!].sort(), [...NON_RETRYABLE_ERROR_TYPES].sort());
-  for (const t of ['InvalidInput', 'RootFormatError', 'MissingBranchError', 'TrainingDiverged', 'CheckpointError', 'DatasetTooSmall']) {
+  for (const t of [
+    'InvalidInput',
+    'RootFormatError',
+    'MissingBranchError',
+    'TrainingDiverged',
+    'CheckpointError',
+    'DatasetTooSmall',
+  ]) {
     assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(t as never), t);
   }
   assert.ok(!NON_RETRYABLE_ERROR_TYPES.includes('StorageUnavailableError' as never), 'storage outages stay retryable');
@@ -56,6 +69,10 @@ test('no workflow sets retry or timeout options of its own: all come from the po
   const dir = `${path.join(projectRoot, 'workflows')}/`;
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts') && n !== 'activities.ts')) {
     const src = readFileSync(`${dir}${f}`, 'utf8');
-    assert.doesNotMatch(src, /proxyActivities|maximumAttempts|nonRetryableErrorTypes|startToCloseTimeout/, `workflows/${f}`);
+    assert.doesNotMatch(
+      src,
+      /proxyActivities|maximumAttempts|nonRetryableErrorTypes|startToCloseTimeout/,
+      `workflows/${f}`,
+    );
   }
 });

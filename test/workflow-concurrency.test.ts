@@ -12,7 +12,10 @@ test('mapBounded keeps order and never exceeds the limit', async () => {
     inFlight--;
     return i * 10;
   });
-  assert.deepEqual(out, delays.map((_, i) => i * 10));
+  assert.deepEqual(
+    out,
+    delays.map((_, i) => i * 10),
+  );
   assert.equal(peak, 3);
   assert.deepEqual(await mapBounded([], 4, async () => 1), []);
 });

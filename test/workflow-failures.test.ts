@@ -24,7 +24,10 @@ let running: Promise<void>;
 
 before(async () => {
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '1']), { storage: new Storage(), env: {} });
+  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '1']), {
+    storage: new Storage(),
+    env: {},
+  });
   running = worker.run();
 });
 
@@ -40,10 +43,18 @@ after(async () => {
  */
 async function failureOf(workflow: string, input: unknown, workflowId: string): Promise<ApplicationFailure> {
   try {
-    await env.client.workflow.execute(workflow, { taskQueue: CPU_TASK_QUEUE, workflowId, args: [input], workflowRunTimeout: '5 minutes' });
+    await env.client.workflow.execute(workflow, {
+      taskQueue: CPU_TASK_QUEUE,
+      workflowId,
+      args: [input],
+      workflowRunTimeout: '5 minutes',
+    });
   } catch (e) {
     assert.ok(e instanceof WorkflowFailedError, `${workflowId}: ${(e as Error).name}: ${(e as Error).message}`);
-    assert.ok(e.cause instanceof ApplicationFailure, `${workflowId}: failed with ${e.cause?.name}: ${e.cause?.message}`);
+    assert.ok(
+      e.cause instanceof ApplicationFailure,
+      `${workflowId}: failed with ${e.cause?.name}: ${e.cause?.message}`,
+    );
     return e.cause;
   }
   assert.fail(`${workflowId} completed`);
@@ -53,7 +64,9 @@ const model = { name: 'hlf', spec: { kind: 'hlf' as const } };
 
 test('pipelineWorkflow with retry waits that contradict each other fails as invalid input', async () => {
   const input: PipelineInput = {
-    workUri: 's3://hepflow-test/never', generate: { events: 10, files: 1 }, models: [model],
+    workUri: 's3://hepflow-test/never',
+    generate: { events: 10, files: 1 },
+    models: [model],
     retry: { initialInterval: '1 minute', maximumInterval: '1 second' },
   };
   const f = await failureOf('pipelineWorkflow', input, 'failures-pipeline-retry');
@@ -63,14 +76,24 @@ test('pipelineWorkflow with retry waits that contradict each other fails as inva
 });
 
 test('gridSearchWorkflow with an unreadable heartbeat timeout fails as invalid input, naming the setting', async () => {
-  const input: GridSearchInput = { datasetUri: 's3://hepflow-test/none', outputUri: 's3://hepflow-test/never', spec: model.spec, heartbeatTimeout: 'soon' };
+  const input: GridSearchInput = {
+    datasetUri: 's3://hepflow-test/none',
+    outputUri: 's3://hepflow-test/never',
+    spec: model.spec,
+    heartbeatTimeout: 'soon',
+  };
   const f = await failureOf('gridSearchWorkflow', input, 'failures-grid-heartbeat');
   assert.equal(f.type, WorkflowFailureTypes.invalidInput);
   assert.match(f.message, /heartbeatTimeout: .*'soon'/);
 });
 
 test('scoreWorkflow (no input schema) with an unreadable retry budget fails as invalid input', async () => {
-  const input = { inputUri: 's3://hepflow-test/in/', outputUri: 's3://hepflow-test/never', modelUri: 's3://hepflow-test/model', retry: { budget: 'soon' } } as ScoreInput;
+  const input = {
+    inputUri: 's3://hepflow-test/in/',
+    outputUri: 's3://hepflow-test/never',
+    modelUri: 's3://hepflow-test/model',
+    retry: { budget: 'soon' },
+  } as ScoreInput;
   const f = await failureOf('scoreWorkflow', input, 'failures-score-budget');
   assert.equal(f.type, WorkflowFailureTypes.invalidInput);
   assert.match(f.message, /retry\.budget/);

@@ -20,8 +20,21 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../src/paths.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import {
-  datasetStub, distributedStubs, featureStub, gridStubs, inMemoryFanOut, inspected, NO_RETRY, pipelineInput, pipelineStubs, POINTS, trained,
-  withStubWorker, workflowBundle, type Activities, type ActivityStubs,
+  datasetStub,
+  distributedStubs,
+  featureStub,
+  gridStubs,
+  inMemoryFanOut,
+  inspected,
+  NO_RETRY,
+  pipelineInput,
+  pipelineStubs,
+  POINTS,
+  trained,
+  withStubWorker,
+  workflowBundle,
+  type Activities,
+  type ActivityStubs,
 } from './helpers/workflow-stubs.js';
 
 const HISTORIES = join(projectRoot, 'test', 'histories');
@@ -33,8 +46,10 @@ const HISTORIES = join(projectRoot, 'test', 'histories');
  */
 const { History } = proto.temporal.api.history.v1;
 const JSON_FORM = { longs: String, enums: String, bytes: String } as const;
-const historyJson = (h: proto.temporal.api.history.v1.IHistory): string => JSON.stringify(History.toObject(History.fromObject(h), JSON_FORM));
-const readHistory = (file: string) => History.fromObject(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+const historyJson = (h: proto.temporal.api.history.v1.IHistory): string =>
+  JSON.stringify(History.toObject(History.fromObject(h), JSON_FORM));
+const readHistory = (file: string) =>
+  History.fromObject(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
 
 interface Recording {
   /** The run's workflow id; its children's ids are this plus a suffix. */
@@ -48,60 +63,97 @@ interface Recording {
   readonly firstRun?: boolean;
 }
 
-const trainAllBut = (failing: string) => gridStubs(async (run) => {
-  if (run.runId === failing) throw ApplicationFailure.nonRetryable('training diverged at epoch 2', 'TrainingDiverged');
-  return trained(run.runId, run.runId === 'b128' ? 0.9 : 0.8);
+const trainAllBut = (failing: string) =>
+  gridStubs(async (run) => {
+    if (run.runId === failing)
+      throw ApplicationFailure.nonRetryable('training diverged at epoch 2', 'TrainingDiverged');
+    return trained(run.runId, run.runId === 'b128' ? 0.9 : 0.8);
+  });
+const generateFile = async (input: Parameters<Activities['generateFile']>[0]) => ({
+  uri: input.uri,
+  events: input.events,
+  bytes: 1000,
+  classCounts: { qcd: input.events },
+  reused: false,
 });
-const generateFile = async (input: Parameters<Activities['generateFile']>[0]) =>
-  ({ uri: input.uri, events: input.events, bytes: 1000, classCounts: { qcd: input.events }, reused: false });
 
 /** One run of each workflow, down the paths that matter: a failed point, a failed file, continue-as-new, children. */
 const recordings = (): Recording[] => [
   {
-    name: 'pipeline', workflow: 'pipelineWorkflow',
-    input: pipelineInput({ allowFailedFiles: true, models: [{ name: 'hlf', spec: { kind: 'hlf' }, grid: { batch: [32, 64, 128] } }] }),
+    name: 'pipeline',
+    workflow: 'pipelineWorkflow',
+    input: pipelineInput({
+      allowFailedFiles: true,
+      models: [{ name: 'hlf', spec: { kind: 'hlf' }, grid: { batch: [32, 64, 128] } }],
+    }),
     stubs: pipelineStubs({
       ...trainAllBut('b64'),
-      prepareFileFeatures: featureStub(undefined, (uri) => (uri.endsWith('ttbar/f1.root') ? ApplicationFailure.nonRetryable('truncated basket', 'RootFormatError') : undefined)),
+      prepareFileFeatures: featureStub(undefined, (uri) =>
+        uri.endsWith('ttbar/f1.root')
+          ? ApplicationFailure.nonRetryable('truncated basket', 'RootFormatError')
+          : undefined,
+      ),
       buildDataset: datasetStub({ ttbar: 4, wjets: 8 }),
     }).stubs,
     children: ['-features', '-features-batch-0', '-grid-hlf'],
   },
   {
-    name: 'pipeline-generated', workflow: 'pipelineWorkflow',
+    name: 'pipeline-generated',
+    workflow: 'pipelineWorkflow',
     input: { ...pipelineInput(), samples: undefined, generate: { events: 30, files: 2, seed: 1 } },
     stubs: pipelineStubs({ generateFile, buildDataset: datasetStub({ qcd: 8, ttbar: 8, wjets: 8 }) }).stubs,
     children: ['-generate'],
   },
   {
-    name: 'grid-search-distributed', workflow: 'gridSearchWorkflow',
+    name: 'grid-search-distributed',
+    workflow: 'gridSearchWorkflow',
     input: { datasetUri: 's3://stub/dataset/', outputUri: 's3://stub/models/hlf', spec: { kind: 'hlf' }, workers: 2 },
     stubs: {
       ...gridStubs(async () => assert.fail('single-worker training is not used with workers > 1')),
       ...distributedStubs((s) => {
-        if (s.outputUri.endsWith('/b64')) throw ApplicationFailure.nonRetryable('the loss became NaN', 'TrainingDiverged');
+        if (s.outputUri.endsWith('/b64'))
+          throw ApplicationFailure.nonRetryable('the loss became NaN', 'TrainingDiverged');
       }),
     },
     children: POINTS.map((p) => `/${p}`),
   },
   {
-    name: 'grid-search-failed', workflow: 'gridSearchWorkflow',
+    name: 'grid-search-failed',
+    workflow: 'gridSearchWorkflow',
     input: { datasetUri: 's3://stub/dataset/', outputUri: 's3://stub/models/hlf', spec: { kind: 'hlf' } },
-    stubs: gridStubs(async () => { throw ApplicationFailure.nonRetryable('too few events to validate', 'DatasetTooSmall'); }),
+    stubs: gridStubs(async () => {
+      throw ApplicationFailure.nonRetryable('too few events to validate', 'DatasetTooSmall');
+    }),
   },
   {
-    name: 'distributed-train', workflow: 'distributedTrainWorkflow',
-    input: { runId: 'r', datasetUri: 's3://stub/dataset/', outputUri: 's3://stub/models/r', config: { epochs: 1 }, workers: 2, roundsPerRun: 1 },
+    name: 'distributed-train',
+    workflow: 'distributedTrainWorkflow',
+    input: {
+      runId: 'r',
+      datasetUri: 's3://stub/dataset/',
+      outputUri: 's3://stub/models/r',
+      config: { epochs: 1 },
+      workers: 2,
+      roundsPerRun: 1,
+    },
     stubs: distributedStubs(() => {}, 2),
     firstRun: true,
   },
   {
-    name: 'ingest', workflow: 'ingestWorkflow',
-    input: { inputUri: 's3://stub/in/', outputUri: 's3://stub/ingest', batchSize: 2, batchesPerRun: 1, retry: NO_RETRY },
+    name: 'ingest',
+    workflow: 'ingestWorkflow',
+    input: {
+      inputUri: 's3://stub/in/',
+      outputUri: 's3://stub/ingest',
+      batchSize: 2,
+      batchesPerRun: 1,
+      retry: NO_RETRY,
+    },
     stubs: {
       ...inMemoryFanOut(3).stubs,
       inspectRootFile: async (input: Parameters<Activities['inspectRootFile']>[0]) => {
-        if (input.file.uri.endsWith('f1.root')) throw ApplicationFailure.nonRetryable(`${input.file.uri}: tree 'Delphes' not found`, 'RootFileError');
+        if (input.file.uri.endsWith('f1.root'))
+          throw ApplicationFailure.nonRetryable(`${input.file.uri}: tree 'Delphes' not found`, 'RootFileError');
         return inspected(5);
       },
     },
@@ -109,21 +161,41 @@ const recordings = (): Recording[] => [
     firstRun: true,
   },
   {
-    name: 'score', workflow: 'scoreWorkflow',
-    input: { inputUri: 's3://stub/in/', outputUri: 's3://stub/scores', modelUri: 's3://stub/model/', selection: { className: 'ttbar', threshold: 0.5 } },
+    name: 'score',
+    workflow: 'scoreWorkflow',
+    input: {
+      inputUri: 's3://stub/in/',
+      outputUri: 's3://stub/scores',
+      modelUri: 's3://stub/model/',
+      selection: { className: 'ttbar', threshold: 0.5 },
+    },
     stubs: {
       ...inMemoryFanOut(2).stubs,
-      scoreFile: async (input: Parameters<Activities['scoreFile']>[0]) =>
-        ({ partUri: `${input.file.uri}.scores.parquet`, rows: 7, reused: false, counters: { read: 10, scored: 7, accepted: 3 } }),
-      summarizeScores: async () => ({ parts: 2, rows: 14, efficiencyUri: 's3://stub/scores/selection/efficiency.json', acceptedUri: 's3://stub/scores/selection/accepted.csv' }),
+      scoreFile: async (input: Parameters<Activities['scoreFile']>[0]) => ({
+        partUri: `${input.file.uri}.scores.parquet`,
+        rows: 7,
+        reused: false,
+        counters: { read: 10, scored: 7, accepted: 3 },
+      }),
+      summarizeScores: async () => ({
+        parts: 2,
+        rows: 14,
+        efficiencyUri: 's3://stub/scores/selection/efficiency.json',
+        acceptedUri: 's3://stub/scores/selection/accepted.csv',
+      }),
     },
     children: ['-batch-0'],
   },
   {
-    name: 'generate', workflow: 'generateWorkflow', input: { outputUri: 's3://stub/gen/', events: 30, files: 3, seed: 2 }, stubs: { generateFile },
+    name: 'generate',
+    workflow: 'generateWorkflow',
+    input: { outputUri: 's3://stub/gen/', events: 30, files: 3, seed: 2 },
+    stubs: { generateFile },
   },
   {
-    name: 'dataset', workflow: 'datasetWorkflow', input: { featuresUri: 's3://stub/features/', outputUri: 's3://stub/datasets', devEvents: 10 },
+    name: 'dataset',
+    workflow: 'datasetWorkflow',
+    input: { featuresUri: 's3://stub/features/', outputUri: 's3://stub/datasets', devEvents: 10 },
     stubs: { buildDataset: datasetStub({ ttbar: 8, wjets: 8 }) },
   },
 ];
@@ -167,17 +239,27 @@ if (process.env.HEPFLOW_RECORD_HISTORIES === '1') {
   });
 } else {
   test('every recorded workflow history replays against the current workflow code', async () => {
-    const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(HISTORIES)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     // Each recording's run is there (a lost file would silently replay less).
-    for (const r of recordings()) assert.ok(files.includes(fileOf(r.name)), `test/histories/${fileOf(r.name)} (npm run record-histories)`);
+    for (const r of recordings())
+      assert.ok(files.includes(fileOf(r.name)), `test/histories/${fileOf(r.name)} (npm run record-histories)`);
     const histories = files.map((f) => ({ workflowId: workflowIdOf(f), history: readHistory(join(HISTORIES, f)) }));
     const failures: string[] = [];
     let replayed = 0;
     for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
       replayed++;
-      if (result.error) failures.push(`${result.workflowId} (${result.runId}): ${result.error instanceof Error ? result.error.message : String(result.error)}`);
+      if (result.error)
+        failures.push(
+          `${result.workflowId} (${result.runId}): ${result.error instanceof Error ? result.error.message : String(result.error)}`,
+        );
     }
     assert.equal(replayed, files.length);
-    assert.deepEqual(failures, [], 'histories that no longer replay: the change needs patched() or, if no such run can be in flight, npm run record-histories');
+    assert.deepEqual(
+      failures,
+      [],
+      'histories that no longer replay: the change needs patched() or, if no such run can be in flight, npm run record-histories',
+    );
   });
 }

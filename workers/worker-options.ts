@@ -33,6 +33,10 @@ export function workerOptions(pool: Pool, argv: string[], env: NodeJS.ProcessEnv
       values['max-activities'] ?? env[`${prefix}MAX_ACTIVITIES`],
       pool === 'gpu' ? 1 : Math.max(2, os.availableParallelism()),
     ),
-    maxConcurrentWorkflowTasks: parseInteger('--max-workflow-tasks', values['max-workflow-tasks'] ?? env[`${prefix}MAX_WORKFLOW_TASKS`], 20),
+    maxConcurrentWorkflowTasks: parseInteger(
+      '--max-workflow-tasks',
+      values['max-workflow-tasks'] ?? env[`${prefix}MAX_WORKFLOW_TASKS`],
+      20,
+    ),
   };
 }

@@ -22,7 +22,9 @@ export interface DatasetInput {
  * (default 100k events) for quick iteration and grid searches, `full` with everything.
  * Both are balanced, shuffled with the same seed and split 80/20.
  */
-export async function datasetWorkflow(input: DatasetInput): Promise<{ dev: BuildDatasetResult; full: BuildDatasetResult }> {
+export async function datasetWorkflow(
+  input: DatasetInput,
+): Promise<{ dev: BuildDatasetResult; full: BuildDatasetResult }> {
   validated(datasetInputSchema, input);
   const { buildDataset } = activitiesFor('data', { retry: input.retry });
   const out = datasetKinds(input.outputUri);
@@ -32,7 +34,12 @@ export async function datasetWorkflow(input: DatasetInput): Promise<{ dev: Build
     ...(input.testFraction !== undefined ? { testFraction: input.testFraction } : {}),
   };
   const [dev, full] = await Promise.all([
-    buildDataset({ ...common, outputUri: out.dev, kind: 'dev', ...(input.devEvents !== undefined ? { maxEvents: input.devEvents } : {}) }),
+    buildDataset({
+      ...common,
+      outputUri: out.dev,
+      kind: 'dev',
+      ...(input.devEvents !== undefined ? { maxEvents: input.devEvents } : {}),
+    }),
     buildDataset({ ...common, outputUri: out.full, kind: 'full' }),
   ]);
   return { dev, full };

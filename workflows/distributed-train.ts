@@ -74,7 +74,7 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   const tracker = trackProgress('distributed-train', { stage: 'planning', searchable: false, model: input.runId });
 
   const ops = activitiesFor('data', { retry: input.retry });
-  const shardQueue = input.pool === 'gpu' ? input.gpuTaskQueue ?? GPU_TASK_QUEUE : undefined;
+  const shardQueue = input.pool === 'gpu' ? (input.gpuTaskQueue ?? GPU_TASK_QUEUE) : undefined;
   // A retry redoes only this shard's round, from the round's stored starting parameters;
   // the epoch's validation parts run on the same pool.
   const shards = activitiesFor('training', {
@@ -84,13 +84,21 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   });
 
   const steps: RoundSteps = {
-    trainShard: shards.trainShardRound, aggregate: ops.aggregateRound, validatePart: shards.validateRoundPart, finishEpoch: ops.finishEpoch,
+    trainShard: shards.trainShardRound,
+    aggregate: ops.aggregateRound,
+    validatePart: shards.validateRoundPart,
+    finishEpoch: ops.finishEpoch,
   };
 
   // A spec is resolved for the dataset's classes as a grid search's single point is.
-  const config = input.config ?? (await ops.planGridSearch({ grid: {}, spec: input.spec!, datasetUri: input.datasetUri }))[0]!.config;
+  const config =
+    input.config ??
+    (await ops.planGridSearch({ grid: {}, spec: input.spec!, datasetUri: input.datasetUri }))[0]!.config;
   const plan = await ops.planDistributedTraining({
-    runId: input.runId, datasetUri: input.datasetUri, outputUri: input.outputUri, config,
+    runId: input.runId,
+    datasetUri: input.datasetUri,
+    outputUri: input.outputUri,
+    config,
     localSteps: input.localSteps ?? 64,
     warmupEpochs: input.warmupEpochs ?? 1,
   });
@@ -103,7 +111,8 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   for (let rounds = 0; ; rounds++) {
     position = at;
     tracker.update({ epoch: { done: at.epoch, total: epochs, workers } });
-    if (rounds === roundsPerRun) await continueAsNew<typeof distributedTrainWorkflow>({ ...input, workers, resumedFromEpoch });
+    if (rounds === roundsPerRun)
+      await continueAsNew<typeof distributedTrainWorkflow>({ ...input, workers, resumedFromEpoch });
     const span = roundSpan(at, plan.totalGroups, workers, plan.groupsPerWorker);
     const r = await runRound(steps, input.outputUri, at, span);
     if (r.result !== undefined) return { ...r.result, resumedFromEpoch };

@@ -38,7 +38,19 @@ export interface FeaturesResult extends FanOutResult {
  */
 export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesResult> {
   validated(featuresInputSchema, input);
-  const { samples: given, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry, allowFailedFiles = false, ...features } = input;
+  const {
+    samples: given,
+    outputUri,
+    progress: previous,
+    batchSize,
+    filesInFlight,
+    batchesInFlight,
+    batchesPerRun,
+    suffix,
+    retry,
+    allowFailedFiles = false,
+    ...features
+  } = input;
   let resolved;
   try {
     resolved = resolveSamples(given, 'input.samples');
@@ -47,13 +59,30 @@ export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesRe
   }
   const { samples, classes } = resolved;
   const sources: InputSource[] = samples.flatMap((s, sample) => s.uris.map((uri) => ({ uri, sample, name: s.name })));
-  const task: FileTask = { activity: 'prepareFileFeatures', params: { ...features, outputUri, labels: samples.map((s) => s.labels) } };
+  const task: FileTask = {
+    activity: 'prepareFileFeatures',
+    params: { ...features, outputUri, labels: samples.map((s) => s.labels) },
+  };
   const tracker = trackProgress('features', { stage: 'starting', searchable: true });
   if (!previous) {
     upsertRunAttributes({ samples: samples.map((s) => s.name) });
-    upsertMemo({ config: { samples: samples.map((s) => ({ name: s.name, inputs: s.uris.length })), classes, outputUri, allowFailedFiles } });
+    upsertMemo({
+      config: {
+        samples: samples.map((s) => ({ name: s.name, inputs: s.uris.length })),
+        classes,
+        outputUri,
+        allowFailedFiles,
+      },
+    });
   }
-  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry }, previous, tracker);
+  const progress = await fanOutStep(
+    sources,
+    outputUri,
+    task,
+    { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry },
+    previous,
+    tracker,
+  );
   if (!fanOutDone(progress)) await continueAsNew<typeof featuresWorkflow>({ ...input, progress });
   tracker.stage('manifest');
   const recorded = {
@@ -61,9 +90,18 @@ export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesRe
     samples: samples.map((s) => ({ name: s.name, className: s.labels.from === 'class' ? s.labels.className : null })),
     allowFailedFiles,
   };
-  const result = await finishFanOut('hepflow.features-manifest/v2', sources, outputUri, task, progress, recorded, retry);
+  const result = await finishFanOut(
+    'hepflow.features-manifest/v2',
+    sources,
+    outputUri,
+    task,
+    progress,
+    recorded,
+    retry,
+  );
   const problem = featureOutcomeProblem(samples, classes, progress.perSample, allowFailedFiles);
-  if (problem) throw ApplicationFailure.nonRetryable(`${problem.message} (manifest: ${result.manifestUri})`, problem.type);
+  if (problem)
+    throw ApplicationFailure.nonRetryable(`${problem.message} (manifest: ${result.manifestUri})`, problem.type);
   tracker.stage('done');
   return { ...result, ...recorded };
 }

@@ -7,7 +7,18 @@ import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from '../sr
 import { trackProgress, type ProgressTracker } from './progress.js';
 import type { FilesProgress } from '../src/contract/progress.js';
 import type {
-  FailureNote, FanOutOptions, FanOutProgress, FileBatchInput, FileBatchResult, FileResult, FileRef, FileTask, InputSource, PerFileOutcome, SampleTally, Totals,
+  FailureNote,
+  FanOutOptions,
+  FanOutProgress,
+  FileBatchInput,
+  FileBatchResult,
+  FileResult,
+  FileRef,
+  FileTask,
+  InputSource,
+  PerFileOutcome,
+  SampleTally,
+  Totals,
 } from '../src/contract/fan-out.js';
 
 const MAX_REPORTED_FAILURES = 20;
@@ -22,15 +33,22 @@ function messageOf(e: unknown): { error: string; errorType: string } {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw ApplicationFailure.nonRetryable(`${name} must be a positive integer, got ${value}`, ErrorTypes.invalidInput);
+  if (!Number.isInteger(value) || value < 1)
+    throw ApplicationFailure.nonRetryable(`${name} must be a positive integer, got ${value}`, ErrorTypes.invalidInput);
   return value;
 }
 
 /** Events a file task reads: ROOT entries (ingest) or events read (features, scoring). */
 const eventsOf = (t: Totals): number => t.counters.read ?? t.counters.entries ?? 0;
 
-const filesProgress = (t: Totals, total: number, startedAt: string): FilesProgress =>
-  ({ total, done: t.ok + t.failed, failed: t.failed, events: eventsOf(t), bytes: t.bytes, startedAt });
+const filesProgress = (t: Totals, total: number, startedAt: string): FilesProgress => ({
+  total,
+  done: t.ok + t.failed,
+  failed: t.failed,
+  events: eventsOf(t),
+  bytes: t.bytes,
+  startedAt,
+});
 
 /**
  * One step of a per-file fan-out, for a parent workflow to call: lists the inputs on
@@ -50,7 +68,12 @@ export async function fanOutStep(
   const batchesPerRun = positive('batchesPerRun', options.batchesPerRun ?? 100);
   if (!progress) tracker.stage('listing');
   const current = progress ?? {
-    listing: await activitiesFor('storage', { retry: options.retry }).listInputFiles({ sources, outputUri, suffix: options.suffix ?? '.root', batchSize }),
+    listing: await activitiesFor('storage', { retry: options.retry }).listInputFiles({
+      sources,
+      outputUri,
+      suffix: options.suffix ?? '.root',
+      batchSize,
+    }),
     nextBatch: 0,
     totals: ZERO_TOTALS,
     failures: [],
@@ -61,20 +84,31 @@ export async function fanOutStep(
   tracker.stage('reading', { files: filesProgress(finished, current.listing.files, current.startedAt) });
   const runEnd = Math.min(current.listing.batches, current.nextBatch + batchesPerRun);
   const batches = Array.from({ length: runEnd - current.nextBatch }, (_, i) => current.nextBatch + i);
-  const results = await mapBounded(batches, positive('batchesInFlight', options.batchesInFlight ?? 4), async (batch) => {
-    const workflowId = `${workflowInfo().workflowId}-batch-${batch}`;
-    const r = await tracker.child(workflowId, () => executeChild(fileBatchWorkflow, {
-      workflowId,
-      staticSummary: `batch ${batch + 1} of ${current.listing.batches}: ${task.activity}`,
-      args: [{
-        outputUri, batch, task, filesInFlight: positive('filesInFlight', options.filesInFlight ?? 8),
-        ...(options.retry ? { retry: options.retry } : {}),
-      } satisfies FileBatchInput],
-    }));
-    finished = addTotals(finished, r.totals);
-    tracker.update({ files: filesProgress(finished, current.listing.files, current.startedAt) });
-    return r;
-  });
+  const results = await mapBounded(
+    batches,
+    positive('batchesInFlight', options.batchesInFlight ?? 4),
+    async (batch) => {
+      const workflowId = `${workflowInfo().workflowId}-batch-${batch}`;
+      const r = await tracker.child(workflowId, () =>
+        executeChild(fileBatchWorkflow, {
+          workflowId,
+          staticSummary: `batch ${batch + 1} of ${current.listing.batches}: ${task.activity}`,
+          args: [
+            {
+              outputUri,
+              batch,
+              task,
+              filesInFlight: positive('filesInFlight', options.filesInFlight ?? 8),
+              ...(options.retry ? { retry: options.retry } : {}),
+            } satisfies FileBatchInput,
+          ],
+        }),
+      );
+      finished = addTotals(finished, r.totals);
+      tracker.update({ files: filesProgress(finished, current.listing.files, current.startedAt) });
+      return r;
+    },
+  );
   return {
     ...current,
     nextBatch: runEnd,
@@ -88,11 +122,24 @@ export const fanOutDone = (p: FanOutProgress): boolean => p.nextBatch >= p.listi
 
 /** Writes the manifest once every batch is done; `header` adds what the stage records about its run. */
 export async function finishFanOut(
-  kind: string, sources: readonly InputSource[], outputUri: string, task: FileTask, p: FanOutProgress, header: Record<string, unknown> = {},
+  kind: string,
+  sources: readonly InputSource[],
+  outputUri: string,
+  task: FileTask,
+  p: FanOutProgress,
+  header: Record<string, unknown> = {},
   retry?: RetrySettings,
 ) {
   const { manifestUri } = await activitiesFor('storage', { retry }).writeManifest({
-    kind, sources, outputUri, task, batches: p.listing.batches, totals: p.totals, perSample: p.perSample, startedAt: p.startedAt, header,
+    kind,
+    sources,
+    outputUri,
+    task,
+    batches: p.listing.batches,
+    totals: p.totals,
+    perSample: p.perSample,
+    startedAt: p.startedAt,
+    header,
   });
   return { manifestUri, listing: p.listing, totals: p.totals, failures: p.failures, perSample: p.perSample };
 }
@@ -103,7 +150,8 @@ export async function finishFanOut(
  * retries, a timeout) fails the batch instead: an input that could not be read right
  * now is never reported as a bad file.
  */
-export const isVerdictOnFile = (e: unknown): boolean => e instanceof ActivityFailure && e.retryState === 'NON_RETRYABLE_FAILURE';
+export const isVerdictOnFile = (e: unknown): boolean =>
+  e instanceof ActivityFailure && e.retryState === 'NON_RETRYABLE_FAILURE';
 
 /** One batch of files: bounded parallel activities; a file's failure is recorded, not fatal. */
 export async function fileBatchWorkflow(input: FileBatchInput): Promise<FileBatchResult> {
@@ -115,13 +163,18 @@ export async function fileBatchWorkflow(input: FileBatchInput): Promise<FileBatc
   tracker.stage('reading', { files: filesProgress(finished, files.length, startedAt) });
   // One of three activities, chosen by the task: called the way all three take it.
   const run = activitiesFor('file', { retry: input.retry })[input.task.activity] as unknown as {
-    executeWithOptions(o: { summary: string }, args: [{ file: FileRef } & FileTask['params']]): Promise<PerFileOutcome & Record<string, unknown>>;
+    executeWithOptions(
+      o: { summary: string },
+      args: [{ file: FileRef } & FileTask['params']],
+    ): Promise<PerFileOutcome & Record<string, unknown>>;
   };
   const results = await mapBounded(files, input.filesInFlight, async (file): Promise<FileResult> => {
     let r: FileResult;
     try {
       // The summary names the file, so the UI's timeline tells the activities apart.
-      const outcome = await run.executeWithOptions({ summary: `${input.task.activity} ${fileName(file.uri)}` }, [{ file, ...input.task.params }]);
+      const outcome = await run.executeWithOptions({ summary: `${input.task.activity} ${fileName(file.uri)}` }, [
+        { file, ...input.task.params },
+      ]);
       r = { status: 'ok', file, outcome };
     } catch (e) {
       if (!isVerdictOnFile(e)) throw e;

@@ -40,28 +40,52 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   validated(generateInputSchema, input);
   const { events, files } = input;
   if (!Number.isInteger(files) || files < 1 || files > MAX_FILES) {
-    throw ApplicationFailure.nonRetryable(`files must be an integer in [1, ${MAX_FILES}], got ${files}`, ErrorTypes.invalidInput);
+    throw ApplicationFailure.nonRetryable(
+      `files must be an integer in [1, ${MAX_FILES}], got ${files}`,
+      ErrorTypes.invalidInput,
+    );
   }
   if (!Number.isInteger(events) || events < files) {
-    throw ApplicationFailure.nonRetryable(`events must be an integer >= files (${files}), got ${events}`, ErrorTypes.invalidInput);
+    throw ApplicationFailure.nonRetryable(
+      `events must be an integer >= files (${files}), got ${events}`,
+      ErrorTypes.invalidInput,
+    );
   }
   const { generateFile } = activitiesFor('file', { retry: input.retry });
   const seed = input.seed ?? 0;
-  let written: FilesProgress = { total: files, done: 0, failed: 0, events: 0, bytes: 0, startedAt: new Date().toISOString() };
+  let written: FilesProgress = {
+    total: files,
+    done: 0,
+    failed: 0,
+    events: 0,
+    bytes: 0,
+    startedAt: new Date().toISOString(),
+  };
   const tracker = trackProgress('generate', { stage: 'writing', searchable: false, files: written });
-  const parts = await mapBounded(Array.from({ length: files }, (_, k) => k), input.filesInFlight ?? 8, async (k) => {
-    const name = generatedFileName(seed, k, files);
-    const part = await generateFile.executeWithOptions({ summary: `generateFile ${name}` }, [{
-      uri: joinUri(input.outputUri, name),
-      seed,
-      ...partRange(events, files, k),
-      ...(input.mix !== undefined ? { mix: input.mix } : {}),
-      ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
-    }]);
-    written = { ...written, done: written.done + 1, events: written.events + part.events, bytes: written.bytes + part.bytes };
-    tracker.update({ files: written });
-    return part;
-  });
+  const parts = await mapBounded(
+    Array.from({ length: files }, (_, k) => k),
+    input.filesInFlight ?? 8,
+    async (k) => {
+      const name = generatedFileName(seed, k, files);
+      const part = await generateFile.executeWithOptions({ summary: `generateFile ${name}` }, [
+        {
+          uri: joinUri(input.outputUri, name),
+          seed,
+          ...partRange(events, files, k),
+          ...(input.mix !== undefined ? { mix: input.mix } : {}),
+          ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
+        },
+      ]);
+      written = {
+        ...written,
+        done: written.done + 1,
+        events: written.events + part.events,
+        bytes: written.bytes + part.bytes,
+      };
+      tracker.update({ files: written });
+      return part;
+    },
+  );
   tracker.stage('done');
   const classCounts: Record<string, number> = {};
   for (const p of parts) for (const [c, n] of Object.entries(p.classCounts)) classCounts[c] = (classCounts[c] ?? 0) + n;

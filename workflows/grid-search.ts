@@ -1,5 +1,14 @@
 import {
-  ActivityCancellationType, ApplicationFailure, ActivityFailure, CancellationScope, CancelledFailure, ChildWorkflowFailure, executeChild, isCancellation, upsertMemo, workflowInfo,
+  ActivityCancellationType,
+  ApplicationFailure,
+  ActivityFailure,
+  CancellationScope,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  executeChild,
+  isCancellation,
+  upsertMemo,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
@@ -19,7 +28,6 @@ import { formatParams, type PointProgress } from '../src/contract/progress.js';
 import { gridFiles } from '../src/layout/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { trimTrailingSlashes } from '../src/storage/uri-path.js';
-
 
 export interface GridSearchInput {
   /** The model's name, for people: the HepflowModel search attribute, the summaries (default: the spec's kind). */
@@ -65,7 +73,8 @@ export interface GridSearchResult {
 /** The root cause's message: a distributed point's failure is a child's failure of an activity's failure. */
 const errorOf = (e: unknown): string => {
   let cause = e;
-  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause)
+    cause = cause.cause;
   return (cause as Error)?.message ?? String(cause);
 };
 
@@ -89,8 +98,21 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
     ...(input.pool === 'gpu' ? { taskQueue: input.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
     ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
   });
-  const points = await cpuOps.planGridSearch({ grid: input.grid ?? {}, spec: input.spec, datasetUri: input.datasetUri });
-  upsertMemo({ config: { model, kind: input.spec.kind, datasetUri: input.datasetUri, points: points.map((p) => p.id), pool: input.pool ?? 'cpu', selectionMetric: metric } });
+  const points = await cpuOps.planGridSearch({
+    grid: input.grid ?? {},
+    spec: input.spec,
+    datasetUri: input.datasetUri,
+  });
+  upsertMemo({
+    config: {
+      model,
+      kind: input.spec.kind,
+      datasetUri: input.datasetUri,
+      points: points.map((p) => p.id),
+      pool: input.pool ?? 'cpu',
+      selectionMetric: metric,
+    },
+  });
   let progress: PointProgress[] = points.map((p) => ({ id: p.id, params: p.params, status: 'waiting' }));
   const setPoint = (id: string, patch: Partial<PointProgress>) => {
     progress = progress.map((p) => (p.id === id ? { ...p, ...patch } : p));
@@ -99,22 +121,30 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   tracker.stage('training', { points: progress });
   const workers = input.workers ?? 1;
   const train = async (
-    run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig }, point: { summary: string; params: Readonly<GridParams> },
+    run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig },
+    point: { summary: string; params: Readonly<GridParams> },
   ): Promise<TrainRunResult> => {
     // Waits until training has stopped (between two batches) before the search ends cancelled.
     const options = { summary: point.summary, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
     if (workers <= 1) return trainer.executeWithOptions(options, [{ ...run, params: point.params }]);
     const workflowId = `${workflowInfo().workflowId}/${run.runId}`;
-    const r = await tracker.child(workflowId, () => executeChild(distributedTrainWorkflow, {
-      workflowId,
-      staticSummary: point.summary,
-      args: [{
-        ...run, workers, ...(input.localSteps !== undefined ? { localSteps: input.localSteps } : {}),
-        ...(input.pool !== undefined ? { pool: input.pool } : {}), ...(input.gpuTaskQueue !== undefined ? { gpuTaskQueue: input.gpuTaskQueue } : {}),
-        ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
-        ...(input.retry !== undefined ? { retry: input.retry } : {}),
-      }],
-    }));
+    const r = await tracker.child(workflowId, () =>
+      executeChild(distributedTrainWorkflow, {
+        workflowId,
+        staticSummary: point.summary,
+        args: [
+          {
+            ...run,
+            workers,
+            ...(input.localSteps !== undefined ? { localSteps: input.localSteps } : {}),
+            ...(input.pool !== undefined ? { pool: input.pool } : {}),
+            ...(input.gpuTaskQueue !== undefined ? { gpuTaskQueue: input.gpuTaskQueue } : {}),
+            ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+            ...(input.retry !== undefined ? { retry: input.retry } : {}),
+          },
+        ],
+      }),
+    );
     const { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds } = r;
     return { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds };
   };
@@ -130,7 +160,10 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
         { summary: `${model} ${p.id}: ${formatParams(p.params)}`, params: p.params },
       );
       outcomes.push(r);
-      setPoint(p.id, { status: 'done', ...(r.metrics.valMeanAuc !== undefined ? { valMeanAuc: r.metrics.valMeanAuc } : {}) });
+      setPoint(p.id, {
+        status: 'done',
+        ...(r.metrics.valMeanAuc !== undefined ? { valMeanAuc: r.metrics.valMeanAuc } : {}),
+      });
       if ((r.metrics.valMeanAuc ?? -Infinity) > bestAuc) {
         bestAuc = r.metrics.valMeanAuc!;
         upsertRunAttributes({ bestAuc });
@@ -145,15 +178,26 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   // A point that failed while being cancelled (e.g. a distributed point) still means cancelled.
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('grid search cancelled');
   if (outcomes.length === 0) {
-    throw ApplicationFailure.nonRetryable(`every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`, WorkflowFailureTypes.gridSearchFailed);
+    throw ApplicationFailure.nonRetryable(
+      `every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`,
+      WorkflowFailureTypes.gridSearchFailed,
+    );
   }
   outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
   tracker.stage('selecting');
   const { best, tableUri } = await cpuOps.selectBestModel({
-    outputUri: trimTrailingSlashes(input.outputUri), outcomes, failed, metric, maximize: metric !== 'valLoss',
+    outputUri: trimTrailingSlashes(input.outputUri),
+    outcomes,
+    failed,
+    metric,
+    maximize: metric !== 'valLoss',
   });
   tracker.stage('evaluating');
-  const evaluation = await cpuOps.evaluateTestSet({ modelUri: best.modelUri, datasetUri: input.datasetUri, outputUri: files.evaluation });
+  const evaluation = await cpuOps.evaluateTestSet({
+    modelUri: best.modelUri,
+    datasetUri: input.datasetUri,
+    outputUri: files.evaluation,
+  });
   tracker.stage('done');
   return { best, tableUri, evaluation, trained: outcomes.length, failed };
 }

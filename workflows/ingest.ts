@@ -23,17 +23,35 @@ export interface IngestInput extends FanOutOptions {
  */
 export async function ingestWorkflow(input: IngestInput): Promise<FanOutResult> {
   validated(ingestInputSchema, input);
-  const task: FileTask = { activity: 'inspectRootFile', params: { treeName: input.treeName, statBranches: input.statBranches ?? [] } };
+  const task: FileTask = {
+    activity: 'inspectRootFile',
+    params: { treeName: input.treeName, statBranches: input.statBranches ?? [] },
+  };
   const sources = [{ uri: input.inputUri }];
   const tracker = trackProgress('ingest', { stage: 'starting', searchable: true });
   if (!input.progress) {
     upsertRunAttributes({ samples: [input.inputUri] });
-    upsertMemo({ config: { inputUri: input.inputUri, outputUri: input.outputUri, treeName: input.treeName ?? '(first TTree)', statBranches: input.statBranches ?? [] } });
+    upsertMemo({
+      config: {
+        inputUri: input.inputUri,
+        outputUri: input.outputUri,
+        treeName: input.treeName ?? '(first TTree)',
+        statBranches: input.statBranches ?? [],
+      },
+    });
   }
   const progress = await fanOutStep(sources, input.outputUri, task, input, input.progress, tracker);
   if (!fanOutDone(progress)) await continueAsNew<typeof ingestWorkflow>({ ...input, progress });
   tracker.stage('manifest');
-  const result = await finishFanOut('hepflow.ingest-manifest/v1', sources, input.outputUri, task, progress, {}, input.retry);
+  const result = await finishFanOut(
+    'hepflow.ingest-manifest/v1',
+    sources,
+    input.outputUri,
+    task,
+    progress,
+    {},
+    input.retry,
+  );
   tracker.stage('done');
   return result;
 }

@@ -7,7 +7,21 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import {
-  anything, array, boolean, either, InputSchemaError, inputUri, number, object, oneOf, optional, plainObject, positiveInt, string, uri, type Check,
+  anything,
+  array,
+  boolean,
+  either,
+  InputSchemaError,
+  inputUri,
+  number,
+  object,
+  oneOf,
+  optional,
+  plainObject,
+  positiveInt,
+  string,
+  uri,
+  type Check,
 } from '../src/input/validate.js';
 import { resolveSamples, samplesSchema } from '../src/input/samples.js';
 import { DELPHES_BRANCHES } from '../src/delphes/event.js';
@@ -18,9 +32,14 @@ const fraction = number({ above: 0, below: 1 });
 const name = string({ pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, what: 'a name of letters, digits, _ . -' });
 
 // Durations as Temporal takes them: '30 seconds', '1m', or milliseconds.
-const duration = either<string | number>(string({ nonEmpty: true, what: "a duration such as '30 seconds'" }), positiveInt);
+const duration = either<string | number>(
+  string({ nonEmpty: true, what: "a duration such as '30 seconds'" }),
+  positiveInt,
+);
 /** RetrySettings of src/contract/policies.ts. */
-const retry = optional(object({ initialInterval: optional(duration), maximumInterval: optional(duration), budget: optional(duration) }));
+const retry = optional(
+  object({ initialInterval: optional(duration), maximumInterval: optional(duration), budget: optional(duration) }),
+);
 
 const fanOut = {
   batchSize: optional(positiveInt),
@@ -44,14 +63,22 @@ const featureOptions = {
 export const featuresInputSchema = object({ samples: samplesSchema, outputUri: uri, ...featureOptions, ...fanOut });
 
 export const datasetInputSchema = object({
-  featuresUri: uri, outputUri: uri, devEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction), retry,
+  featuresUri: uri,
+  outputUri: uri,
+  devEvents: optional(positiveInt),
+  seed: optional(seed),
+  testFraction: optional(fraction),
+  retry,
 });
 
-const trainSpec = object({
-  kind: oneOf(['hlf', 'particle-sequence', 'inclusive', 'gru']),
-  model: optional(plainObject),
-  training: optional(plainObject),
-}, 'a training spec { kind, model?, training? }');
+const trainSpec = object(
+  {
+    kind: oneOf(['hlf', 'particle-sequence', 'inclusive', 'gru']),
+    model: optional(plainObject),
+    training: optional(plainObject),
+  },
+  'a training spec { kind, model?, training? }',
+);
 
 const pool = oneOf(['cpu', 'gpu']);
 const selectionMetric = oneOf(SELECTION_METRICS);
@@ -99,11 +126,19 @@ const distributedTrainObject = object({
   retry,
 });
 
-export const distributedTrainInputSchema: Check<ReturnType<typeof distributedTrainObject>> = Object.assign((v: unknown, key: string) => {
-  const d = distributedTrainObject(v, key);
-  if ((d.config === undefined) === (d.spec === undefined)) throw new InputSchemaError(key, 'exactly one of config (a full TrainConfig) or spec ({ kind, model?, training? })', Object.keys(d));
-  return d;
-}, { expected: distributedTrainObject.expected });
+export const distributedTrainInputSchema: Check<ReturnType<typeof distributedTrainObject>> = Object.assign(
+  (v: unknown, key: string) => {
+    const d = distributedTrainObject(v, key);
+    if ((d.config === undefined) === (d.spec === undefined))
+      throw new InputSchemaError(
+        key,
+        'exactly one of config (a full TrainConfig) or spec ({ kind, model?, training? })',
+        Object.keys(d),
+      );
+    return d;
+  },
+  { expected: distributedTrainObject.expected },
+);
 
 export const generateInputSchema = object({
   outputUri: uri,
@@ -117,22 +152,40 @@ export const generateInputSchema = object({
 });
 
 export const ingestInputSchema = object({
-  inputUri, outputUri: uri, treeName: optional(string({ nonEmpty: true })), statBranches: optional(array(string({ nonEmpty: true }))), ...fanOut,
+  inputUri,
+  outputUri: uri,
+  treeName: optional(string({ nonEmpty: true })),
+  statBranches: optional(array(string({ nonEmpty: true }))),
+  ...fanOut,
 });
 
 const pipelineObject = object({
   workUri: uri,
   samples: optional(samplesSchema),
-  generate: optional(object({
-    events: positiveInt, files: positiveInt, seed: optional(seed), mix: optional(either<unknown>(string({ nonEmpty: true }), plainObject)), pileup: optional(number({ min: 0 })),
-  }, 'a generated sample { events, files, seed?, mix?, pileup? }')),
+  generate: optional(
+    object(
+      {
+        events: positiveInt,
+        files: positiveInt,
+        seed: optional(seed),
+        mix: optional(either<unknown>(string({ nonEmpty: true }), plainObject)),
+        pileup: optional(number({ min: 0 })),
+      },
+      'a generated sample { events, files, seed?, mix?, pileup? }',
+    ),
+  ),
   treeName: featureOptions.treeName,
   emptyIfMissing: featureOptions.emptyIfMissing,
   allowFailedFiles: featureOptions.allowFailedFiles,
-  dataset: optional(object({
-    kind: optional(oneOf(['dev', 'full'])), maxEvents: optional(positiveInt), seed: optional(seed), testFraction: optional(fraction),
-    rowGroupSize: optional(positiveInt),
-  })),
+  dataset: optional(
+    object({
+      kind: optional(oneOf(['dev', 'full'])),
+      maxEvents: optional(positiveInt),
+      seed: optional(seed),
+      testFraction: optional(fraction),
+      rowGroupSize: optional(positiveInt),
+    }),
+  ),
   models: array(pipelineModel, { min: 1 }),
   filesInFlight: optional(positiveInt),
   register: optional(boolean),
@@ -141,16 +194,25 @@ const pipelineObject = object({
   retry,
 });
 
-export const pipelineInputSchema: Check<ReturnType<typeof pipelineObject>> = Object.assign((v: unknown, key: string) => {
-  const p = pipelineObject(v, key);
-  if ((p.samples === undefined) === (p.generate === undefined)) throw new InputSchemaError(key, 'exactly one of samples (your files) or generate (a synthetic sample)', Object.keys(p));
-  if (p.samples) resolveSamples(p.samples, `${key}.samples`);
-  const names = p.models.map((m) => m.name);
-  names.forEach((n, i) => {
-    if (names.indexOf(n) !== i) throw new InputSchemaError(`${key}.models[${i}].name`, 'a name no other model has', n);
-  });
-  return p;
-}, { expected: pipelineObject.expected });
+export const pipelineInputSchema: Check<ReturnType<typeof pipelineObject>> = Object.assign(
+  (v: unknown, key: string) => {
+    const p = pipelineObject(v, key);
+    if ((p.samples === undefined) === (p.generate === undefined))
+      throw new InputSchemaError(
+        key,
+        'exactly one of samples (your files) or generate (a synthetic sample)',
+        Object.keys(p),
+      );
+    if (p.samples) resolveSamples(p.samples, `${key}.samples`);
+    const names = p.models.map((m) => m.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i)
+        throw new InputSchemaError(`${key}.models[${i}].name`, 'a name no other model has', n);
+    });
+    return p;
+  },
+  { expected: pipelineObject.expected },
+);
 
 /**
  * Checks a workflow's input; a mismatch fails the workflow non-retryably, naming the key.

@@ -24,12 +24,20 @@ export interface ProgressTracker {
  * Registers the progress query of the calling workflow. `searchable` workflows (the ones
  * a person starts or lists: not file batches) also upsert HepflowStage at each stage.
  */
-export function trackProgress(kind: RunKind, first: { stage: string; searchable: boolean } & Partial<RunProgress>): ProgressTracker {
+export function trackProgress(
+  kind: RunKind,
+  first: { stage: string; searchable: boolean } & Partial<RunProgress>,
+): ProgressTracker {
   const { searchable, ...initial } = first;
   const info = workflowInfo();
   const now = () => new Date().toISOString();
   let state: RunProgress = {
-    workflowId: info.workflowId, kind, stageStartedAt: now(), startedAt: new Date(info.startTime).toISOString(), children: [], ...initial,
+    workflowId: info.workflowId,
+    kind,
+    stageStartedAt: now(),
+    startedAt: new Date(info.startTime).toISOString(),
+    children: [],
+    ...initial,
   };
   const publish = () => setCurrentDetails(describeProgress(state, Date.now()));
   const upsertStage = () => {
@@ -66,6 +74,7 @@ export function upsertRunAttributes(a: { samples?: readonly string[]; model?: st
   const pairs: SearchAttributeUpdatePair[] = [];
   if (a.samples) pairs.push({ key: SEARCH_ATTRIBUTES.samples, value: [...a.samples] });
   if (a.model !== undefined) pairs.push({ key: SEARCH_ATTRIBUTES.model, value: a.model });
-  if (a.bestAuc !== undefined && Number.isFinite(a.bestAuc)) pairs.push({ key: SEARCH_ATTRIBUTES.bestAuc, value: a.bestAuc });
+  if (a.bestAuc !== undefined && Number.isFinite(a.bestAuc))
+    pairs.push({ key: SEARCH_ATTRIBUTES.bestAuc, value: a.bestAuc });
   if (pairs.length > 0) upsertSearchAttributes(pairs);
 }

@@ -30,16 +30,42 @@ export interface ScoreResult extends FanOutResult {
  * selection, the efficiency table and the accepted events over all parts.
  */
 export async function scoreWorkflow(input: ScoreInput): Promise<ScoreResult> {
-  const { inputUri, outputUri, progress: previous, batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry, ...score } = input;
+  const {
+    inputUri,
+    outputUri,
+    progress: previous,
+    batchSize,
+    filesInFlight,
+    batchesInFlight,
+    batchesPerRun,
+    suffix,
+    retry,
+    ...score
+  } = input;
   const task: FileTask = { activity: 'scoreFile', params: { ...score, outputUri } };
   const sources = [{ uri: inputUri }];
   const tracker = trackProgress('score', { stage: 'starting', searchable: true });
-  const progress = await fanOutStep(sources, outputUri, task, { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry }, previous, tracker);
+  const progress = await fanOutStep(
+    sources,
+    outputUri,
+    task,
+    { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry },
+    previous,
+    tracker,
+  );
   if (!fanOutDone(progress)) await continueAsNew<typeof scoreWorkflow>({ ...input, progress });
   tracker.stage('manifest');
   const done = await finishFanOut('hepflow.scores-manifest/v1', sources, outputUri, task, progress, {}, retry);
   tracker.stage('selection');
-  const summary = await activitiesFor('data', { retry }).summarizeScores({ outputUri, manifestUri: done.manifestUri, ...(score.selection ? { selection: score.selection } : {}) });
+  const summary = await activitiesFor('data', { retry }).summarizeScores({
+    outputUri,
+    manifestUri: done.manifestUri,
+    ...(score.selection ? { selection: score.selection } : {}),
+  });
   tracker.stage('done');
-  return { ...done, rows: summary.rows, ...(summary.efficiencyUri ? { efficiencyUri: summary.efficiencyUri, acceptedUri: summary.acceptedUri } : {}) };
+  return {
+    ...done,
+    rows: summary.rows,
+    ...(summary.efficiencyUri ? { efficiencyUri: summary.efficiencyUri, acceptedUri: summary.acceptedUri } : {}),
+  };
 }

@@ -10,9 +10,19 @@
  * scheduled, N results recorded) — fitted by least squares over the measured N.
  * Throughput S(N) = N·K·B / T(N); efficiency S(N) / (N·S(1)).
  */
-export interface MeasuredRound { readonly workers: number; readonly compute: number; readonly exchange: number; readonly overhead: number }
+export interface MeasuredRound {
+  readonly workers: number;
+  readonly compute: number;
+  readonly exchange: number;
+  readonly overhead: number;
+}
 
-export interface ScalingModel { readonly c: number; readonly x: number; readonly o: number; readonly a: number }
+export interface ScalingModel {
+  readonly c: number;
+  readonly x: number;
+  readonly o: number;
+  readonly a: number;
+}
 
 export function fitScalingModel(rows: readonly MeasuredRound[]): ScalingModel {
   const n = rows.length;
@@ -24,7 +34,10 @@ export function fitScalingModel(rows: readonly MeasuredRound[]): ScalingModel {
   return { c: mean((r) => r.compute), x: mean((r) => r.exchange), o: Math.max(0, my - a * mx), a };
 }
 
-export function predict(m: ScalingModel, workers: number): { roundSeconds: number; efficiency: number; communicationShare: number } {
+export function predict(
+  m: ScalingModel,
+  workers: number,
+): { roundSeconds: number; efficiency: number; communicationShare: number } {
   const round = m.c + m.x + m.o + m.a * workers;
   const single = m.c + m.x + m.o + m.a;
   return { roundSeconds: round, efficiency: single / round, communicationShare: 1 - m.c / round };

@@ -17,7 +17,21 @@ if (!info) throw new Error(`no such file: ${file}`);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 // Generated files carry a labels sidecar; the label does not change the work done.
-const { rows, cutFlow } = await writeFeatureFile(store, info, { labels: { from: 'class', className: 'wjets', label: 2 } }, pathToFileURL(out).href);
+const { rows, cutFlow } = await writeFeatureFile(
+  store,
+  info,
+  { labels: { from: 'class', className: 'wjets', label: 2 } },
+  pathToFileURL(out).href,
+);
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
-console.log(JSON.stringify({ events: cutFlow.read, rows, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, inputBytes: info.size, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+console.log(
+  JSON.stringify({
+    events: cutFlow.read,
+    rows,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    inputBytes: info.size,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  }),
+);

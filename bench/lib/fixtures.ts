@@ -21,15 +21,22 @@ import type { DelphesEvent } from '../../src/delphes/event.js';
 import type { RandomAccessSource } from '../../src/storage/random-access.js';
 
 export const BENCH_DIR = resolve('.data/bench');
-export const PILEUP_FILES = ['qcd', 'ttbar', 'wjets'].map((c) => resolve(`../shared/testdata/delphes/delphes-pu20-${c}.root`));
+export const PILEUP_FILES = ['qcd', 'ttbar', 'wjets'].map((c) =>
+  resolve(`../shared/testdata/delphes/delphes-pu20-${c}.root`),
+);
 
 export type FixtureKind = 'generated' | 'real-pu20';
 
 export async function localSource(file: string): Promise<RandomAccessSource> {
   const fh = await open(file, 'r');
   return {
-    uri: file, size: (await fh.stat()).size,
-    async read(offset, length) { const b = new Uint8Array(length); await fh.read(b, 0, length, offset); return b; },
+    uri: file,
+    size: (await fh.stat()).size,
+    async read(offset, length) {
+      const b = new Uint8Array(length);
+      await fh.read(b, 0, length, offset);
+      return b;
+    },
     close: () => fh.close(),
   };
 }
@@ -52,7 +59,10 @@ async function realEvents(): Promise<DelphesEvent[]> {
 /** Path of a cached fixture of `events` events, built on first use. */
 export async function fixture(kind: FixtureKind, events: number): Promise<string> {
   mkdirSync(BENCH_DIR, { recursive: true });
-  const file = resolve(BENCH_DIR, kind === 'generated' ? `features-${events}-seed1.root` : `delphes-pu20-x${events}.root`);
+  const file = resolve(
+    BENCH_DIR,
+    kind === 'generated' ? `features-${events}-seed1.root` : `delphes-pu20-x${events}.root`,
+  );
   if (existsSync(file)) return file;
   const t = performance.now();
   if (kind === 'generated') {

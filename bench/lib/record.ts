@@ -85,7 +85,10 @@ export const recordPath = (name: string): string => resolve('.data/bench', `${na
 
 function commit(): string | undefined {
   try {
-    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['describe', '--always', '--dirty'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
@@ -108,7 +111,8 @@ const ratio = (r: number | null): string => (r === null ? '–' : `${r.toFixed(2
 
 function renderTable(t: Table): string[] {
   return [
-    `**${t.title}**`, '',
+    `**${t.title}**`,
+    '',
     `| ${t.columns.join(' | ')} |`,
     `|${t.columns.map(() => '---').join('|')}|`,
     ...t.rows.map((row) => `| ${row.map(fmt).join(' | ')} |`),
@@ -133,20 +137,32 @@ export function renderMarkdown(file: BenchmarkFile): string {
   const records = Object.values(file.benchmarks).sort((a, b) => a.name.localeCompare(b.name));
   for (const r of records) {
     for (const f of r.figures) {
-      out.push(`| ${r.name} | ${f.what} | ${fmt(f.hepflow)} ${f.unit} | ${f.peer === null ? '–' : `${fmt(f.peer)} ${f.unit} (${f.peerName})`} | ${ratio(f.ratio)} | ${f.target === undefined ? '' : `≥ ${f.target}×`} | ${r.date.slice(0, 10)} |`);
+      out.push(
+        `| ${r.name} | ${f.what} | ${fmt(f.hepflow)} ${f.unit} | ${f.peer === null ? '–' : `${fmt(f.peer)} ${f.unit} (${f.peerName})`} | ${ratio(f.ratio)} | ${f.target === undefined ? '' : `≥ ${f.target}×`} | ${r.date.slice(0, 10)} |`,
+      );
     }
   }
   out.push('');
   if (file.notRerun?.length) {
-    out.push('## Not rerun since the record began', '',
-      `${file.notRerunSource ?? ''} These benchmarks do not write a record yet (or were not rerun); their figures are as last measured, without a recorded date or machine.`, '',
-      '| benchmark | figure | hepflow | peer | ratio |', '|---|---|---|---|---|',
-      ...file.notRerun.map((f) => `| ${f.benchmark} | ${f.what} | ${f.hepflow} | ${f.peer} | ${f.ratio} |`), '');
+    out.push(
+      '## Not rerun since the record began',
+      '',
+      `${file.notRerunSource ?? ''} These benchmarks do not write a record yet (or were not rerun); their figures are as last measured, without a recorded date or machine.`,
+      '',
+      '| benchmark | figure | hepflow | peer | ratio |',
+      '|---|---|---|---|---|',
+      ...file.notRerun.map((f) => `| ${f.benchmark} | ${f.what} | ${f.hepflow} | ${f.peer} | ${f.ratio} |`),
+      '',
+    );
   }
   for (const r of records) {
     const m = r.machine;
-    out.push(`## ${r.name}: ${r.title}`, '',
-      `Run ${r.date}${r.commit ? ` at commit ${r.commit}` : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${m.loadAverage} at the end. Command: \`${r.command}\`.`, '');
+    out.push(
+      `## ${r.name}: ${r.title}`,
+      '',
+      `Run ${r.date}${r.commit ? ` at commit ${r.commit}` : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${m.loadAverage} at the end. Command: \`${r.command}\`.`,
+      '',
+    );
     for (const t of r.tables) out.push(...renderTable(t));
     for (const n of r.notes) out.push(`- ${n}`);
     out.push('');
@@ -158,7 +174,7 @@ export function renderMarkdown(file: BenchmarkFile): string {
 export function mergeRecords(names: readonly string[], root = resolve('.')): string[] {
   const jsonPath = resolve(root, 'BENCHMARKS.json');
   const file: BenchmarkFile = existsSync(jsonPath)
-    ? JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchmarkFile
+    ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchmarkFile)
     : { format: 1, generated: '', benchmarks: {} };
   const merged: string[] = [];
   for (const name of names) {

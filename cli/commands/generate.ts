@@ -45,7 +45,10 @@ export async function generateCommand(o: GenerateOptions): Promise<void> {
     const range = partRange(events, files, k);
     const uri = joinUri(out, generatedFileName(seed, k, files));
     const r = await generateToStorage(storage(), uri, {
-      ...range, seed, mix, ...(pileup !== undefined ? { pileup } : {}),
+      ...range,
+      seed,
+      mix,
+      ...(pileup !== undefined ? { pileup } : {}),
       onProgress: (done) => bar.update(before + done, `file ${k + 1}/${files}`),
       progressEvery: 250,
     });
@@ -56,5 +59,9 @@ export async function generateCommand(o: GenerateOptions): Promise<void> {
   }
   bar.done();
   console.log(`${events} events in ${files} file(s), ${(bytes / 2 ** 20).toFixed(1)} MiB, under ${out}`);
-  console.log(`classes: ${Object.entries(counts).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  console.log(
+    `classes: ${Object.entries(counts)
+      .map(([c, n]) => `${c} ${n}`)
+      .join(', ')}`,
+  );
 }

@@ -17,7 +17,10 @@ export interface IngestOptions {
 
 export const runIngest = (input: IngestInput, o: { localWorker: boolean; wait: boolean; workflowId?: string }) =>
   runWorkflow<FanOutResult>('ingestWorkflow', input, {
-    ...o, workflowId: o.workflowId ?? newWorkflowId('ingest'), summary: `ingest ${input.inputUri}`, details: `**output**: ${input.outputUri}`,
+    ...o,
+    workflowId: o.workflowId ?? newWorkflowId('ingest'),
+    summary: `ingest ${input.inputUri}`,
+    details: `**output**: ${input.outputUri}`,
   });
 
 const statLine = (name: string, s: BranchStats): string =>
@@ -31,7 +34,9 @@ export async function printIngestResult(r: FanOutResult): Promise<void> {
   for (const f of manifest.files) {
     if (f.status !== 'ok') continue;
     const s = f.outcome;
-    console.log(`  ${baseName(f.file.uri).padEnd(32)} ${s.treeName.padEnd(8)} ${String(s.entries).padStart(8)} entries  ${s.branches.length} branches`);
+    console.log(
+      `  ${baseName(f.file.uri).padEnd(32)} ${s.treeName.padEnd(8)} ${String(s.entries).padStart(8)} entries  ${s.branches.length} branches`,
+    );
     for (const [name, b] of Object.entries(s.stats)) {
       console.log(`    ${statLine(name, b)}`);
       const acc = overall.get(name) ?? { count: 0, sum: 0 };
@@ -43,7 +48,9 @@ export async function printIngestResult(r: FanOutResult): Promise<void> {
     for (const [name, b] of overall) console.log(`  ${statLine(name, { ...b, first: [] })}`);
   }
   const t = r.totals;
-  console.log(`files: ${r.listing.files} (${t.ok} read, ${t.failed} failed), entries: ${t.counters.entries ?? 0}, bytes: ${t.bytes}`);
+  console.log(
+    `files: ${r.listing.files} (${t.ok} read, ${t.failed} failed), entries: ${t.counters.entries ?? 0}, bytes: ${t.bytes}`,
+  );
   for (const f of r.failures) console.log(`  FAILED ${f.error}`);
   console.log(`manifest: ${r.manifestUri}`);
 }
@@ -67,5 +74,6 @@ export async function ingestCommand(inputUri: string, o: IngestOptions): Promise
 
 /** A run whose files partly failed did not do what was asked: exit 1 unless --allow-failed-files. */
 export function failOnFailedFiles(failed: number, files: number, allowed: boolean | undefined): void {
-  if (failed > 0 && !allowed) throw new Error(`${failed} of ${files} files failed (--allow-failed-files to accept that)`);
+  if (failed > 0 && !allowed)
+    throw new Error(`${failed} of ${files} files failed (--allow-failed-files to accept that)`);
 }

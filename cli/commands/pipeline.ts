@@ -17,7 +17,18 @@ import { pipelineConfigSummary } from '../../workflows/pipeline-summary.js';
 export function standardModels(o: { maxLen: number; epochs: number; pool: 'cpu' | 'gpu' }): PipelineModel[] {
   const training = { epochs: o.epochs };
   return [
-    { name: 'hlf', spec: { kind: 'hlf', training }, grid: { batch: [64, 128], layers: [[50, 20, 10], [150, 50, 10]] }, pool: o.pool },
+    {
+      name: 'hlf',
+      spec: { kind: 'hlf', training },
+      grid: {
+        batch: [64, 128],
+        layers: [
+          [50, 20, 10],
+          [150, 50, 10],
+        ],
+      },
+      pool: o.pool,
+    },
     { name: 'gru', spec: { kind: 'particle-sequence', model: { maxLen: o.maxLen }, training }, pool: o.pool },
     { name: 'inclusive', spec: { kind: 'inclusive', model: { maxLen: o.maxLen }, training }, pool: o.pool },
   ];
@@ -26,7 +37,9 @@ export function standardModels(o: { maxLen: number; epochs: number; pool: 'cpu' 
 /** The run in the UI's words: the summary line (input → models) and details (Markdown). */
 export function pipelineSummary(input: PipelineInput): { summary: string; details: string } {
   const c = pipelineConfigSummary(input);
-  const source = input.generate ? `${input.generate.events} generated events` : (input.samples ?? []).map((s) => s.name).join(', ');
+  const source = input.generate
+    ? `${input.generate.events} generated events`
+    : (input.samples ?? []).map((s) => s.name).join(', ');
   return {
     summary: `pipeline: ${source} → ${input.models.map((m) => m.name).join(', ')}`,
     details: `**work**: ${c.workUri}\n\n**input**: ${c.input}\n\n**models**: ${c.models.join(', ')}`,
@@ -35,12 +48,16 @@ export function pipelineSummary(input: PipelineInput): { summary: string; detail
 
 export const runPipeline = (input: PipelineInput, o: { localWorker: boolean; wait: boolean; workflowId: string }) =>
   runWorkflow<PipelineReport & { reportUri: string; htmlReportUri: string }>('pipelineWorkflow', input, {
-    ...o, ...pipelineSummary(input), queues: queuesOf(input, CPU_TASK_QUEUE),
+    ...o,
+    ...pipelineSummary(input),
+    queues: queuesOf(input, CPU_TASK_QUEUE),
   });
 
 export async function printReport(r: { reportUri: string; htmlReportUri: string }): Promise<void> {
   console.log(Buffer.from(await storage().readAll(r.reportUri)).toString('utf8'));
-  console.log(`report: ${r.reportUri}\nHTML report (plots, cut flow, feature distributions, timings, lineage): ${r.htmlReportUri}`);
+  console.log(
+    `report: ${r.reportUri}\nHTML report (plots, cut flow, feature distributions, timings, lineage): ${r.htmlReportUri}`,
+  );
 }
 
 export interface RunOptions {
@@ -70,15 +87,22 @@ export interface RunOptions {
  */
 export async function runCommand(o: RunOptions, source: (option: string) => string | undefined): Promise<void> {
   const file = o.config ? await readRunFile(o.config) : {};
-  const given = [o.sample?.length ? '--sample' : '', o.events !== undefined ? '--events' : '', file.samples || file.generate ? `${o.config}'s samples/generate` : '']
-    .filter(Boolean);
+  const given = [
+    o.sample?.length ? '--sample' : '',
+    o.events !== undefined ? '--events' : '',
+    file.samples || file.generate ? `${o.config}'s samples/generate` : '',
+  ].filter(Boolean);
   if (given.length > 1) throw new UsageError(`give the input once: ${given.join(' and ')} both say what to read`);
   if (given.length === 0) {
-    throw new UsageError('what should the pipeline read? --sample name=uri (one per class), --config run.json, or --events N for a generated sample');
+    throw new UsageError(
+      'what should the pipeline read? --sample name=uri (one per class), --config run.json, or --events N for a generated sample',
+    );
   }
   const generatedOnly = ['files', 'seed', 'mix'].filter((k) => source(k) === 'cli');
   if (o.events === undefined && generatedOnly.length > 0) {
-    throw new UsageError(`${generatedOnly.map((k) => `--${k}`).join(', ')} describe a generated sample: give --events N too`);
+    throw new UsageError(
+      `${generatedOnly.map((k) => `--${k}`).join(', ')} describe a generated sample: give --events N too`,
+    );
   }
   const workflowId = newWorkflowId('pipeline');
   const input = {
@@ -92,9 +116,13 @@ export async function runCommand(o: RunOptions, source: (option: string) => stri
     ...(o.allowFailedFiles ? { allowFailedFiles: true } : {}),
   } as PipelineInput;
   if (o.localSteps !== undefined && o.workers === undefined) throw new UsageError('--local-steps needs --workers');
-  const parallel = { ...(o.workers !== undefined ? { workers: o.workers } : {}), ...(o.localSteps !== undefined ? { localSteps: o.localSteps } : {}) };
+  const parallel = {
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.localSteps !== undefined ? { localSteps: o.localSteps } : {}),
+  };
   // A malformed models key of a --config file is left to the schema check to name.
-  if (o.workers !== undefined && Array.isArray(input.models)) Object.assign(input, { models: input.models.map((m) => ({ ...m, ...parallel })) });
+  if (o.workers !== undefined && Array.isArray(input.models))
+    Object.assign(input, { models: input.models.map((m) => ({ ...m, ...parallel })) });
   checkAtEdge(pipelineInputSchema, input, o.config ?? 'input');
   const r = await runPipeline(input, { localWorker: o.localWorker ?? false, wait: o.wait, workflowId });
   if (r) await printReport(r);

@@ -5,7 +5,9 @@ import { kafkaBootstrap, kafkaBroker, kafkaConfigFromEnv, startKafka } from '../
 export async function stackUpCommand(o: { kafka?: boolean }): Promise<void> {
   const config = stackConfigFromEnv();
   const r = await stackUp(config);
-  console.log(`temporal: ${r.temporal} (gRPC ${config.temporal.ip}:${config.temporal.port}, web UI ${webUiUrl(config)})`);
+  console.log(
+    `temporal: ${r.temporal} (gRPC ${config.temporal.ip}:${config.temporal.port}, web UI ${webUiUrl(config)})`,
+  );
   console.log(`s3:       ${r.s3} (http://${config.s3.ip}:${config.s3.port}, bucket '${config.s3.bucket}')`);
   if (o.kafka) {
     const kafka = kafkaConfigFromEnv(config.dataDir);

@@ -23,7 +23,8 @@ export interface FeaturesOptions {
 }
 
 export async function featuresCommand(o: FeaturesOptions): Promise<void> {
-  if (!o.sample?.length === !o.config) throw new UsageError('give the samples once: --sample name=uri (one per class) or --config samples.json');
+  if (!o.sample?.length === !o.config)
+    throw new UsageError('give the samples once: --sample name=uri (one per class) or --config samples.json');
   const input = {
     ...(o.config ? await readRunFile(o.config) : {}),
     ...(o.sample?.length ? { samples: o.sample } : {}),
@@ -44,11 +45,15 @@ export async function featuresCommand(o: FeaturesOptions): Promise<void> {
   });
   const seconds = (performance.now() - t0) / 1000;
   console.log(`classes (label order): ${r.classes.join(', ')}`);
-  console.log(`${'sample'.padEnd(16)} ${'files'.padStart(5)} ${'failed'.padStart(6)} ${'read'.padStart(9)} ${'selected'.padStart(9)}`);
+  console.log(
+    `${'sample'.padEnd(16)} ${'files'.padStart(5)} ${'failed'.padStart(6)} ${'read'.padStart(9)} ${'selected'.padStart(9)}`,
+  );
   input.samples.forEach((s, i) => {
     const t = r.perSample[i];
-    console.log(`${s.name.padEnd(16)} ${String((t?.ok ?? 0) + (t?.failed ?? 0)).padStart(5)} ${String(t?.failed ?? 0).padStart(6)} ` +
-      `${String(t?.counters.read ?? 0).padStart(9)} ${String(t?.counters.rows ?? 0).padStart(9)}`);
+    console.log(
+      `${s.name.padEnd(16)} ${String((t?.ok ?? 0) + (t?.failed ?? 0)).padStart(5)} ${String(t?.failed ?? 0).padStart(6)} ` +
+        `${String(t?.counters.read ?? 0).padStart(9)} ${String(t?.counters.rows ?? 0).padStart(9)}`,
+    );
   });
   console.log(`manifest → ${r.manifestUri} (${seconds.toFixed(1)} s)`);
   if (r.problem) throw new Error(r.problem.message);
@@ -64,15 +69,21 @@ export interface DatasetOptions {
 
 export async function datasetCommand(o: DatasetOptions): Promise<void> {
   const { buildDataset } = await import('../../src/stages/dataset.js');
-  const r = await buildDataset(storage(), {
-    featuresUri: o.features,
-    outputUri: o.out,
-    kind: o.kind,
-    ...(o.maxEvents !== undefined ? { maxEvents: o.maxEvents } : {}),
-    ...(o.seed !== undefined ? { seed: o.seed } : {}),
-  }, (p) => process.stderr.write(`\rpass ${p.pass}: ${p.rows} rows`));
+  const r = await buildDataset(
+    storage(),
+    {
+      featuresUri: o.features,
+      outputUri: o.out,
+      kind: o.kind,
+      ...(o.maxEvents !== undefined ? { maxEvents: o.maxEvents } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    },
+    (p) => process.stderr.write(`\rpass ${p.pass}: ${p.rows} rows`),
+  );
   process.stderr.write('\n');
-  console.log(`${r.kind} dataset of ${r.classes.join(', ')} from ${r.parts} parts: ${r.perClass} events per class; train ${JSON.stringify(r.counts.train)}, test ${JSON.stringify(r.counts.test)}`);
+  console.log(
+    `${r.kind} dataset of ${r.classes.join(', ')} from ${r.parts} parts: ${r.perClass} events per class; train ${JSON.stringify(r.counts.train)}, test ${JSON.stringify(r.counts.test)}`,
+  );
   console.log(`→ ${r.datasetUri}`);
 }
 
@@ -104,7 +115,10 @@ export async function trainCommand(o: TrainOptions): Promise<void> {
   }
   const spec: TrainSpec = {
     kind: o.model,
-    model: { ...(o.lr !== undefined ? { learningRate: o.lr } : {}), ...(o.maxLen !== undefined ? { maxLen: o.maxLen } : {}) },
+    model: {
+      ...(o.lr !== undefined ? { learningRate: o.lr } : {}),
+      ...(o.maxLen !== undefined ? { maxLen: o.maxLen } : {}),
+    },
     training: {
       ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
       ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
@@ -116,32 +130,53 @@ export async function trainCommand(o: TrainOptions): Promise<void> {
   const out = o.out;
   if (o.workers !== undefined) {
     const input: DistributedTrainInput = {
-      runId: o.model, datasetUri, outputUri: out, config,
-      workers: o.workers, pool: o.gpu ? 'gpu' : 'cpu',
+      runId: o.model,
+      datasetUri,
+      outputUri: out,
+      config,
+      workers: o.workers,
+      pool: o.gpu ? 'gpu' : 'cpu',
       ...(o.localSteps !== undefined ? { localSteps: o.localSteps } : {}),
     };
     const { newWorkflowId, runWorkflow } = await import('../temporal-run.js');
     const d = await runWorkflow<DistributedTrainResult>('distributedTrainWorkflow', input, {
-      workflowId: newWorkflowId('train'), localWorker: false, wait: o.wait,
+      workflowId: newWorkflowId('train'),
+      localWorker: false,
+      wait: o.wait,
     });
     if (d === undefined) return;
     const share = d.totals.exchangeSeconds + d.totals.aggregateSeconds;
-    console.log(`${d.epochsCompleted} epochs in ${d.totals.rounds} rounds (workers per round ${d.workersPerRound.map(([w, n]) => `${w}×${n}`).join(', ')}), ` +
-      `${d.samplesPerSecond.toFixed(0)} samples/s; parameter exchange + aggregation ${share.toFixed(1)} s vs training ${d.totals.computeSeconds.toFixed(1)} s`);
-    console.log(`validation: ${Object.entries(d.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+    console.log(
+      `${d.epochsCompleted} epochs in ${d.totals.rounds} rounds (workers per round ${d.workersPerRound.map(([w, n]) => `${w}×${n}`).join(', ')}), ` +
+        `${d.samplesPerSecond.toFixed(0)} samples/s; parameter exchange + aggregation ${share.toFixed(1)} s vs training ${d.totals.computeSeconds.toFixed(1)} s`,
+    );
+    console.log(
+      `validation: ${Object.entries(d.metrics)
+        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .join(', ')}`,
+    );
     console.log(`model → ${d.modelUri}`);
     return;
   }
   const r = await trainRun(
     { runId: o.model, datasetUri, outputUri: out, config },
     {
-      onProgress: (p) => process.stderr.write(`\repoch ${p.epoch + 1}/${p.epochs} batch ${p.batch} loss ${p.loss.toFixed(4)} ${p.samplesPerSecond.toFixed(0)} samples/s`),
+      onProgress: (p) =>
+        process.stderr.write(
+          `\repoch ${p.epoch + 1}/${p.epochs} batch ${p.batch} loss ${p.loss.toFixed(4)} ${p.samplesPerSecond.toFixed(0)} samples/s`,
+        ),
       log: (m) => process.stderr.write(`\n${m}\n`),
     },
   );
   process.stderr.write('\n');
-  console.log(`backend ${r.backend}; ${r.epochsCompleted} epochs${r.resumedFromEpoch > 0 ? ` (resumed after ${r.resumedFromEpoch} epochs done before)` : ''} in ${r.trainSeconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(0)} samples/s`);
-  console.log(`validation: ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+  console.log(
+    `backend ${r.backend}; ${r.epochsCompleted} epochs${r.resumedFromEpoch > 0 ? ` (resumed after ${r.resumedFromEpoch} epochs done before)` : ''} in ${r.trainSeconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(0)} samples/s`,
+  );
+  console.log(
+    `validation: ${Object.entries(r.metrics)
+      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .join(', ')}`,
+  );
   console.log(`model → ${r.modelUri}`);
 }
 
@@ -153,7 +188,11 @@ export interface EvaluateOptions {
 
 export async function evaluateCommand(o: EvaluateOptions): Promise<void> {
   const { evaluateOnTestSet } = await import('../../src/stages/evaluate.js');
-  const r = await evaluateOnTestSet({ modelUri: o.model, datasetUri: o.data, outputUri: o.out ?? joinUri(o.model, 'evaluation') });
+  const r = await evaluateOnTestSet({
+    modelUri: o.model,
+    datasetUri: o.data,
+    outputUri: o.out ?? joinUri(o.model, 'evaluation'),
+  });
   console.log(`test set: ${r.samples} events, accuracy ${r.accuracy.toFixed(4)}`);
   for (const [c, auc] of Object.entries(r.auc)) console.log(`  AUC ${c.padEnd(12)} ${auc.toFixed(4)}`);
   console.log(`report ${r.reportUri}\nROC    ${r.plotUri}`);

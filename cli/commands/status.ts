@@ -1,7 +1,15 @@
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../../src/temporal/connection.js';
-import { collectProgress, followRun, queuesOf, queuesWithoutPollers, noWorkerMessage, renderProgress, type NeededQueue } from '../run-progress.js';
+import {
+  collectProgress,
+  followRun,
+  queuesOf,
+  queuesWithoutPollers,
+  noWorkerMessage,
+  renderProgress,
+  type NeededQueue,
+} from '../run-progress.js';
 import { workflowUrl } from '../temporal-run.js';
 
 export interface StatusOptions {
@@ -13,7 +21,9 @@ export interface StatusOptions {
 /** The queues a run needs, from its start input (the first history event): the pools its models train on. */
 async function neededQueues(client: Client, workflowId: string, taskQueue: string): Promise<NeededQueue[]> {
   const page = await client.workflowService.getWorkflowExecutionHistory({
-    namespace: client.options.namespace, execution: { workflowId }, maximumPageSize: 1,
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    maximumPageSize: 1,
   });
   const payloads = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
   const input = fromPayloadsAtIndex<Parameters<typeof queuesOf>[0] | undefined>(defaultPayloadConverter, 0, payloads);

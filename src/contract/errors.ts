@@ -42,8 +42,14 @@ export type WorkflowFailureType = (typeof WorkflowFailureTypes)[keyof typeof Wor
 export function nonRetryable(e: unknown): unknown {
   if (isTransientStorageError(e)) {
     // Typed by the outage, not by a wrapper whose name the workflow may list as permanent.
-    return ApplicationFailure.create({ message: (e as Error).message, type: STORAGE_UNAVAILABLE, nonRetryable: false, cause: e as Error });
+    return ApplicationFailure.create({
+      message: (e as Error).message,
+      type: STORAGE_UNAVAILABLE,
+      nonRetryable: false,
+      cause: e as Error,
+    });
   }
-  if (isInputVerdict(e)) return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
+  if (isInputVerdict(e))
+    return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
   return e;
 }

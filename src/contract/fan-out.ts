@@ -65,12 +65,18 @@ export interface ScoreOptions {
 
 /** The per-file activities a fan-out can run, with their parameters besides the file. */
 export type FileTask =
-  | { readonly activity: 'inspectRootFile'; readonly params: { readonly treeName?: string | undefined; readonly statBranches: string[] } }
   | {
-    readonly activity: 'prepareFileFeatures';
-    /** `labels[file.sample]` labels each file. */
-    readonly params: Omit<FeatureOptions, 'labels'> & { readonly outputUri: string; readonly labels: readonly LabelSource[] };
-  }
+      readonly activity: 'inspectRootFile';
+      readonly params: { readonly treeName?: string | undefined; readonly statBranches: string[] };
+    }
+  | {
+      readonly activity: 'prepareFileFeatures';
+      /** `labels[file.sample]` labels each file. */
+      readonly params: Omit<FeatureOptions, 'labels'> & {
+        readonly outputUri: string;
+        readonly labels: readonly LabelSource[];
+      };
+    }
   | { readonly activity: 'scoreFile'; readonly params: ScoreOptions & { readonly outputUri: string } };
 
 export type FileResult<D = Record<string, unknown>> =

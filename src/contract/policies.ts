@@ -30,7 +30,11 @@ export interface RetrySettings {
   readonly budget?: Duration;
 }
 
-export const DEFAULT_RETRY: Required<RetrySettings> = { initialInterval: '1 second', maximumInterval: '30 seconds', budget: '15 minutes' };
+export const DEFAULT_RETRY: Required<RetrySettings> = {
+  initialInterval: '1 second',
+  maximumInterval: '30 seconds',
+  budget: '15 minutes',
+};
 const BACKOFF = 2;
 
 /** A duration in milliseconds; a string Temporal cannot read is a RangeError naming the setting. */
@@ -51,7 +55,9 @@ export function attemptsFor(s: RetrySettings = {}): number {
   const max = durationMs('retry.maximumInterval', s.maximumInterval ?? DEFAULT_RETRY.maximumInterval);
   const budget = durationMs('retry.budget', s.budget ?? DEFAULT_RETRY.budget);
   if (!(initial > 0 && max >= initial && budget >= 0)) {
-    throw new RangeError(`retry settings need 0 < initialInterval <= maximumInterval and budget >= 0, got ${JSON.stringify(s)}`);
+    throw new RangeError(
+      `retry settings need 0 < initialInterval <= maximumInterval and budget >= 0, got ${JSON.stringify(s)}`,
+    );
   }
   let waited = 0;
   let wait = initial;

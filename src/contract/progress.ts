@@ -8,7 +8,15 @@
  * the workflow's pending activities. Pure: workflows, activities and the CLI import it.
  */
 
-export type RunKind = 'pipeline' | 'generate' | 'ingest' | 'features' | 'score' | 'file-batch' | 'grid-search' | 'distributed-train';
+export type RunKind =
+  | 'pipeline'
+  | 'generate'
+  | 'ingest'
+  | 'features'
+  | 'score'
+  | 'file-batch'
+  | 'grid-search'
+  | 'distributed-train';
 
 export interface FilesProgress {
   /** Files listed (0 until the listing is done). */
@@ -85,19 +93,25 @@ export function formatDuration(seconds: number): string {
 }
 
 export const formatParams = (params: Readonly<Record<string, unknown>>): string =>
-  Object.entries(params).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('-') : String(v)}`).join(' ');
+  Object.entries(params)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('-') : String(v)}`)
+    .join(' ');
 
 /** Files done of total, failures, events and events/s, ETA: one line. `now` is the reader's clock (ms). */
 export function describeFiles(f: FilesProgress, now: number): string {
   const elapsed = Math.max(1e-3, (now - ms(f.startedAt)) / 1000);
   const eta = etaSeconds(f.done, f.total, f.startedAt, now);
-  return `${f.done}/${f.total || '?'} files${f.failed ? ` (${f.failed} failed)` : ''}, ${fmt(f.events)} events, ${fmt(f.events / elapsed)} events/s` +
-    (eta !== undefined && f.done < f.total ? `, ETA ${formatDuration(eta)}` : '');
+  return (
+    `${f.done}/${f.total || '?'} files${f.failed ? ` (${f.failed} failed)` : ''}, ${fmt(f.events)} events, ${fmt(f.events / elapsed)} events/s` +
+    (eta !== undefined && f.done < f.total ? `, ETA ${formatDuration(eta)}` : '')
+  );
 }
 
 export function describeHeartbeat(h: TrainHeartbeat): string {
-  return `epoch ${Math.min(h.epoch + 1, h.epochs)}/${h.epochs}, batch ${h.batch}/${h.batchesPerEpoch}, loss ${h.loss.toFixed(4)}, ${fmt(h.samplesPerSecond)} samples/s` +
-    (h.etaSeconds !== undefined ? `, ETA ${formatDuration(h.etaSeconds)}` : '');
+  return (
+    `epoch ${Math.min(h.epoch + 1, h.epochs)}/${h.epochs}, batch ${h.batch}/${h.batchesPerEpoch}, loss ${h.loss.toFixed(4)}, ${fmt(h.samplesPerSecond)} samples/s` +
+    (h.etaSeconds !== undefined ? `, ETA ${formatDuration(h.etaSeconds)}` : '')
+  );
 }
 
 /** The progress as one line of text: the UI's current details and the CLI's display. */
@@ -106,9 +120,14 @@ export function describeProgress(p: RunProgress, now: number): string {
   if (p.files) parts.push(describeFiles(p.files, now));
   if (p.points) {
     const count = (s: PointStatus) => p.points!.filter((x) => x.status === s).length;
-    const best = p.points.reduce<PointProgress | undefined>((b, x) => (x.valMeanAuc !== undefined && (b === undefined || x.valMeanAuc > b.valMeanAuc!) ? x : b), undefined);
-    parts.push(`${count('done')}/${p.points.length} points trained${count('failed') ? `, ${count('failed')} failed` : ''}, ${count('running')} running` +
-      (best ? `, best ${best.id} (val AUC ${best.valMeanAuc!.toFixed(4)})` : ''));
+    const best = p.points.reduce<PointProgress | undefined>(
+      (b, x) => (x.valMeanAuc !== undefined && (b === undefined || x.valMeanAuc > b.valMeanAuc!) ? x : b),
+      undefined,
+    );
+    parts.push(
+      `${count('done')}/${p.points.length} points trained${count('failed') ? `, ${count('failed')} failed` : ''}, ${count('running')} running` +
+        (best ? `, best ${best.id} (val AUC ${best.valMeanAuc!.toFixed(4)})` : ''),
+    );
   }
   if (p.epoch) parts.push(`epoch ${p.epoch.done}/${p.epoch.total} on ${p.epoch.workers} workers`);
   return parts.join(' — ');

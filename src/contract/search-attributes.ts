@@ -23,4 +23,7 @@ export const SEARCH_ATTRIBUTE_KEYS = Object.values(SEARCH_ATTRIBUTES);
 
 /** The dev server's `--search-attribute Name=Type` arguments that register them all. */
 export const devServerSearchAttributeArgs = (): string[] =>
-  SEARCH_ATTRIBUTE_KEYS.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]);
+  SEARCH_ATTRIBUTE_KEYS.flatMap((k) => [
+    '--search-attribute',
+    `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`,
+  ]);

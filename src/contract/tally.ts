@@ -19,7 +19,9 @@ export function addTally(a: SampleTally, b: SampleTally): SampleTally {
 }
 
 export function addTallies(a: readonly SampleTally[], b: readonly SampleTally[]): SampleTally[] {
-  return Array.from({ length: Math.max(a.length, b.length) }, (_, i) => addTally(a[i] ?? ZERO_TALLY, b[i] ?? ZERO_TALLY));
+  return Array.from({ length: Math.max(a.length, b.length) }, (_, i) =>
+    addTally(a[i] ?? ZERO_TALLY, b[i] ?? ZERO_TALLY),
+  );
 }
 
 /** The tally of one file; its own URI is taken out of the message so that files failing alike share a cause. */
@@ -38,10 +40,15 @@ export function addTotals(a: Totals, b: Totals): Totals {
 }
 
 export const totalsOf = (r: FileResult<unknown>): Totals =>
-  r.status === 'ok' ? { ok: 1, failed: 0, bytes: r.file.size, counters: r.outcome.counters } : { ok: 0, failed: 1, bytes: r.file.size, counters: {} };
+  r.status === 'ok'
+    ? { ok: 1, failed: 0, bytes: r.file.size, counters: r.outcome.counters }
+    : { ok: 0, failed: 1, bytes: r.file.size, counters: {} };
 
 /** Adds one file's result to a sample's place in per-sample tallies. */
 export const addToSample = (tallies: readonly SampleTally[], r: FileResult<unknown>): SampleTally[] => {
   const sample = r.file.sample ?? 0;
-  return addTallies(tallies, Array.from({ length: sample + 1 }, (_, i) => (i === sample ? tallyOf(r) : ZERO_TALLY)));
+  return addTallies(
+    tallies,
+    Array.from({ length: sample + 1 }, (_, i) => (i === sample ? tallyOf(r) : ZERO_TALLY)),
+  );
 };

@@ -72,15 +72,24 @@ export interface DatasetMetadata {
   readonly kind: DatasetKind;
   readonly configHash: string;
   readonly config: {
-    readonly seed: number; readonly testFraction: number; readonly maxEvents: number | null;
-    readonly rowGroupSize: number; readonly bucketRows: number; readonly classes: readonly string[];
+    readonly seed: number;
+    readonly testFraction: number;
+    readonly maxEvents: number | null;
+    readonly rowGroupSize: number;
+    readonly bucketRows: number;
+    readonly classes: readonly string[];
   };
   /** Events per class in the inputs, and kept per class (train + test). */
   readonly available: ClassCounts;
   readonly perClass: number;
   readonly counts: { readonly train: ClassCounts; readonly test: ClassCounts };
   readonly parts: readonly { readonly key: string; readonly rows: number; readonly counts: ClassCounts }[];
-  readonly files: { readonly train: string; readonly test: string; readonly scaler: string; readonly particleScaler: string };
+  readonly files: {
+    readonly train: string;
+    readonly test: string;
+    readonly scaler: string;
+    readonly particleScaler: string;
+  };
 }
 
 export interface DatasetResult {
@@ -107,7 +116,9 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
   const parts = o.parts.map(keyed).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const labels = await countLabels(parts, config.classes);
   const plan = planSplit(labels.available, config);
-  const configHash = createHash('sha256').update(JSON.stringify({ kind, config, parts: labels.parts })).digest('hex');
+  const configHash = createHash('sha256')
+    .update(JSON.stringify({ kind, config, parts: labels.parts }))
+    .digest('hex');
 
   await mkdir(o.outDir, { recursive: true });
   const workDir = o.workDir ?? join(o.outDir, '.buckets');
@@ -135,7 +146,12 @@ export async function assembleDataset(o: AssembleOptions): Promise<DatasetResult
       perClass: plan.perClass,
       counts: { train: named(classes, scattered.counts.train), test: named(classes, scattered.counts.test) },
       parts: labels.parts,
-      files: { train: 'train.parquet', test: 'test.parquet', scaler: 'scaler.json', particleScaler: 'particle-scaler.json' },
+      files: {
+        train: 'train.parquet',
+        test: 'test.parquet',
+        scaler: 'scaler.json',
+        particleScaler: 'particle-scaler.json',
+      },
     };
     const metadataPath = join(o.outDir, 'metadata.json');
     await writeFile(metadataPath, JSON.stringify(metadata, null, 2));
@@ -155,16 +171,20 @@ function assemblyConfig(o: AssembleOptions, kind: DatasetKind): AssemblyConfig {
   const bucketRows = o.bucketRows ?? 20_000;
   const classes = o.classes ?? EVENT_CLASSES;
   const maxEvents = o.maxEvents ?? (kind === 'dev' ? DEV_MAX_EVENTS : null);
-  if (!(testFraction > 0 && testFraction < 1)) throw new InvalidInputError(`testFraction must be in (0, 1), got ${testFraction}`);
-  if (!Number.isInteger(bucketRows) || bucketRows < 1) throw new InvalidInputError(`bucketRows must be a positive integer, got ${bucketRows}`);
-  if (maxEvents !== null && !(maxEvents >= classes.length)) throw new InvalidInputError(`maxEvents must be at least ${classes.length}, got ${maxEvents}`);
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new InvalidInputError(`testFraction must be in (0, 1), got ${testFraction}`);
+  if (!Number.isInteger(bucketRows) || bucketRows < 1)
+    throw new InvalidInputError(`bucketRows must be a positive integer, got ${bucketRows}`);
+  if (maxEvents !== null && !(maxEvents >= classes.length))
+    throw new InvalidInputError(`maxEvents must be at least ${classes.length}, got ${maxEvents}`);
   if (o.parts.length === 0) throw new InvalidInputError('dataset assembly needs at least one feature part');
   return { seed, testFraction, maxEvents, rowGroupSize, bucketRows, classes: [...classes] };
 }
 
 /** Pass 0: the label column of every part → events available per class, and per part. */
 async function countLabels(
-  parts: readonly KeyedPart[], classes: readonly string[],
+  parts: readonly KeyedPart[],
+  classes: readonly string[],
 ): Promise<{ available: number[]; parts: DatasetMetadata['parts'] }> {
   const nClasses = classes.length;
   const available = new Array<number>(nClasses).fill(0);
@@ -173,14 +193,20 @@ async function countLabels(
     const labels = await readFeatureLabels(part);
     const counts = new Array<number>(nClasses).fill(0);
     for (const l of labels) {
-      if (!(l >= 0 && l < nClasses)) throw new InvalidInputError(`${uriOf(part)}: label ${l} outside 0..${nClasses - 1} (classes ${classes.join(', ')})`);
+      if (!(l >= 0 && l < nClasses))
+        throw new InvalidInputError(
+          `${uriOf(part)}: label ${l} outside 0..${nClasses - 1} (classes ${classes.join(', ')})`,
+        );
       counts[l]!++;
     }
-    counts.forEach((c, l) => { available[l]! += c; });
+    counts.forEach((c, l) => {
+      available[l]! += c;
+    });
     partInfo.push({ key, rows: labels.length, counts: named(classes, counts) });
   }
   const empty = classes.filter((_, l) => available[l] === 0);
-  if (empty.length > 0) throw new InvalidInputError(`cannot balance: no events of class ${empty.join(', ')} in ${parts.length} parts`);
+  if (empty.length > 0)
+    throw new InvalidInputError(`cannot balance: no events of class ${empty.join(', ')} in ${parts.length} parts`);
   return { available, parts: partInfo };
 }
 
@@ -199,7 +225,9 @@ function planSplit(available: readonly number[], config: AssemblyConfig): SplitP
   const testPerClass = Math.round(perClass * config.testFraction);
   const trainPerClass = perClass - testPerClass;
   if (trainPerClass === 0 || testPerClass === 0) {
-    throw new InvalidInputError(`too few events to split: ${perClass} per class with testFraction ${config.testFraction}`);
+    throw new InvalidInputError(
+      `too few events to split: ${perClass} per class with testFraction ${config.testFraction}`,
+    );
   }
   const buckets = {
     train: Math.max(1, Math.ceil((trainPerClass * nClasses) / config.bucketRows)),
@@ -224,24 +252,41 @@ interface Scattered {
  * split, and fits the scalers on train rows.
  */
 async function scatter(
-  parts: readonly KeyedPart[], available: readonly number[], plan: SplitPlan, config: AssemblyConfig, workDir: string,
+  parts: readonly KeyedPart[],
+  available: readonly number[],
+  plan: SplitPlan,
+  config: AssemblyConfig,
+  workDir: string,
   onProgress: AssembleOptions['onProgress'],
 ): Promise<Scattered> {
   const { seed, classes } = config;
   const bucketFiles = (split: 'train' | 'test') =>
-    Promise.all(Array.from({ length: plan.buckets[split] }, (_, b) => BucketWriter.create(join(workDir, `${split}-${b}.bin`))));
+    Promise.all(
+      Array.from({ length: plan.buckets[split] }, (_, b) => BucketWriter.create(join(workDir, `${split}-${b}.bin`))),
+    );
   const buckets = { train: await bucketFiles('train'), test: await bucketFiles('test') };
-  const select = classes.map((_, l) => new Sampler(available[l]!, plan.perClass, new Rng(seed, PURPOSE.select * 1000 + l)));
-  const toTest = classes.map((_, l) => new Sampler(plan.perClass, plan.testPerClass, new Rng(seed, PURPOSE.split * 1000 + l)));
+  const select = classes.map(
+    (_, l) => new Sampler(available[l]!, plan.perClass, new Rng(seed, PURPOSE.select * 1000 + l)),
+  );
+  const toTest = classes.map(
+    (_, l) => new Sampler(plan.perClass, plan.testPerClass, new Rng(seed, PURPOSE.split * 1000 + l)),
+  );
   const bucketRng = new Rng(seed, PURPOSE.bucket);
   const out: Scattered = {
     buckets: plan.buckets,
     counts: { train: new Array<number>(classes.length).fill(0), test: new Array<number>(classes.length).fill(0) },
-    hlfFit: new HlfScalerFit(), particleFit: new ParticleScalerFit(), classNames: [], uris: [],
+    hlfFit: new HlfScalerFit(),
+    particleFit: new ParticleScalerFit(),
+    classNames: [],
+    uris: [],
   };
   const indexOf = (table: string[], index: Map<string, number>, s: string): number => {
     let i = index.get(s);
-    if (i === undefined) { i = table.length; table.push(s); index.set(s, i); }
+    if (i === undefined) {
+      i = table.length;
+      table.push(s);
+      index.set(s, i);
+    }
     return i;
   };
   const uriIndex = new Map<string, number>();
@@ -273,7 +318,10 @@ async function scatter(
 
 /** Pass 2: per bucket, loads it, shuffles it in memory and appends it to its split's Parquet file. */
 async function shuffleBuckets(
-  scattered: Scattered, paths: { readonly train: string; readonly test: string }, config: AssemblyConfig, workDir: string,
+  scattered: Scattered,
+  paths: { readonly train: string; readonly test: string },
+  config: AssemblyConfig,
+  workDir: string,
   onProgress: AssembleOptions['onProgress'],
 ): Promise<void> {
   const shuffleRng = new Rng(config.seed, PURPOSE.shuffle);

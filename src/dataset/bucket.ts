@@ -28,18 +28,29 @@ export class BucketWriter {
     const size = 4 + HEADER + row.particles.length * 4;
     if (this.used + size > this.buf.byteLength) {
       await this.flush();
-      if (size > this.buf.byteLength) { this.buf = new ArrayBuffer(size); this.view = new DataView(this.buf); }
+      if (size > this.buf.byteLength) {
+        this.buf = new ArrayBuffer(size);
+        this.view = new DataView(this.buf);
+      }
     }
     const v = this.view;
     let o = this.used;
-    v.setUint32(o, size - 4, true); o += 4;
-    v.setInt32(o, row.label, true); o += 4;
-    v.setUint32(o, classIndex, true); o += 4;
-    v.setUint32(o, uriIndex, true); o += 4;
-    v.setFloat64(o, row.sourceEntry, true); o += 8;
+    v.setUint32(o, size - 4, true);
+    o += 4;
+    v.setInt32(o, row.label, true);
+    o += 4;
+    v.setUint32(o, classIndex, true);
+    o += 4;
+    v.setUint32(o, uriIndex, true);
+    o += 4;
+    v.setFloat64(o, row.sourceEntry, true);
+    o += 8;
     for (let k = 0; k < N_HLF; k++, o += 4) v.setFloat32(o, row.hlf[k]!, true);
-    v.setUint32(o, row.particles.length, true); o += 4;
-    new Uint8Array(this.buf, o, row.particles.length * 4).set(new Uint8Array(row.particles.buffer, row.particles.byteOffset, row.particles.byteLength));
+    v.setUint32(o, row.particles.length, true);
+    o += 4;
+    new Uint8Array(this.buf, o, row.particles.length * 4).set(
+      new Uint8Array(row.particles.buffer, row.particles.byteOffset, row.particles.byteLength),
+    );
     this.used = o + row.particles.length * 4;
     this.rows++;
   }
@@ -51,13 +62,18 @@ export class BucketWriter {
 
   private async flush(): Promise<void> {
     let done = 0;
-    while (done < this.used) done += (await this.fh.write(new Uint8Array(this.buf, done, this.used - done))).bytesWritten;
+    while (done < this.used)
+      done += (await this.fh.write(new Uint8Array(this.buf, done, this.used - done))).bytesWritten;
     this.used = 0;
   }
 }
 
 /** Reads every record of a bucket file; `classNames`/`uris` map the stored indices back. */
-export async function readBucket(path: string, classNames: readonly string[], uris: readonly string[]): Promise<FeatureRow[]> {
+export async function readBucket(
+  path: string,
+  classNames: readonly string[],
+  uris: readonly string[],
+): Promise<FeatureRow[]> {
   const bytes = await readFile(path);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const rows: FeatureRow[] = [];
@@ -72,7 +88,8 @@ export async function readBucket(path: string, classNames: readonly string[], ur
     const hlf = new Float32Array(N_HLF);
     let p = o + 24;
     for (let k = 0; k < N_HLF; k++, p += 4) hlf[k] = v.getFloat32(p, true);
-    const n = v.getUint32(p, true); p += 4;
+    const n = v.getUint32(p, true);
+    p += 4;
     if (p + n * 4 !== end || end > bytes.length) throw new Error(`${path}: corrupt bucket record at byte ${o}`);
     const particles = new Float32Array(n);
     new Uint8Array(particles.buffer).set(bytes.subarray(p, end));

@@ -36,7 +36,12 @@ const TAIL = 0.002;
  * outermost 0.2% on either side (long tails such as HT's would otherwise squeeze every
  * event into a few bins).
  */
-export async function hlfHistograms(store: Storage, datasetUri: string, classes: readonly string[], bins = 40): Promise<HlfHistograms> {
+export async function hlfHistograms(
+  store: Storage,
+  datasetUri: string,
+  classes: readonly string[],
+  bins = 40,
+): Promise<HlfHistograms> {
   const files = datasetFiles(datasetUri);
   const scaler = await store.readJson<HlfScaler>(files.scaler);
   if (scaler.features?.join() !== HLF_NAMES.join()) {
@@ -47,7 +52,13 @@ export async function hlfHistograms(store: Storage, datasetUri: string, classes:
     const max = scaler.max[k]!;
     const integer = INTEGER_FEATURES.has(name) && max - min < MAX_INTEGER_BINS;
     return integer
-      ? { name, lo: Math.round(min) - 0.5, hi: Math.round(max) + 0.5, integer, n: Math.round(max) - Math.round(min) + 1 }
+      ? {
+          name,
+          lo: Math.round(min) - 0.5,
+          hi: Math.round(max) + 0.5,
+          integer,
+          n: Math.round(max) - Math.round(min) + 1,
+        }
       : { name, lo: min, hi: max > min ? max : min + 1, integer, n: FINE_BINS };
   });
   const counts = layout.map((f) => classes.map(() => new Array<number>(f.n).fill(0)));
@@ -58,7 +69,8 @@ export async function hlfHistograms(store: Storage, datasetUri: string, classes:
       for await (const b of readHlfBatches(source)) {
         for (let i = 0; i < b.length; i++) {
           const c = b.label[i]!;
-          if (!(c >= 0 && c < classes.length)) throw new Error(`${uri}: label ${c} is not one of the dataset's ${classes.length} classes`);
+          if (!(c >= 0 && c < classes.length))
+            throw new Error(`${uri}: label ${c} is not one of the dataset's ${classes.length} classes`);
           rows[c]!++;
           for (let k = 0; k < N_HLF; k++) {
             const f = layout[k]!;
@@ -73,15 +85,23 @@ export async function hlfHistograms(store: Storage, datasetUri: string, classes:
     }
   }
   return {
-    classes, rows,
-    features: layout.map((f, k) => (f.integer
-      ? { name: f.name, lo: f.lo, hi: f.hi, integer: true, counts: counts[k]! }
-      : { name: f.name, integer: false, ...coarse(f.lo, f.hi, counts[k]!, bins) })),
+    classes,
+    rows,
+    features: layout.map((f, k) =>
+      f.integer
+        ? { name: f.name, lo: f.lo, hi: f.hi, integer: true, counts: counts[k]! }
+        : { name: f.name, integer: false, ...coarse(f.lo, f.hi, counts[k]!, bins) },
+    ),
   };
 }
 
 /** Merges fine bins into at most `bins` over the range holding all but the tails; the tails go to the edge bins. */
-function coarse(lo: number, hi: number, fine: readonly number[][], bins: number): { lo: number; hi: number; counts: number[][] } {
+function coarse(
+  lo: number,
+  hi: number,
+  fine: readonly number[][],
+  bins: number,
+): { lo: number; hi: number; counts: number[][] } {
   const n = fine[0]!.length;
   const total = fine.map((c) => c.reduce((a, b) => a + b, 0)).reduce((a, b) => a + b, 0);
   const all = Array.from({ length: n }, (_, i) => fine.reduce((a, c) => a + c[i]!, 0));
@@ -97,7 +117,9 @@ function coarse(lo: number, hi: number, fine: readonly number[][], bins: number)
     hi: lo + (first + shown * group) * width,
     counts: fine.map((c) => {
       const out = new Array<number>(shown).fill(0);
-      c.forEach((x, i) => { out[Math.min(shown - 1, Math.max(0, Math.floor((i - first) / group)))]! += x; });
+      c.forEach((x, i) => {
+        out[Math.min(shown - 1, Math.max(0, Math.floor((i - first) / group)))]! += x;
+      });
       return out;
     }),
   };

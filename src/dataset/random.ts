@@ -7,8 +7,10 @@
 /** splitmix32-style hash of two 32-bit integers: stream keys from (seed, purpose). */
 function mix(a: number, b: number): number {
   let h = (Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x6a09e667, 0xc2b2ae35)) >>> 0;
-  h ^= h >>> 16; h = Math.imul(h, 0x7feb352d) >>> 0;
-  h ^= h >>> 15; h = Math.imul(h, 0x846ca68b) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d) >>> 0;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b) >>> 0;
   h ^= h >>> 16;
   return h >>> 0;
 }
@@ -16,7 +18,9 @@ function mix(a: number, b: number): number {
 /** mulberry32: small, fast, and plenty for sampling and shuffling. */
 export class Rng {
   private s: number;
-  constructor(seed: number, purpose: number) { this.s = mix(seed >>> 0, purpose >>> 0); }
+  constructor(seed: number, purpose: number) {
+    this.s = mix(seed >>> 0, purpose >>> 0);
+  }
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
@@ -25,11 +29,15 @@ export class Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
   /** Uniform integer in [0, n). */
-  int(n: number): number { return Math.floor(this.next() * n); }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
   shuffle<T>(xs: T[]): void {
     for (let i = xs.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const t = xs[i]!; xs[i] = xs[j]!; xs[j] = t;
+      const t = xs[i]!;
+      xs[i] = xs[j]!;
+      xs[j] = t;
     }
   }
 }
@@ -41,7 +49,11 @@ export class Rng {
 export class Sampler {
   private seen = 0;
   private kept = 0;
-  constructor(private readonly total: number, private readonly want: number, private readonly rng: Rng) {
+  constructor(
+    private readonly total: number,
+    private readonly want: number,
+    private readonly rng: Rng,
+  ) {
     if (want > total) throw new Error(`cannot sample ${want} of ${total}`);
   }
   take(): boolean {

@@ -70,7 +70,11 @@ export class ParticleScalerFit {
 }
 
 /** Applies a fitted scaler to one event's HLF into `out`: (x − min) / (max − min), 0 for constant features. */
-export function scaleHlf(scaler: HlfScaler, hlf: Float32Array, out: Float32Array = new Float32Array(hlf.length)): Float32Array {
+export function scaleHlf(
+  scaler: HlfScaler,
+  hlf: Float32Array,
+  out: Float32Array = new Float32Array(hlf.length),
+): Float32Array {
   for (let k = 0; k < hlf.length; k++) {
     const lo = scaler.min[k]!;
     const range = scaler.max[k]! - lo;
@@ -83,7 +87,11 @@ export function scaleHlf(scaler: HlfScaler, hlf: Float32Array, out: Float32Array
  * Standardises real particles, row-major n × 19, into `out`. Storage never pads, so every
  * row here is a real particle; pad after scaling, so padding stays exactly zero.
  */
-export function scaleParticles(scaler: ParticleScaler, particles: Float32Array, out: Float32Array = new Float32Array(particles.length)): Float32Array {
+export function scaleParticles(
+  scaler: ParticleScaler,
+  particles: Float32Array,
+  out: Float32Array = new Float32Array(particles.length),
+): Float32Array {
   for (let j = 0; j < particles.length; j += N_PARTICLE_FEATURES) {
     for (let f = 0; f < N_PARTICLE_FEATURES; f++) out[j + f] = (particles[j + f]! - scaler.mean[f]!) / scaler.std[f]!;
   }

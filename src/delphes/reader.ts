@@ -95,7 +95,10 @@ function plan(uri: string, tree: RootTree, emptyIfMissing: DelphesReadOptions['e
       const name = branchName(c, leaf);
       const interp = tree.interpretation(name);
       if (interp.type !== want || !interp.jagged) {
-        throw new RootFormatError(uri, `branch '${name}' holds ${interp.jagged ? 'jagged' : 'flat'} ${interp.type}, expected jagged ${want}`);
+        throw new RootFormatError(
+          uri,
+          `branch '${name}' holds ${interp.jagged ? 'jagged' : 'flat'} ${interp.type}, expected jagged ${want}`,
+        );
       }
     }
     present.push(c);
@@ -142,7 +145,10 @@ async function readChunk(uri: string, p: Plan, start: number, stop: number, cach
     for (const f of fields) {
       for (let i = 0; i <= n; i++) {
         if (f.offsets[i] !== offsets[i]) {
-          throw new RootFormatError(uri, `collection ${DELPHES_BRANCHES[c]}: field ${f.field} has a different length than ${fields[0]!.field} in entry ${start + i}`);
+          throw new RootFormatError(
+            uri,
+            `collection ${DELPHES_BRANCHES[c]}: field ${f.field} has a different length than ${fields[0]!.field} in entry ${start + i}`,
+          );
         }
       }
     }
@@ -171,17 +177,23 @@ async function readChunk(uri: string, p: Plan, start: number, stop: number, cach
  * file and branch) when a needed branch is absent and the collection was not listed in
  * `emptyIfMissing`, and with RootFormatError for corrupt or non-ROOT input.
  */
-export async function* readDelphesEvents(input: RandomAccessSource | RootTree, options: DelphesReadOptions = {}): AsyncGenerator<DelphesChunk> {
-  const tree = input instanceof RootTree ? input : await (await openRootFile(input)).getTree(options.treeName ?? 'Delphes');
+export async function* readDelphesEvents(
+  input: RandomAccessSource | RootTree,
+  options: DelphesReadOptions = {},
+): AsyncGenerator<DelphesChunk> {
+  const tree =
+    input instanceof RootTree ? input : await (await openRootFile(input)).getTree(options.treeName ?? 'Delphes');
   const uri = tree.uri;
   if (options.coalesce) tree.coalesce = { ...DEFAULT_COALESCE, ...options.coalesce };
   const p = plan(uri, tree, options.emptyIfMissing);
   const first = Math.max(0, options.entryStart ?? 0);
   const last = Math.min(tree.numEntries, options.entryStop ?? tree.numEntries);
   const size = options.entriesPerChunk ?? 1000;
-  if (!Number.isInteger(size) || size <= 0) throw new RangeError(`entriesPerChunk must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size <= 0)
+    throw new RangeError(`entriesPerChunk must be a positive integer, got ${size}`);
   const cache = new BasketCache();
-  let pending: Promise<DelphesChunk> | undefined = first < last ? readChunk(uri, p, first, Math.min(last, first + size), cache) : undefined;
+  let pending: Promise<DelphesChunk> | undefined =
+    first < last ? readChunk(uri, p, first, Math.min(last, first + size), cache) : undefined;
   while (pending) {
     const chunk = await pending;
     const next = chunk.entryStop;

@@ -17,7 +17,12 @@ import type { DelphesEvent } from './event.js';
 import { DELPHES_BRANCHES } from './event.js';
 import type { Column, LeafType } from '../root/writer/basket.js';
 import { LEAF_TYPES } from '../root/writer/basket.js';
-import { DEFAULT_ENTRY_OFFSET_LEN, TreeFile, type TreeFileOptions, type WriteSummary } from '../root/writer/tree-writer.js';
+import {
+  DEFAULT_ENTRY_OFFSET_LEN,
+  TreeFile,
+  type TreeFileOptions,
+  type WriteSummary,
+} from '../root/writer/tree-writer.js';
 import type { PositionalSink } from '../root/writer/sink.js';
 import { base, basic, type ClassInfo, type StreamerRegistry } from '../root/writer/streamers.js';
 import type { BranchDesc, LeafDesc } from '../root/writer/ttree.js';
@@ -64,9 +69,20 @@ export const DELPHES_CLASSES = {
     name: 'Jet',
     version: 4,
     base: 'SortableObject',
-    members: [f('PT', 'pt'), f('Eta', 'eta'), f('Phi', 'phi'), f('Mass', 'mass'), { member: 'BTag', key: 'btag', type: 'u32' }],
+    members: [
+      f('PT', 'pt'),
+      f('Eta', 'eta'),
+      f('Phi', 'phi'),
+      f('Mass', 'mass'),
+      { member: 'BTag', key: 'btag', type: 'u32' },
+    ],
   },
-  MissingET: { name: 'MissingET', version: 1, base: 'TObject', members: [f('MET', 'met'), f('Eta', 'eta'), f('Phi', 'phi')] },
+  MissingET: {
+    name: 'MissingET',
+    version: 1,
+    base: 'TObject',
+    members: [f('MET', 'met'), f('Eta', 'eta'), f('Phi', 'phi')],
+  },
   Track: {
     name: 'Track',
     version: 3,
@@ -82,7 +98,12 @@ export const DELPHES_CLASSES = {
       f('Z', 'z'),
     ],
   },
-  Tower: { name: 'Tower', version: 2, base: 'SortableObject', members: [f('ET', 'et'), f('Eta', 'eta'), f('Phi', 'phi'), f('E', 'e')] },
+  Tower: {
+    name: 'Tower',
+    version: 2,
+    base: 'SortableObject',
+    members: [f('ET', 'et'), f('Eta', 'eta'), f('Phi', 'phi'), f('E', 'e')],
+  },
 } as const satisfies Record<string, ClassDef>;
 
 /** Which class each DelphesEvent collection is stored as. */
@@ -125,7 +146,14 @@ interface CollectionWriter {
 function clonesCountLeaf(branch: string): LeafDesc {
   const name = `${branch}_`;
   return {
-    className: 'TLeafElement', name, title: name, lenType: 0, isRange: false, isUnsigned: false, leafCount: null, type: 'i32',
+    className: 'TLeafElement',
+    name,
+    title: name,
+    lenType: 0,
+    isRange: false,
+    isUnsigned: false,
+    leafCount: null,
+    type: 'i32',
     element: { id: 0, type: -1 },
   };
 }
@@ -177,7 +205,13 @@ function memberBranch(
 }
 
 /** The collection's top-level TBranchElement: a split TClonesArray of `cls`, its leaf the element count. */
-function clonesBranch(branch: string, cls: ClassDef, count: Column, countLeaf: LeafDesc, children: BranchDesc[]): BranchDesc {
+function clonesBranch(
+  branch: string,
+  cls: ClassDef,
+  count: Column,
+  countLeaf: LeafDesc,
+  children: BranchDesc[],
+): BranchDesc {
   return {
     name: branch,
     title: countLeaf.name,
@@ -206,7 +240,16 @@ function sizeBranch(name: string, column: Column): BranchDesc {
     name,
     title: `${name}/I`,
     column,
-    leaf: { className: 'TLeafI', name, title: name, lenType: 4, isRange: false, isUnsigned: false, leafCount: null, type: 'i32' },
+    leaf: {
+      className: 'TLeafI',
+      name,
+      title: name,
+      lenType: 4,
+      isRange: false,
+      isUnsigned: false,
+      leafCount: null,
+      type: 'i32',
+    },
     children: [],
     splitLevel: 0,
     entryOffsetLen: 0,
@@ -223,7 +266,11 @@ export class DelphesFileWriter {
   private readonly collections: CollectionWriter[] = [];
 
   constructor(sink: PositionalSink, options: DelphesWriterOptions = {}) {
-    this.tf = new TreeFile(sink, { ...options, treeName: options.treeName ?? 'Delphes', treeTitle: options.treeTitle ?? 'Analysis tree' });
+    this.tf = new TreeFile(sink, {
+      ...options,
+      treeName: options.treeName ?? 'Delphes',
+      treeTitle: options.treeTitle ?? 'Analysis tree',
+    });
     const reg = this.tf.streamers;
     reg.add(SORTABLE_OBJECT);
     for (const c of Object.values(DELPHES_CLASSES)) reg.add(delphesClassInfo(c));
@@ -237,11 +284,24 @@ export class DelphesFileWriter {
     const cls = COLLECTION_CLASS[field];
     const count = tf.newColumn(branch, 'i32', true);
     const countLeaf = clonesCountLeaf(branch);
-    const child = (memberClass: string, member: string, type: LeafType, streamerType: number, column: Column): BranchDesc =>
-      memberBranch(tf.streamers, { branch, cls, countLeaf, parent: () => parent }, { memberClass, member, type, streamerType, column });
+    const child = (
+      memberClass: string,
+      member: string,
+      type: LeafType,
+      streamerType: number,
+      column: Column,
+    ): BranchDesc =>
+      memberBranch(
+        tf.streamers,
+        { branch, cls, countLeaf, parent: () => parent },
+        { memberClass, member, type, streamerType, column },
+      );
     const uniqueId = tf.newColumn(`${branch}.fUniqueID`, 'u32', true);
     const bits = tf.newColumn(`${branch}.fBits`, 'u32', true);
-    const children: BranchDesc[] = [child('TObject', 'fUniqueID', 'u32', 13, uniqueId), child('TObject', 'fBits', 'u32', 15, bits)];
+    const children: BranchDesc[] = [
+      child('TObject', 'fUniqueID', 'u32', 13, uniqueId),
+      child('TObject', 'fBits', 'u32', 15, bits),
+    ];
     const members: MemberColumn[] = [];
     for (const m of cls.members) {
       const column = tf.newColumn(`${branch}.${m.member}`, m.type, true);
@@ -268,9 +328,13 @@ export class DelphesFileWriter {
       let n = -1;
       for (const m of c.members) {
         const arr = coll[m.key];
-        if (!arr || typeof arr.length !== 'number') throw new Error(`${this.tf.file.sink.name}: event ${this.tf.entries}: ${c.field}.${m.key} is missing`);
+        if (!arr || typeof arr.length !== 'number')
+          throw new Error(`${this.tf.file.sink.name}: event ${this.tf.entries}: ${c.field}.${m.key} is missing`);
         if (n < 0) n = arr.length;
-        else if (arr.length !== n) throw new Error(`${this.tf.file.sink.name}: event ${this.tf.entries}: ${c.field}.${m.key} has ${arr.length} values, expected ${n}`);
+        else if (arr.length !== n)
+          throw new Error(
+            `${this.tf.file.sink.name}: event ${this.tf.entries}: ${c.field}.${m.key} has ${arr.length} values, expected ${n}`,
+          );
       }
       return n;
     });

@@ -72,13 +72,17 @@ export async function generateDelphesFile(localPath: string, options: GenerateFi
       fileName: basename(localPath),
       ...(options.compression !== undefined ? { compression: options.compression } : {}),
     });
-    summary = await generateEvents({ ...options, mix }, {
-      write: async (event, cls) => {
-        labels.push(labelOf(cls));
-        await writer.fill(event);
-        if (options.onProgress && labels.length % (options.progressEvery ?? 1000) === 0) options.onProgress(labels.length);
+    summary = await generateEvents(
+      { ...options, mix },
+      {
+        write: async (event, cls) => {
+          labels.push(labelOf(cls));
+          await writer.fill(event);
+          if (options.onProgress && labels.length % (options.progressEvery ?? 1000) === 0)
+            options.onProgress(labels.length);
+        },
       },
-    });
+    );
     fileBytes = (await writer.close()).fileBytes;
   } catch (err) {
     // The sink may already be closed (a failure inside close()); either way the partial
@@ -125,7 +129,8 @@ export async function readLabels(path: string): Promise<LabelsSidecar> {
     throw new Error(`${path}: labels must be an array of length events (${String(s.events)})`);
   }
   s.labels.forEach((l, i) => {
-    if (!Number.isInteger(l) || l < 0 || l >= EVENT_CLASSES.length) throw new Error(`${path}: labels[${i}] = ${String(l)} is not a class label`);
+    if (!Number.isInteger(l) || l < 0 || l >= EVENT_CLASSES.length)
+      throw new Error(`${path}: labels[${i}] = ${String(l)} is not a class label`);
   });
   return s as LabelsSidecar;
 }

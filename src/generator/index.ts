@@ -60,21 +60,31 @@ interface ResolvedOptions {
 
 function resolveOptions(o: GenerateOptions): ResolvedOptions {
   const events = o.events;
-  if (!Number.isSafeInteger(events) || events < 0) throw new RangeError(`events must be a non-negative integer, got ${events}`);
+  if (!Number.isSafeInteger(events) || events < 0)
+    throw new RangeError(`events must be a non-negative integer, got ${events}`);
   const seed = o.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
   const firstEvent = o.firstEvent ?? 0;
   if (!Number.isSafeInteger(firstEvent) || firstEvent < 0 || !Number.isSafeInteger(firstEvent + events)) {
-    throw new RangeError(`firstEvent must be a non-negative integer with firstEvent + events a safe integer, got ${firstEvent}`);
+    throw new RangeError(
+      `firstEvent must be a non-negative integer with firstEvent + events a safe integer, got ${firstEvent}`,
+    );
   }
   const pileup = o.pileup ?? DEFAULT_PILEUP;
-  if (!Number.isFinite(pileup) || pileup < 0 || pileup > 500) throw new RangeError(`pileup must be a number in [0, 500], got ${pileup}`);
+  if (!Number.isFinite(pileup) || pileup < 0 || pileup > 500)
+    throw new RangeError(`pileup must be a number in [0, 500], got ${pileup}`);
   const mix = o.mix === undefined ? TRIGGER_MIX : resolveMix(o.mix);
   return { events, seed, firstEvent, mix, pileup };
 }
 
 /** Event `index` of the sample defined by (seed, mix, pileup). */
-export function generateEvent(seed: number, index: number, mix: ClassMix = TRIGGER_MIX, pileup = DEFAULT_PILEUP): GeneratedEvent {
+export function generateEvent(
+  seed: number,
+  index: number,
+  mix: ClassMix = TRIGGER_MIX,
+  pileup = DEFAULT_PILEUP,
+): GeneratedEvent {
   const rng = Rng.forEvent(seed, index);
   const eventClass = pickClass(mix, rng.uniform());
   const det = new Detector(rng);

@@ -7,9 +7,11 @@
  * files: contiguous, sizes differing by at most one, covering [0, total) exactly.
  */
 export function partRange(total: number, parts: number, k: number): { firstEvent: number; events: number } {
-  if (!Number.isSafeInteger(total) || total < 0) throw new RangeError(`total must be a non-negative integer, got ${total}`);
+  if (!Number.isSafeInteger(total) || total < 0)
+    throw new RangeError(`total must be a non-negative integer, got ${total}`);
   if (!Number.isSafeInteger(parts) || parts < 1) throw new RangeError(`parts must be a positive integer, got ${parts}`);
-  if (!Number.isSafeInteger(k) || k < 0 || k >= parts) throw new RangeError(`part index must be in [0, ${parts}), got ${k}`);
+  if (!Number.isSafeInteger(k) || k < 0 || k >= parts)
+    throw new RangeError(`part index must be in [0, ${parts}), got ${k}`);
   const base = Math.floor(total / parts);
   const extra = total % parts;
   return { firstEvent: k * base + Math.min(k, extra), events: base + (k < extra ? 1 : 0) };

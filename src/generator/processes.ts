@@ -141,7 +141,10 @@ function wJets(rng: Rng): HardEvent {
     for (let i = 0; i < n; i++) {
       const u = rng.uniform();
       const flavour: JetFlavour = u < 0.03 ? 'b' : u < 0.12 ? 'c' : 'light';
-      hard.jets.push({ p: fromPtEtaPhiM(rng.powerLaw(20, 1500, 3.5), rng.normal(0, 1.9), rng.range(-Math.PI, Math.PI), 0), flavour });
+      hard.jets.push({
+        p: fromPtEtaPhiM(rng.powerLaw(20, 1500, 3.5), rng.normal(0, 1.9), rng.range(-Math.PI, Math.PI), 0),
+        flavour,
+      });
     }
   }
   const [jx, jy] = sumPt(hard.jets);
@@ -164,8 +167,16 @@ function ttbar(rng: Rng): HardEvent {
   const [ix, iy] = sumPt(isr);
   const x2 = -(t1.px + ix) + rng.normal(0, 8);
   const y2 = -(t1.py + iy) + rng.normal(0, 8);
-  const t2 = fromPtYPhiM(Math.hypot(x2, y2), rng.normal(0, 1.1), Math.atan2(y2, x2), rng.breitWigner(M_TOP, GAMMA_TOP, 150, 195));
-  const tops: [Vec4, number][] = [[t1, 1], [t2, -1]];
+  const t2 = fromPtYPhiM(
+    Math.hypot(x2, y2),
+    rng.normal(0, 1.1),
+    Math.atan2(y2, x2),
+    rng.breitWigner(M_TOP, GAMMA_TOP, 150, 195),
+  );
+  const tops: [Vec4, number][] = [
+    [t1, 1],
+    [t2, -1],
+  ];
   for (const [t, charge] of tops) {
     const [w, b] = twoBodyDecay(rng, t, rng.breitWigner(M_W, GAMMA_W, 60, 100), M_B);
     hard.jets.push({ p: b, flavour: 'b' });
@@ -183,8 +194,14 @@ function qcd(rng: Rng): HardEvent {
   const enriched = rng.chance(QCD_LEPTON_ENRICHED.fraction);
   const u = rng.uniform();
   const pair: JetFlavour | null = enriched
-    ? (rng.chance(QCD_LEPTON_ENRICHED.bFraction) ? 'b' : 'c')
-    : u < QCD_FLAVOUR.bb ? 'b' : u < QCD_FLAVOUR.bb + QCD_FLAVOUR.cc ? 'c' : null;
+    ? rng.chance(QCD_LEPTON_ENRICHED.bFraction)
+      ? 'b'
+      : 'c'
+    : u < QCD_FLAVOUR.bb
+      ? 'b'
+      : u < QCD_FLAVOUR.bb + QCD_FLAVOUR.cc
+        ? 'c'
+        : null;
   const lightFlavour = (): JetFlavour => {
     const s = rng.uniform();
     return s < QCD_FLAVOUR.splitB ? 'b' : s < QCD_FLAVOUR.splitB + QCD_FLAVOUR.splitC ? 'c' : 'light';
@@ -203,7 +220,10 @@ function qcd(rng: Rng): HardEvent {
   const [ex, ey] = sumPt(extra);
   const x2 = -(j1.p.px + ex) + rng.normal(0, 5);
   const y2 = -(j1.p.py + ey) + rng.normal(0, 5);
-  const j2: Jet = { p: fromPtEtaPhiM(Math.hypot(x2, y2), rng.normal(0, 1.8), Math.atan2(y2, x2), 0), flavour: pair ?? lightFlavour() };
+  const j2: Jet = {
+    p: fromPtEtaPhiM(Math.hypot(x2, y2), rng.normal(0, 1.8), Math.atan2(y2, x2), 0),
+    flavour: pair ?? lightFlavour(),
+  };
   hard.jets.push(j1, j2, ...extra);
   return hard;
 }

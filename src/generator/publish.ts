@@ -17,7 +17,11 @@ export interface PublishedFile extends Omit<GeneratedFile, 'path' | 'labelsPath'
  * a local temporary directory and then streamed up; the sidecar goes last, so a file
  * with a sidecar is a complete file.
  */
-export async function generateToStorage(store: Storage, uri: string, options: GenerateFileOptions): Promise<PublishedFile> {
+export async function generateToStorage(
+  store: Storage,
+  uri: string,
+  options: GenerateFileOptions,
+): Promise<PublishedFile> {
   if (!uri.endsWith('.root')) throw new Error(`output ${uri} must end in .root`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-gen-'));
   try {

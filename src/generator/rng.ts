@@ -52,12 +52,7 @@ export class Rng {
   static forEvent(seed: number, index: number): Rng {
     checkSafeIndex('seed', seed);
     checkSafeIndex('event index', index);
-    const words = [
-      seed >>> 0,
-      Math.floor(seed / TWO_POW_32) >>> 0,
-      index >>> 0,
-      Math.floor(index / TWO_POW_32) >>> 0,
-    ];
+    const words = [seed >>> 0, Math.floor(seed / TWO_POW_32) >>> 0, index >>> 0, Math.floor(index / TWO_POW_32) >>> 0];
     let h = 0x6a09e667;
     const state = [0, 0, 0, 0];
     for (let round = 0; round < 2; round++) {
@@ -73,7 +68,7 @@ export class Rng {
 
   /** A generator with an explicit xoshiro128** state (not all zero), for reference vectors. */
   static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
-    if (((s0 | s1 | s2 | s3) >>> 0) === 0) throw new RangeError('xoshiro128** state must not be all zeros');
+    if ((s0 | s1 | s2 | s3) >>> 0 === 0) throw new RangeError('xoshiro128** state must not be all zeros');
     return new Rng(s0 >>> 0, s1 >>> 0, s2 >>> 0, s3 >>> 0);
   }
 
@@ -135,7 +130,8 @@ export class Rng {
    * never underflows.
    */
   poisson(mean: number): number {
-    if (!(mean >= 0) || !Number.isFinite(mean)) throw new RangeError(`Poisson mean must be finite and >= 0, got ${mean}`);
+    if (!(mean >= 0) || !Number.isFinite(mean))
+      throw new RangeError(`Poisson mean must be finite and >= 0, got ${mean}`);
     let total = 0;
     let rest = mean;
     while (rest > 0) {

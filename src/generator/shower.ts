@@ -3,7 +3,14 @@
  * and adds the underlying event and pile-up vertices. Everything is fed straight into
  * the Detector.
  */
-import { ECAL_ABS_ETA, TRACK_PT_MIN_RECO, TRACKER_ABS_ETA, type Detector, type JetFlavour, type Vertex } from './detector.js';
+import {
+  ECAL_ABS_ETA,
+  TRACK_PT_MIN_RECO,
+  TRACKER_ABS_ETA,
+  type Detector,
+  type JetFlavour,
+  type Vertex,
+} from './detector.js';
 import { etaOf, phiOf, ptOf, type Vec4 } from './fourvec.js';
 import type { Rng } from './rng.js';
 
@@ -24,7 +31,16 @@ function chargedPid(rng: Rng): { pid: number; charge: number } {
 }
 
 /** Emits one hadronisation fragment of energy e at (η, φ). */
-function fragment(det: Detector, rng: Rng, e: number, eta: number, phi: number, v: Vertex, pCharged = P_CHARGED, pPhoton = P_PHOTON): void {
+function fragment(
+  det: Detector,
+  rng: Rng,
+  e: number,
+  eta: number,
+  phi: number,
+  v: Vertex,
+  pCharged = P_CHARGED,
+  pPhoton = P_PHOTON,
+): void {
   const u = rng.uniform();
   if (u < pCharged) {
     const { pid, charge } = chargedPid(rng);
@@ -83,7 +99,14 @@ const HF = {
  * the lepton emitted at an angle ~ m/E from the jet axis.
  */
 function fragmentHeavy(
-  det: Detector, rng: Rng, flavour: 'b' | 'c', energy: number, eta: number, phi: number, pv: Vertex, opts: HeavyFlavourOptions,
+  det: Detector,
+  rng: Rng,
+  flavour: 'b' | 'c',
+  energy: number,
+  eta: number,
+  phi: number,
+  pv: Vertex,
+  opts: HeavyFlavourOptions,
 ): number {
   const hf = HF[flavour];
   const forced = opts.leptonPtMin !== undefined;
@@ -110,12 +133,19 @@ function fragmentHeavy(
     rest = eh - el - enu;
     const r = Math.min(0.8, rng.exponential(spread));
     const a = rng.range(-Math.PI, Math.PI);
-    det.lepton(rng.chance(0.5) ? 'e' : 'mu', el, eta + r * Math.cos(a), phi + r * Math.sin(a), rng.chance(0.5) ? 1 : -1, sv);
+    det.lepton(
+      rng.chance(0.5) ? 'e' : 'mu',
+      el,
+      eta + r * Math.cos(a),
+      phi + r * Math.sin(a),
+      rng.chance(0.5) ? 1 : -1,
+      sv,
+    );
   }
   const n = 2 + rng.poisson(3);
   let sum = 0;
   const w = new Float64Array(n);
-  for (let i = 0; i < n; i++) sum += (w[i] = rng.uniform() + 0.2);
+  for (let i = 0; i < n; i++) sum += w[i] = rng.uniform() + 0.2;
   for (let i = 0; i < n; i++) {
     const r = Math.min(0.6, rng.exponential(spread));
     const a = rng.range(-Math.PI, Math.PI);
@@ -130,7 +160,7 @@ function fragmentTau(det: Detector, rng: Rng, energy: number, eta: number, phi: 
   const n = prongs + rng.poisson(prongs === 1 ? 1 : 0.5);
   const w = new Float64Array(n);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += (w[i] = rng.uniform() + 0.3);
+  for (let i = 0; i < n; i++) sum += w[i] = rng.uniform() + 0.3;
   for (let i = 0; i < n; i++) {
     const r = rng.exponential(0.03);
     const a = rng.range(-Math.PI, Math.PI);
@@ -151,7 +181,12 @@ const P_FAKE_LEPTON = 0.02;
 
 /** Hadronises a generator-level jet and records it as a Delphes jet. */
 export function hadroniseJet(
-  det: Detector, rng: Rng, jet: Vec4, flavour: JetFlavour, pv: Vertex, opts: HeavyFlavourOptions = {},
+  det: Detector,
+  rng: Rng,
+  jet: Vec4,
+  flavour: JetFlavour,
+  pv: Vertex,
+  opts: HeavyFlavourOptions = {},
 ): void {
   const eta = etaOf(jet);
   const phi = phiOf(jet);
@@ -167,7 +202,14 @@ export function hadroniseJet(
       energy -= el;
       const r = rng.exponential(0.05);
       const a = rng.range(-Math.PI, Math.PI);
-      det.lepton(rng.chance(0.5) ? 'e' : 'mu', el, eta + r * Math.cos(a), phi + r * Math.sin(a), rng.chance(0.5) ? 1 : -1, pv);
+      det.lepton(
+        rng.chance(0.5) ? 'e' : 'mu',
+        el,
+        eta + r * Math.cos(a),
+        phi + r * Math.sin(a),
+        rng.chance(0.5) ? 1 : -1,
+        pv,
+      );
     }
     fragmentLight(det, rng, energy, eta, phi, pv);
   }

@@ -38,13 +38,16 @@ export interface ResolvedSample {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 const name = string({ pattern: NAME, what: 'a name of letters, digits, _ . + - (starting with a letter or digit)' });
 
-export const sampleSchema: Check<SampleInput> = object({
-  name,
-  uri: optional(inputUri),
-  uris: optional(array(inputUri, { min: 1 })),
-  label: optional(name),
-  sidecar: optional(boolean),
-}, 'a sample { name, uri | uris, label?, sidecar? }');
+export const sampleSchema: Check<SampleInput> = object(
+  {
+    name,
+    uri: optional(inputUri),
+    uris: optional(array(inputUri, { min: 1 })),
+    label: optional(name),
+    sidecar: optional(boolean),
+  },
+  'a sample { name, uri | uris, label?, sidecar? }',
+);
 
 export const samplesSchema: Check<SampleInput[]> = array(sampleSchema, { min: 1 });
 
@@ -52,15 +55,20 @@ export const samplesSchema: Check<SampleInput[]> = array(sampleSchema, { min: 1 
  * Checks what the schema cannot (one of uri/uris, unique names, at least two classes)
  * and gives each sample its label source. `key` names the samples in errors.
  */
-export function resolveSamples(samples: readonly SampleInput[], key = 'samples'): { samples: ResolvedSample[]; classes: string[] } {
+export function resolveSamples(
+  samples: readonly SampleInput[],
+  key = 'samples',
+): { samples: ResolvedSample[]; classes: string[] } {
   const classes: string[] = [];
   const seen = new Set<string>();
   samples.forEach((s, i) => {
     const k = `${key}[${i}]`;
     if (seen.has(s.name)) throw new InputSchemaError(`${k}.name`, 'a name no other sample has', s.name);
     seen.add(s.name);
-    if ((s.uri === undefined) === (s.uris === undefined)) throw new InputSchemaError(k, 'exactly one of uri or uris', s);
-    if (s.sidecar && s.label !== undefined) throw new InputSchemaError(`${k}.label`, 'no label on a sidecar sample (its files label their events)', s.label);
+    if ((s.uri === undefined) === (s.uris === undefined))
+      throw new InputSchemaError(k, 'exactly one of uri or uris', s);
+    if (s.sidecar && s.label !== undefined)
+      throw new InputSchemaError(`${k}.label`, 'no label on a sidecar sample (its files label their events)', s.label);
     for (const c of s.sidecar ? EVENT_CLASSES : [s.label ?? s.name]) if (!classes.includes(c)) classes.push(c);
   });
   if (classes.length < 2) throw new InputSchemaError(key, 'samples of at least two classes', classes);
@@ -106,23 +114,38 @@ function causesOf(name: string, t: SampleOutcome): string {
  * features stage so that the cause is stated there, not as an empty dataset later.
  */
 export function featureOutcomeProblem(
-  samples: readonly ResolvedSample[], classes: readonly string[], tallies: readonly (SampleOutcome | undefined)[], allowFailedFiles: boolean,
+  samples: readonly ResolvedSample[],
+  classes: readonly string[],
+  tallies: readonly (SampleOutcome | undefined)[],
+  allowFailedFiles: boolean,
 ): OutcomeProblem | undefined {
   const tally = (i: number): SampleOutcome => tallies[i] ?? { ok: 0, failed: 0, counters: {}, causes: {} };
   const dead = samples.map((s, i) => ({ s, t: tally(i) })).filter(({ t }) => t.ok === 0);
   if (dead.length > 0) {
-    return { type: 'SampleFailed', message: `no file of ${dead.map(({ s }) => `'${s.name}'`).join(', ')} could be read: ${dead.map(({ s, t }) => causesOf(s.name, t)).join(' | ')}` };
+    return {
+      type: 'SampleFailed',
+      message: `no file of ${dead.map(({ s }) => `'${s.name}'`).join(', ')} could be read: ${dead.map(({ s, t }) => causesOf(s.name, t)).join(' | ')}`,
+    };
   }
   const rows = (c: string) => samples.reduce((n, _, i) => n + (tally(i).counters[`class:${c}`] ?? 0), 0);
   const empty = classes.filter((c) => rows(c) === 0);
   if (empty.length > 0) {
-    const flows = samples.map((s, i) => `'${s.name}' read ${tally(i).counters.read ?? 0} events in ${tally(i).ok} files, selected ${tally(i).counters.rows ?? 0}`);
-    return { type: 'EmptyClass', message: `no selected events of class ${empty.map((c) => `'${c}'`).join(', ')}: ${flows.join('; ')}` };
+    const flows = samples.map(
+      (s, i) =>
+        `'${s.name}' read ${tally(i).counters.read ?? 0} events in ${tally(i).ok} files, selected ${tally(i).counters.rows ?? 0}`,
+    );
+    return {
+      type: 'EmptyClass',
+      message: `no selected events of class ${empty.map((c) => `'${c}'`).join(', ')}: ${flows.join('; ')}`,
+    };
   }
   const failed = samples.map((s, i) => ({ s, t: tally(i) })).filter(({ t }) => t.failed > 0);
   if (failed.length > 0 && !allowFailedFiles) {
     const n = failed.reduce((a, { t }) => a + t.failed, 0);
-    return { type: 'FilesFailed', message: `${n} input files failed and allowFailedFiles is not set: ${failed.map(({ s, t }) => causesOf(s.name, t)).join(' | ')}` };
+    return {
+      type: 'FilesFailed',
+      message: `${n} input files failed and allowFailedFiles is not set: ${failed.map(({ s, t }) => causesOf(s.name, t)).join(' | ')}`,
+    };
   }
   return undefined;
 }

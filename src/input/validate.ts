@@ -9,7 +9,12 @@ import { STORAGE_SCHEMES, WRITABLE_SCHEMES } from '../storage/schemes.js';
 /** A value that does not match its schema; `key` is its path from the input's root. */
 export class InputSchemaError extends Error {
   override name = 'InvalidWorkflowInput';
-  constructor(readonly key: string, readonly expected: string, got: unknown, missing = false) {
+  constructor(
+    readonly key: string,
+    readonly expected: string,
+    got: unknown,
+    missing = false,
+  ) {
     super(`${key}: expected ${expected}, ${missing ? 'but it is missing' : `got ${show(got)}`}`);
   }
 }
@@ -45,19 +50,32 @@ export const string = (o: { nonEmpty?: boolean; pattern?: RegExp; what?: string 
   });
 };
 
-export const boolean: Check<boolean> = check('true or false', (v, key) => (typeof v === 'boolean' ? v : fail(key, 'true or false', v)));
+export const boolean: Check<boolean> = check('true or false', (v, key) =>
+  typeof v === 'boolean' ? v : fail(key, 'true or false', v),
+);
 
-export const number = (o: { integer?: boolean; min?: number; max?: number; above?: number; below?: number } = {}): Check<number> => {
+export const number = (
+  o: { integer?: boolean; min?: number; max?: number; above?: number; below?: number } = {},
+): Check<number> => {
   const bounds = [
-    o.min !== undefined ? `>= ${o.min}` : '', o.above !== undefined ? `> ${o.above}` : '',
-    o.max !== undefined ? `<= ${o.max}` : '', o.below !== undefined ? `< ${o.below}` : '',
-  ].filter(Boolean).join(' and ');
+    o.min !== undefined ? `>= ${o.min}` : '',
+    o.above !== undefined ? `> ${o.above}` : '',
+    o.max !== undefined ? `<= ${o.max}` : '',
+    o.below !== undefined ? `< ${o.below}` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
   const expected = `${o.integer ? 'an integer' : 'a number'}${bounds ? ` ${bounds}` : ''}`;
   return check(expected, (v, key) => {
-    const ok = typeof v === 'number' && Number.isFinite(v) && (!o.integer || Number.isInteger(v)) &&
-      (o.min === undefined || v >= o.min) && (o.max === undefined || v <= o.max) &&
-      (o.above === undefined || v > o.above) && (o.below === undefined || v < o.below);
-    return ok ? (v) : fail(key, expected, v);
+    const ok =
+      typeof v === 'number' &&
+      Number.isFinite(v) &&
+      (!o.integer || Number.isInteger(v)) &&
+      (o.min === undefined || v >= o.min) &&
+      (o.max === undefined || v <= o.max) &&
+      (o.above === undefined || v > o.above) &&
+      (o.below === undefined || v < o.below);
+    return ok ? v : fail(key, expected, v);
   });
 };
 
@@ -106,10 +124,12 @@ export const object = <S extends Shape>(shape: S, what = 'an object'): Check<Par
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(key, what, v);
     const record = v as Record<string, unknown>;
     for (const k of Object.keys(record)) {
-      if (!(k in shape)) throw new InputSchemaError(`${key}.${k}`, `no such key (known: ${Object.keys(shape).join(', ')})`, record[k]);
+      if (!(k in shape))
+        throw new InputSchemaError(`${key}.${k}`, `no such key (known: ${Object.keys(shape).join(', ')})`, record[k]);
     }
     for (const [k, c] of Object.entries(shape)) {
-      if (record[k] === undefined && !c.optional) throw new InputSchemaError(`${key}.${k}`, c.expected, undefined, true);
+      if (record[k] === undefined && !c.optional)
+        throw new InputSchemaError(`${key}.${k}`, c.expected, undefined, true);
       c(record[k], `${key}.${k}`);
     }
     return record as Parsed<S>;
@@ -132,12 +152,16 @@ export function uriProblem(uri: string, schemes: readonly string[] = URI_SCHEMES
   const [, given, rest] = m as unknown as [string, string, string];
   const scheme = given.toLowerCase();
   if (!schemes.includes(scheme)) {
-    const readOnly = (INPUT_URI_SCHEMES as readonly string[]).includes(scheme) ? ` (${scheme}:// is read-only: inputs only)` : '';
+    const readOnly = (INPUT_URI_SCHEMES as readonly string[]).includes(scheme)
+      ? ` (${scheme}:// is read-only: inputs only)`
+      : '';
     return `a URI with scheme ${schemes.map((s) => `${s}://`).join(' or ')}${readOnly}`;
   }
-  if (scheme === 's3' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/|$)/.test(rest)) return 'an s3://bucket/key URI with a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)';
+  if (scheme === 's3' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/|$)/.test(rest))
+    return 'an s3://bucket/key URI with a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)';
   if (scheme === 'file' && !rest.startsWith('/')) return 'a file:///absolute/path URI';
-  if ((scheme === 'http' || scheme === 'https') && !/^[^/?#@]+(\/|$)/.test(rest)) return `an ${scheme}://host/path URL (no credentials in it: set HEPFLOW_HTTP_BEARER_TOKEN)`;
+  if ((scheme === 'http' || scheme === 'https') && !/^[^/?#@]+(\/|$)/.test(rest))
+    return `an ${scheme}://host/path URL (no credentials in it: set HEPFLOW_HTTP_BEARER_TOKEN)`;
   return undefined;
 }
 
@@ -151,8 +175,12 @@ const uriCheck = (schemes: readonly string[], expected: string): Check<string> =
 /** Where a stage writes (or reads what hepflow wrote): s3:// or file://. */
 export const uri: Check<string> = uriCheck(URI_SCHEMES, 'a storage URI (s3://bucket/key or file:///path)');
 /** Where input files are read from: also http(s)://. */
-export const inputUri: Check<string> = uriCheck(INPUT_URI_SCHEMES, 'an input URI (s3://bucket/key, file:///path or http(s)://host/path)');
+export const inputUri: Check<string> = uriCheck(
+  INPUT_URI_SCHEMES,
+  'an input URI (s3://bucket/key, file:///path or http(s)://host/path)',
+);
 
 /** Any JSON object, its keys checked by whoever owns them. */
 export const plainObject: Check<Record<string, unknown>> = check('an object', (v, key) =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(key, 'an object', v));
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(key, 'an object', v),
+);

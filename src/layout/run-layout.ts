@@ -49,7 +49,10 @@ export function fanOutFiles(outputUri: string) {
 }
 
 /** The two datasets of the dataset workflow, under its output prefix. */
-export const datasetKinds = (outputUri: string) => ({ dev: joinUri(outputUri, 'dev'), full: joinUri(outputUri, 'full') });
+export const datasetKinds = (outputUri: string) => ({
+  dev: joinUri(outputUri, 'dev'),
+  full: joinUri(outputUri, 'full'),
+});
 
 /** Where a dataset's files live under its URI (the names assembleDataset writes). */
 export function datasetFiles(datasetUri: string) {

@@ -114,8 +114,10 @@ export async function initBackend(
     const info: BackendInfo = { requested, kind, tfBackend: tf.getBackend(), skipped };
     // Every run records the choice (BackendInfo); printing it each time is for --verbose.
     if (isVerbose()) {
-      log(`[ml] compute backend: ${kind} (tf backend '${info.tfBackend}', requested '${requested}')` +
-        (skipped.length ? `; skipped ${skipped.join('; ')}` : ''));
+      log(
+        `[ml] compute backend: ${kind} (tf backend '${info.tfBackend}', requested '${requested}')` +
+          (skipped.length ? `; skipped ${skipped.join('; ')}` : ''),
+      );
     }
     return info;
   }
@@ -188,8 +190,7 @@ export function installWasmUnpackFix(): void {
   tf.registerKernel({
     kernelName: 'Unpack',
     backendName: 'wasm',
-    kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) =>
-      unpackWasmKernel(args, original.kernelFunc)),
+    kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => unpackWasmKernel(args, original.kernelFunc),
   });
   originalUnpack = original;
 }

@@ -84,11 +84,16 @@ export function fnv1a(s: string, seed: number): number {
  */
 export function isValidationRow(row: TrainingRow, index: number, split: SplitConfig): boolean {
   if (split.validationFraction <= 0) return false;
-  const key = row.sourceUri !== undefined && row.sourceEntry !== undefined ? `${row.sourceUri}#${row.sourceEntry}` : `#${index}`;
+  const key =
+    row.sourceUri !== undefined && row.sourceEntry !== undefined ? `${row.sourceUri}#${row.sourceEntry}` : `#${index}`;
   return fnv1a(key, split.seed) / 4294967296 < split.validationFraction;
 }
 
-async function* splitRows(source: RowSource, split: SplitConfig, want: 'train' | 'validation'): AsyncGenerator<TrainingRow> {
+async function* splitRows(
+  source: RowSource,
+  split: SplitConfig,
+  want: 'train' | 'validation',
+): AsyncGenerator<TrainingRow> {
   let index = 0;
   for await (const batch of source.batches()) {
     for (const row of batch) {
@@ -101,7 +106,11 @@ async function* splitRows(source: RowSource, split: SplitConfig, want: 'train' |
  * Bounded-buffer shuffle (as tf.data's): fill `bufferSize` rows, then emit a random
  * buffered row for every row read. Memory stays bounded for the 255 GB particle set.
  */
-export async function* shuffleRows<T>(rows: AsyncIterable<T>, bufferSize: number, random: () => number): AsyncGenerator<T> {
+export async function* shuffleRows<T>(
+  rows: AsyncIterable<T>,
+  bufferSize: number,
+  random: () => number,
+): AsyncGenerator<T> {
   const buf: T[] = [];
   for await (const row of rows) {
     if (buf.length < bufferSize) {
@@ -149,21 +158,35 @@ export function allRowBatches(source: RowSource, batchSize: number): AsyncGenera
   return chunk(rows(), batchSize);
 }
 
-export function validationRowBatches(source: RowSource, split: SplitConfig, batchSize: number): AsyncGenerator<TrainingRow[]> {
+export function validationRowBatches(
+  source: RowSource,
+  split: SplitConfig,
+  batchSize: number,
+): AsyncGenerator<TrainingRow[]> {
   return chunk(splitRows(source, split, 'validation'), batchSize);
 }
 
 export function validateScaler(scaler: HlfScaler, where: string): void {
-  const ok = scaler.features.length === N_HLF && scaler.features.every((f, i) => f === HLF_NAMES[i]) &&
-    scaler.min.length === N_HLF && scaler.max.length === N_HLF;
-  if (!ok) throw new InvalidInputError(`${where}: HLF scaler must list the ${N_HLF} features ${HLF_NAMES.join(',')} in order with ${N_HLF} min and max values`);
+  const ok =
+    scaler.features.length === N_HLF &&
+    scaler.features.every((f, i) => f === HLF_NAMES[i]) &&
+    scaler.min.length === N_HLF &&
+    scaler.max.length === N_HLF;
+  if (!ok)
+    throw new InvalidInputError(
+      `${where}: HLF scaler must list the ${N_HLF} features ${HLF_NAMES.join(',')} in order with ${N_HLF} min and max values`,
+    );
 }
 
 export function validateParticleScaler(scaler: ParticleScaler, where: string): void {
   const n = N_PARTICLE_FEATURES;
   const named = scaler.features?.length === n && scaler.features.every((f, i) => f === PARTICLE_FEATURE_NAMES[i]);
-  if (!named) throw new InvalidInputError(`${where}: particle scaler must list the ${n} features ${PARTICLE_FEATURE_NAMES.join(',')} in order`);
-  if (scaler.mean?.length !== n || !scaler.mean.every(Number.isFinite)) throw new InvalidInputError(`${where}: particle scaler needs ${n} finite mean values`);
+  if (!named)
+    throw new InvalidInputError(
+      `${where}: particle scaler must list the ${n} features ${PARTICLE_FEATURE_NAMES.join(',')} in order`,
+    );
+  if (scaler.mean?.length !== n || !scaler.mean.every(Number.isFinite))
+    throw new InvalidInputError(`${where}: particle scaler needs ${n} finite mean values`);
   if (scaler.std?.length !== n || !scaler.std.every((v) => Number.isFinite(v) && v > 0)) {
     throw new InvalidInputError(`${where}: particle scaler needs ${n} finite, positive std values`);
   }
@@ -187,9 +210,12 @@ export type InputRow = Pick<FeatureRow, 'hlf' | 'particles'> & Partial<Pick<Feat
 
 function checkRow(row: InputRow, where: string): void {
   const at = row.sourceUri !== undefined ? ` (${row.sourceUri} entry ${row.sourceEntry})` : '';
-  if (row.hlf.length !== N_HLF) throw new InvalidInputError(`${where}: row${at} has ${row.hlf.length} HLF values, expected ${N_HLF}`);
+  if (row.hlf.length !== N_HLF)
+    throw new InvalidInputError(`${where}: row${at} has ${row.hlf.length} HLF values, expected ${N_HLF}`);
   if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
-    throw new InvalidInputError(`${where}: row${at} has ${row.particles.length} particle values, not a multiple of ${N_PARTICLE_FEATURES}`);
+    throw new InvalidInputError(
+      `${where}: row${at} has ${row.particles.length} particle values, not a multiple of ${N_PARTICLE_FEATURES}`,
+    );
   }
 }
 
@@ -216,7 +242,11 @@ export interface InputArray {
  * step; sequences longer than maxLen keep their last maxLen particles, the ones closest
  * to the lepton (rows are sorted by decreasing ΔR).
  */
-export function inputArrays(rows: readonly InputRow[], o: InputOptions, where = 'batch'): { inputs: InputArray[]; steps: number } {
+export function inputArrays(
+  rows: readonly InputRow[],
+  o: InputOptions,
+  where = 'batch',
+): { inputs: InputArray[]; steps: number } {
   const n = rows.length;
   if (n === 0) throw new InvalidInputError(`${where}: empty batch`);
   for (const row of rows) checkRow(row, where);
@@ -251,13 +281,21 @@ export function inputArrays(rows: readonly InputRow[], o: InputOptions, where = 
 }
 
 /** The model's input tensors for `rows` (inputArrays as tensors). */
-export function makeInputs(rows: readonly InputRow[], o: InputOptions, where = 'batch'): { inputs: tf.Tensor[]; steps: number } {
+export function makeInputs(
+  rows: readonly InputRow[],
+  o: InputOptions,
+  where = 'batch',
+): { inputs: tf.Tensor[]; steps: number } {
   const { inputs, steps } = inputArrays(rows, o, where);
   return { inputs: inputs.map((a) => tf.tensor(a.values, a.shape)), steps };
 }
 
 /** Class indices of `rows` and their one-hot encoding (batch × nClasses), each label checked. */
-export function labelArrays(rows: readonly TrainingRow[], nClasses: number, where = 'batch'): { labelIndex: Int32Array; oneHot: Float32Array } {
+export function labelArrays(
+  rows: readonly TrainingRow[],
+  nClasses: number,
+  where = 'batch',
+): { labelIndex: Int32Array; oneHot: Float32Array } {
   const n = rows.length;
   const labelIndex = new Int32Array(n);
   const oneHot = new Float32Array(n * nClasses);

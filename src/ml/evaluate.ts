@@ -5,7 +5,14 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
-import { allRowBatches, type BatchOptions, type PaddingMode, type RowSource, validateParticleScaler, validateScaler } from './data.js';
+import {
+  allRowBatches,
+  type BatchOptions,
+  type PaddingMode,
+  type RowSource,
+  validateParticleScaler,
+  validateScaler,
+} from './data.js';
 import { classificationReport, rocSvg, type ClassificationReport } from './metrics.js';
 import type { ModelKind } from './models.js';
 import { predictRows, type ArtifactSink } from './train.js';
@@ -30,18 +37,35 @@ export interface EvaluateOptions {
  * `sink` when given. Returns the full report (ROC points thinned to 1000 per class).
  */
 export async function evaluateModel(
-  model: tf.LayersModel, source: RowSource, o: EvaluateOptions, sink?: ArtifactSink,
+  model: tf.LayersModel,
+  source: RowSource,
+  o: EvaluateOptions,
+  sink?: ArtifactSink,
 ): Promise<ClassificationReport & { datasetId: string; seconds: number }> {
   validateScaler(o.scaler, `evaluation of ${source.id}`);
   const t0 = performance.now();
-  if (o.particleScaler !== undefined) validateParticleScaler(o.particleScaler, `evaluation of ${source.id}: particle scaler`);
+  if (o.particleScaler !== undefined)
+    validateParticleScaler(o.particleScaler, `evaluation of ${source.id}: particle scaler`);
   const bo: BatchOptions = {
-    kind: o.kind, maxLen: o.maxLen, scaler: o.scaler, padding: o.padding, nClasses: o.classNames.length,
+    kind: o.kind,
+    maxLen: o.maxLen,
+    scaler: o.scaler,
+    padding: o.padding,
+    nClasses: o.classNames.length,
     ...(o.particleScaler !== undefined ? { particleScaler: o.particleScaler } : {}),
   };
-  const { probs, labels } = await predictRows(model, allRowBatches(source, o.batchSize ?? 512), bo, `dataset ${source.id}`);
+  const { probs, labels } = await predictRows(
+    model,
+    allRowBatches(source, o.batchSize ?? 512),
+    bo,
+    `dataset ${source.id}`,
+  );
   if (labels.length === 0) throw new Error(`dataset ${source.id}: no rows to evaluate`);
-  const report = { ...classificationReport(probs, labels, o.classNames), datasetId: source.id, seconds: (performance.now() - t0) / 1000 };
+  const report = {
+    ...classificationReport(probs, labels, o.classNames),
+    datasetId: source.id,
+    seconds: (performance.now() - t0) / 1000,
+  };
   if (sink) {
     await sink.put('evaluation.json', utf8.encode(JSON.stringify(report)));
     await sink.put('roc.svg', utf8.encode(rocSvg(report, o.title ?? `ROC, ${o.kind} classifier, ${source.id}`)));

@@ -30,19 +30,34 @@ function layer(model: tf.LayersModel, name: string): tf.layers.Layer | null {
   return model.layers.find((l) => l.name === name) ?? null;
 }
 
-function sequencePredictor(model: tf.LayersModel, kind: 'particle-sequence' | 'inclusive', gruKernel: GruKernel, dense: MlpImplementation): Predictor | null {
+function sequencePredictor(
+  model: tf.LayersModel,
+  kind: 'particle-sequence' | 'inclusive',
+  gruKernel: GruKernel,
+  dense: MlpImplementation,
+): Predictor | null {
   const inclusive = kind === 'inclusive';
   const gru = layer(model, 'gru');
   const masking = layer(model, 'masking');
   const headNames = inclusive ? ['dense', 'output'] : ['output'];
   const head = headNames.map((n) => layer(model, n));
   // buildModel's layers and no others: inputs, masking, gru, dropout(s), [concatenate], head.
-  if (model.layers.length !== (inclusive ? 8 : 5) || !(gru instanceof FusedGru) || masking?.getClassName() !== 'Masking') return null;
+  if (
+    model.layers.length !== (inclusive ? 8 : 5) ||
+    !(gru instanceof FusedGru) ||
+    masking?.getClassName() !== 'Masking'
+  )
+    return null;
   if ((masking.getConfig() as { maskValue?: number }).maskValue !== 0) return null;
   const sizes = [gru.units + (inclusive ? N_HLF : 0)];
   for (const [i, l] of head.entries()) {
     const c = l?.getConfig() as { units?: number; activation?: string; useBias?: boolean } | undefined;
-    if (l?.getClassName() !== 'Dense' || c?.useBias !== true || c.activation !== (i === head.length - 1 ? 'softmax' : 'relu')) return null;
+    if (
+      l?.getClassName() !== 'Dense' ||
+      c?.useBias !== true ||
+      c.activation !== (i === head.length - 1 ? 'softmax' : 'relu')
+    )
+      return null;
     sizes.push(c.units!);
   }
   const [kernel, recurrentKernel, bias] = gru.getWeights().map(values);
@@ -62,10 +77,21 @@ function sequencePredictor(model: tf.LayersModel, kind: 'particle-sequence' | 'i
     const particles = inputs[0]!;
     const [B, T, F] = particles.shape as [number, number, number];
     const { hT } = gruKernel.forward(
-      { batch: B, steps: T, features: F, units: U, resetAfter: gru.resetAfter, hardSigmoid: gru.recurrentActivation === 'hardSigmoid' },
       {
-        x: particles.values, mask: buildMask(particles.values, B, T, F, null, true), kernel: kernel!, recurrentKernel: recurrentKernel!,
-        bias: gru.useBias ? bias! : null, h0: new Float32Array(B * U),
+        batch: B,
+        steps: T,
+        features: F,
+        units: U,
+        resetAfter: gru.resetAfter,
+        hardSigmoid: gru.recurrentActivation === 'hardSigmoid',
+      },
+      {
+        x: particles.values,
+        mask: buildMask(particles.values, B, T, F, null, true),
+        kernel: kernel!,
+        recurrentKernel: recurrentKernel!,
+        bias: gru.useBias ? bias! : null,
+        h0: new Float32Array(B * U),
       },
       false,
     );

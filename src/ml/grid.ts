@@ -42,7 +42,14 @@ export interface GridPoint {
 /** Keys in expansion and id order. */
 const KEYS = ['batch', 'epochs', 'layers', 'learningRate', 'gruUnits', 'dropout', 'inclusiveDense', 'maxLen'] as const;
 const ID_PREFIX: Record<(typeof KEYS)[number], string> = {
-  batch: 'b', epochs: 'e', layers: 'l', learningRate: 'lr', gruUnits: 'g', dropout: 'd', inclusiveDense: 'i', maxLen: 't',
+  batch: 'b',
+  epochs: 'e',
+  layers: 'l',
+  learningRate: 'lr',
+  gruUnits: 'g',
+  dropout: 'd',
+  inclusiveDense: 'i',
+  maxLen: 't',
 };
 export const MAX_GRID_POINTS = 10_000;
 
@@ -54,7 +61,8 @@ function product<T>(lists: readonly (readonly T[])[]): T[][] {
 
 /** Checks a grid read from JSON/YAML; errors name the key and the bad value. */
 export function validateGridConfig(raw: unknown): GridConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('grid config must be an object of value lists');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error('grid config must be an object of value lists');
   const g = raw as Record<string, unknown>;
   const known = new Set<string>([...KEYS, 'hiddenSizes']);
   for (const key of Object.keys(g)) {
@@ -63,13 +71,15 @@ export function validateGridConfig(raw: unknown): GridConfig {
   const list = (key: string): unknown[] | undefined => {
     const v = g[key];
     if (v === undefined) return undefined;
-    if (!Array.isArray(v) || v.length === 0) throw new Error(`grid config: '${key}' must be a non-empty list, got ${JSON.stringify(v)}`);
+    if (!Array.isArray(v) || v.length === 0)
+      throw new Error(`grid config: '${key}' must be a non-empty list, got ${JSON.stringify(v)}`);
     const seen = new Set(v.map((x) => JSON.stringify(x)));
     if (seen.size !== v.length) throw new Error(`grid config: '${key}' lists a value twice: ${JSON.stringify(v)}`);
     return v;
   };
   const each = (key: string, ok: (x: unknown) => boolean, what: string) => {
-    for (const x of list(key) ?? []) if (!ok(x)) throw new Error(`grid config: '${key}' value ${JSON.stringify(x)} is not ${what}`);
+    for (const x of list(key) ?? [])
+      if (!ok(x)) throw new Error(`grid config: '${key}' value ${JSON.stringify(x)} is not ${what}`);
   };
   const isStack = (x: unknown) => Array.isArray(x) && x.length > 0 && x.every(isPosInt);
   each('batch', isPosInt, 'a positive integer');
@@ -82,9 +92,12 @@ export function validateGridConfig(raw: unknown): GridConfig {
   each('layers', isStack, 'a non-empty list of positive integers');
   each('hiddenSizes', isStack, 'a non-empty list of positive integers (the candidates for one layer)');
   if (g['layers'] !== undefined && g['hiddenSizes'] !== undefined) {
-    throw new Error("grid config: give either 'layers' (whole stacks) or 'hiddenSizes' (candidates per layer), not both");
+    throw new Error(
+      "grid config: give either 'layers' (whole stacks) or 'hiddenSizes' (candidates per layer), not both",
+    );
   }
-  const size = KEYS.reduce((n, k) => n * ((g[k] as unknown[] | undefined)?.length ?? 1), 1) *
+  const size =
+    KEYS.reduce((n, k) => n * ((g[k] as unknown[] | undefined)?.length ?? 1), 1) *
     ((g['hiddenSizes'] as number[][] | undefined)?.reduce((n, c) => n * c.length, 1) ?? 1);
   if (size > MAX_GRID_POINTS) throw new Error(`grid config: ${size} points exceed the limit of ${MAX_GRID_POINTS}`);
   return g;
@@ -110,9 +123,14 @@ export function expandGrid(raw: unknown): GridPoint[] {
       const key = dims[i]!.key;
       id.push(formatId(key, v));
       switch (key) {
-        case 'batch': params.batchSize = v as number; break;
-        case 'layers': params.hiddenLayers = [...(v as number[])]; break;
-        default: params[key] = v as number;
+        case 'batch':
+          params.batchSize = v as number;
+          break;
+        case 'layers':
+          params.hiddenLayers = [...(v as number[])];
+          break;
+        default:
+          params[key] = v as number;
       }
     });
     return { id: id.join('-') || 'default', params };
@@ -148,15 +166,22 @@ export function selectBest(outcomes: readonly GridOutcome[], metric: string, max
   for (const o of outcomes) {
     const v = o.metrics[metric];
     if (v === undefined || !Number.isFinite(v)) continue;
-    if (best === undefined) { best = o; continue; }
+    if (best === undefined) {
+      best = o;
+      continue;
+    }
     const b = best.metrics[metric]!;
     const better = maximize ? v > b : v < b;
     if (better || (v === b && o.id < best.id)) best = o;
   }
   if (best === undefined) {
-    const missing = outcomes.map((o) => `${o.id}: ${o.metrics[metric] === undefined ? `no ${metric}` : `${metric} ${o.metrics[metric]}`}`);
-    throw new Error(`no grid point has a finite '${metric}' (${missing.join('; ') || 'no outcomes'}): ` +
-      `the validation split is too small or lacks classes; use a larger dataset or another selection metric`);
+    const missing = outcomes.map(
+      (o) => `${o.id}: ${o.metrics[metric] === undefined ? `no ${metric}` : `${metric} ${o.metrics[metric]}`}`,
+    );
+    throw new Error(
+      `no grid point has a finite '${metric}' (${missing.join('; ') || 'no outcomes'}): ` +
+        `the validation split is too small or lacks classes; use a larger dataset or another selection metric`,
+    );
   }
   return best;
 }

@@ -12,9 +12,12 @@ export const SELECTION_METRICS = ['valLoss', 'valMeanAuc', 'valAccuracy'] as con
 export type SelectionMetric = (typeof SELECTION_METRICS)[number];
 
 /** Higher is better for every selection score, so a loss is negated; a missing metric scores worst. */
-export function selectionScore(metrics: Readonly<Partial<Record<SelectionMetric, number>>>, metric: SelectionMetric): number {
+export function selectionScore(
+  metrics: Readonly<Partial<Record<SelectionMetric, number>>>,
+  metric: SelectionMetric,
+): number {
   const v = metrics[metric];
-  return metric === 'valLoss' ? -(v ?? Infinity) : v ?? -Infinity;
+  return metric === 'valLoss' ? -(v ?? Infinity) : (v ?? -Infinity);
 }
 
 export interface RocCurve {
@@ -40,7 +43,8 @@ export function rocCurve(scores: ArrayLike<number>, positive: ArrayLike<boolean>
     if (positive[i]) nPos++;
   }
   const nNeg = n - nPos;
-  if (nPos === 0 || nNeg === 0) throw new Error(`rocCurve: needs both classes (got ${nPos} positive, ${nNeg} negative)`);
+  if (nPos === 0 || nNeg === 0)
+    throw new Error(`rocCurve: needs both classes (got ${nPos} positive, ${nNeg} negative)`);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   const fpr = [0];
   const tpr = [0];
@@ -48,7 +52,7 @@ export function rocCurve(scores: ArrayLike<number>, positive: ArrayLike<boolean>
   let tp = 0;
   let fp = 0;
   let auc = 0;
-  for (let k = 0; k < n;) {
+  for (let k = 0; k < n; ) {
     const s = scores[order[k]!]!;
     const tp0 = tp;
     const fp0 = fp;
@@ -99,13 +103,15 @@ export function classificationReport(
 ): ClassificationReport {
   const k = classNames.length;
   const n = labels.length;
-  if (probs.length !== n * k) throw new Error(`classificationReport: ${probs.length} scores for ${n} samples × ${k} classes`);
+  if (probs.length !== n * k)
+    throw new Error(`classificationReport: ${probs.length} scores for ${n} samples × ${k} classes`);
   if (n === 0) throw new Error('classificationReport: no samples');
   const confusion = classNames.map(() => new Array<number>(k).fill(0));
   let correct = 0;
   for (let i = 0; i < n; i++) {
     const y = labels[i]!;
-    if (!Number.isInteger(y) || y < 0 || y >= k) throw new Error(`classificationReport: label ${y} of sample ${i} is not a class index < ${k}`);
+    if (!Number.isInteger(y) || y < 0 || y >= k)
+      throw new Error(`classificationReport: label ${y} of sample ${i} is not a class index < ${k}`);
     const p = argmax(probs.slice(i * k, i * k + k));
     confusion[y]![p]!++;
     if (p === y) correct++;
@@ -120,7 +126,8 @@ export function classificationReport(
     // A class absent from the sample (or the only one present) has no ROC: NaN, not an
     // exception, so a small validation split cannot abort a training run.
     const present = confusion[c]!.reduce((a, b) => a + b, 0);
-    if (present === 0 || present === n) return { className, auc: NaN, roc: { fpr: [], tpr: [], thresholds: [], auc: NaN } };
+    if (present === 0 || present === n)
+      return { className, auc: NaN, roc: { fpr: [], tpr: [], thresholds: [], auc: NaN } };
     const roc = rocCurve(scores, positive);
     return { className, auc: roc.auc, roc: thinRoc(roc, maxRocPoints) };
   });
@@ -201,19 +208,29 @@ export function wrapText(text: string, maxWidth: number, fontSize: number): stri
  * A long title (they name the dataset's URI) wraps onto more lines and the plot moves down.
  */
 export function rocSvg(report: ClassificationReport, title: string): string {
-  const TITLE_SIZE = 14, TITLE_LINE = 18, MARGIN = 12;
-  const W = 480, L = 60, R = 20, B = 55;
+  const TITLE_SIZE = 14,
+    TITLE_LINE = 18,
+    MARGIN = 12;
+  const W = 480,
+    L = 60,
+    R = 20,
+    B = 55;
   const titleLines = wrapText(title, W - 2 * MARGIN, TITLE_SIZE);
   const T = 40 + TITLE_LINE * (titleLines.length - 1);
   const H = 480 + TITLE_LINE * (titleLines.length - 1);
-  const pw = W - L - R, ph = H - T - B;
+  const pw = W - L - R,
+    ph = H - T - B;
   const x = (v: number) => (L + v * pw).toFixed(2);
   const y = (v: number) => (T + (1 - v) * ph).toFixed(2);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   titleLines.forEach((line, i) => {
-    parts.push(`<text x="${W / 2}" y="${22 + TITLE_LINE * i}" text-anchor="middle" font-size="${TITLE_SIZE}">${esc(line)}</text>`);
+    parts.push(
+      `<text x="${W / 2}" y="${22 + TITLE_LINE * i}" text-anchor="middle" font-size="${TITLE_SIZE}">${esc(line)}</text>`,
+    );
   });
   for (let t = 0; t <= 10; t += 2) {
     const v = t / 10;
@@ -225,13 +242,17 @@ export function rocSvg(report: ClassificationReport, title: string): string {
   parts.push(`<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
   parts.push(`<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 4"/>`);
   parts.push(`<text x="${L + pw / 2}" y="${H - 15}" text-anchor="middle">false positive rate</text>`);
-  parts.push(`<text transform="translate(16 ${T + ph / 2}) rotate(-90)" text-anchor="middle">true positive rate</text>`);
+  parts.push(
+    `<text transform="translate(16 ${T + ph / 2}) rotate(-90)" text-anchor="middle">true positive rate</text>`,
+  );
   report.perClass.forEach((c, i) => {
     const color = PALETTE[i % PALETTE.length]!;
     const pts = c.roc.fpr.map((f, j) => `${x(f)},${y(c.roc.tpr[j]!)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`);
     const ly = T + ph - 14 - 18 * (report.perClass.length - 1 - i);
-    parts.push(`<line x1="${L + pw - 170}" y1="${ly}" x2="${L + pw - 150}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
+    parts.push(
+      `<line x1="${L + pw - 170}" y1="${ly}" x2="${L + pw - 150}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+    );
     parts.push(`<text x="${L + pw - 144}" y="${ly + 4}">${esc(c.className)} (AUC ${c.auc.toFixed(4)})</text>`);
   });
   parts.push('</svg>');

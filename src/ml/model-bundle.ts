@@ -8,7 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 import { joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { InvalidInputError } from '../errors.js';
-import { inputArrays, validateParticleScaler, validateScaler, type InputOptions, type InputRow, makeInputs } from './data.js';
+import {
+  inputArrays,
+  validateParticleScaler,
+  validateScaler,
+  type InputOptions,
+  type InputRow,
+  makeInputs,
+} from './data.js';
 import { fusedPredictor, type Predictor } from './fused-predict.js';
 import type { TrainConfig } from './train.js';
 // Registers the fused GRU layer class, which saved sequence models refer to by name.
@@ -35,10 +42,12 @@ export interface ModelFiles {
 }
 
 export async function readModelFiles(store: Storage, modelUri: string): Promise<ModelFiles> {
-  const need = <T>(p: Promise<T>, name: string): Promise<T> => p.catch((e) => {
-    if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`model ${modelUri} has no ${name}: not a hepflow model directory?`);
-    throw e;
-  });
+  const need = <T>(p: Promise<T>, name: string): Promise<T> =>
+    p.catch((e) => {
+      if (e instanceof ObjectNotFoundError)
+        throw new InvalidInputError(`model ${modelUri} has no ${name}: not a hepflow model directory?`);
+      throw e;
+    });
   const reads = [
     need(store.readAll(joinUri(modelUri, 'model.json')), 'model.json'),
     need(store.readAll(joinUri(modelUri, 'weights.bin')), 'weights.bin'),
@@ -50,21 +59,37 @@ export async function readModelFiles(store: Storage, modelUri: string): Promise<
   const failed = (await Promise.allSettled(reads)).find((r) => r.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
   const [modelJson, weights, scaler, metadata] = await Promise.all(reads);
-  if (metadata?.config?.model?.kind === undefined) throw new InvalidInputError(`model ${modelUri}: metadata.json has no config.model.kind`);
+  if (metadata?.config?.model?.kind === undefined)
+    throw new InvalidInputError(`model ${modelUri}: metadata.json has no config.model.kind`);
   validateScaler(scaler, `model ${modelUri}: scaler.json`);
   // The model's own scaler, not a dataset's: inputs must be transformed as in training.
-  const particleScaler = metadata.particleScaling === 'standard'
-    ? await store.readJson<ParticleScaler>(joinUri(modelUri, 'particle-scaler.json')).catch((e) => {
-      if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`model ${modelUri} was trained on standardised particles but has no particle-scaler.json`);
-      throw e;
-    })
-    : undefined;
+  const particleScaler =
+    metadata.particleScaling === 'standard'
+      ? await store.readJson<ParticleScaler>(joinUri(modelUri, 'particle-scaler.json')).catch((e) => {
+          if (e instanceof ObjectNotFoundError)
+            throw new InvalidInputError(
+              `model ${modelUri} was trained on standardised particles but has no particle-scaler.json`,
+            );
+          throw e;
+        })
+      : undefined;
   if (particleScaler !== undefined) validateParticleScaler(particleScaler, `model ${modelUri}: particle-scaler.json`);
-  return { uri: modelUri, modelJson, weights, scaler, metadata, ...(particleScaler !== undefined ? { particleScaler } : {}) };
+  return {
+    uri: modelUri,
+    modelJson,
+    weights,
+    scaler,
+    metadata,
+    ...(particleScaler !== undefined ? { particleScaler } : {}),
+  };
 }
 
 /** Loads a LayersModel from a model.json + weights.bin pair (hepflow's or the portable dialect). */
-export async function loadModel(modelJson: Uint8Array, weights: Uint8Array, where = 'model.json'): Promise<tf.LayersModel> {
+export async function loadModel(
+  modelJson: Uint8Array,
+  weights: Uint8Array,
+  where = 'model.json',
+): Promise<tf.LayersModel> {
   let json: { modelTopology?: object; weightsManifest?: { weights: tf.io.WeightsManifestEntry[] }[] };
   try {
     json = JSON.parse(fromUtf8.decode(modelJson));
@@ -76,7 +101,9 @@ export async function loadModel(modelJson: Uint8Array, weights: Uint8Array, wher
   }
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: toFusedTopology(json.modelTopology, where), weightSpecs, weightData }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: toFusedTopology(json.modelTopology, where), weightSpecs, weightData }),
+  );
 }
 
 /** A loaded model and how rows become its inputs. */
@@ -96,7 +123,10 @@ export async function bundleFromFiles(files: ModelFiles): Promise<ModelBundle> {
     uri: files.uri,
     model,
     input: {
-      kind: config.model.kind, maxLen: config.model.maxLen, scaler: files.scaler, padding: config.padding,
+      kind: config.model.kind,
+      maxLen: config.model.maxLen,
+      scaler: files.scaler,
+      padding: config.padding,
       ...(files.particleScaler !== undefined ? { particleScaler: files.particleScaler } : {}),
     },
     classNames: config.classNames,
@@ -108,8 +138,13 @@ export async function bundleFromFiles(files: ModelFiles): Promise<ModelBundle> {
 const fusedPredictors = new WeakMap<tf.LayersModel, Predictor | null>();
 
 /** Class probabilities of `rows`, row-major rows × classes. */
-export async function predictProbabilities(bundle: ModelBundle, rows: readonly InputRow[], where = bundle.uri): Promise<Float32Array> {
-  if (!fusedPredictors.has(bundle.model)) fusedPredictors.set(bundle.model, fusedPredictor(bundle.model, bundle.input.kind));
+export async function predictProbabilities(
+  bundle: ModelBundle,
+  rows: readonly InputRow[],
+  where = bundle.uri,
+): Promise<Float32Array> {
+  if (!fusedPredictors.has(bundle.model))
+    fusedPredictors.set(bundle.model, fusedPredictor(bundle.model, bundle.input.kind));
   const fused = fusedPredictors.get(bundle.model);
   if (fused) return fused(inputArrays(rows, bundle.input, where).inputs);
   const { inputs } = makeInputs(rows, bundle.input, where);

@@ -51,22 +51,28 @@ export function validateModelConfig(c: ModelConfig): void {
   const bad = (field: string, why: string): never => {
     throw new Error(`invalid model config: ${field} ${why}`);
   };
-  if (!(MODEL_KINDS as readonly string[]).includes(c.kind)) bad('kind', `must be one of ${MODEL_KINDS.join(', ')}, got '${String(c.kind)}'`);
+  if (!(MODEL_KINDS as readonly string[]).includes(c.kind))
+    bad('kind', `must be one of ${MODEL_KINDS.join(', ')}, got '${String(c.kind)}'`);
   if (!Array.isArray(c.hiddenLayers) || c.hiddenLayers.length === 0 || !c.hiddenLayers.every(positiveInt)) {
     bad('hiddenLayers', `must be a non-empty list of positive integers, got ${JSON.stringify(c.hiddenLayers)}`);
   }
   for (const f of ['gruUnits', 'inclusiveDense', 'maxLen', 'nClasses'] as const) {
     if (!positiveInt(c[f])) bad(f, `must be a positive integer, got ${JSON.stringify(c[f])}`);
   }
-  if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1)) bad('dropout', `must be in [0, 1), got ${c.dropout}`);
-  if (!(typeof c.learningRate === 'number' && c.learningRate > 0)) bad('learningRate', `must be > 0, got ${c.learningRate}`);
+  if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1))
+    bad('dropout', `must be in [0, 1), got ${c.dropout}`);
+  if (!(typeof c.learningRate === 'number' && c.learningRate > 0))
+    bad('learningRate', `must be > 0, got ${c.learningRate}`);
 }
 
 export function modelInputs(kind: ModelKind): readonly ModelInputName[] {
   switch (kind) {
-    case 'hlf': return ['hlf'];
-    case 'particle-sequence': return ['particles'];
-    case 'inclusive': return ['particles', 'hlf'];
+    case 'hlf':
+      return ['hlf'];
+    case 'particle-sequence':
+      return ['particles'];
+    case 'inclusive':
+      return ['particles', 'hlf'];
   }
 }
 
@@ -111,8 +117,12 @@ export function buildModel(c: ModelConfig): tf.LayersModel {
       const gru = gruBranch(c);
       const hlf = tf.input({ shape: [N_HLF], name: 'hlf' });
       const hlfDropped = tf.layers.dropout({ rate: c.dropout, name: 'hlf_dropout' }).apply(hlf) as tf.SymbolicTensor;
-      const joined = tf.layers.concatenate({ name: 'concatenate' }).apply([gru.output, hlfDropped]) as tf.SymbolicTensor;
-      const dense = tf.layers.dense({ units: c.inclusiveDense, activation: 'relu', name: 'dense' }).apply(joined) as tf.SymbolicTensor;
+      const joined = tf.layers
+        .concatenate({ name: 'concatenate' })
+        .apply([gru.output, hlfDropped]) as tf.SymbolicTensor;
+      const dense = tf.layers
+        .dense({ units: c.inclusiveDense, activation: 'relu', name: 'dense' })
+        .apply(joined) as tf.SymbolicTensor;
       model = tf.model({ inputs: [gru.input, hlf], outputs: softmaxHead(c, dense), name: 'inclusive_classifier' });
       break;
     }

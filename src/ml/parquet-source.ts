@@ -46,7 +46,10 @@ export async function createRowSource(o: ParquetSourceOptions): Promise<RowSourc
           let batch: TrainingRow[] = [];
           for await (const row of readFeatureRows(src)) {
             batch.push(row);
-            if (batch.length === readBatch) { yield batch; batch = []; }
+            if (batch.length === readBatch) {
+              yield batch;
+              batch = [];
+            }
           }
           if (batch.length > 0) yield batch;
         } finally {

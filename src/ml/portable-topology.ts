@@ -32,12 +32,24 @@ export function toStandardTopology<T>(topology: T, where = 'model'): T {
   for (const layer of layersOf(copy, where)) {
     if (layer.class_name !== FUSED) continue;
     const { mask_zeros: maskZeros, ...config } = layer.config;
-    if (maskZeros === true) throw new Error(`${where}: GRU layer '${layer.name}' masks zero steps itself (maskZeros), which Keras' GRU cannot; put a Masking(0) layer before it`);
+    if (maskZeros === true)
+      throw new Error(
+        `${where}: GRU layer '${layer.name}' masks zero steps itself (maskZeros), which Keras' GRU cannot; put a Masking(0) layer before it`,
+      );
     if (config.recurrent_activation !== 'sigmoid') {
-      throw new Error(`${where}: GRU layer '${layer.name}' uses recurrent activation '${String(config.recurrent_activation)}', which differs between tfjs and Keras; only 'sigmoid' exports`);
+      throw new Error(
+        `${where}: GRU layer '${layer.name}' uses recurrent activation '${String(config.recurrent_activation)}', which differs between tfjs and Keras; only 'sigmoid' exports`,
+      );
     }
     layer.class_name = STANDARD;
-    layer.config = { ...config, return_sequences: false, return_state: false, go_backwards: false, stateful: false, unroll: false };
+    layer.config = {
+      ...config,
+      return_sequences: false,
+      return_state: false,
+      go_backwards: false,
+      stateful: false,
+      unroll: false,
+    };
   }
   return copy;
 }
@@ -53,12 +65,19 @@ export function toFusedTopology<T>(topology: T, where = 'model'): T {
     if (layer.class_name !== STANDARD || layer.config.reset_after !== true) continue;
     const c = layer.config;
     if (c.return_sequences === true || c.return_state === true || c.go_backwards === true || c.stateful === true) {
-      throw new Error(`${where}: GRU layer '${layer.name}' returns sequences or state, runs backwards or is stateful: the fused GRU does none of these`);
+      throw new Error(
+        `${where}: GRU layer '${layer.name}' returns sequences or state, runs backwards or is stateful: the fused GRU does none of these`,
+      );
     }
     layer.class_name = FUSED;
     layer.config = {
-      name: c.name, trainable: c.trainable ?? true, units: c.units, activation: c.activation ?? 'tanh',
-      recurrent_activation: c.recurrent_activation ?? 'sigmoid', use_bias: c.use_bias ?? true, reset_after: true,
+      name: c.name,
+      trainable: c.trainable ?? true,
+      units: c.units,
+      activation: c.activation ?? 'tanh',
+      recurrent_activation: c.recurrent_activation ?? 'sigmoid',
+      use_bias: c.use_bias ?? true,
+      reset_after: true,
       mask_zeros: false,
     };
   }

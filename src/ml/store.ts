@@ -11,7 +11,8 @@ const EPOCH_DIR = /^epoch-(\d{6})$/;
 const COMPLETE = 'COMPLETE';
 
 function safeName(name: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) throw new Error(`unsafe artifact/checkpoint file name '${name}'`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.'))
+    throw new Error(`unsafe artifact/checkpoint file name '${name}'`);
   return name;
 }
 
@@ -30,7 +31,10 @@ function superseded(epochs: readonly number[], saved: number, keep: number): num
  * loadLatest would pick up. Only the newest `keep` checkpoints are kept.
  */
 export class DirectoryCheckpointStore implements CheckpointStore {
-  constructor(readonly dir: string, readonly keep = 2) {}
+  constructor(
+    readonly dir: string,
+    readonly keep = 2,
+  ) {}
 
   async save(cp: Checkpoint): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -55,7 +59,12 @@ export class DirectoryCheckpointStore implements CheckpointStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    return names.flatMap((n) => { const m = EPOCH_DIR.exec(n); return m ? [Number(m[1])] : []; }).sort((a, b) => a - b);
+    return names
+      .flatMap((n) => {
+        const m = EPOCH_DIR.exec(n);
+        return m ? [Number(m[1])] : [];
+      })
+      .sort((a, b) => a - b);
   }
 
   async loadLatest(): Promise<Checkpoint | undefined> {
@@ -85,7 +94,11 @@ export class DirectoryArtifactSink implements ArtifactSink {
  * are deleted after a new one is complete.
  */
 export class ObjectCheckpointStore implements CheckpointStore {
-  constructor(readonly prefixUri: string, readonly keep = 2, private readonly store: Storage = storage()) {}
+  constructor(
+    readonly prefixUri: string,
+    readonly keep = 2,
+    private readonly store: Storage = storage(),
+  ) {}
 
   private dir(epoch: number): string {
     return joinUri(this.prefixUri, `epoch-${String(epoch).padStart(6, '0')}`);
@@ -122,7 +135,10 @@ export class ObjectCheckpointStore implements CheckpointStore {
 }
 
 export class ObjectArtifactSink implements ArtifactSink {
-  constructor(readonly prefixUri: string, private readonly store: Storage = storage()) {}
+  constructor(
+    readonly prefixUri: string,
+    private readonly store: Storage = storage(),
+  ) {}
 
   async put(name: string, data: Uint8Array): Promise<void> {
     await this.store.write(joinUri(this.prefixUri, safeName(name)), data);

@@ -70,10 +70,16 @@ export interface SerializedError {
 export function serializeError(err: unknown, depth = 0): SerializedError {
   const e = err instanceof Error ? err : new Error(String(err));
   // A storage outage anywhere in the chain stays retryable, whatever wraps it (src/errors.ts).
-  const nonRetryable = e instanceof TrainingWorkerError ? e.nonRetryable
-    : !isTransientStorageError(e) && ((NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name) || isInputVerdict(e));
+  const nonRetryable =
+    e instanceof TrainingWorkerError
+      ? e.nonRetryable
+      : !isTransientStorageError(e) &&
+        ((NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(e.name) || isInputVerdict(e));
   return {
-    name: e.name, message: e.message, nonRetryable, ...(e.stack !== undefined ? { stack: e.stack } : {}),
+    name: e.name,
+    message: e.message,
+    nonRetryable,
+    ...(e.stack !== undefined ? { stack: e.stack } : {}),
     ...(e.cause !== undefined && depth < 4 ? { cause: serializeError(e.cause, depth + 1) } : {}),
   };
 }
@@ -94,7 +100,9 @@ export class TrainingWorkerError extends Error {
   }
 }
 
-export type ParentMessage = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+export type ParentMessage =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: SerializedError };
 
 export interface TrainInWorkerOptions {
   readonly source: SourceSpec;
@@ -121,7 +129,12 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
   if (o.signal?.aborted) return Promise.reject(new AbortError('training cancelled before it started'));
   const stopFlag = new SharedArrayBuffer(4);
   const init: WorkerInit = {
-    config, source: o.source, scaler: o.scaler, particleScaler: o.particleScaler, hasCheckpoints: o.checkpoints !== undefined, stopFlag,
+    config,
+    source: o.source,
+    scaler: o.scaler,
+    particleScaler: o.particleScaler,
+    hasCheckpoints: o.checkpoints !== undefined,
+    stopFlag,
     ...(o.datasetIdentity !== undefined ? { datasetIdentity: o.datasetIdentity } : {}),
     progressIntervalMs: o.progressIntervalMs,
   };
@@ -146,10 +159,19 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
     };
     worker.on('message', (m: WorkerMessage) => {
       switch (m.type) {
-        case 'progress': o.onProgress?.(m.progress); break;
-        case 'log': (o.log ?? ((s: string) => console.error(s)))(m.message); break;
-        case 'call': void serve(m); break;
-        case 'done': settled = { ok: true, result: m.result }; void worker.terminate(); break;
+        case 'progress':
+          o.onProgress?.(m.progress);
+          break;
+        case 'log':
+          (o.log ?? ((s: string) => console.error(s)))(m.message);
+          break;
+        case 'call':
+          void serve(m);
+          break;
+        case 'done':
+          settled = { ok: true, result: m.result };
+          void worker.terminate();
+          break;
         case 'error': {
           const e = m.error.name === 'AbortError' ? new AbortError(m.error.message) : new TrainingWorkerError(m.error);
           settled = { ok: false, error: e };
@@ -158,7 +180,9 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
         }
       }
     });
-    worker.on('error', (err) => { settled ??= { ok: false, error: err }; });
+    worker.on('error', (err) => {
+      settled ??= { ok: false, error: err };
+    });
     worker.on('exit', (code) => {
       o.signal?.removeEventListener('abort', onAbort);
       if (settled === undefined) reject(new Error(`training worker exited with code ${code} before finishing`));

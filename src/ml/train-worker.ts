@@ -10,7 +10,13 @@ import '../process-warnings.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { runTraining, type ArtifactSink, type Checkpoint, type CheckpointStore } from './train.js';
 import type { RowSource } from './data.js';
-import { serializeError, TrainingWorkerError, type ParentMessage, type WorkerInit, type WorkerMessage } from './train-runner.js';
+import {
+  serializeError,
+  TrainingWorkerError,
+  type ParentMessage,
+  type WorkerInit,
+  type WorkerMessage,
+} from './train-runner.js';
 
 const port = parentPort;
 if (port === null) throw new Error('train-worker.ts must run in a worker thread (use trainInWorker)');
@@ -41,18 +47,25 @@ function call(method: 'checkpoint.save' | 'checkpoint.loadLatest' | 'artifact.pu
 
 const checkpoints: CheckpointStore | undefined = init.hasCheckpoints
   ? {
-    save: async (cp: Checkpoint) => { await call('checkpoint.save', [cp]); },
-    loadLatest: async () => (await call('checkpoint.loadLatest', [])) as Checkpoint | undefined,
-  }
+      save: async (cp: Checkpoint) => {
+        await call('checkpoint.save', [cp]);
+      },
+      loadLatest: async () => (await call('checkpoint.loadLatest', [])) as Checkpoint | undefined,
+    }
   : undefined;
-const artifacts: ArtifactSink = { put: async (name, data) => { await call('artifact.put', [name, data]); } };
+const artifacts: ArtifactSink = {
+  put: async (name, data) => {
+    await call('artifact.put', [name, data]);
+  },
+};
 
 async function loadSource(): Promise<RowSource> {
   const { module, exportName = 'createRowSource', options } = init.source;
   const mod = (await import(module)) as Record<string, unknown>;
   const factory = mod[exportName];
-  if (typeof factory !== 'function') throw new Error(`row source module ${module} has no function export '${exportName}'`);
-  const source = (await (factory as (o: unknown) => RowSource | Promise<RowSource>)(options));
+  if (typeof factory !== 'function')
+    throw new Error(`row source module ${module} has no function export '${exportName}'`);
+  const source = await (factory as (o: unknown) => RowSource | Promise<RowSource>)(options);
   if (typeof source?.batches !== 'function' || typeof source.id !== 'string') {
     throw new Error(`${module}#${exportName} did not return a RowSource ({ id, batches() })`);
   }

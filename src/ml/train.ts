@@ -8,13 +8,39 @@ import * as tf from '@tensorflow/tfjs';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { initBackend, parseBackendRequest, type BackendInfo, type BackendRequest } from './backend.js';
 import {
-  disposeBatch, fitHlfScaler, fnv1a, inputArrays, labelArrays, mulberry32, makeBatch, trainingRowBatches, validateParticleScaler, validateScaler, validationRowBatches,
-  type BatchOptions, type PaddingMode, type RowSource, type SplitConfig, type TrainingRow,
+  disposeBatch,
+  fitHlfScaler,
+  fnv1a,
+  inputArrays,
+  labelArrays,
+  mulberry32,
+  makeBatch,
+  trainingRowBatches,
+  validateParticleScaler,
+  validateScaler,
+  validationRowBatches,
+  type BatchOptions,
+  type PaddingMode,
+  type RowSource,
+  type SplitConfig,
+  type TrainingRow,
 } from './data.js';
 import { eventLoopTurns } from '../yield.js';
-import { AbortError, CheckpointError, DatasetTooSmallError, MODEL_CODE_VERSION, TrainingDivergedError } from './errors.js';
+import {
+  AbortError,
+  CheckpointError,
+  DatasetTooSmallError,
+  MODEL_CODE_VERSION,
+  TrainingDivergedError,
+} from './errors.js';
 import { InvalidInputError } from '../errors.js';
-import { classificationReport, selectionScore, SELECTION_METRICS, type ClassificationReport, type SelectionMetric } from './metrics.js';
+import {
+  classificationReport,
+  selectionScore,
+  SELECTION_METRICS,
+  type ClassificationReport,
+  type SelectionMetric,
+} from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
 import { fusedDenseTrainStep } from './dense/index.js';
 import { fusedPredictor } from './fused-predict.js';
@@ -36,25 +62,41 @@ export interface TrainConfig {
 }
 
 /** Defaults to the paper's three classes; a pipeline run passes its dataset's classes. */
-export function defaultTrainConfig(model: ModelConfig, overrides: Partial<Omit<TrainConfig, 'model'>> = {}): TrainConfig {
+export function defaultTrainConfig(
+  model: ModelConfig,
+  overrides: Partial<Omit<TrainConfig, 'model'>> = {},
+): TrainConfig {
   return {
-    model, batchSize: 128, epochs: 5, split: { validationFraction: 0.1, seed: 42 }, shuffleBuffer: 10_000, seed: 1,
-    padding: 'longest', backend: 'auto', classNames: [...EVENT_CLASSES], selectionMetric: 'valLoss', ...overrides,
+    model,
+    batchSize: 128,
+    epochs: 5,
+    split: { validationFraction: 0.1, seed: 42 },
+    shuffleBuffer: 10_000,
+    seed: 1,
+    padding: 'longest',
+    backend: 'auto',
+    classNames: [...EVENT_CLASSES],
+    selectionMetric: 'valLoss',
+    ...overrides,
   };
 }
 
 export function validateTrainConfig(c: TrainConfig): void {
   validateModelConfig(c.model);
-  const bad = (f: string, why: string): never => { throw new InvalidInputError(`invalid training config: ${f} ${why}`); };
+  const bad = (f: string, why: string): never => {
+    throw new InvalidInputError(`invalid training config: ${f} ${why}`);
+  };
   for (const f of ['batchSize', 'epochs', 'shuffleBuffer'] as const) {
     if (!(Number.isInteger(c[f]) && c[f] > 0)) bad(f, `must be a positive integer, got ${JSON.stringify(c[f])}`);
   }
   if (!Number.isInteger(c.seed)) bad('seed', `must be an integer, got ${JSON.stringify(c.seed)}`);
   const vf = c.split.validationFraction;
   if (!(typeof vf === 'number' && vf >= 0 && vf < 1)) bad('split.validationFraction', `must be in [0, 1), got ${vf}`);
-  if (c.classNames.length !== c.model.nClasses) bad('classNames', `has ${c.classNames.length} names for ${c.model.nClasses} classes`);
+  if (c.classNames.length !== c.model.nClasses)
+    bad('classNames', `has ${c.classNames.length} names for ${c.model.nClasses} classes`);
   if (!['fixed', 'longest'].includes(c.padding)) bad('padding', `must be 'fixed' or 'longest', got '${c.padding}'`);
-  if (!SELECTION_METRICS.includes(c.selectionMetric)) bad('selectionMetric', `must be one of ${SELECTION_METRICS.join(', ')}, got '${c.selectionMetric}'`);
+  if (!SELECTION_METRICS.includes(c.selectionMetric))
+    bad('selectionMetric', `must be one of ${SELECTION_METRICS.join(', ')}, got '${c.selectionMetric}'`);
   parseBackendRequest(c.backend);
 }
 
@@ -134,7 +176,9 @@ export interface TrainResult {
   readonly resumedFromEpoch: number;
   readonly bestEpoch: number;
   readonly history: readonly EpochMetrics[];
-  readonly validation?: (Omit<ClassificationReport, 'perClass'> & { perClass: { className: string; auc: number }[] }) | undefined;
+  readonly validation?:
+    | (Omit<ClassificationReport, 'perClass'> & { perClass: { className: string; auc: number }[] })
+    | undefined;
   readonly parameters: number;
   readonly trainSeconds: number;
   readonly samplesPerSecond: number;
@@ -175,8 +219,17 @@ export { AbortError } from './errors.js';
 export function checkpointFingerprint(c: TrainConfig, scaledParticles: boolean, datasetIdentity: string): string {
   const { model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric } = c;
   return JSON.stringify({
-    code: MODEL_CODE_VERSION, dataset: datasetIdentity,
-    model, batchSize, split, shuffleBuffer, seed, padding, classNames, selectionMetric, scaledParticles,
+    code: MODEL_CODE_VERSION,
+    dataset: datasetIdentity,
+    model,
+    batchSize,
+    split,
+    shuffleBuffer,
+    seed,
+    padding,
+    classNames,
+    selectionMetric,
+    scaledParticles,
   });
 }
 
@@ -195,7 +248,12 @@ function decodeTensors(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]): t
   return specs.map((s) => map[s.name]!);
 }
 
-function setModelWeights(model: tf.LayersModel, data: Uint8Array, specs: tf.io.WeightsManifestEntry[], where: string): void {
+function setModelWeights(
+  model: tf.LayersModel,
+  data: Uint8Array,
+  specs: tf.io.WeightsManifestEntry[],
+  where: string,
+): void {
   const tensors = decodeTensors(data, specs);
   const own = model.getWeights();
   if (tensors.length !== own.length || tensors.some((t, i) => !tf.util.arraysEqual(t.shape, own[i]!.shape))) {
@@ -232,10 +290,14 @@ export function tfjsTrainStep(model: tf.LayersModel): TrainStep {
   const optimizer = model.optimizer;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const step = (inputs: tf.Tensor[], labels: tf.Tensor): number => {
-    const loss = optimizer.minimize(() => {
-      const out = model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor;
-      return tf.mean<tf.Scalar>(tf.metrics.categoricalCrossentropy(labels, out));
-    }, true, vars)!;
+    const loss = optimizer.minimize(
+      () => {
+        const out = model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: true }) as tf.Tensor;
+        return tf.mean<tf.Scalar>(tf.metrics.categoricalCrossentropy(labels, out));
+      },
+      true,
+      vars,
+    )!;
     const value = loss.dataSync()[0]!;
     loss.dispose();
     return value;
@@ -262,7 +324,9 @@ function describeMismatch(stored: string, now: string): string {
     return 'unreadable settings';
   }
   const b = JSON.parse(now) as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+    (k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]),
+  );
   return `other ${keys.join(', ')} (stored ${keys.map((k) => `${k}=${JSON.stringify(a[k])}`).join(' ')})`;
 }
 
@@ -298,7 +362,8 @@ export async function predictRows(
   for await (const rows of batches) {
     await turn();
     const { p, labelIndex } = await predict(rows);
-    for (let i = 0; i < labelIndex.length; i++) lossSum -= Math.log(Math.max(p[i * o.nClasses + labelIndex[i]!]!, 1e-7));
+    for (let i = 0; i < labelIndex.length; i++)
+      lossSum -= Math.log(Math.max(p[i * o.nClasses + labelIndex[i]!]!, 1e-7));
     probs.push(p);
     labels.push(labelIndex);
     n += labelIndex.length;
@@ -306,20 +371,30 @@ export async function predictRows(
   const cat = <T extends Float32Array | Int32Array>(parts: T[], make: (len: number) => T): T => {
     const out = make(parts.reduce((s, a) => s + a.length, 0));
     let off = 0;
-    for (const a of parts) { out.set(a, off); off += a.length; }
+    for (const a of parts) {
+      out.set(a, off);
+      off += a.length;
+    }
     return out;
   };
-  return { probs: cat(probs, (l) => new Float32Array(l)), labels: cat(labels, (l) => new Int32Array(l)), loss: n ? lossSum / n : NaN };
+  return {
+    probs: cat(probs, (l) => new Float32Array(l)),
+    labels: cat(labels, (l) => new Int32Array(l)),
+    loss: n ? lossSum / n : NaN,
+  };
 }
 
 /** Serialises a LayersModel in the tfjs layers format (model.json + one weights.bin). */
 export async function modelArtifacts(model: tf.LayersModel): Promise<{ modelJson: Uint8Array; weights: Uint8Array }> {
   let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    saved = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
-  if (saved?.weightData === undefined || saved.weightSpecs === undefined) throw new Error('model.save produced no weights');
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (saved?.weightData === undefined || saved.weightSpecs === undefined)
+    throw new Error('model.save produced no weights');
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(saved.weightData));
   const json = {
     format: 'layers-model',
@@ -381,34 +456,59 @@ async function train(config: TrainConfig, deps: TrainDeps): Promise<TrainResult>
     // The HLF model never sees particles: a particle scaler is neither used nor saved for it.
     const particleScaler = modelInputs(config.model.kind).includes('particles') ? deps.particleScaler : undefined;
     if (particleScaler !== undefined) validateParticleScaler(particleScaler, `${where} particle scaler`);
-    const fingerprint = checkpointFingerprint(config, particleScaler !== undefined, deps.datasetIdentity ?? deps.source.id);
+    const fingerprint = checkpointFingerprint(
+      config,
+      particleScaler !== undefined,
+      deps.datasetIdentity ?? deps.source.id,
+    );
     const resumed = await resume(model, deps.checkpoints, fingerprint, log);
     const scaler = resumed?.state.scaler ?? deps.scaler ?? (await fitHlfScaler(deps.source, config.split));
     validateScaler(scaler, where);
     // A resumed run keeps the scalers it started with.
     const pScaler = resumed?.state.particleScaler ?? particleScaler;
     const run: Run = {
-      config, deps, model, where, log, fingerprint, scaler, particleScaler: pScaler,
+      config,
+      deps,
+      model,
+      where,
+      log,
+      fingerprint,
+      scaler,
+      particleScaler: pScaler,
       batchOptions: {
-        kind: config.model.kind, maxLen: config.model.maxLen, scaler, padding: config.padding, nClasses: config.model.nClasses,
+        kind: config.model.kind,
+        maxLen: config.model.maxLen,
+        scaler,
+        padding: config.padding,
+        nClasses: config.model.nClasses,
         ...(pScaler !== undefined ? { particleScaler: pScaler } : {}),
       },
       hasValidation: config.split.validationFraction > 0,
     };
     const state: RunState = {
-      history: [...(resumed?.state.history ?? [])], best: resumed?.state.best ?? null,
-      bestWeights: resumed?.bestWeights, trainSeconds: resumed?.state.trainSeconds ?? 0,
+      history: [...(resumed?.state.history ?? [])],
+      best: resumed?.state.best ?? null,
+      bestWeights: resumed?.bestWeights,
+      trainSeconds: resumed?.state.trainSeconds ?? 0,
     };
     const resumedFromEpoch = resumed?.state.epochsDone ?? 0;
     const trainStep = makeTrainStep(model);
     for (let epoch = resumedFromEpoch; epoch < config.epochs; epoch++) {
       const trained = await trainEpoch(run, trainStep, epoch);
       state.trainSeconds += trained.metrics.seconds;
-      const metrics = run.hasValidation ? await validateEpoch(run, trained.metrics, epoch === resumedFromEpoch) : trained.metrics;
+      const metrics = run.hasValidation
+        ? await validateEpoch(run, trained.metrics, epoch === resumedFromEpoch)
+        : trained.metrics;
       await endEpoch(run, state, metrics);
       deps.onProgress?.({
-        type: 'epoch', epoch, epochs: config.epochs, batch: trained.batches, loss: metrics.loss, samplesSeen: metrics.samples,
-        samplesPerSecond: metrics.samplesPerSecond, validation: metrics,
+        type: 'epoch',
+        epoch,
+        epochs: config.epochs,
+        batch: trained.batches,
+        loss: metrics.loss,
+        samplesSeen: metrics.samples,
+        samplesPerSecond: metrics.samplesPerSecond,
+        validation: metrics,
       });
     }
     return await writeArtifacts(run, state, { backend, resumedFromEpoch, parameters: model.countParams() });
@@ -422,14 +522,19 @@ async function train(config: TrainConfig, deps: TrainDeps): Promise<TrainResult>
  * same fingerprint; a checkpoint of other data, settings or code is logged and ignored.
  */
 async function resume(
-  model: tf.LayersModel, checkpoints: CheckpointStore | undefined, fingerprint: string, log: (m: string) => void,
+  model: tf.LayersModel,
+  checkpoints: CheckpointStore | undefined,
+  fingerprint: string,
+  log: (m: string) => void,
 ): Promise<{ state: TrainState; bestWeights: Uint8Array } | undefined> {
   const latest = await checkpoints?.loadLatest();
   if (latest === undefined) return undefined;
   const state = checkpointState(latest);
   if (state.fingerprint !== fingerprint) {
     // Another dataset, other settings or older code: its weights answer another question.
-    log(`[ml] ignoring the checkpoint of epoch ${latest.epoch}: it was taken for ${describeMismatch(state.fingerprint, fingerprint)}; training from scratch`);
+    log(
+      `[ml] ignoring the checkpoint of epoch ${latest.epoch}: it was taken for ${describeMismatch(state.fingerprint, fingerprint)}; training from scratch`,
+    );
     return undefined;
   }
   const need = (name: string): Uint8Array => {
@@ -447,7 +552,9 @@ async function resume(
 
 /** One pass over the training split; stops between batches when asked to. */
 async function trainEpoch(
-  run: Run, trainStep: TrainStep, epoch: number,
+  run: Run,
+  trainStep: TrainStep,
+  epoch: number,
 ): Promise<{ metrics: EpochMetrics; batches: number }> {
   const { config, deps, where } = run;
   seedTfjsRandom(config.seed, `dropout epoch ${epoch}`);
@@ -458,14 +565,19 @@ async function trainEpoch(
   let lossSum = 0;
   let batchIndex = 0;
   const batches = trainingRowBatches(deps.source, {
-    split: config.split, batchSize: config.batchSize, shuffleBuffer: config.shuffleBuffer, seed: config.seed, epoch,
+    split: config.split,
+    batchSize: config.batchSize,
+    shuffleBuffer: config.shuffleBuffer,
+    seed: config.seed,
+    epoch,
   });
   for await (const rows of batches) {
     if (deps.shouldStop?.()) throw new AbortError(`training stopped during epoch ${epoch} before batch ${batchIndex}`);
     const b = makeBatch(rows, run.batchOptions, where);
     const loss = trainStep(b.inputs, b.labels);
     disposeBatch(b);
-    if (!Number.isFinite(loss)) throw new TrainingDivergedError(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
+    if (!Number.isFinite(loss))
+      throw new TrainingDivergedError(`training diverged: loss ${loss} at epoch ${epoch} batch ${batchIndex}`);
     lossSum += loss * b.size;
     samples += b.size;
     batchIndex++;
@@ -473,36 +585,60 @@ async function trainEpoch(
     if (deps.onProgress && now - lastReport >= interval) {
       lastReport = now;
       deps.onProgress({
-        type: 'batch', epoch, epochs: config.epochs, batch: batchIndex, loss, samplesSeen: samples,
+        type: 'batch',
+        epoch,
+        epochs: config.epochs,
+        batch: batchIndex,
+        loss,
+        samplesSeen: samples,
         samplesPerSecond: samples / ((now - t0) / 1000),
       });
     }
   }
-  if (samples === 0) throw new DatasetTooSmallError(`${where}: no training rows (validation fraction ${config.split.validationFraction})`);
+  if (samples === 0)
+    throw new DatasetTooSmallError(
+      `${where}: no training rows (validation fraction ${config.split.validationFraction})`,
+    );
   // Validation and the checkpoint read the model's variables and optimizer.
   await trainStep.sync();
   const seconds = (performance.now() - t0) / 1000;
-  return { metrics: { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds }, batches: batchIndex };
+  return {
+    metrics: { epoch, loss: lossSum / samples, samples, seconds, samplesPerSecond: samples / seconds },
+    batches: batchIndex,
+  };
 }
 
 /** The epoch's metrics with the validation split's loss, accuracy and AUCs added. */
 async function validateEpoch(run: Run, metrics: EpochMetrics, firstOfRun: boolean): Promise<EpochMetrics> {
   const { config, where } = run;
-  const v = await predictRows(run.model, validationRowBatches(run.deps.source, config.split, Math.max(config.batchSize, 256)), run.batchOptions, where);
+  const v = await predictRows(
+    run.model,
+    validationRowBatches(run.deps.source, config.split, Math.max(config.batchSize, 256)),
+    run.batchOptions,
+    where,
+  );
   // The loss is clipped, so weights that overflowed show first as NaN predictions.
-  if (v.probs.some(Number.isNaN)) throw new TrainingDivergedError(`training diverged: the model predicts NaN after epoch ${metrics.epoch}`);
+  if (v.probs.some(Number.isNaN))
+    throw new TrainingDivergedError(`training diverged: the model predicts NaN after epoch ${metrics.epoch}`);
   const present = new Set(v.labels);
   if (present.size < 2) {
-    throw new DatasetTooSmallError(`${where}: the validation split (fraction ${config.split.validationFraction}) holds ${v.labels.length} ` +
-      `events of ${present.size} class(es), too few to validate: use a larger dataset or validation fraction`);
+    throw new DatasetTooSmallError(
+      `${where}: the validation split (fraction ${config.split.validationFraction}) holds ${v.labels.length} ` +
+        `events of ${present.size} class(es), too few to validate: use a larger dataset or validation fraction`,
+    );
   }
   if (firstOfRun && present.size < config.classNames.length) {
     const missing = config.classNames.filter((_, l) => !present.has(l));
-    run.log(`[ml] warning: no ${missing.join(', ')} event in the validation split of ${v.labels.length}: validation AUC is the mean over the classes present`);
+    run.log(
+      `[ml] warning: no ${missing.join(', ')} event in the validation split of ${v.labels.length}: validation AUC is the mean over the classes present`,
+    );
   }
   const r = classificationReport(v.probs, v.labels, config.classNames, 2);
   return {
-    ...metrics, valLoss: v.loss, valAccuracy: r.accuracy, valMeanAuc: r.meanAuc,
+    ...metrics,
+    valLoss: v.loss,
+    valAccuracy: r.accuracy,
+    valMeanAuc: r.meanAuc,
     valAuc: Object.fromEntries(r.perClass.map((c) => [c.className, c.auc])),
   };
 }
@@ -523,26 +659,40 @@ async function endEpoch(run: Run, state: RunState, metrics: EpochMetrics): Promi
     const opt = await encodeTensors(optWeights.map((w) => w.tensor));
     const optNames = optWeights.map((w) => w.name);
     const st: TrainState = {
-      fingerprint: run.fingerprint, epochsDone: metrics.epoch + 1, history: state.history, best: state.best, scaler: run.scaler,
-      ...(run.particleScaler !== undefined ? { particleScaler: run.particleScaler } : {}), trainSeconds: state.trainSeconds,
-      weightSpecs: weights.specs, optimizerSpecs: opt.specs.map((spec, i) => ({ ...spec, name: optNames[i]! })),
+      fingerprint: run.fingerprint,
+      epochsDone: metrics.epoch + 1,
+      history: state.history,
+      best: state.best,
+      scaler: run.scaler,
+      ...(run.particleScaler !== undefined ? { particleScaler: run.particleScaler } : {}),
+      trainSeconds: state.trainSeconds,
+      weightSpecs: weights.specs,
+      optimizerSpecs: opt.specs.map((spec, i) => ({ ...spec, name: optNames[i]! })),
     };
     await run.deps.checkpoints.save({
       epoch: metrics.epoch + 1,
       files: {
-        'state.json': utf8.encode(JSON.stringify(st)), 'weights.bin': weights.data,
-        'optimizer.bin': opt.data, 'best-weights.bin': state.bestWeights!,
+        'state.json': utf8.encode(JSON.stringify(st)),
+        'weights.bin': weights.data,
+        'optimizer.bin': opt.data,
+        'best-weights.bin': state.bestWeights!,
       },
     });
   }
-  run.log(`[ml] epoch ${metrics.epoch + 1}/${config.epochs}: loss ${metrics.loss.toFixed(4)}` +
-    (metrics.valLoss !== undefined ? `, val loss ${metrics.valLoss.toFixed(4)}, val mean AUC ${metrics.valMeanAuc!.toFixed(4)}` : '') +
-    `, ${metrics.samplesPerSecond.toFixed(0)} samples/s`);
+  run.log(
+    `[ml] epoch ${metrics.epoch + 1}/${config.epochs}: loss ${metrics.loss.toFixed(4)}` +
+      (metrics.valLoss !== undefined
+        ? `, val loss ${metrics.valLoss.toFixed(4)}, val mean AUC ${metrics.valMeanAuc!.toFixed(4)}`
+        : '') +
+      `, ${metrics.samplesPerSecond.toFixed(0)} samples/s`,
+  );
 }
 
 /** Restores the best epoch's weights and writes the model, its scalers, the validation report and metadata. */
 async function writeArtifacts(
-  run: Run, state: RunState, o: { backend: BackendInfo; resumedFromEpoch: number; parameters: number },
+  run: Run,
+  state: RunState,
+  o: { backend: BackendInfo; resumedFromEpoch: number; parameters: number },
 ): Promise<TrainResult> {
   const { config, deps, model } = run;
   const { history, best, bestWeights, trainSeconds } = state;
@@ -552,9 +702,17 @@ async function writeArtifacts(
 
   let validation: TrainResult['validation'];
   const artifacts: string[] = [];
-  const put = async (name: string, data: Uint8Array) => { await deps.artifacts.put(name, data); artifacts.push(name); };
+  const put = async (name: string, data: Uint8Array) => {
+    await deps.artifacts.put(name, data);
+    artifacts.push(name);
+  };
   if (run.hasValidation) {
-    const v = await predictRows(model, validationRowBatches(deps.source, config.split, 256), run.batchOptions, run.where);
+    const v = await predictRows(
+      model,
+      validationRowBatches(deps.source, config.split, 256),
+      run.batchOptions,
+      run.where,
+    );
     if (v.labels.length > 0) {
       const r = classificationReport(v.probs, v.labels, config.classNames, 200);
       validation = { ...r, perClass: r.perClass.map((c) => ({ className: c.className, auc: c.auc })) };
@@ -565,11 +723,20 @@ async function writeArtifacts(
   await put('model.json', modelJson);
   await put('weights.bin', weights);
   await put('scaler.json', utf8.encode(JSON.stringify(run.scaler)));
-  if (run.particleScaler !== undefined) await put('particle-scaler.json', utf8.encode(JSON.stringify(run.particleScaler)));
+  if (run.particleScaler !== undefined)
+    await put('particle-scaler.json', utf8.encode(JSON.stringify(run.particleScaler)));
   const samplesTotal = history.reduce((s, h) => s + h.samples, 0);
   const result: TrainResult = {
-    datasetId: deps.source.id, backend: o.backend, epochsCompleted: history.length, resumedFromEpoch: o.resumedFromEpoch,
-    bestEpoch: best.epoch, history, validation, parameters: o.parameters, trainSeconds, samplesPerSecond: samplesTotal / trainSeconds,
+    datasetId: deps.source.id,
+    backend: o.backend,
+    epochsCompleted: history.length,
+    resumedFromEpoch: o.resumedFromEpoch,
+    bestEpoch: best.epoch,
+    history,
+    validation,
+    parameters: o.parameters,
+    trainSeconds,
+    samplesPerSecond: samplesTotal / trainSeconds,
     artifacts: [...artifacts, 'metadata.json'],
   };
   // particleScaling tells evaluation whether particle-scaler.json must be applied.

@@ -5,8 +5,20 @@
  * per-value JS objects are created.
  */
 import {
-  Field, Float32, Int32, Int64, List, RecordBatch, Schema, Struct, Table, Utf8,
-  makeData, tableToIPC, vectorFromArray, type Data,
+  Field,
+  Float32,
+  Int32,
+  Int64,
+  List,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  Utf8,
+  makeData,
+  tableToIPC,
+  vectorFromArray,
+  type Data,
 } from 'apache-arrow';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../physics/schema.js';
 import { PARTICLES_COLUMN } from './schema.js';
@@ -73,7 +85,10 @@ export class FeatureColumns {
     const nValues = this.offsets[n]!;
     const children: Data[] = [
       makeData({
-        type: particlesType, length: n, nullCount: 0, valueOffsets: this.offsets.subarray(0, n + 1),
+        type: particlesType,
+        length: n,
+        nullCount: 0,
+        valueOffsets: this.offsets.subarray(0, n + 1),
         child: makeData({ type: new Float32(), length: nValues, nullCount: 0, data: this.values.subarray(0, nValues) }),
       }),
       ...this.hlf.map((data) => makeData({ type: new Float32(), length: n, nullCount: 0, data: data.subarray(0, n) })),

@@ -30,7 +30,8 @@ async function localSource(path: string): Promise<RandomAccessSource> {
     uri: path,
     size,
     async read(offset, length) {
-      if (offset + length > size) throw new Error(`${path}: read of ${length} bytes at ${offset} passes the end (${size})`);
+      if (offset + length > size)
+        throw new Error(`${path}: read of ${length} bytes at ${offset} passes the end (${size})`);
       const buf = new Uint8Array(length);
       let done = 0;
       while (done < length) {
@@ -45,7 +46,11 @@ async function localSource(path: string): Promise<RandomAccessSource> {
 }
 
 /** The part of the Blob interface parquet-wasm's ParquetFile.fromFile uses. */
-interface BlobView { readonly size: number; slice(start?: number, end?: number): BlobView; arrayBuffer(): Promise<ArrayBuffer> }
+interface BlobView {
+  readonly size: number;
+  slice(start?: number, end?: number): BlobView;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
 
 /**
  * What parquet-wasm's reads go through. parquet-wasm cannot take a rejected read (it
@@ -74,7 +79,10 @@ function blobView(ctx: ReadContext, start: number, end: number): BlobView {
     async arrayBuffer() {
       const w = ctx.window;
       if (w !== undefined && start >= w.start && end <= w.start + w.bytes.length) {
-        return w.bytes.buffer.slice(w.bytes.byteOffset + start - w.start, w.bytes.byteOffset + end - w.start) as ArrayBuffer;
+        return w.bytes.buffer.slice(
+          w.bytes.byteOffset + start - w.start,
+          w.bytes.byteOffset + end - w.start,
+        ) as ArrayBuffer;
       }
       let bytes: Uint8Array;
       try {
@@ -98,7 +106,11 @@ async function readTail(src: RandomAccessSource): Promise<ReadContext['window']>
 }
 
 /** A column chunk's place in the file, by its top-level column name. */
-interface ChunkRange { readonly column: string; readonly start: number; readonly end: number }
+interface ChunkRange {
+  readonly column: string;
+  readonly start: number;
+  readonly end: number;
+}
 
 /**
  * Each row group's column chunks' byte ranges, where the file has the layout arrow-rs and
@@ -110,16 +122,24 @@ function chunkRanges(meta: pw.ParquetMetaData, fileSize: number): ChunkRange[][]
   const groups: ChunkRange[][] = [];
   let at = 4;
   for (const g of meta.rowGroups()) {
-    groups.push(g.columns().map((c) => {
-      const start = at;
-      at += c.compressedSize();
-      return { column: c.columnPath()[0] ?? '', start, end: at };
-    }));
+    groups.push(
+      g.columns().map((c) => {
+        const start = at;
+        at += c.compressedSize();
+        return { column: c.columnPath()[0] ?? '', start, end: at };
+      }),
+    );
   }
   return at <= fileSize ? groups : [];
 }
 
-interface Opened { ctx: ReadContext; file: pw.ParquetFile; owned: boolean; info: FeatureFileInfo; chunks: ChunkRange[][] }
+interface Opened {
+  ctx: ReadContext;
+  file: pw.ParquetFile;
+  owned: boolean;
+  info: FeatureFileInfo;
+  chunks: ChunkRange[][];
+}
 
 /** Reads the bytes of row group `g`'s `columns` ourselves before parquet-wasm decodes them (see ReadContext). */
 async function prefetch(f: Opened, g: number, columns: readonly string[]): Promise<void> {
@@ -148,8 +168,11 @@ async function openFeatureFile(source: Source): Promise<Opened> {
     const meta = file.metadata();
     const fileMeta = meta.fileMetadata();
     // ARROW:schema is arrow-rs' private copy of the schema, not user metadata.
-    const raw = Object.fromEntries(Array.from(fileMeta.keyValueMetadata().entries(), ([k, v]) => [String(k), String(v ?? '')])
-      .filter(([k]) => k !== 'ARROW:schema'));
+    const raw = Object.fromEntries(
+      Array.from(fileMeta.keyValueMetadata().entries(), ([k, v]) => [String(k), String(v ?? '')]).filter(
+        ([k]) => k !== 'ARROW:schema',
+      ),
+    );
     const { [METADATA_KEY]: packed, ...kv } = raw;
     if (packed !== undefined) {
       try {
@@ -164,7 +187,8 @@ async function openFeatureFile(source: Source): Promise<Opened> {
     }
     const schema = file.schema();
     const missing = FEATURE_COLUMNS.filter((c) => schema.indexOf(c) < 0);
-    if (missing.length > 0) throw new Error(`${src.uri}: not a hepflow feature file, missing columns ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new Error(`${src.uri}: not a hepflow feature file, missing columns ${missing.join(', ')}`);
     const info: FeatureFileInfo = {
       uri: src.uri,
       numRows: fileMeta.numRows(),
@@ -203,7 +227,8 @@ export async function* readFeatureBatches(source: Source, rowGroups?: readonly n
       await prefetch(f, g, FEATURE_COLUMNS);
       const t = await f.file.read({ rowGroups: [g], batchSize: Math.max(1, rows), columns: [...FEATURE_COLUMNS] });
       const batch = tableToBatch(tableFromIPC(t.intoIPCStream()), `${f.ctx.src.uri} row group ${g}`);
-      if (batch.length !== rows) throw new Error(`${f.ctx.src.uri}: row group ${g} has ${batch.length} rows, footer says ${rows}`);
+      if (batch.length !== rows)
+        throw new Error(`${f.ctx.src.uri}: row group ${g} has ${batch.length} rows, footer says ${rows}`);
       yield batch;
     }
   } finally {
@@ -223,14 +248,17 @@ export async function* readHlfBatches(source: Source): AsyncGenerator<Pick<Featu
     for (let g = 0; g < f.info.rowGroupRows.length; g++) {
       const rows = f.info.rowGroupRows[g]!;
       await prefetch(f, g, columns);
-      const t = tableFromIPC((await f.file.read({ rowGroups: [g], batchSize: Math.max(1, rows), columns })).intoIPCStream());
+      const t = tableFromIPC(
+        (await f.file.read({ rowGroups: [g], batchSize: Math.max(1, rows), columns })).intoIPCStream(),
+      );
       const col = (name: string) => {
         const c = t.getChild(name);
         if (c === null) throw new Error(`${f.ctx.src.uri}: row group ${g} has no ${name} column`);
         return c;
       };
       const label = Int32Array.from(col('label').toArray() as Int32Array);
-      if (label.length !== rows) throw new Error(`${f.ctx.src.uri}: row group ${g} has ${label.length} rows, footer says ${rows}`);
+      if (label.length !== rows)
+        throw new Error(`${f.ctx.src.uri}: row group ${g} has ${label.length} rows, footer says ${rows}`);
       const hlf = new Float32Array(rows * N_HLF);
       HLF_NAMES.forEach((name, k) => {
         const v = col(name).toArray() as Float32Array;

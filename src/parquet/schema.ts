@@ -14,7 +14,14 @@
 import { HLF_NAMES } from '../physics/schema.js';
 
 export const PARTICLES_COLUMN = 'particles';
-export const FEATURE_COLUMNS = [PARTICLES_COLUMN, ...HLF_NAMES, 'label', 'class_name', 'source_uri', 'source_entry'] as const;
+export const FEATURE_COLUMNS = [
+  PARTICLES_COLUMN,
+  ...HLF_NAMES,
+  'label',
+  'class_name',
+  'source_uri',
+  'source_entry',
+] as const;
 /** Key-value metadata key naming the format version, checked by the reader. */
 export const FORMAT_KEY = 'hepflow.features.format';
 export const FORMAT_VERSION = '1';

@@ -22,7 +22,8 @@ export interface ParquetWriterOptions {
   metadata?: Record<string, string>;
 }
 
-const sortedJson = (o: Record<string, string>): string => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+const sortedJson = (o: Record<string, string>): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 
 interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
@@ -48,27 +49,42 @@ async function fileSink(path: string): Promise<ByteSink> {
 
 function streamSink(stream: Writable): ByteSink {
   let failure: Error | null = null;
-  stream.on('error', (e) => { failure = e; });
+  stream.on('error', (e) => {
+    failure = e;
+  });
   return {
     write(chunk) {
       if (failure) return Promise.reject(failure);
       return new Promise<void>((resolve, reject) => {
-        if (stream.write(chunk, (err) => { if (err) reject(err); })) resolve();
+        if (
+          stream.write(chunk, (err) => {
+            if (err) reject(err);
+          })
+        )
+          resolve();
         else stream.once('drain', resolve);
       });
     },
-    close: () => new Promise<void>((resolve, reject) => {
-      if (failure) { reject(failure); return; }
-      stream.once('error', reject);
-      stream.end(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        if (failure) {
+          reject(failure);
+          return;
+        }
+        stream.once('error', reject);
+        stream.end(() => resolve());
+      }),
     async abort(reason) {
       stream.destroy(reason);
     },
   };
 }
 
-const COMPRESSION = { snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD, none: pw.Compression.UNCOMPRESSED } as const;
+const COMPRESSION = {
+  snappy: pw.Compression.SNAPPY,
+  zstd: pw.Compression.ZSTD,
+  none: pw.Compression.UNCOMPRESSED,
+} as const;
 
 /** One row group being filled. */
 export interface RowGroup<R> {
@@ -82,8 +98,12 @@ export interface RowGroup<R> {
 export function rowArrayGroup<R>(toIpc: (rows: readonly R[]) => Uint8Array): RowGroup<R> {
   let rows: R[] = [];
   return {
-    get length() { return rows.length; },
-    push(row) { rows.push(row); },
+    get length() {
+      return rows.length;
+    },
+    push(row) {
+      rows.push(row);
+    },
     takeIpc() {
       const taken = rows;
       rows = [];
@@ -110,7 +130,9 @@ const FEATURE_CODEC: RowCodec<FeatureRow> = {
   check(row, target) {
     if (row.hlf.length !== N_HLF) throw new Error(`${target}: row hlf has ${row.hlf.length} values, expected ${N_HLF}`);
     if (row.particles.length % N_PARTICLE_FEATURES !== 0) {
-      throw new Error(`${target}: particles length ${row.particles.length} is not a multiple of ${N_PARTICLE_FEATURES}`);
+      throw new Error(
+        `${target}: particles length ${row.particles.length} is not a multiple of ${N_PARTICLE_FEATURES}`,
+      );
     }
   },
   format: { [FORMAT_KEY]: FORMAT_VERSION },
@@ -128,20 +150,38 @@ export class ParquetRowWriter<R> {
   private drained!: Promise<void>;
   private abortReason: Error | null = null;
 
-  private constructor(private readonly target: string, private readonly rowGroupSize: number, private readonly codec: RowCodec<R>) {
+  private constructor(
+    private readonly target: string,
+    private readonly rowGroupSize: number,
+    private readonly codec: RowCodec<R>,
+  ) {
     this.pending = codec.newRowGroup(rowGroupSize);
   }
 
   /** Opens a writer on a local file path (created or truncated) or a Node Writable. */
-  static async open<R>(target: string | Writable, codec: RowCodec<R>, options: ParquetWriterOptions = {}): Promise<ParquetRowWriter<R>> {
+  static async open<R>(
+    target: string | Writable,
+    codec: RowCodec<R>,
+    options: ParquetWriterOptions = {},
+  ): Promise<ParquetRowWriter<R>> {
     const rowGroupSize = options.rowGroupSize ?? 1000;
-    if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
+    if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1)
+      throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
     const w = new ParquetRowWriter(typeof target === 'string' ? target : 'stream', rowGroupSize, codec);
     const sink = typeof target === 'string' ? await fileSink(target) : streamSink(target);
-    const input = new ReadableStream<pw.RecordBatch>({
-      start: (c) => { w.controller = c; },
-      pull: () => { const f = w.wantMore; w.wantMore = null; f?.(); },
-    }, { highWaterMark: 1 });
+    const input = new ReadableStream<pw.RecordBatch>(
+      {
+        start: (c) => {
+          w.controller = c;
+        },
+        pull: () => {
+          const f = w.wantMore;
+          w.wantMore = null;
+          f?.();
+        },
+      },
+      { highWaterMark: 1 },
+    );
     let builder = new pw.WriterPropertiesBuilder()
       .setCompression(COMPRESSION[options.compression ?? 'snappy'])
       .setMaxRowGroupSize(rowGroupSize)
@@ -182,7 +222,9 @@ export class ParquetRowWriter<R> {
     return w;
   }
 
-  get rowsWritten(): number { return this.rows + this.pending.length; }
+  get rowsWritten(): number {
+    return this.rows + this.pending.length;
+  }
 
   async write(row: R): Promise<void> {
     if (this.closed) throw new Error(`parquet writer for ${this.target} is closed`);
@@ -235,7 +277,12 @@ export class ParquetRowWriter<R> {
     }
     for (const batch of batches) {
       if ((this.controller.desiredSize ?? 0) <= 0) {
-        await Promise.race([new Promise<void>((r) => { this.wantMore = r; }), this.drained]);
+        await Promise.race([
+          new Promise<void>((r) => {
+            this.wantMore = r;
+          }),
+          this.drained,
+        ]);
       }
       this.controller.enqueue(batch);
     }

@@ -31,7 +31,11 @@ export interface CutFlow {
 }
 
 export const emptyCutFlow = (): CutFlow => ({
-  read: 0, withTrack: 0, withPhoton: 0, withNeutralHadron: 0, withIsolatedLepton: 0,
+  read: 0,
+  withTrack: 0,
+  withPhoton: 0,
+  withNeutralHadron: 0,
+  withIsolatedLepton: 0,
 });
 
 export function addCutFlow(a: CutFlow, b: CutFlow): CutFlow {

@@ -12,14 +12,19 @@ export const JET_PT_MIN = 30;
 export const JET_ABS_ETA_MAX = 2.6;
 
 /** Positions in the HLF vector, by feature name: derived from HLF_NAMES so the two cannot drift apart. */
-export const HLF = Object.fromEntries(HLF_NAMES.map((name, i) => [name, i])) as Readonly<Record<(typeof HLF_NAMES)[number], number>>;
+export const HLF = Object.fromEntries(HLF_NAMES.map((name, i) => [name, i])) as Readonly<
+  Record<(typeof HLF_NAMES)[number], number>
+>;
 
 /**
  * Fills `out` (length 14) for an event whose lepton was selected. Throws when the
  * event has no MissingET entry: MET, phiMET and MT would be meaningless.
  */
 export function computeHlf(
-  jets: JetCollection, missingEt: MissingEtCollection, lepton: SelectedLepton, out: Float32Array,
+  jets: JetCollection,
+  missingEt: MissingEtCollection,
+  lepton: SelectedLepton,
+  out: Float32Array,
 ): void {
   let ht = 0;
   let nJets = 0;

@@ -59,7 +59,10 @@ export class ConeIndex {
     const cell = this.cell;
     let n = 0;
     for (let i = 0; i < total; i++) {
-      if (!(pt[i]! > threshold)) { cell[i] = -1; continue; }
+      if (!(pt[i]! > threshold)) {
+        cell[i] = -1;
+        continue;
+      }
       if (!Number.isFinite(eta[i]!) || !Number.isFinite(phi[i]!)) {
         throw new Error(`candidate ${i} has a non-finite η or φ (${eta[i]}, ${phi[i]})`);
       }
@@ -190,7 +193,7 @@ export class PairConeSums {
       if (cellStart[c] === end) continue;
       const e = (c / N_PHI) | 0;
       const p = c - e * N_PHI;
-      const right = e * N_PHI + (p + 1) % N_PHI;
+      const right = e * N_PHI + ((p + 1) % N_PHI);
       for (let i = cellStart[c]!; i < end; i++) {
         const ei = eta[i]!;
         const pi = phi[i]!;
@@ -202,11 +205,15 @@ export class PairConeSums {
         for (let part = 0; part < 5; part++) {
           let from: number;
           let to: number;
-          if (part === 0) { from = i + 1; to = end; }
-          else if (part === 1) { from = cellStart[right]!; to = cellStart[right + 1]!; }
-          else {
+          if (part === 0) {
+            from = i + 1;
+            to = end;
+          } else if (part === 1) {
+            from = cellStart[right]!;
+            to = cellStart[right + 1]!;
+          } else {
             if (e + 1 >= N_ETA) break;
-            const cc = (e + 1) * N_PHI + (p + part - 3 + N_PHI) % N_PHI;
+            const cc = (e + 1) * N_PHI + ((p + part - 3 + N_PHI) % N_PHI);
             from = cellStart[cc]!;
             to = cellStart[cc + 1]!;
           }
@@ -215,7 +222,7 @@ export class PairConeSums {
             const dp = deltaPhi(phi[j]!, pi);
             if (de * de + dp * dp < r2) {
               const sj = slot[j]!;
-              sums[fi + sj % 3]! += pt[j]!;
+              sums[fi + (sj % 3)]! += pt[j]!;
               sums[sj - (sj % 3) + ki]! += pti;
             }
           }
@@ -248,9 +255,15 @@ export interface Isolation {
  * each index (or -1): an object never counts itself in its own cone.
  */
 export function relativeIsolation(
-  tracks: ConeIndex, photons: ConeIndex, neutrals: ConeIndex,
-  eta: number, phi: number, pt: number,
-  excludeTrack: number, excludePhoton: number, excludeNeutral: number,
+  tracks: ConeIndex,
+  photons: ConeIndex,
+  neutrals: ConeIndex,
+  eta: number,
+  phi: number,
+  pt: number,
+  excludeTrack: number,
+  excludePhoton: number,
+  excludeNeutral: number,
   out: Isolation,
 ): void {
   const inv = pt > 0 ? 1 / pt : 0;

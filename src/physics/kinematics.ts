@@ -28,7 +28,12 @@ export function deltaR(eta1: number, phi1: number, eta2: number, phi2: number): 
 
 /** Four-momentum (E, px, py, pz) from (pT, η, φ, m), written into `out` from `offset`. */
 export function p4FromPtEtaPhiM(
-  pt: number, eta: number, phi: number, m: number, out: Float64Array | Float32Array, offset = 0,
+  pt: number,
+  eta: number,
+  phi: number,
+  m: number,
+  out: Float64Array | Float32Array,
+  offset = 0,
 ): void {
   const px = pt * Math.cos(phi);
   const py = pt * Math.sin(phi);
@@ -63,10 +68,15 @@ export const MASS_PROTON = 0.938272;
  */
 export function trackMass(pid: number): number {
   switch (pid < 0 ? -pid : pid) {
-    case 11: return MASS_ELECTRON;
-    case 13: return MASS_MUON;
-    case 321: return MASS_KAON;
-    case 2212: return MASS_PROTON;
-    default: return MASS_PION;
+    case 11:
+      return MASS_ELECTRON;
+    case 13:
+      return MASS_MUON;
+    case 321:
+      return MASS_KAON;
+    case 2212:
+      return MASS_PROTON;
+    default:
+      return MASS_PION;
   }
 }

@@ -27,7 +27,8 @@ export interface PrepareFeaturesInput {
 
 export async function prepareFeatures(input: PrepareFeaturesInput): Promise<CutFlow> {
   const { label, className, sourceUri, out } = input;
-  if (!Number.isInteger(label) || label < 0) throw new Error(`${sourceUri}: label must be a non-negative integer, got ${label}`);
+  if (!Number.isInteger(label) || label < 0)
+    throw new Error(`${sourceUri}: label must be a non-negative integer, got ${label}`);
   const x = new FeatureExtractor();
   const turn = eventLoopTurns();
   for await (const chunk of input.events) {

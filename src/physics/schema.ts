@@ -6,14 +6,43 @@
 
 /** The 14 high-level features, in the reference order. */
 export const HLF_NAMES = [
-  'HT', 'MET', 'phiMET', 'MT', 'nJets', 'nBjets', 'LepPt', 'LepEta', 'LepPhi',
-  'LepIsoCh', 'LepIsoGamma', 'LepIsoNeu', 'LepCharge', 'LepIsEle',
+  'HT',
+  'MET',
+  'phiMET',
+  'MT',
+  'nJets',
+  'nBjets',
+  'LepPt',
+  'LepEta',
+  'LepPhi',
+  'LepIsoCh',
+  'LepIsoGamma',
+  'LepIsoNeu',
+  'LepCharge',
+  'LepIsEle',
 ] as const;
 
 /** The 19 per-particle features, in the reference order. */
 export const PARTICLE_FEATURE_NAMES = [
-  'Energy', 'Px', 'Py', 'Pz', 'Pt', 'Eta', 'Phi', 'vtxX', 'vtxY', 'vtxZ',
-  'ChPFIso', 'GammaPFIso', 'NeuPFIso', 'isChHad', 'isNeuHad', 'isGamma', 'isEle', 'isMu', 'Charge',
+  'Energy',
+  'Px',
+  'Py',
+  'Pz',
+  'Pt',
+  'Eta',
+  'Phi',
+  'vtxX',
+  'vtxY',
+  'vtxZ',
+  'ChPFIso',
+  'GammaPFIso',
+  'NeuPFIso',
+  'isChHad',
+  'isNeuHad',
+  'isGamma',
+  'isEle',
+  'isMu',
+  'Charge',
 ] as const;
 
 export const N_HLF = HLF_NAMES.length;

@@ -33,8 +33,15 @@ export interface SelectedLepton {
 
 export function newSelectedLepton(): SelectedLepton {
   return {
-    found: false, isEle: false, index: -1, pt: 0, eta: 0, phi: 0, charge: 0,
-    iso: { ch: 0, gamma: 0, neu: 0 }, ownTrack: -1,
+    found: false,
+    isEle: false,
+    index: -1,
+    pt: 0,
+    eta: 0,
+    phi: 0,
+    charge: 0,
+    iso: { ch: 0, gamma: 0, neu: 0 },
+    ownTrack: -1,
   };
 }
 
@@ -42,7 +49,11 @@ const ownTrackCells = new Int32Array(9);
 
 /** Index in `tracks` of the lepton's own track among the indexed candidates, or -1. */
 export function findOwnTrack(
-  trackIndex: ConeIndex, tracks: TrackCollection, eta: number, phi: number, charge: number,
+  trackIndex: ConeIndex,
+  tracks: TrackCollection,
+  eta: number,
+  phi: number,
+  charge: number,
 ): number {
   let best = -1;
   let bestR2 = OWN_TRACK_DR_MAX * OWN_TRACK_DR_MAX;
@@ -57,7 +68,10 @@ export function findOwnTrack(
       const dp = deltaPhi(trackIndex.phi[k]!, phi);
       const r2 = de * de + dp * dp;
       // Ties (two tracks at the same distance) go to the lower source index.
-      if (r2 < bestR2 || (r2 === bestR2 && best >= 0 && src < best)) { bestR2 = r2; best = src; }
+      if (r2 < bestR2 || (r2 === bestR2 && best >= 0 && src < best)) {
+        bestR2 = r2;
+        best = src;
+      }
     }
   }
   return best;
@@ -71,8 +85,12 @@ const scratchIso: Isolation = { ch: 0, gamma: 0, neu: 0 };
  * independent of collection order (docs/features.md). Returns out.found.
  */
 export function selectLepton(
-  electrons: LeptonCollection, muons: LeptonCollection, tracks: TrackCollection,
-  trackIndex: ConeIndex, photonIndex: ConeIndex, neutralIndex: ConeIndex,
+  electrons: LeptonCollection,
+  muons: LeptonCollection,
+  tracks: TrackCollection,
+  trackIndex: ConeIndex,
+  photonIndex: ConeIndex,
+  neutralIndex: ConeIndex,
   out: SelectedLepton,
 ): boolean {
   out.found = false;

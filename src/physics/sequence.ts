@@ -36,8 +36,11 @@ export class SequenceBuilder {
   private readonly cones = new PairConeSums();
 
   build(
-    event: DelphesEvent, lepton: SelectedLepton,
-    tracks: ConeIndex, photons: ConeIndex, neutrals: ConeIndex,
+    event: DelphesEvent,
+    lepton: SelectedLepton,
+    tracks: ConeIndex,
+    photons: ConeIndex,
+    neutrals: ConeIndex,
   ): Float32Array {
     this.ensure(tracks.n + photons.n + neutrals.n);
     let n = 0;
@@ -122,14 +125,19 @@ export class SequenceBuilder {
    * ones when there are more: the softest particles carry the least information.
    */
   private collect(
-    index: ConeIndex, kind: number, cap: number, skipSrc: number, lepton: SelectedLepton, n: number,
+    index: ConeIndex,
+    kind: number,
+    cap: number,
+    skipSrc: number,
+    lepton: SelectedLepton,
+    n: number,
   ): number {
     const pick = this.pick;
     let m = 0;
     for (let k = 0; k < index.n; k++) if (index.src[k] !== skipSrc) pick[m++] = k;
     if (m > cap) {
       const pt = index.pt;
-      pick.subarray(0, m).sort((a, b) => (pt[b]! - pt[a]!) || (a - b));
+      pick.subarray(0, m).sort((a, b) => pt[b]! - pt[a]! || a - b);
       m = cap;
     }
     for (let j = 0; j < m; j++) {

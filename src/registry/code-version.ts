@@ -15,7 +15,8 @@ export function codeVersion(env: NodeJS.ProcessEnv = process.env): string {
   if (cached !== undefined) return cached;
   const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
   try {
-    const git = (args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (args: string[]) =>
+      execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const commit = git(['rev-parse', '--short=12', 'HEAD']);
     const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
     cached = `${pkg.version}+${commit}${dirty ? '-dirty' : ''}`;

@@ -26,7 +26,12 @@ export interface RegistryEntry {
   readonly source: { readonly modelUri: string; readonly key: string };
   readonly kind: ModelKind;
   readonly classNames: readonly string[];
-  readonly dataset: { readonly uri: string; readonly configHash?: string; readonly trainEtag?: string; readonly testEtag?: string } | null;
+  readonly dataset: {
+    readonly uri: string;
+    readonly configHash?: string;
+    readonly trainEtag?: string;
+    readonly testEtag?: string;
+  } | null;
   /** Hash of the feature configuration (src/stages/features.ts featureConfig) the dataset was built with. */
   readonly featuresConfigHash: string | null;
   readonly codeVersion: string;
@@ -46,7 +51,14 @@ export interface RegisterInput {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const MODEL_FILES = ['model.json', 'weights.bin', 'scaler.json', 'particle-scaler.json', 'metadata.json', 'validation-report.json'];
+const MODEL_FILES = [
+  'model.json',
+  'weights.bin',
+  'scaler.json',
+  'particle-scaler.json',
+  'metadata.json',
+  'validation-report.json',
+];
 
 /** Where the registry lives: HEPFLOW_REGISTRY_URI, else s3://<bucket>/registry, the bucket of `near` (a run's s3 work URI) or HEPFLOW_BUCKET. */
 export function defaultRegistryUri(env: NodeJS.ProcessEnv = process.env, near?: string): string {
@@ -62,14 +74,20 @@ export function isModelUri(ref: string): boolean {
 }
 
 export class ModelRegistry {
-  constructor(private readonly store: Storage, readonly rootUri: string = defaultRegistryUri()) {}
+  constructor(
+    private readonly store: Storage,
+    readonly rootUri: string = defaultRegistryUri(),
+  ) {}
 
   private versionUri(name: string, version: number): string {
     return joinUri(this.rootUri, 'models', name, `v${String(version).padStart(6, '0')}`);
   }
 
   async register(input: RegisterInput): Promise<RegistryEntry> {
-    if (!NAME.test(input.name)) throw new InvalidInputError(`registry: model name '${input.name}' must be letters, digits, '.', '_' or '-' (up to 100)`);
+    if (!NAME.test(input.name))
+      throw new InvalidInputError(
+        `registry: model name '${input.name}' must be letters, digits, '.', '_' or '-' (up to 100)`,
+      );
     const files = await readModelFiles(this.store, input.modelUri);
     const etags: Record<string, string> = {};
     for (const f of MODEL_FILES) {
@@ -84,14 +102,23 @@ export class ModelRegistry {
     }
     const version = (versions.at(-1) ?? 0) + 1;
     const dir = this.versionUri(input.name, version);
-    for (const f of Object.keys(etags)) await this.store.write(joinUri(dir, 'model', f), await this.store.readAll(joinUri(input.modelUri, f)));
+    for (const f of Object.keys(etags))
+      await this.store.write(joinUri(dir, 'model', f), await this.store.readAll(joinUri(input.modelUri, f)));
     const dataset = input.datasetUri === undefined ? null : await this.datasetIdentity(input.datasetUri);
     const { config } = files.metadata;
     const entry: RegistryEntry = {
-      name: input.name, version, registeredAt: new Date().toISOString(), modelUri: joinUri(dir, 'model'),
-      source: { modelUri: input.modelUri, key }, kind: config.model.kind, classNames: config.classNames, dataset,
+      name: input.name,
+      version,
+      registeredAt: new Date().toISOString(),
+      modelUri: joinUri(dir, 'model'),
+      source: { modelUri: input.modelUri, key },
+      kind: config.model.kind,
+      classNames: config.classNames,
+      dataset,
       featuresConfigHash: input.featuresConfig === undefined ? null : configHash(input.featuresConfig),
-      codeVersion: codeVersion(), hyperParameters: config, metrics: input.metrics ?? {},
+      codeVersion: codeVersion(),
+      hyperParameters: config,
+      metrics: input.metrics ?? {},
     };
     await this.store.writeJson(joinUri(dir, 'entry.json'), entry);
     return entry;
@@ -102,10 +129,15 @@ export class ModelRegistry {
       if (e instanceof ObjectNotFoundError) return undefined;
       throw e;
     });
-    const [train, test] = await Promise.all([this.store.head(joinUri(uri, 'train.parquet')), this.store.head(joinUri(uri, 'test.parquet'))]);
+    const [train, test] = await Promise.all([
+      this.store.head(joinUri(uri, 'train.parquet')),
+      this.store.head(joinUri(uri, 'test.parquet')),
+    ]);
     return {
-      uri, ...(meta?.configHash ? { configHash: meta.configHash } : {}),
-      ...(train ? { trainEtag: train.etag } : {}), ...(test ? { testEtag: test.etag } : {}),
+      uri,
+      ...(meta?.configHash ? { configHash: meta.configHash } : {}),
+      ...(train ? { trainEtag: train.etag } : {}),
+      ...(test ? { testEtag: test.etag } : {}),
     };
   }
 
@@ -123,7 +155,8 @@ export class ModelRegistry {
     const v = version ?? (await this.versions(name)).at(-1);
     if (v === undefined) throw new InvalidInputError(`registry ${this.rootUri}: no model named '${name}'`);
     return this.store.readJson<RegistryEntry>(joinUri(this.versionUri(name, v), 'entry.json')).catch((e) => {
-      if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`registry ${this.rootUri}: '${name}' has no version ${v}`);
+      if (e instanceof ObjectNotFoundError)
+        throw new InvalidInputError(`registry ${this.rootUri}: '${name}' has no version ${v}`);
       throw e;
     });
   }
@@ -143,7 +176,8 @@ export class ModelRegistry {
   async resolve(ref: string): Promise<string> {
     if (isModelUri(ref)) return normalizeUri(ref);
     const m = /^([^@]+)(?:@v?(\d+))?$/.exec(ref);
-    if (!m || !NAME.test(m[1]!)) throw new InvalidInputError(`'${ref}' is neither a model URI nor a registry name[@version]`);
+    if (!m || !NAME.test(m[1]!))
+      throw new InvalidInputError(`'${ref}' is neither a model URI nor a registry name[@version]`);
     return (await this.get(m[1]!, m[2] === undefined ? undefined : Number(m[2]))).modelUri;
   }
 }

@@ -3,7 +3,11 @@
  * branch missing). Retrying cannot help, so activities fail non-retryably with it.
  */
 export class RootFileError extends Error {
-  constructor(readonly uri: string, readonly reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly uri: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${uri}: ${reason}`, options);
     this.name = 'RootFileError';
   }

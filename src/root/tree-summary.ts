@@ -50,7 +50,8 @@ export async function summarizeTree(
   const tree = await file.getTree(treeName);
   const acc = statBranches.map((name) => {
     const interp = tree.interpretation(name);
-    if (interp.type === 'string') throw new UnsupportedRootFeatureError(source.uri, `branch '${name}' holds strings: no count or sum`);
+    if (interp.type === 'string')
+      throw new UnsupportedRootFeatureError(source.uri, `branch '${name}' holds strings: no count or sum`);
     return { name, count: 0, sum: 0, first: [] as number[] };
   });
   const cache = new BasketCache();

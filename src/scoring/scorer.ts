@@ -32,7 +32,9 @@ export class BatchScorer implements FeatureSink {
     this.batchSize = o.batchSize ?? 1024;
     this.selected = o.counts === undefined ? -1 : bundle.classNames.indexOf(o.counts.selection.className);
     if (o.counts !== undefined && this.selected < 0) {
-      throw new Error(`selection class '${o.counts.selection.className}' is not one of the model's classes ${bundle.classNames.join(', ')}`);
+      throw new Error(
+        `selection class '${o.counts.selection.className}' is not one of the model's classes ${bundle.classNames.join(', ')}`,
+      );
     }
   }
 
@@ -52,7 +54,12 @@ export class BatchScorer implements FeatureSink {
       const row = rows[i]!;
       const label = this.o.truth(row);
       const p = probs.subarray(i * k, (i + 1) * k);
-      if (this.o.counts !== undefined) countEvent(this.o.counts, label >= 0 ? this.bundle.classNames[label] ?? `class ${label}` : 'unlabelled', p[this.selected]!);
+      if (this.o.counts !== undefined)
+        countEvent(
+          this.o.counts,
+          label >= 0 ? (this.bundle.classNames[label] ?? `class ${label}`) : 'unlabelled',
+          p[this.selected]!,
+        );
       await this.out.write({ sourceUri: row.sourceUri, sourceEntry: row.sourceEntry, label, probs: p });
     }
     this.scored += rows.length;

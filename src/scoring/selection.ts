@@ -16,7 +16,8 @@ export function parseSelection(text: string, classNames: readonly string[]): Sel
   const m = /^\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9]*\.?[0-9]+(?:e-?\d+)?)\s*$/.exec(text);
   if (!m) throw new Error(`selection '${text}': expected <class>>=<threshold>, e.g. ttbar>=0.8`);
   const className = classNames.find((c) => c.toLowerCase() === m[1]!.toLowerCase());
-  if (className === undefined) throw new Error(`selection '${text}': unknown class '${m[1]}' (the model's classes: ${classNames.join(', ')})`);
+  if (className === undefined)
+    throw new Error(`selection '${text}': unknown class '${m[1]}' (the model's classes: ${classNames.join(', ')})`);
   const threshold = Number(m[2]);
   if (!(threshold >= 0 && threshold <= 1)) throw new Error(`selection '${text}': threshold must be in [0, 1]`);
   return { className, threshold };
@@ -56,24 +57,39 @@ export interface EfficiencyTable {
 }
 
 /** Efficiency at thresholds that are multiples of 1/BINS (exact there), plus the selection's own (exact). */
-export function efficiencyTable(c: SelectionCounts, thresholds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]): EfficiencyTable {
+export function efficiencyTable(
+  c: SelectionCounts,
+  thresholds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99],
+): EfficiencyTable {
   return {
     selection: c.selection,
     thresholds,
-    classes: Object.entries(c.byTruth).sort(([a], [b]) => a.localeCompare(b)).map(([truth, t]) => ({
-      truth, events: t.events, accepted: t.accepted, atSelection: t.events ? t.accepted / t.events : 0,
-      efficiency: thresholds.map((th) => {
-        const from = Math.round(th * BINS);
-        let n = 0;
-        for (let b = from; b < BINS; b++) n += t.histogram[b]!;
-        return t.events ? n / t.events : 0;
-      }),
-    })),
+    classes: Object.entries(c.byTruth)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([truth, t]) => ({
+        truth,
+        events: t.events,
+        accepted: t.accepted,
+        atSelection: t.events ? t.accepted / t.events : 0,
+        efficiency: thresholds.map((th) => {
+          const from = Math.round(th * BINS);
+          let n = 0;
+          for (let b = from; b < BINS; b++) n += t.histogram[b]!;
+          return t.events ? n / t.events : 0;
+        }),
+      })),
   };
 }
 
 export function efficiencyCsv(t: EfficiencyTable): string {
-  const head = ['true_class', 'events', ...t.thresholds.map((th) => `eff_at_${th}`), `eff_at_selection_${t.selection.threshold}`];
-  const lines = t.classes.map((c) => [c.truth, c.events, ...c.efficiency.map((e) => e.toFixed(6)), c.atSelection.toFixed(6)].join(','));
+  const head = [
+    'true_class',
+    'events',
+    ...t.thresholds.map((th) => `eff_at_${th}`),
+    `eff_at_selection_${t.selection.threshold}`,
+  ];
+  const lines = t.classes.map((c) =>
+    [c.truth, c.events, ...c.efficiency.map((e) => e.toFixed(6)), c.atSelection.toFixed(6)].join(','),
+  );
   return `${head.join(',')}\n${lines.join('\n')}\n`;
 }

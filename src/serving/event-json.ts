@@ -39,26 +39,32 @@ const ARRAYS = { f32: Float32Array, i32: Int32Array, u32: Uint32Array } as const
 function numbers(v: unknown, where: string): number[] {
   if (!Array.isArray(v)) throw new BadEventError(`${where}: expected an array of numbers`);
   for (let i = 0; i < v.length; i++) {
-    if (typeof v[i] !== 'number' || !Number.isFinite(v[i])) throw new BadEventError(`${where}[${i}]: expected a finite number, got ${JSON.stringify(v[i])}`);
+    if (typeof v[i] !== 'number' || !Number.isFinite(v[i]))
+      throw new BadEventError(`${where}[${i}]: expected a finite number, got ${JSON.stringify(v[i])}`);
   }
   return v as number[];
 }
 
 /** The DelphesEvent a JSON event describes; every collection and field is required. */
 export function delphesEventFromJson(json: unknown, where: string): DelphesEvent {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new BadEventError(`${where}: event must be an object of collections`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new BadEventError(`${where}: event must be an object of collections`);
   const out: Record<string, Record<string, Float32Array | Int32Array | Uint32Array>> = {};
   for (const [collection, fields] of Object.entries(FIELDS)) {
     const c = (json as Record<string, unknown>)[collection];
     if (c === null || typeof c !== 'object') {
-      throw new BadEventError(`${where}: missing collection '${collection}' (Delphes ${DELPHES_BRANCHES[collection as keyof DelphesEvent]}; give empty arrays for none)`);
+      throw new BadEventError(
+        `${where}: missing collection '${collection}' (Delphes ${DELPHES_BRANCHES[collection as keyof DelphesEvent]}; give empty arrays for none)`,
+      );
     }
     const arrays: Record<string, Float32Array | Int32Array | Uint32Array> = {};
     let length = -1;
     for (const [field, type] of Object.entries(fields)) {
       const values = numbers((c as Record<string, unknown>)[field], `${where}.${collection}.${field}`);
       if (length >= 0 && values.length !== length) {
-        throw new BadEventError(`${where}.${collection}: field '${field}' has ${values.length} values, the others ${length}`);
+        throw new BadEventError(
+          `${where}.${collection}: field '${field}' has ${values.length} values, the others ${length}`,
+        );
       }
       length = values.length;
       arrays[field] = ARRAYS[type].from(values);
@@ -70,22 +76,32 @@ export function delphesEventFromJson(json: unknown, where: string): DelphesEvent
 
 /** The JSON form of a DelphesEvent (for clients, tests and benchmarks). */
 export function delphesEventToJson(e: DelphesEvent): Record<string, Record<string, number[]>> {
-  return Object.fromEntries(Object.entries(FIELDS).map(([collection, fields]) => [
-    collection,
-    Object.fromEntries(Object.keys(fields).map((f) => [f, Array.from((e as unknown as Record<string, Record<string, ArrayLike<number>>>)[collection]![f]!)])),
-  ]));
+  return Object.fromEntries(
+    Object.entries(FIELDS).map(([collection, fields]) => [
+      collection,
+      Object.fromEntries(
+        Object.keys(fields).map((f) => [
+          f,
+          Array.from((e as unknown as Record<string, Record<string, ArrayLike<number>>>)[collection]![f]!),
+        ]),
+      ),
+    ]),
+  );
 }
 
 function featureRowFromJson(json: unknown, where: string): InputRow {
   const f = json as { hlf?: unknown; particles?: unknown } | null;
-  if (f === null || typeof f !== 'object') throw new BadEventError(`${where}: features must be an object with hlf and particles`);
+  if (f === null || typeof f !== 'object')
+    throw new BadEventError(`${where}: features must be an object with hlf and particles`);
   const hlf = numbers(f.hlf, `${where}.hlf`);
-  if (hlf.length !== N_HLF) throw new BadEventError(`${where}.hlf: ${hlf.length} values, expected ${N_HLF} (${HLF_NAMES.join(', ')})`);
+  if (hlf.length !== N_HLF)
+    throw new BadEventError(`${where}.hlf: ${hlf.length} values, expected ${N_HLF} (${HLF_NAMES.join(', ')})`);
   if (!Array.isArray(f.particles)) throw new BadEventError(`${where}.particles: expected an array of particles`);
   const particles = new Float32Array(f.particles.length * N_PARTICLE_FEATURES);
   f.particles.forEach((p, i) => {
     const values = numbers(p, `${where}.particles[${i}]`);
-    if (values.length !== N_PARTICLE_FEATURES) throw new BadEventError(`${where}.particles[${i}]: ${values.length} values, expected ${N_PARTICLE_FEATURES}`);
+    if (values.length !== N_PARTICLE_FEATURES)
+      throw new BadEventError(`${where}.particles[${i}]: ${values.length} values, expected ${N_PARTICLE_FEATURES}`);
     particles.set(values, i * N_PARTICLE_FEATURES);
   });
   return { hlf: Float32Array.from(hlf), particles };
@@ -102,11 +118,14 @@ export interface ParsedEvent {
  * buffers are per call: the row gets copies).
  */
 export function parseEvent(json: unknown, where: string, extractor: FeatureExtractor): ParsedEvent {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new BadEventError(`${where}: expected an object with 'event' or 'features'`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new BadEventError(`${where}: expected an object with 'event' or 'features'`);
   const o = json as { id?: unknown; event?: unknown; features?: unknown };
-  if (o.id !== undefined && typeof o.id !== 'string' && typeof o.id !== 'number') throw new BadEventError(`${where}.id: must be a string or a number`);
+  if (o.id !== undefined && typeof o.id !== 'string' && typeof o.id !== 'number')
+    throw new BadEventError(`${where}.id: must be a string or a number`);
   const id = o.id === undefined ? null : String(o.id);
-  if ((o.event === undefined) === (o.features === undefined)) throw new BadEventError(`${where}: give exactly one of 'event' (Delphes collections) and 'features'`);
+  if ((o.event === undefined) === (o.features === undefined))
+    throw new BadEventError(`${where}: give exactly one of 'event' (Delphes collections) and 'features'`);
   if (o.features !== undefined) return { id, row: featureRowFromJson(o.features, `${where}.features`) };
   const event = delphesEventFromJson(o.event, `${where}.event`);
   let selected: boolean;

@@ -50,8 +50,13 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
 export class InferenceHttpServer {
   private readonly server: http.Server;
 
-  constructor(private readonly service: ScoringService, private readonly o: HttpOptions = {}) {
-    this.server = http.createServer((req, res) => { void this.handle(req, res); });
+  constructor(
+    private readonly service: ScoringService,
+    private readonly o: HttpOptions = {},
+  ) {
+    this.server = http.createServer((req, res) => {
+      void this.handle(req, res);
+    });
     this.server.keepAliveTimeout = 5_000;
   }
 
@@ -86,11 +91,23 @@ export class InferenceHttpServer {
       }
       if (req.method === 'GET' && url === '/v1/model') {
         const b = this.service.bundle;
-        send(res, 200, { uri: b.uri, kind: b.input.kind, classes: b.classNames, maxLen: b.input.maxLen, selection: this.service.selection ?? null });
+        send(res, 200, {
+          uri: b.uri,
+          kind: b.input.kind,
+          classes: b.classNames,
+          maxLen: b.input.maxLen,
+          selection: this.service.selection ?? null,
+        });
         return;
       }
-      if (url !== '/v1/score') { send(res, 404, { error: `no route ${req.method} ${url}` }); return; }
-      if (req.method !== 'POST') { send(res, 405, { error: 'use POST' }, { allow: 'POST' }); return; }
+      if (url !== '/v1/score') {
+        send(res, 404, { error: `no route ${req.method} ${url}` });
+        return;
+      }
+      if (req.method !== 'POST') {
+        send(res, 405, { error: 'use POST' }, { allow: 'POST' });
+        return;
+      }
       const text = await readBody(req, this.o.maxBodyBytes ?? 16 << 20);
       let body: unknown;
       try {
@@ -99,13 +116,17 @@ export class InferenceHttpServer {
         send(res, 400, { error: `body is not JSON: ${(e as Error).message}` });
         return;
       }
-      const events = body !== null && typeof body === 'object' && 'events' in body ? (body).events : [body];
-      if (!Array.isArray(events)) { send(res, 400, { error: "'events' must be an array" }); return; }
+      const events = body !== null && typeof body === 'object' && 'events' in body ? body.events : [body];
+      if (!Array.isArray(events)) {
+        send(res, 400, { error: "'events' must be an array" });
+        return;
+      }
       send(res, 200, { results: await this.service.score(events) });
     } catch (e) {
       if (e instanceof BadEventError) send(res, 400, { error: e.message });
       else if (e instanceof BodyTooLarge) send(res, 413, { error: e.message }, { connection: 'close' });
-      else if (e instanceof QueueFullError || e instanceof DrainingError) send(res, 503, { error: e.message }, { 'retry-after': '1' });
+      else if (e instanceof QueueFullError || e instanceof DrainingError)
+        send(res, 503, { error: e.message }, { 'retry-after': '1' });
       else send(res, 500, { error: (e as Error).message ?? String(e) });
     }
   }

@@ -46,9 +46,14 @@ export class KafkaScoringStream {
   scored = 0;
   deadLettered = 0;
 
-  constructor(private readonly service: ScoringService, private readonly o: KafkaStreamOptions) {
+  constructor(
+    private readonly service: ScoringService,
+    private readonly o: KafkaStreamOptions,
+  ) {
     this.kafka = new Kafka({
-      clientId: o.clientId ?? 'hepflow-serve', brokers: [...o.brokers], logLevel: logLevel.WARN,
+      clientId: o.clientId ?? 'hepflow-serve',
+      brokers: [...o.brokers],
+      logLevel: logLevel.WARN,
       retry: { retries: 10 },
     });
   }
@@ -60,7 +65,10 @@ export class KafkaScoringStream {
       const existing = new Set(await admin.listTopics());
       const missing = [this.o.inputTopic, this.o.outputTopic, this.o.deadLetterTopic].filter((t) => !existing.has(t));
       if (missing.length > 0) {
-        await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: this.o.partitions ?? 1 })), waitForLeaders: true });
+        await admin.createTopics({
+          topics: missing.map((topic) => ({ topic, numPartitions: this.o.partitions ?? 1 })),
+          waitForLeaders: true,
+        });
       }
     } finally {
       await admin.disconnect();
@@ -75,7 +83,9 @@ export class KafkaScoringStream {
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale()) return;
-        const outcomes = await Promise.all(batch.messages.map((m) => this.scoreMessage(m, batch.topic, batch.partition)));
+        const outcomes = await Promise.all(
+          batch.messages.map((m) => this.scoreMessage(m, batch.topic, batch.partition)),
+        );
         const scores: Message[] = [];
         const dead: Message[] = [];
         for (const o of outcomes) (o.ok ? scores : dead).push(o.message);
@@ -90,14 +100,20 @@ export class KafkaScoringStream {
         this.deadLettered += dead.length;
         for (const m of batch.messages) resolveOffset(m.offset);
         // The committed offset is the next message to read.
-        await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+        await this.consumer!.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+        ]);
         await heartbeat();
       },
     });
   }
 
   /** One message's score, or its dead letter. Only a full queue is waited out (backpressure). */
-  private async scoreMessage(m: KafkaMessage, topic: string, partition: number): Promise<{ ok: boolean; message: Message }> {
+  private async scoreMessage(
+    m: KafkaMessage,
+    topic: string,
+    partition: number,
+  ): Promise<{ ok: boolean; message: Message }> {
     const key = m.key?.toString('utf8') ?? null;
     const value = m.value?.toString('utf8') ?? null;
     const dead = (error: string) => {
@@ -113,9 +129,15 @@ export class KafkaScoringStream {
     for (let wait = 1; ; wait = Math.min(wait * 2, 100)) {
       try {
         const [score] = await this.service.score([event], `${topic}[${partition}]@${m.offset}`);
-        return { ok: true, message: { key: m.key, value: JSON.stringify({ ...score, source: { topic, partition, offset: m.offset } }) } };
+        return {
+          ok: true,
+          message: { key: m.key, value: JSON.stringify({ ...score, source: { topic, partition, offset: m.offset } }) },
+        };
       } catch (e) {
-        if (e instanceof QueueFullError) { await new Promise((r) => setTimeout(r, wait)); continue; }
+        if (e instanceof QueueFullError) {
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
         return dead(e instanceof BadEventError ? e.message : `scoring failed: ${(e as Error).message ?? String(e)}`);
       }
     }

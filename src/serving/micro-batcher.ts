@@ -37,24 +37,38 @@ export class MicroBatcher<I, O> {
   batches = 0;
   items = 0;
 
-  constructor(private readonly run: (items: I[]) => Promise<O[]>, readonly o: BatcherOptions) {
+  constructor(
+    private readonly run: (items: I[]) => Promise<O[]>,
+    readonly o: BatcherOptions,
+  ) {
     for (const k of ['maxBatch', 'maxQueue'] as const) {
-      if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`micro-batcher: ${k} must be a positive integer, got ${o[k]}`);
+      if (!Number.isInteger(o[k]) || o[k] < 1)
+        throw new Error(`micro-batcher: ${k} must be a positive integer, got ${o[k]}`);
     }
     if (!(o.maxDelayMs >= 0)) throw new Error(`micro-batcher: maxDelayMs must be >= 0, got ${o.maxDelayMs}`);
   }
 
-  get queued(): number { return this.queue.length; }
-  get isDraining(): boolean { return this.draining; }
+  get queued(): number {
+    return this.queue.length;
+  }
+  get isDraining(): boolean {
+    return this.draining;
+  }
 
   /** Results in the items' order; rejects at once with QueueFullError or DrainingError. */
   submit(items: readonly I[]): Promise<O[]> {
     if (this.draining) return Promise.reject(new DrainingError('shutting down: not accepting new events'));
     if (this.queue.length + items.length > this.o.maxQueue) {
-      return Promise.reject(new QueueFullError(`queue full: ${this.queue.length} events waiting, ${items.length} more would pass the bound of ${this.o.maxQueue}`));
+      return Promise.reject(
+        new QueueFullError(
+          `queue full: ${this.queue.length} events waiting, ${items.length} more would pass the bound of ${this.o.maxQueue}`,
+        ),
+      );
     }
     const now = performance.now();
-    const results = items.map((item) => new Promise<O>((resolve, reject) => this.queue.push({ item, since: now, resolve, reject })));
+    const results = items.map(
+      (item) => new Promise<O>((resolve, reject) => this.queue.push({ item, since: now, resolve, reject })),
+    );
     this.schedule();
     return Promise.all(results);
   }
@@ -79,7 +93,10 @@ export class MicroBatcher<I, O> {
       this.timer = null;
       void this.runBatch();
     } else if (this.timer === null) {
-      this.timer = setTimeout(() => { this.timer = null; this.schedule(); }, wait);
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.schedule();
+      }, wait);
     }
   }
 
@@ -88,7 +105,8 @@ export class MicroBatcher<I, O> {
     const batch = this.queue.splice(0, this.o.maxBatch);
     try {
       const out = await this.run(batch.map((w) => w.item));
-      if (out.length !== batch.length) throw new Error(`micro-batcher: ${out.length} results for ${batch.length} items`);
+      if (out.length !== batch.length)
+        throw new Error(`micro-batcher: ${out.length} results for ${batch.length} items`);
       batch.forEach((w, i) => w.resolve(out[i]!));
       this.batches++;
       this.items += batch.length;

@@ -26,14 +26,21 @@ export class ScoringService {
   private readonly extractor = new FeatureExtractor();
   private readonly selected: number;
 
-  constructor(readonly bundle: ModelBundle, batcher: BatcherOptions = DEFAULT_BATCHER, readonly selection?: Selection) {
+  constructor(
+    readonly bundle: ModelBundle,
+    batcher: BatcherOptions = DEFAULT_BATCHER,
+    readonly selection?: Selection,
+  ) {
     const k = bundle.classNames.length;
     this.batcher = new MicroBatcher(async (rows) => {
       const p = await predictProbabilities(bundle, rows);
       return rows.map((_, i) => p.subarray(i * k, (i + 1) * k));
     }, batcher);
     this.selected = selection === undefined ? -1 : bundle.classNames.indexOf(selection.className);
-    if (selection !== undefined && this.selected < 0) throw new Error(`selection class '${selection.className}' is not one of the model's classes ${bundle.classNames.join(', ')}`);
+    if (selection !== undefined && this.selected < 0)
+      throw new Error(
+        `selection class '${selection.className}' is not one of the model's classes ${bundle.classNames.join(', ')}`,
+      );
   }
 
   /**
@@ -51,7 +58,8 @@ export class ScoringService {
       let best = 0;
       for (let c = 1; c < pr.length; c++) if (pr[c]! > pr[best]!) best = c;
       return {
-        id: p.id, selected: true,
+        id: p.id,
+        selected: true,
         probabilities: Object.fromEntries(this.bundle.classNames.map((c, i) => [c, pr[i]!])),
         predicted: this.bundle.classNames[best]!,
         ...(this.selection ? { accepted: pr[this.selected]! >= this.selection.threshold } : {}),

@@ -56,24 +56,37 @@ export interface ManifestPart {
  * each checked against its commit record, keyed by what does not depend on where the
  * run wrote: the sample's name and the file's path within the sample.
  */
-export async function manifestParts(store: Storage, featuresUri: string): Promise<{ classes: readonly string[]; parts: ManifestPart[] }> {
+export async function manifestParts(
+  store: Storage,
+  featuresUri: string,
+): Promise<{ classes: readonly string[]; parts: ManifestPart[] }> {
   const uri = fanOutFiles(featuresUri).manifest;
   if (!(await store.head(uri))) {
-    throw new InvalidInputError(`no ${uri}: not a features run (write one with featuresWorkflow or \`hepflow features\`)`);
+    throw new InvalidInputError(
+      `no ${uri}: not a features run (write one with featuresWorkflow or \`hepflow features\`)`,
+    );
   }
   const manifest = await store.readJson<FeaturesManifest>(uri);
   if (manifest.kind !== 'hepflow.features-manifest/v2' || !Array.isArray(manifest.classes)) {
-    throw new InvalidInputError(`${uri}: a ${manifest.kind ?? 'unknown'} manifest, not a features manifest with classes (hepflow.features-manifest/v2)`);
+    throw new InvalidInputError(
+      `${uri}: a ${manifest.kind ?? 'unknown'} manifest, not a features manifest with classes (hepflow.features-manifest/v2)`,
+    );
   }
   const parts: ManifestPart[] = [];
   for (const f of manifest.files) {
     if (f.status !== 'ok' || f.outcome.rows === 0) continue;
     const record = await readCommitted<FeaturePartMeta>(store, commitUriOf(f.outcome.partUri));
     if (!record || record.meta.rows !== f.outcome.rows) {
-      throw new InvalidInputError(`${f.outcome.partUri} (from ${f.file.uri}) is missing or changed since the features run ${featuresUri}; rerun it`);
+      throw new InvalidInputError(
+        `${f.outcome.partUri} (from ${f.file.uri}) is missing or changed since the features run ${featuresUri}; rerun it`,
+      );
     }
     const sample = f.file.sample ?? 0;
-    parts.push({ uri: f.outcome.partUri, key: `${manifest.samples[sample]?.name ?? sample}/${f.file.rel ?? f.file.uri}`, rows: f.outcome.rows });
+    parts.push({
+      uri: f.outcome.partUri,
+      key: `${manifest.samples[sample]?.name ?? sample}/${f.file.rel ?? f.file.uri}`,
+      rows: f.outcome.rows,
+    });
   }
   return { classes: manifest.classes, parts };
 }
@@ -108,7 +121,10 @@ export async function buildDataset(
     // Conservation between stages: each part holds the rows the features run counted.
     const expected = new Map(parts.map((p) => [p.key, p.rows]));
     for (const p of r.metadata.parts) {
-      if (expected.get(p.key) !== p.rows) throw new InvalidInputError(`${p.key}: the features run counted ${expected.get(p.key)} rows, its part holds ${p.rows}`);
+      if (expected.get(p.key) !== p.rows)
+        throw new InvalidInputError(
+          `${p.key}: the features run counted ${expected.get(p.key)} rows, its part holds ${p.rows}`,
+        );
     }
     const out = datasetFiles(input.outputUri);
     await store.write(out.train, createReadStream(r.trainPath));

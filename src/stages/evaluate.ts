@@ -28,12 +28,18 @@ export interface EvaluateResult {
  * The paper's evaluation on the test split: per-class one-vs-rest ROC and AUC,
  * accuracy and the confusion matrix, stored as JSON and as an SVG plot.
  */
-export async function evaluateOnTestSet(input: EvaluateInput, store: Storage = defaultStorage()): Promise<EvaluateResult> {
+export async function evaluateOnTestSet(
+  input: EvaluateInput,
+  store: Storage = defaultStorage(),
+): Promise<EvaluateResult> {
   const files = await readModelFiles(store, input.modelUri);
   await initBackend(files.metadata.config.backend);
   const bundle = await bundleFromFiles(files);
   try {
-    const source = await createRowSource({ uris: [datasetFiles(input.datasetUri).test], id: `${input.datasetUri} (test)` });
+    const source = await createRowSource({
+      uris: [datasetFiles(input.datasetUri).test],
+      id: `${input.datasetUri} (test)`,
+    });
     const report = await evaluateModel(
       bundle.model,
       source,

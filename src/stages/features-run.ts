@@ -36,7 +36,10 @@ export async function runFeaturesLocally(
   const { samples: given, outputUri, allowFailedFiles = false, ...features } = input;
   const { samples, classes } = resolveSamples(given);
   const sources: InputSource[] = samples.flatMap((s, sample) => s.uris.map((uri) => ({ uri, sample, name: s.name })));
-  const task: FileTask = { activity: 'prepareFileFeatures', params: { ...features, outputUri, labels: samples.map((s) => s.labels) } };
+  const task: FileTask = {
+    activity: 'prepareFileFeatures',
+    params: { ...features, outputUri, labels: samples.map((s) => s.labels) },
+  };
   const startedAt = new Date().toISOString();
   const files: FileResult<PrepareFileFeaturesResult>[] = [];
   let perSample: SampleTally[] = [];
@@ -44,7 +47,11 @@ export async function runFeaturesLocally(
   for await (const file of listSources(store, sources, '.root')) {
     let r: FileResult<PrepareFileFeaturesResult>;
     try {
-      const outcome = await prepareFilePart(store, { ...features, file, outputUri, labels: samples[file.sample!]!.labels }, (cf) => onFile(file.uri, cf));
+      const outcome = await prepareFilePart(
+        store,
+        { ...features, file, outputUri, labels: samples[file.sample!]!.labels },
+        (cf) => onFile(file.uri, cf),
+      );
       r = { status: 'ok', file, outcome };
     } catch (e) {
       // Only a verdict on the file is recorded, as the workflow does; anything else stops the run.
@@ -58,9 +65,23 @@ export async function runFeaturesLocally(
   }
   const manifestUri = fanOutFiles(outputUri).manifest;
   await store.writeJson(manifestUri, {
-    kind: 'hepflow.features-manifest/v2', sources, outputUri, task, totals, perSample, startedAt,
-    classes, samples: samples.map((s) => ({ name: s.name, className: s.labels.from === 'class' ? s.labels.className : null })), allowFailedFiles,
-    finishedAt: new Date().toISOString(), files,
+    kind: 'hepflow.features-manifest/v2',
+    sources,
+    outputUri,
+    task,
+    totals,
+    perSample,
+    startedAt,
+    classes,
+    samples: samples.map((s) => ({ name: s.name, className: s.labels.from === 'class' ? s.labels.className : null })),
+    allowFailedFiles,
+    finishedAt: new Date().toISOString(),
+    files,
   });
-  return { manifestUri, classes, perSample, problem: featureOutcomeProblem(samples, classes, perSample, allowFailedFiles) };
+  return {
+    manifestUri,
+    classes,
+    perSample,
+    problem: featureOutcomeProblem(samples, classes, perSample, allowFailedFiles),
+  };
 }

@@ -45,16 +45,22 @@ export interface PrepareFileFeaturesResult {
 const invalid = (message: string): InvalidInputError => new InvalidInputError(message);
 
 /** Labels the rows of one file: one class for all, or the generator's sidecar per entry. */
-export async function labelling(store: Storage, file: FileRef, source: LabelSource): Promise<(entry: number) => { label: number; className: string }> {
+export async function labelling(
+  store: Storage,
+  file: FileRef,
+  source: LabelSource,
+): Promise<(entry: number) => { label: number; className: string }> {
   if (source.from === 'class') {
-    if (!Number.isInteger(source.label) || source.label < 0) throw invalid(`label of class '${source.className}' must be a non-negative integer, got ${source.label}`);
+    if (!Number.isInteger(source.label) || source.label < 0)
+      throw invalid(`label of class '${source.className}' must be a non-negative integer, got ${source.label}`);
     const fixed = { label: source.label, className: source.className };
     return () => fixed;
   }
   if (source.from !== 'sidecar') throw invalid(`unknown label source ${JSON.stringify(source)}`);
   const uri = labelsPathFor(file.uri);
   const sidecar = await store.readJson<{ labels: number[]; classes: string[] }>(uri).catch((e) => {
-    if (e instanceof ObjectNotFoundError) throw invalid(`${file.uri}: no labels sidecar ${uri}; give the files' class as a sample instead`);
+    if (e instanceof ObjectNotFoundError)
+      throw invalid(`${file.uri}: no labels sidecar ${uri}; give the files' class as a sample instead`);
     throw e;
   });
   if (!Array.isArray(sidecar.classes)) throw invalid(`${uri}: no classes list`);
@@ -72,7 +78,11 @@ export async function labelling(store: Storage, file: FileRef, source: LabelSour
 }
 
 /** Labels each row by its entry and counts the rows per class. */
-const labelled = (out: FeatureSink, labelOf: (entry: number) => { label: number; className: string }, classRows: Record<string, number>): FeatureSink => ({
+const labelled = (
+  out: FeatureSink,
+  labelOf: (entry: number) => { label: number; className: string },
+  classRows: Record<string, number>,
+): FeatureSink => ({
   write: (row) => {
     const l = labelOf(row.sourceEntry);
     classRows[l.className] = (classRows[l.className] ?? 0) + 1;
@@ -102,7 +112,8 @@ export async function writeFeatureFile(
 ): Promise<{ rows: number; cutFlow: CutFlow; classRows: Record<string, number> }> {
   const config = featureConfig(options);
   for (const c of config.emptyIfMissing) {
-    if (!(c in DELPHES_BRANCHES)) throw invalid(`emptyIfMissing: unknown collection '${c}' (known: ${Object.keys(DELPHES_BRANCHES).join(', ')})`);
+    if (!(c in DELPHES_BRANCHES))
+      throw invalid(`emptyIfMissing: unknown collection '${c}' (known: ${Object.keys(DELPHES_BRANCHES).join(', ')})`);
   }
   const labelOf = await labelling(store, file, options.labels);
   const classRows: Record<string, number> = {};
@@ -117,7 +128,9 @@ export async function writeFeatureFile(
     let cutFlow: CutFlow;
     try {
       cutFlow = await prepareFeatures({
-        events: withEntries(readDelphesEvents(source, { treeName: config.treeName, emptyIfMissing: config.emptyIfMissing })),
+        events: withEntries(
+          readDelphesEvents(source, { treeName: config.treeName, emptyIfMissing: config.emptyIfMissing }),
+        ),
         // Placeholders: every row is labelled by its entry on the way out.
         label: 0,
         className: '',
@@ -155,7 +168,13 @@ export async function prepareFilePart(
   const done = await readCommitted<FeaturePartMeta>(store, commitUri);
   if (done) return { partUri, rows: done.meta.rows, reused: true, counters: partCounters(done.meta) };
   const { rows, cutFlow, classRows } = await writeFeatureFile(store, input.file, input, partUri, onProgress);
-  const meta: FeaturePartMeta = { source: input.file, rows, cutFlow, classRows, featureVersion: FEATURE_DEFINITION_VERSION };
+  const meta: FeaturePartMeta = {
+    source: input.file,
+    rows,
+    cutFlow,
+    classRows,
+    featureVersion: FEATURE_DEFINITION_VERSION,
+  };
   await commit<FeaturePartMeta>(store, commitUri, partUri, meta);
   return { partUri, rows, reused: false, counters: partCounters(meta) };
 }

@@ -10,7 +10,11 @@ import { InvalidInputError } from '../errors.js';
  * path relative to its source, which order the dataset independently of the URIs the
  * run writes to.
  */
-export async function* listSources(store: Storage, sources: readonly InputSource[], suffix: string): AsyncGenerator<FileRef> {
+export async function* listSources(
+  store: Storage,
+  sources: readonly InputSource[],
+  suffix: string,
+): AsyncGenerator<FileRef> {
   const perSample = new Map<number, number>();
   for (const source of sources) {
     const sample = source.sample ?? 0;

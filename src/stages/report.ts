@@ -19,7 +19,10 @@ export interface PipelineReport {
   /** Class names by label index. */
   readonly classes: readonly string[];
   readonly features: {
-    readonly manifestUri: string; readonly files: number; readonly failed: number; readonly counters: Readonly<Record<string, number>>;
+    readonly manifestUri: string;
+    readonly files: number;
+    readonly failed: number;
+    readonly counters: Readonly<Record<string, number>>;
     /** Bytes of input listed. */
     readonly bytes: number;
     /** The policy the run ran under: with it, failed files are left out instead of failing the run. */
@@ -61,12 +64,17 @@ export function renderPipelineReport(r: PipelineReport): string {
     '',
     '| sample | class | input | files ok | failed | cut flow |',
     '|---|---|---|---|---|---|',
-    ...r.samples.map((s) =>
-      `| ${s.name} | ${s.sidecar ? 'per-event sidecar' : s.label ?? s.name} | ${(s.uris ?? [s.uri]).join(' ')} | ${s.ok} | ${s.failed} | ${cutFlow(s.counters)} |`),
+    ...r.samples.map(
+      (s) =>
+        `| ${s.name} | ${s.sidecar ? 'per-event sidecar' : (s.label ?? s.name)} | ${(s.uris ?? [s.uri]).join(' ')} | ${s.ok} | ${s.failed} | ${cutFlow(s.counters)} |`,
+    ),
     '',
     `Cut flow over ${r.features.files} files (${r.features.failed} failed): ${cutFlow(r.features.counters)}.`,
     ...(r.features.failed > 0 && r.features.allowFailedFiles
-      ? ['', `**${r.features.failed} input files failed and were left out under the run's allowFailedFiles policy** (causes in ${r.features.manifestUri}).`]
+      ? [
+          '',
+          `**${r.features.failed} input files failed and were left out under the run's allowFailedFiles policy** (causes in ${r.features.manifestUri}).`,
+        ]
       : []),
     '',
     `Dataset (${r.dataset.kind}): ${r.dataset.perClass} events per class of ${JSON.stringify(r.dataset.available)} selected; ` +
@@ -77,7 +85,9 @@ export function renderPipelineReport(r: PipelineReport): string {
   ];
   for (const m of r.models) {
     const p = PAPER[m.kind];
-    const paperCells = !paper ? '' : ` ${p ? r.classes.map((c) => f3(p.auc[c])).join(' / ') : '–'} | ${p ? f3(p.accuracy) : '–'} |`;
+    const paperCells = !paper
+      ? ''
+      : ` ${p ? r.classes.map((c) => f3(p.auc[c])).join(' / ') : '–'} | ${p ? f3(p.accuracy) : '–'} |`;
     lines.push(
       `| ${m.name} (${m.kind}) | ${m.best.runId} | ${m.trained}${m.failed ? ` (+${m.failed} failed)` : ''} | ` +
         `${r.classes.map((c) => f3(m.evaluation.auc[c])).join(' | ')} | ${f3(m.evaluation.accuracy)} |${paperCells}`,

@@ -16,7 +16,13 @@ import { bundleFromFiles, readModelFiles, type ModelBundle } from '../ml/model-b
 import { BatchScorer } from '../scoring/scorer.js';
 import { scoreCodec } from '../scoring/score-file.js';
 import {
-  addCounts, efficiencyCsv, efficiencyTable, emptyCounts, type EfficiencyTable, type Selection, type SelectionCounts,
+  addCounts,
+  efficiencyCsv,
+  efficiencyTable,
+  emptyCounts,
+  type EfficiencyTable,
+  type Selection,
+  type SelectionCounts,
 } from '../scoring/selection.js';
 import { labelling } from './features.js';
 import { InvalidInputError } from '../errors.js';
@@ -76,7 +82,10 @@ async function cachedBundle(store: Storage, modelUri: string, identity: string):
     while (loaded.size > MODELS_KEPT) {
       const [oldest, old] = loaded.entries().next().value!;
       loaded.delete(oldest);
-      void old.then((b) => b.model.dispose(), () => undefined);
+      void old.then(
+        (b) => b.model.dispose(),
+        () => undefined,
+      );
     }
   }
   return p;
@@ -89,7 +98,10 @@ const ACCEPTED_HEADER = 'source_uri,source_entry,probability\n';
 
 function acceptedLine(w: WriteStream, uri: string, entry: number, p: number): Promise<void> {
   const line = `${JSON.stringify(uri)},${entry},${p}\n`;
-  return new Promise((resolve) => { if (w.write(line)) resolve(); else w.once('drain', resolve); });
+  return new Promise((resolve) => {
+    if (w.write(line)) resolve();
+    else w.once('drain', resolve);
+  });
 }
 
 /**
@@ -99,20 +111,32 @@ function acceptedLine(w: WriteStream, uri: string, entry: number, p: number): Pr
  * identity, the model's and the options, and a commit record marks it complete, so a
  * rerun skips finished files.
  */
-export async function scoreFilePart(store: Storage, input: ScoreFileInput, onProgress: (scored: number) => void = () => {}): Promise<ScoreFileResult> {
+export async function scoreFilePart(
+  store: Storage,
+  input: ScoreFileInput,
+  onProgress: (scored: number) => void = () => {},
+): Promise<ScoreFileResult> {
   const model = await modelIdentity(store, input.modelUri);
   const part = isFeaturePart(input.file.uri);
   const rootOptions = {
-    featureVersion: FEATURE_DEFINITION_VERSION, treeName: input.treeName ?? 'Delphes', labels: input.labels ?? null,
+    featureVersion: FEATURE_DEFINITION_VERSION,
+    treeName: input.treeName ?? 'Delphes',
+    labels: input.labels ?? null,
     emptyIfMissing: [...(input.emptyIfMissing ?? [])].sort(),
   };
-  const key = derivedKey(input.file, { scoreVersion: SCORE_VERSION, model, selection: input.selection ?? null, input: part ? 'feature-part' : rootOptions });
+  const key = derivedKey(input.file, {
+    scoreVersion: SCORE_VERSION,
+    model,
+    selection: input.selection ?? null,
+    input: part ? 'feature-part' : rootOptions,
+  });
   const files = fanOutFiles(input.outputUri);
   const partUri = files.part(key, '.parquet');
   const commitUri = files.part(key, '.commit.json');
   const done = await readCommitted<ScorePartMeta>(store, commitUri);
   const countersOf = (m: ScorePartMeta) => ({
-    read: m.read, scored: m.rows,
+    read: m.read,
+    scored: m.rows,
     accepted: Object.values(m.counts?.byTruth ?? {}).reduce((s, t) => s + t.accepted, 0),
   });
   if (done) return { partUri, rows: done.meta.rows, reused: true, counters: countersOf(done.meta) };
@@ -120,7 +144,9 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
   const bundle = await cachedBundle(store, input.modelUri, JSON.stringify(model));
   const selection = input.selection;
   if (selection !== undefined && !bundle.classNames.includes(selection.className)) {
-    throw new InvalidInputError(`selection class '${selection.className}' is not one of the classes of ${input.modelUri}: ${bundle.classNames.join(', ')}`);
+    throw new InvalidInputError(
+      `selection class '${selection.className}' is not one of the classes of ${input.modelUri}: ${bundle.classNames.join(', ')}`,
+    );
   }
   const counts = selection !== undefined ? emptyCounts(selection) : undefined;
   const selected = selection !== undefined ? bundle.classNames.indexOf(selection.className) : -1;
@@ -132,7 +158,11 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
   try {
     const writer = await ParquetRowWriter.open(local, scoreCodec(bundle.classNames, selection), {
       rowGroupSize: 10_000,
-      metadata: { 'hepflow.source': input.file.uri, 'hepflow.source_etag': input.file.etag, 'hepflow.model': input.modelUri },
+      metadata: {
+        'hepflow.source': input.file.uri,
+        'hepflow.source_etag': input.file.etag,
+        'hepflow.model': input.modelUri,
+      },
     });
     const out = {
       async write(row: Parameters<typeof writer.write>[0]) {
@@ -146,7 +176,12 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
     let scorer: BatchScorer;
     try {
       if (part) {
-        scorer = new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth: (r) => r.label, counts, onBatch: onProgress });
+        scorer = new BatchScorer(bundle, out, {
+          batchSize: input.eventsPerCall,
+          truth: (r) => r.label,
+          counts,
+          onBatch: onProgress,
+        });
         read = 0;
         for await (const row of readFeatureRows(source)) {
           await scorer.write(row);
@@ -157,8 +192,13 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
         const truth = labelOf === undefined ? () => -1 : (r: { sourceEntry: number }) => labelOf(r.sourceEntry).label;
         scorer = new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth, counts, onBatch: onProgress });
         const cutFlow = await prepareFeatures({
-          events: withEntries(readDelphesEvents(source, { treeName: rootOptions.treeName, emptyIfMissing: rootOptions.emptyIfMissing })),
-          label: 0, className: '', sourceUri: input.file.uri, out: scorer,
+          events: withEntries(
+            readDelphesEvents(source, { treeName: rootOptions.treeName, emptyIfMissing: rootOptions.emptyIfMissing }),
+          ),
+          label: 0,
+          className: '',
+          sourceUri: input.file.uri,
+          out: scorer,
         });
         read = cutFlow.read;
       }
@@ -176,8 +216,12 @@ export async function scoreFilePart(store: Storage, input: ScoreFileInput, onPro
       await store.write(acceptedUri, createReadStream(acceptedLocal));
     }
     const meta: ScorePartMeta = {
-      source: input.file, modelUri: input.modelUri, rows, read,
-      ...(counts !== undefined ? { counts } : {}), ...(acceptedUri !== undefined ? { acceptedUri } : {}),
+      source: input.file,
+      modelUri: input.modelUri,
+      rows,
+      read,
+      ...(counts !== undefined ? { counts } : {}),
+      ...(acceptedUri !== undefined ? { acceptedUri } : {}),
     };
     await commit<ScorePartMeta>(store, commitUri, partUri, meta);
     return { partUri, rows, reused: false, counters: countersOf(meta) };
@@ -208,7 +252,9 @@ export interface ScoreSummary {
  * list (selection/accepted.csv), streamed part by part.
  */
 export async function summarizeScoreParts(store: Storage, input: ScoreSummaryInput): Promise<ScoreSummary> {
-  const manifest = await store.readJson<{ files: { status: string; outcome?: { partUri: string } }[] }>(input.manifestUri);
+  const manifest = await store.readJson<{ files: { status: string; outcome?: { partUri: string } }[] }>(
+    input.manifestUri,
+  );
   const metas: ScorePartMeta[] = [];
   for (const f of manifest.files) {
     if (f.status !== 'ok' || f.outcome === undefined) continue;

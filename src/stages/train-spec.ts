@@ -22,10 +22,10 @@ export function resolveTrainSpec(spec: TrainSpec, classes: readonly string[]): T
   if (!(MODEL_KINDS as readonly string[]).includes(kind)) {
     throw new InvalidInputError(`unknown model kind '${String(spec.kind)}' (known: ${MODEL_KINDS.join(', ')}, gru)`);
   }
-  const config = defaultTrainConfig(
-    modelConfig(kind, { ...spec.model, nClasses: classes.length }),
-    { ...spec.training, classNames: [...classes] },
-  );
+  const config = defaultTrainConfig(modelConfig(kind, { ...spec.model, nClasses: classes.length }), {
+    ...spec.training,
+    classNames: [...classes],
+  });
   try {
     validateTrainConfig(config);
   } catch (e) {

@@ -56,20 +56,26 @@ export async function trainRun(
   }
   const classes = await datasetClasses(input.datasetUri, store);
   if (input.config.classNames.join() !== classes.join()) {
-    throw new InvalidInputError(`training config has classes [${input.config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`);
+    throw new InvalidInputError(
+      `training config has classes [${input.config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`,
+    );
   }
   const files = datasetFiles(input.datasetUri);
   const scaler = await store.readJson<HlfScaler>(files.scaler).catch((e) => {
-    if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`dataset ${input.datasetUri} has no scaler.json: not a hepflow dataset?`);
+    if (e instanceof ObjectNotFoundError)
+      throw new InvalidInputError(`dataset ${input.datasetUri} has no scaler.json: not a hepflow dataset?`);
     throw e;
   });
   // Sequence models need the dataset's particle standardisation: raw energies (hundreds
   // of GeV) next to angles of order 1 train poorly.
   const particleScaler = modelInputs(input.config.model.kind).includes('particles')
     ? await store.readJson<ParticleScaler>(files.particleScaler).catch((e) => {
-      if (e instanceof ObjectNotFoundError) throw new InvalidInputError(`dataset ${input.datasetUri} has no particle-scaler.json, which ${input.config.model.kind} models need`);
-      throw e;
-    })
+        if (e instanceof ObjectNotFoundError)
+          throw new InvalidInputError(
+            `dataset ${input.datasetUri} has no particle-scaler.json, which ${input.config.model.kind} models need`,
+          );
+        throw e;
+      })
     : undefined;
   const identity = await datasetIdentity(store, input.datasetUri);
   const source: ParquetSourceOptions = { uris: [files.train], id: input.datasetUri };

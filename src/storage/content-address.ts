@@ -5,7 +5,9 @@ import type { Storage } from './index.js';
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -48,7 +50,12 @@ export async function readCommitted<M>(store: Storage, commitUri: string): Promi
   return out && out.size === record.size && out.etag === record.etag ? record : undefined;
 }
 
-export async function commit<M>(store: Storage, commitUri: string, outputUri: string, meta: M): Promise<CommitRecord<M>> {
+export async function commit<M>(
+  store: Storage,
+  commitUri: string,
+  outputUri: string,
+  meta: M,
+): Promise<CommitRecord<M>> {
   const out = await store.head(outputUri);
   if (!out) throw new Error(`cannot commit ${outputUri}: it does not exist`);
   const record: CommitRecord<M> = { outputUri, size: out.size, etag: out.etag, meta };

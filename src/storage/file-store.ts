@@ -6,7 +6,14 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { RandomAccessSource } from './random-access.js';
-import { ObjectNotFoundError, StorageError, StorageUnavailableError, type ObjectInfo, type ObjectStore, type WriteBody } from './types.js';
+import {
+  ObjectNotFoundError,
+  StorageError,
+  StorageUnavailableError,
+  type ObjectInfo,
+  type ObjectStore,
+  type WriteBody,
+} from './types.js';
 import { formatUri, parseUri } from './uri.js';
 
 const localPath = (uri: string): string => {
@@ -26,7 +33,17 @@ const isNotFound = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code =
 
 // Failures of the file system rather than of the file: out of descriptors, a network
 // file system timing out or gone stale, an I/O error that a remount or retry may fix.
-const TRANSIENT_CODES = new Set(['EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'ESTALE', 'ETIMEDOUT', 'EBUSY', 'EINTR', 'ENOMEM']);
+const TRANSIENT_CODES = new Set([
+  'EIO',
+  'EAGAIN',
+  'EMFILE',
+  'ENFILE',
+  'ESTALE',
+  'ETIMEDOUT',
+  'EBUSY',
+  'EINTR',
+  'ENOMEM',
+]);
 
 /** A local file-system failure as a StorageError, transient where the code says so. */
 function fileFailure(uri: string, operation: string, e: unknown): StorageError {
@@ -138,7 +155,8 @@ export class FileStore implements ObjectStore {
     const tmp = path.join(path.dirname(p), `${path.basename(p)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
     try {
       await fs.mkdir(path.dirname(p), { recursive: true });
-      const source = body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : body]);
+      const source =
+        body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : body]);
       await pipeline(source, createWriteStream(tmp));
       await fs.rename(tmp, p);
       return infoOf(p, await fs.stat(p));

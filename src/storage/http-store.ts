@@ -3,8 +3,12 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RandomAccessSource } from './random-access.js';
 import {
-  ObjectNotFoundError, PermanentStorageError, StorageError, StorageUnavailableError,
-  type ObjectInfo, type ObjectStore,
+  ObjectNotFoundError,
+  PermanentStorageError,
+  StorageError,
+  StorageUnavailableError,
+  type ObjectInfo,
+  type ObjectStore,
 } from './types.js';
 
 export interface HttpSettings {
@@ -18,7 +22,13 @@ export interface HttpSettings {
   readonly maxAttempts: number;
 }
 
-const number = (env: NodeJS.ProcessEnv, name: string, fallback: string, ok: (n: number) => boolean, expected: string): number => {
+const number = (
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: string,
+  ok: (n: number) => boolean,
+  expected: string,
+): number => {
   const n = Number(env[name] ?? fallback);
   if (!ok(n)) throw new Error(`${name} must be ${expected}, got '${env[name]}'`);
   return n;
@@ -52,7 +62,8 @@ const validatorsOf = (h: Headers): Validators => {
   return { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
 };
 const changed = (a: Validators, b: Validators): boolean =>
-  a.etag !== undefined && b.etag !== undefined ? a.etag !== b.etag
+  a.etag !== undefined && b.etag !== undefined
+    ? a.etag !== b.etag
     : a.lastModified !== undefined && b.lastModified !== undefined && a.lastModified !== b.lastModified;
 
 const discard = async (res: Response): Promise<void> => {
@@ -74,7 +85,9 @@ const ENTITY = /&(#x[0-9a-f]+|#[0-9]+|amp|lt|gt|quot|apos);/gi;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const decodeEntities = (s: string): string =>
   s.replace(ENTITY, (_m, e: string) =>
-    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : NAMED[e.toLowerCase()]!,
+    e[0] === '#'
+      ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
+      : NAMED[e.toLowerCase()]!,
   );
 
 /**
@@ -121,21 +134,40 @@ export class HttpStore implements ObjectStore {
    * One request and what is done with its response, retried while the failure is
    * transient; every other status becomes the storage error it means.
    */
-  private async attempt<T>(uri: string, operation: string, method: 'GET' | 'HEAD', extra: Record<string, string>, use: (res: Response) => Promise<T>): Promise<T> {
+  private async attempt<T>(
+    uri: string,
+    operation: string,
+    method: 'GET' | 'HEAD',
+    extra: Record<string, string>,
+    use: (res: Response) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await fetch(uri, { method, headers: this.headers(extra), signal: AbortSignal.timeout(this.settings.timeoutMs) });
+        const res = await fetch(uri, {
+          method,
+          headers: this.headers(extra),
+          signal: AbortSignal.timeout(this.settings.timeoutMs),
+        });
         if (res.status === 200 || res.status === 206) return await use(res);
         await discard(res);
         const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
         if (res.status === 404 || res.status === 410) throw new ObjectNotFoundError(uri, operation);
-        if (res.status === 408 || res.status === 429 || res.status >= 500) throw new StorageUnavailableError(uri, operation, status);
-        if (res.status === 416) throw new PermanentStorageError(uri, operation, `${status}: the range lies past the end of the file; did it change?`);
+        if (res.status === 408 || res.status === 429 || res.status >= 500)
+          throw new StorageUnavailableError(uri, operation, status);
+        if (res.status === 416)
+          throw new PermanentStorageError(
+            uri,
+            operation,
+            `${status}: the range lies past the end of the file; did it change?`,
+          );
         throw new PermanentStorageError(uri, operation, status);
       } catch (e) {
-        const err = e instanceof StorageError ? e
-          : isNetworkFailure(e) ? new StorageUnavailableError(uri, operation, describeNetworkFailure(e as Error), { cause: e })
-          : new StorageError(uri, operation, (e as Error)?.message ?? String(e), { cause: e });
+        const err =
+          e instanceof StorageError
+            ? e
+            : isNetworkFailure(e)
+              ? new StorageUnavailableError(uri, operation, describeNetworkFailure(e as Error), { cause: e })
+              : new StorageError(uri, operation, (e as Error)?.message ?? String(e), { cause: e });
         if (!(err instanceof StorageUnavailableError) || attempt >= this.settings.maxAttempts) throw err;
         await sleep(250 * 2 ** (attempt - 1));
       }
@@ -145,11 +177,15 @@ export class HttpStore implements ObjectStore {
   private infoOf(uri: string, res: Response): ObjectInfo {
     const length = res.headers.get('content-length');
     if (length === null || !/^\d+$/.test(length)) {
-      throw new PermanentStorageError(uri, 'stat', 'the server sends no Content-Length, so the file\'s size is unknown');
+      throw new PermanentStorageError(uri, 'stat', "the server sends no Content-Length, so the file's size is unknown");
     }
     const v = validatorsOf(res.headers);
     if (!v.etag && !v.lastModified) {
-      throw new PermanentStorageError(uri, 'stat', 'the server sends neither ETag nor Last-Modified, so hepflow cannot tell when the file changes');
+      throw new PermanentStorageError(
+        uri,
+        'stat',
+        'the server sends neither ETag nor Last-Modified, so hepflow cannot tell when the file changes',
+      );
     }
     return {
       uri,
@@ -161,7 +197,10 @@ export class HttpStore implements ObjectStore {
 
   private async headWith(uri: string): Promise<{ info: ObjectInfo; validators: Validators } | undefined> {
     try {
-      return await this.attempt(uri, 'stat', 'HEAD', {}, async (res) => ({ info: this.infoOf(uri, res), validators: validatorsOf(res.headers) }));
+      return await this.attempt(uri, 'stat', 'HEAD', {}, async (res) => ({
+        info: this.infoOf(uri, res),
+        validators: validatorsOf(res.headers),
+      }));
     } catch (e) {
       if (e instanceof ObjectNotFoundError) return undefined;
       throw e;
@@ -186,14 +225,19 @@ export class HttpStore implements ObjectStore {
   }
 
   private async *listDirectory(dirUri: string, depth: number): AsyncIterable<ObjectInfo> {
-    if (depth > MAX_LIST_DEPTH) throw new PermanentStorageError(dirUri, 'list', `directories nested deeper than ${MAX_LIST_DEPTH}: a link loop?`);
+    if (depth > MAX_LIST_DEPTH)
+      throw new PermanentStorageError(dirUri, 'list', `directories nested deeper than ${MAX_LIST_DEPTH}: a link loop?`);
     let page: { html: string; base: URL } | undefined;
     try {
       page = await this.attempt(dirUri, 'list', 'GET', {}, async (res) => {
         const type = res.headers.get('content-type') ?? 'no Content-Type';
         if (!/^text\/html\b/i.test(type)) {
           await discard(res);
-          throw new PermanentStorageError(dirUri, 'list', `the server answers with ${type}, not an HTML directory index; give the files' URLs instead`);
+          throw new PermanentStorageError(
+            dirUri,
+            'list',
+            `the server answers with ${type}, not an HTML directory index; give the files' URLs instead`,
+          );
         }
         return { html: await res.text(), base: new URL(res.url || dirUri) };
       });
@@ -218,12 +262,17 @@ export class HttpStore implements ObjectStore {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       if (done + chunk.length > length) {
         await discard(res);
-        throw new PermanentStorageError(uri, operation, `the server sent more than the ${length} bytes announced; did the file change?`);
+        throw new PermanentStorageError(
+          uri,
+          operation,
+          `the server sent more than the ${length} bytes announced; did the file change?`,
+        );
       }
       out.set(chunk, done);
       done += chunk.length;
     }
-    if (done !== length) throw new StorageUnavailableError(uri, operation, `short read: got ${done} of ${length} bytes`);
+    if (done !== length)
+      throw new StorageUnavailableError(uri, operation, `short read: got ${done} of ${length} bytes`);
     return out;
   }
 
@@ -232,27 +281,41 @@ export class HttpStore implements ObjectStore {
    * the file's identity; or, from a server that ignores Range and answers 200, the
    * whole file if it is at most `noRangeMaxBytes`, else a permanent error that says so.
    */
-  private readRange(info: ObjectInfo, validators: Validators, offset: number, length: number): Promise<{ range: Uint8Array } | { whole: Uint8Array }> {
+  private readRange(
+    info: ObjectInfo,
+    validators: Validators,
+    offset: number,
+    length: number,
+  ): Promise<{ range: Uint8Array } | { whole: Uint8Array }> {
     const { uri, size } = info;
     const end = offset + length - 1;
     const operation = `read bytes ${offset}-${end} of`;
     return this.attempt(uri, operation, 'GET', { range: `bytes=${offset}-${end}` }, async (res) => {
       if (changed(validators, validatorsOf(res.headers))) {
         await discard(res);
-        throw new PermanentStorageError(uri, operation, 'the file changed since it was opened (its ETag or Last-Modified differs)');
+        throw new PermanentStorageError(
+          uri,
+          operation,
+          'the file changed since it was opened (its ETag or Last-Modified differs)',
+        );
       }
       if (res.status === 206) {
         const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
         if (!m || Number(m[1]) !== offset || Number(m[2]) !== end || (m[3] !== '*' && Number(m[3]) !== size)) {
           await discard(res);
-          throw new PermanentStorageError(uri, operation, `the server answered 206 with Content-Range '${res.headers.get('content-range')}', not bytes ${offset}-${end}/${size}`);
+          throw new PermanentStorageError(
+            uri,
+            operation,
+            `the server answered 206 with Content-Range '${res.headers.get('content-range')}', not bytes ${offset}-${end}/${size}`,
+          );
         }
         return { range: await this.body(uri, operation, res, length) };
       }
       if (size > this.settings.noRangeMaxBytes) {
         await discard(res);
         throw new PermanentStorageError(
-          uri, operation,
+          uri,
+          operation,
           `the server ignores Range requests (it answered 200 with the whole file), and files over HEPFLOW_HTTP_NO_RANGE_MAX_MIB=${this.settings.noRangeMaxBytes / 2 ** 20} are not read whole (this one has ${size} bytes)`,
         );
       }
@@ -292,11 +355,15 @@ export class HttpStore implements ObjectStore {
   }
 
   async readStream(uri: string): Promise<Readable> {
-    return this.attempt(uri, 'read', 'GET', {}, async (res) => Readable.fromWeb(res.body as WebReadableStream<Uint8Array>));
+    return this.attempt(uri, 'read', 'GET', {}, async (res) =>
+      Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+    );
   }
 
   write(uri: string): Promise<ObjectInfo> {
-    return Promise.reject(new PermanentStorageError(uri, 'write', 'http(s) storage is read-only; write outputs to s3:// or file://'));
+    return Promise.reject(
+      new PermanentStorageError(uri, 'write', 'http(s) storage is read-only; write outputs to s3:// or file://'),
+    );
   }
 
   delete(uri: string): Promise<void> {

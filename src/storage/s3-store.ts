@@ -10,7 +10,14 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import type { RandomAccessSource } from './random-access.js';
-import { ObjectNotFoundError, StorageError, StorageUnavailableError, type ObjectInfo, type ObjectStore, type WriteBody } from './types.js';
+import {
+  ObjectNotFoundError,
+  StorageError,
+  StorageUnavailableError,
+  type ObjectInfo,
+  type ObjectStore,
+  type WriteBody,
+} from './types.js';
 import { parseUri } from './uri.js';
 
 export interface S3Settings {
@@ -50,20 +57,42 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
 }
 
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
-  'EAI_AGAIN', 'ENOTFOUND', 'EADDRNOTAVAIL', 'ESOCKETTIMEDOUT', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EADDRNOTAVAIL',
+  'ESOCKETTIMEDOUT',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 const THROTTLING = new Set([
-  'SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException',
-  'TooManyRequestsException', 'RequestLimitExceeded', 'ProvisionedThroughputExceededException', 'RequestTimeout',
-  'ServiceUnavailable', 'InternalError',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'RequestTimeout',
+  'ServiceUnavailable',
+  'InternalError',
 ]);
 
 /** The transport-level reason when `e` is a network failure (refused, reset, timed out...). */
 function networkFailure(e: unknown): string | undefined {
   for (let x = e, depth = 0; x instanceof Error && depth < 8; x = x.cause, depth++) {
     const err = x as NodeJS.ErrnoException;
-    if ((err.code && NETWORK_CODES.has(err.code)) || err.name === 'TimeoutError') return `${err.code ?? err.name}: ${err.message}`;
+    if ((err.code && NETWORK_CODES.has(err.code)) || err.name === 'TimeoutError')
+      return `${err.code ?? err.name}: ${err.message}`;
   }
   return undefined;
 }
@@ -84,12 +113,14 @@ export function s3Failure(uri: string, operation: string, e: unknown): StorageEr
     return new StorageError(uri, operation, reason, { cause: e });
   }
   const network = networkFailure(e);
-  if (network) return new StorageUnavailableError(uri, operation, `object storage unreachable (${network})`, { cause: e });
+  if (network)
+    return new StorageUnavailableError(uri, operation, `object storage unreachable (${network})`, { cause: e });
   return new StorageError(uri, operation, (e as Error)?.message ?? String(e), { cause: e });
 }
 
 const isNotFound = (e: unknown): boolean =>
-  e instanceof S3ServiceException && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404);
+  e instanceof S3ServiceException &&
+  (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404);
 
 export class S3Store implements ObjectStore {
   readonly client: S3Client;
@@ -129,7 +160,14 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.call(prefixUri, 'list', () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token, MaxKeys: this.settings.listPageSize })),
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: key,
+            ContinuationToken: token,
+            MaxKeys: this.settings.listPageSize,
+          }),
+        ),
       );
       for (const o of page.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue;
@@ -169,7 +207,11 @@ export class S3Store implements ObjectStore {
       const bytes = await r.Body!.transformToByteArray();
       // The object was at least this long when opened: a short body is a cut connection.
       if (bytes.length !== length) {
-        throw new StorageUnavailableError(uri, `read bytes ${offset}-${offset + length - 1} of`, `short read: got ${bytes.length} of ${length} bytes`);
+        throw new StorageUnavailableError(
+          uri,
+          `read bytes ${offset}-${offset + length - 1} of`,
+          `short read: got ${bytes.length} of ${length} bytes`,
+        );
       }
       return bytes;
     });

@@ -5,7 +5,10 @@
  */
 
 export class InvalidUriError extends Error {
-  constructor(readonly uri: string, reason: string) {
+  constructor(
+    readonly uri: string,
+    reason: string,
+  ) {
     super(`invalid storage URI '${uri}': ${reason}`);
     this.name = 'InvalidUriError';
   }

@@ -25,7 +25,10 @@ const httpUrl: SchemeParser = (uri) => {
   }
   // URIs travel in workflow histories and name derived outputs: no secrets in them.
   if (url.username || url.password) {
-    throw new InvalidUriError(uri, 'credentials in the URL would be stored in workflow histories; set HEPFLOW_HTTP_BEARER_TOKEN instead');
+    throw new InvalidUriError(
+      uri,
+      'credentials in the URL would be stored in workflow histories; set HEPFLOW_HTTP_BEARER_TOKEN instead',
+    );
   }
   if (url.hash) throw new InvalidUriError(uri, 'a #fragment does not name a file');
   return { scheme: url.protocol === 'https:' ? 'https' : 'http', url };
@@ -80,13 +83,22 @@ export function parseUri(uri: string): StorageLocation {
     const lower = scheme.toLowerCase();
     const parse = (STORAGE_SCHEMES as readonly string[]).includes(lower) ? SCHEMES[lower as StorageScheme] : undefined;
     if (!uri.startsWith(`${scheme}://`)) {
-      throw new InvalidUriError(uri, parse ? `expected ${scheme.toLowerCase()}:// (two slashes)` : `not a URI this storage knows (${known}, or an absolute path)`);
+      throw new InvalidUriError(
+        uri,
+        parse
+          ? `expected ${scheme.toLowerCase()}:// (two slashes)`
+          : `not a URI this storage knows (${known}, or an absolute path)`,
+      );
     }
-    if (!parse) throw new InvalidUriError(uri, `unknown scheme '${scheme}': supported are ${known}, or an absolute path`);
+    if (!parse)
+      throw new InvalidUriError(uri, `unknown scheme '${scheme}': supported are ${known}, or an absolute path`);
     return parse(uri, uri.slice(scheme.length + 3));
   }
   if (!path.isAbsolute(uri)) {
-    throw new InvalidUriError(uri, 'a relative path; give s3://<bucket>/<key>, file:///<absolute path> or an absolute path');
+    throw new InvalidUriError(
+      uri,
+      'a relative path; give s3://<bucket>/<key>, file:///<absolute path> or an absolute path',
+    );
   }
   return { scheme: 'file', path: path.normalize(uri) };
 }

@@ -19,7 +19,9 @@ export function temporalSettings() {
 export async function connectClient(): Promise<Client> {
   const { connectionOptions, namespace } = temporalSettings();
   const connection = await Connection.connect(connectionOptions).catch((e: Error) => {
-    throw new Error(`cannot reach Temporal at ${connectionOptions.address}: ${e.message} (is the stack up? 'hepflow stack up')`);
+    throw new Error(
+      `cannot reach Temporal at ${connectionOptions.address}: ${e.message} (is the stack up? 'hepflow stack up')`,
+    );
   });
   return new Client({ connection, namespace });
 }
@@ -27,7 +29,9 @@ export async function connectClient(): Promise<Client> {
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {
   const { connectionOptions, namespace } = temporalSettings();
   const connection = await NativeConnection.connect(connectionOptions).catch((e: Error) => {
-    throw new Error(`cannot reach Temporal at ${connectionOptions.address}: ${e.message} (is the stack up? 'hepflow stack up')`);
+    throw new Error(
+      `cannot reach Temporal at ${connectionOptions.address}: ${e.message} (is the stack up? 'hepflow stack up')`,
+    );
   });
   return { connection, namespace };
 }

@@ -41,8 +41,11 @@ export class ChaosStack {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-chaos-'));
     const tPort = await freePort();
     const config = stackConfigFromEnv({
-      HEPFLOW_DATA_DIR: dir, HEPFLOW_TEMPORAL_PORT: String(tPort), HEPFLOW_TEMPORAL_UI_PORT: String(await freePort()),
-      HEPFLOW_S3_PORT: String(await freePort()), HEPFLOW_BUCKET: 'chaos',
+      HEPFLOW_DATA_DIR: dir,
+      HEPFLOW_TEMPORAL_PORT: String(tPort),
+      HEPFLOW_TEMPORAL_UI_PORT: String(await freePort()),
+      HEPFLOW_S3_PORT: String(await freePort()),
+      HEPFLOW_BUCKET: 'chaos',
     });
     await stackUp(config);
     const { temporal, s3 } = localStack(config);
@@ -54,7 +57,9 @@ export class ChaosStack {
     return new ChaosStack(config, env, temporal, s3, client, store);
   }
 
-  get bucket(): string { return this.config.s3.bucket; }
+  get bucket(): string {
+    return this.config.s3.bucket;
+  }
 
   /** A CPU worker process (workflows and every activity), as `hepflow worker cpu` runs it. */
   startWorker(): ChildProcess {
@@ -76,8 +81,12 @@ export class ChaosStack {
     await exited;
   }
 
-  async s3Down(): Promise<void> { await this.s3.stop(); }
-  async s3Up(): Promise<void> { await this.s3.start(); }
+  async s3Down(): Promise<void> {
+    await this.s3.stop();
+  }
+  async s3Up(): Promise<void> {
+    await this.s3.start();
+  }
 
   /** Kills the Temporal server (SIGKILL, no clean shutdown) and starts it again on the same database. */
   async restartTemporal(): Promise<void> {
@@ -114,7 +123,10 @@ export class ChaosStack {
     const sinceMs = Date.now() - (performance.now() - since);
     for (;;) {
       for (const id of await workflowIds()) {
-        const d = await this.client.workflow.getHandle(id).describe().catch(() => undefined);
+        const d = await this.client.workflow
+          .getHandle(id)
+          .describe()
+          .catch(() => undefined);
         for (const a of d?.raw.pendingActivities ?? []) {
           // Protobuf int64 fields arrive as Long objects, which Number() makes NaN.
           const started = a.lastStartedTime?.seconds ? Number(a.lastStartedTime.seconds.toString()) * 1000 : 0;
@@ -128,8 +140,17 @@ export class ChaosStack {
   /** Whether one of the workflows has an attempt of `activityType` running right now. */
   async activityRunning(workflowIds: string[], activityType: string): Promise<boolean> {
     for (const id of workflowIds) {
-      const d = await this.client.workflow.getHandle(id).describe().catch(() => undefined);
-      if (d?.raw.pendingActivities?.some((a) => a.activityType?.name === activityType && a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)) return true;
+      const d = await this.client.workflow
+        .getHandle(id)
+        .describe()
+        .catch(() => undefined);
+      if (
+        d?.raw.pendingActivities?.some(
+          (a) =>
+            a.activityType?.name === activityType && a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        )
+      )
+        return true;
     }
     return false;
   }
@@ -148,7 +169,11 @@ export class ChaosStack {
     const sums: string[] = [];
     for await (const o of this.store.list(`${featuresUri}/parts/`)) {
       if (!o.uri.endsWith('.parquet')) continue;
-      sums.push(createHash('sha256').update(await this.store.readAll(o.uri)).digest('hex'));
+      sums.push(
+        createHash('sha256')
+          .update(await this.store.readAll(o.uri))
+          .digest('hex'),
+      );
     }
     return sums.sort();
   }

@@ -35,26 +35,47 @@ function pipelineInput(name: string, inputUri = input()): PipelineInput {
   return {
     workUri: workOf(name),
     samples: [{ name: 'generated', uri: inputUri, sidecar: true }],
-    models: [{ name: 'seq', spec: { kind: 'particle-sequence', model: { maxLen: 20 }, training: { epochs: EPOCHS, batchSize: 16 } } }],
+    models: [
+      {
+        name: 'seq',
+        spec: { kind: 'particle-sequence', model: { maxLen: 20 }, training: { epochs: EPOCHS, batchSize: 16 } },
+      },
+    ],
   };
 }
 
 async function generate(outputUri: string, events: number, files: number, seed: number): Promise<void> {
   const args: GenerateInput = { outputUri, events, files, seed, mix: 'qcd=0.5,ttbar=0.25,wjets=0.25' };
-  await stack.client.workflow.execute('generateWorkflow', { taskQueue: CPU_TASK_QUEUE, workflowId: `generate-${seed}-${files}`, args: [args] });
+  await stack.client.workflow.execute('generateWorkflow', {
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: `generate-${seed}-${files}`,
+    args: [args],
+  });
 }
 
 /** Runs the pipeline while `disturb` acts on the stack; a failed run is returned, not thrown. */
-async function run(name: string, disturb: (h: WorkflowHandle) => Promise<void> = async () => {}, inputUri?: string): Promise<Run> {
+async function run(
+  name: string,
+  disturb: (h: WorkflowHandle) => Promise<void> = async () => {},
+  inputUri?: string,
+): Promise<Run> {
   const t0 = performance.now();
   const handle = await stack.client.workflow.start('pipelineWorkflow', {
-    taskQueue: CPU_TASK_QUEUE, workflowId: `chaos-${name}`, args: [pipelineInput(name, inputUri)],
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: `chaos-${name}`,
+    args: [pipelineInput(name, inputUri)],
   });
   let seconds = 0;
   const [outcome] = await Promise.all([
-    handle.result().then((report: Report) => ({ report }), (error: Error) => ({ error })).finally(() => {
-      seconds = (performance.now() - t0) / 1000;
-    }),
+    handle
+      .result()
+      .then(
+        (report: Report) => ({ report }),
+        (error: Error) => ({ error }),
+      )
+      .finally(() => {
+        seconds = (performance.now() - t0) / 1000;
+      }),
     disturb(handle),
   ]);
   return { ...outcome, seconds, parts: await stack.partChecksums(`${workOf(name)}/features`) };
@@ -62,7 +83,9 @@ async function run(name: string, disturb: (h: WorkflowHandle) => Promise<void> =
 
 function row(name: string, r: Run, note = ''): void {
   // Whether it matched the undisturbed run is the test's verdict (ok / not ok) below the row.
-  const outcome = r.error ? `FAILED: ${r.error.message}${r.error.cause ? ` (${(r.error.cause as Error).message})` : ''}` : 'completed';
+  const outcome = r.error
+    ? `FAILED: ${r.error.message}${r.error.cause ? ` (${(r.error.cause as Error).message})` : ''}`
+    : 'completed';
   const extra = baseline && r !== baseline ? ` (+${(r.seconds - baseline.seconds).toFixed(0)} s over undisturbed)` : '';
   console.log(`CHAOS | ${name} | ${outcome} | ${r.seconds.toFixed(0)} s${extra} | ${note}`);
 }
@@ -112,10 +135,16 @@ for (const stage of ['features', 'dataset', 'training'] as const satisfies reado
       dataset: () => [id],
       training: () => [`${id}-grid-seq`],
     };
-    const activity: Record<Stage, string> = { features: 'prepareFileFeatures', dataset: 'buildDataset', training: 'trainModel' };
+    const activity: Record<Stage, string> = {
+      features: 'prepareFileFeatures',
+      dataset: 'buildDataset',
+      training: 'trainModel',
+    };
     const r = await run(name, async (handle) => {
-      await stack.waitFor(`${name} to reach ${stage}`, async () =>
-        (await stageMarkers[stage](name)()) && stack.activityRunning(holders[stage](), activity[stage]));
+      await stack.waitFor(
+        `${name} to reach ${stage}`,
+        async () => (await stageMarkers[stage](name)()) && stack.activityRunning(holders[stage](), activity[stage]),
+      );
       await stack.killWorker(worker);
       const killedAt = performance.now();
       worker = stack.startWorker();
@@ -123,16 +152,27 @@ for (const stage of ['features', 'dataset', 'training'] as const satisfies reado
       const recovered = await Promise.race([
         stack.retryStartedAfter(holders[stage], killedAt),
         // The stage may have had no activity in flight at the kill (between two of them).
-        handle.result().catch(() => undefined).then(() => undefined),
+        handle
+          .result()
+          .catch(() => undefined)
+          .then(() => undefined),
       ]);
-      note = recovered === undefined ? 'no retried attempt seen before the run ended' : `retried attempt running ${recovered.toFixed(0)} s after the kill`;
+      note =
+        recovered === undefined
+          ? 'no retried attempt seen before the run ended'
+          : `retried attempt running ${recovered.toFixed(0)} s after the kill`;
     });
     row(`worker kill -9 during ${stage}`, r, note);
     assertIdentical(r);
   });
 }
 
-for (const [stage, seconds] of [['features', 5], ['features', 45], ['training', 45], ['dataset', 180]] as const) {
+for (const [stage, seconds] of [
+  ['features', 5],
+  ['features', 45],
+  ['training', 45],
+  ['dataset', 180],
+] as const) {
   test(`S3 down ${seconds} s during ${stage}: the run completes as undisturbed`, { skip: SKIP }, async () => {
     const name = `s3-${stage}-${seconds}`;
     const r = await run(name, async () => {
@@ -146,7 +186,9 @@ for (const [stage, seconds] of [['features', 5], ['features', 45], ['training', 
   });
 }
 
-test('Temporal server killed and restarted during features: the run completes as undisturbed', { skip: SKIP }, async () => {
+test('Temporal server killed and restarted during features: the run completes as undisturbed', {
+  skip: SKIP,
+}, async () => {
   const name = 'temporal-restart';
   const r = await run(name, async () => {
     await stack.waitFor(`${name} to reach features`, stageMarkers.features(name));
@@ -165,19 +207,31 @@ test('rerun on the same work URI after the inputs changed: nothing stale is reus
   for await (const o of stack.store.list(changing)) await stack.store.delete(o.uri);
   await generate(changing, 1500, 1, 22);
   const handle = await stack.client.workflow.start('pipelineWorkflow', {
-    taskQueue: CPU_TASK_QUEUE, workflowId: 'chaos-changed-inputs-rerun', args: [pipelineInput('changed-inputs', changing)],
+    taskQueue: CPU_TASK_QUEUE,
+    workflowId: 'chaos-changed-inputs-rerun',
+    args: [pipelineInput('changed-inputs', changing)],
   });
   const t0 = performance.now();
-  const second = await handle.result().then((report: Report) => ({ report }), (error: Error) => ({ error }));
+  const second = await handle.result().then(
+    (report: Report) => ({ report }),
+    (error: Error) => ({ error }),
+  );
   const r: Run = { ...second, seconds: (performance.now() - t0) / 1000, parts: [] };
   const rep = r.report;
   const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
   const datasetEvents = rep ? total(rep.dataset.counts.train) + total(rep.dataset.counts.test) : NaN;
-  row('rerun after inputs changed (same work URI)', r, rep
-    ? `read ${rep.features.counters.read}, dataset of ${datasetEvents} events from ${rep.features.counters.rows} selected rows, training resumed from epoch ${rep.models[0]!.best.resumedFromEpoch}`
-    : '');
+  row(
+    'rerun after inputs changed (same work URI)',
+    r,
+    rep
+      ? `read ${rep.features.counters.read}, dataset of ${datasetEvents} events from ${rep.features.counters.rows} selected rows, training resumed from epoch ${rep.models[0]!.best.resumedFromEpoch}`
+      : '',
+  );
   assert.ifError(r.error);
   assert.equal(rep!.features.counters.read, 1500, 'the new inputs only');
   assert.equal(rep!.models[0]!.best.resumedFromEpoch, 0, 'no checkpoint of the old dataset resumed');
-  assert.ok(datasetEvents <= rep!.features.counters.rows!, `dataset of ${datasetEvents} events from ${rep!.features.counters.rows} selected rows`);
+  assert.ok(
+    datasetEvents <= rep!.features.counters.rows!,
+    `dataset of ${datasetEvents} events from ${rep!.features.counters.rows} selected rows`,
+  );
 });

@@ -18,13 +18,35 @@ const threadSteps: RoundSteps = {
  * A whole distributed training driven round by round as the workflow drives it, without
  * Temporal; `workersAt(round)` may change the worker count per round.
  */
-export async function trainInThreads(
-  o: { datasetUri: string; outputUri: string; config: TrainConfig; workersAt: (round: number) => number; localSteps: number },
-): Promise<DistributedTrainResult> {
-  const plan = await runJobInThread({ kind: 'plan', input: { runId: 'd', datasetUri: o.datasetUri, outputUri: o.outputUri, config: o.config, localSteps: o.localSteps, warmupEpochs: 1 } }, quiet);
+export async function trainInThreads(o: {
+  datasetUri: string;
+  outputUri: string;
+  config: TrainConfig;
+  workersAt: (round: number) => number;
+  localSteps: number;
+}): Promise<DistributedTrainResult> {
+  const plan = await runJobInThread(
+    {
+      kind: 'plan',
+      input: {
+        runId: 'd',
+        datasetUri: o.datasetUri,
+        outputUri: o.outputUri,
+        config: o.config,
+        localSteps: o.localSteps,
+        warmupEpochs: 1,
+      },
+    },
+    quiet,
+  );
   let at: RoundPosition = plan.position;
   for (;;) {
-    const r = await runRound(threadSteps, o.outputUri, at, roundSpan(at, plan.totalGroups, o.workersAt(at.round), plan.groupsPerWorker));
+    const r = await runRound(
+      threadSteps,
+      o.outputUri,
+      at,
+      roundSpan(at, plan.totalGroups, o.workersAt(at.round), plan.groupsPerWorker),
+    );
     if (r.result) return r.result;
     at = r.next;
   }

@@ -12,7 +12,19 @@ import { readFileSync } from 'node:fs';
 // Allocation tracking goes in before the reader loads, so every typed array the reader
 // (and the decompressors it loads) asks for with a length is seen.
 let largest = 0;
-for (const name of ['ArrayBuffer', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'] as const) {
+for (const name of [
+  'ArrayBuffer',
+  'Uint8Array',
+  'Int8Array',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+] as const) {
   const original = globalThis[name] as unknown as { new (...args: unknown[]): unknown; BYTES_PER_ELEMENT?: number };
   const perItem = original.BYTES_PER_ELEMENT ?? 1;
   const tracked: typeof original = new Proxy(original, {
@@ -52,17 +64,27 @@ export type Outcome =
 
 export type FuzzMessage =
   | { readonly type: 'start'; readonly label: string }
-  | { readonly type: 'result'; readonly label: string; readonly reader: Outcome; readonly summary: Outcome; readonly largestAllocation: number }
+  | {
+      readonly type: 'result';
+      readonly label: string;
+      readonly reader: Outcome;
+      readonly summary: Outcome;
+      readonly largestAllocation: number;
+    }
   | { readonly type: 'done' };
 
 /** An object held in memory, read like a stored one. */
 class BytesSource implements RandomAccessSource {
-  constructor(readonly uri: string, private readonly bytes: Uint8Array) {}
+  constructor(
+    readonly uri: string,
+    private readonly bytes: Uint8Array,
+  ) {}
   get size(): number {
     return this.bytes.length;
   }
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (offset < 0 || length < 0 || offset + length > this.bytes.length) throw new RangeError(`read ${offset}+${length} past ${this.bytes.length}`);
+    if (offset < 0 || length < 0 || offset + length > this.bytes.length)
+      throw new RangeError(`read ${offset}+${length} past ${this.bytes.length}`);
     return this.bytes.slice(offset, offset + length);
   }
   async close(): Promise<void> {}
@@ -81,7 +103,12 @@ async function outcome(read: () => Promise<string>): Promise<Outcome> {
   } catch (e) {
     const { RootFileError } = await import('../../src/root/errors.js');
     const err = e as Error;
-    return { kind: 'error', name: err?.name ?? typeof e, message: String(err?.message ?? e), fileError: e instanceof RootFileError };
+    return {
+      kind: 'error',
+      name: err?.name ?? typeof e,
+      message: String(err?.message ?? e),
+      fileError: e instanceof RootFileError,
+    };
   }
 }
 
@@ -93,7 +120,8 @@ async function readAll(source: RandomAccessSource, job: FuzzJob): Promise<string
     if (data.kind === 'string') hash.update(JSON.stringify(data.values));
     else {
       hash.update(new Uint8Array(data.values.buffer, data.values.byteOffset, data.values.byteLength));
-      if (data.offsets) hash.update(new Uint8Array(data.offsets.buffer, data.offsets.byteOffset, data.offsets.byteLength));
+      if (data.offsets)
+        hash.update(new Uint8Array(data.offsets.buffer, data.offsets.byteOffset, data.offsets.byteLength));
     }
   }
   return hash.digest('hex');
@@ -113,7 +141,13 @@ async function run(port: MessagePort, job: FuzzJob): Promise<void> {
     largest = 0;
     const reader = await outcome(() => readAll(new BytesSource(uri, bytes), job));
     const summary = await outcome(() => summarize(new BytesSource(uri, bytes), job.branches));
-    port.postMessage({ type: 'result', label: m.label, reader, summary, largestAllocation: largest } satisfies FuzzMessage);
+    port.postMessage({
+      type: 'result',
+      label: m.label,
+      reader,
+      summary,
+      largestAllocation: largest,
+    } satisfies FuzzMessage);
   }
   port.postMessage({ type: 'done' } satisfies FuzzMessage);
 }

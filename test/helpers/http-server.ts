@@ -20,10 +20,28 @@ export interface TestHttpServer {
 export async function startHttpServer(kind: 'rclone' | 'python', root: string): Promise<TestHttpServer> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `hepflow-http-${kind}-`));
   const port = await freePort();
-  const [command, args] = kind === 'rclone'
-    // --copy-links: a sample directory of links to data kept elsewhere serves the files.
-    ? [findTool('rclone'), ['serve', 'http', root, '--copy-links', '--addr', `127.0.0.1:${port}`, '--config', path.join(stateDir, 'rclone.conf'), '--log-level', 'NOTICE']]
-    : [path.join(toolsDir, 'venv', 'bin', 'python'), ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', root]];
+  const [command, args] =
+    kind === 'rclone'
+      ? // --copy-links: a sample directory of links to data kept elsewhere serves the files.
+        [
+          findTool('rclone'),
+          [
+            'serve',
+            'http',
+            root,
+            '--copy-links',
+            '--addr',
+            `127.0.0.1:${port}`,
+            '--config',
+            path.join(stateDir, 'rclone.conf'),
+            '--log-level',
+            'NOTICE',
+          ],
+        ]
+      : [
+          path.join(toolsDir, 'venv', 'bin', 'python'),
+          ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', root],
+        ];
   const url = `http://127.0.0.1:${port}/`;
   const server = new ManagedProcess(kind, stateDir, command, args, async () => {
     try {

@@ -18,7 +18,9 @@ export function jsonEvents(n: number, seed = 7): JsonEvent[] {
     const row = x.select(event) ? { hlf: x.hlf.slice(), particles: x.particles() } : null;
     const id = `e${i}`;
     if (row !== null && i % 3 === 0) {
-      const particles = Array.from({ length: row.particles.length / 19 }, (_, p) => Array.from(row.particles.subarray(p * 19, (p + 1) * 19)));
+      const particles = Array.from({ length: row.particles.length / 19 }, (_, p) =>
+        Array.from(row.particles.subarray(p * 19, (p + 1) * 19)),
+      );
       return { json: { id, features: { hlf: Array.from(row.hlf), particles } }, row };
     }
     return { json: { id, event: delphesEventToJson(event) }, row };

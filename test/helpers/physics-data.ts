@@ -45,11 +45,18 @@ const MAX_EVENTS_PER_SELECTED = 50;
 
 /** Chunks of one class's events until `done()` says enough were selected. */
 async function* chunks(
-  cls: EventClass, o: PhysicsDatasetOptions, done: () => boolean, generated: (n: number) => void, size = 256,
+  cls: EventClass,
+  o: PhysicsDatasetOptions,
+  done: () => boolean,
+  generated: (n: number) => void,
+  size = 256,
 ): AsyncGenerator<EventWithEntry[]> {
   const limit = o.selectedPerClass * MAX_EVENTS_PER_SELECTED;
   const stream = eventStream({
-    events: limit, seed: o.seed ?? 1, mix: { [cls]: 1 }, ...(o.pileup !== undefined ? { pileup: o.pileup } : {}),
+    events: limit,
+    seed: o.seed ?? 1,
+    mix: { [cls]: 1 },
+    ...(o.pileup !== undefined ? { pileup: o.pileup } : {}),
   });
   let cur: EventWithEntry[] = [];
   let n = 0;
@@ -67,7 +74,8 @@ async function* chunks(
     generated(n + cur.length);
     yield cur;
   }
-  if (!done()) throw new Error(`${cls}: fewer than ${o.selectedPerClass} of ${limit} generated events passed the selection`);
+  if (!done())
+    throw new Error(`${cls}: fewer than ${o.selectedPerClass} of ${limit} generated events passed the selection`);
 }
 
 export async function buildPhysicsDataset(o: PhysicsDatasetOptions): Promise<PhysicsDataset> {
@@ -83,12 +91,28 @@ export async function buildPhysicsDataset(o: PhysicsDatasetOptions): Promise<Phy
     const path = join(partsDir, `${cls}.parquet`);
     const writer = await ParquetFeatureWriter.open(path, { rowGroupSize: 500 });
     let rows = 0;
-    const out = { write: (row: FeatureRow) => { rows++; return writer.write(row); } };
+    const out = {
+      write: (row: FeatureRow) => {
+        rows++;
+        return writer.write(row);
+      },
+    };
     let flow: CutFlow;
     try {
-      const events = chunks(cls, o, () => rows >= o.selectedPerClass, (n) => { generated[cls] = n; });
+      const events = chunks(
+        cls,
+        o,
+        () => rows >= o.selectedPerClass,
+        (n) => {
+          generated[cls] = n;
+        },
+      );
       flow = await prepareFeatures({
-        events, label: labelOf(cls), className: cls, sourceUri: `generated:${cls}:seed${o.seed ?? 1}`, out,
+        events,
+        label: labelOf(cls),
+        className: cls,
+        sourceUri: `generated:${cls}:seed${o.seed ?? 1}`,
+        out,
       });
     } catch (e) {
       // A part cut short must not look like a complete Parquet file.
@@ -101,7 +125,11 @@ export async function buildPhysicsDataset(o: PhysicsDatasetOptions): Promise<Phy
     o.onProgress?.(`${cls}: ${flow.withIsolatedLepton} of ${generated[cls]} generated events selected`);
   }
   const ds = await assembleDataset({
-    parts, outDir: join(o.dir, 'dataset'), kind: 'full', seed: o.seed ?? 1, testFraction: o.testFraction ?? 0.2,
+    parts,
+    outDir: join(o.dir, 'dataset'),
+    kind: 'full',
+    seed: o.seed ?? 1,
+    testFraction: o.testFraction ?? 0.2,
     ...(o.rowGroupSize !== undefined ? { rowGroupSize: o.rowGroupSize } : {}),
   });
   return { ...ds, dir: o.dir, selected, generated };

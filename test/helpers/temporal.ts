@@ -18,6 +18,9 @@ export async function startTestTemporal(
     runtimeInstalled = true;
   }
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: findTool('temporal') }, searchAttributes: o.searchAttributes ?? SEARCH_ATTRIBUTE_KEYS },
+    server: {
+      executable: { type: 'existing-path', path: findTool('temporal') },
+      searchAttributes: o.searchAttributes ?? SEARCH_ATTRIBUTE_KEYS,
+    },
   });
 }

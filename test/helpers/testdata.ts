@@ -21,10 +21,22 @@ export const HZZ = {
   metPxSum: 577.72990359,
   jetPxCount: 2773,
   jetPxSum: 3434.917912,
-  files: ['uproot-HZZ.root', 'uproot-HZZ-zlib.root', 'uproot-HZZ-lz4.root', 'uproot-HZZ-zstd.root', 'uproot-HZZ-lzma.root', 'uproot-HZZ-uncompressed.root'],
+  files: [
+    'uproot-HZZ.root',
+    'uproot-HZZ-zlib.root',
+    'uproot-HZZ-lz4.root',
+    'uproot-HZZ-zstd.root',
+    'uproot-HZZ-lzma.root',
+    'uproot-HZZ-uncompressed.root',
+  ],
 } as const;
 
-export const ZMUMU = { file: 'uproot-Zmumu-zstd.root', entries: 2304, firstPx1: -41.1952876442, firstM: 82.4626915551 } as const;
+export const ZMUMU = {
+  file: 'uproot-Zmumu-zstd.root',
+  entries: 2304,
+  firstPx1: -41.1952876442,
+  firstM: 82.4626915551,
+} as const;
 
 export const DELPHES = {
   file: 'delphes-uproot-issue513.root',

@@ -16,12 +16,22 @@ export const TEST_PARTICLE_SCALER: ParticleScaler = {
 };
 
 /** Trains `kind` for 3 epochs on 300 synthetic rows into `<dir>/<kind>`; returns that directory. */
-export async function trainedModelDir(dir: string, kind: ModelKind, classNames = ['qcd', 'ttbar', 'wjets']): Promise<string> {
+export async function trainedModelDir(
+  dir: string,
+  kind: ModelKind,
+  classNames = ['qcd', 'ttbar', 'wjets'],
+): Promise<string> {
   const out = path.join(dir, kind);
   const rows = syntheticRows({ rows: 300, seed: 11, maxParticles: 12 });
-  const config = defaultTrainConfig(modelConfig(kind, { maxLen: 10, gruUnits: 8, inclusiveDense: 6, hiddenLayers: [12, 6], learningRate: 0.01 }), {
-    epochs: 3, batchSize: 32, backend: 'cpu', classNames,
-  });
+  const config = defaultTrainConfig(
+    modelConfig(kind, { maxLen: 10, gruUnits: 8, inclusiveDense: 6, hiddenLayers: [12, 6], learningRate: 0.01 }),
+    {
+      epochs: 3,
+      batchSize: 32,
+      backend: 'cpu',
+      classNames,
+    },
+  );
   await runTraining(config, {
     source: inMemorySource(`synthetic ${kind}`, rows),
     artifacts: new DirectoryArtifactSink(out),

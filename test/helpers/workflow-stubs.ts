@@ -57,12 +57,27 @@ export async function withStubWorker<T>(
  */
 export function inMemoryFanOut(filesPerPrefix = 2) {
   const listings = new Map<string, { files: FileRef[]; batchSize: number }>();
-  const written = { batches: new Map<string, FileResult[]>(), manifests: [] as Parameters<Activities['writeManifest']>[0][] };
+  const written = {
+    batches: new Map<string, FileResult[]>(),
+    manifests: [] as Parameters<Activities['writeManifest']>[0][],
+  };
   const stubs = {
-    async listInputFiles(input: { sources: readonly InputSource[]; outputUri: string; batchSize: number }): Promise<Listing> {
+    async listInputFiles(input: {
+      sources: readonly InputSource[];
+      outputUri: string;
+      batchSize: number;
+    }): Promise<Listing> {
       const files = input.sources.flatMap((s, i): FileRef[] => {
-        const uris = s.uri.endsWith('/') ? Array.from({ length: filesPerPrefix }, (_, k) => `${s.uri}f${k}.root`) : [s.uri];
-        return uris.map((uri) => ({ uri, size: 100, etag: `"${uri}"`, sample: s.sample ?? 0, rel: `${i}/${uri.slice(uri.lastIndexOf('/') + 1)}` }));
+        const uris = s.uri.endsWith('/')
+          ? Array.from({ length: filesPerPrefix }, (_, k) => `${s.uri}f${k}.root`)
+          : [s.uri];
+        return uris.map((uri) => ({
+          uri,
+          size: 100,
+          etag: `"${uri}"`,
+          sample: s.sample ?? 0,
+          rel: `${i}/${uri.slice(uri.lastIndexOf('/') + 1)}`,
+        }));
       });
       listings.set(input.outputUri, { files, batchSize: input.batchSize });
       return { files: files.length, batches: Math.ceil(files.length / input.batchSize), bytes: files.length * 100 };
@@ -87,7 +102,9 @@ export function inMemoryFanOut(filesPerPrefix = 2) {
 /** A promise with its resolve at hand, for a stub that waits on the test. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
@@ -96,10 +113,15 @@ export const NO_RETRY = { initialInterval: '1 second', maximumInterval: '1 secon
 /** Records each stub's calls, to check what a failure stopped. */
 export function counting<S extends ActivityStubs>(stubs: S): { stubs: S; calls: Record<string, number> } {
   const calls: Record<string, number> = {};
-  const wrapped = Object.fromEntries(Object.entries(stubs).map(([name, f]) => [name, (...args: unknown[]) => {
-    calls[name] = (calls[name] ?? 0) + 1;
-    return (f as (...a: unknown[]) => Promise<unknown>)(...args);
-  }]));
+  const wrapped = Object.fromEntries(
+    Object.entries(stubs).map(([name, f]) => [
+      name,
+      (...args: unknown[]) => {
+        calls[name] = (calls[name] ?? 0) + 1;
+        return (f as (...a: unknown[]) => Promise<unknown>)(...args);
+      },
+    ]),
+  );
   return { stubs: wrapped as S, calls };
 }
 
@@ -107,32 +129,53 @@ export function counting<S extends ActivityStubs>(stubs: S): { stubs: S; calls: 
 
 export const POINTS = ['b32', 'b64', 'b128'];
 export const trained = (runId: string, valMeanAuc: number): TrainRunResult => ({
-  runId, modelUri: `s3://stub/models/${runId}/model/`, metrics: { valLoss: 1 - valMeanAuc, valMeanAuc, valAccuracy: valMeanAuc },
-  backend: 'stub', epochsCompleted: 1, resumedFromEpoch: 0, samplesPerSecond: 1, trainSeconds: 1,
+  runId,
+  modelUri: `s3://stub/models/${runId}/model/`,
+  metrics: { valLoss: 1 - valMeanAuc, valMeanAuc, valAccuracy: valMeanAuc },
+  backend: 'stub',
+  epochsCompleted: 1,
+  resumedFromEpoch: 0,
+  samplesPerSecond: 1,
+  trainSeconds: 1,
 });
 export const evaluation: EvaluateResult = {
-  reportUri: 's3://stub/evaluation.json', plotUri: 's3://stub/roc.svg', samples: 10, accuracy: 0.9, auc: { a: 0.95, b: 0.95 }, confusion: [[5, 0], [1, 4]],
+  reportUri: 's3://stub/evaluation.json',
+  plotUri: 's3://stub/roc.svg',
+  samples: 10,
+  accuracy: 0.9,
+  auc: { a: 0.95, b: 0.95 },
+  confusion: [
+    [5, 0],
+    [1, 4],
+  ],
 };
 
 /** Grid-search activities whose `trainModel` is the test's. */
-export const gridStubs = (trainModel: Activities['trainModel']) => ({
-  planGridSearch: async () => POINTS.map((id) => ({ id, params: { batchSize: 32 }, config: {} as TrainConfig })),
-  trainModel,
-  selectBestModel: async (input: Parameters<Activities['selectBestModel']>[0]) => {
-    const best = [...input.outcomes].sort((a, b) => (b.metrics[input.metric] ?? 0) - (a.metrics[input.metric] ?? 0))[0];
-    assert.ok(best, 'selectBestModel is only called with outcomes');
-    return { best, tableUri: `${input.outputUri}/table.csv` };
-  },
-  evaluateTestSet: async () => evaluation,
-}) satisfies ActivityStubs;
+export const gridStubs = (trainModel: Activities['trainModel']) =>
+  ({
+    planGridSearch: async () => POINTS.map((id) => ({ id, params: { batchSize: 32 }, config: {} as TrainConfig })),
+    trainModel,
+    selectBestModel: async (input: Parameters<Activities['selectBestModel']>[0]) => {
+      const best = [...input.outcomes].sort(
+        (a, b) => (b.metrics[input.metric] ?? 0) - (a.metrics[input.metric] ?? 0),
+      )[0];
+      assert.ok(best, 'selectBestModel is only called with outcomes');
+      return { best, tableUri: `${input.outputUri}/table.csv` };
+    },
+    evaluateTestSet: async () => evaluation,
+  }) satisfies ActivityStubs;
 
 /** Distributed-training activities: `rounds` rounds over 4 row groups, 2 per worker; `shard` may throw. */
 export function distributedStubs(shard: (input: Parameters<Activities['trainShardRound']>[0]) => void, rounds = 1) {
   // As the real round state in storage: a run continued as new resumes where it was.
   const reached = new Map<string, RoundPosition>();
   return {
-    planDistributedTraining: async (input: Parameters<Activities['planDistributedTraining']>[0]) =>
-      ({ totalGroups: 4, groupsPerWorker: 2, epochs: 1, position: reached.get(input.outputUri) ?? { round: 0, epoch: 0, cursor: 0 } }),
+    planDistributedTraining: async (input: Parameters<Activities['planDistributedTraining']>[0]) => ({
+      totalGroups: 4,
+      groupsPerWorker: 2,
+      epochs: 1,
+      position: reached.get(input.outputUri) ?? { round: 0, epoch: 0, cursor: 0 },
+    }),
     trainShardRound: async (input: Parameters<Activities['trainShardRound']>[0]) => {
       shard(input);
       return {} as Awaited<ReturnType<Activities['trainShardRound']>>;
@@ -146,7 +189,12 @@ export function distributedStubs(shard: (input: Parameters<Activities['trainShar
       }
       return {
         next: { round, epoch: 1, cursor: 0 },
-        result: { ...trained(runId, 0.8), bestEpoch: 0, workersPerRound: [[input.span.shards, 1]], totals: {} as never },
+        result: {
+          ...trained(runId, 0.8),
+          bestEpoch: 0,
+          workersPerRound: [[input.span.shards, 1]],
+          totals: {} as never,
+        },
       };
     },
   } satisfies ActivityStubs;
@@ -158,7 +206,10 @@ export function distributedStubs(shard: (input: Parameters<Activities['trainShar
  * prepareFileFeatures: `rows` selected events of each class the file holds (its sample's
  * class, or every class of a sidecar-labelled file) out of 10 read, unless `fail` gives an error.
  */
-export function featureStub(rows: (uri: string, className: string) => number = () => 4, fail: (uri: string) => Error | undefined = () => undefined) {
+export function featureStub(
+  rows: (uri: string, className: string) => number = () => 4,
+  fail: (uri: string) => Error | undefined = () => undefined,
+) {
   return async (input: Parameters<Activities['prepareFileFeatures']>[0]) => {
     const error = fail(input.file.uri);
     if (error) throw error;
@@ -167,21 +218,38 @@ export function featureStub(rows: (uri: string, className: string) => number = (
     const classes = label.from === 'class' ? [label.className] : label.classes;
     const perClass = Object.fromEntries(classes.map((c) => [`class:${c}`, rows(input.file.uri, c)]));
     const n = Object.values(perClass).reduce((a, b) => a + b, 0);
-    return { partUri: `${input.outputUri}/parts/${input.file.rel}.parquet`, counters: { read: 10, rows: n, ...perClass }, rows: n, reused: false };
+    return {
+      partUri: `${input.outputUri}/parts/${input.file.rel}.parquet`,
+      counters: { read: 10, rows: n, ...perClass },
+      rows: n,
+      reused: false,
+    };
   };
 }
 
 /** buildDataset over a features run that selected `available` events per class. */
-export const datasetStub = (available: Record<string, number>) => async (input: Parameters<Activities['buildDataset']>[0]): Promise<BuildDatasetResult> => {
-  const classes = Object.keys(available);
-  const perClass = Math.min(...Object.values(available));
-  const split = (f: number) => Object.fromEntries(classes.map((c) => [c, Math.round(perClass * f)]));
-  return {
-    datasetUri: `${input.outputUri}/`, kind: input.kind ?? 'dev', parts: 4, classes, perClass, available, counts: { train: split(0.75), test: split(0.25) }, configHash: 'stub',
+export const datasetStub =
+  (available: Record<string, number>) =>
+  async (input: Parameters<Activities['buildDataset']>[0]): Promise<BuildDatasetResult> => {
+    const classes = Object.keys(available);
+    const perClass = Math.min(...Object.values(available));
+    const split = (f: number) => Object.fromEntries(classes.map((c) => [c, Math.round(perClass * f)]));
+    return {
+      datasetUri: `${input.outputUri}/`,
+      kind: input.kind ?? 'dev',
+      parts: 4,
+      classes,
+      perClass,
+      available,
+      counts: { train: split(0.75), test: split(0.25) },
+      configHash: 'stub',
+    };
   };
-};
 
-export const SAMPLES = [{ name: 'ttbar', uri: 's3://stub/in/ttbar/' }, { name: 'wjets', uri: 's3://stub/in/wjets/' }];
+export const SAMPLES = [
+  { name: 'ttbar', uri: 's3://stub/in/ttbar/' },
+  { name: 'wjets', uri: 's3://stub/in/wjets/' },
+];
 
 /** Every activity of a pipeline run over SAMPLES (two files each, 4 rows per file). */
 export function pipelineStubs(over: ActivityStubs = {}) {
@@ -191,17 +259,31 @@ export function pipelineStubs(over: ActivityStubs = {}) {
     ...gridStubs(async (run) => trained(run.runId, 0.8)),
     prepareFileFeatures: featureStub(),
     buildDataset: datasetStub({ ttbar: 8, wjets: 8 }),
-    writePipelineReport: async (input: { workUri: string }) => ({ jsonUri: `${input.workUri}/report.json`, markdownUri: `${input.workUri}/report.md`, htmlUri: `${input.workUri}/report.html` }),
-    registerModels: async (input: Parameters<Activities['registerModels']>[0]) => input.models.map((m) => ({ name: m.name, version: 1, modelUri: m.modelUri })),
+    writePipelineReport: async (input: { workUri: string }) => ({
+      jsonUri: `${input.workUri}/report.json`,
+      markdownUri: `${input.workUri}/report.md`,
+      htmlUri: `${input.workUri}/report.html`,
+    }),
+    registerModels: async (input: Parameters<Activities['registerModels']>[0]) =>
+      input.models.map((m) => ({ name: m.name, version: 1, modelUri: m.modelUri })),
     ...over,
   } satisfies ActivityStubs);
   return { ...stubs, written: fanOut.written };
 }
 
 export const pipelineInput = (extra: Partial<PipelineInput> = {}): PipelineInput => ({
-  workUri: 's3://stub/work', samples: SAMPLES, models: [{ name: 'hlf', spec: { kind: 'hlf' } }], retry: NO_RETRY, ...extra,
+  workUri: 's3://stub/work',
+  samples: SAMPLES,
+  models: [{ name: 'hlf', spec: { kind: 'hlf' } }],
+  retry: NO_RETRY,
+  ...extra,
 });
 
 /** What inspectRootFile says of a readable file of `entries` events. */
-export const inspected = (entries: number) => ({ treeName: 'Delphes', entries, branches: ['Event'], stats: {}, counters: { entries } });
-
+export const inspected = (entries: number) => ({
+  treeName: 'Delphes',
+  entries,
+  branches: ['Event'],
+  stats: {},
+  counters: { entries },
+});

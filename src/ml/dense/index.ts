@@ -50,7 +50,9 @@ export function activeDenseImplementation(): DenseImplementation {
   if (chosen === null) {
     chosen = resolveDenseImplementation(process.env['HEPFLOW_DENSE']);
     if (isVerbose() || chosen.reason.startsWith('native unavailable')) {
-      console.error(`[hepflow:dense] using ${chosen.name}: ${chosen.impl?.description ?? 'tfjs layers'} (${chosen.reason})`);
+      console.error(
+        `[hepflow:dense] using ${chosen.name}: ${chosen.impl?.description ?? 'tfjs layers'} (${chosen.reason})`,
+      );
     }
   }
   return chosen;
@@ -103,8 +105,14 @@ interface AdamInternals {
 function adamInternals(o: tf.Optimizer): AdamInternals | null {
   if (o.getClassName() !== 'Adam') return null;
   const a = o as unknown as AdamInternals;
-  if (!Array.isArray(a.accumulatedFirstMoment) || !(a.accBeta1 instanceof tf.Variable) || typeof a.epsilon !== 'number') {
-    throw new Error('fused dense: this tfjs version\'s Adam optimizer keeps its state differently; set HEPFLOW_DENSE=tfjs');
+  if (
+    !Array.isArray(a.accumulatedFirstMoment) ||
+    !(a.accBeta1 instanceof tf.Variable) ||
+    typeof a.epsilon !== 'number'
+  ) {
+    throw new Error(
+      "fused dense: this tfjs version's Adam optimizer keeps its state differently; set HEPFLOW_DENSE=tfjs",
+    );
   }
   return a;
 }
@@ -128,7 +136,10 @@ export interface FusedTrainStep {
  * (same formula, same bias correction accumulated in float32), so a run can switch
  * between the two at any sync. `impl` defaults to the process-wide choice.
  */
-export function fusedDenseTrainStep(model: tf.LayersModel, impl = activeDenseImplementation().impl): FusedTrainStep | null {
+export function fusedDenseTrainStep(
+  model: tf.LayersModel,
+  impl = activeDenseImplementation().impl,
+): FusedTrainStep | null {
   const sizes = impl === null ? null : denseClassifierSizes(model);
   const adam = sizes === null ? null : adamInternals(model.optimizer);
   if (impl === null || sizes === null || adam === null) return null;
@@ -194,7 +205,10 @@ export function fusedDenseTrainStep(model: tf.LayersModel, impl = activeDenseImp
       at += v.size;
     }
     const fresh: { name: string; tensor: tf.Tensor }[] = [{ name: 'iter', tensor: tf.scalar(iterations, 'int32') }];
-    for (const [moments, suffix] of [[m, 'm'], [v2, 'v']] as const) {
+    for (const [moments, suffix] of [
+      [m, 'm'],
+      [v2, 'v'],
+    ] as const) {
       at = 0;
       for (const v of vars) {
         fresh.push({ name: `${v.name}/${suffix}`, tensor: slice(moments, at, v) });
@@ -217,7 +231,8 @@ export function fusedDenseTrainStep(model: tf.LayersModel, impl = activeDenseImp
  * plain dense classifier or the fused kernel is off.
  */
 export function fusedDensePredictor(
-  model: tf.LayersModel, impl = activeDenseImplementation().impl,
+  model: tf.LayersModel,
+  impl = activeDenseImplementation().impl,
 ): ((x: Float32Array, batch: number) => Float32Array) | null {
   const sizes = impl === null ? null : denseClassifierSizes(model);
   if (impl === null || sizes === null) return null;

@@ -21,15 +21,30 @@ interface FusedDenseAddon {
 /** The native object checks every array's type and length itself. */
 class NativeMlpKernel implements MlpKernel {
   readonly paramCount: number;
-  constructor(readonly sizes: readonly number[], private readonly native: NativeMlp) {
+  constructor(
+    readonly sizes: readonly number[],
+    private readonly native: NativeMlp,
+  ) {
     this.paramCount = paramCount(sizes);
   }
-  setParams(flat: Float32Array): void { this.native.setParams(flat); }
-  getParams(flat: Float32Array): void { this.native.getParams(flat); }
-  setMoments(m: Float32Array, v: Float32Array): void { this.native.setMoments(m, v); }
-  getMoments(m: Float32Array, v: Float32Array): void { this.native.getMoments(m, v); }
-  forward(x: Float32Array, batch: number, out: Float32Array): void { this.native.forward(x, batch, out); }
-  trainStep(x: Float32Array, y: Float32Array, batch: number, adam: AdamStep): number { return this.native.trainStep(x, y, batch, adam); }
+  setParams(flat: Float32Array): void {
+    this.native.setParams(flat);
+  }
+  getParams(flat: Float32Array): void {
+    this.native.getParams(flat);
+  }
+  setMoments(m: Float32Array, v: Float32Array): void {
+    this.native.setMoments(m, v);
+  }
+  getMoments(m: Float32Array, v: Float32Array): void {
+    this.native.getMoments(m, v);
+  }
+  forward(x: Float32Array, batch: number, out: Float32Array): void {
+    this.native.forward(x, batch, out);
+  }
+  trainStep(x: Float32Array, y: Float32Array, batch: number, adam: AdamStep): number {
+    return this.native.trainStep(x, y, batch, adam);
+  }
 }
 
 export const DENSE_ADDON_PATH = path.join(projectRoot, 'native/fused_dense/build/Release/fused_dense.node');

@@ -55,7 +55,9 @@ export class JsMlp implements MlpKernel {
 
   constructor(readonly sizes: readonly number[]) {
     if (sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s > 0)) {
-      throw new Error(`fused dense (js): layer widths must be at least two positive integers, got ${JSON.stringify(sizes)}`);
+      throw new Error(
+        `fused dense (js): layer widths must be at least two positive integers, got ${JSON.stringify(sizes)}`,
+      );
     }
     this.paramCount = paramCount(sizes);
     this.params = new Float32Array(this.paramCount);
@@ -69,8 +71,12 @@ export class JsMlp implements MlpKernel {
     }
   }
 
-  setParams(flat: Float32Array): void { this.params.set(flat.subarray(0, this.paramCount)); }
-  getParams(flat: Float32Array): void { flat.set(this.params); }
+  setParams(flat: Float32Array): void {
+    this.params.set(flat.subarray(0, this.paramCount));
+  }
+  getParams(flat: Float32Array): void {
+    flat.set(this.params);
+  }
   setMoments(m: Float32Array, v: Float32Array): void {
     this.m.set(m.subarray(0, this.paramCount));
     this.v.set(v.subarray(0, this.paramCount));
@@ -93,10 +99,15 @@ export class JsMlp implements MlpKernel {
     this.acts[0]!.set(x.subarray(0, batch * sizes[0]!));
     const L = sizes.length - 1;
     for (let l = 0; l < L; l++) {
-      const nIn = sizes[l]!, nOut = sizes[l + 1]!, w = this.offsets[l]!, b = w + nIn * nOut;
-      const a = this.acts[l]!, z = this.acts[l + 1]!;
+      const nIn = sizes[l]!,
+        nOut = sizes[l + 1]!,
+        w = this.offsets[l]!,
+        b = w + nIn * nOut;
+      const a = this.acts[l]!,
+        z = this.acts[l + 1]!;
       for (let i = 0; i < batch; i++) {
-        const zi = i * nOut, ai = i * nIn;
+        const zi = i * nOut,
+          ai = i * nIn;
         for (let j = 0; j < nOut; j++) z[zi + j] = params[b + j]!;
         for (let k = 0; k < nIn; k++) {
           const aik = a[ai + k]!;
@@ -111,7 +122,7 @@ export class JsMlp implements MlpKernel {
           let mx = z[zi]!;
           for (let j = 1; j < nOut; j++) mx = Math.max(mx, z[zi + j]!);
           let sum = 0;
-          for (let j = 0; j < nOut; j++) sum += (z[zi + j] = Math.exp(z[zi + j]! - mx));
+          for (let j = 0; j < nOut; j++) sum += z[zi + j] = Math.exp(z[zi + j]! - mx);
           for (let j = 0; j < nOut; j++) z[zi + j] = z[zi + j]! / sum;
         }
       }
@@ -157,11 +168,15 @@ export class JsMlp implements MlpKernel {
     }
     grads.fill(0);
     for (let l = L - 1; l >= 0; l--) {
-      const nIn = sizes[l]!, nOut = sizes[l + 1]!, w = this.offsets[l]!, b = w + nIn * nOut;
+      const nIn = sizes[l]!,
+        nOut = sizes[l + 1]!,
+        w = this.offsets[l]!,
+        b = w + nIn * nOut;
       const a = this.acts[l]!;
       const below = this.deltas[l]!;
       for (let i = 0; i < batch; i++) {
-        const ai = i * nIn, di = i * nOut;
+        const ai = i * nIn,
+          di = i * nOut;
         for (let j = 0; j < nOut; j++) grads[b + j]! += d[di + j]!;
         for (let k = 0; k < nIn; k++) {
           const aik = a[ai + k]!;
@@ -178,7 +193,8 @@ export class JsMlp implements MlpKernel {
       d = below;
     }
     const [lr, b1, b2, eps, acc1, acc2] = adam as unknown as [number, number, number, number, number, number];
-    const c1 = 1 - acc1, c2 = 1 - acc2;
+    const c1 = 1 - acc1,
+      c2 = 1 - acc2;
     const { m, v } = this;
     for (let i = 0; i < this.paramCount; i++) {
       const g = grads[i]!;

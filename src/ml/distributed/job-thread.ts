@@ -17,11 +17,16 @@ async function run({ job, stopFlag }: JobRequest): Promise<void> {
     log: (message: string) => post({ type: 'log', message }),
   };
   try {
-    const output = job.kind === 'plan' ? await planRun(job.input, hooks)
-      : job.kind === 'shard' ? await trainShard(job.input, hooks)
-      : job.kind === 'aggregate' ? await aggregateRound(job.input, hooks)
-      : job.kind === 'validate' ? await validatePart(job.input, hooks)
-      : await finishEpoch(job.input, hooks);
+    const output =
+      job.kind === 'plan'
+        ? await planRun(job.input, hooks)
+        : job.kind === 'shard'
+          ? await trainShard(job.input, hooks)
+          : job.kind === 'aggregate'
+            ? await aggregateRound(job.input, hooks)
+            : job.kind === 'validate'
+              ? await validatePart(job.input, hooks)
+              : await finishEpoch(job.input, hooks);
     post({ type: 'done', output });
   } catch (err) {
     post({ type: 'error', error: serializeError(err) });

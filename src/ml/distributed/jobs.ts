@@ -24,17 +24,40 @@ import type { TrainRunResult } from '../train-runner.js';
 import { datasetClasses } from '../../dataset/classes.js';
 import { initBackend } from '../backend.js';
 import {
-  chunk, disposeBatch, isValidationRow, makeBatch, mulberry32, shuffleRows, validateParticleScaler, validateScaler,
-  type BatchOptions, type TrainingRow,
+  chunk,
+  disposeBatch,
+  isValidationRow,
+  makeBatch,
+  mulberry32,
+  shuffleRows,
+  validateParticleScaler,
+  validateScaler,
+  type BatchOptions,
+  type TrainingRow,
 } from '../data.js';
 import { AbortError, CheckpointError, TrainingDivergedError } from '../errors.js';
 import { buildModel, modelInputs } from '../models.js';
-import { makeTrainStep, modelArtifacts, predictRows, validateTrainConfig, type EpochMetrics, type TrainConfig } from '../train.js';
+import {
+  makeTrainStep,
+  modelArtifacts,
+  predictRows,
+  validateTrainConfig,
+  type EpochMetrics,
+  type TrainConfig,
+} from '../train.js';
 import { classificationReport, selectionScore } from '../metrics.js';
 import { averageStates, packTensors, unpackTensors, type TensorSet, type TensorSpec } from './params.js';
 import { runLayout, roundOfStartState } from './layout.js';
 import {
-  groupsForSteps, nextPosition, permutation, roundLearningRate, roundSpan, shardSlice, type RoundPosition, type RoundSpan, type RowGroupRef,
+  groupsForSteps,
+  nextPosition,
+  permutation,
+  roundLearningRate,
+  roundSpan,
+  shardSlice,
+  type RoundPosition,
+  type RoundSpan,
+  type RowGroupRef,
 } from './shard.js';
 
 export interface DistributedPlanInput {
@@ -151,12 +174,25 @@ export interface JobHooks {
 }
 
 const utf8 = new TextEncoder();
-const EMPTY_TOTALS: RunTotals = { rounds: 0, samples: 0, computeSeconds: 0, exchangeSeconds: 0, setupSeconds: 0, aggregateSeconds: 0, validationSeconds: 0 };
+const EMPTY_TOTALS: RunTotals = {
+  rounds: 0,
+  samples: 0,
+  computeSeconds: 0,
+  exchangeSeconds: 0,
+  setupSeconds: 0,
+  aggregateSeconds: 0,
+  validationSeconds: 0,
+};
 
 function planFingerprint(p: Pick<Plan, 'datasetUri' | 'config' | 'localSteps' | 'warmupEpochs'>): string {
   // Epochs may grow between runs, as for single-worker checkpoints.
   const { epochs: _epochs, backend: _backend, ...rest } = p.config;
-  return JSON.stringify({ datasetUri: p.datasetUri, config: rest, localSteps: p.localSteps, warmupEpochs: p.warmupEpochs });
+  return JSON.stringify({
+    datasetUri: p.datasetUri,
+    config: rest,
+    localSteps: p.localSteps,
+    warmupEpochs: p.warmupEpochs,
+  });
 }
 
 /** Mixes integers into one 32-bit seed (so (seed, epoch) and (seed, round, shard) streams differ). */
@@ -181,10 +217,14 @@ async function readJsonIfExists<T>(store: Storage, uri: string): Promise<T | und
 async function modelTensors(model: tf.LayersModel): Promise<{ weights: TensorSet; optimizer?: TensorSet }> {
   const set = async (named: { name: string; tensor: tf.Tensor }[]): Promise<TensorSet> => {
     const specs = named.map(({ name, tensor }): TensorSpec => {
-      if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32') throw new Error(`tensor ${name} has dtype ${tensor.dtype}`);
+      if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32')
+        throw new Error(`tensor ${name} has dtype ${tensor.dtype}`);
       return { name, shape: tensor.shape, dtype: tensor.dtype };
     });
-    return packTensors(specs, await Promise.all(named.map(({ tensor }) => tensor.data() as Promise<Float32Array | Int32Array>)));
+    return packTensors(
+      specs,
+      await Promise.all(named.map(({ tensor }) => tensor.data() as Promise<Float32Array | Int32Array>)),
+    );
   };
   const values = model.getWeights();
   const weights = await set(model.weights.map((w, i) => ({ name: w.originalName, tensor: values[i]! })));
@@ -192,7 +232,12 @@ async function modelTensors(model: tf.LayersModel): Promise<{ weights: TensorSet
   return opt.length === 0 ? { weights } : { weights, optimizer: await set(opt) };
 }
 
-async function loadIntoModel(model: tf.LayersModel, weights: TensorSet, optimizer: TensorSet | undefined, where: string): Promise<void> {
+async function loadIntoModel(
+  model: tf.LayersModel,
+  weights: TensorSet,
+  optimizer: TensorSet | undefined,
+  where: string,
+): Promise<void> {
   const own = model.getWeights();
   if (weights.specs.length !== own.length || weights.specs.some((s, i) => s.shape.join() !== own[i]!.shape.join())) {
     throw new CheckpointError(`${where}: stored weights do not match the model's ${own.length} weight shapes`);
@@ -203,11 +248,17 @@ async function loadIntoModel(model: tf.LayersModel, weights: TensorSet, optimize
   tf.dispose(tensors);
   if (optimizer !== undefined) {
     const ov = unpackTensors(optimizer, `${where} optimizer state`);
-    await model.optimizer.setWeights(optimizer.specs.map((s, i) => ({ name: s.name, tensor: tf.tensor(ov[i]!, [...s.shape], s.dtype) })));
+    await model.optimizer.setWeights(
+      optimizer.specs.map((s, i) => ({ name: s.name, tensor: tf.tensor(ov[i]!, [...s.shape], s.dtype) })),
+    );
   }
 }
 
-async function readStart(store: Storage, outputUri: string, round: number): Promise<{ state: StartState; weights: TensorSet; optimizer?: TensorSet }> {
+async function readStart(
+  store: Storage,
+  outputUri: string,
+  round: number,
+): Promise<{ state: StartState; weights: TensorSet; optimizer?: TensorSet }> {
   const at = runLayout(outputUri).start(round);
   const state = await store.readJson<StartState>(at.state);
   const weights = { specs: state.weightSpecs, data: await store.readAll(at.weights) };
@@ -216,7 +267,13 @@ async function readStart(store: Storage, outputUri: string, round: number): Prom
 }
 
 /** Writes a round's start: the tensors first, state.json (the completion marker) last. */
-async function writeStart(store: Storage, outputUri: string, state: StartState, weights: TensorSet, optimizer?: TensorSet): Promise<void> {
+async function writeStart(
+  store: Storage,
+  outputUri: string,
+  state: StartState,
+  weights: TensorSet,
+  optimizer?: TensorSet,
+): Promise<void> {
   const at = runLayout(outputUri).start(state.position.round);
   await store.write(at.weights, weights.data);
   if (optimizer !== undefined) await store.write(at.optimizer, optimizer.data);
@@ -226,7 +283,11 @@ async function writeStart(store: Storage, outputUri: string, state: StartState, 
 function batchOptions(plan: Plan): BatchOptions {
   const c = plan.config;
   return {
-    kind: c.model.kind, maxLen: c.model.maxLen, scaler: plan.scaler, padding: c.padding, nClasses: c.model.nClasses,
+    kind: c.model.kind,
+    maxLen: c.model.maxLen,
+    scaler: plan.scaler,
+    padding: c.padding,
+    nClasses: c.model.nClasses,
     ...(plan.particleScaler !== undefined ? { particleScaler: plan.particleScaler } : {}),
   };
 }
@@ -238,8 +299,11 @@ async function readPlan(store: Storage, outputUri: string): Promise<Plan> {
 export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {}): Promise<PlanResult> {
   const store = hooks.store ?? storage();
   const layout = runLayout(input.outputUri);
-  const invalid = (m: string): never => { throw new InvalidInputError(m); };
-  if (!(Number.isInteger(input.localSteps) && input.localSteps >= 1)) invalid(`localSteps must be a positive integer, got ${input.localSteps}`);
+  const invalid = (m: string): never => {
+    throw new InvalidInputError(m);
+  };
+  if (!(Number.isInteger(input.localSteps) && input.localSteps >= 1))
+    invalid(`localSteps must be a positive integer, got ${input.localSteps}`);
   if (!(input.warmupEpochs >= 0)) invalid(`warmupEpochs must be ≥ 0, got ${input.warmupEpochs}`);
   const files = datasetFiles(input.datasetUri);
   // The dataset names the classes; the model's outputs must be exactly those (as for single-worker training).
@@ -251,12 +315,21 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
     invalid((e as Error).message);
   }
   if (config.classNames.join() !== classes.join()) {
-    invalid(`training config has classes [${config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`);
+    invalid(
+      `training config has classes [${config.classNames.join(', ')}] but dataset ${input.datasetUri} has [${classes.join(', ')}]`,
+    );
   }
-  const settings = { datasetUri: input.datasetUri, config, localSteps: input.localSteps, warmupEpochs: input.warmupEpochs };
+  const settings = {
+    datasetUri: input.datasetUri,
+    config,
+    localSteps: input.localSteps,
+    warmupEpochs: input.warmupEpochs,
+  };
   let plan = await readJsonIfExists<Plan>(store, layout.plan);
   if (plan !== undefined && planFingerprint(plan) !== planFingerprint(settings)) {
-    invalid(`${layout.plan} was written for other settings; refusing to resume (stored ${planFingerprint(plan)}, now ${planFingerprint(settings)})`);
+    invalid(
+      `${layout.plan} was written for other settings; refusing to resume (stored ${planFingerprint(plan)}, now ${planFingerprint(settings)})`,
+    );
   }
   if (plan === undefined) {
     const scaler = await store.readJson<HlfScaler>(files.scaler).catch((e) => {
@@ -267,9 +340,10 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
     const needsParticles = modelInputs(config.model.kind).includes('particles');
     const particleScaler = needsParticles
       ? await store.readJson<ParticleScaler>(files.particleScaler).catch((e) => {
-        if (e instanceof ObjectNotFoundError) invalid(`dataset ${input.datasetUri} has no particle-scaler.json, which ${config.model.kind} models need`);
-        throw e;
-      })
+          if (e instanceof ObjectNotFoundError)
+            invalid(`dataset ${input.datasetUri} has no particle-scaler.json, which ${config.model.kind} models need`);
+          throw e;
+        })
       : undefined;
     if (particleScaler !== undefined) validateParticleScaler(particleScaler, `dataset ${input.datasetUri}`);
     const src = await store.openRead(files.train);
@@ -282,9 +356,17 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
     const groups = rowGroupRows.map((rows, group): RowGroupRef => ({ file: 0, group, rows }));
     if (groups.length === 0) invalid(`${files.train} has no row groups`);
     plan = {
-      format: 'hepflow-distributed/1', runId: input.runId, datasetUri: input.datasetUri, config, localSteps: input.localSteps,
-      warmupEpochs: input.warmupEpochs, files: [files.train], groups, groupsPerWorker: groupsForSteps(input.localSteps, config.batchSize, groups),
-      scaler, ...(particleScaler !== undefined ? { particleScaler } : {}),
+      format: 'hepflow-distributed/1',
+      runId: input.runId,
+      datasetUri: input.datasetUri,
+      config,
+      localSteps: input.localSteps,
+      warmupEpochs: input.warmupEpochs,
+      files: [files.train],
+      groups,
+      groupsPerWorker: groupsForSteps(input.localSteps, config.batchSize, groups),
+      scaler,
+      ...(particleScaler !== undefined ? { particleScaler } : {}),
     };
     await store.writeJson(layout.plan, plan);
   } else {
@@ -300,7 +382,9 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
   const base = { totalGroups: plan.groups.length, groupsPerWorker: plan.groupsPerWorker, epochs: config.epochs };
   if (newest !== undefined) {
     const state = await store.readJson<StartState>(layout.start(newest).state);
-    hooks.log?.(`[distributed] ${input.runId}: resuming at round ${newest} (epoch ${state.position.epoch}, row group ${state.position.cursor})`);
+    hooks.log?.(
+      `[distributed] ${input.runId}: resuming at round ${newest} (epoch ${state.position.epoch}, row group ${state.position.cursor})`,
+    );
     // A completed run asked for more epochs trains on; its old result no longer stands.
     const done = state.result !== undefined && state.position.epoch >= config.epochs;
     return { ...base, position: state.position, ...(done ? { result: state.result } : {}) };
@@ -310,10 +394,22 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
   try {
     const { weights } = await modelTensors(model);
     const position: RoundPosition = { round: 0, epoch: 0, cursor: 0 };
-    await writeStart(store, input.outputUri, {
-      position, history: [], best: null, epochLossSum: 0, epochSamples: 0, epochSeconds: 0, totals: EMPTY_TOTALS, workersPerRound: [],
-      weightSpecs: weights.specs,
-    }, weights);
+    await writeStart(
+      store,
+      input.outputUri,
+      {
+        position,
+        history: [],
+        best: null,
+        epochLossSum: 0,
+        epochSamples: 0,
+        epochSeconds: 0,
+        totals: EMPTY_TOTALS,
+        workersPerRound: [],
+        weightSpecs: weights.specs,
+      },
+      weights,
+    );
     return { ...base, position };
   } finally {
     model.dispose();
@@ -321,7 +417,12 @@ export async function planRun(input: DistributedPlanInput, hooks: JobHooks = {})
 }
 
 /** The row groups of one shard in one round, in the order they are read. */
-export function shardGroups(plan: Pick<Plan, 'groups' | 'config'>, position: RoundPosition, span: RoundSpan, shard: number): RowGroupRef[] {
+export function shardGroups(
+  plan: Pick<Plan, 'groups' | 'config'>,
+  position: RoundPosition,
+  span: RoundSpan,
+  shard: number,
+): RowGroupRef[] {
   const order = permutation(plan.groups.length, mulberry32(seedOf(plan.config.seed, position.epoch)));
   const { from, to } = shardSlice(position, span, shard);
   return order.slice(from, to).map((i) => plan.groups[i]!);
@@ -347,29 +448,44 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
   checkRound(start.state, input.position, where);
   const span = roundSpan(input.position, plan.groups.length, input.span.shards, plan.groupsPerWorker);
   if (span.take !== input.span.take || span.shards !== input.span.shards || span.endsEpoch !== input.span.endsEpoch) {
-    throw new Error(`${where}: the round's span ${JSON.stringify(input.span)} does not follow from the plan (${JSON.stringify(span)})`);
+    throw new Error(
+      `${where}: the round's span ${JSON.stringify(input.span)} does not follow from the plan (${JSON.stringify(span)})`,
+    );
   }
   let exchangeSeconds = (performance.now() - t0) / 1000;
   const tSetup = performance.now();
   await initBackend(plan.config.backend, { log: hooks.log ?? (() => undefined) });
-  const learningRate = roundLearningRate(plan.config.model.learningRate, span.shards, input.position, plan.groups.length, plan.warmupEpochs);
+  const learningRate = roundLearningRate(
+    plan.config.model.learningRate,
+    span.shards,
+    input.position,
+    plan.groups.length,
+    plan.warmupEpochs,
+  );
   const model = buildModel({ ...plan.config.model, learningRate });
   try {
     await loadIntoModel(model, start.weights, start.optimizer, `${input.outputUri} ${where}`);
     const step = makeTrainStep(model);
     const o = batchOptions(plan);
     const refs = shardGroups(plan, input.position, input.span, input.shard);
-    const rows = shuffleRows(groupRows(store, plan, refs, (row) => !isValidationRow(row, -1, plan.config.split)), plan.config.shuffleBuffer, mulberry32(seedOf(plan.config.seed, round, input.shard, 1)));
+    const rows = shuffleRows(
+      groupRows(store, plan, refs, (row) => !isValidationRow(row, -1, plan.config.split)),
+      plan.config.shuffleBuffer,
+      mulberry32(seedOf(plan.config.seed, round, input.shard, 1)),
+    );
     const t1 = performance.now();
     const setupSeconds = (t1 - tSetup) / 1000;
     let batch: TrainingRow[] = [];
-    let samples = 0, lossSum = 0, steps = 0;
+    let samples = 0,
+      lossSum = 0,
+      steps = 0;
     const train = () => {
       if (hooks.shouldStop?.()) throw new AbortError(`${where} cancelled`);
       const b = makeBatch(batch, o, `${plan.datasetUri} ${where}`);
       try {
         const loss = step(b.inputs, b.labels);
-        if (!Number.isFinite(loss)) throw new TrainingDivergedError(`${where}: training diverged: loss ${loss} at step ${steps}`);
+        if (!Number.isFinite(loss))
+          throw new TrainingDivergedError(`${where}: training diverged: loss ${loss} at step ${steps}`);
         lossSum += loss * b.size;
         samples += b.size;
         steps++;
@@ -392,11 +508,29 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
     if (out.optimizer !== undefined) await store.write(at.optimizer, out.optimizer.data);
     exchangeSeconds += (performance.now() - t2) / 1000;
     const result = {
-      round, shard: input.shard, samples, lossSum, steps, exchangeSeconds, computeSeconds, setupSeconds,
-      weightSpecs: out.weights.specs, optimizerSpecs: out.optimizer?.specs,
+      round,
+      shard: input.shard,
+      samples,
+      lossSum,
+      steps,
+      exchangeSeconds,
+      computeSeconds,
+      setupSeconds,
+      weightSpecs: out.weights.specs,
+      optimizerSpecs: out.optimizer?.specs,
     };
     await store.write(at.result, JSON.stringify(result));
-    return { round, shard: input.shard, samples, lossSum, steps, exchangeSeconds, computeSeconds, setupSeconds, reused: false };
+    return {
+      round,
+      shard: input.shard,
+      samples,
+      lossSum,
+      steps,
+      exchangeSeconds,
+      computeSeconds,
+      setupSeconds,
+      reused: false,
+    };
   } finally {
     model.dispose();
   }
@@ -435,41 +569,70 @@ export interface FinishEpochInput extends AggregateInput {
   readonly parts: number;
 }
 
-async function completedRound(store: Storage, outputUri: string, input: AggregateInput): Promise<RoundDone | undefined> {
-  const already = await readJsonIfExists<StartState>(store, runLayout(outputUri).start(nextPosition(input.position, input.span).round).state);
+async function completedRound(
+  store: Storage,
+  outputUri: string,
+  input: AggregateInput,
+): Promise<RoundDone | undefined> {
+  const already = await readJsonIfExists<StartState>(
+    store,
+    runLayout(outputUri).start(nextPosition(input.position, input.span).round).state,
+  );
   if (already === undefined) return undefined;
   const last = already.history[already.history.length - 1];
-  return { next: already.position, ...(input.span.endsEpoch && last ? { epochMetrics: last } : {}), ...(already.result ? { result: already.result } : {}) };
+  return {
+    next: already.position,
+    ...(input.span.endsEpoch && last ? { epochMetrics: last } : {}),
+    ...(already.result ? { result: already.result } : {}),
+  };
 }
 
 /** Stores the next round's start and drops the round before this one, no longer needed to resume or retry anything. */
-async function advance(store: Storage, outputUri: string, round: number, state: StartState, weights: TensorSet, optimizer?: TensorSet): Promise<void> {
+async function advance(
+  store: Storage,
+  outputUri: string,
+  round: number,
+  state: StartState,
+  weights: TensorSet,
+  optimizer?: TensorSet,
+): Promise<void> {
   await writeStart(store, outputUri, state, weights, optimizer);
-  if (round >= 1) for await (const o of store.list(`${runLayout(outputUri).round(round - 1)}/`)) await store.delete(o.uri);
+  if (round >= 1)
+    for await (const o of store.list(`${runLayout(outputUri).round(round - 1)}/`)) await store.delete(o.uri);
 }
 
 /**
  * The sample-weighted mean of the round's shard results and the run's state after it
  * (position, totals, the epoch's running loss), before any validation.
  */
-async function averageRound(store: Storage, input: AggregateInput): Promise<{ state: StartState; weights: TensorSet; optimizer?: TensorSet }> {
+async function averageRound(
+  store: Storage,
+  input: AggregateInput,
+): Promise<{ state: StartState; weights: TensorSet; optimizer?: TensorSet }> {
   const t0 = performance.now();
   const layout = runLayout(input.outputUri);
   const { round } = input.position;
   const where = `${input.outputUri} round ${round}`;
   const { state } = await readStart(store, input.outputUri, round);
   checkRound(state, input.position, where);
-  const shards = await Promise.all(Array.from({ length: input.span.shards }, async (_, k) => {
-    const at = layout.shard(round, k);
-    const r = await readJsonIfExists<ShardResult & { weightSpecs: TensorSpec[]; optimizerSpecs?: TensorSpec[] }>(store, at.result);
-    if (r === undefined) throw new Error(`${where}: shard ${k} has no result`);
-    return {
-      r,
-      weights: { specs: r.weightSpecs, data: await store.readAll(at.weights) },
-      ...(r.optimizerSpecs ? { optimizer: { specs: r.optimizerSpecs, data: await store.readAll(at.optimizer) } } : {}),
-      samples: r.samples,
-    };
-  }));
+  const shards = await Promise.all(
+    Array.from({ length: input.span.shards }, async (_, k) => {
+      const at = layout.shard(round, k);
+      const r = await readJsonIfExists<ShardResult & { weightSpecs: TensorSpec[]; optimizerSpecs?: TensorSpec[] }>(
+        store,
+        at.result,
+      );
+      if (r === undefined) throw new Error(`${where}: shard ${k} has no result`);
+      return {
+        r,
+        weights: { specs: r.weightSpecs, data: await store.readAll(at.weights) },
+        ...(r.optimizerSpecs
+          ? { optimizer: { specs: r.optimizerSpecs, data: await store.readAll(at.optimizer) } }
+          : {}),
+        samples: r.samples,
+      };
+    }),
+  );
   const avg = averageStates(shards, where);
   const samples = shards.reduce((s, x) => s + x.samples, 0);
   const computeSeconds = Math.max(...shards.map((s) => s.r.computeSeconds));
@@ -489,11 +652,15 @@ async function averageRound(store: Storage, input: AggregateInput): Promise<{ st
   };
   return {
     state: {
-      ...state, position: nextPosition(input.position, input.span), totals, workersPerRound,
+      ...state,
+      position: nextPosition(input.position, input.span),
+      totals,
+      workersPerRound,
       epochLossSum: state.epochLossSum + shards.reduce((s, x) => s + x.r.lossSum, 0),
       epochSamples: state.epochSamples + samples,
       epochSeconds: state.epochSeconds + computeSeconds,
-      weightSpecs: avg.weights.specs, ...(avg.optimizer ? { optimizerSpecs: avg.optimizer.specs } : {}),
+      weightSpecs: avg.weights.specs,
+      ...(avg.optimizer ? { optimizerSpecs: avg.optimizer.specs } : {}),
     },
     ...avg,
   };
@@ -526,13 +693,22 @@ export async function aggregateRound(input: AggregateInput, hooks: JobHooks = {}
 }
 
 /** Rows kept by `keep` from row groups `refs` of the plan's files, in order; consecutive groups of one file share one open. */
-async function* groupRows(store: Storage, plan: Plan, refs: readonly RowGroupRef[], keep: (row: TrainingRow) => boolean): AsyncGenerator<TrainingRow> {
-  for (let i = 0; i < refs.length;) {
+async function* groupRows(
+  store: Storage,
+  plan: Plan,
+  refs: readonly RowGroupRef[],
+  keep: (row: TrainingRow) => boolean,
+): AsyncGenerator<TrainingRow> {
+  for (let i = 0; i < refs.length; ) {
     let j = i;
     while (j < refs.length && refs[j]!.file === refs[i]!.file) j++;
     const src = await store.openRead(plan.files[refs[i]!.file]!);
     try {
-      for await (const row of readFeatureRows(src, refs.slice(i, j).map((r) => r.group))) if (keep(row)) yield row;
+      for await (const row of readFeatureRows(
+        src,
+        refs.slice(i, j).map((r) => r.group),
+      ))
+        if (keep(row)) yield row;
     } finally {
       await src.close();
     }
@@ -542,7 +718,8 @@ async function* groupRows(store: Storage, plan: Plan, refs: readonly RowGroupRef
 
 /** Part `part` of `parts` of the validation split: the held-out rows of a contiguous block of row groups. */
 export function validationGroups(groups: readonly RowGroupRef[], part: number, parts: number): readonly RowGroupRef[] {
-  if (!(Number.isInteger(parts) && parts >= 1 && Number.isInteger(part) && part >= 0 && part < parts)) throw new Error(`validation part ${part} outside 0..${parts - 1}`);
+  if (!(Number.isInteger(parts) && parts >= 1 && Number.isInteger(part) && part >= 0 && part < parts))
+    throw new Error(`validation part ${part} outside 0..${parts - 1}`);
   return groups.slice(Math.floor((part * groups.length) / parts), Math.floor(((part + 1) * groups.length) / parts));
 }
 
@@ -568,13 +745,31 @@ export async function validatePart(input: ValidatePartInput, hooks: JobHooks = {
   try {
     await loadIntoModel(model, { specs: state.weightSpecs, data: await store.readAll(avg.weights) }, undefined, where);
     const split = plan.config.split;
-    const rows = groupRows(store, plan, validationGroups(plan.groups, input.part, input.parts), (row) => isValidationRow(row, -1, split));
-    const v = await predictRows(model, chunk(rows, Math.max(plan.config.batchSize, 256)), batchOptions(plan), `dataset ${plan.datasetUri}`);
+    const rows = groupRows(store, plan, validationGroups(plan.groups, input.part, input.parts), (row) =>
+      isValidationRow(row, -1, split),
+    );
+    const v = await predictRows(
+      model,
+      chunk(rows, Math.max(plan.config.batchSize, 256)),
+      batchOptions(plan),
+      `dataset ${plan.datasetUri}`,
+    );
     const samples = v.labels.length;
     const C = plan.config.model.nClasses;
-    const scores = packTensors([{ name: 'probs', shape: [samples, C], dtype: 'float32' }, { name: 'labels', shape: [samples], dtype: 'int32' }], [v.probs, v.labels]);
+    const scores = packTensors(
+      [
+        { name: 'probs', shape: [samples, C], dtype: 'float32' },
+        { name: 'labels', shape: [samples], dtype: 'int32' },
+      ],
+      [v.probs, v.labels],
+    );
     await store.write(at.scores, scores.data);
-    const result = { part: input.part, samples, lossSum: samples > 0 ? v.loss * samples : 0, seconds: (performance.now() - t0) / 1000 };
+    const result = {
+      part: input.part,
+      samples,
+      lossSum: samples > 0 ? v.loss * samples : 0,
+      seconds: (performance.now() - t0) / 1000,
+    };
     await store.write(at.result, JSON.stringify(result));
     return { ...result, reused: false };
   } finally {
@@ -595,37 +790,71 @@ export async function finishEpoch(input: FinishEpochInput, hooks: JobHooks = {})
   const state = await readJsonIfExists<StartState>(store, avgAt.state);
   if (state === undefined) throw new Error(`${where}: the epoch's averaged parameters are missing (${avgAt.state})`);
   const weights: TensorSet = { specs: state.weightSpecs, data: await store.readAll(avgAt.weights) };
-  const optimizer = state.optimizerSpecs ? { specs: state.optimizerSpecs, data: await store.readAll(avgAt.optimizer) } : undefined;
+  const optimizer = state.optimizerSpecs
+    ? { specs: state.optimizerSpecs, data: await store.readAll(avgAt.optimizer) }
+    : undefined;
   const C = plan.config.model.nClasses;
-  const parts = await Promise.all(Array.from({ length: input.parts }, async (_, k) => {
-    const at = layout.validation(round, k);
-    const r = await readJsonIfExists<Omit<ValidatePartResult, 'reused'>>(store, at.result);
-    if (r === undefined) throw new Error(`${where}: validation part ${k} has no result`);
-    const [probs, labels] = unpackTensors({
-      specs: [{ name: 'probs', shape: [r.samples, C], dtype: 'float32' }, { name: 'labels', shape: [r.samples], dtype: 'int32' }],
-      data: await store.readAll(at.scores),
-    }, `${where} validation part ${k}`);
-    return { r, probs: probs as Float32Array, labels: labels as Int32Array };
-  }));
+  const parts = await Promise.all(
+    Array.from({ length: input.parts }, async (_, k) => {
+      const at = layout.validation(round, k);
+      const r = await readJsonIfExists<Omit<ValidatePartResult, 'reused'>>(store, at.result);
+      if (r === undefined) throw new Error(`${where}: validation part ${k} has no result`);
+      const [probs, labels] = unpackTensors(
+        {
+          specs: [
+            { name: 'probs', shape: [r.samples, C], dtype: 'float32' },
+            { name: 'labels', shape: [r.samples], dtype: 'int32' },
+          ],
+          data: await store.readAll(at.scores),
+        },
+        `${where} validation part ${k}`,
+      );
+      return { r, probs: probs as Float32Array, labels: labels as Int32Array };
+    }),
+  );
   const n = parts.reduce((s, p) => s + p.r.samples, 0);
   const concat = <T extends Float32Array | Int32Array>(xs: T[], out: T): T => {
     let off = 0;
-    for (const x of xs) { out.set(x, off); off += x.length; }
+    for (const x of xs) {
+      out.set(x, off);
+      off += x.length;
+    }
     return out;
   };
   // The full report (200 ROC points) now, so the final model needs no second pass.
-  const v = n === 0 ? undefined : {
-    loss: parts.reduce((s, p) => s + p.r.lossSum, 0) / n,
-    report: classificationReport(concat(parts.map((p) => p.probs), new Float32Array(n * C)), concat(parts.map((p) => p.labels), new Int32Array(n)), plan.config.classNames, 200),
-  };
+  const v =
+    n === 0
+      ? undefined
+      : {
+          loss: parts.reduce((s, p) => s + p.r.lossSum, 0) / n,
+          report: classificationReport(
+            concat(
+              parts.map((p) => p.probs),
+              new Float32Array(n * C),
+            ),
+            concat(
+              parts.map((p) => p.labels),
+              new Int32Array(n),
+            ),
+            plan.config.classNames,
+            200,
+          ),
+        };
   const { epoch } = input.position;
   const epochMetrics: EpochMetrics = {
-    epoch, loss: state.epochLossSum / state.epochSamples, samples: state.epochSamples, seconds: state.epochSeconds,
+    epoch,
+    loss: state.epochLossSum / state.epochSamples,
+    samples: state.epochSamples,
+    seconds: state.epochSeconds,
     samplesPerSecond: state.epochSamples / state.epochSeconds,
-    ...(v ? {
-      valLoss: v.loss, valAccuracy: v.report.accuracy, valMeanAuc: v.report.meanAuc,
-      valAuc: Object.fromEntries(v.report.perClass.map((c) => [c.className, c.auc])),
-    } : {}),
+    ...(v
+      ? {
+          valLoss: v.loss,
+          valAccuracy: v.report.accuracy,
+          valMeanAuc: v.report.meanAuc,
+          valAuc: Object.fromEntries(v.report.perClass.map((c) => [c.className, c.auc])),
+        }
+      : {}),
   };
   const history = [...state.history, epochMetrics];
   let best = state.best;
@@ -637,43 +866,88 @@ export async function finishEpoch(input: FinishEpochInput, hooks: JobHooks = {})
     if (v !== undefined) await store.write(`${best.uri}.report.json`, JSON.stringify(v.report));
   }
   // Critical path: the slowest part.
-  const totals: RunTotals = { ...state.totals, validationSeconds: state.totals.validationSeconds + Math.max(0, ...parts.map((p) => p.r.seconds)) };
-  hooks.log?.(`[distributed] epoch ${epoch + 1}/${plan.config.epochs}: loss ${epochMetrics.loss.toFixed(4)}` +
-    (epochMetrics.valLoss !== undefined ? `, val loss ${epochMetrics.valLoss.toFixed(4)}, val mean AUC ${epochMetrics.valMeanAuc!.toFixed(4)}` : ''));
+  const totals: RunTotals = {
+    ...state.totals,
+    validationSeconds: state.totals.validationSeconds + Math.max(0, ...parts.map((p) => p.r.seconds)),
+  };
+  hooks.log?.(
+    `[distributed] epoch ${epoch + 1}/${plan.config.epochs}: loss ${epochMetrics.loss.toFixed(4)}` +
+      (epochMetrics.valLoss !== undefined
+        ? `, val loss ${epochMetrics.valLoss.toFixed(4)}, val mean AUC ${epochMetrics.valMeanAuc!.toFixed(4)}`
+        : ''),
+  );
   let result: DistributedTrainResult | undefined;
   if (state.position.epoch >= plan.config.epochs) {
     const backend = await initBackend(plan.config.backend, { log: hooks.log ?? (() => undefined) });
     const model = buildModel(plan.config.model);
     try {
-      result = await writeModel(store, plan, model, { history, best, totals, workersPerRound: state.workersPerRound, backend: backend.kind, outputUri: input.outputUri });
+      result = await writeModel(store, plan, model, {
+        history,
+        best,
+        totals,
+        workersPerRound: state.workersPerRound,
+        backend: backend.kind,
+        outputUri: input.outputUri,
+      });
     } finally {
       model.dispose();
     }
   }
-  await advance(store, input.outputUri, round, {
-    ...state, history, best, totals, epochLossSum: 0, epochSamples: 0, epochSeconds: 0, ...(result ? { result } : {}),
-  }, weights, optimizer);
+  await advance(
+    store,
+    input.outputUri,
+    round,
+    {
+      ...state,
+      history,
+      best,
+      totals,
+      epochLossSum: 0,
+      epochSamples: 0,
+      epochSeconds: 0,
+      ...(result ? { result } : {}),
+    },
+    weights,
+    optimizer,
+  );
   return { next: state.position, epochMetrics, ...(result ? { result } : {}) };
 }
 
 /** The final model in the layout single-worker training writes (evaluation reads either). */
 async function writeModel(
-  store: Storage, plan: Plan, model: tf.LayersModel,
-  s: { history: EpochMetrics[]; best: { epoch: number; uri: string }; totals: RunTotals; workersPerRound: [number, number][]; backend: string; outputUri: string },
+  store: Storage,
+  plan: Plan,
+  model: tf.LayersModel,
+  s: {
+    history: EpochMetrics[];
+    best: { epoch: number; uri: string };
+    totals: RunTotals;
+    workersPerRound: [number, number][];
+    backend: string;
+    outputUri: string;
+  },
 ): Promise<DistributedTrainResult> {
   const layout = runLayout(s.outputUri);
   const specs = (await modelTensors(model)).weights.specs;
   await loadIntoModel(model, { specs, data: await store.readAll(s.best.uri) }, undefined, 'best weights');
   const put = (name: string, data: Uint8Array | string) => store.write(`${layout.model}/${name}`, data);
   const artifacts: string[] = [];
-  const report = s.history.some((h) => h.valLoss !== undefined) ? await store.readAll(`${s.best.uri}.report.json`) : undefined;
-  if (report) { await put('validation-report.json', report); artifacts.push('validation-report.json'); }
+  const report = s.history.some((h) => h.valLoss !== undefined)
+    ? await store.readAll(`${s.best.uri}.report.json`)
+    : undefined;
+  if (report) {
+    await put('validation-report.json', report);
+    artifacts.push('validation-report.json');
+  }
   const { modelJson, weights } = await modelArtifacts(model);
   await put('model.json', modelJson);
   await put('weights.bin', weights);
   await put('scaler.json', utf8.encode(JSON.stringify(plan.scaler)));
   artifacts.push('model.json', 'weights.bin', 'scaler.json');
-  if (plan.particleScaler !== undefined) { await put('particle-scaler.json', JSON.stringify(plan.particleScaler)); artifacts.push('particle-scaler.json'); }
+  if (plan.particleScaler !== undefined) {
+    await put('particle-scaler.json', JSON.stringify(plan.particleScaler));
+    artifacts.push('particle-scaler.json');
+  }
   const bestEpoch = s.history.find((h) => h.epoch === s.best.epoch);
   const metrics: Record<string, number> = {};
   if (bestEpoch?.valLoss !== undefined) metrics.valLoss = bestEpoch.valLoss;
@@ -681,13 +955,39 @@ async function writeModel(
   if (bestEpoch?.valAccuracy !== undefined) metrics.valAccuracy = bestEpoch.valAccuracy;
   const trainSeconds = s.history.reduce((a, h) => a + h.seconds, 0);
   const result: DistributedTrainResult = {
-    runId: plan.runId, modelUri: layout.model, metrics, backend: s.backend, epochsCompleted: s.history.length, resumedFromEpoch: 0,
-    samplesPerSecond: s.totals.samples / trainSeconds, trainSeconds, bestEpoch: s.best.epoch, workersPerRound: s.workersPerRound, totals: s.totals,
+    runId: plan.runId,
+    modelUri: layout.model,
+    metrics,
+    backend: s.backend,
+    epochsCompleted: s.history.length,
+    resumedFromEpoch: 0,
+    samplesPerSecond: s.totals.samples / trainSeconds,
+    trainSeconds,
+    bestEpoch: s.best.epoch,
+    workersPerRound: s.workersPerRound,
+    totals: s.totals,
   };
   const particleScaling = plan.particleScaler !== undefined ? 'standard' : 'none';
-  await put('metadata.json', JSON.stringify({
-    config: plan.config, particleScaling, datasetId: plan.datasetUri, history: s.history, parameters: model.countParams(),
-    artifacts: [...artifacts, 'metadata.json'], distributed: { localSteps: plan.localSteps, warmupEpochs: plan.warmupEpochs, groupsPerWorker: plan.groupsPerWorker }, ...result,
-  }, null, 2));
+  await put(
+    'metadata.json',
+    JSON.stringify(
+      {
+        config: plan.config,
+        particleScaling,
+        datasetId: plan.datasetUri,
+        history: s.history,
+        parameters: model.countParams(),
+        artifacts: [...artifacts, 'metadata.json'],
+        distributed: {
+          localSteps: plan.localSteps,
+          warmupEpochs: plan.warmupEpochs,
+          groupsPerWorker: plan.groupsPerWorker,
+        },
+        ...result,
+      },
+      null,
+      2,
+    ),
+  );
   return result;
 }

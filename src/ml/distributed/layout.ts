@@ -31,12 +31,20 @@ export function runLayout(outputUri: string) {
     plan: joinUri(root, 'plan.json'),
     roundsPrefix: `${joinUri(root, 'rounds')}/`,
     round,
-    start: (r: number) => ({ weights: joinUri(start(r), 'weights.bin'), optimizer: joinUri(start(r), 'optimizer.bin'), state: joinUri(start(r), 'state.json') }),
+    start: (r: number) => ({
+      weights: joinUri(start(r), 'weights.bin'),
+      optimizer: joinUri(start(r), 'optimizer.bin'),
+      state: joinUri(start(r), 'state.json'),
+    }),
     shard: (r: number, k: number) => ({
-      weights: joinUri(shard(r, k), 'weights.bin'), optimizer: joinUri(shard(r, k), 'optimizer.bin'), result: joinUri(shard(r, k), 'result.json'),
+      weights: joinUri(shard(r, k), 'weights.bin'),
+      optimizer: joinUri(shard(r, k), 'optimizer.bin'),
+      result: joinUri(shard(r, k), 'result.json'),
     }),
     average: (r: number) => ({
-      weights: joinUri(round(r), 'average/weights.bin'), optimizer: joinUri(round(r), 'average/optimizer.bin'), state: joinUri(round(r), 'average/state.json'),
+      weights: joinUri(round(r), 'average/weights.bin'),
+      optimizer: joinUri(round(r), 'average/optimizer.bin'),
+      state: joinUri(round(r), 'average/state.json'),
     }),
     validation: (r: number, k: number) => {
       const part = joinUri(round(r), `validation/part-${String(k).padStart(4, '0')}`);

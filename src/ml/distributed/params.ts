@@ -25,7 +25,8 @@ export function packTensors(specs: readonly TensorSpec[], values: readonly (Floa
   let at = 0;
   specs.forEach((spec, i) => {
     const v = values[i]!;
-    if (v.length !== size(spec)) throw new Error(`packTensors: ${spec.name} has ${v.length} values, shape ${JSON.stringify(spec.shape)}`);
+    if (v.length !== size(spec))
+      throw new Error(`packTensors: ${spec.name} has ${v.length} values, shape ${JSON.stringify(spec.shape)}`);
     const want = spec.dtype === 'int32' ? Int32Array : Float32Array;
     if (!(v instanceof want)) throw new Error(`packTensors: ${spec.name} is not ${spec.dtype}`);
     data.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
@@ -37,12 +38,14 @@ export function packTensors(specs: readonly TensorSpec[], values: readonly (Floa
 /** Copies out each tensor's values (the data may be an unaligned view of a download). */
 export function unpackTensors(set: TensorSet, where: string): (Float32Array | Int32Array)[] {
   const total = set.specs.reduce((s, spec) => s + size(spec), 0);
-  if (set.data.byteLength !== total * 4) throw new Error(`${where}: ${set.data.byteLength} bytes, specs need ${total * 4}`);
+  if (set.data.byteLength !== total * 4)
+    throw new Error(`${where}: ${set.data.byteLength} bytes, specs need ${total * 4}`);
   const aligned = new Uint8Array(set.data);
   let at = 0;
   return set.specs.map((spec) => {
     const n = size(spec);
-    const out = spec.dtype === 'int32' ? new Int32Array(aligned.buffer, at, n) : new Float32Array(aligned.buffer, at, n);
+    const out =
+      spec.dtype === 'int32' ? new Int32Array(aligned.buffer, at, n) : new Float32Array(aligned.buffer, at, n);
     at += n * 4;
     return out;
   });
@@ -66,7 +69,10 @@ function sameSpecs(a: readonly TensorSpec[], b: readonly TensorSpec[]): boolean 
  * counter (int32) takes the largest count, so bias correction continues from the step
  * the most advanced worker reached rather than re-warming.
  */
-export function averageStates(states: readonly WorkerState[], where: string): { weights: TensorSet; optimizer?: TensorSet } {
+export function averageStates(
+  states: readonly WorkerState[],
+  where: string,
+): { weights: TensorSet; optimizer?: TensorSet } {
   if (states.length === 0) throw new Error(`${where}: nothing to average`);
   const total = states.reduce((s, w) => s + w.samples, 0);
   if (!(total > 0)) throw new Error(`${where}: the workers trained on no rows`);
@@ -79,7 +85,10 @@ export function averageStates(states: readonly WorkerState[], where: string): { 
     const out = specs.map((spec, t) => {
       if (spec.dtype === 'int32') {
         const r = new Int32Array(unpacked[0]![t]!.length);
-        for (const u of unpacked) { const a = u[t]!; for (let j = 0; j < r.length; j++) r[j] = Math.max(r[j]!, a[j]!); }
+        for (const u of unpacked) {
+          const a = u[t]!;
+          for (let j = 0; j < r.length; j++) r[j] = Math.max(r[j]!, a[j]!);
+        }
         return r;
       }
       const acc = new Float64Array(unpacked[0]![t]!.length);
@@ -92,8 +101,20 @@ export function averageStates(states: readonly WorkerState[], where: string): { 
     });
     return packTensors(specs, out);
   };
-  const weights = average(states.map((s) => s.weights), 'weight');
+  const weights = average(
+    states.map((s) => s.weights),
+    'weight',
+  );
   const withOpt = states.filter((s) => s.optimizer !== undefined);
-  if (withOpt.length !== 0 && withOpt.length !== states.length) throw new Error(`${where}: some workers have optimizer state, some not`);
-  return withOpt.length === 0 ? { weights } : { weights, optimizer: average(states.map((s) => s.optimizer!), 'optimizer') };
+  if (withOpt.length !== 0 && withOpt.length !== states.length)
+    throw new Error(`${where}: some workers have optimizer state, some not`);
+  return withOpt.length === 0
+    ? { weights }
+    : {
+        weights,
+        optimizer: average(
+          states.map((s) => s.optimizer!),
+          'optimizer',
+        ),
+      };
 }

@@ -4,7 +4,12 @@
  * I/O of its own, so workflow code may import it.
  */
 import type {
-  AggregateInput, AggregateResult, FinishEpochInput, RoundDone, ShardInput, ValidatePartInput,
+  AggregateInput,
+  AggregateResult,
+  FinishEpochInput,
+  RoundDone,
+  ShardInput,
+  ValidatePartInput,
 } from './jobs.js';
 import type { RoundPosition, RoundSpan } from './shard.js';
 
@@ -19,11 +24,20 @@ export interface RoundSteps {
  * The round's shards in parallel, their average; at an epoch's end the averaged model's
  * validation, one part per shard in parallel, and the epoch's bookkeeping.
  */
-export async function runRound(steps: RoundSteps, outputUri: string, position: RoundPosition, span: RoundSpan): Promise<RoundDone> {
-  await Promise.all(Array.from({ length: span.shards }, (_, shard) => steps.trainShard({ outputUri, position, span, shard })));
+export async function runRound(
+  steps: RoundSteps,
+  outputUri: string,
+  position: RoundPosition,
+  span: RoundSpan,
+): Promise<RoundDone> {
+  await Promise.all(
+    Array.from({ length: span.shards }, (_, shard) => steps.trainShard({ outputUri, position, span, shard })),
+  );
   const r = await steps.aggregate({ outputUri, position, span });
   if (!('validationParts' in r)) return r;
   const parts = r.validationParts;
-  await Promise.all(Array.from({ length: parts }, (_, part) => steps.validatePart({ outputUri, position, part, parts })));
+  await Promise.all(
+    Array.from({ length: parts }, (_, part) => steps.validatePart({ outputUri, position, part, parts })),
+  );
   return steps.finishEpoch({ outputUri, position, span, parts });
 }

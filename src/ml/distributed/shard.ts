@@ -37,10 +37,13 @@ export interface RoundSpan {
 }
 
 export function roundSpan(p: RoundPosition, totalGroups: number, workers: number, groupsPerWorker: number): RoundSpan {
-  if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`workers must be a positive integer, got ${workers}`);
-  if (!(Number.isInteger(groupsPerWorker) && groupsPerWorker >= 1)) throw new Error(`groupsPerWorker must be a positive integer, got ${groupsPerWorker}`);
+  if (!(Number.isInteger(workers) && workers >= 1))
+    throw new Error(`workers must be a positive integer, got ${workers}`);
+  if (!(Number.isInteger(groupsPerWorker) && groupsPerWorker >= 1))
+    throw new Error(`groupsPerWorker must be a positive integer, got ${groupsPerWorker}`);
   const left = totalGroups - p.cursor;
-  if (left <= 0) throw new Error(`round ${p.round}: epoch ${p.epoch} has no row groups left (cursor ${p.cursor} of ${totalGroups})`);
+  if (left <= 0)
+    throw new Error(`round ${p.round}: epoch ${p.epoch} has no row groups left (cursor ${p.cursor} of ${totalGroups})`);
   const take = Math.min(left, workers * groupsPerWorker);
   return { take, shards: Math.min(workers, take), endsEpoch: take === left };
 }
@@ -67,7 +70,8 @@ export function permutation(n: number, random: () => number): number[] {
  * the round's slice, sizes differing by at most one group.
  */
 export function shardSlice(p: RoundPosition, span: RoundSpan, shard: number): { from: number; to: number } {
-  if (!(Number.isInteger(shard) && shard >= 0 && shard < span.shards)) throw new Error(`shard ${shard} outside 0..${span.shards - 1}`);
+  if (!(Number.isInteger(shard) && shard >= 0 && shard < span.shards))
+    throw new Error(`shard ${shard} outside 0..${span.shards - 1}`);
   return {
     from: p.cursor + Math.floor((shard * span.take) / span.shards),
     to: p.cursor + Math.floor(((shard + 1) * span.take) / span.shards),
@@ -89,7 +93,13 @@ export function groupsForSteps(localSteps: number, batchSize: number, groups: re
  * rate grows with the workers, ramping up linearly from the single-worker rate over the
  * first `warmupEpochs` epochs, where large rates diverge most easily.
  */
-export function roundLearningRate(base: number, shards: number, p: RoundPosition, totalGroups: number, warmupEpochs: number): number {
+export function roundLearningRate(
+  base: number,
+  shards: number,
+  p: RoundPosition,
+  totalGroups: number,
+  warmupEpochs: number,
+): number {
   const progress = warmupEpochs > 0 ? (p.epoch + p.cursor / totalGroups) / warmupEpochs : 1;
   return base * (progress >= 1 ? shards : 1 + (shards - 1) * progress);
 }

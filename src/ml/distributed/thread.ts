@@ -10,8 +10,16 @@ import { Worker } from 'node:worker_threads';
 import { AbortError } from '../errors.js';
 import { TrainingWorkerError, type SerializedError } from '../train-runner.js';
 import type {
-  AggregateInput, AggregateResult, DistributedPlanInput, FinishEpochInput, PlanResult, RoundDone, ShardInput, ShardResult,
-  ValidatePartInput, ValidatePartResult,
+  AggregateInput,
+  AggregateResult,
+  DistributedPlanInput,
+  FinishEpochInput,
+  PlanResult,
+  RoundDone,
+  ShardInput,
+  ShardResult,
+  ValidatePartInput,
+  ValidatePartResult,
 } from './jobs.js';
 
 export type Job =
@@ -21,8 +29,15 @@ export type Job =
   | { kind: 'validate'; input: ValidatePartInput }
   | { kind: 'finish'; input: FinishEpochInput };
 
-export type JobOutput<J extends Job> = J extends { kind: 'plan' } ? PlanResult : J extends { kind: 'shard' } ? ShardResult
-  : J extends { kind: 'aggregate' } ? AggregateResult : J extends { kind: 'validate' } ? ValidatePartResult : RoundDone;
+export type JobOutput<J extends Job> = J extends { kind: 'plan' }
+  ? PlanResult
+  : J extends { kind: 'shard' }
+    ? ShardResult
+    : J extends { kind: 'aggregate' }
+      ? AggregateResult
+      : J extends { kind: 'validate' }
+        ? ValidatePartResult
+        : RoundDone;
 
 /** One job for a pooled thread, with the flag that stops it. */
 export interface JobRequest {
@@ -46,7 +61,8 @@ export interface JobOptions {
  * The job's error on this side, as single-run training rebuilds it (train-runner.ts):
  * its name, message, stack and cause chain, and whether no retry can fix it.
  */
-const rebuild = (e: SerializedError): Error => (e.name === 'AbortError' ? new AbortError(e.message) : new TrainingWorkerError(e));
+const rebuild = (e: SerializedError): Error =>
+  e.name === 'AbortError' ? new AbortError(e.message) : new TrainingWorkerError(e);
 
 /**
  * Idle threads, kept for the next job: starting a thread and initialising tfjs and its
@@ -78,15 +94,31 @@ export function runJobInThread<J extends Job>(job: J, o: JobOptions = {}): Promi
     };
     const onMessage = (m: JobThreadMessage) => {
       switch (m.type) {
-        case 'progress': o.onProgress?.(m.progress); break;
-        case 'log': (o.log ?? ((s: string) => console.error(s)))(m.message); break;
-        case 'done': finish(true); resolve(m.output as JobOutput<J>); break;
+        case 'progress':
+          o.onProgress?.(m.progress);
+          break;
+        case 'log':
+          (o.log ?? ((s: string) => console.error(s)))(m.message);
+          break;
+        case 'done':
+          finish(true);
+          resolve(m.output as JobOutput<J>);
+          break;
         // A failed job may have left tfjs state behind: the thread is not reused.
-        case 'error': finish(false); reject(rebuild(m.error)); break;
+        case 'error':
+          finish(false);
+          reject(rebuild(m.error));
+          break;
       }
     };
-    const onError = (err: Error) => { finish(false); reject(err); };
-    const onExit = (code: number) => { finish(false); reject(new Error(`${job.kind} thread exited with code ${code} before finishing`)); };
+    const onError = (err: Error) => {
+      finish(false);
+      reject(err);
+    };
+    const onExit = (code: number) => {
+      finish(false);
+      reject(new Error(`${job.kind} thread exited with code ${code} before finishing`));
+    };
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);

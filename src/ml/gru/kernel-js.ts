@@ -18,8 +18,7 @@ const gate = (x: number, hard: boolean): number =>
   hard ? Math.min(Math.max(0.2 * x + 0.5, 0), 1) : 1 / (1 + Math.exp(-x));
 
 // From the activation's output; hardSigmoid's saturated ends get 0 (see the native kernel).
-const gateDeriv = (y: number, hard: boolean): number =>
-  hard ? (y > 0 && y < 1 ? 0.2 : 0) : y * (1 - y);
+const gateDeriv = (y: number, hard: boolean): number => (hard ? (y > 0 && y < 1 ? 0.2 : 0) : y * (1 - y));
 
 export class JsGruKernel implements GruKernel {
   readonly name = 'js';
@@ -112,7 +111,10 @@ export class JsGruKernel implements GruKernel {
         const o = bt * 4 * U;
         const g = s.gates;
         for (let j = 0; j < U; j++) {
-          const z = g[o + j]!, r = g[o + U + j]!, hh = g[o + 2 * U + j]!, q = g[o + 3 * U + j]!;
+          const z = g[o + j]!,
+            r = g[o + U + j]!,
+            hh = g[o + 2 * U + j]!,
+            q = g[o + 3 * U + j]!;
           const dah = dh[j]! * (1 - z) * (1 - hh * hh);
           da[j] = dh[j]! * (hPrev(j) - hh) * gateDeriv(z, hard);
           da[2 * U + j] = dah;
@@ -136,7 +138,8 @@ export class JsGruKernel implements GruKernel {
             dhp[j]! += drh[j]! * r;
           }
           for (let k = 0; k < U; k++) {
-            const hk = hPrev(k), rhk = g[o + 3 * U + k]!;
+            const hk = hPrev(k),
+              rhk = g[o + 3 * U + k]!;
             let acc = 0;
             for (let q = 0; q < 2 * U; q++) {
               acc += da[q]! * Ur[k * U3 + q]!;

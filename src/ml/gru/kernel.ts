@@ -65,12 +65,7 @@ export interface GruKernel {
   readonly description: string;
   forward(config: GruKernelConfig, inputs: GruInputs, save: boolean): GruForwardResult;
   /** `saved` must come from this kernel's forward on the same config and inputs. */
-  backward(
-    config: GruKernelConfig,
-    inputs: GruInputs,
-    saved: GruSavedState,
-    dhT: Float32Array,
-  ): GruGradients;
+  backward(config: GruKernelConfig, inputs: GruInputs, saved: GruSavedState, dhT: Float32Array): GruGradients;
 }
 
 /** Number of float32 values the CPU kernels save per forward pass: states + 4 gate rows. */

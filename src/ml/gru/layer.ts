@@ -82,7 +82,9 @@ export class FusedGru extends tf.layers.Layer {
     this.resetAfter = args.resetAfter ?? false;
     this.recurrentActivation = args.recurrentActivation ?? (this.resetAfter ? 'sigmoid' : 'hardSigmoid');
     if (this.recurrentActivation !== 'sigmoid' && this.recurrentActivation !== 'hardSigmoid') {
-      throw new Error(`fused GRU: recurrentActivation must be sigmoid or hardSigmoid, got '${String(this.recurrentActivation)}'`);
+      throw new Error(
+        `fused GRU: recurrentActivation must be sigmoid or hardSigmoid, got '${String(this.recurrentActivation)}'`,
+      );
     }
     this.useBias = args.useBias ?? true;
     this.maskZeros = args.maskZeros ?? false;
@@ -102,7 +104,12 @@ export class FusedGru extends tf.layers.Layer {
     }
     const F = shape[2];
     const U = this.units;
-    this.kernel = this.addWeight('kernel', [F, 3 * U], 'float32', initializer(this.initNames.kernel, 'kernel initializer'));
+    this.kernel = this.addWeight(
+      'kernel',
+      [F, 3 * U],
+      'float32',
+      initializer(this.initNames.kernel, 'kernel initializer'),
+    );
     this.recurrentKernel = this.addWeight(
       'recurrent_kernel',
       [U, 3 * U],

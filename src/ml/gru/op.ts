@@ -44,7 +44,11 @@ export function buildMask(
   if (maskZeros) {
     for (let i = 0; i < B * T; i++) {
       let any = false;
-      for (let f = i * F; f < (i + 1) * F; f++) if (x[f] !== 0) { any = true; break; }
+      for (let f = i * F; f < (i + 1) * F; f++)
+        if (x[f] !== 0) {
+          any = true;
+          break;
+        }
       if (!any) m[i] = 0;
     }
   }
@@ -135,6 +139,6 @@ export function fusedGru(
   if (bias !== null) args.push(bias);
   args.push(init);
   // customGrad passes the inputs positionally followed by a `save` callback we don't need.
-  const op = tf.customGrad(((...a: unknown[]) => run(a.slice(0, args.length) as tf.Tensor[])));
-  return (op)(...args);
+  const op = tf.customGrad((...a: unknown[]) => run(a.slice(0, args.length) as tf.Tensor[]));
+  return op(...args);
 }

@@ -21,11 +21,13 @@ export interface GruImplementation {
 
 let chosen: GruImplementation | null = null;
 
-
 function nativeKernel(): NativeGruKernel | string {
   const loaded = loadNativeAddon();
   if ('error' in loaded) return loaded.error;
-  return new NativeGruKernel(loaded.addon, parseInteger('HEPFLOW_GRU_THREADS', process.env['HEPFLOW_GRU_THREADS'] || undefined, undefined));
+  return new NativeGruKernel(
+    loaded.addon,
+    parseInteger('HEPFLOW_GRU_THREADS', process.env['HEPFLOW_GRU_THREADS'] || undefined, undefined),
+  );
 }
 
 /** Resolves a requested implementation (throws if a forced 'native' is unavailable). */

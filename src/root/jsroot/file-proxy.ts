@@ -20,7 +20,10 @@ export class SourceProxy extends FileProxy {
   override async readBuffer(pos: number, size: number): Promise<DataView> {
     // jsroot trusts offsets found in the file; a truncated file points past its end.
     if (pos + size > this.source.size) {
-      throw new RootFileError(this.source.uri, `needs bytes ${pos}..${pos + size} but the file has ${this.source.size} (truncated?)`);
+      throw new RootFileError(
+        this.source.uri,
+        `needs bytes ${pos}..${pos + size} but the file has ${this.source.size} (truncated?)`,
+      );
     }
     const bytes = await this.source.read(pos, size);
     return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

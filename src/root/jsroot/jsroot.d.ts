@@ -38,5 +38,9 @@ declare module 'jsroot/tree' {
     Terminate(ok: boolean): void;
     Abort(): void;
   }
-  export function treeProcess(tree: JsrootTree, selector: TSelector, args?: { numentries?: number; firstentry?: number }): Promise<unknown>;
+  export function treeProcess(
+    tree: JsrootTree,
+    selector: TSelector,
+    args?: { numentries?: number; firstentry?: number },
+  ): Promise<unknown>;
 }

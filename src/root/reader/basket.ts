@@ -43,8 +43,8 @@ export function basketLocations(uri: string, branch: RawBranch): BasketLocation[
       throw new RootFormatError(uri, `branch '${branch.name}': basket ${i} has no valid entry range`);
     }
     const embedded = i === n && embeddedAt >= 0;
-    const seek = embedded ? 0 : branch.basketSeek[i] ?? 0;
-    const bytes = embedded ? 0 : branch.basketBytes[i] ?? 0;
+    const seek = embedded ? 0 : (branch.basketSeek[i] ?? 0);
+    const bytes = embedded ? 0 : (branch.basketBytes[i] ?? 0);
     if (!embedded && (seek <= 0 || bytes <= 0)) {
       throw new RootFormatError(uri, `branch '${branch.name}': basket ${i} has seek ${seek} and size ${bytes}`);
     }
@@ -83,7 +83,8 @@ export function decodeBasket(uri: string, branch: RawBranch, loc: BasketLocation
     let prev = 0;
     for (let i = 0; i < entries; i++) {
       const o = view.getInt32(border + 4 + 4 * i) - key.keylen;
-      if (o < prev || o > border) c.fail(`entry offset ${o} of entry ${i} is out of order or past the data end ${border}`);
+      if (o < prev || o > border)
+        c.fail(`entry offset ${o} of entry ${i} is out of order or past the data end ${border}`);
       offsets[i] = prev = o;
     }
     offsets[entries] = border;

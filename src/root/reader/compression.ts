@@ -57,7 +57,8 @@ function algorithmOf(a: number, b: number): Algorithm | undefined {
  * header records it (ROOT's frames do); undefined when absent or not a frame.
  */
 function zstdContentSize(frame: Uint8Array): number | undefined {
-  if (frame.length < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f || frame[3] !== 0xfd) return undefined;
+  if (frame.length < 6 || frame[0] !== 0x28 || frame[1] !== 0xb5 || frame[2] !== 0x2f || frame[3] !== 0xfd)
+    return undefined;
   const descriptor = frame[4]!;
   const singleSegment = (descriptor >> 5) & 1;
   const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][descriptor >> 6]!;
@@ -74,7 +75,12 @@ function zstdContentSize(frame: Uint8Array): number | undefined {
  * bytes. A payload whose stored size equals the uncompressed size is stored raw.
  * `what` names the object in errors ("basket 3 of branch 'Jet.PT'").
  */
-export function decompressPayload(payload: Uint8Array, uncompressedSize: number, uri: string, what: string): Uint8Array {
+export function decompressPayload(
+  payload: Uint8Array,
+  uncompressedSize: number,
+  uri: string,
+  what: string,
+): Uint8Array {
   if (payload.length === uncompressedSize) return payload;
   const fail = (reason: string, cause?: unknown): never => {
     throw new RootFormatError(uri, `${what}: ${reason}`, { cause });
@@ -82,7 +88,8 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
   // Walk the block headers first, so corrupt sizes fail before any allocation.
   let blocks = 0;
   for (let at = 0, total = 0; total < uncompressedSize; blocks++) {
-    if (at + HEADER > payload.length) fail(`compressed data ends after ${total} of ${uncompressedSize} bytes (truncated)`);
+    if (at + HEADER > payload.length)
+      fail(`compressed data ends after ${total} of ${uncompressedSize} bytes (truncated)`);
     total += payload[at + 6]! | (payload[at + 7]! << 8) | (payload[at + 8]! << 16);
     at += HEADER + (payload[at + 3]! | (payload[at + 4]! << 8) | (payload[at + 5]! << 16));
     if (total > uncompressedSize) fail(`compression blocks decompress past the declared ${uncompressedSize} bytes`);
@@ -95,7 +102,9 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
     const cSize = payload[ip + 3]! | (payload[ip + 4]! << 8) | (payload[ip + 5]! << 16);
     const uSize = payload[ip + 6]! | (payload[ip + 7]! << 8) | (payload[ip + 8]! << 16);
     if (algorithm === undefined) {
-      return fail(`unknown compression block tag ${JSON.stringify(String.fromCharCode(payload[ip]!, payload[ip + 1]!))} at byte ${ip}`);
+      return fail(
+        `unknown compression block tag ${JSON.stringify(String.fromCharCode(payload[ip]!, payload[ip + 1]!))} at byte ${ip}`,
+      );
     }
     const start = ip + HEADER;
     const block = payload.subarray(start, start + cSize);
@@ -132,7 +141,8 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
         // fzstd fills the buffer it is given and returns all of it, however much the frame
         // held: the frame's own content size is what proves the declared length.
         const frameSize = zstdContentSize(block);
-        if (frameSize !== undefined && frameSize !== uSize) fail(`ZSTD block at byte ${ip} holds ${frameSize} bytes, header says ${uSize}`);
+        if (frameSize !== undefined && frameSize !== uSize)
+          fail(`ZSTD block at byte ${ip} holds ${frameSize} bytes, header says ${uSize}`);
         try {
           produced = zstdDecompress(block, new Uint8Array(uSize));
         } catch (error) {
@@ -150,9 +160,13 @@ export function decompressPayload(payload: Uint8Array, uncompressedSize: number,
         break;
       }
       case 'old-root':
-        throw new UnsupportedRootFeatureError(uri, `${what} uses ROOT's pre-2003 "CS" compression, which this reader does not implement`);
+        throw new UnsupportedRootFeatureError(
+          uri,
+          `${what} uses ROOT's pre-2003 "CS" compression, which this reader does not implement`,
+        );
     }
-    if (produced.length !== uSize) fail(`${algorithm} block at byte ${ip} gave ${produced.length} bytes, header says ${uSize}`);
+    if (produced.length !== uSize)
+      fail(`${algorithm} block at byte ${ip} gave ${produced.length} bytes, header says ${uSize}`);
     // The common case, one block, hands the decompressed buffer over without a copy.
     if (blocks === 1) return produced;
     // Several blocks are joined only once all of them decompressed: the declared total

@@ -61,7 +61,8 @@ export class Cursor {
   }
 
   seek(pos: number): void {
-    if (pos < 0 || pos > this.bytes.byteLength) this.fail(`jump to offset ${pos} outside a ${this.bytes.byteLength}-byte buffer`);
+    if (pos < 0 || pos > this.bytes.byteLength)
+      this.fail(`jump to offset ${pos} outside a ${this.bytes.byteLength}-byte buffer`);
     this.pos = pos;
   }
 

@@ -107,13 +107,18 @@ export class RootFile {
     const nbytesInfo = c.i32();
     const header: FileHeader = { version, begin, end, seekInfo, nbytesInfo, nbytesName, compress };
     if (end > source.size) {
-      throw new RootFormatError(uri, `truncated: the header says the file is ${end} bytes, the object has ${source.size}`);
+      throw new RootFormatError(
+        uri,
+        `truncated: the header says the file is ${end} bytes, the object has ${source.size}`,
+      );
     }
-    if (begin < 0 || begin >= end || nbytesName <= 0) c.fail(`corrupt header (fBEGIN ${begin}, fEND ${end}, fNbytesName ${nbytesName})`);
+    if (begin < 0 || begin >= end || nbytesName <= 0)
+      c.fail(`corrupt header (fBEGIN ${begin}, fEND ${end}, fNbytesName ${nbytesName})`);
 
     // The top directory record follows the directory's own key and name.
     const dirAt = begin + nbytesName;
-    const dirBytes = dirAt + 42 <= head.length ? head : await readRange(source, 0, Math.min(dirAt + 64, source.size), 'top directory');
+    const dirBytes =
+      dirAt + 42 <= head.length ? head : await readRange(source, 0, Math.min(dirAt + 64, source.size), 'top directory');
     const d = new Cursor(dirBytes, uri, 'top directory', dirAt);
     const dirVersion = d.i16();
     d.u32(); // ctime
@@ -155,7 +160,11 @@ export class RootFile {
     this.streamers ??= (async () => {
       const { seekInfo, nbytesInfo } = this.header;
       if (seekInfo <= 0 || nbytesInfo <= 0) throw new RootFormatError(this.uri, 'the file has no StreamerInfo record');
-      const head = new Cursor(await readRange(this.source, seekInfo, nbytesInfo, 'StreamerInfo key'), this.uri, 'StreamerInfo key');
+      const head = new Cursor(
+        await readRange(this.source, seekInfo, nbytesInfo, 'StreamerInfo key'),
+        this.uri,
+        'StreamerInfo key',
+      );
       const key = readKeyHeader(head);
       const c = await this.readKeyPayload({ ...key, seekKey: seekInfo });
       return parseStreamerInfos(c, new RefTable());
@@ -170,7 +179,11 @@ export class RootFile {
       if (key.name === name && key.className === 'TTree' && (!best || key.cycle > best.cycle)) best = key;
     }
     if (!best) {
-      throw new MissingTreeError(this.uri, name, this.keys.map((key) => `${key.name};${key.cycle} (${key.className})`));
+      throw new MissingTreeError(
+        this.uri,
+        name,
+        this.keys.map((key) => `${key.name};${key.cycle} (${key.className})`),
+      );
     }
     const payload = await this.readKeyPayload(best);
     const prefer = options.preferStreamers ?? false;
@@ -191,14 +204,26 @@ export class RootFile {
  * RootFormatError; a failing read is the store's, so its error passes through unchanged
  * (StorageUnavailableError for an outage: retryable, never a verdict on the file).
  */
-export async function readRange(source: RandomAccessSource, offset: number, length: number, what: string): Promise<Uint8Array> {
+export async function readRange(
+  source: RandomAccessSource,
+  offset: number,
+  length: number,
+  what: string,
+): Promise<Uint8Array> {
   if (offset < 0 || length < 0 || offset + length > source.size) {
-    throw new RootFormatError(source.uri, `${what}: bytes ${offset}..${offset + length} lie past the end (${source.size} bytes; truncated?)`);
+    throw new RootFormatError(
+      source.uri,
+      `${what}: bytes ${offset}..${offset + length} lie past the end (${source.size} bytes; truncated?)`,
+    );
   }
   const bytes = await source.read(offset, length);
   if (bytes.length !== length) {
     // The source knows the object is long enough, so fewer bytes means a cut transfer.
-    throw new StorageUnavailableError(source.uri, `read bytes ${offset}-${offset + length - 1} (${what}) of`, `got ${bytes.length} of ${length} bytes`);
+    throw new StorageUnavailableError(
+      source.uri,
+      `read bytes ${offset}-${offset + length - 1} (${what}) of`,
+      `got ${bytes.length} of ${length} bytes`,
+    );
   }
   return bytes;
 }

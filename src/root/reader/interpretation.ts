@@ -62,7 +62,19 @@ export interface StringBranchData {
 
 export type BranchData = NumericBranchData | StringBranchData;
 
-const SIZES: Record<NumericType, number> = { i8: 1, u8: 1, bool: 1, i16: 2, u16: 2, i32: 4, u32: 4, f32: 4, i64: 8, u64: 8, f64: 8 };
+const SIZES: Record<NumericType, number> = {
+  i8: 1,
+  u8: 1,
+  bool: 1,
+  i16: 2,
+  u16: 2,
+  i32: 4,
+  u32: 4,
+  f32: 4,
+  i64: 8,
+  u64: 8,
+  f64: 8,
+};
 
 /**
  * ROOT's TStreamerInfo basic type codes (EDataType), as used by TBranchElement. Left out
@@ -139,7 +151,10 @@ export function interpret(uri: string, branch: RawBranch): Interpretation {
       fixed = Math.max(1, leaf.len);
     }
     const type = STREAMER_TYPES[code];
-    if (!type) return unsupported(`TBranchElement streamer type ${element.streamerType} (only basic numeric members are supported)`);
+    if (!type)
+      return unsupported(
+        `TBranchElement streamer type ${element.streamerType} (only basic numeric members are supported)`,
+      );
     const jagged = element.type === CLONES_MEMBER || element.type === STL_MEMBER;
     if (!jagged && element.type !== 0 && element.type !== -1 && element.type !== 1 && element.type !== 2) {
       unsupported(`TBranchElement type ${element.type}`);
@@ -171,7 +186,14 @@ export function assembleNumeric(
   const size = interp.itemSize;
   const entryBytes = size * interp.multiplicity;
   const nEntries = entryStop - entryStart;
-  const slices: { data: Uint8Array; from: number; to: number; offsets: Int32Array | null; first: number; last: number }[] = [];
+  const slices: {
+    data: Uint8Array;
+    from: number;
+    to: number;
+    offsets: Int32Array | null;
+    first: number;
+    last: number;
+  }[] = [];
   let total = 0;
   for (const b of baskets) {
     const first = Math.max(entryStart, b.entryStart) - b.entryStart;
@@ -179,24 +201,37 @@ export function assembleNumeric(
     if (last <= first) continue;
     let offsets = b.offsets;
     if (interp.jagged && !offsets) {
-      if (!countsOf) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': jagged data without entry offsets or a counter branch`);
+      if (!countsOf)
+        throw new UnsupportedRootFeatureError(
+          uri,
+          `branch '${branchName}': jagged data without entry offsets or a counter branch`,
+        );
       const counts = countsOf(b);
       offsets = new Int32Array(counts.length + 1);
       for (let i = 0; i < counts.length; i++) offsets[i + 1] = offsets[i]! + counts[i]! * entryBytes;
       if (offsets[counts.length] !== b.data.length) {
-        throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': counter values do not match the basket's ${b.data.length} bytes`);
+        throw new UnsupportedRootFeatureError(
+          uri,
+          `branch '${branchName}': counter values do not match the basket's ${b.data.length} bytes`,
+        );
       }
     }
     const from = offsets ? offsets[first]! : first * entryBytes;
     const to = offsets ? offsets[last]! : last * entryBytes;
     if (to > b.data.length) {
-      throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': entries need ${to} bytes, basket has ${b.data.length} (wrong interpretation?)`);
+      throw new UnsupportedRootFeatureError(
+        uri,
+        `branch '${branchName}': entries need ${to} bytes, basket has ${b.data.length} (wrong interpretation?)`,
+      );
     }
     slices.push({ data: b.data, from, to, offsets, first, last });
     total += to - from;
   }
   if (total % size !== 0) {
-    throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': ${total} bytes is not a whole number of ${size}-byte values`);
+    throw new UnsupportedRootFeatureError(
+      uri,
+      `branch '${branchName}': ${total} bytes is not a whole number of ${size}-byte values`,
+    );
   }
   const buffer = new ArrayBuffer(total);
   const bytes = new Uint8Array(buffer);
@@ -215,18 +250,35 @@ export function assembleNumeric(
       const o = s.offsets!;
       for (let i = s.first; i < s.last; i++) {
         const len = o[i + 1]! - o[i]!;
-        if (len % entryBytes !== 0) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': entry of ${len} bytes is not a whole number of ${entryBytes}-byte items`);
+        if (len % entryBytes !== 0)
+          throw new UnsupportedRootFeatureError(
+            uri,
+            `branch '${branchName}': entry of ${len} bytes is not a whole number of ${entryBytes}-byte items`,
+          );
         offsets[e + 1] = offsets[e]! + len / entryBytes;
         e++;
       }
       base += s.to - s.from;
     }
-    if (e !== nEntries) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': baskets cover ${e} of ${nEntries} entries`);
-    if (offsets[nEntries]! * entryBytes !== base) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': offsets disagree with data size`);
+    if (e !== nEntries)
+      throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': baskets cover ${e} of ${nEntries} entries`);
+    if (offsets[nEntries]! * entryBytes !== base)
+      throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': offsets disagree with data size`);
   } else if (total !== nEntries * entryBytes) {
-    throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': ${total} bytes for ${nEntries} entries of ${entryBytes} bytes`);
+    throw new UnsupportedRootFeatureError(
+      uri,
+      `branch '${branchName}': ${total} bytes for ${nEntries} entries of ${entryBytes} bytes`,
+    );
   }
-  return { kind: 'numeric', type, entryStart, entryStop, values: view(type, buffer), offsets, multiplicity: interp.multiplicity };
+  return {
+    kind: 'numeric',
+    type,
+    entryStart,
+    entryStop,
+    values: view(type, buffer),
+    offsets,
+    multiplicity: interp.multiplicity,
+  };
 }
 
 function swapInPlace(bytes: Uint8Array, size: number): void {
@@ -280,7 +332,8 @@ export function assembleStrings(
     let pos = 0;
     for (let i = 0; i < last; i++) {
       if (b.offsets) pos = b.offsets[i]!;
-      if (pos >= b.data.length) throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': string entry ${i} lies past its basket`);
+      if (pos >= b.data.length)
+        throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': string entry ${i} lies past its basket`);
       let n = b.data[pos++]!;
       if (n === 255) {
         n = new DataView(b.data.buffer, b.data.byteOffset + pos, 4).getInt32(0);

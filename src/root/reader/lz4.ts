@@ -86,7 +86,7 @@ export function xxh64(data: Uint8Array): bigint {
     let v1 = (P1 + P2) & MASK64;
     let v2 = P2;
     let v3 = 0n;
-    let v4 = (-P1) & MASK64;
+    let v4 = -P1 & MASK64;
     for (; p + 32 <= len; p += 32) {
       v1 = round(v1, view.getBigUint64(p, true));
       v2 = round(v2, view.getBigUint64(p + 8, true));
@@ -104,11 +104,11 @@ export function xxh64(data: Uint8Array): bigint {
   h = (h + BigInt(len)) & MASK64;
   for (; p + 8 <= len; p += 8) {
     h ^= round(0n, view.getBigUint64(p, true));
-    h = ((rotl(h, 27n) * P1) & MASK64) + P4 & MASK64;
+    h = (((rotl(h, 27n) * P1) & MASK64) + P4) & MASK64;
   }
   if (p + 4 <= len) {
     h ^= (BigInt(view.getUint32(p, true)) * P1) & MASK64;
-    h = ((rotl(h, 23n) * P2) & MASK64) + P3 & MASK64;
+    h = (((rotl(h, 23n) * P2) & MASK64) + P3) & MASK64;
     p += 4;
   }
   for (; p < len; p++) {

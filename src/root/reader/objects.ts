@@ -123,7 +123,19 @@ const READERS: Record<string, Reader> = {
   TLeafElement: (c, refs) => readLeafElement(c, refs),
   TBasket: (c) => readEmbeddedBasket(c),
 };
-for (const leafClass of ['TLeafB', 'TLeafS', 'TLeafI', 'TLeafL', 'TLeafF', 'TLeafD', 'TLeafO', 'TLeafC', 'TLeafF16', 'TLeafD32', 'TLeafG']) {
+for (const leafClass of [
+  'TLeafB',
+  'TLeafS',
+  'TLeafI',
+  'TLeafL',
+  'TLeafF',
+  'TLeafD',
+  'TLeafO',
+  'TLeafC',
+  'TLeafF16',
+  'TLeafD32',
+  'TLeafG',
+]) {
   READERS[leafClass] = (c, refs) => readTypedLeaf(c, refs, leafClass);
 }
 
@@ -388,7 +400,11 @@ function branchFromMembers(c: Cursor, m: Record<string, unknown>, className: str
   const basketEntry = numbers(c, m, 'fBasketEntry');
   const basketSeek = numbers(c, m, 'fBasketSeek');
   const writeBasket = num(c, m, 'fWriteBasket');
-  if (writeBasket < 0 || writeBasket > maxBaskets || [basketBytes, basketEntry, basketSeek].some((a) => a.length !== maxBaskets)) {
+  if (
+    writeBasket < 0 ||
+    writeBasket > maxBaskets ||
+    [basketBytes, basketEntry, basketSeek].some((a) => a.length !== maxBaskets)
+  ) {
     c.fail(`branch '${String(m['name'])}' has inconsistent basket tables`);
   }
   return {
@@ -481,7 +497,8 @@ function readEmbeddedBasket(c: Cursor): EmbeddedBasket {
   const last = c.i32();
   const flag = c.u8();
   const border = last - keylen;
-  if (entries < 0 || border < 0 || border > c.length || entries * 4 > c.length) c.fail(`embedded basket with ${entries} entries and fLast ${last} is corrupt`);
+  if (entries < 0 || border < 0 || border > c.length || entries * 4 > c.length)
+    c.fail(`embedded basket with ${entries} entries and fLast ${last} is corrupt`);
   if (flag > 20 && flag < 40) unsupported(c, 'an embedded basket with entry displacements');
   let offsets: Int32Array | null = null;
   if (nevBufSize * entries + keylen !== last) {
@@ -509,7 +526,12 @@ export function readTree(c: Cursor, streamers?: StreamerInfos, preferStreamers =
     c.skipTo(header, 'TTree');
     const entries = num(c, m, 'fEntries');
     if (!Number.isSafeInteger(entries) || entries < 0) c.fail(`TTree has ${entries} entries`);
-    return { name: str(c, m, 'name'), title: str(c, m, 'title'), entries, branches: list(c, m, 'fBranches').filter(isBranch) };
+    return {
+      name: str(c, m, 'name'),
+      title: str(c, m, 'title'),
+      entries,
+      branches: list(c, m, 'fBranches').filter(isBranch),
+    };
   }
   const { name, title } = readTNamed(c);
   c.skipObject('TAttLine');

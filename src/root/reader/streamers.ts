@@ -90,7 +90,9 @@ function readStreamerInfo(c: Cursor, refs: RefTable): StreamerInfoRecord {
   const version = c.i32();
   const elements = readObjectAny(c, refs);
   c.skipTo(header, 'TStreamerInfo');
-  const list = Array.isArray(elements) ? elements.filter((e): e is StreamerElement => typeof e === 'object' && e !== null && 'kind' in e) : [];
+  const list = Array.isArray(elements)
+    ? elements.filter((e): e is StreamerElement => typeof e === 'object' && e !== null && 'kind' in e)
+    : [];
   return { streamerInfo: true, className: name, version, elements: list };
 }
 
@@ -133,7 +135,15 @@ const BASIC: Record<number, (c: Cursor) => number> = {
   17: (c) => c.i64(),
   18: (c) => c.u8(),
 };
-const ARRAY_ITEM: Record<string, number> = { TArrayC: 1, TArrayS: 2, TArrayI: 4, TArrayF: 4, TArrayL: 8, TArrayL64: 8, TArrayD: 8 };
+const ARRAY_ITEM: Record<string, number> = {
+  TArrayC: 1,
+  TArrayS: 2,
+  TArrayI: 4,
+  TArrayF: 4,
+  TArrayL: 8,
+  TArrayL64: 8,
+  TArrayD: 8,
+};
 const OFFSET_L = 20;
 const OFFSET_P = 40;
 
@@ -154,7 +164,11 @@ export function readMembers(
   const infos = refs.streamers;
   if (!infos) throw new NeedStreamerInfo();
   const elements = infos.get(className, version);
-  if (!elements) throw new UnsupportedRootFeatureError(c.uri, `${c.what}: ${className} v${version} is neither built in nor described in the file's StreamerInfo`);
+  if (!elements)
+    throw new UnsupportedRootFeatureError(
+      c.uri,
+      `${c.what}: ${className} v${version} is neither built in nor described in the file's StreamerInfo`,
+    );
   for (const e of elements) {
     readMember(c, refs, e, out);
     if (e.name === stopAfter) return true;
@@ -164,7 +178,10 @@ export function readMembers(
 
 function readMember(c: Cursor, refs: RefTable, e: StreamerElement, out: Record<string, unknown>): void {
   const unsupported = (): never => {
-    throw new UnsupportedRootFeatureError(c.uri, `${c.what}: member ${e.name} (${e.kind}, type ${e.type}, ${e.typeName}) cannot be read from StreamerInfo`);
+    throw new UnsupportedRootFeatureError(
+      c.uri,
+      `${c.what}: member ${e.name} (${e.kind}, type ${e.type}, ${e.typeName}) cannot be read from StreamerInfo`,
+    );
   };
   switch (e.kind) {
     case 'TStreamerBase': {
@@ -185,14 +202,16 @@ function readMember(c: Cursor, refs: RefTable, e: StreamerElement, out: Record<s
         out[e.name] = read(c);
         return;
       }
-      if (e.arrayLength < 0 || e.arrayLength > c.length - c.pos) c.fail(`${e.name}: fixed array of ${e.arrayLength} items runs past the buffer`);
+      if (e.arrayLength < 0 || e.arrayLength > c.length - c.pos)
+        c.fail(`${e.name}: fixed array of ${e.arrayLength} items runs past the buffer`);
       out[e.name] = Array.from({ length: e.arrayLength }, () => read(c));
       return;
     }
     case 'TStreamerBasicPointer': {
       const read = BASIC[e.type - OFFSET_P] ?? unsupported();
       const n = out[e.countName ?? ''];
-      if (typeof n !== 'number' || n < 0 || n > c.length) c.fail(`${e.name}: count member ${e.countName} is ${String(n)}`);
+      if (typeof n !== 'number' || n < 0 || n > c.length)
+        c.fail(`${e.name}: count member ${e.countName} is ${String(n)}`);
       c.u8(); // "is array" marker
       out[e.name] = Array.from({ length: n }, () => read(c));
       return;

@@ -16,7 +16,14 @@ import {
 } from './basket.js';
 import { MissingBranchError, RootFormatError } from './errors.js';
 import type { RootFile } from './file.js';
-import { assembleNumeric, assembleStrings, interpret, type BranchData, type Interpretation, type NumericBranchData } from './interpretation.js';
+import {
+  assembleNumeric,
+  assembleStrings,
+  interpret,
+  type BranchData,
+  type Interpretation,
+  type NumericBranchData,
+} from './interpretation.js';
 import type { RawBranch, RawLeaf, RawTree } from './objects.js';
 
 export interface EntryRange {
@@ -118,11 +125,18 @@ export class RootTree {
     const start = options.entryStart ?? 0;
     const stop = Math.min(options.entryStop ?? this.numEntries, this.numEntries);
     if (!Number.isInteger(start) || !Number.isInteger(stop) || start < 0 || stop < start) {
-      throw new RangeError(`invalid entry range [${start}, ${stop}) for tree '${this.name}' of ${this.numEntries} entries`);
+      throw new RangeError(
+        `invalid entry range [${start}, ${stop}) for tree '${this.name}' of ${this.numEntries} entries`,
+      );
     }
     const plans = names.map((name) => {
       const info = this.info(name);
-      return { name, info, interp: interpret(this.file.uri, info.raw), wanted: info.locations.filter((l) => l.entryStop > start && l.entryStart < stop) };
+      return {
+        name,
+        info,
+        interp: interpret(this.file.uri, info.raw),
+        wanted: info.locations.filter((l) => l.entryStop > start && l.entryStart < stop),
+      };
     });
     const decoded = await this.loadBaskets(plans, options.cache);
     const out = new Map<string, BranchData>();
@@ -162,7 +176,8 @@ export class RootTree {
     const requests: Request[] = [];
     for (const plan of plans) {
       for (const loc of plan.wanted) {
-        if (!loc.embedded && !cache?.get(plan.name, loc.index)) requests.push({ seek: loc.seek, bytes: loc.bytes, plan, loc });
+        if (!loc.embedded && !cache?.get(plan.name, loc.index))
+          requests.push({ seek: loc.seek, bytes: loc.bytes, plan, loc });
       }
     }
     const fetched = await fetchCoalesced(this.source, requests, this.coalesce, this.stats);
@@ -189,18 +204,32 @@ export class RootTree {
 
   private embedded(raw: RawBranch, loc: BasketLocation): DecodedBasket {
     const e = raw.embeddedBaskets[loc.index];
-    if (!e) throw new RootFormatError(this.file.uri, `branch '${raw.name}': basket ${loc.index} is neither in the file nor in the TTree`);
+    if (!e)
+      throw new RootFormatError(
+        this.file.uri,
+        `branch '${raw.name}': basket ${loc.index} is neither in the file nor in the TTree`,
+      );
     if (e.entries !== loc.entryStop - loc.entryStart) {
-      throw new RootFormatError(this.file.uri, `branch '${raw.name}': embedded basket holds ${e.entries} entries, expected ${loc.entryStop - loc.entryStart}`);
+      throw new RootFormatError(
+        this.file.uri,
+        `branch '${raw.name}': embedded basket holds ${e.entries} entries, expected ${loc.entryStop - loc.entryStart}`,
+      );
     }
     return { entryStart: loc.entryStart, entryStop: loc.entryStop, data: e.data, offsets: e.offsets };
   }
 
   /** Per-basket value counts from the counter leaf, for jagged baskets without offsets. */
-  private async counterLookup(raw: RawBranch, baskets: readonly DecodedBasket[]): Promise<(b: DecodedBasket) => Int32Array> {
+  private async counterLookup(
+    raw: RawBranch,
+    baskets: readonly DecodedBasket[],
+  ): Promise<(b: DecodedBasket) => Int32Array> {
     const counterLeaf = raw.leaves[0]?.leafCount;
     const counter = counterLeaf ? this.leafOwner.get(counterLeaf) : undefined;
-    if (!counter) throw new RootFormatError(this.file.uri, `branch '${raw.name}': jagged data without entry offsets, and its counter branch is unknown`);
+    if (!counter)
+      throw new RootFormatError(
+        this.file.uri,
+        `branch '${raw.name}': jagged data without entry offsets, and its counter branch is unknown`,
+      );
     const from = Math.min(...baskets.map((b) => b.entryStart));
     const to = Math.max(...baskets.map((b) => b.entryStop));
     const counts = (await this.readBranch(counter.name, { entryStart: from, entryStop: to })) as NumericBranchData;

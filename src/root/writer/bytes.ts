@@ -137,7 +137,10 @@ export class ObjectWriter extends ByteWriter {
   private readonly objectTags = new Map<object, number>();
 
   /** @param origin buffer position of payload byte 0 in ROOT's numbering (= key length). */
-  constructor(readonly origin: number, initialCapacity = 4096) {
+  constructor(
+    readonly origin: number,
+    initialCapacity = 4096,
+  ) {
     super(initialCapacity);
   }
 

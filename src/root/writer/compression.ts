@@ -49,15 +49,21 @@ export function validateCompression(c: CompressionSettings): CompressionSettings
 export function rootCompress(data: Uint8Array, c: CompressionSettings): Uint8Array {
   if (c.algorithm === 'none' || data.length === 0) return data;
   const chunks: Uint8Array[] = [];
-  for (let start = 0; start < data.length; start += MAX_BLOCK) chunks.push(data.subarray(start, Math.min(start + MAX_BLOCK, data.length)));
-  return frame(data, chunks, chunks.map((chunk) => deflateSync(chunk, { level: c.level })));
+  for (let start = 0; start < data.length; start += MAX_BLOCK)
+    chunks.push(data.subarray(start, Math.min(start + MAX_BLOCK, data.length)));
+  return frame(
+    data,
+    chunks,
+    chunks.map((chunk) => deflateSync(chunk, { level: c.level })),
+  );
 }
 
 /** `rootCompress` with deflate on libuv's thread pool, off the main thread. */
 export async function rootCompressAsync(data: Uint8Array, c: CompressionSettings): Promise<Uint8Array> {
   if (c.algorithm === 'none' || data.length === 0) return data;
   const chunks: Uint8Array[] = [];
-  for (let start = 0; start < data.length; start += MAX_BLOCK) chunks.push(data.subarray(start, Math.min(start + MAX_BLOCK, data.length)));
+  for (let start = 0; start < data.length; start += MAX_BLOCK)
+    chunks.push(data.subarray(start, Math.min(start + MAX_BLOCK, data.length)));
   const zs = await Promise.all(chunks.map((chunk) => deflateAsync(chunk, { level: c.level })));
   return frame(data, chunks, zs);
 }

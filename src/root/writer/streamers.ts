@@ -65,7 +65,12 @@ export interface ClassInfo {
   readonly elements: readonly StreamerElement[];
 }
 
-export const base = (name: string, version: number, title = ''): StreamerElement => ({ kind: 'base', name, version, title });
+export const base = (name: string, version: number, title = ''): StreamerElement => ({
+  kind: 'base',
+  name,
+  version,
+  title,
+});
 const str = (name: string, title = ''): StreamerElement => ({ kind: 'string', name, title });
 const BASIC: Record<string, { type: number; size: number }> = {
   short: { type: ROOT_TYPE.short, size: 2 },
@@ -82,7 +87,13 @@ export const basic = (name: string, typeName: string, title = '', typeOverride?:
   if (!b) throw new Error(`no basic type ${typeName}`);
   return { kind: 'basic', name, typeName, type: typeOverride ?? b.type, size: b.size, title };
 };
-const obj = (kind: 'object' | 'objectAny' | 'objectPointer', name: string, typeName: string, size: number, title = ''): StreamerElement => ({
+const obj = (
+  kind: 'object' | 'objectAny' | 'objectPointer',
+  name: string,
+  typeName: string,
+  size: number,
+  title = '',
+): StreamerElement => ({
   kind,
   name,
   typeName,
@@ -90,9 +101,26 @@ const obj = (kind: 'object' | 'objectAny' | 'objectPointer', name: string, typeN
   title,
 });
 /** A `T* member; //[count]` array member: TStreamerBasicPointer, code 40 + the basic code. */
-const counted = (name: string, typeName: 'int' | 'long long', countName: string, countClass: string, countVersion: number, title: string): StreamerElement => {
+const counted = (
+  name: string,
+  typeName: 'int' | 'long long',
+  countName: string,
+  countClass: string,
+  countVersion: number,
+  title: string,
+): StreamerElement => {
   const b = BASIC[typeName]!;
-  return { kind: 'basicPointer', name, typeName: `${typeName}*`, type: 40 + b.type, size: b.size, countName, countClass, countVersion, title: `[${countName}] ${title}` };
+  return {
+    kind: 'basicPointer',
+    name,
+    typeName: `${typeName}*`,
+    type: 40 + b.type,
+    size: b.size,
+    countName,
+    countClass,
+    countVersion,
+    title: `[${countName}] ${title}`,
+  };
 };
 
 const I = (name: string, title = '') => basic(name, 'int', title);
@@ -104,17 +132,45 @@ export const CORE_CLASSES: readonly ClassInfo[] = [
     name: 'TObject',
     version: 1,
     checksum: 2417737773,
-    elements: [basic('fUniqueID', 'unsigned int', 'object unique identifier'), basic('fBits', 'unsigned int', 'bit field status word', ROOT_TYPE.bits)],
+    elements: [
+      basic('fUniqueID', 'unsigned int', 'object unique identifier'),
+      basic('fBits', 'unsigned int', 'bit field status word', ROOT_TYPE.bits),
+    ],
   },
   { name: 'TNamed', version: 1, checksum: 3753331260, elements: [base('TObject', 1), str('fName'), str('fTitle')] },
-  { name: 'TCollection', version: 3, checksum: 1474546588, elements: [base('TObject', 1), str('fName'), basic('fSize', 'int', '', 6)] },
+  {
+    name: 'TCollection',
+    version: 3,
+    checksum: 1474546588,
+    elements: [base('TObject', 1), str('fName'), basic('fSize', 'int', '', 6)],
+  },
   { name: 'TSeqCollection', version: 0, checksum: 4234951622, elements: [base('TCollection', 3)] },
   { name: 'TList', version: 5, checksum: 1774568379, elements: [base('TSeqCollection', 0)] },
-  { name: 'TObjArray', version: 3, checksum: 2845730130, elements: [base('TSeqCollection', 0), I('fLowerBound'), I('fLast')] },
+  {
+    name: 'TObjArray',
+    version: 3,
+    checksum: 2845730130,
+    elements: [base('TSeqCollection', 0), I('fLowerBound'), I('fLast')],
+  },
   { name: 'TClonesArray', version: 4, checksum: 3066088035, elements: [base('TObjArray', 3)] },
-  { name: 'TAttLine', version: 2, checksum: 2483504457, elements: [basic('fLineColor', 'short'), basic('fLineStyle', 'short'), basic('fLineWidth', 'short')] },
-  { name: 'TAttFill', version: 2, checksum: 4292422290, elements: [basic('fFillColor', 'short'), basic('fFillStyle', 'short')] },
-  { name: 'TAttMarker', version: 2, checksum: 689802220, elements: [basic('fMarkerColor', 'short'), basic('fMarkerStyle', 'short'), basic('fMarkerSize', 'float')] },
+  {
+    name: 'TAttLine',
+    version: 2,
+    checksum: 2483504457,
+    elements: [basic('fLineColor', 'short'), basic('fLineStyle', 'short'), basic('fLineWidth', 'short')],
+  },
+  {
+    name: 'TAttFill',
+    version: 2,
+    checksum: 4292422290,
+    elements: [basic('fFillColor', 'short'), basic('fFillStyle', 'short')],
+  },
+  {
+    name: 'TAttMarker',
+    version: 2,
+    checksum: 689802220,
+    elements: [basic('fMarkerColor', 'short'), basic('fMarkerStyle', 'short'), basic('fMarkerSize', 'float')],
+  },
   { name: 'ROOT::TIOFeatures', version: 1, checksum: 446770960, elements: [basic('fIOBits', 'unsigned char')] },
   {
     name: 'TTree',
@@ -221,7 +277,11 @@ export const CORE_CLASSES: readonly ClassInfo[] = [
   { name: 'TLeafElement', version: 1, checksum: 2689566867, elements: [base('TLeaf', 2), I('fID'), I('fType')] },
   { name: 'TLeafI', version: 1, checksum: 2120920601, elements: [base('TLeaf', 2), I('fMinimum'), I('fMaximum')] },
   { name: 'TLeafF', version: 1, elements: [base('TLeaf', 2), basic('fMinimum', 'float'), basic('fMaximum', 'float')] },
-  { name: 'TLeafD', version: 1, elements: [base('TLeaf', 2), basic('fMinimum', 'double'), basic('fMaximum', 'double')] },
+  {
+    name: 'TLeafD',
+    version: 1,
+    elements: [base('TLeaf', 2), basic('fMinimum', 'double'), basic('fMaximum', 'double')],
+  },
   { name: 'TLeafL', version: 1, elements: [base('TLeaf', 2), L64('fMinimum'), L64('fMaximum')] },
   { name: 'TLeafO', version: 1, elements: [base('TLeaf', 2), basic('fMinimum', 'bool'), basic('fMaximum', 'bool')] },
 ];
@@ -390,7 +450,12 @@ export class StreamerRegistry {
       case 'object':
       case 'objectAny':
       case 'objectPointer': {
-        const cls = e.kind === 'object' ? 'TStreamerObject' : e.kind === 'objectAny' ? 'TStreamerObjectAny' : 'TStreamerObjectPointer';
+        const cls =
+          e.kind === 'object'
+            ? 'TStreamerObject'
+            : e.kind === 'objectAny'
+              ? 'TStreamerObjectAny'
+              : 'TStreamerObjectPointer';
         const code = e.kind === 'object' ? 61 : e.kind === 'objectAny' ? 62 : 64;
         w.objectAny(e, cls, () => {
           const m = w.begin(2);

@@ -13,7 +13,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ByteWriter, tstringSize } from './bytes.js';
-import { compressionCode, rootCompress, rootCompressAsync, validateCompression, type CompressionSettings, DEFAULT_COMPRESSION } from './compression.js';
+import {
+  compressionCode,
+  rootCompress,
+  rootCompressAsync,
+  validateCompression,
+  type CompressionSettings,
+  DEFAULT_COMPRESSION,
+} from './compression.js';
 import type { PositionalSink } from './sink.js';
 import type { StreamerRegistry } from './streamers.js';
 
@@ -61,7 +68,12 @@ export interface FileWriterOptions {
 /** ROOT TDatime packing: years since 1995 in the top 6 bits, then month, day, h, m, s. */
 export function rootDatime(d: Date): number {
   return (
-    (((d.getFullYear() - 1995) << 26) | ((d.getMonth() + 1) << 22) | (d.getDate() << 17) | (d.getHours() << 12) | (d.getMinutes() << 6) | d.getSeconds()) >>>
+    (((d.getFullYear() - 1995) << 26) |
+      ((d.getMonth() + 1) << 22) |
+      (d.getDate() << 17) |
+      (d.getHours() << 12) |
+      (d.getMinutes() << 6) |
+      d.getSeconds()) >>>
     0
   );
 }
@@ -138,7 +150,8 @@ export class RootFileWriter {
     const topKeyLength = keyHeaderLength(false, 'TFile', this.fileName, this.title);
     this.end = FILE_BEGIN + this.nbytesName(topKeyLength) + DIRECTORY_RECORD;
     const gap = options.leadingGapBytes ?? 0;
-    if (gap < 0 || !Number.isSafeInteger(gap)) throw new Error(`${sink.name}: leadingGapBytes must be a non-negative integer`);
+    if (gap < 0 || !Number.isSafeInteger(gap))
+      throw new Error(`${sink.name}: leadingGapBytes must be a non-negative integer`);
     if (gap > 0) {
       this.free.push([this.end, this.end + gap - 1]);
       this.end += gap;
@@ -220,7 +233,12 @@ export class RootFileWriter {
    * bytes (from `header(nbytes, seek)`) plus the payload at the end of the file.
    * Records land in completion order; each caller learns its seek through `header`.
    */
-  writeCompressedKey(raw: Uint8Array, keylen: number, big: boolean, header: (nbytes: number, seek: number) => Uint8Array): void {
+  writeCompressedKey(
+    raw: Uint8Array,
+    keylen: number,
+    big: boolean,
+    header: (nbytes: number, seek: number) => Uint8Array,
+  ): void {
     this.throwIfFailed();
     if (!this.parallelCompression) {
       this.write(...this.place(rootCompress(raw, this.compression), keylen, big, header));
@@ -246,7 +264,12 @@ export class RootFileWriter {
   }
 
   /** Allocates a key of header + payload at the end of the file; returns [record, seek]. */
-  private place(payload: Uint8Array, keylen: number, big: boolean, header: (nbytes: number, seek: number) => Uint8Array): [Uint8Array, number] {
+  private place(
+    payload: Uint8Array,
+    keylen: number,
+    big: boolean,
+    header: (nbytes: number, seek: number) => Uint8Array,
+  ): [Uint8Array, number] {
     const nbytes = keylen + payload.length;
     const seek = this.allocate(nbytes);
     if (!big && isBigSeek(seek)) throw new Error(`internal: 32-bit key placed past kStartBigFile at ${seek}`);
@@ -267,13 +290,29 @@ export class RootFileWriter {
    * uncompressed object bytes; `origin` is the key length, needed for the
    * back-references inside the object.
    */
-  writeObject(className: string, name: string, title: string, build: (origin: number) => Uint8Array, options: { listed?: boolean } = {}): KeyRecord {
+  writeObject(
+    className: string,
+    name: string,
+    title: string,
+    build: (origin: number) => Uint8Array,
+    options: { listed?: boolean } = {},
+  ): KeyRecord {
     const seek = this.end;
     const keylen = keyHeaderLength(isBigSeek(seek), className, name, title);
     const raw = build(keylen);
     const payload = rootCompress(raw, this.compression);
     const nbytes = keylen + payload.length;
-    const rec: KeyRecord = { className, name, title, cycle: 1, seek, nbytes, objlen: raw.length, keylen, datime: rootDatime(new Date()) };
+    const rec: KeyRecord = {
+      className,
+      name,
+      title,
+      cycle: 1,
+      seek,
+      nbytes,
+      objlen: raw.length,
+      keylen,
+      datime: rootDatime(new Date()),
+    };
     const w = new ByteWriter(nbytes);
     writeKeyHeader(w, { ...rec, seekPdir: FILE_BEGIN });
     w.bytes(payload);
@@ -290,7 +329,13 @@ export class RootFileWriter {
   async close(streamers: StreamerRegistry, classes: readonly string[]): Promise<void> {
     if (this.closed) throw new Error(`${this.sink.name}: file already closed`);
     this.closed = true;
-    const info = this.writeObject('TList', 'StreamerInfo', 'Doubly linked list', (origin) => streamers.serialize(classes, origin), { listed: false });
+    const info = this.writeObject(
+      'TList',
+      'StreamerInfo',
+      'Doubly linked list',
+      (origin) => streamers.serialize(classes, origin),
+      { listed: false },
+    );
 
     // Keys list: the headers of all top-level keys, uncompressed.
     const keysSeek = this.end;
@@ -324,7 +369,10 @@ export class RootFileWriter {
     const recordLen = big ? 18 : 10;
     const nfree = this.free.length + 1;
     const fileEnd = freeSeek + freeKeylen + nfree * recordLen;
-    const segments: Array<[number, number]> = [...this.free, [fileEnd, big ? fileEnd + 1_000_000_000_000 : K_START_BIG_FILE]];
+    const segments: Array<[number, number]> = [
+      ...this.free,
+      [fileEnd, big ? fileEnd + 1_000_000_000_000 : K_START_BIG_FILE],
+    ];
     for (const [first, last] of segments) {
       const bigSeg = big || isBigSeek(last);
       if (bigSeg !== big) throw new Error('free segment past kStartBigFile in a small file');
@@ -357,7 +405,16 @@ export class RootFileWriter {
     if (this.end !== fileEnd) throw new Error('internal: free segment size mismatch');
 
     const bigFile = isBigSeek(this.end);
-    this.write(this.header(bigFile, { seekFree: freeSeek, nbytesFree: freeNbytes, nfree, seekInfo: info.seek, nbytesInfo: info.nbytes }), 0);
+    this.write(
+      this.header(bigFile, {
+        seekFree: freeSeek,
+        nbytesFree: freeNbytes,
+        nfree,
+        seekInfo: info.seek,
+        nbytesInfo: info.nbytes,
+      }),
+      0,
+    );
     this.write(this.topDirectory(bigFile, keysSeek, keysNbytes), FILE_BEGIN);
     try {
       await this.drain();
@@ -366,7 +423,10 @@ export class RootFileWriter {
     }
   }
 
-  private header(big: boolean, r: { seekFree: number; nbytesFree: number; nfree: number; seekInfo: number; nbytesInfo: number }): Uint8Array {
+  private header(
+    big: boolean,
+    r: { seekFree: number; nbytesFree: number; nfree: number; seekInfo: number; nbytesInfo: number },
+  ): Uint8Array {
     const w = new ByteWriter(FILE_BEGIN);
     w.bytes(Buffer.from('root', 'latin1'));
     w.i32(big ? ROOT_VERSION + 1_000_000 : ROOT_VERSION);

@@ -139,7 +139,13 @@ export class TreeFile {
     visit(this.branches);
     // Basket seeks are known only once their compression has completed.
     await this.file.drain();
-    const tree = { name: this.treeName, title: this.options.treeTitle ?? '', entries: this.entries, compressionCode: this.compressionCode, branches: this.branches };
+    const tree = {
+      name: this.treeName,
+      title: this.options.treeTitle ?? '',
+      entries: this.entries,
+      compressionCode: this.compressionCode,
+      branches: this.branches,
+    };
     this.file.writeObject('TTree', this.treeName, tree.title, (origin) => serializeTree(tree, origin));
     const leafClasses = new Set<string>();
     const collect = (bs: readonly BranchDesc[]): void => {
@@ -180,7 +186,8 @@ export class TreeWriter {
     const where = tf.file.sink.name;
     for (const spec of branches) {
       if (!spec.name) throw new Error(`${where}: branch with empty name`);
-      if (!(spec.type in LEAF_TYPES)) throw new Error(`${where}: branch ${spec.name} has unknown type ${String(spec.type)}`);
+      if (!(spec.type in LEAF_TYPES))
+        throw new Error(`${where}: branch ${spec.name} has unknown type ${String(spec.type)}`);
       if (names.has(spec.name)) throw new Error(`${where}: duplicate branch ${spec.name}`);
       names.add(spec.name);
     }
@@ -189,12 +196,32 @@ export class TreeWriter {
       if (spec.counter === undefined) {
         if (counters.has(spec.name)) throw new Error(`${where}: ${spec.name} is a counter and cannot also be declared`);
         const column = tf.newColumn(spec.name, spec.type, false);
-        const leaf: LeafDesc = { className: t.leafClass, name: spec.name, title: spec.name, lenType: t.size, isRange: false, isUnsigned: t.unsigned, leafCount: null, type: spec.type };
-        tf.branches.push({ name: spec.name, title: `${spec.name}/${t.letter}`, column, leaf, children: [], splitLevel: 0, entryOffsetLen: 0 });
+        const leaf: LeafDesc = {
+          className: t.leafClass,
+          name: spec.name,
+          title: spec.name,
+          lenType: t.size,
+          isRange: false,
+          isUnsigned: t.unsigned,
+          leafCount: null,
+          type: spec.type,
+        };
+        tf.branches.push({
+          name: spec.name,
+          title: `${spec.name}/${t.letter}`,
+          column,
+          leaf,
+          children: [],
+          splitLevel: 0,
+          entryOffsetLen: 0,
+        });
         this.scalars.push({ spec, column });
         continue;
       }
-      if (names.has(spec.counter)) throw new Error(`${where}: counter ${spec.counter} of ${spec.name} is also declared as a branch; counters are created implicitly`);
+      if (names.has(spec.counter))
+        throw new Error(
+          `${where}: counter ${spec.counter} of ${spec.name} is also declared as a branch; counters are created implicitly`,
+        );
       let group = counters.get(spec.counter);
       if (!group) {
         const column = tf.newColumn(spec.counter, 'i32', false);
@@ -210,7 +237,15 @@ export class TreeWriter {
           type: 'i32',
           maximum: () => column.maxValue,
         };
-        tf.branches.push({ name: spec.counter, title: `${spec.counter}/I`, column, leaf: counterLeaf, children: [], splitLevel: 0, entryOffsetLen: 0 });
+        tf.branches.push({
+          name: spec.counter,
+          title: `${spec.counter}/I`,
+          column,
+          leaf: counterLeaf,
+          children: [],
+          splitLevel: 0,
+          entryOffsetLen: 0,
+        });
         counters.set(spec.counter, group);
         this.groups.push(group);
       }
@@ -254,15 +289,20 @@ export class TreeWriter {
       let n = -1;
       for (const m of g.members) {
         const v = entry[m.spec.name];
-        if (v === undefined || v === null || typeof v !== 'object' || typeof v.length !== 'number') throw new Error(`${where}: jagged branch ${m.spec.name} needs an array`);
+        if (v === undefined || v === null || typeof v !== 'object' || typeof v.length !== 'number')
+          throw new Error(`${where}: jagged branch ${m.spec.name} needs an array`);
         if (n < 0) n = v.length;
-        else if (v.length !== n) throw new Error(`${where}: ${m.spec.name} has ${v.length} values but ${g.members[0]!.spec.name} has ${n} (counter ${g.name})`);
+        else if (v.length !== n)
+          throw new Error(
+            `${where}: ${m.spec.name} has ${v.length} values but ${g.members[0]!.spec.name} has ${n} (counter ${g.name})`,
+          );
       }
       lengths.push(n);
     }
     for (const s of this.scalars) {
       const v = entry[s.spec.name];
-      if (typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'boolean') throw new Error(`${where}: scalar branch ${s.spec.name} needs a number, bigint or boolean`);
+      if (typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'boolean')
+        throw new Error(`${where}: scalar branch ${s.spec.name} needs a number, bigint or boolean`);
     }
     this.groups.forEach((g, i) => {
       g.column.pushScalar(lengths[i]!);

@@ -120,7 +120,11 @@ export function serializeTree(t: TreeDesc, origin: number): Uint8Array {
   w.u8(0); // fClusterSize: null array
   ioFeatures(w);
   objArray(w, t.branches, (b) => writeBranch(w, b, t));
-  objArray(w, every.map((b) => b.leaf), (l) => writeLeaf(w, l));
+  objArray(
+    w,
+    every.map((b) => b.leaf),
+    (l) => writeLeaf(w, l),
+  );
   w.u32(0); // fAliases
   w.i32(0); // fIndexValues (empty TArrayD)
   w.i32(0); // fIndex (empty TArrayI)
