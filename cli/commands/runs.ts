@@ -16,7 +16,7 @@ import {
   defineSearchAttributeKey,
   SearchAttributeType,
 } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { connectClient } from '../../src/temporal/connection.js';
 import { joinUri, parseUri, storage } from '../../src/storage/index.js';
 import { uriArgument } from '../args.js';
@@ -203,7 +203,7 @@ export async function logsCommand(run: string): Promise<void> {
     if (problems.length > 0) console.log(['failures and interruptions:', ...problems].join('\n'));
     if (
       info.raw.pendingWorkflowTask?.state ===
-      temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED
+      proto.temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED
     ) {
       console.log(
         `waiting: the workflow's next task is not picked up by a worker yet (is one polling task queue ${info.taskQueue}?)`,
