@@ -172,7 +172,7 @@ describe('distributedTrainWorkflow', () => {
       withStubWorker(env, stubs, (q) => execute(q, 'distributedTrainWorkflow', { ...input, workers: 0 })),
       'InvalidWorkflowInput',
     );
-    assert.match(f.message, /workers must be a positive integer, got 0/);
+    assert.match(f.message, /input\.workers: expected an integer >= 1, got 0/);
     assert.deepEqual(calls, {});
   });
 
