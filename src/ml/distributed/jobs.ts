@@ -507,7 +507,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
     await store.write(at.weights, out.weights.data);
     if (out.optimizer !== undefined) await store.write(at.optimizer, out.optimizer.data);
     exchangeSeconds += (performance.now() - t2) / 1000;
-    const result = {
+    const summary = {
       round,
       shard: input.shard,
       samples,
@@ -516,21 +516,12 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
       exchangeSeconds,
       computeSeconds,
       setupSeconds,
-      weightSpecs: out.weights.specs,
-      optimizerSpecs: out.optimizer?.specs,
     };
-    await store.write(at.result, JSON.stringify(result));
-    return {
-      round,
-      shard: input.shard,
-      samples,
-      lossSum,
-      steps,
-      exchangeSeconds,
-      computeSeconds,
-      setupSeconds,
-      reused: false,
-    };
+    await store.write(
+      at.result,
+      JSON.stringify({ ...summary, weightSpecs: out.weights.specs, optimizerSpecs: out.optimizer?.specs }),
+    );
+    return { ...summary, reused: false };
   } finally {
     model.dispose();
   }
