@@ -7,6 +7,7 @@ import { workerOptions } from './worker-options.js';
 /** Runs one pool's worker until SIGINT/SIGTERM, which the SDK turns into a graceful shutdown. */
 export async function runPoolWorker(pool: Pool, argv: string[]): Promise<void> {
   const options = workerOptions(pool, argv);
+  if (pool === 'gpu') await logComputeBackend();
   const { connection, namespace } = await connectWorker();
   try {
     // The CPU pool runs the workflows, which upsert them.
@@ -20,4 +21,19 @@ export async function runPoolWorker(pool: Pool, argv: string[]): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * A GPU worker says at start what training's default backend (`auto`) resolves to and on
+ * which device it computes, so a machine whose GPU TensorFlow cannot use is noticed
+ * before the first run rather than from its speed. (Imported here: a CPU worker need not
+ * load TensorFlow.js to start.)
+ */
+async function logComputeBackend(): Promise<void> {
+  const { describeComputeDevice, initBackend } = await import('../src/ml/backend.js');
+  const info = await initBackend('auto', { log: () => undefined });
+  console.log(
+    `hepflow gpu worker: compute backend ${info.kind} (--backend auto) on ${describeComputeDevice(info)}` +
+      (info.skipped.length ? `; skipped ${info.skipped.join('; ')}` : ''),
+  );
 }

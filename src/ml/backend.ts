@@ -5,6 +5,7 @@
  * every backend package is loaded with a dynamic import: a missing one is a reason in
  * the log, not a crash. `auto` prefers the fastest that loads.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -122,6 +123,45 @@ export async function initBackend(
     return info;
   }
   throw new Error(`no compute backend could be initialised: ${skipped.join('; ')}`);
+}
+
+/** What tfjs-node(-gpu)'s backend object exposes beyond tfjs' KernelBackend. */
+interface NativeBackendInternals {
+  readonly isGPUPackage?: boolean;
+  /** Set once by the addon: TensorFlow listed a GPU device, and every op is placed on it. */
+  readonly isUsingGpuDevice?: boolean;
+  readonly binding?: { readonly TF_Version?: string };
+}
+
+/** The GPUs the NVIDIA driver lists (model names), whether or not TensorFlow can use them. */
+export function driverGpus(root = '/proc/driver/nvidia/gpus'): string[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(root).sort();
+  } catch {
+    return [];
+  }
+  return ids.map((id) => {
+    const info = readFileSync(path.join(root, id, 'information'), 'utf8');
+    return `${/^Model:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? 'unknown model'} (${id})`;
+  });
+}
+
+/**
+ * Where the initialised backend computes, in words, for a worker's start-up log: the GPU
+ * when tfjs-node-gpu's TensorFlow found one, else the CPU, with the driver's GPUs named
+ * when TensorFlow did not use them (its own log then says which CUDA library failed).
+ */
+export function describeComputeDevice(info: BackendInfo, gpus: readonly string[] = driverGpus()): string {
+  if (info.tfBackend !== 'tensorflow') return `CPU (tfjs ${info.tfBackend} backend)`;
+  const b = tf.backend() as unknown as NativeBackendInternals;
+  const version = `TensorFlow ${b.binding?.TF_Version ?? '?'}`;
+  const driver = gpus.length ? gpus.join(', ') : 'none';
+  if (b.isUsingGpuDevice) return `GPU (${version}; driver GPUs: ${driver})`;
+  if (!b.isGPUPackage) return `CPU (${version}, tfjs-node)`;
+  return gpus.length
+    ? `CPU (${version}: no GPU visible to TensorFlow although the driver lists ${driver}; running on CPU)`
+    : `CPU (${version}: no GPU visible, running on CPU)`;
 }
 
 // ---------------------------------------------------------------------------------------
