@@ -14,6 +14,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, withOriginalWasmUnpack, type BackendKind } from '../src/ml/backend.js';
 import { activeGruImplementation } from '../src/ml/gru/index.js';
@@ -22,7 +23,7 @@ import { makeTrainStep } from '../src/ml/train.js';
 import { dataDir, projectRoot } from '../src/paths.js';
 import { writeRecord, type Figure } from './lib/record.js';
 
-interface Case {
+export interface Case {
   readonly name: string;
   readonly model: ModelKind;
   readonly batch: number;
@@ -44,7 +45,7 @@ const ALL_CASES: Case[] = [
 ];
 const modelsArg = process.argv.indexOf('--models');
 const onlyModels = modelsArg > 0 ? process.argv[modelsArg + 1]!.split(',') : null;
-const CASES = ALL_CASES.filter(
+export const CASES = ALL_CASES.filter(
   (c) => (!quick || c.steps < 801) && (onlyModels === null || onlyModels.includes(c.model)),
 );
 
@@ -90,7 +91,7 @@ const COLUMNS: Column[] = [
   { id: 'cpu', label: 'tfjs CPU (JS)', backend: 'cpu', only: (c) => c.steps === 0 },
 ];
 
-interface TfjsResult {
+export interface TfjsResult {
   samplesPerSecond: number;
   samplesPerCpuSecond: number;
   steps: number;
@@ -111,7 +112,7 @@ function randomBatch(c: Case): { xs: tf.Tensor[]; ys: tf.Tensor } {
   return { xs: c.model === 'inclusive' ? [seq, hlf] : [seq], ys };
 }
 
-async function measureTfjs(c: Case): Promise<TfjsResult> {
+export async function measureTfjs(c: Case): Promise<TfjsResult> {
   const model = buildModel(modelConfig(c.model, { maxLen: Math.max(c.steps, 1) }));
   const { xs, ys } = randomBatch(c);
   const step = makeTrainStep(model);
@@ -138,15 +139,18 @@ async function measureTfjs(c: Case): Promise<TfjsResult> {
   };
 }
 
-function measureKeras(): {
+/** Keras on the TensorFlow of `python`'s venv (the GPU benchmark passes the CUDA one). */
+export function measureKeras(
+  cases: readonly Case[] = CASES,
+  python = path.join(projectRoot, '.tools', 'venv', 'bin', 'python'),
+): {
   tensorflow: string;
   keras: string;
   threads: number;
   results: { name: string; samplesPerSecond: number; samplesPerCpuSecond: number; params: number }[];
 } {
-  const python = path.join(projectRoot, '.tools', 'venv', 'bin', 'python');
   const input = JSON.stringify(
-    CASES.map((c) => ({ name: c.name, model: c.model, batch: c.batch, steps: c.steps, measure: c.kerasSteps })),
+    cases.map((c) => ({ name: c.name, model: c.model, batch: c.batch, steps: c.steps, measure: c.kerasSteps })),
   );
   const out = execFileSync(python, [path.join(projectRoot, 'test/python/ml_keras_bench.py')], {
     input,
@@ -337,11 +341,14 @@ async function main(): Promise<void> {
   });
 }
 
-const columnArg = process.argv.indexOf('--column');
-if (columnArg > 0) {
-  const col = COLUMNS.find((c) => c.id === process.argv[columnArg + 1]);
-  if (col === undefined) throw new Error(`unknown column '${process.argv[columnArg + 1]}'`);
-  await runColumn(col);
-} else {
-  await main();
+// Only as the entry script: bench/training-gpu.ts imports the cases and measurements.
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  const columnArg = process.argv.indexOf('--column');
+  if (columnArg > 0) {
+    const col = COLUMNS.find((c) => c.id === process.argv[columnArg + 1]);
+    if (col === undefined) throw new Error(`unknown column '${process.argv[columnArg + 1]}'`);
+    await runColumn(col);
+  } else {
+    await main();
+  }
 }
