@@ -11,7 +11,7 @@
 #        HEPFLOW_TF=gpu bash infra/setup-native-tf.sh   (--backend tensorflow-gpu / auto)
 #          tfjs-node-gpu on the `tensorflow` wheel with the CUDA 12 and cuDNN wheels it
 #          pins (infra/requirements-gpu.txt), in a venv of its own, .tools/venv-gpu:
-#          ~2.5 GB download, ~6.3 GB on disk. Without a usable GPU TensorFlow runs on the CPU.
+#          3.4 GB of wheels, 6.3 GB on disk. Without a usable GPU TensorFlow runs on the CPU.
 # Undo:  npm uninstall --no-save @tensorflow/tfjs-node (or -node-gpu); rm -rf .tools/venv-gpu
 # Note:  installed with --no-save, so the next `npm ci`/`npm install` removes it again, and
 #        so does installing the other variant: re-run the script.
@@ -30,7 +30,7 @@ if [[ $wheel == tensorflow ]]; then
   # A venv of its own: tensorflow and tensorflow-cpu install the same package directory.
   want=$(sha256sum infra/requirements-gpu.txt | cut -c1-16)
   if [[ ! -x "$py" || "$(cat "$venv.stamp" 2>/dev/null)" != "$want" ]]; then
-    log "installing infra/requirements-gpu.txt into ${venv#"$root/"} (~2.5 GB of wheels, a few minutes)"
+    log "installing infra/requirements-gpu.txt into ${venv#"$root/"} (3.4 GB of wheels, a few minutes)"
     [[ -x "$py" ]] || "${HEPFLOW_PYTHON:-python3}" -m venv "$venv"
     "$py" -m pip install --quiet --disable-pip-version-check -r infra/requirements-gpu.txt
     printf '%s' "$want" > "$venv.stamp"

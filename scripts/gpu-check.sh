@@ -2,7 +2,7 @@
 # One-shot check of the GPU pool on a machine with an NVIDIA GPU (driver installed; CUDA
 # and cuDNN come from PyPI): installs, shows that TensorFlow sees the GPU from both the
 # GPU worker's backend and Keras, runs the GPU tests, and measures training side by side
-# with Keras on the same GPU. A few minutes after the downloads (~2.5 GB of wheels).
+# with Keras on the same GPU. A few minutes after the downloads (3.4 GB of wheels).
 #
 # Usage: bash scripts/gpu-check.sh [bench options: --quick, --models hlf,...; --cpu without a GPU]
 #        from a clone; logs and the benchmark record in $OUT, else .data/gpu-check
