@@ -122,13 +122,20 @@ test('the GPU worker logs its compute backend and device before it connects', as
     env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${await closedPort()}`, HEPFLOW_STACK: 'none' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
+  // The line comes before the worker connects; it is complete at its newline. Should the
+  // worker exit first (it cannot reach Temporal), 'close' ends the wait with what it wrote.
   let out = '';
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => (out += d));
-  // The worker cannot reach Temporal and exits after the line; waiting for the exit
-  // (not for a time) makes sure the whole line was read.
-  await new Promise((resolve) => child.on('close', resolve));
-  const line = out.split('\n').find((l) => l.startsWith('hepflow gpu worker: compute backend'));
+  const BACKEND_LINE = /^hepflow gpu worker: compute backend .*\n/m;
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      if (BACKEND_LINE.test(out)) resolve();
+    });
+    child.on('close', () => resolve());
+  });
+  child.kill();
+  const line = BACKEND_LINE.exec(out)?.[0].trimEnd();
   assert.ok(line !== undefined, `no backend line in the worker's output: ${out}`);
   if ((await gpuPackageMissing()) === null) {
     assert.match(line, /compute backend tensorflow-gpu \(--backend auto\) on (GPU|CPU) \(TensorFlow /);
