@@ -12,7 +12,7 @@
  *   (--quick: T=801 cases skipped; --models: only these models' cases)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -342,7 +342,8 @@ async function main(): Promise<void> {
 }
 
 // Only as the entry script: bench/training-gpu.ts imports the cases and measurements.
-if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+// (realpath: dist/ is a link to the current build, and the module's URL is resolved.)
+if (import.meta.url === pathToFileURL(realpathSync(process.argv[1]!)).href) {
   const columnArg = process.argv.indexOf('--column');
   if (columnArg > 0) {
     const col = COLUMNS.find((c) => c.id === process.argv[columnArg + 1]);
