@@ -37,7 +37,12 @@ test("driverGpus names each GPU of the driver's /proc listing, and none without 
       mkdirSync(path.join(root, id!));
       writeFileSync(path.join(root, id!, 'information'), `Model: \t\t ${model}\nIRQ:   \t\t 35\nBus Type: \t PCIe\n`);
     }
-    assert.deepEqual(driverGpus(root), ['NVIDIA H200 (0000:17:00.0)', 'NVIDIA H200 (0000:b3:00.0)']);
+    mkdirSync(path.join(root, '0000:c1:00.0')); // no information file: listed, model unknown
+    assert.deepEqual(driverGpus(root), [
+      'NVIDIA H200 (0000:17:00.0)',
+      'NVIDIA H200 (0000:b3:00.0)',
+      'unknown model (0000:c1:00.0)',
+    ]);
     assert.deepEqual(driverGpus(path.join(root, 'absent')), []);
   } finally {
     rmSync(root, { recursive: true, force: true });

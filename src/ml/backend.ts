@@ -142,7 +142,12 @@ export function driverGpus(root = '/proc/driver/nvidia/gpus'): string[] {
     return [];
   }
   return ids.map((id) => {
-    const info = readFileSync(path.join(root, id, 'information'), 'utf8');
+    let info = '';
+    try {
+      info = readFileSync(path.join(root, id, 'information'), 'utf8');
+    } catch {
+      // A start-up log line is no reason to stop a worker: the GPU is still listed.
+    }
     return `${/^Model:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? 'unknown model'} (${id})`;
   });
 }
