@@ -38,6 +38,14 @@ fi
 node_prefix=$(dirname "$(dirname "$(command -v node)")")
 gyp_args=()
 [[ -f "$node_prefix/include/node/node_api.h" ]] && gyp_args+=("--nodedir=$node_prefix")
+# libdeflate's headers for native/inflate (the ROOT reader's fast zlib inflate): Debian's
+# package, installed where we are root with apt; elsewhere that addon fails to build and
+# the reader uses node's zlib.
+if [[ ! -f /usr/include/libdeflate.h ]] && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing libdeflate-dev (apt)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libdeflate-dev >/dev/null; }
+  apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install libdeflate-dev; node's zlib will inflate"
+fi
 for addon in native/*/binding.gyp; do
   [[ -f "$addon" ]] || continue
   dir=$(dirname "$addon")

@@ -1,15 +1,15 @@
 /**
  * ROOT's compressed-object framing: a payload is one or more blocks, each with a 9-byte
  * header (2-letter algorithm, method byte, 3-byte little-endian compressed and
- * uncompressed sizes). zlib uses node's native zlib (the reason this reader exists:
- * jsroot inflates in JavaScript), LZ4 our own block decoder with ROOT's XXH64 check,
+ * uncompressed sizes). zlib uses native code, libdeflate or else node's zlib (inflate.ts;
+ * the reason this reader exists: jsroot inflates in JavaScript), LZ4 our own block decoder with ROOT's XXH64 check,
  * ZSTD the pure-JS fzstd (node 20 has no zstd), XZ/LZMA the native @napi-rs/lzma loaded
  * on first use.
  */
 import { createRequire } from 'node:module';
-import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { RootFormatError, UnsupportedRootFeatureError } from './errors.js';
+import { activeInflater } from './inflate.js';
 import { lz4DecodeBlock, xxh64 } from './lz4.js';
 
 const HEADER = 9;
@@ -112,9 +112,7 @@ export function decompressPayload(
     switch (algorithm) {
       case 'zlib':
         try {
-          // One output buffer of the declared size (+ slack so zlib does not ask for a
-          // second one): node's default 16 kB chunks cost a concatenating copy per basket.
-          produced = inflateSync(block, { maxOutputLength: Math.max(1, uSize), chunkSize: uSize + 64 });
+          produced = activeInflater().inflate(block, uSize);
         } catch (error) {
           return fail(`zlib block at byte ${ip} does not inflate: ${(error as Error).message}`, error);
         }
