@@ -4,6 +4,7 @@ import { HttpStore, httpSettingsFromEnv, type HttpSettings } from './http-store.
 import type { ObjectInfo, ObjectStore, WriteBody } from './types.js';
 import type { RandomAccessSource } from './random-access.js';
 import { normalizeUri, parseUri } from './uri.js';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 export * from './types.js';
@@ -88,6 +89,16 @@ export class Storage implements ObjectStore {
   }
   delete(uri: string): Promise<void> {
     return this.backend(uri).delete(normalizeUri(uri));
+  }
+  /**
+   * Publishes a finished local file (a stage's output built in a temporary directory) at
+   * `uri`: a local destination takes it by rename or kernel copy (no bytes through
+   * JavaScript), other stores by a streamed upload. `file` may be gone afterwards.
+   */
+  moveIn(uri: string, file: string): Promise<ObjectInfo> {
+    const target = normalizeUri(uri);
+    if (parseUri(target).scheme === 'file') return this.file.moveIn(target, file);
+    return this.write(target, createReadStream(file));
   }
 
   async readJson<T>(uri: string): Promise<T> {
