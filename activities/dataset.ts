@@ -1,4 +1,4 @@
-import { buildDataset as build, type BuildDatasetInput, type BuildDatasetResult } from '../src/stages/dataset.js';
+import type { BuildDatasetInput, BuildDatasetResult } from '../src/stages/dataset.js';
 import { nonRetryable } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -7,6 +7,7 @@ export const datasetActivities = ({ storage }: ActivityDeps) => ({
   /** Assembles one dataset (dev or full) from a features run; heartbeats carry the pass and row count. */
   async buildDataset(input: BuildDatasetInput): Promise<BuildDatasetResult> {
     return withHeartbeat(async (report) => {
+      const { buildDataset: build } = await import('../src/stages/dataset.js');
       try {
         return await build(storage, input, report);
       } catch (e) {

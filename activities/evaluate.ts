@@ -1,4 +1,4 @@
-import { evaluateOnTestSet, type EvaluateInput, type EvaluateResult } from '../src/stages/evaluate.js';
+import type { EvaluateInput, EvaluateResult } from '../src/stages/evaluate.js';
 import { nonRetryable } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -7,6 +7,7 @@ export const evaluateActivities = ({ storage }: ActivityDeps) => ({
   /** Test-set evaluation of a trained model (see src/stages/evaluate.ts). */
   async evaluateTestSet(input: EvaluateInput): Promise<EvaluateResult> {
     return withHeartbeat(async () => {
+      const { evaluateOnTestSet } = await import('../src/stages/evaluate.js');
       try {
         return await evaluateOnTestSet(input, storage);
       } catch (e) {

@@ -16,7 +16,9 @@ export type { ActivityDeps } from './deps.js';
 
 /**
  * Every activity, built over the dependencies it uses; workers pick their pool's share
- * (workers/activity-sets.ts). The keys are the activity names that workflow histories
+ * (workers/activity-sets.ts). The training, dataset, evaluation, scoring and registry
+ * activities import their stage modules when they first run, so a worker that only
+ * prepares features never loads TensorFlow.js (~0.3 s of CPU at every worker start). The keys are the activity names that workflow histories
  * record: renaming one breaks the replay of running workflows.
  */
 export const createActivities = (deps: ActivityDeps) => ({

@@ -1,5 +1,4 @@
 import { FEATURE_DEFINITION_VERSION } from '../src/physics/features.js';
-import { defaultRegistryUri, ModelRegistry } from '../src/registry/registry.js';
 import { nonRetryable } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -22,6 +21,7 @@ export interface RegisterModelsInput {
 export const registryActivities = ({ storage, env }: ActivityDeps) => ({
   /** Registers each model with its lineage (src/registry); returns name, version and URI of each. */
   async registerModels(input: RegisterModelsInput): Promise<{ name: string; version: number; modelUri: string }[]> {
+    const { defaultRegistryUri, ModelRegistry } = await import('../src/registry/registry.js');
     const registry = new ModelRegistry(storage, input.registryUri ?? defaultRegistryUri(env, input.workUri));
     try {
       return await withHeartbeat(async () => {

@@ -1,11 +1,4 @@
-import {
-  scoreFilePart,
-  summarizeScoreParts,
-  type ScoreFileInput,
-  type ScoreFileResult,
-  type ScoreSummary,
-  type ScoreSummaryInput,
-} from '../src/stages/score.js';
+import type { ScoreFileInput, ScoreFileResult, ScoreSummary, ScoreSummaryInput } from '../src/stages/score.js';
 import { nonRetryable } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -13,6 +6,7 @@ import { withHeartbeat } from './heartbeat.js';
 export const scoreActivities = ({ storage }: ActivityDeps) => ({
   /** Per-event class probabilities of one file into one content-addressed part (src/stages/score.ts). */
   async scoreFile(input: ScoreFileInput): Promise<ScoreFileResult> {
+    const { scoreFilePart } = await import('../src/stages/score.js');
     try {
       return await withHeartbeat((report) => scoreFilePart(storage, input, (scored) => report({ scored })));
     } catch (e) {
@@ -22,6 +16,7 @@ export const scoreActivities = ({ storage }: ActivityDeps) => ({
 
   /** The selection's efficiency table and accepted list over every scored part. */
   async summarizeScores(input: ScoreSummaryInput): Promise<Omit<ScoreSummary, 'efficiency'>> {
+    const { summarizeScoreParts } = await import('../src/stages/score.js');
     try {
       // The table lives in object storage; the workflow history carries its URI only.
       const { efficiency: _table, ...summary } = await withHeartbeat(() => summarizeScoreParts(storage, input));

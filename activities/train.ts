@@ -6,9 +6,9 @@ import { datasetFiles, gridFiles } from '../src/layout/run-layout.js';
 import type { DatasetMetadata } from '../src/dataset/assemble.js';
 import type { TrainHeartbeat } from '../src/contract/progress.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
-import { resolveTrainSpec, type TrainSpec } from '../src/stages/train-spec.js';
-import { expandGrid, applyGridPoint, selectBest, type GridOutcome, type GridParams } from '../src/ml/grid.js';
-import { trainRun, type TrainRunInput } from '../src/stages/train.js';
+import type { TrainSpec } from '../src/stages/train-spec.js';
+import type { GridOutcome, GridParams } from '../src/ml/grid.js';
+import type { TrainRunInput } from '../src/stages/train.js';
 import { datasetClasses } from '../src/dataset/classes.js';
 import { InvalidInputError } from '../src/errors.js';
 import { nonRetryable } from '../src/contract/errors.js';
@@ -60,6 +60,7 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
     let lastCheckpointEpoch = (ctx.info.heartbeatDetails as TrainHeartbeat | undefined)?.lastCheckpointEpoch ?? -1;
     const { params, ...run } = input;
     return withHeartbeat(async (report) => {
+      const { trainRun } = await import('../src/stages/train.js');
       let batchesPerEpoch = await estimatedBatchesPerEpoch(storage, run);
       const epochs = run.config.epochs;
       const started = { at: Date.now(), fraction: -1 };
@@ -110,6 +111,10 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
       const classes = await datasetClasses(input.datasetUri, storage).catch((e) => {
         throw nonRetryable(e);
       });
+      const [{ resolveTrainSpec }, { expandGrid, applyGridPoint }] = await Promise.all([
+        import('../src/stages/train-spec.js'),
+        import('../src/ml/grid.js'),
+      ]);
       try {
         const base = resolveTrainSpec(input.spec, classes);
         return expandGrid(input.grid).map((p) => ({ id: p.id, params: p.params, config: applyGridPoint(base, p) }));
@@ -129,6 +134,7 @@ async function selectBestOf(
   storage: Storage,
   input: SelectBestInput,
 ): Promise<{ best: TrainRunResult; tableUri: string }> {
+  const { selectBest } = await import('../src/ml/grid.js');
   let picked: GridOutcome;
   try {
     picked = selectBest(

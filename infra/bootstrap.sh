@@ -38,6 +38,14 @@ fi
 node_prefix=$(dirname "$(dirname "$(command -v node)")")
 gyp_args=()
 [[ -f "$node_prefix/include/node/node_api.h" ]] && gyp_args+=("--nodedir=$node_prefix")
+# libdeflate's and libzstd's headers for native/decompress (the ROOT reader's native zlib
+# and ZSTD decoding): Debian's packages, installed where we are root with apt; elsewhere
+# that addon fails to build and the reader uses node's zlib and fzstd.
+if { [[ ! -f /usr/include/libdeflate.h ]] || [[ ! -f /usr/include/zstd.h ]]; } && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing libdeflate-dev and libzstd-dev (apt)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libdeflate-dev libzstd-dev >/dev/null; }
+  apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install libdeflate-dev/libzstd-dev; the reader will decompress with node's zlib and fzstd"
+fi
 for addon in native/*/binding.gyp; do
   [[ -f "$addon" ]] || continue
   dir=$(dirname "$addon")

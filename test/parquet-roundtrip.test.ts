@@ -6,6 +6,8 @@ import { PassThrough } from 'node:stream';
 import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { FeatureColumns, tableToBatch } from '../src/parquet/arrow.js';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { readFeatureBatches, readFeatureFileInfo, readFeatureRows, readHlfBatches } from '../src/parquet/reader.js';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/physics/schema.js';
@@ -53,6 +55,25 @@ function assertSameRows(got: FeatureRow[], want: FeatureRow[]): void {
     assert.deepEqual(Array.from(g.particles), Array.from(w.particles), `row ${i} particles`);
   }
 }
+
+test('a row group encodes as an Arrow IPC stream apache-arrow reads back, the reused buffer included', () => {
+  const columns = new FeatureColumns(50);
+  // A large group, then smaller ones in the same (reused) buffer: stale bytes must not leak.
+  for (const rows of [makeRows(50, 3), makeRows(7, 4), makeRows(0)]) {
+    for (const r of rows) columns.push(r);
+    const batch = tableToBatch(tableFromIPC(columns.takeIpc()), 'ipc');
+    assert.equal(batch.length, rows.length);
+    assert.equal(columns.length, 0);
+    rows.forEach((r, i) => {
+      assert.deepEqual(batch.particles.subarray(batch.particleOffsets[i], batch.particleOffsets[i + 1]), r.particles);
+      assert.deepEqual(batch.hlf.subarray(i * N_HLF, (i + 1) * N_HLF), r.hlf);
+      assert.equal(batch.label[i], r.label);
+      assert.equal(batch.className[i], r.className);
+      assert.equal(batch.sourceUri[i], r.sourceUri);
+      assert.equal(batch.sourceEntry[i], r.sourceEntry);
+    });
+  }
+});
 
 test('round trip through a local file, row groups of the configured size', async () => {
   await withDir(async (dir) => {

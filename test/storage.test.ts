@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -129,6 +129,27 @@ function contract(
       assert.deepEqual(await src.read(5 * 1024 * 1024 - 3, 6), data.subarray(5 * 1024 * 1024 - 3, 5 * 1024 * 1024 + 3));
       await src.close();
       assert.deepEqual(Buffer.from(await store.readAll(uri)).equals(Buffer.from(data)), true);
+    });
+
+    test('moveIn publishes a finished local file, from this file system and from another', async () => {
+      const data = pattern(3 * 1024 * 1024 + 17);
+      // /dev/shm is another file system here (tmpfs), so a local destination copies instead of renaming.
+      const dirs = [os.tmpdir(), ...(existsSync('/dev/shm') ? ['/dev/shm'] : [])];
+      for (const [i, base] of dirs.entries()) {
+        const dir = mkdtempSync(path.join(base, 'hepflow-movein-'));
+        try {
+          const file = path.join(dir, 'part.bin');
+          writeFileSync(file, data);
+          const uri = joinUri(prefix, `moved/${i}/part.bin`);
+          const info = await store.moveIn(uri, file);
+          assert.equal(info.size, data.length);
+          assert.ok(Buffer.from(await store.readAll(uri)).equals(Buffer.from(data)), `${base}: bytes changed`);
+          const leftovers = (await collect(store.list(joinUri(prefix, `moved/${i}/`)))).map((o) => o.uri);
+          assert.deepEqual(leftovers, [uri], 'no temporary objects left beside it');
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
     });
 
     test('lists recursively in key order across pages, and by key prefix', async () => {

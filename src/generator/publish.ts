@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Storage } from '../storage/index.js';
@@ -14,7 +13,7 @@ export interface PublishedFile extends Omit<GeneratedFile, 'path' | 'labelsPath'
 /**
  * Generates one Delphes ROOT file and its labels sidecar into object storage (or a
  * local directory). The ROOT writer patches headers at close, so the file is built in
- * a local temporary directory and then streamed up; the sidecar goes last, so a file
+ * a local temporary directory and then moved or uploaded; the sidecar goes last, so a file
  * with a sidecar is a complete file.
  */
 export async function generateToStorage(
@@ -27,8 +26,8 @@ export async function generateToStorage(
   try {
     const { path: local, labelsPath, ...summary } = await generateDelphesFile(path.join(dir, baseName(uri)), options);
     const labelsUri = labelsPathFor(uri);
-    await store.write(uri, createReadStream(local));
-    await store.write(labelsUri, createReadStream(labelsPath));
+    await store.moveIn(uri, local);
+    await store.moveIn(labelsUri, labelsPath);
     return { ...summary, uri, labelsUri };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -4,22 +4,8 @@
  * (the particle list is one Float32Array of values plus Int32 offsets), so no
  * per-value JS objects are created.
  */
-import {
-  Field,
-  Float32,
-  Int32,
-  Int64,
-  List,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  Utf8,
-  makeData,
-  tableToIPC,
-  vectorFromArray,
-  type Data,
-} from 'apache-arrow';
+import { Field, Float32, Int32, Int64, List, Schema, Utf8, type Table } from 'apache-arrow';
+import { BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../physics/schema.js';
 import { PARTICLES_COLUMN } from './schema.js';
 
@@ -36,9 +22,46 @@ export const ARROW_FEATURE_SCHEMA = new Schema([
 ]);
 
 /**
+ * One encapsulated Arrow IPC message: continuation marker, metadata length, the
+ * flatbuffer, zero padding to 8 bytes (the Arrow columnar format's IPC framing).
+ */
+function framed(message: Message): Uint8Array {
+  const flatbuffer = Message.encode(message);
+  const size = (flatbuffer.length + 8 + 7) & ~7;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0xffffffff, true);
+  view.setInt32(4, size - 8, true);
+  out.set(flatbuffer, 8);
+  return out;
+}
+
+const SCHEMA_MESSAGE = framed(Message.from(ARROW_FEATURE_SCHEMA));
+const END_OF_STREAM = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0);
+const NO_VALIDITY = new Uint8Array(0);
+const utf8 = new TextEncoder();
+
+/** A string column's Arrow buffers: n + 1 offsets and the UTF-8 bytes (few distinct values, each encoded once). */
+function stringBuffers(values: readonly string[]): [Int32Array, Uint8Array] {
+  const encoded = new Map<string, Uint8Array>();
+  const offsets = new Int32Array(values.length + 1);
+  const parts = values.map((v, i) => {
+    let bytes = encoded.get(v);
+    if (bytes === undefined) encoded.set(v, (bytes = utf8.encode(v)));
+    offsets[i + 1] = offsets[i]! + bytes.length;
+    return bytes;
+  });
+  const data = new Uint8Array(offsets[values.length]!);
+  parts.forEach((bytes, i) => data.set(bytes, offsets[i]));
+  return [offsets, data];
+}
+
+/**
  * One row group being filled, in columns: each row is copied in as it comes, so the
  * rows themselves (and their particle arrays) die young instead of piling up for a
- * whole row group. The buffers are reused from one row group to the next.
+ * whole row group. The buffers are reused from one row group to the next, the IPC
+ * message included: the columns go into it with one copy each (apache-arrow's
+ * tableToIPC gathered them, then copied them all again into a fresh buffer per group).
  */
 export class FeatureColumns {
   length = 0;
@@ -49,6 +72,7 @@ export class FeatureColumns {
   private readonly entry: BigInt64Array;
   private readonly className: string[] = [];
   private readonly uri: string[] = [];
+  private ipc = new Uint8Array(0);
 
   constructor(readonly capacity: number) {
     this.offsets = new Int32Array(capacity + 1);
@@ -79,31 +103,61 @@ export class FeatureColumns {
     this.length = i + 1;
   }
 
-  /** Arrow IPC stream bytes holding the rows as one record batch; then empties the columns. */
+  /**
+   * Arrow IPC stream bytes (schema, one record batch, end of stream) holding the rows;
+   * then empties the columns. The bytes are a view of a buffer the next call reuses:
+   * the caller consumes them first (parquet-wasm copies them into its memory).
+   */
   takeIpc(): Uint8Array {
     const n = this.length;
     const nValues = this.offsets[n]!;
-    const children: Data[] = [
-      makeData({
-        type: particlesType,
-        length: n,
-        nullCount: 0,
-        valueOffsets: this.offsets.subarray(0, n + 1),
-        child: makeData({ type: new Float32(), length: nValues, nullCount: 0, data: this.values.subarray(0, nValues) }),
-      }),
-      ...this.hlf.map((data) => makeData({ type: new Float32(), length: n, nullCount: 0, data: data.subarray(0, n) })),
-      makeData({ type: new Int32(), length: n, nullCount: 0, data: this.label.subarray(0, n) }),
-      vectorFromArray(this.className, new Utf8()).data[0]!,
-      vectorFromArray(this.uri, new Utf8()).data[0]!,
-      makeData({ type: new Int64(), length: n, nullCount: 0, data: this.entry.subarray(0, n) }),
+    const [classOffsets, classData] = stringBuffers(this.className);
+    const [uriOffsets, uriData] = stringBuffers(this.uri);
+    // Depth-first in schema order, as the IPC format lays a batch out: a node per array,
+    // its validity buffer (empty: no nulls) and then its own buffers.
+    const nodes = [n, nValues, ...this.hlf.map(() => n), n, n, n, n].map((len) => new FieldNode(len, 0));
+    const buffers: ArrayBufferView[] = [
+      NO_VALIDITY,
+      this.offsets.subarray(0, n + 1),
+      NO_VALIDITY,
+      this.values.subarray(0, nValues),
+      ...this.hlf.flatMap((column) => [NO_VALIDITY, column.subarray(0, n)]),
+      NO_VALIDITY,
+      this.label.subarray(0, n),
+      NO_VALIDITY,
+      classOffsets,
+      classData,
+      NO_VALIDITY,
+      uriOffsets,
+      uriData,
+      NO_VALIDITY,
+      this.entry.subarray(0, n),
     ];
-    const struct = makeData({ type: new Struct(ARROW_FEATURE_SCHEMA.fields), length: n, nullCount: 0, children });
-    // tableToIPC copies every buffer into the message, so the columns can be refilled.
-    const ipc = tableToIPC(new Table(ARROW_FEATURE_SCHEMA, [new RecordBatch(ARROW_FEATURE_SCHEMA, struct)]), 'stream');
+    const regions: BufferRegion[] = [];
+    let bodyLength = 0;
+    for (const b of buffers) {
+      const padded = (b.byteLength + 7) & ~7;
+      regions.push(new BufferRegion(bodyLength, padded));
+      bodyLength += padded;
+    }
+    const header = framed(Message.from(new RecordBatchHeader(n, nodes, regions, null), bodyLength));
+    const body = SCHEMA_MESSAGE.length + header.length;
+    const total = body + bodyLength + END_OF_STREAM.length;
+    if (this.ipc.length < total) this.ipc = new Uint8Array(Math.max(total, Math.ceil(this.ipc.length * 1.5)));
+    const out = this.ipc;
+    out.set(SCHEMA_MESSAGE, 0);
+    out.set(header, SCHEMA_MESSAGE.length);
+    buffers.forEach((b, i) => {
+      const at = body + regions[i]!.offset;
+      out.set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), at);
+      // The padding must be zeros, and the buffer holds the previous group's bytes.
+      out.fill(0, at + b.byteLength, at + regions[i]!.length);
+    });
+    out.set(END_OF_STREAM, body + bodyLength);
     this.length = 0;
     this.className.length = 0;
     this.uri.length = 0;
-    return ipc;
+    return out.subarray(0, total);
   }
 }
 

@@ -90,7 +90,10 @@ const COMPRESSION = {
 export interface RowGroup<R> {
   readonly length: number;
   push(row: R): void;
-  /** Arrow IPC stream bytes holding the rows as one record batch (schema included when empty); then empties the group. */
+  /**
+   * Arrow IPC stream bytes holding the rows as one record batch (schema included when
+   * empty); then empties the group. The bytes may be reused by the next call.
+   */
   takeIpc(): Uint8Array;
 }
 

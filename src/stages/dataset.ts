@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RandomAccessSource, Storage } from '../storage/index.js';
@@ -127,11 +126,11 @@ export async function buildDataset(
         );
     }
     const out = datasetFiles(input.outputUri);
-    await store.write(out.train, createReadStream(r.trainPath));
-    await store.write(out.test, createReadStream(r.testPath));
-    await store.write(out.scaler, createReadStream(r.scalerPath));
-    await store.write(out.particleScaler, createReadStream(r.particleScalerPath));
-    await store.write(out.metadata, createReadStream(r.metadataPath));
+    await store.moveIn(out.train, r.trainPath);
+    await store.moveIn(out.test, r.testPath);
+    await store.moveIn(out.scaler, r.scalerPath);
+    await store.moveIn(out.particleScaler, r.particleScalerPath);
+    await store.moveIn(out.metadata, r.metadataPath);
     return {
       datasetUri: input.outputUri,
       kind: input.kind,

@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ObjectNotFoundError, type Storage } from '../storage/index.js';
@@ -143,7 +142,7 @@ export async function writeFeatureFile(
       throw e;
     }
     const { rows } = await writer.close();
-    await store.write(outUri, createReadStream(local));
+    await store.moveIn(outUri, local);
     return { rows, cutFlow, classRows };
   } finally {
     await source.close();

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -208,12 +208,12 @@ export async function scoreFilePart(
       throw e;
     }
     const { rows } = await writer.close();
-    await store.write(partUri, createReadStream(local));
+    await store.moveIn(partUri, local);
     let acceptedUri: string | undefined;
     if (acceptedOut !== undefined) {
       await new Promise<void>((resolve, reject) => acceptedOut.end((e?: Error | null) => (e ? reject(e) : resolve())));
       acceptedUri = files.part(key, '.accepted.csv');
-      await store.write(acceptedUri, createReadStream(acceptedLocal));
+      await store.moveIn(acceptedUri, acceptedLocal);
     }
     const meta: ScorePartMeta = {
       source: input.file,

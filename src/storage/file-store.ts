@@ -166,6 +166,31 @@ export class FileStore implements ObjectStore {
     }
   }
 
+  /**
+   * Publishes the finished local file `file` at `uri`, consuming it: renamed into place
+   * when both lie on one file system (no byte is copied), else copied by the kernel into
+   * a temporary name and renamed, so readers never see a partial object either way.
+   */
+  async moveIn(uri: string, file: string): Promise<ObjectInfo> {
+    const p = localPath(uri);
+    const tmp = path.join(path.dirname(p), `${path.basename(p)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+    try {
+      await fs.mkdir(path.dirname(p), { recursive: true });
+      try {
+        await fs.rename(file, p);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+        await fs.copyFile(file, tmp);
+        await fs.rename(tmp, p);
+        await fs.rm(file, { force: true });
+      }
+      return infoOf(p, await fs.stat(p));
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw fileFailure(uri, 'write', e);
+    }
+  }
+
   async delete(uri: string): Promise<void> {
     await fs.rm(localPath(uri), { force: true });
   }

@@ -1,16 +1,50 @@
 import { FileStore } from './file-store.js';
-import { S3Store, s3SettingsFromEnv, type S3Settings } from './s3-store.js';
+import { s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
 import { HttpStore, httpSettingsFromEnv, type HttpSettings } from './http-store.js';
 import type { ObjectInfo, ObjectStore, WriteBody } from './types.js';
 import type { RandomAccessSource } from './random-access.js';
 import { normalizeUri, parseUri } from './uri.js';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 export * from './types.js';
 export * from './uri.js';
 export type { RandomAccessSource } from './random-access.js';
-export { s3SettingsFromEnv, type S3Settings } from './s3-store.js';
+export { s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
 export { httpSettingsFromEnv, type HttpSettings } from './http-store.js';
+
+/**
+ * The S3 backend, its module imported on first use: the AWS SDK takes ~0.3 s of CPU to
+ * load, which runs on local files and http inputs should not pay.
+ */
+class LazyS3Store implements ObjectStore {
+  private store?: Promise<ObjectStore>;
+  constructor(private readonly settings: () => S3Settings) {}
+  private get(): Promise<ObjectStore> {
+    return (this.store ??= (async () => new (await import('./s3-store.js')).S3Store(this.settings()))());
+  }
+  async *list(prefixUri: string): AsyncIterable<ObjectInfo> {
+    yield* (await this.get()).list(prefixUri);
+  }
+  async head(uri: string): Promise<ObjectInfo | undefined> {
+    return (await this.get()).head(uri);
+  }
+  async openRead(uri: string): Promise<RandomAccessSource> {
+    return (await this.get()).openRead(uri);
+  }
+  async readAll(uri: string): Promise<Uint8Array> {
+    return (await this.get()).readAll(uri);
+  }
+  async readStream(uri: string): Promise<Readable> {
+    return (await this.get()).readStream(uri);
+  }
+  async write(uri: string, body: WriteBody): Promise<ObjectInfo> {
+    return (await this.get()).write(uri, body);
+  }
+  async delete(uri: string): Promise<void> {
+    return (await this.get()).delete(uri);
+  }
+}
 
 /**
  * One interface over s3://, file:// and (read-only) http(s):// URIs. Each call picks the
@@ -18,7 +52,7 @@ export { httpSettingsFromEnv, type HttpSettings } from './http-store.js';
  */
 export class Storage implements ObjectStore {
   private readonly file = new FileStore();
-  private s3?: S3Store;
+  private s3?: LazyS3Store;
   private http?: HttpStore;
 
   constructor(
@@ -30,8 +64,7 @@ export class Storage implements ObjectStore {
     const { scheme } = parseUri(uri);
     if (scheme === 'file') return this.file;
     if (scheme === 'http' || scheme === 'https') return (this.http ??= new HttpStore(this.httpSettings()));
-    this.s3 ??= new S3Store(this.s3Settings());
-    return this.s3;
+    return (this.s3 ??= new LazyS3Store(this.s3Settings));
   }
 
   list(prefixUri: string): AsyncIterable<ObjectInfo> {
@@ -56,6 +89,16 @@ export class Storage implements ObjectStore {
   }
   delete(uri: string): Promise<void> {
     return this.backend(uri).delete(normalizeUri(uri));
+  }
+  /**
+   * Publishes a finished local file (a stage's output built in a temporary directory) at
+   * `uri`: a local destination takes it by rename or kernel copy (no bytes through
+   * JavaScript), other stores by a streamed upload. `file` may be gone afterwards.
+   */
+  moveIn(uri: string, file: string): Promise<ObjectInfo> {
+    const target = normalizeUri(uri);
+    if (parseUri(target).scheme === 'file') return this.file.moveIn(target, file);
+    return this.write(target, createReadStream(file));
   }
 
   async readJson<T>(uri: string): Promise<T> {

@@ -19,42 +19,9 @@ import {
   type WriteBody,
 } from './types.js';
 import { parseUri } from './uri.js';
+import type { S3Settings } from './s3-settings.js';
 
-export interface S3Settings {
-  /** Override for S3-compatible servers (MinIO, rclone, Ceph...); absent means AWS. */
-  readonly endpoint?: string | undefined;
-  readonly region: string;
-  readonly forcePathStyle: boolean;
-  /** Part size for multipart uploads (S3's minimum is 5 MiB). */
-  readonly partSize: number;
-  readonly maxAttempts: number;
-  /** Keys per ListObjectsV2 page (S3's maximum and default is 1000). */
-  readonly listPageSize: number;
-}
-
-/**
- * Reads S3 settings from the environment. Credentials are deliberately not part of
- * them: the AWS SDK's default chain (env vars, profiles, SSO, instance roles) finds
- * them in each process, so they never travel through workflow arguments.
- */
-export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Settings {
-  const endpoint = env.HEPFLOW_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
-    throw new Error(`HEPFLOW_S3_ENDPOINT must be an http(s) URL, got '${endpoint}'`);
-  }
-  const partMiB = Number(env.HEPFLOW_S3_PART_MIB ?? '8');
-  if (!Number.isFinite(partMiB) || partMiB < 5) {
-    throw new Error(`HEPFLOW_S3_PART_MIB must be a number >= 5, got '${env.HEPFLOW_S3_PART_MIB}'`);
-  }
-  return {
-    endpoint,
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    forcePathStyle: (env.HEPFLOW_S3_FORCE_PATH_STYLE ?? (endpoint ? 'true' : 'false')) === 'true',
-    partSize: partMiB * 1024 * 1024,
-    maxAttempts: Number(env.HEPFLOW_S3_MAX_ATTEMPTS ?? '4'),
-    listPageSize: Number(env.HEPFLOW_S3_LIST_PAGE_SIZE ?? '1000'),
-  };
-}
+export { s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',

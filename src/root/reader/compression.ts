@@ -1,15 +1,14 @@
 /**
  * ROOT's compressed-object framing: a payload is one or more blocks, each with a 9-byte
  * header (2-letter algorithm, method byte, 3-byte little-endian compressed and
- * uncompressed sizes). zlib uses node's native zlib (the reason this reader exists:
- * jsroot inflates in JavaScript), LZ4 our own block decoder with ROOT's XXH64 check,
- * ZSTD the pure-JS fzstd (node 20 has no zstd), XZ/LZMA the native @napi-rs/lzma loaded
+ * uncompressed sizes). zlib and ZSTD use native libdeflate and libzstd, else node's zlib
+ * and the pure-JS fzstd (decompress-native.ts; the reason this reader exists: jsroot
+ * inflates in JavaScript), LZ4 our own block decoder with ROOT's XXH64 check, XZ/LZMA the native @napi-rs/lzma loaded
  * on first use.
  */
 import { createRequire } from 'node:module';
-import { inflateSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import { RootFormatError, UnsupportedRootFeatureError } from './errors.js';
+import { activeDecompressors } from './decompress-native.js';
 import { lz4DecodeBlock, xxh64 } from './lz4.js';
 
 const HEADER = 9;
@@ -112,9 +111,7 @@ export function decompressPayload(
     switch (algorithm) {
       case 'zlib':
         try {
-          // One output buffer of the declared size (+ slack so zlib does not ask for a
-          // second one): node's default 16 kB chunks cost a concatenating copy per basket.
-          produced = inflateSync(block, { maxOutputLength: Math.max(1, uSize), chunkSize: uSize + 64 });
+          produced = activeDecompressors().zlib(block, uSize);
         } catch (error) {
           return fail(`zlib block at byte ${ip} does not inflate: ${(error as Error).message}`, error);
         }
@@ -139,12 +136,13 @@ export function decompressPayload(
       }
       case 'zstd': {
         // fzstd fills the buffer it is given and returns all of it, however much the frame
-        // held: the frame's own content size is what proves the declared length.
+        // held: the frame's own content size is what proves the declared length (libzstd
+        // returns what it wrote, checked below as well).
         const frameSize = zstdContentSize(block);
         if (frameSize !== undefined && frameSize !== uSize)
           fail(`ZSTD block at byte ${ip} holds ${frameSize} bytes, header says ${uSize}`);
         try {
-          produced = zstdDecompress(block, new Uint8Array(uSize));
+          produced = activeDecompressors().zstd(block, uSize);
         } catch (error) {
           return fail(`ZSTD block at byte ${ip} does not decompress: ${(error as Error).message}`, error);
         }
