@@ -64,7 +64,7 @@ export interface BenchmarkFile {
   readonly format: 1;
   readonly generated: string;
   readonly benchmarks: Record<string, BenchRecord>;
-  /** Dropped per benchmark as soon as that benchmark writes a record. */
+  /** Dropped per benchmark as soon as that benchmark has a record; the section goes with the last. */
   readonly notRerun?: readonly CarriedFigure[];
   readonly notRerunSource?: string;
 }
@@ -183,10 +183,13 @@ export function mergeRecords(names: readonly string[], root = resolve('.')): str
     file.benchmarks[name] = JSON.parse(readFileSync(p, 'utf8')) as BenchRecord;
     merged.push(name);
   }
+  // A carried figure goes as soon as its benchmark has a record, whichever run merged it.
+  const { notRerun, notRerunSource, ...rest } = file;
+  const carried = (notRerun ?? []).filter((f) => !(f.benchmark in file.benchmarks));
   const next: BenchmarkFile = {
-    ...file,
+    ...rest,
     generated: new Date().toISOString(),
-    ...(file.notRerun ? { notRerun: file.notRerun.filter((f) => !merged.includes(f.benchmark)) } : {}),
+    ...(carried.length > 0 ? { notRerun: carried, ...(notRerunSource ? { notRerunSource } : {}) } : {}),
   };
   writeFileSync(jsonPath, `${JSON.stringify(next, null, 2)}\n`);
   writeFileSync(resolve(root, 'BENCHMARKS.md'), renderMarkdown(next));
