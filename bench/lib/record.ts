@@ -46,6 +46,8 @@ export interface BenchRecord {
   /** `git describe --always --dirty` of the code measured, when run from a checkout. */
   readonly commit?: string;
   readonly command: string;
+  /** Wall seconds of the whole benchmark script, set by bench/run.ts (absent when run alone). */
+  readonly scriptSeconds?: number;
   readonly figures: readonly Figure[];
   readonly tables: readonly Table[];
   readonly notes: readonly string[];
@@ -101,6 +103,14 @@ export function writeRecord(r: Omit<BenchRecord, 'date' | 'machine' | 'commit'>)
   writeFileSync(recordPath(r.name), `${JSON.stringify(full, null, 2)}\n`);
 }
 
+/** Adds the script's wall time to the record it just wrote, so BENCHMARKS.md can say what `npm run bench` costs. */
+export function stampScriptSeconds(name: string, seconds: number): void {
+  const p = recordPath(name);
+  if (!existsSync(p)) return;
+  const r = JSON.parse(readFileSync(p, 'utf8')) as BenchRecord;
+  writeFileSync(p, `${JSON.stringify({ ...r, scriptSeconds: Math.round(seconds) }, null, 2)}\n`);
+}
+
 const fmt = (v: string | number | null): string => {
   if (v === null) return '–';
   if (typeof v === 'string') return v;
@@ -143,6 +153,14 @@ export function renderMarkdown(file: BenchmarkFile): string {
     }
   }
   out.push('');
+  const timed = records.filter((r) => r.scriptSeconds !== undefined);
+  if (timed.length > 0) {
+    const total = timed.reduce((t, r) => t + r.scriptSeconds!, 0);
+    out.push(
+      `Time of each benchmark in its last \`npm run bench\` (wall, on its machine and load): ${timed.map((r) => `${r.name} ${Math.round(r.scriptSeconds! / 60)} min`).join(', ')}; ${Math.round(total / 60)} min in all${timed.length < records.length ? ` (${records.length - timed.length} not timed: run alone)` : ''}.`,
+      '',
+    );
+  }
   if (file.notRerun?.length) {
     out.push(
       '## Not rerun since the record began',
@@ -160,7 +178,7 @@ export function renderMarkdown(file: BenchmarkFile): string {
     out.push(
       `## ${r.name}: ${r.title}`,
       '',
-      `Run ${r.date}${r.commit ? ` at commit ${r.commit}` : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${m.loadAverage} at the end. Command: \`${r.command}\`.`,
+      `Run ${r.date}${r.commit ? ` at commit ${r.commit}` : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${m.loadAverage} at the end. Command: \`${r.command}\`${r.scriptSeconds === undefined ? '' : `, ${r.scriptSeconds} s in \`npm run bench\``}.`,
       '',
     );
     for (const t of r.tables) out.push(...renderTable(t));
