@@ -32,6 +32,7 @@ import { generateDelphesFile } from '../src/generator/file.js';
 import { openRootFile } from '../src/root/reader/index.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
 import { LocalFileSource } from '../test/helpers/local-source.js';
+import { projectRoot } from '../src/paths.js';
 import { intOption, measure } from './lib/args.js';
 import { writeRecord, type Figure } from './lib/record.js';
 
@@ -121,8 +122,8 @@ interface UprootTimes {
 }
 
 async function uprootRead(path: string, repeats: number): Promise<UprootTimes> {
-  const python = resolve('.tools', 'venv', 'bin', 'python');
-  const script = resolve('test', 'python', 'reader_bench_uproot.py');
+  const python = join(projectRoot, '.tools', 'venv', 'bin', 'python');
+  const script = join(projectRoot, 'test', 'python', 'reader_bench_uproot.py');
   const { stdout } = await promisify(execFile)(
     python,
     [script, path, 'Delphes', String(repeats), String(CHUNK), ...BRANCHES],
