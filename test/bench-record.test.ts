@@ -67,6 +67,9 @@ test('a carried figure goes once its benchmark has a record, and the section wit
   record('gru');
   stampScriptSeconds('gru', 125.4);
   assert.deepEqual(mergeRecords(['gru'], dir), ['gru']);
+  assert.match(readFileSync('BENCHMARKS.md', 'utf8'), /gru 2 min; 2 min in all \(1 not timed: run alone\)/);
+  stampScriptSeconds('root-read', 50);
+  mergeRecords(['root-read'], dir);
   const file = read();
   assert.equal(file.notRerun, undefined);
   assert.equal(file.notRerunSource, undefined);
@@ -74,6 +77,6 @@ test('a carried figure goes once its benchmark has a record, and the section wit
   assert.equal(file.benchmarks['gru']!.scriptSeconds, 125);
   md = readFileSync('BENCHMARKS.md', 'utf8');
   assert.doesNotMatch(md, /Not rerun/);
-  assert.match(md, /gru 2 min; 2 min in all \(1 not timed: run alone\)/);
+  assert.match(md, /\): gru 2 min, root-read 50 s; 3 min in all\.\n/);
   assert.match(md, /`node dist\/bench\/gru\.js`, 125 s in `npm run bench`\./);
 });

@@ -117,6 +117,7 @@ const fmt = (v: string | number | null): string => {
   if (Number.isInteger(v)) return v.toLocaleString('en-US');
   return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(3);
 };
+const duration = (s: number): string => (s < 90 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
 const ratio = (r: number | null): string => (r === null ? '–' : `${r.toFixed(2)}×`);
 
 function renderTable(t: Table): string[] {
@@ -157,7 +158,7 @@ export function renderMarkdown(file: BenchmarkFile): string {
   if (timed.length > 0) {
     const total = timed.reduce((t, r) => t + r.scriptSeconds!, 0);
     out.push(
-      `Time of each benchmark in its last \`npm run bench\` (wall, on its machine and load): ${timed.map((r) => `${r.name} ${Math.round(r.scriptSeconds! / 60)} min`).join(', ')}; ${Math.round(total / 60)} min in all${timed.length < records.length ? ` (${records.length - timed.length} not timed: run alone)` : ''}.`,
+      `Time of each benchmark in its last \`npm run bench\` (wall, on its machine and load): ${timed.map((r) => `${r.name} ${duration(r.scriptSeconds!)}`).join(', ')}; ${duration(total)} in all${timed.length < records.length ? ` (${records.length - timed.length} not timed: run alone)` : ''}.`,
       '',
     );
   }
