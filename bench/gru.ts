@@ -9,19 +9,22 @@
  *
  * Each case times `trainOnBatch` on one fixed random batch (full length, no padding, so no
  * step is skipped) after a warm-up step. tf.layers.gru gets one timed step, unwarmed, at T=801.
+ * Ratios compare samples per CPU-second (user + system of each process, Keras' threads
+ * included): the machine is shared. Writes the record .data/bench/gru.record.json.
  * Usage: node dist/bench/gru.js [--quick] [--backend auto|cpu|wasm|tensorflow]
  *   --quick: T=100 and batch 128 only.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendRequest } from '../src/ml/backend.js';
 import { FusedGru, resolveGruImplementation, type GruImplementation, type GruKernel } from '../src/ml/gru/index.js';
-import { dataDir, projectRoot } from '../src/paths.js';
+import { projectRoot } from '../src/paths.js';
+import { writeRecord, type Figure } from './lib/record.js';
 
 type ModelKind = 'particle-sequence' | 'inclusive';
 
@@ -265,7 +268,15 @@ async function main(): Promise<void> {
     keras = null;
   }
 
-  const rows: Record<string, unknown>[] = [];
+  interface Row extends Case {
+    fused: Timing;
+    tfjsGru: Timing;
+    keras: KerasResult | null;
+    kernelOnlySamplesPerSecond: number;
+    fusedGflopS: number;
+    limitAtPeak: number;
+  }
+  const rows: Row[] = [];
   for (const c of CASES) {
     const k = keras === null ? undefined : await keras.run(c, c.steps > 100 ? 4 : 3);
     const fusedModel = buildModel(
@@ -285,7 +296,6 @@ async function main(): Promise<void> {
       tfjsGru: ref,
       keras: k ?? null,
       kernelOnlySamplesPerSecond: kernelOnly,
-      gruGflopPerStep: gflopPerStep,
       fusedGflopS: (fused.samplesPerSecond / c.batch) * gflopPerStep,
       limitAtPeak: (PEAK_GFLOPS / gflopPerStep) * c.batch,
     });
@@ -306,53 +316,72 @@ async function main(): Promise<void> {
   const memory = JSON.parse(child.stdout.trim().split('\n').pop()!) as MemoryResult;
 
   const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
-  console.log(
-    `Fused GRU (${kernel.description}) on tfjs backend '${backend.tfBackend}'; ` +
-      (keras === null ? 'Keras not measured' : keras.version) +
-      '\n',
-  );
-  console.log(
-    '| case | fused | tf.layers.gru | Keras | fused / Keras | fused / tf.layers.gru | fused kernel alone | GRU GFLOP/step | fused GFLOP/s | FLOP limit at peak |',
-  );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    const f = (r['fused'] as Timing).samplesPerSecond;
-    const t = (r['tfjsGru'] as Timing).samplesPerSecond;
-    const k = (r['keras'] as { samplesPerSecond: number } | null)?.samplesPerSecond;
-    console.log(
-      `| ${String(r['name'])} | ${fmt(f)} | ${fmt(t, 1)} | ${fmt(k)} | ${ratio(f, k)} | ${ratio(f, t)} | ` +
-        `${fmt(r['kernelOnlySamplesPerSecond'] as number)} | ${fmt(r['gruGflopPerStep'] as number, 2)} | ` +
-        `${fmt(r['fusedGflopS'] as number, 1)} | ${fmt(r['limitAtPeak'] as number)} |`,
-    );
-  }
-  console.log(
-    `\nsamples/s, training steps on one random full-length batch. Peak: ${PEAK_GFLOPS.toFixed(0)} GFLOP/s ` +
-      `(${CORES} cores × ${MHZ.toFixed(0)} MHz × 32 flop/cycle, AVX2 FMA).`,
-  );
-  console.log(
-    `Memory: ${memory.name} trains at ` +
-      `${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for ` +
-      `backward; peak RSS of that training process ${mb(memory.peakRssBytes)} (${mb(memory.rssBeforeBytes)} before the first step).`,
-  );
-
-  const out = path.join(dataDir(), 'bench', 'gru.json');
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
+  const perCpu = (batch: number, t: { cpuSecondsPerStep: number }): number => batch / t.cpuSecondsPerStep;
+  const kerasName = keras === null ? null : `${keras.version} train_on_batch`;
+  const figures: Figure[] = rows.flatMap((r): Figure[] => {
+    const ours = perCpu(r.batch, r.fused);
+    const peer = r.keras === null ? null : perCpu(r.batch, r.keras);
+    return [
       {
-        date: new Date().toISOString(),
-        backend: backend.tfBackend,
-        kernel: kernel.description,
-        keras: keras === null ? null : keras.version,
-        cases: rows,
-        memory,
+        what: `training, ${r.name}, fused GRU (${kernel.description}), per core`,
+        unit: 'samples per CPU-s',
+        hepflow: ours,
+        peer,
+        peerName: kerasName,
+        ratio: peer === null ? null : ours / peer,
+        target: 1.5,
       },
-      null,
-      2,
-    ),
-  );
-  console.error(`[bench gru] wrote ${out}`);
+    ];
+  });
+  for (const f of figures)
+    console.log(
+      `${f.what}: hepflow ${fmt(f.hepflow)}, ${f.peerName ?? 'Keras not measured'} ${fmt(f.peer ?? undefined)} samples per CPU-s: ${f.ratio === null ? '–' : `${f.ratio.toFixed(2)}×`}`,
+    );
+  writeRecord({
+    name: 'gru',
+    title: 'training with the fused GRU vs Keras and tf.layers.gru',
+    command: `node dist/bench/gru.js ${argv.join(' ')}`.trim(),
+    figures,
+    tables: [
+      {
+        title: `Training steps on one random full-length batch (no padding), tfjs backend '${backend.tfBackend}', fused kernel: ${kernel.description}; ${keras === null ? 'Keras not measured' : keras.version}, its default threads`,
+        columns: [
+          'case',
+          'fused samples/CPU-s',
+          'Keras samples/CPU-s',
+          'fused / Keras (CPU)',
+          'fused samples/s (wall)',
+          'Keras samples/s (wall)',
+          'fused / Keras (wall)',
+          'tf.layers.gru samples/s (wall)',
+          'fused / tf.layers.gru (wall)',
+          'fused kernel alone samples/s',
+          'fused GFLOP/s',
+          'samples/s at arithmetic peak',
+        ],
+        rows: rows.map((r) => [
+          r.name,
+          perCpu(r.batch, r.fused),
+          r.keras === null ? null : perCpu(r.batch, r.keras),
+          r.keras === null ? null : ratio(perCpu(r.batch, r.fused), perCpu(r.batch, r.keras)),
+          r.fused.samplesPerSecond,
+          r.keras?.samplesPerSecond ?? null,
+          ratio(r.fused.samplesPerSecond, r.keras?.samplesPerSecond),
+          r.tfjsGru.samplesPerSecond,
+          ratio(r.fused.samplesPerSecond, r.tfjsGru.samplesPerSecond),
+          r.kernelOnlySamplesPerSecond,
+          r.fusedGflopS,
+          r.limitAtPeak,
+        ]),
+      },
+    ],
+    notes: [
+      `Keras runs each case in a long-lived process right before hepflow's (test/python/gru_keras_bench.py), so both see the same machine load; CPU time counts all of a process's threads.`,
+      `tf.layers.gru gets one unwarmed step at T=801 (a step costs 10–20 s): its figure is a floor. The fused kernel alone is forward + backward on typed arrays, without tfjs.`,
+      `Arithmetic: ${PEAK_GFLOPS.toFixed(0)} GFLOP/s peak (${CORES} cores × ${MHZ.toFixed(0)} MHz × 32 flop/cycle, AVX2 FMA); a GRU(50) training step at T=801, batch 128 is ${((gruFlopsPerSample(801) * 128) / 1e9).toFixed(1)} GFLOP.`,
+      `Memory: ${memory.name} trains at ${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for backward; peak RSS of that training process ${mb(memory.peakRssBytes)} (${mb(memory.rssBeforeBytes)} before the first step).`,
+    ],
+  });
 }
 
 await main();

@@ -2,9 +2,12 @@
  * Parquet library choice, by measurement: write and read throughput and file size
  * for hepflow's feature schema (jagged LIST<FLOAT> particles column, 14 FLOAT HLF
  * columns, label, class_name, source_uri, source_entry) with each candidate library,
- * side by side in one run. Prints a markdown table; writes .data/bench/parquet.json.
+ * side by side in one run, and pyarrow (Arrow C++, one thread) as the reference: the
+ * Python pipelines' writer (test/python/parquet_bench_pyarrow.py). Ratios compare MB per
+ * CPU-second (user + system of the process). Writes the record
+ * .data/bench/parquet.record.json (bench/lib/record.ts).
  *
- *   node dist/bench/parquet.js [events=1000] [meanParticles=300]   (env PARQUET_BENCH_ROUNDS=3, PARQUET_BENCH_ONLY=hepflow,duckdb)
+ *   node dist/bench/parquet.js [--events 1000] [--particles 300] [--rounds 3]   (env PARQUET_BENCH_ONLY=hepflow,duckdb)
  *
  * The losing candidates were uninstalled after the measurement that chose
  * parquet-wasm; they are benchmarked only when installed (e.g. `npm install --no-save
@@ -19,16 +22,21 @@
  *   @dsnp/parquetjs 1.8                         1.1          49        5.3        233     29.8
  *   (* a SQL projection of one value per row, not a full decode)
  */
-import { mkdirSync, writeFileSync, readFileSync, statSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, type FeatureRow } from '../src/physics/schema.js';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
-import { readFeatureRows } from '../src/parquet/reader.js';
+import { readFeatureBatches, readFeatureRows } from '../src/parquet/reader.js';
 import { FEATURE_COLUMNS } from '../src/parquet/schema.js';
+import { projectRoot } from '../src/paths.js';
+import { intOption, measure } from './lib/args.js';
+import { writeRecord, type Figure } from './lib/record.js';
 
-const nEvents = Number(process.argv[2] ?? 1000);
-const meanParticles = Number(process.argv[3] ?? 300);
+const nEvents = intOption('events', 1000);
+const meanParticles = intOption('particles', 300);
+const load0 = loadavg();
 
 /** Deterministic rows with value distributions like real features (flags, charges, smooth floats). */
 function makeRows(): FeatureRow[] {
@@ -140,10 +148,18 @@ interface Parquetjs {
   };
 }
 
+/** Wall and CPU seconds. */
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
 interface Result {
   library: string;
-  writeS: number;
-  readS: number;
+  writeS: Timing;
+  readS: Timing;
+  /** hepflow only: the columnar read (readFeatureBatches, what scoring reads), like pyarrow's read_table. */
+  readColumnarS?: Timing;
   bytes: number;
   note: string;
 }
@@ -155,11 +171,12 @@ const totalFloats = rows.reduce((a, r) => a + r.particles.length, 0);
 const rawBytes = totalFloats * 4 + rows.length * (N_HLF * 4 + 4 + 8);
 const rowGroup = 1000;
 
-async function timed(f: () => Promise<unknown> | unknown): Promise<number> {
-  const t = process.hrtime.bigint();
-  await f();
-  return Number(process.hrtime.bigint() - t) / 1e9;
+async function timed(f: () => Promise<unknown> | unknown): Promise<Timing> {
+  const { wall, cpu } = await measure(f);
+  return { wall, cpu };
 }
+
+const fastest = (a: Timing, b: Timing): Timing => ({ wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, b.cpu) });
 
 /** The checksum every reader must reproduce, so no library is timed on a partial read. */
 const expectedSum = rows.reduce((a, r) => a + r.particles[r.particles.length - 1]!, 0);
@@ -181,10 +198,17 @@ async function benchOurs(): Promise<Result> {
     for await (const r of readFeatureRows(path)) sum += r.particles[r.particles.length - 1]!;
   });
   check('hepflow', sum);
+  let columnarSum = 0;
+  const readColumnarS = await timed(async () => {
+    for await (const b of readFeatureBatches(path))
+      for (let i = 1; i <= b.length; i++) columnarSum += b.particles[b.particleOffsets[i]! - 1]!;
+  });
+  check('hepflow batches', columnarSum);
   return {
     library: 'parquet-wasm 0.8 + apache-arrow 21 (hepflow src/parquet, streaming)',
     writeS,
     readS,
+    readColumnarS,
     bytes: statSync(path).size,
     note: 'Rust arrow-rs in WASM, snappy',
   };
@@ -337,7 +361,7 @@ async function benchParquetjs(): Promise<Result> {
 
 // Rounds interleave the libraries and keep each one's best time, so JIT warm-up and
 // the load of a shared machine do not decide the comparison.
-const rounds = Number(process.env.PARQUET_BENCH_ROUNDS ?? 3);
+const rounds = intOption('rounds', 3);
 const best = new Map<string, Result>();
 const only = process.env.PARQUET_BENCH_ONLY?.split(',');
 const benches: [string, () => Promise<Result>][] = [
@@ -355,7 +379,16 @@ for (let round = 0; round < rounds; round++) {
       const b = best.get(name);
       best.set(
         name,
-        b === undefined ? r : { ...r, writeS: Math.min(b.writeS, r.writeS), readS: Math.min(b.readS, r.readS) },
+        b === undefined
+          ? r
+          : {
+              ...r,
+              writeS: fastest(b.writeS, r.writeS),
+              readS: fastest(b.readS, r.readS),
+              ...(b.readColumnarS && r.readColumnarS
+                ? { readColumnarS: fastest(b.readColumnarS, r.readColumnarS) }
+                : {}),
+            },
       );
     } catch (e) {
       if (!(e instanceof NotInstalled)) throw e;
@@ -364,25 +397,117 @@ for (let round = 0; round < rounds; round++) {
     }
   }
 }
-const results = [...best.values()];
+
+/** pyarrow writes and reads the same columns, loaded (untimed) from the file hepflow wrote. */
+function benchPyarrow(): Result {
+  const path = join(dir, 'pyarrow.parquet');
+  const out = JSON.parse(
+    execFileSync(
+      join(projectRoot, '.tools/venv/bin/python'),
+      [
+        join(projectRoot, 'test/python/parquet_bench_pyarrow.py'),
+        join(dir, 'hepflow.parquet'),
+        path,
+        String(rounds),
+        String(rowGroup),
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    ),
+  ) as { write: [number, number][]; read: [number, number][]; bytes: number; checksum: number; pyarrow: string };
+  check('pyarrow', out.checksum);
+  const min = (runs: [number, number][]): Timing => ({
+    wall: Math.min(...runs.map((r) => r[0])),
+    cpu: Math.min(...runs.map((r) => r[1])),
+  });
+  return {
+    library: `pyarrow ${out.pyarrow} (Arrow C++ from Python, one thread)`,
+    writeS: min(out.write),
+    readS: min(out.read),
+    bytes: out.bytes,
+    note: 'the reference; write = Arrow table from numpy arrays + write_table, read = read_table into Arrow buffers',
+  };
+}
+
+const pyarrow = benchPyarrow();
+const results = [...best.values(), pyarrow];
 rmSync(dir, { recursive: true, force: true });
 
-const base = results[0]!;
+const hepflow = results[0]!;
 const mb = rawBytes / 1e6;
-console.log(
-  `\n${nEvents} events, ${(totalFloats / nEvents / N_PARTICLE_FEATURES).toFixed(0)} particles/event on average, ${mb.toFixed(1)} MB of raw values, row groups of ${rowGroup}, best of ${rounds} rounds\n`,
-);
-console.log(
-  '| library | write MB/s | write events/s | read MB/s | read events/s | file MB | vs raw | write vs hepflow | read vs hepflow |',
-);
-console.log('|---|---|---|---|---|---|---|---|---|');
-for (const r of results) {
+const perCpu = (t: Timing) => mb / t.cpu;
+const perWall = (t: Timing) => mb / t.wall;
+const shape = `${nEvents.toLocaleString('en-US')} feature rows, ${(totalFloats / nEvents / N_PARTICLE_FEATURES).toFixed(0)} particles each on average (${mb.toFixed(1)} MB of raw values)`;
+const figure = (what: string, ours: Timing, peer: Timing): Figure => ({
+  what: `${what} ${shape}, per core`,
+  unit: 'MB per CPU-s',
+  hepflow: perCpu(ours),
+  peer: perCpu(peer),
+  peerName: pyarrow.library,
+  ratio: perCpu(ours) / perCpu(peer),
+});
+const columnar = hepflow.readColumnarS!;
+const figures = [
+  figure('write', hepflow.writeS, pyarrow.writeS),
+  figure('read (columnar: batches of typed arrays, Arrow buffers)', columnar, pyarrow.readS),
+];
+for (const f of figures)
   console.log(
-    `| ${r.library} | ${(mb / r.writeS).toFixed(1)} | ${(nEvents / r.writeS).toFixed(0)} | ${(mb / r.readS).toFixed(1)} | ${(nEvents / r.readS).toFixed(0)} | ${(r.bytes / 1e6).toFixed(1)} | ${(r.bytes / rawBytes).toFixed(2)} | ${(base.writeS / r.writeS).toFixed(2)}× | ${(base.readS / r.readS).toFixed(2)}× |`,
+    `${f.what}: hepflow ${f.hepflow.toFixed(1)}, ${f.peerName} ${f.peer!.toFixed(1)} MB per CPU-s: ${f.ratio!.toFixed(2)}×`,
   );
-}
-mkdirSync('.data/bench', { recursive: true });
-writeFileSync(
-  '.data/bench/parquet.json',
-  JSON.stringify({ nEvents, meanParticles, rawBytes, rowGroup, rounds, results }, null, 2),
-);
+const load1 = loadavg();
+const skippedNames = [...skipped];
+writeRecord({
+  name: 'parquet',
+  title: 'writing and reading the feature Parquet schema vs pyarrow and the JS libraries',
+  command: `node dist/bench/parquet.js --events ${nEvents} --particles ${meanParticles} --rounds ${rounds}`,
+  figures,
+  tables: [
+    {
+      title: `${shape}, row groups of ${rowGroup}, snappy, best of ${rounds} rounds (CPU and wall each on its own); one thread each`,
+      columns: [
+        'library',
+        'write MB/CPU-s',
+        'read MB/CPU-s',
+        'write MB/s (wall)',
+        'read MB/s (wall)',
+        'file MB',
+        'write: hepflow / this (CPU)',
+        'read: hepflow / this (CPU)',
+        'note',
+      ],
+      rows: [
+        ...results.map((r) => [
+          r.library,
+          perCpu(r.writeS),
+          perCpu(r.readS),
+          perWall(r.writeS),
+          perWall(r.readS),
+          r.bytes / 1e6,
+          r === hepflow ? '' : `${(perCpu(hepflow.writeS) / perCpu(r.writeS)).toFixed(2)}×`,
+          r === hepflow ? '' : `${(perCpu(hepflow.readS) / perCpu(r.readS)).toFixed(2)}×`,
+          r.note,
+        ]),
+        [
+          'hepflow, read as columnar batches (readFeatureBatches)',
+          null,
+          perCpu(columnar),
+          null,
+          perWall(columnar),
+          null,
+          '',
+          '',
+          'one Float32Array of particles + offsets per row group; the rows above are views into such batches',
+        ],
+      ],
+    },
+  ],
+  notes: [
+    `Load average (1, 5, 15 min) at the start ${load0.map((l) => l.toFixed(1)).join(', ')}, at the end ${load1.map((l) => l.toFixed(1)).join(', ')}.`,
+    "hepflow writes FeatureRow objects through its streaming writer; pyarrow builds its table from flat numpy arrays, what a Python pipeline holds. The read figure compares hepflow's columnar batches with pyarrow's read_table into Arrow buffers; hepflow's row reader (one object per row, what training streams) is in the table. Every reader must reproduce the same checksum of the particle values.",
+    ...(skippedNames.length
+      ? [
+          `Not installed, so not measured this run: ${skippedNames.join(', ')} (the JS candidates that lost when parquet-wasm was chosen; \`npm install --no-save hyparquet-writer hyparquet @duckdb/node-api @dsnp/parquetjs\` brings them back). Measured 2026-11-24: hyparquet 3.3 / 20.4, DuckDB 1.1 / 30.8, parquetjs 1.1 / 5.3 MB/s write / read, against parquet-wasm 50.2 / 70.7 (wall, 2,000 rows).`,
+        ]
+      : []),
+  ],
+});

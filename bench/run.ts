@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mergeRecords, recordPath } from './lib/record.js';
+import { mergeRecords, recordPath, stampScriptSeconds } from './lib/record.js';
 
 /**
  * `npm run bench [name...] [-- options]`: runs each benchmark script in its own process (so one's
@@ -36,9 +36,10 @@ for (const name of scripts) {
     `\n(${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s${r.status === 0 ? '' : `, exit ${r.status ?? r.signal}`})`,
   );
   if (r.status !== 0) failed.push(name);
+  else stampScriptSeconds(name, (Date.now() - t0) / 1000);
 }
 const merged = mergeRecords(scripts.filter((s) => !failed.includes(s)));
 console.log(
-  `\nresults: .data/bench/<name>.json; BENCHMARKS.md and BENCHMARKS.json updated for: ${merged.join(', ') || 'none'}${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`,
+  `\nresults: .data/bench/<name>.record.json; BENCHMARKS.md and BENCHMARKS.json updated for: ${merged.join(', ') || 'none'}${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`,
 );
 process.exit(failed.length ? 1 : 0);

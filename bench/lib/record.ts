@@ -46,6 +46,8 @@ export interface BenchRecord {
   /** `git describe --always --dirty` of the code measured, when run from a checkout. */
   readonly commit?: string;
   readonly command: string;
+  /** Wall seconds of the whole benchmark script, set by bench/run.ts (absent when run alone). */
+  readonly scriptSeconds?: number;
   readonly figures: readonly Figure[];
   readonly tables: readonly Table[];
   readonly notes: readonly string[];
@@ -64,7 +66,7 @@ export interface BenchmarkFile {
   readonly format: 1;
   readonly generated: string;
   readonly benchmarks: Record<string, BenchRecord>;
-  /** Dropped per benchmark as soon as that benchmark writes a record. */
+  /** Dropped per benchmark as soon as that benchmark has a record; the section goes with the last. */
   readonly notRerun?: readonly CarriedFigure[];
   readonly notRerunSource?: string;
 }
@@ -101,12 +103,21 @@ export function writeRecord(r: Omit<BenchRecord, 'date' | 'machine' | 'commit'>)
   writeFileSync(recordPath(r.name), `${JSON.stringify(full, null, 2)}\n`);
 }
 
+/** Adds the script's wall time to the record it just wrote, so BENCHMARKS.md can say what `npm run bench` costs. */
+export function stampScriptSeconds(name: string, seconds: number): void {
+  const p = recordPath(name);
+  if (!existsSync(p)) return;
+  const r = JSON.parse(readFileSync(p, 'utf8')) as BenchRecord;
+  writeFileSync(p, `${JSON.stringify({ ...r, scriptSeconds: Math.round(seconds) }, null, 2)}\n`);
+}
+
 const fmt = (v: string | number | null): string => {
   if (v === null) return '–';
   if (typeof v === 'string') return v;
   if (Number.isInteger(v)) return v.toLocaleString('en-US');
   return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(3);
 };
+const duration = (s: number): string => (s < 90 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
 const ratio = (r: number | null): string => (r === null ? '–' : `${r.toFixed(2)}×`);
 
 function renderTable(t: Table): string[] {
@@ -143,6 +154,14 @@ export function renderMarkdown(file: BenchmarkFile): string {
     }
   }
   out.push('');
+  const timed = records.filter((r) => r.scriptSeconds !== undefined);
+  if (timed.length > 0) {
+    const total = timed.reduce((t, r) => t + r.scriptSeconds!, 0);
+    out.push(
+      `Time of each benchmark in its last \`npm run bench\` (wall, on its machine and load): ${timed.map((r) => `${r.name} ${duration(r.scriptSeconds!)}`).join(', ')}; ${duration(total)} in all${timed.length < records.length ? ` (${records.length - timed.length} not timed: run alone)` : ''}.`,
+      '',
+    );
+  }
   if (file.notRerun?.length) {
     out.push(
       '## Not rerun since the record began',
@@ -160,7 +179,7 @@ export function renderMarkdown(file: BenchmarkFile): string {
     out.push(
       `## ${r.name}: ${r.title}`,
       '',
-      `Run ${r.date}${r.commit ? ` at commit ${r.commit}` : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${m.loadAverage} at the end. Command: \`${r.command}\`.`,
+      `Run ${r.date}${r.commit ? ` at commit ${r.commit}` : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average ${m.loadAverage} at the end. Command: \`${r.command}\`${r.scriptSeconds === undefined ? '' : `, ${r.scriptSeconds} s in \`npm run bench\``}.`,
       '',
     );
     for (const t of r.tables) out.push(...renderTable(t));
@@ -183,10 +202,13 @@ export function mergeRecords(names: readonly string[], root = resolve('.')): str
     file.benchmarks[name] = JSON.parse(readFileSync(p, 'utf8')) as BenchRecord;
     merged.push(name);
   }
+  // A carried figure goes as soon as its benchmark has a record, whichever run merged it.
+  const { notRerun, notRerunSource, ...rest } = file;
+  const carried = (notRerun ?? []).filter((f) => !(f.benchmark in file.benchmarks));
   const next: BenchmarkFile = {
-    ...file,
+    ...rest,
     generated: new Date().toISOString(),
-    ...(file.notRerun ? { notRerun: file.notRerun.filter((f) => !merged.includes(f.benchmark)) } : {}),
+    ...(carried.length > 0 ? { notRerun: carried, ...(notRerunSource ? { notRerunSource } : {}) } : {}),
   };
   writeFileSync(jsonPath, `${JSON.stringify(next, null, 2)}\n`);
   writeFileSync(resolve(root, 'BENCHMARKS.md'), renderMarkdown(next));

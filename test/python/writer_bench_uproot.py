@@ -1,13 +1,14 @@
 """uproot side of bench/root-write.ts: write the same Delphes columns with uproot.
 
-Usage: writer_bench_uproot.py POOL OUT EVENTS LEVEL
+Usage: writer_bench_uproot.py POOL OUT EVENTS LEVEL [zlib|deflate]
 
 POOL is the binary event pool written by bench/root-write.ts: a little-endian u32
 header length, a JSON header {"events": P, "arrays": [{"name", "dtype", "offset",
 "length"}]}, then the arrays. Counts are named "<Branch>_size"; members
 "<Branch>.<Member>". The pool is written EVENTS / P times (one TTree.extend per
 pass, so each pass makes one basket per branch) as uproot's flat jagged layout
-(counter n<Branch>, branches <Branch>_<Member>), zlib at LEVEL.
+(counter n<Branch>, branches <Branch>_<Member>), zlib at LEVEL, compressed with Python's
+zlib or with libdeflate (the `deflate` package; uproot's fastest zlib).
 
 Prints JSON: {"seconds", "cpuSeconds", "maxRssMB", "fileBytes", "events"}.
 """
@@ -26,6 +27,7 @@ import uproot
 
 def main() -> int:
     pool_path, out_path, events, level = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    uproot.ZLIB.library = sys.argv[5] if len(sys.argv) > 5 else "zlib"
     with open(pool_path, "rb") as f:
         raw = f.read()
     (hlen,) = struct.unpack("<I", raw[:4])
