@@ -125,7 +125,7 @@ async function measure(): Promise<Measured> {
       const inputKey = `inputs/x${scale}/events-${events}.root`;
       const input = `s3://${BUCKET}/${inputKey}`;
       const log = (stage: string, r: StageRun) => {
-        stages[stage as StageName] = r;
+        stages[stage] = r;
         console.error(
           `${scale}×: ${stage} peak RSS ${r.maxRssMiB.toFixed(0)} MiB (start ${r.startRssMiB.toFixed(0)}), ${r.seconds.toFixed(0)} s`,
         );
@@ -140,7 +140,10 @@ async function measure(): Promise<Measured> {
         const samples = Array.from({ length: DEMO.files }, (_, k) => ({ name: `file${k}`, uri: input, sidecar: true }));
         log('features', await child(env, 'features', { samples, outputUri: `${runUri}/features` }));
         const datasetUri = `${runUri}/dataset/dev`;
-        log('dataset', await child(env, 'dataset', { featuresUri: `${runUri}/features`, outputUri: datasetUri, kind: 'dev' }));
+        log(
+          'dataset',
+          await child(env, 'dataset', { featuresUri: `${runUri}/features`, outputUri: datasetUri, kind: 'dev' }),
+        );
         for (const kind of MODELS) {
           const spec = {
             kind,

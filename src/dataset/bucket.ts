@@ -90,7 +90,7 @@ export async function* readBucketRecords(
     for (let k = 0; k < seq.length; k++) {
       const i = seq[k]!;
       const bytes = new Uint8Array(sizes[i]!);
-      const { bytesRead } = await fh.read(bytes, 0, bytes.length, offsets[i]!);
+      const { bytesRead } = await fh.read(bytes, 0, bytes.length, offsets[i]);
       if (bytesRead !== bytes.length) throw new Error(`${path}: truncated bucket record at byte ${offsets[i]}`);
       yield decodeRecord(bytes, classNames, uris, path, offsets[i]!);
     }

@@ -155,13 +155,20 @@ export function ownedRow<T extends TrainingRow>(row: T): T {
   return { ...row, hlf: row.hlf.slice(), particles: row.particles.slice() };
 }
 
-/** The rows of one training epoch, shuffled reproducibly from (seed, epoch), in batches. */
+const NO_PARTICLES = new Float32Array(0);
+
+/**
+ * The rows of one training epoch, shuffled reproducibly from (seed, epoch), in batches.
+ * Without `particles` (a model that reads only the HLF) the buffered rows drop theirs,
+ * nearly all of a row's bytes.
+ */
 export function trainingRowBatches(
   source: RowSource,
-  o: { split: SplitConfig; batchSize: number; shuffleBuffer: number; seed: number; epoch: number },
+  o: { split: SplitConfig; batchSize: number; shuffleBuffer: number; seed: number; epoch: number; particles?: boolean },
 ): AsyncGenerator<TrainingRow[]> {
   const random = mulberry32(fnv1a(`epoch ${o.epoch}`, o.seed));
-  return chunk(shuffleRows(splitRows(source, o.split, 'train'), o.shuffleBuffer, random, ownedRow), o.batchSize);
+  const hold = o.particles === false ? (row: TrainingRow) => ownedRow({ ...row, particles: NO_PARTICLES }) : ownedRow;
+  return chunk(shuffleRows(splitRows(source, o.split, 'train'), o.shuffleBuffer, random, hold), o.batchSize);
 }
 
 /** Every row of the source (no split: for the test set), in batches of `batchSize`. */
