@@ -69,7 +69,7 @@ interface StageRun {
 interface ScaleRun {
   readonly scale: number;
   readonly events: number;
-  readonly inputBytes: number;
+  inputBytes: number;
   readonly stages: Partial<Record<StageName, StageRun>>;
 }
 interface Measured {
@@ -78,8 +78,11 @@ interface Measured {
   readonly epochs: number;
   readonly runs: ScaleRun[];
   readonly wallSeconds: number;
+  /** False while the run is under way, or if it stopped: the stages measured so far. */
+  readonly complete: boolean;
 }
 
+const measuredPath = resolve(BENCH_DIR, 'memory.json');
 const STAGE_RSS = fileURLToPath(new URL('./lib/stage-rss.js', import.meta.url));
 const stackDir = resolve(BENCH_DIR, 'memory-stack');
 const BUCKET = 'hepflow-bench';
@@ -118,14 +121,31 @@ async function measure(): Promise<Measured> {
   };
   const objectPath = (key: string) => path.join(config.s3.root, BUCKET, key);
   const t0 = performance.now();
+  const runs: ScaleRun[] = [];
+  const save = (complete: boolean): Measured => {
+    const m = {
+      scales: SCALES,
+      maxLen: MAX_LEN,
+      epochs: EPOCHS,
+      runs: [...runs].sort((a, b) => a.scale - b.scale),
+      wallSeconds: (performance.now() - t0) / 1000,
+      complete,
+    };
+    // After every stage, so a run stopped part-way keeps what it measured (--report renders it).
+    writeFileSync(measuredPath, JSON.stringify(m, null, 2));
+    return m;
+  };
   try {
-    const chain = async (scale: number): Promise<ScaleRun> => {
+    const chain = async (scale: number): Promise<void> => {
       const events = PER_FILE * scale;
       const stages: ScaleRun['stages'] = {};
+      const run: ScaleRun = { scale, events, inputBytes: 0, stages };
+      runs.push(run);
       const inputKey = `inputs/x${scale}/events-${events}.root`;
       const input = `s3://${BUCKET}/${inputKey}`;
       const log = (stage: string, r: StageRun) => {
         stages[stage] = r;
+        save(false);
         console.error(
           `${scale}×: ${stage} peak RSS ${r.maxRssMiB.toFixed(0)} MiB (start ${r.startRssMiB.toFixed(0)}), ${r.seconds.toFixed(0)} s`,
         );
@@ -133,6 +153,7 @@ async function measure(): Promise<Measured> {
       // The sidecar is written last: with it the file is complete (as the generate activity decides).
       if (!existsSync(objectPath(inputKey.replace(/\.root$/, '.labels.json'))))
         log('generate', await child(env, 'generate', { uri: input, events, seed: scale, mix: DEMO.mix }));
+      run.inputBytes = statSync(objectPath(inputKey)).size;
       const work = `runs/x${scale}`;
       rmSync(objectPath(work), { recursive: true, force: true });
       const runUri = `s3://${BUCKET}/${work}`;
@@ -158,37 +179,25 @@ async function measure(): Promise<Measured> {
       } finally {
         rmSync(objectPath(work), { recursive: true, force: true });
       }
-      return { scale, events, inputBytes: statSync(objectPath(inputKey)).size, stages };
     };
     // Largest first: it takes longest; the smaller scales share the other slots.
     const queue = [...SCALES].sort((a, b) => b - a);
-    const runs: ScaleRun[] = [];
     await Promise.all(
       Array.from({ length: Math.min(PARALLEL, queue.length) }, async () => {
-        for (let s = queue.shift(); s !== undefined; s = queue.shift()) runs.push(await chain(s));
+        for (let s = queue.shift(); s !== undefined; s = queue.shift()) await chain(s);
       }),
     );
-    runs.sort((a, b) => a.scale - b.scale);
-    return { scales: SCALES, maxLen: MAX_LEN, epochs: EPOCHS, runs, wallSeconds: (performance.now() - t0) / 1000 };
+    return save(true);
   } finally {
     await s3.stop();
   }
 }
 
-const measuredPath = resolve(BENCH_DIR, 'memory.json');
-let measured: Measured;
-if (opts.report) {
-  measured = JSON.parse(readFileSync(measuredPath, 'utf8')) as Measured;
-} else {
-  measured = await measure();
-  writeFileSync(measuredPath, JSON.stringify(measured, null, 2));
-}
+const measured: Measured = opts.report ? (JSON.parse(readFileSync(measuredPath, 'utf8')) as Measured) : await measure();
 
 const { runs } = measured;
-const first = runs[0]!;
-const last = runs.at(-1)!;
 const peak = (r: ScaleRun, s: StageName) => r.stages[s]?.maxRssMiB ?? null;
-/** Flat when the largest scale's peak is within 10% of the previous scale's (buffers sized by configuration fill first). */
+/** Flat when the peak at the largest scale measured is within 10% of the one before (buffers sized by configuration fill first). */
 function verdict(s: StageName): string {
   const ps = runs.map((r) => peak(r, s)).filter((p): p is number => p !== null);
   if (ps.length < 2) return '–';
@@ -201,7 +210,7 @@ const rssTable: Table = {
     'stage',
     ...runs.map((r) => `${r.scale}× peak RSS`),
     ...runs.map((r) => `${r.scale}× after imports`),
-    `${runs.at(-2)?.scale ?? ''}× → ${last.scale}×`,
+    'between the two largest scales measured',
   ],
   rows: STAGES.map((s) => [
     s,
@@ -224,14 +233,22 @@ const dataTable: Table = {
     ),
   ]),
 };
-const figures: Figure[] = STAGES.filter((s) => s !== 'generate' && peak(last, s) !== null).map((s) => ({
-  what: `${s} peak RSS at ${last.scale}× the demo's data (${first.scale}×: ${Math.round(peak(first, s) ?? NaN)} MiB; ${verdict(s)})`,
-  unit: 'MiB',
-  hepflow: Math.round(peak(last, s)!),
-  peer: null,
-  peerName: null,
-  ratio: null,
-}));
+// Per stage, its peak at the largest scale it was measured at.
+const figures: Figure[] = STAGES.filter((s) => s !== 'generate').flatMap((s) => {
+  const at = runs.filter((r) => peak(r, s) !== null);
+  const top = at.at(-1);
+  if (top === undefined) return [];
+  return [
+    {
+      what: `${s} peak RSS at ${top.scale}× the demo's data (${at[0]!.scale}×: ${Math.round(peak(at[0]!, s)!)} MiB; ${verdict(s)})`,
+      unit: 'MiB',
+      hepflow: Math.round(peak(top, s)!),
+      peer: null,
+      peerName: null,
+      ratio: null,
+    },
+  ];
+});
 for (const t of [rssTable, dataTable]) {
   console.log(`\n${t.title}\n\n| ${t.columns.join(' | ')} |\n|${t.columns.map(() => '---').join('|')}|`);
   for (const r of t.rows) console.log(`| ${r.join(' | ')} |`);
@@ -246,6 +263,11 @@ writeRecord({
     `Scale s: one generated file of 6,000·s events (the demo's per-file size × s; the demo's mix ${DEMO.mix}), named by 4 samples as the demo's 4 files, so the features run's manifest lists 4 parts of 6,000·s events and the dataset reads 24,000·s events' worth of rows (the demo: 4 distinct files of 6,000). Generated, not real pile-up events: real files at ~170 kB/event would be ~100 GB at 100×.`,
     'Each stage runs in its own node process (bench/lib/stage-rss.ts) through the function its activity runs: generateToStorage, prepareFilePart (features; the 3 other samples reuse the committed part), buildDataset (kind dev, as the demo: capped at 100,000 events, every input row read), trainRun (training in a worker thread of the same process). Storage: the project’s S3 server (rclone serve s3) on a local directory. Peak RSS is the kernel’s VmHWM of that process; "after imports" is VmRSS before the stage starts.',
     `Training: ${measured.epochs} epoch(s), batch 128, shuffle buffer 10,000 rows, sequence models at T ≤ ${measured.maxLen} (padding to the batch's longest). Flat: the largest scale's peak within 10% of the one before; buffers sized by configuration (the dataset's 20,000-row shuffle bucket, training's 10,000-row shuffle buffer) fill up between the small scales.`,
-    `Scales ran ${PARALLEL} at a time (peak RSS is per process); whole benchmark ${measured.wallSeconds.toFixed(0)} s wall.`,
+    `Scales ran ${PARALLEL} at a time (peak RSS is per process); whole benchmark ${measured.wallSeconds.toFixed(0)} s wall. generate is measured only at the scales whose input this run generated (inputs are cached between runs).`,
+    ...(measured.complete === false
+      ? [
+          'This run stopped before it finished (the machine was shared and loaded): the stages missing from the table were not measured.',
+        ]
+      : []),
   ],
 });
