@@ -59,7 +59,7 @@ function hepflow(file: string): StageRun {
   const r = JSON.parse(
     execFileSync(
       process.execPath,
-      [fileURLToPath(new URL('./lib/feature-stage-rss.js', import.meta.url)), file, hepflowOut],
+      [fileURLToPath(new URL('./lib/stage-rss.js', import.meta.url)), 'feature-file', file, hepflowOut],
       { encoding: 'utf8' },
     ),
   ) as StageRun;
@@ -270,7 +270,7 @@ writeRecord({
   figures,
   tables: [mainTable, growthTable],
   notes: [
-    'hepflow: storage → ROOT reader → selection, HLF, particle sequence → Parquet, as the features activity runs it (bench/lib/feature-stage-rss.ts). Peer: test/python/features_peer.py, the same output value for value (checked every run with test/python/features_compare.py; max rel. diff is the largest relative difference of any float, 0 = bit-identical).',
+    'hepflow: storage → ROOT reader → selection, HLF, particle sequence → Parquet, as the features activity runs it (bench/lib/stage-rss.ts). Peer: test/python/features_peer.py, the same output value for value (checked every run with test/python/features_compare.py; max rel. diff is the largest relative difference of any float, 0 = bit-identical).',
     'Times run from opening the input to closing the Parquet file; process start, imports and numba compilation (cached on disk) are outside on both sides. Per core = events per CPU-second (user + system of the whole process, all threads) of the best round; wall-clock rates are in the table too but on a machine shared with other jobs they mostly measure the scheduler.',
     "Real pile-up input: the 300 events of shared/testdata/delphes/delphes-pu20-{qcd,ttbar,wjets}.root, rewritten cyclically by hepflow's writer (zlib 1, only the collections the stage reads).",
   ],

@@ -8,11 +8,13 @@
  *           sampling), send exactly `testFraction` of each class's kept rows to test,
  *           append each kept row to a uniformly random bucket file of its split, and
  *           fold train rows into the HLF and particle scalers;
- *   pass 2  per bucket: load it, shuffle it in memory, append it to the split's output.
+ *   pass 2  per bucket: shuffle an index of its records, append them in that order to the
+ *           split's output, reading one record at a time.
  *
  * A uniform bucket followed by a uniform in-bucket shuffle is a uniform permutation.
- * Memory is bounded by one bucket (bucketRows rows) plus one row group per open
- * Parquet file; disk use is one extra copy of the selected rows. Every random decision
+ * Memory is bounded by one row group per open Parquet file, the bucket writers' buffers
+ * and one bucket's record index (bucketRows × ~16 bytes), whatever the rows' size; disk
+ * use is one extra copy of the selected rows. Every random decision
  * comes from (seed, purpose) streams, so the same parts and config give the same bytes.
  */
 import { createHash } from 'node:crypto';
@@ -23,7 +25,7 @@ import { EVENT_CLASSES } from '../physics/schema.js';
 import { HlfScalerFit, ParticleScalerFit, type HlfScaler, type ParticleScaler } from './scaler.js';
 import { readFeatureLabels, readFeatureRows } from '../parquet/reader.js';
 import { ParquetFeatureWriter } from '../parquet/writer.js';
-import { BucketWriter, readBucket } from './bucket.js';
+import { BucketWriter, readBucketRecords } from './bucket.js';
 import { Rng, Sampler } from './random.js';
 import { InvalidInputError } from '../errors.js';
 import { eventLoopTurns } from '../yield.js';
@@ -51,7 +53,7 @@ export interface AssembleOptions {
   readonly testFraction?: number;
   /** Row-group size of the outputs (default 1000 rows: a streaming-training read unit). */
   readonly rowGroupSize?: number;
-  /** Target rows per shuffle bucket (default 20,000): bounds memory in pass 2. */
+  /** Target rows per shuffle bucket (default 20,000): pass 2 holds an index of one bucket's records. */
   readonly bucketRows?: number;
   /** Class names by label (default: the paper's qcd, ttbar, wjets); every class must have events. */
   readonly classes?: readonly string[];
@@ -316,7 +318,7 @@ async function scatter(
   return out;
 }
 
-/** Pass 2: per bucket, loads it, shuffles it in memory and appends it to its split's Parquet file. */
+/** Pass 2: per bucket, appends its records in a uniformly random order to its split's Parquet file. */
 async function shuffleBuckets(
   scattered: Scattered,
   paths: { readonly train: string; readonly test: string },
@@ -334,13 +336,16 @@ async function shuffleBuckets(
     const w = await ParquetFeatureWriter.open(paths[split], { rowGroupSize: config.rowGroupSize });
     for (let b = 0; b < scattered.buckets[split]; b++) {
       const file = join(workDir, `${split}-${b}.bin`);
-      const rows = await readBucket(file, scattered.classNames, scattered.uris);
-      shuffleRng.shuffle(rows);
-      for (const r of rows) {
+      const shuffled = (n: number) => {
+        const order = Array.from({ length: n }, (_, i) => i);
+        shuffleRng.shuffle(order);
+        return order;
+      };
+      for await (const r of readBucketRecords(file, scattered.classNames, scattered.uris, shuffled)) {
         await turn();
         await w.write(r);
+        written++;
       }
-      written += rows.length;
       await rm(file);
       await onProgress?.({ pass: 2, rows: written });
     }

@@ -104,22 +104,25 @@ async function* splitRows(
 
 /**
  * Bounded-buffer shuffle (as tf.data's): fill `bufferSize` rows, then emit a random
- * buffered row for every row read. Memory stays bounded for the 255 GB particle set.
+ * buffered row for every row read. The buffer holds `hold(row)` for each row: for rows
+ * that are views into a larger batch, a copy that owns its data (ownedRow), or memory
+ * is bounded by the batches the buffered rows pin, not by the buffer.
  */
 export async function* shuffleRows<T>(
   rows: AsyncIterable<T>,
   bufferSize: number,
   random: () => number,
+  hold: (row: T) => T = (row) => row,
 ): AsyncGenerator<T> {
   const buf: T[] = [];
   for await (const row of rows) {
     if (buf.length < bufferSize) {
-      buf.push(row);
+      buf.push(hold(row));
       continue;
     }
     const j = Math.floor(random() * bufferSize);
     const out = buf[j]!;
-    buf[j] = row;
+    buf[j] = hold(row);
     yield out;
   }
   for (let i = buf.length - 1; i > 0; i--) {
@@ -141,13 +144,31 @@ export async function* chunk<T>(rows: AsyncIterable<T>, size: number): AsyncGene
   if (cur.length > 0) yield cur;
 }
 
-/** The rows of one training epoch, shuffled reproducibly from (seed, epoch), in batches. */
+/**
+ * The row with its own copies of `hlf` and `particles`. Rows read from Parquet are views
+ * into their row group's arrays, and a shuffle buffer keeps a row for a random, often
+ * long time: one such row kept its whole row group (a thousand rows' particles) alive,
+ * and a 10,000-row buffer kept ~70 row groups, so training's memory grew with the
+ * dataset (1.4 GB for 55k rows) instead of staying at the buffer's size.
+ */
+export function ownedRow<T extends TrainingRow>(row: T): T {
+  return { ...row, hlf: row.hlf.slice(), particles: row.particles.slice() };
+}
+
+const NO_PARTICLES = new Float32Array(0);
+
+/**
+ * The rows of one training epoch, shuffled reproducibly from (seed, epoch), in batches.
+ * Without `particles` (a model that reads only the HLF) the buffered rows drop theirs,
+ * nearly all of a row's bytes.
+ */
 export function trainingRowBatches(
   source: RowSource,
-  o: { split: SplitConfig; batchSize: number; shuffleBuffer: number; seed: number; epoch: number },
+  o: { split: SplitConfig; batchSize: number; shuffleBuffer: number; seed: number; epoch: number; particles?: boolean },
 ): AsyncGenerator<TrainingRow[]> {
   const random = mulberry32(fnv1a(`epoch ${o.epoch}`, o.seed));
-  return chunk(shuffleRows(splitRows(source, o.split, 'train'), o.shuffleBuffer, random), o.batchSize);
+  const hold = o.particles === false ? (row: TrainingRow) => ownedRow({ ...row, particles: NO_PARTICLES }) : ownedRow;
+  return chunk(shuffleRows(splitRows(source, o.split, 'train'), o.shuffleBuffer, random, hold), o.batchSize);
 }
 
 /** Every row of the source (no split: for the test set), in batches of `batchSize`. */

@@ -570,6 +570,7 @@ async function trainEpoch(
     shuffleBuffer: config.shuffleBuffer,
     seed: config.seed,
     epoch,
+    particles: modelInputs(config.model.kind).includes('particles'),
   });
   for await (const rows of batches) {
     if (deps.shouldStop?.()) throw new AbortError(`training stopped during epoch ${epoch} before batch ${batchIndex}`);

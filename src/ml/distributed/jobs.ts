@@ -29,6 +29,7 @@ import {
   isValidationRow,
   makeBatch,
   mulberry32,
+  ownedRow,
   shuffleRows,
   validateParticleScaler,
   validateScaler,
@@ -472,6 +473,7 @@ export async function trainShard(input: ShardInput, hooks: JobHooks = {}): Promi
       groupRows(store, plan, refs, (row) => !isValidationRow(row, -1, plan.config.split)),
       plan.config.shuffleBuffer,
       mulberry32(seedOf(plan.config.seed, round, input.shard, 1)),
+      ownedRow,
     );
     const t1 = performance.now();
     const setupSeconds = (t1 - tSetup) / 1000;
