@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { activitiesFor } from './activity-sets.js';
+import { profiled } from './activity-profile.js';
 import type { ActivityDeps } from '../activities/index.js';
 import type { PoolWorkerOptions } from './worker-options.js';
 import { Storage } from '../src/storage/index.js';
@@ -24,7 +25,7 @@ export async function createPoolWorker(
     connection,
     namespace,
     taskQueue: options.taskQueue,
-    activities: activitiesFor(options.pool, deps),
+    activities: profiled(activitiesFor(options.pool, deps), deps.env.HEPFLOW_ACTIVITY_PROFILE),
     ...(options.pool === 'cpu' ? { workflowsPath } : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,

@@ -4,6 +4,7 @@ import { HttpStore, httpSettingsFromEnv, type HttpSettings } from './http-store.
 import type { ObjectInfo, ObjectStore, WriteBody } from './types.js';
 import type { RandomAccessSource } from './random-access.js';
 import { normalizeUri, parseUri } from './uri.js';
+import { metered } from './io-meter.js';
 import type { Readable } from 'node:stream';
 
 export * from './types.js';
@@ -11,6 +12,7 @@ export * from './uri.js';
 export type { RandomAccessSource } from './random-access.js';
 export { s3SettingsFromEnv, type S3Settings } from './s3-store.js';
 export { httpSettingsFromEnv, type HttpSettings } from './http-store.js';
+export { meterStorage, threadStorageIo, addStorageIo, NO_STORAGE_IO, type StorageIo } from './io-meter.js';
 
 /**
  * One interface over s3://, file:// and (read-only) http(s):// URIs. Each call picks the
@@ -34,28 +36,40 @@ export class Storage implements ObjectStore {
     return this.s3;
   }
 
+  // Every request is metered (io-meter.ts): what a profile splits into storage and computation.
   list(prefixUri: string): AsyncIterable<ObjectInfo> {
     const uri = normalizeUri(prefixUri);
     // normalizeUri drops a bare path's trailing slash, which marks "this directory".
-    return this.backend(uri).list(prefixUri.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri);
+    return meteredPages(this.backend(uri).list(prefixUri.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri));
   }
   head(uri: string): Promise<ObjectInfo | undefined> {
-    return this.backend(uri).head(normalizeUri(uri));
+    return metered(() => this.backend(uri).head(normalizeUri(uri)));
   }
-  openRead(uri: string): Promise<RandomAccessSource> {
-    return this.backend(uri).openRead(normalizeUri(uri));
+  async openRead(uri: string): Promise<RandomAccessSource> {
+    const source = await metered(() => this.backend(uri).openRead(normalizeUri(uri)));
+    return {
+      ...source,
+      read: (offset, length) => metered(() => source.read(offset, length), (b) => ({ read: b.length })),
+      close: () => source.close(),
+    };
   }
   readAll(uri: string): Promise<Uint8Array> {
-    return this.backend(uri).readAll(normalizeUri(uri));
+    return metered(
+      () => this.backend(uri).readAll(normalizeUri(uri)),
+      (b) => ({ read: b.length }),
+    );
   }
   readStream(uri: string): Promise<Readable> {
-    return this.backend(uri).readStream(normalizeUri(uri));
+    return metered(() => this.backend(uri).readStream(normalizeUri(uri)));
   }
   write(uri: string, body: WriteBody): Promise<ObjectInfo> {
-    return this.backend(uri).write(normalizeUri(uri), body);
+    return metered(
+      () => this.backend(uri).write(normalizeUri(uri), body),
+      (info) => ({ written: info.size }),
+    );
   }
   delete(uri: string): Promise<void> {
-    return this.backend(uri).delete(normalizeUri(uri));
+    return metered(() => this.backend(uri).delete(normalizeUri(uri)));
   }
 
   async readJson<T>(uri: string): Promise<T> {
@@ -64,6 +78,15 @@ export class Storage implements ObjectStore {
   }
   writeJson(uri: string, value: unknown): Promise<ObjectInfo> {
     return this.write(uri, JSON.stringify(value, null, 2) + '\n');
+  }
+}
+
+async function* meteredPages(objects: AsyncIterable<ObjectInfo>): AsyncIterable<ObjectInfo> {
+  const it = objects[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await metered(() => it.next());
+    if (next.done) return;
+    yield next.value;
   }
 }
 
