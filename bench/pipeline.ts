@@ -25,6 +25,7 @@ import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
+import { workerOptions } from '../workers/worker-options.js';
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT, DEFAULT_RETRY } from '../src/contract/policies.js';
 import { copyPrefix } from '../src/storage/copy.js';
 import { dataDir } from '../src/paths.js';
@@ -39,6 +40,7 @@ import {
   latencies,
   parseProcStat,
   runSpans,
+  saturated,
   splitStage,
   type ActivitySpan,
   type CpuSamples,
@@ -182,7 +184,14 @@ function fact(e: Event): HistoryFact | undefined {
   )
     return { kind: 'workflowClosed', id, t };
   const s = e.activityTaskScheduledEventAttributes;
-  if (s) return { kind: 'activityScheduled', id, t, activityType: s.activityType?.name ?? '', activityId: s.activityId ?? '' };
+  if (s)
+    return {
+      kind: 'activityScheduled',
+      id,
+      t,
+      activityType: s.activityType?.name ?? '',
+      activityId: s.activityId ?? '',
+    };
   if (e.activityTaskStartedEventAttributes)
     return { kind: 'activityStarted', id, t, scheduledId: num(e.activityTaskStartedEventAttributes.scheduledEventId) };
   const ac =
@@ -195,7 +204,9 @@ function fact(e: Event): HistoryFact | undefined {
   if (e.workflowTaskStartedEventAttributes)
     return { kind: 'taskStarted', id, t, scheduledId: num(e.workflowTaskStartedEventAttributes.scheduledEventId) };
   const tc =
-    e.workflowTaskCompletedEventAttributes ?? e.workflowTaskFailedEventAttributes ?? e.workflowTaskTimedOutEventAttributes;
+    e.workflowTaskCompletedEventAttributes ??
+    e.workflowTaskFailedEventAttributes ??
+    e.workflowTaskTimedOutEventAttributes;
   if (tc) return { kind: 'taskClosed', id, t, scheduledId: num(tc.scheduledEventId) };
   if (e.startChildWorkflowExecutionInitiatedEventAttributes)
     return {
@@ -240,9 +251,7 @@ async function tree(c: Client, workflowId: string, runId?: string): Promise<Tree
     if (!spans.continuedAsNew) break;
     r = spans.continuedAsNew;
   }
-  const children = await Promise.all(
-    runs.flatMap((r) => r.children).map((ch) => tree(c, ch.workflowId, ch.runId)),
-  );
+  const children = await Promise.all(runs.flatMap((r) => r.children).map((ch) => tree(c, ch.workflowId, ch.runId)));
   return { workflowId, runs, children };
 }
 const allActivities = (t: Tree): (ActivitySpan & { workflowId: string })[] => [
@@ -344,6 +353,7 @@ interface StageRow {
   cpuS3: number;
   eventsPerSecond: number | null;
   temporal: number;
+  queued: number;
   storage: number;
   compute: number;
   activities: number;
@@ -365,8 +375,19 @@ function readProfile(): ActivityProfileLine[] {
   }
 }
 
+/** The worker's activity slots (workers/worker-options.ts): when all are busy, a stage's next activity queues. */
+const slots = workerOptions('cpu', []).maxConcurrentActivities;
+
 function profileRows(stages: readonly Stage[]): StageRow[] {
   const lines = readProfile();
+  const full = saturated(
+    stages.flatMap((s) =>
+      s.activities
+        .filter((a) => a.startedAt !== undefined && a.closedAt !== undefined)
+        .map((a): Interval => [a.startedAt!, a.closedAt!]),
+    ),
+    slots,
+  );
   const linesOf = (a: { workflowId: string; activityId: string }) =>
     lines.filter((l) => l.workflowId === a.workflowId && l.activityId === a.activityId);
   return stages.map((s) => {
@@ -382,7 +403,7 @@ function profileRows(stages: readonly Stage[]): StageRow[] {
           bytes: ls.reduce((x, l) => x + l.storage.bytesRead + l.storage.bytesWritten, 0),
         };
       });
-    const split = splitStage(s.interval, measured);
+    const split = splitStage(s.interval, measured, full);
     const lat = latencies(s.activities, s.tasks);
     return {
       name: s.name,
@@ -392,6 +413,7 @@ function profileRows(stages: readonly Stage[]): StageRow[] {
       cpuS3: cpuOf('s3', s.interval),
       eventsPerSecond: s.events === undefined ? null : s.events / split.wallSeconds,
       temporal: split.temporalSeconds,
+      queued: split.queuedSeconds,
       storage: split.storageSeconds,
       compute: split.computeSeconds,
       activities: lat.activities,
@@ -477,7 +499,8 @@ async function running(roots: readonly string[]): Promise<{ types: Set<string>; 
     }
     if (roots.includes(wid) && d.status.name === 'RUNNING') open++;
     // PENDING_ACTIVITY_STATE_STARTED
-    for (const a of d.raw.pendingActivities ?? []) if (a.state === 2 && a.activityType?.name) types.add(a.activityType.name);
+    for (const a of d.raw.pendingActivities ?? [])
+      if (a.state === 2 && a.activityType?.name) types.add(a.activityType.name);
     for (const c of d.raw.pendingChildren ?? []) if (c.workflowId) queue.push(c.workflowId);
   }
   return { types, closed: open === 0 };
@@ -532,11 +555,13 @@ try {
   // The pipeline's own orchestration: the time no activity of the run was running.
   const pipelineSplit = splitStage(
     pipelineInterval,
-    base.stages.slice(1).flatMap((s) =>
-      s.activities
-        .filter((a) => a.startedAt !== undefined && a.closedAt !== undefined)
-        .map((a) => ({ startedAt: a.startedAt!, closedAt: a.closedAt!, storageSeconds: 0 })),
-    ),
+    base.stages
+      .slice(1)
+      .flatMap((s) =>
+        s.activities
+          .filter((a) => a.startedAt !== undefined && a.closedAt !== undefined)
+          .map((a) => ({ startedAt: a.startedAt!, closedAt: a.closedAt!, storageSeconds: 0 })),
+      ),
   );
   const orchestrationShare = pipelineSplit.temporalSeconds / pipelineSplit.wallSeconds;
   const f = (x: number, d = 1) => x.toFixed(d);
@@ -545,12 +570,12 @@ try {
       `${f(pipelineSplit.temporalSeconds)} s = ${f(100 * orchestrationShare)}% of the pipeline\n`,
   );
   console.log(
-    '| stage | wall s | worker CPU s | Temporal CPU s | S3 CPU s | events/s | Temporal s | storage s | compute s | activities | Σ schedule→start s | workflow tasks | Σ task s | storage requests | storage MB |',
+    '| stage | wall s | worker CPU s | Temporal CPU s | S3 CPU s | events/s | Temporal s | queued s | storage s | compute s | activities | Σ schedule→start s | workflow tasks | Σ task s | storage requests | storage MB |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
     console.log(
-      `| ${r.name} | ${f(r.wall)} | ${f(r.cpuWorker)} | ${f(r.cpuTemporal)} | ${f(r.cpuS3)} | ${r.eventsPerSecond === null ? '–' : f(r.eventsPerSecond, 0)} | ${f(r.temporal, 2)} | ${f(r.storage, 2)} | ${f(r.compute, 2)} | ${r.activities} | ${f(r.scheduleToStart, 2)} | ${r.workflowTasks} | ${f(r.workflowTaskSeconds, 2)} | ${r.storageRequests} | ${f(r.storageMB)} |`,
+      `| ${r.name} | ${f(r.wall)} | ${f(r.cpuWorker)} | ${f(r.cpuTemporal)} | ${f(r.cpuS3)} | ${r.eventsPerSecond === null ? '–' : f(r.eventsPerSecond, 0)} | ${f(r.temporal, 2)} | ${f(r.queued, 2)} | ${f(r.storage, 2)} | ${f(r.compute, 2)} | ${r.activities} | ${f(r.scheduleToStart, 2)} | ${r.workflowTasks} | ${f(r.workflowTaskSeconds, 2)} | ${r.storageRequests} | ${f(r.storageMB)} |`,
     );
 
   // ---- crash recovery: one run, the worker killed once in each chosen stage ------------
@@ -591,7 +616,9 @@ try {
         const killedAt = Date.now();
         crashes.push({ stage, activity: type, killedAt, delayMs });
         console.log(`  killed the worker ${(delayMs / 1000).toFixed(1)} s into ${type} (${stage})`);
-        await new Promise((r) => (victim.exitCode !== null || victim.signalCode !== null ? r(null) : victim.once('exit', r)));
+        await new Promise((r) =>
+          victim.exitCode !== null || victim.signalCode !== null ? r(null) : victim.once('exit', r),
+        );
         await startWorker();
       }
     });
@@ -614,7 +641,7 @@ try {
   // ---- the record --------------------------------------------------------------------
   const stageTable: Table = {
     title:
-      'Per stage, undisturbed run (seconds; Temporal = no activity of the stage running; storage/compute split the rest in the proportion the activities measured)',
+      "Per stage, undisturbed run (seconds; Temporal = no activity of the stage running and a worker slot free; queued = none running because every slot ran another stage's; storage/compute split the rest in the proportion the activities measured)",
     columns: [
       'stage',
       'wall',
@@ -623,6 +650,7 @@ try {
       'S3 server CPU',
       'events/s',
       'Temporal',
+      'queued for a worker slot',
       'storage',
       'compute',
       'activities',
@@ -640,6 +668,7 @@ try {
       r.cpuS3,
       r.eventsPerSecond,
       r.temporal,
+      r.queued,
       r.storage,
       r.compute,
       r.activities,
@@ -692,7 +721,14 @@ try {
       peerName: null,
       ratio: null,
     },
-    { what: 'demo pipeline wall time', unit: 's', hepflow: base.pipelineSeconds, peer: null, peerName: null, ratio: null },
+    {
+      what: 'demo pipeline wall time',
+      unit: 's',
+      hepflow: base.pipelineSeconds,
+      peer: null,
+      peerName: null,
+      ratio: null,
+    },
     { what: 'demo ingest wall time', unit: 's', hepflow: base.ingestSeconds, peer: null, peerName: null, ratio: null },
   ];
   if (crashRun)
@@ -714,8 +750,8 @@ try {
       `Load average (1, 5, 15 min) at the start: ${loadAtStart.join(', ')}; the machine is shared.`,
       'One CPU-pool worker process (`workers/cpu-worker.js`, the default concurrency) runs the workflows and every activity, as in the demo; the Temporal dev server and the S3 server (rclone) are started by test/helpers on free ports.',
       `No-op activity: ${noops} activities in sequence in one workflow, after a warm-up; per activity schedule→start ${noop.scheduleToStartMs.toFixed(1)} ms, start→complete ${noop.startToCloseMs.toFixed(1)} ms, workflow task ${noop.workflowTaskMs.toFixed(1)} ms.`,
-      'Stage intervals from the histories: child workflows from initiation to close, activities from scheduling to close; a model\'s training ends when its evaluateTestSet is scheduled. The three models train in parallel, so their rows overlap in time and their CPU columns count the same seconds.',
-      'Storage time is the wall time an activity had a storage request in flight (src/storage/io-meter.ts; a training thread\'s reads are added as they finish); a stream\'s body read by its consumer counts as computation.',
+      "Stage intervals from the histories: child workflows from initiation to close, activities from scheduling to close; a model's training ends when its evaluateTestSet is scheduled. The three models train in parallel, so their rows overlap in time and their CPU columns count the same seconds.",
+      "Storage time is the wall time an activity had a storage request in flight (src/storage/io-meter.ts; a training thread's reads are added as they finish); a stream's body read by its consumer counts as computation.",
       `Orchestration share: of the pipeline's wall time (${pipelineSplit.wallSeconds.toFixed(1)} s), the ${pipelineSplit.temporalSeconds.toFixed(1)} s during which none of its activities ran.`,
       ...(crashRun
         ? [
@@ -727,13 +763,19 @@ try {
   mkdirSync(path.join(dataDir(), 'bench'), { recursive: true });
   writeFileSync(
     path.join(dataDir(), 'bench', 'pipeline.json'),
-    JSON.stringify({ noop, orchestrationShare, base: { ...base, rows }, crashes, crashRows, samples: [...samples] }, null, 2),
+    JSON.stringify(
+      { noop, orchestrationShare, base: { ...base, rows }, crashes, crashRows, samples: [...samples] },
+      null,
+      2,
+    ),
   );
 } finally {
   clearInterval(sampler);
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
   await Promise.all(
-    workers.map((w) => new Promise((r) => (w.exitCode !== null || w.signalCode !== null ? r(null) : w.once('exit', r)))),
+    workers.map(
+      (w) => new Promise((r) => (w.exitCode !== null || w.signalCode !== null ? r(null) : w.once('exit', r))),
+    ),
   );
   await env.teardown();
   await s3.stop();

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import {
   cpuAt,
   cpuWithin,
+  intersect,
   latencies,
+  merge,
   parseProcStat,
+  saturated,
   runSpans,
   splitStage,
   unionLength,
@@ -75,22 +78,78 @@ test('unionLength counts overlapping intervals once, within the clip', () => {
   assert.equal(unionLength([], [0, 10]), 0);
 });
 
-test('splitStage: idle time is Temporal, busy time splits into storage and computation', () => {
-  // 10 s stage; two overlapping activities busy 1..7 s (6 s), summing 8 s of which 2 s storage.
+test('merge, intersect and saturated work on unions of intervals', () => {
+  assert.deepEqual(
+    merge([
+      [5, 15],
+      [0, 10],
+      [20, 30],
+      [30, 31],
+      [40, 40],
+    ]),
+    [
+      [0, 15],
+      [20, 31],
+    ],
+  );
+  assert.deepEqual(
+    intersect(
+      [
+        [0, 10],
+        [20, 30],
+      ],
+      [
+        [5, 25],
+        [28, 40],
+      ],
+    ),
+    [
+      [5, 10],
+      [20, 25],
+      [28, 30],
+    ],
+  );
+  // Two slots: full while two activities overlap; back-to-back ones do not fill both.
+  const running: [number, number][] = [
+    [0, 10],
+    [5, 20],
+    [10, 12],
+    [30, 40],
+  ];
+  assert.deepEqual(saturated(running, 2), [
+    [5, 10],
+    [10, 12],
+  ]);
+  assert.deepEqual(saturated(running, 1), [
+    [0, 20],
+    [30, 40],
+  ]);
+  assert.deepEqual(saturated(running, 3), []);
+});
+
+test('splitStage: busy time splits into storage and computation, idle time into queued and Temporal', () => {
+  // 10 s stage; two overlapping activities busy 1..7 s (6 s), summing 8 s of which 2 s storage;
+  // the worker's slots were all taken by other stages from 7.5 to 9 s.
   const s = splitStage(
     [0, 10_000],
     [
       { startedAt: 1000, closedAt: 5000, storageSeconds: 1 },
       { startedAt: 3000, closedAt: 7000, storageSeconds: 1 },
     ],
+    [
+      [6000, 9000],
+      [20_000, 30_000],
+    ],
   );
   assert.equal(s.wallSeconds, 10);
-  assert.equal(s.temporalSeconds, 4);
+  assert.equal(s.queuedSeconds, 2);
+  assert.equal(s.temporalSeconds, 2);
   assert.equal(s.storageSeconds, 6 * (2 / 8));
   assert.equal(s.computeSeconds, 6 - 1.5);
   assert.deepEqual(splitStage([0, 1000], []), {
     wallSeconds: 1,
     temporalSeconds: 1,
+    queuedSeconds: 0,
     storageSeconds: 0,
     computeSeconds: 0,
   });

@@ -2,7 +2,7 @@
  * The arithmetic of bench/pipeline.ts, apart from Temporal's types so that it can be
  * tested on hand-made histories: a workflow history reduced to the spans of its
  * activities, workflow tasks and children; a stage's wall time split into waiting on
- * Temporal (no activity of the stage running), storage and computation; CPU time of
+ * Temporal, queued behind other stages' activities, storage and computation; CPU time of
  * processes between two instants from periodic samples.
  */
 
@@ -135,20 +135,53 @@ export function runSpans(facts: readonly HistoryFact[]): RunSpans {
 
 export type Interval = readonly [number, number];
 
-/** Total length of the union of `intervals`, each clipped to `within`. */
-export function unionLength(intervals: readonly Interval[], within: Interval): number {
-  const clipped = intervals
-    .map(([a, b]): Interval => [Math.max(a, within[0]), Math.min(b, within[1])])
-    .filter(([a, b]) => b > a)
-    .sort((x, y) => x[0] - y[0]);
-  let total = 0;
-  let end = -Infinity;
-  for (const [a, b] of clipped) {
-    if (b <= end) continue;
-    total += b - Math.max(a, end);
-    end = b;
+/** The union of `intervals` as disjoint intervals in time order. */
+export function merge(intervals: readonly Interval[]): Interval[] {
+  const out: [number, number][] = [];
+  for (const [a, b] of [...intervals].filter(([x, y]) => y > x).sort((x, y) => x[0] - y[0])) {
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
   }
-  return total;
+  return out;
+}
+
+/** The intersection of two unions of intervals. */
+export function intersect(a: readonly Interval[], b: readonly Interval[]): Interval[] {
+  const x = merge(a);
+  const y = merge(b);
+  const out: Interval[] = [];
+  for (let i = 0, j = 0; i < x.length && j < y.length; ) {
+    const lo = Math.max(x[i]![0], y[j]![0]);
+    const hi = Math.min(x[i]![1], y[j]![1]);
+    if (hi > lo) out.push([lo, hi]);
+    if (x[i]![1] < y[j]![1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+const length = (xs: readonly Interval[]): number => merge(xs).reduce((s, [a, b]) => s + b - a, 0);
+
+/** Total length of the union of `intervals`, each clipped to `within`. */
+export const unionLength = (intervals: readonly Interval[], within: Interval): number =>
+  length(intersect(intervals, [within]));
+
+/** When at least `slots` of the `running` intervals overlap: a worker with that many slots is full. */
+export function saturated(running: readonly Interval[], slots: number): Interval[] {
+  const edges = running.flatMap(([a, b]) => (b > a ? [[a, 1] as const, [b, -1] as const] : []));
+  // Ends before starts at the same instant: back-to-back activities do not fill a slot twice.
+  edges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const out: Interval[] = [];
+  let n = 0;
+  let since = 0;
+  for (const [t, d] of edges) {
+    const before = n;
+    n += d;
+    if (before < slots && n >= slots) since = t;
+    else if (before >= slots && n < slots && t > since) out.push([since, t]);
+  }
+  return out;
 }
 
 /** An activity as the history and the worker's profile line saw it (seconds). */
@@ -161,28 +194,43 @@ export interface MeasuredActivity {
 
 export interface StageSplit {
   readonly wallSeconds: number;
-  /** No activity of the stage was running: workflow tasks, dispatch, child starts, retry waits. */
+  /**
+   * No activity of the stage was running while the worker had a free slot: workflow
+   * tasks, dispatch, child workflow starts, retry waits.
+   */
   readonly temporalSeconds: number;
+  /** No activity of the stage was running because every slot of the worker ran another stage's. */
+  readonly queuedSeconds: number;
   readonly storageSeconds: number;
   readonly computeSeconds: number;
 }
 
 /**
- * Splits a stage's wall time: the time no activity of the stage ran is Temporal's
- * (scheduling, dispatch, workflow tasks); the time some ran is divided between storage
- * and computation in the proportion of the activities' summed storage time to their
- * summed duration (activities of a stage overlap, so their own times do not add up).
+ * Splits a stage's wall time: the time some activity of the stage ran is divided between
+ * storage and computation in the proportion of the activities' summed storage time to
+ * their summed duration (activities of a stage overlap, so their own times do not add
+ * up); the rest is waiting, queued for a slot while `full` (the worker's slots all busy,
+ * see `saturated`), Temporal's otherwise.
  */
-export function splitStage(interval: Interval, activities: readonly MeasuredActivity[]): StageSplit {
+export function splitStage(
+  interval: Interval,
+  activities: readonly MeasuredActivity[],
+  full: readonly Interval[] = [],
+): StageSplit {
   const wall = (interval[1] - interval[0]) / 1000;
-  const busy =
-    unionLength(
-      activities.map((a) => [a.startedAt, a.closedAt]),
-      interval,
-    ) / 1000;
+  const own = activities.map((a): Interval => [a.startedAt, a.closedAt]);
+  const busy = unionLength(own, interval) / 1000;
+  const fullHere = intersect(full, [interval]);
+  const queued = (length(fullHere) - length(intersect(fullHere, own))) / 1000;
   const summed = activities.reduce((s, a) => s + (a.closedAt - a.startedAt) / 1000, 0);
   const storage = summed > 0 ? busy * Math.min(1, activities.reduce((s, a) => s + a.storageSeconds, 0) / summed) : 0;
-  return { wallSeconds: wall, temporalSeconds: wall - busy, storageSeconds: storage, computeSeconds: busy - storage };
+  return {
+    wallSeconds: wall,
+    temporalSeconds: wall - busy - queued,
+    queuedSeconds: queued,
+    storageSeconds: storage,
+    computeSeconds: busy - storage,
+  };
 }
 
 /** Sums of Temporal's own latencies over a set of spans (seconds), for the table beside the split. */
@@ -198,9 +246,7 @@ export function latencies(
   const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / 1000;
   return {
     activities: activities.length,
-    scheduleToStart: sum(
-      activities.filter((a) => a.startedAt !== undefined).map((a) => a.startedAt! - a.scheduledAt),
-    ),
+    scheduleToStart: sum(activities.filter((a) => a.startedAt !== undefined).map((a) => a.startedAt! - a.scheduledAt)),
     workflowTasks: tasks.length,
     workflowTaskSeconds: sum(tasks.filter((t) => t.closedAt !== undefined).map((t) => t.closedAt! - t.scheduledAt)),
   };

@@ -6,6 +6,9 @@ import type { RandomAccessSource } from './random-access.js';
 import { normalizeUri, parseUri } from './uri.js';
 import { metered } from './io-meter.js';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 
 export * from './types.js';
 export * from './uri.js';
@@ -49,7 +52,11 @@ export class Storage implements ObjectStore {
     const source = await metered(() => this.backend(uri).openRead(normalizeUri(uri)));
     return {
       ...source,
-      read: (offset, length) => metered(() => source.read(offset, length), (b) => ({ read: b.length })),
+      read: (offset, length) =>
+        metered(
+          () => source.read(offset, length),
+          (b) => ({ read: b.length }),
+        ),
       close: () => source.close(),
     };
   }
@@ -61,6 +68,16 @@ export class Storage implements ObjectStore {
   }
   readStream(uri: string): Promise<Readable> {
     return metered(() => this.backend(uri).readStream(normalizeUri(uri)));
+  }
+  /** The whole object into a local file (one streamed GET), metered to the last byte. */
+  download(uri: string, localPath: string): Promise<number> {
+    return metered(
+      async () => {
+        await pipeline(await this.backend(uri).readStream(normalizeUri(uri)), createWriteStream(localPath));
+        return (await stat(localPath)).size;
+      },
+      (size) => ({ read: size }),
+    );
   }
   write(uri: string, body: WriteBody): Promise<ObjectInfo> {
     return metered(
