@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { workerOptions } from '../workers/worker-options.js';
@@ -483,6 +483,8 @@ async function runDemo(tag: string, during?: (ids: { ingestId: string; pipelineI
   } satisfies DemoRun;
 }
 
+const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+
 /** The types of the activities running (started) anywhere under the workflows `roots`, and whether all roots have closed. */
 async function running(roots: readonly string[]): Promise<{ types: Set<string>; closed: boolean }> {
   const types = new Set<string>();
@@ -498,9 +500,8 @@ async function running(roots: readonly string[]): Promise<{ types: Set<string>; 
       continue;
     }
     if (roots.includes(wid) && d.status.name === 'RUNNING') open++;
-    // PENDING_ACTIVITY_STATE_STARTED
     for (const a of d.raw.pendingActivities ?? [])
-      if (a.state === 2 && a.activityType?.name) types.add(a.activityType.name);
+      if (a.state === STARTED && a.activityType?.name) types.add(a.activityType.name);
     for (const c of d.raw.pendingChildren ?? []) if (c.workflowId) queue.push(c.workflowId);
   }
   return { types, closed: open === 0 };
