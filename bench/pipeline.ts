@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto, { type temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { workerOptions } from '../workers/worker-options.js';
@@ -483,7 +483,7 @@ async function runDemo(tag: string, during?: (ids: { ingestId: string; pipelineI
   } satisfies DemoRun;
 }
 
-const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
 /** The types of the activities running (started) anywhere under the workflows `roots`, and whether all roots have closed. */
 async function running(roots: readonly string[]): Promise<{ types: Set<string>; closed: boolean }> {

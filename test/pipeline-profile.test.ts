@@ -13,6 +13,7 @@ import {
   unionLength,
   type HistoryFact,
 } from '../bench/lib/pipeline-profile.js';
+import { demoPhases, parseTimes } from '../bench/lib/demo-phases.js';
 import { meterStorage, threadStorageIo } from '../src/storage/io-meter.js';
 import { Storage } from '../src/storage/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -204,4 +205,29 @@ test('the storage meter counts requests, bytes and overlapping waits once, per s
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('demoPhases splits the demo by its output lines; parseTimes reads bash times', () => {
+  const lines = [
+    { t: 0.5, line: '> bash infra/bootstrap.sh' },
+    { t: 20, line: 'stack: temporal started, s3 started' },
+    { t: 22, line: 'inputs: 8 uploaded' },
+    { t: 25, line: 'started ingestWorkflow x' },
+    { t: 31, line: 'started pipelineWorkflow y' },
+    { t: 90, line: 'report: s3://hepflow/runs/y/report.md' },
+    { t: 91, line: 'The stack is still running' },
+  ];
+  assert.deepEqual(demoPhases(lines), [
+    { phase: 'bootstrap', seconds: 20 },
+    { phase: 'stack and inputs', seconds: 5 },
+    { phase: 'ingest', seconds: 6 },
+    { phase: 'pipeline', seconds: 59 },
+    { phase: 'rest', seconds: 1 },
+  ]);
+  assert.throws(
+    () => demoPhases(lines.slice(0, 4)),
+    /no line starting with 'started pipelineWorkflow' \(end of ingest\)/,
+  );
+  assert.equal(parseTimes(['0m0.004s 0m0.001s', '1m2.500s 0m7.500s']), 70);
+  assert.throws(() => parseTimes(['0m0.004s 0m0.001s']), /unexpected output/);
 });
