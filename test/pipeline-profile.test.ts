@@ -15,7 +15,7 @@ import {
 } from '../bench/lib/pipeline-profile.js';
 import { demoPhases, parseTimes } from '../bench/lib/demo-phases.js';
 import { meterStorage, threadStorageIo } from '../src/storage/io-meter.js';
-import { Storage } from '../src/storage/index.js';
+import { startTestS3 } from './helpers/s3-server.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -175,11 +175,12 @@ test('parseProcStat reads ppid and utime + stime past a command name with spaces
   assert.deepEqual(parseProcStat(line), { ppid: 17, cpuSeconds: 3 });
 });
 
-test('the storage meter counts requests, bytes and overlapping waits once, per scope and per thread', async () => {
+test('the storage meter counts object-storage requests, bytes and overlapping waits once, per scope and per thread', async () => {
+  const s3 = await startTestS3();
   const dir = await mkdtemp(path.join(tmpdir(), 'hepflow-io-meter-'));
   try {
-    const store = new Storage();
-    const base = pathToFileURL(dir).href;
+    const store = s3.storage();
+    const base = `s3://${s3.bucket}/meter`;
     const before = threadStorageIo();
     const { result, io } = await meterStorage(async () => {
       await Promise.all([store.write(`${base}/a`, 'hello'), store.write(`${base}/b`, 'world!')]);
@@ -189,21 +190,29 @@ test('the storage meter counts requests, bytes and overlapping waits once, per s
       await src.close();
       const listed: string[] = [];
       for await (const o of store.list(`${base}/`)) listed.push(o.uri);
+      const local = path.join(dir, 'b');
+      await store.download(`${base}/b`, local);
+      // The worker's own disk is not storage: these count nowhere.
+      const file = pathToFileURL(local).href;
+      await store.readAll(file);
+      await store.write(`${file}.copy`, 'local');
+      for await (const _ of store.list(pathToFileURL(dir).href + '/'));
       return { text: Buffer.from(bytes).toString(), part: Buffer.from(part).toString(), listed: listed.length };
     });
     assert.deepEqual(result, { text: 'hello', part: 'orl', listed: 2 });
     assert.equal(io.bytesWritten, 11);
-    assert.equal(io.bytesRead, 5 + 3);
-    // 2 writes, 1 read, open, ranged read, and the listing's pages (2 objects + the end).
-    assert.equal(io.requests, 8);
+    assert.equal(io.bytesRead, 5 + 3 + 6);
+    // 2 writes, 1 read, open, ranged read, the listing's pages (2 objects + the end), the download.
+    assert.equal(io.requests, 9);
     assert.ok(io.busyMs > 0);
     const after = threadStorageIo();
-    assert.equal(after.requests - before.requests, 8);
+    assert.equal(after.requests - before.requests, 9);
     // Outside a scope, requests count for the thread only.
     await store.readAll(`${base}/a`);
-    assert.equal(threadStorageIo().requests - before.requests, 9);
+    assert.equal(threadStorageIo().requests - before.requests, 10);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await s3.stop();
   }
 });
 

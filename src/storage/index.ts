@@ -39,21 +39,32 @@ export class Storage implements ObjectStore {
     return this.s3;
   }
 
-  // Every request is metered (io-meter.ts): what a profile splits into storage and computation.
+  /**
+   * Requests to object storage (S3, HTTP) are metered (io-meter.ts): what a profile splits
+   * into storage and computation. Local files are the worker's own disk, read as part of
+   * its work (a training reads its local copy of the data every epoch).
+   */
+  private metered<T>(uri: string, request: () => Promise<T>, bytes?: (r: T) => { read?: number; written?: number }) {
+    return parseUri(uri).scheme === 'file' ? request() : metered(request, bytes);
+  }
+
   list(prefixUri: string): AsyncIterable<ObjectInfo> {
     const uri = normalizeUri(prefixUri);
     // normalizeUri drops a bare path's trailing slash, which marks "this directory".
-    return meteredPages(this.backend(uri).list(prefixUri.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri));
+    const objects = this.backend(uri).list(prefixUri.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri);
+    return parseUri(uri).scheme === 'file' ? objects : meteredPages(objects);
   }
   head(uri: string): Promise<ObjectInfo | undefined> {
-    return metered(() => this.backend(uri).head(normalizeUri(uri)));
+    return this.metered(uri, () => this.backend(uri).head(normalizeUri(uri)));
   }
   async openRead(uri: string): Promise<RandomAccessSource> {
-    const source = await metered(() => this.backend(uri).openRead(normalizeUri(uri)));
+    const source = await this.metered(uri, () => this.backend(uri).openRead(normalizeUri(uri)));
+    if (parseUri(uri).scheme === 'file') return source;
     return {
       ...source,
       read: (offset, length) =>
-        metered(
+        this.metered(
+          uri,
           () => source.read(offset, length),
           (b) => ({ read: b.length }),
         ),
@@ -61,17 +72,19 @@ export class Storage implements ObjectStore {
     };
   }
   readAll(uri: string): Promise<Uint8Array> {
-    return metered(
+    return this.metered(
+      uri,
       () => this.backend(uri).readAll(normalizeUri(uri)),
       (b) => ({ read: b.length }),
     );
   }
   readStream(uri: string): Promise<Readable> {
-    return metered(() => this.backend(uri).readStream(normalizeUri(uri)));
+    return this.metered(uri, () => this.backend(uri).readStream(normalizeUri(uri)));
   }
   /** The whole object into a local file (one streamed GET), metered to the last byte. */
   download(uri: string, localPath: string): Promise<number> {
-    return metered(
+    return this.metered(
+      uri,
       async () => {
         await pipeline(await this.backend(uri).readStream(normalizeUri(uri)), createWriteStream(localPath));
         return (await stat(localPath)).size;
@@ -80,13 +93,14 @@ export class Storage implements ObjectStore {
     );
   }
   write(uri: string, body: WriteBody): Promise<ObjectInfo> {
-    return metered(
+    return this.metered(
+      uri,
       () => this.backend(uri).write(normalizeUri(uri), body),
       (info) => ({ written: info.size }),
     );
   }
   delete(uri: string): Promise<void> {
-    return metered(() => this.backend(uri).delete(normalizeUri(uri)));
+    return this.metered(uri, () => this.backend(uri).delete(normalizeUri(uri)));
   }
 
   async readJson<T>(uri: string): Promise<T> {

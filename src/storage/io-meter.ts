@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * Time spent waiting on object storage, always counted (two clock reads per request):
+ * Time spent waiting on object storage (S3, HTTP; Storage leaves local files out), always
+ * counted (two clock reads per request):
  * per thread in total, and per scope (an activity) when the work runs inside
  * `meterStorage`. `busyMs` is the wall time during which at least one request was in
  * flight, so requests that overlap count once and the figure never exceeds the scope's
