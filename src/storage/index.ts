@@ -57,19 +57,20 @@ export class Storage implements ObjectStore {
   head(uri: string): Promise<ObjectInfo | undefined> {
     return this.metered(uri, () => this.backend(uri).head(normalizeUri(uri)));
   }
-  async openRead(uri: string): Promise<RandomAccessSource> {
-    const source = await this.metered(uri, () => this.backend(uri).openRead(normalizeUri(uri)));
-    if (parseUri(uri).scheme === 'file') return source;
-    return {
+  openRead(uri: string): Promise<RandomAccessSource> {
+    // The backend is chosen here, before any await: a malformed URI throws at the call.
+    const backend = this.backend(uri);
+    const opened = this.metered(uri, () => backend.openRead(normalizeUri(uri)));
+    if (parseUri(uri).scheme === 'file') return opened;
+    return opened.then((source) => ({
       ...source,
-      read: (offset, length) =>
-        this.metered(
-          uri,
+      read: (offset: number, length: number) =>
+        metered(
           () => source.read(offset, length),
           (b) => ({ read: b.length }),
         ),
       close: () => source.close(),
-    };
+    }));
   }
   readAll(uri: string): Promise<Uint8Array> {
     return this.metered(
