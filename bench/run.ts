@@ -12,6 +12,8 @@ import { mergeRecords, recordPath, stampScriptSeconds } from './lib/record.js';
  * BENCHMARKS.json and BENCHMARKS.md (bench/lib/record.ts); the others keep their section.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** Run only when named: `demo` clones the checkout and installs everything again (many minutes). */
+const OPT_IN = ['demo'];
 // `npm run bench -- features --rss 6000` : names first, then options for the scripts.
 const firstOption = process.argv.findIndex((a, i) => i >= 2 && a.startsWith('--'));
 const wanted = process.argv.slice(2, firstOption < 0 ? undefined : firstOption);
@@ -19,7 +21,7 @@ const options = firstOption < 0 ? [] : process.argv.slice(firstOption);
 const scripts = readdirSync(here)
   .filter((f) => f.endsWith('.js') && f !== 'run.js')
   .map((f) => f.slice(0, -3))
-  .filter((name) => wanted.length === 0 || wanted.includes(name))
+  .filter((name) => (wanted.length === 0 ? !OPT_IN.includes(name) : wanted.includes(name)))
   .sort();
 if (wanted.length > 0 && scripts.length !== wanted.length) {
   console.error(`unknown benchmark(s): ${wanted.filter((w) => !scripts.includes(w)).join(', ')}`);

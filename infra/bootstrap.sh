@@ -74,6 +74,6 @@ fi
 # reason, where Java 17 or Maven is missing.
 bash infra/kafka/install.sh || [[ $? -eq 2 ]]
 
-log "compiling TypeScript"
-# Into a fresh directory, swapped in atomically: never under a running CLI or worker.
-bash infra/build.sh
+# Into a fresh directory, swapped in atomically: never under a running CLI or worker;
+# skipped when no source changed since the build dist/ points at.
+bash infra/build.sh --if-changed

@@ -12,9 +12,11 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +29,8 @@ import { projectRoot } from '../src/paths.js';
 const BUILD = path.join(projectRoot, 'infra', 'build.sh');
 let dir: string;
 
-const build = () => promisify(execFile)('bash', [BUILD, dir], { env: { ...process.env, HEPFLOW_KEEP_BUILDS: '2' } });
+const build = (...flags: string[]) =>
+  promisify(execFile)('bash', [BUILD, ...flags, dir], { env: { ...process.env, HEPFLOW_KEEP_BUILDS: '2' } });
 const write = (file: string, text: string) => writeFileSync(path.join(dir, file), text);
 
 before(() => {
@@ -120,4 +123,24 @@ test('a rebuild swaps dist/ atomically under a running process, drops deleted fi
     ['dist'],
     'no temporary link left',
   );
+});
+
+test('--if-changed keeps dist/ while the sources are those it was built from', async () => {
+  await build();
+  const built = realpathSync(path.join(dir, 'dist'));
+  const skipped = await build('--if-changed');
+  assert.match(skipped.stderr, /unchanged/);
+  assert.equal(realpathSync(path.join(dir, 'dist')), built, 'no new build');
+
+  // Something compiled into dist/ after the build (a quick `tsc -p`): dist/ no longer matches its hash.
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(path.join(dir, 'dist', 'main.js'), later, later);
+  await build('--if-changed');
+  const rebuilt = realpathSync(path.join(dir, 'dist'));
+  assert.notEqual(rebuilt, built);
+
+  write('src/later.ts', 'export const VERSION = 3;\n');
+  await build('--if-changed');
+  assert.notEqual(realpathSync(path.join(dir, 'dist')), rebuilt, 'a changed source is compiled');
+  assert.match(readFileSync(path.join(dir, 'dist', 'later.js'), 'utf8'), /VERSION = 3/);
 });

@@ -1,12 +1,27 @@
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { activitiesFor } from './activity-sets.js';
+import { profiled } from './activity-profile.js';
 import type { ActivityDeps } from '../activities/index.js';
 import type { PoolWorkerOptions } from './worker-options.js';
 import { Storage } from '../src/storage/index.js';
 import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/**
+ * The workflows bundled once per process: each Worker.create with a workflowsPath runs
+ * webpack again (1–2 s of CPU, several seconds on a busy machine), and the demo and
+ * `hepflow run --local-worker` create a worker per workflow they run.
+ */
+function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: Runtime.instance().logger }).catch((e: unknown) => {
+    bundle = undefined;
+    throw e;
+  });
+  return bundle;
+}
 
 /**
  * A worker of one pool. Only the CPU pool hosts workflows: orchestration is cheap, and
@@ -24,8 +39,8 @@ export async function createPoolWorker(
     connection,
     namespace,
     taskQueue: options.taskQueue,
-    activities: activitiesFor(options.pool, deps),
-    ...(options.pool === 'cpu' ? { workflowsPath } : {}),
+    activities: profiled(activitiesFor(options.pool, deps), deps.env.HEPFLOW_ACTIVITY_PROFILE),
+    ...(options.pool === 'cpu' ? { workflowBundle: await workflowBundle() } : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
     // A long training step may delay a heartbeat; give the worker time to finish cleanly.

@@ -7,9 +7,20 @@ import { storage } from '../../src/storage/index.js';
 import { runIngest, printIngestResult } from './ingest.js';
 import { newWorkflowId } from '../temporal-run.js';
 import { printReport, runPipeline, standardModels } from './pipeline.js';
+import type { PipelineInput } from '../../workflows/pipeline.js';
 
 /** The demo's inputs: the shared ROOT files beside the checkout, never copied into it. */
-const demoInputs = path.resolve(projectRoot, '..', 'shared', 'testdata', 'root');
+export const demoInputs = path.resolve(projectRoot, '..', 'shared', 'testdata', 'root');
+
+/**
+ * The demo's pipeline run (also what bench/pipeline.ts profiles). QCD-heavy, because the
+ * isolated-lepton filter keeps ~10% of QCD and the dataset is balanced to the smallest class.
+ */
+export const demoPipelineInput = (workUri: string): PipelineInput => ({
+  workUri,
+  generate: { events: 24_000, files: 4, seed: 1, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
+  models: standardModels({ maxLen: 100, epochs: 4, pool: 'cpu' }),
+});
 
 /**
  * The quick start's main job, end to end on one machine: bring the stack up, ingest the
@@ -33,18 +44,13 @@ export async function demoCommand(): Promise<void> {
   );
   await printIngestResult(ingested!);
 
-  // The full pipeline on a generated sample. QCD-heavy, because the isolated-lepton
-  // filter keeps ~10% of QCD and the dataset is balanced to the smallest class.
   const pipelineId = newWorkflowId('demo-pipeline');
   console.log('\nfull pipeline: generate → features → dataset → grid search ×3 models → evaluation');
-  const report = await runPipeline(
-    {
-      workUri: `s3://${config.s3.bucket}/runs/${pipelineId}`,
-      generate: { events: 24_000, files: 4, seed: 1, mix: 'qcd=0.7,ttbar=0.15,wjets=0.15' },
-      models: standardModels({ maxLen: 100, epochs: 4, pool: 'cpu' }),
-    },
-    { localWorker: true, wait: true, workflowId: pipelineId },
-  );
+  const report = await runPipeline(demoPipelineInput(`s3://${config.s3.bucket}/runs/${pipelineId}`), {
+    localWorker: true,
+    wait: true,
+    workflowId: pipelineId,
+  });
   await printReport(report!);
   console.log(`\nThe stack is still running: browse ${webUiUrl(config)}; stop it with 'hepflow stack down'.`);
 }

@@ -10,6 +10,7 @@ import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { AbortError } from './errors.js';
 import { isInputVerdict, NON_RETRYABLE_ERROR_TYPES } from '../errors.js';
 import { isTransientStorageError } from '../storage/types.js';
+import { addStorageIo, type StorageIo } from '../storage/io-meter.js';
 import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
 
 /**
@@ -51,8 +52,9 @@ export type WorkerMessage =
   | { type: 'progress'; progress: TrainProgress }
   | { type: 'log'; message: string }
   | { type: 'call'; id: number; method: 'checkpoint.save' | 'checkpoint.loadLatest' | 'artifact.put'; args: unknown[] }
-  | { type: 'done'; result: TrainResult }
-  | { type: 'error'; error: SerializedError };
+  // The thread's own storage reads (the row source), for the caller's storage meter.
+  | { type: 'done'; result: TrainResult; storage: StorageIo }
+  | { type: 'error'; error: SerializedError; storage: StorageIo };
 
 /**
  * An error as it crosses the thread boundary: structured clone keeps neither an Error's
@@ -169,10 +171,12 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
           void serve(m);
           break;
         case 'done':
+          addStorageIo(m.storage);
           settled = { ok: true, result: m.result };
           void worker.terminate();
           break;
         case 'error': {
+          addStorageIo(m.storage);
           const e = m.error.name === 'AbortError' ? new AbortError(m.error.message) : new TrainingWorkerError(m.error);
           settled = { ok: false, error: e };
           void worker.terminate();

@@ -8,6 +8,7 @@
  */
 import '../process-warnings.js';
 import { parentPort, workerData } from 'node:worker_threads';
+import { threadStorageIo } from '../storage/io-meter.js';
 import { runTraining, type ArtifactSink, type Checkpoint, type CheckpointStore } from './train.js';
 import type { RowSource } from './data.js';
 import {
@@ -85,9 +86,9 @@ try {
     log: (message) => post({ type: 'log', message }),
     progressIntervalMs: init.progressIntervalMs,
   });
-  post({ type: 'done', result });
+  post({ type: 'done', result, storage: threadStorageIo() });
 } catch (err) {
-  post({ type: 'error', error: serializeError(err) });
+  post({ type: 'error', error: serializeError(err), storage: threadStorageIo() });
 }
 // Pending store calls are settled by now; let the thread end even if tfjs keeps handles.
 port.close();

@@ -88,22 +88,29 @@ export class ModelRegistry {
       throw new InvalidInputError(
         `registry: model name '${input.name}' must be letters, digits, '.', '_' or '-' (up to 100)`,
       );
-    const files = await readModelFiles(this.store, input.modelUri);
+    // Requests in parallel where they are independent: each is a round trip to the store.
+    const [files, infos, versions] = await Promise.all([
+      readModelFiles(this.store, input.modelUri),
+      Promise.all(MODEL_FILES.map((f) => this.store.head(joinUri(input.modelUri, f)))),
+      this.versions(input.name),
+    ]);
     const etags: Record<string, string> = {};
-    for (const f of MODEL_FILES) {
-      const info = await this.store.head(joinUri(input.modelUri, f));
+    MODEL_FILES.forEach((f, i) => {
+      const info = infos[i];
       if (info) etags[f] = info.etag;
-    }
+    });
     const key = sha256(JSON.stringify({ uri: input.modelUri, etags })).slice(0, 24);
-    const versions = await this.versions(input.name);
-    for (const v of versions) {
-      const existing = await this.get(input.name, v);
-      if (existing.source.key === key) return existing;
-    }
+    const existing = (await Promise.all(versions.map((v) => this.get(input.name, v)))).find(
+      (e) => e.source.key === key,
+    );
+    if (existing) return existing;
     const version = (versions.at(-1) ?? 0) + 1;
     const dir = this.versionUri(input.name, version);
-    for (const f of Object.keys(etags))
-      await this.store.write(joinUri(dir, 'model', f), await this.store.readAll(joinUri(input.modelUri, f)));
+    await Promise.all(
+      Object.keys(etags).map(async (f) =>
+        this.store.write(joinUri(dir, 'model', f), await this.store.readAll(joinUri(input.modelUri, f))),
+      ),
+    );
     const dataset = input.datasetUri === undefined ? null : await this.datasetIdentity(input.datasetUri);
     const { config } = files.metadata;
     const entry: RegistryEntry = {

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
-import { storage as defaultStorage, ObjectNotFoundError, type Storage } from '../storage/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { storage as defaultStorage, ObjectNotFoundError, parseUri, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { datasetFiles, trainFiles } from '../layout/run-layout.js';
 import { trainInWorker, type TrainRunResult } from '../ml/train-runner.js';
-import { validateTrainConfig, type TrainConfig, type TrainProgress } from '../ml/train.js';
+import { validateTrainConfig, type TrainConfig, type TrainProgress, type TrainResult } from '../ml/train.js';
 import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';
 import { PARQUET_SOURCE_MODULE, type ParquetSourceOptions } from '../ml/parquet-source.js';
 import { modelInputs } from '../ml/models.js';
@@ -78,28 +81,43 @@ export async function trainRun(
       })
     : undefined;
   const identity = await datasetIdentity(store, input.datasetUri);
-  const source: ParquetSourceOptions = { uris: [files.train], id: input.datasetUri };
   const layout = trainFiles(input.outputUri);
   const modelUri = layout.model;
-  const r = await trainInWorker(input.config, {
-    source: { module: PARQUET_SOURCE_MODULE, options: source },
-    scaler,
-    ...(particleScaler !== undefined ? { particleScaler } : {}),
-    checkpoints: new ObjectCheckpointStore(layout.checkpoints, 2, store),
-    datasetIdentity: identity,
-    artifacts: new ObjectArtifactSink(modelUri, store),
-    ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    ...(o.log ? { log: o.log } : {}),
-    progressIntervalMs: 2_000,
-  });
+  // Every epoch and every validation pass reads the whole training split: from object
+  // storage that is hundreds of ranged GETs per pass, so the run reads a local copy,
+  // fetched in one streamed GET (a local dataset is read where it is).
+  const local =
+    parseUri(files.train).scheme === 'file' ? undefined : await mkdtemp(path.join(tmpdir(), 'hepflow-train-'));
+  try {
+    const trainUri = local === undefined ? files.train : path.join(local, 'train.parquet');
+    if (local !== undefined) await store.download(files.train, trainUri);
+    const source: ParquetSourceOptions = { uris: [trainUri], id: input.datasetUri };
+    const r = await trainInWorker(input.config, {
+      source: { module: PARQUET_SOURCE_MODULE, options: source },
+      scaler,
+      ...(particleScaler !== undefined ? { particleScaler } : {}),
+      checkpoints: new ObjectCheckpointStore(layout.checkpoints, 2, store),
+      datasetIdentity: identity,
+      artifacts: new ObjectArtifactSink(modelUri, store),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      progressIntervalMs: 2_000,
+    });
+    return trainRunResult(input.runId, modelUri, r);
+  } finally {
+    if (local !== undefined) await rm(local, { recursive: true, force: true });
+  }
+}
+
+function trainRunResult(runId: string, modelUri: string, r: TrainResult): TrainRunResult {
   const best = r.history.find((h) => h.epoch === r.bestEpoch);
   const metrics: Record<string, number> = {};
   if (best?.valLoss !== undefined) metrics.valLoss = best.valLoss;
   if (best?.valMeanAuc !== undefined) metrics.valMeanAuc = best.valMeanAuc;
   if (best?.valAccuracy !== undefined) metrics.valAccuracy = best.valAccuracy;
   return {
-    runId: input.runId,
+    runId,
     modelUri,
     metrics,
     backend: r.backend.kind,

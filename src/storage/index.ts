@@ -4,14 +4,18 @@ import { HttpStore, httpSettingsFromEnv, type HttpSettings } from './http-store.
 import type { ObjectInfo, ObjectStore, WriteBody } from './types.js';
 import type { RandomAccessSource } from './random-access.js';
 import { normalizeUri, parseUri } from './uri.js';
-import { createReadStream } from 'node:fs';
+import { metered } from './io-meter.js';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 
 export * from './types.js';
 export * from './uri.js';
 export type { RandomAccessSource } from './random-access.js';
 export { s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
 export { httpSettingsFromEnv, type HttpSettings } from './http-store.js';
+export { meterStorage, threadStorageIo, addStorageIo, NO_STORAGE_IO, type StorageIo } from './io-meter.js';
 
 /**
  * The S3 backend, its module imported on first use: the AWS SDK takes ~0.3 s of CPU to
@@ -67,28 +71,69 @@ export class Storage implements ObjectStore {
     return (this.s3 ??= new LazyS3Store(this.s3Settings));
   }
 
+  /**
+   * Requests to object storage (S3, HTTP) are metered (io-meter.ts): what a profile splits
+   * into storage and computation. Local files are the worker's own disk, read as part of
+   * its work (a training reads its local copy of the data every epoch).
+   */
+  private metered<T>(uri: string, request: () => Promise<T>, bytes?: (r: T) => { read?: number; written?: number }) {
+    return parseUri(uri).scheme === 'file' ? request() : metered(request, bytes);
+  }
+
   list(prefixUri: string): AsyncIterable<ObjectInfo> {
     const uri = normalizeUri(prefixUri);
     // normalizeUri drops a bare path's trailing slash, which marks "this directory".
-    return this.backend(uri).list(prefixUri.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri);
+    const objects = this.backend(uri).list(prefixUri.endsWith('/') && !uri.endsWith('/') ? `${uri}/` : uri);
+    return parseUri(uri).scheme === 'file' ? objects : meteredPages(objects);
   }
   head(uri: string): Promise<ObjectInfo | undefined> {
-    return this.backend(uri).head(normalizeUri(uri));
+    return this.metered(uri, () => this.backend(uri).head(normalizeUri(uri)));
   }
   openRead(uri: string): Promise<RandomAccessSource> {
-    return this.backend(uri).openRead(normalizeUri(uri));
+    // The backend is chosen here, before any await: a malformed URI throws at the call.
+    const backend = this.backend(uri);
+    const opened = this.metered(uri, () => backend.openRead(normalizeUri(uri)));
+    if (parseUri(uri).scheme === 'file') return opened;
+    return opened.then((source) => ({
+      ...source,
+      read: (offset: number, length: number) =>
+        metered(
+          () => source.read(offset, length),
+          (b) => ({ read: b.length }),
+        ),
+      close: () => source.close(),
+    }));
   }
   readAll(uri: string): Promise<Uint8Array> {
-    return this.backend(uri).readAll(normalizeUri(uri));
+    return this.metered(
+      uri,
+      () => this.backend(uri).readAll(normalizeUri(uri)),
+      (b) => ({ read: b.length }),
+    );
   }
   readStream(uri: string): Promise<Readable> {
-    return this.backend(uri).readStream(normalizeUri(uri));
+    return this.metered(uri, () => this.backend(uri).readStream(normalizeUri(uri)));
+  }
+  /** The whole object into a local file (one streamed GET), metered to the last byte. */
+  download(uri: string, localPath: string): Promise<number> {
+    return this.metered(
+      uri,
+      async () => {
+        await pipeline(await this.backend(uri).readStream(normalizeUri(uri)), createWriteStream(localPath));
+        return (await stat(localPath)).size;
+      },
+      (size) => ({ read: size }),
+    );
   }
   write(uri: string, body: WriteBody): Promise<ObjectInfo> {
-    return this.backend(uri).write(normalizeUri(uri), body);
+    return this.metered(
+      uri,
+      () => this.backend(uri).write(normalizeUri(uri), body),
+      (info) => ({ written: info.size }),
+    );
   }
   delete(uri: string): Promise<void> {
-    return this.backend(uri).delete(normalizeUri(uri));
+    return this.metered(uri, () => this.backend(uri).delete(normalizeUri(uri)));
   }
   /**
    * Publishes a finished local file (a stage's output built in a temporary directory) at
@@ -107,6 +152,15 @@ export class Storage implements ObjectStore {
   }
   writeJson(uri: string, value: unknown): Promise<ObjectInfo> {
     return this.write(uri, JSON.stringify(value, null, 2) + '\n');
+  }
+}
+
+async function* meteredPages(objects: AsyncIterable<ObjectInfo>): AsyncIterable<ObjectInfo> {
+  const it = objects[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await metered(() => it.next());
+    if (next.done) return;
+    yield next.value;
   }
 }
 
