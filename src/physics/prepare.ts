@@ -5,7 +5,8 @@
  */
 import type { DelphesEvent } from '../delphes/event.js';
 import type { FeatureSink } from './schema.js';
-import { FeatureExtractor, type CutFlow } from './features.js';
+import type { CutFlow } from './features.js';
+import { createFeatureExtractor } from './extractor.js';
 import { eventLoopTurns } from '../yield.js';
 
 export interface EventWithEntry {
@@ -29,7 +30,7 @@ export async function prepareFeatures(input: PrepareFeaturesInput): Promise<CutF
   const { label, className, sourceUri, out } = input;
   if (!Number.isInteger(label) || label < 0)
     throw new Error(`${sourceUri}: label must be a non-negative integer, got ${label}`);
-  const x = new FeatureExtractor();
+  const x = createFeatureExtractor();
   const turn = eventLoopTurns();
   for await (const chunk of input.events) {
     for (const { event, entry } of chunk) {

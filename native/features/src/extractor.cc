@@ -1,0 +1,402 @@
+#include "extractor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace features {
+namespace {
+
+constexpr double kPi = 3.141592653589793;  // Math.PI
+constexpr double kTwoPi = 2 * kPi;
+constexpr double kTrackPtMin = 0.5, kTowerEtMin = 1.0;
+constexpr double kLeptonPtMin = 23, kLeptonRelIsoMax = 0.45;
+constexpr double kOwnTrackDrMax = 0.05;
+constexpr double kJetPtMin = 30, kJetAbsEtaMax = 2.6;
+constexpr double kMassElectron = 0.000510999, kMassMuon = 0.105658, kMassPion = 0.13957, kMassKaon = 0.493677,
+                 kMassProton = 0.938272;
+const int kEtaCells = static_cast<int>(std::ceil((2 * kEtaEdge) / kConeR));
+const int kCells = kEtaCells * kPhiCells;
+const double kPhiCell = kTwoPi / kPhiCells;
+
+inline double deltaPhi(double a, double b) {
+  double d = a - b;
+  while (d > kPi) d -= kTwoPi;
+  while (d < -kPi) d += kTwoPi;
+  return d;
+}
+
+// JavaScript's Math.round: nearest integer, halves towards +∞.
+inline double jsRound(double x) {
+  double r = std::floor(x);
+  return x - r >= 0.5 ? r + 1 : r;
+}
+
+inline int etaCell(double eta) {
+  int c = static_cast<int>(std::floor((eta + kEtaEdge) / kConeR));
+  return c < 0 ? 0 : c >= kEtaCells ? kEtaCells - 1 : c;
+}
+
+inline int phiCell(double phi) {
+  double w = phi - kTwoPi * jsRound(phi / kTwoPi);
+  int c = static_cast<int>(std::floor((w + kPi) / kPhiCell));
+  return c < 0 ? 0 : c >= kPhiCells ? kPhiCells - 1 : c;
+}
+
+inline double trackMass(int pid) {
+  switch (pid < 0 ? -pid : pid) {
+    case 11: return kMassElectron;
+    case 13: return kMassMuon;
+    case 321: return kMassKaon;
+    case 2212: return kMassProton;
+    default: return kMassPion;
+  }
+}
+
+inline void p4(double pt, double eta, double phi, double m, float* out) {
+  const double px = pt * std::cos(phi);
+  const double py = pt * std::sin(phi);
+  const double pz = pt * std::sinh(eta);
+  out[0] = static_cast<float>(std::sqrt(px * px + py * py + pz * pz + m * m));
+  out[1] = static_cast<float>(px);
+  out[2] = static_cast<float>(py);
+  out[3] = static_cast<float>(pz);
+}
+
+template <typename T>
+void ensure(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(std::max(n, 2 * v.size()));
+}
+
+}  // namespace
+
+int etaCells() { return kEtaCells; }
+
+int ConeIndex::build(const float* ptIn, const float* etaIn, const float* phiIn, int total, double threshold) {
+  ensure(cell, total);
+  start.assign(kCells + 1, 0);
+  int count = 0;
+  for (int i = 0; i < total; i++) {
+    if (!(static_cast<double>(ptIn[i]) > threshold)) {
+      cell[i] = -1;
+      continue;
+    }
+    if (!std::isfinite(etaIn[i]) || !std::isfinite(phiIn[i])) return i;
+    const int c = etaCell(etaIn[i]) * kPhiCells + phiCell(phiIn[i]);
+    cell[i] = c;
+    start[c + 1]++;
+    count++;
+  }
+  for (int c = 0; c < kCells; c++) start[c + 1] += start[c];
+  ensure(eta, count);
+  ensure(phi, count);
+  ensure(pt, count);
+  ensure(src, count);
+  fill.assign(start.begin(), start.begin() + kCells);
+  for (int i = 0; i < total; i++) {
+    const int c = cell[i];
+    if (c < 0) continue;
+    const int k = fill[c]++;
+    eta[k] = etaIn[i];
+    phi[k] = phiIn[i];
+    pt[k] = ptIn[i];
+    src[k] = i;
+  }
+  n = count;
+  return -1;
+}
+
+int ConeIndex::neighbourCells(double etaQ, double phiQ, int* out) const {
+  const int ce = etaCell(etaQ);
+  const int cp = phiCell(phiQ);
+  int m = 0;
+  for (int e = ce - 1; e <= ce + 1; e++) {
+    if (e < 0 || e >= kEtaCells) continue;
+    for (int d = -1; d <= 1; d++) out[m++] = e * kPhiCells + ((cp + d + kPhiCells) % kPhiCells);
+  }
+  return m;
+}
+
+double ConeIndex::sumInCone(double etaQ, double phiQ, int exclude) const {
+  int cells[9];
+  const int m = neighbourCells(etaQ, phiQ, cells);
+  const double r2 = kConeR * kConeR;
+  double sum = 0;
+  for (int j = 0; j < m; j++) {
+    const int c = cells[j];
+    for (int k = start[c]; k < start[c + 1]; k++) {
+      const double de = eta[k] - etaQ;
+      const double dp = deltaPhi(phi[k], phiQ);
+      if (de * de + dp * dp < r2 && src[k] != exclude) sum += pt[k];
+    }
+  }
+  return sum;
+}
+
+int Extractor::findOwnTrack(const Tracks& t, double etaQ, double phiQ, int charge) const {
+  const ConeIndex& ti = idx_[0];
+  int best = -1;
+  double bestR2 = kOwnTrackDrMax * kOwnTrackDrMax;
+  int cells[9];
+  const int m = ti.neighbourCells(etaQ, phiQ, cells);
+  for (int j = 0; j < m; j++) {
+    const int c = cells[j];
+    for (int k = ti.start[c]; k < ti.start[c + 1]; k++) {
+      const int s = ti.src[k];
+      if (t.charge[s] != charge) continue;
+      const double de = ti.eta[k] - etaQ;
+      const double dp = deltaPhi(ti.phi[k], phiQ);
+      const double r2 = de * de + dp * dp;
+      if (r2 < bestR2 || (r2 == bestR2 && best >= 0 && s < best)) {
+        bestR2 = r2;
+        best = s;
+      }
+    }
+  }
+  return best;
+}
+
+bool Extractor::selectLepton(const Event& ev, Lepton* out) const {
+  bool found = false;
+  double bestPt = -1;
+  for (int flavour = 0; flavour < 2; flavour++) {
+    const Leptons& l = flavour == 0 ? ev.electrons : ev.muons;
+    for (int i = 0; i < l.n; i++) {
+      const double pt = l.pt[i];
+      if (!(pt > kLeptonPtMin) || pt <= bestPt) continue;
+      const double eta = l.eta[i], phi = l.phi[i];
+      const int charge = l.charge[i];
+      const int own = findOwnTrack(ev.tracks, eta, phi, charge);
+      const double inv = pt > 0 ? 1 / pt : 0;
+      const double ch = idx_[0].sumInCone(eta, phi, own) * inv;
+      const double gamma = idx_[1].sumInCone(eta, phi, -1) * inv;
+      const double neu = idx_[2].sumInCone(eta, phi, -1) * inv;
+      if (ch + gamma + neu >= kLeptonRelIsoMax) continue;
+      found = true;
+      bestPt = pt;
+      *out = Lepton{flavour == 0, i, pt, eta, phi, charge, ch, gamma, neu, own};
+    }
+  }
+  return found;
+}
+
+// Every candidate's three cone sums, each close pair tested once (PairConeSums).
+void Extractor::pairConeSums() {
+  const int total = idx_[0].n + idx_[1].n + idx_[2].n;
+  ensure(mEta_, total);
+  ensure(mPhi_, total);
+  ensure(mPt_, total);
+  ensure(slot_, total);
+  ensure(sums_, 3 * static_cast<size_t>(total));
+  mStart_.resize(kCells + 1);
+  base_[0] = 0;
+  base_[1] = idx_[0].n;
+  base_[2] = idx_[0].n + idx_[1].n;
+  int m = 0;
+  for (int c = 0; c < kCells; c++) {
+    mStart_[c] = m;
+    for (int kind = 0; kind < 3; kind++) {
+      const ConeIndex& index = idx_[kind];
+      for (int k = index.start[c]; k < index.start[c + 1]; k++, m++) {
+        mEta_[m] = index.eta[k];
+        mPhi_[m] = index.phi[k];
+        mPt_[m] = index.pt[k];
+        slot_[m] = 3 * (base_[kind] + k) + kind;
+      }
+    }
+  }
+  mStart_[kCells] = m;
+  double* sums = sums_.data();
+  std::fill(sums, sums + 3 * total, 0.0);
+  const double r2 = kConeR * kConeR;
+  for (int c = 0; c < kCells; c++) {
+    const int end = mStart_[c + 1];
+    if (mStart_[c] == end) continue;
+    const int e = c / kPhiCells;
+    const int p = c - e * kPhiCells;
+    const int right = e * kPhiCells + ((p + 1) % kPhiCells);
+    for (int i = mStart_[c]; i < end; i++) {
+      const double ei = mEta_[i], pi = mPhi_[i], pti = mPt_[i];
+      const int si = slot_[i];
+      const int fi = si - si % 3, ki = si % 3;
+      // the rest of its own cell, the cell at φ + 1, and the three cells at η + 1
+      for (int part = 0; part < 5; part++) {
+        int from, to;
+        if (part == 0) {
+          from = i + 1;
+          to = end;
+        } else if (part == 1) {
+          from = mStart_[right];
+          to = mStart_[right + 1];
+        } else {
+          if (e + 1 >= kEtaCells) break;
+          const int cc = (e + 1) * kPhiCells + ((p + part - 3 + kPhiCells) % kPhiCells);
+          from = mStart_[cc];
+          to = mStart_[cc + 1];
+        }
+        for (int j = from; j < to; j++) {
+          const double de = mEta_[j] - ei;
+          const double dp = deltaPhi(mPhi_[j], pi);
+          if (de * de + dp * dp < r2) {
+            const int sj = slot_[j];
+            sums[fi + sj % 3] += mPt_[j];
+            sums[sj - sj % 3 + ki] += pti;
+          }
+        }
+      }
+    }
+  }
+}
+
+int Extractor::collect(const ConeIndex& index, int kind, int cap, int skipSrc, const Lepton& lep, int n) {
+  int m = 0;
+  for (int k = 0; k < index.n; k++)
+    if (index.src[k] != skipSrc) pick_[m++] = k;
+  if (m > cap) {
+    const double* pt = index.pt.data();
+    std::sort(pick_.begin(), pick_.begin() + m, [pt](int a, int b) { return pt[a] > pt[b] || (pt[a] == pt[b] && a < b); });
+    m = cap;
+  }
+  for (int j = 0; j < m; j++) {
+    const int k = pick_[j];
+    const double de = index.eta[k] - lep.eta;
+    const double dp = deltaPhi(index.phi[k], lep.phi);
+    kind_[n] = static_cast<uint8_t>(kind);
+    pos_[n] = k;
+    dr2_[n] = de * de + dp * dp;
+    n++;
+  }
+  return n;
+}
+
+int Extractor::sequence(const Event& ev, const Lepton& lep, float* out) {
+  const int total = idx_[0].n + idx_[1].n + idx_[2].n;
+  ensure(kind_, total);
+  ensure(pos_, total);
+  ensure(pick_, total);
+  ensure(order_, total);
+  ensure(dr2_, total);
+  ensure(dr2f_, total);
+  int n = 0;
+  n = collect(idx_[0], 0, kMaxTracks, lep.ownTrack, lep, n);
+  n = collect(idx_[1], 1, kMaxPhotons, -1, lep, n);
+  n = collect(idx_[2], 2, kMaxNeutrals, -1, lep, n);
+  // Decreasing ΔR compared at float32 precision; ties keep collection order.
+  for (int i = 0; i < n; i++) {
+    dr2f_[i] = static_cast<float>(dr2_[i]);
+    order_[i] = i;
+  }
+  const float* key = dr2f_.data();
+  std::sort(order_.begin(), order_.begin() + n,
+            [key](int a, int b) { return key[a] > key[b] || (key[a] == key[b] && a < b); });
+  pairConeSums();
+  std::memset(out, 0, sizeof(float) * kFeatures * (n + 1));
+  const Tracks& t = ev.tracks;
+  for (int r = 0; r < n; r++) {
+    const int i = order_[r];
+    const int kind = kind_[i];
+    const int k = pos_[i];
+    const ConeIndex& index = idx_[kind];
+    const double pt = index.pt[k], eta = index.eta[k], phi = index.phi[k];
+    const int s = index.src[k];
+    float* o = out + r * kFeatures;
+    o[4] = static_cast<float>(pt);
+    o[5] = static_cast<float>(eta);
+    o[6] = static_cast<float>(phi);
+    if (kind == 0) {
+      const int pid = t.pid[s];
+      p4(pt, eta, phi, trackMass(pid), o);
+      o[7] = t.x[s];
+      o[8] = t.y[s];
+      o[9] = t.z[s];
+      const int apid = pid < 0 ? -pid : pid;
+      if (apid == 11) o[16] = 1;
+      else if (apid == 13) o[17] = 1;
+      else o[13] = 1;
+      o[18] = static_cast<float>(t.charge[s]);
+    } else {
+      // Towers: massless, energy as measured by Delphes; vertex and charge zero.
+      p4(pt, eta, phi, 0, o);
+      o[0] = kind == 1 ? ev.photons.e[s] : ev.neutrals.e[s];
+      o[kind == 1 ? 15 : 14] = 1;
+    }
+    const double inv = pt > 0 ? 1 / pt : 0;
+    const double* at = sums_.data() + 3 * (base_[kind] + k);
+    o[10] = static_cast<float>(at[0] * inv);
+    o[11] = static_cast<float>(at[1] * inv);
+    o[12] = static_cast<float>(at[2] * inv);
+  }
+  float* o = out + n * kFeatures;
+  p4(lep.pt, lep.eta, lep.phi, lep.isEle ? kMassElectron : kMassMuon, o);
+  o[4] = static_cast<float>(lep.pt);
+  o[5] = static_cast<float>(lep.eta);
+  o[6] = static_cast<float>(lep.phi);
+  if (lep.ownTrack >= 0) {
+    o[7] = t.x[lep.ownTrack];
+    o[8] = t.y[lep.ownTrack];
+    o[9] = t.z[lep.ownTrack];
+  }
+  o[10] = static_cast<float>(lep.isoCh);
+  o[11] = static_cast<float>(lep.isoGamma);
+  o[12] = static_cast<float>(lep.isoNeu);
+  o[lep.isEle ? 16 : 17] = 1;
+  o[18] = static_cast<float>(lep.charge);
+  return n + 1;
+}
+
+Outcome Extractor::select(const Event& ev, float* hlf, float* particles, int* nParticles, Lepton* lepton, Bad* bad) {
+  const Tracks& t = ev.tracks;
+  int b = idx_[0].build(t.pt, t.eta, t.phi, t.n, kTrackPtMin);
+  if (b >= 0) {
+    *bad = Bad{0, b};
+    return kNonFiniteCandidate;
+  }
+  if (idx_[0].n == 0) return kNoTrack;
+  b = idx_[1].build(ev.photons.et, ev.photons.eta, ev.photons.phi, ev.photons.n, kTowerEtMin);
+  if (b >= 0) {
+    *bad = Bad{1, b};
+    return kNonFiniteCandidate;
+  }
+  if (idx_[1].n == 0) return kNoPhoton;
+  b = idx_[2].build(ev.neutrals.et, ev.neutrals.eta, ev.neutrals.phi, ev.neutrals.n, kTowerEtMin);
+  if (b >= 0) {
+    *bad = Bad{2, b};
+    return kNonFiniteCandidate;
+  }
+  if (idx_[2].n == 0) return kNoNeutralHadron;
+  Lepton lep;
+  if (!selectLepton(ev, &lep)) return kNoLepton;
+  // HLF (src/physics/hlf.ts)
+  double ht = 0;
+  int nJets = 0, nB = 0;
+  for (int i = 0; i < ev.jets.n; i++) {
+    const double pt = ev.jets.pt[i], eta = ev.jets.eta[i];
+    if (pt > kJetPtMin && eta < kJetAbsEtaMax && eta > -kJetAbsEtaMax) {
+      ht += pt;
+      nJets++;
+      if (ev.jets.btag[i] > 0) nB++;
+    }
+  }
+  if (ev.met.n == 0) return kNoMissingEt;
+  const double met = ev.met.met[0], metPhi = ev.met.phi[0];
+  const double v = 2 * lep.pt * met * (1 - std::cos(lep.phi - metPhi));
+  hlf[0] = static_cast<float>(ht);
+  hlf[1] = static_cast<float>(met);
+  hlf[2] = static_cast<float>(metPhi);
+  hlf[3] = static_cast<float>(v > 0 ? std::sqrt(v) : 0);
+  hlf[4] = static_cast<float>(nJets);
+  hlf[5] = static_cast<float>(nB);
+  hlf[6] = static_cast<float>(lep.pt);
+  hlf[7] = static_cast<float>(lep.eta);
+  hlf[8] = static_cast<float>(lep.phi);
+  hlf[9] = static_cast<float>(lep.isoCh);
+  hlf[10] = static_cast<float>(lep.isoGamma);
+  hlf[11] = static_cast<float>(lep.isoNeu);
+  hlf[12] = static_cast<float>(lep.charge);
+  hlf[13] = lep.isEle ? 1 : 0;
+  *lepton = lep;
+  *nParticles = sequence(ev, lep, particles);
+  return kSelected;
+}
+
+}  // namespace features
