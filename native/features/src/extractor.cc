@@ -74,16 +74,18 @@ int etaCells() { return kEtaCells; }
 
 int ConeIndex::build(const float* ptIn, const float* etaIn, const float* phiIn, int total, double threshold) {
   ensure(cell, total);
+  ensure(order, total);
+  ensure(src, total);
   start.assign(kCells + 1, 0);
+  // First the passing candidates, in source order, with their cells (src and cell
+  // double as scratch here); then a stable counting sort of those alone.
   int count = 0;
   for (int i = 0; i < total; i++) {
-    if (!(static_cast<double>(ptIn[i]) > threshold)) {
-      cell[i] = -1;
-      continue;
-    }
+    if (!(static_cast<double>(ptIn[i]) > threshold)) continue;
     if (!std::isfinite(etaIn[i]) || !std::isfinite(phiIn[i])) return i;
     const int c = etaCell(etaIn[i]) * kPhiCells + phiCell(phiIn[i]);
-    cell[i] = c;
+    cell[count] = c;
+    order[count] = i;
     start[c + 1]++;
     count++;
   }
@@ -91,12 +93,10 @@ int ConeIndex::build(const float* ptIn, const float* etaIn, const float* phiIn, 
   ensure(eta, count);
   ensure(phi, count);
   ensure(pt, count);
-  ensure(src, count);
   fill.assign(start.begin(), start.begin() + kCells);
-  for (int i = 0; i < total; i++) {
-    const int c = cell[i];
-    if (c < 0) continue;
-    const int k = fill[c]++;
+  for (int j = 0; j < count; j++) {
+    const int i = order[j];
+    const int k = fill[cell[j]]++;
     eta[k] = etaIn[i];
     phi[k] = phiIn[i];
     pt[k] = ptIn[i];
@@ -180,18 +180,91 @@ bool Extractor::selectLepton(const Event& ev, Lepton* out) const {
   return found;
 }
 
-// Every candidate's three cone sums, each close pair tested once (PairConeSums).
+// Pairs candidate i with the candidates [from, to): each one within ΔR < 0.3 adds its pT
+// to i's sum of its kind, and i's pT to its own sum of i's kind. Branch-free: an
+// out-of-cone candidate adds an exact 0. With every |φ| < 4 (kWrapOnce), one wrap step
+// gives deltaPhi's Δφ exactly.
+template <bool kWrapOnce>
+inline void pairWith(int i, int from, int to, const double* eta, const double* phi, const double* pt,
+                     const int* slot, const int* kindOf, double* sums, double* acc) {
+  const double r2 = kConeR * kConeR;
+  const double ei = eta[i], pi = phi[i], pti = pt[i];
+  const int ki = kindOf[i];
+  for (int j = from; j < to; j++) {
+    const double de = eta[j] - ei;
+    double dp;
+    if (kWrapOnce) {
+      dp = phi[j] - pi;
+      dp = dp > kPi ? dp - kTwoPi : dp;
+      dp = dp < -kPi ? dp + kTwoPi : dp;
+    } else {
+      dp = deltaPhi(phi[j], pi);
+    }
+    const bool in = de * de + dp * dp < r2;
+    acc[kindOf[j]] += in ? pt[j] : 0.0;
+    sums[slot[j] + ki] += in ? pti : 0.0;
+  }
+}
+
+// Every candidate's three cone sums, each close pair tested once (PairConeSums): the
+// three indices merged cell by cell; each candidate is paired with the rest of its cell
+// and the cell at φ + 1, and with the three cells at η + 1 (the other neighbours pair
+// with it from their side). Neighbouring cells of one η row are contiguous except
+// across the φ wrap. The sums are exact in any order of additions (isolation.ts).
+template <bool kWrapOnce>
+void pairAll(const int* cellStart, int total, const double* eta, const double* phi, const double* pt,
+             const int* slot, const int* kindOf, double* sums) {
+  std::fill(sums, sums + 3 * total, 0.0);
+  auto at = [&](int e, int p) { return cellStart[e * kPhiCells + p]; };
+  for (int e = 0; e < kEtaCells; e++) {
+    const bool above = e + 1 < kEtaCells;
+    for (int p = 0; p < kPhiCells; p++) {
+      const int c = e * kPhiCells + p;
+      const int end = cellStart[c + 1];
+      for (int i = cellStart[c]; i < end; i++) {
+        double acc[3] = {0, 0, 0};
+        const auto pair = [&](int from, int to) {
+          pairWith<kWrapOnce>(i, from, to, eta, phi, pt, slot, kindOf, sums, acc);
+        };
+        if (p + 1 < kPhiCells) {
+          pair(i + 1, cellStart[c + 2]);
+        } else {
+          pair(i + 1, end);
+          pair(at(e, 0), at(e, 1));
+        }
+        if (above) {
+          if (p == 0) {
+            pair(at(e + 1, 0), at(e + 1, 2));
+            pair(at(e + 1, kPhiCells - 1), cellStart[(e + 2) * kPhiCells]);
+          } else if (p + 1 == kPhiCells) {
+            pair(at(e + 1, p - 1), cellStart[(e + 2) * kPhiCells]);
+            pair(at(e + 1, 0), at(e + 1, 1));
+          } else {
+            pair(at(e + 1, p - 1), at(e + 1, p + 2));
+          }
+        }
+        double* own = sums + slot[i];
+        own[0] += acc[0];
+        own[1] += acc[1];
+        own[2] += acc[2];
+      }
+    }
+  }
+}
+
 void Extractor::pairConeSums() {
   const int total = idx_[0].n + idx_[1].n + idx_[2].n;
   ensure(mEta_, total);
   ensure(mPhi_, total);
   ensure(mPt_, total);
   ensure(slot_, total);
+  ensure(mKind_, total);
   ensure(sums_, 3 * static_cast<size_t>(total));
   mStart_.resize(kCells + 1);
   base_[0] = 0;
   base_[1] = idx_[0].n;
   base_[2] = idx_[0].n + idx_[1].n;
+  bool wrapOnce = true;
   int m = 0;
   for (int c = 0; c < kCells; c++) {
     mStart_[c] = m;
@@ -201,51 +274,25 @@ void Extractor::pairConeSums() {
         mEta_[m] = index.eta[k];
         mPhi_[m] = index.phi[k];
         mPt_[m] = index.pt[k];
-        slot_[m] = 3 * (base_[kind] + k) + kind;
+        slot_[m] = 3 * (base_[kind] + k);
+        mKind_[m] = kind;
+        wrapOnce = wrapOnce && index.phi[k] > -4 && index.phi[k] < 4;
       }
     }
   }
   mStart_[kCells] = m;
-  double* sums = sums_.data();
-  std::fill(sums, sums + 3 * total, 0.0);
-  const double r2 = kConeR * kConeR;
-  for (int c = 0; c < kCells; c++) {
-    const int end = mStart_[c + 1];
-    if (mStart_[c] == end) continue;
-    const int e = c / kPhiCells;
-    const int p = c - e * kPhiCells;
-    const int right = e * kPhiCells + ((p + 1) % kPhiCells);
-    for (int i = mStart_[c]; i < end; i++) {
-      const double ei = mEta_[i], pi = mPhi_[i], pti = mPt_[i];
-      const int si = slot_[i];
-      const int fi = si - si % 3, ki = si % 3;
-      // the rest of its own cell, the cell at φ + 1, and the three cells at η + 1
-      for (int part = 0; part < 5; part++) {
-        int from, to;
-        if (part == 0) {
-          from = i + 1;
-          to = end;
-        } else if (part == 1) {
-          from = mStart_[right];
-          to = mStart_[right + 1];
-        } else {
-          if (e + 1 >= kEtaCells) break;
-          const int cc = (e + 1) * kPhiCells + ((p + part - 3 + kPhiCells) % kPhiCells);
-          from = mStart_[cc];
-          to = mStart_[cc + 1];
-        }
-        for (int j = from; j < to; j++) {
-          const double de = mEta_[j] - ei;
-          const double dp = deltaPhi(mPhi_[j], pi);
-          if (de * de + dp * dp < r2) {
-            const int sj = slot_[j];
-            sums[fi + sj % 3] += mPt_[j];
-            sums[sj - sj % 3 + ki] += pti;
-          }
-        }
-      }
-    }
-  }
+  if (wrapOnce)
+    pairAll<true>(mStart_.data(), total, mEta_.data(), mPhi_.data(), mPt_.data(), slot_.data(), mKind_.data(), sums_.data());
+  else
+    pairAll<false>(mStart_.data(), total, mEta_.data(), mPhi_.data(), mPt_.data(), slot_.data(), mKind_.data(), sums_.data());
+}
+
+// Sort keys: a positive float32's bits order like the value; complemented, they order
+// decreasingly; the low word breaks ties by increasing position.
+inline uint64_t descendingKey(float v, int position) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return (static_cast<uint64_t>(~bits) << 32) | static_cast<uint32_t>(position);
 }
 
 int Extractor::collect(const ConeIndex& index, int kind, int cap, int skipSrc, const Lepton& lep, int n) {
@@ -253,8 +300,10 @@ int Extractor::collect(const ConeIndex& index, int kind, int cap, int skipSrc, c
   for (int k = 0; k < index.n; k++)
     if (index.src[k] != skipSrc) pick_[m++] = k;
   if (m > cap) {
-    const double* pt = index.pt.data();
-    std::sort(pick_.begin(), pick_.begin() + m, [pt](int a, int b) { return pt[a] > pt[b] || (pt[a] == pt[b] && a < b); });
+    // Decreasing pT (float32 values, all above the threshold), ties by position.
+    for (int j = 0; j < m; j++) keys_[j] = descendingKey(static_cast<float>(index.pt[pick_[j]]), pick_[j]);
+    std::sort(keys_.begin(), keys_.begin() + m);
+    for (int j = 0; j < cap; j++) pick_[j] = static_cast<int>(keys_[j] & 0xffffffffu);
     m = cap;
   }
   for (int j = 0; j < m; j++) {
@@ -274,26 +323,20 @@ int Extractor::sequence(const Event& ev, const Lepton& lep, float* out) {
   ensure(kind_, total);
   ensure(pos_, total);
   ensure(pick_, total);
-  ensure(order_, total);
+  ensure(keys_, total);
   ensure(dr2_, total);
-  ensure(dr2f_, total);
   int n = 0;
   n = collect(idx_[0], 0, kMaxTracks, lep.ownTrack, lep, n);
   n = collect(idx_[1], 1, kMaxPhotons, -1, lep, n);
   n = collect(idx_[2], 2, kMaxNeutrals, -1, lep, n);
   // Decreasing ΔR compared at float32 precision; ties keep collection order.
-  for (int i = 0; i < n; i++) {
-    dr2f_[i] = static_cast<float>(dr2_[i]);
-    order_[i] = i;
-  }
-  const float* key = dr2f_.data();
-  std::sort(order_.begin(), order_.begin() + n,
-            [key](int a, int b) { return key[a] > key[b] || (key[a] == key[b] && a < b); });
+  for (int i = 0; i < n; i++) keys_[i] = descendingKey(static_cast<float>(dr2_[i]), i);
+  std::sort(keys_.begin(), keys_.begin() + n);
   pairConeSums();
   std::memset(out, 0, sizeof(float) * kFeatures * (n + 1));
   const Tracks& t = ev.tracks;
   for (int r = 0; r < n; r++) {
-    const int i = order_[r];
+    const int i = static_cast<int>(keys_[r] & 0xffffffffu);
     const int kind = kind_[i];
     const int k = pos_[i];
     const ConeIndex& index = idx_[kind];

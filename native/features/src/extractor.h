@@ -80,7 +80,7 @@ int etaCells();
 struct ConeIndex {
   int n = 0;
   std::vector<double> eta, phi, pt;
-  std::vector<int> src, cell;
+  std::vector<int> src, cell, order;
   std::vector<int> start, fill;
   // -1, or the source index of the first candidate with a non-finite η or φ.
   int build(const float* pt, const float* eta, const float* phi, int total, double threshold);
@@ -106,13 +106,13 @@ class Extractor {
   ConeIndex idx_[3];
   // PairConeSums
   std::vector<double> sums_, mEta_, mPhi_, mPt_;
-  std::vector<int> slot_, mStart_;
+  std::vector<int> slot_, mKind_, mStart_;
   int base_[3] = {0, 0, 0};
   // SequenceBuilder
   std::vector<uint8_t> kind_;
-  std::vector<int> pos_, pick_, order_;
+  std::vector<int> pos_, pick_;
+  std::vector<uint64_t> keys_;
   std::vector<double> dr2_;
-  std::vector<float> dr2f_;
 };
 
 }  // namespace features
