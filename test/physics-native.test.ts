@@ -7,8 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Storage } from '../src/storage/index.js';
+import { writeFeatureFile } from '../src/stages/features.js';
+import { readFeatureRows } from '../src/parquet/reader.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
 import type { DelphesEvent } from '../src/delphes/event.js';
 import { FeatureExtractor, type EventFeatureExtractor } from '../src/physics/features.js';
@@ -60,6 +65,26 @@ function compare(js: EventFeatureExtractor, nat: EventFeatureExtractor, event: D
   return true;
 }
 
+async function eachEvent(file: string, f: (event: DelphesEvent, entry: number) => void): Promise<void> {
+  const fh = await open(file, 'r');
+  const src = {
+    uri: file,
+    size: (await fh.stat()).size,
+    async read(offset: number, length: number) {
+      const b = new Uint8Array(length);
+      await fh.read(b, 0, length, offset);
+      return b;
+    },
+    close: () => fh.close(),
+  };
+  try {
+    for await (const chunk of readDelphesEvents(src, { emptyIfMissing: 'all' }))
+      chunk.events.forEach((e, i) => f(e, chunk.entryStart + i));
+  } finally {
+    await src.close();
+  }
+}
+
 test('native and TypeScript extractors agree to the bit on every real Delphes event', { skip }, async () => {
   const js = new FeatureExtractor();
   const nat = native();
@@ -67,31 +92,13 @@ test('native and TypeScript extractors agree to the bit on every real Delphes ev
   let selected = 0;
   let particles = 0;
   for (const name of ['pu20-qcd', 'pu20-ttbar', 'pu20-wjets', 'qcd', 'ttbar', 'wjets']) {
-    const file = resolve(repoRoot(), `../shared/testdata/delphes/delphes-${name}.root`);
-    const fh = await open(file, 'r');
-    const src = {
-      uri: file,
-      size: (await fh.stat()).size,
-      async read(offset: number, length: number) {
-        const b = new Uint8Array(length);
-        await fh.read(b, 0, length, offset);
-        return b;
-      },
-      close: () => fh.close(),
-    };
-    try {
-      for await (const chunk of readDelphesEvents(src, { emptyIfMissing: 'all' })) {
-        chunk.events.forEach((e, i) => {
-          if (compare(js, nat, e, `${name} entry ${chunk.entryStart + i}`)) {
-            selected++;
-            particles += nat.particles().length / 19;
-          }
-          events++;
-        });
+    await eachEvent(resolve(repoRoot(), `../shared/testdata/delphes/delphes-${name}.root`), (e, entry) => {
+      if (compare(js, nat, e, `${name} entry ${entry}`)) {
+        selected++;
+        particles += nat.particles().length / 19;
       }
-    } finally {
-      await src.close();
-    }
+      events++;
+    });
   }
   assert.ok(events >= 600, `only ${events} events`);
   // The files are signal-rich: a comparison that selects nothing would prove nothing.
@@ -162,4 +169,39 @@ test('HEPFLOW_FEATURES: native by default when built, js when not, and named err
   assert.throws(() => resolveFeatureImplementation('native', none), /HEPFLOW_FEATURES=native but not built/);
   assert.throws(() => resolveFeatureImplementation('fast'), /HEPFLOW_FEATURES must be native or js, got 'fast'/);
   if (!skip) assert.equal(resolveFeatureImplementation(undefined).name, 'native');
+});
+
+test('the feature stage lends the native buffers to the Parquet writer, which copies them: rows as the TypeScript computes them', async () => {
+  // The stage passes sinkCopiesRows: every row's arrays are views the next event
+  // overwrites, so a writer that kept them instead of copying would write wrong rows.
+  const file = resolve(repoRoot(), '../shared/testdata/delphes/delphes-pu20-wjets.root');
+  const expected: { entry: number; hlf: Float32Array; particles: Float32Array }[] = [];
+  const js = new FeatureExtractor();
+  await eachEvent(file, (e, entry) => {
+    if (js.select(e)) expected.push({ entry, hlf: js.hlf.slice(), particles: js.particles() });
+  });
+  const dir = await mkdtemp(join(os.tmpdir(), 'hepflow-native-'));
+  try {
+    const store = new Storage();
+    const info = await store.head(pathToFileURL(file).href);
+    assert.ok(info);
+    const out = join(dir, 'part.parquet');
+    const { rows } = await writeFeatureFile(
+      store,
+      info,
+      { labels: { from: 'class', className: 'wjets', label: 2 }, rowGroupSize: 7 },
+      pathToFileURL(out).href,
+    );
+    assert.ok(rows > 20 && rows === expected.length, `${rows} rows, expected ${expected.length}`);
+    let i = 0;
+    for await (const r of readFeatureRows(out)) {
+      const want = expected[i++]!;
+      assert.equal(r.sourceEntry, want.entry);
+      assert.deepEqual(bits(r.hlf), bits(want.hlf), `entry ${want.entry}: HLF`);
+      assert.deepEqual(bits(r.particles), bits(want.particles), `entry ${want.entry}: particles`);
+    }
+    assert.equal(i, expected.length);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

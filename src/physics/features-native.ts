@@ -115,8 +115,12 @@ class NativeFeatureExtractor implements EventFeatureExtractor {
   }
 
   particles(): Float32Array {
+    return this.particlesView().slice();
+  }
+
+  particlesView(): Float32Array {
     if (this.n < 0) throw new Error('particles() called without a selected event');
-    return this.out.slice(PARTICLES_AT, PARTICLES_AT + this.n * N_PARTICLE_FEATURES);
+    return this.out.subarray(PARTICLES_AT, PARTICLES_AT + this.n * N_PARTICLE_FEATURES);
   }
 }
 

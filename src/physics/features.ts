@@ -62,6 +62,8 @@ export interface EventFeatureExtractor {
   select(event: DelphesEvent): boolean;
   /** The particle sequence (n × 19, row-major, lepton last) of the event just selected, a new array. */
   particles(): Float32Array;
+  /** The same, possibly a view into a buffer the next select() overwrites (no allocation). */
+  particlesView(): Float32Array;
 }
 
 export class FeatureExtractor implements EventFeatureExtractor {
@@ -110,5 +112,10 @@ export class FeatureExtractor implements EventFeatureExtractor {
     const event = this.current;
     if (event === null) throw new Error('particles() called without a selected event');
     return this.sequence.build(event, this.lepton, this.tracks, this.photons, this.neutrals);
+  }
+
+  /** A new array here too: the sequence is built into one. */
+  particlesView(): Float32Array {
+    return this.particles();
   }
 }
