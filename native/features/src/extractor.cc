@@ -32,14 +32,26 @@ inline double jsRound(double x) {
   return x - r >= 0.5 ? r + 1 : r;
 }
 
+// floor(x / d), as JavaScript computes it, mostly without the division: x × (1 / d) is
+// within 1e-9 of x / d for |x / d| < 1e6, so its floor is the same unless it lies that
+// close to an integer, where the division decides.
+inline double floorDiv(double x, double d, double inverse) {
+  const double q = x * inverse;
+  const double f = std::floor(q);
+  if (q > -1e6 && q < 1e6 && q - f > 1e-9 && q - f < 1 - 1e-9) return f;
+  return std::floor(x / d);
+}
+
 inline int etaCell(double eta) {
-  int c = static_cast<int>(std::floor((eta + kEtaEdge) / kConeR));
+  int c = static_cast<int>(floorDiv(eta + kEtaEdge, kConeR, 1 / kConeR));
   return c < 0 ? 0 : c >= kEtaCells ? kEtaCells - 1 : c;
 }
 
 inline int phiCell(double phi) {
-  double w = phi - kTwoPi * jsRound(phi / kTwoPi);
-  int c = static_cast<int>(std::floor((w + kPi) / kPhiCell));
+  // Inside ±3.14, φ / 2π rounds to 0 and the wrap leaves φ as it is (up to the sign of a
+  // zero, which adding π removes).
+  const double w = phi > -3.14 && phi < 3.14 ? phi : phi - kTwoPi * jsRound(phi / kTwoPi);
+  int c = static_cast<int>(floorDiv(w + kPi, kPhiCell, 1 / kPhiCell));
   return c < 0 ? 0 : c >= kPhiCells ? kPhiCells - 1 : c;
 }
 
