@@ -31,6 +31,7 @@ const enum Outcome {
   Selected = 4,
   NonFiniteCandidate = 5,
   NoMissingEt = 6,
+  NonFiniteLepton = 7,
 }
 
 /** native/features/src/addon.cc: where the particles start in `out`, and the `info` slots. */
@@ -85,7 +86,11 @@ class NativeFeatureExtractor implements EventFeatureExtractor {
     );
     // The cuts passed (as the cut flow counts them) before the outcome, errors included.
     const passed =
-      r === Outcome.NonFiniteCandidate ? this.info[Info.BadKind]! : r === Outcome.NoMissingEt ? 3 : r;
+      r === Outcome.NonFiniteCandidate
+        ? this.info[Info.BadKind]!
+        : r === Outcome.NoMissingEt || r === Outcome.NonFiniteLepton
+          ? 3
+          : r;
     if (passed > 0) cf.withTrack++;
     if (passed > 1) cf.withPhoton++;
     if (passed > 2) cf.withNeutralHadron++;
@@ -93,6 +98,12 @@ class NativeFeatureExtractor implements EventFeatureExtractor {
       const c = [t, p, h][this.info[Info.BadKind]!]!;
       const i = this.info[Info.BadIndex]!;
       throw new Error(`candidate ${i} has a non-finite η or φ (${c.eta[i]}, ${c.phi[i]})`);
+    }
+    if (r === Outcome.NonFiniteLepton) {
+      const muon = this.info[Info.BadKind] === 4;
+      const i = this.info[Info.BadIndex]!;
+      const l = muon ? m : e;
+      throw new Error(`${muon ? 'muon' : 'electron'} ${i} has a non-finite η or φ (${l.eta[i]}, ${l.phi[i]})`);
     }
     if (r === Outcome.NoMissingEt) throw new Error('selected event has no MissingET entry');
     if (r !== Outcome.Selected) return false;

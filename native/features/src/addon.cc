@@ -146,7 +146,7 @@ class ExtractorWrap : public Napi::ObjectWrap<ExtractorWrap> {
       f[kIsoNeu] = lep.isoNeu;
       f[kOwnTrack] = lep.ownTrack;
       f[kN] = n;
-    } else if (r == features::kNonFiniteCandidate) {
+    } else if (r == features::kNonFiniteCandidate || r == features::kNonFiniteLepton) {
       info_[kBadKind] = bad.kind;
       info_[kBadIndex] = bad.index;
     }

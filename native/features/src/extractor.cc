@@ -42,17 +42,16 @@ inline double floorDiv(double x, double d, double inverse) {
   return std::floor(x / d);
 }
 
-inline int etaCell(double eta) {
-  int c = static_cast<int>(floorDiv(eta + kEtaEdge, kConeR, 1 / kConeR));
-  return c < 0 ? 0 : c >= kEtaCells ? kEtaCells - 1 : c;
-}
+// Clamped in floating point first: a huge |η| must not overflow the conversion.
+inline int clampCell(double c, int n) { return c < 0 ? 0 : c >= n ? n - 1 : static_cast<int>(c); }
+
+inline int etaCell(double eta) { return clampCell(floorDiv(eta + kEtaEdge, kConeR, 1 / kConeR), kEtaCells); }
 
 inline int phiCell(double phi) {
   // Inside ±3.14, φ / 2π rounds to 0 and the wrap leaves φ as it is (up to the sign of a
   // zero, which adding π removes).
   const double w = phi > -3.14 && phi < 3.14 ? phi : phi - kTwoPi * jsRound(phi / kTwoPi);
-  int c = static_cast<int>(floorDiv(w + kPi, kPhiCell, 1 / kPhiCell));
-  return c < 0 ? 0 : c >= kPhiCells ? kPhiCells - 1 : c;
+  return clampCell(floorDiv(w + kPi, kPhiCell, 1 / kPhiCell), kPhiCells);
 }
 
 inline double trackMass(int pid) {
@@ -168,15 +167,20 @@ int Extractor::findOwnTrack(const Tracks& t, double etaQ, double phiQ, int charg
   return best;
 }
 
-bool Extractor::selectLepton(const Event& ev, Lepton* out) const {
+Outcome Extractor::selectLepton(const Event& ev, Lepton* out, Bad* bad) const {
   bool found = false;
   double bestPt = -1;
   for (int flavour = 0; flavour < 2; flavour++) {
     const Leptons& l = flavour == 0 ? ev.electrons : ev.muons;
     for (int i = 0; i < l.n; i++) {
       const double pt = l.pt[i];
-      if (!(pt > kLeptonPtMin) || pt <= bestPt) continue;
+      if (!(pt > kLeptonPtMin)) continue;
       const double eta = l.eta[i], phi = l.phi[i];
+      if (!std::isfinite(eta) || !std::isfinite(phi)) {
+        *bad = Bad{3 + flavour, i};
+        return kNonFiniteLepton;
+      }
+      if (pt <= bestPt) continue;
       const int charge = l.charge[i];
       const int own = findOwnTrack(ev.tracks, eta, phi, charge);
       const double inv = pt > 0 ? 1 / pt : 0;
@@ -189,7 +193,7 @@ bool Extractor::selectLepton(const Event& ev, Lepton* out) const {
       *out = Lepton{flavour == 0, i, pt, eta, phi, charge, ch, gamma, neu, own};
     }
   }
-  return found;
+  return found ? kSelected : kNoLepton;
 }
 
 // Pairs candidate i with the candidates [from, to): each one within ΔR < 0.3 adds its pT
@@ -420,7 +424,8 @@ Outcome Extractor::select(const Event& ev, float* hlf, float* particles, int* nP
   }
   if (idx_[2].n == 0) return kNoNeutralHadron;
   Lepton lep;
-  if (!selectLepton(ev, &lep)) return kNoLepton;
+  const Outcome l = selectLepton(ev, &lep, bad);
+  if (l != kSelected) return l;
   // HLF (src/physics/hlf.ts)
   double ht = 0;
   int nJets = 0, nB = 0;

@@ -54,6 +54,7 @@ enum Outcome {
   kSelected = 4,
   kNonFiniteCandidate = 5,  // bad.kind (0 tracks, 1 photons, 2 neutral hadrons), bad.index
   kNoMissingEt = 6,
+  kNonFiniteLepton = 7,  // bad.kind (3 electrons, 4 muons), bad.index
 };
 
 struct Lepton {
@@ -98,7 +99,7 @@ class Extractor {
 
  private:
   int findOwnTrack(const Tracks& t, double eta, double phi, int charge) const;
-  bool selectLepton(const Event& ev, Lepton* out) const;
+  Outcome selectLepton(const Event& ev, Lepton* out, Bad* bad) const;
   void pairConeSums();
   int collect(const ConeIndex& index, int kind, int cap, int skipSrc, const Lepton& lep, int n);
   int sequence(const Event& ev, const Lepton& lep, float* out);
