@@ -157,6 +157,7 @@ test('native and TypeScript extractors agree on edge cases and fail alike on bad
   assert.equal(check({ ...base, electrons: [] }), true);
   check({ ...base, met: null });
   check({ ...base, photons: [...base.photons, { et: 3, eta: Number.NaN, phi: 0 }] });
+  check({ ...base, electrons: [], muons: [], neutrals: [...base.neutrals, { et: 3, eta: 0, phi: Number.NaN }] });
   check({ ...base, tracks: [...base.tracks, { pt: 3, eta: 0, phi: Number.POSITIVE_INFINITY }] });
   // Leptons: non-finite above the pT cut fails (after a good electron too), below it is ignored.
   check({ ...base, muons: [{ pt: 50, eta: Number.NaN, phi: 0, charge: 1 }] });
@@ -164,7 +165,7 @@ test('native and TypeScript extractors agree on edge cases and fail alike on bad
   assert.equal(check({ ...base, muons: [...base.muons, { pt: 20, eta: Number.NaN, phi: 0, charge: 1 }] }), true);
   // Far outside the grid, and at exact cell edges.
   assert.equal(check({ ...base, neutrals: [...base.neutrals, { et: 3, eta: 50, phi: 0 }, { et: 3, eta: 0.3, phi: -Math.PI }] }), true);
-  assert.ok(i === 13);
+  assert.ok(i === 14);
 });
 
 test('HEPFLOW_FEATURES: native by default when built, js when not, and named errors', () => {

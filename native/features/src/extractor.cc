@@ -403,8 +403,39 @@ int Extractor::sequence(const Event& ev, const Lepton& lep, float* out) {
   return n + 1;
 }
 
+// The candidates above `threshold`: their number, or -1 - i for the first one (source
+// index i) with a non-finite η or φ, which build() would reject.
+static int countCandidates(const float* pt, const float* eta, const float* phi, int total, double threshold) {
+  int n = 0;
+  for (int i = 0; i < total; i++) {
+    if (!(static_cast<double>(pt[i]) > threshold)) continue;
+    if (!std::isfinite(eta[i]) || !std::isfinite(phi[i])) return -1 - i;
+    n++;
+  }
+  return n;
+}
+
 Outcome Extractor::select(const Event& ev, float* hlf, float* particles, int* nParticles, Lepton* lepton, Bad* bad) {
   const Tracks& t = ev.tracks;
+  // Without a lepton above the pT cut the event fails at the lepton step whatever the
+  // grids would hold: the cut flow and the input checks need only counts.
+  bool anyLepton = false;
+  for (const Leptons* l : {&ev.electrons, &ev.muons})
+    for (int i = 0; i < l->n && !anyLepton; i++) anyLepton = l->pt[i] > kLeptonPtMin;
+  if (!anyLepton) {
+    const Towers* towers[2] = {&ev.photons, &ev.neutrals};
+    for (int kind = 0; kind < 3; kind++) {
+      const int n = kind == 0 ? countCandidates(t.pt, t.eta, t.phi, t.n, kTrackPtMin)
+                              : countCandidates(towers[kind - 1]->et, towers[kind - 1]->eta, towers[kind - 1]->phi,
+                                                towers[kind - 1]->n, kTowerEtMin);
+      if (n < 0) {
+        *bad = Bad{kind, -1 - n};
+        return kNonFiniteCandidate;
+      }
+      if (n == 0) return static_cast<Outcome>(kind);
+    }
+    return kNoLepton;
+  }
   int b = idx_[0].build(t.pt, t.eta, t.phi, t.n, kTrackPtMin);
   if (b >= 0) {
     *bad = Bad{0, b};
