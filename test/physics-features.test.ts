@@ -150,6 +150,15 @@ test('a candidate with a non-finite direction is an error', () => {
   );
 });
 
+test('a lepton above the pT cut with a non-finite direction is an error; below the cut it is ignored', () => {
+  const x = new FeatureExtractor();
+  assert.throws(
+    () => x.select(makeEvent(isolatedElectron({ muons: [{ pt: 30, eta: 0, phi: NaN, charge: 1 }] }))),
+    /muon 0 has a non-finite η or φ \(0, NaN\)/,
+  );
+  assert.ok(x.select(makeEvent(isolatedElectron({ muons: [{ pt: 22, eta: NaN, phi: 0, charge: 1 }] }))));
+});
+
 test('a selected event without MissingET is an error, not a silent zero', () => {
   const x = new FeatureExtractor();
   assert.throws(() => x.select(makeEvent(isolatedElectron({ met: null }))), /MissingET/);

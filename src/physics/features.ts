@@ -48,7 +48,25 @@ export function addCutFlow(a: CutFlow, b: CutFlow): CutFlow {
   };
 }
 
-export class FeatureExtractor {
+/**
+ * What feature preparation and serving need from an extractor: FeatureExtractor here, or
+ * the native one (features-native.ts), chosen by createFeatureExtractor (extractor.ts).
+ */
+export interface EventFeatureExtractor {
+  readonly cutFlow: CutFlow;
+  /** HLF of the last selected event; overwritten by the next select(). */
+  readonly hlf: Float32Array;
+  /** The lepton of the last selected event. */
+  readonly lepton: SelectedLepton;
+  /** Applies the filter and, if the event passes, computes its HLF; returns whether it passed. */
+  select(event: DelphesEvent): boolean;
+  /** The particle sequence (n × 19, row-major, lepton last) of the event just selected, a new array. */
+  particles(): Float32Array;
+  /** The same, possibly a view into a buffer the next select() overwrites (no allocation). */
+  particlesView(): Float32Array;
+}
+
+export class FeatureExtractor implements EventFeatureExtractor {
   readonly cutFlow: CutFlow = emptyCutFlow();
   /** HLF of the last selected event; overwritten by the next select(). */
   readonly hlf = new Float32Array(N_HLF);
@@ -94,5 +112,10 @@ export class FeatureExtractor {
     const event = this.current;
     if (event === null) throw new Error('particles() called without a selected event');
     return this.sequence.build(event, this.lepton, this.tracks, this.photons, this.neutrals);
+  }
+
+  /** A new array here too: the sequence is built into one. */
+  particlesView(): Float32Array {
+    return this.particles();
   }
 }

@@ -100,9 +100,17 @@ export function selectLepton(
     const n = leptons.pt.length;
     for (let i = 0; i < n; i++) {
       const pt = leptons.pt[i]!;
-      if (!(pt > LEPTON_PT_MIN) || pt <= out.pt) continue;
+      if (!(pt > LEPTON_PT_MIN)) continue;
       const eta = leptons.eta[i]!;
       const phi = leptons.phi[i]!;
+      // As for candidates (ConeIndex.build): a lepton that passes the pT cut with no
+      // direction is corrupt input, not an isolated lepton with empty cones.
+      if (!Number.isFinite(eta) || !Number.isFinite(phi)) {
+        throw new Error(
+          `${flavour === 0 ? 'electron' : 'muon'} ${i} has a non-finite η or φ (${eta}, ${phi})`,
+        );
+      }
+      if (pt <= out.pt) continue;
       const charge = leptons.charge[i]!;
       const own = findOwnTrack(trackIndex, tracks, eta, phi, charge);
       relativeIsolation(trackIndex, photonIndex, neutralIndex, eta, phi, pt, own, -1, -1, scratchIso);

@@ -135,6 +135,9 @@ export async function writeFeatureFile(
         className: '',
         sourceUri: file.uri,
         out: labelled(writer, labelOf, classRows),
+        // The writer copies each row into its row-group columns as it comes
+        // (test/physics-native.test.ts holds it to that).
+        sinkCopiesRows: true,
         onProgress,
       });
     } catch (e) {
