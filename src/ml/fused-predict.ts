@@ -76,7 +76,7 @@ function sequencePredictor(
   return (inputs) => {
     const particles = inputs[0]!;
     const [B, T, F] = particles.shape as [number, number, number];
-    const { hT } = gruKernel.forward(
+    const hT = gruKernel.lastState(
       {
         batch: B,
         steps: T,
@@ -93,7 +93,6 @@ function sequencePredictor(
         bias: gru.useBias ? bias! : null,
         h0: new Float32Array(B * U),
       },
-      false,
     );
     let x = hT;
     if (inclusive) {

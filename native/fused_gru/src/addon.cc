@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "gru.h"
+#include "gru_infer.h"
 
 namespace {
 
@@ -95,6 +96,35 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// forwardInfer(config, x, mask, W, U, bias, h0, hT): the last state only (reset_after).
+Napi::Value ForwardInfer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 8 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "fused_gru.forwardInfer expects 8 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Dims d;
+  Config c;
+  if (!readConfig(info[0].As<Napi::Object>(), &d, &c)) return env.Undefined();
+  if (!c.resetAfter) {
+    Napi::TypeError::New(env, "fused_gru.forwardInfer: only the reset_after variant").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t B = d.B, T = d.T, F = d.F, U = d.U;
+  bool ok = true;
+  fused_gru::InferArgs a;
+  a.x = f32(info[1], B * T * F, "x", false, &ok);
+  a.mask = ok ? view<uint8_t, napi_uint8_array>(info[2], B * T, "mask", true, &ok) : nullptr;
+  a.W = f32(info[3], F * 3 * U, "kernel", false, &ok);
+  a.Ur = f32(info[4], U * 3 * U, "recurrentKernel", false, &ok);
+  a.bias = f32(info[5], 6 * U, "bias", true, &ok);
+  a.h0 = f32(info[6], B * U, "h0", false, &ok);
+  a.hT = f32(info[7], B * U, "hT", false, &ok);
+  if (!ok) return env.Undefined();
+  fused_gru::forwardInfer(d, c, a);
+  return env.Undefined();
+}
+
 // backward(config, x, mask, W, U, h0, hs, gates, dhT, dx, dW, dU, dbias, dh0)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -129,6 +159,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("forward", Napi::Function::New(env, Forward));
   exports.Set("backward", Napi::Function::New(env, Backward));
+  exports.Set("forwardInfer", Napi::Function::New(env, ForwardInfer));
   exports.Set("hardwareThreads",
               Napi::Number::New(env, static_cast<double>(std::thread::hardware_concurrency())));
   return exports;

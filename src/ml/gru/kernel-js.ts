@@ -25,6 +25,10 @@ export class JsGruKernel implements GruKernel {
   readonly description = 'portable TypeScript loops (single thread)';
   private readonly pool = new WorkspacePool();
 
+  lastState(c: GruKernelConfig, a: GruInputs): Float32Array {
+    return this.forward(c, a, false).hT;
+  }
+
   forward(c: GruKernelConfig, a: GruInputs, save: boolean): GruForwardResult {
     const { batch: B, steps: T, features: F, units: U, resetAfter: ra, hardSigmoid: hard } = c;
     const U3 = 3 * U;

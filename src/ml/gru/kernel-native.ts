@@ -40,6 +40,17 @@ interface FusedGruAddon {
     hs: Float32Array | null,
     gates: Float32Array | null,
   ): void;
+  /** Inference only, reset_after only: the last state, nothing saved (gru_infer.cc). */
+  forwardInfer(
+    config: AddonConfig,
+    x: Float32Array,
+    mask: Uint8Array | null,
+    W: Float32Array,
+    U: Float32Array,
+    bias: Float32Array | null,
+    h0: Float32Array,
+    hT: Float32Array,
+  ): void;
   backward(
     config: AddonConfig,
     x: Float32Array,
@@ -79,8 +90,12 @@ export function loadNativeAddon(): { addon: FusedGruAddon } | { error: string } 
   }
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as FusedGruAddon;
-    if (typeof addon.forward !== 'function' || typeof addon.backward !== 'function') {
-      return { error: `${ADDON_PATH} does not export forward/backward` };
+    if (
+      typeof addon.forward !== 'function' ||
+      typeof addon.backward !== 'function' ||
+      typeof addon.forwardInfer !== 'function'
+    ) {
+      return { error: `${ADDON_PATH} does not export forward/backward/forwardInfer (stale build?)` };
     }
     return { addon };
   } catch (e) {
@@ -128,6 +143,15 @@ export class NativeGruKernel implements GruKernel {
       saved?.gates ?? null,
     );
     return { hT, saved };
+  }
+
+  // The inference kernel covers Keras' reset_after variant (hepflow's models); tfjs' form
+  // needs r before its candidate product and keeps the training forward.
+  lastState(c: GruKernelConfig, a: GruInputs): Float32Array {
+    if (!c.resetAfter) return this.forward(c, a, false).hT;
+    const hT = new Float32Array(c.batch * c.units);
+    this.addon.forwardInfer(this.cfg(c), a.x, a.mask, a.kernel, a.recurrentKernel, a.bias, a.h0, hT);
+    return hT;
   }
 
   backward(c: GruKernelConfig, a: GruInputs, s: GruSavedState, dhT: Float32Array): GruGradients {

@@ -64,6 +64,11 @@ export interface GruKernel {
   /** One line for logs: where it runs and how. */
   readonly description: string;
   forward(config: GruKernelConfig, inputs: GruInputs, save: boolean): GruForwardResult;
+  /**
+   * [batch, units]: the state after the last step, for prediction: forward's hT without
+   * a saved state, by whatever path is fastest when nothing is kept for backward.
+   */
+  lastState(config: GruKernelConfig, inputs: GruInputs): Float32Array;
   /** `saved` must come from this kernel's forward on the same config and inputs. */
   backward(config: GruKernelConfig, inputs: GruInputs, saved: GruSavedState, dhT: Float32Array): GruGradients;
 }

@@ -1,0 +1,251 @@
+// Inference-only GRU forward (Keras' reset_after variant). See gru_infer.h.
+//
+// Why it is shaped this way (the training forward in gru.cc keeps every step's gates for
+// backprop, so it must write them out; prediction needs none of that):
+// - Batch rows are the SIMD lanes: a block of up to 16*kMaxNv rows keeps its state
+//   transposed, h[unit][row], so one vector holds one unit of 16 rows. A unit's four
+//   pre-activations (z and r over [x, h], the candidate's x part and h part apart, as
+//   reset_after needs) are accumulated in registers, and the gate nonlinearities and the
+//   state update run on those registers right away: a step is one pass over the weights
+//   with no intermediate gate arrays, no per-gate padding of the units to the vector
+//   width, and the activations vectorised across rows.
+// - Rows are ordered by their first used step before they are blocked, so a block of
+//   front-padded sequences starts at its earliest real step and short sequences skip the
+//   padding; a masked step of a row in a running block keeps its state by a blend.
+// - Each thread owns whole blocks: the recurrence needs no synchronisation.
+#include "gru_infer.h"
+
+#include <algorithm>
+#ifdef __AVX512F__
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_ps, which -Wuninitialized flags.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+#include <cstring>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+namespace fused_gru {
+namespace {
+
+constexpr int kLanes = 16;
+constexpr int kMaxNv = 6;  // 4 accumulator sets x 6 vectors = 24 of the 32 vector registers
+
+typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int32_t i16 __attribute__((vector_size(64), aligned(4), may_alias));
+
+inline v16 splat(float s) { return v16{s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+inline v16 load(const float* p) { return *reinterpret_cast<const v16*>(p); }
+inline void store(float* p, v16 v) { *reinterpret_cast<v16*>(p) = v; }
+inline v16 asFloat(i16 v) { return reinterpret_cast<const v16&>(v); }
+inline i16 asInt(v16 v) { return reinterpret_cast<const i16&>(v); }
+
+// The step's cost after the products is the nonlinearities (three per unit and row), and
+// three divisions were most of that: where AVX-512 is available a reciprocal estimate
+// refined by one Newton step (about 1 ulp) replaces them.
+#ifdef __AVX512F__
+inline v16 vmin(v16 a, v16 b) { return _mm512_min_ps(a, b); }
+inline v16 vmax(v16 a, v16 b) { return _mm512_max_ps(a, b); }
+inline v16 vrecip(v16 d) {
+  const v16 r = _mm512_rcp14_ps(d);
+  return r * (2.0f - d * r);
+}
+#else
+inline v16 vmin(v16 a, v16 b) { return a < b ? a : b; }
+inline v16 vmax(v16 a, v16 b) { return a > b ? a : b; }
+inline v16 vrecip(v16 d) { return 1.0f / d; }
+#endif
+
+// exp with Cephes' range reduction and polynomial, as the training kernel's; n = round(x
+// log2 e) by the 1.5 * 2^23 shifter, which also leaves n in the low mantissa bits.
+inline v16 vexp(v16 x) {
+  constexpr float kShift = 12582912.0f;
+  x = vmax(vmin(x, splat(88.0f)), splat(-87.0f));
+  const v16 shifted = x * 1.44269504088896341f + kShift;
+  const v16 n = shifted - kShift;
+  const v16 r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  const v16 p = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+                   4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * r * r +
+                r + 1.0f;
+  const i16 bits = (asInt(shifted) - asInt(splat(kShift)) + 127) << 23;
+  return p * asFloat(bits);
+}
+
+// tanh from exp loses relative precision near 0, so small arguments use the Taylor series.
+inline v16 vtanh(v16 x) {
+  const i16 xi = asInt(x);
+  const v16 ax = asFloat(xi & 0x7fffffff);
+  const v16 big = 1.0f - 2.0f * vrecip(vexp(2.0f * ax) + 1.0f);
+  const v16 signedBig = asFloat(asInt(big) | (xi & static_cast<int32_t>(0x80000000u)));
+  const v16 x2 = x * x;
+  const v16 small =
+      x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315 + x2 * (62.0f / 2835)))));
+  return ax < splat(0.125f) ? small : signedBig;
+}
+
+template <bool Hard>
+inline v16 vgate(v16 x) {
+  if (Hard) {
+    return vmin(vmax(0.2f * x + 0.5f, splat(0.0f)), splat(1.0f));
+  }
+  return vrecip(1.0f + vexp(-x));
+}
+
+// Weights per unit, in the order one step reads them: for unit j, (F + U) triples
+// (z, r, candidate) of the input then the recurrent kernel; and four biases: z and r with
+// both rows summed, the candidate's input and recurrent bias apart.
+struct PackedInfer {
+  int K3;
+  std::vector<float> w;     // [U][(F + U) * 3]
+  std::vector<float> bias;  // [U][4]
+
+  PackedInfer(const Dims& d, const float* W, const float* Ur, const float* b)
+      : K3(3 * (d.F + d.U)), w(static_cast<size_t>(d.U) * K3), bias(static_cast<size_t>(d.U) * 4, 0.0f) {
+    const int U = d.U, F = d.F, U3 = 3 * d.U;
+    for (int j = 0; j < U; ++j) {
+      float* pw = &w[static_cast<size_t>(j) * K3];
+      for (int k = 0; k < F; ++k)
+        for (int g = 0; g < 3; ++g) pw[3 * k + g] = W[k * U3 + g * U + j];
+      for (int k = 0; k < U; ++k)
+        for (int g = 0; g < 3; ++g) pw[3 * (F + k) + g] = Ur[k * U3 + g * U + j];
+      if (b != nullptr) {
+        float* pb = &bias[static_cast<size_t>(j) * 4];
+        pb[0] = b[j] + b[U3 + j];
+        pb[1] = b[U + j] + b[U3 + U + j];
+        pb[2] = b[2 * U + j];
+        pb[3] = b[U3 + 2 * U + j];
+      }
+    }
+  }
+};
+
+// One step of one unit j for NV vectors of rows: X is [F][L], H is [U][L] (the state
+// before the step), hj its row j, M the rows' step mask as floats (1 used, 0 keep the
+// state); writes the new row j to hn.
+template <int NV, bool Hard>
+inline void unitStep(int F, int U, int L, const float* pw, const float* pb, const float* X,
+                     const float* H, const float* hj, const float* M, float* hn) {
+  v16 az[NV], ar[NV], ax[NV], ah[NV];
+  for (int v = 0; v < NV; ++v) {
+    az[v] = splat(pb[0]);
+    ar[v] = splat(pb[1]);
+    ax[v] = splat(pb[2]);
+    ah[v] = splat(pb[3]);
+  }
+  for (int k = 0; k < F; ++k, pw += 3) {
+    const v16 wz = splat(pw[0]), wr = splat(pw[1]), wh = splat(pw[2]);
+    const float* xk = X + static_cast<size_t>(k) * L;
+    for (int v = 0; v < NV; ++v) {
+      const v16 xv = load(xk + kLanes * v);
+      az[v] += wz * xv;
+      ar[v] += wr * xv;
+      ax[v] += wh * xv;
+    }
+  }
+  for (int k = 0; k < U; ++k, pw += 3) {
+    const v16 uz = splat(pw[0]), ur = splat(pw[1]), uh = splat(pw[2]);
+    const float* hk = H + static_cast<size_t>(k) * L;
+    for (int v = 0; v < NV; ++v) {
+      const v16 hv = load(hk + kLanes * v);
+      az[v] += uz * hv;
+      ar[v] += ur * hv;
+      ah[v] += uh * hv;
+    }
+  }
+  for (int v = 0; v < NV; ++v) {
+    const v16 z = vgate<Hard>(az[v]);
+    const v16 r = vgate<Hard>(ar[v]);
+    const v16 hh = vtanh(ax[v] + r * ah[v]);
+    const v16 h = load(hj + kLanes * v);
+    const v16 m = load(M + kLanes * v);
+    const v16 next = z * h + (1.0f - z) * hh;
+    store(hn + kLanes * v, m != splat(0.0f) ? next : h);
+  }
+}
+
+// A block's whole recurrence: rows[0..n) of the batch, NV = ceil(n / 16) vectors.
+template <int NV, bool Hard>
+void runBlock(const Dims& d, const InferArgs& a, const PackedInfer& p, const int* rows, int n,
+              int tStart, float* buf) {
+  const int T = d.T, F = d.F, U = d.U, L = kLanes * NV;
+  float* X = buf;
+  float* H = X + static_cast<size_t>(F) * L;
+  float* Hn = H + static_cast<size_t>(U) * L;
+  float* M = Hn + static_cast<size_t>(U) * L;
+  // Lanes past n stay zero throughout: their mask is 0, so their state never moves.
+  std::memset(buf, 0, sizeof(float) * static_cast<size_t>(F + 2 * U + 1) * L);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < U; ++j) H[j * L + i] = a.h0[static_cast<size_t>(rows[i]) * U + j];
+  for (int t = tStart; t < T; ++t) {
+    bool any = false;
+    for (int i = 0; i < n; ++i) {
+      const size_t bt = static_cast<size_t>(rows[i]) * T + t;
+      const bool used = a.mask == nullptr || a.mask[bt] != 0;
+      M[i] = used ? 1.0f : 0.0f;
+      any |= used;
+      const float* xs = a.x + bt * F;
+      for (int f = 0; f < F; ++f) X[f * L + i] = xs[f];
+    }
+    if (!any) continue;
+    for (int j = 0; j < U; ++j)
+      unitStep<NV, Hard>(F, U, L, &p.w[static_cast<size_t>(j) * p.K3], &p.bias[static_cast<size_t>(j) * 4],
+                         X, H, H + static_cast<size_t>(j) * L, M, Hn + static_cast<size_t>(j) * L);
+    std::swap(H, Hn);
+  }
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < U; ++j) a.hT[static_cast<size_t>(rows[i]) * U + j] = H[j * L + i];
+}
+
+template <bool Hard>
+void inferImpl(const Dims& d, const Config& c, const InferArgs& a) {
+  const PackedInfer p(d, a.W, a.Ur, a.bias);
+  const int B = d.B, T = d.T;
+  // First used step of each row (T when none: its state stays h0).
+  std::vector<int> first(B, T);
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t)
+      if (a.mask == nullptr || a.mask[static_cast<size_t>(b) * T + t] != 0) {
+        first[b] = t;
+        break;
+      }
+  std::vector<int> order(B);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return first[x] < first[y]; });
+
+  const int rowsPerBlock = kLanes * kMaxNv;
+  const int blocks = (B + rowsPerBlock - 1) / rowsPerBlock;
+  const int nt = std::max(1, std::min(c.threads, blocks));
+  auto work = [&](int w) {
+    std::vector<float> buf(static_cast<size_t>(d.F + 2 * d.U + 1) * rowsPerBlock);
+    for (int blk = w; blk < blocks; blk += nt) {
+      const int* rows = &order[static_cast<size_t>(blk) * rowsPerBlock];
+      const int n = std::min(rowsPerBlock, B - blk * rowsPerBlock);
+      const int tStart = first[rows[0]];
+      switch ((n + kLanes - 1) / kLanes) {
+        case 1: runBlock<1, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
+        case 2: runBlock<2, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
+        case 3: runBlock<3, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
+        case 4: runBlock<4, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
+        case 5: runBlock<5, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
+        default: runBlock<kMaxNv, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < nt; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace
+
+void forwardInfer(const Dims& d, const Config& c, const InferArgs& a) {
+  if (c.hardSigmoid)
+    inferImpl<true>(d, c, a);
+  else
+    inferImpl<false>(d, c, a);
+}
+
+}  // namespace fused_gru
