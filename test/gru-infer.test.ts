@@ -1,15 +1,17 @@
 // The kernels' inference path (GruKernel.lastState; natively the batch-as-lanes kernel in
-// native/fused_gru/src/gru_infer.cc) against the training forward of the same kernel, the
-// portable kernel, and Keras' reset_after GRU written in tfjs ops. The shapes cover what
-// the inference kernel treats specially: several row blocks and a partial last one, rows
-// of every length sorted into blocks, holes in the mask, a fully masked row, a non-zero
-// initial state, both gate activations, and full-length sequences at the paper's T = 801.
+// native/fused_gru/src/gru_infer.cc, which takes the sequences unpadded) against the
+// training forward of the same kernel and of the portable kernel, and Keras' reset_after
+// GRU in tfjs ops, all three on the padded batch and step mask built here independently.
+// The cases cover what the inference kernel treats specially: several row blocks and a
+// partial last one, rows of every length sorted into blocks, empty sequences, all-zero
+// steps inside a sequence (masked like padding), a non-zero initial state, both gate
+// activations, and full-length sequences at the paper's T = 801.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/ml/backend.js';
-import type { GruKernelConfig, GruInputs } from '../src/ml/gru/index.js';
-import { availableKernels, hardSigmoid, mixedMask, randomArray, relError, resetAfterReference } from './gru-reference.js';
+import type { GruInputs, GruKernelConfig, GruSequenceInputs } from '../src/ml/gru/index.js';
+import { availableKernels, hardSigmoid, randomArray, relError, resetAfterReference } from './gru-reference.js';
 
 await initBackend('cpu');
 
@@ -22,83 +24,97 @@ interface Case {
   F: number;
   U: number;
   hard: boolean;
-  mask: 'none' | 'mixed' | 'front-padded';
+  lengths: 'full' | 'mixed';
   /** Compare with the op-by-op tfjs reference too (slow at large T). */
   reference: boolean;
 }
 
 const CASES: Case[] = [
-  { B: 1, T: 3, F: 2, U: 3, hard: false, mask: 'none', reference: true },
-  { B: 211, T: 17, F: 19, U: 50, hard: false, mask: 'mixed', reference: true },
-  { B: 97, T: 9, F: 5, U: 7, hard: true, mask: 'mixed', reference: true },
-  { B: 130, T: 40, F: 19, U: 50, hard: false, mask: 'front-padded', reference: true },
-  { B: 40, T: 801, F: 19, U: 50, hard: false, mask: 'none', reference: false },
-  { B: 40, T: 801, F: 19, U: 50, hard: false, mask: 'front-padded', reference: false },
+  { B: 1, T: 3, F: 2, U: 3, hard: false, lengths: 'full', reference: true },
+  { B: 211, T: 17, F: 19, U: 50, hard: false, lengths: 'mixed', reference: true },
+  { B: 97, T: 9, F: 5, U: 7, hard: true, lengths: 'mixed', reference: true },
+  { B: 130, T: 40, F: 19, U: 50, hard: false, lengths: 'full', reference: true },
+  { B: 40, T: 801, F: 19, U: 50, hard: false, lengths: 'full', reference: false },
+  { B: 40, T: 801, F: 19, U: 50, hard: false, lengths: 'mixed', reference: false },
 ];
 
-/** Sequences of every length up to T, zero-padded in front as the models' inputs are. */
-function frontPadded(B: number, T: number): Uint8Array {
-  const m = new Uint8Array(B * T);
+/**
+ * The same batch twice: padded in front to T with its step mask (a step is used when a
+ * feature is non-zero, as Masking(0) decides), and as unpadded sequences. Mixed lengths
+ * run through 0..T, and every seventh step of some rows is all zero.
+ */
+function batch(c: Case, resetAfter = true): {
+  config: GruKernelConfig;
+  padded: GruInputs;
+  sequences: GruSequenceInputs;
+} {
+  const { B, T, F, U } = c;
+  const lengths = Int32Array.from({ length: B }, (_, b) => (c.lengths === 'full' ? T : (b * 7) % (T + 1)));
+  const values = randomArray(B * T * F, 1, 1.5);
+  const x = new Float32Array(B * T * F);
+  const mask = new Uint8Array(B * T);
+  const seq: number[] = [];
   for (let b = 0; b < B; b++) {
-    const len = b % (T + 1);
-    for (let t = T - len; t < T; t++) m[b * T + t] = 1;
+    for (let t = T - lengths[b]!; t < T; t++) {
+      const hole = b % 3 === 1 && t % 7 === 3;
+      for (let f = 0; f < F; f++) {
+        const v = hole ? 0 : values[(b * T + t) * F + f]!;
+        x[(b * T + t) * F + f] = v;
+        seq.push(v);
+      }
+      mask[b * T + t] = hole ? 0 : 1;
+    }
   }
-  return m;
-}
-
-function inputsFor(c: Case): { config: GruKernelConfig; inputs: GruInputs } {
-  const mask = c.mask === 'none' ? null : c.mask === 'mixed' ? mixedMask(c.B, c.T, 5) : frontPadded(c.B, c.T);
+  const weights = {
+    kernel: randomArray(F * 3 * U, 2, 0.5),
+    recurrentKernel: randomArray(U * 3 * U, 3, 0.4),
+    bias: randomArray((resetAfter ? 6 : 3) * U, 4, 1),
+    h0: randomArray(B * U, 6, 0.8),
+  };
   return {
-    config: { batch: c.B, steps: c.T, features: c.F, units: c.U, resetAfter: true, hardSigmoid: c.hard },
-    inputs: {
-      x: randomArray(c.B * c.T * c.F, 1, 1.5),
-      mask,
-      kernel: randomArray(c.F * 3 * c.U, 2, 0.5),
-      recurrentKernel: randomArray(c.U * 3 * c.U, 3, 0.4),
-      bias: randomArray(6 * c.U, 4, 1),
-      h0: randomArray(c.B * c.U, 6, 0.8),
-    },
+    config: { batch: B, steps: T, features: F, units: U, resetAfter, hardSigmoid: c.hard },
+    padded: { ...weights, x, mask },
+    sequences: { ...weights, x: Float32Array.from(seq), lengths },
   };
 }
 
 for (const c of CASES) {
-  const label = `B${c.B} T${c.T} F${c.F} U${c.U} ${c.hard ? 'hardSigmoid' : 'sigmoid'}, mask ${c.mask}`;
+  const label = `B${c.B} T${c.T} F${c.F} U${c.U} ${c.hard ? 'hardSigmoid' : 'sigmoid'}, lengths ${c.lengths}`;
   test(`GRU lastState equals the training forward, the portable kernel${c.reference ? ' and tfjs ops' : ''} (${label})`, () => {
-    const { config, inputs } = inputsFor(c);
-    const portable = js.forward(config, inputs, false).hT;
+    const { config, padded, sequences } = batch(c);
+    const portable = js.forward(config, padded, false).hT;
+    const got = new Map<string, Float32Array>();
     for (const { name, kernel } of kernels) {
-      const got = kernel.lastState(config, inputs);
-      assert.equal(got.length, c.B * c.U);
-      const own = kernel.forward(config, inputs, false).hT;
+      const h = kernel.lastState(config, sequences);
+      got.set(name, h);
+      assert.equal(h.length, c.B * c.U);
       for (const [what, want] of [
-        [`${name} forward`, own],
+        [`${name} forward`, kernel.forward(config, padded, false).hT],
         ['js forward', portable],
       ] as const) {
-        const e = relError(got, want);
+        const e = relError(h, want);
         assert.ok(e < 1e-5, `${name} lastState vs ${what}: rel error ${e}`);
       }
-      if (inputs.mask !== null) {
-        // A row with no used step keeps its initial state exactly.
-        for (let b = 0; b < c.B; b++) {
-          if (inputs.mask.subarray(b * c.T, (b + 1) * c.T).some((v) => v !== 0)) continue;
-          for (let j = 0; j < c.U; j++) assert.equal(got[b * c.U + j], inputs.h0[b * c.U + j]);
-        }
+      // An empty sequence keeps its initial state exactly.
+      for (let b = 0; b < c.B; b++) {
+        if (sequences.lengths[b] !== 0) continue;
+        for (let j = 0; j < c.U; j++) assert.equal(h[b * c.U + j], sequences.h0[b * c.U + j]);
       }
     }
     if (!c.reference) return;
     const want = tf.tidy(() =>
       resetAfterReference(
-        tf.tensor3d(inputs.x, [c.B, c.T, c.F]),
-        tf.tensor2d(inputs.kernel, [c.F, 3 * c.U]),
-        tf.tensor2d(inputs.recurrentKernel, [c.U, 3 * c.U]),
-        tf.tensor2d(inputs.bias!, [2, 3 * c.U]),
-        tf.tensor2d(inputs.h0, [c.B, c.U]),
-        inputs.mask === null ? null : tf.tensor2d(inputs.mask, [c.B, c.T], 'int32'),
+        tf.tensor3d(padded.x, [c.B, c.T, c.F]),
+        tf.tensor2d(padded.kernel, [c.F, 3 * c.U]),
+        tf.tensor2d(padded.recurrentKernel, [c.U, 3 * c.U]),
+        tf.tensor2d(padded.bias!, [2, 3 * c.U]),
+        tf.tensor2d(padded.h0, [c.B, c.U]),
+        tf.tensor2d(padded.mask!, [c.B, c.T], 'int32'),
         c.hard ? hardSigmoid : tf.sigmoid,
       ).dataSync(),
     );
-    for (const { name, kernel } of kernels) {
-      const e = relError(kernel.lastState(config, inputs), want);
+    for (const [name, h] of got) {
+      const e = relError(h, want);
       assert.ok(e < 1e-5, `${name} lastState vs tfjs ops: rel error ${e}`);
     }
   });
@@ -106,13 +122,22 @@ for (const c of CASES) {
 
 test('GRU lastState without bias and for tfjs’ variant (reset_after false) equals forward', () => {
   for (const resetAfter of [true, false]) {
-    const c: Case = { B: 33, T: 6, F: 4, U: 5, hard: true, mask: 'mixed', reference: false };
-    const { config, inputs } = inputsFor(c);
-    const cfg = { ...config, resetAfter };
-    const noBias = { ...inputs, bias: null };
+    const c: Case = { B: 33, T: 6, F: 4, U: 5, hard: true, lengths: 'mixed', reference: false };
+    const { config, padded, sequences } = batch(c, resetAfter);
+    const want = js.forward(config, { ...padded, bias: null }, false).hT;
     for (const { name, kernel } of kernels) {
-      const e = relError(kernel.lastState(cfg, noBias), js.forward(cfg, noBias, false).hT);
+      const e = relError(kernel.lastState(config, { ...sequences, bias: null }), want);
       assert.ok(e < 1e-5, `${name} resetAfter=${resetAfter}: rel error ${e}`);
     }
   }
+});
+
+test('native lastState rejects sequences that do not match their lengths', () => {
+  const native = kernels.find((k) => k.name === 'native');
+  if (native === undefined) return;
+  const { config, sequences } = batch({ B: 5, T: 4, F: 3, U: 2, hard: false, lengths: 'mixed', reference: false });
+  assert.throws(
+    () => native.kernel.lastState(config, { ...sequences, x: sequences.x.subarray(3) }),
+    /x has \d+ elements, expected/,
+  );
 });

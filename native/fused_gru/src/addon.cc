@@ -96,7 +96,8 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// forwardInfer(config, x, mask, W, U, bias, h0, hT): the last state only (reset_after).
+// forwardInfer(config, x, lengths, W, U, bias, h0, hT): the last state of each sequence
+// (reset_after); x holds the sequences one after another, config.T is not used.
 Napi::Value ForwardInfer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 8 || !info[0].IsObject()) {
@@ -110,11 +111,19 @@ Napi::Value ForwardInfer(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "fused_gru.forwardInfer: only the reset_after variant").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const size_t B = d.B, T = d.T, F = d.F, U = d.U;
+  const size_t B = d.B, F = d.F, U = d.U;
   bool ok = true;
   fused_gru::InferArgs a;
-  a.x = f32(info[1], B * T * F, "x", false, &ok);
-  a.mask = ok ? view<uint8_t, napi_uint8_array>(info[2], B * T, "mask", true, &ok) : nullptr;
+  a.lengths = view<int32_t, napi_int32_array>(info[2], B, "lengths", false, &ok);
+  size_t total = 0;
+  for (size_t b = 0; ok && b < B; ++b) {
+    if (a.lengths[b] < 0) {
+      Napi::RangeError::New(env, "fused_gru.forwardInfer: a negative length").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    total += a.lengths[b];
+  }
+  a.x = f32(info[1], total * F, "x", false, &ok);
   a.W = f32(info[3], F * 3 * U, "kernel", false, &ok);
   a.Ur = f32(info[4], U * 3 * U, "recurrentKernel", false, &ok);
   a.bias = f32(info[5], 6 * U, "bias", true, &ok);

@@ -9,9 +9,11 @@
 //   state update run on those registers right away: a step is one pass over the weights
 //   with no intermediate gate arrays, no per-gate padding of the units to the vector
 //   width, and the activations vectorised across rows.
-// - Rows are ordered by their first used step before they are blocked, so a block of
-//   front-padded sequences starts at its earliest real step and short sequences skip the
-//   padding; a masked step of a row in a running block keeps its state by a blend.
+// - Rows are ordered by length before they are blocked, so a block starts at its longest
+//   sequence's first step and short sequences skip most of the padding; the padding that
+//   is left, and real steps whose features are all zero, keep the state by a blend.
+// - The sequences come unpadded (one array, rows one after another): the caller builds no
+//   [B, T, F] batch of mostly zeros and no mask, and the kernel reads only real steps.
 // - Each thread owns whole blocks: the recurrence needs no synchronisation.
 #include "gru_infer.h"
 
@@ -165,11 +167,13 @@ inline void unitStep(int F, int U, int L, const float* pw, const float* pb, cons
   }
 }
 
-// A block's whole recurrence: rows[0..n) of the batch, NV = ceil(n / 16) vectors.
+// A block's whole recurrence: rows[0..n) of the batch, longest first, NV = ceil(n / 16)
+// vectors; a row of length len joins at step steps - len (front padding).
 template <int NV, bool Hard>
 void runBlock(const Dims& d, const InferArgs& a, const PackedInfer& p, const int* rows, int n,
-              int tStart, float* buf) {
-  const int T = d.T, F = d.F, U = d.U, L = kLanes * NV;
+              const int64_t* offset, float* buf) {
+  const int F = d.F, U = d.U, L = kLanes * NV;
+  const int steps = a.lengths[rows[0]];
   float* X = buf;
   float* H = X + static_cast<size_t>(F) * L;
   float* Hn = H + static_cast<size_t>(U) * L;
@@ -178,15 +182,22 @@ void runBlock(const Dims& d, const InferArgs& a, const PackedInfer& p, const int
   std::memset(buf, 0, sizeof(float) * static_cast<size_t>(F + 2 * U + 1) * L);
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < U; ++j) H[j * L + i] = a.h0[static_cast<size_t>(rows[i]) * U + j];
-  for (int t = tStart; t < T; ++t) {
+  for (int t = 0; t < steps; ++t) {
     bool any = false;
     for (int i = 0; i < n; ++i) {
-      const size_t bt = static_cast<size_t>(rows[i]) * T + t;
-      const bool used = a.mask == nullptr || a.mask[bt] != 0;
+      const int b = rows[i], s = t - (steps - a.lengths[b]);
+      bool used = false;
+      if (s >= 0) {
+        const float* xs = a.x + (offset[b] + s) * F;
+        for (int f = 0; f < F; ++f) {
+          X[f * L + i] = xs[f];
+          used |= xs[f] != 0.0f;
+        }
+      } else {
+        for (int f = 0; f < F; ++f) X[f * L + i] = 0.0f;
+      }
       M[i] = used ? 1.0f : 0.0f;
       any |= used;
-      const float* xs = a.x + bt * F;
-      for (int f = 0; f < F; ++f) X[f * L + i] = xs[f];
     }
     if (!any) continue;
     for (int j = 0; j < U; ++j)
@@ -201,18 +212,12 @@ void runBlock(const Dims& d, const InferArgs& a, const PackedInfer& p, const int
 template <bool Hard>
 void inferImpl(const Dims& d, const Config& c, const InferArgs& a) {
   const PackedInfer p(d, a.W, a.Ur, a.bias);
-  const int B = d.B, T = d.T;
-  // First used step of each row (T when none: its state stays h0).
-  std::vector<int> first(B, T);
-  for (int b = 0; b < B; ++b)
-    for (int t = 0; t < T; ++t)
-      if (a.mask == nullptr || a.mask[static_cast<size_t>(b) * T + t] != 0) {
-        first[b] = t;
-        break;
-      }
+  const int B = d.B;
+  std::vector<int64_t> offset(B);
+  for (int64_t b = 0, at = 0; b < B; at += a.lengths[b], ++b) offset[b] = at;
   std::vector<int> order(B);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return first[x] < first[y]; });
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return a.lengths[x] > a.lengths[y]; });
 
   const int rowsPerBlock = kLanes * kMaxNv;
   const int blocks = (B + rowsPerBlock - 1) / rowsPerBlock;
@@ -222,14 +227,13 @@ void inferImpl(const Dims& d, const Config& c, const InferArgs& a) {
     for (int blk = w; blk < blocks; blk += nt) {
       const int* rows = &order[static_cast<size_t>(blk) * rowsPerBlock];
       const int n = std::min(rowsPerBlock, B - blk * rowsPerBlock);
-      const int tStart = first[rows[0]];
       switch ((n + kLanes - 1) / kLanes) {
-        case 1: runBlock<1, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
-        case 2: runBlock<2, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
-        case 3: runBlock<3, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
-        case 4: runBlock<4, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
-        case 5: runBlock<5, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
-        default: runBlock<kMaxNv, Hard>(d, a, p, rows, n, tStart, buf.data()); break;
+        case 1: runBlock<1, Hard>(d, a, p, rows, n, offset.data(), buf.data()); break;
+        case 2: runBlock<2, Hard>(d, a, p, rows, n, offset.data(), buf.data()); break;
+        case 3: runBlock<3, Hard>(d, a, p, rows, n, offset.data(), buf.data()); break;
+        case 4: runBlock<4, Hard>(d, a, p, rows, n, offset.data(), buf.data()); break;
+        case 5: runBlock<5, Hard>(d, a, p, rows, n, offset.data(), buf.data()); break;
+        default: runBlock<kMaxNv, Hard>(d, a, p, rows, n, offset.data(), buf.data()); break;
       }
     }
   };

@@ -1,6 +1,8 @@
-// Inference-only GRU forward (Keras' reset_after variant): the last state only, nothing
-// saved per step. Same semantics as fused_gru::forward with hs = gates = nullptr and
-// resetAfter = true; see gru_infer.cc for why it is laid out differently.
+// Inference-only GRU forward (Keras' reset_after variant) over sequences of different
+// lengths as the models see them: zero-padded in front to a common length, and behind
+// Masking(0), so a step whose features are all zero leaves the state unchanged. The last
+// state only, nothing saved per step; equal to fused_gru::forward on the padded batch with
+// the zero-step mask. See gru_infer.cc for why it is laid out differently.
 #pragma once
 #include <cstdint>
 
@@ -9,8 +11,8 @@
 namespace fused_gru {
 
 struct InferArgs {
-  const float* x;       // [B, T, F]
-  const uint8_t* mask;  // [B, T], nonzero = step is used; nullptr = all steps used
+  const float* x;          // the sequences one after another: [sum(lengths), F]
+  const int32_t* lengths;  // [B] steps of each sequence
   const float* W;       // [F, 3U]
   const float* Ur;      // [U, 3U]
   const float* bias;    // [2, 3U] (input bias row, recurrent bias row); nullptr = no bias
@@ -18,7 +20,7 @@ struct InferArgs {
   float* hT;            // out [B, U]
 };
 
-// c.resetAfter must be true (the caller checks: tfjs' variant needs r before its
+// d.T is unused (the longest length is the padded length); c.resetAfter must be true (the caller checks: tfjs' variant needs r before its
 // candidate product, which this kernel's one-pass step cannot provide).
 void forwardInfer(const Dims& d, const Config& c, const InferArgs& a);
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import {
   HostSavedState,
+  padSequences,
   WorkspacePool,
   type GruForwardResult,
   type GruGradients,
@@ -15,6 +16,8 @@ import {
   type GruKernel,
   type GruKernelConfig,
   type GruSavedState,
+  type GruSequenceConfig,
+  type GruSequenceInputs,
 } from './kernel.js';
 
 interface AddonConfig {
@@ -40,11 +43,11 @@ interface FusedGruAddon {
     hs: Float32Array | null,
     gates: Float32Array | null,
   ): void;
-  /** Inference only, reset_after only: the last state, nothing saved (gru_infer.cc). */
+  /** Inference only, reset_after only: the last states of unpadded sequences (gru_infer.cc). */
   forwardInfer(
     config: AddonConfig,
     x: Float32Array,
-    mask: Uint8Array | null,
+    lengths: Int32Array,
     W: Float32Array,
     U: Float32Array,
     bias: Float32Array | null,
@@ -147,10 +150,14 @@ export class NativeGruKernel implements GruKernel {
 
   // The inference kernel covers Keras' reset_after variant (hepflow's models); tfjs' form
   // needs r before its candidate product and keeps the training forward.
-  lastState(c: GruKernelConfig, a: GruInputs): Float32Array {
-    if (!c.resetAfter) return this.forward(c, a, false).hT;
+  lastState(c: GruSequenceConfig, a: GruSequenceInputs): Float32Array {
+    if (!c.resetAfter) {
+      const padded = padSequences(c, a);
+      return this.forward(padded.config, padded.inputs, false).hT;
+    }
     const hT = new Float32Array(c.batch * c.units);
-    this.addon.forwardInfer(this.cfg(c), a.x, a.mask, a.kernel, a.recurrentKernel, a.bias, a.h0, hT);
+    // steps is not read: the longest length is the padded length.
+    this.addon.forwardInfer(this.cfg({ ...c, steps: 1 }), a.x, a.lengths, a.kernel, a.recurrentKernel, a.bias, a.h0, hT);
     return hT;
   }
 
