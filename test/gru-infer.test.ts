@@ -25,23 +25,26 @@ interface Case {
   U: number;
   hard: boolean;
   lengths: 'full' | 'mixed';
+  /** The sequences come unscaled with a (mean, std) for the kernel to apply. */
+  scaled: boolean;
   /** Compare with the op-by-op tfjs reference too (slow at large T). */
   reference: boolean;
 }
 
 const CASES: Case[] = [
-  { B: 1, T: 3, F: 2, U: 3, hard: false, lengths: 'full', reference: true },
-  { B: 211, T: 17, F: 19, U: 50, hard: false, lengths: 'mixed', reference: true },
-  { B: 97, T: 9, F: 5, U: 7, hard: true, lengths: 'mixed', reference: true },
-  { B: 130, T: 40, F: 19, U: 50, hard: false, lengths: 'full', reference: true },
-  { B: 40, T: 801, F: 19, U: 50, hard: false, lengths: 'full', reference: false },
-  { B: 40, T: 801, F: 19, U: 50, hard: false, lengths: 'mixed', reference: false },
+  { B: 1, T: 3, F: 2, U: 3, hard: false, lengths: 'full', scaled: false, reference: true },
+  { B: 211, T: 17, F: 19, U: 50, hard: false, lengths: 'mixed', scaled: true, reference: true },
+  { B: 97, T: 9, F: 5, U: 7, hard: true, lengths: 'mixed', scaled: false, reference: true },
+  { B: 130, T: 40, F: 19, U: 50, hard: false, lengths: 'full', scaled: false, reference: true },
+  { B: 40, T: 801, F: 19, U: 50, hard: false, lengths: 'full', scaled: true, reference: false },
+  { B: 40, T: 801, F: 19, U: 50, hard: false, lengths: 'mixed', scaled: false, reference: false },
 ];
 
 /**
  * The same batch twice: padded in front to T with its step mask (a step is used when a
- * feature is non-zero, as Masking(0) decides), and as unpadded sequences. Mixed lengths
- * run through 0..T, and every seventh step of some rows is all zero.
+ * feature is non-zero, as Masking(0) decides), and as unpadded sequences, unscaled with
+ * their (mean, std) when the case is scaled. Mixed lengths run through 0..T, and every
+ * seventh step of some rows is all zero (after scaling: the raw values equal the means).
  */
 function batch(c: Case, resetAfter = true): {
   config: GruKernelConfig;
@@ -51,6 +54,8 @@ function batch(c: Case, resetAfter = true): {
   const { B, T, F, U } = c;
   const lengths = Int32Array.from({ length: B }, (_, b) => (c.lengths === 'full' ? T : (b * 7) % (T + 1)));
   const values = randomArray(B * T * F, 1, 1.5);
+  const mean = Float64Array.from(randomArray(F, 8, 2));
+  const std = Float64Array.from(randomArray(F, 9, 1), (v) => 1.5 + v);
   const x = new Float32Array(B * T * F);
   const mask = new Uint8Array(B * T);
   const seq: number[] = [];
@@ -58,9 +63,9 @@ function batch(c: Case, resetAfter = true): {
     for (let t = T - lengths[b]!; t < T; t++) {
       const hole = b % 3 === 1 && t % 7 === 3;
       for (let f = 0; f < F; f++) {
-        const v = hole ? 0 : values[(b * T + t) * F + f]!;
-        x[(b * T + t) * F + f] = v;
-        seq.push(v);
+        const raw = hole ? (c.scaled ? mean[f]! : 0) : values[(b * T + t) * F + f]!;
+        x[(b * T + t) * F + f] = c.scaled ? (raw - mean[f]!) / std[f]! : raw;
+        seq.push(raw);
       }
       mask[b * T + t] = hole ? 0 : 1;
     }
@@ -74,12 +79,12 @@ function batch(c: Case, resetAfter = true): {
   return {
     config: { batch: B, steps: T, features: F, units: U, resetAfter, hardSigmoid: c.hard },
     padded: { ...weights, x, mask },
-    sequences: { ...weights, x: Float32Array.from(seq), lengths },
+    sequences: { ...weights, x: Float32Array.from(seq), lengths, scale: c.scaled ? { mean, std } : null },
   };
 }
 
 for (const c of CASES) {
-  const label = `B${c.B} T${c.T} F${c.F} U${c.U} ${c.hard ? 'hardSigmoid' : 'sigmoid'}, lengths ${c.lengths}`;
+  const label = `B${c.B} T${c.T} F${c.F} U${c.U} ${c.hard ? 'hardSigmoid' : 'sigmoid'}, lengths ${c.lengths}${c.scaled ? ', scaled' : ''}`;
   test(`GRU lastState equals the training forward, the portable kernel${c.reference ? ' and tfjs ops' : ''} (${label})`, () => {
     const { config, padded, sequences } = batch(c);
     const portable = js.forward(config, padded, false).hT;
@@ -122,7 +127,7 @@ for (const c of CASES) {
 
 test('GRU lastState without bias and for tfjs’ variant (reset_after false) equals forward', () => {
   for (const resetAfter of [true, false]) {
-    const c: Case = { B: 33, T: 6, F: 4, U: 5, hard: true, lengths: 'mixed', reference: false };
+    const c: Case = { B: 33, T: 6, F: 4, U: 5, hard: true, lengths: 'mixed', scaled: true, reference: false };
     const { config, padded, sequences } = batch(c, resetAfter);
     const want = js.forward(config, { ...padded, bias: null }, false).hT;
     for (const { name, kernel } of kernels) {
@@ -135,7 +140,7 @@ test('GRU lastState without bias and for tfjs’ variant (reset_after false) equ
 test('native lastState rejects sequences that do not match their lengths', () => {
   const native = kernels.find((k) => k.name === 'native');
   if (native === undefined) return;
-  const { config, sequences } = batch({ B: 5, T: 4, F: 3, U: 2, hard: false, lengths: 'mixed', reference: false });
+  const { config, sequences } = batch({ B: 5, T: 4, F: 3, U: 2, hard: false, lengths: 'mixed', scaled: false, reference: false });
   assert.throws(
     () => native.kernel.lastState(config, { ...sequences, x: sequences.x.subarray(3) }),
     /x has \d+ elements, expected/,

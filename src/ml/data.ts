@@ -267,9 +267,9 @@ export function inputArrays(
   return { inputs, steps };
 }
 
-/** A batch's sequences without padding: the scaled particles one after another, and their lengths. */
+/** A batch's sequences without padding: the kept particles one after another, and their lengths. */
 export interface UnpaddedSequences {
-  /** [sum(lengths), 19] */
+  /** [sum(lengths), 19], as stored: not standardised (see unpaddedInputs). */
   readonly values: Float32Array;
   readonly lengths: Int32Array;
 }
@@ -278,12 +278,17 @@ export interface UnpaddedSequences {
  * The model's inputs for `rows` with the particle sequences left unpadded: what
  * inputArrays pads in front with zeros, which Masking(0) skips, so a kernel that takes
  * sequences as they are computes the same thing without building (and reading) the
- * padding. hlf: [n x 14] when the model reads the HLF, else null.
+ * padding. The particles are not standardised here: the consumer applies
+ * o.particleScaler as it reads them (the GRU kernel does, in one pass with its own
+ * reading). hlf: [n x 14], scaled, when the model reads the HLF, else null. `buffer`, when
+ * large enough, holds the particles (a caller that predicts batch after batch reuses it:
+ * fresh pages for a new array cost as much as the copy).
  */
 export function unpaddedInputs(
   rows: readonly InputRow[],
   o: InputOptions,
   where = 'batch',
+  buffer?: Float32Array,
 ): { hlf: Float32Array | null; particles: UnpaddedSequences | null } {
   checkRows(rows, where);
   const names = modelInputs(o.kind);
@@ -295,9 +300,10 @@ export function unpaddedInputs(
       lengths[i] = Math.min(rows[i]!.particles.length / N_PARTICLE_FEATURES, o.maxLen);
       total += lengths[i]!;
     }
-    const values = new Float32Array(total * N_PARTICLE_FEATURES);
+    const n = total * N_PARTICLE_FEATURES;
+    const values = buffer !== undefined && buffer.length >= n ? buffer.subarray(0, n) : new Float32Array(n);
     for (let i = 0, at = 0; i < rows.length; at += lengths[i]! * N_PARTICLE_FEATURES, i++) {
-      keptParticlesInto(rows[i]!.particles, lengths[i]!, o.particleScaler, values, at);
+      keptParticlesInto(rows[i]!.particles, lengths[i]!, undefined, values, at);
     }
     particles = { values, lengths };
   }

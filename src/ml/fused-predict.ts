@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { N_HLF, N_PARTICLE_FEATURES } from '../physics/schema.js';
 import { unpaddedInputs, type InputOptions, type InputRow } from './data.js';
+import type { ParticleScaler } from '../dataset/scaler.js';
 import { activeDenseImplementation, fusedDensePredictor, type MlpImplementation } from './dense/index.js';
 import { activeGruImplementation, FusedGru, type GruKernel } from './gru/index.js';
 import type { ModelKind } from './models.js';
@@ -76,8 +77,16 @@ function sequencePredictor(
   const U = gru.units;
   const classes = sizes[sizes.length - 1]!;
   if (kernel!.length !== N_PARTICLE_FEATURES * 3 * gru.units) return null;
+  // The particles of the last batch: reused, since fresh pages cost as much as the copy.
+  let buffer: Float32Array = new Float32Array(0);
+  let scale: { readonly source: ParticleScaler; readonly mean: Float64Array; readonly std: Float64Array } | null =
+    null;
   return (rows, o, where) => {
-    const { hlf, particles } = unpaddedInputs(rows, o, where);
+    const { hlf, particles } = unpaddedInputs(rows, o, where, buffer);
+    if (particles!.values.buffer !== buffer.buffer) buffer = particles!.values;
+    const ps = o.particleScaler;
+    if (ps !== undefined && scale?.source !== ps)
+      scale = { source: ps, mean: Float64Array.from(ps.mean), std: Float64Array.from(ps.std) };
     const B = rows.length;
     const hT = gruKernel.lastState(
       {
@@ -90,6 +99,7 @@ function sequencePredictor(
       {
         x: particles!.values,
         lengths: particles!.lengths,
+        scale: ps === undefined ? null : scale,
         kernel: kernel!,
         recurrentKernel: recurrentKernel!,
         bias: gru.useBias ? bias! : null,

@@ -96,12 +96,12 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// forwardInfer(config, x, lengths, W, U, bias, h0, hT): the last state of each sequence
-// (reset_after); x holds the sequences one after another, config.T is not used.
+// forwardInfer(config, x, lengths, mean, std, W, U, bias, h0, hT): the last state of each
+// sequence (reset_after); x holds the sequences one after another, config.T is not used.
 Napi::Value ForwardInfer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 8 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, "fused_gru.forwardInfer expects 8 arguments").ThrowAsJavaScriptException();
+  if (info.Length() != 10 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "fused_gru.forwardInfer expects 10 arguments").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Dims d;
@@ -124,12 +124,19 @@ Napi::Value ForwardInfer(const Napi::CallbackInfo& info) {
     total += a.lengths[b];
   }
   a.x = f32(info[1], total * F, "x", false, &ok);
-  a.W = f32(info[3], F * 3 * U, "kernel", false, &ok);
-  a.Ur = f32(info[4], U * 3 * U, "recurrentKernel", false, &ok);
-  a.bias = f32(info[5], 6 * U, "bias", true, &ok);
-  a.h0 = f32(info[6], B * U, "h0", false, &ok);
-  a.hT = f32(info[7], B * U, "hT", false, &ok);
+  a.mean = ok ? view<double, napi_float64_array>(info[3], F, "mean", true, &ok) : nullptr;
+  a.std = ok ? view<double, napi_float64_array>(info[4], F, "std", true, &ok) : nullptr;
+  a.W = f32(info[5], F * 3 * U, "kernel", false, &ok);
+  a.Ur = f32(info[6], U * 3 * U, "recurrentKernel", false, &ok);
+  a.bias = f32(info[7], 6 * U, "bias", true, &ok);
+  a.h0 = f32(info[8], B * U, "h0", false, &ok);
+  a.hT = f32(info[9], B * U, "hT", false, &ok);
   if (!ok) return env.Undefined();
+  if ((a.mean == nullptr) != (a.std == nullptr)) {
+    Napi::TypeError::New(env, "fused_gru.forwardInfer: mean and std must be given together")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   fused_gru::forwardInfer(d, c, a);
   return env.Undefined();
 }

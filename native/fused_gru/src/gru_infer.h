@@ -13,6 +13,10 @@ namespace fused_gru {
 struct InferArgs {
   const float* x;          // the sequences one after another: [sum(lengths), F]
   const int32_t* lengths;  // [B] steps of each sequence
+  // [F] each feature standardised as it is read, (x - mean) / std in double rounded to
+  // float (as hepflow's particle scaler does), before the zero-step test; nullptr = as is.
+  const double* mean;
+  const double* std;
   const float* W;       // [F, 3U]
   const float* Ur;      // [U, 3U]
   const float* bias;    // [2, 3U] (input bias row, recurrent bias row); nullptr = no bias

@@ -48,6 +48,8 @@ interface FusedGruAddon {
     config: AddonConfig,
     x: Float32Array,
     lengths: Int32Array,
+    mean: Float64Array | null,
+    std: Float64Array | null,
     W: Float32Array,
     U: Float32Array,
     bias: Float32Array | null,
@@ -157,7 +159,18 @@ export class NativeGruKernel implements GruKernel {
     }
     const hT = new Float32Array(c.batch * c.units);
     // steps is not read: the longest length is the padded length.
-    this.addon.forwardInfer(this.cfg({ ...c, steps: 1 }), a.x, a.lengths, a.kernel, a.recurrentKernel, a.bias, a.h0, hT);
+    this.addon.forwardInfer(
+      this.cfg({ ...c, steps: 1 }),
+      a.x,
+      a.lengths,
+      a.scale?.mean ?? null,
+      a.scale?.std ?? null,
+      a.kernel,
+      a.recurrentKernel,
+      a.bias,
+      a.h0,
+      hT,
+    );
     return hT;
   }
 

@@ -47,6 +47,11 @@ export interface GruSequenceInputs extends Omit<GruInputs, 'x' | 'mask'> {
   readonly x: Float32Array;
   /** [batch] steps of each sequence. */
   readonly lengths: Int32Array;
+  /**
+   * Standardise each feature as it is read, (x − mean) / std computed in double and
+   * rounded to float32 (hepflow's particle scaler), before the zero-step test; null: as is.
+   */
+  readonly scale: { readonly mean: Float64Array; readonly std: Float64Array } | null;
 }
 
 /** The padded batch and step mask that `inputs` stand for (for kernels without a sequence path). */
@@ -58,12 +63,15 @@ export function padSequences(
   const T = Math.max(1, ...inputs.lengths);
   const x = new Float32Array(B * T * F);
   const mask = new Uint8Array(B * T);
+  const s = inputs.scale;
   for (let b = 0, at = 0; b < B; at += inputs.lengths[b]!, b++) {
     const len = inputs.lengths[b]!;
-    x.set(inputs.x.subarray(at * F, (at + len) * F), (b * T + T - len) * F);
-    for (let t = T - len; t < T; t++) {
+    for (let t = T - len, from = at * F; t < T; t++) {
       const o = (b * T + t) * F;
-      for (let f = 0; f < F; f++) if (x[o + f] !== 0) mask[b * T + t] = 1;
+      for (let f = 0; f < F; f++, from++) {
+        x[o + f] = s === null ? inputs.x[from]! : (inputs.x[from]! - s.mean[f]!) / s.std[f]!;
+        if (x[o + f] !== 0) mask[b * T + t] = 1;
+      }
     }
   }
   return { config: { ...c, steps: T }, inputs: { ...inputs, x, mask } };
