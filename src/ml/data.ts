@@ -10,7 +10,7 @@ import { InvalidInputError } from '../errors.js';
 import { DatasetTooSmallError } from './errors.js';
 import * as tf from '@tensorflow/tfjs';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow } from '../physics/schema.js';
-import { HlfScalerFit, scaleHlf, scaleParticles, type HlfScaler, type ParticleScaler } from '../dataset/scaler.js';
+import { HlfScalerFit, scaleHlfRows, scaleParticles, type HlfScaler, type ParticleScaler } from '../dataset/scaler.js';
 import { modelInputs, type ModelKind } from './models.js';
 
 /** The fields of a FeatureRow that training reads; the provenance makes the split stable. */
@@ -253,7 +253,7 @@ export function inputArrays(
   let steps = 0;
   for (const name of modelInputs(o.kind)) {
     if (name === 'hlf') {
-      inputs.push({ values: hlfValues(rows, o.scaler), shape: [n, N_HLF] });
+      inputs.push({ values: scaleHlfRows(o.scaler, rows), shape: [n, N_HLF] });
     } else {
       const lengths = rows.map((r) => Math.min(r.particles.length / N_PARTICLE_FEATURES, o.maxLen));
       steps = o.padding === 'fixed' ? o.maxLen : Math.max(1, ...lengths);
@@ -307,18 +307,12 @@ export function unpaddedInputs(
     }
     particles = { values, lengths };
   }
-  return { hlf: names.includes('hlf') ? hlfValues(rows, o.scaler) : null, particles };
+  return { hlf: names.includes('hlf') ? scaleHlfRows(o.scaler, rows) : null, particles };
 }
 
 function checkRows(rows: readonly InputRow[], where: string): void {
   if (rows.length === 0) throw new InvalidInputError(`${where}: empty batch`);
   for (const row of rows) checkRow(row, where);
-}
-
-function hlfValues(rows: readonly InputRow[], scaler: HlfScaler): Float32Array {
-  const x = new Float32Array(rows.length * N_HLF);
-  for (let i = 0; i < rows.length; i++) scaleHlf(scaler, rows[i]!.hlf, x.subarray(i * N_HLF, (i + 1) * N_HLF));
-  return x;
 }
 
 /**
