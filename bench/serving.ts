@@ -10,7 +10,8 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES } from '../src/physics/schema.js';
@@ -150,28 +151,72 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** Open-loop single-event requests at `rate` per second for SECONDS; latency percentiles in ms. */
-async function latencyAt(
-  url: string,
-  bodies: readonly string[],
-  rate: number,
-): Promise<{ p50: number; p99: number; sent: number; failed: number }> {
+/** User + system CPU seconds of process `pid` so far (Linux /proc), or null where unreadable. */
+function processCpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+  sent: number;
+  failed: number;
+  /** CPU per request of the service process and of this load generator, in µs. */
+  serverCpuUs: number | null;
+  clientCpuUs: number;
+  /** How far behind its schedule the generator sent its latest request, in ms (it shares the cores). */
+  generatorLateMs: number;
+}
+
+/**
+ * Open-loop single-event requests at `rate` per second for SECONDS; latency percentiles
+ * in ms. The requests go through node:http with keep-alive: undici's fetch cost the
+ * generator 0.5–2 ms of CPU per request, 3–4× the service's, so on a loaded 2-core
+ * machine the generator itself fell seconds behind and that delay showed as latency.
+ */
+async function latencyAt(url: string, serverPid: number, bodies: readonly string[], rate: number): Promise<Latency> {
   const lat: number[] = [];
   let failed = 0;
+  let late = 0;
   const pending: Promise<void>[] = [];
   const n = Math.round(rate * SECONDS);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+  const target = new URL(`${url}/v1/score`);
+  const post = (body: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        target,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const s0 = processCpuSeconds(serverPid);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const due = t0 + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const body = bodies[i % bodies.length]!;
+    else late = Math.max(late, -wait);
     const s = performance.now();
     pending.push(
-      fetch(`${url}/v1/score`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }).then(
-        async (res) => {
-          await res.arrayBuffer();
-          if (res.status === 200) lat.push(performance.now() - s);
+      post(bodies[i % bodies.length]!).then(
+        (status) => {
+          if (status === 200) lat.push(performance.now() - s);
           else failed++;
         },
         () => {
@@ -181,12 +226,18 @@ async function latencyAt(
     );
   }
   await Promise.all(pending);
+  const c = process.cpuUsage(c0);
+  const s1 = processCpuSeconds(serverPid);
+  agent.destroy();
   lat.sort((a, b) => a - b);
   return {
     p50: lat[Math.floor(lat.length / 2)] ?? NaN,
     p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
     sent: n,
     failed,
+    serverCpuUs: s0 === null || s1 === null ? null : ((s1 - s0) / n) * 1e6,
+    clientCpuUs: (c.user + c.system) / n,
+    generatorLateMs: late,
   };
 }
 
@@ -283,10 +334,14 @@ async function main(): Promise<void> {
   console.log(
     `Keras predict_on_batch of one event (no HTTP): p50 ${peer.p50.toFixed(2)} ms, p99 ${peer.p99.toFixed(2)} ms`,
   );
-  console.log('| requests/s | p50 ms | p99 ms | failed |\n|---|---|---|---|');
+  console.log(
+    '| requests/s | p50 ms | p99 ms | failed | service CPU µs/request | generator CPU µs/request | generator behind by (ms) |\n|---|---|---|---|---|---|---|',
+  );
   for (const rate of [50, 200, 500, 1000]) {
-    const r = await latencyAt(url, bodies, rate);
-    console.log(`| ${rate} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.failed}/${r.sent} |`);
+    const r = await latencyAt(url, child.pid!, bodies, rate);
+    console.log(
+      `| ${rate} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.failed}/${r.sent} | ${r.serverCpuUs?.toFixed(0) ?? '?'} | ${r.clientCpuUs.toFixed(0)} | ${r.generatorLateMs.toFixed(0)} |`,
+    );
     results.push({ case: 'latency', rate, ...r, kerasSingle: peer });
   }
   child.kill('SIGTERM');
@@ -307,13 +362,7 @@ async function main(): Promise<void> {
     keras: Rate;
     worstRatio: number;
   }[];
-  const latency = results.filter((r) => r.case === 'latency') as {
-    rate: number;
-    p50: number;
-    p99: number;
-    sent: number;
-    failed: number;
-  }[];
+  const latency = results.filter((r) => r.case === 'latency') as unknown as (Latency & { rate: number })[];
   const figures: Figure[] = [
     ...scoring.map((r) => ({
       what: `batch scoring, ${r.kind}${r.kind === 'hlf' ? '' : `, T ≤ ${r.maxLen}`}, ${BATCH} events per call, per core (median of ${ROUNDS} alternating rounds)`,
@@ -370,8 +419,24 @@ async function main(): Promise<void> {
       },
       {
         title: 'hepflow serve (HLF, --max-delay-ms 1), one event per HTTP request on loopback, in its own process',
-        columns: ['requests/s', 'p50 ms', 'p99 ms', 'failed'],
-        rows: latency.map((r) => [r.rate, r.p50, r.p99, `${r.failed}/${r.sent}`]),
+        columns: [
+          'requests/s',
+          'p50 ms',
+          'p99 ms',
+          'failed',
+          'service CPU µs/request',
+          'generator CPU µs/request',
+          'generator behind schedule by (ms)',
+        ],
+        rows: latency.map((r) => [
+          r.rate,
+          r.p50,
+          r.p99,
+          `${r.failed}/${r.sent}`,
+          r.serverCpuUs,
+          r.clientCpuUs,
+          r.generatorLateMs,
+        ]),
       },
     ],
     notes: [
@@ -379,6 +444,7 @@ async function main(): Promise<void> {
       'Rounds alternate (hepflow, then Keras in its own process kept up between rounds), so both sides see the same load; the headline is the median, the worst round is the lowest per-round ratio.',
       "All three models predict through the fused kernels (src/ml/fused-predict.ts): the dense classifier in the fused dense kernel, the sequence models' GRU in the inference GRU kernel (native/fused_gru/src/gru_infer.cc) and their head in the dense kernel; tfjs is not involved, so its backend does not matter.",
       `Keras one-event predict_on_batch (no HTTP): p50 ${peer.p50.toFixed(2)} ms, p99 ${peer.p99.toFixed(2)} ms. The service's latency includes HTTP on loopback and the load generator in another process on the same cores.`,
+      "Whose latency: the service's CPU per request (its process's user + system over the requests) gives its capacity per core (1e6 / µs); at a rate far below it, a p99 of many ms with the generator behind its schedule by as much is the shared machine's scheduling (load average above), not the service. The load generator is node:http with keep-alive; undici's fetch, used before, cost it 3–4× the service's CPU per request and made it the bottleneck.",
     ],
   });
 }
