@@ -75,6 +75,11 @@ struct PackedInfer {
   }
 };
 
+// GCC folds the load of a row vector into each of the three FMAs that use it: three loads
+// where one does, and the loop becomes load-bound. An empty asm that claims to change the
+// register makes it load once.
+inline void keepInRegister(v16& v) { __asm__("" : "+v"(v)); }
+
 // One step of one unit j for NV vectors of rows: X is [F][L], H is [U][L] (the state
 // before the step), hj its row j, M the rows' step mask as floats (1 used, 0 keep the
 // state); writes the new row j to hn.
@@ -92,7 +97,8 @@ inline void unitStep(int F, int U, int L, const float* pw, const float* pb, cons
     const v16 wz = splat(pw[0]), wr = splat(pw[1]), wh = splat(pw[2]);
     const float* xk = X + static_cast<size_t>(k) * L;
     for (int v = 0; v < NV; ++v) {
-      const v16 xv = load(xk + kLanes * v);
+      v16 xv = load(xk + kLanes * v);
+      keepInRegister(xv);
       az[v] += wz * xv;
       ar[v] += wr * xv;
       ax[v] += wh * xv;
@@ -102,7 +108,8 @@ inline void unitStep(int F, int U, int L, const float* pw, const float* pb, cons
     const v16 uz = splat(pw[0]), ur = splat(pw[1]), uh = splat(pw[2]);
     const float* hk = H + static_cast<size_t>(k) * L;
     for (int v = 0; v < NV; ++v) {
-      const v16 hv = load(hk + kLanes * v);
+      v16 hv = load(hk + kLanes * v);
+      keepInRegister(hv);
       az[v] += uz * hv;
       ar[v] += ur * hv;
       ah[v] += uh * hv;
