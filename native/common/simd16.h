@@ -54,4 +54,9 @@ inline v16 vexp(v16 x) {
   return p * asFloat(bits);
 }
 
+// GCC folds the load of a vector into each FMA that uses it: several loads where one
+// does, and a register-blocked loop becomes load-bound. An empty asm that claims to
+// change the register makes it load once.
+inline void keepInRegister(v16& v) { __asm__("" : "+v"(v)); }
+
 }  // namespace simd

@@ -28,7 +28,10 @@ inline void unitTile(int K, const float* W, int ldw, const float* bias, const fl
     for (int v = 0; v < NV; ++v) acc[u][v] = splat(bias[u]);
   for (int k = 0; k < K; ++k) {
     v16 a[NV];
-    for (int v = 0; v < NV; ++v) a[v] = load(A + k * L + kLanes * v);
+    for (int v = 0; v < NV; ++v) {
+      a[v] = load(A + k * L + kLanes * v);
+      keepInRegister(a[v]);
+    }
     for (int u = 0; u < J; ++u) {
       const v16 w = splat(W[k * ldw + u]);
       for (int v = 0; v < NV; ++v) acc[u][v] += w * a[v];

@@ -75,11 +75,6 @@ struct PackedInfer {
   }
 };
 
-// GCC folds the load of a row vector into each of the three FMAs that use it: three loads
-// where one does, and the loop becomes load-bound. An empty asm that claims to change the
-// register makes it load once.
-inline void keepInRegister(v16& v) { __asm__("" : "+v"(v)); }
-
 // One step of one unit j for NV vectors of rows: X is [F][L], H is [U][L] (the state
 // before the step), hj its row j, M the rows' step mask as floats (1 used, 0 keep the
 // state); writes the new row j to hn.
