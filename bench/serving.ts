@@ -164,6 +164,9 @@ function processCpuSeconds(pid: number): number | null {
 interface Latency {
   p50: number;
   p99: number;
+  /** The same percentiles of the service's own time per request (its Server-Timing header). */
+  serviceP50: number;
+  serviceP99: number;
   sent: number;
   failed: number;
   /** CPU per request of the service process and of this load generator, in µs. */
@@ -181,13 +184,14 @@ interface Latency {
  */
 async function latencyAt(url: string, serverPid: number, bodies: readonly string[], rate: number): Promise<Latency> {
   const lat: number[] = [];
+  const inService: number[] = [];
   let failed = 0;
   let late = 0;
   const pending: Promise<void>[] = [];
   const n = Math.round(rate * SECONDS);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
   const target = new URL(`${url}/v1/score`);
-  const post = (body: string): Promise<number> =>
+  const post = (body: string): Promise<{ status: number; serviceMs: number }> =>
     new Promise((resolve, reject) => {
       const req = http.request(
         target,
@@ -198,7 +202,8 @@ async function latencyAt(url: string, serverPid: number, bodies: readonly string
         },
         (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          const timing = /dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, serviceMs: timing ? Number(timing[1]) : NaN }));
         },
       );
       req.on('error', reject);
@@ -215,9 +220,11 @@ async function latencyAt(url: string, serverPid: number, bodies: readonly string
     const s = performance.now();
     pending.push(
       post(bodies[i % bodies.length]!).then(
-        (status) => {
-          if (status === 200) lat.push(performance.now() - s);
-          else failed++;
+        ({ status, serviceMs }) => {
+          if (status === 200) {
+            lat.push(performance.now() - s);
+            inService.push(serviceMs);
+          } else failed++;
         },
         () => {
           failed++;
@@ -230,9 +237,12 @@ async function latencyAt(url: string, serverPid: number, bodies: readonly string
   const s1 = processCpuSeconds(serverPid);
   agent.destroy();
   lat.sort((a, b) => a - b);
+  inService.sort((a, b) => a - b);
   return {
     p50: lat[Math.floor(lat.length / 2)] ?? NaN,
     p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
+    serviceP50: inService[Math.floor(inService.length / 2)] ?? NaN,
+    serviceP99: inService[Math.floor(inService.length * 0.99)] ?? NaN,
     sent: n,
     failed,
     serverCpuUs: s0 === null || s1 === null ? null : ((s1 - s0) / n) * 1e6,
@@ -335,12 +345,12 @@ async function main(): Promise<void> {
     `Keras predict_on_batch of one event (no HTTP): p50 ${peer.p50.toFixed(2)} ms, p99 ${peer.p99.toFixed(2)} ms`,
   );
   console.log(
-    '| requests/s | p50 ms | p99 ms | failed | service CPU µs/request | generator CPU µs/request | generator behind by (ms) |\n|---|---|---|---|---|---|---|',
+    '| requests/s | p50 ms | p99 ms | in the service p50 / p99 ms | failed | service CPU µs/request | generator CPU µs/request | generator behind by (ms) |\n|---|---|---|---|---|---|---|---|',
   );
   for (const rate of [50, 200, 500, 1000]) {
     const r = await latencyAt(url, child.pid!, bodies, rate);
     console.log(
-      `| ${rate} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.failed}/${r.sent} | ${r.serverCpuUs?.toFixed(0) ?? '?'} | ${r.clientCpuUs.toFixed(0)} | ${r.generatorLateMs.toFixed(0)} |`,
+      `| ${rate} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.serviceP50.toFixed(2)} / ${r.serviceP99.toFixed(2)} | ${r.failed}/${r.sent} | ${r.serverCpuUs?.toFixed(0) ?? '?'} | ${r.clientCpuUs.toFixed(0)} | ${r.generatorLateMs.toFixed(0)} |`,
     );
     results.push({ case: 'latency', rate, ...r, kerasSingle: peer });
   }
@@ -423,6 +433,7 @@ async function main(): Promise<void> {
           'requests/s',
           'p50 ms',
           'p99 ms',
+          'in the service p50 / p99 ms',
           'failed',
           'service CPU µs/request',
           'generator CPU µs/request',
@@ -432,6 +443,7 @@ async function main(): Promise<void> {
           r.rate,
           r.p50,
           r.p99,
+          `${r.serviceP50.toFixed(2)} / ${r.serviceP99.toFixed(2)}`,
           `${r.failed}/${r.sent}`,
           r.serverCpuUs,
           r.clientCpuUs,
@@ -444,7 +456,7 @@ async function main(): Promise<void> {
       'Rounds alternate (hepflow, then Keras in its own process kept up between rounds), so both sides see the same load; the headline is the median, the worst round is the lowest per-round ratio.',
       "All three models predict through the fused kernels (src/ml/fused-predict.ts): the dense classifier in the fused dense kernel, the sequence models' GRU in the inference GRU kernel (native/fused_gru/src/gru_infer.cc) and their head in the dense kernel; tfjs is not involved, so its backend does not matter.",
       `Keras one-event predict_on_batch (no HTTP): p50 ${peer.p50.toFixed(2)} ms, p99 ${peer.p99.toFixed(2)} ms. The service's latency includes HTTP on loopback and the load generator in another process on the same cores.`,
-      "Whose latency: the service's CPU per request (its process's user + system over the requests) gives its capacity per core (1e6 / µs); at a rate far below it, a p99 of many ms with the generator behind its schedule by as much is the shared machine's scheduling (load average above), not the service. The load generator is node:http with keep-alive; undici's fetch, used before, cost it 3–4× the service's CPU per request and made it the bottleneck.",
+      "Whose latency: 'in the service' is the service's own time per request (its Server-Timing header: from reading the request to answering, micro-batching and the model included); the rest of the client-seen latency is the loopback, the kernel's socket queues and the two processes waiting for a core. The service's CPU per request (its process's user + system) gives its capacity per core (1e6 / µs); at a rate far below it, a p99 of many ms with the generator behind its schedule by as much is the shared machine's scheduling (load average above), not the service. The load generator is node:http with keep-alive; undici's fetch, used before, cost it 3–4× the service's CPU per request and made it the bottleneck.",
     ],
   });
 }
