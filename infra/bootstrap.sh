@@ -49,7 +49,8 @@ fi
 for addon in native/*/binding.gyp; do
   [[ -f "$addon" ]] || continue
   dir=$(dirname "$addon")
-  h=$(hash_of "$dir"/binding.gyp "$dir"/src/*)
+  # native/common holds headers the addons share: a change there rebuilds them all.
+  h=$(hash_of "$dir"/binding.gyp "$dir"/src/* native/common/*)
   name=$(basename "$dir")
   if ! stamp_ok "addon-$name" "$h" || [[ ! -d "$dir/build/Release" ]]; then
     log "building native addon $name"

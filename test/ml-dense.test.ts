@@ -91,7 +91,7 @@ for (const impl of IMPLS) {
   test(`${impl.name}: same weights give tfjs' probabilities within 1e-5 (batches across the kernel's row tiles)`, () => {
     const model = buildModel(modelConfig('hlf'));
     const predict = fusedDensePredictor(model, impl)!;
-    for (const n of [1, 37, 300]) {
+    for (const n of [1, 37, 64, 300, 1000]) {
       const rows = syntheticRows({ rows: n, seed: n });
       const b = makeBatch(rows, options);
       const want = (model.predict(b.inputs[0]!) as tf.Tensor).dataSync();

@@ -58,6 +58,8 @@ test('load: 100 concurrent requests of 6 events, every event answered with its o
     let scored = 0;
     answers.forEach((a, r) => {
       assert.equal(a.status, 200, a.json.error);
+      const timing = /^score;dur=(\d+(?:\.\d+)?)$/.exec(a.headers.get('server-timing') ?? '');
+      assert.ok(timing !== null && Number(timing[1]) >= 0, `server-timing: ${a.headers.get('server-timing')}`);
       assert.deepEqual(
         a.json.results!.map((x) => x.id),
         requests[r]!.map((e) => e.json.id),

@@ -75,10 +75,20 @@ export function scaleHlf(
   hlf: Float32Array,
   out: Float32Array = new Float32Array(hlf.length),
 ): Float32Array {
-  for (let k = 0; k < hlf.length; k++) {
-    const lo = scaler.min[k]!;
-    const range = scaler.max[k]! - lo;
-    out[k] = range > 0 ? (hlf[k]! - lo) / range : 0;
+  return scaleHlfRows(scaler, [{ hlf }], out);
+}
+
+/** scaleHlf over a batch, rows one after another into `out` ([rows x 14]); the scaler is read once. */
+export function scaleHlfRows(
+  scaler: HlfScaler,
+  rows: readonly { readonly hlf: Float32Array }[],
+  out: Float32Array = new Float32Array(rows.length * N_HLF),
+): Float32Array {
+  const lo = Float64Array.from(scaler.min);
+  const range = Float64Array.from(scaler.max, (v, k) => v - lo[k]!);
+  for (let i = 0, at = 0; i < rows.length; i++) {
+    const h = rows[i]!.hlf;
+    for (let k = 0; k < h.length; k++, at++) out[at] = range[k]! > 0 ? (h[k]! - lo[k]!) / range[k]! : 0;
   }
   return out;
 }

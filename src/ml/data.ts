@@ -10,7 +10,7 @@ import { InvalidInputError } from '../errors.js';
 import { DatasetTooSmallError } from './errors.js';
 import * as tf from '@tensorflow/tfjs';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow } from '../physics/schema.js';
-import { HlfScalerFit, scaleHlf, scaleParticles, type HlfScaler, type ParticleScaler } from '../dataset/scaler.js';
+import { HlfScalerFit, scaleHlfRows, scaleParticles, type HlfScaler, type ParticleScaler } from '../dataset/scaler.js';
 import { modelInputs, type ModelKind } from './models.js';
 
 /** The fields of a FeatureRow that training reads; the provenance makes the split stable. */
@@ -269,36 +269,88 @@ export function inputArrays(
   where = 'batch',
 ): { inputs: InputArray[]; steps: number } {
   const n = rows.length;
-  if (n === 0) throw new InvalidInputError(`${where}: empty batch`);
-  for (const row of rows) checkRow(row, where);
+  checkRows(rows, where);
   const inputs: InputArray[] = [];
   let steps = 0;
   for (const name of modelInputs(o.kind)) {
     if (name === 'hlf') {
-      const x = new Float32Array(n * N_HLF);
-      for (let i = 0; i < n; i++) scaleHlf(o.scaler, rows[i]!.hlf, x.subarray(i * N_HLF, (i + 1) * N_HLF));
-      inputs.push({ values: x, shape: [n, N_HLF] });
+      inputs.push({ values: scaleHlfRows(o.scaler, rows), shape: [n, N_HLF] });
     } else {
       const lengths = rows.map((r) => Math.min(r.particles.length / N_PARTICLE_FEATURES, o.maxLen));
       steps = o.padding === 'fixed' ? o.maxLen : Math.max(1, ...lengths);
       const x = new Float32Array(n * steps * N_PARTICLE_FEATURES);
-      const ps = o.particleScaler;
       for (let i = 0; i < n; i++) {
-        const p = rows[i]!.particles;
-        const len = lengths[i]!;
-        const keepFrom = p.length - len * N_PARTICLE_FEATURES;
-        const at = (i * steps + (steps - len)) * N_PARTICLE_FEATURES;
-        if (ps === undefined) {
-          x.set(p.subarray(keepFrom), at);
-          continue;
-        }
-        // Only real particles are scaled: the padding in front of them stays exactly 0.
-        scaleParticles(ps, p.subarray(keepFrom), x.subarray(at, at + len * N_PARTICLE_FEATURES));
+        keptParticlesInto(rows[i]!.particles, lengths[i]!, o.particleScaler, x, (i * steps + (steps - lengths[i]!)) * N_PARTICLE_FEATURES);
       }
       inputs.push({ values: x, shape: [n, steps, N_PARTICLE_FEATURES] });
     }
   }
   return { inputs, steps };
+}
+
+/** A batch's sequences without padding: the kept particles one after another, and their lengths. */
+export interface UnpaddedSequences {
+  /** [sum(lengths), 19], as stored: not standardised (see unpaddedInputs). */
+  readonly values: Float32Array;
+  readonly lengths: Int32Array;
+}
+
+/**
+ * The model's inputs for `rows` with the particle sequences left unpadded: what
+ * inputArrays pads in front with zeros, which Masking(0) skips, so a kernel that takes
+ * sequences as they are computes the same thing without building (and reading) the
+ * padding. The particles are not standardised here: the consumer applies
+ * o.particleScaler as it reads them (the GRU kernel does, in one pass with its own
+ * reading). hlf: [n x 14], scaled, when the model reads the HLF, else null. `buffer`, when
+ * large enough, holds the particles (a caller that predicts batch after batch reuses it:
+ * fresh pages for a new array cost as much as the copy).
+ */
+export function unpaddedInputs(
+  rows: readonly InputRow[],
+  o: InputOptions,
+  where = 'batch',
+  buffer?: Float32Array,
+): { hlf: Float32Array | null; particles: UnpaddedSequences | null } {
+  checkRows(rows, where);
+  const names = modelInputs(o.kind);
+  let particles: UnpaddedSequences | null = null;
+  if (names.includes('particles')) {
+    const lengths = new Int32Array(rows.length);
+    let total = 0;
+    for (let i = 0; i < rows.length; i++) {
+      lengths[i] = Math.min(rows[i]!.particles.length / N_PARTICLE_FEATURES, o.maxLen);
+      total += lengths[i]!;
+    }
+    const n = total * N_PARTICLE_FEATURES;
+    const values = buffer !== undefined && buffer.length >= n ? buffer.subarray(0, n) : new Float32Array(n);
+    for (let i = 0, at = 0; i < rows.length; at += lengths[i]! * N_PARTICLE_FEATURES, i++) {
+      keptParticlesInto(rows[i]!.particles, lengths[i]!, undefined, values, at);
+    }
+    particles = { values, lengths };
+  }
+  return { hlf: names.includes('hlf') ? scaleHlfRows(o.scaler, rows) : null, particles };
+}
+
+function checkRows(rows: readonly InputRow[], where: string): void {
+  if (rows.length === 0) throw new InvalidInputError(`${where}: empty batch`);
+  for (const row of rows) checkRow(row, where);
+}
+
+/**
+ * The last `len` particles of a row (the ones closest to the lepton: rows are sorted by
+ * decreasing ΔR), scaled when there is a scaler, into out[at...]. Only real particles are
+ * scaled: padding around them stays exactly 0.
+ */
+function keptParticlesInto(
+  p: Float32Array,
+  len: number,
+  ps: ParticleScaler | undefined,
+  out: Float32Array,
+  at: number,
+): void {
+  const kept = p.subarray(p.length - len * N_PARTICLE_FEATURES);
+  if (ps === undefined) out.set(kept, at);
+  else scaleParticles(ps, kept, out.subarray(at, at + kept.length));
 }
 
 /** The model's input tensors for `rows` (inputArrays as tensors). */

@@ -10,15 +10,18 @@
  * them (src/ml/models.ts); any other model gets null and keeps tfjs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { N_HLF } from '../physics/schema.js';
-import type { InputArray } from './data.js';
+import { N_HLF, N_PARTICLE_FEATURES } from '../physics/schema.js';
+import { unpaddedInputs, type InputOptions, type InputRow } from './data.js';
+import type { ParticleScaler } from '../dataset/scaler.js';
 import { activeDenseImplementation, fusedDensePredictor, type MlpImplementation } from './dense/index.js';
 import { activeGruImplementation, FusedGru, type GruKernel } from './gru/index.js';
-import { buildMask } from './gru/op.js';
 import type { ModelKind } from './models.js';
 
-/** Probabilities [batch x classes] from the model's inputs in modelInputs(kind) order. */
-export type Predictor = (inputs: readonly InputArray[]) => Float32Array;
+/**
+ * Probabilities [batch x classes] for feature rows, made into the model's inputs as `o`
+ * says (scaled; the sequences go to the GRU kernel unpadded: see unpaddedInputs).
+ */
+export type Predictor = (rows: readonly InputRow[], o: InputOptions, where?: string) => Float32Array;
 
 const values = (t: tf.Tensor): Float32Array => {
   const v = t.dataSync();
@@ -73,35 +76,42 @@ function sequencePredictor(
   mlp.setParams(flat);
   const U = gru.units;
   const classes = sizes[sizes.length - 1]!;
-  return (inputs) => {
-    const particles = inputs[0]!;
-    const [B, T, F] = particles.shape as [number, number, number];
-    const { hT } = gruKernel.forward(
+  if (kernel!.length !== N_PARTICLE_FEATURES * 3 * gru.units) return null;
+  // The particles of the last batch: reused, since fresh pages cost as much as the copy.
+  let buffer: Float32Array = new Float32Array(0);
+  let scale: { readonly source: ParticleScaler; readonly mean: Float64Array; readonly std: Float64Array } | null =
+    null;
+  return (rows, o, where) => {
+    const { hlf, particles } = unpaddedInputs(rows, o, where, buffer);
+    if (particles!.values.buffer !== buffer.buffer) buffer = particles!.values;
+    const ps = o.particleScaler;
+    if (ps !== undefined && scale?.source !== ps)
+      scale = { source: ps, mean: Float64Array.from(ps.mean), std: Float64Array.from(ps.std) };
+    const B = rows.length;
+    const hT = gruKernel.lastState(
       {
         batch: B,
-        steps: T,
-        features: F,
+        features: N_PARTICLE_FEATURES,
         units: U,
         resetAfter: gru.resetAfter,
         hardSigmoid: gru.recurrentActivation === 'hardSigmoid',
       },
       {
-        x: particles.values,
-        mask: buildMask(particles.values, B, T, F, null, true),
+        x: particles!.values,
+        lengths: particles!.lengths,
+        scale: ps === undefined ? null : scale,
         kernel: kernel!,
         recurrentKernel: recurrentKernel!,
         bias: gru.useBias ? bias! : null,
         h0: new Float32Array(B * U),
       },
-      false,
     );
     let x = hT;
     if (inclusive) {
-      const hlf = inputs[1]!.values;
       x = new Float32Array(B * (U + N_HLF));
       for (let i = 0; i < B; i++) {
         x.set(hT.subarray(i * U, (i + 1) * U), i * (U + N_HLF));
-        x.set(hlf.subarray(i * N_HLF, (i + 1) * N_HLF), i * (U + N_HLF) + U);
+        x.set(hlf!.subarray(i * N_HLF, (i + 1) * N_HLF), i * (U + N_HLF) + U);
       }
     }
     const out = new Float32Array(B * classes);
@@ -124,7 +134,7 @@ export function fusedPredictor(
   if (dense === null) return null;
   if (kind === 'hlf') {
     const predict = fusedDensePredictor(model, dense);
-    return predict && ((inputs) => predict(inputs[0]!.values, inputs[0]!.shape[0]!));
+    return predict && ((rows, o, where) => predict(unpaddedInputs(rows, o, where).hlf!, rows.length));
   }
   const gru = gruKernel();
   return gru === null ? null : sequencePredictor(model, kind, gru, dense);

@@ -9,7 +9,6 @@ import { joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js'
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { InvalidInputError } from '../errors.js';
 import {
-  inputArrays,
   validateParticleScaler,
   validateScaler,
   type InputOptions,
@@ -146,7 +145,7 @@ export async function predictProbabilities(
   if (!fusedPredictors.has(bundle.model))
     fusedPredictors.set(bundle.model, fusedPredictor(bundle.model, bundle.input.kind));
   const fused = fusedPredictors.get(bundle.model);
-  if (fused) return fused(inputArrays(rows, bundle.input, where).inputs);
+  if (fused) return fused(rows, bundle.input, where);
   const { inputs } = makeInputs(rows, bundle.input, where);
   try {
     const out = bundle.model.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor;

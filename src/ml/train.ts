@@ -11,7 +11,6 @@ import {
   disposeBatch,
   fitHlfScaler,
   fnv1a,
-  inputArrays,
   labelArrays,
   mulberry32,
   makeBatch,
@@ -347,7 +346,7 @@ export async function predictRows(
   const predict = async (rows: readonly TrainingRow[]): Promise<{ p: Float32Array; labelIndex: Int32Array }> => {
     if (fused !== null) {
       const { labelIndex } = labelArrays(rows, o.nClasses, where);
-      return { p: fused(inputArrays(rows, o, where).inputs), labelIndex };
+      return { p: fused(rows, o, where), labelIndex };
     }
     const b = makeBatch(rows, o, where);
     try {

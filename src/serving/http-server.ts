@@ -2,7 +2,10 @@
  * The HTTP endpoint of the inference service (node:http, no framework):
  *
  *   POST /v1/score   body {"events": [event, ...]} or one event (src/serving/event-json.ts)
- *                    200 {"results": [...]}; 400 {"error"} for bad JSON or a bad event;
+ *                    200 {"results": [...]} with `Server-Timing: score;dur=<ms>`, the time
+ *                    from reading the request to answering it (queueing in the
+ *                    micro-batcher included), so a client can tell the service's time
+ *                    from the network's and its own; 400 {"error"} for bad JSON or a bad event;
  *                    413 for a body over the limit; 503 + Retry-After when the queue is
  *                    full or the service is draining
  *   GET  /healthz    200 {"status": "ok", "queued"}; 503 while draining
@@ -82,6 +85,7 @@ export class InferenceHttpServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const t0 = performance.now();
     const url = (req.url ?? '/').split('?')[0];
     try {
       if (req.method === 'GET' && url === '/healthz') {
@@ -121,7 +125,8 @@ export class InferenceHttpServer {
         send(res, 400, { error: "'events' must be an array" });
         return;
       }
-      send(res, 200, { results: await this.service.score(events) });
+      const results = await this.service.score(events);
+      send(res, 200, { results }, { 'server-timing': `score;dur=${(performance.now() - t0).toFixed(3)}` });
     } catch (e) {
       if (e instanceof BadEventError) send(res, 400, { error: e.message });
       else if (e instanceof BodyTooLarge) send(res, 413, { error: e.message }, { connection: 'close' });

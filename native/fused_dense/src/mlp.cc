@@ -208,21 +208,6 @@ void Mlp::forwardRows(const float* x, int rows, float* const* acts) {
   }
 }
 
-void Mlp::forward(const float* x, int batch, float* out) {
-  // Tiles of rows small enough that every layer's activations stay in the L1/L2 cache.
-  constexpr int kTile = 128;
-  ensureBatch(std::min(batch, kTile));
-  std::vector<float*> acts(acts_.size());
-  for (size_t l = 0; l < acts_.size(); ++l) acts[l] = acts_[l].data();
-  const Layer& last = layers_.back();
-  for (int r0 = 0; r0 < batch; r0 += kTile) {
-    const int rows = std::min(kTile, batch - r0);
-    forwardRows(x + static_cast<size_t>(r0) * sizes_[0], rows, acts.data());
-    for (int i = 0; i < rows; ++i)
-      std::memcpy(out + static_cast<size_t>(r0 + i) * last.out, acts.back() + static_cast<size_t>(i) * last.outP, last.out * sizeof(float));
-  }
-}
-
 double Mlp::trainStep(const float* x, const float* y, int batch, const Adam& adam) {
   ensureBatch(batch);
   std::vector<float*> acts(acts_.size());

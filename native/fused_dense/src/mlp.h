@@ -31,8 +31,9 @@ class Mlp {
   void setMoments(const float* m, const float* v);
   void getMoments(float* m, float* v) const;
 
-  // Softmax probabilities of `batch` rows of x [batch x inputs] into out [batch x outputs].
-  void forward(const float* x, int batch, float* out);
+  // Softmax probabilities of `batch` rows of x [batch x inputs] into out [batch x outputs]
+  // (inference: mlp_infer.cc).
+  void forward(const float* x, int batch, float* out) const;
   // One Adam step on the mean cross-entropy of the batch (y: targets [batch x outputs]);
   // returns the loss before the step.
   double trainStep(const float* x, const float* y, int batch, const Adam& adam);
@@ -45,6 +46,8 @@ class Mlp {
   };
   void ensureBatch(int batch);
   void forwardRows(const float* x, int rows, float* const* acts);
+  template <int NV>
+  void forwardBlock(const float* x, int rows, float* out, float* bufA, float* bufB) const;
   std::vector<int> sizes_;
   std::vector<Layer> layers_;
   int capacity_ = 0;

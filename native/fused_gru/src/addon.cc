@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "gru.h"
+#include "gru_infer.h"
 
 namespace {
 
@@ -95,6 +96,51 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// forwardInfer(config, x, lengths, mean, std, W, U, bias, h0, hT): the last state of each
+// sequence (reset_after); x holds the sequences one after another, config.T is not used.
+Napi::Value ForwardInfer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 10 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "fused_gru.forwardInfer expects 10 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Dims d;
+  Config c;
+  if (!readConfig(info[0].As<Napi::Object>(), &d, &c)) return env.Undefined();
+  if (!c.resetAfter) {
+    Napi::TypeError::New(env, "fused_gru.forwardInfer: only the reset_after variant").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t B = d.B, F = d.F, U = d.U;
+  bool ok = true;
+  fused_gru::InferArgs a;
+  a.lengths = view<int32_t, napi_int32_array>(info[2], B, "lengths", false, &ok);
+  size_t total = 0;
+  for (size_t b = 0; ok && b < B; ++b) {
+    if (a.lengths[b] < 0) {
+      Napi::RangeError::New(env, "fused_gru.forwardInfer: a negative length").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    total += a.lengths[b];
+  }
+  a.x = f32(info[1], total * F, "x", false, &ok);
+  a.mean = ok ? view<double, napi_float64_array>(info[3], F, "mean", true, &ok) : nullptr;
+  a.std = ok ? view<double, napi_float64_array>(info[4], F, "std", true, &ok) : nullptr;
+  a.W = f32(info[5], F * 3 * U, "kernel", false, &ok);
+  a.Ur = f32(info[6], U * 3 * U, "recurrentKernel", false, &ok);
+  a.bias = f32(info[7], 6 * U, "bias", true, &ok);
+  a.h0 = f32(info[8], B * U, "h0", false, &ok);
+  a.hT = f32(info[9], B * U, "hT", false, &ok);
+  if (!ok) return env.Undefined();
+  if ((a.mean == nullptr) != (a.std == nullptr)) {
+    Napi::TypeError::New(env, "fused_gru.forwardInfer: mean and std must be given together")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  fused_gru::forwardInfer(d, c, a);
+  return env.Undefined();
+}
+
 // backward(config, x, mask, W, U, h0, hs, gates, dhT, dx, dW, dU, dbias, dh0)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -129,6 +175,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("forward", Napi::Function::New(env, Forward));
   exports.Set("backward", Napi::Function::New(env, Backward));
+  exports.Set("forwardInfer", Napi::Function::New(env, ForwardInfer));
   exports.Set("hardwareThreads",
               Napi::Number::New(env, static_cast<double>(std::thread::hardware_concurrency())));
   return exports;

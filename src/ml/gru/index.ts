@@ -10,7 +10,16 @@ export {
   type GruImplementation,
   type GruImplementationName,
 } from './select.js';
-export type { GruKernel, GruKernelConfig, GruInputs, GruGradients, GruSavedState } from './kernel.js';
+export type {
+  GruKernel,
+  GruKernelConfig,
+  GruInputs,
+  GruGradients,
+  GruSavedState,
+  GruSequenceConfig,
+  GruSequenceInputs,
+} from './kernel.js';
+export { padSequences } from './kernel.js';
 
 /** Options of the GRU used by the sequence models (a subset of tf.layers.gru's). */
 export interface GruOptions {

@@ -5,6 +5,7 @@
  */
 import {
   HostSavedState,
+  padSequences,
   WorkspacePool,
   type GruForwardResult,
   type GruGradients,
@@ -12,6 +13,8 @@ import {
   type GruKernel,
   type GruKernelConfig,
   type GruSavedState,
+  type GruSequenceConfig,
+  type GruSequenceInputs,
 } from './kernel.js';
 
 const gate = (x: number, hard: boolean): number =>
@@ -24,6 +27,11 @@ export class JsGruKernel implements GruKernel {
   readonly name = 'js';
   readonly description = 'portable TypeScript loops (single thread)';
   private readonly pool = new WorkspacePool();
+
+  lastState(c: GruSequenceConfig, a: GruSequenceInputs): Float32Array {
+    const padded = padSequences(c, a);
+    return this.forward(padded.config, padded.inputs, false).hT;
+  }
 
   forward(c: GruKernelConfig, a: GruInputs, save: boolean): GruForwardResult {
     const { batch: B, steps: T, features: F, units: U, resetAfter: ra, hardSigmoid: hard } = c;

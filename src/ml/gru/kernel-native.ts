@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import {
   HostSavedState,
+  padSequences,
   WorkspacePool,
   type GruForwardResult,
   type GruGradients,
@@ -15,6 +16,8 @@ import {
   type GruKernel,
   type GruKernelConfig,
   type GruSavedState,
+  type GruSequenceConfig,
+  type GruSequenceInputs,
 } from './kernel.js';
 
 interface AddonConfig {
@@ -39,6 +42,19 @@ interface FusedGruAddon {
     hT: Float32Array,
     hs: Float32Array | null,
     gates: Float32Array | null,
+  ): void;
+  /** Inference only, reset_after only: the last states of unpadded sequences (gru_infer.cc). */
+  forwardInfer(
+    config: AddonConfig,
+    x: Float32Array,
+    lengths: Int32Array,
+    mean: Float64Array | null,
+    std: Float64Array | null,
+    W: Float32Array,
+    U: Float32Array,
+    bias: Float32Array | null,
+    h0: Float32Array,
+    hT: Float32Array,
   ): void;
   backward(
     config: AddonConfig,
@@ -79,8 +95,12 @@ export function loadNativeAddon(): { addon: FusedGruAddon } | { error: string } 
   }
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as FusedGruAddon;
-    if (typeof addon.forward !== 'function' || typeof addon.backward !== 'function') {
-      return { error: `${ADDON_PATH} does not export forward/backward` };
+    if (
+      typeof addon.forward !== 'function' ||
+      typeof addon.backward !== 'function' ||
+      typeof addon.forwardInfer !== 'function'
+    ) {
+      return { error: `${ADDON_PATH} does not export forward/backward/forwardInfer (stale build?)` };
     }
     return { addon };
   } catch (e) {
@@ -128,6 +148,30 @@ export class NativeGruKernel implements GruKernel {
       saved?.gates ?? null,
     );
     return { hT, saved };
+  }
+
+  // The inference kernel covers Keras' reset_after variant (hepflow's models); tfjs' form
+  // needs r before its candidate product and keeps the training forward.
+  lastState(c: GruSequenceConfig, a: GruSequenceInputs): Float32Array {
+    if (!c.resetAfter) {
+      const padded = padSequences(c, a);
+      return this.forward(padded.config, padded.inputs, false).hT;
+    }
+    const hT = new Float32Array(c.batch * c.units);
+    // steps is not read: the longest length is the padded length.
+    this.addon.forwardInfer(
+      this.cfg({ ...c, steps: 1 }),
+      a.x,
+      a.lengths,
+      a.scale?.mean ?? null,
+      a.scale?.std ?? null,
+      a.kernel,
+      a.recurrentKernel,
+      a.bias,
+      a.h0,
+      hT,
+    );
+    return hT;
   }
 
   backward(c: GruKernelConfig, a: GruInputs, s: GruSavedState, dhT: Float32Array): GruGradients {

@@ -35,6 +35,48 @@ export interface GruInputs {
   readonly h0: Float32Array;
 }
 
+/** A batch of sequences of their own lengths: the steps come from the lengths. */
+export type GruSequenceConfig = Omit<GruKernelConfig, 'steps'>;
+
+/**
+ * Sequences as the models see them, unpadded: the models pad in front to a common length
+ * and mask (Masking(0)) every step whose features are all zero, padding or not.
+ */
+export interface GruSequenceInputs extends Omit<GruInputs, 'x' | 'mask'> {
+  /** [sum(lengths), features]: the sequences one after another. */
+  readonly x: Float32Array;
+  /** [batch] steps of each sequence. */
+  readonly lengths: Int32Array;
+  /**
+   * Standardise each feature as it is read, (x − mean) / std computed in double and
+   * rounded to float32 (hepflow's particle scaler), before the zero-step test; null: as is.
+   */
+  readonly scale: { readonly mean: Float64Array; readonly std: Float64Array } | null;
+}
+
+/** The padded batch and step mask that `inputs` stand for (for kernels without a sequence path). */
+export function padSequences(
+  c: GruSequenceConfig,
+  inputs: GruSequenceInputs,
+): { config: GruKernelConfig; inputs: GruInputs } {
+  const { batch: B, features: F } = c;
+  const T = Math.max(1, ...inputs.lengths);
+  const x = new Float32Array(B * T * F);
+  const mask = new Uint8Array(B * T);
+  const s = inputs.scale;
+  for (let b = 0, at = 0; b < B; at += inputs.lengths[b]!, b++) {
+    const len = inputs.lengths[b]!;
+    for (let t = T - len, from = at * F; t < T; t++) {
+      const o = (b * T + t) * F;
+      for (let f = 0; f < F; f++, from++) {
+        x[o + f] = s === null ? inputs.x[from]! : (inputs.x[from]! - s.mean[f]!) / s.std[f]!;
+        if (x[o + f] !== 0) mask[b * T + t] = 1;
+      }
+    }
+  }
+  return { config: { ...c, steps: T }, inputs: { ...inputs, x, mask } };
+}
+
 /** What the forward pass keeps for the backward pass. */
 export interface GruSavedState {
   /** Bytes held (reported as the layer's per-step training memory). */
@@ -64,6 +106,12 @@ export interface GruKernel {
   /** One line for logs: where it runs and how. */
   readonly description: string;
   forward(config: GruKernelConfig, inputs: GruInputs, save: boolean): GruForwardResult;
+  /**
+   * [batch, units]: each sequence's last state, for prediction: forward's hT on the
+   * sequences front-padded and masked as {@link padSequences} does, without a saved state,
+   * by whatever path is fastest when nothing is kept for backward.
+   */
+  lastState(config: GruSequenceConfig, inputs: GruSequenceInputs): Float32Array;
   /** `saved` must come from this kernel's forward on the same config and inputs. */
   backward(config: GruKernelConfig, inputs: GruInputs, saved: GruSavedState, dhT: Float32Array): GruGradients;
 }
