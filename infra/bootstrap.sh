@@ -41,7 +41,8 @@ gyp_args=()
 for addon in native/*/binding.gyp; do
   [[ -f "$addon" ]] || continue
   dir=$(dirname "$addon")
-  h=$(hash_of "$dir"/binding.gyp "$dir"/src/*)
+  # An addon may compile another's sources (fused_seq builds on fused_gru and fused_dense).
+  h=$(hash_of "$dir"/binding.gyp native/*/src/*)
   name=$(basename "$dir")
   if ! stamp_ok "addon-$name" "$h" || [[ ! -d "$dir/build/Release" ]]; then
     log "building native addon $name"

@@ -297,7 +297,7 @@ void backwardImpl(const Dims& d, const Config& c, const BackwardArgs& a) {
     for (int i = 0; i < nR; ++i) {
       const size_t b = rows[i];
       std::memcpy(&dHst[i * up], a.dhT + b * U, U * sizeof(float));
-      std::memset(a.dx + b * T * F, 0, static_cast<size_t>(T) * F * sizeof(float));
+      if (a.dx != nullptr) std::memset(a.dx + b * T * F, 0, static_cast<size_t>(T) * F * sizeof(float));
     }
 
     for (int t = T - 1; t >= 0; --t) {
@@ -367,16 +367,16 @@ void backwardImpl(const Dims& d, const Config& c, const BackwardArgs& a) {
       for (int k = 0; k < n; ++k)
         for (int cc = 0; cc < G3; ++cc) dbi[cc] += Da[k * G3 + cc];
       gemm(F, G3, n, Xb.data(), 1, Fp, Da.data(), G3, dWi.data(), G3, true);
-      gemm(n, Fp, G3, Da.data(), G3, 1, p.WiT.data(), Fp, dXb.data(), Fp, false);
-      for (int k = 0; k < n; ++k) {
-        const int i = act[k];
-        const size_t bt = static_cast<size_t>(rows[i]) * T + t;
-        std::memcpy(a.dx + bt * F, &dXb[k * Fp], F * sizeof(float));
-        std::memcpy(&dHst[i * up], &dHP[k * up], U * sizeof(float));
+      if (a.dx != nullptr) {
+        gemm(n, Fp, G3, Da.data(), G3, 1, p.WiT.data(), Fp, dXb.data(), Fp, false);
+        for (int k = 0; k < n; ++k)
+          std::memcpy(a.dx + (static_cast<size_t>(rows[act[k]]) * T + t) * F, &dXb[k * Fp], F * sizeof(float));
       }
+      for (int k = 0; k < n; ++k) std::memcpy(&dHst[act[k] * up], &dHP[k * up], U * sizeof(float));
     }
-    for (int i = 0; i < nR; ++i)
-      std::memcpy(a.dh0 + static_cast<size_t>(rows[i]) * U, &dHst[i * up], U * sizeof(float));
+    if (a.dh0 != nullptr)
+      for (int i = 0; i < nR; ++i)
+        std::memcpy(a.dh0 + static_cast<size_t>(rows[i]) * U, &dHst[i * up], U * sizeof(float));
   });
 
   for (int w = 1; w < nt; ++w) {

@@ -10,6 +10,15 @@ export {
   type GruImplementation,
   type GruImplementationName,
 } from './select.js';
+export {
+  activeSeqStep,
+  fusedSequenceTrainStep,
+  loadSeqAddon,
+  resolveSeqStep,
+  sequenceClassifierLayout,
+  type SeqStepChoice,
+  type SequenceLayout,
+} from './train-step.js';
 export type { GruKernel, GruKernelConfig, GruInputs, GruGradients, GruSavedState } from './kernel.js';
 
 /** Options of the GRU used by the sequence models (a subset of tf.layers.gru's). */
