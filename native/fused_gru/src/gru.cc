@@ -64,6 +64,8 @@ inline void rowBlock(int N, int K, const float* A, int ars, int acs, const float
 void gemm(int M, int N, int K, const float* A, int ars, int acs, const float* B, int ldb,
           float* C, int ldc, bool accumulate) {
   int i = 0;
+  for (; i + 8 <= M; i += 8)
+    rowBlock<8>(N, K, A + i * ars, ars, acs, B, ldb, C + i * ldc, ldc, accumulate);
   for (; i + 4 <= M; i += 4)
     rowBlock<4>(N, K, A + i * ars, ars, acs, B, ldb, C + i * ldc, ldc, accumulate);
   switch (M - i) {
