@@ -176,6 +176,14 @@ void runThreads(int B, int threads, Fn fn) {
   for (auto& th : pool) th.join();
 }
 
+// A hint per cache line of [p, p + n floats): each batch row is its own stream through the
+// saved states, too many streams for the hardware prefetcher to follow.
+template <bool Write>
+inline void prefetch(const float* p, size_t n) {
+  const char* c = reinterpret_cast<const char*>(p);
+  for (size_t o = 0; o < n * sizeof(float); o += 64) __builtin_prefetch(c + o, Write ? 1 : 0, 3);
+}
+
 inline bool active(const uint8_t* mask, int T, int b, int t) {
   return mask == nullptr || mask[static_cast<size_t>(b) * T + t] != 0;
 }
@@ -211,6 +219,14 @@ void forwardImpl(const Dims& d, const Config& c, const ForwardArgs& a) {
       if (n == 0) continue;
       for (int k = 0; k < n; ++k) {
         const int i = act[k], b = rows[i];
+        if (t + 1 < T) {
+          const size_t next = static_cast<size_t>(b) * T + t + 1;
+          prefetch<false>(a.x + next * F, F);
+          if (a.gates != nullptr) {
+            prefetch<true>(a.gates + next * 4 * U, 4 * U);
+            prefetch<true>(a.hs + next * U, U);
+          }
+        }
         std::memcpy(&Xb[k * Fp], a.x + (static_cast<size_t>(b) * T + t) * F, F * sizeof(float));
         std::memcpy(&Hb[k * up], &Hst[i * up], U * sizeof(float));
       }
@@ -321,6 +337,11 @@ void backwardImpl(const Dims& d, const Config& c, const BackwardArgs& a) {
       for (int k = 0; k < n; ++k) {
         const int i = act[k];
         const size_t b = rows[i], bt = b * T + t;
+        if (t > 0) {
+          prefetch<false>(a.gates + (bt - 1) * 4 * U, 4 * U);
+          prefetch<false>(a.x + (bt - 1) * F, F);
+          if (t > 1) prefetch<false>(a.hs + (bt - 2) * U, U);
+        }
         const float* hprev = t > 0 ? a.hs + (bt - 1) * U : a.h0 + b * U;
         std::memcpy(&Hp[k * up], hprev, U * sizeof(float));
         std::memcpy(&Xb[k * Fp], a.x + bt * F, F * sizeof(float));
