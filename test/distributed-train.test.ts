@@ -106,7 +106,12 @@ test('averaging weighs workers by rows and keeps the most advanced Adam step', (
         ],
         'round 4',
       ),
-    /round 4: worker 1's weight tensors differ/,
+    (e: Error) => e.name === 'CheckpointError' && /round 4: worker 1's weight tensors differ/.test(e.message),
+  );
+  // A truncated download is a stored state no retry can use: non-retryable, naming where.
+  assert.throws(
+    () => unpackTensors({ specs, data: a.data.subarray(0, 8) }, 'round 4 worker 0 weights'),
+    (e: Error) => e.name === 'CheckpointError' && /round 4 worker 0 weights: 8 bytes, specs need 12/.test(e.message),
   );
 });
 

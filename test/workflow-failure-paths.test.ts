@@ -481,6 +481,23 @@ describe('per-file fan-out (ingestWorkflow, scoreWorkflow, featuresWorkflow)', (
     assert.equal(calls.summarizeScores, 1);
   });
 
+  test('a malformed score input fails at once with InvalidWorkflowInput naming the key, before any activity', async () => {
+    const { stubs, calls } = counting(inMemoryFanOut().stubs);
+    const score = { inputUri: 's3://stub/in/', outputUri: 's3://stub/scores', modelUri: 's3://stub/model/' };
+    for (const [bad, key] of [
+      [{ ...score, selection: { className: 'ttbar', threshold: 1.5 } }, /input\.selection\.threshold/],
+      [{ ...score, modelUri: 's3:/model' }, /input\.modelUri/],
+      [{ ...score, eventsPerCall: 0 }, /input\.eventsPerCall/],
+    ] as const) {
+      const f = await failsWith(
+        withStubWorker(env, stubs, (q) => execute(q, 'scoreWorkflow', bad)),
+        'InvalidWorkflowInput',
+      );
+      assert.match(f.message, key);
+    }
+    assert.deepEqual(calls, {});
+  });
+
   test('samples that do not resolve (duplicate names) fail the features stage with InvalidWorkflowInput', async () => {
     const fanOut = inMemoryFanOut();
     const { stubs, calls } = counting(fanOut.stubs);
@@ -499,13 +516,13 @@ describe('per-file fan-out (ingestWorkflow, scoreWorkflow, featuresWorkflow)', (
 });
 
 describe('generateWorkflow and datasetWorkflow', () => {
-  test('more files than events fails with InvalidInput before any file is generated', async () => {
+  test('more files than events fails with InvalidWorkflowInput before any file is generated', async () => {
     const { stubs, calls } = counting({ generateFile: async () => assert.fail('no file may be generated') });
     const f = await failsWith(
       withStubWorker(env, stubs, (q) =>
         execute(q, 'generateWorkflow', { outputUri: 's3://stub/gen/', events: 2, files: 3 }),
       ),
-      'InvalidInput',
+      'InvalidWorkflowInput',
     );
     assert.match(f.message, /events must be an integer >= files \(3\), got 2/);
     assert.deepEqual(calls, {});

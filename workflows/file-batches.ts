@@ -1,5 +1,5 @@
 import { executeChild, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { ErrorTypes } from '../src/contract/errors.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
@@ -34,7 +34,10 @@ function messageOf(e: unknown): { error: string; errorType: string } {
 
 function positive(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
-    throw ApplicationFailure.nonRetryable(`${name} must be a positive integer, got ${value}`, ErrorTypes.invalidInput);
+    throw ApplicationFailure.nonRetryable(
+      `${name} must be a positive integer, got ${value}`,
+      WorkflowFailureTypes.invalidInput,
+    );
   return value;
 }
 

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { ErrorTypes } from '../src/contract/errors.js';
+import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import type { MixInput } from '../src/generator/mix.js';
 import { generatedFileName, partRange } from '../src/generator/partition.js';
@@ -42,13 +42,13 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   if (!Number.isInteger(files) || files < 1 || files > MAX_FILES) {
     throw ApplicationFailure.nonRetryable(
       `files must be an integer in [1, ${MAX_FILES}], got ${files}`,
-      ErrorTypes.invalidInput,
+      WorkflowFailureTypes.invalidInput,
     );
   }
   if (!Number.isInteger(events) || events < files) {
     throw ApplicationFailure.nonRetryable(
       `events must be an integer >= files (${files}), got ${events}`,
-      ErrorTypes.invalidInput,
+      WorkflowFailureTypes.invalidInput,
     );
   }
   const { generateFile } = activitiesFor('file', { retry: input.retry });

@@ -159,6 +159,28 @@ export const ingestInputSchema = object({
   ...fanOut,
 });
 
+/** The score stage's input: a trained model over ROOT files or feature parts. */
+export const scoreInputSchema = object({
+  inputUri,
+  outputUri: uri,
+  modelUri: uri,
+  selection: optional(object({ className: string({ nonEmpty: true }), threshold: number({ min: 0, max: 1 }) })),
+  labels: optional(
+    either<unknown>(
+      object({
+        from: oneOf(['class']),
+        className: string({ nonEmpty: true }),
+        label: number({ integer: true, min: 0 }),
+      }),
+      object({ from: oneOf(['sidecar']), classes: array(string({ nonEmpty: true })) }),
+    ),
+  ),
+  treeName: optional(string({ nonEmpty: true })),
+  emptyIfMissing: featureOptions.emptyIfMissing,
+  eventsPerCall: optional(positiveInt),
+  ...fanOut,
+});
+
 const pipelineObject = object({
   workUri: uri,
   samples: optional(samplesSchema),

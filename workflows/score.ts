@@ -5,6 +5,7 @@ import { activitiesFor } from './activities.js';
 import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from '../src/contract/fan-out.js';
 import { trackProgress } from './progress.js';
+import { scoreInputSchema, validated } from './input-schemas.js';
 
 export interface ScoreInput extends FanOutOptions, ScoreOptions {
   /** Prefix of the inputs: Delphes ROOT files (suffix `.root`, the default) or feature parts (suffix `.parquet`). */
@@ -30,6 +31,7 @@ export interface ScoreResult extends FanOutResult {
  * selection, the efficiency table and the accepted events over all parts.
  */
 export async function scoreWorkflow(input: ScoreInput): Promise<ScoreResult> {
+  validated(scoreInputSchema, input);
   const {
     inputUri,
     outputUri,

@@ -3,6 +3,7 @@
  * through object storage, and their sample-weighted average (the synchronisation step
  * of local SGD). No tfjs here: the averaging is plain arithmetic over typed arrays.
  */
+import { CheckpointError } from '../errors.js';
 
 export interface TensorSpec {
   readonly name: string;
@@ -35,11 +36,14 @@ export function packTensors(specs: readonly TensorSpec[], values: readonly (Floa
   return { specs, data };
 }
 
-/** Copies out each tensor's values (the data may be an unaligned view of a download). */
+/**
+ * Copies out each tensor's values (the data may be an unaligned view of a download). A set
+ * whose bytes do not fit its specs is a stored state no retry can make usable.
+ */
 export function unpackTensors(set: TensorSet, where: string): (Float32Array | Int32Array)[] {
   const total = set.specs.reduce((s, spec) => s + size(spec), 0);
   if (set.data.byteLength !== total * 4)
-    throw new Error(`${where}: ${set.data.byteLength} bytes, specs need ${total * 4}`);
+    throw new CheckpointError(`${where}: ${set.data.byteLength} bytes, specs need ${total * 4}`);
   const aligned = new Uint8Array(set.data);
   let at = 0;
   return set.specs.map((spec) => {
@@ -79,7 +83,8 @@ export function averageStates(
   const average = (sets: TensorSet[], what: string): TensorSet => {
     const specs = sets[0]!.specs;
     sets.forEach((s, i) => {
-      if (!sameSpecs(s.specs, specs)) throw new Error(`${where}: worker ${i}'s ${what} tensors differ from worker 0's`);
+      if (!sameSpecs(s.specs, specs))
+        throw new CheckpointError(`${where}: worker ${i}'s ${what} tensors differ from worker 0's`);
     });
     const unpacked = sets.map((s, i) => unpackTensors(s, `${where} worker ${i} ${what}`));
     const out = specs.map((spec, t) => {
