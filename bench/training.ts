@@ -8,6 +8,8 @@
  * excluded on both sides. Sequence cases are full length (no padding).
  * The HLF model trains with the fused dense kernel (src/ml/dense) in every column but
  * the one that forces tfjs' own layers (HEPFLOW_DENSE=tfjs), kept to show what it is worth.
+ * The sequence models train with the fused sequence step (src/ml/gru/train-step.ts) where
+ * the GRU runs natively; the tf.layers.gru columns show tfjs' own recurrence.
  * Usage: node dist/bench/training.js [--quick] [--models hlf,inclusive,...]
  *   (--quick: T=801 cases skipped; --models: only these models' cases)
  */
@@ -329,7 +331,7 @@ async function main(): Promise<void> {
     notes: [
       'Each case times the training step runTraining uses (makeTrainStep) on one fixed random batch after a warm-up step; Keras times train_on_batch the same way. Data loading is outside on both sides; the fused dense step includes its once-per-epoch hand-back to tfjs (sync).',
       `Step implementation per column (HLF / sequence models): ${columns.map(({ col, out }) => `${col.label}: ${[...new Set(Object.values(out.results).map((r) => r.step))].join(' / ')}, GRU ${out.gru}`).join('; ')}.`,
-      `Keras intra-op threads: ${keras.threads}; the fused dense kernel runs on one thread.`,
+      `Keras intra-op threads: ${keras.threads}; the fused dense kernel runs on one thread, the fused sequence step's GRU on ${activeGruImplementation().kernel?.description ?? 'tfjs'} (HEPFLOW_GRU_THREADS).`,
       ...(Object.keys(skipped).length
         ? [
             `Not measured: ${Object.entries(skipped)

@@ -49,8 +49,9 @@ fi
 for addon in native/*/binding.gyp; do
   [[ -f "$addon" ]] || continue
   dir=$(dirname "$addon")
-  # native/common holds headers the addons share: a change there rebuilds them all.
-  h=$(hash_of "$dir"/binding.gyp "$dir"/src/* native/common/*)
+  # An addon may compile another's sources (fused_seq builds on fused_gru and fused_dense) and
+  # native/common's shared headers: a change to any rebuilds them all.
+  h=$(hash_of "$dir"/binding.gyp native/*/src/* native/common/*)
   name=$(basename "$dir")
   if ! stamp_ok "addon-$name" "$h" || [[ ! -d "$dir/build/Release" ]]; then
     log "building native addon $name"

@@ -170,7 +170,7 @@ test('runTraining on the HLF model takes the fused step and is deterministic for
   timeout: 120_000,
 }, async () => {
   assert.match(makeTrainStep(buildModel(modelConfig('hlf'))).implementation, /^fused dense/);
-  assert.equal(makeTrainStep(buildModel(modelConfig('inclusive', { maxLen: 3 }))).implementation, 'tfjs');
+  assert.doesNotMatch(makeTrainStep(buildModel(modelConfig('inclusive', { maxLen: 3 }))).implementation, /fused dense/);
   const source = inMemorySource('det', syntheticRows({ rows: 800, separation: 0.6, seed: 5 }));
   const config = defaultTrainConfig(modelConfig('hlf'), {
     epochs: 2,

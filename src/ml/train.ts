@@ -42,6 +42,7 @@ import {
 } from './metrics.js';
 import { buildModel, modelInputs, validateModelConfig, type ModelConfig } from './models.js';
 import { fusedDenseTrainStep } from './dense/index.js';
+import { fusedSequenceTrainStep } from './gru/index.js';
 import { fusedPredictor } from './fused-predict.js';
 import { EVENT_CLASSES } from '../physics/schema.js';
 
@@ -271,11 +272,12 @@ export interface TrainStep {
 }
 
 /**
- * The training step runTraining uses: the fused dense kernel for plain dense
- * classifiers (the HLF model; src/ml/dense), tfjs otherwise.
+ * The training step runTraining, grid search and distributed training use: the fused
+ * dense kernel for plain dense classifiers (the HLF model; src/ml/dense), the fused
+ * sequence step for the GRU models (src/ml/gru/train-step.ts), tfjs otherwise.
  */
 export function makeTrainStep(model: tf.LayersModel): TrainStep {
-  return fusedDenseTrainStep(model) ?? tfjsTrainStep(model);
+  return fusedDenseTrainStep(model) ?? fusedSequenceTrainStep(model) ?? tfjsTrainStep(model);
 }
 
 /**

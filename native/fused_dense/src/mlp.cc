@@ -84,6 +84,8 @@ constexpr float kLayersEpsilon = 1e-7f;
 // The loss gradient keeps a row's output gradients on the stack.
 constexpr int kMaxOutputs = 64;
 
+}  // namespace
+
 void adamUpdate(float* p, float* m, float* v, const float* g, size_t n, const Adam& a) {
   const float b1 = a.beta1, b2 = a.beta2, omb1 = 1.0f - a.beta1, omb2 = 1.0f - a.beta2;
   const float c1 = 1.0f - a.accBeta1, c2 = 1.0f - a.accBeta2, nlr = -a.learningRate, eps = a.epsilon;
@@ -96,8 +98,6 @@ void adamUpdate(float* p, float* m, float* v, const float* g, size_t n, const Ad
     p[i] = (mi / c1) / (std::sqrt(vi / c2) + eps) * nlr + p[i];
   }
 }
-
-}  // namespace
 
 Mlp::Mlp(std::vector<int> sizes) : sizes_(std::move(sizes)) {
   if (sizes_.size() < 2) throw std::invalid_argument("fused_dense: need at least inputs and outputs");
@@ -208,7 +208,7 @@ void Mlp::forwardRows(const float* x, int rows, float* const* acts) {
   }
 }
 
-double Mlp::trainStep(const float* x, const float* y, int batch, const Adam& adam) {
+double Mlp::trainStep(const float* x, const float* y, int batch, const Adam& adam, float* dx) {
   ensureBatch(batch);
   std::vector<float*> acts(acts_.size());
   for (size_t l = 0; l < acts_.size(); ++l) acts[l] = acts_[l].data();
@@ -256,9 +256,14 @@ double Mlp::trainStep(const float* x, const float* y, int batch, const Adam& ada
       const float* d = delta_.data() + static_cast<size_t>(i) * L.outP;
       for (int j = 0; j < L.outP; ++j) L.db[j] += d[j];
     }
-    if (l > 0) {
+    if (l > 0 || dx != nullptr) {
       // δ of the layer below: (δ · Wᵀ) ⊙ relu'(its pre-activation), from the weights before this step.
       product(batch, L.outP, delta_.data(), L.outP, 1, L.WT.data(), L.inP, L.inP, deltaPrev_.data(), L.inP, nullptr);
+      if (l == 0) {
+        for (int i = 0; i < batch; ++i)
+          std::memcpy(dx + static_cast<size_t>(i) * L.in, deltaPrev_.data() + static_cast<size_t>(i) * L.inP, L.in * sizeof(float));
+        break;
+      }
       const float* a = acts[l];
       const size_t cnt = static_cast<size_t>(batch) * L.inP;
       for (size_t k = 0; k < cnt; ++k) deltaPrev_[k] = a[k] > 0.0f ? deltaPrev_[k] : 0.0f;

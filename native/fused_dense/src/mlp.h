@@ -15,6 +15,9 @@ struct Adam {
   float accBeta1, accBeta2;
 };
 
+// tfjs' Adam update of n parameters p from their gradients g (moments m, v updated in place).
+void adamUpdate(float* p, float* m, float* v, const float* g, std::size_t n, const Adam& a);
+
 class Mlp {
  public:
   // sizes: inputs, hidden..., outputs (at least two entries, all positive).
@@ -35,8 +38,9 @@ class Mlp {
   // (inference: mlp_infer.cc).
   void forward(const float* x, int batch, float* out) const;
   // One Adam step on the mean cross-entropy of the batch (y: targets [batch x outputs]);
-  // returns the loss before the step.
-  double trainStep(const float* x, const float* y, int batch, const Adam& adam);
+  // returns the loss before the step. dx (optional, [batch x inputs]) receives the loss
+  // gradient w.r.t. x, for a model that trains layers below this classifier.
+  double trainStep(const float* x, const float* y, int batch, const Adam& adam, float* dx = nullptr);
 
  private:
   struct Layer {

@@ -45,11 +45,11 @@ struct BackwardArgs {
   const float* hs;      // from forward
   const float* gates;   // from forward
   const float* dhT;     // [B, U] gradient of the loss w.r.t. the final state
-  float* dx;            // out [B, T, F]
+  float* dx;            // out [B, T, F], or nullptr when x needs no gradient (a model input)
   float* dW;            // out [F, 3U]
   float* dU;            // out [U, 3U]
   float* dbias;         // out [3U] or [2, 3U]; nullptr = no bias
-  float* dh0;           // out [B, U]
+  float* dh0;           // out [B, U], or nullptr (a zero initial state)
 };
 
 void forward(const Dims& d, const Config& c, const ForwardArgs& a);

@@ -9,9 +9,11 @@ import * as tf from '@tensorflow/tfjs';
 import { isVerbose } from '../../verbose.js';
 import { jsMlp, type MlpImplementation, type MlpKernel } from './kernel.js';
 import { loadDenseAddon } from './kernel-native.js';
+import { float32, fusedAdamTrainStep, type FusedTrainStep } from '../fused-adam.js';
 
 export { JsMlp, jsMlp, paramCount, type MlpKernel, type MlpImplementation } from './kernel.js';
 export { loadDenseAddon } from './kernel-native.js';
+export type { FusedTrainStep } from '../fused-adam.js';
 
 export interface DenseImplementation {
   readonly name: 'native' | 'js' | 'tfjs';
@@ -58,12 +60,6 @@ export function activeDenseImplementation(): DenseImplementation {
   return chosen;
 }
 
-/** A float32 tensor's values as a Float32Array (tfjs' CPU backend may hold a cast's result in another array type). */
-function float32(t: tf.Tensor): Float32Array {
-  const v = t.dataSync();
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
-
 type Inbound = { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] };
 
 /**
@@ -90,139 +86,26 @@ export function denseClassifierSizes(model: tf.LayersModel): number[] | null {
   return sizes;
 }
 
-/** tfjs' Adam, as far as the fused step reads and continues it (fields of tfjs-core 4.x's AdamOptimizer). */
-interface AdamInternals {
-  readonly learningRate: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
-  readonly accBeta1: tf.Variable;
-  readonly accBeta2: tf.Variable;
-  readonly accumulatedFirstMoment: readonly ({ variable: tf.Variable } | undefined)[];
-  readonly accumulatedSecondMoment: readonly ({ variable: tf.Variable } | undefined)[];
-}
-
-function adamInternals(o: tf.Optimizer): AdamInternals | null {
-  if (o.getClassName() !== 'Adam') return null;
-  const a = o as unknown as AdamInternals;
-  if (
-    !Array.isArray(a.accumulatedFirstMoment) ||
-    !(a.accBeta1 instanceof tf.Variable) ||
-    typeof a.epsilon !== 'number'
-  ) {
-    throw new Error(
-      "fused dense: this tfjs version's Adam optimizer keeps its state differently; set HEPFLOW_DENSE=tfjs",
-    );
-  }
-  return a;
-}
-
-/** A training step with the shape of makeTrainStep's, plus a way to hand the state back to tfjs. */
-export interface FusedTrainStep {
-  (inputs: tf.Tensor[], labels: tf.Tensor): number;
-  /**
-   * Writes the weights and Adam's state into the model's variables and optimizer, where
-   * everything else (prediction, checkpoints, weight export) reads them. The next step
-   * reads them back, so changes made to the model in between are honoured.
-   */
-  sync(): Promise<void>;
-  readonly implementation: string;
-}
-
 /**
  * The fused training step for `model`, or null when the model is not a plain dense
- * classifier compiled with Adam, or the fused kernel is off. It holds the weights and
- * Adam's moments itself between sync() calls; each step does what tfjs' Adam step does
- * (same formula, same bias correction accumulated in float32), so a run can switch
- * between the two at any sync. `impl` defaults to the process-wide choice.
+ * classifier compiled with Adam, or the fused kernel is off (src/ml/fused-adam.ts keeps
+ * the weights and Adam's state between syncs). `impl` defaults to the process-wide choice.
  */
 export function fusedDenseTrainStep(
   model: tf.LayersModel,
   impl = activeDenseImplementation().impl,
 ): FusedTrainStep | null {
   const sizes = impl === null ? null : denseClassifierSizes(model);
-  const adam = sizes === null ? null : adamInternals(model.optimizer);
-  if (impl === null || sizes === null || adam === null) return null;
+  if (impl === null || sizes === null) return null;
   const kernel = impl.create(sizes);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (vars.reduce((n, v) => n + v.size, 0) !== kernel.paramCount) return null;
-  const n = kernel.paramCount;
-  const settings = new Float32Array(6);
-  let loaded = false;
-  let iterations = 0;
-  let accBeta1 = 0;
-  let accBeta2 = 0;
-
-  const slots = (list: AdamInternals['accumulatedFirstMoment']): Float32Array => {
-    const out = new Float32Array(n);
-    let at = 0;
-    vars.forEach((v, i) => {
-      const slot = list[i];
-      if (slot !== undefined) out.set(float32(slot.variable), at);
-      at += v.size;
-    });
-    return out;
-  };
-  const load = (): void => {
-    const flat = new Float32Array(n);
-    let at = 0;
-    for (const v of vars) {
-      flat.set(float32(v), at);
-      at += v.size;
-    }
-    kernel.setParams(flat);
-    kernel.setMoments(slots(adam.accumulatedFirstMoment), slots(adam.accumulatedSecondMoment));
-    iterations = model.optimizer.iterations;
-    accBeta1 = adam.accBeta1.dataSync()[0]!;
-    accBeta2 = adam.accBeta2.dataSync()[0]!;
-    settings.set([adam.learningRate, adam.beta1, adam.beta2, adam.epsilon]);
-    loaded = true;
-  };
-
-  const step = ((inputs: tf.Tensor[], labels: tf.Tensor): number => {
-    if (!loaded) load();
-    const x = inputs[0]!;
-    settings[4] = accBeta1;
-    settings[5] = accBeta2;
-    const loss = kernel.trainStep(float32(x), float32(labels), x.shape[0], settings);
-    accBeta1 = Math.fround(accBeta1 * Math.fround(adam.beta1));
-    accBeta2 = Math.fround(accBeta2 * Math.fround(adam.beta2));
-    iterations++;
-    return loss;
-  }) as FusedTrainStep;
-
-  step.sync = async (): Promise<void> => {
-    if (!loaded) return;
-    const flat = new Float32Array(n);
-    const m = new Float32Array(n);
-    const v2 = new Float32Array(n);
-    kernel.getParams(flat);
-    kernel.getMoments(m, v2);
-    const slice = (a: Float32Array, at: number, v: tf.Variable) => tf.tensor(a.slice(at, at + v.size), v.shape);
-    let at = 0;
-    for (const v of vars) {
-      tf.tidy(() => v.assign(slice(flat, at, v)));
-      at += v.size;
-    }
-    const fresh: { name: string; tensor: tf.Tensor }[] = [{ name: 'iter', tensor: tf.scalar(iterations, 'int32') }];
-    for (const [moments, suffix] of [
-      [m, 'm'],
-      [v2, 'v'],
-    ] as const) {
-      at = 0;
-      for (const v of vars) {
-        fresh.push({ name: `${v.name}/${suffix}`, tensor: slice(moments, at, v) });
-        at += v.size;
-      }
-    }
-    // setWeights replaces the slot variables (and recomputes accBeta = beta^(iterations+1)): the old ones go.
-    const old = await model.optimizer.getWeights();
-    await model.optimizer.setWeights(fresh);
-    tf.dispose([...old.map((w) => w.tensor), ...fresh.map((w) => w.tensor)]);
-    loaded = false;
-  };
-  Object.defineProperty(step, 'implementation', { value: `fused dense, ${impl.description}` });
-  return step;
+  return fusedAdamTrainStep(model, kernel, {
+    implementation: `fused dense, ${impl.description}`,
+    offSwitch: 'HEPFLOW_DENSE=tfjs',
+    run: (inputs, labels, adam) => {
+      const x = inputs[0]!;
+      return kernel.trainStep(float32(x), float32(labels), x.shape[0], adam);
+    },
+  });
 }
 
 /**

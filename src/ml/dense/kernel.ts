@@ -11,8 +11,8 @@
  * kernel [in x out] row-major, then the bias [out]. Adam's moments use the same layout.
  */
 
-/** Adam's settings for one step: [learningRate, beta1, beta2, epsilon, accBeta1, accBeta2], accBeta = beta^t. */
-export type AdamStep = Float32Array;
+import type { AdamStep } from '../fused-adam.js';
+export type { AdamStep } from '../fused-adam.js';
 
 export interface MlpKernel {
   /** Widths: inputs, hidden layers..., outputs. */

@@ -10,6 +10,15 @@ export {
   type GruImplementation,
   type GruImplementationName,
 } from './select.js';
+export {
+  activeSeqStep,
+  fusedSequenceTrainStep,
+  loadSeqAddon,
+  resolveSeqStep,
+  sequenceClassifierLayout,
+  type SeqStepChoice,
+  type SequenceLayout,
+} from './train-step.js';
 export type {
   GruKernel,
   GruKernelConfig,
