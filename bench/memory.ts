@@ -22,7 +22,9 @@
  *   and epochs as given (default the demo's T ≤ 100, 1 epoch).
  *
  * Stages of different scales run in parallel (--parallel, default 2): peak RSS is per
- * process, so parallel runs do not change it, only the wall time.
+ * process, so parallel runs do not change it, only the wall time. Run one memory
+ * benchmark at a time: two share the S3 server's state directory under
+ * .data/bench/memory-stack/, and one stopped the other's server.
  *
  *   node dist/bench/memory.js [--scales 1,10,100] [--max-len 100] [--epochs 1] [--parallel 2]
  *   node dist/bench/memory.js --report     (re-renders the record from .data/bench/memory.json)
@@ -265,9 +267,7 @@ writeRecord({
     `Training: ${measured.epochs} epoch(s), batch 128, shuffle buffer 10,000 rows, sequence models at T ≤ ${measured.maxLen} (padding to the batch's longest). Flat: the largest scale's peak within 10% of the one before; buffers sized by configuration (the dataset's 20,000-row shuffle bucket, training's 10,000-row shuffle buffer) fill up between the small scales.`,
     `Scales ran ${PARALLEL} at a time (peak RSS is per process); whole benchmark ${measured.wallSeconds.toFixed(0)} s wall. generate is measured only at the scales whose input this run generated (inputs are cached between runs).`,
     ...(measured.complete === false
-      ? [
-          'This run stopped before it finished (the machine was shared and loaded): the stages missing from the table were not measured.',
-        ]
+      ? ['This run stopped before it finished: the stages missing from the table were not measured.']
       : []),
   ],
 });
