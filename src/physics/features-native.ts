@@ -74,7 +74,7 @@ class NativeFeatureExtractor implements EventFeatureExtractor {
     this.n = -1;
     cf.read++;
     const { tracks: t, photons: p, neutralHadrons: h, electrons: e, muons: m, jets: j, missingEt: met } = event;
-    // prettier-ignore
+    // biome-ignore format: one line per collection
     const r = this.native.select(
       t.pt, t.eta, t.phi, t.charge, t.pid, t.x, t.y, t.z,
       p.et, p.eta, p.phi, p.e,
