@@ -15,7 +15,7 @@ import { MAX_PARTICLES, N_HLF, N_PARTICLE_FEATURES } from './schema.js';
 
 interface NativeExtractor {
   /** The 29 arrays in the order of select() below; returns an Outcome. */
-  select(...arrays: ArrayLike<number>[]): number;
+  select(...arrays: ArrayLike<number>[]): Outcome;
 }
 
 interface FeaturesAddon {
