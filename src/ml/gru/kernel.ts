@@ -60,7 +60,7 @@ export function padSequences(
   inputs: GruSequenceInputs,
 ): { config: GruKernelConfig; inputs: GruInputs } {
   const { batch: B, features: F } = c;
-  const T = Math.max(1, ...inputs.lengths);
+  const T = inputs.lengths.reduce((m, len) => Math.max(m, len), 1);
   const x = new Float32Array(B * T * F);
   const mask = new Uint8Array(B * T);
   const s = inputs.scale;
