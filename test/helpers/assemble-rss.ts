@@ -12,7 +12,10 @@ const kib = (field: string): number =>
   Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
 
 const [outDir, ...parts] = process.argv.slice(2);
-if (!outDir || parts.length === 0) throw new Error('usage: assemble-rss <outDir> <part.parquet>...');
-const startMiB = kib('VmRSS') / 1024;
-const r = await assembleDataset({ parts, outDir, kind: 'full', rowGroupSize: 50 });
-console.log(JSON.stringify({ startMiB, peakMiB: kib('VmHWM') / 1024, counts: r.metadata.counts }));
+// `node --test dist/test/` also loads this file, without arguments: then it does nothing.
+if (outDir !== undefined) {
+  if (parts.length === 0) throw new Error('usage: assemble-rss <outDir> <part.parquet>...');
+  const startMiB = kib('VmRSS') / 1024;
+  const r = await assembleDataset({ parts, outDir, kind: 'full', rowGroupSize: 50 });
+  console.log(JSON.stringify({ startMiB, peakMiB: kib('VmHWM') / 1024, counts: r.metadata.counts }));
+}
