@@ -285,7 +285,10 @@ async function main(): Promise<void> {
     await peer.close();
     bundle.model.dispose();
     const lengths = rows.map((r) => Math.min(r.particles.length / N_PARTICLE_FEATURES, maxLen));
-    const steps = kind === 'hlf' ? null : { padded: Math.max(...lengths), mean: lengths.reduce((a, b) => a + b, 0) / lengths.length };
+    const steps =
+      kind === 'hlf'
+        ? null
+        : { padded: Math.max(...lengths), mean: lengths.reduce((a, b) => a + b, 0) / lengths.length };
     const row = {
       case: 'scoring',
       kind,

@@ -46,7 +46,10 @@ const CASES: Case[] = [
  * their (mean, std) when the case is scaled. Mixed lengths run through 0..T, and every
  * seventh step of some rows is all zero (after scaling: the raw values equal the means).
  */
-function batch(c: Case, resetAfter = true): {
+function batch(
+  c: Case,
+  resetAfter = true,
+): {
   config: GruKernelConfig;
   padded: GruInputs;
   sequences: GruSequenceInputs;
@@ -140,7 +143,16 @@ test('GRU lastState without bias and for tfjs’ variant (reset_after false) equ
 test('native lastState rejects sequences that do not match their lengths', () => {
   const native = kernels.find((k) => k.name === 'native');
   if (native === undefined) return;
-  const { config, sequences } = batch({ B: 5, T: 4, F: 3, U: 2, hard: false, lengths: 'mixed', scaled: false, reference: false });
+  const { config, sequences } = batch({
+    B: 5,
+    T: 4,
+    F: 3,
+    U: 2,
+    hard: false,
+    lengths: 'mixed',
+    scaled: false,
+    reference: false,
+  });
   assert.throws(
     () => native.kernel.lastState(config, { ...sequences, x: sequences.x.subarray(3) }),
     /x has \d+ elements, expected/,

@@ -94,7 +94,10 @@ test('the sequence models are recognised, other models and settings are not', ()
   assert.equal(resolveSeqStep('tfjs').addon, null);
   assert.throws(() => resolveSeqStep('cuda'), /HEPFLOW_SEQ_STEP must be fused or tfjs/);
   const missing = () => loadSeqAddon('/nonexistent/fused_seq.node');
-  assert.throws(() => resolveSeqStep('fused', missing), /HEPFLOW_SEQ_STEP=fused but \/nonexistent\/fused_seq.node not built/);
+  assert.throws(
+    () => resolveSeqStep('fused', missing),
+    /HEPFLOW_SEQ_STEP=fused but \/nonexistent\/fused_seq.node not built/,
+  );
   const fallback = resolveSeqStep(undefined, missing);
   assert.equal(fallback.addon, null);
   assert.match(fallback.reason, /native unavailable: .*not built \(infra\/bootstrap.sh builds it|the GRU runs as js/);
@@ -102,7 +105,9 @@ test('the sequence models are recognised, other models and settings are not', ()
 
 for (const kind of ['particle-sequence', 'inclusive'] as const) {
   for (const threads of [1, 3]) {
-    test(`${kind}, ${threads} thread(s): steps match tfjs' (loss, weights, Adam state) with dropout and padding`, { skip }, async () => {
+    test(`${kind}, ${threads} thread(s): steps match tfjs' (loss, weights, Adam state) with dropout and padding`, {
+      skip,
+    }, async () => {
       const [a, b] = pair(kind, 0.003);
       const fused = fusedSequenceTrainStep(a, choice(threads))!;
       assert.ok(fused !== null);
@@ -140,7 +145,10 @@ for (const kind of ['particle-sequence', 'inclusive'] as const) {
     });
   }
 
-  test(`${kind}: a model trained fused reaches the AUC of one trained by tfjs from the same start`, { skip, timeout: 300_000 }, async () => {
+  test(`${kind}: a model trained fused reaches the AUC of one trained by tfjs from the same start`, {
+    skip,
+    timeout: 300_000,
+  }, async () => {
     const [a, b] = pair(kind, 0.005, 0);
     const steps = [fusedSequenceTrainStep(a, choice(2))!, tfjsTrainStep(b)];
     const train = syntheticRows({ rows: 1200, seed: 3, separation: 0.3, maxParticles: MAX_LEN });
@@ -152,7 +160,10 @@ for (const kind of ['particle-sequence', 'inclusive'] as const) {
       }
     }
     await steps[0]!.sync();
-    const test = inMemorySource('test', syntheticRows({ rows: 1000, seed: 77, separation: 0.3, maxParticles: MAX_LEN }));
+    const test = inMemorySource(
+      'test',
+      syntheticRows({ rows: 1000, seed: 77, separation: 0.3, maxParticles: MAX_LEN }),
+    );
     const [ra, rb] = await Promise.all(
       [a, b].map(async (m) => {
         const v = await predictRows(m, test.batches(), options(kind), 'test');

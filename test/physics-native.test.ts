@@ -164,7 +164,10 @@ test('native and TypeScript extractors agree on edge cases and fail alike on bad
   check({ ...base, electrons: [lepton, { pt: 24, eta: 0, phi: Number.NEGATIVE_INFINITY, charge: 1 }] });
   assert.equal(check({ ...base, muons: [...base.muons, { pt: 20, eta: Number.NaN, phi: 0, charge: 1 }] }), true);
   // Far outside the grid, and at exact cell edges.
-  assert.equal(check({ ...base, neutrals: [...base.neutrals, { et: 3, eta: 50, phi: 0 }, { et: 3, eta: 0.3, phi: -Math.PI }] }), true);
+  assert.equal(
+    check({ ...base, neutrals: [...base.neutrals, { et: 3, eta: 50, phi: 0 }, { et: 3, eta: 0.3, phi: -Math.PI }] }),
+    true,
+  );
   assert.ok(i === 14);
 });
 

@@ -280,7 +280,13 @@ export function inputArrays(
       steps = o.padding === 'fixed' ? o.maxLen : Math.max(1, ...lengths);
       const x = new Float32Array(n * steps * N_PARTICLE_FEATURES);
       for (let i = 0; i < n; i++) {
-        keptParticlesInto(rows[i]!.particles, lengths[i]!, o.particleScaler, x, (i * steps + (steps - lengths[i]!)) * N_PARTICLE_FEATURES);
+        keptParticlesInto(
+          rows[i]!.particles,
+          lengths[i]!,
+          o.particleScaler,
+          x,
+          (i * steps + (steps - lengths[i]!)) * N_PARTICLE_FEATURES,
+        );
       }
       inputs.push({ values: x, shape: [n, steps, N_PARTICLE_FEATURES] });
     }

@@ -59,7 +59,9 @@ function adamInternals(o: tf.Optimizer, offSwitch: string): AdamInternals | null
     !(a.accBeta1 instanceof tf.Variable) ||
     typeof a.epsilon !== 'number'
   ) {
-    throw new Error(`fused training step: this tfjs version's Adam optimizer keeps its state differently; set ${offSwitch}`);
+    throw new Error(
+      `fused training step: this tfjs version's Adam optimizer keeps its state differently; set ${offSwitch}`,
+    );
   }
   return a;
 }

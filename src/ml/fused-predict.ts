@@ -79,8 +79,7 @@ function sequencePredictor(
   if (kernel!.length !== N_PARTICLE_FEATURES * 3 * gru.units) return null;
   // The particles of the last batch: reused, since fresh pages cost as much as the copy.
   let buffer: Float32Array = new Float32Array(0);
-  let scale: { readonly source: ParticleScaler; readonly mean: Float64Array; readonly std: Float64Array } | null =
-    null;
+  let scale: { readonly source: ParticleScaler; readonly mean: Float64Array; readonly std: Float64Array } | null = null;
   return (rows, o, where) => {
     const { hlf, particles } = unpaddedInputs(rows, o, where, buffer);
     if (particles!.values.buffer !== buffer.buffer) buffer = particles!.values;

@@ -8,13 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { joinUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { InvalidInputError } from '../errors.js';
-import {
-  validateParticleScaler,
-  validateScaler,
-  type InputOptions,
-  type InputRow,
-  makeInputs,
-} from './data.js';
+import { validateParticleScaler, validateScaler, type InputOptions, type InputRow, makeInputs } from './data.js';
 import { fusedPredictor, type Predictor } from './fused-predict.js';
 import type { TrainConfig } from './train.js';
 // Registers the fused GRU layer class, which saved sequence models refer to by name.

@@ -106,9 +106,7 @@ export function selectLepton(
       // As for candidates (ConeIndex.build): a lepton that passes the pT cut with no
       // direction is corrupt input, not an isolated lepton with empty cones.
       if (!Number.isFinite(eta) || !Number.isFinite(phi)) {
-        throw new Error(
-          `${flavour === 0 ? 'electron' : 'muon'} ${i} has a non-finite η or φ (${eta}, ${phi})`,
-        );
+        throw new Error(`${flavour === 0 ? 'electron' : 'muon'} ${i} has a non-finite η or φ (${eta}, ${phi})`);
       }
       if (pt <= out.pt) continue;
       const charge = leptons.charge[i]!;

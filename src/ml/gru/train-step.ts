@@ -18,7 +18,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { projectRoot } from '../../paths.js';
 import { isVerbose } from '../../verbose.js';
-import { float32, fusedAdamTrainStep, type AdamStep, type FlatParamKernel, type FusedTrainStep } from '../fused-adam.js';
+import {
+  float32,
+  fusedAdamTrainStep,
+  type AdamStep,
+  type FlatParamKernel,
+  type FusedTrainStep,
+} from '../fused-adam.js';
 import { FusedGru } from './layer.js';
 import { NativeGruKernel } from './kernel-native.js';
 import { activeGruImplementation } from './select.js';
@@ -164,7 +170,8 @@ export function sequenceClassifierLayout(model: tf.LayersModel): SequenceLayout 
   const gruOut = branches[0]!;
   const gruLayer = peel(gruOut);
   const gruDropped = gruLayer !== gruOut;
-  if (!(gruLayer instanceof FusedGru) || !gruLayer.resetAfter || gruLayer.recurrentActivation !== 'sigmoid') return null;
+  if (!(gruLayer instanceof FusedGru) || !gruLayer.resetAfter || gruLayer.recurrentActivation !== 'sigmoid')
+    return null;
   if (!gruLayer.useBias) return null;
   used.add(gruLayer);
   const masking = take(single(gruLayer), 'Masking');
