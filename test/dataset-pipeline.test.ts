@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateDelphesFile } from '../src/generator/file.js';
@@ -16,20 +16,7 @@ import { prepareFeatures, withEntries } from '../src/physics/prepare.js';
 import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { assembleDataset } from '../src/dataset/assemble.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
-
-async function fileSource(path: string): Promise<RandomAccessSource> {
-  const fh = await open(path, 'r');
-  return {
-    uri: path,
-    size: (await fh.stat()).size,
-    async read(offset, length) {
-      const b = new Uint8Array(length);
-      await fh.read(b, 0, length, offset);
-      return b;
-    },
-    close: () => fh.close(),
-  };
-}
+import { localSource } from './helpers/testdata.js';
 
 test('generated ROOT files → features → balanced dataset readable by pyarrow', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hepflow-pipeline-'));
@@ -39,7 +26,7 @@ test('generated ROOT files → features → balanced dataset readable by pyarrow
     for (const cls of EVENT_CLASSES) {
       const root = join(dir, `${cls}.root`);
       await generateDelphesFile(root, { events: cls === 'qcd' ? 400 : 120, seed: 5, mix: { [cls]: 1 } });
-      const src = await fileSource(root);
+      const src = await localSource(root);
       const pq = join(dir, `${cls}.parquet`);
       const out = await ParquetFeatureWriter.open(pq, { rowGroupSize: 50 });
       const cf = await prepareFeatures({
@@ -52,7 +39,7 @@ test('generated ROOT files → features → balanced dataset readable by pyarrow
       await out.close();
       await src.close();
       selected[cls] = cf.withIsolatedLepton;
-      parts.push(cls === 'ttbar' ? await fileSource(pq) : pq);
+      parts.push(cls === 'ttbar' ? await localSource(pq) : pq);
     }
     const smallest = Math.min(...Object.values(selected));
     assert.ok(smallest >= 20, `too few selected events: ${JSON.stringify(selected)}`);

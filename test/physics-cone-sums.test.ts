@@ -7,13 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConeIndex, PairConeSums, TRACK_PT_MIN, TOWER_ET_MIN } from '../src/physics/isolation.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
 import type { DelphesEvent } from '../src/delphes/event.js';
 import { makeEvent } from './physics-fixtures.js';
 import { repoRoot } from './root-writer-helpers.js';
+import { localSource } from './helpers/testdata.js';
 
 /** Compares both methods on one event; returns the number of candidates checked. */
 function check(event: DelphesEvent, what: string): number {
@@ -50,17 +50,7 @@ test('pair cone sums equal per-candidate cone sums to the bit on real pile-up ev
   let candidates = 0;
   for (const cls of ['qcd', 'ttbar', 'wjets']) {
     const file = resolve(repoRoot(), `../shared/testdata/delphes/delphes-pu20-${cls}.root`);
-    const fh = await open(file, 'r');
-    const src = {
-      uri: file,
-      size: (await fh.stat()).size,
-      async read(offset: number, length: number) {
-        const b = new Uint8Array(length);
-        await fh.read(b, 0, length, offset);
-        return b;
-      },
-      close: () => fh.close(),
-    };
+    const src = await localSource(file);
     try {
       for await (const chunk of readDelphesEvents(src)) {
         chunk.events.forEach((e, i) => {

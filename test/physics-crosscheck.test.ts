@@ -8,17 +8,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventStream } from '../src/generator/index.js';
 import { DelphesFileWriter } from '../src/delphes/writer.js';
 import { FileSink } from '../src/root/writer/sink.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
-import type { RandomAccessSource } from '../src/storage/random-access.js';
 import { prepareFeatures, withEntries } from '../src/physics/prepare.js';
 import { HLF_NAMES, type FeatureRow } from '../src/physics/schema.js';
 import { makeEvent, FILLER, type EventSpec } from './physics-fixtures.js';
+import { localSource } from './helpers/testdata.js';
 
 const PYTHON = resolve('.tools/venv/bin/python');
 
@@ -63,17 +63,7 @@ test('selection and HLF agree with the uproot + awkward reference to float32 pre
     for (const s of edgeCases) await w.fill(makeEvent(s));
     await w.close();
 
-    const fh = await open(path, 'r');
-    const src: RandomAccessSource = {
-      uri: path,
-      size: (await fh.stat()).size,
-      async read(offset, length) {
-        const b = new Uint8Array(length);
-        await fh.read(b, 0, length, offset);
-        return b;
-      },
-      close: () => fh.close(),
-    };
+    const src = await localSource(path);
     const rows: FeatureRow[] = [];
     const cutFlow = await prepareFeatures({
       events: withEntries(readDelphesEvents(src, { entriesPerChunk: 100 })),

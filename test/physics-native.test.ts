@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +21,7 @@ import { loadFeaturesAddon } from '../src/physics/features-native.js';
 import { resolveFeatureImplementation } from '../src/physics/extractor.js';
 import { makeEvent } from './physics-fixtures.js';
 import { repoRoot } from './root-writer-helpers.js';
+import { localSource } from './helpers/testdata.js';
 
 const addon = loadFeaturesAddon();
 const skip = 'error' in addon ? `native addon unavailable: ${addon.error}` : false;
@@ -66,17 +67,7 @@ function compare(js: EventFeatureExtractor, nat: EventFeatureExtractor, event: D
 }
 
 async function eachEvent(file: string, f: (event: DelphesEvent, entry: number) => void): Promise<void> {
-  const fh = await open(file, 'r');
-  const src = {
-    uri: file,
-    size: (await fh.stat()).size,
-    async read(offset: number, length: number) {
-      const b = new Uint8Array(length);
-      await fh.read(b, 0, length, offset);
-      return b;
-    },
-    close: () => fh.close(),
-  };
+  const src = await localSource(file);
   try {
     for await (const chunk of readDelphesEvents(src, { emptyIfMissing: 'all' }))
       chunk.events.forEach((e, i) => f(e, chunk.entryStart + i));

@@ -11,14 +11,13 @@
  *   each appears events / 300 times.
  */
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { generateDelphesFile } from '../../src/generator/file.js';
 import { readDelphesEvents } from '../../src/delphes/reader.js';
 import { FileSink } from '../../src/root/writer/index.js';
 import { DelphesFileWriter } from '../../src/delphes/writer.js';
 import type { DelphesEvent } from '../../src/delphes/event.js';
-import type { RandomAccessSource } from '../../src/storage/random-access.js';
+import { localSource } from '../../test/helpers/testdata.js';
 
 export const BENCH_DIR = resolve('.data/bench');
 export const PILEUP_FILES = ['qcd', 'ttbar', 'wjets'].map((c) =>
@@ -26,20 +25,6 @@ export const PILEUP_FILES = ['qcd', 'ttbar', 'wjets'].map((c) =>
 );
 
 export type FixtureKind = 'generated' | 'real-pu20';
-
-export async function localSource(file: string): Promise<RandomAccessSource> {
-  const fh = await open(file, 'r');
-  return {
-    uri: file,
-    size: (await fh.stat()).size,
-    async read(offset, length) {
-      const b = new Uint8Array(length);
-      await fh.read(b, 0, length, offset);
-      return b;
-    },
-    close: () => fh.close(),
-  };
-}
 
 async function realEvents(): Promise<DelphesEvent[]> {
   const events: DelphesEvent[] = [];

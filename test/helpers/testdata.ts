@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../src/paths.js';
+import { FileStore } from '../../src/storage/file-store.js';
+import type { RandomAccessSource } from '../../src/storage/random-access.js';
 
 /** Shared ROOT test files, beside the checkout (never copied into it). */
 export const sharedTestData = path.resolve(projectRoot, '..', 'shared', 'testdata', 'root');
@@ -64,3 +66,6 @@ export const REAL_DELPHES = {
 export function sharedDelphesFile(name: string): string {
   return sharedFile(path.join('..', 'delphes', name));
 }
+
+/** A local file as the readers take it: the file store's ranged reads. */
+export const localSource = (file: string): Promise<RandomAccessSource> => new FileStore().openRead(path.resolve(file));
