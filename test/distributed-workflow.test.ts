@@ -210,7 +210,19 @@ test('cancelling the workflow cancels the round in flight and starts no further 
       workflowId: 'distributed-cancelled',
       args: [input],
     });
-    await until('round 1 to start', async () => (await store.head(runLayout(outputUri).start(1).state)) !== undefined);
+    const layout = runLayout(outputUri);
+    await until('round 1 to start', async () => (await store.head(layout.start(1).state)) !== undefined);
+    // Freeze the pool's only worker: its shards can no longer finish, so the run stops
+    // advancing whatever the machine's speed (a round of the fused HLF step takes
+    // milliseconds), and the workflow ends up waiting on pool activities alone.
+    w.kill('SIGSTOP');
+    const poolActivities = new Set(['trainShardRound', 'validateRoundPart']);
+    await until('the run to wait on the frozen pool only', async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      return pending.length > 0 && pending.every((p) => poolActivities.has(p.activityType?.name ?? ''));
+    });
+    let started = 1;
+    while ((await store.head(layout.start(started + 1).state)) !== undefined) started++;
     await handle.cancel();
     await assert.rejects(
       handle.result(),
@@ -219,11 +231,13 @@ test('cancelling the workflow cancels the round in flight and starts no further 
     const history = await handle.fetchHistory();
     assert.ok(
       history.events!.some((e) => e.activityTaskCancelRequestedEventAttributes),
-      'the running shards were asked to stop',
+      'the shards in flight were asked to stop',
     );
     // How a shard stops between batches is tested without Temporal (distributed-train.test.ts).
-    assert.equal(await store.head(runLayout(outputUri).start(3).state), undefined, 'training did not go on');
+    assert.equal(await store.head(layout.start(started + 1).state), undefined, 'training did not go on');
   } finally {
+    // A stopped process handles SIGTERM only once it runs again.
+    w.kill('SIGCONT');
     w.kill('SIGTERM');
     await new Promise((r) => w.once('exit', r));
   }
