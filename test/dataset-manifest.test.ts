@@ -76,3 +76,18 @@ test('an empty sample directory is an error, not an empty input', async () => {
     /sample 'empty': no \.root files under file:.*\/in\/empty\/ \(missing or empty prefix\)/,
   );
 });
+
+test("one file's features (one class): the parts and the manifest, and a dataset from them is refused with the reason", async () => {
+  const file = sharedDelphesFile(REAL_DELPHES.ttbar.file);
+  const f = await runFeaturesLocally(store, {
+    samples: [{ name: 'ttbar', uri: pathToFileURL(file).href }],
+    outputUri: uri('f-one'),
+  });
+  assert.equal(f.problem, undefined);
+  assert.deepEqual(f.classes, ['ttbar']);
+  assert.equal(f.perSample[0]!.counters.rows, REAL_DELPHES.ttbar.selected);
+  await assert.rejects(
+    buildDataset(store, { featuresUri: uri('f-one'), outputUri: uri('ds-one'), kind: 'dev' }),
+    /manifest\.json: a dataset needs at least two classes, this features run has only 'ttbar'/,
+  );
+});

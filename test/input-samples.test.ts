@@ -30,6 +30,13 @@ test('samples: class order fixes labels; samples may share a class; a sidecar sa
   assert.deepEqual(generated.samples[0]!.labels, { from: 'sidecar', classes: ['qcd', 'ttbar', 'wjets'] });
 });
 
+test('samples: one class is enough where asked for (the features of one sample), never none', () => {
+  const r = resolveSamples([{ name: 'qcd', uri: 's3://bkt/qcd/x.root' }], 'samples', 1);
+  assert.deepEqual(r.classes, ['qcd']);
+  assert.deepEqual(r.samples[0]!.labels, { from: 'class', className: 'qcd', label: 0 });
+  schemaError(() => resolveSamples([], 'samples', 1), /^samples: expected a sample/);
+});
+
 test('samples: one class, duplicate names, both or neither of uri/uris are refused by key', () => {
   schemaError(
     () =>

@@ -53,7 +53,7 @@ export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesRe
   } = input;
   let resolved;
   try {
-    resolved = resolveSamples(given, 'input.samples');
+    resolved = resolveSamples(given, 'input.samples', 1);
   } catch (e) {
     throw ApplicationFailure.nonRetryable((e as Error).message, WorkflowFailureTypes.invalidInput);
   }

@@ -5,6 +5,7 @@ import { featuresInputSchema } from '../../workflows/input-schemas.js';
 import { checkAtEdge, readRunFile } from '../run-file.js';
 import type { TrainSpec } from '../../src/stages/train-spec.js';
 import { UsageError } from '../args.js';
+import { StatusLine } from '../progress.js';
 import type { SampleInput } from '../../src/input/samples.js';
 import type { DistributedTrainInput } from '../../workflows/distributed-train.js';
 import type { DistributedTrainResult } from '../../src/ml/distributed/jobs.js';
@@ -34,14 +35,15 @@ export async function featuresCommand(o: FeaturesOptions): Promise<void> {
   } as LocalFeaturesInput;
   checkAtEdge(featuresInputSchema, input, o.config ?? 'input');
   try {
-    resolveSamples(input.samples);
+    resolveSamples(input.samples, 'samples', 1);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   const t0 = performance.now();
+  const status = new StatusLine();
   const r = await runFeaturesLocally(storage(), input, (file, cf) => {
-    if (cf) process.stderr.write(`\r${baseName(file)}: ${cf.read} events read, ${cf.withIsolatedLepton} selected`);
-    else process.stderr.write('\n');
+    if (cf) status.update(file, `${baseName(file)}: ${cf.read} events read, ${cf.withIsolatedLepton} selected`);
+    else status.end();
   });
   const seconds = (performance.now() - t0) / 1000;
   console.log(`classes (label order): ${r.classes.join(', ')}`);
@@ -69,6 +71,7 @@ export interface DatasetOptions {
 
 export async function datasetCommand(o: DatasetOptions): Promise<void> {
   const { buildDataset } = await import('../../src/stages/dataset.js');
+  const status = new StatusLine();
   const r = await buildDataset(
     storage(),
     {
@@ -78,9 +81,9 @@ export async function datasetCommand(o: DatasetOptions): Promise<void> {
       ...(o.maxEvents !== undefined ? { maxEvents: o.maxEvents } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
     },
-    (p) => process.stderr.write(`\rpass ${p.pass}: ${p.rows} rows`),
+    (p) => status.update(`pass ${p.pass}`, `pass ${p.pass}: ${p.rows} rows`),
   );
-  process.stderr.write('\n');
+  status.end();
   console.log(
     `${r.kind} dataset of ${r.classes.join(', ')} from ${r.parts} parts: ${r.perClass} events per class; train ${JSON.stringify(r.counts.train)}, test ${JSON.stringify(r.counts.test)}`,
   );
@@ -158,17 +161,19 @@ export async function trainCommand(o: TrainOptions): Promise<void> {
     console.log(`model → ${d.modelUri}`);
     return;
   }
+  const status = new StatusLine();
   const r = await trainRun(
     { runId: o.model, datasetUri, outputUri: out, config },
     {
       onProgress: (p) =>
-        process.stderr.write(
-          `\repoch ${p.epoch + 1}/${p.epochs} batch ${p.batch} loss ${p.loss.toFixed(4)} ${p.samplesPerSecond.toFixed(0)} samples/s`,
+        status.update(
+          `epoch ${p.epoch}`,
+          `epoch ${p.epoch + 1}/${p.epochs} batch ${p.batch} loss ${p.loss.toFixed(4)} ${p.samplesPerSecond.toFixed(0)} samples/s`,
         ),
-      log: (m) => process.stderr.write(`\n${m}\n`),
+      log: (m) => status.log(m),
     },
   );
-  process.stderr.write('\n');
+  status.end();
   console.log(
     `backend ${r.backend}; ${r.epochsCompleted} epochs${r.resumedFromEpoch > 0 ? ` (resumed after ${r.resumedFromEpoch} epochs done before)` : ''} in ${r.trainSeconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(0)} samples/s`,
   );

@@ -52,12 +52,15 @@ export const sampleSchema: Check<SampleInput> = object(
 export const samplesSchema: Check<SampleInput[]> = array(sampleSchema, { min: 1 });
 
 /**
- * Checks what the schema cannot (one of uri/uris, unique names, at least two classes)
- * and gives each sample its label source. `key` names the samples in errors.
+ * Checks what the schema cannot (one of uri/uris, unique names, at least `minClasses`
+ * classes) and gives each sample its label source. `key` names the samples in errors.
+ * A classifier needs two classes; the features of one sample (a physicist's look at a
+ * file) need one, and the dataset stage refuses a features run of fewer than two.
  */
 export function resolveSamples(
   samples: readonly SampleInput[],
   key = 'samples',
+  minClasses: 1 | 2 = 2,
 ): { samples: ResolvedSample[]; classes: string[] } {
   const classes: string[] = [];
   const seen = new Set<string>();
@@ -71,7 +74,8 @@ export function resolveSamples(
       throw new InputSchemaError(`${k}.label`, 'no label on a sidecar sample (its files label their events)', s.label);
     for (const c of s.sidecar ? EVENT_CLASSES : [s.label ?? s.name]) if (!classes.includes(c)) classes.push(c);
   });
-  if (classes.length < 2) throw new InputSchemaError(key, 'samples of at least two classes', classes);
+  if (classes.length < minClasses)
+    throw new InputSchemaError(key, minClasses === 2 ? 'samples of at least two classes' : 'a sample', classes);
   return {
     classes,
     samples: samples.map((s) => ({

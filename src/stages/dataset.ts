@@ -71,6 +71,11 @@ export async function manifestParts(
       `${uri}: a ${manifest.kind ?? 'unknown'} manifest, not a features manifest with classes (hepflow.features-manifest/v2)`,
     );
   }
+  if (manifest.classes.length < 2) {
+    throw new InvalidInputError(
+      `${uri}: a dataset needs at least two classes, this features run has ${manifest.classes.length === 1 ? `only '${manifest.classes[0]}'` : 'none'} (give one sample per class to \`hepflow features\`)`,
+    );
+  }
   const parts: ManifestPart[] = [];
   for (const f of manifest.files) {
     if (f.status !== 'ok' || f.outcome.rows === 0) continue;

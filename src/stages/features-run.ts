@@ -34,7 +34,7 @@ export async function runFeaturesLocally(
   onFile: (file: string, cutFlow: Readonly<CutFlow> | undefined) => void = () => {},
 ): Promise<LocalFeaturesResult> {
   const { samples: given, outputUri, allowFailedFiles = false, ...features } = input;
-  const { samples, classes } = resolveSamples(given);
+  const { samples, classes } = resolveSamples(given, 'samples', 1);
   const sources: InputSource[] = samples.flatMap((s, sample) => s.uris.map((uri) => ({ uri, sample, name: s.name })));
   const task: FileTask = {
     activity: 'prepareFileFeatures',
