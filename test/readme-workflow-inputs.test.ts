@@ -26,7 +26,9 @@ const SCHEMAS: Record<string, (v: unknown, key: string) => unknown> = {
 };
 
 function readmeStarts(): { type: string; input: unknown }[] {
-  const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+  const readme = ['README.md', 'docs/guide/05-deployment.md']
+    .map((f) => readFileSync(path.join(projectRoot, f), 'utf8'))
+    .join('\n');
   const starts = [...readme.matchAll(/temporal workflow start --type (\w+)[^']*?--input '([^']*)'/g)];
   return starts.map(([, type, json]) => ({ type: type!, input: JSON.parse(json!) }));
 }
