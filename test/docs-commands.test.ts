@@ -387,6 +387,30 @@ test('the data-parallel workflow examples train on several workers', () => {
   );
 });
 
+test('every file of the tree the docs name exists; each reading path of the architecture is at most six files', () => {
+  const TREE = /`((?:src|workflows|activities|cli|infra|test|bench|scripts|native|docs)\/[\w./-]+)`/g;
+  // An import specifier (`src/x.js`) names its TypeScript source.
+  const exists = (p: string) =>
+    existsSync(path.join(projectRoot, p)) || existsSync(path.join(projectRoot, p.replace(/\.js$/, '.ts')));
+  const missing = docFiles(projectRoot).flatMap((f) =>
+    [...read(f).matchAll(TREE)]
+      .map((m) => m[1]!)
+      .filter((p) => !exists(p))
+      .map((p) => `${f}: ${p}`),
+  );
+  assert.deepEqual(missing, []);
+  const architecture = read('docs/guide/08-architecture.md');
+  const table = architecture.slice(architecture.indexOf('## Reading paths'), architecture.indexOf('## Data never'));
+  const rows = table
+    .split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| to see') && !l.startsWith('|---'));
+  assert.ok(rows.length >= 8, 'the reading paths');
+  for (const row of rows) {
+    const files = new Set([...row.matchAll(TREE)].map((m) => m[1]));
+    assert.ok(files.size >= 1 && files.size <= 6, `${row.slice(0, 60)}…: ${files.size} files`);
+  }
+});
+
 test('a stale or unknown command is refused, naming what is wrong', async () => {
   const refused = async (cmd: string, pattern: RegExp) => {
     const [c] = shellCommands(cmd);
