@@ -2,12 +2,15 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { taskQueueOf, type Pool } from '../src/contract/task-queues.js';
 import { parseInteger } from '../src/settings.js';
+import { shutdownSettings, type ShutdownSettings } from './lifecycle.js';
 
 export interface PoolWorkerOptions {
   readonly pool: Pool;
   readonly taskQueue: string;
   readonly maxConcurrentActivities: number;
   readonly maxConcurrentWorkflowTasks: number;
+  /** Shutdown grace, hard-exit time and lease (HEPFLOW_SHUTDOWN_GRACE_S, ...). */
+  readonly shutdown: ShutdownSettings;
 }
 
 /**
@@ -38,5 +41,6 @@ export function workerOptions(pool: Pool, argv: string[], env: NodeJS.ProcessEnv
       values['max-workflow-tasks'] ?? env[`${prefix}MAX_WORKFLOW_TASKS`],
       20,
     ),
+    shutdown: shutdownSettings(env),
   };
 }
