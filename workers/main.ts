@@ -3,6 +3,7 @@ import { checkSearchAttributes } from '../src/temporal/search-attribute-check.js
 import type { Pool } from '../src/contract/task-queues.js';
 import { createPoolWorker } from './pool-worker.js';
 import { workerOptions } from './worker-options.js';
+import { VERSIONING_BEHAVIOR } from '../src/temporal/versioning.js';
 
 /** Runs one pool's worker until SIGINT/SIGTERM, which the SDK turns into a graceful shutdown. */
 export async function runPoolWorker(pool: Pool, argv: string[]): Promise<void> {
@@ -13,9 +14,15 @@ export async function runPoolWorker(pool: Pool, argv: string[]): Promise<void> {
     // The CPU pool runs the workflows, which upsert them.
     if (pool === 'cpu') await checkSearchAttributes(connection.operatorService, namespace);
     const worker = await createPoolWorker(connection, namespace, options);
+    const version = worker.options.workerDeploymentOptions?.version;
     console.log(
       `hepflow ${pool} worker: task queue '${options.taskQueue}', namespace '${namespace}', ` +
-        `up to ${options.maxConcurrentActivities} activities at once`,
+        `up to ${options.maxConcurrentActivities} activities at once, ` +
+        (version
+          ? `Worker Deployment version ${version.deploymentName}.${version.buildId} (workflows ${VERSIONING_BEHAVIOR})`
+          : options.versioning
+            ? 'unversioned (activities only: it serves the runs of every version)'
+            : 'unversioned'),
     );
     await worker.run();
   } finally {
