@@ -6,6 +6,7 @@ import { createPoolWorker } from './pool-worker.js';
 import { workerOptions } from './worker-options.js';
 import { healthSettings, startHealthServer } from './health.js';
 import { WorkerLifecycle } from './lifecycle.js';
+import { VERSIONING_BEHAVIOR } from '../src/temporal/versioning.js';
 
 /**
  * Runs one pool's worker until SIGINT/SIGTERM or the end of its lease (workers/lifecycle.ts),
@@ -33,9 +34,15 @@ export async function runPoolWorker(pool: Pool, argv: string[]): Promise<void> {
     // The CPU pool runs the workflows, which upsert them.
     if (pool === 'cpu') await checkSearchAttributes(connection.operatorService, namespace);
     worker = await createPoolWorker(connection, namespace, options);
+    const version = worker.options.workerDeploymentOptions?.version;
     console.log(
       `${tag}: task queue '${options.taskQueue}', namespace '${namespace}', ` +
-        `up to ${options.maxConcurrentActivities} activities at once` +
+        `up to ${options.maxConcurrentActivities} activities at once, ` +
+        (version
+          ? `Worker Deployment version ${version.deploymentName}.${version.buildId} (workflows ${VERSIONING_BEHAVIOR})`
+          : options.versioning
+            ? 'unversioned (activities only: it serves the runs of every version)'
+            : 'unversioned') +
         (health ? `, health on ${health.host}:${health.port}` : '') +
         (lifecycle.drainAt !== undefined ? `, draining at ${new Date(lifecycle.drainAt).toISOString()} (lease)` : ''),
     );
