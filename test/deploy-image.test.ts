@@ -6,10 +6,10 @@
 // worker polls its queue, the inference service scores, and each stops on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
@@ -174,14 +174,13 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
   for (const proc of [serve, gpu, cpu]) assert.equal(await terminate(proc), 0);
 
   // An unknown mode is refused with the usage, not started as something else.
-  const bad = (() => {
-    try {
-      execFileSync(entrypoint, ['worker'], { stdio: 'pipe', uid: UID, gid: UID });
-      return { status: 0, stderr: '' };
-    } catch (e) {
-      return e as { status: number; stderr: Buffer };
-    }
-  })();
+  const bad = spawnSync(entrypoint, ['worker'], { encoding: 'utf8', uid: UID, gid: UID });
   assert.equal(bad.status, 64);
-  assert.match(String(bad.stderr), /usage: hepflow-entrypoint cpu\|gpu\|serve\|hepflow/);
+  assert.match(bad.stderr, /usage: hepflow-entrypoint cpu\|gpu\|serve\|hepflow/);
+
+  // An image built for a CPU feature this machine lacks refuses to start, naming it.
+  appendFileSync(path.join(app, 'build-info/cpu-flags'), 'hepflow_no_such_feature\n');
+  const old = spawnSync(entrypoint, ['cpu'], { encoding: 'utf8', uid: UID, gid: UID });
+  assert.equal(old.status, 78);
+  assert.match(old.stderr, /needs the CPU feature 'hepflow_no_such_feature'/);
 });
