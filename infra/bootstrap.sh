@@ -76,6 +76,11 @@ fi
 # reason, where Java 17 or Maven is missing.
 bash infra/kafka/install.sh || [[ $? -eq 2 ]]
 
+# kustomize, kubeconform and the Kubernetes and KEDA schemas that the manifest test
+# (test/deploy-manifests.test.ts) validates deploy/k8s with: skipped, with the reason,
+# where Go is missing.
+bash infra/deploy-tools.sh || [[ $? -eq 2 ]]
+
 # Into a fresh directory, swapped in atomically: never under a running CLI or worker;
 # skipped when no source changed since the build dist/ points at.
 bash infra/build.sh --if-changed
