@@ -209,6 +209,16 @@ describe('S3 behind TLS with a private CA, and the AWS credential chain', () => 
     );
   });
 
+  test('AWS without a region anywhere: a permanent error before any request', async () => {
+    const none = { AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none') };
+    await withAwsEnv({ ...keys(), ...none }, async () => {
+      await assert.rejects(
+        new Storage(() => s3SettingsFromEnv({})).head(`s3://${BUCKET}/conn/x`),
+        /^PermanentStorageError: storage: cannot stat s3:\/\/hepflow-conn\/conn\/x: AWS S3: no region: set AWS_REGION/,
+      );
+    });
+  });
+
   test("local-stack defaults never mix with an S3 of the user's own", () => {
     const applied = (vars: Record<string, string>) => {
       const env: NodeJS.ProcessEnv = { HEPFLOW_STACK: 'local', HOME: dir, ...vars };
