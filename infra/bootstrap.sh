@@ -63,14 +63,24 @@ for addon in native/*/binding.gyp; do
   fi
 done
 
+# A Debian package, when its command is missing and we are root with apt; elsewhere the
+# tests that need it skip and say why: apt_package COMMAND PACKAGE WHAT-SKIPS.
+apt_package() {
+  command -v "$1" >/dev/null && return 0
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    log "$2 is missing and cannot be installed here (not root with apt); $3 will skip"
+    return 0
+  fi
+  log "installing $2 (apt)"
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2")
+  "${install[@]}" >/dev/null || { apt-get update -qq >/dev/null && "${install[@]}" >/dev/null; } ||
+    log "could not install $2; $3 will skip"
+}
 # Chromium, for the HTML report's browser test and `npm run screenshots` (Debian's package,
-# driven by playwright-core): installed when missing where we are root with apt; elsewhere
-# the browser test skips and says why (HEPFLOW_CHROMIUM names another binary).
-if [[ -z "${HEPFLOW_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  log "installing chromium (apt)"
-  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
-  apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install chromium; the browser test will skip"
-fi
+# driven by playwright-core; HEPFLOW_CHROMIUM names another binary).
+if [[ -z "${HEPFLOW_CHROMIUM:-}" ]]; then apt_package chromium chromium "the browser test"; fi
+# nginx, the TLS-terminating gRPC proxy in front of Temporal in the connection tests.
+apt_package nginx nginx "the Temporal TLS/mTLS/API-key tests"
 
 # The Kafka broker (for the streaming inference service and its tests): skipped, with the
 # reason, where Java 17 or Maven is missing.
