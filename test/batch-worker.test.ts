@@ -7,8 +7,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -311,4 +312,163 @@ test('batch pools: SIGTERM and lease end drain the workers mid-training; retried
     assert.equal(await d.exited, 0, d.output);
   });
   await Promise.all([sigterm, lease]);
+});
+
+const SLURM = process.env.HEPFLOW_SLURM === '1';
+const slurmSkip = (): string | false => {
+  if (!SLURM) return 'real Slurm run: npm run test:slurm';
+  if (process.getuid?.() !== 0) return 'the Slurm daemons of this test run as root';
+  for (const bin of ['munged', 'slurmctld', 'slurmd', 'sbatch'])
+    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) return `${bin} missing (Debian: slurm-wlm, munge)`;
+  return false;
+};
+
+/** munged, slurmctld and slurmd on this machine, one node, from a configuration written here. */
+async function startSlurm(dir: string): Promise<{ env: Record<string, string>; stop: () => void }> {
+  for (const d of ['munge', 'state', 'spool', 'log']) mkdirSync(path.join(dir, d), { recursive: true, mode: 0o700 });
+  const key = path.join(dir, 'munge', 'munge.key');
+  writeFileSync(key, randomBytes(1024), { mode: 0o600 });
+  const socket = path.join(dir, 'munge', 'munge.sock');
+  const host = os.hostname();
+  const conf = path.join(dir, 'slurm.conf');
+  writeFileSync(
+    conf,
+    [
+      'ClusterName=hepflowbatch',
+      `SlurmctldHost=${host}(127.0.0.1)`,
+      `SlurmctldPort=${await freePort()}`,
+      `SlurmdPort=${await freePort()}`,
+      'AuthType=auth/munge',
+      'CredType=cred/munge',
+      `AuthInfo=socket=${socket}`,
+      'SlurmUser=root',
+      'SlurmdUser=root',
+      `StateSaveLocation=${dir}/state`,
+      `SlurmdSpoolDir=${dir}/spool`,
+      `SlurmctldPidFile=${dir}/slurmctld.pid`,
+      `SlurmdPidFile=${dir}/slurmd.pid`,
+      `SlurmctldLogFile=${dir}/log/slurmctld.log`,
+      `SlurmdLogFile=${dir}/log/slurmd.log`,
+      'ProctrackType=proctrack/linuxproc',
+      'TaskPlugin=task/none',
+      'MpiDefault=none',
+      'SwitchType=switch/none',
+      'SchedulerType=sched/backfill',
+      'SelectType=select/cons_tres',
+      'SelectTypeParameters=CR_Core',
+      'JobAcctGatherType=jobacct_gather/none',
+      'AccountingStorageType=accounting_storage/none',
+      'ReturnToService=2',
+      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${os.availableParallelism()} RealMemory=${Math.floor(os.totalmem() / 2 ** 21)} State=UNKNOWN`,
+      'PartitionName=batch Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4',
+      '',
+    ].join('\n'),
+  );
+  const daemons = [
+    spawn(
+      'munged',
+      [
+        '-F',
+        '-f',
+        `--key-file=${key}`,
+        `--socket=${socket}`,
+        `--pid-file=${dir}/munge/munged.pid`,
+        `--log-file=${dir}/log/munged.log`,
+        `--seed-file=${dir}/munge/seed`,
+      ],
+      { stdio: 'ignore' },
+    ),
+  ];
+  await until('munged', undefined, async () => existsSync(socket));
+  daemons.push(spawn('slurmctld', ['-D', '-i', '-f', conf], { stdio: 'ignore' }));
+  daemons.push(spawn('slurmd', ['-D', '-f', conf], { stdio: 'ignore' }));
+  const env = { SLURM_CONF: conf };
+  await until('an idle Slurm node', undefined, async () => {
+    const r = spawnSync('sinfo', ['-h', '-o', '%T'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    return r.stdout.trim() === 'idle';
+  });
+  return { env, stop: () => daemons.forEach((d) => d.kill('SIGTERM')) };
+}
+
+test('Slurm: hepflow-pool.sbatch runs the pool for its --time, its B:TERM drains the worker mid-training', {
+  skip: slurmSkip(),
+  timeout: 900_000,
+}, async () => {
+  const slurm = await startSlurm(path.join(tmp, 'slurm'));
+  try {
+    const site = path.join(tmp, 'site.env');
+    writeFileSync(
+      site,
+      Object.entries({
+        HEPFLOW_HOME: root,
+        HEPFLOW_NODE: process.execPath,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_NAMESPACE: 'default',
+        ...s3.env,
+        HEPFLOW_GPU_TASK_QUEUE: 'batch-slurm',
+        HEPFLOW_SHUTDOWN_GRACE_S: '0',
+        HEPFLOW_SHUTDOWN_FORCE_S: '10',
+        HEPFLOW_ACTIVITY_PROFILE: path.join(tmp, 'profile.jsonl'),
+      })
+        .map(([k, v]) => `${k}='${v}'`)
+        .join('\n'),
+      { mode: 0o600 },
+    );
+    const handle = await startGrid(
+      'slurm',
+      gridInput('slurm', { pool: 'gpu', gpuTaskQueue: 'batch-slurm', heartbeatTimeout: '3 minutes' }),
+    );
+    const out = path.join(tmp, 'slurm-job.out');
+    const submitted = execFileSync(
+      'sbatch',
+      [
+        '--parsable',
+        '--export=ALL,HEPFLOW_POOL=gpu',
+        '--ntasks=1',
+        '--cpus-per-task=1',
+        '--mem-per-cpu=1G',
+        '--time=00:03:00',
+        '--signal=B:TERM@90',
+        `--output=${out}`,
+        path.join(root, 'deploy', 'batch', 'hepflow-pool.sbatch'),
+      ],
+      { env: { ...process.env, ...slurm.env, HEPFLOW_SITE_ENV: site }, encoding: 'utf8', cwd: tmp },
+    );
+    const job = submitted.trim().split(';')[0]!;
+    const jobOutput = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
+    const pid = await until(
+      'the job starting its worker',
+      undefined,
+      async () => Number(/started pids (\d+)/.exec(jobOutput())?.[1]) || false,
+    );
+    const lease = Number(/1 gpu worker\(s\), lease (\d+) s \(Slurm job \d+'s time left\)/.exec(jobOutput())?.[1]);
+    assert.ok(lease > 120 && lease <= 180, `the lease read from squeue: ${jobOutput()}`);
+    await until('a checkpoint of the training in the Slurm job', undefined, () => hasCheckpoint('slurm'));
+    // Frozen until Slurm's warning signal: still training when it lands, however fast it trains.
+    process.kill(pid, 'SIGSTOP');
+    const local = await startLauncher('batch-slurm');
+    await until('Slurm sending B:TERM, the launcher forwarding it', undefined, async () =>
+      /TERM: draining 1 worker/.test(jobOutput()),
+    );
+    process.kill(pid, 'SIGCONT');
+    await until('the job ending', undefined, async () => /exited with status \d+/.test(jobOutput()) && jobOutput());
+    assert.match(jobOutput(), /\[gpu-0\] .*draining \(SIGTERM\)/);
+    assert.match(jobOutput(), /gpu-0 \(pid \d+\) exited with status 0/);
+    const state = await until('the job state', undefined, async () => {
+      const r = spawnSync('scontrol', ['show', 'job', job], {
+        env: { ...process.env, ...slurm.env },
+        encoding: 'utf8',
+      });
+      return /JobState=(COMPLETED|FAILED|CANCELLED|TIMEOUT)/.exec(r.stdout)?.[0] ?? false;
+    });
+    assert.equal(state, 'JobState=COMPLETED', jobOutput());
+    const r = (await handle.result()) as GridSearchResult;
+    assert.equal(r.best.epochsCompleted, EPOCHS);
+    assert.ok(r.best.resumedFromEpoch >= 1, `resumed after ${r.best.resumedFromEpoch}`);
+    await assertRetriedElsewhere(handle, pid);
+    local.child.kill('SIGTERM');
+    assert.equal(await local.exited, 0, local.output);
+  } finally {
+    slurm.stop();
+  }
 });
