@@ -58,7 +58,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const l of launchers) l.child.kill('SIGKILL');
+  // The launcher and its workers (its process group): none may outlive a failed test.
+  for (const l of launchers) {
+    try {
+      process.kill(-l.child.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+  }
   cpuWorker?.shutdown();
   await cpuRunning;
   await env?.teardown();
@@ -88,6 +95,7 @@ async function startLauncher(taskQueue: string, extraEnv: Record<string, string>
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   const l: Launcher = {
     child,
@@ -395,6 +403,7 @@ test('Slurm: hepflow-pool.sbatch runs the pool for its --time, its B:TERM drains
   timeout: 900_000,
 }, async () => {
   const slurm = await startSlurm(path.join(tmp, 'slurm'));
+  let job: string | undefined;
   try {
     const site = path.join(tmp, 'site.env');
     writeFileSync(
@@ -434,7 +443,7 @@ test('Slurm: hepflow-pool.sbatch runs the pool for its --time, its B:TERM drains
       ],
       { env: { ...process.env, ...slurm.env, HEPFLOW_SITE_ENV: site }, encoding: 'utf8', cwd: tmp },
     );
-    const job = submitted.trim().split(';')[0]!;
+    job = submitted.trim().split(';')[0]!;
     const jobOutput = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
     const pid = await until(
       'the job starting its worker',
@@ -455,7 +464,7 @@ test('Slurm: hepflow-pool.sbatch runs the pool for its --time, its B:TERM drains
     assert.match(jobOutput(), /\[gpu-0\] .*draining \(SIGTERM\)/);
     assert.match(jobOutput(), /gpu-0 \(pid \d+\) exited with status 0/);
     const state = await until('the job state', undefined, async () => {
-      const r = spawnSync('scontrol', ['show', 'job', job], {
+      const r = spawnSync('scontrol', ['show', 'job', job!], {
         env: { ...process.env, ...slurm.env },
         encoding: 'utf8',
       });
@@ -469,6 +478,8 @@ test('Slurm: hepflow-pool.sbatch runs the pool for its --time, its B:TERM drains
     local.child.kill('SIGTERM');
     assert.equal(await local.exited, 0, local.output);
   } finally {
+    // Whatever the job still runs goes with it (scancel: slurmd's processes outlive slurmd).
+    if (job) spawnSync('scancel', ['--full', '--signal=KILL', job], { env: { ...process.env, ...slurm.env } });
     slurm.stop();
   }
 });
