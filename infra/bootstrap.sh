@@ -82,6 +82,14 @@ if [[ -z "${HEPFLOW_CHROMIUM:-}" ]]; then apt_package chromium chromium "the bro
 # nginx, the TLS-terminating gRPC proxy in front of Temporal in the connection tests.
 apt_package nginx nginx "the Temporal TLS/mTLS/API-key tests"
 
+# Slurm and munge, for `npm run test:slurm` only (HEPFLOW_SLURM=1): the test runs its own
+# slurmctld, slurmd and munged as root on this machine; elsewhere it skips and says why.
+if [[ ${HEPFLOW_SLURM:-} == 1 ]] && ! command -v slurmctld >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing slurm-wlm and munge (apt)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; }
+  apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install slurm-wlm; the Slurm test will skip"
+fi
+
 # The Kafka broker (for the streaming inference service and its tests): skipped, with the
 # reason, where Java 17 or Maven is missing.
 bash infra/kafka/install.sh || [[ $? -eq 2 ]]
