@@ -22,6 +22,8 @@ import { projectRoot } from '../src/paths.js';
 import { describeDeployment, versionDrainage, versionTaskQueues } from '../src/temporal/deployments.js';
 import { deploymentOptions } from '../src/temporal/versioning.js';
 import { bundleWorkflows } from '../src/temporal/workflow-bundle.js';
+import { createPoolWorker } from '../workers/pool-worker.js';
+import { workerOptions } from '../workers/worker-options.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import {
   deferred,
@@ -149,8 +151,20 @@ test('a pipeline in flight finishes on the build it started on while new runs st
         (await versionTaskQueues(client, deploymentName, buildId))?.length ? true : undefined,
       );
 
+    // The pool's own worker, as `hepflow worker cpu` makes it from the environment, reports build A.
+    const poolWorker = await createPoolWorker(
+      env.nativeConnection,
+      'default',
+      workerOptions('cpu', ['--task-queue', taskQueue], {
+        HEPFLOW_WORKER_VERSIONING: '1',
+        HEPFLOW_DEPLOYMENT_NAME: deploymentName,
+      }),
+    );
+    assert.deepEqual(poolWorker.options.workerDeploymentOptions, versionA);
+    await poolWorker.runUntil(polled(a));
+    // The test's build-A workers (the same bundle, stubbed activities) take over.
     await cpuWorker(bundleA, versionA, true);
-    await polled(a);
+    await assert.rejects(hepflow(['workers', 'promote', `${a}-unknown`], cli), /no worker of .* has polled yet/);
     await hepflow(['workers', 'promote', a], cli);
     const input = pipelineInput({ models: [{ name: 'hlf', spec: { kind: 'hlf' }, pool: 'gpu', gpuTaskQueue }] });
     const inFlight = await client.workflow.start<typeof pipelineWorkflow>('pipelineWorkflow', {
