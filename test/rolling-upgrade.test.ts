@@ -96,6 +96,10 @@ test('a pipeline in flight finishes on the build it started on while new runs st
     const deploymentName = `upgrade-${randomUUID().slice(0, 8)}`;
     const cli = { TEMPORAL_ADDRESS: env.address, HEPFLOW_DEPLOYMENT_NAME: deploymentName, HEPFLOW_STACK: 'none' };
     const cliBuildId = hepflow(['workers', 'build-id'], cli);
+    const beforeAnyWorker = assert.rejects(
+      hepflow(['workers', 'status'], cli),
+      /no versioned worker of Worker Deployment 'upgrade-.*' has polled yet/,
+    );
     const [bundleA, bundleB, bundlePatched] = await bundles;
     const versionA = deploymentOptions({ deploymentName }, bundleA);
     const versionB = deploymentOptions({ deploymentName }, bundleB);
@@ -103,6 +107,7 @@ test('a pipeline in flight finishes on the build it started on while new runs st
     assert.notEqual(a, b, 'changed workflow code gets a new build id by itself');
     // The id the CLI reports for this checkout is the one its workers poll with.
     assert.equal((await cliBuildId).trim(), a);
+    await beforeAnyWorker;
 
     const taskQueue = `upgrade-cpu-${randomUUID()}`;
     const gpuTaskQueue = `upgrade-gpu-${randomUUID()}`;
@@ -234,9 +239,11 @@ test('a pipeline in flight finishes on the build it started on while new runs st
     await eventually('A to be drained', async () =>
       (await versionDrainage(client, deploymentName, a)) === 'DRAINED' ? true : undefined,
     );
-    const status = JSON.parse(await hepflow(['workers', 'status', '--json'], cli)) as Awaited<
-      ReturnType<typeof describeDeployment>
-    >;
+    const [json, text] = await Promise.all([
+      hepflow(['workers', 'status', '--json'], cli),
+      hepflow(['workers', 'status'], cli),
+    ]);
+    const status = JSON.parse(json) as Awaited<ReturnType<typeof describeDeployment>>;
     assert.equal(status?.currentBuildId, b);
     assert.deepEqual(
       status?.versions.map((v) => [v.buildId, v.status]),
@@ -245,6 +252,11 @@ test('a pipeline in flight finishes on the build it started on while new runs st
         [a, 'DRAINED'],
       ],
     );
+    assert.match(
+      text,
+      new RegExp(`current ${b}\\n {2}${b} {2}CURRENT[^\\n]*\\n {4}task queues: ${taskQueue} \\((workflow|activity)\\)`),
+    );
+    assert.match(text, new RegExp(`\\n {2}${a} {2}DRAINED`));
   } finally {
     for (const w of workers) w.worker.shutdown();
     await Promise.all(workers.map((w) => w.running));
