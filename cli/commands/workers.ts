@@ -7,17 +7,14 @@ import {
   versionTaskQueues,
   type DeploymentState,
 } from '../../src/temporal/deployments.js';
-import { deploymentNameOf, versioningSettings } from '../../src/temporal/versioning.js';
+import { buildIdOf, deploymentNameOf } from '../../src/temporal/versioning.js';
 import { bundleWorkflows, defaultBuildId } from '../../src/temporal/workflow-bundle.js';
 
 type Out = NodeJS.WritableStream;
 
 /** The build id a CPU worker started from this checkout would poll with: HEPFLOW_BUILD_ID, else the hash of its workflow bundle. */
 async function localBuildId(): Promise<string> {
-  return (
-    versioningSettings({ ...process.env, HEPFLOW_WORKER_VERSIONING: '1' })?.buildId ??
-    defaultBuildId(await bundleWorkflows(new DefaultLogger('WARN')))
-  );
+  return buildIdOf() ?? defaultBuildId(await bundleWorkflows(new DefaultLogger('WARN')));
 }
 
 /** `hepflow workers build-id`: for image tags and Kubernetes names, so a deployment names the version its workers will report. */

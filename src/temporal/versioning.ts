@@ -39,17 +39,18 @@ function checkedName(variable: string, value: string, forbidden: readonly string
 export const deploymentNameOf = (env: NodeJS.ProcessEnv = process.env): string =>
   checkedName('HEPFLOW_DEPLOYMENT_NAME', env.HEPFLOW_DEPLOYMENT_NAME ?? DEFAULT_DEPLOYMENT_NAME, ['.', ':']);
 
+/** HEPFLOW_BUILD_ID, checked; undefined when unset (the build id then comes from the workflow code). */
+export const buildIdOf = (env: NodeJS.ProcessEnv = process.env): string | undefined =>
+  env.HEPFLOW_BUILD_ID === undefined ? undefined : checkedName('HEPFLOW_BUILD_ID', env.HEPFLOW_BUILD_ID, []);
+
 /** The versioning a worker was asked for, or undefined when it polls unversioned (HEPFLOW_WORKER_VERSIONING unset or 0). */
 export function versioningSettings(env: NodeJS.ProcessEnv = process.env): VersioningSettings | undefined {
   const flag = env.HEPFLOW_WORKER_VERSIONING;
   if (flag === undefined || flag === '' || flag === '0') return undefined;
   if (flag !== '1')
     throw new Error(`HEPFLOW_WORKER_VERSIONING must be 1 (versioned) or 0 (unversioned), got '${flag}'`);
-  const buildId = env.HEPFLOW_BUILD_ID;
-  return {
-    deploymentName: deploymentNameOf(env),
-    ...(buildId !== undefined ? { buildId: checkedName('HEPFLOW_BUILD_ID', buildId, []) } : {}),
-  };
+  const buildId = buildIdOf(env);
+  return { deploymentName: deploymentNameOf(env), ...(buildId !== undefined ? { buildId } : {}) };
 }
 
 /** The worker options for `settings`, its build id defaulting to the hash of the workflow code it runs. */
