@@ -121,7 +121,10 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
       // Ready once the first poll is out, which may follow the worker's line.
       let status = 0;
       for (const until = Date.now() + 120_000; status !== 200 && Date.now() < until; ) {
-        status = (await fetch(`http://127.0.0.1:${cpuHealth}/${probe}`)).status;
+        status = await fetch(`http://127.0.0.1:${cpuHealth}/${probe}`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status !== 200) await new Promise((r) => setTimeout(r, 500));
       }
       assert.equal(status, 200, `/${probe} of a polling worker`);
