@@ -70,11 +70,9 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
       HEPFLOW_CPU_MAX_ACTIVITIES: '2',
       HEPFLOW_GRU_THREADS: '2',
     };
-    // The cluster's CA file does not exist here (TLS to S3 is tested with the connection
-    // settings); Worker Versioning is left to the upgrade test, which sets a current version.
+    // The cluster's CA file does not exist here (TLS to S3 is tested with the connection settings).
     delete env.AWS_CA_BUNDLE;
     delete env.NODE_EXTRA_CA_CERTS;
-    delete env.HEPFLOW_WORKER_VERSIONING;
     return env;
   };
   const entrypoint = path.join(app, 'bin/hepflow-entrypoint');
