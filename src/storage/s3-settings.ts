@@ -1,3 +1,5 @@
+import { parseInteger } from '../settings.js';
+
 /**
  * S3 settings, apart from the S3 backend (s3-store.ts) so that reading them does not load
  * the AWS SDK: a run on local files never imports it.
@@ -12,6 +14,12 @@ export interface S3Settings {
   readonly maxAttempts: number;
   /** Keys per ListObjectsV2 page (S3's maximum and default is 1000). */
   readonly listPageSize: number;
+  /**
+   * How long one request may wait for the server (to connect, to answer, between bytes)
+   * before it fails as a retryable error: a host behind a partition drops packets
+   * without a reset, and without a limit the request would wait forever.
+   */
+  readonly timeoutMs: number;
 }
 
 /**
@@ -35,5 +43,6 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
     partSize: partMiB * 1024 * 1024,
     maxAttempts: Number(env.HEPFLOW_S3_MAX_ATTEMPTS ?? '4'),
     listPageSize: Number(env.HEPFLOW_S3_LIST_PAGE_SIZE ?? '1000'),
+    timeoutMs: parseInteger('HEPFLOW_S3_TIMEOUT_S', env.HEPFLOW_S3_TIMEOUT_S, 120) * 1000,
   };
 }

@@ -101,7 +101,14 @@ export class S3Store implements ObjectStore {
       // validating it against a byte range always fails. TLS and TCP still protect us.
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestChecksumCalculation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
+      // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes
+      // and keeps waiting; socketTimeout covers a body that stops arriving mid-way.
+      requestHandler: {
+        connectionTimeout: Math.min(5_000, settings.timeoutMs),
+        requestTimeout: settings.timeoutMs,
+        socketTimeout: settings.timeoutMs,
+        throwOnRequestTimeout: true,
+      },
     };
     if (settings.endpoint) config.endpoint = settings.endpoint;
     this.client = new S3Client(config);
