@@ -70,11 +70,9 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
       HEPFLOW_CPU_MAX_ACTIVITIES: '2',
       HEPFLOW_GRU_THREADS: '2',
     };
-    // The cluster's CA file does not exist here (TLS to S3 is tested with the connection
-    // settings); Worker Versioning is left to the upgrade test, which sets a current version.
+    // The cluster's CA file does not exist here (TLS to S3 is tested with the connection settings).
     delete env.AWS_CA_BUNDLE;
     delete env.NODE_EXTRA_CA_CERTS;
-    delete env.HEPFLOW_WORKER_VERSIONING;
     return env;
   };
   const entrypoint = path.join(app, 'bin/hepflow-entrypoint');
@@ -108,12 +106,28 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
     return code;
   };
 
+  const cpuHealth = await freePort();
   const cpu = await start(
     'cpu',
     ['cpu'],
-    podEnv('hepflow-cpu-worker', await freePort()),
+    podEnv('hepflow-cpu-worker', cpuHealth),
     new RegExp(`hepflow cpu worker: task queue '${CPU_TASK_QUEUE}'`),
   );
+  // The probes the manifests point at the health port, once the worker serves them.
+  if (spawnSync('grep', ['-rq', 'HEPFLOW_HEALTH_PORT', path.join(app, 'dist')]).status === 0) {
+    for (const probe of ['livez', 'readyz']) {
+      // Ready once the first poll is out, which may follow the worker's line.
+      let status = 0;
+      for (const until = Date.now() + 120_000; status !== 200 && Date.now() < until; ) {
+        status = await fetch(`http://127.0.0.1:${cpuHealth}/${probe}`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (status !== 200) await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.equal(status, 200, `/${probe} of a polling worker`);
+    }
+  }
   const gpu = await start(
     'gpu',
     ['gpu'],

@@ -97,12 +97,18 @@ function semanticProblems(objects: readonly K8sObject[]): string[] {
     problems.push('hepflow-gpu-worker: no GPU node selection');
   if (!gpu.tolerations?.some((t: Loose) => t.key === 'nvidia.com/gpu'))
     problems.push('hepflow-gpu-worker: no toleration for GPU nodes');
-  const cpu = containerEnv(objects, 'hepflow-cpu-worker');
-  const cpuImage = (find(objects, 'Deployment', 'hepflow-cpu-worker') as Loose).spec.template.spec.containers[0].image;
-  if (cpu.HEPFLOW_WORKER_VERSIONING === '1' && cpu.HEPFLOW_BUILD_ID !== String(cpuImage).split(':').at(-1)) {
-    problems.push(
-      `hepflow-cpu-worker: HEPFLOW_BUILD_ID '${cpu.HEPFLOW_BUILD_ID}' is not its image's tag (${cpuImage})`,
-    );
+  for (const d of kinds('Deployment')) {
+    const env = containerEnv(objects, d.metadata.name);
+    // Each version must run until it drains: a Deployment that a rolling update replaces
+    // in place (one name for every build) would stop it under its pinned runs.
+    if (
+      env.HEPFLOW_WORKER_VERSIONING === '1' &&
+      !(env.HEPFLOW_BUILD_ID && d.metadata.name.endsWith(`-${env.HEPFLOW_BUILD_ID}`))
+    ) {
+      problems.push(
+        `${d.metadata.name}: versioned, but not a Deployment of its own build (name without HEPFLOW_BUILD_ID '${env.HEPFLOW_BUILD_ID}')`,
+      );
+    }
   }
   for (const d of kinds('Deployment')) {
     const pod = d.spec.template.spec;
@@ -275,11 +281,14 @@ test('broken copies are rejected, each for its own reason', { skip }, () => {
       /TEMPORAL_API_KEY written inline/,
     ],
     [
-      'build id not the image',
+      'versioned pool rolled in place',
       broken('temporal-cloud', 'Deployment', 'hepflow-cpu-worker', (d) => {
-        d.spec.template.spec.containers[0].image = 'registry.example.org/hepflow/worker:0.2.0-cpu';
+        d.spec.template.spec.containers[0].env.push(
+          { name: 'HEPFLOW_WORKER_VERSIONING', value: '1' },
+          { name: 'HEPFLOW_BUILD_ID', value: '0.2.0-cpu' },
+        );
       }),
-      /HEPFLOW_BUILD_ID '0.1.0-cpu' is not its image's tag/,
+      /versioned, but not a Deployment of its own build/,
     ],
     [
       'no GPU asked for',

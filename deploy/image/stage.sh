@@ -28,7 +28,8 @@ for addon in native/*/build/Release/*.node; do
   cp "$addon" "$dest/$addon"
 done
 if [[ ${HEPFLOW_STAGE_LINK:-} == 1 ]]; then cp -al node_modules "$dest/"; else cp -a node_modules "$dest/"; fi
-(cd "$dest" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null)
+# No install scripts, as the checkout's .npmrc says: they download binaries (canvas).
+(cd "$dest" && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 install -m 0755 deploy/image/entrypoint.sh "$dest/bin/hepflow-entrypoint"
 
 # The CPU features that the compiler may use at this -march, as /proc/cpuinfo names them,
