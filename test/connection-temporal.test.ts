@@ -240,7 +240,7 @@ describe('Temporal behind TLS, mTLS and an API key', { skip: nginxMissing() }, (
     );
     refused(
       { ...mtlsVars(), TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientCert },
-      /TEMPORAL_TLS_CLIENT_KEY_PATH: the client key is not PEM/,
+      /^TEMPORAL_TLS_CLIENT_KEY_PATH: the client key '.*client\.pem' is not PEM/,
     );
     refused({ TEMPORAL_ADDRESS: 'https://temporal.example.com' }, /TEMPORAL_ADDRESS must be host:port, got 'https:/);
     refused(

@@ -126,7 +126,11 @@ export function temporalSettings(
         text = typeof source.data === 'string' ? source.data : Buffer.from(source.data).toString('utf8');
       }
       if (!input.pem.test(text)) {
-        throw new TemporalConfigError(`${varName}: the ${input.what} is not PEM (no '-----BEGIN' block of that kind)`);
+        // The file's name, never its text: a key's data is a secret.
+        const which = 'path' in source ? ` '${source.path}'` : '';
+        throw new TemporalConfigError(
+          `${varName}: the ${input.what}${which} is not PEM (no '-----BEGIN' block of that kind)`,
+        );
       }
     }
     if ((tls.clientCert === undefined) !== (tls.clientKey === undefined)) {
