@@ -29,8 +29,14 @@ async function httpAnswers(url: string): Promise<boolean> {
   }
 }
 
-/** The local stack: Temporal's dev server and an S3-compatible server, under one data directory. */
-export function localStack(config: StackConfig): { temporal: ManagedProcess; s3: ManagedProcess } {
+/**
+ * The local stack: Temporal's dev server and an S3-compatible server, under one data
+ * directory. `s3Args` go to rclone as well (a test's TLS certificate, virtual-host style).
+ */
+export function localStack(
+  config: StackConfig,
+  o: { readonly s3Args?: readonly string[] } = {},
+): { temporal: ManagedProcess; s3: ManagedProcess } {
   const stateDir = path.join(config.dataDir, 'stack');
   const t = config.temporal;
   const temporal = new ManagedProcess(
@@ -71,6 +77,7 @@ export function localStack(config: StackConfig): { temporal: ManagedProcess; s3:
       path.join(stateDir, 'rclone.conf'),
       '--log-level',
       'NOTICE',
+      ...(o.s3Args ?? []),
       s.root,
     ],
     () => httpAnswers(`http://${s.ip}:${s.port}/`),

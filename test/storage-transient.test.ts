@@ -173,6 +173,7 @@ describe('storage failures are classified at their source', () => {
         partSize: 8 << 20,
         maxAttempts: 1,
         listPageSize: 1000,
+        timeoutMs: 30_000,
       };
       const busy = new Storage(() => ({ ...settings, endpoint: `http://127.0.0.1:${port}` }));
       await assert.rejects(

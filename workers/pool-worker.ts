@@ -48,8 +48,10 @@ export async function createPoolWorker(
       : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
-    // A long training step may delay a heartbeat; give the worker time to finish cleanly.
-    shutdownGraceTime: '30 seconds',
+    // Running activities may finish within the grace; then they are cancelled and fail
+    // retryably (activities/heartbeat.ts), and workers/lifecycle.ts exits the process hard
+    // if they do not report within HEPFLOW_SHUTDOWN_FORCE_S more.
+    shutdownGraceTime: options.shutdown.graceS * 1000,
     // The SDK sends heartbeats at most every 80% of the heartbeat timeout by default,
     // leaving the server a few seconds of slack; the activities' 5-s timer cadence
     // (src/contract/policies.ts) reaches the server as is instead.

@@ -1,21 +1,30 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { packageVersion, projectRoot } from '../paths.js';
+import { packageVersion } from '../paths.js';
+
+/**
+ * The compiled tree this module lies in, as Node resolved it: dist/ is a symlink to a
+ * build under .build/ (infra/build.sh), and webpack resolves symlinks, so the entry it
+ * writes and the modules it reads must be named by their real paths.
+ */
+const compiledRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The module every CPU worker bundles: all of hepflow's workflows. */
-export const WORKFLOWS_PATH = path.join(projectRoot, 'dist', 'workflows', 'index.js');
+export const WORKFLOWS_PATH = path.join(compiledRoot, 'workflows', 'index.js');
 
 /**
  * Bundles a workflows module. Webpack names modules relative to its context, which
- * defaults to the process's working directory: pinned to the checkout, the same code
- * gives the same bytes (and so the same build id) whatever directory a worker starts in.
+ * defaults to the process's working directory: pinned to the compiled tree, the same code
+ * gives the same bytes (and so the same build id) whatever directory a worker starts in
+ * and whichever build directory dist/ points at.
  */
 export function bundleWorkflows(logger: Logger, workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath,
     logger,
-    webpackConfigHook: (config) => ({ ...config, context: projectRoot }),
+    webpackConfigHook: (config) => ({ ...config, context: compiledRoot }),
   });
 }
 
