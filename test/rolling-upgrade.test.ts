@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { decodeVersioningBehavior } from '@temporalio/common';
@@ -35,7 +36,8 @@ import {
 } from './helpers/workflow-stubs.js';
 import type { pipelineWorkflow } from '../workflows/pipeline.js';
 
-const helpers = path.join(projectRoot, 'dist', 'test', 'helpers');
+// Named as Node resolved this module (dist/ may be a symlink, which webpack resolves too).
+const helper = (file: string) => fileURLToPath(new URL(`./helpers/${file}`, import.meta.url));
 const RUN_TIMEOUT = '2 minutes';
 
 /** `hepflow <args>` against the test's server, as an operator runs it. */
@@ -78,8 +80,8 @@ test('a pipeline in flight finishes on the build it started on while new runs st
   const logger = new DefaultLogger('WARN');
   const bundles = Promise.all([
     workflowBundle(),
-    bundleWorkflows(logger, path.join(helpers, 'upgraded-workflows.js')),
-    bundleWorkflows(logger, path.join(helpers, 'patched-workflows.js')),
+    bundleWorkflows(logger, helper('upgraded-workflows.js')),
+    bundleWorkflows(logger, helper('patched-workflows.js')),
   ]);
   const env: TestWorkflowEnvironment = await startTestTemporal({
     // The server counts a version's open pinned runs every 3 minutes by default.
