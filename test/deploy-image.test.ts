@@ -106,6 +106,13 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
     return code;
   };
 
+  // Both pools start at once, as their pods would.
+  const gpuStarted = start(
+    'gpu',
+    ['gpu'],
+    podEnv('hepflow-gpu-worker', await freePort()),
+    new RegExp(`hepflow gpu worker: task queue '${GPU_TASK_QUEUE}'`),
+  );
   const cpuHealth = await freePort();
   const cpu = await start(
     'cpu',
@@ -113,28 +120,21 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
     podEnv('hepflow-cpu-worker', cpuHealth),
     new RegExp(`hepflow cpu worker: task queue '${CPU_TASK_QUEUE}'`),
   );
-  // The probes the manifests point at the health port, once the worker serves them.
-  if (spawnSync('grep', ['-rq', 'HEPFLOW_HEALTH_PORT', path.join(app, 'dist')]).status === 0) {
-    for (const probe of ['livez', 'readyz']) {
-      // Ready once the first poll is out, which may follow the worker's line.
-      let status = 0;
-      for (const until = Date.now() + 120_000; status !== 200 && Date.now() < until; ) {
-        status = await fetch(`http://127.0.0.1:${cpuHealth}/${probe}`).then(
-          (r) => r.status,
-          () => 0,
-        );
-        if (status !== 200) await new Promise((r) => setTimeout(r, 500));
-      }
-      assert.equal(status, 200, `/${probe} of a polling worker`);
+  // The probes the manifests point at the health port.
+  for (const probe of ['livez', 'readyz']) {
+    // Ready once the first poll is out, which may follow the worker's line.
+    let status = 0;
+    for (const until = Date.now() + 120_000; status !== 200 && Date.now() < until; ) {
+      status = await fetch(`http://127.0.0.1:${cpuHealth}/${probe}`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status !== 200) await new Promise((r) => setTimeout(r, 500));
     }
+    assert.equal(status, 200, `/${probe} of a polling worker`);
   }
-  const gpu = await start(
-    'gpu',
-    ['gpu'],
-    podEnv('hepflow-gpu-worker', await freePort()),
-    new RegExp(`hepflow gpu worker: task queue '${GPU_TASK_QUEUE}'`),
-  );
 
+  const gpu = await gpuStarted;
   const handle = await temporal.client.workflow.start<typeof generateWorkflow>('generateWorkflow', {
     taskQueue: CPU_TASK_QUEUE,
     workflowId: `deploy-image-${Date.now()}`,
