@@ -9,10 +9,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot as root } from '../src/paths.js';
 import { DEFAULT_FORCE_S, DEFAULT_GRACE_S, LEASE_MARGIN_SLACK_S } from '../workers/lifecycle.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const batch = (f: string) => path.join(root, 'deploy', 'batch', f);
 /** The least warning a batch system must give before its kill: what a drain may take, with the slack. */
 const MIN_WARNING_S = DEFAULT_GRACE_S + DEFAULT_FORCE_S + LEASE_MARGIN_SLACK_S;

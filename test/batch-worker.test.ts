@@ -12,11 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import { projectRoot as root } from '../src/paths.js';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { workerOptions } from '../workers/worker-options.js';
 import type { HealthReport } from '../workers/health.js';
@@ -31,7 +31,6 @@ import { startTestTemporal } from './helpers/temporal.js';
 import { freePort } from './helpers/net.js';
 import { buildPhysicsDataset } from './helpers/physics-data.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const launcherScript = path.join(root, 'deploy', 'batch', 'hepflow-batch-worker.sh');
 
 let s3: TestS3;
