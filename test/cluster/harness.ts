@@ -171,6 +171,34 @@ export class ClusterStack {
     throw new Error(`cluster: ${handle.workflowId} not done within the ${seconds}-s deadline; stuck in ${what}`);
   }
 
+  /**
+   * The activities of a run (its workflows and their children) that took more than one
+   * attempt, from the histories: what a fault cost in retries, and why each was retried.
+   */
+  async retried(workflowId: string): Promise<string[]> {
+    const history = await this.stack.client.workflow.getHandle(workflowId).fetchHistory();
+    const types = new Map<string, string>();
+    const out: string[] = [];
+    const children: string[] = [];
+    for (const e of history.events ?? []) {
+      const id = String(e.eventId);
+      if (e.activityTaskScheduledEventAttributes)
+        types.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+      const started = e.activityTaskStartedEventAttributes;
+      if (started && (started.attempt ?? 1) > 1) {
+        const type = types.get(String(started.scheduledEventId)) ?? '?';
+        const host = this.hostOf(started.identity);
+        out.push(
+          `${type} attempt ${started.attempt}${host ? ` on ${host}` : ''} after "${started.lastFailure?.message ?? '?'}"`,
+        );
+      }
+      const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId;
+      if (child) children.push(child);
+    }
+    for (const child of children) out.push(...(await this.retried(child)));
+    return out;
+  }
+
   async stop(): Promise<void> {
     try {
       await this.stack.stop();
