@@ -73,7 +73,8 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
-const namespaces = (): string[] =>
+/** The hfc- namespaces on this machine. */
+export const listNamespaces = (): string[] =>
   ip('netns', 'list')
     .split('\n')
     .map((l) => l.split(' ')[0]!)
@@ -110,7 +111,7 @@ function killAllIn(ns: string): void {
 }
 
 function removeIndex(index: number): void {
-  for (const ns of namespaces().filter((n) => indexOf(n) === index)) {
+  for (const ns of listNamespaces().filter((n) => indexOf(n) === index)) {
     killAllIn(ns);
     try {
       ip('netns', 'del', ns);
@@ -143,7 +144,7 @@ const recordOf = (index: number): Record_ | undefined => {
 export function removeStaleClusters(): number[] {
   mkdirSync(RECORDS, { recursive: true, mode: 0o700 });
   const indices = new Set<number>([
-    ...namespaces().map(indexOf),
+    ...listNamespaces().map(indexOf),
     ...bridges().map(indexOf),
     ...readdirSync(RECORDS).map((f) => Number.parseInt(f, 10)),
   ]);
@@ -189,7 +190,7 @@ export class NetnsCluster {
       if (!/^[a-z0-9]{1,20}$/.test(r)) throw new Error(`cluster: role '${r}' must be 1–20 of [a-z0-9]`);
     }
     removeStaleClusters();
-    const used = new Set([...namespaces().map(indexOf), ...bridges().map(indexOf)]);
+    const used = new Set([...listNamespaces().map(indexOf), ...bridges().map(indexOf)]);
     let index = 0;
     for (let i = 1; i < 255 && !index; i++) {
       if (used.has(i)) continue;

@@ -98,6 +98,8 @@ interface Row {
   readonly meanLoad1: number;
   /** Activities that needed more than one attempt, and why. */
   readonly retried: readonly string[];
+  /** Seconds per stage, from the run's report. */
+  readonly stages?: Readonly<Record<string, number>> | undefined;
 }
 
 let c: ClusterStack;
@@ -122,11 +124,14 @@ async function runCase(name: string, disturb?: (h: WorkflowHandle) => Promise<vo
   }
 }
 
+const stagesOf = (r: PipelineRun) =>
+  r.report && Object.fromEntries(r.report.timings.map((t) => [t.stage, Math.round(t.seconds)]));
+
 function record(row: Row): void {
   rows.push(row);
   const extra = row.lostSeconds === undefined ? '' : ` (${row.lostSeconds >= 0 ? '+' : ''}${row.lostSeconds} s lost)`;
   console.log(
-    `CLUSTER | ${row.fault} | ${row.outcome} | ${row.seconds} s${extra} | load ${row.meanLoad1} on ${os.availableParallelism()} cores | ${row.host ? `on ${row.host}; ` : ''}retried: ${row.retried.join('; ') || 'none'}`,
+    `CLUSTER | ${row.fault} | ${row.outcome} | ${row.seconds} s${extra} | ${JSON.stringify(row.stages ?? {})} | load ${row.meanLoad1} on ${os.availableParallelism()} cores | ${row.host ? `on ${row.host}; ` : ''}retried: ${row.retried.join('; ') || 'none'}`,
   );
   writeFileSync(
     RESULTS,
@@ -141,10 +146,10 @@ before(async () => {
   if (SKIP) return;
   c = await ClusterStack.start(3);
   await uploadRealDelphes(c);
-  // Untimed: a worker's first run loads its addons and compiles the hot paths (half the
-  // reference's time on a loaded machine), which would be counted against no fault.
-  const warm = await runCase('warm-up');
-  assert.ifError(warm.r.error);
+  // Untimed: a worker's first runs load its addons and compile the hot paths (half the
+  // reference's time on a loaded machine), which would be counted against no fault;
+  // two, so that more hosts have run each stage.
+  for (const name of ['warm-up-1', 'warm-up-2']) assert.ifError((await runCase(name)).r.error);
   const { r, meanLoad1, retried } = await runCase('reference');
   ref = r;
   record({
@@ -152,6 +157,7 @@ before(async () => {
     fault: 'none (undisturbed reference)',
     outcome: outcomeOf(r),
     seconds: Math.round(r.seconds),
+    stages: stagesOf(r),
     meanLoad1,
     retried,
   });
@@ -186,6 +192,7 @@ for (const f of FAULTS) {
       host,
       outcome: outcomeOf(r),
       seconds: Math.round(r.seconds),
+      stages: stagesOf(r),
       lostSeconds: Math.round(r.seconds - ref.seconds),
       meanLoad1,
       retried,
@@ -202,6 +209,7 @@ test('undisturbed again, after every fault: the same outcome (and the timing noi
     fault: 'none (undisturbed, after the faults)',
     outcome: outcomeOf(r),
     seconds: Math.round(r.seconds),
+    stages: stagesOf(r),
     lostSeconds: Math.round(r.seconds - ref.seconds),
     meanLoad1,
     retried,
