@@ -21,6 +21,7 @@ import type {
   ValidatePartResult,
 } from '../src/ml/distributed/jobs.js';
 import { trainingFailure } from './training-failure.js';
+import { interruptible } from './heartbeat.js';
 
 function threadOptions(what: string, progress: { last?: unknown }) {
   const ctx = Context.current();
@@ -46,7 +47,7 @@ async function run<T>(what: string, body: (progress: { last?: unknown }) => Prom
   ctx.heartbeat();
   const beat = setInterval(() => ctx.heartbeat(progress.last), 1000);
   try {
-    return await body(progress);
+    return await interruptible(what, body(progress));
   } catch (e) {
     throw trainingFailure(what, e);
   } finally {

@@ -1,4 +1,5 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { interruption } from './heartbeat.js';
 import { AbortError } from '../src/ml/errors.js';
 import { TrainingWorkerError } from '../src/ml/train-runner.js';
 import { nonRetryable } from '../src/contract/errors.js';
@@ -11,17 +12,14 @@ import { nonRetryable } from '../src/contract/errors.js';
  * Training stopped by its AbortSignal because the workflow was cancelled is a
  * CancelledFailure, which the SDK reports as the activity cancelled, so the workflow
  * ends CANCELED rather than counting a failed point. Stopped for any other reason (the
- * worker shutting down, the attempt timed out), it is retried, and the next attempt
- * resumes from the checkpoint.
+ * worker shutting down, the attempt timed out), it is an `interruption`, retried, and
+ * the next attempt resumes from the checkpoint.
  */
 export function trainingFailure(what: string, e: unknown): unknown {
   if (e instanceof AbortError) {
     const why = Context.current().cancellationDetails;
     if (why === undefined || why.cancelRequested) return new CancelledFailure(`${what} cancelled: ${e.message}`);
-    return ApplicationFailure.retryable(
-      `${what} interrupted (${why.workerShutdown ? 'worker shutting down' : 'attempt timed out'}): ${e.message}`,
-      'TrainingInterrupted',
-    );
+    return interruption(what, e);
   }
   if (e instanceof TrainingWorkerError && e.nonRetryable) {
     return ApplicationFailure.create({ message: `${what}: ${e.message}`, type: e.name, nonRetryable: true, cause: e });

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Argument, Command, Option } from 'commander';
-import { projectRoot } from '../src/paths.js';
+import { packageVersion } from '../src/paths.js';
 import {
   csv,
   nonNegativeInteger,
@@ -25,9 +23,6 @@ import type { LsOptions } from './commands/objects.js';
 // action imports its module when it runs (TensorFlow.js, the Temporal client and the AWS
 // SDK together took ~2 s to load). Registering a command is one `.command(...)` entry.
 
-const version = (): string =>
-  (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
-
 const FOOTER = `
 URIs are s3://bucket/key, file:///path or local paths; inputs may also be http(s):// URLs (read-only).
 Exit codes: 0 success, 1 failure, 2 usage error. 'hepflow <command> --help' for a command's options.`;
@@ -50,7 +45,7 @@ const sampleOption = () =>
 export function buildProgram(): Command {
   const program = new Command('hepflow')
     .description("CERN's topology-classification pipeline as Temporal workflows")
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option(
       '--verbose',
       'also print the compute backend and GRU kernel chosen and library notices (or HEPFLOW_VERBOSE=1)',
@@ -101,6 +96,32 @@ export function buildProgram(): Command {
         return (await import('../workers/main.js')).runPoolWorker(pool, argv);
       },
     );
+
+  const workers = program
+    .command('workers')
+    .description('versioned worker pools (HEPFLOW_WORKER_VERSIONING=1): versions, promotion, drainage');
+  workers
+    .command('status')
+    .description("the Worker Deployment's current version and each version's drainage (HEPFLOW_DEPLOYMENT_NAME)")
+    .option('--json', 'as JSON')
+    .action(async (o: { json?: boolean }) => (await import('./commands/workers.js')).workersStatusCommand(o));
+  workers
+    .command('promote')
+    .description('make a build current: new runs start on it, pinned runs finish on theirs (also: roll back)')
+    .argument('[build-id]', "the version's build id (default: this checkout's, see 'hepflow workers build-id')")
+    .option(
+      '--ignore-missing-task-queues',
+      "promote even if the build's workers poll fewer task queues than the current one's",
+    )
+    .action(async (buildId: string | undefined, o: { ignoreMissingTaskQueues?: boolean }) =>
+      (await import('./commands/workers.js')).workersPromoteCommand(buildId, o),
+    );
+  workers
+    .command('build-id')
+    .description(
+      "the build id this checkout's CPU workers poll with (HEPFLOW_BUILD_ID, else version + workflow-code hash)",
+    )
+    .action(async () => (await import('./commands/workers.js')).workersBuildIdCommand());
 
   program
     .command('generate')

@@ -63,13 +63,31 @@ for addon in native/*/binding.gyp; do
   fi
 done
 
+# A Debian package, when its command is missing and we are root with apt; elsewhere the
+# tests that need it skip and say why: apt_package COMMAND PACKAGE WHAT-SKIPS.
+apt_package() {
+  command -v "$1" >/dev/null && return 0
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    log "$2 is missing and cannot be installed here (not root with apt); $3 will skip"
+    return 0
+  fi
+  log "installing $2 (apt)"
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2")
+  "${install[@]}" >/dev/null || { apt-get update -qq >/dev/null && "${install[@]}" >/dev/null; } ||
+    log "could not install $2; $3 will skip"
+}
 # Chromium, for the HTML report's browser test and `npm run screenshots` (Debian's package,
-# driven by playwright-core): installed when missing where we are root with apt; elsewhere
-# the browser test skips and says why (HEPFLOW_CHROMIUM names another binary).
-if [[ -z "${HEPFLOW_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  log "installing chromium (apt)"
-  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
-  apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install chromium; the browser test will skip"
+# driven by playwright-core; HEPFLOW_CHROMIUM names another binary).
+if [[ -z "${HEPFLOW_CHROMIUM:-}" ]]; then apt_package chromium chromium "the browser test"; fi
+# nginx, the TLS-terminating gRPC proxy in front of Temporal in the connection tests.
+apt_package nginx nginx "the Temporal TLS/mTLS/API-key tests"
+
+# Slurm and munge, for `npm run test:slurm` only (HEPFLOW_SLURM=1): the test runs its own
+# slurmctld, slurmd and munged as root on this machine; elsewhere it skips and says why.
+if [[ ${HEPFLOW_SLURM:-} == 1 ]] && ! command -v slurmctld >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing slurm-wlm and munge (apt)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; }
+  apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install slurm-wlm; the Slurm test will skip"
 fi
 
 # iproute2 and nftables, for the multi-host test's network-namespace hosts and partitions
@@ -84,6 +102,11 @@ fi
 # The Kafka broker (for the streaming inference service and its tests): skipped, with the
 # reason, where Java 17 or Maven is missing.
 bash infra/kafka/install.sh || [[ $? -eq 2 ]]
+
+# kustomize, kubeconform and the Kubernetes and KEDA schemas that the manifest test
+# (test/deploy-manifests.test.ts) validates deploy/k8s with: skipped, with the reason,
+# where Go is missing.
+bash infra/deploy-tools.sh || [[ $? -eq 2 ]]
 
 # Into a fresh directory, swapped in atomically: never under a running CLI or worker;
 # skipped when no source changed since the build dist/ points at.

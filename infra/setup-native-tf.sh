@@ -12,6 +12,7 @@
 #          tfjs-node-gpu on the `tensorflow` wheel with the CUDA 12 and cuDNN wheels it
 #          pins (infra/requirements-gpu.txt), in a venv of its own, .tools/venv-gpu:
 #          3.4 GB of wheels, 6.3 GB on disk. Without a usable GPU TensorFlow runs on the CPU.
+#          HEPFLOW_TF_VENV and HEPFLOW_TF_REQUIREMENTS choose another venv and list (the image).
 # Undo:  npm uninstall --no-save @tensorflow/tfjs-node (or -node-gpu); rm -rf .tools/venv-gpu
 # Note:  installed with --no-save, so the next `npm ci`/`npm install` removes it again, and
 #        so does installing the other variant: re-run the script.
@@ -22,17 +23,19 @@ log() { printf '[setup-native-tf] %s\n' "$*" >&2; }
 
 case "${HEPFLOW_TF:-cpu}" in
   cpu) venv="$root/.tools/venv" wheel=tensorflow-cpu npm_pkg=@tensorflow/tfjs-node ;;
-  gpu) venv="$root/.tools/venv-gpu" wheel=tensorflow npm_pkg=@tensorflow/tfjs-node-gpu ;;
+  gpu) venv="${HEPFLOW_TF_VENV:-$root/.tools/venv-gpu}" wheel=tensorflow npm_pkg=@tensorflow/tfjs-node-gpu ;;
   *) log "HEPFLOW_TF='$HEPFLOW_TF': expected cpu (the default) or gpu"; exit 1 ;;
 esac
 py="$venv/bin/python"
 if [[ $wheel == tensorflow ]]; then
   # A venv of its own: tensorflow and tensorflow-cpu install the same package directory.
-  want=$(sha256sum infra/requirements-gpu.txt | cut -c1-16)
+  # HEPFLOW_TF_REQUIREMENTS: the image's hash-locked list (deploy/image/requirements-gpu.lock).
+  req=${HEPFLOW_TF_REQUIREMENTS:-infra/requirements-gpu.txt}
+  want=$(sha256sum "$req" | cut -c1-16)
   if [[ ! -x "$py" || "$(cat "$venv.stamp" 2>/dev/null)" != "$want" ]]; then
-    log "installing infra/requirements-gpu.txt into ${venv#"$root/"} (3.4 GB of wheels, a few minutes)"
+    log "installing $req into ${venv#"$root/"} (3.4 GB of wheels, a few minutes)"
     [[ -x "$py" ]] || "${HEPFLOW_PYTHON:-python3}" -m venv "$venv"
-    "$py" -m pip install --quiet --disable-pip-version-check -r infra/requirements-gpu.txt
+    "$py" -m pip install --quiet --disable-pip-version-check -r "$req"
     printf '%s' "$want" > "$venv.stamp"
   fi
 fi

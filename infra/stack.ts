@@ -42,6 +42,10 @@ export interface StackLaunchers {
   readonly temporal?: RemoteServer | undefined;
   readonly s3?: RemoteServer | undefined;
 }
+export interface LocalStackOptions extends StackLaunchers {
+  /** More arguments for rclone (a test's TLS certificate, virtual-host style). */
+  readonly s3Args?: readonly string[];
+}
 
 function launched(remote: RemoteServer | undefined, command: string, args: string[]): [string, string[]] {
   const [first, ...rest] = remote?.launcher ?? [];
@@ -51,20 +55,20 @@ function launched(remote: RemoteServer | undefined, command: string, args: strin
 /** The local stack: Temporal's dev server and an S3-compatible server, under one data directory. */
 export function localStack(
   config: StackConfig,
-  launchers: StackLaunchers = {},
+  o: LocalStackOptions = {},
 ): { temporal: ManagedProcess; s3: ManagedProcess } {
   const stateDir = path.join(config.dataDir, 'stack');
   const t = config.temporal;
   const temporal = new ManagedProcess(
     'temporal',
     stateDir,
-    ...launched(launchers.temporal, findTool('temporal'), [
+    ...launched(o.temporal, findTool('temporal'), [
       'server',
       'start-dev',
       '--db-filename',
       t.dbFile,
       '--ip',
-      launchers.temporal?.bindIp ?? t.ip,
+      o.temporal?.bindIp ?? t.ip,
       '--port',
       String(t.port),
       '--ui-port',
@@ -82,15 +86,16 @@ export function localStack(
   const s3 = new ManagedProcess(
     's3',
     stateDir,
-    ...launched(launchers.s3, findTool('rclone'), [
+    ...launched(o.s3, findTool('rclone'), [
       'serve',
       's3',
       '--addr',
-      `${launchers.s3?.bindIp ?? s.ip}:${s.port}`,
+      `${o.s3?.bindIp ?? s.ip}:${s.port}`,
       '--config',
       path.join(stateDir, 'rclone.conf'),
       '--log-level',
       'NOTICE',
+      ...(o.s3Args ?? []),
       s.root,
     ]),
     () => httpAnswers(`http://${s.ip}:${s.port}/`),

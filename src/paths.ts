@@ -14,6 +14,10 @@ export const projectRoot: string = (() => {
   }
 })();
 
+/** hepflow's version, from the checkout's package.json. */
+export const packageVersion = (): string =>
+  (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
 /** Where the local stack keeps its state (Temporal's SQLite file, the S3 buckets, logs). */
 export const dataDir = (env: NodeJS.ProcessEnv = process.env): string =>
   path.resolve(env.HEPFLOW_DATA_DIR ?? path.join(projectRoot, '.data'));

@@ -6,7 +6,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,31 +14,13 @@ import type { Command } from 'commander';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { buildProgram } from '../cli/program.js';
+import { hepflow } from './helpers/cli.js';
 import { freePort } from './helpers/net.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import { HZZ, sharedFile } from './helpers/testdata.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 const FORBID_HEAVY = pathToFileURL(path.resolve('dist/test/helpers/forbid-heavy-imports.js')).href;
-
-function hepflow(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...nodeArgs, 'dist/cli/hepflow.js', ...args],
-      { env: { ...process.env, ...env } },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
 
 /** Every command path, e.g. ['stack', 'up'], from the parser's own definitions. */
 function commandPaths(cmd: Command, prefix: string[] = []): string[][] {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { workerOptions } from '../workers/worker-options.js';
 import { createPoolWorker } from '../workers/pool-worker.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { IngestInput } from '../workflows/ingest.js';
@@ -24,12 +25,11 @@ before(async () => {
   Object.assign(process.env, s3.env);
   store = storage();
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, env.namespace ?? 'default', {
-    pool: 'cpu',
-    taskQueue: TASK_QUEUE,
-    maxConcurrentActivities: 4,
-    maxConcurrentWorkflowTasks: 10,
-  });
+  worker = await createPoolWorker(
+    env.nativeConnection,
+    env.namespace ?? 'default',
+    workerOptions('cpu', ['--task-queue', TASK_QUEUE, '--max-activities', '4', '--max-workflow-tasks', '10'], {}),
+  );
   running = worker.run();
   const hzz = `s3://${s3.bucket}/in/hzz/`;
   for (const name of HZZ.files) await store.write(hzz + name, readFileSync(sharedFile(name)));

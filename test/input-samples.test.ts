@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { featureOutcomeProblem, resolveSamples, type SampleInput, type SampleOutcome } from '../src/input/samples.js';
 import { InputSchemaError, INPUT_URI_SCHEMES, uriProblem } from '../src/input/validate.js';
-import { pipelineInputSchema, featuresInputSchema } from '../workflows/input-schemas.js';
+import { distributedTrainInputSchema, pipelineInputSchema, featuresInputSchema } from '../workflows/input-schemas.js';
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
 import { sampleArgument } from '../cli/args.js';
 
@@ -249,4 +249,47 @@ test('--sample name=uri[,uri]: local paths become file:// URIs, directories keep
     ],
   );
   assert.throws(() => sampleArgument('qcd'), /expected name=uri/);
+});
+
+test('workers, localSteps and the model of a data-parallel training are checked at the edge, naming the key', () => {
+  const pipeline = (model: object) =>
+    pipelineInputSchema(
+      {
+        workUri: 's3://bkt/w',
+        generate: { events: 10, files: 1 },
+        models: [{ name: 'hlf', spec: { kind: 'hlf' }, ...model }],
+      },
+      'input',
+    );
+  pipeline({ workers: 3, localSteps: 16 });
+  schemaError(() => pipeline({ workers: 0 }), /^input\.models\[0\]\.workers: expected an integer >= 1/);
+  schemaError(() => pipeline({ localSteps: 'many' }), /^input\.models\[0\]\.localSteps: expected an integer >= 1/);
+  schemaError(
+    () =>
+      pipelineInputSchema(
+        {
+          workUri: 's3://bkt/w',
+          generate: { events: 10, files: 1 },
+          dataset: { rowGroupSize: 0 },
+          models: [{ name: 'hlf', spec: { kind: 'hlf' } }],
+        },
+        'input',
+      ),
+    /^input\.dataset\.rowGroupSize: expected an integer >= 1/,
+  );
+  const dist = { runId: 'r', datasetUri: 's3://bkt/d', outputUri: 's3://bkt/o', workers: 2 };
+  distributedTrainInputSchema({ ...dist, spec: { kind: 'hlf' } }, 'input');
+  schemaError(
+    () => distributedTrainInputSchema({ ...dist, spec: { kind: 'hlf' }, config: {} }, 'input'),
+    /^input: expected exactly one of config .* or spec/,
+  );
+  schemaError(() => distributedTrainInputSchema(dist, 'input'), /^input: expected exactly one of config .* or spec/);
+  schemaError(
+    () => distributedTrainInputSchema({ ...dist, workers: 1.5, spec: { kind: 'hlf' } }, 'input'),
+    /^input\.workers: expected an integer >= 1/,
+  );
+  schemaError(
+    () => distributedTrainInputSchema({ ...dist, spec: { kind: 'hlf' }, localsteps: 8 }, 'input'),
+    /^input\.localsteps: expected no such key/,
+  );
 });

@@ -18,6 +18,7 @@ import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../src/paths.js';
+import * as registered from '../workflows/index.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import {
   datasetStub,
@@ -238,6 +239,23 @@ if (process.env.HEPFLOW_RECORD_HISTORIES === '1') {
     }
   });
 } else {
+  test('every workflow the CPU pool registers has a recorded history', () => {
+    const recorded = new Set(
+      readdirSync(HISTORIES)
+        .filter((f) => f.endsWith('.json'))
+        .map(
+          (f) =>
+            readHistory(join(HISTORIES, f)).events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name,
+        ),
+    );
+    // A workflow nobody recorded is one whose changes no replay checks.
+    assert.deepEqual(
+      Object.keys(registered).filter((name) => !recorded.has(name)),
+      [],
+      'workflows in workflows/index.ts with no history under test/histories/: add a run of each to recordings() here, then npm run record-histories',
+    );
+  });
+
   test('every recorded workflow history replays against the current workflow code', async () => {
     const files = readdirSync(HISTORIES)
       .filter((f) => f.endsWith('.json'))

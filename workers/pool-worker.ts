@@ -1,13 +1,12 @@
-import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Runtime, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { activitiesFor } from './activity-sets.js';
 import { profiled } from './activity-profile.js';
 import type { ActivityDeps } from '../activities/index.js';
 import type { PoolWorkerOptions } from './worker-options.js';
 import { Storage } from '../src/storage/index.js';
 import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
-
-const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+import { bundleWorkflows } from '../src/temporal/workflow-bundle.js';
+import { deploymentOptions } from '../src/temporal/versioning.js';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 /**
@@ -16,7 +15,7 @@ let bundle: Promise<WorkflowBundle> | undefined;
  * `hepflow run --local-worker` create a worker per workflow they run.
  */
 function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: Runtime.instance().logger }).catch((e: unknown) => {
+  bundle ??= bundleWorkflows(Runtime.instance().logger).catch((e: unknown) => {
     bundle = undefined;
     throw e;
   });
@@ -35,16 +34,24 @@ export async function createPoolWorker(
   options: PoolWorkerOptions,
   deps: ActivityDeps = { storage: new Storage(), env: process.env },
 ): Promise<Worker> {
+  const workflows = options.pool === 'cpu' ? await workflowBundle() : undefined;
   return Worker.create({
     connection,
     namespace,
     taskQueue: options.taskQueue,
     activities: profiled(activitiesFor(options.pool, deps), deps.env.HEPFLOW_ACTIVITY_PROFILE),
-    ...(options.pool === 'cpu' ? { workflowBundle: await workflowBundle() } : {}),
+    ...(workflows ? { workflowBundle: workflows } : {}),
+    // Only workflow code must match a run's history: the GPU pool (activities only)
+    // stays unversioned, and the server hands it the activities of runs pinned to any version.
+    ...(workflows && options.versioning
+      ? { workerDeploymentOptions: deploymentOptions(options.versioning, workflows) }
+      : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
-    // A long training step may delay a heartbeat; give the worker time to finish cleanly.
-    shutdownGraceTime: '30 seconds',
+    // Running activities may finish within the grace; then they are cancelled and fail
+    // retryably (activities/heartbeat.ts), and workers/lifecycle.ts exits the process hard
+    // if they do not report within HEPFLOW_SHUTDOWN_FORCE_S more.
+    shutdownGraceTime: options.shutdown.graceS * 1000,
     // The SDK sends heartbeats at most every 80% of the heartbeat timeout by default,
     // leaving the server a few seconds of slack; the activities' 5-s timer cadence
     // (src/contract/policies.ts) reaches the server as is instead.

@@ -2,12 +2,18 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { taskQueueOf, type Pool } from '../src/contract/task-queues.js';
 import { parseInteger } from '../src/settings.js';
+import { shutdownSettings, type ShutdownSettings } from './lifecycle.js';
+import { versioningSettings, type VersioningSettings } from '../src/temporal/versioning.js';
 
 export interface PoolWorkerOptions {
   readonly pool: Pool;
   readonly taskQueue: string;
   readonly maxConcurrentActivities: number;
   readonly maxConcurrentWorkflowTasks: number;
+  /** Shutdown grace, hard-exit time and lease (HEPFLOW_SHUTDOWN_GRACE_S, ...). */
+  readonly shutdown: ShutdownSettings;
+  /** HEPFLOW_WORKER_VERSIONING=1: the Worker Deployment the pool's workflows run versioned in. */
+  readonly versioning?: VersioningSettings;
 }
 
 /**
@@ -25,6 +31,7 @@ export function workerOptions(pool: Pool, argv: string[], env: NodeJS.ProcessEnv
     strict: true,
   });
   const prefix = `HEPFLOW_${pool.toUpperCase()}_`;
+  const versioning = versioningSettings(env);
   return {
     pool,
     taskQueue: values['task-queue'] ?? env[`${prefix}TASK_QUEUE`] ?? taskQueueOf(pool),
@@ -38,5 +45,7 @@ export function workerOptions(pool: Pool, argv: string[], env: NodeJS.ProcessEnv
       values['max-workflow-tasks'] ?? env[`${prefix}MAX_WORKFLOW_TASKS`],
       20,
     ),
+    shutdown: shutdownSettings(env),
+    ...(versioning ? { versioning } : {}),
   };
 }

@@ -57,6 +57,13 @@ inline v16 vexp(v16 x) {
 // GCC folds the load of a vector into each FMA that uses it: several loads where one
 // does, and a register-blocked loop becomes load-bound. An empty asm that claims to
 // change the register makes it load once.
+// Only where a v16 is one register (AVX-512): elsewhere it spans several, which one asm
+// operand cannot name, and the hint is left out (the addons are then built for a lower
+// -march, e.g. an image's baseline: native/common/march.cjs).
+#ifdef __AVX512F__
 inline void keepInRegister(v16& v) { __asm__("" : "+v"(v)); }
+#else
+inline void keepInRegister(v16&) {}
+#endif
 
 }  // namespace simd

@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fno-math-errno", "-fno-trapping-math"]
+      "cflags_cc": ["-O3", "-march=<!(node ../common/march.cjs)", "-std=c++17", "-fno-math-errno", "-fno-trapping-math"]
     }
   ]
 }

@@ -16,6 +16,12 @@ export { ErrorTypes, NON_RETRYABLE_ERROR_TYPES, type NonRetryableErrorType } fro
 export const STORAGE_UNAVAILABLE = 'StorageUnavailableError';
 
 /**
+ * An attempt its worker cut short (shutting down, or the attempt timed out): retried,
+ * possibly on another worker (activities/heartbeat.ts `interruption`).
+ */
+export const ACTIVITY_INTERRUPTED = 'ActivityInterrupted';
+
+/**
  * The types a workflow fails with (always an ApplicationFailure: any other error would
  * fail only the workflow task, which Temporal retries for ever instead of failing the run).
  */

@@ -1,3 +1,4 @@
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { parseInteger } from '../settings.js';
 
 /**
@@ -7,8 +8,15 @@ import { parseInteger } from '../settings.js';
 export interface S3Settings {
   /** Override for S3-compatible servers (MinIO, rclone, Ceph...); absent means AWS. */
   readonly endpoint?: string | undefined;
-  readonly region: string;
+  /** Absent: the SDK's own chain decides (the profile's region in the shared config file). */
+  readonly region?: string | undefined;
+  /** Path-style (endpoint/bucket/key) rather than virtual-host (bucket.endpoint/key) URLs. */
   readonly forcePathStyle: boolean;
+  /**
+   * A private CA the server's certificate chains to, trusted besides Node's built-in
+   * roots (an STS or SSO endpoint on a public CA keeps working through the same agent).
+   */
+  readonly ca?: { readonly variable: string; readonly path: string; readonly pem: string } | undefined;
   /** Part size for multipart uploads (S3's minimum is 5 MiB). */
   readonly partSize: number;
   readonly maxAttempts: number;
@@ -36,13 +44,37 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
   if (!Number.isFinite(partMiB) || partMiB < 5) {
     throw new Error(`HEPFLOW_S3_PART_MIB must be a number >= 5, got '${env.HEPFLOW_S3_PART_MIB}'`);
   }
+  const pathStyle = env.HEPFLOW_S3_FORCE_PATH_STYLE ?? (endpoint ? 'true' : 'false');
+  if (pathStyle !== 'true' && pathStyle !== 'false') {
+    throw new Error(`HEPFLOW_S3_FORCE_PATH_STYLE must be 'true' or 'false', got '${pathStyle}'`);
+  }
   return {
     endpoint,
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    forcePathStyle: (env.HEPFLOW_S3_FORCE_PATH_STYLE ?? (endpoint ? 'true' : 'false')) === 'true',
+    // An S3-compatible server ignores the region but the signature needs one.
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined),
+    forcePathStyle: pathStyle === 'true',
+    ca: caFromEnv(env),
     partSize: partMiB * 1024 * 1024,
     maxAttempts: Number(env.HEPFLOW_S3_MAX_ATTEMPTS ?? '4'),
     listPageSize: Number(env.HEPFLOW_S3_LIST_PAGE_SIZE ?? '1000'),
     timeoutMs: parseInteger('HEPFLOW_S3_TIMEOUT_S', env.HEPFLOW_S3_TIMEOUT_S, 120) * 1000,
   };
+}
+
+/** HEPFLOW_S3_CA_FILE, else AWS_CA_BUNDLE (the AWS CLI's variable): read and checked here. */
+function caFromEnv(env: NodeJS.ProcessEnv): S3Settings['ca'] {
+  const variable = env.HEPFLOW_S3_CA_FILE !== undefined ? 'HEPFLOW_S3_CA_FILE' : 'AWS_CA_BUNDLE';
+  const file = env[variable];
+  if (file === undefined) return undefined;
+  let pem: string;
+  try {
+    accessSync(file, constants.R_OK);
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${variable}: cannot read the CA file '${file}' (${(e as NodeJS.ErrnoException).code})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new Error(`${variable}: '${file}' holds no PEM certificate`);
+  }
+  return { variable, path: file, pem };
 }

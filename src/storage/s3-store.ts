@@ -8,10 +8,13 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import https from 'node:https';
 import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import type { RandomAccessSource } from './random-access.js';
 import {
   ObjectNotFoundError,
+  PermanentStorageError,
   StorageError,
   StorageUnavailableError,
   type ObjectInfo,
@@ -54,6 +57,54 @@ const THROTTLING = new Set([
   'InternalError',
 ]);
 
+/** Node's codes for a server certificate the client does not trust (or a TLS/plain mix-up). */
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+/** The first error in `e`'s cause chain that `pick` accepts. */
+function inChain(e: unknown, pick: (x: NodeJS.ErrnoException) => boolean): NodeJS.ErrnoException | undefined {
+  for (let x = e, depth = 0; x instanceof Error && depth < 8; x = x.cause, depth++) {
+    if (pick(x)) return x;
+  }
+  return undefined;
+}
+
+/**
+ * Why the request can never succeed as configured, when that is the case: an untrusted
+ * server certificate, no credentials anywhere in the AWS chain, no region. Retrying
+ * these only hides the cause, so they are permanent.
+ */
+function configFailure(e: unknown): string | undefined {
+  const tls = inChain(e, (x) => x.code !== undefined && TLS_TRUST_CODES.has(x.code));
+  if (tls) {
+    return (
+      `the server's TLS certificate is not trusted (${tls.code}: ${tls.message}); ` +
+      'name its CA in HEPFLOW_S3_CA_FILE or AWS_CA_BUNDLE'
+    );
+  }
+  const creds = inChain(e, (x) => x.name === 'CredentialsProviderError');
+  if (creds) {
+    return (
+      `no S3 credentials (${creds.message}); set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE with ` +
+      'a shared credentials file, or AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN'
+    );
+  }
+  if (inChain(e, (x) => /^Region is missing/.test(x.message))) {
+    return 'no region: set AWS_REGION (or a region in the AWS profile)';
+  }
+  return undefined;
+}
+
 /** The transport-level reason when `e` is a network failure (refused, reset, timed out...). */
 function networkFailure(e: unknown): string | undefined {
   for (let x = e, depth = 0; x instanceof Error && depth < 8; x = x.cause, depth++) {
@@ -69,7 +120,7 @@ function networkFailure(e: unknown): string | undefined {
  * answers 5xx/429/408 or a throttling code) becomes a StorageUnavailableError, anything
  * else a StorageError; both name the object, the operation and the cause.
  */
-export function s3Failure(uri: string, operation: string, e: unknown): StorageError {
+export function s3Failure(uri: string, operation: string, e: unknown, endpoint = 'AWS S3'): StorageError {
   if (e instanceof StorageError) return e;
   if (e instanceof S3ServiceException) {
     const status = e.$metadata?.httpStatusCode ?? 0;
@@ -82,6 +133,8 @@ export function s3Failure(uri: string, operation: string, e: unknown): StorageEr
   const network = networkFailure(e);
   if (network)
     return new StorageUnavailableError(uri, operation, `object storage unreachable (${network})`, { cause: e });
+  const config = configFailure(e);
+  if (config) return new PermanentStorageError(uri, operation, `${endpoint}: ${config}`, { cause: e });
   return new StorageError(uri, operation, (e as Error)?.message ?? String(e), { cause: e });
 }
 
@@ -91,10 +144,13 @@ const isNotFound = (e: unknown): boolean =>
 
 export class S3Store implements ObjectStore {
   readonly client: S3Client;
+  /** The server, for messages. */
+  private readonly endpoint: string;
 
   constructor(private readonly settings: S3Settings) {
+    this.endpoint = settings.endpoint ?? `AWS S3${settings.region ? ` (${settings.region})` : ''}`;
     const config: S3ClientConfig = {
-      region: settings.region,
+      ...(settings.region ? { region: settings.region } : {}),
       forcePathStyle: settings.forcePathStyle,
       maxAttempts: settings.maxAttempts,
       // Some S3-compatible servers send the whole object's checksum with ranged GETs;
@@ -108,6 +164,15 @@ export class S3Store implements ObjectStore {
         requestTimeout: settings.timeoutMs,
         socketTimeout: settings.timeoutMs,
         throwOnRequestTimeout: true,
+        ...(settings.ca
+          ? {
+              httpsAgent: new https.Agent({
+                keepAlive: true,
+                maxSockets: 50,
+                ca: [...rootCertificates, settings.ca.pem],
+              }),
+            }
+          : {}),
       },
     };
     if (settings.endpoint) config.endpoint = settings.endpoint;
@@ -125,7 +190,7 @@ export class S3Store implements ObjectStore {
       return await fn();
     } catch (e) {
       if (isNotFound(e)) throw new ObjectNotFoundError(uri, operation);
-      throw s3Failure(uri, operation, e);
+      throw s3Failure(uri, operation, e, this.endpoint);
     }
   }
 
@@ -168,7 +233,7 @@ export class S3Store implements ObjectStore {
       };
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      throw s3Failure(uri, 'stat', e);
+      throw s3Failure(uri, 'stat', e, this.endpoint);
     }
   }
 

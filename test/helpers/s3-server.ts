@@ -24,16 +24,28 @@ export interface TestS3 {
 
 /**
  * Starts the project's real S3 server (rclone serve s3, as in the local stack) on a
- * free port over a temporary directory, with one bucket.
+ * free port over a temporary directory, with one bucket; over TLS with `tls`'s
+ * certificate (the endpoint is then https://`tls.host`:port), and answering
+ * virtual-host-style requests (bucket.host) with `virtualHost`.
  */
-export async function startTestS3(bucket = 'hepflow-test'): Promise<TestS3> {
+export async function startTestS3(
+  bucket = 'hepflow-test',
+  o: {
+    readonly tls?: { readonly cert: string; readonly key: string; readonly host: string };
+    readonly virtualHost?: boolean;
+  } = {},
+): Promise<TestS3> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-s3-'));
   const port = await freePort();
   const config = stackConfigFromEnv({ HEPFLOW_DATA_DIR: dir, HEPFLOW_S3_PORT: String(port), HEPFLOW_BUCKET: bucket });
   prepareDataDirs(config);
-  const { s3 } = localStack(config);
+  const s3Args = [
+    ...(o.tls ? ['--cert', o.tls.cert, '--key', o.tls.key] : []),
+    ...(o.virtualHost ? ['--force-path-style=false'] : []),
+  ];
+  const { s3 } = localStack(config, { s3Args });
   await s3.start();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = o.tls ? `https://${o.tls.host}:${port}` : `http://127.0.0.1:${port}`;
   const env = {
     HEPFLOW_S3_ENDPOINT: endpoint,
     AWS_ACCESS_KEY_ID: config.s3.accessKey,

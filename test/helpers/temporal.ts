@@ -11,7 +11,11 @@ let runtimeInstalled = false;
  * hepflow's search attributes registered, as `hepflow stack up` does: workflows upsert them.
  */
 export async function startTestTemporal(
-  o: { searchAttributes?: NonNullable<LocalTestWorkflowEnvironmentOptions['server']>['searchAttributes'] } = {},
+  o: {
+    searchAttributes?: NonNullable<LocalTestWorkflowEnvironmentOptions['server']>['searchAttributes'];
+    /** Dev-server flags, e.g. `--dynamic-config-value key=value`. */
+    extraArgs?: string[];
+  } = {},
 ): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -21,6 +25,7 @@ export async function startTestTemporal(
     server: {
       executable: { type: 'existing-path', path: findTool('temporal') },
       searchAttributes: o.searchAttributes ?? SEARCH_ATTRIBUTE_KEYS,
+      ...(o.extraArgs ? { extraArgs: o.extraArgs } : {}),
     },
   });
 }

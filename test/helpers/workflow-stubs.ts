@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../activities/index.js';
 import type { FileRef, FileResult, InputSource, Listing } from '../../src/contract/fan-out.js';
@@ -16,16 +15,16 @@ import type { EvaluateResult } from '../../src/stages/evaluate.js';
 import type { BuildDatasetResult } from '../../src/stages/dataset.js';
 import type { PipelineInput } from '../../workflows/pipeline.js';
 import type { RoundPosition } from '../../src/ml/distributed/shard.js';
+import { bundleWorkflows } from '../../src/temporal/workflow-bundle.js';
 
 export type { Activities };
 export type ActivityStubs = Partial<Activities>;
 
-const workflowsPath = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflows as the pool worker bundles them, built once: bundling takes seconds. */
 export const workflowBundle = (): Promise<WorkflowBundleWithSourceMap> =>
-  (bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }));
+  (bundle ??= bundleWorkflows(new DefaultLogger('WARN')));
 
 /**
  * Runs `body` while a worker serves the workflows with `stubs` as its only activities,
