@@ -90,6 +90,15 @@ if [[ ${HEPFLOW_SLURM:-} == 1 ]] && ! command -v slurmctld >/dev/null && [[ $(id
   apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install slurm-wlm; the Slurm test will skip"
 fi
 
+# iproute2 and nftables, for the multi-host test's network-namespace hosts and partitions
+# (test/cluster/): installed when missing where we are root with apt; elsewhere that test
+# skips and says why.
+if { ! command -v ip >/dev/null || ! command -v nft >/dev/null; } && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing iproute2 and nftables (apt)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 nftables >/dev/null; }
+  apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install iproute2/nftables; the multi-host test will skip"
+fi
+
 # The Kafka broker (for the streaming inference service and its tests): skipped, with the
 # reason, where Java 17 or Maven is missing.
 bash infra/kafka/install.sh || [[ $? -eq 2 ]]

@@ -30,26 +30,45 @@ async function httpAnswers(url: string): Promise<boolean> {
 }
 
 /**
- * The local stack: Temporal's dev server and an S3-compatible server, under one data
- * directory. `s3Args` go to rclone as well (a test's TLS certificate, virtual-host style).
+ * A server started on another host than this one (a host of the multi-host test,
+ * infra/netns.ts): argv prepended to its own, e.g. `ip netns exec <ns>`, and the address
+ * it binds there when that is not the one its clients dial (the config's).
  */
+export interface RemoteServer {
+  readonly launcher: readonly string[];
+  readonly bindIp?: string | undefined;
+}
+export interface StackLaunchers {
+  readonly temporal?: RemoteServer | undefined;
+  readonly s3?: RemoteServer | undefined;
+}
+export interface LocalStackOptions extends StackLaunchers {
+  /** More arguments for rclone (a test's TLS certificate, virtual-host style). */
+  readonly s3Args?: readonly string[];
+}
+
+function launched(remote: RemoteServer | undefined, command: string, args: string[]): [string, string[]] {
+  const [first, ...rest] = remote?.launcher ?? [];
+  return first === undefined ? [command, args] : [first, [...rest, command, ...args]];
+}
+
+/** The local stack: Temporal's dev server and an S3-compatible server, under one data directory. */
 export function localStack(
   config: StackConfig,
-  o: { readonly s3Args?: readonly string[] } = {},
+  o: LocalStackOptions = {},
 ): { temporal: ManagedProcess; s3: ManagedProcess } {
   const stateDir = path.join(config.dataDir, 'stack');
   const t = config.temporal;
   const temporal = new ManagedProcess(
     'temporal',
     stateDir,
-    findTool('temporal'),
-    [
+    ...launched(o.temporal, findTool('temporal'), [
       'server',
       'start-dev',
       '--db-filename',
       t.dbFile,
       '--ip',
-      t.ip,
+      o.temporal?.bindIp ?? t.ip,
       '--port',
       String(t.port),
       '--ui-port',
@@ -60,26 +79,25 @@ export function localStack(
       'warn',
       // Registered on every start (a no-op when the database has them): workflows upsert them.
       ...devServerSearchAttributeArgs(),
-    ],
+    ]),
     () => temporalHealthy(`${t.ip}:${t.port}`),
   );
   const s = config.s3;
   const s3 = new ManagedProcess(
     's3',
     stateDir,
-    findTool('rclone'),
-    [
+    ...launched(o.s3, findTool('rclone'), [
       'serve',
       's3',
       '--addr',
-      `${s.ip}:${s.port}`,
+      `${o.s3?.bindIp ?? s.ip}:${s.port}`,
       '--config',
       path.join(stateDir, 'rclone.conf'),
       '--log-level',
       'NOTICE',
       ...(o.s3Args ?? []),
       s.root,
-    ],
+    ]),
     () => httpAnswers(`http://${s.ip}:${s.port}/`),
     // --auth-key through rclone's environment form, not the command line: a CSV list
     // whose one field is the "key,secret" pair.
@@ -116,9 +134,12 @@ export function prepareDataDirs(config: StackConfig): void {
   if (existsSync(config.temporal.dbFile)) chmodSync(config.temporal.dbFile, 0o600);
 }
 
-export async function stackUp(config: StackConfig): Promise<Record<'temporal' | 's3', string>> {
+export async function stackUp(
+  config: StackConfig,
+  launchers: StackLaunchers = {},
+): Promise<Record<'temporal' | 's3', string>> {
   prepareDataDirs(config);
-  const { temporal, s3 } = localStack(config);
+  const { temporal, s3 } = localStack(config, launchers);
   const [t, s] = await Promise.all([temporal.start(), s3.start()]);
   return { temporal: t, s3: s };
 }

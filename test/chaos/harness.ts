@@ -11,19 +11,42 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { stackClientEnv, stackConfigFromEnv, type StackConfig } from '../../infra/stack-config.js';
-import { localStack, stackUp } from '../../infra/stack.js';
+import { localStack, stackUp, type RemoteServer } from '../../infra/stack.js';
 
 const { PendingActivityState } = proto.temporal.api.enums.v1;
 import type { ManagedProcess } from '../../infra/managed-process.js';
 import { Storage, s3SettingsFromEnv } from '../../src/storage/index.js';
 import { freePort } from '../helpers/net.js';
+import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';
+import type { PipelineInput } from '../../workflows/pipeline.js';
+import type { PipelineReport } from '../../src/stages/report.js';
 
 /** The chaos cases run only through `npm run test:chaos` (HEPFLOW_CHAOS=1): they take many minutes. */
 export const CHAOS = process.env.HEPFLOW_CHAOS === '1';
 export const SKIP = CHAOS ? false : 'chaos suite: run with npm run test:chaos';
+
+/** Where a server runs when not here: the address clients dial, and how it is started there. */
+export interface ServerHost extends RemoteServer {
+  readonly ip: string;
+}
+export interface StackPlacement {
+  readonly temporal?: ServerHost;
+  readonly s3?: ServerHost;
+}
+
+export type PipelineRunReport = PipelineReport & { reportUri: string };
+export interface PipelineRun {
+  readonly report?: PipelineRunReport;
+  readonly error?: Error;
+  readonly seconds: number;
+  /** The feature parts' checksums (partChecksums). */
+  readonly parts: string[];
+  /** The dataset's Parquet files' checksums (none when the run failed). */
+  readonly dataset: string[];
+}
 
 export class ChaosStack {
   private workers = new Set<ChildProcess>();
@@ -37,18 +60,25 @@ export class ChaosStack {
     readonly store: Storage,
   ) {}
 
-  static async start(): Promise<ChaosStack> {
+  /** By default both servers run here on loopback; `placement` puts either on another host. */
+  static async start(placement: StackPlacement = {}): Promise<ChaosStack> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-chaos-'));
     const tPort = await freePort();
-    const config = stackConfigFromEnv({
+    const local = stackConfigFromEnv({
       HEPFLOW_DATA_DIR: dir,
       HEPFLOW_TEMPORAL_PORT: String(tPort),
       HEPFLOW_TEMPORAL_UI_PORT: String(await freePort()),
       HEPFLOW_S3_PORT: String(await freePort()),
       HEPFLOW_BUCKET: 'chaos',
     });
-    await stackUp(config);
-    const { temporal, s3 } = localStack(config);
+    const config: StackConfig = {
+      ...local,
+      temporal: { ...local.temporal, ip: placement.temporal?.ip ?? local.temporal.ip },
+      s3: { ...local.s3, ip: placement.s3?.ip ?? local.s3.ip },
+    };
+    const launchers = { temporal: placement.temporal, s3: placement.s3 };
+    await stackUp(config, launchers);
+    const { temporal, s3 } = localStack(config, launchers);
     const env = stackClientEnv(config);
     const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
     const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -61,13 +91,17 @@ export class ChaosStack {
     return this.config.s3.bucket;
   }
 
-  /** A CPU worker process (workflows and every activity), as `hepflow worker cpu` runs it. */
-  startWorker(): ChildProcess {
+  /**
+   * A CPU worker process (workflows and every activity), as `hepflow worker cpu` runs it;
+   * `launcher` runs it on another host (argv prepended, e.g. `ip netns exec <ns>`).
+   */
+  startWorker(launcher: readonly string[] = [], env: Record<string, string> = {}): ChildProcess {
     const script = fileURLToPath(new URL('../../workers/cpu-worker.js', import.meta.url));
     // Each worker's log goes beside the servers' (kept when HEPFLOW_CHAOS_KEEP is set).
     const log = openSync(path.join(this.config.dataDir, 'stack', `worker-${this.started++}.log`), 'a');
-    const child = spawn(process.execPath, [script, '--max-activities', '2'], {
-      env: { ...process.env, ...this.env, HEPFLOW_STACK: 'none' },
+    const [command, ...args] = [...launcher, process.execPath, script, '--max-activities', '2'];
+    const child = spawn(command!, args, {
+      env: { ...process.env, ...this.env, HEPFLOW_STACK: 'none', ...env },
       stdio: ['ignore', log, log],
     });
     this.workers.add(child);
@@ -102,6 +136,43 @@ export class ChaosStack {
     await Promise.all([this.temporal.stop(), this.s3.stop()]);
     if (process.env.HEPFLOW_CHAOS_KEEP === undefined) rmSync(this.config.dataDir, { recursive: true, force: true });
     else console.log(`chaos: logs and data kept in ${this.config.dataDir}`);
+  }
+
+  /**
+   * Runs the pipeline while `disturb` acts on the stack; a failed run is returned, not
+   * thrown. `outcome` waits for its result (by default for as long as it takes).
+   */
+  async runPipeline(
+    workflowId: string,
+    input: PipelineInput,
+    disturb: (h: WorkflowHandle) => Promise<void> = async () => {},
+    outcome: (h: WorkflowHandle) => Promise<PipelineRunReport> = (h) => h.result(),
+  ): Promise<PipelineRun> {
+    const t0 = performance.now();
+    const handle = await this.client.workflow.start('pipelineWorkflow', {
+      taskQueue: CPU_TASK_QUEUE,
+      workflowId,
+      args: [input],
+    });
+    let seconds = 0;
+    const [ended] = await Promise.all([
+      outcome(handle)
+        .then(
+          (report) => ({ report }),
+          (error: Error) => ({ error }),
+        )
+        .finally(() => {
+          seconds = (performance.now() - t0) / 1000;
+        }),
+      disturb(handle),
+    ]);
+    const datasetUri = 'report' in ended ? ended.report.dataset.datasetUri : undefined;
+    return {
+      ...ended,
+      seconds,
+      parts: await this.partChecksums(`${input.workUri}/features`),
+      dataset: datasetUri ? await this.parquetChecksums(`${datasetUri}/`) : [],
+    };
   }
 
   /** Polls `probe` (errors, e.g. storage down, count as "not yet") until it holds. */
@@ -165,9 +236,14 @@ export class ChaosStack {
   }
 
   /** sha256 of every Parquet part of a features run, sorted: identical data gives identical bytes. */
-  async partChecksums(featuresUri: string): Promise<string[]> {
+  partChecksums(featuresUri: string): Promise<string[]> {
+    return this.parquetChecksums(`${featuresUri}/parts/`);
+  }
+
+  /** sha256 of every Parquet object under a prefix (a features run's parts, a dataset), sorted. */
+  async parquetChecksums(prefix: string): Promise<string[]> {
     const sums: string[] = [];
-    for await (const o of this.store.list(`${featuresUri}/parts/`)) {
+    for await (const o of this.store.list(prefix)) {
       if (!o.uri.endsWith('.parquet')) continue;
       sums.push(
         createHash('sha256')

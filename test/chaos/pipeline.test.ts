@@ -12,17 +12,10 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PipelineInput } from '../../workflows/pipeline.js';
 import type { GenerateInput } from '../../workflows/generate.js';
-import type { PipelineReport } from '../../src/stages/report.js';
 import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';
-import { ChaosStack, CHAOS, SKIP } from './harness.js';
+import { ChaosStack, CHAOS, SKIP, type PipelineRun, type PipelineRunReport } from './harness.js';
 
-type Report = PipelineReport & { reportUri: string };
-interface Run {
-  readonly report?: Report;
-  readonly error?: Error;
-  readonly seconds: number;
-  readonly parts: string[];
-}
+type Run = PipelineRun;
 
 let stack: ChaosStack;
 let worker: ChildProcess;
@@ -54,32 +47,8 @@ async function generate(outputUri: string, events: number, files: number, seed: 
 }
 
 /** Runs the pipeline while `disturb` acts on the stack; a failed run is returned, not thrown. */
-async function run(
-  name: string,
-  disturb: (h: WorkflowHandle) => Promise<void> = async () => {},
-  inputUri?: string,
-): Promise<Run> {
-  const t0 = performance.now();
-  const handle = await stack.client.workflow.start('pipelineWorkflow', {
-    taskQueue: CPU_TASK_QUEUE,
-    workflowId: `chaos-${name}`,
-    args: [pipelineInput(name, inputUri)],
-  });
-  let seconds = 0;
-  const [outcome] = await Promise.all([
-    handle
-      .result()
-      .then(
-        (report: Report) => ({ report }),
-        (error: Error) => ({ error }),
-      )
-      .finally(() => {
-        seconds = (performance.now() - t0) / 1000;
-      }),
-    disturb(handle),
-  ]);
-  return { ...outcome, seconds, parts: await stack.partChecksums(`${workOf(name)}/features`) };
-}
+const run = (name: string, disturb?: (h: WorkflowHandle) => Promise<void>, inputUri?: string): Promise<Run> =>
+  stack.runPipeline(`chaos-${name}`, pipelineInput(name, inputUri), disturb);
 
 function row(name: string, r: Run, note = ''): void {
   // Whether it matched the undisturbed run is the test's verdict (ok / not ok) below the row.
@@ -213,10 +182,10 @@ test('rerun on the same work URI after the inputs changed: nothing stale is reus
   });
   const t0 = performance.now();
   const second = await handle.result().then(
-    (report: Report) => ({ report }),
+    (report: PipelineRunReport) => ({ report }),
     (error: Error) => ({ error }),
   );
-  const r: Run = { ...second, seconds: (performance.now() - t0) / 1000, parts: [] };
+  const r: Run = { ...second, seconds: (performance.now() - t0) / 1000, parts: [], dataset: [] };
   const rep = r.report;
   const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
   const datasetEvents = rep ? total(rep.dataset.counts.train) + total(rep.dataset.counts.test) : NaN;
