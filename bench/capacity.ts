@@ -546,7 +546,8 @@ function recorded(bench: string, prefix: string): { value: number; load: number;
 
 if (featuresPerCore && trainingPerCore && temporal && temporalCeiling && s3) {
   const largest = [...temporal.runs].sort((a, b) => b.files - a.files)[0]!;
-  const perUnit = (x: StageIo) => (x.bytesRead + x.bytesWritten) / x.units;
+  const bytesOf = (x: StageIo) => x.bytesRead + x.bytesWritten;
+  const perUnit = (x: StageIo) => bytesOf(x) / x.units;
   const m: MeasuredRates = {
     features: { perCore: featuresPerCore, bytesPerUnit: perUnit(s3.featuresOriginal) },
     dataset: {
@@ -556,8 +557,8 @@ if (featuresPerCore && trainingPerCore && temporal && temporalCeiling && s3) {
     },
     training: {
       perCore: trainingPerCore,
-      bytesPerUnit:
-        (s3.train2.bytesRead + s3.train2.bytesWritten - s3.train1.bytesRead - s3.train1.bytesWritten) / s3.trainRows,
+      bytesPerUnit: (bytesOf(s3.train2) - bytesOf(s3.train1)) / s3.trainRows,
+      bytesOncePerRow: (2 * bytesOf(s3.train1) - bytesOf(s3.train2)) / s3.trainRows,
     },
     temporal: { activitiesPerSecond: temporalCeiling, activitiesPerFile: largest.activities / largest.files },
     s3BytesPerSecond: (CORES * s3.s3Bytes) / s3.s3CpuSeconds,

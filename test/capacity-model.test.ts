@@ -6,7 +6,7 @@ import { historyViolations, runFootprint } from '../bench/lib/history-footprint.
 const rates: MeasuredRates = {
   features: { perCore: 1000, bytesPerUnit: 100_000 },
   dataset: { perCore: 50_000, oneActivity: true, bytesPerUnit: 10_000 },
-  training: { perCore: 1000, bytesPerUnit: 5_000 },
+  training: { perCore: 1000, bytesPerUnit: 5_000, bytesOncePerRow: 20_000 },
   temporal: { activitiesPerSecond: 100, activitiesPerFile: 1.02 },
   s3BytesPerSecond: 1e9,
 };
@@ -19,11 +19,13 @@ test('one core: each stage is worker CPU, its time the work over the per-core ra
   assert.equal(s.features!.seconds, 1000);
   assert.equal(s.dataset!.seconds, 4);
   assert.equal(s.training!.seconds, 200);
+  // Two epochs of 100,000 samples at 5 kB each, and the dataset's 20 kB a row read once.
+  assert.equal(s.training!.bytes, 2 * 100_000 * 5_000 + 100_000 * 20_000);
   assert.equal(project(work, rates, 1).seconds, 1204);
   assert.equal(project(work, rates, 1).bottleneck, 'worker CPU');
 });
 
-test('more cores: the feature stage meets S3 then stays there; Temporal is counted per activity', () => {
+test('more cores: the feature stage meets Temporal, then S3 once Temporal is faster', () => {
   // 1e6 events × 100 kB = 100 GB over 1 GB/s = 100 s; 10,200 activities / 100/s = 102 s.
   const at100 = byStage(100).features!;
   assert.equal(at100.bottleneck, 'Temporal activities/s');

@@ -38,6 +38,8 @@ export interface StageRates {
   readonly oneActivity?: boolean;
   /** Storage bytes read + written per work unit. */
   readonly bytesPerUnit: number;
+  /** Bytes per row moved once per stage run whatever its units (training reads its dataset once, not per epoch). */
+  readonly bytesOncePerRow?: number;
 }
 
 export interface MeasuredRates {
@@ -80,12 +82,13 @@ export interface Projection {
 function stage(
   name: StageName,
   units: number,
+  rows: number,
   activities: number,
   r: StageRates,
   m: MeasuredRates,
   cores: number,
 ): StageProjection {
-  const bytes = units * r.bytesPerUnit;
+  const bytes = units * r.bytesPerUnit + rows * (r.bytesOncePerRow ?? 0);
   const demand: Record<Bottleneck, number> = {
     'worker CPU': units / (r.perCore * (r.oneActivity ? 1 : cores)),
     'Temporal activities/s': activities / m.temporal.activitiesPerSecond,
@@ -109,9 +112,9 @@ export function project(w: Workload, m: MeasuredRates, cores: number): Projectio
   }))
     if (!(v > 0)) throw new Error(`measured rate ${k} must be > 0, got ${v}`);
   const stages = [
-    stage('features', w.events, w.inputFiles * m.temporal.activitiesPerFile, m.features, m, cores),
-    stage('dataset', w.datasetRows, 1, m.dataset, m, cores),
-    stage('training', w.trainRows * w.epochs, w.epochs, m.training, m, cores),
+    stage('features', w.events, w.events, w.inputFiles * m.temporal.activitiesPerFile, m.features, m, cores),
+    stage('dataset', w.datasetRows, w.datasetRows, 1, m.dataset, m, cores),
+    stage('training', w.trainRows * w.epochs, w.trainRows, w.epochs, m.training, m, cores),
   ];
   const longest = stages.reduce((a, b) => (b.seconds > a.seconds ? b : a));
   return {

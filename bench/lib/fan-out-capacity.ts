@@ -85,7 +85,7 @@ async function smallDelphesFile(source: string, events: number, out: string): Pr
 const load = () => os.loadavg().map((l) => Number(l.toFixed(2)));
 
 /** Every run under `workflowId`: its continue-as-new chain, then each run's children, recursively. */
-async function footprints(client: Client, workflowId: string, firstRunId: string): Promise<RunFootprint[]> {
+export async function footprints(client: Client, workflowId: string, firstRunId: string): Promise<RunFootprint[]> {
   const chain: RunFootprint[] = [];
   for (let runId: string | undefined = firstRunId; runId !== undefined; ) {
     const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
