@@ -43,6 +43,8 @@ test('a one-activity stage does not speed up with cores; the longest stage names
   assert.equal(p.stages[1]!.seconds, 20_000);
   assert.equal(project(work, slowDataset, 1).stages[1]!.seconds, 20_000);
   assert.equal(p.bottleneck, 'worker CPU');
+  assert.equal(p.longest, 'dataset');
+  assert.ok(p.stages[1]!.oneActivity);
   assert.equal(p.stages[1]!.activities, 1);
 });
 

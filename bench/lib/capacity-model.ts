@@ -67,6 +67,8 @@ export interface StageProjection {
   readonly bytes: number;
   readonly seconds: number;
   readonly bottleneck: Bottleneck;
+  /** The stage runs as one activity (its CPU demand is one core's). */
+  readonly oneActivity: boolean;
   /** Seconds each resource alone would need. */
   readonly demand: Readonly<Record<Bottleneck, number>>;
 }
@@ -75,8 +77,9 @@ export interface Projection {
   readonly cores: number;
   readonly stages: readonly StageProjection[];
   readonly seconds: number;
-  /** The bottleneck of the stage that takes longest. */
+  /** The bottleneck of the stage that takes longest, and that stage. */
   readonly bottleneck: Bottleneck;
+  readonly longest: StageName;
 }
 
 function stage(
@@ -97,7 +100,7 @@ function stage(
   const [bottleneck, seconds] = (Object.entries(demand) as [Bottleneck, number][]).reduce((a, b) =>
     b[1] > a[1] ? b : a,
   );
-  return { stage: name, units, activities, bytes, seconds, bottleneck, demand };
+  return { stage: name, units, activities, bytes, seconds, bottleneck, oneActivity: r.oneActivity ?? false, demand };
 }
 
 export function project(w: Workload, m: MeasuredRates, cores: number): Projection {
@@ -122,5 +125,6 @@ export function project(w: Workload, m: MeasuredRates, cores: number): Projectio
     stages,
     seconds: stages.reduce((s, x) => s + x.seconds, 0),
     bottleneck: longest.bottleneck,
+    longest: longest.stage,
   };
 }
