@@ -228,6 +228,9 @@ async function temporalPhase(): Promise<TemporalPhase> {
       resolve(BENCH_DIR, `capacity-temporal-${files}.json`),
       JSON.stringify({ runs: [run], date: new Date().toISOString() }, null, 2),
     );
+    // Saved first, so the record shows which history passed the budget.
+    if (violations.length > 0)
+      throw new Error(`${files} files: histories past the budget: ${violations.slice(0, 5).join('; ')}`);
   }
   return { runs };
 }

@@ -39,7 +39,8 @@ export function stackServerPids(): { pid: number; role: StackRole }[] {
 /**
  * Spawns a CPU-pool worker process as `hepflow worker cpu` runs it (workers/cpu-worker.js)
  * and resolves once it says it polls, with the seconds that took (loading modules,
- * bundling the workflows, connecting). Its stderr goes to `log`.
+ * bundling the workflows, connecting): a kill's recovery must not count a slow start
+ * against the next stage. Its stderr goes to `log`.
  */
 export async function spawnCpuWorker(o: {
   env: NodeJS.ProcessEnv;
