@@ -31,16 +31,15 @@
  *
  * Writes .data/bench/memory.json and the record .data/bench/memory.record.json.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path, { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stackConfigFromEnv } from '../infra/stack-config.js';
 import { localStack, prepareDataDirs } from '../infra/stack.js';
 import { freePort } from '../test/helpers/net.js';
 import { BENCH_DIR } from './lib/fixtures.js';
 import { writeRecord, type Figure, type Table } from './lib/record.js';
+import { runStage, type StageRun } from './lib/stage-rss.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -61,13 +60,6 @@ const MODELS = ['hlf', 'particle-sequence', 'inclusive'] as const;
 const STAGES = ['generate', 'features', 'dataset', ...MODELS.map((m) => `train ${m}`)] as const;
 type StageName = (typeof STAGES)[number];
 
-interface StageRun {
-  readonly seconds: number;
-  readonly cpuSeconds: number;
-  readonly startRssMiB: number;
-  readonly maxRssMiB: number;
-  readonly [k: string]: unknown;
-}
 interface ScaleRun {
   readonly scale: number;
   readonly events: number;
@@ -85,23 +77,8 @@ interface Measured {
 }
 
 const measuredPath = resolve(BENCH_DIR, 'memory.json');
-const STAGE_RSS = fileURLToPath(new URL('./lib/stage-rss.js', import.meta.url));
 const stackDir = resolve(BENCH_DIR, 'memory-stack');
 const BUCKET = 'hepflow-bench';
-
-function child(env: NodeJS.ProcessEnv, stage: string, arg: unknown): Promise<StageRun> {
-  return new Promise((ok, fail) => {
-    execFile(
-      process.execPath,
-      [STAGE_RSS, stage, JSON.stringify(arg)],
-      { env, encoding: 'utf8', maxBuffer: 1 << 24 },
-      (err, stdout, stderr) => {
-        if (err) fail(new Error(`${stage} ${JSON.stringify(arg)} failed: ${err.message}\n${stderr.slice(-4000)}`));
-        else ok(JSON.parse(stdout.trim().split('\n').at(-1)!) as StageRun);
-      },
-    );
-  });
-}
 
 async function measure(): Promise<Measured> {
   mkdirSync(stackDir, { recursive: true });
@@ -154,18 +131,18 @@ async function measure(): Promise<Measured> {
       };
       // The sidecar is written last: with it the file is complete (as the generate activity decides).
       if (!existsSync(objectPath(inputKey.replace(/\.root$/, '.labels.json'))))
-        log('generate', await child(env, 'generate', { uri: input, events, seed: scale, mix: DEMO.mix }));
+        log('generate', await runStage(env, 'generate', { uri: input, events, seed: scale, mix: DEMO.mix }));
       run.inputBytes = statSync(objectPath(inputKey)).size;
       const work = `runs/x${scale}`;
       rmSync(objectPath(work), { recursive: true, force: true });
       const runUri = `s3://${BUCKET}/${work}`;
       try {
         const samples = Array.from({ length: DEMO.files }, (_, k) => ({ name: `file${k}`, uri: input, sidecar: true }));
-        log('features', await child(env, 'features', { samples, outputUri: `${runUri}/features` }));
+        log('features', await runStage(env, 'features', { samples, outputUri: `${runUri}/features` }));
         const datasetUri = `${runUri}/dataset/dev`;
         log(
           'dataset',
-          await child(env, 'dataset', { featuresUri: `${runUri}/features`, outputUri: datasetUri, kind: 'dev' }),
+          await runStage(env, 'dataset', { featuresUri: `${runUri}/features`, outputUri: datasetUri, kind: 'dev' }),
         );
         for (const kind of MODELS) {
           const spec = {
@@ -175,7 +152,7 @@ async function measure(): Promise<Measured> {
           };
           log(
             `train ${kind}`,
-            await child(env, 'train', { runId: kind, datasetUri, outputUri: `${runUri}/train/${kind}`, spec }),
+            await runStage(env, 'train', { runId: kind, datasetUri, outputUri: `${runUri}/train/${kind}`, spec }),
           );
         }
       } finally {

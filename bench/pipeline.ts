@@ -14,8 +14,8 @@
  * Usage: node dist/bench/pipeline.js [--events 6000] [--files 4] [--epochs 2] [--noop 40]  (the demo: --events 24000 --epochs 4)
  *        [--crash ingest,generate,features,dataset,training,evaluation,report | --crash none]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,6 +50,7 @@ import {
   type TaskSpan,
 } from './lib/pipeline-profile.js';
 import { writeRecord, type Figure, type Table } from './lib/record.js';
+import { spawnCpuWorker, stackServerPids } from './lib/proc-cpu.js';
 
 const CRASH_STAGES = ['ingest', 'generate', 'features', 'dataset', 'training', 'evaluation', 'report'] as const;
 type CrashStage = (typeof CRASH_STAGES)[number];
@@ -101,23 +102,7 @@ function sampleCpu(pid: number, role: string): void {
   samples.set(pid, entry);
   entry.samples.push([Date.now(), parseProcStat(text).cpuSeconds]);
 }
-/** This process's children that are not workers: the Temporal dev server and the S3 server. */
-function serverPids(): { pid: number; role: string }[] {
-  const out: { pid: number; role: string }[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (parseProcStat(readFileSync(`/proc/${d}/stat`, 'utf8')).ppid !== process.pid) continue;
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes('temporal')) out.push({ pid: Number(d), role: 'temporal' });
-      else if (cmd.includes('rclone')) out.push({ pid: Number(d), role: 's3' });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
-const servers = serverPids();
+const servers = stackServerPids();
 const workers: ChildProcess[] = [];
 const sampler = setInterval(() => {
   for (const s of servers) sampleCpu(s.pid, s.role);
@@ -133,8 +118,7 @@ const cpuOf = (role: string, interval: Interval): number =>
 /** Seconds from spawning each worker process to its polling (loading modules, bundling the workflows, connecting). */
 const workerStarts: number[] = [];
 async function startWorker(): Promise<ChildProcess> {
-  const t0 = performance.now();
-  const p = spawn(process.execPath, [fileURLToPath(new URL('../workers/cpu-worker.js', import.meta.url))], {
+  const { process: p, startSeconds } = await spawnCpuWorker({
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: env.address,
@@ -143,18 +127,11 @@ async function startWorker(): Promise<ChildProcess> {
       HEPFLOW_ACTIVITY_PROFILE: profileFile,
     },
     // The workers' logs (an activity's INFO lines, the kills' aftermath) would bury the tables.
-    stdio: ['ignore', 'pipe', openSync(workerLog, 'a')],
+    log: workerLog,
   });
   workers.push(p);
-  // Ready when it says it polls: a kill's recovery must not count a slow start against the next stage.
-  await new Promise<void>((resolve, reject) => {
-    p.stdout!.on('data', (b: Buffer) => {
-      if (b.toString().includes('worker:')) resolve();
-    });
-    p.once('exit', (code) => reject(new Error(`worker exited with ${code} before polling (log: ${workerLog})`)));
-  });
   sampleCpu(p.pid!, 'worker');
-  workerStarts.push((performance.now() - t0) / 1000);
+  workerStarts.push(startSeconds);
   return p;
 }
 

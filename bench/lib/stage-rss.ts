@@ -16,10 +16,39 @@
  *       the trainModel activity's trainRun (training in a worker thread of this process)
  *
  * Storage comes from the environment (HEPFLOW_S3_ENDPOINT and the AWS variables for s3://).
+ * The JSON line's `storage` is what the stage moved through object storage (the storage
+ * layer's meter, src/storage/io-meter.ts; local files are not counted).
  */
-import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { Storage, storage } from '../../src/storage/index.js';
+export interface StageRun {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly startRssMiB: number;
+  readonly maxRssMiB: number;
+  readonly storage: StorageIo;
+  readonly [k: string]: unknown;
+}
+
+/**
+ * Runs `stage` in its own process, as the benchmarks that measure a stage alone do: `arg`
+ * is the stage's JSON argument, or its arguments as they are (feature-file).
+ */
+export function runStage(env: NodeJS.ProcessEnv, stage: string, arg: unknown): Promise<StageRun> {
+  return new Promise((ok, fail) => {
+    execFile(
+      process.execPath,
+      [fileURLToPath(import.meta.url), stage, ...(Array.isArray(arg) ? arg.map(String) : [JSON.stringify(arg)])],
+      { env, encoding: 'utf8', maxBuffer: 1 << 24 },
+      (err, stdout, stderr) => {
+        if (err) fail(new Error(`${stage} ${JSON.stringify(arg)} failed: ${err.message}\n${stderr.slice(-4000)}`));
+        else ok(JSON.parse(stdout.trim().split('\n').at(-1)!) as StageRun);
+      },
+    );
+  });
+}
+import { execFile } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { meterStorage, Storage, storage, type StorageIo } from '../../src/storage/index.js';
 import { writeFeatureFile } from '../../src/stages/features.js';
 import { runFeaturesLocally, type LocalFeaturesInput } from '../../src/stages/features-run.js';
 import { buildDataset, type BuildDatasetInput } from '../../src/stages/dataset.js';
@@ -79,19 +108,23 @@ async function run(stage: string, args: string[]): Promise<Record<string, unknow
   }
 }
 
-const [stage, ...args] = process.argv.slice(2);
-const before = rssMiB();
-const t0 = performance.now();
-const cpu0 = process.cpuUsage();
-const result = await run(stage ?? '', args);
-const seconds = (performance.now() - t0) / 1000;
-const cpu = process.cpuUsage(cpu0);
-console.log(
-  JSON.stringify({
-    ...result,
-    seconds,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    startRssMiB: before.rss,
-    maxRssMiB: rssMiB().peak,
-  }),
-);
+// Only as the entry script: the benchmarks import runStage. (realpath: dist/ may be a link.)
+if (import.meta.url === pathToFileURL(realpathSync(process.argv[1]!)).href) {
+  const [stage, ...args] = process.argv.slice(2);
+  const before = rssMiB();
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const { result, io } = await meterStorage(() => run(stage ?? '', args));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  console.log(
+    JSON.stringify({
+      ...result,
+      seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      startRssMiB: before.rss,
+      maxRssMiB: rssMiB().peak,
+      storage: io,
+    }),
+  );
+}

@@ -10,6 +10,8 @@ import { freePort } from './net.js';
 export interface TestS3 {
   readonly endpoint: string;
   readonly bucket: string;
+  /** The directory rclone serves as the bucket: a file put there is an object (bulk inputs without a PUT each). */
+  readonly bucketDir: string;
   /** Environment a process needs to use this server through the storage module. */
   readonly env: Record<string, string>;
   storage(overrides?: Partial<S3Settings>): Storage;
@@ -55,6 +57,7 @@ export async function startTestS3(
   return {
     endpoint,
     bucket,
+    bucketDir: path.join(config.s3.root, bucket),
     env,
     storage: (overrides = {}) => {
       Object.assign(process.env, env);
