@@ -64,9 +64,13 @@ const listening = (port: number): Promise<boolean> =>
     s.once('error', () => resolve(false));
   });
 
+/**
+ * One daemon of a node: a node's xrootd and cmsd share the instance name, and with it
+ * the admin directory through which they find each other.
+ */
 function daemon(
   stateDir: string,
-  name: string,
+  instance: string,
   exec: 'xrootd' | 'cmsd',
   config: string,
   /** Undefined: healthy once running (a data server's cmsd listens nowhere we know). */
@@ -75,16 +79,16 @@ function daemon(
   const user = runAs();
   // The daemon's own user must reach its admin directory (sockets, pid file) and config.
   chmodSync(stateDir, 0o711);
-  const adminDir = path.join(stateDir, `${name}-admin`);
+  const adminDir = path.join(stateDir, `${instance}-admin`);
   mkdirSync(adminDir, { recursive: true });
   if (user) chownSync(adminDir, user.uid, user.gid);
-  const cfg = path.join(stateDir, `${name}.cfg`);
+  const cfg = path.join(stateDir, `${instance}.cfg`);
   writeFileSync(cfg, `${config}\nall.adminpath ${adminDir}\nall.pidpath ${adminDir}\n`, { mode: 0o644 });
   const process: ManagedProcess = new ManagedProcess(
-    name,
+    `${instance}-${exec}`,
     stateDir,
     exec,
-    [...(user?.args ?? []), '-c', cfg, '-n', name],
+    [...(user?.args ?? []), '-c', cfg, '-n', instance],
     healthy ?? (async () => process.pid() !== undefined),
   );
   return { process };
@@ -99,7 +103,7 @@ export async function startXrootdServer(localroot: string, exportPath = '/'): Pr
   const port = await freePort();
   const d = daemon(
     stateDir,
-    'xrootd-data',
+    'data',
     'xrootd',
     `xrd.port ${port}\nall.export ${exportPath}\noss.localroot ${localroot}`,
     () => answers(port),
@@ -137,12 +141,12 @@ export async function startXrootdCluster(localroots: readonly string[], exportPa
   const common = `all.manager 127.0.0.1:${cmsPort}\nall.export ${exportPath}\ncms.delay startup 1 servers ${localroots.length}`;
   const daemons: Daemon[] = [];
   const managerCfg = `all.role manager\n${common}\nxrd.port ${port} if exec xrootd`;
-  daemons.push(daemon(stateDir, 'manager-cmsd', 'cmsd', managerCfg, () => listening(cmsPort)));
+  daemons.push(daemon(stateDir, 'manager', 'cmsd', managerCfg, () => listening(cmsPort)));
   for (const [i, root] of localroots.entries()) {
     const dataPort = await freePort();
     const cfg = `all.role server\n${common}\noss.localroot ${root}\nxrd.port ${dataPort} if exec xrootd\nxrd.port any if exec cmsd`;
     daemons.push(daemon(stateDir, `data${i}`, 'xrootd', cfg, () => answers(dataPort)));
-    daemons.push(daemon(stateDir, `data${i}-cmsd`, 'cmsd', cfg));
+    daemons.push(daemon(stateDir, `data${i}`, 'cmsd', cfg));
   }
   daemons.push(daemon(stateDir, 'manager', 'xrootd', managerCfg, () => answers(port)));
   for (const d of daemons) await d.process.start();
