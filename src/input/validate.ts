@@ -163,7 +163,7 @@ export function uriProblem(uri: string, schemes: readonly string[] = URI_SCHEMES
   if ((scheme === 'http' || scheme === 'https') && !/^[^/?#@]+(\/|$)/.test(rest))
     return `an ${scheme}://host/path URL (no credentials in it: set HEPFLOW_HTTP_BEARER_TOKEN)`;
   if (scheme === 'root' && !/^[^/?#@]+\/\/?[^/]/.test(rest))
-    return 'a root://host[:port]//absolute/path URL (no credentials in it: set HEPFLOW_XROOTD_TOKEN)';
+    return 'a root://host[:port]//absolute/path URL (no credentials in it)';
   return undefined;
 }
 

@@ -47,14 +47,11 @@ const rootUrl: SchemeParser = (uri, rest) => {
   const slash = rest.indexOf('/');
   const authority = slash < 0 ? rest : rest.slice(0, slash);
   if (authority.includes('@'))
-    throw new InvalidUriError(
-      uri,
-      'credentials in the URL would be stored in workflow histories; set HEPFLOW_XROOTD_TOKEN instead',
-    );
+    throw new InvalidUriError(uri, 'credentials in the URL would be stored in workflow histories');
   if (/[?#]/.test(rest))
     throw new InvalidUriError(
       uri,
-      'a ?query or #fragment does not name a file (tokens go in HEPFLOW_XROOTD_TOKEN, not the URL)',
+      'a ?query or #fragment does not name a file (and a token in it would be stored in workflow histories)',
     );
   const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(authority);
   if (!m) throw new InvalidUriError(uri, 'expected root://host[:port]//<absolute path>');
