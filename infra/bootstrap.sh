@@ -99,6 +99,14 @@ if { ! command -v ip >/dev/null || ! command -v nft >/dev/null; } && [[ $(id -u)
   apt_install || { apt-get update -qq >/dev/null && apt_install; } || log "could not install iproute2/nftables; the multi-host test will skip"
 fi
 
+# Debian's XRootD server (xrootd + cmsd), for the root:// storage tests: installed when
+# missing where we are root with apt; elsewhere those tests skip and say why.
+if ! command -v xrootd >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  log "installing xrootd-server (apt)"
+  apt_xrootd() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xrootd-server >/dev/null; }
+  apt_xrootd || { apt-get update -qq >/dev/null && apt_xrootd; } || log "could not install xrootd-server; the root:// tests will skip"
+fi
+
 # The Kafka broker (for the streaming inference service and its tests): skipped, with the
 # reason, where Java 17 or Maven is missing.
 bash infra/kafka/install.sh || [[ $? -eq 2 ]]

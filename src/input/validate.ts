@@ -162,6 +162,8 @@ export function uriProblem(uri: string, schemes: readonly string[] = URI_SCHEMES
   if (scheme === 'file' && !rest.startsWith('/')) return 'a file:///absolute/path URI';
   if ((scheme === 'http' || scheme === 'https') && !/^[^/?#@]+(\/|$)/.test(rest))
     return `an ${scheme}://host/path URL (no credentials in it: set HEPFLOW_HTTP_BEARER_TOKEN)`;
+  if (scheme === 'root' && !/^[^/?#@]+\/\/?[^/]/.test(rest))
+    return 'a root://host[:port]//absolute/path URL (no credentials in it)';
   return undefined;
 }
 
@@ -177,7 +179,7 @@ export const uri: Check<string> = uriCheck(URI_SCHEMES, 'a storage URI (s3://buc
 /** Where input files are read from: also http(s)://. */
 export const inputUri: Check<string> = uriCheck(
   INPUT_URI_SCHEMES,
-  'an input URI (s3://bucket/key, file:///path or http(s)://host/path)',
+  'an input URI (s3://bucket/key, file:///path, http(s)://host/path or root://host//path)',
 );
 
 /** Any JSON object, its keys checked by whoever owns them. */

@@ -1,6 +1,7 @@
 import { FileStore } from './file-store.js';
 import { s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
 import { HttpStore, httpSettingsFromEnv, type HttpSettings } from './http-store.js';
+import { XrootdStore, xrootdSettingsFromEnv, type XrootdSettings } from './xrootd/store.js';
 import type { ObjectInfo, ObjectStore, WriteBody } from './types.js';
 import type { RandomAccessSource } from './random-access.js';
 import { normalizeUri, parseUri } from './uri.js';
@@ -15,6 +16,7 @@ export * from './uri.js';
 export type { RandomAccessSource } from './random-access.js';
 export { s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
 export { httpSettingsFromEnv, type HttpSettings } from './http-store.js';
+export { xrootdSettingsFromEnv, type XrootdSettings } from './xrootd/store.js';
 export { meterStorage, threadStorageIo, addStorageIo, NO_STORAGE_IO, type StorageIo } from './io-meter.js';
 
 /**
@@ -51,28 +53,31 @@ class LazyS3Store implements ObjectStore {
 }
 
 /**
- * One interface over s3://, file:// and (read-only) http(s):// URIs. Each call picks the
+ * One interface over s3://, file:// and (read-only) http(s):// and root:// URIs. Each call picks the
  * backend from the URI's scheme, so a pipeline can read from one and write to another.
  */
 export class Storage implements ObjectStore {
   private readonly file = new FileStore();
   private s3?: LazyS3Store;
   private http?: HttpStore;
+  private xrootd?: XrootdStore;
 
   constructor(
     private readonly s3Settings: () => S3Settings = () => s3SettingsFromEnv(),
     private readonly httpSettings: () => HttpSettings = () => httpSettingsFromEnv(),
+    private readonly xrootdSettings: () => XrootdSettings = () => xrootdSettingsFromEnv(),
   ) {}
 
   private backend(uri: string): ObjectStore {
     const { scheme } = parseUri(uri);
     if (scheme === 'file') return this.file;
     if (scheme === 'http' || scheme === 'https') return (this.http ??= new HttpStore(this.httpSettings()));
+    if (scheme === 'root') return (this.xrootd ??= new XrootdStore(this.xrootdSettings()));
     return (this.s3 ??= new LazyS3Store(this.s3Settings));
   }
 
   /**
-   * Requests to object storage (S3, HTTP) are metered (io-meter.ts): what a profile splits
+   * Requests to object storage (S3, HTTP, XRootD) are metered (io-meter.ts): what a profile splits
    * into storage and computation. Local files are the worker's own disk, read as part of
    * its work (a training reads its local copy of the data every epoch).
    */
@@ -94,15 +99,27 @@ export class Storage implements ObjectStore {
     const backend = this.backend(uri);
     const opened = this.metered(uri, () => backend.openRead(normalizeUri(uri)));
     if (parseUri(uri).scheme === 'file') return opened;
-    return opened.then((source) => ({
-      ...source,
-      read: (offset: number, length: number) =>
-        metered(
-          () => source.read(offset, length),
-          (b) => ({ read: b.length }),
-        ),
-      close: () => source.close(),
-    }));
+    return opened.then((source) => {
+      const readv = source.readv?.bind(source);
+      return {
+        ...source,
+        read: (offset: number, length: number) =>
+          metered(
+            () => source.read(offset, length),
+            (b) => ({ read: b.length }),
+          ),
+        ...(readv
+          ? {
+              readv: (ranges: Parameters<typeof readv>[0]) =>
+                metered(
+                  () => readv(ranges),
+                  (bs) => ({ read: bs.reduce((n, b) => n + b.length, 0) }),
+                ),
+            }
+          : {}),
+        close: () => source.close(),
+      };
+    });
   }
   readAll(uri: string): Promise<Uint8Array> {
     return this.metered(

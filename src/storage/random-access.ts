@@ -10,5 +10,10 @@ export interface RandomAccessSource {
   readonly size: number;
   /** Reads exactly `length` bytes at `offset`; rejects if the range passes the end. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Many ranges in one round trip, where the protocol has it (XRootD's kXR_readv): the
+   * ROOT reader's coalesced basket ranges then go out as one request, not one each.
+   */
+  readv?(ranges: readonly { readonly offset: number; readonly length: number }[]): Promise<Uint8Array[]>;
   close(): Promise<void>;
 }

@@ -7,12 +7,14 @@ export { asPrefix, baseName, InvalidUriError, joinUri, trimTrailingSlashes } fro
 
 /**
  * A parsed storage location: an S3 object (or prefix), a local file (or directory), or
- * a file (or directory index) on an HTTP(S) server, read-only.
+ * a file (or directory index) on an HTTP(S) server, read-only, or a file (or directory)
+ * on an XRootD server, read-only.
  */
 export type StorageLocation =
   | { readonly scheme: 's3'; readonly bucket: string; readonly key: string }
   | { readonly scheme: 'file'; readonly path: string }
-  | { readonly scheme: 'http' | 'https'; readonly url: URL };
+  | { readonly scheme: 'http' | 'https'; readonly url: URL }
+  | { readonly scheme: 'root'; readonly host: string; readonly port: number; readonly path: string };
 
 type SchemeParser = (uri: string, rest: string) => StorageLocation;
 
@@ -32,6 +34,33 @@ const httpUrl: SchemeParser = (uri) => {
   }
   if (url.hash) throw new InvalidUriError(uri, 'a #fragment does not name a file');
   return { scheme: url.protocol === 'https:' ? 'https' : 'http', url };
+};
+
+/** The port XRootD servers listen on unless told otherwise (left out of canonical URIs). */
+export const XROOTD_DEFAULT_PORT = 1094;
+
+/**
+ * `root://host[:port]//abs/path`: XRootD's own form, two slashes before the absolute path
+ * (one is accepted too: the path is absolute either way).
+ */
+const rootUrl: SchemeParser = (uri, rest) => {
+  const slash = rest.indexOf('/');
+  const authority = slash < 0 ? rest : rest.slice(0, slash);
+  if (authority.includes('@'))
+    throw new InvalidUriError(uri, 'credentials in the URL would be stored in workflow histories');
+  if (/[?#]/.test(rest))
+    throw new InvalidUriError(
+      uri,
+      'a ?query or #fragment does not name a file (and a token in it would be stored in workflow histories)',
+    );
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(authority);
+  if (!m) throw new InvalidUriError(uri, 'expected root://host[:port]//<absolute path>');
+  const port = m[2] === undefined ? XROOTD_DEFAULT_PORT : Number(m[2]);
+  if (port < 1 || port > 65535) throw new InvalidUriError(uri, `port ${m[2]} is not a TCP port (1-65535)`);
+  const p = slash < 0 ? '/' : rest.slice(slash).replace(/^\/+/, '/');
+  if (p.split('/').some((s) => s === '..' || s === '.'))
+    throw new InvalidUriError(uri, "'.' and '..' are not allowed in the path");
+  return { scheme: 'root', host: m[1]!.toLowerCase(), port, path: p.replace(/\/{2,}/g, '/') };
 };
 
 /**
@@ -63,12 +92,14 @@ const SCHEMES: Readonly<Record<StorageScheme, SchemeParser>> = {
   },
   http: httpUrl,
   https: httpUrl,
+  root: rootUrl,
 };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
 /**
- * Parses `s3://bucket/key`, `file:///abs/path`, `http(s)://host/path` (read-only), or an
+ * Parses `s3://bucket/key`, `file:///abs/path`, `http(s)://host/path` and
+ * `root://host//abs/path` (read-only), or an
  * absolute local path. Everything else is refused with the reason: relative paths (they
  * would resolve against each worker's own directory, scattering outputs over machines;
  * the CLI resolves them at the edge, see cli/args.ts), unknown schemes, and scheme-like
@@ -105,6 +136,8 @@ export function parseUri(uri: string): StorageLocation {
 
 export function formatUri(loc: StorageLocation): string {
   if (loc.scheme === 's3') return `s3://${loc.bucket}/${loc.key}`;
+  if (loc.scheme === 'root')
+    return `root://${loc.host}${loc.port === XROOTD_DEFAULT_PORT ? '' : `:${loc.port}`}/${loc.path}`;
   if (loc.scheme !== 'file') return loc.url.href;
   const url = pathToFileURL(loc.path).href;
   return loc.path.endsWith(path.sep) && !url.endsWith('/') ? `${url}/` : url;

@@ -8,7 +8,7 @@ import type { RandomAccessSource } from '../../storage/random-access.js';
 import { decompressPayload } from './compression.js';
 import { Cursor } from './cursor.js';
 import { RootFormatError } from './errors.js';
-import { readKeyHeader, readRange } from './file.js';
+import { checkRange, readKeyHeader, readRange } from './file.js';
 import type { RawBranch } from './objects.js';
 
 export interface DecodedBasket {
@@ -117,6 +117,7 @@ export const DEFAULT_COALESCE: CoalesceOptions = { maxGap: 64 * 1024, maxRequest
 /**
  * Fetches many byte ranges with few reads: sorted by position, neighbours (gap up to
  * maxGap) are merged into one read, and the result hands each request a view into it.
+ * A source with vector reads gets all merged reads as one readv.
  */
 export async function fetchCoalesced<T extends ByteRequest>(
   source: RandomAccessSource,
@@ -137,16 +138,26 @@ export async function fetchCoalesced<T extends ByteRequest>(
     }
   }
   const out = new Map<T, Uint8Array>();
+  const deliver = (g: (typeof groups)[number], bytes: Uint8Array): void => {
+    if (stats) {
+      stats.reads++;
+      stats.bytesRead += bytes.length;
+    }
+    for (const m of g.members) out.set(m, bytes.subarray(m.seek - g.start, m.seek - g.start + m.bytes));
+  };
+  if (source.readv && groups.length > 1) {
+    // One vector read for all groups (the source splits it to its server's limits):
+    // one round trip instead of one per group.
+    for (const g of groups) checkRange(source, g.start, g.end - g.start, 'baskets');
+    const all = await source.readv(groups.map((g) => ({ offset: g.start, length: g.end - g.start })));
+    groups.forEach((g, i) => deliver(g, all[i]!));
+    return out;
+  }
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < groups.length) {
       const g = groups[next++]!;
-      const bytes = await readRange(source, g.start, g.end - g.start, 'baskets');
-      if (stats) {
-        stats.reads++;
-        stats.bytesRead += bytes.length;
-      }
-      for (const m of g.members) out.set(m, bytes.subarray(m.seek - g.start, m.seek - g.start + m.bytes));
+      deliver(g, await readRange(source, g.start, g.end - g.start, 'baskets'));
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, groups.length) }, worker));

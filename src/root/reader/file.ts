@@ -204,18 +204,23 @@ export class RootFile {
  * RootFormatError; a failing read is the store's, so its error passes through unchanged
  * (StorageUnavailableError for an outage: retryable, never a verdict on the file).
  */
-export async function readRange(
-  source: RandomAccessSource,
-  offset: number,
-  length: number,
-  what: string,
-): Promise<Uint8Array> {
+/** A range past the file's end is a broken file (truncated, or a wrong seek): a format error. */
+export function checkRange(source: RandomAccessSource, offset: number, length: number, what: string): void {
   if (offset < 0 || length < 0 || offset + length > source.size) {
     throw new RootFormatError(
       source.uri,
       `${what}: bytes ${offset}..${offset + length} lie past the end (${source.size} bytes; truncated?)`,
     );
   }
+}
+
+export async function readRange(
+  source: RandomAccessSource,
+  offset: number,
+  length: number,
+  what: string,
+): Promise<Uint8Array> {
+  checkRange(source, offset, length, what);
   const bytes = await source.read(offset, length);
   if (bytes.length !== length) {
     // The source knows the object is long enough, so fewer bytes means a cut transfer.
