@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util';
 import { BENCH_DIR, fixture, PILEUP_FILES } from './lib/fixtures.js';
 import { writeRecord, type BenchmarkFile, type Figure, type Table } from './lib/record.js';
 import { runStage, type StageRun } from './lib/stage-rss.js';
-import { runFanOutCapacity } from './lib/fan-out-capacity.js';
+import { runFanOutCapacity, type FanOutCapacity } from './lib/fan-out-capacity.js';
 import { HISTORY_BUDGET, historyViolations, largestByType } from './lib/history-footprint.js';
 import { processCpuSeconds } from './lib/proc-cpu.js';
 import {
@@ -177,21 +177,11 @@ async function trainingPhase(): Promise<TrainingPhase> {
 }
 
 // ---- temporal -----------------------------------------------------------------------
-interface TemporalRun {
-  readonly files: number;
-  readonly inputBytesPerFile: number;
-  readonly eventsPerFile: number;
-  readonly workers: number;
-  readonly maxActivities: number;
-  readonly seconds: number;
-  readonly activities: number;
-  readonly filesPerSecond: number;
-  readonly activitiesPerSecond: number;
-  readonly cpuSeconds: Readonly<Record<'worker' | 'temporal' | 's3', number>>;
+/** One size's fan-out as saved: its figures, without the per-run histories, summarized. */
+type TemporalRun = Omit<FanOutCapacity, 'runs' | 'entries' | 'historySeconds'> & {
   readonly byType: ReturnType<typeof largestByType>;
   readonly violations: string[];
-  readonly loadAverage: { readonly start: number[]; readonly end: number[] };
-}
+};
 interface TemporalPhase {
   readonly runs: TemporalRun[];
 }
@@ -205,23 +195,14 @@ async function temporalPhase(): Promise<TemporalPhase> {
   const runs: TemporalRun[] = [];
   for (const files of FILES) {
     log(`fan-out over ${files} files…`);
-    const { runs: histories, ...r } = await runFanOutCapacity({ files, log });
+    const {
+      runs: histories,
+      entries: _entries,
+      historySeconds: _historySeconds,
+      ...r
+    } = await runFanOutCapacity({ files, log });
     const violations = historyViolations(histories);
-    const run: TemporalRun = {
-      files: r.files,
-      inputBytesPerFile: r.inputBytesPerFile,
-      eventsPerFile: r.eventsPerFile,
-      workers: r.workers,
-      maxActivities: r.maxActivities,
-      seconds: r.seconds,
-      activities: r.activities,
-      filesPerSecond: r.filesPerSecond,
-      activitiesPerSecond: r.activitiesPerSecond,
-      cpuSeconds: r.cpuSeconds,
-      byType: largestByType(histories),
-      violations,
-      loadAverage: r.loadAverage,
-    };
+    const run: TemporalRun = { ...r, byType: largestByType(histories), violations };
     runs.push(run);
     log(`${files} files: ${r.activitiesPerSecond.toFixed(1)} activities/s; ${violations.length} history violations`);
     writeFileSync(

@@ -302,12 +302,20 @@ async function checkNamespace(
   }
 }
 
-/** A client with the settings above (what the CLI and other services use). */
-export async function connectClient(settings: TemporalSettings = temporalSettings()): Promise<Client> {
+/**
+ * A connection with the settings above, checked as a user would first notice it: a
+ * private CA's handshake before the SDK's long connect deadline, then the namespace.
+ */
+async function connectChecked<
+  C extends {
+    workflowService: { describeNamespace(r: { namespace: string }): Promise<unknown> };
+    close(): Promise<void>;
+  },
+>(settings: TemporalSettings, connect: () => Promise<C>): Promise<C> {
   await checkPrivateCaHandshake(settings);
-  let connection: Connection;
+  let connection: C;
   try {
-    connection = await Connection.connect(settings.connectionOptions);
+    connection = await connect();
   } catch (e) {
     throw await connectFailure(settings, e);
   }
@@ -317,6 +325,12 @@ export async function connectClient(settings: TemporalSettings = temporalSetting
     await connection.close();
     throw e;
   }
+  return connection;
+}
+
+/** A client with the settings above (what the CLI and other services use). */
+export async function connectClient(settings: TemporalSettings = temporalSettings()): Promise<Client> {
+  const connection = await connectChecked(settings, () => Connection.connect(settings.connectionOptions));
   return new Client({ connection, namespace: settings.namespace });
 }
 
@@ -324,18 +338,6 @@ export async function connectClient(settings: TemporalSettings = temporalSetting
 export async function connectWorker(
   settings: TemporalSettings = temporalSettings(),
 ): Promise<{ connection: NativeConnection; namespace: string }> {
-  await checkPrivateCaHandshake(settings);
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect(settings.connectionOptions);
-  } catch (e) {
-    throw await connectFailure(settings, e);
-  }
-  try {
-    await checkNamespace(settings, (r) => connection.workflowService.describeNamespace(r));
-  } catch (e) {
-    await connection.close();
-    throw e;
-  }
+  const connection = await connectChecked(settings, () => NativeConnection.connect(settings.connectionOptions));
   return { connection, namespace: settings.namespace };
 }
