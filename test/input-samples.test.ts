@@ -119,6 +119,12 @@ test('workflow input schemas name the key, what was expected and what was given'
     () => featuresInputSchema({ samples: [{ name: 'a b', uri: 's3://bkt/a/' }], outputUri: 's3://bkt/f' }, 'input'),
     /^input\.samples\[0\]\.name: expected a name of letters/,
   );
+  // A batch of thousands of files would carry its results in one payload past Temporal's limits.
+  schemaError(
+    () => featuresInputSchema({ samples, outputUri: 's3://bkt/f', batchSize: 5000 }, 'input'),
+    /^input\.batchSize: expected an integer >= 1 and <= 500, got 5000/,
+  );
+  featuresInputSchema({ samples, outputUri: 's3://bkt/f', batchSize: 500, batchesPerRun: 1000 }, 'input');
   // Samples may be read over http(s); nothing is written there.
   featuresInputSchema(
     {

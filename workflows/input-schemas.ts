@@ -42,10 +42,13 @@ const retry = optional(
 );
 
 const fanOut = {
-  batchSize: optional(positiveInt),
+  // A batch's history grows about 5 events and its result payload about 470 bytes per file,
+  // the parent's run about 9 events per batch (docs/capacity.md): these bounds keep both
+  // well below Temporal's limits (51,200 events; 256 kB payloads warn, 2 MB fail).
+  batchSize: optional(number({ integer: true, min: 1, max: 500 })),
   filesInFlight: optional(positiveInt),
   batchesInFlight: optional(positiveInt),
-  batchesPerRun: optional(positiveInt),
+  batchesPerRun: optional(number({ integer: true, min: 1, max: 1000 })),
   suffix: optional(string({ nonEmpty: true })),
   // Written by the workflow itself when it continues as new.
   progress: optional(anything),
