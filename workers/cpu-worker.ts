@@ -1,7 +1,4 @@
 import '../src/process-warnings.js';
-import { runPoolWorker } from './main.js';
+import { runPoolWorkerProcess } from './main.js';
 
-runPoolWorker('cpu', process.argv.slice(2)).catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runPoolWorkerProcess('cpu');

@@ -60,6 +60,19 @@ export async function runPoolWorker(pool: Pool, argv: string[]): Promise<void> {
 }
 
 /**
+ * A pool worker as a process of its own (cpu-worker.js, gpu-worker.js, as the image and
+ * the batch launcher start it): a failure prints as the CLI prints it, one line naming
+ * the setting or the cause, with the stack only under HEPFLOW_DEBUG.
+ */
+export function runPoolWorkerProcess(pool: Pool): void {
+  runPoolWorker(pool, process.argv.slice(2)).catch((err: unknown) => {
+    console.error(`hepflow ${pool} worker: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.HEPFLOW_DEBUG) console.error(err);
+    process.exit(1);
+  });
+}
+
+/**
  * A GPU worker says at start what training's default backend (`auto`) resolves to and on
  * which device it computes, so a machine whose GPU TensorFlow cannot use is noticed
  * before the first run rather than from its speed. (Imported here: a CPU worker need not
