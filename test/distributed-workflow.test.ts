@@ -110,8 +110,9 @@ test("two worker processes train one model; one killed mid-round costs only that
   // The timeout is a guard, not a measure: this run took 11 minutes at a load average of 20 on 2 cores.
   const outputUri = `s3://${s3.bucket}/runs/killed`;
   const input: DistributedTrainInput = {
-    // A heartbeat timeout a loaded machine cannot miss by accident (heartbeats reach the
-    // server at most once a minute): the killed shard is retried 2 minutes after its last one.
+    // Twice the pipeline's heartbeat timeout, which a loaded machine cannot miss by accident
+    // (the worker passes heartbeats on every 5 s, maxHeartbeatThrottleInterval): the killed
+    // shard is retried a minute after its last one.
     runId: 'killed',
     datasetUri,
     outputUri,
@@ -119,7 +120,7 @@ test("two worker processes train one model; one killed mid-round costs only that
     workers: 2,
     localSteps: 8,
     pool: 'gpu',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '1 minute',
     roundsPerRun: 10,
   };
   const a = shardWorkerProcess();
