@@ -464,7 +464,15 @@ if (temporal) {
   );
 }
 if (s3) {
-  const per = (x: StageIo) => ({ read: x.bytesRead / x.units, written: x.bytesWritten / x.units });
+  // A stage's row: its metered bytes and requests per unit of work.
+  const meteredRow = (stage: string, unit: string, x: StageIo) => [
+    stage,
+    unit,
+    x.units,
+    x.bytesRead / x.units,
+    x.bytesWritten / x.units,
+    x.requests,
+  ];
   const epoch = {
     units: s3.trainRows,
     bytesRead: s3.train2.bytesRead - s3.train1.bytesRead,
@@ -475,30 +483,9 @@ if (s3) {
       "S3 side: bytes through object storage per unit of work, from the storage layer's meter on real stage runs (rclone serve s3)",
     columns: ['stage', 'unit', 'units', 'bytes read / unit', 'bytes written / unit', 'requests'],
     rows: [
-      [
-        'features, shared Delphes files as written by Delphes',
-        'event read',
-        s3.featuresOriginal.units,
-        per(s3.featuresOriginal).read,
-        per(s3.featuresOriginal).written,
-        s3.featuresOriginal.requests,
-      ],
-      [
-        'features, the same events rewritten by hepflow (zlib 1)',
-        'event read',
-        s3.features.units,
-        per(s3.features).read,
-        per(s3.features).written,
-        s3.features.requests,
-      ],
-      [
-        'dataset build (kind full)',
-        'row (train + test)',
-        s3.dataset.units,
-        per(s3.dataset).read,
-        per(s3.dataset).written,
-        s3.dataset.requests,
-      ],
+      meteredRow('features, shared Delphes files as written by Delphes', 'event read', s3.featuresOriginal),
+      meteredRow('features, the same events rewritten by hepflow (zlib 1)', 'event read', s3.features),
+      meteredRow('dataset build (kind full)', 'row (train + test)', s3.dataset),
       [
         'training, inclusive, one epoch (2 epochs − 1)',
         'training sample',
@@ -518,7 +505,11 @@ if (s3) {
     ],
   });
   figures.push(
-    fig('S3 bytes read per event, feature stage (shared Delphes files)', 'bytes', per(s3.featuresOriginal).read),
+    fig(
+      'S3 bytes read per event, feature stage (shared Delphes files)',
+      'bytes',
+      s3.featuresOriginal.bytesRead / s3.featuresOriginal.units,
+    ),
   );
   notes.push(
     `S3: rclone used ${s3.s3CpuSeconds.toFixed(1)} CPU-s for the ${(s3.s3Bytes / 1e6).toFixed(0)} MB the phase moved (${(s3.s3Bytes / 1e6 / s3.s3CpuSeconds).toFixed(0)} MB per CPU-s); load average ${s3.load} at the end.`,
