@@ -352,9 +352,15 @@ One input, exactly: --sample (one per class), --config, or --events (a generated
       .option('--port <port>', 'listen port (0: any free one)', listenPort, 8080)
       .option('--select <class>=<p>', "flag events with p(class) >= p, e.g. 'ttbar>=0.8'")
       .option('--max-batch <n>', 'events per model call', positiveInteger)
-      .option('--max-delay-ms <ms>', 'longest wait to fill a batch', nonNegativeNumber)
+      .option(
+        '--max-delay-ms <ms>',
+        'longest wait to fill a batch (0: none, batches form under load)',
+        nonNegativeNumber,
+      )
       .option('--max-queue <n>', 'events queued before requests are refused', positiveInteger)
       .option('--backend <backend>', 'auto, tensorflow, wasm or cpu')
+      .option('--model-name <name>', "the model's name in the Open Inference Protocol (/v2; default: its kind)")
+      .option('--grpc-port <port>', 'also serve the Open Inference Protocol over gRPC (0: any free port)', listenPort)
       .option('--kafka <brokers>', 'also consume events from Kafka (host:port,...) and produce scores', csv)
       .option('--input-topic <topic>', 'Kafka input topic', 'events')
       .option('--output-topic <topic>', 'Kafka output topic', 'scores')

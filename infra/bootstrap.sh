@@ -81,6 +81,8 @@ apt_package() {
 if [[ -z "${HEPFLOW_CHROMIUM:-}" ]]; then apt_package chromium chromium "the browser test"; fi
 # nginx, the TLS-terminating gRPC proxy in front of Temporal in the connection tests.
 apt_package nginx nginx "the Temporal TLS/mTLS/API-key tests"
+# wrk, the HTTP load generator the serving benchmark drives hepflow serve with from its own process.
+apt_package wrk wrk "the serving benchmark's HTTP load rows"
 
 # Slurm and munge, for `npm run test:slurm` only (HEPFLOW_SLURM=1): the test runs its own
 # slurmctld, slurmd and munged as root on this machine; elsewhere it skips and says why.

@@ -6,6 +6,8 @@ import { initBackend, parseBackendRequest } from '../../src/ml/backend.js';
 import { DEFAULT_BATCHER, ScoringService } from '../../src/serving/scoring-service.js';
 import { InferenceHttpServer } from '../../src/serving/http-server.js';
 import { KafkaScoringStream } from '../../src/serving/kafka-stream.js';
+import { InferenceGrpcServer } from '../../src/serving/grpc-server.js';
+import { OipModel } from '../../src/serving/oip.js';
 import { parseSelection, type EfficiencyTable, type Selection } from '../../src/scoring/selection.js';
 import type { DelphesEvent } from '../../src/delphes/event.js';
 import type { ScoreInput, ScoreResult } from '../../workflows/score.js';
@@ -171,6 +173,9 @@ export interface ServeOptions {
   maxQueue?: number;
   backend?: string;
   registry?: string;
+  /** The Open Inference Protocol's name for the model (default: its kind). */
+  modelName?: string;
+  grpcPort?: number;
   kafka?: string[];
   inputTopic: string;
   outputTopic: string;
@@ -203,11 +208,15 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
     },
     selection,
   );
-  const http = new InferenceHttpServer(service, { host: o.host, port: o.port });
+  const oip = new OipModel(service, o.modelName ?? bundle.input.kind);
+  const http = new InferenceHttpServer(service, { host: o.host, port: o.port, oip });
   const url = await http.listen();
   console.log(
     `serving ${bundle.uri} (${bundle.input.kind}, classes ${bundle.classNames.join(',')}, backend ${backend.kind}) on ${url}`,
   );
+  const grpc = o.grpcPort === undefined ? undefined : new InferenceGrpcServer(oip, { host: o.host, port: o.grpcPort });
+  if (grpc !== undefined)
+    console.log(`Open Inference Protocol model '${oip.name}' over gRPC on ${await grpc.listen()}`);
   const stream =
     o.kafka === undefined
       ? undefined
@@ -229,7 +238,9 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
       console.log(`${signal}: draining (${service.batcher.queued} events queued)`);
       // The stream's batch in hand is scored and committed before the batcher drains.
       (stream?.stop() ?? Promise.resolve())
-        .then(() => http.drain())
+        .then(async () => {
+          await Promise.all([http.drain(), grpc?.drain()]);
+        })
         .then(resolve, (e) => {
           console.error(`drain failed: ${(e as Error).message}`);
           resolve();

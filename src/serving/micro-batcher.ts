@@ -1,9 +1,13 @@
 /**
- * Micro-batching with a latency bound and a bounded queue. Items wait until a batch of
- * `maxBatch` is ready or the oldest has waited `maxDelayMs`, then one call runs them
- * (one call at a time: the model is one compute stream). Admission is all-or-nothing
- * per submit and refused beyond `maxQueue` waiting items — the caller's backpressure
- * signal (HTTP 503, a paused Kafka consumer) instead of unbounded memory and latency.
+ * Adaptive batching with a bounded queue. One call runs at a time (the model is one
+ * compute stream). With `maxDelayMs` 0 (the default) nothing waits on a timer: an item
+ * that finds the model idle runs in the same event-loop turn, after the requests already
+ * read in that turn (setImmediate, a few µs), so batches form only under load — from
+ * what queued while the previous batch ran, up to `maxBatch`. With `maxDelayMs` > 0 a
+ * batch also waits until `maxBatch` items are ready or the oldest has waited that long
+ * (fewer, larger calls at the cost of latency). Admission is all-or-nothing per submit
+ * and refused beyond `maxQueue` waiting items — the caller's backpressure signal (HTTP
+ * 503, a paused Kafka consumer) instead of unbounded memory and latency.
  */
 
 export class QueueFullError extends Error {
@@ -20,6 +24,9 @@ export interface BatcherOptions {
   readonly maxQueue: number;
 }
 
+/** Told about every batch run: its size and how long the model call took. */
+export type BatchObserver = (size: number, seconds: number) => void;
+
 interface Waiting<I, O> {
   readonly item: I;
   readonly since: number;
@@ -31,6 +38,7 @@ export class MicroBatcher<I, O> {
   private queue: Waiting<I, O>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private draining = false;
   private idle: (() => void)[] = [];
   /** Batches run and their sizes, for metrics. */
@@ -40,6 +48,7 @@ export class MicroBatcher<I, O> {
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
     readonly o: BatcherOptions,
+    private readonly observe: BatchObserver = () => {},
   ) {
     for (const k of ['maxBatch', 'maxQueue'] as const) {
       if (!Number.isInteger(o[k]) || o[k] < 1)
@@ -91,7 +100,11 @@ export class MicroBatcher<I, O> {
     if (this.queue.length >= this.o.maxBatch || wait <= 0 || this.draining) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
-      void this.runBatch();
+      // Not at once: the other requests read in this turn of the event loop join the batch.
+      this.immediate ??= setImmediate(() => {
+        this.immediate = null;
+        if (!this.running && this.queue.length > 0) void this.runBatch();
+      });
     } else if (this.timer === null) {
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -103,6 +116,7 @@ export class MicroBatcher<I, O> {
   private async runBatch(): Promise<void> {
     this.running = true;
     const batch = this.queue.splice(0, this.o.maxBatch);
+    const t0 = performance.now();
     try {
       const out = await this.run(batch.map((w) => w.item));
       if (out.length !== batch.length)
@@ -110,6 +124,7 @@ export class MicroBatcher<I, O> {
       batch.forEach((w, i) => w.resolve(out[i]!));
       this.batches++;
       this.items += batch.length;
+      this.observe(batch.length, (performance.now() - t0) / 1000);
     } catch (e) {
       for (const w of batch) w.reject(e);
     } finally {

@@ -8,6 +8,7 @@ import { FeatureExtractor } from '../physics/features.js';
 import type { Selection } from '../scoring/selection.js';
 import { parseEvent } from './event-json.js';
 import { MicroBatcher, type BatcherOptions } from './micro-batcher.js';
+import { ServeMetrics } from './metrics.js';
 
 export interface EventScore {
   readonly id: string | null;
@@ -19,10 +20,12 @@ export interface EventScore {
   readonly accepted?: boolean;
 }
 
-export const DEFAULT_BATCHER: BatcherOptions = { maxBatch: 256, maxDelayMs: 2, maxQueue: 8192 };
+export const DEFAULT_BATCHER: BatcherOptions = { maxBatch: 256, maxDelayMs: 0, maxQueue: 8192 };
 
 export class ScoringService {
   readonly batcher: MicroBatcher<InputRow, Float32Array>;
+  /** Shared by every front end of this service (HTTP, gRPC, Kafka). */
+  readonly metrics: ServeMetrics;
   private readonly extractor = new FeatureExtractor();
   private readonly selected: number;
 
@@ -32,10 +35,15 @@ export class ScoringService {
     readonly selection?: Selection,
   ) {
     const k = bundle.classNames.length;
-    this.batcher = new MicroBatcher(async (rows) => {
-      const p = await predictProbabilities(bundle, rows);
-      return rows.map((_, i) => p.subarray(i * k, (i + 1) * k));
-    }, batcher);
+    this.metrics = new ServeMetrics(batcher.maxBatch);
+    this.batcher = new MicroBatcher(
+      async (rows) => {
+        const p = await predictProbabilities(bundle, rows);
+        return rows.map((_, i) => p.subarray(i * k, (i + 1) * k));
+      },
+      batcher,
+      (size, seconds) => this.metrics.batch(size, seconds),
+    );
     this.selected = selection === undefined ? -1 : bundle.classNames.indexOf(selection.className);
     if (selection !== undefined && this.selected < 0)
       throw new Error(
