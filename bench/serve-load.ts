@@ -28,7 +28,7 @@ import { kerasPython } from '../src/ml/keras-export.js';
 import { FeatureExtractor } from '../src/physics/features.js';
 import { parseEvent } from '../src/serving/event-json.js';
 import { processCpuSeconds } from './lib/proc-cpu.js';
-import { writeRecord, type Figure } from './lib/record.js';
+import { writeRecord, type Figure, type Table } from './lib/record.js';
 import { KerasPeer, modelDir, physicsRows } from './lib/serving-models.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -356,6 +356,78 @@ async function main(): Promise<void> {
   const rows = physicsRows(1024);
   const results: CaseResult[] = [];
   for (const { kind, maxLen } of CASES) results.push(await measureCase(dir, rows, kind, maxLen));
+  record(results);
+}
+
+function tables(results: readonly CaseResult[]): Table[] {
+  return [
+    {
+      title: `Closed loop for ${SECONDS} s per row, 1 or 8 events per request; hepflow serve on core 0, the load generator on core 1`,
+      columns: [
+        'model',
+        'API',
+        'events/request',
+        'connections',
+        'events/s',
+        'p50 ms',
+        'p99 ms',
+        'service p99 ms (≤)',
+        'errors',
+        'service CPU µs/request',
+      ],
+      rows: results.flatMap((r) =>
+        r.loads.map((l) => [
+          label(r),
+          l.api,
+          l.events,
+          l.connections,
+          l.rate,
+          l.p50,
+          l.p99,
+          l.serviceP99,
+          l.errors,
+          l.serverCpuUs,
+        ]),
+      ),
+    },
+    {
+      title: `Summary: concurrency 1, and the highest rate with p99 < ${P99_BOUND_MS} ms, per API`,
+      columns: [
+        'model',
+        'native c=1 p50 / p99 ms',
+        `native max events/s (p99 < ${P99_BOUND_MS} ms)`,
+        'OIP REST c=1 p50 / p99 ms',
+        `OIP REST max events/s`,
+        `native, 8 events/request: max events/s`,
+        'service capacity events/s per core, native 1 / 8 events per request',
+        'OIP gRPC c=1 p50 / p99 ms',
+        'model call CPU µs (1 event, in process)',
+        'native body parse CPU µs',
+        'Keras 1 event p50 / p99 ms',
+        'Keras batch of 1024 events/s',
+      ],
+      rows: results.map((r) => {
+        const pp = (l: Load | undefined) => (l ? `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)}` : '');
+        return [
+          label(r),
+          pp(atOne(r, 'native')),
+          best(r, 'native')?.rate ?? null,
+          pp(atOne(r, 'oip_rest')),
+          best(r, 'oip_rest')?.rate ?? null,
+          best(r, 'native', 8)?.rate ?? null,
+          `${capacity(r, 'native').toFixed(0)} / ${capacity(r, 'native', 8).toFixed(0)}`,
+          pp(atOne(r, 'oip_grpc')),
+          r.modelUs,
+          r.parseUs,
+          `${r.keras.p50.toFixed(2)} / ${r.keras.p99.toFixed(2)}`,
+          r.keras.batchEventsPerSecond,
+        ];
+      }),
+    },
+  ];
+}
+
+function record(results: readonly CaseResult[]): void {
   const hlf = results[0]!;
   const figures: Figure[] = [
     {
@@ -399,71 +471,7 @@ async function main(): Promise<void> {
     title: 'the inference service under load (wrk, tritonclient) vs Keras predict',
     command: `node dist/bench/serve-load.js ${process.argv.slice(2).join(' ')}`.trim(),
     figures,
-    tables: [
-      {
-        title: `One event per request, closed loop for ${SECONDS} s per row; hepflow serve on core 0, the load generator on core 1`,
-        columns: [
-          'model',
-          'API',
-          'events/request',
-          'connections',
-          'events/s',
-          'p50 ms',
-          'p99 ms',
-          'service p99 ms (≤)',
-          'errors',
-          'service CPU µs/request',
-        ],
-        rows: results.flatMap((r) =>
-          r.loads.map((l) => [
-            label(r),
-            l.api,
-            l.events,
-            l.connections,
-            l.rate,
-            l.p50,
-            l.p99,
-            l.serviceP99,
-            l.errors,
-            l.serverCpuUs,
-          ]),
-        ),
-      },
-      {
-        title: `Summary: concurrency 1, and the highest rate with p99 < ${P99_BOUND_MS} ms, per API`,
-        columns: [
-          'model',
-          'native c=1 p50 / p99 ms',
-          `native max events/s (p99 < ${P99_BOUND_MS} ms)`,
-          'OIP REST c=1 p50 / p99 ms',
-          `OIP REST max events/s`,
-          `native, 8 events/request: max events/s`,
-          'service capacity events/s per core, native 1 / 8 events per request',
-          'OIP gRPC c=1 p50 / p99 ms',
-          'model call CPU µs (1 event, in process)',
-          'native body parse CPU µs',
-          'Keras 1 event p50 / p99 ms',
-          'Keras batch of 1024 events/s',
-        ],
-        rows: results.map((r) => {
-          const pp = (l: Load | undefined) => (l ? `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)}` : '');
-          return [
-            label(r),
-            pp(atOne(r, 'native')),
-            best(r, 'native')?.rate ?? null,
-            pp(atOne(r, 'oip_rest')),
-            best(r, 'oip_rest')?.rate ?? null,
-            best(r, 'native', 8)?.rate ?? null,
-            `${capacity(r, 'native').toFixed(0)} / ${capacity(r, 'native', 8).toFixed(0)}`,
-            pp(atOne(r, 'oip_grpc')),
-            r.modelUs,
-            r.parseUs,
-            `${r.keras.p50.toFixed(2)} / ${r.keras.p99.toFixed(2)}`,
-            r.keras.batchEventsPerSecond,
-          ];
-        }),
-      },
-    ],
+    tables: tables(results),
     notes: [
       `wrk ${PIN ? 'pinned to core 1' : '(not pinned: one core)'}, one thread, keep-alive connections, each sending its next request when the last is answered (closed loop); a row per connection count. gRPC: tritonclient.grpc, one thread and channel per caller (Python's client costs more CPU per call than wrk, so its rates are the client's ceiling as much as the service's).`,
       "Service CPU µs/request is the serve process's user + system time over the row divided by its requests: 1e6 / µs is its capacity on one core whatever else runs on the machine. The model call and parse columns are measured in the benchmark's own process: what is left of the service CPU per request at concurrency 1 is HTTP (node:http) and the event loop.",
