@@ -64,7 +64,10 @@ function parseInfer(body: Buffer, headerLength: string | undefined): { request: 
     let values: Float32Array;
     if (size !== undefined) {
       if (!Number.isInteger(size) || (size as number) < 0 || at + (size as number) > body.length)
-        throw new OipError(`${where}: binary_data_size ${JSON.stringify(size)} passes the end of the body`, 'bad_request');
+        throw new OipError(
+          `${where}: binary_data_size ${JSON.stringify(size)} passes the end of the body`,
+          'bad_request',
+        );
       values = rawValues(t.datatype, body.subarray(at, at + (size as number)), where);
       at += size as number;
     } else values = jsonValues(t.datatype, t.data, where);
