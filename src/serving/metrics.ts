@@ -16,7 +16,7 @@ export type ErrorKind =
   | 'unsupported';
 
 /** Which API a request came through, as the `protocol` label. */
-export type Protocol = 'native' | 'oip_rest' | 'oip_grpc' | 'kafka';
+export type Protocol = 'native' | 'oip_rest' | 'oip_grpc';
 
 /** Latency buckets in seconds: 0.1 ms to 50 ms (the trigger-latency range), then coarse. */
 const LATENCY_BUCKETS = [
