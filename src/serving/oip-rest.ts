@@ -81,8 +81,8 @@ async function infer(model: OipModel, body: Buffer, headerLength: string | undef
   const outputs = Array.isArray(request.outputs) ? request.outputs : [];
   model.checkOutputs(outputs.map((o) => String(o?.name)));
   const probs = await model.infer(tensors);
-  const binary =
-    outputs.length > 0 ? outputs[0]!.parameters?.binary_data === true : request.parameters?.binary_data_output === true;
+  // An output's own binary_data wins; without it the request's binary_data_output applies.
+  const binary = (outputs[0]?.parameters?.binary_data ?? request.parameters?.binary_data_output) === true;
   const n = probs.length / model.classes.length;
   const output = {
     name: OUTPUT_NAME,
