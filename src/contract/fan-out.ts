@@ -128,7 +128,7 @@ export interface FileBatchInput {
   readonly batch: number;
   readonly task: FileTask;
   readonly filesInFlight: number;
-  readonly retry?: RetrySettings;
+  readonly retry?: RetrySettings | undefined;
 }
 
 export interface FileBatchResult {
