@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Storage } from '../src/storage/index.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import { fanOutFiles } from '../src/layout/run-layout.js';
 import { listSources } from '../src/stages/listing.js';
 import type {
@@ -79,7 +79,7 @@ async function list(storage: Storage, input: ListInput, report: (d: unknown) => 
     }
     if (batch.length > 0) await flush();
   } catch (e) {
-    throw nonRetryable(e);
+    throw toActivityFailure(e);
   }
   return { files: count, batches, bytes };
 }

@@ -19,12 +19,12 @@ import type { OutcomeProblem } from '../src/input/samples.js';
 import { InputSchemaError } from '../src/input/validate.js';
 import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/layout/run-layout.js';
 import {
+  InvalidInputError,
   MissingBranchError,
   MissingTreeError,
   RootFormatError,
   UnsupportedRootFeatureError,
-} from '../src/root/reader/errors.js';
-import { InvalidInputError } from '../src/errors.js';
+} from '../src/errors.js';
 import { InvalidUriError, ObjectNotFoundError, PermanentStorageError } from '../src/storage/index.js';
 import { CheckpointError, DatasetTooSmallError, TrainingDivergedError } from '../src/ml/errors.js';
 import { runLayout as distributedLayout } from '../src/ml/distributed/layout.js';

@@ -45,7 +45,7 @@ export type WorkflowFailureType = (typeof WorkflowFailureTypes)[keyof typeof Wor
  * outage anywhere in the cause chain, stays retryable: an input that could not be read
  * right now must never be recorded as bad.
  */
-export function nonRetryable(e: unknown): unknown {
+export function toActivityFailure(e: unknown): unknown {
   if (isTransientStorageError(e)) {
     // Typed by the outage, not by a wrapper whose name the workflow may list as permanent.
     return ApplicationFailure.create({

@@ -7,7 +7,7 @@
 import type { RandomAccessSource } from '../../storage/random-access.js';
 import { decompressPayload } from './compression.js';
 import { Cursor } from './cursor.js';
-import { RootFormatError } from './errors.js';
+import { RootFormatError } from '../../errors.js';
 import { checkRange, readKeyHeader, readRange } from './file.js';
 import type { RawBranch } from './objects.js';
 

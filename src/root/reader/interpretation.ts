@@ -4,7 +4,7 @@
  * are big-endian on disk; they are copied once into a fresh buffer and byte-swapped in
  * place by Buffer#swap16/32/64 (native code), then viewed as the typed array.
  */
-import { UnsupportedRootFeatureError } from './errors.js';
+import { UnsupportedRootFeatureError } from '../../errors.js';
 import type { DecodedBasket } from './basket.js';
 import type { RawBranch, RawLeaf } from './objects.js';
 

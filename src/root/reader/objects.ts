@@ -14,7 +14,7 @@
  * TBufferFile::ReadObjectAny does.
  */
 import type { Cursor, VersionHeader } from './cursor.js';
-import { UnsupportedRootFeatureError } from './errors.js';
+import { UnsupportedRootFeatureError } from '../../errors.js';
 import { readMembers, STREAMER_READERS, type StreamerInfos } from './streamers.js';
 
 const BYTE_COUNT_MASK = 0x40000000;

@@ -14,7 +14,7 @@ import {
   type DecodedBasket,
   type IoStats,
 } from './basket.js';
-import { MissingBranchError, RootFormatError } from './errors.js';
+import { MissingBranchError, RootFormatError } from '../../errors.js';
 import type { RootFile } from './file.js';
 import {
   assembleNumeric,
