@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Storage } from '../src/storage/index.js';
 import { toActivityFailure } from '../src/contract/errors.js';
-import { fanOutFiles } from '../src/layout/run-layout.js';
+import { fanOutFiles } from '../src/contract/run-layout.js';
 import { listSources } from '../src/stages/listing.js';
 import type {
   FileRef,

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { TrainRunResult } from '../src/ml/train-runner.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { Storage } from '../src/storage/index.js';
-import { datasetFiles, gridFiles } from '../src/layout/run-layout.js';
+import { datasetFiles, gridFiles } from '../src/contract/run-layout.js';
 import type { DatasetMetadata } from '../src/dataset/assemble.js';
 import type { TrainHeartbeat } from '../src/contract/progress.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';

@@ -15,7 +15,7 @@ import type { PipelineInput } from '../workflows/pipeline.js';
 import type { PipelineReport } from '../src/stages/report.js';
 import { gatherReportDetails, renderHtmlReport } from '../src/stages/report-html.js';
 import { HLF_NAMES } from '../src/physics/schema.js';
-import { datasetFiles, runFiles } from '../src/layout/run-layout.js';
+import { datasetFiles, runFiles } from '../src/contract/run-layout.js';
 import { hlfHistograms } from '../src/dataset/hlf-histograms.js';
 import { readFeatureRows } from '../src/parquet/reader.js';
 import { codeVersion } from '../src/registry/code-version.js';

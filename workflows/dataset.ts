@@ -2,7 +2,7 @@ import type { BuildDatasetResult } from '../src/stages/dataset.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { datasetInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
-import { datasetKinds } from '../src/layout/run-layout.js';
+import { datasetKinds } from '../src/contract/run-layout.js';
 
 export interface DatasetInput {
   /** A features run's output prefix: the dataset is built from exactly the parts its manifest.json lists. */

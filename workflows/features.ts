@@ -1,6 +1,6 @@
 import { ApplicationFailure, continueAsNew, upsertMemo } from '@temporalio/workflow';
 import type { FeatureOptions } from '../src/stages/features.js';
-import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/input/samples.js';
+import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/contract/samples.js';
 import { runFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask, InputSource } from '../src/contract/fan-out.js';
 import { featuresInputSchema, validated } from './input-schemas.js';

@@ -1,5 +1,5 @@
 import { storage, joinUri } from '../../src/storage/index.js';
-import { partRange, generatedFileName } from '../../src/generator/partition.js';
+import { generatedFiles, partRange } from '../../src/contract/generated-files.js';
 import { resolveMix } from '../../src/generator/mix.js';
 import { generateToStorage } from '../../src/generator/publish.js';
 import { UsageError } from '../args.js';
@@ -43,7 +43,7 @@ export async function generateCommand(o: GenerateOptions): Promise<void> {
   const counts: Record<string, number> = {};
   for (let k = 0; k < files; k++) {
     const range = partRange(events, files, k);
-    const uri = joinUri(out, generatedFileName(seed, k, files));
+    const uri = generatedFiles(out, seed, files).file(k);
     const r = await generateToStorage(storage(), uri, {
       ...range,
       seed,

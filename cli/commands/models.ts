@@ -1,13 +1,13 @@
 import { joinUri, storage, normalizeUri } from '../../src/storage/index.js';
 import { exportModel } from '../../src/stages/export.js';
-import type { LabelSource } from '../../src/input/samples.js';
+import type { LabelSource } from '../../src/contract/samples.js';
 import { bundleFromFiles, readModelFiles } from '../../src/ml/model-bundle.js';
 import { initBackend, parseBackendRequest } from '../../src/ml/backend.js';
 import { DEFAULT_BATCHER, ScoringService } from '../../src/serving/scoring-service.js';
 import { InferenceHttpServer } from '../../src/serving/http-server.js';
 import { KafkaScoringStream } from '../../src/serving/kafka-stream.js';
 import { parseSelection, type EfficiencyTable, type Selection } from '../../src/scoring/selection.js';
-import type { DelphesEvent } from '../../src/delphes/event.js';
+import type { DelphesEvent } from '../../src/contract/delphes-event.js';
 import type { ScoreInput, ScoreResult } from '../../workflows/score.js';
 import { UsageError } from '../args.js';
 import { failOnFailedFiles } from './ingest.js';

@@ -2,7 +2,7 @@ import { storage } from '../../src/storage/index.js';
 import type { PipelineInput, PipelineModel } from '../../workflows/pipeline.js';
 import type { PipelineReport } from '../../src/stages/report.js';
 import { UsageError } from '../args.js';
-import type { SampleInput } from '../../src/input/samples.js';
+import type { SampleInput } from '../../src/contract/samples.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 import { queuesOf } from '../run-progress.js';
 import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';

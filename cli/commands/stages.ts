@@ -1,12 +1,12 @@
 import { storage, joinUri, baseName } from '../../src/storage/index.js';
 import { runFeaturesLocally, type LocalFeaturesInput } from '../../src/stages/features-run.js';
-import { resolveSamples } from '../../src/input/samples.js';
+import { resolveSamples } from '../../src/contract/samples.js';
 import { featuresInputSchema } from '../../workflows/input-schemas.js';
 import { checkAtEdge, readRunFile } from '../run-file.js';
 import type { TrainSpec } from '../../src/stages/train-spec.js';
 import { UsageError } from '../args.js';
 import { StatusLine } from '../progress.js';
-import type { SampleInput } from '../../src/input/samples.js';
+import type { SampleInput } from '../../src/contract/samples.js';
 import type { DistributedTrainInput } from '../../workflows/distributed-train.js';
 import type { DistributedTrainResult } from '../../src/ml/distributed/jobs.js';
 

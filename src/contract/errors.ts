@@ -32,7 +32,7 @@ export const WorkflowFailureTypes = {
   eventsLost: 'EventsLost',
   /** Every point of a grid search failed. */
   gridSearchFailed: 'GridSearchFailed',
-  /** The features stage's verdicts on its samples (src/input/samples.ts featureOutcomeProblem). */
+  /** The features stage's verdicts on its samples (src/contract/samples.ts featureOutcomeProblem). */
   sampleFailed: 'SampleFailed',
   emptyClass: 'EmptyClass',
   filesFailed: 'FilesFailed',

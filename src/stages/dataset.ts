@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { RandomAccessSource, Storage } from '../storage/index.js';
 import { readCommitted } from '../storage/content-address.js';
 import { assembleDataset, type DatasetKind, type DatasetMetadata } from '../dataset/assemble.js';
-import { datasetFiles, fanOutFiles } from '../layout/run-layout.js';
+import { datasetFiles, fanOutFiles } from '../contract/run-layout.js';
 import { InvalidInputError } from '../errors.js';
 import { commitUriOf, type FeaturePartMeta, type PrepareFileFeaturesResult } from './features.js';
 import type { FileResult } from '../contract/fan-out.js';

@@ -6,7 +6,7 @@
  */
 import type { Storage } from '../storage/index.js';
 import { joinUri } from '../storage/uri.js';
-import { datasetFiles } from '../layout/run-layout.js';
+import { datasetFiles } from '../contract/run-layout.js';
 import { hlfHistograms, type HlfHistograms } from '../dataset/hlf-histograms.js';
 import { esc, PALETTE, rocSvg, type ClassificationReport } from '../ml/metrics.js';
 import type { ModelMetadata } from '../ml/model-bundle.js';

@@ -1,7 +1,7 @@
 import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
 import type { TrainRunResult } from '../ml/train-runner.js';
-import type { SampleInput, SampleOutcome } from '../input/samples.js';
+import type { SampleInput, SampleOutcome } from '../contract/samples.js';
 import { EVENT_CLASSES } from '../physics/schema.js';
 
 /** One stage of a run as the workflow timed it (workflow time: deterministic on replay). */

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { joinUri, type Storage } from '../storage/index.js';
-import { fanOutFiles } from '../layout/run-layout.js';
+import { fanOutFiles } from '../contract/run-layout.js';
 import { commit, derivedKey, readCommitted, type InputIdentity } from '../storage/content-address.js';
 import { readDelphesEvents } from '../delphes/reader.js';
 import { readFeatureRows } from '../parquet/reader.js';
