@@ -1,5 +1,6 @@
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
-import { gatherReportDetails, renderHtmlReport } from '../src/stages/report-html.js';
+import { gatherReportDetails } from '../src/stages/report-details.js';
+import { renderHtmlReport } from '../src/stages/report-html.js';
 import { runFiles } from '../src/contract/run-layout.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';

@@ -13,7 +13,7 @@ import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION } from '../physics/features.js';
 import { initBackend } from '../ml/backend.js';
 import { bundleFromFiles, readModelFiles, type ModelBundle } from '../ml/model-bundle.js';
-import { BatchScorer } from '../scoring/scorer.js';
+import { BatchScorer, type ScorerOptions } from '../scoring/scorer.js';
 import { scoreCodec } from '../scoring/score-file.js';
 import {
   addCounts,
@@ -173,36 +173,14 @@ export async function scoreFilePart(
       },
     };
     let read: number;
-    let scorer: BatchScorer;
     try {
-      if (part) {
-        scorer = new BatchScorer(bundle, out, {
-          batchSize: input.eventsPerCall,
-          truth: (r) => r.label,
-          counts,
-          onBatch: onProgress,
-        });
-        read = 0;
-        for await (const row of readFeatureRows(source)) {
-          await scorer.write(row);
-          read++;
-        }
-      } else {
-        const labelOf = input.labels !== undefined ? await labelling(store, input.file, input.labels) : undefined;
-        const truth = labelOf === undefined ? () => -1 : (r: { sourceEntry: number }) => labelOf(r.sourceEntry).label;
-        scorer = new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth, counts, onBatch: onProgress });
-        const cutFlow = await prepareFeatures({
-          events: withEntries(
-            readDelphesEvents(source, { treeName: rootOptions.treeName, emptyIfMissing: rootOptions.emptyIfMissing }),
-          ),
-          label: 0,
-          className: '',
-          sourceUri: input.file.uri,
-          out: scorer,
-        });
-        read = cutFlow.read;
-      }
-      await scorer.flush();
+      read = await scoreEvents(
+        store,
+        input,
+        source,
+        rootOptions,
+        (truth) => new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth, counts, onBatch: onProgress }),
+      );
     } catch (e) {
       await writer.abort(e as Error);
       throw e;
@@ -230,6 +208,41 @@ export async function scoreFilePart(
     await source.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Feeds every event of the input to a scorer and flushes it: a feature part's rows as
+ * read (their labels are the truth), a ROOT file's events through the feature
+ * preparation (the truth from `labels`, else unknown). Returns the events read.
+ */
+async function scoreEvents(
+  store: Storage,
+  input: ScoreFileInput,
+  source: Awaited<ReturnType<Storage['openRead']>>,
+  root: { readonly treeName: string; readonly emptyIfMissing: NonNullable<ScoreOptions['emptyIfMissing']> },
+  scorerFor: (truth: ScorerOptions['truth']) => BatchScorer,
+): Promise<number> {
+  if (isFeaturePart(input.file.uri)) {
+    const scorer = scorerFor((r) => r.label);
+    let read = 0;
+    for await (const row of readFeatureRows(source)) {
+      await scorer.write(row);
+      read++;
+    }
+    await scorer.flush();
+    return read;
+  }
+  const labelOf = input.labels !== undefined ? await labelling(store, input.file, input.labels) : undefined;
+  const scorer = scorerFor(labelOf === undefined ? () => -1 : (r) => labelOf(r.sourceEntry).label);
+  const cutFlow = await prepareFeatures({
+    events: withEntries(readDelphesEvents(source, { treeName: root.treeName, emptyIfMissing: root.emptyIfMissing })),
+    label: 0,
+    className: '',
+    sourceUri: input.file.uri,
+    out: scorer,
+  });
+  await scorer.flush();
+  return cutFlow.read;
 }
 
 export interface ScoreSummaryInput {

@@ -24,7 +24,7 @@ import {
   type Interpretation,
   type NumericBranchData,
 } from './interpretation.js';
-import type { RawBranch, RawLeaf, RawTree } from './objects.js';
+import type { RawBranch, RawLeaf, RawTree } from './tree-objects.js';
 
 export interface EntryRange {
   readonly entryStart?: number;
