@@ -6,6 +6,7 @@ import type { MixInput } from '../src/generator/index.js';
 import { ErrorTypes } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface GenerateFileInput {
   readonly uri: string;
@@ -64,8 +65,7 @@ async function generate(
       events: input.events,
       seed: input.seed,
       firstEvent: input.firstEvent,
-      ...(input.mix !== undefined ? { mix: input.mix } : {}),
-      ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
+      ...withoutUndefined({ mix: input.mix, pileup: input.pileup }),
       onProgress: (done) => report({ done, of: input.events }),
       progressEvery: 200,
     });

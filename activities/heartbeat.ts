@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 import { ACTIVITY_INTERRUPTED } from '../src/contract/errors.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 /**
  * The retryable failure of an attempt its worker cut short: the worker shutting down
@@ -14,7 +15,7 @@ export function interruption(what: string, cause?: Error): ApplicationFailure {
     message: `${what} interrupted (${reason})`,
     type: ACTIVITY_INTERRUPTED,
     nonRetryable: false,
-    ...(cause ? { cause } : {}),
+    ...withoutUndefined({ cause }),
   });
 }
 

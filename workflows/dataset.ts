@@ -3,6 +3,7 @@ import type { RetrySettings } from '../src/contract/policies.js';
 import { datasetInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
 import { datasetKinds } from '../src/contract/run-layout.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface DatasetInput {
   /** A features run's output prefix: the dataset is built from exactly the parts its manifest.json lists. */
@@ -30,15 +31,14 @@ export async function datasetWorkflow(
   const out = datasetKinds(input.outputUri);
   const common = {
     featuresUri: input.featuresUri,
-    ...(input.seed !== undefined ? { seed: input.seed } : {}),
-    ...(input.testFraction !== undefined ? { testFraction: input.testFraction } : {}),
+    ...withoutUndefined({ seed: input.seed, testFraction: input.testFraction }),
   };
   const [dev, full] = await Promise.all([
     buildDataset({
       ...common,
       outputUri: out.dev,
       kind: 'dev',
-      ...(input.devEvents !== undefined ? { maxEvents: input.devEvents } : {}),
+      ...withoutUndefined({ maxEvents: input.devEvents }),
     }),
     buildDataset({ ...common, outputUri: out.full, kind: 'full' }),
   ]);

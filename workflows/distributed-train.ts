@@ -10,6 +10,7 @@ import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { distributedTrainInputSchema, validated } from './input-schemas.js';
 import { trackProgress } from './progress.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -80,7 +81,7 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   const shards = activitiesFor('training', {
     retry: input.retry,
     ...(shardQueue ? { taskQueue: shardQueue } : {}),
-    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+    ...withoutUndefined({ heartbeatTimeout: input.heartbeatTimeout }),
   });
 
   const steps: RoundSteps = {

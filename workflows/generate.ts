@@ -8,6 +8,7 @@ import { generateInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
 import { trackProgress } from './progress.js';
 import type { FilesProgress } from '../src/contract/progress.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface GenerateInput {
   /** Prefix the files go under (s3://bucket/dir/ or file:///dir/). */
@@ -71,8 +72,7 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
           uri: generatedFiles(input.outputUri, seed, files).file(k),
           seed,
           ...partRange(events, files, k),
-          ...(input.mix !== undefined ? { mix: input.mix } : {}),
-          ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
+          ...withoutUndefined({ mix: input.mix, pileup: input.pileup }),
         },
       ]);
       written = {

@@ -61,7 +61,7 @@ export async function scoreWorkflow(input: ScoreInput): Promise<ScoreResult> {
   const summary = await activitiesFor('data', { retry }).summarizeScores({
     outputUri,
     manifestUri: done.manifestUri,
-    ...(score.selection ? { selection: score.selection } : {}),
+    selection: score.selection,
   });
   tracker.stage('done');
   return {

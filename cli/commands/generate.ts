@@ -4,6 +4,7 @@ import { resolveMix } from '../../src/generator/mix.js';
 import { generateToStorage } from '../../src/generator/publish.js';
 import { UsageError } from '../args.js';
 import { ProgressBar } from '../progress.js';
+import { withoutUndefined } from '../../src/contract/defined.js';
 
 /** Probes the output location before spending minutes generating into it. */
 async function assertWritable(out: string): Promise<void> {
@@ -48,7 +49,7 @@ export async function generateCommand(o: GenerateOptions): Promise<void> {
       ...range,
       seed,
       mix,
-      ...(pileup !== undefined ? { pileup } : {}),
+      ...withoutUndefined({ pileup }),
       onProgress: (done) => bar.update(before + done, `file ${k + 1}/${files}`),
       progressEvery: 250,
     });

@@ -13,6 +13,7 @@ import { UsageError } from '../args.js';
 import { failOnFailedFiles } from './ingest.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 import { defaultRegistryUri, ModelRegistry } from '../../src/registry/registry.js';
+import { withoutUndefined } from '../../src/contract/defined.js';
 
 /** A model URI, or a registry name[@version] resolved in the registry. */
 const resolveModel = (ref: string, registryUri?: string): Promise<string> =>
@@ -83,10 +84,12 @@ export async function scoreCommand(o: ScoreOptions): Promise<void> {
     outputUri: o.out,
     suffix: parts ? '.parquet' : '.root',
     filesInFlight: o.filesInFlight,
-    ...(o.eventsPerCall !== undefined ? { eventsPerCall: o.eventsPerCall } : {}),
-    ...(selection !== undefined ? { selection } : {}),
-    ...(labels !== undefined ? { labels } : {}),
-    ...(o.emptyIfMissing ? { emptyIfMissing: o.emptyIfMissing as (keyof DelphesEvent)[] } : {}),
+    ...withoutUndefined({
+      eventsPerCall: o.eventsPerCall,
+      selection,
+      labels,
+      emptyIfMissing: o.emptyIfMissing as (keyof DelphesEvent)[] | undefined,
+    }),
   };
   const r = await runWorkflow<ScoreResult>('scoreWorkflow', input, {
     workflowId: newWorkflowId('score'),

@@ -8,6 +8,7 @@ import { datasetFiles, fanOutFiles } from '../contract/run-layout.js';
 import { InvalidInputError } from '../errors.js';
 import { commitUriOf, type FeaturePartMeta, type PrepareFileFeaturesResult } from './features.js';
 import type { FileResult } from '../contract/fan-out.js';
+import { withoutUndefined } from '../contract/defined.js';
 
 export interface BuildDatasetInput {
   /** A features run's output prefix (its parts/ hold the Parquet parts and commit records). */
@@ -116,10 +117,12 @@ export async function buildDataset(
       classes,
       outDir: dir,
       kind: input.kind,
-      ...(input.maxEvents !== undefined ? { maxEvents: input.maxEvents } : {}),
-      ...(input.seed !== undefined ? { seed: input.seed } : {}),
-      ...(input.testFraction !== undefined ? { testFraction: input.testFraction } : {}),
-      ...(input.rowGroupSize !== undefined ? { rowGroupSize: input.rowGroupSize } : {}),
+      ...withoutUndefined({
+        maxEvents: input.maxEvents,
+        seed: input.seed,
+        testFraction: input.testFraction,
+        rowGroupSize: input.rowGroupSize,
+      }),
       onProgress,
     });
     // Conservation between stages: each part holds the rows the features run counted.

@@ -27,6 +27,7 @@ import {
 import { labelling } from './features.js';
 import { InvalidInputError } from '../errors.js';
 import type { ScoreOptions } from '../contract/fan-out.js';
+import { withoutUndefined } from '../contract/defined.js';
 
 export interface ScoreFileInput extends ScoreOptions {
   /** A Delphes ROOT file, or a hepflow feature part (`.parquet`). */
@@ -198,8 +199,7 @@ export async function scoreFilePart(
       modelUri: input.modelUri,
       rows,
       read,
-      ...(counts !== undefined ? { counts } : {}),
-      ...(acceptedUri !== undefined ? { acceptedUri } : {}),
+      ...withoutUndefined({ counts, acceptedUri }),
     };
     await commit<ScorePartMeta>(store, commitUri, partUri, meta);
     return { partUri, rows, reused: false, counters: countersOf(meta) };
@@ -248,7 +248,7 @@ async function scoreEvents(
 export interface ScoreSummaryInput {
   readonly outputUri: string;
   readonly manifestUri: string;
-  readonly selection?: Selection;
+  readonly selection?: Selection | undefined;
 }
 
 export interface ScoreSummary {
