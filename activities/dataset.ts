@@ -1,3 +1,7 @@
+/**
+ * The dataset activity: `buildDataset` runs src/stages/dataset.ts over the worker's
+ * store; a domain error becomes the failure Temporal acts on (toActivityFailure).
+ */
 import type { BuildDatasetInput, BuildDatasetResult } from '../src/stages/dataset.js';
 import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';

@@ -1,3 +1,8 @@
+/**
+ * The features activity: `prepareFileFeatures` turns one ROOT file into one
+ * content-addressed Parquet part (src/stages/features.ts), heartbeating its cut flow;
+ * bad input fails non-retryably, a storage outage stays retryable.
+ */
 import { prepareFilePart, type PrepareFileFeaturesResult } from '../src/stages/features.js';
 import { InvalidInputError } from '../src/errors.js';
 import type { FileRef, FileTask } from '../src/contract/fan-out.js';

@@ -1,3 +1,8 @@
+/**
+ * The storage side of the per-file fan-out (workflows/file-batches.ts): the listing
+ * written in batches, each batch's results, and the manifest streamed from them, so the
+ * workflow history carries counts only, however many files there are.
+ */
 import { Readable } from 'node:stream';
 import type { Storage } from '../src/storage/index.js';
 import { toActivityFailure } from '../src/contract/errors.js';

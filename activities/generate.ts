@@ -1,3 +1,8 @@
+/**
+ * The generator activity: `generateFile` writes one synthetic Delphes ROOT file (and its
+ * labels) into storage; a file already complete is reused, bad arguments fail
+ * non-retryably.
+ */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Storage } from '../src/storage/index.js';
 import { labelsPathFor } from '../src/generator/file.js';

@@ -1,3 +1,8 @@
+/**
+ * What every activity does while it works: heartbeat its progress on a timer
+ * (`withHeartbeat`), and end promptly with a retryable failure when its worker cuts the
+ * attempt short (`interruptible`, `interruption`).
+ */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 import { ACTIVITY_INTERRUPTED } from '../src/contract/errors.js';

@@ -1,3 +1,8 @@
+/**
+ * The ingest activity: `inspectRootFile` opens one ROOT file through ranged reads and
+ * summarizes its tree (src/root/tree-summary.ts); a bad file fails non-retryably, naming
+ * it.
+ */
 import { summarizeTree, type TreeSummary } from '../src/root/tree-summary.js';
 import type { FileRef, PerFileOutcome } from '../src/contract/fan-out.js';
 import { toActivityFailure } from '../src/contract/errors.js';

@@ -1,3 +1,8 @@
+/**
+ * The scoring activities: `scoreFile` (one input into one part of per-event class
+ * probabilities) and `summarizeScores` (the selection's efficiency table over every
+ * part), both src/stages/score.ts.
+ */
 import type { ScoreFileInput, ScoreFileResult, ScoreSummary, ScoreSummaryInput } from '../src/stages/score.js';
 import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';

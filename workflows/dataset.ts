@@ -1,3 +1,8 @@
+/**
+ * datasetWorkflow: from one features run (its manifest), the dev and full datasets, each
+ * one `buildDataset` activity on the CPU pool. Input checked by input-schemas.ts;
+ * everything large stays in object storage, the result carries URIs and counts.
+ */
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { datasetInputSchema, validated } from './input-schemas.js';

@@ -1,3 +1,9 @@
+/**
+ * distributedTrainWorkflow: one model trained data-parallel by N workers of a pool, in
+ * rounds of shard activities and one aggregation each; resumes from the newest complete
+ * round. Answers the `status` query and takes the `setWorkers` signal; the round logic
+ * itself is src/ml/distributed.
+ */
 import { continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainConfig } from '../src/ml/train.js';

@@ -1,3 +1,9 @@
+/**
+ * featuresWorkflow: the features stage on Temporal. One `prepareFileFeatures` activity
+ * per input ROOT file through the per-file fan-out (file-batches.ts), one Parquet part
+ * each, then the manifest; fails the run on the samples' verdicts
+ * (src/contract/samples.ts).
+ */
 import { ApplicationFailure, continueAsNew, upsertMemo } from '@temporalio/workflow';
 import type { FeatureOptions } from '../src/stages/features.js';
 import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/contract/samples.js';

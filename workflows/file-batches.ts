@@ -1,3 +1,9 @@
+/**
+ * The per-file fan-out the ingest, features and score workflows share (`runFanOut`):
+ * list the inputs, run batches of per-file activities as child workflows
+ * (`fileBatchWorkflow`), continue as new between runs of batches, write the manifest.
+ * A file is recorded as failed only for a non-retryable verdict on it.
+ */
 import { executeChild, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { mapBounded } from './concurrency.js';

@@ -1,3 +1,8 @@
+/**
+ * generateWorkflow: a synthetic Delphes sample, one `generateFile` activity per output
+ * file (names and event ranges from src/contract/generated-files.ts); a rerun reuses
+ * files already written.
+ */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import type { RetrySettings } from '../src/contract/policies.js';

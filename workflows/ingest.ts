@@ -1,3 +1,8 @@
+/**
+ * ingestWorkflow: what every ROOT file under a prefix holds (its tree, entries,
+ * branches, optional branch statistics), one `inspectRootFile` activity per file through
+ * the per-file fan-out, summed in the manifest.
+ */
 import { continueAsNew, upsertMemo } from '@temporalio/workflow';
 import { runFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from '../src/contract/fan-out.js';

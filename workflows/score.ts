@@ -1,3 +1,8 @@
+/**
+ * scoreWorkflow: batch scoring. One `scoreFile` activity per input (ROOT files or
+ * feature parts) through the per-file fan-out, then, with a selection, the efficiency
+ * table and accepted list over all parts (`summarizeScores`).
+ */
 import { continueAsNew } from '@temporalio/workflow';
 import type { ScoreOptions } from '../src/contract/fan-out.js';
 import type { RetrySettings } from '../src/contract/policies.js';

@@ -1,3 +1,8 @@
+/**
+ * The dataset stage over object storage: the parts a features run's manifest lists,
+ * each checked against its commit record, assembled into a balanced, shuffled, split
+ * dataset (src/dataset). What the `buildDataset` activity and `hepflow dataset` run.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,3 +1,7 @@
+/**
+ * The features stage in this process, without Temporal (`hepflow features`): the same
+ * parts and the same manifest as featuresWorkflow, file after file.
+ */
 import type { Storage } from '../storage/index.js';
 import { fanOutFiles } from '../contract/run-layout.js';
 import { isInputVerdict } from '../errors.js';

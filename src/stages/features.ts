@@ -1,3 +1,8 @@
+/**
+ * The features of one ROOT file: selection and feature preparation (src/physics) into
+ * one content-addressed Parquet part, labelled by its sample, with a commit record so a
+ * rerun reuses it. What the `prepareFileFeatures` activity and `hepflow features` run.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

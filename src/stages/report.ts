@@ -1,3 +1,7 @@
+/**
+ * A pipeline run's summary as the workflow gathers it (`PipelineReport`), the paper's
+ * figures it is compared with, and its Markdown rendering (report.md).
+ */
 import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
 import type { TrainRunResult } from '../ml/train-runner.js';

@@ -1,3 +1,9 @@
+/**
+ * The scoring stage over object storage: one input (ROOT or a feature part) into one
+ * content-addressed part of per-event class probabilities, reused on rerun; and the
+ * selection's efficiency table and accepted list over every part. What the scoring
+ * activities run.
+ */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
