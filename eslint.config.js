@@ -38,6 +38,22 @@ export default tseslint.config(
     },
   },
   {
+    // Issue 21: a file or function a newcomer can read in one sitting. Product code only.
+    files: ['workflows/**/*.ts', 'activities/**/*.ts', 'src/**/*.ts', 'cli/**/*.ts', 'workers/**/*.ts', 'infra/**/*.ts'],
+    // Still being split under issue 21 (the training core and tuning changes); this entry goes when they are merged.
+    ignores: [
+      'src/ml/train.ts',
+      'src/ml/distributed/jobs.ts',
+      'src/ml/gru/kernel-js.ts',
+      'workflows/pipeline.ts',
+      'workflows/grid-search.ts',
+    ],
+    rules: {
+      'max-lines': ['error', { max: 500, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 100, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     // Tests narrow what helpers return with `as` rather than spelling out generic arguments.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unnecessary-type-assertion': 'off' },

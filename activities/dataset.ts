@@ -1,5 +1,9 @@
+/**
+ * The dataset activity: `buildDataset` runs src/stages/dataset.ts over the worker's
+ * store; a domain error becomes the failure Temporal acts on (toActivityFailure).
+ */
 import type { BuildDatasetInput, BuildDatasetResult } from '../src/stages/dataset.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -11,7 +15,7 @@ export const datasetActivities = ({ storage }: ActivityDeps) => ({
       try {
         return await build(storage, input, report);
       } catch (e) {
-        throw nonRetryable(e);
+        throw toActivityFailure(e);
       }
     });
   },

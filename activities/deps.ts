@@ -1,3 +1,7 @@
+/**
+ * The dependencies every activity is built over (the store, the environment), so a
+ * test can hand in its own instead of changing process state.
+ */
 import type { Storage } from '../src/storage/index.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { EvaluateInput, EvaluateResult } from '../src/stages/evaluate.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -11,7 +11,7 @@ export const evaluateActivities = ({ storage }: ActivityDeps) => ({
       try {
         return await evaluateOnTestSet(input, storage);
       } catch (e) {
-        throw nonRetryable(e);
+        throw toActivityFailure(e);
       }
     });
   },

@@ -1,7 +1,12 @@
+/**
+ * The features activity: `prepareFileFeatures` turns one ROOT file into one
+ * content-addressed Parquet part (src/stages/features.ts), heartbeating its cut flow;
+ * bad input fails non-retryably, a storage outage stays retryable.
+ */
 import { prepareFilePart, type PrepareFileFeaturesResult } from '../src/stages/features.js';
 import { InvalidInputError } from '../src/errors.js';
 import type { FileRef, FileTask } from '../src/contract/fan-out.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -21,7 +26,7 @@ export const featuresActivities = ({ storage }: ActivityDeps) => ({
         if (!own) throw new InvalidInputError(`${input.file.uri}: no labels for sample ${input.file.sample ?? 0}`);
         return await prepareFilePart(storage, { ...rest, labels: own }, report);
       } catch (e) {
-        throw nonRetryable(e);
+        throw toActivityFailure(e);
       }
     });
   },

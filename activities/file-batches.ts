@@ -1,7 +1,12 @@
+/**
+ * The storage side of the per-file fan-out (workflows/file-batches.ts): the listing
+ * written in batches, each batch's results, and the manifest streamed from them, so the
+ * workflow history carries counts only, however many files there are.
+ */
 import { Readable } from 'node:stream';
 import type { Storage } from '../src/storage/index.js';
-import { nonRetryable } from '../src/contract/errors.js';
-import { fanOutFiles } from '../src/layout/run-layout.js';
+import { toActivityFailure } from '../src/contract/errors.js';
+import { fanOutFiles } from '../src/contract/run-layout.js';
 import { listSources } from '../src/stages/listing.js';
 import type {
   FileRef,
@@ -79,7 +84,7 @@ async function list(storage: Storage, input: ListInput, report: (d: unknown) => 
     }
     if (batch.length > 0) await flush();
   } catch (e) {
-    throw nonRetryable(e);
+    throw toActivityFailure(e);
   }
   return { files: count, batches, bytes };
 }

@@ -1,3 +1,8 @@
+/**
+ * The generator activity: `generateFile` writes one synthetic Delphes ROOT file (and its
+ * labels) into storage; a file already complete is reused, bad arguments fail
+ * non-retryably.
+ */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Storage } from '../src/storage/index.js';
 import { labelsPathFor } from '../src/generator/file.js';
@@ -6,6 +11,7 @@ import type { MixInput } from '../src/generator/index.js';
 import { ErrorTypes } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface GenerateFileInput {
   readonly uri: string;
@@ -64,8 +70,7 @@ async function generate(
       events: input.events,
       seed: input.seed,
       firstEvent: input.firstEvent,
-      ...(input.mix !== undefined ? { mix: input.mix } : {}),
-      ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
+      ...withoutUndefined({ mix: input.mix, pileup: input.pileup }),
       onProgress: (done) => report({ done, of: input.events }),
       progressEvery: 200,
     });

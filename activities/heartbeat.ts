@@ -1,6 +1,12 @@
+/**
+ * What every activity does while it works: heartbeat its progress on a timer
+ * (`withHeartbeat`), and end promptly with a retryable failure when its worker cuts the
+ * attempt short (`interruptible`, `interruption`).
+ */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 import { ACTIVITY_INTERRUPTED } from '../src/contract/errors.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 /**
  * The retryable failure of an attempt its worker cut short: the worker shutting down
@@ -14,7 +20,7 @@ export function interruption(what: string, cause?: Error): ApplicationFailure {
     message: `${what} interrupted (${reason})`,
     type: ACTIVITY_INTERRUPTED,
     nonRetryable: false,
-    ...(cause ? { cause } : {}),
+    ...withoutUndefined({ cause }),
   });
 }
 

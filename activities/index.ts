@@ -1,3 +1,7 @@
+/**
+ * Every activity of the project, by the name workflow histories record, built over one
+ * set of dependencies; the workers pick their pool's share.
+ */
 import type { ActivityDeps } from './deps.js';
 import { fileBatchActivities } from './file-batches.js';
 import { ingestActivities } from './ingest.js';

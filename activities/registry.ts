@@ -1,5 +1,5 @@
 import { FEATURE_DEFINITION_VERSION } from '../src/physics/features.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -37,7 +37,7 @@ export const registryActivities = ({ storage, env }: ActivityDeps) => ({
         return out;
       });
     } catch (e) {
-      throw nonRetryable(e);
+      throw toActivityFailure(e);
     }
   },
 });

@@ -1,6 +1,11 @@
+/**
+ * The report activity: `writePipelineReport` writes a run's report as JSON, Markdown
+ * and a self-contained HTML page where the run layout says (src/contract/run-layout.ts).
+ */
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
-import { gatherReportDetails, renderHtmlReport } from '../src/stages/report-html.js';
-import { runFiles } from '../src/layout/run-layout.js';
+import { gatherReportDetails } from '../src/stages/report-details.js';
+import { renderHtmlReport } from '../src/stages/report-html.js';
+import { runFiles } from '../src/contract/run-layout.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 

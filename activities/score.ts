@@ -1,5 +1,10 @@
+/**
+ * The scoring activities: `scoreFile` (one input into one part of per-event class
+ * probabilities) and `summarizeScores` (the selection's efficiency table over every
+ * part), both src/stages/score.ts.
+ */
 import type { ScoreFileInput, ScoreFileResult, ScoreSummary, ScoreSummaryInput } from '../src/stages/score.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -10,7 +15,7 @@ export const scoreActivities = ({ storage }: ActivityDeps) => ({
     try {
       return await withHeartbeat((report) => scoreFilePart(storage, input, (scored) => report({ scored })));
     } catch (e) {
-      throw nonRetryable(e);
+      throw toActivityFailure(e);
     }
   },
 
@@ -22,7 +27,7 @@ export const scoreActivities = ({ storage }: ActivityDeps) => ({
       const { efficiency: _table, ...summary } = await withHeartbeat(() => summarizeScoreParts(storage, input));
       return summary;
     } catch (e) {
-      throw nonRetryable(e);
+      throw toActivityFailure(e);
     }
   },
 });

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { TrainRunResult } from '../src/ml/train-runner.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { Storage } from '../src/storage/index.js';
-import { datasetFiles, gridFiles } from '../src/layout/run-layout.js';
+import { datasetFiles, gridFiles } from '../src/contract/run-layout.js';
 import type { DatasetMetadata } from '../src/dataset/assemble.js';
 import type { TrainHeartbeat } from '../src/contract/progress.js';
 import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
@@ -11,12 +11,12 @@ import type { GridOutcome, GridParams } from '../src/ml/grid.js';
 import type { TrainRunInput } from '../src/stages/train.js';
 import { datasetClasses } from '../src/dataset/classes.js';
 import { InvalidInputError } from '../src/errors.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { trainingFailure } from './training-failure.js';
 
 const invalid = (e: unknown): never => {
-  throw nonRetryable(new InvalidInputError((e as Error).message, { cause: e }));
+  throw toActivityFailure(new InvalidInputError((e as Error).message, { cause: e }));
 };
 
 /**
@@ -109,7 +109,7 @@ export const trainActivities = ({ storage }: ActivityDeps) => ({
     return withHeartbeat(async () => {
       // Outside the try: a storage error reading the dataset is worth retrying.
       const classes = await datasetClasses(input.datasetUri, storage).catch((e) => {
-        throw nonRetryable(e);
+        throw toActivityFailure(e);
       });
       const [{ resolveTrainSpec }, { expandGrid, applyGridPoint }] = await Promise.all([
         import('../src/stages/train-spec.js'),

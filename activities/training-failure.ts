@@ -2,7 +2,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { interruption } from './heartbeat.js';
 import { AbortError } from '../src/ml/errors.js';
 import { TrainingWorkerError } from '../src/ml/train-runner.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 
 /**
  * How a training thread's error (single-run or distributed) fails its activity: a
@@ -24,5 +24,5 @@ export function trainingFailure(what: string, e: unknown): unknown {
   if (e instanceof TrainingWorkerError && e.nonRetryable) {
     return ApplicationFailure.create({ message: `${what}: ${e.message}`, type: e.name, nonRetryable: true, cause: e });
   }
-  return nonRetryable(e);
+  return toActivityFailure(e);
 }

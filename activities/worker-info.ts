@@ -1,3 +1,7 @@
+/**
+ * `describeWorker`: the task queue, host, process, cores and memory of the worker that
+ * runs it, so a workflow or an operator sees which machines serve a pool.
+ */
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
 

@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { DelphesEvent } from '../src/delphes/event.js';
+import type { DelphesEvent } from '../src/contract/delphes-event.js';
 import { eventStream, partRange, resolveMix, type MixInput } from '../src/generator/index.js';
 import { generateDelphesFile } from '../src/generator/file.js';
 import { intOption, measure } from './lib/args.js';

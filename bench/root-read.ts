@@ -27,7 +27,7 @@ import { promisify } from 'node:util';
 import { openFile } from 'jsroot/io';
 import { TSelector, treeProcess, type JsrootTree } from 'jsroot/tree';
 import { findBranch, SourceProxy } from '../src/root/jsroot/file-proxy.js';
-import { DELPHES_BRANCHES } from '../src/delphes/event.js';
+import { DELPHES_BRANCHES } from '../src/contract/delphes-event.js';
 import { generateDelphesFile } from '../src/generator/file.js';
 import { openRootFile } from '../src/root/reader/index.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eventStream } from '../src/generator/index.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../src/delphes/event.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../src/contract/delphes-event.js';
 import { FileSink } from '../src/root/writer/index.js';
 import { DELPHES_CLASSES, DelphesFileWriter } from '../src/delphes/writer.js';
 import { projectRoot as repo } from '../src/paths.js';

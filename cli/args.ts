@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { InvalidUriError, normalizeUri } from '../src/storage/uri.js';
-import type { SampleInput } from '../src/input/samples.js';
+import type { SampleInput } from '../src/contract/samples.js';
 import { NON_NEGATIVE, parseInteger, POSITIVE, type IntegerRange } from '../src/settings.js';
 
 // Option parsers for the command line: each turns a flag's text into its typed value or

@@ -59,6 +59,21 @@ export function buildProgram(): Command {
     });
 
   program.commandsGroup('The pipeline on Temporal:');
+  addStackAndWorkerCommands(program);
+  addPipelineCommands(program);
+  program.commandsGroup('Following runs:');
+  addRunCommands(program);
+  program.commandsGroup('Object storage:');
+  addObjectCommands(program);
+  program.commandsGroup('One stage at a time, without Temporal (the same code the activities run):');
+  addStageCommands(program);
+  program.commandsGroup('Using a trained model (<model> is a model URI or a registry name[@version]):');
+  addModelCommands(program);
+  return program;
+}
+
+/** The local stack, the worker pools and their versions. */
+function addStackAndWorkerCommands(program: Command): void {
   const stack = program.command('stack').description('the local Temporal dev server + S3 server (+ Kafka broker)');
   stack
     .command('up')
@@ -122,7 +137,10 @@ export function buildProgram(): Command {
       "the build id this checkout's CPU workers poll with (HEPFLOW_BUILD_ID, else version + workflow-code hash)",
     )
     .action(async () => (await import('./commands/workers.js')).workersBuildIdCommand());
+}
 
+/** Generating a sample, ingesting ROOT files and running the whole pipeline. */
+function addPipelineCommands(program: Command): void {
   program
     .command('generate')
     .description('write a synthetic Delphes sample (no Temporal needed)')
@@ -194,8 +212,10 @@ One input, exactly: --sample (one per class), --config, or --events (a generated
     .command('demo')
     .description("the quick start's end-to-end run: starts the stack, ingests the test files, runs the pipeline")
     .action(async () => (await import('./commands/demo.js')).demoCommand());
+}
 
-  program.commandsGroup('Following runs:');
+/** Listing, following and cancelling workflow runs. */
+function addRunCommands(program: Command): void {
   program
     .command('runs')
     .description('recent workflow runs: status, start time, stage, model, best AUC')
@@ -229,8 +249,10 @@ One input, exactly: --sample (one per class), --config, or --events (a generated
     .argument('<run>', "workflow id, or the run's work URI")
     .option('--open', 'open report.html in the browser instead')
     .action(async (run: string, o: { open?: boolean }) => (await import('./commands/runs.js')).reportCommand(run, o));
+}
 
-  program.commandsGroup('Object storage:');
+/** Object storage: ls, cat, cp. */
+function addObjectCommands(program: Command): void {
   program
     .command('ls')
     .description('list objects under a prefix (recursive)')
@@ -248,8 +270,10 @@ One input, exactly: --sample (one per class), --config, or --events (a generated
     .argument('<from>', 'source')
     .argument('<to>', 'destination (s3:// or file://); ending in / copies into it')
     .action(async (from: string, to: string) => (await import('./commands/objects.js')).cpCommand(from, to));
+}
 
-  program.commandsGroup('One stage at a time, without Temporal (the same code the activities run):');
+/** Each stage run in this process, the way its activity runs it. */
+function addStageCommands(program: Command): void {
   program
     .command('features')
     .description('selection and features of samples, the layout featuresWorkflow writes')
@@ -295,8 +319,10 @@ One input, exactly: --sample (one per class), --config, or --events (a generated
     .requiredOption('--data <dataset-uri>', 'dataset (required)', uriArgument)
     .option('--out <uri>', 'output (default <model>/evaluation)', uriArgument)
     .action(async (o: EvaluateOptions) => (await import('./commands/stages.js')).evaluateCommand(o));
+}
 
-  program.commandsGroup('Using a trained model (<model> is a model URI or a registry name[@version]):');
+/** The registry, export, batch scoring and serving of a trained model. */
+function addModelCommands(program: Command): void {
   const models = program.command('models').description('the model registry');
   registryOption(
     models.command('list', { isDefault: true }).description('name@version, kind, classes, test accuracy and AUC'),
@@ -367,5 +393,4 @@ One input, exactly: --sample (one per class), --config, or --events (a generated
       .option('--dead-letter-topic <topic>', 'Kafka topic for bad messages', 'events-dead')
       .option('--group <id>', 'Kafka consumer group', 'hepflow-serve'),
   ).action(async (o: ServeOptions) => (await import('./commands/models.js')).serveCommand(o));
-  return program;
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InputSchemaError, type Check } from '../src/input/validate.js';
+import { InputSchemaError, type Check } from '../src/contract/validate.js';
 import { UsageError } from './args.js';
 
 /** A run file (JSON): an object of a workflow's input keys. */

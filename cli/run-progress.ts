@@ -14,6 +14,7 @@ import {
   type TrainHeartbeat,
 } from '../src/contract/progress.js';
 import { progressQuery } from '../workflows/progress.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface ProgressNode {
   readonly workflowId: string;
@@ -50,7 +51,7 @@ export async function collectProgress(client: Client, workflowId: string, depth 
   return {
     workflowId,
     status: d.status.name,
-    ...(progress ? { progress } : {}),
+    ...withoutUndefined({ progress }),
     training,
     children: children.filter((c): c is ProgressNode => c !== undefined),
   };

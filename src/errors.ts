@@ -1,4 +1,3 @@
-import { RootFileError } from './root/errors.js';
 import { InvalidUriError } from './storage/uri-path.js';
 import { isTransientStorageError, ObjectNotFoundError, PermanentStorageError } from './storage/types.js';
 
@@ -52,3 +51,69 @@ export const ErrorTypes = {
 } as const;
 export type NonRetryableErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
 export const NON_RETRYABLE_ERROR_TYPES: readonly NonRetryableErrorType[] = Object.values(ErrorTypes);
+
+// The ROOT reader's errors (src/root/reader). Every one names the file (its URI) and the
+// cause, so a failed activity says which object in the bucket is bad and why. None is
+// worth retrying: the bytes will not change.
+
+/**
+ * A ROOT file that cannot be read as asked (corrupt, truncated, not ROOT, tree or
+ * branch missing). Retrying cannot help, so activities fail non-retryably with it.
+ */
+export class RootFileError extends Error {
+  constructor(
+    readonly uri: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${uri}: ${reason}`, options);
+    this.name = 'RootFileError';
+  }
+}
+
+/** Base class: something about this ROOT file stops the read. */
+export class RootReaderError extends RootFileError {
+  constructor(uri: string, reason: string, options?: { cause?: unknown }) {
+    super(uri, reason, options);
+    this.name = 'RootReaderError';
+  }
+}
+
+/** The bytes are not a ROOT file, or are corrupt or truncated. */
+export class RootFormatError extends RootReaderError {
+  constructor(uri: string, reason: string, options?: { cause?: unknown }) {
+    super(uri, reason, options);
+    this.name = 'RootFormatError';
+  }
+}
+
+/** A well-formed file uses something this reader does not implement. */
+export class UnsupportedRootFeatureError extends RootReaderError {
+  constructor(uri: string, reason: string) {
+    super(uri, reason);
+    this.name = 'UnsupportedRootFeatureError';
+  }
+}
+
+/** The tree or one of the requested branches is not in the file. */
+export class MissingBranchError extends RootReaderError {
+  constructor(
+    uri: string,
+    readonly treeName: string,
+    readonly branchName: string,
+  ) {
+    super(uri, `tree '${treeName}' has no branch '${branchName}'`);
+    this.name = 'MissingBranchError';
+  }
+}
+
+export class MissingTreeError extends RootReaderError {
+  constructor(
+    uri: string,
+    readonly treeName: string,
+    available: readonly string[],
+  ) {
+    super(uri, `no TTree '${treeName}' in the top directory (keys: ${available.join(', ') || 'none'})`);
+    this.name = 'MissingTreeError';
+  }
+}

@@ -1,81 +1,29 @@
 /**
- * The Temporal boundary (src/contract/): what workflows and activities share stays
- * importable inside the workflow sandbox, the failure types name the errors the code
- * really throws, nothing imports upward across the boundary, and the run layout is one.
+ * The Temporal boundary (src/contract/): the failure types name the errors the code
+ * really throws, and the run layout is one. Which imports may cross the boundary:
+ * test/import-graph.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import path from 'node:path';
-import { projectRoot } from '../src/paths.js';
 import {
   ErrorTypes,
   NON_RETRYABLE_ERROR_TYPES,
   WorkflowFailureTypes,
   type WorkflowFailureType,
 } from '../src/contract/errors.js';
-import type { OutcomeProblem } from '../src/input/samples.js';
-import { InputSchemaError } from '../src/input/validate.js';
-import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/layout/run-layout.js';
+import type { OutcomeProblem } from '../src/contract/samples.js';
+import { InputSchemaError } from '../src/contract/validate.js';
+import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/contract/run-layout.js';
 import {
+  InvalidInputError,
   MissingBranchError,
   MissingTreeError,
   RootFormatError,
   UnsupportedRootFeatureError,
-} from '../src/root/reader/errors.js';
-import { InvalidInputError } from '../src/errors.js';
+} from '../src/errors.js';
 import { InvalidUriError, ObjectNotFoundError, PermanentStorageError } from '../src/storage/index.js';
 import { CheckpointError, DatasetTooSmallError, TrainingDivergedError } from '../src/ml/errors.js';
 import { runLayout as distributedLayout } from '../src/ml/distributed/layout.js';
-
-const IMPORT = /^\s*(?:import|export)\s+(?!type\b)(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
-
-/** The value imports (type-only ones vanish when compiled) of a TypeScript source file. */
-function valueImports(file: string): string[] {
-  return [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => m[1]!);
-}
-
-const tsFiles = (dir: string): string[] =>
-  readdirSync(path.join(projectRoot, dir), { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => path.join(projectRoot, dir, f));
-
-test('src/contract and everything it imports load in the workflow sandbox: no Node module on the way', () => {
-  const node = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
-  const seen = new Set<string>();
-  const visit = (file: string, via: string[]) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const spec of valueImports(file)) {
-      assert.ok(
-        !node.has(spec) && !spec.startsWith('node:'),
-        `${[...via, path.relative(projectRoot, file)].join(' → ')} imports ${spec}`,
-      );
-      if (spec.startsWith('.'))
-        visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')), [
-          ...via,
-          path.relative(projectRoot, file),
-        ]);
-    }
-  };
-  for (const f of tsFiles('src/contract')) visit(f, []);
-  assert.ok(seen.size > tsFiles('src/contract').length, 'the walk followed the imports');
-});
-
-test('nothing imports upward: activities/ and src/ never import workflows/, src/ never imports activities/', () => {
-  for (const [dir, banned] of [
-    ['activities', ['workflows/']],
-    ['src', ['workflows/', 'activities/']],
-  ] as const) {
-    for (const f of tsFiles(dir)) {
-      for (const spec of [...readFileSync(f, 'utf8').matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!)) {
-        const target = path.relative(projectRoot, path.resolve(path.dirname(f), spec));
-        assert.ok(!banned.some((b) => target.startsWith(b)), `${path.relative(projectRoot, f)} imports ${spec}`);
-      }
-    }
-  }
-});
 
 test('each non-retryable failure type is the name of the error class that carries it', () => {
   const thrown: Record<keyof typeof ErrorTypes, Error> = {

@@ -18,7 +18,7 @@ import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { PipelineInput } from '../workflows/pipeline.js';
 import type { PipelineReport } from '../src/stages/report.js';
-import type { SampleInput } from '../src/input/samples.js';
+import type { SampleInput } from '../src/contract/samples.js';
 import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
 import { resolveTrainSpec } from '../src/stages/train-spec.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';

@@ -33,7 +33,7 @@ import { createRowSource } from '../src/ml/parquet-source.js';
 import { validationRowBatches } from '../src/ml/data.js';
 import { classificationReport } from '../src/ml/metrics.js';
 import { predictRows } from '../src/ml/train.js';
-import { datasetFiles } from '../src/layout/run-layout.js';
+import { datasetFiles } from '../src/contract/run-layout.js';
 import { storage } from '../src/storage/index.js';
 
 let dir: string;

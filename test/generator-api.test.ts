@@ -11,7 +11,7 @@ import {
   type EventSink,
   type GeneratedEvent,
 } from '../src/generator/index.js';
-import type { DelphesEvent } from '../src/delphes/event.js';
+import type { DelphesEvent } from '../src/contract/delphes-event.js';
 import type { EventClass } from '../src/physics/schema.js';
 
 test('resolveMix: presets, strings and objects are normalised', () => {

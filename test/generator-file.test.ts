@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventStream } from '../src/generator/index.js';
 import { generateDelphesFile, labelsPathFor, readLabels } from '../src/generator/file.js';
-import { type DelphesEvent } from '../src/delphes/event.js';
+import { type DelphesEvent } from '../src/contract/delphes-event.js';
 import { labelOf } from '../src/physics/schema.js';
 import { projectRoot } from '../src/paths.js';
 

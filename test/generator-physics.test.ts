@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateEvent, resolveMix } from '../src/generator/index.js';
 import { selectedSample, trainAndEvaluate } from '../scripts/separability.js';
-import { type DelphesEvent } from '../src/delphes/event.js';
+import { type DelphesEvent } from '../src/contract/delphes-event.js';
 import { EVENT_CLASSES, type EventClass } from '../src/physics/schema.js';
 import { FeatureExtractor } from '../src/physics/features.js';
 import { HLF } from '../src/physics/hlf.js';

@@ -1,11 +1,15 @@
 /**
- * The top-level modules of src/ (its folders, and its loose files) form a layered graph:
- * a module may import another only if that one does not import it back, directly or
- * through others. A cycle means two modules can be neither understood nor tested apart.
+ * The import rules. The top-level modules of src/ (its folders, and its loose files)
+ * form a layered graph: a module may import another only if that one does not import it
+ * back, directly or through others; a cycle means two modules can be neither understood
+ * nor tested apart. Workflow code takes values only from src/contract/, the home of what
+ * loads in Temporal's sandbox, which imports no Node module on any path; nothing imports
+ * upward (src/ → activities/ → workflows/).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
 
@@ -93,4 +97,90 @@ test('the checker reads real imports: src/stages imports src/ml', () => {
 test('no import cycle between the top-level modules of src/', () => {
   const cycle = findCycle(moduleGraph());
   assert.equal(cycle, undefined, `import cycle:\n  ${cycle?.join('\n  ')}`);
+});
+
+const IMPORT = /^\s*(?:import|export)\s+(?!type\b)(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
+
+/** The value imports (type-only ones vanish when compiled) of a TypeScript source file. */
+function valueImports(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => m[1]!);
+}
+
+const tsFiles = (dir: string): string[] =>
+  readdirSync(path.join(projectRoot, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(projectRoot, dir, f));
+
+test('src/contract and everything it imports load in the workflow sandbox: no Node module on the way', () => {
+  const node = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+  const seen = new Set<string>();
+  const visit = (file: string, via: string[]) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of valueImports(file)) {
+      assert.ok(
+        !node.has(spec) && !spec.startsWith('node:'),
+        `${[...via, path.relative(projectRoot, file)].join(' → ')} imports ${spec}`,
+      );
+      if (spec.startsWith('.'))
+        visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')), [
+          ...via,
+          path.relative(projectRoot, file),
+        ]);
+    }
+  };
+  for (const f of tsFiles('src/contract')) visit(f, []);
+  assert.ok(seen.size > tsFiles('src/contract').length, 'the walk followed the imports');
+});
+
+test('nothing imports upward: activities/ and src/ never import workflows/, src/ never imports activities/', () => {
+  for (const [dir, banned] of [
+    ['activities', ['workflows/']],
+    ['src', ['workflows/', 'activities/']],
+  ] as const) {
+    for (const f of tsFiles(dir)) {
+      for (const spec of [...readFileSync(f, 'utf8').matchAll(/from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!)) {
+        const target = path.relative(projectRoot, path.resolve(path.dirname(f), spec));
+        assert.ok(!banned.some((b) => target.startsWith(b)), `${path.relative(projectRoot, f)} imports ${spec}`);
+      }
+    }
+  }
+});
+
+/**
+ * src/ml modules workflows still import as values: the training core change moves them
+ * into src/contract under issue 21, and this list goes when it is merged.
+ */
+const MOVING_UNDER_ISSUE_21 = ['src/ml/distributed/rounds.ts', 'src/ml/distributed/shard.ts', 'src/ml/metrics.ts'];
+
+/** Where a workflow file's value import leads when it leaves workflows/ and src/contract/; undefined if it does not. */
+export function outsideSandboxHome(file: string, spec: string): string | undefined {
+  if (spec === '@temporalio/workflow') return undefined;
+  if (!spec.startsWith('.')) return spec;
+  const target = path.relative(projectRoot, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
+  const home = ['workflows/', 'src/contract/'].some((d) => target.startsWith(d));
+  return home || MOVING_UNDER_ISSUE_21.includes(target) ? undefined : target;
+}
+
+test('the sandbox rule tells a value import from src/contract apart from one elsewhere', () => {
+  const wf = path.join(projectRoot, 'workflows', 'x.ts');
+  assert.equal(outsideSandboxHome(wf, '../src/contract/tally.js'), undefined);
+  assert.equal(outsideSandboxHome(wf, './progress.js'), undefined);
+  assert.equal(outsideSandboxHome(wf, '@temporalio/workflow'), undefined);
+  assert.equal(outsideSandboxHome(wf, '../src/stages/listing.js'), 'src/stages/listing.ts');
+  assert.equal(outsideSandboxHome(wf, '@temporalio/common'), '@temporalio/common');
+  assert.deepEqual(
+    valueImports(path.join(projectRoot, 'workflows', 'features.ts')).includes('../src/contract/samples.js'),
+    true,
+  );
+});
+
+test('workflow code imports values only from src/contract/ (and @temporalio/workflow); other modules type-only', () => {
+  const outside = tsFiles('workflows').flatMap((f) =>
+    valueImports(f).flatMap((spec) => {
+      const target = outsideSandboxHome(f, spec);
+      return target === undefined ? [] : [`${path.relative(projectRoot, f)} imports ${target}`];
+    }),
+  );
+  assert.deepEqual(outside, [], 'move the module into src/contract/, or import it type-only');
 });

@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { featureOutcomeProblem, resolveSamples, type SampleInput, type SampleOutcome } from '../src/input/samples.js';
-import { InputSchemaError, INPUT_URI_SCHEMES, uriProblem } from '../src/input/validate.js';
+import {
+  featureOutcomeProblem,
+  resolveSamples,
+  type SampleInput,
+  type SampleOutcome,
+} from '../src/contract/samples.js';
+import { InputSchemaError, INPUT_URI_SCHEMES, uriProblem } from '../src/contract/validate.js';
 import { distributedTrainInputSchema, pipelineInputSchema, featuresInputSchema } from '../workflows/input-schemas.js';
 import { renderPipelineReport, type PipelineReport } from '../src/stages/report.js';
 import { sampleArgument } from '../cli/args.js';

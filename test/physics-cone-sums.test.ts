@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { ConeIndex, PairConeSums, TRACK_PT_MIN, TOWER_ET_MIN } from '../src/physics/isolation.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
-import type { DelphesEvent } from '../src/delphes/event.js';
+import type { DelphesEvent } from '../src/contract/delphes-event.js';
 import { makeEvent } from './physics-fixtures.js';
 import { repoRoot } from './root-writer-helpers.js';
 import { localSource } from './helpers/testdata.js';

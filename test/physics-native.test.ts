@@ -15,7 +15,7 @@ import { Storage } from '../src/storage/index.js';
 import { writeFeatureFile } from '../src/stages/features.js';
 import { readFeatureRows } from '../src/parquet/reader.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
-import type { DelphesEvent } from '../src/delphes/event.js';
+import type { DelphesEvent } from '../src/contract/delphes-event.js';
 import { FeatureExtractor, type EventFeatureExtractor } from '../src/physics/features.js';
 import { loadFeaturesAddon } from '../src/physics/features-native.js';
 import { resolveFeatureImplementation } from '../src/physics/extractor.js';

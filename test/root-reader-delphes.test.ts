@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { DelphesEvent } from '../src/delphes/event.js';
+import type { DelphesEvent } from '../src/contract/delphes-event.js';
 import { fetchCoalesced } from '../src/root/reader/basket.js';
 import { lz4DecodeBlock, Lz4Error, xxh64 } from '../src/root/reader/lz4.js';
 import { MissingBranchError, openRootFile, type NumericBranchData } from '../src/root/reader/index.js';

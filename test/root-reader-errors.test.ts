@@ -16,7 +16,7 @@ import {
   RootReaderError,
   UnsupportedRootFeatureError,
 } from '../src/root/reader/index.js';
-import { RootFileError } from '../src/root/errors.js';
+import { RootFileError } from '../src/errors.js';
 import { LocalFileSource, sharedRootFile } from './helpers/local-source.js';
 
 let dir = '';

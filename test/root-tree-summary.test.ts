@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Storage, type RandomAccessSource } from '../src/storage/index.js';
 import { summarizeTree } from '../src/root/tree-summary.js';
-import { RootFileError } from '../src/root/errors.js';
+import { RootFileError } from '../src/errors.js';
 import { DELPHES, HZZ, ZMUMU, sharedFile } from './helpers/testdata.js';
 
 const store = new Storage();

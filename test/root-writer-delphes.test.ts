@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventStream } from '../src/generator/index.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../src/delphes/event.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../src/contract/delphes-event.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
 import { FileSink } from '../src/root/writer/index.js';
 import { DELPHES_CLASSES, DelphesFileWriter } from '../src/delphes/writer.js';

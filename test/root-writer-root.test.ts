@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { eventStream } from '../src/generator/index.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../src/delphes/event.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../src/contract/delphes-event.js';
 import { createTreeWriter, FileSink } from '../src/root/writer/index.js';
 import { DELPHES_CLASSES, DelphesFileWriter } from '../src/delphes/writer.js';
 import { BRANCHES, makeEntries, repoRoot } from './root-writer-helpers.js';

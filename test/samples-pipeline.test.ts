@@ -11,7 +11,7 @@ import type { PipelineInput, PipelineModel } from '../workflows/pipeline.js';
 import type { FeaturesInput, FeaturesResult } from '../workflows/features.js';
 import type { PipelineReport } from '../src/stages/report.js';
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
-import type { SampleInput } from '../src/input/samples.js';
+import type { SampleInput } from '../src/contract/samples.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';

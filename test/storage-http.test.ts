@@ -33,7 +33,7 @@ import { openRootFile } from '../src/root/reader/index.js';
 import { writeFeatureFile } from '../src/stages/features.js';
 import { readFeatureRows } from '../src/parquet/reader.js';
 import { sharedTestData } from './helpers/testdata.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
 import { freePort } from './helpers/net.js';
 
@@ -172,7 +172,7 @@ describe('a server that honours Range (rclone serve http)', () => {
       (e: Error) => e instanceof ObjectNotFoundError && e.message.includes(uri),
     );
     await assert.rejects(store.readAll(uri), (e: Error) => e instanceof ObjectNotFoundError && e.message.includes(uri));
-    assert.equal(nonRetryable(new ObjectNotFoundError(uri, 'open')) instanceof ApplicationFailure, true);
+    assert.equal(toActivityFailure(new ObjectNotFoundError(uri, 'open')) instanceof ApplicationFailure, true);
   });
 
   test('writes and deletes are refused: http(s) is read-only', async () => {
@@ -255,7 +255,7 @@ describe('a server that ignores Range (python http.server)', () => {
         /ignores Range requests/.test(e.message) &&
         /HEPFLOW_HTTP_NO_RANGE_MAX_MIB/.test(e.message),
     );
-    const failure = nonRetryable(new PermanentStorageError(uri, 'read', 'x'));
+    const failure = toActivityFailure(new PermanentStorageError(uri, 'read', 'x'));
     assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable, 'an activity does not retry it');
   });
 
@@ -324,7 +324,7 @@ describe('status codes, auth, keep-alive (a node HTTP server)', () => {
       (e: Error) => e instanceof StorageUnavailableError && /HTTP 503/.test(e.message),
     );
     assert.equal(requests.filter((r) => r.url === '/busy.bin').length - before, 2);
-    const failure = nonRetryable(new StorageUnavailableError('u', 'read', 'x'));
+    const failure = toActivityFailure(new StorageUnavailableError('u', 'read', 'x'));
     assert.ok(!(failure instanceof ApplicationFailure && failure.nonRetryable), 'an activity retries it');
   });
 

@@ -22,9 +22,9 @@ import {
 } from '../src/storage/index.js';
 import { s3Failure } from '../src/storage/s3-store.js';
 import { openRootFile } from '../src/root/reader/index.js';
-import { RootFileError } from '../src/root/errors.js';
+import { RootFileError } from '../src/errors.js';
 import { summarizeTree } from '../src/root/tree-summary.js';
-import { nonRetryable } from '../src/contract/errors.js';
+import { toActivityFailure } from '../src/contract/errors.js';
 import { createActivities } from '../activities/index.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
@@ -85,7 +85,7 @@ function assertTransient(e: unknown, context: string): true {
   assert.ok(!(e instanceof RootFileError), `${context}: an outage must not look like a bad file`);
   assert.ok(e.message.includes('uproot-HZZ-zlib.root'), `${context}: names the file: ${e.message}`);
   assert.match(e.message, /bytes \d+-\d+/, `${context}: names the byte range`);
-  const failure = nonRetryable(e);
+  const failure = toActivityFailure(e);
   assert.ok(
     failure instanceof ApplicationFailure && !failure.nonRetryable && failure.type === 'StorageUnavailableError',
     `${context}: the activity retries it`,
@@ -150,7 +150,7 @@ describe('storage failures are classified at their source', () => {
 
   test('bad bytes stay permanent', () => {
     const e = new RootFileError('s3://b-1/k.root', 'not a ROOT file');
-    const failure = nonRetryable(e);
+    const failure = toActivityFailure(e);
     assert.ok(failure instanceof ApplicationFailure && failure.nonRetryable);
   });
 

@@ -7,6 +7,7 @@ import { Storage } from '../src/storage/index.js';
 import { HEARTBEAT_INTERVAL_MS } from '../src/contract/policies.js';
 import { bundleWorkflows } from '../src/temporal/workflow-bundle.js';
 import { deploymentOptions } from '../src/temporal/versioning.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 /**
@@ -40,7 +41,7 @@ export async function createPoolWorker(
     namespace,
     taskQueue: options.taskQueue,
     activities: profiled(activitiesFor(options.pool, deps), deps.env.HEPFLOW_ACTIVITY_PROFILE),
-    ...(workflows ? { workflowBundle: workflows } : {}),
+    ...withoutUndefined({ workflowBundle: workflows }),
     // Only workflow code must match a run's history: the GPU pool (activities only)
     // stays unversioned, and the server hands it the activities of runs pinned to any version.
     ...(workflows && options.versioning

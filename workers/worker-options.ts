@@ -4,6 +4,7 @@ import { taskQueueOf, type Pool } from '../src/contract/task-queues.js';
 import { parseInteger } from '../src/settings.js';
 import { shutdownSettings, type ShutdownSettings } from './lifecycle.js';
 import { versioningSettings, type VersioningSettings } from '../src/temporal/versioning.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface PoolWorkerOptions {
   readonly pool: Pool;
@@ -46,6 +47,6 @@ export function workerOptions(pool: Pool, argv: string[], env: NodeJS.ProcessEnv
       20,
     ),
     shutdown: shutdownSettings(env),
-    ...(versioning ? { versioning } : {}),
+    ...withoutUndefined({ versioning }),
   };
 }

@@ -1,3 +1,8 @@
+/**
+ * The one way workflow code schedules activities: a typed proxy with the project's
+ * policy for the activity's kind (timeouts, retries, task queue). Invalid policy settings
+ * in a workflow's input fail that workflow non-retryably.
+ */
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';

@@ -1,8 +1,14 @@
+/**
+ * datasetWorkflow: from one features run (its manifest), the dev and full datasets, each
+ * one `buildDataset` activity on the CPU pool. Input checked by input-schemas.ts;
+ * everything large stays in object storage, the result carries URIs and counts.
+ */
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { datasetInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
-import { datasetKinds } from '../src/layout/run-layout.js';
+import { datasetKinds } from '../src/contract/run-layout.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface DatasetInput {
   /** A features run's output prefix: the dataset is built from exactly the parts its manifest.json lists. */
@@ -30,15 +36,14 @@ export async function datasetWorkflow(
   const out = datasetKinds(input.outputUri);
   const common = {
     featuresUri: input.featuresUri,
-    ...(input.seed !== undefined ? { seed: input.seed } : {}),
-    ...(input.testFraction !== undefined ? { testFraction: input.testFraction } : {}),
+    ...withoutUndefined({ seed: input.seed, testFraction: input.testFraction }),
   };
   const [dev, full] = await Promise.all([
     buildDataset({
       ...common,
       outputUri: out.dev,
       kind: 'dev',
-      ...(input.devEvents !== undefined ? { maxEvents: input.devEvents } : {}),
+      ...withoutUndefined({ maxEvents: input.devEvents }),
     }),
     buildDataset({ ...common, outputUri: out.full, kind: 'full' }),
   ]);

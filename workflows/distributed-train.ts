@@ -1,3 +1,9 @@
+/**
+ * distributedTrainWorkflow: one model trained data-parallel by N workers of a pool, in
+ * rounds of shard activities and one aggregation each; resumes from the newest complete
+ * round. Answers the `status` query and takes the `setWorkers` signal; the round logic
+ * itself is src/ml/distributed.
+ */
 import { continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainConfig } from '../src/ml/train.js';
@@ -10,6 +16,7 @@ import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { distributedTrainInputSchema, validated } from './input-schemas.js';
 import { trackProgress } from './progress.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface DistributedTrainInput {
   readonly runId: string;
@@ -80,7 +87,7 @@ export async function distributedTrainWorkflow(input: DistributedTrainInput): Pr
   const shards = activitiesFor('training', {
     retry: input.retry,
     ...(shardQueue ? { taskQueue: shardQueue } : {}),
-    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+    ...withoutUndefined({ heartbeatTimeout: input.heartbeatTimeout }),
   });
 
   const steps: RoundSteps = {

@@ -1,7 +1,13 @@
+/**
+ * featuresWorkflow: the features stage on Temporal. One `prepareFileFeatures` activity
+ * per input ROOT file through the per-file fan-out (file-batches.ts), one Parquet part
+ * each, then the manifest; fails the run on the samples' verdicts
+ * (src/contract/samples.ts).
+ */
 import { ApplicationFailure, continueAsNew, upsertMemo } from '@temporalio/workflow';
 import type { FeatureOptions } from '../src/stages/features.js';
-import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/input/samples.js';
-import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
+import { featureOutcomeProblem, resolveSamples, type SampleInput } from '../src/contract/samples.js';
+import { runFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask, InputSource } from '../src/contract/fan-out.js';
 import { featuresInputSchema, validated } from './input-schemas.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
@@ -75,31 +81,23 @@ export async function featuresWorkflow(input: FeaturesInput): Promise<FeaturesRe
       },
     });
   }
-  const progress = await fanOutStep(
-    sources,
-    outputUri,
-    task,
-    { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry },
-    previous,
-    tracker,
-  );
-  if (!fanOutDone(progress)) await continueAsNew<typeof featuresWorkflow>({ ...input, progress });
-  tracker.stage('manifest');
   const recorded = {
     classes,
     samples: samples.map((s) => ({ name: s.name, className: s.labels.from === 'class' ? s.labels.className : null })),
     allowFailedFiles,
   };
-  const result = await finishFanOut(
-    'hepflow.features-manifest/v2',
+  const result = await runFanOut({
+    kind: 'hepflow.features-manifest/v2',
     sources,
     outputUri,
     task,
-    progress,
-    recorded,
-    retry,
-  );
-  const problem = featureOutcomeProblem(samples, classes, progress.perSample, allowFailedFiles);
+    options: { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry },
+    progress: previous,
+    tracker,
+    header: recorded,
+    continueAsNew: (progress) => continueAsNew<typeof featuresWorkflow>({ ...input, progress }),
+  });
+  const problem = featureOutcomeProblem(samples, classes, result.perSample, allowFailedFiles);
   if (problem)
     throw ApplicationFailure.nonRetryable(`${problem.message} (manifest: ${result.manifestUri})`, problem.type);
   tracker.stage('done');

@@ -1,6 +1,11 @@
+/**
+ * The per-file fan-out the ingest, features and score workflows share (`runFanOut`):
+ * list the inputs, run batches of per-file activities as child workflows
+ * (`fileBatchWorkflow`), continue as new between runs of batches, write the manifest.
+ * A file is recorded as failed only for a non-retryable verdict on it.
+ */
 import { executeChild, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
-import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor } from './activities.js';
 import { addTallies, addToSample, addTotals, totalsOf, ZERO_TOTALS } from '../src/contract/tally.js';
@@ -10,6 +15,7 @@ import type {
   FailureNote,
   FanOutOptions,
   FanOutProgress,
+  FanOutResult,
   FileBatchInput,
   FileBatchResult,
   FileResult,
@@ -53,20 +59,41 @@ const filesProgress = (t: Totals, total: number, startedAt: string): FilesProgre
   startedAt,
 });
 
+/** What a stage's workflow hands the per-file fan-out: one options object, the same for every stage. */
+export interface FanOutRun {
+  /** The manifest's schema name, e.g. `hepflow.features-manifest/v2`. */
+  readonly kind: string;
+  readonly sources: readonly InputSource[];
+  readonly outputUri: string;
+  /** The per-file activity and its parameters besides the file. */
+  readonly task: FileTask;
+  readonly options: FanOutOptions;
+  /** Carried across continue-as-new; absent on the first run. */
+  readonly progress: FanOutProgress | undefined;
+  readonly tracker: ProgressTracker;
+  /** What the stage records about its run in the manifest's header (e.g. samples, classes). */
+  readonly header?: Record<string, unknown>;
+  /** Continues the calling workflow as new, carrying `progress`. */
+  readonly continueAsNew: (progress: FanOutProgress) => Promise<never>;
+}
+
 /**
- * One step of a per-file fan-out, for a parent workflow to call: lists the inputs on
- * the first run, then runs up to `batchesPerRun` batches as child workflows. Returns
- * the progress; the parent continues as new while `nextBatch < listing.batches`, so no
- * history grows with the number of files. The tracker's files count up as batches finish.
+ * The per-file fan-out a stage's workflow runs: lists the inputs on the first run, runs
+ * up to `batchesPerRun` batches as child workflows, continues as new while batches are
+ * left (so no history grows with the number of files), then writes the manifest. The
+ * tracker's files count up as batches finish; its stage is `manifest` while the manifest
+ * is written.
  */
-export async function fanOutStep(
-  sources: readonly InputSource[],
-  outputUri: string,
-  task: FileTask,
-  options: FanOutOptions,
-  progress: FanOutProgress | undefined,
-  tracker: ProgressTracker,
-): Promise<FanOutProgress> {
+export async function runFanOut(run: FanOutRun): Promise<FanOutResult> {
+  const progress = await fanOutStep(run);
+  if (progress.nextBatch < progress.listing.batches) await run.continueAsNew(progress);
+  run.tracker.stage('manifest');
+  return finishFanOut(run, progress);
+}
+
+/** One run's share of the batches; returns the progress to carry on. */
+async function fanOutStep(run: FanOutRun): Promise<FanOutProgress> {
+  const { sources, outputUri, task, options, progress, tracker } = run;
   const batchSize = positive('batchSize', options.batchSize ?? 100);
   const batchesPerRun = positive('batchesPerRun', options.batchesPerRun ?? 100);
   if (!progress) tracker.stage('listing');
@@ -102,7 +129,7 @@ export async function fanOutStep(
               batch,
               task,
               filesInFlight: positive('filesInFlight', options.filesInFlight ?? 8),
-              ...(options.retry ? { retry: options.retry } : {}),
+              retry: options.retry,
             } satisfies FileBatchInput,
           ],
         }),
@@ -121,28 +148,18 @@ export async function fanOutStep(
   };
 }
 
-export const fanOutDone = (p: FanOutProgress): boolean => p.nextBatch >= p.listing.batches;
-
-/** Writes the manifest once every batch is done; `header` adds what the stage records about its run. */
-export async function finishFanOut(
-  kind: string,
-  sources: readonly InputSource[],
-  outputUri: string,
-  task: FileTask,
-  p: FanOutProgress,
-  header: Record<string, unknown> = {},
-  retry?: RetrySettings,
-) {
-  const { manifestUri } = await activitiesFor('storage', { retry }).writeManifest({
-    kind,
-    sources,
-    outputUri,
-    task,
+/** Writes the manifest once every batch is done. */
+async function finishFanOut(run: FanOutRun, p: FanOutProgress): Promise<FanOutResult> {
+  const { manifestUri } = await activitiesFor('storage', { retry: run.options.retry }).writeManifest({
+    kind: run.kind,
+    sources: run.sources,
+    outputUri: run.outputUri,
+    task: run.task,
     batches: p.listing.batches,
     totals: p.totals,
     perSample: p.perSample,
     startedAt: p.startedAt,
-    header,
+    header: run.header ?? {},
   });
   return { manifestUri, listing: p.listing, totals: p.totals, failures: p.failures, perSample: p.perSample };
 }

@@ -1,14 +1,19 @@
+/**
+ * generateWorkflow: a synthetic Delphes sample, one `generateFile` activity per output
+ * file (names and event ranges from src/contract/generated-files.ts); a rerun reuses
+ * files already written.
+ */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import type { MixInput } from '../src/generator/mix.js';
-import { generatedFileName, partRange } from '../src/generator/partition.js';
+import { generatedFileName, generatedFiles, partRange } from '../src/contract/generated-files.js';
 import { mapBounded } from './concurrency.js';
 import { generateInputSchema, validated } from './input-schemas.js';
 import { activitiesFor } from './activities.js';
-import { asPrefix, joinUri } from '../src/storage/uri-path.js';
 import { trackProgress } from './progress.js';
 import type { FilesProgress } from '../src/contract/progress.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 
 export interface GenerateInput {
   /** Prefix the files go under (s3://bucket/dir/ or file:///dir/). */
@@ -69,11 +74,10 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
       const name = generatedFileName(seed, k, files);
       const part = await generateFile.executeWithOptions({ summary: `generateFile ${name}` }, [
         {
-          uri: joinUri(input.outputUri, name),
+          uri: generatedFiles(input.outputUri, seed, files).file(k),
           seed,
           ...partRange(events, files, k),
-          ...(input.mix !== undefined ? { mix: input.mix } : {}),
-          ...(input.pileup !== undefined ? { pileup: input.pileup } : {}),
+          ...withoutUndefined({ mix: input.mix, pileup: input.pileup }),
         },
       ]);
       written = {
@@ -90,7 +94,7 @@ export async function generateWorkflow(input: GenerateInput): Promise<GenerateRe
   const classCounts: Record<string, number> = {};
   for (const p of parts) for (const [c, n] of Object.entries(p.classCounts)) classCounts[c] = (classCounts[c] ?? 0) + n;
   return {
-    outputUri: asPrefix(input.outputUri),
+    outputUri: generatedFiles(input.outputUri, seed, files).prefix,
     files,
     events: parts.reduce((s, p) => s + p.events, 0),
     bytes: parts.reduce((s, p) => s + p.bytes, 0),

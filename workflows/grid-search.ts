@@ -25,9 +25,8 @@ import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
 import { trackProgress, upsertRunAttributes } from './progress.js';
 import { formatParams, type PointProgress } from '../src/contract/progress.js';
-import { gridFiles } from '../src/layout/run-layout.js';
+import { gridFiles } from '../src/contract/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
-import { trimTrailingSlashes } from '../src/storage/uri-path.js';
 
 export interface GridSearchInput {
   /** The model's name, for people: the HepflowModel search attribute, the summaries (default: the spec's kind). */
@@ -186,7 +185,7 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
   tracker.stage('selecting');
   const { best, tableUri } = await cpuOps.selectBestModel({
-    outputUri: trimTrailingSlashes(input.outputUri),
+    outputUri: gridFiles(input.outputUri).root,
     outcomes,
     failed,
     metric,

@@ -1,5 +1,10 @@
+/**
+ * ingestWorkflow: what every ROOT file under a prefix holds (its tree, entries,
+ * branches, optional branch statistics), one `inspectRootFile` activity per file through
+ * the per-file fan-out, summed in the manifest.
+ */
 import { continueAsNew, upsertMemo } from '@temporalio/workflow';
-import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
+import { runFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from '../src/contract/fan-out.js';
 import { ingestInputSchema, validated } from './input-schemas.js';
 import { trackProgress, upsertRunAttributes } from './progress.js';
@@ -40,18 +45,16 @@ export async function ingestWorkflow(input: IngestInput): Promise<FanOutResult> 
       },
     });
   }
-  const progress = await fanOutStep(sources, input.outputUri, task, input, input.progress, tracker);
-  if (!fanOutDone(progress)) await continueAsNew<typeof ingestWorkflow>({ ...input, progress });
-  tracker.stage('manifest');
-  const result = await finishFanOut(
-    'hepflow.ingest-manifest/v1',
+  const result = await runFanOut({
+    kind: 'hepflow.ingest-manifest/v1',
     sources,
-    input.outputUri,
+    outputUri: input.outputUri,
     task,
-    progress,
-    {},
-    input.retry,
-  );
+    options: input,
+    progress: input.progress,
+    tracker,
+    continueAsNew: (progress) => continueAsNew<typeof ingestWorkflow>({ ...input, progress }),
+  });
   tracker.stage('done');
   return result;
 }

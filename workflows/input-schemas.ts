@@ -4,7 +4,7 @@
  * non-retryably, naming the key and what was expected, instead of failing a workflow
  * task again and again. The CLI checks run files against the same schemas.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/workflow';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import {
   anything,
@@ -22,9 +22,9 @@ import {
   string,
   uri,
   type Check,
-} from '../src/input/validate.js';
-import { resolveSamples, samplesSchema } from '../src/input/samples.js';
-import { DELPHES_BRANCHES } from '../src/delphes/event.js';
+} from '../src/contract/validate.js';
+import { resolveSamples, samplesSchema } from '../src/contract/samples.js';
+import { DELPHES_BRANCHES } from '../src/contract/delphes-event.js';
 import { SELECTION_METRICS } from '../src/ml/metrics.js';
 
 const seed = number({ integer: true, min: 0 });

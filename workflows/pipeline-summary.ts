@@ -1,3 +1,7 @@
+/**
+ * The few lines that say what a pipeline run was asked (work URI, input, dataset, models):
+ * the run's memo in the UI and the CLI's details line. Pure; no workflow API.
+ */
 import type { PipelineInput } from './pipeline.js';
 
 /** What a pipeline run was asked, in a few lines: its memo in the UI, and the CLI's details. Pure. */

@@ -1,12 +1,12 @@
 import { ApplicationFailure, executeChild, upsertMemo, workflowInfo } from '@temporalio/workflow';
-import type { SampleInput } from '../src/input/samples.js';
-import type { DelphesEvent } from '../src/delphes/event.js';
+import type { SampleInput } from '../src/contract/samples.js';
+import type { DelphesEvent } from '../src/contract/delphes-event.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport, StageTiming } from '../src/stages/report.js';
 import type { MixInput } from '../src/generator/mix.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
-import { runFiles } from '../src/layout/run-layout.js';
+import { runFiles } from '../src/contract/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { ZERO_TALLY } from '../src/contract/tally.js';
 import { generateWorkflow } from './generate.js';

@@ -1,8 +1,13 @@
+/**
+ * scoreWorkflow: batch scoring. One `scoreFile` activity per input (ROOT files or
+ * feature parts) through the per-file fan-out, then, with a selection, the efficiency
+ * table and accepted list over all parts (`summarizeScores`).
+ */
 import { continueAsNew } from '@temporalio/workflow';
 import type { ScoreOptions } from '../src/contract/fan-out.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
-import { fanOutDone, fanOutStep, finishFanOut } from './file-batches.js';
+import { runFanOut } from './file-batches.js';
 import type { FanOutOptions, FanOutProgress, FanOutResult, FileTask } from '../src/contract/fan-out.js';
 import { trackProgress } from './progress.js';
 import { scoreInputSchema, validated } from './input-schemas.js';
@@ -47,22 +52,21 @@ export async function scoreWorkflow(input: ScoreInput): Promise<ScoreResult> {
   const task: FileTask = { activity: 'scoreFile', params: { ...score, outputUri } };
   const sources = [{ uri: inputUri }];
   const tracker = trackProgress('score', { stage: 'starting', searchable: true });
-  const progress = await fanOutStep(
+  const done = await runFanOut({
+    kind: 'hepflow.scores-manifest/v1',
     sources,
     outputUri,
     task,
-    { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry },
-    previous,
+    options: { batchSize, filesInFlight, batchesInFlight, batchesPerRun, suffix, retry },
+    progress: previous,
     tracker,
-  );
-  if (!fanOutDone(progress)) await continueAsNew<typeof scoreWorkflow>({ ...input, progress });
-  tracker.stage('manifest');
-  const done = await finishFanOut('hepflow.scores-manifest/v1', sources, outputUri, task, progress, {}, retry);
+    continueAsNew: (progress) => continueAsNew<typeof scoreWorkflow>({ ...input, progress }),
+  });
   tracker.stage('selection');
   const summary = await activitiesFor('data', { retry }).summarizeScores({
     outputUri,
     manifestUri: done.manifestUri,
-    ...(score.selection ? { selection: score.selection } : {}),
+    selection: score.selection,
   });
   tracker.stage('done');
   return {

@@ -16,7 +16,7 @@ import { generateDelphesFile } from '../../src/generator/file.js';
 import { readDelphesEvents } from '../../src/delphes/reader.js';
 import { FileSink } from '../../src/root/writer/index.js';
 import { DelphesFileWriter } from '../../src/delphes/writer.js';
-import type { DelphesEvent } from '../../src/delphes/event.js';
+import type { DelphesEvent } from '../../src/contract/delphes-event.js';
 import { localSource } from '../../test/helpers/testdata.js';
 
 export const BENCH_DIR = resolve('.data/bench');

@@ -1,9 +1,10 @@
 import { storage, joinUri } from '../../src/storage/index.js';
-import { partRange, generatedFileName } from '../../src/generator/partition.js';
+import { generatedFiles, partRange } from '../../src/contract/generated-files.js';
 import { resolveMix } from '../../src/generator/mix.js';
 import { generateToStorage } from '../../src/generator/publish.js';
 import { UsageError } from '../args.js';
 import { ProgressBar } from '../progress.js';
+import { withoutUndefined } from '../../src/contract/defined.js';
 
 /** Probes the output location before spending minutes generating into it. */
 async function assertWritable(out: string): Promise<void> {
@@ -43,12 +44,12 @@ export async function generateCommand(o: GenerateOptions): Promise<void> {
   const counts: Record<string, number> = {};
   for (let k = 0; k < files; k++) {
     const range = partRange(events, files, k);
-    const uri = joinUri(out, generatedFileName(seed, k, files));
+    const uri = generatedFiles(out, seed, files).file(k);
     const r = await generateToStorage(storage(), uri, {
       ...range,
       seed,
       mix,
-      ...(pileup !== undefined ? { pileup } : {}),
+      ...withoutUndefined({ pileup }),
       onProgress: (done) => bar.update(before + done, `file ${k + 1}/${files}`),
       progressEvery: 250,
     });

@@ -1,6 +1,6 @@
 import { joinUri, storage, normalizeUri } from '../../src/storage/index.js';
 import { exportModel } from '../../src/stages/export.js';
-import type { LabelSource } from '../../src/input/samples.js';
+import type { LabelSource } from '../../src/contract/samples.js';
 import { bundleFromFiles, readModelFiles } from '../../src/ml/model-bundle.js';
 import { initBackend, parseBackendRequest } from '../../src/ml/backend.js';
 import { DEFAULT_BATCHER, ScoringService } from '../../src/serving/scoring-service.js';
@@ -9,12 +9,13 @@ import { KafkaScoringStream } from '../../src/serving/kafka-stream.js';
 import { InferenceGrpcServer } from '../../src/serving/grpc-server.js';
 import { OipModel } from '../../src/serving/oip.js';
 import { parseSelection, type EfficiencyTable, type Selection } from '../../src/scoring/selection.js';
-import type { DelphesEvent } from '../../src/delphes/event.js';
+import type { DelphesEvent } from '../../src/contract/delphes-event.js';
 import type { ScoreInput, ScoreResult } from '../../workflows/score.js';
 import { UsageError } from '../args.js';
 import { failOnFailedFiles } from './ingest.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 import { defaultRegistryUri, ModelRegistry } from '../../src/registry/registry.js';
+import { withoutUndefined } from '../../src/contract/defined.js';
 
 /** A model URI, or a registry name[@version] resolved in the registry. */
 const resolveModel = (ref: string, registryUri?: string): Promise<string> =>
@@ -85,10 +86,12 @@ export async function scoreCommand(o: ScoreOptions): Promise<void> {
     outputUri: o.out,
     suffix: parts ? '.parquet' : '.root',
     filesInFlight: o.filesInFlight,
-    ...(o.eventsPerCall !== undefined ? { eventsPerCall: o.eventsPerCall } : {}),
-    ...(selection !== undefined ? { selection } : {}),
-    ...(labels !== undefined ? { labels } : {}),
-    ...(o.emptyIfMissing ? { emptyIfMissing: o.emptyIfMissing as (keyof DelphesEvent)[] } : {}),
+    ...withoutUndefined({
+      eventsPerCall: o.eventsPerCall,
+      selection,
+      labels,
+      emptyIfMissing: o.emptyIfMissing as (keyof DelphesEvent)[] | undefined,
+    }),
   };
   const r = await runWorkflow<ScoreResult>('scoreWorkflow', input, {
     workflowId: newWorkflowId('score'),

@@ -2,13 +2,14 @@ import { storage } from '../../src/storage/index.js';
 import type { PipelineInput, PipelineModel } from '../../workflows/pipeline.js';
 import type { PipelineReport } from '../../src/stages/report.js';
 import { UsageError } from '../args.js';
-import type { SampleInput } from '../../src/input/samples.js';
+import type { SampleInput } from '../../src/contract/samples.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 import { queuesOf } from '../run-progress.js';
 import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';
 import { checkAtEdge, readRunFile } from '../run-file.js';
 import { pipelineInputSchema } from '../../workflows/input-schemas.js';
 import { pipelineConfigSummary } from '../../workflows/pipeline-summary.js';
+import { withoutUndefined } from '../../src/contract/defined.js';
 
 /**
  * The models of a standard run: the HLF classifier tuned over a small grid as the paper
@@ -112,14 +113,11 @@ export async function runCommand(o: RunOptions, source: (option: string) => stri
     ...(o.work ? { workUri: o.work } : {}),
     ...(o.sample?.length ? { samples: o.sample } : {}),
     ...(o.events !== undefined ? { generate: { events: o.events, files: o.files, seed: o.seed, mix: o.mix } } : {}),
-    ...(o.emptyIfMissing ? { emptyIfMissing: o.emptyIfMissing } : {}),
+    ...withoutUndefined({ emptyIfMissing: o.emptyIfMissing }),
     ...(o.allowFailedFiles ? { allowFailedFiles: true } : {}),
   } as PipelineInput;
   if (o.localSteps !== undefined && o.workers === undefined) throw new UsageError('--local-steps needs --workers');
-  const parallel = {
-    ...(o.workers !== undefined ? { workers: o.workers } : {}),
-    ...(o.localSteps !== undefined ? { localSteps: o.localSteps } : {}),
-  };
+  const parallel = withoutUndefined({ workers: o.workers, localSteps: o.localSteps });
   // A malformed models key of a --config file is left to the schema check to name.
   if (o.workers !== undefined && Array.isArray(input.models))
     Object.assign(input, { models: input.models.map((m) => ({ ...m, ...parallel })) });

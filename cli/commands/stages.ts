@@ -1,14 +1,15 @@
 import { storage, joinUri, baseName } from '../../src/storage/index.js';
 import { runFeaturesLocally, type LocalFeaturesInput } from '../../src/stages/features-run.js';
-import { resolveSamples } from '../../src/input/samples.js';
+import { resolveSamples } from '../../src/contract/samples.js';
 import { featuresInputSchema } from '../../workflows/input-schemas.js';
 import { checkAtEdge, readRunFile } from '../run-file.js';
 import type { TrainSpec } from '../../src/stages/train-spec.js';
 import { UsageError } from '../args.js';
 import { StatusLine } from '../progress.js';
-import type { SampleInput } from '../../src/input/samples.js';
+import type { SampleInput } from '../../src/contract/samples.js';
 import type { DistributedTrainInput } from '../../workflows/distributed-train.js';
 import type { DistributedTrainResult } from '../../src/ml/distributed/jobs.js';
+import { withoutUndefined } from '../../src/contract/defined.js';
 
 // The pipeline's stages one at a time, without Temporal: the same code the activities
 // run, for debugging, benchmarking and small jobs. The dataset, training and evaluation
@@ -30,7 +31,7 @@ export async function featuresCommand(o: FeaturesOptions): Promise<void> {
     ...(o.config ? await readRunFile(o.config) : {}),
     ...(o.sample?.length ? { samples: o.sample } : {}),
     outputUri: o.out,
-    ...(o.emptyIfMissing ? { emptyIfMissing: o.emptyIfMissing } : {}),
+    ...withoutUndefined({ emptyIfMissing: o.emptyIfMissing }),
     ...(o.allowFailedFiles ? { allowFailedFiles: true } : {}),
   } as LocalFeaturesInput;
   checkAtEdge(featuresInputSchema, input, o.config ?? 'input');
@@ -78,8 +79,7 @@ export async function datasetCommand(o: DatasetOptions): Promise<void> {
       featuresUri: o.features,
       outputUri: o.out,
       kind: o.kind,
-      ...(o.maxEvents !== undefined ? { maxEvents: o.maxEvents } : {}),
-      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...withoutUndefined({ maxEvents: o.maxEvents, seed: o.seed }),
     },
     (p) => status.update(`pass ${p.pass}`, `pass ${p.pass}: ${p.rows} rows`),
   );
@@ -118,13 +118,9 @@ export async function trainCommand(o: TrainOptions): Promise<void> {
   }
   const spec: TrainSpec = {
     kind: o.model,
-    model: {
-      ...(o.lr !== undefined ? { learningRate: o.lr } : {}),
-      ...(o.maxLen !== undefined ? { maxLen: o.maxLen } : {}),
-    },
+    model: withoutUndefined({ learningRate: o.lr, maxLen: o.maxLen }),
     training: {
-      ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
-      ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
+      ...withoutUndefined({ epochs: o.epochs, batchSize: o.batch }),
       ...(backend ? { backend } : {}),
     },
   };
@@ -139,7 +135,7 @@ export async function trainCommand(o: TrainOptions): Promise<void> {
       config,
       workers: o.workers,
       pool: o.gpu ? 'gpu' : 'cpu',
-      ...(o.localSteps !== undefined ? { localSteps: o.localSteps } : {}),
+      ...withoutUndefined({ localSteps: o.localSteps }),
     };
     const { newWorkflowId, runWorkflow } = await import('../temporal-run.js');
     const d = await runWorkflow<DistributedTrainResult>('distributedTrainWorkflow', input, {

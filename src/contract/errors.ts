@@ -32,7 +32,7 @@ export const WorkflowFailureTypes = {
   eventsLost: 'EventsLost',
   /** Every point of a grid search failed. */
   gridSearchFailed: 'GridSearchFailed',
-  /** The features stage's verdicts on its samples (src/input/samples.ts featureOutcomeProblem). */
+  /** The features stage's verdicts on its samples (src/contract/samples.ts featureOutcomeProblem). */
   sampleFailed: 'SampleFailed',
   emptyClass: 'EmptyClass',
   filesFailed: 'FilesFailed',
@@ -45,7 +45,7 @@ export type WorkflowFailureType = (typeof WorkflowFailureTypes)[keyof typeof Wor
  * outage anywhere in the cause chain, stays retryable: an input that could not be read
  * right now must never be recorded as bad.
  */
-export function nonRetryable(e: unknown): unknown {
+export function toActivityFailure(e: unknown): unknown {
   if (isTransientStorageError(e)) {
     // Typed by the outage, not by a wrapper whose name the workflow may list as permanent.
     return ApplicationFailure.create({

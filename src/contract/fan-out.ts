@@ -1,7 +1,6 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
-import type { LabelSource, SampleOutcome } from '../input/samples.js';
-import type { DelphesEvent } from '../delphes/event.js';
-import type { Selection } from '../scoring/selection.js';
+import type { LabelSource, SampleOutcome } from './samples.js';
+import type { DelphesEvent } from './delphes-event.js';
 import type { RetrySettings } from './policies.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
@@ -47,6 +46,12 @@ export interface FeatureOptions {
   /** Treat these missing collections (DelphesEvent keys, e.g. 'muons') as empty instead of failing the file. */
   readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
   readonly rowGroupSize?: number;
+}
+
+/** A trigger-style selection on one class's probability (`--select ttbar>=0.8`); src/scoring/selection.ts applies it. */
+export interface Selection {
+  readonly className: string;
+  readonly threshold: number;
 }
 
 /** A scoring task's parameters besides the file (src/stages/score.ts runs it). */
@@ -95,7 +100,7 @@ export interface FailureNote {
   readonly error: string;
 }
 
-/** What happened to one sample's files, as the fan-out adds it up (src/input/samples.ts). */
+/** What happened to one sample's files, as the fan-out adds it up (src/contract/samples.ts). */
 export type SampleTally = SampleOutcome;
 
 export interface FanOutOptions {
@@ -128,7 +133,7 @@ export interface FileBatchInput {
   readonly batch: number;
   readonly task: FileTask;
   readonly filesInFlight: number;
-  readonly retry?: RetrySettings;
+  readonly retry?: RetrySettings | undefined;
 }
 
 export interface FileBatchResult {

@@ -1,6 +1,6 @@
 import { storage as defaultStorage, ObjectNotFoundError, type Storage } from '../storage/index.js';
 import { InvalidInputError } from '../errors.js';
-import { datasetFiles } from '../layout/run-layout.js';
+import { datasetFiles } from '../contract/run-layout.js';
 import type { DatasetMetadata } from './assemble.js';
 
 /** The class names of a dataset, by label index, from its metadata.json. */

@@ -1,6 +1,6 @@
 import type { Storage } from '../storage/index.js';
 import { readHlfBatches } from '../parquet/reader.js';
-import { datasetFiles } from '../layout/run-layout.js';
+import { datasetFiles } from '../contract/run-layout.js';
 import { HLF_NAMES, N_HLF } from '../physics/schema.js';
 import type { HlfScaler } from './scaler.js';
 

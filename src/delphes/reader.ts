@@ -6,9 +6,9 @@
  * are fetched while the caller works on the current one.
  */
 import type { RandomAccessSource } from '../storage/random-access.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from './event.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../contract/delphes-event.js';
 import { DEFAULT_COALESCE, type CoalesceOptions } from '../root/reader/basket.js';
-import { MissingBranchError, RootFormatError } from '../root/reader/errors.js';
+import { MissingBranchError, RootFormatError } from '../errors.js';
 import { openRootFile } from '../root/reader/file.js';
 import type { NumericArray, NumericBranchData, NumericType } from '../root/reader/interpretation.js';
 import { BasketCache, RootTree } from '../root/reader/tree.js';

@@ -13,8 +13,8 @@
  * algorithm, so jsroot, uproot and ROOT (without Delphes' dictionary) read them as
  * they read real Delphes output.
  */
-import type { DelphesEvent } from './event.js';
-import { DELPHES_BRANCHES } from './event.js';
+import type { DelphesEvent } from '../contract/delphes-event.js';
+import { DELPHES_BRANCHES } from '../contract/delphes-event.js';
 import type { Column, LeafType } from '../root/writer/basket.js';
 import { LEAF_TYPES } from '../root/writer/basket.js';
 import {

@@ -25,7 +25,7 @@
  *
  * Calorimeter towers are not merged by cell: each neutral particle is its own tower.
  */
-import type { DelphesEvent, LeptonCollection } from '../delphes/event.js';
+import type { DelphesEvent, LeptonCollection } from '../contract/delphes-event.js';
 import { trackMass } from '../physics/kinematics.js';
 import type { Rng } from './rng.js';
 

@@ -15,6 +15,7 @@ import { FileSink, type CompressionSettings } from '../root/writer/index.js';
 import { DelphesFileWriter } from '../delphes/writer.js';
 import { DEFAULT_PILEUP, generateEvents, resolveMix, type GenerateOptions, type GenerationSummary } from './index.js';
 import { TRIGGER_MIX, type ClassMix } from './mix.js';
+import { withoutUndefined } from '../contract/defined.js';
 
 export const LABELS_FORMAT = 'hepflow-generator-labels/1';
 
@@ -70,7 +71,7 @@ export async function generateDelphesFile(localPath: string, options: GenerateFi
   try {
     const writer = new DelphesFileWriter(sink, {
       fileName: basename(localPath),
-      ...(options.compression !== undefined ? { compression: options.compression } : {}),
+      ...withoutUndefined({ compression: options.compression }),
     });
     summary = await generateEvents(
       { ...options, mix },

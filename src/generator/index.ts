@@ -6,14 +6,14 @@
  * same whether produced alone (file k of K, in parallel) or inside a serial run.
  * See docs/generator.md for the physics model.
  */
-import type { DelphesEvent } from '../delphes/event.js';
+import type { DelphesEvent } from '../contract/delphes-event.js';
 import type { EventClass } from '../physics/schema.js';
 import { Detector } from './detector.js';
 import { pickClass, resolveMix, TRIGGER_MIX, type ClassMix, type MixInput } from './mix.js';
 import { simulate } from './processes.js';
 import { Rng } from './rng.js';
 
-export { partRange } from './partition.js';
+export { partRange } from '../contract/generated-files.js';
 export { BALANCED_MIX, NAMED_MIXES, TRIGGER_MIX, resolveMix, type ClassMix, type MixInput } from './mix.js';
 
 /** Mean number of pile-up vertices: LHC Run 2 conditions. */

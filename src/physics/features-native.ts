@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { projectRoot } from '../paths.js';
-import type { DelphesEvent } from '../delphes/event.js';
+import type { DelphesEvent } from '../contract/delphes-event.js';
 import { emptyCutFlow, type EventFeatureExtractor } from './features.js';
 import { newSelectedLepton } from './selection.js';
 import { MAX_PARTICLES, N_HLF, N_PARTICLE_FEATURES } from './schema.js';

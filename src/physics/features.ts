@@ -3,7 +3,7 @@
  * cut-flow counters. One FeatureExtractor per stream (it is not re-entrant): its
  * buffers are reused from event to event.
  */
-import type { DelphesEvent } from '../delphes/event.js';
+import type { DelphesEvent } from '../contract/delphes-event.js';
 import { N_HLF } from './schema.js';
 import { ConeIndex, TRACK_PT_MIN, TOWER_ET_MIN } from './isolation.js';
 import { newSelectedLepton, selectLepton, type SelectedLepton } from './selection.js';

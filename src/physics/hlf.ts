@@ -2,7 +2,7 @@
  * The 14 high-level features (HLF) of a selected event, in the reference order
  * (HLF_NAMES in src/physics/schema.ts).
  */
-import type { JetCollection, MissingEtCollection } from '../delphes/event.js';
+import type { JetCollection, MissingEtCollection } from '../contract/delphes-event.js';
 import { transverseMass } from './kinematics.js';
 import type { SelectedLepton } from './selection.js';
 import { HLF_NAMES } from './schema.js';

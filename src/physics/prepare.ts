@@ -3,7 +3,7 @@
  * every event, selected rows sent to a FeatureSink. Pure domain code — storage,
  * content addressing and heartbeats belong to the activity that wraps it.
  */
-import type { DelphesEvent } from '../delphes/event.js';
+import type { DelphesEvent } from '../contract/delphes-event.js';
 import type { FeatureSink } from './schema.js';
 import type { CutFlow } from './features.js';
 import { createFeatureExtractor } from './extractor.js';

@@ -3,6 +3,7 @@
  * (reader side). Parquet column names are part of the public, documented format:
  * users read these files with pyarrow and DuckDB.
  */
+import { EVENT_CLASSES, type EventClass } from '../contract/samples.js';
 
 /** The 14 high-level features, in the reference order. */
 export const HLF_NAMES = [
@@ -62,13 +63,8 @@ export interface FeatureRow {
   readonly sourceEntry: number;
 }
 
-/**
- * The physics classes of the reference paper, in its label order: the generator's classes,
- * the classes of a sidecar sample, the default classes of a dataset and a training run,
- * and the classes the report compares with the paper's AUCs.
- */
-export const EVENT_CLASSES = ['qcd', 'ttbar', 'wjets'] as const;
-export type EventClass = (typeof EVENT_CLASSES)[number];
+// The classes live with the samples in src/contract, which workflow code reads them from.
+export { EVENT_CLASSES, type EventClass };
 export const labelOf = (c: EventClass): number => EVENT_CLASSES.indexOf(c);
 
 /** Where feature preparation and dataset assembly send rows; the Parquet feature writer is one. */

@@ -2,7 +2,7 @@
  * The isolated-lepton filter of the reference pipeline, and the choice of the one
  * lepton that the features are built around.
  */
-import type { LeptonCollection, TrackCollection } from '../delphes/event.js';
+import type { LeptonCollection, TrackCollection } from '../contract/delphes-event.js';
 import { deltaPhi } from './kinematics.js';
 import { ConeIndex, relativeIsolation, type Isolation } from './isolation.js';
 

@@ -3,7 +3,7 @@
  * candidates, 19 features each (PARTICLE_FEATURE_NAMES), sorted by decreasing ΔR from
  * the lepton so that the lepton comes last.
  */
-import type { DelphesEvent } from '../delphes/event.js';
+import type { DelphesEvent } from '../contract/delphes-event.js';
 import { N_PARTICLE_FEATURES } from './schema.js';
 import { deltaPhi, p4FromPtEtaPhiM, trackMass, MASS_ELECTRON, MASS_MUON } from './kinematics.js';
 import { ConeIndex, PairConeSums } from './isolation.js';

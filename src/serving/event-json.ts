@@ -16,7 +16,7 @@
  * gets no probabilities.
  */
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES } from '../physics/schema.js';
-import { DELPHES_BRANCHES, type DelphesEvent } from '../delphes/event.js';
+import { DELPHES_BRANCHES, type DelphesEvent } from '../contract/delphes-event.js';
 import { FeatureExtractor } from '../physics/features.js';
 import type { InputRow } from '../ml/data.js';
 

@@ -1,13 +1,19 @@
+/**
+ * The dataset stage over object storage: the parts a features run's manifest lists,
+ * each checked against its commit record, assembled into a balanced, shuffled, split
+ * dataset (src/dataset). What the `buildDataset` activity and `hepflow dataset` run.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { RandomAccessSource, Storage } from '../storage/index.js';
 import { readCommitted } from '../storage/content-address.js';
 import { assembleDataset, type DatasetKind, type DatasetMetadata } from '../dataset/assemble.js';
-import { datasetFiles, fanOutFiles } from '../layout/run-layout.js';
+import { datasetFiles, fanOutFiles } from '../contract/run-layout.js';
 import { InvalidInputError } from '../errors.js';
 import { commitUriOf, type FeaturePartMeta, type PrepareFileFeaturesResult } from './features.js';
 import type { FileResult } from '../contract/fan-out.js';
+import { withoutUndefined } from '../contract/defined.js';
 
 export interface BuildDatasetInput {
   /** A features run's output prefix (its parts/ hold the Parquet parts and commit records). */
@@ -116,10 +122,12 @@ export async function buildDataset(
       classes,
       outDir: dir,
       kind: input.kind,
-      ...(input.maxEvents !== undefined ? { maxEvents: input.maxEvents } : {}),
-      ...(input.seed !== undefined ? { seed: input.seed } : {}),
-      ...(input.testFraction !== undefined ? { testFraction: input.testFraction } : {}),
-      ...(input.rowGroupSize !== undefined ? { rowGroupSize: input.rowGroupSize } : {}),
+      ...withoutUndefined({
+        maxEvents: input.maxEvents,
+        seed: input.seed,
+        testFraction: input.testFraction,
+        rowGroupSize: input.rowGroupSize,
+      }),
       onProgress,
     });
     // Conservation between stages: each part holds the rows the features run counted.

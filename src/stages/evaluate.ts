@@ -1,5 +1,5 @@
 import { storage as defaultStorage, joinUri, type Storage } from '../storage/index.js';
-import { datasetFiles } from '../layout/run-layout.js';
+import { datasetFiles } from '../contract/run-layout.js';
 import { initBackend } from '../ml/backend.js';
 import { evaluateModel } from '../ml/evaluate.js';
 import { bundleFromFiles, readModelFiles } from '../ml/model-bundle.js';

@@ -1,7 +1,11 @@
+/**
+ * The features stage in this process, without Temporal (`hepflow features`): the same
+ * parts and the same manifest as featuresWorkflow, file after file.
+ */
 import type { Storage } from '../storage/index.js';
-import { fanOutFiles } from '../layout/run-layout.js';
+import { fanOutFiles } from '../contract/run-layout.js';
 import { isInputVerdict } from '../errors.js';
-import { featureOutcomeProblem, resolveSamples, type OutcomeProblem, type SampleInput } from '../input/samples.js';
+import { featureOutcomeProblem, resolveSamples, type OutcomeProblem, type SampleInput } from '../contract/samples.js';
 import { listSources } from './listing.js';
 import { prepareFilePart, type FeatureOptions, type PrepareFileFeaturesResult } from './features.js';
 import { addToSample, addTotals, totalsOf, ZERO_TOTALS } from '../contract/tally.js';

@@ -1,14 +1,19 @@
+/**
+ * The features of one ROOT file: selection and feature preparation (src/physics) into
+ * one content-addressed Parquet part, labelled by its sample, with a commit record so a
+ * rerun reuses it. What the `prepareFileFeatures` activity and `hepflow features` run.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ObjectNotFoundError, type Storage } from '../storage/index.js';
 import { commit, derivedKey, readCommitted } from '../storage/content-address.js';
-import { fanOutFiles } from '../layout/run-layout.js';
+import { fanOutFiles } from '../contract/run-layout.js';
 import { readDelphesEvents } from '../delphes/reader.js';
 import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION, type CutFlow } from '../physics/features.js';
-import { DELPHES_BRANCHES } from '../delphes/event.js';
-import type { LabelSource } from '../input/samples.js';
+import { DELPHES_BRANCHES } from '../contract/delphes-event.js';
+import type { LabelSource } from '../contract/samples.js';
 import type { FeatureOptions } from '../contract/fan-out.js';
 import { ParquetFeatureWriter } from '../parquet/writer.js';
 import { type FeatureSink } from '../physics/schema.js';

@@ -1,3 +1,7 @@
+/**
+ * The input files of a run, listed source by source (a file, or a prefix listed
+ * recursively) with their sample and relative path; an empty source is an error.
+ */
 import { baseName, type Storage } from '../storage/index.js';
 import type { FileRef, InputSource } from '../contract/fan-out.js';
 import { InvalidInputError } from '../errors.js';

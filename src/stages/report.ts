@@ -1,7 +1,11 @@
+/**
+ * A pipeline run's summary as the workflow gathers it (`PipelineReport`), the paper's
+ * figures it is compared with, and its Markdown rendering (report.md).
+ */
 import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
 import type { TrainRunResult } from '../ml/train-runner.js';
-import type { SampleInput, SampleOutcome } from '../input/samples.js';
+import type { SampleInput, SampleOutcome } from '../contract/samples.js';
 import { EVENT_CLASSES } from '../physics/schema.js';
 
 /** One stage of a run as the workflow timed it (workflow time: deterministic on replay). */

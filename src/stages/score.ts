@@ -1,10 +1,16 @@
+/**
+ * The scoring stage over object storage: one input (ROOT or a feature part) into one
+ * content-addressed part of per-event class probabilities, reused on rerun; and the
+ * selection's efficiency table and accepted list over every part. What the scoring
+ * activities run.
+ */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { joinUri, type Storage } from '../storage/index.js';
-import { fanOutFiles } from '../layout/run-layout.js';
+import { fanOutFiles } from '../contract/run-layout.js';
 import { commit, derivedKey, readCommitted, type InputIdentity } from '../storage/content-address.js';
 import { readDelphesEvents } from '../delphes/reader.js';
 import { readFeatureRows } from '../parquet/reader.js';
@@ -13,7 +19,7 @@ import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION } from '../physics/features.js';
 import { initBackend } from '../ml/backend.js';
 import { bundleFromFiles, readModelFiles, type ModelBundle } from '../ml/model-bundle.js';
-import { BatchScorer } from '../scoring/scorer.js';
+import { BatchScorer, type ScorerOptions } from '../scoring/scorer.js';
 import { scoreCodec } from '../scoring/score-file.js';
 import {
   addCounts,
@@ -27,6 +33,7 @@ import {
 import { labelling } from './features.js';
 import { InvalidInputError } from '../errors.js';
 import type { ScoreOptions } from '../contract/fan-out.js';
+import { withoutUndefined } from '../contract/defined.js';
 
 export interface ScoreFileInput extends ScoreOptions {
   /** A Delphes ROOT file, or a hepflow feature part (`.parquet`). */
@@ -173,36 +180,14 @@ export async function scoreFilePart(
       },
     };
     let read: number;
-    let scorer: BatchScorer;
     try {
-      if (part) {
-        scorer = new BatchScorer(bundle, out, {
-          batchSize: input.eventsPerCall,
-          truth: (r) => r.label,
-          counts,
-          onBatch: onProgress,
-        });
-        read = 0;
-        for await (const row of readFeatureRows(source)) {
-          await scorer.write(row);
-          read++;
-        }
-      } else {
-        const labelOf = input.labels !== undefined ? await labelling(store, input.file, input.labels) : undefined;
-        const truth = labelOf === undefined ? () => -1 : (r: { sourceEntry: number }) => labelOf(r.sourceEntry).label;
-        scorer = new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth, counts, onBatch: onProgress });
-        const cutFlow = await prepareFeatures({
-          events: withEntries(
-            readDelphesEvents(source, { treeName: rootOptions.treeName, emptyIfMissing: rootOptions.emptyIfMissing }),
-          ),
-          label: 0,
-          className: '',
-          sourceUri: input.file.uri,
-          out: scorer,
-        });
-        read = cutFlow.read;
-      }
-      await scorer.flush();
+      read = await scoreEvents(
+        store,
+        input,
+        source,
+        rootOptions,
+        (truth) => new BatchScorer(bundle, out, { batchSize: input.eventsPerCall, truth, counts, onBatch: onProgress }),
+      );
     } catch (e) {
       await writer.abort(e as Error);
       throw e;
@@ -220,8 +205,7 @@ export async function scoreFilePart(
       modelUri: input.modelUri,
       rows,
       read,
-      ...(counts !== undefined ? { counts } : {}),
-      ...(acceptedUri !== undefined ? { acceptedUri } : {}),
+      ...withoutUndefined({ counts, acceptedUri }),
     };
     await commit<ScorePartMeta>(store, commitUri, partUri, meta);
     return { partUri, rows, reused: false, counters: countersOf(meta) };
@@ -232,10 +216,45 @@ export async function scoreFilePart(
   }
 }
 
+/**
+ * Feeds every event of the input to a scorer and flushes it: a feature part's rows as
+ * read (their labels are the truth), a ROOT file's events through the feature
+ * preparation (the truth from `labels`, else unknown). Returns the events read.
+ */
+async function scoreEvents(
+  store: Storage,
+  input: ScoreFileInput,
+  source: Awaited<ReturnType<Storage['openRead']>>,
+  root: { readonly treeName: string; readonly emptyIfMissing: NonNullable<ScoreOptions['emptyIfMissing']> },
+  scorerFor: (truth: ScorerOptions['truth']) => BatchScorer,
+): Promise<number> {
+  if (isFeaturePart(input.file.uri)) {
+    const scorer = scorerFor((r) => r.label);
+    let read = 0;
+    for await (const row of readFeatureRows(source)) {
+      await scorer.write(row);
+      read++;
+    }
+    await scorer.flush();
+    return read;
+  }
+  const labelOf = input.labels !== undefined ? await labelling(store, input.file, input.labels) : undefined;
+  const scorer = scorerFor(labelOf === undefined ? () => -1 : (r) => labelOf(r.sourceEntry).label);
+  const cutFlow = await prepareFeatures({
+    events: withEntries(readDelphesEvents(source, { treeName: root.treeName, emptyIfMissing: root.emptyIfMissing })),
+    label: 0,
+    className: '',
+    sourceUri: input.file.uri,
+    out: scorer,
+  });
+  await scorer.flush();
+  return cutFlow.read;
+}
+
 export interface ScoreSummaryInput {
   readonly outputUri: string;
   readonly manifestUri: string;
-  readonly selection?: Selection;
+  readonly selection?: Selection | undefined;
 }
 
 export interface ScoreSummary {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { storage as defaultStorage, ObjectNotFoundError, parseUri, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
-import { datasetFiles, trainFiles } from '../layout/run-layout.js';
+import { datasetFiles, trainFiles } from '../contract/run-layout.js';
 import { trainInWorker, type TrainRunResult } from '../ml/train-runner.js';
 import { validateTrainConfig, type TrainConfig, type TrainProgress, type TrainResult } from '../ml/train.js';
 import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';

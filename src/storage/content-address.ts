@@ -1,3 +1,8 @@
+/**
+ * Content addressing: an output's name derives from its input's identity and its
+ * configuration, and a commit record written last marks it complete, so reruns and
+ * retries reuse finished work and never read a half-written object.
+ */
 import { createHash } from 'node:crypto';
 import type { Storage } from './index.js';
 

@@ -1,3 +1,7 @@
+/**
+ * Copying every object under one prefix to another (demo and test setup), skipping
+ * objects already there.
+ */
 import type { Storage } from './index.js';
 import { asPrefix, joinUri, normalizeUri } from './uri.js';
 

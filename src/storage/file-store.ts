@@ -1,3 +1,7 @@
+/**
+ * The file:// backend: local directories as an object store (atomic writes by rename,
+ * ranged reads), so every stage also runs without S3.
+ */
 import { createReadStream, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';

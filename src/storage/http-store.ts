@@ -1,3 +1,8 @@
+/**
+ * The read-only http(s):// backend: objects as files on a web server, directories as
+ * their HTML index; ranged reads, ETag/Last-Modified checks that the content did not
+ * change while read, transient failures retried and classified as for S3.
+ */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';

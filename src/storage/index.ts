@@ -1,3 +1,8 @@
+/**
+ * `Storage`: one interface over s3://, file://, http(s):// and root:// URIs, picking the
+ * backend by scheme; the module every stage reads and writes through. Errors name the
+ * object and the operation, transient ones say so (types.ts).
+ */
 import { FileStore } from './file-store.js';
 import { s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
 import { HttpStore, httpSettingsFromEnv, type HttpSettings } from './http-store.js';

@@ -1,3 +1,7 @@
+/**
+ * How long the process waited on object storage, per thread and per activity, counted
+ * on every request; the activity profile and training's storage figures read it.
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * S3 settings from the environment (endpoint, region, path style, a private CA), checked at the edge,
+ * without loading the AWS SDK.
+ */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { parseInteger } from '../settings.js';
 

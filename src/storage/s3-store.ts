@@ -1,3 +1,7 @@
+/**
+ * The s3:// backend over the AWS SDK: objects, prefixes, ranged reads and multipart
+ * writes, every failure classified as transient (retry) or not, naming the object.
+ */
 import {
   DeleteObjectCommand,
   GetObjectCommand,

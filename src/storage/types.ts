@@ -1,3 +1,7 @@
+/**
+ * What every storage backend implements (`ObjectStore`) and the errors it fails with:
+ * transient (retry, never a bad object), not found, or refused for good.
+ */
 import type { Readable } from 'node:stream';
 import type { RandomAccessSource } from './random-access.js';
 

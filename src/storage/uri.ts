@@ -1,3 +1,7 @@
+/**
+ * Storage URIs parsed and written in one canonical form (s3://, file://, http(s)://,
+ * root://); the URI arithmetic workflow code also uses is uri-path.ts.
+ */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { STORAGE_SCHEMES, type StorageScheme } from './schemes.js';

@@ -1,5 +1,6 @@
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { defaultBuildId } from './workflow-bundle.js';
+import { withoutUndefined } from '../contract/defined.js';
 
 /**
  * Worker Versioning (Temporal Worker Deployments), opt-in with HEPFLOW_WORKER_VERSIONING=1.
@@ -50,7 +51,7 @@ export function versioningSettings(env: NodeJS.ProcessEnv = process.env): Versio
   if (flag !== '1')
     throw new Error(`HEPFLOW_WORKER_VERSIONING must be 1 (versioned) or 0 (unversioned), got '${flag}'`);
   const buildId = buildIdOf(env);
-  return { deploymentName: deploymentNameOf(env), ...(buildId !== undefined ? { buildId } : {}) };
+  return { deploymentName: deploymentNameOf(env), ...withoutUndefined({ buildId }) };
 }
 
 /** The worker options for `settings`, its build id defaulting to the hash of the workflow code it runs. */

@@ -101,7 +101,7 @@ async function outcome(read: () => Promise<string>): Promise<Outcome> {
   try {
     return { kind: 'ok', fingerprint: await read() };
   } catch (e) {
-    const { RootFileError } = await import('../../src/root/errors.js');
+    const { RootFileError } = await import('../../src/errors.js');
     const err = e as Error;
     return {
       kind: 'error',

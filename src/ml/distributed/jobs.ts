@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HlfScaler, ParticleScaler } from '../../dataset/scaler.js';
-import { datasetFiles } from '../../layout/run-layout.js';
+import { datasetFiles } from '../../contract/run-layout.js';
 import { readFeatureFileInfo, readFeatureRows } from '../../parquet/reader.js';
 import { storage, ObjectNotFoundError, type Storage } from '../../storage/index.js';
 import { InvalidInputError } from '../../errors.js';

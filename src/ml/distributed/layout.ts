@@ -17,7 +17,7 @@
  *   <out>/model/                                       the final model, as single-worker training writes it
  */
 import { joinUri } from '../../storage/uri-path.js';
-import { trainFiles } from '../../layout/run-layout.js';
+import { trainFiles } from '../../contract/run-layout.js';
 
 const pad = (n: number) => String(n).padStart(6, '0');
 

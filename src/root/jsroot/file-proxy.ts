@@ -1,7 +1,7 @@
 import { FileProxy } from 'jsroot/io';
 import type { JsrootBranch, JsrootTree } from 'jsroot/tree';
 import type { RandomAccessSource } from '../../storage/random-access.js';
-import { RootFileError } from '../errors.js';
+import { RootFileError } from '../../errors.js';
 
 /** Lets jsroot read through our storage layer: every access is a ranged read. */
 export class SourceProxy extends FileProxy {

@@ -7,9 +7,9 @@
 import type { RandomAccessSource } from '../../storage/random-access.js';
 import { decompressPayload } from './compression.js';
 import { Cursor } from './cursor.js';
-import { RootFormatError } from './errors.js';
+import { RootFormatError } from '../../errors.js';
 import { checkRange, readKeyHeader, readRange } from './file.js';
-import type { RawBranch } from './objects.js';
+import type { RawBranch } from './tree-objects.js';
 
 export interface DecodedBasket {
   readonly entryStart: number;

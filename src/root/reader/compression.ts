@@ -7,7 +7,7 @@
  * on first use.
  */
 import { createRequire } from 'node:module';
-import { RootFormatError, UnsupportedRootFeatureError } from './errors.js';
+import { RootFormatError, UnsupportedRootFeatureError } from '../../errors.js';
 import { activeDecompressors } from './decompress-native.js';
 import { lz4DecodeBlock, xxh64 } from './lz4.js';
 

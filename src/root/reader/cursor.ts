@@ -3,7 +3,7 @@
  * Every read is bounds-checked and a short buffer becomes a RootFormatError naming the
  * file and what was being read, never a raw RangeError from a DataView.
  */
-import { RootFormatError } from './errors.js';
+import { RootFormatError } from '../../errors.js';
 
 /** ROOT's marker bit on a 4-byte byte count ("this object is N bytes long"). */
 const BYTE_COUNT_MASK = 0x40000000;

@@ -8,8 +8,9 @@ import type { RandomAccessSource } from '../../storage/random-access.js';
 import { StorageUnavailableError } from '../../storage/types.js';
 import { decompressPayload } from './compression.js';
 import { Cursor } from './cursor.js';
-import { MissingTreeError, RootFormatError } from './errors.js';
-import { readTree, RefTable } from './objects.js';
+import { MissingTreeError, RootFormatError } from '../../errors.js';
+import { RefTable } from './objects.js';
+import { readTree } from './tree-objects.js';
 import { NeedStreamerInfo, parseStreamerInfos, type StreamerInfos } from './streamers.js';
 import { RootTree } from './tree.js';
 

@@ -20,4 +20,4 @@ export {
   UnsupportedRootFeatureError,
   MissingBranchError,
   MissingTreeError,
-} from './errors.js';
+} from '../../errors.js';

@@ -4,9 +4,9 @@
  * are big-endian on disk; they are copied once into a fresh buffer and byte-swapped in
  * place by Buffer#swap16/32/64 (native code), then viewed as the typed array.
  */
-import { UnsupportedRootFeatureError } from './errors.js';
+import { UnsupportedRootFeatureError } from '../../errors.js';
 import type { DecodedBasket } from './basket.js';
-import type { RawBranch, RawLeaf } from './objects.js';
+import type { RawBranch, RawLeaf } from './tree-objects.js';
 
 export type NumericType = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64' | 'bool';
 export type ValueType = NumericType | 'string';
@@ -168,6 +168,23 @@ export function interpret(uri: string, branch: RawBranch): Interpretation {
   return { type, itemSize: SIZES[type], multiplicity: Math.max(1, leaf.len), jagged };
 }
 
+/** The bytes of one basket that fall in the requested range, with its entry offsets. */
+interface BasketSlice {
+  readonly data: Uint8Array;
+  readonly from: number;
+  readonly to: number;
+  readonly offsets: Int32Array | null;
+  /** Entries [first, last) of the basket, relative to its first entry. */
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Where a numeric branch's failure is reported: the file and the branch. */
+interface BranchAt {
+  readonly uri: string;
+  readonly branchName: string;
+}
+
 /**
  * Assembles entries [entryStart, entryStop) of a numeric branch from its decoded baskets
  * (in entry order, covering the range). `countsOf` supplies per-entry value counts for
@@ -182,51 +199,13 @@ export function assembleNumeric(
   entryStop: number,
   countsOf: ((basket: DecodedBasket) => Int32Array) | undefined,
 ): NumericBranchData {
+  const at = { uri, branchName };
   const type = interp.type as NumericType;
   const size = interp.itemSize;
   const entryBytes = size * interp.multiplicity;
   const nEntries = entryStop - entryStart;
-  const slices: {
-    data: Uint8Array;
-    from: number;
-    to: number;
-    offsets: Int32Array | null;
-    first: number;
-    last: number;
-  }[] = [];
-  let total = 0;
-  for (const b of baskets) {
-    const first = Math.max(entryStart, b.entryStart) - b.entryStart;
-    const last = Math.min(entryStop, b.entryStop) - b.entryStart;
-    if (last <= first) continue;
-    let offsets = b.offsets;
-    if (interp.jagged && !offsets) {
-      if (!countsOf)
-        throw new UnsupportedRootFeatureError(
-          uri,
-          `branch '${branchName}': jagged data without entry offsets or a counter branch`,
-        );
-      const counts = countsOf(b);
-      offsets = new Int32Array(counts.length + 1);
-      for (let i = 0; i < counts.length; i++) offsets[i + 1] = offsets[i]! + counts[i]! * entryBytes;
-      if (offsets[counts.length] !== b.data.length) {
-        throw new UnsupportedRootFeatureError(
-          uri,
-          `branch '${branchName}': counter values do not match the basket's ${b.data.length} bytes`,
-        );
-      }
-    }
-    const from = offsets ? offsets[first]! : first * entryBytes;
-    const to = offsets ? offsets[last]! : last * entryBytes;
-    if (to > b.data.length) {
-      throw new UnsupportedRootFeatureError(
-        uri,
-        `branch '${branchName}': entries need ${to} bytes, basket has ${b.data.length} (wrong interpretation?)`,
-      );
-    }
-    slices.push({ data: b.data, from, to, offsets, first, last });
-    total += to - from;
-  }
+  const slices = baskets.flatMap((b) => sliceBasket(at, interp, b, entryStart, entryStop, countsOf));
+  const total = slices.reduce((n, s) => n + s.to - s.from, 0);
   if (total % size !== 0) {
     throw new UnsupportedRootFeatureError(
       uri,
@@ -235,36 +214,15 @@ export function assembleNumeric(
   }
   const buffer = new ArrayBuffer(total);
   const bytes = new Uint8Array(buffer);
-  let at = 0;
+  let written = 0;
   for (const s of slices) {
-    bytes.set(s.data.subarray(s.from, s.to), at);
-    at += s.to - s.from;
+    bytes.set(s.data.subarray(s.from, s.to), written);
+    written += s.to - s.from;
   }
   swapInPlace(bytes, size);
   let offsets: Uint32Array | null = null;
-  if (interp.jagged) {
-    offsets = new Uint32Array(nEntries + 1);
-    let e = 0;
-    let base = 0;
-    for (const s of slices) {
-      const o = s.offsets!;
-      for (let i = s.first; i < s.last; i++) {
-        const len = o[i + 1]! - o[i]!;
-        if (len % entryBytes !== 0)
-          throw new UnsupportedRootFeatureError(
-            uri,
-            `branch '${branchName}': entry of ${len} bytes is not a whole number of ${entryBytes}-byte items`,
-          );
-        offsets[e + 1] = offsets[e]! + len / entryBytes;
-        e++;
-      }
-      base += s.to - s.from;
-    }
-    if (e !== nEntries)
-      throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': baskets cover ${e} of ${nEntries} entries`);
-    if (offsets[nEntries]! * entryBytes !== base)
-      throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': offsets disagree with data size`);
-  } else if (total !== nEntries * entryBytes) {
+  if (interp.jagged) offsets = itemOffsets(at, slices, nEntries, entryBytes, total);
+  else if (total !== nEntries * entryBytes) {
     throw new UnsupportedRootFeatureError(
       uri,
       `branch '${branchName}': ${total} bytes for ${nEntries} entries of ${entryBytes} bytes`,
@@ -279,6 +237,77 @@ export function assembleNumeric(
     offsets,
     multiplicity: interp.multiplicity,
   };
+}
+
+/** The part of basket `b` inside [entryStart, entryStop); none when they do not overlap. */
+function sliceBasket(
+  { uri, branchName }: BranchAt,
+  interp: Interpretation,
+  b: DecodedBasket,
+  entryStart: number,
+  entryStop: number,
+  countsOf: ((basket: DecodedBasket) => Int32Array) | undefined,
+): BasketSlice[] {
+  const entryBytes = interp.itemSize * interp.multiplicity;
+  const first = Math.max(entryStart, b.entryStart) - b.entryStart;
+  const last = Math.min(entryStop, b.entryStop) - b.entryStart;
+  if (last <= first) return [];
+  let offsets = b.offsets;
+  if (interp.jagged && !offsets) {
+    if (!countsOf)
+      throw new UnsupportedRootFeatureError(
+        uri,
+        `branch '${branchName}': jagged data without entry offsets or a counter branch`,
+      );
+    const counts = countsOf(b);
+    offsets = new Int32Array(counts.length + 1);
+    for (let i = 0; i < counts.length; i++) offsets[i + 1] = offsets[i]! + counts[i]! * entryBytes;
+    if (offsets[counts.length] !== b.data.length) {
+      throw new UnsupportedRootFeatureError(
+        uri,
+        `branch '${branchName}': counter values do not match the basket's ${b.data.length} bytes`,
+      );
+    }
+  }
+  const from = offsets ? offsets[first]! : first * entryBytes;
+  const to = offsets ? offsets[last]! : last * entryBytes;
+  if (to > b.data.length) {
+    throw new UnsupportedRootFeatureError(
+      uri,
+      `branch '${branchName}': entries need ${to} bytes, basket has ${b.data.length} (wrong interpretation?)`,
+    );
+  }
+  return [{ data: b.data, from, to, offsets, first, last }];
+}
+
+/** A jagged branch's per-entry offsets in items, from its slices' byte offsets. */
+function itemOffsets(
+  { uri, branchName }: BranchAt,
+  slices: readonly BasketSlice[],
+  nEntries: number,
+  entryBytes: number,
+  total: number,
+): Uint32Array {
+  const offsets = new Uint32Array(nEntries + 1);
+  let e = 0;
+  for (const s of slices) {
+    const o = s.offsets!;
+    for (let i = s.first; i < s.last; i++) {
+      const len = o[i + 1]! - o[i]!;
+      if (len % entryBytes !== 0)
+        throw new UnsupportedRootFeatureError(
+          uri,
+          `branch '${branchName}': entry of ${len} bytes is not a whole number of ${entryBytes}-byte items`,
+        );
+      offsets[e + 1] = offsets[e]! + len / entryBytes;
+      e++;
+    }
+  }
+  if (e !== nEntries)
+    throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': baskets cover ${e} of ${nEntries} entries`);
+  if (offsets[nEntries]! * entryBytes !== total)
+    throw new UnsupportedRootFeatureError(uri, `branch '${branchName}': offsets disagree with data size`);
+  return offsets;
 }
 
 function swapInPlace(bytes: Uint8Array, size: number): void {

@@ -7,7 +7,7 @@
  * description of the class. StreamerInfo is only fetched when such a version shows up.
  */
 import type { Cursor } from './cursor.js';
-import { UnsupportedRootFeatureError } from './errors.js';
+import { UnsupportedRootFeatureError } from '../../errors.js';
 import { readList, readObjArray, readObjectAny, readTNamed, readTObject, type RefTable } from './objects.js';
 
 export interface StreamerElement {

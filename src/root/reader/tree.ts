@@ -14,7 +14,7 @@ import {
   type DecodedBasket,
   type IoStats,
 } from './basket.js';
-import { MissingBranchError, RootFormatError } from './errors.js';
+import { MissingBranchError, RootFormatError } from '../../errors.js';
 import type { RootFile } from './file.js';
 import {
   assembleNumeric,
@@ -24,7 +24,7 @@ import {
   type Interpretation,
   type NumericBranchData,
 } from './interpretation.js';
-import type { RawBranch, RawLeaf, RawTree } from './objects.js';
+import type { RawBranch, RawLeaf, RawTree } from './tree-objects.js';
 
 export interface EntryRange {
   readonly entryStart?: number;

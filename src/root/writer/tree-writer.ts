@@ -22,6 +22,7 @@ import type { PositionalSink } from './sink.js';
 import { StreamerRegistry } from './streamers.js';
 import { RootFileWriter } from './tfile.js';
 import { serializeTree, type BranchDesc, type LeafDesc } from './ttree.js';
+import { withoutUndefined } from '../../contract/defined.js';
 
 export type { LeafType } from './basket.js';
 
@@ -87,10 +88,12 @@ export class TreeFile {
     }
     this.treeName = options.treeName;
     this.file = new RootFileWriter(sink, {
-      ...(options.fileName !== undefined ? { fileName: options.fileName } : {}),
-      ...(options.compression !== undefined ? { compression: options.compression } : {}),
-      ...(options.leadingGapBytes !== undefined ? { leadingGapBytes: options.leadingGapBytes } : {}),
-      ...(options.parallelCompression !== undefined ? { parallelCompression: options.parallelCompression } : {}),
+      ...withoutUndefined({
+        fileName: options.fileName,
+        compression: options.compression,
+        leadingGapBytes: options.leadingGapBytes,
+        parallelCompression: options.parallelCompression,
+      }),
     });
   }
 

@@ -4,8 +4,15 @@
  * which the dataset, the models, the evaluation and the report then carry. Sandbox-safe
  * (no Node imports): workflows resolve samples too.
  */
-import { EVENT_CLASSES } from '../physics/schema.js';
 import { array, boolean, InputSchemaError, inputUri, object, optional, string, type Check } from './validate.js';
+
+/**
+ * The physics classes of the reference paper, in its label order: the generator's classes,
+ * the classes of a sidecar sample, the default classes of a dataset and a training run,
+ * and the classes the report compares with the paper's AUCs.
+ */
+export const EVENT_CLASSES = ['qcd', 'ttbar', 'wjets'] as const;
+export type EventClass = (typeof EVENT_CLASSES)[number];
 
 export interface SampleInput {
   /** Names the sample in the cut flow and the report; its class unless `label` says otherwise. */

@@ -1,6 +1,8 @@
 /**
- * How a sample is cut into files. Pure (no Node APIs): workflow code uses it too.
+ * How a generated sample is cut into files and where they go. Pure (no Node APIs):
+ * generateWorkflow and `hepflow generate` name the same files.
  */
+import { asPrefix, joinUri } from '../storage/uri-path.js';
 
 /**
  * The event range of part `k` (0-based) when `total` events are split into `parts`
@@ -20,3 +22,9 @@ export function partRange(total: number, parts: number, k: number): { firstEvent
 /** File k of a generated sample: stable names that sort in event order. */
 export const generatedFileName = (seed: number, k: number, files: number): string =>
   `events-s${seed}-${String(k).padStart(Math.max(5, String(files - 1).length), '0')}.root`;
+
+/** A generated sample under `outputUri`: its prefix and file k's URI. */
+export const generatedFiles = (outputUri: string, seed: number, files: number) => ({
+  prefix: asPrefix(outputUri),
+  file: (k: number) => joinUri(outputUri, generatedFileName(seed, k, files)),
+});

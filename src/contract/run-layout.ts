@@ -68,6 +68,8 @@ export function datasetFiles(datasetUri: string) {
 /** A grid search: one training per point, the results table, the best point's evaluation. */
 export function gridFiles(outputUri: string) {
   return {
+    /** The search's own prefix, without trailing slashes. */
+    root: trimTrailingSlashes(outputUri),
     run: (pointId: string) => joinUri(outputUri, 'runs', pointId),
     table: joinUri(outputUri, 'grid-results.json'),
     evaluation: joinUri(outputUri, 'evaluation'),
