@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ManagedProcess } from '../../infra/managed-process.js';
-import { XrdConnection } from '../../src/storage/xrootd/connection.js';
+import { XrdConnection, type XrdCredentials } from '../../src/storage/xrootd/connection.js';
 import { freePort } from './net.js';
 
 /** Why no XRootD test can run here, or undefined: Debian's xrootd-server provides both daemons. */
@@ -27,9 +27,13 @@ function runAs(): { args: string[]; uid: number; gid: number } | undefined {
 }
 
 /** True when an XRootD server answers the handshake, protocol and login on `port`. */
-async function answers(port: number): Promise<boolean> {
+async function answers(port: number, credentials?: XrdCredentials): Promise<boolean> {
   try {
-    const c = await XrdConnection.open('127.0.0.1', port, { timeoutMs: 2_000, maxWaitMs: 0 });
+    const c = await XrdConnection.open('127.0.0.1', port, {
+      timeoutMs: 2_000,
+      maxWaitMs: 0,
+      ...(credentials ? { credentials } : {}),
+    });
     c.close();
     return true;
   } catch {
@@ -96,17 +100,23 @@ function daemon(
 
 /**
  * A real XRootD data server (Debian's xrootd-server) exporting `exportPath` of
- * `localroot`, on a free loopback port, no authentication.
+ * `localroot`, on a free loopback port; `config` adds directives (security), and
+ * `credentials` is what the readiness check logs in with when it demands them.
  */
-export async function startXrootdServer(localroot: string, exportPath = '/'): Promise<XrootdServer> {
+export async function startXrootdServer(
+  localroot: string,
+  exportPath = '/',
+  config = '',
+  credentials?: XrdCredentials,
+): Promise<XrootdServer> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-xrootd-'));
   const port = await freePort();
   const d = daemon(
     stateDir,
     'data',
     'xrootd',
-    `xrd.port ${port}\nall.export ${exportPath}\noss.localroot ${localroot}`,
-    () => answers(port),
+    `xrd.port ${port}\nall.export ${exportPath}\noss.localroot ${localroot}\n${config}`,
+    () => answers(port, credentials),
   );
   await d.process.start();
   return {

@@ -9,6 +9,7 @@ import {
   parseError,
   parseRedirect,
   authRequest,
+  ErrorCode,
 } from './protocol.js';
 
 /** The server answered kXR_error: `code` is its error number. */
@@ -44,10 +45,12 @@ export class XrdConnectionError extends Error {
 
 /** A security protocol the client can answer kXR_login's `&P=` offer with. */
 export interface XrdCredentials {
-  /** The security protocol's name as the server offers it (`ztn` for tokens). */
+  /** The security protocol's name as the server offers it (`sss`). */
   readonly protocol: string;
-  /** The kXR_auth payload. */
-  credentials(): Uint8Array;
+  /** What an error names: the protocol and where its secret came from. */
+  readonly description: string;
+  /** The kXR_auth payload, given the server's parameters for the protocol and this socket's own address. */
+  credentials(parameters: string, local: { address: string; port: number }): Uint8Array;
 }
 
 interface Pending {
@@ -132,19 +135,29 @@ export class XrdConnection {
     }
   }
 
-  /** Answers the login's `&P=proto,...` offers with the configured credentials. */
+  /**
+   * Answers the login's `&P=<protocol>,<parameters>` offers with the configured
+   * credentials. A refusal is the server's verdict on the secret: permanent, naming it.
+   */
   private async authenticate(offer: string): Promise<void> {
-    const offered = [...offer.matchAll(/&P=([^,&]+)/g)].map((m) => m[1]!);
+    const offered = new Map([...offer.matchAll(/&P=([^,&]+),?([^&]*)/g)].map((m) => [m[1]!, m[2]!]));
     const creds = this.options.credentials;
-    if (!creds || !offered.includes(creds.protocol)) {
+    const parameters = creds && offered.get(creds.protocol);
+    if (!creds || parameters === undefined) {
       throw new XrdServerError(
-        3030,
-        `the server requires authentication by ${offered.join(' or ')}; ${
-          creds ? `hepflow offers only ${creds.protocol}` : 'no credentials are configured'
-        }`,
+        ErrorCode.AuthFailed,
+        `${this.address} requires authentication by ${[...offered.keys()].join(' or ')}; ${
+          creds ? `hepflow is configured for ${creds.description}` : 'no credentials are configured'
+        } (sss: set HEPFLOW_XROOTD_SSS_KEYTAB to the keytab file)`,
       );
     }
-    await this.request((id) => authRequest(id, creds.protocol, creds.credentials()));
+    const local = { address: this.socket.localAddress ?? '', port: this.socket.localPort ?? 0 };
+    try {
+      await this.request((id) => authRequest(id, creds.protocol, creds.credentials(parameters, local)));
+    } catch (e) {
+      if (!(e instanceof XrdServerError)) throw e;
+      throw new XrdServerError(e.code, `${this.address} refused ${creds.description}: ${e.serverMessage}`);
+    }
   }
 
   private allocate(): number {

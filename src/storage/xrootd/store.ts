@@ -11,7 +11,8 @@ import {
 } from '../types.js';
 import { formatUri, parseUri } from '../uri.js';
 import { XrdClient, type Endpoint, type XrdOpenFile } from './client.js';
-import { XrdConnectionError, XrdServerError } from './connection.js';
+import { XrdConnectionError, XrdServerError, type XrdCredentials } from './connection.js';
+import { sssFromKeytab } from './sss.js';
 import { ERROR_NAMES, ErrorCode, StatFlag, TRANSIENT_ERRORS, type Segment, type StatInfo } from './protocol.js';
 
 export interface XrootdSettings {
@@ -23,15 +24,38 @@ export interface XrootdSettings {
   readonly poolSize: number;
   /** Longest wait a server may ask for (kXR_wait) before the request counts as failed. */
   readonly maxWaitMs: number;
+  /** What the client authenticates with when a server asks (sss from a keytab), if anything. */
+  readonly credentials?: XrdCredentials;
+}
+
+/**
+ * sss credentials from HEPFLOW_XROOTD_SSS_KEYTAB, else XrdSecSSSKT (the variable XRootD's
+ * own clients read), checked now: a wrong path fails here, not at the first server.
+ */
+function credentialsFromEnv(env: NodeJS.ProcessEnv): XrdCredentials | undefined {
+  const name = env.HEPFLOW_XROOTD_SSS_KEYTAB
+    ? 'HEPFLOW_XROOTD_SSS_KEYTAB'
+    : env.XrdSecSSSKT
+      ? 'XrdSecSSSKT'
+      : undefined;
+  if (!name) return undefined;
+  const file = env[name]!;
+  try {
+    return sssFromKeytab(file);
+  } catch (e) {
+    throw new Error(`${name}='${file}' is not a usable sss keytab: ${(e as Error).message}`);
+  }
 }
 
 /** XRootD settings from the environment, each checked with a message naming it. */
 export function xrootdSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): XrootdSettings {
+  const credentials = credentialsFromEnv(env);
   return {
     timeoutMs: parseInteger('HEPFLOW_XROOTD_TIMEOUT_S', env.HEPFLOW_XROOTD_TIMEOUT_S, 60) * 1000,
     maxAttempts: parseInteger('HEPFLOW_XROOTD_MAX_ATTEMPTS', env.HEPFLOW_XROOTD_MAX_ATTEMPTS, 4),
     poolSize: parseInteger('HEPFLOW_XROOTD_POOL_SIZE', env.HEPFLOW_XROOTD_POOL_SIZE, 4),
     maxWaitMs: parseInteger('HEPFLOW_XROOTD_MAX_WAIT_S', env.HEPFLOW_XROOTD_MAX_WAIT_S, 120, NON_NEGATIVE) * 1000,
+    ...(credentials ? { credentials } : {}),
   };
 }
 
