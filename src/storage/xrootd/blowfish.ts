@@ -85,8 +85,8 @@ export function blowfishCfb64Encrypt(key: Uint8Array, data: Uint8Array): Buffer 
       block[0] = iv.readUInt32BE(0);
       block[1] = iv.readUInt32BE(4);
       bf.encrypt(block);
-      iv.writeUInt32BE(block[0]!, 0);
-      iv.writeUInt32BE(block[1]!, 4);
+      iv.writeUInt32BE(block[0], 0);
+      iv.writeUInt32BE(block[1], 4);
     }
     out[i] = data[i]! ^ iv[n]!;
     // Cipher feedback: the ciphertext becomes the next block's input.
