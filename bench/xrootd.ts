@@ -117,31 +117,19 @@ for (const { reader, access, r } of rows)
 const hf = (access: string) => best(`hepflow ${access}`);
 const up = (access: string) => best(`uproot ${access}`);
 const [local, root, viaHttp] = sources.map((s) => s.access);
+/** hepflow over root:// against `peer`: events per second, higher is better. */
+const againstRoot = (what: string, peer: Run, peerName: string, hepflowRun = hf(root!)): Figure => ({
+  what,
+  unit: 'events/s',
+  hepflow: perSecond(hepflowRun),
+  peer: perSecond(peer),
+  peerName,
+  ratio: perSecond(hepflowRun) / perSecond(peer),
+});
 const figures: Figure[] = [
-  {
-    what: 'feature stage over root://, events/s',
-    unit: 'events/s',
-    hepflow: perSecond(hf(root!)),
-    peer: perSecond(up(root!)),
-    peerName: 'uproot over XRootD (fsspec-xrootd)',
-    ratio: perSecond(hf(root!)) / perSecond(up(root!)),
-  },
-  {
-    what: 'hepflow feature stage, root:// against http:// (same file, same machine)',
-    unit: 'events/s',
-    hepflow: perSecond(hf(root!)),
-    peer: perSecond(hf(viaHttp!)),
-    peerName: 'hepflow over http://',
-    ratio: perSecond(hf(root!)) / perSecond(hf(viaHttp!)),
-  },
-  {
-    what: 'hepflow feature stage, root:// against the local file',
-    unit: 'events/s',
-    hepflow: perSecond(hf(root!)),
-    peer: perSecond(hf(local!)),
-    peerName: 'hepflow, local file',
-    ratio: perSecond(hf(root!)) / perSecond(hf(local!)),
-  },
+  againstRoot('feature stage over root://, events/s', up(root!), 'uproot over XRootD (fsspec-xrootd)'),
+  againstRoot('hepflow feature stage, root:// against http:// (same file)', hf(viaHttp!), 'hepflow over http://'),
+  againstRoot('hepflow feature stage, root:// against the local file', hf(local!), 'hepflow, local file'),
 ];
 
 writeRecord({
@@ -170,7 +158,7 @@ writeRecord({
         r.cpuSeconds,
         perSecond(r),
         `${(perSecond(hf(root!)) / perSecond(r)).toFixed(2)}×`,
-        r.requests ?? null,
+        r.requests || null,
         r.bytesRead !== undefined && r.requests ? r.bytesRead / r.events : null,
         r.bytesRead !== undefined && r.requests ? r.bytesRead / fileBytes : null,
       ]),

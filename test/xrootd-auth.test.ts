@@ -12,18 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  isTransientStorageError,
-  PermanentStorageError,
-  Storage,
-  httpSettingsFromEnv,
-  s3SettingsFromEnv,
-  xrootdSettingsFromEnv,
-} from '../src/storage/index.js';
+import { isTransientStorageError, PermanentStorageError, xrootdSettingsFromEnv } from '../src/storage/index.js';
 import { blowfishCfb64Encrypt } from '../src/storage/xrootd/blowfish.js';
 import { sssFromKeytab } from '../src/storage/xrootd/sss.js';
 import { sharedTestData } from './helpers/testdata.js';
-import { startXrootdServer, xrootdMissing, type XrootdServer } from './helpers/xrootd-server.js';
+import { startXrootdServer, xrootdMissing, xrootdStorage, type XrootdServer } from './helpers/xrootd-server.js';
 
 const TESTDATA = path.dirname(sharedTestData);
 const FILE = 'delphes/delphes-wjets.root';
@@ -33,12 +26,6 @@ let server: XrootdServer;
 let dir: string;
 let keytab: string;
 let wrongKeytab: string;
-const storageWith = (env: Record<string, string>) =>
-  new Storage(
-    () => s3SettingsFromEnv(),
-    () => httpSettingsFromEnv(),
-    () => xrootdSettingsFromEnv(env),
-  );
 const url = () => `${server.url}/${FILE}`;
 
 before(async () => {
@@ -74,7 +61,7 @@ after(async () => {
 });
 
 test('with the keytab: the file read over sss is byte-identical, the directory listed', { skip }, async () => {
-  const store = storageWith({ HEPFLOW_XROOTD_SSS_KEYTAB: keytab });
+  const store = xrootdStorage({ HEPFLOW_XROOTD_SSS_KEYTAB: keytab });
   assert.ok(Buffer.from(await store.readAll(url())).equals(readFileSync(path.join(TESTDATA, FILE))));
   const names: string[] = [];
   for await (const o of store.list(`${server.url}/delphes/`)) names.push(path.basename(o.uri));
@@ -84,7 +71,7 @@ test('with the keytab: the file read over sss is byte-identical, the directory l
 test("a wrong key is a permanent error naming the URI, sss and the keytab, with the server's reason", {
   skip,
 }, async () => {
-  const store = storageWith({ HEPFLOW_XROOTD_SSS_KEYTAB: wrongKeytab, HEPFLOW_XROOTD_MAX_ATTEMPTS: '4' });
+  const store = xrootdStorage({ HEPFLOW_XROOTD_SSS_KEYTAB: wrongKeytab, HEPFLOW_XROOTD_MAX_ATTEMPTS: '4' });
   await assert.rejects(store.openRead(url()), (e: Error) => {
     assert.ok(e instanceof PermanentStorageError && !isTransientStorageError(e), `${e.name}: ${e.message}`);
     assert.ok(e.message.includes(url()), e.message);
@@ -94,7 +81,7 @@ test("a wrong key is a permanent error naming the URI, sss and the keytab, with 
 });
 
 test('no keytab where the server demands sss: a permanent error saying what to set', { skip }, async () => {
-  await assert.rejects(storageWith({}).head(url()), (e: Error) => {
+  await assert.rejects(xrootdStorage({}).head(url()), (e: Error) => {
     assert.ok(e instanceof PermanentStorageError, `${e.name}: ${e.message}`);
     assert.ok(e.message.includes(url()), e.message);
     assert.match(

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ManagedProcess } from '../../infra/managed-process.js';
 import { XrdConnection, type XrdCredentials } from '../../src/storage/xrootd/connection.js';
+import { httpSettingsFromEnv, s3SettingsFromEnv, Storage, xrootdSettingsFromEnv } from '../../src/storage/index.js';
 import { freePort } from './net.js';
 
 /** Why no XRootD test can run here, or undefined: Debian's xrootd-server provides both daemons. */
@@ -18,6 +19,14 @@ export function xrootdMissing(): string | undefined {
   }
   return undefined;
 }
+
+/** A Storage whose XRootD settings come from `env` alone (the test's, not the process's). */
+export const xrootdStorage = (env: Record<string, string>): Storage =>
+  new Storage(
+    () => s3SettingsFromEnv(),
+    () => httpSettingsFromEnv(),
+    () => xrootdSettingsFromEnv(env),
+  );
 
 /** xrootd refuses to run as root: as root, the daemons drop to Debian's `xrootd` user. */
 function runAs(): { args: string[]; uid: number; gid: number } | undefined {

@@ -78,7 +78,10 @@ export interface ConnectionOptions {
 export class XrdConnection {
   private readonly pending = new Map<number, Pending>();
   private nextStream = 1;
-  private buffered: Buffer = Buffer.alloc(0);
+  private incoming: Buffer[] = [];
+  private incomingBytes = 0;
+  /** Bytes `incoming` must hold before a whole response can be in it. */
+  private needed = RESPONSE_HEADER_BYTES;
   private failure?: XrdConnectionError;
   /** Requests now in flight, for the pool to pick the least busy connection. */
   get load(): number {
@@ -187,17 +190,28 @@ export class XrdConnection {
     });
   }
 
+  /**
+   * Joins the socket's chunks into whole responses. A large read arrives in many small
+   * chunks: they are held in a list and joined once the response is complete, not
+   * copied again on every chunk.
+   */
   private onData(d: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? d : Buffer.concat([this.buffered, d]);
-    while (this.buffered.length >= RESPONSE_HEADER_BYTES) {
-      const dlen = this.buffered.readInt32BE(4);
-      if (this.buffered.length < RESPONSE_HEADER_BYTES + dlen) return;
-      const streamId = this.buffered.readUInt16BE(0);
-      const status = this.buffered.readUInt16BE(2);
-      const body = this.buffered.subarray(RESPONSE_HEADER_BYTES, RESPONSE_HEADER_BYTES + dlen);
-      this.buffered = this.buffered.subarray(RESPONSE_HEADER_BYTES + dlen);
-      this.onResponse(streamId, status, body);
+    this.incoming.push(d);
+    this.incomingBytes += d.length;
+    if (this.incomingBytes < this.needed) return;
+    let buf = this.incoming.length === 1 ? d : Buffer.concat(this.incoming, this.incomingBytes);
+    this.needed = RESPONSE_HEADER_BYTES;
+    while (buf.length >= RESPONSE_HEADER_BYTES) {
+      const frame = RESPONSE_HEADER_BYTES + buf.readInt32BE(4);
+      if (buf.length < frame) {
+        this.needed = frame;
+        break;
+      }
+      this.onResponse(buf.readUInt16BE(0), buf.readUInt16BE(2), buf.subarray(RESPONSE_HEADER_BYTES, frame));
+      buf = buf.subarray(frame);
     }
+    this.incoming = buf.length ? [buf] : [];
+    this.incomingBytes = buf.length;
   }
 
   private onResponse(streamId: number, status: number, body: Buffer): void {
