@@ -107,8 +107,8 @@ test('a missing file is a permanent not-found error naming its URI; head says un
 /**
  * A TCP relay to the real server that answers every kXR_stat the asynchronous way: first
  * kXR_waitresp, then, a moment later, the server's own answer inside a kXR_attn
- * (kXR_asynresp). Debian's server sends that only for requests it queues (prepare,
- * third-party copies), so the relay makes the case a plain stat can show.
+ * (kXR_asynresp). Debian's server sent it for none of the requests a reader makes here,
+ * so the relay makes the case out of the real server's own answers.
  */
 async function waitrespRelay(port: number): Promise<{ url: string; deferred: () => number; close(): void }> {
   let deferred = 0;
