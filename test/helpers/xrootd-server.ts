@@ -4,7 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ManagedProcess } from '../../infra/managed-process.js';
-import { XrdConnection, type XrdCredentials } from '../../src/storage/xrootd/connection.js';
+import { XrdConnection, XrdConnectionError, type XrdCredentials } from '../../src/storage/xrootd/connection.js';
+import { statRequest } from '../../src/storage/xrootd/protocol.js';
 import { httpSettingsFromEnv, s3SettingsFromEnv, Storage, xrootdSettingsFromEnv } from '../../src/storage/index.js';
 import { freePort } from './net.js';
 
@@ -35,18 +36,31 @@ function runAs(): { args: string[]; uid: number; gid: number } | undefined {
   return { args: ['-R', 'xrootd'], uid: id('-u'), gid: id('-g') };
 }
 
-/** True when an XRootD server answers the handshake, protocol and login on `port`. */
-async function answers(port: number, credentials?: XrdCredentials): Promise<boolean> {
+/**
+ * True when an XRootD server answers the handshake, protocol and login on `port`, and,
+ * given `probe` (a path), a stat of it with anything but kXR_wait: a manager answers
+ * "wait 10 s" until its cmsd has its data servers, and a client told so would sit it out.
+ */
+async function answers(port: number, credentials?: XrdCredentials, probe?: string): Promise<boolean> {
+  let c: XrdConnection | undefined;
   try {
-    const c = await XrdConnection.open('127.0.0.1', port, {
+    c = await XrdConnection.open('127.0.0.1', port, {
       timeoutMs: 2_000,
       maxWaitMs: 0,
       ...(credentials ? { credentials } : {}),
     });
-    c.close();
+    if (probe)
+      await c
+        .request((id) => statRequest(id, probe))
+        .catch((e: unknown) => {
+          // A redirect or an error is an answer; a wait longer than 0 s fails as a connection error.
+          if (e instanceof XrdConnectionError) throw e;
+        });
     return true;
   } catch {
     return false;
+  } finally {
+    c?.close();
   }
 }
 
@@ -157,7 +171,7 @@ export async function startXrootdCluster(localroots: readonly string[], exportPa
   const cmsPort = await freePort();
   const port = await freePort();
   // The manager waits for all its data servers before it answers (else: kXR_wait).
-  const common = `all.manager 127.0.0.1:${cmsPort}\nall.export ${exportPath}\ncms.delay startup 1 servers ${localroots.length}`;
+  const common = `all.manager 127.0.0.1:${cmsPort}\nall.export ${exportPath}\ncms.delay startup 1 servers ${localroots.length} lookup 1 qdl 1`;
   const daemons: Daemon[] = [];
   const managerCfg = `all.role manager\n${common}\nxrd.port ${port} if exec xrootd`;
   daemons.push(daemon(stateDir, 'manager', 'cmsd', managerCfg, () => listening(cmsPort)));
@@ -167,7 +181,7 @@ export async function startXrootdCluster(localroots: readonly string[], exportPa
     daemons.push(daemon(stateDir, `data${i}`, 'xrootd', cfg, () => answers(dataPort)));
     daemons.push(daemon(stateDir, `data${i}`, 'cmsd', cfg));
   }
-  daemons.push(daemon(stateDir, 'manager', 'xrootd', managerCfg, () => answers(port)));
+  daemons.push(daemon(stateDir, 'manager', 'xrootd', managerCfg, () => answers(port, undefined, exportPath)));
   for (const d of daemons) await d.process.start();
   return {
     url: `root://127.0.0.1:${port}/`,
