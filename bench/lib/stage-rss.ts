@@ -3,8 +3,8 @@
  * as its activity runs it, alone in this process so the peak belongs to that stage only,
  * then one JSON line with its timings and peak RSS.
  *
- *   node dist/bench/lib/stage-rss.js feature-file <root-file> <out.parquet>
- *       writeFeatureFile on a local file, labelled as one class (bench/features.ts)
+ *   node dist/bench/lib/stage-rss.js feature-file <root-file or URI> <out.parquet>
+ *       writeFeatureFile on one file, labelled as one class (bench/features.ts, bench/xrootd.ts)
  *   node dist/bench/lib/stage-rss.js generate '<{ uri, events, seed, mix }>'
  *       the generate activity's generateToStorage
  *   node dist/bench/lib/stage-rss.js features '<LocalFeaturesInput JSON>'
@@ -71,7 +71,8 @@ async function run(stage: string, args: string[]): Promise<Record<string, unknow
       const [file, out] = args;
       if (!file || !out) throw new Error('usage: stage-rss feature-file <root-file> <out.parquet>');
       const store = new Storage();
-      const info = await store.head(pathToFileURL(file).href);
+      // A path, or a URI of any scheme the storage reads (bench/xrootd.ts: root://, http://).
+      const info = await store.head(/^[a-z][a-z0-9+.-]*:\/\//.test(file) ? file : pathToFileURL(file).href);
       if (!info) throw new Error(`no such file: ${file}`);
       // Generated files carry a labels sidecar; the label does not change the work done.
       const { rows, cutFlow } = await writeFeatureFile(

@@ -4,7 +4,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ManagedProcess } from '../../infra/managed-process.js';
-import { XrdConnection } from '../../src/storage/xrootd/connection.js';
+import { XrdConnection, XrdConnectionError, type XrdCredentials } from '../../src/storage/xrootd/connection.js';
+import { statRequest } from '../../src/storage/xrootd/protocol.js';
+import { httpSettingsFromEnv, s3SettingsFromEnv, Storage, xrootdSettingsFromEnv } from '../../src/storage/index.js';
 import { freePort } from './net.js';
 
 /** Why no XRootD test can run here, or undefined: Debian's xrootd-server provides both daemons. */
@@ -19,6 +21,14 @@ export function xrootdMissing(): string | undefined {
   return undefined;
 }
 
+/** A Storage whose XRootD settings come from `env` alone (the test's, not the process's). */
+export const xrootdStorage = (env: Record<string, string>): Storage =>
+  new Storage(
+    () => s3SettingsFromEnv(),
+    () => httpSettingsFromEnv(),
+    () => xrootdSettingsFromEnv(env),
+  );
+
 /** xrootd refuses to run as root: as root, the daemons drop to Debian's `xrootd` user. */
 function runAs(): { args: string[]; uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -26,14 +36,31 @@ function runAs(): { args: string[]; uid: number; gid: number } | undefined {
   return { args: ['-R', 'xrootd'], uid: id('-u'), gid: id('-g') };
 }
 
-/** True when an XRootD server answers the handshake, protocol and login on `port`. */
-async function answers(port: number): Promise<boolean> {
+/**
+ * True when an XRootD server answers the handshake, protocol and login on `port`, and,
+ * given `probe` (a path), a stat of it with anything but kXR_wait: a manager answers
+ * "wait 10 s" until its cmsd has its data servers, and a client told so would sit it out.
+ */
+async function answers(port: number, credentials?: XrdCredentials, probe?: string): Promise<boolean> {
+  let c: XrdConnection | undefined;
   try {
-    const c = await XrdConnection.open('127.0.0.1', port, { timeoutMs: 2_000, maxWaitMs: 0 });
-    c.close();
+    c = await XrdConnection.open('127.0.0.1', port, {
+      timeoutMs: 2_000,
+      maxWaitMs: 0,
+      ...(credentials ? { credentials } : {}),
+    });
+    if (probe)
+      await c
+        .request((id) => statRequest(id, probe))
+        .catch((e: unknown) => {
+          // A redirect or an error is an answer; a wait longer than 0 s fails as a connection error.
+          if (e instanceof XrdConnectionError) throw e;
+        });
     return true;
   } catch {
     return false;
+  } finally {
+    c?.close();
   }
 }
 
@@ -96,17 +123,23 @@ function daemon(
 
 /**
  * A real XRootD data server (Debian's xrootd-server) exporting `exportPath` of
- * `localroot`, on a free loopback port, no authentication.
+ * `localroot`, on a free loopback port; `config` adds directives (security), and
+ * `credentials` is what the readiness check logs in with when it demands them.
  */
-export async function startXrootdServer(localroot: string, exportPath = '/'): Promise<XrootdServer> {
+export async function startXrootdServer(
+  localroot: string,
+  exportPath = '/',
+  config = '',
+  credentials?: XrdCredentials,
+): Promise<XrootdServer> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'hepflow-xrootd-'));
   const port = await freePort();
   const d = daemon(
     stateDir,
     'data',
     'xrootd',
-    `xrd.port ${port}\nall.export ${exportPath}\noss.localroot ${localroot}`,
-    () => answers(port),
+    `xrd.port ${port}\nall.export ${exportPath}\noss.localroot ${localroot}\n${config}`,
+    () => answers(port, credentials),
   );
   await d.process.start();
   return {
@@ -138,7 +171,7 @@ export async function startXrootdCluster(localroots: readonly string[], exportPa
   const cmsPort = await freePort();
   const port = await freePort();
   // The manager waits for all its data servers before it answers (else: kXR_wait).
-  const common = `all.manager 127.0.0.1:${cmsPort}\nall.export ${exportPath}\ncms.delay startup 1 servers ${localroots.length}`;
+  const common = `all.manager 127.0.0.1:${cmsPort}\nall.export ${exportPath}\ncms.delay startup 1 servers ${localroots.length} lookup 1 qdl 1`;
   const daemons: Daemon[] = [];
   const managerCfg = `all.role manager\n${common}\nxrd.port ${port} if exec xrootd`;
   daemons.push(daemon(stateDir, 'manager', 'cmsd', managerCfg, () => listening(cmsPort)));
@@ -148,7 +181,7 @@ export async function startXrootdCluster(localroots: readonly string[], exportPa
     daemons.push(daemon(stateDir, `data${i}`, 'xrootd', cfg, () => answers(dataPort)));
     daemons.push(daemon(stateDir, `data${i}`, 'cmsd', cfg));
   }
-  daemons.push(daemon(stateDir, 'manager', 'xrootd', managerCfg, () => answers(port)));
+  daemons.push(daemon(stateDir, 'manager', 'xrootd', managerCfg, () => answers(port, undefined, exportPath)));
   for (const d of daemons) await d.process.start();
   return {
     url: `root://127.0.0.1:${port}/`,

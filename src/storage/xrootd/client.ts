@@ -2,8 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   closeRequest,
   dirlistRequest,
+  locateRequest,
+  LocateOption,
   openRequest,
   parseDirlist,
+  parseLocate,
   parseStat,
   readRequest,
   readvRequest,
@@ -11,6 +14,7 @@ import {
   READV_MAX_SEGMENTS,
   READV_SEGMENT_HEADER,
   statRequest,
+  type Location,
   type Segment,
   type StatInfo,
 } from './protocol.js';
@@ -141,6 +145,14 @@ export class XrdClient {
 
   dirlist(at: Endpoint, path: string): Promise<{ name: string; stat: StatInfo }[]> {
     return this.retrying(async () => parseDirlist((await this.follow(at, path, dirlistRequest)).body.toString('utf8')));
+  }
+
+  /** The servers holding `path` (a '*' path: exporting it), asked afresh rather than from the manager's cache. */
+  locate(at: Endpoint, path: string): Promise<Location[]> {
+    const options = LocateOption.refresh | LocateOption.prefname;
+    return this.retrying(async () =>
+      parseLocate((await this.follow(at, path, (id, p) => locateRequest(id, p, options))).body.toString('utf8')),
+    );
   }
 
   /** Opens for reading (not retried here: the caller retries the whole read on a new open). */

@@ -9,6 +9,7 @@ import {
   parseError,
   parseRedirect,
   authRequest,
+  ErrorCode,
 } from './protocol.js';
 
 /** The server answered kXR_error: `code` is its error number. */
@@ -44,10 +45,12 @@ export class XrdConnectionError extends Error {
 
 /** A security protocol the client can answer kXR_login's `&P=` offer with. */
 export interface XrdCredentials {
-  /** The security protocol's name as the server offers it (`ztn` for tokens). */
+  /** The security protocol's name as the server offers it (`sss`). */
   readonly protocol: string;
-  /** The kXR_auth payload. */
-  credentials(): Uint8Array;
+  /** What an error names: the protocol and where its secret came from. */
+  readonly description: string;
+  /** The kXR_auth payload, given the server's parameters for the protocol and this socket's own address. */
+  credentials(parameters: string, local: { address: string; port: number }): Uint8Array;
 }
 
 interface Pending {
@@ -75,7 +78,10 @@ export interface ConnectionOptions {
 export class XrdConnection {
   private readonly pending = new Map<number, Pending>();
   private nextStream = 1;
-  private buffered: Buffer = Buffer.alloc(0);
+  private incoming: Buffer[] = [];
+  private incomingBytes = 0;
+  /** Bytes `incoming` must hold before a whole response can be in it. */
+  private needed = RESPONSE_HEADER_BYTES;
   private failure?: XrdConnectionError;
   /** Requests now in flight, for the pool to pick the least busy connection. */
   get load(): number {
@@ -132,19 +138,29 @@ export class XrdConnection {
     }
   }
 
-  /** Answers the login's `&P=proto,...` offers with the configured credentials. */
+  /**
+   * Answers the login's `&P=<protocol>,<parameters>` offers with the configured
+   * credentials. A refusal is the server's verdict on the secret: permanent, naming it.
+   */
   private async authenticate(offer: string): Promise<void> {
-    const offered = [...offer.matchAll(/&P=([^,&]+)/g)].map((m) => m[1]!);
+    const offered = new Map([...offer.matchAll(/&P=([^,&]+),?([^&]*)/g)].map((m) => [m[1]!, m[2]!]));
     const creds = this.options.credentials;
-    if (!creds || !offered.includes(creds.protocol)) {
+    const parameters = creds && offered.get(creds.protocol);
+    if (!creds || parameters === undefined) {
       throw new XrdServerError(
-        3030,
-        `the server requires authentication by ${offered.join(' or ')}; ${
-          creds ? `hepflow offers only ${creds.protocol}` : 'no credentials are configured'
-        }`,
+        ErrorCode.AuthFailed,
+        `${this.address} requires authentication by ${[...offered.keys()].join(' or ')}; ${
+          creds ? `hepflow is configured for ${creds.description}` : 'no credentials are configured'
+        } (sss: set HEPFLOW_XROOTD_SSS_KEYTAB to the keytab file)`,
       );
     }
-    await this.request((id) => authRequest(id, creds.protocol, creds.credentials()));
+    const local = { address: this.socket.localAddress ?? '', port: this.socket.localPort ?? 0 };
+    try {
+      await this.request((id) => authRequest(id, creds.protocol, creds.credentials(parameters, local)));
+    } catch (e) {
+      if (!(e instanceof XrdServerError)) throw e;
+      throw new XrdServerError(e.code, `${this.address} refused ${creds.description}: ${e.serverMessage}`);
+    }
   }
 
   private allocate(): number {
@@ -174,17 +190,28 @@ export class XrdConnection {
     });
   }
 
+  /**
+   * Joins the socket's chunks into whole responses. A large read arrives in many small
+   * chunks: they are held in a list and joined once the response is complete, not
+   * copied again on every chunk.
+   */
   private onData(d: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? d : Buffer.concat([this.buffered, d]);
-    while (this.buffered.length >= RESPONSE_HEADER_BYTES) {
-      const dlen = this.buffered.readInt32BE(4);
-      if (this.buffered.length < RESPONSE_HEADER_BYTES + dlen) return;
-      const streamId = this.buffered.readUInt16BE(0);
-      const status = this.buffered.readUInt16BE(2);
-      const body = this.buffered.subarray(RESPONSE_HEADER_BYTES, RESPONSE_HEADER_BYTES + dlen);
-      this.buffered = this.buffered.subarray(RESPONSE_HEADER_BYTES + dlen);
-      this.onResponse(streamId, status, body);
+    this.incoming.push(d);
+    this.incomingBytes += d.length;
+    if (this.incomingBytes < this.needed) return;
+    let buf = this.incoming.length === 1 ? d : Buffer.concat(this.incoming, this.incomingBytes);
+    this.needed = RESPONSE_HEADER_BYTES;
+    while (buf.length >= RESPONSE_HEADER_BYTES) {
+      const frame = RESPONSE_HEADER_BYTES + buf.readInt32BE(4);
+      if (buf.length < frame) {
+        this.needed = frame;
+        break;
+      }
+      this.onResponse(buf.readUInt16BE(0), buf.readUInt16BE(2), buf.subarray(RESPONSE_HEADER_BYTES, frame));
+      buf = buf.subarray(frame);
     }
+    this.incoming = buf.length ? [buf] : [];
+    this.incomingBytes = buf.length;
   }
 
   private onResponse(streamId: number, status: number, body: Buffer): void {

@@ -19,6 +19,7 @@ export const Request = {
   read: 3013,
   stat: 3017,
   readv: 3025,
+  locate: 3027,
 } as const;
 
 export const Status = {
@@ -72,6 +73,8 @@ export const TRANSIENT_ERRORS: ReadonlySet<number> = new Set([
 
 export const OpenOption = { read: 0x0010, retstat: 0x0400 } as const;
 export const DirlistOption = { dstat: 0x02 } as const;
+/** kXR_locate options: ask the data servers again instead of the manager's cache; names, not addresses. */
+export const LocateOption = { refresh: 0x0080, prefname: 0x0100 } as const;
 export const StatFlag = { isDir: 0x02, other: 0x04, offline: 0x08, readable: 0x10 } as const;
 
 /**
@@ -145,6 +148,13 @@ export const openRequest = (streamId: number, path: string): Buffer =>
     pathPayload(path),
   );
 
+/**
+ * kXR_locate: the servers holding `path`. A path starting with '*' asks instead for every
+ * server exporting it, as a listing needs (a manager merges no directories itself).
+ */
+export const locateRequest = (streamId: number, path: string, options: number): Buffer =>
+  encodeRequest(streamId, Request.locate, (p) => p.writeUInt16BE(options, 0), pathPayload(path));
+
 export const readRequest = (streamId: number, handle: Uint8Array, offset: number, length: number): Buffer =>
   encodeRequest(streamId, Request.read, (p) => {
     p.set(handle, 0);
@@ -203,6 +213,31 @@ export function parseDirlist(text: string): { name: string; stat: StatInfo }[] {
   const out: { name: string; stat: StatInfo }[] = [];
   for (let i = 0; i < lines.length; i += 2) out.push({ name: lines[i]!, stat: parseStat(lines[i + 1]!) });
   return out;
+}
+
+/** One kXR_locate answer entry: a manager (to be asked in turn) or a data server. */
+export interface Location {
+  readonly host: string;
+  readonly port: number;
+  readonly manager: boolean;
+}
+
+/**
+ * A kXR_locate answer: space-separated `xy<address>`, x one of M/m (manager online or
+ * pending) or S/s (server), y r or w (access), the address `[::a.b.c.d]:port` (IPv4
+ * mapped), `[ipv6]:port` or `host:port`.
+ */
+export function parseLocate(text: string): Location[] {
+  return text
+    .replace(/\0+$/, '')
+    .trim()
+    .split(/\s+/)
+    .filter((e) => e !== '')
+    .map((entry) => {
+      const m = /^([MmSs])[rw](?:\[::(\d+\.\d+\.\d+\.\d+)\]|(\[[0-9a-fA-F:]+\])|([^:[\]]+)):(\d+)$/.exec(entry);
+      if (!m) throw new Error(`malformed locate answer entry '${entry}'`);
+      return { host: m[2] ?? m[3] ?? m[4]!, port: Number(m[5]), manager: m[1] === 'M' || m[1] === 'm' };
+    });
 }
 
 /** Where a kXR_redirect sends the client: a port, then `host[?cgi]`. */

@@ -11,7 +11,8 @@ import {
 } from '../types.js';
 import { formatUri, parseUri } from '../uri.js';
 import { XrdClient, type Endpoint, type XrdOpenFile } from './client.js';
-import { XrdConnectionError, XrdServerError } from './connection.js';
+import { XrdConnectionError, XrdServerError, type XrdCredentials } from './connection.js';
+import { sssFromKeytab } from './sss.js';
 import { ERROR_NAMES, ErrorCode, StatFlag, TRANSIENT_ERRORS, type Segment, type StatInfo } from './protocol.js';
 
 export interface XrootdSettings {
@@ -23,15 +24,38 @@ export interface XrootdSettings {
   readonly poolSize: number;
   /** Longest wait a server may ask for (kXR_wait) before the request counts as failed. */
   readonly maxWaitMs: number;
+  /** What the client authenticates with when a server asks (sss from a keytab), if anything. */
+  readonly credentials?: XrdCredentials;
+}
+
+/**
+ * sss credentials from HEPFLOW_XROOTD_SSS_KEYTAB, else XrdSecSSSKT (the variable XRootD's
+ * own clients read), checked now: a wrong path fails here, not at the first server.
+ */
+function credentialsFromEnv(env: NodeJS.ProcessEnv): XrdCredentials | undefined {
+  const name = env.HEPFLOW_XROOTD_SSS_KEYTAB
+    ? 'HEPFLOW_XROOTD_SSS_KEYTAB'
+    : env.XrdSecSSSKT
+      ? 'XrdSecSSSKT'
+      : undefined;
+  if (!name) return undefined;
+  const file = env[name]!;
+  try {
+    return sssFromKeytab(file);
+  } catch (e) {
+    throw new Error(`${name}='${file}' is not a usable sss keytab: ${(e as Error).message}`);
+  }
 }
 
 /** XRootD settings from the environment, each checked with a message naming it. */
 export function xrootdSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): XrootdSettings {
+  const credentials = credentialsFromEnv(env);
   return {
     timeoutMs: parseInteger('HEPFLOW_XROOTD_TIMEOUT_S', env.HEPFLOW_XROOTD_TIMEOUT_S, 60) * 1000,
     maxAttempts: parseInteger('HEPFLOW_XROOTD_MAX_ATTEMPTS', env.HEPFLOW_XROOTD_MAX_ATTEMPTS, 4),
     poolSize: parseInteger('HEPFLOW_XROOTD_POOL_SIZE', env.HEPFLOW_XROOTD_POOL_SIZE, 4),
     maxWaitMs: parseInteger('HEPFLOW_XROOTD_MAX_WAIT_S', env.HEPFLOW_XROOTD_MAX_WAIT_S, 120, NON_NEGATIVE) * 1000,
+    ...(credentials ? { credentials } : {}),
   };
 }
 
@@ -57,6 +81,11 @@ function storageError(uri: string, operation: string, e: unknown): StorageError 
   }
   return new StorageError(uri, operation, (e as Error)?.message ?? String(e), { cause: e });
 }
+
+/** Errors of a server that has no kXR_locate (a plain data server of an old release): it is listed itself. */
+const LOCATE_UNSUPPORTED: ReadonlySet<number> = new Set([ErrorCode.Unsupported, ErrorCode.InvalidRequest]);
+/** Managers asked in turn, one below the other, before a listing is taken for a loop. */
+const MAX_LOCATE_DEPTH = 4;
 
 const sameFile = (a: StatInfo, b: StatInfo): boolean => a.size === b.size && a.mtime === b.mtime && a.id === b.id;
 
@@ -104,22 +133,63 @@ export class XrootdStore implements ObjectStore {
       return;
     }
     const loc = location(prefixUri);
-    yield* this.listDirectory(loc, loc.path.replace(/\/*$/, '/'), prefixUri);
+    const dir = loc.path.replace(/\/*$/, '/');
+    yield* this.listDirectory(await this.dataServers(loc, dir, prefixUri, 0), loc, dir, prefixUri);
   }
 
-  private async *listDirectory(at: Endpoint, dir: string, dirUri: string): AsyncIterable<ObjectInfo> {
-    let entries;
+  /**
+   * The servers to list `dir` on. A redirector holds no files and merges no directories,
+   * so it is asked (kXR_locate of '*dir') for every server exporting the path; a manager
+   * among them is asked in turn, unless it names itself (as EOS's MGM does: it answers
+   * listings itself). A server that does not implement kXR_locate is listed directly.
+   */
+  private async dataServers(at: Endpoint, dir: string, uri: string, depth: number): Promise<Endpoint[]> {
+    let located;
     try {
-      entries = await this.call(dirUri, 'list', () => this.client.dirlist(at, dir));
+      located = await this.client.locate(at, `*${dir}`);
     } catch (e) {
-      if (e instanceof ObjectNotFoundError) return;
-      throw e;
+      if (e instanceof XrdServerError && e.code === ErrorCode.NotFound) return [];
+      if (e instanceof XrdServerError && LOCATE_UNSUPPORTED.has(e.code)) return [at];
+      throw storageError(uri, 'locate', e);
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const { name, stat } of entries) {
+    const servers = new Map<string, Endpoint>();
+    const add = (s: Endpoint) => servers.set(`${s.host}:${s.port}`, { host: s.host, port: s.port });
+    for (const l of located) {
+      if (!l.manager || (l.host === at.host && l.port === at.port)) add(l);
+      else if (depth >= MAX_LOCATE_DEPTH)
+        throw new PermanentStorageError(uri, 'locate', `managers nested deeper than ${MAX_LOCATE_DEPTH}: a loop?`);
+      else for (const s of await this.dataServers(l, dir, uri, depth + 1)) add(s);
+    }
+    return [...servers.values()];
+  }
+
+  /**
+   * `dir` listed on every server and merged; a file on several servers (a replica) is
+   * listed once. URIs name `at`, the endpoint asked, so reads go through its redirects.
+   */
+  private async *listDirectory(
+    servers: readonly Endpoint[],
+    at: Endpoint,
+    dir: string,
+    dirUri: string,
+  ): AsyncIterable<ObjectInfo> {
+    const listings = await Promise.all(
+      servers.map(async (server) => {
+        try {
+          return await this.call(dirUri, 'list', () => this.client.dirlist(server, dir));
+        } catch (e) {
+          if (e instanceof ObjectNotFoundError) return [];
+          throw e;
+        }
+      }),
+    );
+    const entries = new Map<string, StatInfo>();
+    for (const { name, stat } of listings.flat()) if (!entries.has(name)) entries.set(name, stat);
+    for (const name of [...entries.keys()].sort()) {
+      const stat = entries.get(name)!;
       const path = dir + name;
       if (stat.flags & StatFlag.isDir) {
-        yield* this.listDirectory(at, `${path}/`, formatUri({ scheme: 'root', ...at, path: `${path}/` }));
+        yield* this.listDirectory(servers, at, `${path}/`, formatUri({ scheme: 'root', ...at, path: `${path}/` }));
       } else {
         yield this.infoOf(formatUri({ scheme: 'root', ...at, path }), stat);
       }
