@@ -1,14 +1,20 @@
 // A real Kafka 4 broker (KRaft) for tests, on free ports over a temporary directory,
 // started by the project's own infra/kafka.ts. Unavailable (with the reason) where Java
-// 17 or Maven is missing.
+// 17 or Maven is missing. Also a reader of the service's output topics that counts each
+// input message's scores, to check "nothing lost" and count duplicates.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { ensureKafkaInstalled, kafkaBroker, startKafka, type KafkaConfig } from '../../infra/kafka.js';
+import { SOURCE_HEADER } from '../../src/serving/kafka-stream.js';
+import { jsonEvents } from './json-events.js';
 import { freePort } from './net.js';
 
 export interface TestKafka {
   readonly bootstrap: string;
+  /** Stops the broker (SIGTERM, as an operator's restart does) and starts it again on the same data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -20,13 +26,129 @@ export async function startTestKafka(): Promise<TestKafka | { unavailable: strin
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-kafka-'));
   const [port, controllerPort] = [await freePort(), await freePort()];
-  const config: KafkaConfig = { dir, ip: '127.0.0.1', port, controllerPort, heap: '384m' };
+  const config: KafkaConfig = {
+    dir,
+    ip: '127.0.0.1',
+    port,
+    controllerPort,
+    heap: '384m',
+    // The client JIT only and the serial collector: a test's broker starts in about half
+    // the time on a loaded machine and never runs long enough to need the optimizing JIT.
+    jvmOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'],
+  };
   await startKafka(config);
   return {
     bootstrap: `127.0.0.1:${port}`,
+    restart: async () => {
+      await kafkaBroker(config).stop();
+      await startKafka(config);
+    },
     stop: async () => {
       await kafkaBroker(config).stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A client whose reconnection tries stay at most 1 s apart, so a test sees a restarted broker soon. */
+export const testKafkaClient = (bootstrap: string): Kafka =>
+  new Kafka({
+    clientId: 'hepflow-test',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 30, maxRetryTime: 1_000 },
+  });
+
+export interface OutputMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Its offset in its topic. */
+  readonly offset: bigint;
+  readonly key: string | null;
+  readonly value: string;
+  /** The input message it answers, `topic/partition/offset` (the service's SOURCE_HEADER). */
+  readonly source: string;
+}
+
+/**
+ * Reads `topics` from their start in its own consumer group and keeps every message,
+ * and how many arrived per source (more than one: a duplicate).
+ */
+export class OutputReader {
+  readonly messages: OutputMessage[] = [];
+  readonly perSource = new Map<string, number>();
+  private consumer: Consumer | null = null;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly client: Kafka,
+    private readonly topics: readonly string[],
+  ) {}
+
+  async start(): Promise<void> {
+    this.consumer = this.client.consumer({ groupId: `hepflow-test-reader-${process.pid}-${Date.now()}` });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const source = message.headers?.[SOURCE_HEADER]?.toString() ?? '';
+        this.messages.push({
+          topic,
+          partition,
+          offset: BigInt(message.offset),
+          key: message.key?.toString() ?? null,
+          value: message.value!.toString(),
+          source,
+        });
+        this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
+        for (const w of this.waiters.splice(0)) w();
+      },
+    });
+  }
+
+  /** Messages that repeat a source already seen. */
+  get duplicates(): number {
+    return this.messages.length - this.perSource.size;
+  }
+
+  /** Resolves once `done()` holds (checked after each message); the test's timeout bounds the wait. */
+  async until(done: () => boolean): Promise<void> {
+    while (!done()) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+/**
+ * `n` one-event messages of feature rows (a few hundred bytes, as a trigger would send),
+ * keyed and identified `<prefix><i>`, cycling through the rows of generated events.
+ */
+export function featureMessages(n: number, prefix = 'f'): { key: string; value: string }[] {
+  const rows = jsonEvents(40, 5).flatMap((e) => (e.row === null ? [] : [Array.from(e.row.hlf)]));
+  return Array.from({ length: n }, (_, i) => {
+    const id = `${prefix}${i}`;
+    return { key: id, value: JSON.stringify({ id, features: { hlf: rows[i % rows.length], particles: [] } }) };
+  });
+}
+
+/**
+ * Produces `messages` `perSend` at a time, each send its own record batch, so that a
+ * consumer with a small fetch size takes them in many batches.
+ */
+export async function produceInSends(
+  client: Kafka,
+  topic: string,
+  messages: readonly { key: string; value: string }[],
+  perSend: number,
+): Promise<void> {
+  const producer = client.producer();
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += perSend)
+      await producer.send({ topic, messages: messages.slice(i, i + perSend) });
+  } finally {
+    await producer.disconnect();
+  }
 }
