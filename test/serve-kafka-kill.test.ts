@@ -4,16 +4,16 @@
 // the killed process had scored past its last commit (what it had in flight).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { trainedModelDir } from './helpers/trained-model.js';
 import {
   featureMessages,
   OutputReader,
   produceInSends,
+  startServeKafka,
   startTestKafka,
   testKafkaClient,
   type TestKafka,
@@ -28,35 +28,14 @@ after(async () => {
   if ('stop' in kafka) await kafka.stop();
 });
 
-/** `hepflow serve` consuming from `bootstrap`, once it printed that it streams. */
-async function serve(model: string, bootstrap: string): Promise<{ child: ChildProcess; output: string[] }> {
-  const child = spawn(
-    process.execPath,
-    ['dist/cli/hepflow.js', 'serve', '--model', model, '--port', '0', '--backend', 'cpu'].concat([
-      '--kafka',
-      bootstrap,
-      '--group',
-      'kill-test',
-      '--max-delay-ms',
-      '1',
-    ]),
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      // Small batches, so a kill lands between commits; the shortest session the broker
-      // allows, so the killed member's partitions move on soon.
-      env: { ...process.env, HEPFLOW_KAFKA_FETCH_MAX_BYTES: '8192', HEPFLOW_KAFKA_SESSION_TIMEOUT_MS: '6000' },
-    },
-  );
-  const output: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      output.push(l);
-      if (l.startsWith('streaming ')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited early (${code}): ${output.join('\n')}`)));
+/** `hepflow serve --kafka` as a user runs it, in the group this test kills and restarts. */
+const serve = (model: string, bootstrap: string) =>
+  startServeKafka(['--model', model, '--backend', 'cpu', '--kafka', bootstrap, '--group', 'kill-test'], {
+    // Small batches, so a kill lands between commits; the shortest session the broker
+    // allows, so the killed member's partitions move on soon.
+    HEPFLOW_KAFKA_FETCH_MAX_BYTES: '8192',
+    HEPFLOW_KAFKA_SESSION_TIMEOUT_MS: '6000',
   });
-  return { child, output };
-}
 
 const exit = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {

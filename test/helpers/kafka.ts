@@ -2,9 +2,11 @@
 // started by the project's own infra/kafka.ts. Unavailable (with the reason) where Java
 // 17 or Maven is missing. Also a reader of the service's output topics that counts each
 // input message's scores, to check "nothing lost" and count duplicates.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { ensureKafkaInstalled, kafkaBroker, startKafka, type KafkaConfig } from '../../infra/kafka.js';
 import { SOURCE_HEADER } from '../../src/serving/kafka-stream.js';
@@ -151,4 +153,27 @@ export async function produceInSends(
   } finally {
     await producer.disconnect();
   }
+}
+
+/**
+ * `hepflow serve --port 0 <args>` (args include --kafka) in its own process with `env`
+ * added, once it printed that it streams; its stdout lines so far in `output`.
+ */
+export async function startServeKafka(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; output: string[] }> {
+  const child = spawn(process.execPath, ['dist/cli/hepflow.js', 'serve', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  const output: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      output.push(l);
+      if (l.startsWith('streaming ')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited early (${code}): ${output.join('\n')}`)));
+  });
+  return { child, output };
 }
