@@ -3,12 +3,14 @@
 // 17 or Maven is missing. Also a reader of the service's output topics that counts each
 // input message's scores, to check "nothing lost" and count duplicates.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { ensureKafkaInstalled, kafkaBroker, startKafka, type KafkaConfig } from '../../infra/kafka.js';
+import { ensureKafkaInstalled, KAFKA_JARS, kafkaBroker, startKafka, type KafkaConfig } from '../../infra/kafka.js';
 import { SOURCE_HEADER } from '../../src/serving/kafka-stream.js';
 import { jsonEvents } from './json-events.js';
 import { freePort } from './net.js';
@@ -28,31 +30,64 @@ export async function startTestKafka(): Promise<TestKafka | { unavailable: strin
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-kafka-'));
   const [port, controllerPort] = [await freePort(), await freePort()];
-  const config: KafkaConfig = {
+  let cds = classDataArchive();
+  // The client JIT only, the serial collector and a class-data archive of the broker's
+  // classes: a test's broker starts in a third to a half of the time on a loaded
+  // machine, and never runs long enough to need the optimizing JIT.
+  const configWith = (archive: string[]): KafkaConfig => ({
     dir,
     ip: '127.0.0.1',
     port,
     controllerPort,
     heap: '384m',
-    // The client JIT only and the serial collector: a test's broker starts in about half
-    // the time on a loaded machine and never runs long enough to need the optimizing JIT.
-    jvmOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'],
-  };
+    jvmOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...archive],
+  });
+  let config = configWith(cds.options);
   await startKafka(config);
+  const stop = async () => {
+    await kafkaBroker(config).stop(cds.dumping ? 60_000 : undefined);
+    cds.keep();
+  };
   return {
     bootstrap: `127.0.0.1:${port}`,
     restart: async () => {
-      await kafkaBroker(config).stop();
+      await stop();
+      cds = classDataArchive();
+      config = configWith(cds.options);
       await startKafka(config);
     },
     stop: async () => {
-      await kafkaBroker(config).stop();
+      await stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** A client whose reconnection tries stay at most 1 s apart, so a test sees a restarted broker soon. */
+/**
+ * JVM options for a class-data archive of the broker (java -XX:SharedArchiveFile), one per
+ * user, JVM and set of jars in the temp directory. Without one, this broker writes it when
+ * it exits (to a file of its own, renamed into place after, so that brokers of parallel
+ * tests never read a half-written one); VerifySharedSpaces checks it before use, and a
+ * JVM that cannot use an archive starts without one.
+ */
+function classDataArchive(): { options: string[]; dumping: boolean; keep(): void } {
+  const key = createHash('sha256')
+    .update(`${process.env.HEPFLOW_JAVA ?? 'java'}\n${readdirSync(KAFKA_JARS).sort().join('\n')}`)
+    .digest('hex')
+    .slice(0, 16);
+  const archive = path.join(os.tmpdir(), `hepflow-kafka-${os.userInfo().uid}-${key}.jsa`);
+  if (existsSync(archive))
+    return { options: ['-XX:+VerifySharedSpaces', `-XX:SharedArchiveFile=${archive}`], dumping: false, keep() {} };
+  const partial = `${archive}.${process.pid}.${Date.now()}`;
+  return {
+    options: ['-XX:+VerifySharedSpaces', `-XX:ArchiveClassesAtExit=${partial}`],
+    dumping: true,
+    keep: () => {
+      if (existsSync(partial)) renameSync(partial, archive);
+    },
+  };
+}
+
 export const testKafkaClient = (bootstrap: string): Kafka =>
   new Kafka({
     clientId: 'hepflow-test',
