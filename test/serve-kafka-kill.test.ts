@@ -2,7 +2,6 @@
 // started again in the same consumer group: the new process resumes from the committed
 // offsets, every input message's score arrives, and the only duplicates are of messages
 // the killed process had scored past its last commit (what it had in flight).
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -14,19 +13,9 @@ import {
   OutputReader,
   produceInSends,
   startServeKafka,
-  startTestKafka,
   testKafkaClient,
-  type TestKafka,
+  testWithKafka,
 } from './helpers/kafka.js';
-
-let kafka: TestKafka | { unavailable: string };
-
-before(async () => {
-  kafka = await startTestKafka();
-});
-after(async () => {
-  if ('stop' in kafka) await kafka.stop();
-});
 
 /** `hepflow serve --kafka` as a user runs it, in the group this test kills and restarts. */
 const serve = (model: string, bootstrap: string) =>
@@ -43,60 +32,61 @@ const exit = (child: ChildProcess) =>
     else child.once('exit', (code) => resolve(code));
   });
 
-test('Kafka: a service killed mid-stream resumes from its committed offsets; duplicates only of what was in flight', async (t) => {
-  if ('unavailable' in kafka) {
-    t.skip(kafka.unavailable);
-    return;
-  }
-  const model = await trainedModelDir(await mkdtemp(path.join(os.tmpdir(), 'hepflow-kafka-kill-')), 'hlf');
-  const client = testKafkaClient(kafka.bootstrap);
-  const admin = client.admin();
-  await admin.connect();
-  t.after(() => admin.disconnect());
-  await admin.createTopics({
-    topics: ['events', 'scores', 'events-dead'].map((topic) => ({ topic, numPartitions: 2 })),
-    waitForLeaders: true,
-  });
-  const messages = featureMessages(600, 'k');
-  await produceInSends(client, 'events', messages, 25);
-  const reader = new OutputReader(client, ['scores', 'events-dead']);
-  await reader.start();
-  t.after(() => reader.stop());
+testWithKafka(
+  'Kafka: a service killed mid-stream resumes from its committed offsets; duplicates only of what was in flight',
+  async (t, kafka) => {
+    const model = await trainedModelDir(await mkdtemp(path.join(os.tmpdir(), 'hepflow-kafka-kill-')), 'hlf');
+    const client = testKafkaClient(kafka.bootstrap);
+    const admin = client.admin();
+    await admin.connect();
+    t.after(() => admin.disconnect());
+    await admin.createTopics({
+      topics: ['events', 'scores', 'events-dead'].map((topic) => ({ topic, numPartitions: 2 })),
+      waitForLeaders: true,
+    });
+    const messages = featureMessages(600, 'k');
+    await produceInSends(client, 'events', messages, 25);
+    const reader = new OutputReader(client, ['scores', 'events-dead']);
+    await reader.start();
+    t.after(() => reader.stop());
 
-  const first = await serve(model, kafka.bootstrap);
-  await reader.until(() => reader.perSource.size >= 100);
-  first.child.kill('SIGKILL');
-  await exit(first.child);
-  const committed = new Map(
-    (await admin.fetchOffsets({ groupId: 'kill-test', topics: ['events'] }))[0]!.partitions.map((p) => [
-      p.partition,
-      BigInt(p.offset),
-    ]),
-  );
-  // What the killed process produced: the score topic's end, now that it cannot produce more.
-  const producedByFirst = new Map((await admin.fetchTopicOffsets('scores')).map((p) => [p.partition, BigInt(p.high)]));
-  const committedTotal = [...committed.values()].reduce((s, o) => s + (o < 0n ? 0n : o), 0n);
-  assert.ok(committedTotal < BigInt(messages.length), `the kill landed after the last commit (${committedTotal})`);
+    const first = await serve(model, kafka.bootstrap);
+    await reader.until(() => reader.perSource.size >= 100);
+    first.child.kill('SIGKILL');
+    await exit(first.child);
+    const committed = new Map(
+      (await admin.fetchOffsets({ groupId: 'kill-test', topics: ['events'] }))[0]!.partitions.map((p) => [
+        p.partition,
+        BigInt(p.offset),
+      ]),
+    );
+    // What the killed process produced: the score topic's end, now that it cannot produce more.
+    const producedByFirst = new Map(
+      (await admin.fetchTopicOffsets('scores')).map((p) => [p.partition, BigInt(p.high)]),
+    );
+    const committedTotal = [...committed.values()].reduce((s, o) => s + (o < 0n ? 0n : o), 0n);
+    assert.ok(committedTotal < BigInt(messages.length), `the kill landed after the last commit (${committedTotal})`);
 
-  const second = await serve(model, kafka.bootstrap);
-  await reader.until(() => reader.perSource.size === messages.length);
-  second.child.kill('SIGTERM');
-  assert.equal(await exit(second.child), 0);
+    const second = await serve(model, kafka.bootstrap);
+    await reader.until(() => reader.perSource.size === messages.length);
+    second.child.kill('SIGTERM');
+    assert.equal(await exit(second.child), 0);
 
-  assert.deepEqual(new Set(reader.messages.map((m) => m.key)), new Set(messages.map((m) => m.key)));
-  assert.equal(reader.messages.filter((m) => m.topic === 'events-dead').length, 0);
-  const inFlight = reader.messages.filter((m) => {
-    if (m.topic !== 'scores') return false;
-    const [, partition, offset] = m.source.split('/');
-    return m.offset < producedByFirst.get(m.partition)! && BigInt(offset!) >= committed.get(Number(partition))!;
-  });
-  const inFlightSources = new Set(inFlight.map((m) => m.source));
-  for (const [source, n] of reader.perSource) {
-    if (n > 1) assert.ok(inFlightSources.has(source) && n === 2, `${source}: ${n} scores, not in flight at the kill`);
-  }
-  t.diagnostic(
-    `committed at the kill: ${committedTotal} of ${messages.length}; in flight (scored, not committed): ${inFlight.length}; duplicates: ${reader.duplicates}`,
-  );
-  // Every in-flight message is replayed (the new process starts at the committed offsets).
-  assert.equal(reader.duplicates, inFlight.length);
-});
+    assert.deepEqual(new Set(reader.messages.map((m) => m.key)), new Set(messages.map((m) => m.key)));
+    assert.equal(reader.messages.filter((m) => m.topic === 'events-dead').length, 0);
+    const inFlight = reader.messages.filter((m) => {
+      if (m.topic !== 'scores') return false;
+      const [, partition, offset] = m.source.split('/');
+      return m.offset < producedByFirst.get(m.partition)! && BigInt(offset!) >= committed.get(Number(partition))!;
+    });
+    const inFlightSources = new Set(inFlight.map((m) => m.source));
+    for (const [source, n] of reader.perSource) {
+      if (n > 1) assert.ok(inFlightSources.has(source) && n === 2, `${source}: ${n} scores, not in flight at the kill`);
+    }
+    t.diagnostic(
+      `committed at the kill: ${committedTotal} of ${messages.length}; in flight (scored, not committed): ${inFlight.length}; duplicates: ${reader.duplicates}`,
+    );
+    // Every in-flight message is replayed (the new process starts at the committed offsets).
+    assert.equal(reader.duplicates, inFlight.length);
+  },
+);

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before, test, type TestContext } from 'node:test';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { ensureKafkaInstalled, KAFKA_JARS, kafkaBroker, startKafka, type KafkaConfig } from '../../infra/kafka.js';
 import { SOURCE_HEADER } from '../../src/serving/kafka-stream.js';
@@ -86,6 +87,24 @@ function classDataArchive(): { options: string[]; dumping: boolean; keep(): void
       if (existsSync(partial)) renameSync(partial, archive);
     },
   };
+}
+
+/**
+ * A test file's one test against its own broker (started before it, stopped after it);
+ * skipped with the reason where no broker can run here.
+ */
+export function testWithKafka(name: string, body: (t: TestContext, kafka: TestKafka) => Promise<void>): void {
+  let kafka: TestKafka | { unavailable: string };
+  before(async () => {
+    kafka = await startTestKafka();
+  });
+  after(async () => {
+    if ('stop' in kafka) await kafka.stop();
+  });
+  test(name, async (t) => {
+    if ('unavailable' in kafka) t.skip(kafka.unavailable);
+    else await body(t, kafka);
+  });
 }
 
 export const testKafkaClient = (bootstrap: string): Kafka =>
