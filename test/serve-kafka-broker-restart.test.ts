@@ -2,7 +2,7 @@
 // reconnects by itself, and every input message's score arrives (duplicates counted:
 // only a batch whose commit the restart cut can repeat).
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -18,6 +18,7 @@ testWithKafka(
   'Kafka: a broker restart mid-stream loses nothing; the service reconnects by itself',
   async (t, kafka) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-kafka-restart-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
     const bundle = await bundleFromFiles(await readModelFiles(storage(), await trainedModelDir(dir, 'hlf')));
     t.after(() => bundle.model.dispose());
     const service = new ScoringService(bundle, { maxBatch: 64, maxDelayMs: 1, maxQueue: 4096 });

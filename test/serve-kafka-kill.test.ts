@@ -4,7 +4,7 @@
 // the killed process had scored past its last commit (what it had in flight).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { trainedModelDir } from './helpers/trained-model.js';
@@ -35,7 +35,9 @@ const exit = (child: ChildProcess) =>
 testWithKafka(
   'Kafka: a service killed mid-stream resumes from its committed offsets; duplicates only of what was in flight',
   async (t, kafka) => {
-    const model = await trainedModelDir(await mkdtemp(path.join(os.tmpdir(), 'hepflow-kafka-kill-')), 'hlf');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-kafka-kill-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const model = await trainedModelDir(dir, 'hlf');
     const client = testKafkaClient(kafka.bootstrap);
     const admin = client.admin();
     await admin.connect();

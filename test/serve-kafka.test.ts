@@ -3,7 +3,7 @@
 // count) a dead letter naming its partition, offset and cause with the original message,
 // the partition keeps going past them, and a stop commits what was processed.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +21,7 @@ testWithKafka(
   'Kafka: scores for every valid event, dead letters for malformed ones, nothing lost',
   async (t, kafka) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-serve-kafka-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
     const bundle = await bundleFromFiles(await readModelFiles(storage(), await trainedModelDir(dir, 'hlf')));
     const service = new ScoringService(
       bundle,
