@@ -3,7 +3,7 @@
  * the three models, the sequence models at T ≤ 100 and at the paper's T ≤ 801, and the
  * inference service's latency (p50/p99 over HTTP on loopback, single-event requests at
  * several request rates), side by side with Keras predict on the same model (hepflow's
- * .keras export) and the same batches, pinned to one thread (test/python/
+ * .keras export) and the same batches, pinned to one thread (bench/peers/
  * keras_predict_bench.py, a process kept up so that rounds of hepflow and of Keras
  * alternate under the same load). Inputs are generated physics events' features.
  * Usage: node dist/bench/serving.js [--seconds S] [--rounds R]
@@ -98,14 +98,14 @@ async function throughput(bundle: ModelBundle, rows: readonly InputRow[]): Promi
   return { wall: done / ((performance.now() - t0) / 1000), cpu: done / ((c.user + c.system) / 1e6) };
 }
 
-/** The Keras peer process (test/python/keras_predict_bench.py), one request at a time. */
+/** The Keras peer process (bench/peers/keras_predict_bench.py), one request at a time. */
 class KerasPeer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterator<string>;
   private stderr = '';
 
   constructor() {
-    this.child = spawn(kerasPython(), [path.join(projectRoot, 'test/python/keras_predict_bench.py')]);
+    this.child = spawn(kerasPython(), [path.join(projectRoot, 'bench/peers/keras_predict_bench.py')]);
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
