@@ -125,9 +125,11 @@ test('training on the GPU pool survives a killed worker: the retry resumes from 
     spec: { kind: 'particle-sequence', model: { maxLen: 40 }, training: { epochs: 5, batchSize: 16 } },
     grid: {},
     pool: 'gpu',
-    // No short heartbeat timeout: the policy's default holds on a loaded machine (the
-    // activity heartbeats from a timer, loading included), and the kill below waits for
-    // an observable checkpoint rather than for time to pass.
+    // The retry starts this long after the killed worker's last heartbeat, which the test
+    // waits out: four of the activity's 5-s timer heartbeats (loading included), fewer than
+    // a loaded machine misses, against the policy's 30 s. The kill itself waits for an
+    // observable checkpoint rather than for time to pass.
+    heartbeatTimeout: '20 seconds',
   };
   const first = gpuWorkerProcess();
   const handle = await env.client.workflow.start('gridSearchWorkflow', {

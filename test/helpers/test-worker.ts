@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { createPoolWorker } from '../../workers/pool-worker.js';
 import { workerOptions } from '../../workers/worker-options.js';
 import type { ActivityDeps } from '../../activities/index.js';
@@ -96,7 +97,7 @@ export async function polling(client: Client, taskQueue: string, deadline = 5 * 
       const r = await client.workflowService.describeTaskQueue({
         namespace: client.options.namespace,
         taskQueue: { name: taskQueue },
-        taskQueueType: 2, // TASK_QUEUE_TYPE_ACTIVITY
+        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
       });
       return (r.pollers ?? []).length;
     },
