@@ -1,6 +1,6 @@
 /**
  * The whole feature stage (ROOT file → selection, 14 HLF, particle sequence → Parquet),
- * hepflow against the strongest Python peer we could write (test/python/features_peer.py:
+ * hepflow against the strongest Python peer we could write (bench/peers/features_peer.py:
  * uproot reading only the needed leaves with libdeflate, numba kernels over flat arrays,
  * pyarrow writing the same schema), side by side in one run, one process and one core
  * each, on the same files:
@@ -11,7 +11,7 @@
  *
  * Rounds alternate hepflow and peer; the best round of each counts (the machine is
  * shared). The two Parquet outputs are compared value for value
- * (test/python/features_compare.py) and the bench fails if they differ. Then peak RSS
+ * (bench/peers/features_compare.py) and the bench fails if they differ. Then peak RSS
  * of both at growing file sizes: the demo's feature files hold 6,000 events, so 10× and
  * 100× are 60,000 and 600,000 events.
  *
@@ -71,7 +71,7 @@ function peer(file: string): StageRun {
     execFileSync(
       PYTHON,
       [
-        'test/python/features_peer.py',
+        'bench/peers/features_peer.py',
         file,
         peerOut,
         '--label',
@@ -96,7 +96,7 @@ function peer(file: string): StageRun {
 function compareOutputs(): { particles: number; maxRel: number } {
   try {
     const r = JSON.parse(
-      execFileSync(PYTHON, ['test/python/features_compare.py', hepflowOut, peerOut], {
+      execFileSync(PYTHON, ['bench/peers/features_compare.py', hepflowOut, peerOut], {
         encoding: 'utf8',
         maxBuffer: 1 << 24,
       }),
@@ -270,7 +270,7 @@ writeRecord({
   figures,
   tables: [mainTable, growthTable],
   notes: [
-    'hepflow: storage → ROOT reader → selection, HLF, particle sequence → Parquet, as the features activity runs it (bench/lib/stage-rss.ts). Peer: test/python/features_peer.py, the same output value for value (checked every run with test/python/features_compare.py; max rel. diff is the largest relative difference of any float, 0 = bit-identical).',
+    'hepflow: storage → ROOT reader → selection, HLF, particle sequence → Parquet, as the features activity runs it (bench/lib/stage-rss.ts). Peer: bench/peers/features_peer.py, the same output value for value (checked every run with bench/peers/features_compare.py; max rel. diff is the largest relative difference of any float, 0 = bit-identical).',
     'Times run from opening the input to closing the Parquet file; process start, imports and numba compilation (cached on disk) are outside on both sides. Per core = events per CPU-second (user + system of the whole process, all threads) of the best round; wall-clock rates are in the table too but on a machine shared with other jobs they mostly measure the scheduler.',
     "Real pile-up input: the 300 events of shared/testdata/delphes/delphes-pu20-{qcd,ttbar,wjets}.root, rewritten cyclically by hepflow's writer (zlib 1, only the collections the stage reads).",
   ],

@@ -4,7 +4,7 @@
  * bench/training.ts), of the particle-sequence model (Masking -> GRU(50) ->
  * Dropout -> Dense 3) and the inclusive model (GRU branch + HLF 14 -> Dense 25 -> Dense 3)
  * with the fused GRU and with tf.layers.gru, side by side in one run with Keras on
- * TensorFlow CPU (test/python/gru_keras_bench.py, interleaved case by case) training the
+ * TensorFlow CPU (bench/peers/gru_keras_bench.py, interleaved case by case) training the
  * same model; as ratios, with the fused kernel alone, the achieved GFLOP/s and the
  * arithmetic-peak limit. Then one batch-512, T=801
  * training step on the fused path with its memory.
@@ -187,7 +187,7 @@ class KerasPeer {
 
   constructor() {
     const python = path.join(projectRoot, '.tools/venv/bin/python');
-    const script = path.join(projectRoot, 'test/python/gru_keras_bench.py');
+    const script = path.join(projectRoot, 'bench/peers/gru_keras_bench.py');
     this.child = spawn(python, [script]);
     this.child.stderr.pipe(process.stderr);
     // A missing venv must not crash the bench: the line reader then ends and start() says so.
@@ -197,7 +197,7 @@ class KerasPeer {
 
   private async next(): Promise<string> {
     const r = await this.lines.next();
-    if (r.done) throw new Error('test/python/gru_keras_bench.py ended early (see its stderr above)');
+    if (r.done) throw new Error('bench/peers/gru_keras_bench.py ended early (see its stderr above)');
     return r.value;
   }
 
@@ -380,7 +380,7 @@ async function main(): Promise<void> {
       },
     ],
     notes: [
-      `Keras runs each case in a long-lived process right before hepflow's (test/python/gru_keras_bench.py), so both see the same machine load; CPU time counts all of a process's threads.`,
+      `Keras runs each case in a long-lived process right before hepflow's (bench/peers/gru_keras_bench.py), so both see the same machine load; CPU time counts all of a process's threads.`,
       `tf.layers.gru gets one unwarmed step at T=801 (a step costs 10–20 s): its figure is a floor. The fused kernel alone is forward + backward on typed arrays, without tfjs.`,
       `Arithmetic: ${PEAK_GFLOPS.toFixed(0)} GFLOP/s peak (${CORES} cores × ${MHZ.toFixed(0)} MHz × 32 flop/cycle, AVX2 FMA); a GRU(50) training step at T=801, batch 128 is ${((gruFlopsPerSample(801) * 128) / 1e9).toFixed(1)} GFLOP.`,
       `Memory: ${memory.name} trains at ${fmt(memory.samplesPerSecond)} samples/s; the GRU saves ${mb(memory.savedForBackwardBytes)} per step for backward; peak RSS of that training process ${mb(memory.peakRssBytes)} (${mb(memory.rssBeforeBytes)} before the first step).`,

@@ -3,7 +3,7 @@
  * for hepflow's feature schema (jagged LIST<FLOAT> particles column, 14 FLOAT HLF
  * columns, label, class_name, source_uri, source_entry) with each candidate library,
  * side by side in one run, and pyarrow (Arrow C++, one thread) as the reference: the
- * Python pipelines' writer (test/python/parquet_bench_pyarrow.py). Ratios compare MB per
+ * Python pipelines' writer (bench/peers/parquet_bench_pyarrow.py). Ratios compare MB per
  * CPU-second (user + system of the process). Writes the record
  * .data/bench/parquet.record.json (bench/lib/record.ts).
  *
@@ -405,7 +405,7 @@ function benchPyarrow(): Result {
     execFileSync(
       join(projectRoot, '.tools/venv/bin/python'),
       [
-        join(projectRoot, 'test/python/parquet_bench_pyarrow.py'),
+        join(projectRoot, 'bench/peers/parquet_bench_pyarrow.py'),
         join(dir, 'hepflow.parquet'),
         path,
         String(rounds),

@@ -1,7 +1,7 @@
 /**
  * Test-set AUCs and accuracy of the three models on generated physics events, side by
  * side with Keras training the same architectures on the same dataset in the same run
- * (test/python/physics_auc_keras.py) and with the reference's figures (arXiv:1807.00083,
+ * (bench/peers/physics_auc_keras.py) and with the reference's figures (arXiv:1807.00083,
  * Keras on the full-size dataset, 801 particles).
  *
  * Generates `--selected` selected events per class (test/helpers/physics-data.ts), assembles a
@@ -124,7 +124,7 @@ const keras = JSON.parse(
   execFileSync(
     path.join(projectRoot, '.tools/venv/bin/python'),
     [
-      path.join(projectRoot, 'test/python/physics_auc_keras.py'),
+      path.join(projectRoot, 'bench/peers/physics_auc_keras.py'),
       path.dirname(ds.trainPath),
       String(maxLen),
       String(epochs),
@@ -204,7 +204,7 @@ writeRecord({
   ],
   notes: [
     `Load average (1, 5, 15 min) at the start ${load0.map((l) => l.toFixed(1)).join(', ')}, at the end ${load1.map((l) => l.toFixed(1)).join(', ')}.`,
-    `Events generated per class: ${JSON.stringify(ds.generated)}. hepflow: trainRun → evaluateOnTestSet (the pipeline's stages, backend ${rows[0]?.backend ?? '–'}). Keras (${kerasName}) trains the architectures of test/python/keras_models.py on the same train/test files with the same scalers, padding and validation split (test/python/physics_auc_keras.py).`,
+    `Events generated per class: ${JSON.stringify(ds.generated)}. hepflow: trainRun → evaluateOnTestSet (the pipeline's stages, backend ${rows[0]?.backend ?? '–'}). Keras (${kerasName}) trains the architectures of bench/peers/keras_models.py on the same train/test files with the same scalers, padding and validation split (bench/peers/physics_auc_keras.py).`,
     "Train times are not a like-for-like speed comparison (bench/training.ts is): hepflow's trainRun streams the rows from Parquet through its shuffle buffer, computes the validation AUCs and writes a checkpoint every epoch, where Keras fits arrays already in memory.",
     "The paper's figures come from 3.43M Pythia + Delphes events with 801 particles per event; ours from hepflow's generator at this size, so only the Keras column compares like with like. `--selected 10000 --epochs 8` is the size docs/ml.md discusses.",
   ],

@@ -112,7 +112,7 @@ async function jsrootRead(path: string): Promise<Timed> {
   return { seconds: m.wall, cpuSeconds: m.cpu, values, reads: source.reads };
 }
 
-/** [wall, cpu] seconds per run (test/python/reader_bench_uproot.py). */
+/** [wall, cpu] seconds per run (bench/peers/reader_bench_uproot.py). */
 interface UprootTimes {
   arrays: [number, number][];
   iterate: [number, number][];
@@ -123,7 +123,7 @@ interface UprootTimes {
 
 async function uprootRead(path: string, repeats: number): Promise<UprootTimes> {
   const python = join(projectRoot, '.tools', 'venv', 'bin', 'python');
-  const script = join(projectRoot, 'test', 'python', 'reader_bench_uproot.py');
+  const script = join(projectRoot, 'bench', 'peers', 'reader_bench_uproot.py');
   const { stdout } = await promisify(execFile)(
     python,
     [script, path, 'Delphes', String(repeats), String(CHUNK), ...BRANCHES],
@@ -247,7 +247,7 @@ async function main(): Promise<void> {
     notes: [
       `Load average (1, 5, 15 min) at the start ${load0.map((l) => l.toFixed(1)).join(', ')}, at the end ${load1.map((l) => l.toFixed(1)).join(', ')}.`,
       'Every time includes opening the file; the JS readers are warmed up by one untimed run. hepflow inflates with node:zlib, jsroot with its own JavaScript inflate, uproot with libdeflate (the `deflate` package), all on one thread.',
-      'uproot times exclude the interpreter start and imports (test/python/reader_bench_uproot.py); ranged reads are those each JS reader issued (one GET each on S3), uproot reads a local file.',
+      'uproot times exclude the interpreter start and imports (bench/peers/reader_bench_uproot.py); ranged reads are those each JS reader issued (one GET each on S3), uproot reads a local file.',
     ],
   });
 }

@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     const uproot = async (library: 'zlib' | 'deflate') => {
       const out = join(dir, 'uproot.root');
       const args = [
-        join(repo, 'test/python/writer_bench_uproot.py'),
+        join(repo, 'bench/peers/writer_bench_uproot.py'),
         poolPath,
         out,
         String(events),

@@ -2,12 +2,12 @@
  * The inference service under load from generators outside its process: `hepflow serve`
  * pinned to one core (taskset), wrk (bench/lua/post-bodies.lua) on the other core for
  * HTTP — the native API and the Open Inference Protocol's REST binding — and Triton's
- * client library (test/python/oip_grpc_load.py) for its gRPC binding. One event per
+ * client library (bench/peers/oip_grpc_load.py) for its gRPC binding. One event per
  * request; closed loop at 1 to 64 connections, so the table gives the latency at
  * concurrency 1 and the highest rate whose p99 stays under 5 ms. Models: the HLF
  * classifier and the GRU particle-sequence model at T ≤ 100 and T ≤ 801. Beside it,
  * where the time of one request goes (the model call, parsing, the rest), and Keras
- * predict on one event and on a batch (test/python/keras_predict_bench.py).
+ * predict on one event and on a batch (bench/peers/keras_predict_bench.py).
  * Usage: node dist/bench/serve-load.js [--seconds S]
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -205,7 +205,7 @@ async function wrk(server: Server, route: string, file: string, c: number, event
 }
 
 async function grpcLoad(server: Server, file: string, c: number): Promise<Load> {
-  const script = path.join(projectRoot, 'test/python/oip_grpc_load.py');
+  const script = path.join(projectRoot, 'bench/peers/oip_grpc_load.py');
   const [cmd, args] = pinned(1, kerasPython(), [script, server.grpc, 'm', file, String(SECONDS), String(c)]);
   const { r, serverCpuUs, serviceP99 } = await measured(
     server,

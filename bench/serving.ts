@@ -2,7 +2,7 @@
  * Using a trained model: batch-scoring throughput (events per CPU-second on one core) of
  * the three models, the sequence models at T ≤ 100 and at the paper's T ≤ 801, side by
  * side with Keras predict on the same model (hepflow's
- * .keras export) and the same batches, pinned to one thread (test/python/
+ * .keras export) and the same batches, pinned to one thread (bench/peers/
  * keras_predict_bench.py, a process kept up so that rounds of hepflow and of Keras
  * alternate under the same load). Inputs are generated physics events' features. The
  * inference service under load is bench/serve-load.ts.

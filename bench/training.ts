@@ -1,7 +1,7 @@
 /**
  * Training throughput (samples/s) of the three reference models on every available
  * tfjs backend, side by side in one run with the same model, batch and sequence length
- * trained by Keras on TensorFlow CPU (test/python/ml_keras_bench.py), as ratios.
+ * trained by Keras on TensorFlow CPU (bench/peers/ml_keras_bench.py), as ratios.
  *
  * Each case times the training step that runTraining uses (makeTrainStep; Keras:
  * train_on_batch) on one fixed random batch after a warm-up step, so data loading is
@@ -154,7 +154,7 @@ export function measureKeras(
   const input = JSON.stringify(
     cases.map((c) => ({ name: c.name, model: c.model, batch: c.batch, steps: c.steps, measure: c.kerasSteps })),
   );
-  const out = execFileSync(python, [path.join(projectRoot, 'test/python/ml_keras_bench.py')], {
+  const out = execFileSync(python, [path.join(projectRoot, 'bench/peers/ml_keras_bench.py')], {
     input,
     maxBuffer: 1 << 24,
   });

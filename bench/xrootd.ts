@@ -3,7 +3,7 @@
  * three ways, side by side in one run, on the same file: from local disk, over root://
  * from a real XRootD data server (Debian's xrootd-server), and over http:// from rclone's
  * `serve http` (the project's HTTP store, ranged GETs), both servers on loopback. The peer
- * is the strongest Python path (test/python/features_peer.py: uproot with libdeflate,
+ * is the strongest Python path (bench/peers/features_peer.py: uproot with libdeflate,
  * numba kernels, pyarrow) reading the same file the same three ways, root:// through
  * uproot's XRootD support (fsspec-xrootd and the `xrootd` bindings, infra/requirements.txt).
  *
@@ -79,7 +79,7 @@ function uproot(uri: string): Run {
   const r = JSON.parse(
     execFileSync(
       PYTHON,
-      ['test/python/features_peer.py', uri, out, '--label', '2', '--class', 'wjets', '--source-uri', uri],
+      ['bench/peers/features_peer.py', uri, out, '--label', '2', '--class', 'wjets', '--source-uri', uri],
       { encoding: 'utf8', maxBuffer: 1 << 20 },
     ),
   ) as { events: number; seconds: { total: number; cpu: number } };

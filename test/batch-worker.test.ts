@@ -15,10 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { projectRoot as root } from '../src/paths.js';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import type { HealthReport } from '../workers/health.js';
 import type { ActivityProfileLine } from '../workers/activity-profile.js';
 import { copyPrefix } from '../src/storage/copy.js';
@@ -28,15 +25,16 @@ import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { ACTIVITY_INTERRUPTED } from '../src/contract/errors.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, type TestWorker } from './helpers/test-worker.js';
 import { freePort } from './helpers/net.js';
+import { until } from './helpers/until.js';
 import { buildPhysicsDataset } from './helpers/physics-data.js';
 
 const launcherScript = path.join(root, 'deploy', 'batch', 'hepflow-batch-worker.sh');
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
-let cpuWorker: Worker;
-let cpuRunning: Promise<void>;
+let cpuWorker: TestWorker;
 let store: Storage;
 let tmp: string;
 let datasetUri: string;
@@ -49,8 +47,7 @@ before(async () => {
   env = await startTestTemporal();
   // Workflows and the CPU activities (planning, evaluation) in this process; training goes
   // to the launchers' GPU-pool workers.
-  cpuWorker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '3']));
-  cpuRunning = cpuWorker.run();
+  cpuWorker = await startPoolWorker(env, 'cpu', ['--max-activities', '3']);
   const ds = await buildPhysicsDataset({ dir: path.join(tmp, 'physics'), selectedPerClass: 300, seed: 3 });
   datasetUri = `s3://${s3.bucket}/dataset/`;
   await copyPrefix(store, `file://${path.join(ds.dir, 'dataset')}/`, datasetUri);
@@ -65,8 +62,7 @@ after(async () => {
       // the group is gone already
     }
   }
-  cpuWorker?.shutdown();
-  await cpuRunning;
+  await cpuWorker?.stop();
   await env?.teardown();
   await s3?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -123,21 +119,14 @@ async function probe(
   }
 }
 
-async function until<T>(what: string, l: Launcher | undefined, f: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    assert.ok(Date.now() < deadline, `${what}: not within 3 minutes\n${l?.output ?? ''}`);
-    await sleep(200);
-  }
-}
-
 const ready = (l: Launcher) =>
-  until('worker ready', l, async () => {
-    const r = await probe(l, 'readyz');
-    return r?.status === 200 && r.body;
-  });
+  until(
+    async () => {
+      const r = await probe(l, 'readyz');
+      return r?.status === 200 && r.body;
+    },
+    { what: 'worker ready', deadline: 180_000, context: () => l.output },
+  );
 
 const EPOCHS = 4;
 
@@ -227,10 +216,13 @@ async function assertRetriedElsewhere(handle: WorkflowHandle, drainedPid: number
 const workerPidOf = (l: Launcher) => Number(/started pids (\d+)/.exec(l.output)?.[1]);
 
 const draining = (l: Launcher) =>
-  until('readiness 503 once draining', l, async () => {
-    const r = await probe(l, 'readyz');
-    return r?.status === 503 && r.body;
-  });
+  until(
+    async () => {
+      const r = await probe(l, 'readyz');
+      return r?.status === 503 && r.body;
+    },
+    { what: 'readiness 503 once draining', deadline: 180_000, context: () => l.output },
+  );
 
 /*
  * The disturbances are timed by what the workers report, never by the clock: each worker
@@ -254,13 +246,21 @@ test('batch pools: SIGTERM and lease end drain the workers mid-training; retried
       assert.equal(readyA.state, 'RUNNING');
       assert.equal(readyA.drainAt, undefined, 'no lease');
       assert.equal((await probe(a, 'livez'))?.status, 200);
-      await until('a checkpoint of the training on the first launcher', a, () => hasCheckpoint('sigterm'));
+      await until(() => hasCheckpoint('sigterm'), {
+        what: 'a checkpoint of the training on the first launcher',
+        deadline: 180_000,
+        context: () => a.output,
+      });
       const pid = workerPidOf(a);
       process.kill(pid, 'SIGSTOP');
       const b = await startLauncher('batch-term');
       a.child.kill('SIGTERM');
       // The launcher forwards the signal; the worker handles it as soon as it runs again.
-      await until('the launcher forwarding SIGTERM', a, async () => /TERM: draining 1 worker/.test(a.output));
+      await until(async () => /TERM: draining 1 worker/.test(a.output), {
+        what: 'the launcher forwarding SIGTERM',
+        deadline: 180_000,
+        context: () => a.output,
+      });
       process.kill(pid, 'SIGCONT');
       const drained = await draining(a);
       assert.ok(['STOPPING', 'DRAINING', 'DRAINED'].includes(drained.state), JSON.stringify(drained));
@@ -300,8 +300,9 @@ test('batch pools: SIGTERM and lease end drain the workers mid-training; retried
     assert.match(c.output, /lease 40 s \(HTCondor MaxRuntime\)/);
     const drainAt = Date.parse(readyC.drainAt!);
     const pid = workerPidOf(c);
-    const first = await until('a checkpoint of the leased worker, or its drain', c, async () =>
-      (await hasCheckpoint('lease')) ? 'checkpoint' : Date.now() >= drainAt && 'drain',
+    const first = await until(
+      async () => ((await hasCheckpoint('lease')) ? 'checkpoint' : Date.now() >= drainAt && 'drain'),
+      { what: 'a checkpoint of the leased worker, or its drain', deadline: 180_000, context: () => c.output },
     );
     // Frozen from its first checkpoint to its drain: the lease's timer fires when it runs again.
     const freeze = first === 'checkpoint' && Date.now() < drainAt;
@@ -386,14 +387,17 @@ async function startSlurm(dir: string): Promise<{ env: Record<string, string>; s
       { stdio: 'ignore' },
     ),
   ];
-  await until('munged', undefined, async () => existsSync(socket));
+  await until(async () => existsSync(socket), { what: 'munged', deadline: 180_000 });
   daemons.push(spawn('slurmctld', ['-D', '-i', '-f', conf], { stdio: 'ignore' }));
   daemons.push(spawn('slurmd', ['-D', '-f', conf], { stdio: 'ignore' }));
   const env = { SLURM_CONF: conf };
-  await until('an idle Slurm node', undefined, async () => {
-    const r = spawnSync('sinfo', ['-h', '-o', '%T'], { env: { ...process.env, ...env }, encoding: 'utf8' });
-    return r.stdout.trim() === 'idle';
-  });
+  await until(
+    async () => {
+      const r = spawnSync('sinfo', ['-h', '-o', '%T'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      return r.stdout.trim() === 'idle';
+    },
+    { what: 'an idle Slurm node', deadline: 180_000 },
+  );
   return { env, stop: () => daemons.forEach((d) => d.kill('SIGTERM')) };
 }
 
@@ -444,31 +448,40 @@ test('Slurm: hepflow-pool.sbatch runs the pool for its --time, its B:TERM drains
     );
     job = submitted.trim().split(';')[0]!;
     const jobOutput = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
-    const pid = await until(
-      'the job starting its worker',
-      undefined,
-      async () => Number(/started pids (\d+)/.exec(jobOutput())?.[1]) || false,
-    );
+    const pid = await until(async () => Number(/started pids (\d+)/.exec(jobOutput())?.[1]) || false, {
+      what: 'the job starting its worker',
+      deadline: 180_000,
+    });
     const lease = Number(/1 gpu worker\(s\), lease (\d+) s \(Slurm job \d+'s time left\)/.exec(jobOutput())?.[1]);
     assert.ok(lease > 120 && lease <= 180, `the lease read from squeue: ${jobOutput()}`);
-    await until('a checkpoint of the training in the Slurm job', undefined, () => hasCheckpoint('slurm'));
+    await until(() => hasCheckpoint('slurm'), {
+      what: 'a checkpoint of the training in the Slurm job',
+      deadline: 180_000,
+    });
     // Frozen until Slurm's warning signal: still training when it lands, however fast it trains.
     process.kill(pid, 'SIGSTOP');
     const local = await startLauncher('batch-slurm');
-    await until('Slurm sending B:TERM, the launcher forwarding it', undefined, async () =>
-      /TERM: draining 1 worker/.test(jobOutput()),
-    );
+    await until(async () => /TERM: draining 1 worker/.test(jobOutput()), {
+      what: 'Slurm sending B:TERM, the launcher forwarding it',
+      deadline: 180_000,
+    });
     process.kill(pid, 'SIGCONT');
-    await until('the job ending', undefined, async () => /exited with status \d+/.test(jobOutput()) && jobOutput());
+    await until(async () => /exited with status \d+/.test(jobOutput()) && jobOutput(), {
+      what: 'the job ending',
+      deadline: 180_000,
+    });
     assert.match(jobOutput(), /\[gpu-0\] .*draining \(SIGTERM\)/);
     assert.match(jobOutput(), /gpu-0 \(pid \d+\) exited with status 0/);
-    const state = await until('the job state', undefined, async () => {
-      const r = spawnSync('scontrol', ['show', 'job', job!], {
-        env: { ...process.env, ...slurm.env },
-        encoding: 'utf8',
-      });
-      return /JobState=(COMPLETED|FAILED|CANCELLED|TIMEOUT)/.exec(r.stdout)?.[0] ?? false;
-    });
+    const state = await until(
+      async () => {
+        const r = spawnSync('scontrol', ['show', 'job', job!], {
+          env: { ...process.env, ...slurm.env },
+          encoding: 'utf8',
+        });
+        return /JobState=(COMPLETED|FAILED|CANCELLED|TIMEOUT)/.exec(r.stdout)?.[0] ?? false;
+      },
+      { what: 'the job state', deadline: 180_000 },
+    );
     assert.equal(state, 'JobState=COMPLETED', jobOutput());
     const r = (await handle.result()) as GridSearchResult;
     assert.equal(r.best.epochsCompleted, EPOCHS);

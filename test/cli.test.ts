@@ -19,6 +19,7 @@ import { freePort } from './helpers/net.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import { HZZ, sharedFile } from './helpers/testdata.js';
+import { until } from './helpers/until.js';
 
 const FORBID_HEAVY = pathToFileURL(path.resolve('dist/test/helpers/forbid-heavy-imports.js')).href;
 
@@ -199,10 +200,14 @@ describe('against a Temporal dev server and an S3 server', () => {
 
   /** Waits until the server's list (visibility, updated asynchronously) shows the workflow. */
   async function listed(id: string): Promise<void> {
-    for (;;) {
-      for await (const w of env.client.workflow.list({ query: `WorkflowId='${id}'` })) if (w.workflowId === id) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(
+      async () => {
+        for await (const w of env.client.workflow.list({ query: `WorkflowId='${id}'` }))
+          if (w.workflowId === id) return true;
+        return false;
+      },
+      { what: `${id} in the server's list`, deadline: 5 * 60_000, every: 100 },
+    );
   }
 
   before(async () => {

@@ -19,6 +19,8 @@ import { startTestS3 } from './helpers/s3-server.js';
 import { freePort } from './helpers/net.js';
 import { trainedModelDir } from './helpers/trained-model.js';
 import { containerEnv, missingDeployTools, renderOverlay } from './helpers/k8s-manifests.js';
+import { polling } from './helpers/test-worker.js';
+import { until } from './helpers/until.js';
 import type { generateWorkflow } from '../workflows/index.js';
 
 const UID = 10001;
@@ -123,15 +125,19 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
   // The probes the manifests point at the health port.
   for (const probe of ['livez', 'readyz']) {
     // Ready once the first poll is out, which may follow the worker's line.
-    let status = 0;
-    for (const until = Date.now() + 120_000; status !== 200 && Date.now() < until; ) {
-      status = await fetch(`http://127.0.0.1:${cpuHealth}/${probe}`).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (status !== 200) await new Promise((r) => setTimeout(r, 500));
-    }
-    assert.equal(status, 200, `/${probe} of a polling worker`);
+    await until(
+      () =>
+        fetch(`http://127.0.0.1:${cpuHealth}/${probe}`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      {
+        holds: (status) => status === 200,
+        what: `/${probe} of a polling worker answering 200`,
+        deadline: 120_000,
+        every: 500,
+      },
+    );
   }
 
   const gpu = await gpuStarted;
@@ -151,12 +157,7 @@ test('the staged image runs its CPU, GPU and inference entry points as a non-roo
     `the CPU worker wrote both files (${keys.join(', ')})`,
   );
 
-  const pollers = await temporal.client.workflowService.describeTaskQueue({
-    namespace: temporal.namespace ?? 'default',
-    taskQueue: { name: GPU_TASK_QUEUE },
-    taskQueueType: 2, // TASK_QUEUE_TYPE_ACTIVITY
-  });
-  assert.ok((pollers.pollers ?? []).length >= 1, 'the GPU worker polls hepflow-gpu');
+  await polling(temporal.client, GPU_TASK_QUEUE);
 
   // The inference service, on a model in the object store as training leaves one.
   const modelDir = await trainedModelDir(path.join(root, 'models'), 'hlf');

@@ -12,9 +12,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { PipelineInput } from '../workflows/pipeline.js';
 import type { PipelineReport } from '../src/stages/report.js';
@@ -27,13 +24,13 @@ import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, type TestWorker } from './helpers/test-worker.js';
 import { REAL_DELPHES, sharedDelphesFile } from './helpers/testdata.js';
 import { trainInThreads } from './helpers/distributed.js';
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let store: Storage;
 
 type Name = keyof typeof REAL_DELPHES;
@@ -49,8 +46,7 @@ before(async () => {
   Object.assign(process.env, s3.env);
   store = storage();
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
-  running = worker.run();
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '2']);
   for (const name of ALL)
     await store.write(
       `s3://${s3.bucket}/delphes/${name}/${REAL_DELPHES[name].file}`,
@@ -59,8 +55,7 @@ before(async () => {
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await s3?.stop();
 });

@@ -14,12 +14,8 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import { buildPhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig } from '../src/ml/models.js';
@@ -39,15 +35,17 @@ import type { PipelineInput } from '../workflows/pipeline.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, startWorkerProcess, type TestWorker, type WorkerProcess } from './helpers/test-worker.js';
+import { until } from './helpers/until.js';
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let store: Storage;
 let dir: string;
 let datasetUri: string;
 const children = new Set<ChildProcess>();
+const shardWorkers = new Set<WorkerProcess>();
 
 before(async () => {
   s3 = await startTestS3();
@@ -60,14 +58,13 @@ before(async () => {
   for (const f of await readdir(local)) await store.write(`${datasetUri}/${f}`, await readFile(path.join(local, f)));
   env = await startTestTemporal();
   // Hosts the workflow, the plan and the aggregation; the shards go to the GPU pool's queue.
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '1']));
-  running = worker.run();
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '1']);
 });
 
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  worker?.shutdown();
-  await running;
+  await Promise.all([...shardWorkers].map((w) => w.kill()));
+  await worker?.stop();
   await env?.teardown();
   await s3?.stop();
   await rm(dir, { recursive: true, force: true });
@@ -82,27 +79,14 @@ const processEnv = () => ({
   HEPFLOW_STACK: 'none',
 });
 
-function shardWorkerProcess(): ChildProcess {
-  const script = fileURLToPath(new URL('../workers/gpu-worker.js', import.meta.url));
-  const child = spawn(process.execPath, [script], {
-    env: processEnv(),
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.add(child);
-  return child;
+function shardWorkerProcess(): WorkerProcess {
+  const w = startWorkerProcess(env, 'gpu', s3.env);
+  shardWorkers.add(w);
+  return w;
 }
 
 // 16 epochs: at 8 the spread between random initialisations alone reaches ±0.005 on this small set.
 const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 16, backend: 'wasm' });
-
-/** Polls until `check` holds: the only waiting here, on observable state, never on a time. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10 * 60_000;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `gave up waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 test("two worker processes train one model; one killed mid-round costs only that shard's round", {
   timeout: 40 * 60_000,
@@ -110,9 +94,10 @@ test("two worker processes train one model; one killed mid-round costs only that
   // The timeout is a guard, not a measure: this run took 11 minutes at a load average of 20 on 2 cores.
   const outputUri = `s3://${s3.bucket}/runs/killed`;
   const input: DistributedTrainInput = {
-    // Twice the pipeline's heartbeat timeout, which a loaded machine cannot miss by accident
-    // (the worker passes heartbeats on every 5 s, maxHeartbeatThrottleInterval): the killed
-    // shard is retried a minute after its last one.
+    // The killed shard is retried this long after its last heartbeat, which the test waits
+    // out. Four of the worker's 5-s heartbeats (maxHeartbeatThrottleInterval): a loaded
+    // machine does not miss that many, and if a live shard timed out all the same, its retry
+    // would be one more the assertions below allow for.
     runId: 'killed',
     datasetUri,
     outputUri,
@@ -120,9 +105,23 @@ test("two worker processes train one model; one killed mid-round costs only that
     workers: 2,
     localSteps: 8,
     pool: 'gpu',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: '20 seconds',
     roundsPerRun: 10,
   };
+  // The single-worker reference, trained meanwhile: the run below leaves the CPU idle
+  // while it waits out the killed shard's heartbeat timeout.
+  const singleEvaluated = trainRun(
+    { runId: 'single', datasetUri, outputUri: `s3://${s3.bucket}/runs/single`, config },
+    { log: () => undefined },
+  ).then((single) =>
+    evaluateOnTestSet({
+      modelUri: single.modelUri,
+      datasetUri,
+      outputUri: `s3://${s3.bucket}/runs/single/evaluation`,
+    }),
+  );
+  // Awaited below; should the test fail first, its failure is not an unhandled rejection.
+  singleEvaluated.catch(() => undefined);
   const a = shardWorkerProcess();
   const b = shardWorkerProcess();
   const handle = await env.client.workflow.start('distributedTrainWorkflow', {
@@ -132,23 +131,25 @@ test("two worker processes train one model; one killed mid-round costs only that
   });
   const layout = runLayout(outputUri);
   // Round 0 is complete and both shards of a later round are running (one per process).
-  await until('a round with both shards running', async () => {
-    if (!(await store.head(layout.start(1).state))) return false;
-    const { raw } = await handle.describe();
-    // A heartbeat means the shard is training (each process runs one activity at a time).
-    const training = (raw.pendingActivities ?? []).filter(
-      (p) => p.activityType?.name === 'trainShardRound' && p.heartbeatDetails != null,
-    );
-    return training.length === 2;
-  });
-  a.kill('SIGKILL');
-  await new Promise((r) => a.once('exit', r));
+  await until(
+    async () => {
+      if (!(await store.head(layout.start(1).state))) return false;
+      const { raw } = await handle.describe();
+      // A heartbeat means the shard is training (each process runs one activity at a time).
+      const training = (raw.pendingActivities ?? []).filter(
+        (p) => p.activityType?.name === 'trainShardRound' && p.heartbeatDetails != null,
+      );
+      return training.length === 2;
+    },
+    { what: 'a round with both shards running', deadline: 10 * 60_000 },
+  );
+  await a.kill();
   let r: DistributedTrainResult;
   try {
     r = await handle.result();
   } finally {
-    b.kill('SIGTERM');
-    await new Promise((res) => b.once('exit', res));
+    b.child.kill('SIGTERM');
+    await b.exited;
   }
   assert.equal(r.epochsCompleted, 16);
   assert.equal(
@@ -157,12 +158,15 @@ test("two worker processes train one model; one killed mid-round costs only that
   );
   // The history was continued as new (10 rounds per run) and a shard was retried after the kill.
   const runIds: string[] = [];
-  await until('the runs to be listed', async () => {
-    runIds.length = 0;
-    for await (const h of env.client.workflow.list({ query: `WorkflowId = 'distributed-killed'` }))
-      runIds.push(h.runId);
-    return runIds.length >= 2;
-  });
+  await until(
+    async () => {
+      runIds.length = 0;
+      for await (const h of env.client.workflow.list({ query: `WorkflowId = 'distributed-killed'` }))
+        runIds.push(h.runId);
+      return runIds.length >= 2;
+    },
+    { what: 'the runs to be listed', deadline: 10 * 60_000 },
+  );
   let retried = false;
   for (const runId of runIds) {
     const history = await env.client.workflow.getHandle('distributed-killed', runId).fetchHistory();
@@ -171,15 +175,7 @@ test("two worker processes train one model; one killed mid-round costs only that
   assert.ok(retried, 'a shard activity was retried after its worker was killed');
   // Complete and equal in quality: the model evaluates like single-worker training's.
   const e = await evaluateOnTestSet({ modelUri: r.modelUri, datasetUri, outputUri: `${outputUri}/evaluation` });
-  const single = await trainRun(
-    { runId: 'single', datasetUri, outputUri: `s3://${s3.bucket}/runs/single`, config },
-    { log: () => undefined },
-  );
-  const es = await evaluateOnTestSet({
-    modelUri: single.modelUri,
-    datasetUri,
-    outputUri: `s3://${s3.bucket}/runs/single/evaluation`,
-  });
+  const es = await singleEvaluated;
   t.diagnostic(
     `single ${JSON.stringify(es.auc)}; distributed (killed worker) ${JSON.stringify(e.auc)}; totals ${JSON.stringify(r.totals)}`,
   );
@@ -212,16 +208,22 @@ test('cancelling the workflow cancels the round in flight and starts no further 
       args: [input],
     });
     const layout = runLayout(outputUri);
-    await until('round 1 to start', async () => (await store.head(layout.start(1).state)) !== undefined);
+    await until(async () => (await store.head(layout.start(1).state)) !== undefined, {
+      what: 'round 1 to start',
+      deadline: 10 * 60_000,
+    });
     // Freeze the pool's only worker: its shards can no longer finish, so the run stops
     // advancing whatever the machine's speed (a round of the fused HLF step takes
     // milliseconds), and the workflow ends up waiting on pool activities alone.
-    w.kill('SIGSTOP');
+    w.child.kill('SIGSTOP');
     const poolActivities = new Set(['trainShardRound', 'validateRoundPart']);
-    await until('the run to wait on the frozen pool only', async () => {
-      const pending = (await handle.describe()).raw.pendingActivities ?? [];
-      return pending.length > 0 && pending.every((p) => poolActivities.has(p.activityType?.name ?? ''));
-    });
+    await until(
+      async () => {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        return pending.length > 0 && pending.every((p) => poolActivities.has(p.activityType?.name ?? ''));
+      },
+      { what: 'the run to wait on the frozen pool only', deadline: 10 * 60_000 },
+    );
     let started = 1;
     while ((await store.head(layout.start(started + 1).state)) !== undefined) started++;
     await handle.cancel();
@@ -238,9 +240,9 @@ test('cancelling the workflow cancels the round in flight and starts no further 
     assert.equal(await store.head(layout.start(started + 1).state), undefined, 'training did not go on');
   } finally {
     // A stopped process handles SIGTERM only once it runs again.
-    w.kill('SIGCONT');
-    w.kill('SIGTERM');
-    await new Promise((r) => w.once('exit', r));
+    w.child.kill('SIGCONT');
+    w.child.kill('SIGTERM');
+    await w.exited;
   }
 });
 
@@ -390,7 +392,10 @@ test('setWorkers through the Temporal client changes the number of workers from 
     args: [input],
   });
   // Round 1 has started: the run has rounds to go (several per epoch), so the signal lands before its end.
-  await until('round 1 to start', async () => (await store.head(runLayout(outputUri).start(1).state)) !== undefined);
+  await until(async () => (await store.head(runLayout(outputUri).start(1).state)) !== undefined, {
+    what: 'round 1 to start',
+    deadline: 10 * 60_000,
+  });
   await handle.signal(setWorkersSignal, 0);
   await handle.signal(setWorkersSignal, 3);
   const r = await handle.result();

@@ -11,9 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { storage } from '../src/storage/index.js';
 import { sharedTestData } from './helpers/testdata.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
@@ -22,6 +19,7 @@ import type { FeaturesResult } from '../workflows/features.js';
 import type { PrepareFileFeaturesResult } from '../src/stages/features.js';
 import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, type TestWorker } from './helpers/test-worker.js';
 
 const DELPHES_DIR = path.join(path.dirname(sharedTestData), 'delphes');
 const PROCESSES = ['qcd', 'ttbar', 'wjets'] as const;
@@ -38,8 +36,7 @@ const SELECTED: Record<string, number> = {
 
 let server: TestHttpServer;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let out: string;
 
 before(async () => {
@@ -52,13 +49,11 @@ before(async () => {
   }
   server = await startHttpServer('rclone', path.join(out, 'served'));
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
-  running = worker.run();
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '2']);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await server?.stop();
   rmSync(out, { recursive: true, force: true });

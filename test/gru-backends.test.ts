@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FusedGru, resolveGruImplementation } from '../src/ml/gru/index.js';
-import { mixedMask, randomArray, relError } from './gru-reference.js';
+import { mixedMask, randomArray, relError } from './helpers/gru-reference.js';
 
 const B = 7;
 const T = 9;

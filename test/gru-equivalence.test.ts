@@ -11,7 +11,7 @@ import {
   randomArray,
   relError,
   resetAfterReference,
-} from './gru-reference.js';
+} from './helpers/gru-reference.js';
 
 const TOL = 1e-5;
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/ml/backend.js';
 import type { GruInputs, GruKernelConfig, GruSequenceInputs } from '../src/ml/gru/index.js';
-import { availableKernels, hardSigmoid, randomArray, relError, resetAfterReference } from './gru-reference.js';
+import { availableKernels, hardSigmoid, randomArray, relError, resetAfterReference } from './helpers/gru-reference.js';
 
 await initBackend('cpu');
 

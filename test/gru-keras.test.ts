@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FusedGru } from '../src/ml/gru/index.js';
-import { availableKernels, randomArray, relError } from './gru-reference.js';
+import { availableKernels, randomArray, relError } from './helpers/gru-reference.js';
 
 const ROOT = process.cwd();
 const PYTHON = path.join(ROOT, '.tools/venv/bin/python');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { FusedGru, resolveGruImplementation } from '../src/ml/gru/index.js';
-import { availableKernels, randomArray } from './gru-reference.js';
+import { availableKernels, randomArray } from './helpers/gru-reference.js';
 
 const N = 96;
 const T = 12;

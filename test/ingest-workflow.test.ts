@@ -2,22 +2,19 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { workerOptions } from '../workers/worker-options.js';
-import { createPoolWorker } from '../workers/pool-worker.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { IngestInput } from '../workflows/ingest.js';
 import type { FanOutResult, FileResult } from '../src/contract/fan-out.js';
 import type { TreeSummary } from '../src/root/tree-summary.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, type TestWorker } from './helpers/test-worker.js';
 import { DELPHES, HZZ, ZMUMU, sharedFile } from './helpers/testdata.js';
 
 const TASK_QUEUE = 'test-ingest';
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let store: Storage;
 
 before(async () => {
@@ -25,12 +22,13 @@ before(async () => {
   Object.assign(process.env, s3.env);
   store = storage();
   env = await startTestTemporal();
-  worker = await createPoolWorker(
-    env.nativeConnection,
-    env.namespace ?? 'default',
-    workerOptions('cpu', ['--task-queue', TASK_QUEUE, '--max-activities', '4', '--max-workflow-tasks', '10'], {}),
+  worker = await startPoolWorker(
+    env,
+    'cpu',
+    ['--task-queue', TASK_QUEUE, '--max-activities', '4', '--max-workflow-tasks', '10'],
+    undefined,
+    {},
   );
-  running = worker.run();
   const hzz = `s3://${s3.bucket}/in/hzz/`;
   for (const name of HZZ.files) await store.write(hzz + name, readFileSync(sharedFile(name)));
   const whole = readFileSync(sharedFile('uproot-HZZ.root'));
@@ -41,8 +39,7 @@ before(async () => {
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await s3?.stop();
 });

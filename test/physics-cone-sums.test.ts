@@ -11,8 +11,8 @@ import { resolve } from 'node:path';
 import { ConeIndex, PairConeSums, TRACK_PT_MIN, TOWER_ET_MIN } from '../src/physics/isolation.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
 import type { DelphesEvent } from '../src/contract/delphes-event.js';
-import { makeEvent } from './physics-fixtures.js';
-import { repoRoot } from './root-writer-helpers.js';
+import { makeEvent } from './helpers/physics-fixtures.js';
+import { repoRoot } from './helpers/root-writer-helpers.js';
 import { localSource } from './helpers/testdata.js';
 
 /** Compares both methods on one event; returns the number of candidates checked. */

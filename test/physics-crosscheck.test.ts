@@ -17,7 +17,7 @@ import { FileSink } from '../src/root/writer/sink.js';
 import { readDelphesEvents } from '../src/delphes/reader.js';
 import { prepareFeatures, withEntries } from '../src/physics/prepare.js';
 import { HLF_NAMES, type FeatureRow } from '../src/physics/schema.js';
-import { makeEvent, FILLER, type EventSpec } from './physics-fixtures.js';
+import { makeEvent, FILLER, type EventSpec } from './helpers/physics-fixtures.js';
 import { localSource } from './helpers/testdata.js';
 
 const PYTHON = resolve('.tools/venv/bin/python');

@@ -4,7 +4,7 @@ import { FeatureExtractor } from '../src/physics/features.js';
 import { HLF } from '../src/physics/hlf.js';
 import { MASS_KAON, MASS_PION } from '../src/physics/kinematics.js';
 import { PARTICLE_FEATURE_NAMES, N_PARTICLE_FEATURES as F } from '../src/physics/schema.js';
-import { makeEvent, FILLER, type EventSpec } from './physics-fixtures.js';
+import { makeEvent, FILLER, type EventSpec } from './helpers/physics-fixtures.js';
 
 const fr = Math.fround;
 const close = (a: number, b: number, tol = 1e-5, what = '') =>

@@ -19,8 +19,8 @@ import type { DelphesEvent } from '../src/contract/delphes-event.js';
 import { FeatureExtractor, type EventFeatureExtractor } from '../src/physics/features.js';
 import { loadFeaturesAddon } from '../src/physics/features-native.js';
 import { resolveFeatureImplementation } from '../src/physics/extractor.js';
-import { makeEvent } from './physics-fixtures.js';
-import { repoRoot } from './root-writer-helpers.js';
+import { makeEvent } from './helpers/physics-fixtures.js';
+import { repoRoot } from './helpers/root-writer-helpers.js';
 import { localSource } from './helpers/testdata.js';
 
 const addon = loadFeaturesAddon();

@@ -1,9 +1,9 @@
 /**
- * The benchmark's Python peer of the feature stage (test/python/features_peer.py:
+ * The benchmark's Python peer of the feature stage (bench/peers/features_peer.py:
  * uproot + numba + pyarrow) must write the same feature file as hepflow, value for
  * value, or the benchmark compares different work. Checked here on a generated file
  * (with the crosscheck's edge cases: φ wrap, thresholds, several leptons) and on a
- * real Delphes file with pile-up, with test/python/features_compare.py (schema, rows,
+ * real Delphes file with pile-up, with bench/peers/features_compare.py (schema, rows,
  * lineage columns, every float within float32 precision).
  */
 import { test } from 'node:test';
@@ -18,8 +18,8 @@ import { DelphesFileWriter } from '../src/delphes/writer.js';
 import { FileSink } from '../src/root/writer/sink.js';
 import { Storage } from '../src/storage/index.js';
 import { writeFeatureFile } from '../src/stages/features.js';
-import { makeEvent, FILLER } from './physics-fixtures.js';
-import { repoRoot } from './root-writer-helpers.js';
+import { makeEvent, FILLER } from './helpers/physics-fixtures.js';
+import { repoRoot } from './helpers/root-writer-helpers.js';
 
 const PYTHON = resolve(repoRoot(), '.tools/venv/bin/python');
 
@@ -41,12 +41,12 @@ async function hepflowAndPeer(
   );
   execFileSync(
     PYTHON,
-    ['test/python/features_peer.py', root, theirs, '--label', '1', '--class', 'ttbar', '--source-uri', uri],
+    ['bench/peers/features_peer.py', root, theirs, '--label', '1', '--class', 'ttbar', '--source-uri', uri],
     { cwd: repoRoot(), encoding: 'utf8' },
   );
   let out: string;
   try {
-    out = execFileSync(PYTHON, ['test/python/features_compare.py', ours, theirs], {
+    out = execFileSync(PYTHON, ['bench/peers/features_compare.py', ours, theirs], {
       cwd: repoRoot(),
       encoding: 'utf8',
     });

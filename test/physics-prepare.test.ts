@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { prepareFeatures, withEntries, type EventWithEntry } from '../src/physics/prepare.js';
 import { HLF } from '../src/physics/hlf.js';
 import { N_PARTICLE_FEATURES, type FeatureRow } from '../src/physics/schema.js';
-import { makeEvent, FILLER, type EventSpec } from './physics-fixtures.js';
+import { makeEvent, FILLER, type EventSpec } from './helpers/physics-fixtures.js';
 
 const good: EventSpec = { electrons: [{ pt: 40, eta: 0, phi: 0, charge: 1 }], met: { met: 20, phi: 2 }, ...FILLER };
 const noLepton: EventSpec = { ...FILLER };

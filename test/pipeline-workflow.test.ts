@@ -1,12 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { PipelineInput } from '../workflows/pipeline.js';
 import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search.js';
@@ -18,11 +12,12 @@ import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { ModelRegistry } from '../src/registry/registry.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, startWorkerProcess, type TestWorker } from './helpers/test-worker.js';
+import { until } from './helpers/until.js';
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let store: Storage;
 let report: PipelineReport & { reportUri: string; registered: { name: string; version: number; modelUri: string }[] };
 
@@ -31,13 +26,11 @@ before(async () => {
   Object.assign(process.env, s3.env);
   store = storage();
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
-  running = worker.run();
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '2']);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await s3?.stop();
 });
@@ -123,20 +116,7 @@ test('datasetWorkflow builds a capped dev dataset and the full one from the same
   assert.ok(await store.head(`${work()}/datasets/full/metadata.json`));
 });
 
-function gpuWorkerProcess(): ChildProcess {
-  const script = fileURLToPath(new URL('../workers/gpu-worker.js', import.meta.url));
-  const child = spawn(process.execPath, [script], {
-    env: {
-      ...process.env,
-      ...s3.env,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: 'default',
-      HEPFLOW_STACK: 'none',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return child;
-}
+const gpuWorkerProcess = () => startWorkerProcess(env, 'gpu', s3.env);
 
 test('training on the GPU pool survives a killed worker: the retry resumes from the last checkpoint', async () => {
   const input: GridSearchInput = {
@@ -145,9 +125,11 @@ test('training on the GPU pool survives a killed worker: the retry resumes from 
     spec: { kind: 'particle-sequence', model: { maxLen: 40 }, training: { epochs: 5, batchSize: 16 } },
     grid: {},
     pool: 'gpu',
-    // No short heartbeat timeout: the policy's default holds on a loaded machine (the
-    // activity heartbeats from a timer, loading included), and the kill below waits for
-    // an observable checkpoint rather than for time to pass.
+    // The retry starts this long after the killed worker's last heartbeat, which the test
+    // waits out: four of the activity's 5-s timer heartbeats (loading included), fewer than
+    // a loaded machine misses, against the policy's 30 s. The kill itself waits for an
+    // observable checkpoint rather than for time to pass.
+    heartbeatTimeout: '20 seconds',
   };
   const first = gpuWorkerProcess();
   const handle = await env.client.workflow.start('gridSearchWorkflow', {
@@ -156,17 +138,14 @@ test('training on the GPU pool survives a killed worker: the retry resumes from 
     args: [input],
   });
   const checkpoints = `${work()}/crash/runs/default/checkpoints/`;
-  const deadline = Date.now() + 120_000;
-  const hasCheckpoint = async () => {
-    for await (const o of store.list(checkpoints)) if (o.uri.endsWith('/COMPLETE')) return true;
-    return false;
-  };
-  while (!(await hasCheckpoint())) {
-    assert.ok(Date.now() < deadline, 'no checkpoint within 2 minutes');
-    await sleep(200);
-  }
-  first.kill('SIGKILL');
-  await new Promise((r) => first.once('exit', r));
+  await until(
+    async () => {
+      for await (const o of store.list(checkpoints)) if (o.uri.endsWith('/COMPLETE')) return true;
+      return false;
+    },
+    { what: `a complete checkpoint under ${checkpoints}`, deadline: 10 * 60_000 },
+  );
+  await first.kill();
   const second = gpuWorkerProcess();
   try {
     const r = (await handle.result()) as GridSearchResult;
@@ -185,7 +164,7 @@ test('training on the GPU pool survives a killed worker: the retry resumes from 
     );
     for (const auc of Object.values(r.evaluation.auc)) assert.ok(auc > 0.5, `AUC ${auc}`);
   } finally {
-    second.kill('SIGTERM');
-    await new Promise((r) => second.once('exit', r));
+    second.child.kill('SIGTERM');
+    await second.exited;
   }
 });

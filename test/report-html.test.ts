@@ -6,10 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { Browser, Page } from 'playwright-core';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import type { PipelineInput } from '../workflows/pipeline.js';
 import type { PipelineReport } from '../src/stages/report.js';
@@ -24,6 +21,7 @@ import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { chromiumPath, launchChromium } from '../infra/browser.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, type TestWorker } from './helpers/test-worker.js';
 import { REAL_DELPHES, sharedDelphesFile } from './helpers/testdata.js';
 
 // The HTML report of a real pipeline run on the real Delphes files, read back in a headless browser.
@@ -42,8 +40,7 @@ const noBrowser = browserPath
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let store: Storage;
 let browser: Browser | undefined;
 let tmp: string;
@@ -58,8 +55,7 @@ before(async () => {
   store = storage();
   tmp = await mkdtemp(path.join(os.tmpdir(), 'hepflow-report-html-'));
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
-  running = worker.run();
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '2']);
   for (const name of SAMPLES)
     await store.write(
       `${dir(name)}${REAL_DELPHES[name].file}`,
@@ -70,8 +66,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await s3?.stop();
   if (tmp) await rm(tmp, { recursive: true, force: true });

@@ -23,9 +23,9 @@ import { projectRoot } from '../src/paths.js';
 import { describeDeployment, versionDrainage, versionTaskQueues } from '../src/temporal/deployments.js';
 import { deploymentOptions } from '../src/temporal/versioning.js';
 import { bundleWorkflows } from '../src/temporal/workflow-bundle.js';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { runTestWorker, startPoolWorker, type TestWorker } from './helpers/test-worker.js';
+import { until } from './helpers/until.js';
 import {
   deferred,
   pipelineInput,
@@ -51,17 +51,6 @@ function hepflow(args: string[], env: Record<string, string>): Promise<string> {
         error ? reject(new Error(`hepflow ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
     );
   });
-}
-
-/** Polls `check` every 200 ms until it returns a value; the deadline only bounds a hang. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, deadlineMs = 60_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const pinnedTo = async (client: Client, workflowId: string) => {
@@ -92,7 +81,7 @@ test('a pipeline in flight finishes on the build it started on while new runs st
       'matching.wv.VersionDrainageStatusVisibilityGracePeriod="1s"',
     ],
   });
-  const workers: { worker: Worker; running: Promise<void> }[] = [];
+  const workers: TestWorker[] = [];
   try {
     const { client } = env;
     const deploymentName = `upgrade-${randomUUID().slice(0, 8)}`;
@@ -113,12 +102,10 @@ test('a pipeline in flight finishes on the build it started on while new runs st
 
     const taskQueue = `upgrade-cpu-${randomUUID()}`;
     const gpuTaskQueue = `upgrade-gpu-${randomUUID()}`;
-    const start = (workerOptions: Parameters<typeof Worker.create>[0]) => {
-      const created = Worker.create(workerOptions).then((worker) => {
-        workers.push({ worker, running: worker.run() });
-        return worker;
-      });
-      return created;
+    const start = async (workerOptions: Parameters<typeof Worker.create>[0]) => {
+      const w = runTestWorker(await Worker.create(workerOptions));
+      workers.push(w);
+      return w.worker;
     };
     const trainedFor: string[] = [];
     const stubs = pipelineStubs({
@@ -154,21 +141,19 @@ test('a pipeline in flight finishes on the build it started on while new runs st
         },
       });
     const polled = (buildId: string) =>
-      eventually(`workers of ${buildId} to poll`, async () =>
-        (await versionTaskQueues(client, deploymentName, buildId))?.length ? true : undefined,
-      );
+      until(async () => (await versionTaskQueues(client, deploymentName, buildId))?.length, {
+        what: `workers of ${buildId} to poll`,
+        deadline: 5 * 60_000,
+      });
 
     // The pool's own worker, as `hepflow worker cpu` makes it from the environment, reports build A.
-    const poolWorker = await createPoolWorker(
-      env.nativeConnection,
-      'default',
-      workerOptions('cpu', ['--task-queue', taskQueue], {
-        HEPFLOW_WORKER_VERSIONING: '1',
-        HEPFLOW_DEPLOYMENT_NAME: deploymentName,
-      }),
-    );
-    assert.deepEqual(poolWorker.options.workerDeploymentOptions, versionA);
-    await poolWorker.runUntil(polled(a));
+    const poolWorker = await startPoolWorker(env, 'cpu', ['--task-queue', taskQueue], undefined, {
+      HEPFLOW_WORKER_VERSIONING: '1',
+      HEPFLOW_DEPLOYMENT_NAME: deploymentName,
+    });
+    assert.deepEqual(poolWorker.worker.options.workerDeploymentOptions, versionA);
+    await polled(a);
+    await poolWorker.stop();
     // The test's build-A workers (the same bundle, stubbed activities) take over.
     await cpuWorker(bundleA, versionA, true);
     await assert.rejects(hepflow(['workers', 'promote', `${a}-unknown`], cli), /no worker of .* has polled yet/);
@@ -189,9 +174,10 @@ test('a pipeline in flight finishes on the build it started on while new runs st
     const promoted = await hepflow(['workers', 'promote', b], cli);
     assert.match(promoted, new RegExp(`${b} is current \\(was ${a}\\)`));
     // A keeps a run pinned to it: it drains, it is not drained.
-    await eventually('A to be draining', async () =>
-      (await versionDrainage(client, deploymentName, a)) === 'DRAINING' ? true : undefined,
-    );
+    await until(async () => (await versionDrainage(client, deploymentName, a)) === 'DRAINING', {
+      what: 'A to be draining',
+      deadline: 5 * 60_000,
+    });
 
     const fresh = await client.workflow.start<typeof pipelineWorkflow>('pipelineWorkflow', {
       taskQueue,
@@ -238,9 +224,10 @@ test('a pipeline in flight finishes on the build it started on while new runs st
       (e: Error) => e.name === 'DeterminismViolationError',
     );
 
-    await eventually('A to be drained', async () =>
-      (await versionDrainage(client, deploymentName, a)) === 'DRAINED' ? true : undefined,
-    );
+    await until(async () => (await versionDrainage(client, deploymentName, a)) === 'DRAINED', {
+      what: 'A to be drained',
+      deadline: 5 * 60_000,
+    });
     const [json, text] = await Promise.all([
       hepflow(['workers', 'status', '--json'], cli),
       hepflow(['workers', 'status'], cli),
@@ -260,8 +247,7 @@ test('a pipeline in flight finishes on the build it started on while new runs st
     );
     assert.match(text, new RegExp(`\\n {2}${a} {2}DRAINED`));
   } finally {
-    for (const w of workers) w.worker.shutdown();
-    await Promise.all(workers.map((w) => w.running));
+    await Promise.all(workers.map((w) => w.stop()));
     await env.teardown();
   }
 });

@@ -9,7 +9,7 @@ import { readDelphesEvents } from '../src/delphes/reader.js';
 import { FileSink } from '../src/root/writer/index.js';
 import { DELPHES_CLASSES, DelphesFileWriter } from '../src/delphes/writer.js';
 import type { RandomAccessSource } from '../src/storage/random-access.js';
-import { jsrootDump, REAL_DELPHES, uprootDump, type UprootDump, type Value } from './root-writer-helpers.js';
+import { jsrootDump, REAL_DELPHES, uprootDump, type UprootDump, type Value } from './helpers/root-writer-helpers.js';
 
 /** Expected per-entry values of every written leaf branch, from the events. */
 function expectedBranches(events: DelphesEvent[]): Record<string, Value[]> {

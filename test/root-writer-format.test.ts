@@ -10,7 +10,7 @@ import { MAX_BLOCK, rootCompress } from '../src/root/writer/compression.js';
 import { basic, base, classChecksum, StreamerRegistry, type ClassInfo } from '../src/root/writer/streamers.js';
 import { keyHeaderLength, writeKeyHeader } from '../src/root/writer/tfile.js';
 import { createTreeWriter, FileSink } from '../src/root/writer/index.js';
-import { jsrootDump, uprootDump } from './root-writer-helpers.js';
+import { jsrootDump, uprootDump } from './helpers/root-writer-helpers.js';
 
 let dir: string;
 before(async () => {

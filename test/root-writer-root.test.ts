@@ -14,7 +14,7 @@ import { eventStream } from '../src/generator/index.js';
 import { DELPHES_BRANCHES, type DelphesEvent } from '../src/contract/delphes-event.js';
 import { createTreeWriter, FileSink } from '../src/root/writer/index.js';
 import { DELPHES_CLASSES, DelphesFileWriter } from '../src/delphes/writer.js';
-import { BRANCHES, makeEntries, repoRoot } from './root-writer-helpers.js';
+import { BRANCHES, makeEntries, repoRoot } from './helpers/root-writer-helpers.js';
 
 const run = promisify(execFile);
 const ROOT_PYTHON = process.env['HEPFLOW_ROOT_PYTHON'];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTreeWriter, FileSink } from '../src/root/writer/index.js';
-import { BRANCHES, jsrootDump, makeEntries, uprootDump, type Value } from './root-writer-helpers.js';
+import { BRANCHES, jsrootDump, makeEntries, uprootDump, type Value } from './helpers/root-writer-helpers.js';
 
 let dir: string;
 before(async () => {

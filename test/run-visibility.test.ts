@@ -5,13 +5,9 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { trainActivities } from '../activities/train.js';
 import { storage } from '../src/storage/index.js';
 import type { PipelineInput, PipelineModel } from '../workflows/pipeline.js';
@@ -26,12 +22,13 @@ import { collectProgress, followRun, queuesOf, renderProgress } from '../cli/run
 import { statusCommand } from '../cli/commands/status.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, startQueueWorker, type TestWorker } from './helpers/test-worker.js';
+import { until } from './helpers/until.js';
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 
 before(async () => {
   s3 = await startTestS3();
@@ -40,26 +37,14 @@ before(async () => {
   client = env.client;
   // The CLI's status command connects the standard way.
   Object.assign(process.env, { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', HEPFLOW_STACK: 'none' });
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
-  running = worker.run();
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '2']);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await s3?.stop();
 });
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 10 * 60_000;
-  for (;;) {
-    const r = await check();
-    if (r) return r;
-    assert.ok(Date.now() < deadline, `gave up waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** A writable stream that keeps what is written, as a terminal would show it (no TTY). */
 function capture(): Writable & { text: () => string } {
@@ -115,11 +100,14 @@ test('a finished pipeline: search attributes listable by query, memo, summaries,
 
   // Listable with a visibility query on the new columns (visibility follows the run shortly after).
   const query = `WorkflowType = 'pipelineWorkflow' AND HepflowStage = 'done' AND HepflowModel = 'hlf' AND HepflowBestAuc > 0.5 AND HepflowSamples = 'generated'`;
-  const listed = await until('the pipeline in the visibility store', async () => {
-    const ids: string[] = [];
-    for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
-    return ids.length > 0 ? ids : undefined;
-  });
+  const listed = await until(
+    async () => {
+      const ids: string[] = [];
+      for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
+      return ids.length > 0 ? ids : undefined;
+    },
+    { what: 'the pipeline in the visibility store', deadline: 10 * 60_000 },
+  );
   assert.deepEqual(listed, [PIPELINE_ID]);
   const grids: string[] = [];
   for await (const w of client.workflow.list({
@@ -179,13 +167,9 @@ test('a finished pipeline: search attributes listable by query, memo, summaries,
 
 test('cancelling a grid search ends it CANCELED and stops its training between two batches', async () => {
   assert.ok(datasetUri, "needs the first test's dataset");
-  const queue = 'visible-training';
   let outcome: unknown;
   const { trainModel } = trainActivities({ storage: storage(), env: process.env });
-  const trainer = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue: queue,
+  const trainer = await startQueueWorker(env, 'visible-training', {
     maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
     activities: {
       trainModel: async (input: Parameters<typeof trainModel>[0]) => {
@@ -198,7 +182,6 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
       },
     },
   });
-  const trainerRunning = trainer.run();
   try {
     // More epochs than any test machine finishes: only the cancel ends it.
     const input: GridSearchInput = {
@@ -208,7 +191,7 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
       spec: { kind: 'hlf', training: { epochs: 100_000 } },
       grid: { batch: [32] },
       pool: 'gpu',
-      gpuTaskQueue: queue,
+      gpuTaskQueue: trainer.taskQueue,
     };
     const handle = await client.workflow.start('gridSearchWorkflow', {
       taskQueue: CPU_TASK_QUEUE,
@@ -216,12 +199,15 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
       args: [input],
     });
     // The heartbeat says how far training is, with totals and the grid point.
-    const beat = await until('a training heartbeat with progress', async () => {
-      const { raw } = await handle.describe();
-      const payloads = raw.pendingActivities?.[0]?.heartbeatDetails?.payloads;
-      const h = payloads ? defaultPayloadConverter.fromPayload<TrainHeartbeat | undefined>(payloads[0]!) : undefined;
-      return h?.epochs ? h : undefined;
-    });
+    const beat = await until(
+      async () => {
+        const { raw } = await handle.describe();
+        const payloads = raw.pendingActivities?.[0]?.heartbeatDetails?.payloads;
+        const h = payloads ? defaultPayloadConverter.fromPayload<TrainHeartbeat | undefined>(payloads[0]!) : undefined;
+        return h?.epochs ? h : undefined;
+      },
+      { what: 'a training heartbeat with progress', deadline: 10 * 60_000 },
+    );
     assert.equal(beat.epochs, 100_000);
     assert.ok(beat.batchesPerEpoch > 0, `batches per epoch ${beat.batchesPerEpoch}`);
     assert.match(beat.point, /^b32/);
@@ -247,8 +233,7 @@ test('cancelling a grid search ends it CANCELED and stops its training between t
     assert.ok(outcome instanceof CancelledFailure, `training ended with ${String(outcome)}`);
     assert.match((outcome as Error).message, /stopped during epoch \d+ before batch \d+/);
   } finally {
-    trainer.shutdown();
-    await trainerRunning;
+    await trainer.stop();
   }
 });
 
@@ -277,10 +262,16 @@ test('a pipeline waiting on a queue without workers: warned about by the display
     intervalMs: 200,
     out,
   });
-  await until('the warning', async () => out.text().includes('warning:'));
+  await until(async () => out.text().includes('warning:'), { what: 'the warning', deadline: 10 * 60_000 });
   // Training is scheduled on the queue nobody serves: the run waits there.
-  await until('the training stage', async () => (await handle.query(progressQuery)).stage === 'training');
-  await until('the display at the training stage', async () => /pipeline: training/.test(out.text()));
+  await until(async () => (await handle.query(progressQuery)).stage === 'training', {
+    what: 'the training stage',
+    deadline: 10 * 60_000,
+  });
+  await until(async () => /pipeline: training/.test(out.text()), {
+    what: 'the display at the training stage',
+    deadline: 10 * 60_000,
+  });
   stop();
   await following;
   const text = out.text();
@@ -291,7 +282,6 @@ test('a pipeline waiting on a queue without workers: warned about by the display
   assert.doesNotMatch(text, /no worker on hepflow-cpu/, 'the CPU queue has a worker');
 
   await until(
-    'the grid search at its training stage',
     async () =>
       (
         await client.workflow
@@ -299,6 +289,7 @@ test('a pipeline waiting on a queue without workers: warned about by the display
           .query(progressQuery)
           .catch(() => undefined)
       )?.stage === 'training',
+    { what: 'the grid search at its training stage', deadline: 10 * 60_000 },
   );
   const status = capture();
   await statusCommand('visible-waiting', { out: status });
@@ -312,7 +303,10 @@ test('a pipeline waiting on a queue without workers: warned about by the display
   // `status --watch` follows the run to its end, and says how it ended.
   const watched = capture();
   const watching = statusCommand('visible-waiting', { watch: true, out: watched });
-  await until('the watch display', async () => /pipeline: training/.test(watched.text()));
+  await until(async () => /pipeline: training/.test(watched.text()), {
+    what: 'the watch display',
+    deadline: 10 * 60_000,
+  });
   await handle.cancel();
   await watching;
   assert.match(watched.text(), /\nvisible-waiting: CANCELLED\n$/);

@@ -6,9 +6,6 @@ import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { storage, type Storage } from '../src/storage/index.js';
 import { generateDelphesFile } from '../src/generator/file.js';
 import { parseSelection, type EfficiencyTable } from '../src/scoring/selection.js';
@@ -16,12 +13,12 @@ import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import type { ScoreInput, ScoreResult } from '../workflows/score.js';
 import { startTestS3, type TestS3 } from './helpers/s3-server.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, type TestWorker } from './helpers/test-worker.js';
 import { trainedModelDir } from './helpers/trained-model.js';
 
 let s3: TestS3;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let store: Storage;
 let input: ScoreInput;
 
@@ -58,13 +55,11 @@ before(async () => {
     filesInFlight: 2,
   };
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
-  running = worker.run();
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '2']);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await s3?.stop();
 });

@@ -16,6 +16,7 @@ import { InferenceHttpServer } from '../src/serving/http-server.js';
 import { parseSelection } from '../src/scoring/selection.js';
 import { trainedModelDir } from './helpers/trained-model.js';
 import { jsonEvents } from './helpers/json-events.js';
+import { until } from './helpers/until.js';
 
 await tf.setBackend('cpu');
 const dir = await mkdtemp(path.join(os.tmpdir(), 'hepflow-serve-'));
@@ -150,11 +151,12 @@ test('hepflow serve drains on SIGTERM: every admitted request answered, then exi
     .filter((e) => e.row !== null)
     .slice(0, 30);
   const answers = Promise.all(events.map((e) => post(url, e.json)));
-  for (;;) {
-    const h = (await (await fetch(`${url}/healthz`)).json()) as { queued: number };
-    if (h.queued === events.length) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(async () => (await (await fetch(`${url}/healthz`)).json()) as { queued: number }, {
+    holds: (h) => h.queued === events.length,
+    what: `${events.length} requests queued`,
+    deadline: 5 * 60_000,
+    every: 20,
+  });
   child.kill('SIGTERM');
   const done = await answers;
   assert.deepEqual(

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { drainDeadline, shutdownSettings, WorkerLifecycle, type Drainable } from '../workers/lifecycle.js';
 import { healthReport, healthSettings, isLive, isReady } from '../workers/health.js';
+import { until } from './helpers/until.js';
 
 test('shutdown settings: defaults, the lease margin from grace and force, bad values named', () => {
   assert.deepEqual(shutdownSettings({}), { graceS: 30, forceS: 15, leaseS: undefined, leaseMarginS: 75 });
@@ -95,15 +95,19 @@ test('the lease drains the worker once, and the process exits hard grace + force
     const w = new RecordingWorker();
     life.attach(w);
     assert.equal(life.drainAt, started + 1000);
-    while (!life.draining) await sleep(20);
+    const draining = await until(() => life.draining, {
+      what: 'the drain at the lease end',
+      deadline: 60_000,
+      every: 20,
+    });
     assert.ok(Date.now() >= started + 1000);
-    assert.equal(life.draining.reason, 'lease');
+    assert.equal(draining.reason, 'lease');
     assert.equal(w.shutdowns, 1);
     life.drain('SIGTERM');
     assert.equal(w.shutdowns, 1, 'a second request changes nothing');
-    while (exits.length === 0) await sleep(20);
+    await until(() => exits.length, { what: 'the exit after the drain', deadline: 60_000, every: 20 });
     assert.deepEqual(exits, [1]);
-    assert.ok(Date.now() >= life.draining.since + 1000);
+    assert.ok(Date.now() >= draining.since + 1000);
     assert.match(logs.join('\n'), /draining \(lease ends in 1 s\)[^]*exiting/);
   } finally {
     life.close();

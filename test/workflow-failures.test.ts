@@ -7,9 +7,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { Storage } from '../src/storage/index.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
@@ -17,23 +14,21 @@ import type { PipelineInput } from '../workflows/pipeline.js';
 import type { GridSearchInput } from '../workflows/grid-search.js';
 import type { ScoreInput } from '../workflows/score.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, type TestWorker } from './helpers/test-worker.js';
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 
 before(async () => {
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '1']), {
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '1'], {
     storage: new Storage(),
     env: {},
   });
-  running = worker.run();
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
 });
 

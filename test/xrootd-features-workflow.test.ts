@@ -11,13 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createPoolWorker } from '../workers/pool-worker.js';
-import { workerOptions } from '../workers/worker-options.js';
 import { sharedTestData, REAL_DELPHES } from './helpers/testdata.js';
 import { CPU_TASK_QUEUE } from '../src/contract/task-queues.js';
 import type { FeaturesResult } from '../workflows/features.js';
 import { startTestTemporal } from './helpers/temporal.js';
+import { startPoolWorker, type TestWorker } from './helpers/test-worker.js';
 import { startXrootdServer, xrootdMissing, type XrootdServer } from './helpers/xrootd-server.js';
 
 const DELPHES_DIR = path.join(path.dirname(sharedTestData), 'delphes');
@@ -26,8 +24,7 @@ const skip = xrootdMissing();
 
 let server: XrootdServer;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: TestWorker;
 let out: string;
 
 before(async () => {
@@ -40,13 +37,11 @@ before(async () => {
   }
   server = await startXrootdServer(path.join(out, 'served'), '/store');
   env = await startTestTemporal();
-  worker = await createPoolWorker(env.nativeConnection, 'default', workerOptions('cpu', ['--max-activities', '2']));
-  running = worker.run();
+  worker = await startPoolWorker(env, 'cpu', ['--max-activities', '2']);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
   await server?.stop();
   if (out) rmSync(out, { recursive: true, force: true });

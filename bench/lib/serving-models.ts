@@ -1,7 +1,7 @@
 /**
  * What the serving benchmarks share: generated physics events' feature rows, model
  * directories of the reference architectures (random weights: speed does not depend on
- * them), and the Keras peer process (test/python/keras_predict_bench.py).
+ * them), and the Keras peer process (bench/peers/keras_predict_bench.py).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -63,14 +63,14 @@ export async function modelDir(
 
 export type Rate = { wall: number; cpu: number };
 
-/** The Keras peer process (test/python/keras_predict_bench.py), one request at a time. */
+/** The Keras peer process (bench/peers/keras_predict_bench.py), one request at a time. */
 export class KerasPeer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterator<string>;
   private stderr = '';
 
   constructor() {
-    this.child = spawn(kerasPython(), [path.join(projectRoot, 'test/python/keras_predict_bench.py')]);
+    this.child = spawn(kerasPython(), [path.join(projectRoot, 'bench/peers/keras_predict_bench.py')]);
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });

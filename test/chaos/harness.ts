@@ -23,6 +23,7 @@ import { freePort } from '../helpers/net.js';
 import { CPU_TASK_QUEUE } from '../../src/contract/task-queues.js';
 import type { PipelineInput } from '../../workflows/pipeline.js';
 import type { PipelineReport } from '../../src/stages/report.js';
+import { until } from '../helpers/until.js';
 
 /** The chaos cases run only through `npm run test:chaos` (HEPFLOW_CHAOS=1): they take many minutes. */
 export const CHAOS = process.env.HEPFLOW_CHAOS === '1';
@@ -177,12 +178,7 @@ export class ChaosStack {
 
   /** Polls `probe` (errors, e.g. storage down, count as "not yet") until it holds. */
   async waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 15 * 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (await probe().catch(() => false)) return;
-      if (Date.now() > deadline) throw new Error(`chaos: timed out waiting for ${what}`);
-      await sleep(250);
-    }
+    await until(() => probe().catch(() => false), { what: `chaos: ${what}`, deadline: timeoutMs, every: 250 });
   }
 
   /**

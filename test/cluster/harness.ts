@@ -17,6 +17,7 @@ import type { EvaluateResult } from '../../src/stages/evaluate.js';
 import type { PipelineInput } from '../../workflows/pipeline.js';
 import { ChaosStack, type PipelineRun } from '../chaos/harness.js';
 import { REAL_DELPHES, sharedDelphesFile } from '../helpers/testdata.js';
+import { until } from '../helpers/until.js';
 
 const { PendingActivityState } = proto.temporal.api.enums.v1;
 
@@ -132,15 +133,13 @@ export class ClusterStack {
 
   /** Waits until an attempt of `activityType` runs on a worker host; returns that host. */
   async hostRunning(workflowId: string, activityType: string, timeoutMs = 15 * 60_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const a = (await this.pendingActivities(workflowId)).find(
-        (p) => p.activityType === activityType && p.state === 'PENDING_ACTIVITY_STATE_STARTED' && p.host,
-      );
-      if (a?.host) return a.host;
-      if (Date.now() > deadline) throw new Error(`cluster: no attempt of ${activityType} started in ${workflowId}`);
-      await sleep(250);
-    }
+    return until(
+      async () =>
+        (await this.pendingActivities(workflowId)).find(
+          (p) => p.activityType === activityType && p.state === 'PENDING_ACTIVITY_STATE_STARTED' && p.host,
+        )?.host,
+      { what: `cluster: an attempt of ${activityType} started in ${workflowId}`, deadline: timeoutMs, every: 250 },
+    );
   }
 
   /**

@@ -4,9 +4,20 @@
  * (prepareFeatures) → one feature Parquet part per class → balanced train/test assembly
  * with its HLF and particle scalers. Used by the end-to-end ML test and the AUC bench;
  * it skips only the ROOT file round trip, which the dataset-pipeline test covers.
+ *
+ * Generating and selecting the events is most of the time (half a minute for 1200
+ * selected per class), and several test files ask for the same events: the parts are
+ * kept under the system's temporary directory, keyed by the options and by a hash of the
+ * code that makes them (generator, physics, Parquet writer, native addons, this file),
+ * so a cached part is always the one this build would write.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../src/paths.js';
 import { eventStream } from '../../src/generator/index.js';
 import { EVENT_CLASSES, labelOf, type EventClass, type FeatureRow } from '../../src/physics/schema.js';
 import { prepareFeatures, type EventWithEntry } from '../../src/physics/prepare.js';
@@ -15,7 +26,7 @@ import { ParquetFeatureWriter } from '../../src/parquet/writer.js';
 import { assembleDataset, type DatasetResult } from '../../src/dataset/assemble.js';
 
 export interface PhysicsDatasetOptions {
-  /** Directory for the parts (<dir>/parts/) and the dataset (<dir>/dataset/). */
+  /** Directory for the dataset (<dir>/dataset/); the parts are cached elsewhere (see above). */
   readonly dir: string;
   /**
    * Selected events wanted per class. Each class is generated on its own until this many
@@ -78,13 +89,49 @@ async function* chunks(
     throw new Error(`${cls}: fewer than ${o.selectedPerClass} of ${limit} generated events passed the selection`);
 }
 
-export async function buildPhysicsDataset(o: PhysicsDatasetOptions): Promise<PhysicsDataset> {
-  if (!Number.isInteger(o.selectedPerClass) || o.selectedPerClass < 1) {
-    throw new Error(`selectedPerClass must be a positive integer, got ${o.selectedPerClass}`);
-  }
-  const partsDir = join(o.dir, 'parts');
+/** Every file under `dir`, depth first, in name order. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const p = join(dir, name);
+      return statSync(p).isDirectory() ? filesUnder(p) : [p];
+    });
+}
+
+let codeHash: string | undefined;
+/** A hash of the compiled code and native addons that make the parts, by their paths in the build. */
+function partsCodeHash(): string {
+  if (codeHash) return codeHash;
+  const build = fileURLToPath(new URL('../../', import.meta.url));
+  const compiled = [
+    fileURLToPath(import.meta.url),
+    ...['src/generator', 'src/physics', 'src/parquet', 'src/delphes'].flatMap((d) =>
+      filesUnder(join(build, d)).filter((p) => p.endsWith('.js')),
+    ),
+  ];
+  const addons = filesUnder(join(projectRoot, 'native')).filter((p) => p.endsWith('.node'));
+  const h = createHash('sha256');
+  for (const [root, files] of [
+    [build, compiled],
+    [projectRoot, addons],
+  ] as const)
+    for (const f of files) h.update(relative(root, f)).update(readFileSync(f));
+  codeHash = h.digest('hex').slice(0, 16);
+  return codeHash;
+}
+
+interface Parts {
+  readonly paths: string[];
+  readonly selected: Record<EventClass, number>;
+  readonly generated: Record<EventClass, number>;
+}
+
+/** One feature Parquet part per class, written to `partsDir`. */
+async function buildParts(o: PhysicsDatasetOptions, partsDir: string): Promise<Parts> {
   await mkdir(partsDir, { recursive: true });
-  const parts: string[] = [];
+  const paths: string[] = [];
   const selected = {} as Record<EventClass, number>;
   const generated = {} as Record<EventClass, number>;
   for (const cls of EVENT_CLASSES) {
@@ -121,16 +168,43 @@ export async function buildPhysicsDataset(o: PhysicsDatasetOptions): Promise<Phy
     }
     await writer.close();
     selected[cls] = flow.withIsolatedLepton;
-    parts.push(path);
+    paths.push(path);
     o.onProgress?.(`${cls}: ${flow.withIsolatedLepton} of ${generated[cls]} generated events selected`);
   }
+  return { paths, selected, generated };
+}
+
+/** The parts from the cache, built into it first if they are not there. */
+async function cachedParts(o: PhysicsDatasetOptions): Promise<Parts> {
+  const key = `${partsCodeHash()}-${o.selectedPerClass}-seed${o.seed ?? 1}-pileup${o.pileup ?? 'default'}`;
+  const dir = join(tmpdir(), 'hepflow-physics-parts', key);
+  const summary = join(dir, 'parts.json');
+  if (!existsSync(summary)) {
+    // Built aside and renamed into place whole: test processes may build the same key at once.
+    const building = `${dir}.${randomUUID()}`;
+    const parts = await buildParts(o, building);
+    await writeFile(
+      join(building, 'parts.json'),
+      JSON.stringify({ selected: parts.selected, generated: parts.generated }),
+    );
+    await rename(building, dir).catch(() => rm(building, { recursive: true, force: true }));
+  } else o.onProgress?.(`parts from ${dir}`);
+  const { selected, generated } = JSON.parse(await readFile(summary, 'utf8')) as Omit<Parts, 'paths'>;
+  return { paths: EVENT_CLASSES.map((cls) => join(dir, `${cls}.parquet`)), selected, generated };
+}
+
+export async function buildPhysicsDataset(o: PhysicsDatasetOptions): Promise<PhysicsDataset> {
+  if (!Number.isInteger(o.selectedPerClass) || o.selectedPerClass < 1) {
+    throw new Error(`selectedPerClass must be a positive integer, got ${o.selectedPerClass}`);
+  }
+  const parts = await cachedParts(o);
   const ds = await assembleDataset({
-    parts,
+    parts: parts.paths,
     outDir: join(o.dir, 'dataset'),
     kind: 'full',
     seed: o.seed ?? 1,
     testFraction: o.testFraction ?? 0.2,
     ...(o.rowGroupSize !== undefined ? { rowGroupSize: o.rowGroupSize } : {}),
   });
-  return { ...ds, dir: o.dir, selected, generated };
+  return { ...ds, dir: o.dir, selected: parts.selected, generated: parts.generated };
 }

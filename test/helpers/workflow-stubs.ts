@@ -4,8 +4,7 @@
  * per-file fan-out's storage activities (listing, batches, manifest).
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../activities/index.js';
 import type { FileRef, FileResult, InputSource, Listing } from '../../src/contract/fan-out.js';
@@ -16,6 +15,7 @@ import type { BuildDatasetResult } from '../../src/stages/dataset.js';
 import type { PipelineInput } from '../../workflows/pipeline.js';
 import type { RoundPosition } from '../../src/ml/distributed/shard.js';
 import { bundleWorkflows } from '../../src/temporal/workflow-bundle.js';
+import { withQueueWorker } from './test-worker.js';
 
 export type { Activities };
 export type ActivityStubs = Partial<Activities>;
@@ -35,18 +35,18 @@ export async function withStubWorker<T>(
   stubs: ActivityStubs,
   body: (taskQueue: string) => Promise<T>,
 ): Promise<T> {
-  const taskQueue = `stubs-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: stubs,
-    // Stubs that wait for their cancellation heartbeat; the default throttle (80% of the
-    // heartbeat timeout) would only slow the cancellation tests down.
-    maxHeartbeatThrottleInterval: '200 ms',
-  });
-  return worker.runUntil(body(taskQueue));
+  return withQueueWorker(
+    env,
+    'stubs',
+    {
+      workflowBundle: await workflowBundle(),
+      activities: stubs,
+      // Stubs that wait for their cancellation heartbeat; the default throttle (80% of the
+      // heartbeat timeout) would only slow the cancellation tests down.
+      maxHeartbeatThrottleInterval: '200 ms',
+    },
+    body,
+  );
 }
 
 /**

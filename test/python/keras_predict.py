@@ -1,7 +1,9 @@
 """Loads a `.keras` file with stock Keras and predicts: the export's independent check.
 
-Reads JSON on stdin: {"model": path, "inputs": [array per model input, nested lists]}.
-Prints {"probs": [[...], ...], "layers": [class names]}; {"skip": reason} without Keras.
+Reads requests on stdin, one JSON line each: {"model": path, "inputs": [array per model
+input, nested lists]}, and answers each with one line {"probs": [[...], ...], "layers":
+[class names]}; without Keras, one line {"skip": reason} and the end. One process serves a
+test file's models: importing TensorFlow takes seconds.
 """
 import json
 import os
@@ -18,11 +20,13 @@ except ImportError as e:
 
 
 def main() -> None:
-    req = json.load(sys.stdin)
-    model = keras.saving.load_model(req["model"], compile=False)
-    inputs = [np.asarray(x, dtype=np.float32) for x in req["inputs"]]
-    probs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
-    print(json.dumps({"probs": probs.tolist(), "layers": [type(l).__name__ for l in model.layers]}))
+    for line in sys.stdin:
+        req = json.loads(line)
+        model = keras.saving.load_model(req["model"], compile=False)
+        inputs = [np.asarray(x, dtype=np.float32) for x in req["inputs"]]
+        probs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+        answer = {"probs": probs.tolist(), "layers": [type(l).__name__ for l in model.layers]}
+        print(json.dumps(answer), flush=True)
 
 
 if __name__ == "__main__":

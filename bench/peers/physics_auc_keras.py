@@ -6,7 +6,7 @@ DATASET_DIR is the dataset hepflow assembled (train.parquet, test.parquet, scale
 particle-scaler.json). Inputs are prepared as hepflow's trainer does (src/ml/data.ts): HLF
 min-max scaled with scaler.json; each row's last MAX_LEN particles standardised with
 particle-scaler.json and zero-padded at the front, so Masking(0) masks the padding. Each
-MODEL ("hlf", "particle-sequence", "inclusive"; test/python/keras_models.py) trains EPOCHS
+MODEL ("hlf", "particle-sequence", "inclusive"; bench/peers/keras_models.py) trains EPOCHS
 epochs with Adam at batch BATCH on the training rows less a 10% validation split, keeping
 the epoch with the lowest validation loss (hepflow's default selection), then scores the
 test rows. AUC is one-vs-rest per class, P(s+ > s-) + P(s+ = s-)/2 from ranks.

@@ -3,7 +3,7 @@
  * Keras' reset_after variant (tf.layers.gru has none), and a relative-error measure.
  */
 import * as tf from '@tensorflow/tfjs';
-import { resolveGruImplementation, type GruKernel } from '../src/ml/gru/index.js';
+import { resolveGruImplementation, type GruKernel } from '../../src/ml/gru/index.js';
 
 /** Deterministic uniform numbers in [-scale, scale) (mulberry32). */
 export function randomArray(n: number, seed: number, scale = 1): Float32Array {

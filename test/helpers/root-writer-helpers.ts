@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openFile } from 'jsroot/io';
 import { TSelector, treeProcess, type JsrootBranch, type JsrootTree } from 'jsroot/tree';
-import type { BranchSpec, Entry } from '../src/root/writer/index.js';
+import type { BranchSpec, Entry } from '../../src/root/writer/index.js';
 
 const run = promisify(execFile);
 
-/** Repository root, from dist/test/<file>.js or test/<file>.ts. */
+/** Repository root, from dist/test/helpers/<file>.js or test/helpers/<file>.ts. */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {

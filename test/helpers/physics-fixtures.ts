@@ -1,5 +1,5 @@
 /** Builds DelphesEvents from short literal descriptions, for the physics tests. */
-import type { DelphesEvent } from '../src/contract/delphes-event.js';
+import type { DelphesEvent } from '../../src/contract/delphes-event.js';
 
 export interface LeptonSpec {
   pt: number;
