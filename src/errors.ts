@@ -52,3 +52,26 @@ export const ErrorTypes = {
 } as const;
 export type NonRetryableErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
 export const NON_RETRYABLE_ERROR_TYPES: readonly NonRetryableErrorType[] = Object.values(ErrorTypes);
+
+/** Training stopped on request (cancellation) between batches; kept free of tfjs so a thread's parent can test for it. */
+export class AbortError extends Error {
+  override readonly name = 'AbortError';
+}
+
+/**
+ * Training failures that the same data, configuration and seed would repeat: the
+ * activity fails non-retryably with the error's name as its type (ErrorTypes above).
+ */
+export class TrainingDivergedError extends Error {
+  override readonly name = 'TrainingDiverged';
+}
+
+/** A checkpoint that exists but cannot be used (incomplete, not JSON, shapes that do not fit). */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+}
+
+/** The dataset cannot support the run (no training rows, a validation split that cannot score). */
+export class DatasetTooSmallError extends Error {
+  override readonly name = 'DatasetTooSmall';
+}

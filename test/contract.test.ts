@@ -24,9 +24,8 @@ import {
   RootFormatError,
   UnsupportedRootFeatureError,
 } from '../src/root/reader/errors.js';
-import { InvalidInputError } from '../src/errors.js';
+import { CheckpointError, DatasetTooSmallError, InvalidInputError, TrainingDivergedError } from '../src/errors.js';
 import { InvalidUriError, ObjectNotFoundError, PermanentStorageError } from '../src/storage/index.js';
-import { CheckpointError, DatasetTooSmallError, TrainingDivergedError } from '../src/ml/errors.js';
 import { runLayout as distributedLayout } from '../src/ml/distributed/layout.js';
 
 const IMPORT = /^\s*(?:import|export)\s+(?!type\b)(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;

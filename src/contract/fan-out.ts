@@ -1,7 +1,7 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
 import type { LabelSource, SampleOutcome } from '../input/samples.js';
 import type { DelphesEvent } from '../delphes/event.js';
-import type { Selection } from '../scoring/selection.js';
+import type { Selection } from './selection.js';
 import type { RetrySettings } from './policies.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */

@@ -3,11 +3,9 @@
  * efficiency of every true class against the threshold, from per-file histograms that
  * add up across files.
  */
+import type { Selection } from '../contract/selection.js';
 
-export interface Selection {
-  readonly className: string;
-  readonly threshold: number;
-}
+export type { Selection };
 
 /** Histogram bins of the selected class's probability: bin b holds p in [b/BINS, (b+1)/BINS). */
 export const BINS = 1000;
