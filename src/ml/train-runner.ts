@@ -56,8 +56,8 @@ export type WorkerMessage =
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
-  readonly stack?: string;
-  readonly cause?: SerializedError;
+  readonly stack?: string | undefined;
+  readonly cause?: SerializedError | undefined;
   readonly nonRetryable: boolean;
 }
 
@@ -73,8 +73,8 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
     name: e.name,
     message: e.message,
     nonRetryable,
-    ...(e.stack !== undefined ? { stack: e.stack } : {}),
-    ...(e.cause !== undefined && depth < 4 ? { cause: serializeError(e.cause, depth + 1) } : {}),
+    stack: e.stack,
+    cause: e.cause !== undefined && depth < 4 ? serializeError(e.cause, depth + 1) : undefined,
   };
 }
 
