@@ -1,9 +1,10 @@
 /**
- * Runs one distributed-training job (jobs.ts) in a worker thread, so the caller's event
- * loop stays free for Temporal heartbeats and several shards in one process use several
- * cores. Unlike the single-run trainer (train-runner.ts) the thread needs no callbacks
- * into the parent: it reads and writes object storage itself. An AbortSignal stops a
- * shard between batches through a shared flag (polled even while the thread is busy).
+ * Runs one distributed-training job (plan.ts, shard-job.ts, epoch-job.ts) in a pooled
+ * worker thread, so the caller's event loop stays free for Temporal heartbeats and
+ * several shards in one process use several cores. Unlike the single-run trainer
+ * (train-runner.ts) the thread needs no callbacks into the parent: it reads and writes
+ * object storage itself. It starts with the parent's runtime settings. An AbortSignal
+ * stops a shard between batches through a shared flag (polled even while the thread is busy).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
