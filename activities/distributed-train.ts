@@ -1,25 +1,24 @@
 /**
- * Activities of distributed data-parallel training (src/ml/distributed/jobs.ts), each
- * in a worker thread. A shard heartbeats its progress while it trains; a crash or a
- * heartbeat timeout retries it from the round's starting parameters, possibly on
- * another worker, and a cancelled workflow stops every shard between batches. They take
- * no dependencies: a thread cannot share the worker's store, so each builds its own from
- * the worker's environment.
+ * Activities of distributed data-parallel training (src/ml/distributed/: plan.ts,
+ * shard-job.ts, epoch-job.ts), each in a pooled worker thread. A shard heartbeats its
+ * progress while it trains; a crash or a heartbeat timeout retries it from the round's
+ * starting parameters, possibly on another worker, and a cancelled workflow stops every
+ * shard between batches. They take no dependencies: a thread cannot share the worker's
+ * store, so each thread builds one of its own (with the worker's runtime settings).
  */
 import { Context } from '@temporalio/activity';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
 import type {
   AggregateInput,
   AggregateResult,
-  DistributedPlanInput,
   FinishEpochInput,
-  PlanResult,
   RoundDone,
   ShardInput,
   ShardResult,
   ValidatePartInput,
   ValidatePartResult,
-} from '../src/ml/distributed/jobs.js';
+} from '../src/contract/distributed-rounds.js';
+import type { DistributedPlanInput, PlanResult } from '../src/ml/distributed/plan.js';
 import { trainingFailure } from './training-failure.js';
 import { interruptible } from './heartbeat.js';
 

@@ -1,3 +1,7 @@
+/**
+ * The test-set evaluation activity over src/stages/evaluate.ts: heartbeats while it
+ * runs; bad input (a model or dataset that cannot be read as one) fails non-retryably.
+ */
 import type { EvaluateInput, EvaluateResult } from '../src/stages/evaluate.js';
 import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';

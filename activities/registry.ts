@@ -1,3 +1,7 @@
+/**
+ * The model registry activity (src/registry): registers a run's models with their
+ * lineage, idempotently (registering the same files again returns the same version).
+ */
 import { FEATURE_DEFINITION_VERSION } from '../src/physics/features.js';
 import { toActivityFailure } from '../src/contract/errors.js';
 import type { ActivityDeps } from './deps.js';

@@ -1,11 +1,18 @@
+/**
+ * The grid search's training activities: planning the grid's points, training one point
+ * (src/stages/train.ts) in a worker thread with heartbeats that say how far it is and
+ * name the newest checkpoint, and selecting the best point. Promises: a retried attempt
+ * resumes from the newest checkpoint, a larger `epochs` continues a finished point, and
+ * a training error fails the activity as training-failure.ts maps it.
+ */
 import { Context } from '@temporalio/activity';
-import type { TrainRunResult } from '../src/ml/train-runner.js';
+import type { TrainRunResult } from '../src/contract/training.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { Storage } from '../src/storage/index.js';
 import { datasetFiles, gridFiles } from '../src/contract/run-layout.js';
 import type { DatasetMetadata } from '../src/dataset/assemble.js';
 import type { TrainHeartbeat } from '../src/contract/progress.js';
-import type { TrainConfig, TrainProgress } from '../src/ml/train.js';
+import type { TrainConfig, TrainProgress } from '../src/ml/training/config.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import type { GridOutcome, GridParams } from '../src/ml/grid.js';
 import type { TrainRunInput } from '../src/stages/train.js';

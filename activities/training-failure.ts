@@ -1,6 +1,11 @@
+/**
+ * The one mapping from a training thread's error to its activity's failure, for both
+ * single-run and distributed training: cancelled, interrupted (retried), a verdict
+ * (non-retryable, typed by the error's name), or retryable.
+ */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { interruption } from './heartbeat.js';
-import { AbortError } from '../src/ml/errors.js';
+import { AbortError } from '../src/errors.js';
 import { TrainingWorkerError } from '../src/ml/train-runner.js';
 import { toActivityFailure } from '../src/contract/errors.js';
 

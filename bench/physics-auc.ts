@@ -23,8 +23,9 @@ import { pathToFileURL } from 'node:url';
 import { EVENT_CLASSES, PARTICLE_FEATURE_NAMES } from '../src/physics/schema.js';
 import { buildPhysicsDataset } from '../test/helpers/physics-data.js';
 import { modelConfig, type ModelKind } from '../src/ml/models.js';
-import { defaultTrainConfig } from '../src/ml/train.js';
+import { defaultTrainConfig } from '../src/ml/training/config.js';
 import { trainRun } from '../src/stages/train.js';
+import { storage } from '../src/storage/index.js';
 import { PAPER } from '../src/stages/report.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { projectRoot } from '../src/paths.js';
@@ -93,13 +94,16 @@ for (const [i, run] of runs.entries()) {
   const out = pathToFileURL(path.join(dir, 'runs', `run-${i}`)).href;
   const config = defaultTrainConfig(modelConfig(run.kind, { maxLen }), { epochs });
   const { value: r, cpu } = await measure(() =>
-    trainRun({ runId: run.name, datasetUri: run.datasetUri, outputUri: out, config }, { log }),
+    trainRun({ runId: run.name, datasetUri: run.datasetUri, outputUri: out, config }, { log, store: storage() }),
   );
-  const e = await evaluateOnTestSet({
-    modelUri: r.modelUri,
-    datasetUri: run.datasetUri,
-    outputUri: `${out}/evaluation`,
-  });
+  const e = await evaluateOnTestSet(
+    {
+      modelUri: r.modelUri,
+      datasetUri: run.datasetUri,
+      outputUri: `${out}/evaluation`,
+    },
+    storage(),
+  );
   log(`${run.name}: AUC ${JSON.stringify(e.auc)}, accuracy ${e.accuracy.toFixed(4)}`);
   rows.push({
     model: run.name,

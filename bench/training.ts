@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, withOriginalWasmUnpack, type BackendKind } from '../src/ml/backend.js';
 import { activeGruImplementation } from '../src/ml/gru/index.js';
 import { buildModel, modelConfig, type ModelKind } from '../src/ml/models.js';
-import { makeTrainStep } from '../src/ml/train.js';
+import { makeTrainStep } from '../src/ml/training/step.js';
 import { dataDir, projectRoot } from '../src/paths.js';
 import { writeRecord, type Figure } from './lib/record.js';
 

@@ -33,7 +33,7 @@ export function isInputVerdict(e: unknown): e is Error {
 export const ErrorTypes = {
   /** Arguments or workflow input that cannot be processed as given (InvalidInputError). */
   invalidInput: 'InvalidInput',
-  /** What hepflow's ROOT reader throws for a file it cannot read as asked (src/root/reader/errors.ts). */
+  /** What hepflow's ROOT reader throws for a file it cannot read as asked (below). */
   rootFormat: 'RootFormatError',
   unsupportedRootFeature: 'UnsupportedRootFeatureError',
   missingTree: 'MissingTreeError',
@@ -116,4 +116,27 @@ export class MissingTreeError extends RootReaderError {
     super(uri, `no TTree '${treeName}' in the top directory (keys: ${available.join(', ') || 'none'})`);
     this.name = 'MissingTreeError';
   }
+}
+
+/** Training stopped on request (cancellation) between batches; kept free of tfjs so a thread's parent can test for it. */
+export class AbortError extends Error {
+  override readonly name = 'AbortError';
+}
+
+/**
+ * Training failures that the same data, configuration and seed would repeat: the
+ * activity fails non-retryably with the error's name as its type (ErrorTypes above).
+ */
+export class TrainingDivergedError extends Error {
+  override readonly name = 'TrainingDiverged';
+}
+
+/** A checkpoint that exists but cannot be used (incomplete, not JSON, shapes that do not fit). */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+}
+
+/** The dataset cannot support the run (no training rows, a validation split that cannot score). */
+export class DatasetTooSmallError extends Error {
+  override readonly name = 'DatasetTooSmall';
 }

@@ -15,14 +15,16 @@ import type { OutcomeProblem } from '../src/contract/samples.js';
 import { InputSchemaError } from '../src/contract/validate.js';
 import { datasetFiles, fanOutFiles, gridFiles, runFiles, trainFiles } from '../src/contract/run-layout.js';
 import {
+  CheckpointError,
+  DatasetTooSmallError,
   InvalidInputError,
   MissingBranchError,
   MissingTreeError,
   RootFormatError,
+  TrainingDivergedError,
   UnsupportedRootFeatureError,
 } from '../src/errors.js';
 import { InvalidUriError, ObjectNotFoundError, PermanentStorageError } from '../src/storage/index.js';
-import { CheckpointError, DatasetTooSmallError, TrainingDivergedError } from '../src/ml/errors.js';
 import { runLayout as distributedLayout } from '../src/ml/distributed/layout.js';
 
 test('each non-retryable failure type is the name of the error class that carries it', () => {

@@ -16,7 +16,7 @@ import { storage, type Storage } from '../src/storage/index.js';
 import type { PipelineInput } from '../workflows/pipeline.js';
 import type { PipelineReport } from '../src/stages/report.js';
 import type { SampleInput } from '../src/contract/samples.js';
-import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import type { DistributedTrainResult } from '../src/contract/distributed-rounds.js';
 import { resolveTrainSpec } from '../src/stages/train-spec.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
 import { trainRun } from '../src/stages/train.js';
@@ -100,12 +100,12 @@ test('same epochs on the real samples: 2 and 3 workers against single-worker tra
   const config = resolveTrainSpec(SPEC, classes);
   const out = (name: string) => `s3://${s3.bucket}/compare/${name}`;
   const evaluate = (modelUri: string, name: string) =>
-    evaluateOnTestSet({ modelUri, datasetUri, outputUri: `${out(name)}/evaluation` });
+    evaluateOnTestSet({ modelUri, datasetUri, outputUri: `${out(name)}/evaluation` }, storage());
   const runs = [];
   for (const seed of [config.seed, config.seed + 1]) {
     const single = await trainRun(
       { runId: 'single', datasetUri, outputUri: out(`single-${seed}`), config: { ...config, seed } },
-      { log: () => undefined },
+      { log: () => undefined, store: storage() },
     );
     runs.push({ name: `single worker, seed ${seed}`, e: await evaluate(single.modelUri, `single-${seed}`) });
   }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildPhysicsDataset, type PhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig } from '../src/ml/models.js';
-import { defaultTrainConfig, type TrainConfig } from '../src/ml/train.js';
+import { defaultTrainConfig, type TrainConfig } from '../src/ml/training/config.js';
 import { trainRun } from '../src/stages/train.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { runJobInThread } from '../src/ml/distributed/thread.js';
@@ -22,17 +22,18 @@ import { TrainingWorkerError } from '../src/ml/train-runner.js';
 import { distributedTrainActivities } from '../activities/distributed-train.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { roundSpan, shardSlice, nextPosition, type RoundPosition } from '../src/ml/distributed/shard.js';
+import { roundSpan, shardSlice, nextPosition, type RoundPosition } from '../src/contract/distributed-rounds.js';
 import { averageStates, packTensors, unpackTensors } from '../src/ml/distributed/params.js';
 import { runLayout } from '../src/ml/distributed/layout.js';
-import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import type { DistributedTrainResult } from '../src/contract/distributed-rounds.js';
 import { readFeatureBatches, readFeatureFileInfo } from '../src/parquet/reader.js';
 import { initBackend } from '../src/ml/backend.js';
-import { loadModel, readModelFiles } from '../src/ml/model-bundle.js';
+import { loadModel } from '../src/ml/model-bundle.js';
+import { readModelFiles } from '../src/ml/training/model-dir.js';
 import { createRowSource } from '../src/ml/parquet-source.js';
 import { validationRowBatches } from '../src/ml/data.js';
 import { classificationReport } from '../src/ml/metrics.js';
-import { predictRows } from '../src/ml/train.js';
+import { predictRows } from '../src/ml/training/predict.js';
 import { datasetFiles } from '../src/contract/run-layout.js';
 import { storage } from '../src/storage/index.js';
 
@@ -123,10 +124,13 @@ test('HLF model: 2 and elastic 2→3 workers match single-worker test AUCs withi
   // 0.9858–0.9871 / 0.9912–0.9915 / 0.9881–0.9883, 2 workers 0.9848 / 0.9903–0.9905 / 0.9872–0.9875.
   const config = defaultTrainConfig(modelConfig('hlf'), { epochs: 16, backend: 'wasm' });
   const evaluate = (modelUri: string, name: string) =>
-    evaluateOnTestSet({ modelUri, datasetUri, outputUri: pathToFileURL(path.join(dir, name, 'evaluation')).href });
+    evaluateOnTestSet(
+      { modelUri, datasetUri, outputUri: pathToFileURL(path.join(dir, name, 'evaluation')).href },
+      storage(),
+    );
   const single = await trainRun(
     { runId: 'single', datasetUri, outputUri: pathToFileURL(path.join(dir, 'single')).href, config },
-    { log: () => undefined },
+    { log: () => undefined, store: storage() },
   );
   const eSingle = await evaluate(single.modelUri, 'single');
   const two = await trainDistributed(pathToFileURL(path.join(dir, 'two')).href, config, () => 2);
@@ -171,7 +175,10 @@ test('validation split in one part per shard combines exactly to one pass over t
   const files = await readModelFiles(storage(), r.modelUri);
   const model = await loadModel(files.modelJson, files.weights);
   const scaler = JSON.parse(await readFile(new URL(`${datasetUri}/scaler.json`), 'utf8'));
-  const source = await createRowSource({ uris: [datasetFiles(datasetUri).train], id: datasetUri });
+  const source = await createRowSource(
+    { uris: [datasetFiles(datasetUri).train], id: datasetUri },
+    { store: storage() },
+  );
   const o = {
     kind: config.model.kind,
     maxLen: config.model.maxLen,

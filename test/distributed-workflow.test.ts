@@ -19,11 +19,11 @@ import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { storage, type Storage } from '../src/storage/index.js';
 import { buildPhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig } from '../src/ml/models.js';
-import { defaultTrainConfig } from '../src/ml/train.js';
+import { defaultTrainConfig } from '../src/ml/training/config.js';
 import { trainRun } from '../src/stages/train.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { runLayout } from '../src/ml/distributed/layout.js';
-import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
+import type { DistributedTrainResult } from '../src/contract/distributed-rounds.js';
 import {
   distributedTrainWorkflow,
   setWorkersSignal,
@@ -112,13 +112,12 @@ test("two worker processes train one model; one killed mid-round costs only that
   // while it waits out the killed shard's heartbeat timeout.
   const singleEvaluated = trainRun(
     { runId: 'single', datasetUri, outputUri: `s3://${s3.bucket}/runs/single`, config },
-    { log: () => undefined },
+    { log: () => undefined, store: storage() },
   ).then((single) =>
-    evaluateOnTestSet({
-      modelUri: single.modelUri,
-      datasetUri,
-      outputUri: `s3://${s3.bucket}/runs/single/evaluation`,
-    }),
+    evaluateOnTestSet(
+      { modelUri: single.modelUri, datasetUri, outputUri: `s3://${s3.bucket}/runs/single/evaluation` },
+      storage(),
+    ),
   );
   // Awaited below; should the test fail first, its failure is not an unhandled rejection.
   singleEvaluated.catch(() => undefined);
@@ -174,7 +173,10 @@ test("two worker processes train one model; one killed mid-round costs only that
   }
   assert.ok(retried, 'a shard activity was retried after its worker was killed');
   // Complete and equal in quality: the model evaluates like single-worker training's.
-  const e = await evaluateOnTestSet({ modelUri: r.modelUri, datasetUri, outputUri: `${outputUri}/evaluation` });
+  const e = await evaluateOnTestSet(
+    { modelUri: r.modelUri, datasetUri, outputUri: `${outputUri}/evaluation` },
+    storage(),
+  );
   const es = await singleEvaluated;
   t.diagnostic(
     `single ${JSON.stringify(es.auc)}; distributed (killed worker) ${JSON.stringify(e.auc)}; totals ${JSON.stringify(r.totals)}`,
@@ -289,15 +291,18 @@ test('`hepflow train --workers 2` (the CLI in its own process) trains one model 
   assert.match(stdout, new RegExp(`model → ${out}/model`));
   const meta = await store.readJson<{
     config: { epochs: number; classNames: string[] };
-    workersPerRound: [number, number][];
+    distributed: { workersPerRound: [number, number][] };
   }>(`${out}/model/metadata.json`);
   assert.equal(meta.config.epochs, 2);
   assert.deepEqual(
-    meta.workersPerRound.map(([w]) => w),
+    meta.distributed.workersPerRound.map(([w]) => w),
     [2],
   );
   // Two epochs: the wiring is tested here, equal quality by the 16-epoch tests.
-  const e = await evaluateOnTestSet({ modelUri: `${out}/model`, datasetUri, outputUri: `${out}/evaluation` });
+  const e = await evaluateOnTestSet(
+    { modelUri: `${out}/model`, datasetUri, outputUri: `${out}/evaluation` },
+    storage(),
+  );
   assert.ok(meanAuc(e.auc) > 0.75, `learned: ${JSON.stringify(e.auc)}`);
 });
 

@@ -147,19 +147,13 @@ test('nothing imports upward: activities/ and src/ never import workflows/, src/
   }
 });
 
-/**
- * src/ml modules workflows still import as values: the training core change moves them
- * into src/contract under issue 21, and this list goes when it is merged.
- */
-const MOVING_UNDER_ISSUE_21 = ['src/ml/distributed/rounds.ts', 'src/ml/distributed/shard.ts', 'src/ml/metrics.ts'];
-
 /** Where a workflow file's value import leads when it leaves workflows/ and src/contract/; undefined if it does not. */
 export function outsideSandboxHome(file: string, spec: string): string | undefined {
   if (spec === '@temporalio/workflow') return undefined;
   if (!spec.startsWith('.')) return spec;
   const target = path.relative(projectRoot, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
   const home = ['workflows/', 'src/contract/'].some((d) => target.startsWith(d));
-  return home || MOVING_UNDER_ISSUE_21.includes(target) ? undefined : target;
+  return home ? undefined : target;
 }
 
 test('the sandbox rule tells a value import from src/contract apart from one elsewhere', () => {

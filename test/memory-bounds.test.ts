@@ -5,6 +5,7 @@
  * RSS against a margin far below what the data would take if held, not a timing.
  */
 import { test } from 'node:test';
+import { Storage } from '../src/storage/index.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -47,7 +48,7 @@ test("training's shuffle buffer keeps rows that own their arrays, not views that
       assert.ok(row.particles.buffer.byteLength > row.particles.byteLength);
       break;
     }
-    const source = await createRowSource({ uris: [part] });
+    const source = await createRowSource({ uris: [part] }, { store: new Storage() });
     let rows = 0;
     for await (const batch of trainingRowBatches(source, {
       split: { validationFraction: 0.1, seed: 3 },

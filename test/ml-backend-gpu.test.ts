@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { describeComputeDevice, driverGpus, initBackend } from '../src/ml/backend.js';
-import { tfjsTrainStep } from '../src/ml/train.js';
+import { tfjsTrainStep } from '../src/ml/training/step.js';
 
 const GPU_PKG = '@tensorflow/tfjs-node-gpu';
 

@@ -19,7 +19,10 @@ import {
 import { classificationReport } from '../src/ml/metrics.js';
 import { buildModel, modelConfig } from '../src/ml/models.js';
 import { syntheticRows } from './helpers/synthetic.js';
-import { makeTrainStep, predictRows, runTraining, defaultTrainConfig, tfjsTrainStep } from '../src/ml/train.js';
+import { makeTrainStep, tfjsTrainStep } from '../src/ml/training/step.js';
+import { predictRows } from '../src/ml/training/predict.js';
+import { runTraining } from '../src/ml/train.js';
+import { defaultTrainConfig } from '../src/ml/training/config.js';
 
 await initBackend('cpu');
 

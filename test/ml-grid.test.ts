@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyGridPoint, expandGrid, selectBest, validateGridConfig } from '../src/ml/grid.js';
 import { modelConfig } from '../src/ml/models.js';
-import { defaultTrainConfig } from '../src/ml/train.js';
+import { defaultTrainConfig } from '../src/ml/training/config.js';
 
 test('expands a grid into ordered points with stable, readable ids', () => {
   const points = expandGrid({

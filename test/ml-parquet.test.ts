@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { Storage } from '../src/storage/index.js';
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,8 @@ import { ParquetFeatureWriter } from '../src/parquet/writer.js';
 import { createRowSource, PARQUET_SOURCE_MODULE } from '../src/ml/parquet-source.js';
 import { modelConfig } from '../src/ml/models.js';
 import { syntheticRows } from './helpers/synthetic.js';
-import { defaultTrainConfig, type ArtifactSink } from '../src/ml/train.js';
+import { defaultTrainConfig } from '../src/ml/training/config.js';
+import { type ArtifactSink } from '../src/ml/training/model-dir.js';
 import { trainInWorker } from '../src/ml/train-runner.js';
 
 const CLASSES = ['QCD', 'ttbar', 'WJets'];
@@ -25,7 +27,7 @@ test('feature Parquet files feed training through the worker', { timeout: 120_00
   await writeFeatures(path.join(dir, 'part-0.parquet'), 300, 1);
   await writeFeatures(path.join(dir, 'part-1.parquet'), 200, 2);
 
-  const src = await createRowSource({ prefix: dir, readBatch: 128 });
+  const src = await createRowSource({ prefix: dir, readBatch: 128 }, { store: new Storage() });
   const sizes: number[] = [];
   let particles = 0;
   for await (const b of src.batches()) {
@@ -38,8 +40,11 @@ test('feature Parquet files feed training through the worker', { timeout: 120_00
   );
   assert.ok(sizes.every((s) => s <= 128));
   assert.ok(particles > 500 * 19 && particles % 19 === 0);
-  await assert.rejects(createRowSource({ prefix: path.join(dir, 'none') }), /no .parquet files under/);
-  await assert.rejects(createRowSource({}), /exactly one of `uris` and `prefix`/);
+  await assert.rejects(
+    createRowSource({ prefix: path.join(dir, 'none') }, { store: new Storage() }),
+    /no .parquet files under/,
+  );
+  await assert.rejects(createRowSource({}, { store: new Storage() }), /exactly one of `uris` and `prefix`/);
 
   const files = new Map<string, Uint8Array>();
   const sink: ArtifactSink = {

@@ -13,8 +13,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildPhysicsDataset, type PhysicsDataset } from './helpers/physics-data.js';
 import { modelConfig, type ModelKind } from '../src/ml/models.js';
-import { defaultTrainConfig } from '../src/ml/train.js';
+import { defaultTrainConfig } from '../src/ml/training/config.js';
 import { trainRun } from '../src/stages/train.js';
+import { storage } from '../src/storage/index.js';
 import { evaluateOnTestSet, type EvaluateResult } from '../src/stages/evaluate.js';
 
 let dir: string;
@@ -36,9 +37,12 @@ async function trainAndEvaluate(kind: ModelKind, epochs: number): Promise<{ mode
   const runDir = path.join(dir, kind);
   const outputUri = pathToFileURL(runDir).href;
   const config = defaultTrainConfig(modelConfig(kind, { maxLen: 100 }), { epochs, backend: 'wasm' });
-  const r = await trainRun({ runId: kind, datasetUri, outputUri, config }, { log: quiet });
+  const r = await trainRun({ runId: kind, datasetUri, outputUri, config }, { log: quiet, store: storage() });
   assert.equal(r.epochsCompleted, epochs);
-  const e = await evaluateOnTestSet({ modelUri: r.modelUri, datasetUri, outputUri: `${outputUri}/evaluation` });
+  const e = await evaluateOnTestSet(
+    { modelUri: r.modelUri, datasetUri, outputUri: `${outputUri}/evaluation` },
+    storage(),
+  );
   const test = ds.metadata.counts.test;
   assert.equal(e.samples, test.qcd! + test.ttbar! + test.wjets!);
   return { modelDir: path.join(runDir, 'model'), e };
@@ -91,11 +95,14 @@ for (const kind of ['particle-sequence', 'inclusive'] as const) {
     // Evaluation refuses a sequence model whose scaler went missing rather than feed it raw particles.
     await rm(path.join(modelDir, 'particle-scaler.json'));
     await assert.rejects(
-      evaluateOnTestSet({
-        modelUri: pathToFileURL(modelDir).href,
-        datasetUri,
-        outputUri: pathToFileURL(path.join(dir, 'x')).href,
-      }),
+      evaluateOnTestSet(
+        {
+          modelUri: pathToFileURL(modelDir).href,
+          datasetUri,
+          outputUri: pathToFileURL(path.join(dir, 'x')).href,
+        },
+        storage(),
+      ),
       /no particle-scaler\.json/,
     );
   });

@@ -8,7 +8,9 @@ import { inMemorySource, isValidationRow, type TrainingRow } from '../src/ml/dat
 import { modelConfig } from '../src/ml/models.js';
 import { DirectoryCheckpointStore } from '../src/ml/store.js';
 import { syntheticRows, SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
-import { defaultTrainConfig, runTraining, type ArtifactSink } from '../src/ml/train.js';
+import { defaultTrainConfig } from '../src/ml/training/config.js';
+import { runTraining } from '../src/ml/train.js';
+import { type ArtifactSink } from '../src/ml/training/model-dir.js';
 import { TrainingWorkerError, trainInWorker } from '../src/ml/train-runner.js';
 import { selectBest } from '../src/ml/grid.js';
 

@@ -18,14 +18,11 @@ import {
 import { classificationReport } from '../src/ml/metrics.js';
 import { buildModel, modelConfig, type ModelKind } from '../src/ml/models.js';
 import { syntheticRows } from './helpers/synthetic.js';
-import {
-  defaultTrainConfig,
-  makeTrainStep,
-  predictRows,
-  runTraining,
-  tfjsTrainStep,
-  type Checkpoint,
-} from '../src/ml/train.js';
+import { defaultTrainConfig } from '../src/ml/training/config.js';
+import { makeTrainStep, tfjsTrainStep } from '../src/ml/training/step.js';
+import { predictRows } from '../src/ml/training/predict.js';
+import { runTraining } from '../src/ml/train.js';
+import { type Checkpoint } from '../src/ml/training/checkpoint.js';
 
 await initBackend('cpu');
 

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
+import { Storage } from '../src/storage/index.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DirectoryCheckpointStore, ObjectArtifactSink, ObjectCheckpointStore } from '../src/ml/store.js';
-import type { CheckpointStore } from '../src/ml/train.js';
+import type { CheckpointStore } from '../src/ml/training/checkpoint.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
@@ -37,7 +38,7 @@ test('directory checkpoint store: latest wins, old ones pruned, half-written ign
 test('object-storage checkpoint store (file:// URIs): only complete checkpoints count', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'hepflow-ml-ostore-'));
   const prefix = pathToFileURL(path.join(dir, 'ckpt')).href;
-  const store = new ObjectCheckpointStore(prefix);
+  const store = new ObjectCheckpointStore(prefix, new Storage());
   await exercise(store);
   // Objects of the pruned epoch are gone (file:// may leave the empty directory behind).
   assert.deepEqual(await readdir(path.join(dir, 'ckpt', 'epoch-000001')).catch(() => []), []);
@@ -51,7 +52,7 @@ test('object-storage checkpoint store (file:// URIs): only complete checkpoints 
   await writeFile(path.join(dir, 'ckpt', 'epoch-000009', 'state.json'), '{"e":9}');
   assert.equal((await store.loadLatest())?.epoch, 3);
 
-  const sink = new ObjectArtifactSink(pathToFileURL(path.join(dir, 'model')).href);
+  const sink = new ObjectArtifactSink(pathToFileURL(path.join(dir, 'model')).href, new Storage());
   await sink.put('model.json', bytes('{}'));
   assert.deepEqual(await readdir(path.join(dir, 'model')), ['model.json']);
 });

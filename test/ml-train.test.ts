@@ -11,14 +11,11 @@ import { loadModel } from '../src/ml/model-bundle.js';
 import { buildModel, modelConfig } from '../src/ml/models.js';
 import { DirectoryArtifactSink, DirectoryCheckpointStore } from '../src/ml/store.js';
 import { syntheticRows, SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
-import {
-  AbortError,
-  defaultTrainConfig,
-  makeTrainStep,
-  runTraining,
-  type ArtifactSink,
-  type TrainProgress,
-} from '../src/ml/train.js';
+import { AbortError } from '../src/errors.js';
+import { defaultTrainConfig, type TrainProgress } from '../src/ml/training/config.js';
+import { makeTrainStep } from '../src/ml/training/step.js';
+import { runTraining } from '../src/ml/train.js';
+import { type ArtifactSink } from '../src/ml/training/model-dir.js';
 import { trainInWorker } from '../src/ml/train-runner.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'hepflow-ml-'));

@@ -8,7 +8,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { normalizeUri, storage } from '../src/storage/index.js';
 import { ModelRegistry, defaultRegistryUri, isModelUri } from '../src/registry/registry.js';
-import { bundleFromFiles, predictProbabilities, readModelFiles } from '../src/ml/model-bundle.js';
+import { bundleFromFiles, predictProbabilities } from '../src/ml/model-bundle.js';
+import { readModelFiles } from '../src/ml/training/model-dir.js';
 import { syntheticRows } from './helpers/synthetic.js';
 import { trainedModelDir } from './helpers/trained-model.js';
 

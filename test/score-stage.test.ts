@@ -15,10 +15,11 @@ import { writeFeatureFile } from '../src/stages/features.js';
 import { evaluateOnTestSet } from '../src/stages/evaluate.js';
 import { scoreFilePart, summarizeScoreParts } from '../src/stages/score.js';
 import { parseSelection } from '../src/scoring/selection.js';
-import { bundleFromFiles, readModelFiles } from '../src/ml/model-bundle.js';
+import { bundleFromFiles } from '../src/ml/model-bundle.js';
+import { readModelFiles } from '../src/ml/training/model-dir.js';
 import { allRowBatches } from '../src/ml/data.js';
 import { createRowSource } from '../src/ml/parquet-source.js';
-import { predictRows } from '../src/ml/train.js';
+import { predictRows } from '../src/ml/training/predict.js';
 import { classificationReport } from '../src/ml/metrics.js';
 import { trainedModelDir } from './helpers/trained-model.js';
 
@@ -96,7 +97,7 @@ test('scoring from ROOT equals scoring the feature part, and both equal evaluate
 
   // evaluate's own prediction path (predictRows over the part) and its report.
   const bundle = await bundleFromFiles(await readModelFiles(store, modelUri));
-  const source = await createRowSource({ uris: [featurePart] });
+  const source = await createRowSource({ uris: [featurePart] }, { store });
   const ev = await predictRows(bundle.model, allRowBatches(source, 512), { ...bundle.input, nClasses: 3 }, 'test');
   bundle.model.dispose();
   assert.deepEqual(Array.from(ev.labels), b.label);

@@ -10,7 +10,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, ChildWorkflowFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { TrainConfig } from '../src/ml/train.js';
+import type { TrainConfig } from '../src/ml/training/config.js';
 import type { BuildDatasetResult } from '../src/stages/dataset.js';
 import type { GridSearchInput, GridSearchResult } from '../workflows/grid-search.js';
 import type { FanOutResult } from '../src/contract/fan-out.js';

@@ -7,6 +7,7 @@ import { workerOptions } from './worker-options.js';
 import { healthSettings, startHealthServer } from './health.js';
 import { WorkerLifecycle } from './lifecycle.js';
 import { VERSIONING_BEHAVIOR } from '../src/temporal/versioning.js';
+import { installRuntimeSettings, runtimeSettingsFromEnv } from '../src/runtime-settings.js';
 
 /**
  * Runs one pool's worker until SIGINT/SIGTERM or the end of its lease (workers/lifecycle.ts),
@@ -14,6 +15,8 @@ import { VERSIONING_BEHAVIOR } from '../src/temporal/versioning.js';
  */
 export async function runPoolWorker(pool: Pool, argv: string[]): Promise<void> {
   const options = workerOptions(pool, argv);
+  // Kernel choices are checked here, at start, not at the first activity that needs one.
+  installRuntimeSettings(runtimeSettingsFromEnv());
   const health = healthSettings();
   const tag = `hepflow ${pool} worker`;
   // Before anything slow, so a signal or lease end while the worker starts is not lost.

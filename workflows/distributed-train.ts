@@ -6,11 +6,15 @@
  */
 import { continueAsNew, defineQuery, defineSignal, log, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { TrainConfig } from '../src/ml/train.js';
+import type { TrainConfig } from '../src/ml/training/config.js';
 import type { TrainSpec } from '../src/stages/train-spec.js';
-import type { DistributedTrainResult } from '../src/ml/distributed/jobs.js';
-import { runRound, type RoundSteps } from '../src/ml/distributed/rounds.js';
-import { roundSpan, type RoundPosition } from '../src/ml/distributed/shard.js';
+import {
+  roundSpan,
+  runRound,
+  type DistributedTrainResult,
+  type RoundPosition,
+  type RoundSteps,
+} from '../src/contract/distributed-rounds.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';

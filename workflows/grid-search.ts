@@ -12,10 +12,9 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { TrainSpec } from '../src/stages/train-spec.js';
-import type { TrainRunResult } from '../src/ml/train-runner.js';
-import type { TrainConfig } from '../src/ml/train.js';
+import type { SelectionMetric, TrainRunResult } from '../src/contract/training.js';
+import type { TrainConfig } from '../src/ml/training/config.js';
 import type { GridParams } from '../src/ml/grid.js';
-import type { SelectionMetric } from '../src/ml/metrics.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
 import type { RetrySettings } from '../src/contract/policies.js';

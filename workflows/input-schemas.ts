@@ -25,7 +25,7 @@ import {
 } from '../src/contract/validate.js';
 import { resolveSamples, samplesSchema } from '../src/contract/samples.js';
 import { DELPHES_BRANCHES } from '../src/contract/delphes-event.js';
-import { SELECTION_METRICS } from '../src/ml/metrics.js';
+import { SELECTION_METRICS } from '../src/contract/training.js';
 
 const seed = number({ integer: true, min: 0 });
 const fraction = number({ above: 0, below: 1 });

@@ -11,7 +11,8 @@ import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES } from '.
 import { inputArrays, type InputRow } from '../../src/ml/data.js';
 import type { ModelBundle } from '../../src/ml/model-bundle.js';
 import { buildModel, modelConfig, type ModelKind } from '../../src/ml/models.js';
-import { defaultTrainConfig, modelArtifacts } from '../../src/ml/train.js';
+import { defaultTrainConfig } from '../../src/ml/training/config.js';
+import { modelArtifacts } from '../../src/ml/training/model-dir.js';
 import { BALANCED_MIX, generateEvent } from '../../src/generator/index.js';
 import { FeatureExtractor } from '../../src/physics/features.js';
 import { kerasPython } from '../../src/ml/keras-export.js';

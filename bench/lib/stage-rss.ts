@@ -101,7 +101,7 @@ async function run(stage: string, args: string[]): Promise<Record<string, unknow
     case 'train': {
       const input = JSON.parse(args[0]!) as { runId: string; datasetUri: string; outputUri: string; spec: TrainSpec };
       const config = resolveTrainSpec(input.spec, await datasetClasses(input.datasetUri, storage()));
-      const r = await trainRun({ ...input, config });
+      const r = await trainRun({ ...input, config }, { store: storage() });
       return { samplesPerSecond: r.samplesPerSecond, epochs: r.epochsCompleted, backend: r.backend, ...r.metrics };
     }
     default:

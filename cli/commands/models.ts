@@ -1,7 +1,8 @@
 import { joinUri, storage, normalizeUri } from '../../src/storage/index.js';
 import { exportModel } from '../../src/stages/export.js';
 import type { LabelSource } from '../../src/contract/samples.js';
-import { bundleFromFiles, readModelFiles } from '../../src/ml/model-bundle.js';
+import { bundleFromFiles } from '../../src/ml/model-bundle.js';
+import { readModelFiles } from '../../src/ml/training/model-dir.js';
 import { initBackend, parseBackendRequest } from '../../src/ml/backend.js';
 import { DEFAULT_BATCHER, ScoringService } from '../../src/serving/scoring-service.js';
 import { InferenceHttpServer } from '../../src/serving/http-server.js';
@@ -16,6 +17,7 @@ import { failOnFailedFiles } from './ingest.js';
 import { newWorkflowId, runWorkflow } from '../temporal-run.js';
 import { defaultRegistryUri, ModelRegistry } from '../../src/registry/registry.js';
 import { withoutUndefined } from '../../src/contract/defined.js';
+import { installRuntimeSettings, runtimeSettingsFromEnv } from '../../src/runtime-settings.js';
 
 /** A model URI, or a registry name[@version] resolved in the registry. */
 const resolveModel = (ref: string, registryUri?: string): Promise<string> =>
@@ -187,6 +189,8 @@ export interface ServeOptions {
 }
 
 export async function serveCommand(o: ServeOptions): Promise<void> {
+  // A long-running process: its kernel choices are checked before the model loads.
+  installRuntimeSettings(runtimeSettingsFromEnv());
   const files = await readModelFiles(storage(), await resolveModel(o.model, o.registry));
   let selection: Selection | undefined;
   try {

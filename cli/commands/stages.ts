@@ -8,7 +8,7 @@ import { UsageError } from '../args.js';
 import { StatusLine } from '../progress.js';
 import type { SampleInput } from '../../src/contract/samples.js';
 import type { DistributedTrainInput } from '../../workflows/distributed-train.js';
-import type { DistributedTrainResult } from '../../src/ml/distributed/jobs.js';
+import type { DistributedTrainResult } from '../../src/contract/distributed-rounds.js';
 import { withoutUndefined } from '../../src/contract/defined.js';
 
 // The pipeline's stages one at a time, without Temporal: the same code the activities
@@ -161,6 +161,7 @@ export async function trainCommand(o: TrainOptions): Promise<void> {
   const r = await trainRun(
     { runId: o.model, datasetUri, outputUri: out, config },
     {
+      store: storage(),
       onProgress: (p) =>
         status.update(
           `epoch ${p.epoch}`,
@@ -189,11 +190,14 @@ export interface EvaluateOptions {
 
 export async function evaluateCommand(o: EvaluateOptions): Promise<void> {
   const { evaluateOnTestSet } = await import('../../src/stages/evaluate.js');
-  const r = await evaluateOnTestSet({
-    modelUri: o.model,
-    datasetUri: o.data,
-    outputUri: o.out ?? joinUri(o.model, 'evaluation'),
-  });
+  const r = await evaluateOnTestSet(
+    {
+      modelUri: o.model,
+      datasetUri: o.data,
+      outputUri: o.out ?? joinUri(o.model, 'evaluation'),
+    },
+    storage(),
+  );
   console.log(`test set: ${r.samples} events, accuracy ${r.accuracy.toFixed(4)}`);
   for (const [c, auc] of Object.entries(r.auc)) console.log(`  AUC ${c.padEnd(12)} ${auc.toFixed(4)}`);
   console.log(`report ${r.reportUri}\nROC    ${r.plotUri}`);

@@ -1,6 +1,7 @@
 /** Shared types of the per-file fan-out (listing → batches of per-file activities → manifest). */
 import type { LabelSource, SampleOutcome } from './samples.js';
 import type { DelphesEvent } from './delphes-event.js';
+import type { Selection } from './selection.js';
 import type { RetrySettings } from './policies.js';
 
 /** One input file as listed; the etag ties results to the exact content read. */
@@ -46,12 +47,6 @@ export interface FeatureOptions {
   /** Treat these missing collections (DelphesEvent keys, e.g. 'muons') as empty instead of failing the file. */
   readonly emptyIfMissing?: readonly (keyof DelphesEvent)[];
   readonly rowGroupSize?: number;
-}
-
-/** A trigger-style selection on one class's probability (`--select ttbar>=0.8`); src/scoring/selection.ts applies it. */
-export interface Selection {
-  readonly className: string;
-  readonly threshold: number;
 }
 
 /** A scoring task's parameters besides the file (src/stages/score.ts runs it). */

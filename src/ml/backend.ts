@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { isVerbose } from '../verbose.js';
+import { runtimeSettings } from '../runtime-settings.js';
 
 export const BACKEND_REQUESTS = ['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
@@ -81,7 +81,7 @@ export const defaultLoaders: BackendLoaders = {
 const TFJS_ORTHOGONAL_NOTICE = 'Orthogonal initializer is being called on a matrix with more than';
 const consoleWarn = console.warn;
 console.warn = (...args: unknown[]): void => {
-  if (!isVerbose() && typeof args[0] === 'string' && args[0].startsWith(TFJS_ORTHOGONAL_NOTICE)) return;
+  if (!runtimeSettings().verbose && typeof args[0] === 'string' && args[0].startsWith(TFJS_ORTHOGONAL_NOTICE)) return;
   consoleWarn(...args);
 };
 
@@ -114,7 +114,7 @@ export async function initBackend(
     }
     const info: BackendInfo = { requested, kind, tfBackend: tf.getBackend(), skipped };
     // Every run records the choice (BackendInfo); printing it each time is for --verbose.
-    if (isVerbose()) {
+    if (runtimeSettings().verbose) {
       log(
         `[ml] compute backend: ${kind} (tf backend '${info.tfBackend}', requested '${requested}')` +
           (skipped.length ? `; skipped ${skipped.join('; ')}` : ''),

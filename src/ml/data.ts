@@ -6,8 +6,7 @@
  * The source is a small interface (an async iterable of row batches) so that the Parquet
  * reader, an in-memory test set, or anything else can feed training.
  */
-import { InvalidInputError } from '../errors.js';
-import { DatasetTooSmallError } from './errors.js';
+import { DatasetTooSmallError, InvalidInputError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs';
 import { HLF_NAMES, N_HLF, N_PARTICLE_FEATURES, PARTICLE_FEATURE_NAMES, type FeatureRow } from '../physics/schema.js';
 import { HlfScalerFit, scaleHlfRows, scaleParticles, type HlfScaler, type ParticleScaler } from '../dataset/scaler.js';
@@ -43,7 +42,7 @@ export interface InputOptions {
    * the padding stays exactly 0 and Masking(0) still masks it. Absent: raw features
    * (only sensible for synthetic rows that are already of order 1).
    */
-  readonly particleScaler?: ParticleScaler;
+  readonly particleScaler?: ParticleScaler | undefined;
   readonly padding: PaddingMode;
 }
 

@@ -15,7 +15,8 @@ import {
 } from './data.js';
 import { classificationReport, rocSvg, type ClassificationReport } from './metrics.js';
 import type { ModelKind } from './models.js';
-import { predictRows, type ArtifactSink } from './train.js';
+import { predictRows } from './training/predict.js';
+import type { ArtifactSink } from './training/model-dir.js';
 
 const utf8 = new TextEncoder();
 
@@ -24,7 +25,7 @@ export interface EvaluateOptions {
   readonly maxLen: number;
   readonly scaler: HlfScaler;
   /** The particle-scaler.json saved with a sequence model; must be the one it was trained with. */
-  readonly particleScaler?: ParticleScaler;
+  readonly particleScaler?: ParticleScaler | undefined;
   readonly padding: PaddingMode;
   readonly classNames: readonly string[];
   readonly batchSize?: number;
@@ -52,7 +53,7 @@ export async function evaluateModel(
     scaler: o.scaler,
     padding: o.padding,
     nClasses: o.classNames.length,
-    ...(o.particleScaler !== undefined ? { particleScaler: o.particleScaler } : {}),
+    particleScaler: o.particleScaler,
   };
   const { probs, labels } = await predictRows(
     model,

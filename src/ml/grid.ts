@@ -3,7 +3,7 @@
  * points with stable ids, apply a point to a base training config, and pick the best
  * point by a validation metric. The workflow that fans the points out is elsewhere.
  */
-import { validateTrainConfig, type TrainConfig } from './train.js';
+import { validateTrainConfig, type TrainConfig } from './training/config.js';
 
 /**
  * A grid: each key lists the values to try. `layers` lists whole hidden-layer stacks;

@@ -3,23 +3,6 @@
  * matrix. Plain arrays in, plain JSON out: no tensors, so they are easy to test.
  */
 
-/**
- * The validation metrics that choose what is best: the epoch a training run keeps
- * (TrainConfig.selectionMetric, default valLoss) and the point a grid search keeps (its
- * input's selectionMetric, default valMeanAuc). Named as the metrics of a run's result are.
- */
-export const SELECTION_METRICS = ['valLoss', 'valMeanAuc', 'valAccuracy'] as const;
-export type SelectionMetric = (typeof SELECTION_METRICS)[number];
-
-/** Higher is better for every selection score, so a loss is negated; a missing metric scores worst. */
-export function selectionScore(
-  metrics: Readonly<Partial<Record<SelectionMetric, number>>>,
-  metric: SelectionMetric,
-): number {
-  const v = metrics[metric];
-  return metric === 'valLoss' ? -(v ?? Infinity) : (v ?? -Infinity);
-}
-
 export interface RocCurve {
   /** False-positive rates, from 0 to 1, one point per distinct score threshold. */
   readonly fpr: number[];

@@ -4,7 +4,7 @@
  * options = ParquetSourceOptions), because a live reader cannot cross a thread boundary.
  */
 import { readFeatureRows } from '../parquet/reader.js';
-import { storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import type { RowSource, TrainingRow } from './data.js';
 
 export interface ParquetSourceOptions {
@@ -20,7 +20,7 @@ export interface ParquetSourceOptions {
 
 export const PARQUET_SOURCE_MODULE = new URL('./parquet-source.js', import.meta.url).href;
 
-async function resolveUris(o: ParquetSourceOptions): Promise<string[]> {
+async function resolveUris(o: ParquetSourceOptions, store: Storage): Promise<string[]> {
   if ((o.uris === undefined) === (o.prefix === undefined)) {
     throw new Error('parquet source: give exactly one of `uris` and `prefix`');
   }
@@ -29,19 +29,20 @@ async function resolveUris(o: ParquetSourceOptions): Promise<string[]> {
     return [...o.uris];
   }
   const found: string[] = [];
-  for await (const obj of storage().list(o.prefix!)) if (obj.uri.endsWith('.parquet')) found.push(obj.uri);
+  for await (const obj of store.list(o.prefix!)) if (obj.uri.endsWith('.parquet')) found.push(obj.uri);
   if (found.length === 0) throw new Error(`parquet source: no .parquet files under ${o.prefix}`);
   return found;
 }
 
-export async function createRowSource(o: ParquetSourceOptions): Promise<RowSource> {
-  const uris = await resolveUris(o);
+/** `store` reads the files: the training thread passes the one it built from its settings. */
+export async function createRowSource(o: ParquetSourceOptions, { store }: { store: Storage }): Promise<RowSource> {
+  const uris = await resolveUris(o, store);
   const readBatch = o.readBatch ?? 1024;
   return {
     id: o.id ?? o.prefix ?? uris[0]!,
     async *batches() {
       for (const uri of uris) {
-        const src = await storage().openRead(uri);
+        const src = await store.openRead(uri);
         try {
           let batch: TrainingRow[] = [];
           for await (const row of readFeatureRows(src)) {

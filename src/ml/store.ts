@@ -4,8 +4,9 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { asPrefix, joinUri, storage, type Storage } from '../storage/index.js';
-import type { ArtifactSink, Checkpoint, CheckpointStore } from './train.js';
+import { asPrefix, joinUri, type Storage } from '../storage/index.js';
+import type { Checkpoint, CheckpointStore } from './training/checkpoint.js';
+import type { ArtifactSink } from './training/model-dir.js';
 
 const EPOCH_DIR = /^epoch-(\d{6})$/;
 const COMPLETE = 'COMPLETE';
@@ -96,8 +97,8 @@ export class DirectoryArtifactSink implements ArtifactSink {
 export class ObjectCheckpointStore implements CheckpointStore {
   constructor(
     readonly prefixUri: string,
+    private readonly store: Storage,
     readonly keep = 2,
-    private readonly store: Storage = storage(),
   ) {}
 
   private dir(epoch: number): string {
@@ -137,7 +138,7 @@ export class ObjectCheckpointStore implements CheckpointStore {
 export class ObjectArtifactSink implements ArtifactSink {
   constructor(
     readonly prefixUri: string,
-    private readonly store: Storage = storage(),
+    private readonly store: Storage,
   ) {}
 
   async put(name: string, data: Uint8Array): Promise<void> {

@@ -7,11 +7,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
-import { AbortError } from './errors.js';
-import { isInputVerdict, NON_RETRYABLE_ERROR_TYPES } from '../errors.js';
+import { AbortError, isInputVerdict, NON_RETRYABLE_ERROR_TYPES } from '../errors.js';
 import { isTransientStorageError } from '../storage/types.js';
+import { runtimeSettings, type RuntimeSettings } from '../runtime-settings.js';
 import { addStorageIo, type StorageIo } from '../storage/io-meter.js';
-import type { ArtifactSink, Checkpoint, CheckpointStore, TrainConfig, TrainProgress, TrainResult } from './train.js';
+import type { TrainResult } from './train.js';
+import type { TrainConfig, TrainProgress } from './training/config.js';
+import type { Checkpoint, CheckpointStore } from './training/checkpoint.js';
+import type { ArtifactSink } from './training/model-dir.js';
 
 /**
  * Where the worker gets its rows: an ES module (file URL, absolute path or package name)
@@ -24,19 +27,6 @@ export interface SourceSpec {
   readonly options: unknown;
 }
 
-/** What one training run over a stored dataset reports; small by design: it travels through workflow histories. */
-export interface TrainRunResult {
-  readonly runId: string;
-  readonly modelUri: string;
-  /** Validation metrics of the best epoch: valLoss, valMeanAuc, valAccuracy. */
-  readonly metrics: Record<string, number>;
-  readonly backend: string;
-  readonly epochsCompleted: number;
-  readonly resumedFromEpoch: number;
-  readonly samplesPerSecond: number;
-  readonly trainSeconds: number;
-}
-
 export interface WorkerInit {
   readonly config: TrainConfig;
   readonly source: SourceSpec;
@@ -46,6 +36,8 @@ export interface WorkerInit {
   readonly datasetIdentity?: string | undefined;
   readonly stopFlag: SharedArrayBuffer;
   readonly progressIntervalMs?: number | undefined;
+  /** The parent's runtime settings: the thread chooses its kernels from these, not from its environment. */
+  readonly settings: RuntimeSettings;
 }
 
 export type WorkerMessage =
@@ -64,8 +56,8 @@ export type WorkerMessage =
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
-  readonly stack?: string;
-  readonly cause?: SerializedError;
+  readonly stack?: string | undefined;
+  readonly cause?: SerializedError | undefined;
   readonly nonRetryable: boolean;
 }
 
@@ -81,8 +73,8 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
     name: e.name,
     message: e.message,
     nonRetryable,
-    ...(e.stack !== undefined ? { stack: e.stack } : {}),
-    ...(e.cause !== undefined && depth < 4 ? { cause: serializeError(e.cause, depth + 1) } : {}),
+    stack: e.stack,
+    cause: e.cause !== undefined && depth < 4 ? serializeError(e.cause, depth + 1) : undefined,
   };
 }
 
@@ -108,17 +100,17 @@ export type ParentMessage =
 
 export interface TrainInWorkerOptions {
   readonly source: SourceSpec;
-  readonly scaler?: HlfScaler;
+  readonly scaler?: HlfScaler | undefined;
   /** See TrainDeps.particleScaler. */
-  readonly particleScaler?: ParticleScaler;
-  readonly checkpoints?: CheckpointStore;
+  readonly particleScaler?: ParticleScaler | undefined;
+  readonly checkpoints?: CheckpointStore | undefined;
   /** See TrainDeps.datasetIdentity. */
-  readonly datasetIdentity?: string;
+  readonly datasetIdentity?: string | undefined;
   readonly artifacts: ArtifactSink;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (p: TrainProgress) => void;
-  readonly log?: (message: string) => void;
-  readonly progressIntervalMs?: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((p: TrainProgress) => void) | undefined;
+  readonly log?: ((message: string) => void) | undefined;
+  readonly progressIntervalMs?: number | undefined;
 }
 
 /** Structured clone turns Uint8Arrays into Uint8Arrays but a checkpoint's map needs rebuilding. */
@@ -137,8 +129,9 @@ export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Pro
     particleScaler: o.particleScaler,
     hasCheckpoints: o.checkpoints !== undefined,
     stopFlag,
-    ...(o.datasetIdentity !== undefined ? { datasetIdentity: o.datasetIdentity } : {}),
+    datasetIdentity: o.datasetIdentity,
     progressIntervalMs: o.progressIntervalMs,
+    settings: runtimeSettings(),
   };
   const worker = new Worker(new URL('./train-worker.js', import.meta.url), { workerData: init });
   const onAbort = () => Atomics.store(new Int32Array(stopFlag), 0, 1);

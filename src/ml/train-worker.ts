@@ -9,7 +9,11 @@
 import '../process-warnings.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadStorageIo } from '../storage/io-meter.js';
-import { runTraining, type ArtifactSink, type Checkpoint, type CheckpointStore } from './train.js';
+import { installRuntimeSettings } from '../runtime-settings.js';
+import { Storage } from '../storage/index.js';
+import { runTraining } from './train.js';
+import type { Checkpoint, CheckpointStore } from './training/checkpoint.js';
+import type { ArtifactSink } from './training/model-dir.js';
 import type { RowSource } from './data.js';
 import {
   serializeError,
@@ -22,6 +26,7 @@ import {
 const port = parentPort;
 if (port === null) throw new Error('train-worker.ts must run in a worker thread (use trainInWorker)');
 const init = workerData as WorkerInit;
+installRuntimeSettings(init.settings);
 const stopFlag = new Int32Array(init.stopFlag);
 
 let nextId = 0;
@@ -66,7 +71,9 @@ async function loadSource(): Promise<RowSource> {
   const factory = mod[exportName];
   if (typeof factory !== 'function')
     throw new Error(`row source module ${module} has no function export '${exportName}'`);
-  const source = await (factory as (o: unknown) => RowSource | Promise<RowSource>)(options);
+  const source = await (factory as (o: unknown, deps: { store: Storage }) => RowSource | Promise<RowSource>)(options, {
+    store: new Storage(),
+  });
   if (typeof source?.batches !== 'function' || typeof source.id !== 'string') {
     throw new Error(`${module}#${exportName} did not return a RowSource ({ id, batches() })`);
   }
@@ -79,7 +86,7 @@ try {
     scaler: init.scaler,
     particleScaler: init.particleScaler,
     checkpoints,
-    ...(init.datasetIdentity !== undefined ? { datasetIdentity: init.datasetIdentity } : {}),
+    datasetIdentity: init.datasetIdentity,
     artifacts,
     onProgress: (progress) => post({ type: 'progress', progress }),
     shouldStop: () => Atomics.load(stopFlag, 0) !== 0,

@@ -3,7 +3,7 @@
  * default), or the portable TypeScript one. HEPFLOW_FEATURES=native|js forces one. Both
  * give the same values (test/physics-native.test.ts).
  */
-import { isVerbose } from '../verbose.js';
+import { chooseOnce } from '../runtime-settings.js';
 import { FeatureExtractor, type EventFeatureExtractor } from './features.js';
 import { loadFeaturesAddon } from './features-native.js';
 
@@ -36,17 +36,12 @@ export function resolveFeatureImplementation(requested?: string, load = loadFeat
   }
 }
 
-let chosen: FeatureImplementation | null = null;
-
-/** The process-wide choice (HEPFLOW_FEATURES), made and logged on first use. */
-export function activeFeatureImplementation(): FeatureImplementation {
-  if (chosen === null) {
-    chosen = resolveFeatureImplementation(process.env['HEPFLOW_FEATURES']);
-    if (isVerbose() || chosen.reason.startsWith('native unavailable'))
-      console.error(`[hepflow:features] using ${chosen.name} feature extractor (${chosen.reason})`);
-  }
-  return chosen;
-}
+/** The process-wide choice (runtime settings' HEPFLOW_FEATURES), made and logged on first use. */
+export const activeFeatureImplementation: () => FeatureImplementation = chooseOnce(
+  'features',
+  (s) => resolveFeatureImplementation(s.kernels.features),
+  (c) => `${c.name} feature extractor`,
+);
 
 /** A new extractor of the process-wide implementation (one per stream: not re-entrant). */
 export const createFeatureExtractor = (): EventFeatureExtractor => activeFeatureImplementation().create();

@@ -11,8 +11,8 @@
  */
 import { joinUri, normalizeUri, ObjectNotFoundError, type Storage } from '../storage/index.js';
 import { configHash, sha256 } from '../storage/content-address.js';
-import { readModelFiles } from '../ml/model-bundle.js';
-import type { TrainConfig } from '../ml/train.js';
+import { readModelFiles } from '../ml/training/model-dir.js';
+import type { TrainConfig } from '../ml/training/config.js';
 import type { ModelKind } from '../ml/models.js';
 import { InvalidInputError } from '../errors.js';
 import { codeVersion } from './code-version.js';

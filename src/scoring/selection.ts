@@ -3,7 +3,7 @@
  * efficiency of every true class against the threshold, from per-file histograms that
  * add up across files.
  */
-import type { Selection } from '../contract/fan-out.js';
+import type { Selection } from '../contract/selection.js';
 
 export type { Selection };
 

@@ -1,8 +1,13 @@
-import { storage as defaultStorage, joinUri, type Storage } from '../storage/index.js';
+/**
+ * Test-set evaluation of a model directory: per-class ROC and AUC, accuracy and the
+ * confusion matrix of the dataset's test split, stored as JSON and as an SVG plot.
+ */
+import { joinUri, type Storage } from '../storage/index.js';
 import { datasetFiles } from '../contract/run-layout.js';
 import { initBackend } from '../ml/backend.js';
 import { evaluateModel } from '../ml/evaluate.js';
-import { bundleFromFiles, readModelFiles } from '../ml/model-bundle.js';
+import { bundleFromFiles } from '../ml/model-bundle.js';
+import { readModelFiles } from '../ml/training/model-dir.js';
 import { createRowSource } from '../ml/parquet-source.js';
 import { ObjectArtifactSink } from '../ml/store.js';
 import { InvalidInputError } from '../errors.js';
@@ -28,18 +33,15 @@ export interface EvaluateResult {
  * The paper's evaluation on the test split: per-class one-vs-rest ROC and AUC,
  * accuracy and the confusion matrix, stored as JSON and as an SVG plot.
  */
-export async function evaluateOnTestSet(
-  input: EvaluateInput,
-  store: Storage = defaultStorage(),
-): Promise<EvaluateResult> {
+export async function evaluateOnTestSet(input: EvaluateInput, store: Storage): Promise<EvaluateResult> {
   const files = await readModelFiles(store, input.modelUri);
   await initBackend(files.metadata.config.backend);
   const bundle = await bundleFromFiles(files);
   try {
-    const source = await createRowSource({
-      uris: [datasetFiles(input.datasetUri).test],
-      id: `${input.datasetUri} (test)`,
-    });
+    const source = await createRowSource(
+      { uris: [datasetFiles(input.datasetUri).test], id: `${input.datasetUri} (test)` },
+      { store },
+    );
     const report = await evaluateModel(
       bundle.model,
       source,

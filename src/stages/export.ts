@@ -1,6 +1,10 @@
+/**
+ * Model export: a model directory rewritten in forms other tools load (Keras' standard
+ * GRU topology, model.keras), itself a model directory that score and serve accept.
+ */
 import { joinUri, type Storage } from '../storage/index.js';
 import { kerasFile } from '../ml/keras-export.js';
-import { readModelFiles } from '../ml/model-bundle.js';
+import { readModelFiles } from '../ml/training/model-dir.js';
 import { toStandardTopology } from '../ml/portable-topology.js';
 import { InvalidInputError } from '../errors.js';
 

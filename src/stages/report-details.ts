@@ -9,10 +9,10 @@ import { joinUri } from '../storage/uri.js';
 import { datasetFiles } from '../contract/run-layout.js';
 import { hlfHistograms, type HlfHistograms } from '../dataset/hlf-histograms.js';
 import type { ClassificationReport } from '../ml/metrics.js';
-import type { ModelMetadata } from '../ml/model-bundle.js';
+import type { ModelMetadata } from '../ml/training/model-dir.js';
 import { codeVersion } from '../registry/code-version.js';
 import type { FeaturesManifest } from './dataset.js';
-import type { TrainRunResult } from '../ml/train-runner.js';
+import type { TrainRunResult } from '../contract/training.js';
 import type { PipelineReport } from './report.js';
 
 export interface GridTable {

@@ -4,7 +4,7 @@
  */
 import type { BuildDatasetResult } from './dataset.js';
 import type { EvaluateResult } from './evaluate.js';
-import type { TrainRunResult } from '../ml/train-runner.js';
+import type { TrainRunResult } from '../contract/training.js';
 import type { SampleInput, SampleOutcome } from '../contract/samples.js';
 import { EVENT_CLASSES } from '../physics/schema.js';
 

@@ -18,7 +18,8 @@ import { ParquetRowWriter } from '../parquet/writer.js';
 import { prepareFeatures, withEntries } from '../physics/prepare.js';
 import { FEATURE_DEFINITION_VERSION } from '../physics/features.js';
 import { initBackend } from '../ml/backend.js';
-import { bundleFromFiles, readModelFiles, type ModelBundle } from '../ml/model-bundle.js';
+import { bundleFromFiles, type ModelBundle } from '../ml/model-bundle.js';
+import { readModelFiles } from '../ml/training/model-dir.js';
 import { BatchScorer, type ScorerOptions } from '../scoring/scorer.js';
 import { scoreCodec } from '../scoring/score-file.js';
 import {

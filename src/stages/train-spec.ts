@@ -1,5 +1,9 @@
+/**
+ * Training configurations as users write them (a model kind and what differs from the
+ * reference defaults), resolved against a dataset's classes into a checked TrainConfig.
+ */
 import { MODEL_KINDS, modelConfig, type ModelConfig, type ModelKind } from '../ml/models.js';
-import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../ml/train.js';
+import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../ml/training/config.js';
 import { InvalidInputError } from '../errors.js';
 
 /**

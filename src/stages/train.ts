@@ -1,12 +1,21 @@
+/**
+ * One training run over a stored dataset, the stage the grid search's activity calls:
+ * checks the config against the dataset's classes, reads its scalers, keys checkpoints
+ * by the dataset's content, and trains in a worker thread (src/ml/train-runner.ts).
+ * Promises: checkpoints under <outputUri>/checkpoints/, the model directory under
+ * <outputUri>/model/, and a small TrainRunResult for the workflow's history.
+ */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { storage as defaultStorage, ObjectNotFoundError, parseUri, type Storage } from '../storage/index.js';
+import { ObjectNotFoundError, parseUri, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { datasetFiles, trainFiles } from '../contract/run-layout.js';
-import { trainInWorker, type TrainRunResult } from '../ml/train-runner.js';
-import { validateTrainConfig, type TrainConfig, type TrainProgress, type TrainResult } from '../ml/train.js';
+import { trainInWorker } from '../ml/train-runner.js';
+import { bestEpochMetrics, type TrainRunResult } from '../contract/training.js';
+import { validateTrainConfig, type TrainConfig, type TrainProgress } from '../ml/training/config.js';
+import { type TrainResult } from '../ml/train.js';
 import { ObjectArtifactSink, ObjectCheckpointStore } from '../ml/store.js';
 import { PARQUET_SOURCE_MODULE, type ParquetSourceOptions } from '../ml/parquet-source.js';
 import { modelInputs } from '../ml/models.js';
@@ -49,9 +58,14 @@ export async function datasetIdentity(store: Storage, datasetUri: string): Promi
  */
 export async function trainRun(
   input: TrainRunInput,
-  o: { signal?: AbortSignal; onProgress?: (p: TrainProgress) => void; log?: (m: string) => void; store?: Storage } = {},
+  o: {
+    store: Storage;
+    signal?: AbortSignal | undefined;
+    onProgress?: ((p: TrainProgress) => void) | undefined;
+    log?: ((m: string) => void) | undefined;
+  },
 ): Promise<TrainRunResult> {
-  const store = o.store ?? defaultStorage();
+  const { store } = o;
   try {
     validateTrainConfig(input.config);
   } catch (e) {
@@ -95,13 +109,13 @@ export async function trainRun(
     const r = await trainInWorker(input.config, {
       source: { module: PARQUET_SOURCE_MODULE, options: source },
       scaler,
-      ...(particleScaler !== undefined ? { particleScaler } : {}),
-      checkpoints: new ObjectCheckpointStore(layout.checkpoints, 2, store),
+      particleScaler,
+      checkpoints: new ObjectCheckpointStore(layout.checkpoints, store),
       datasetIdentity: identity,
       artifacts: new ObjectArtifactSink(modelUri, store),
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      ...(o.log ? { log: o.log } : {}),
+      signal: o.signal,
+      onProgress: o.onProgress,
+      log: o.log,
       progressIntervalMs: 2_000,
     });
     return trainRunResult(input.runId, modelUri, r);
@@ -111,11 +125,7 @@ export async function trainRun(
 }
 
 function trainRunResult(runId: string, modelUri: string, r: TrainResult): TrainRunResult {
-  const best = r.history.find((h) => h.epoch === r.bestEpoch);
-  const metrics: Record<string, number> = {};
-  if (best?.valLoss !== undefined) metrics.valLoss = best.valLoss;
-  if (best?.valMeanAuc !== undefined) metrics.valMeanAuc = best.valMeanAuc;
-  if (best?.valAccuracy !== undefined) metrics.valAccuracy = best.valAccuracy;
+  const metrics = bestEpochMetrics(r.history, r.bestEpoch);
   return {
     runId,
     modelUri,

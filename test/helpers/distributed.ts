@@ -1,8 +1,12 @@
 import { runJobInThread } from '../../src/ml/distributed/thread.js';
-import { runRound, type RoundSteps } from '../../src/ml/distributed/rounds.js';
-import { roundSpan, type RoundPosition } from '../../src/ml/distributed/shard.js';
-import type { DistributedTrainResult } from '../../src/ml/distributed/jobs.js';
-import type { TrainConfig } from '../../src/ml/train.js';
+import {
+  roundSpan,
+  runRound,
+  type DistributedTrainResult,
+  type RoundPosition,
+  type RoundSteps,
+} from '../../src/contract/distributed-rounds.js';
+import type { TrainConfig } from '../../src/ml/training/config.js';
 
 const quiet = { log: () => undefined };
 

@@ -6,7 +6,8 @@ import { inMemorySource } from '../../src/ml/data.js';
 import { modelConfig, type ModelKind } from '../../src/ml/models.js';
 import { DirectoryArtifactSink } from '../../src/ml/store.js';
 import { syntheticRows } from './synthetic.js';
-import { defaultTrainConfig, runTraining } from '../../src/ml/train.js';
+import { defaultTrainConfig } from '../../src/ml/training/config.js';
+import { runTraining } from '../../src/ml/train.js';
 
 /** Not the identity, so a scorer that forgets to apply it gives different numbers. */
 export const TEST_PARTICLE_SCALER: ParticleScaler = {

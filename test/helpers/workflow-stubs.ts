@@ -8,12 +8,12 @@ import { DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/wor
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../activities/index.js';
 import type { FileRef, FileResult, InputSource, Listing } from '../../src/contract/fan-out.js';
-import type { TrainConfig } from '../../src/ml/train.js';
-import type { TrainRunResult } from '../../src/ml/train-runner.js';
+import type { TrainConfig } from '../../src/ml/training/config.js';
+import type { TrainRunResult } from '../../src/contract/training.js';
 import type { EvaluateResult } from '../../src/stages/evaluate.js';
 import type { BuildDatasetResult } from '../../src/stages/dataset.js';
 import type { PipelineInput } from '../../workflows/pipeline.js';
-import type { RoundPosition } from '../../src/ml/distributed/shard.js';
+import type { RoundPosition } from '../../src/contract/distributed-rounds.js';
 import { bundleWorkflows } from '../../src/temporal/workflow-bundle.js';
 import { withQueueWorker } from './test-worker.js';
 

@@ -6,7 +6,7 @@
  * HEPFLOW_DENSE=native|js forces an implementation (default: native when built, else js).
  */
 import * as tf from '@tensorflow/tfjs';
-import { isVerbose } from '../../verbose.js';
+import { chooseOnce } from '../../runtime-settings.js';
 import { jsMlp, type MlpImplementation, type MlpKernel } from './kernel.js';
 import { loadDenseAddon } from './kernel-native.js';
 import { float32, fusedAdamTrainStep, type FusedTrainStep } from '../fused-adam.js';
@@ -45,20 +45,12 @@ export function resolveDenseImplementation(requested?: string, load = loadDenseA
   }
 }
 
-let chosen: DenseImplementation | null = null;
-
-/** The process-wide choice (HEPFLOW_DENSE), made and logged on first use. */
-export function activeDenseImplementation(): DenseImplementation {
-  if (chosen === null) {
-    chosen = resolveDenseImplementation(process.env['HEPFLOW_DENSE']);
-    if (isVerbose() || chosen.reason.startsWith('native unavailable')) {
-      console.error(
-        `[hepflow:dense] using ${chosen.name}: ${chosen.impl?.description ?? 'tfjs layers'} (${chosen.reason})`,
-      );
-    }
-  }
-  return chosen;
-}
+/** The process-wide choice (runtime settings' HEPFLOW_DENSE), made and logged on first use. */
+export const activeDenseImplementation: () => DenseImplementation = chooseOnce(
+  'dense',
+  (s) => resolveDenseImplementation(s.kernels.dense),
+  (c) => `${c.name}: ${c.impl?.description ?? 'tfjs layers'}`,
+);
 
 type Inbound = { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] };
 

@@ -3,7 +3,7 @@
  * through object storage, and their sample-weighted average (the synchronisation step
  * of local SGD). No tfjs here: the averaging is plain arithmetic over typed arrays.
  */
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../../errors.js';
 
 export interface TensorSpec {
   readonly name: string;
@@ -58,7 +58,7 @@ export function unpackTensors(set: TensorSet, where: string): (Float32Array | In
 export interface WorkerState {
   readonly weights: TensorSet;
   /** Adam's step counter and moments; absent before the first step. */
-  readonly optimizer?: TensorSet;
+  readonly optimizer?: TensorSet | undefined;
   /** Training rows the worker's round saw: the weight of its state in the average. */
   readonly samples: number;
 }
@@ -76,7 +76,7 @@ function sameSpecs(a: readonly TensorSpec[], b: readonly TensorSpec[]): boolean 
 export function averageStates(
   states: readonly WorkerState[],
   where: string,
-): { weights: TensorSet; optimizer?: TensorSet } {
+): { weights: TensorSet; optimizer?: TensorSet | undefined } {
   if (states.length === 0) throw new Error(`${where}: nothing to average`);
   const total = states.reduce((s, w) => s + w.samples, 0);
   if (!(total > 0)) throw new Error(`${where}: the workers trained on no rows`);

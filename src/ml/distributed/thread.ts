@@ -1,26 +1,27 @@
 /**
- * Runs one distributed-training job (jobs.ts) in a worker thread, so the caller's event
- * loop stays free for Temporal heartbeats and several shards in one process use several
- * cores. Unlike the single-run trainer (train-runner.ts) the thread needs no callbacks
- * into the parent: it reads and writes object storage itself. An AbortSignal stops a
- * shard between batches through a shared flag (polled even while the thread is busy).
+ * Runs one distributed-training job (plan.ts, shard-job.ts, epoch-job.ts) in a pooled
+ * worker thread, so the caller's event loop stays free for Temporal heartbeats and
+ * several shards in one process use several cores. Unlike the single-run trainer
+ * (train-runner.ts) the thread needs no callbacks into the parent: it reads and writes
+ * object storage itself. It starts with the parent's runtime settings. An AbortSignal
+ * stops a shard between batches through a shared flag (polled even while the thread is busy).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AbortError } from '../errors.js';
+import { runtimeSettings, type RuntimeSettings } from '../../runtime-settings.js';
+import { AbortError } from '../../errors.js';
 import { TrainingWorkerError, type SerializedError } from '../train-runner.js';
 import type {
   AggregateInput,
   AggregateResult,
-  DistributedPlanInput,
   FinishEpochInput,
-  PlanResult,
   RoundDone,
   ShardInput,
   ShardResult,
   ValidatePartInput,
   ValidatePartResult,
-} from './jobs.js';
+} from '../../contract/distributed-rounds.js';
+import type { DistributedPlanInput, PlanResult } from './plan.js';
 
 export type Job =
   | { kind: 'plan'; input: DistributedPlanInput }
@@ -38,6 +39,11 @@ export type JobOutput<J extends Job> = J extends { kind: 'plan' }
       : J extends { kind: 'validate' }
         ? ValidatePartResult
         : RoundDone;
+
+/** What a pooled thread starts with: the parent's runtime settings, which it chooses its kernels from. */
+export interface JobThreadData {
+  readonly settings: RuntimeSettings;
+}
 
 /** One job for a pooled thread, with the flag that stops it. */
 export interface JobRequest {
@@ -75,7 +81,11 @@ const MAX_IDLE = Math.max(2, availableParallelism());
 export function runJobInThread<J extends Job>(job: J, o: JobOptions = {}): Promise<JobOutput<J>> {
   if (o.signal?.aborted) return Promise.reject(new AbortError(`${job.kind} cancelled before it started`));
   const stopFlag = new SharedArrayBuffer(4);
-  const worker = idle.pop() ?? new Worker(new URL('./job-thread.js', import.meta.url));
+  const worker =
+    idle.pop() ??
+    new Worker(new URL('./job-thread.js', import.meta.url), {
+      workerData: { settings: runtimeSettings() } satisfies JobThreadData,
+    });
   worker.ref();
   const onAbort = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
   o.signal?.addEventListener('abort', onAbort, { once: true });

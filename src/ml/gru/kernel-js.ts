@@ -134,40 +134,7 @@ export class JsGruKernel implements GruKernel {
             dr[2 * U + j] = dah * r;
           }
         }
-        if (!ra) {
-          for (let k = 0; k < U; k++) {
-            let acc = 0;
-            for (let j = 0; j < U; j++) acc += da[2 * U + j]! * Ur[k * U3 + 2 * U + j]!;
-            drh[k] = acc;
-          }
-          for (let j = 0; j < U; j++) {
-            const r = g[o + U + j]!;
-            da[U + j] = drh[j]! * hPrev(j) * gateDeriv(r, hard);
-            dhp[j]! += drh[j]! * r;
-          }
-          for (let k = 0; k < U; k++) {
-            const hk = hPrev(k),
-              rhk = g[o + 3 * U + k]!;
-            let acc = 0;
-            for (let q = 0; q < 2 * U; q++) {
-              acc += da[q]! * Ur[k * U3 + q]!;
-              dU[k * U3 + q]! += hk * da[q]!;
-            }
-            for (let j = 0; j < U; j++) dU[k * U3 + 2 * U + j]! += rhk * da[2 * U + j]!;
-            dhp[k]! += acc;
-          }
-        } else {
-          for (let k = 0; k < U; k++) {
-            const hk = hPrev(k);
-            let acc = 0;
-            for (let q = 0; q < U3; q++) {
-              acc += dr[q]! * Ur[k * U3 + q]!;
-              dU[k * U3 + q]! += hk * dr[q]!;
-            }
-            dhp[k]! += acc;
-          }
-          for (let q = 0; q < U3; q++) dbr[q]! += dr[q]!;
-        }
+        recurrentBackward({ U, hard, ra, Ur, g, o, hPrev, da, dr, drh, dhp, dU, dbr });
         for (let q = 0; q < U3; q++) dbi[q]! += da[q]!;
         for (let f = 0; f < F; f++) {
           const xv = x[bt * F + f]!;
@@ -195,5 +162,66 @@ export class JsGruKernel implements GruKernel {
       dBias,
       dh0,
     };
+  }
+}
+
+/** Buffers and inputs of one time step's backward pass through the recurrent side. */
+interface RecurrentStep {
+  readonly U: number;
+  readonly hard: boolean;
+  readonly ra: boolean;
+  readonly Ur: Float32Array;
+  readonly g: Float32Array;
+  /** Offset of the step's gates in g. */
+  readonly o: number;
+  readonly hPrev: (j: number) => number;
+  readonly da: Float64Array;
+  readonly dr: Float64Array;
+  readonly drh: Float64Array;
+  readonly dhp: Float64Array;
+  readonly dU: Float64Array;
+  readonly dbr: Float64Array;
+}
+
+/**
+ * The step's gradients through the recurrent kernel: into the previous state (dhp), the
+ * recurrent kernel (dU) and, with reset_after, the recurrent bias (dbr); without
+ * reset_after also the reset gate's input-side pre-activation (da).
+ */
+function recurrentBackward({ U, hard, ra, Ur, g, o, hPrev, da, dr, drh, dhp, dU, dbr }: RecurrentStep): void {
+  const U3 = 3 * U;
+  if (!ra) {
+    for (let k = 0; k < U; k++) {
+      let acc = 0;
+      for (let j = 0; j < U; j++) acc += da[2 * U + j]! * Ur[k * U3 + 2 * U + j]!;
+      drh[k] = acc;
+    }
+    for (let j = 0; j < U; j++) {
+      const r = g[o + U + j]!;
+      da[U + j] = drh[j]! * hPrev(j) * gateDeriv(r, hard);
+      dhp[j]! += drh[j]! * r;
+    }
+    for (let k = 0; k < U; k++) {
+      const hk = hPrev(k),
+        rhk = g[o + 3 * U + k]!;
+      let acc = 0;
+      for (let q = 0; q < 2 * U; q++) {
+        acc += da[q]! * Ur[k * U3 + q]!;
+        dU[k * U3 + q]! += hk * da[q]!;
+      }
+      for (let j = 0; j < U; j++) dU[k * U3 + 2 * U + j]! += rhk * da[2 * U + j]!;
+      dhp[k]! += acc;
+    }
+  } else {
+    for (let k = 0; k < U; k++) {
+      const hk = hPrev(k);
+      let acc = 0;
+      for (let q = 0; q < U3; q++) {
+        acc += dr[q]! * Ur[k * U3 + q]!;
+        dU[k * U3 + q]! += hk * dr[q]!;
+      }
+      dhp[k]! += acc;
+    }
+    for (let q = 0; q < U3; q++) dbr[q]! += dr[q]!;
   }
 }

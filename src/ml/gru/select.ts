@@ -1,13 +1,13 @@
 /**
  * Chooses the GRU implementation once per process, logs the choice, and lets it be forced
  * with HEPFLOW_GRU=native|js|tfjs (tfjs = tf.layers.gru, the fused kernel off).
- * HEPFLOW_GRU_THREADS sets the native kernel's thread count (default: all cores).
+ * HEPFLOW_GRU_THREADS sets the native kernel's thread count (default: all cores). Both
+ * arrive in the process's runtime settings (src/runtime-settings.ts).
  */
 import { JsGruKernel } from './kernel-js.js';
 import { loadNativeAddon, NativeGruKernel } from './kernel-native.js';
 import type { GruKernel } from './kernel.js';
-import { isVerbose } from '../../verbose.js';
-import { parseInteger } from '../../settings.js';
+import { chooseOnce, runtimeSettings } from '../../runtime-settings.js';
 
 export type GruImplementationName = 'native' | 'js' | 'tfjs';
 
@@ -19,15 +19,10 @@ export interface GruImplementation {
   readonly reason: string;
 }
 
-let chosen: GruImplementation | null = null;
-
 function nativeKernel(): NativeGruKernel | string {
   const loaded = loadNativeAddon();
   if ('error' in loaded) return loaded.error;
-  return new NativeGruKernel(
-    loaded.addon,
-    parseInteger('HEPFLOW_GRU_THREADS', process.env['HEPFLOW_GRU_THREADS'] || undefined, undefined),
-  );
+  return new NativeGruKernel(loaded.addon, runtimeSettings().gruThreads);
 }
 
 /** Resolves a requested implementation (throws if a forced 'native' is unavailable). */
@@ -53,15 +48,9 @@ export function resolveGruImplementation(requested?: string): GruImplementation 
   }
 }
 
-/** The process-wide implementation (from HEPFLOW_GRU), chosen and logged on first use. */
-export function activeGruImplementation(): GruImplementation {
-  if (chosen === null) {
-    chosen = resolveGruImplementation(process.env['HEPFLOW_GRU']);
-    const what = chosen.kernel === null ? 'tf.layers.gru' : chosen.kernel.description;
-    // A fallback from the native kernel costs speed, so it is always said; the rest with --verbose.
-    if (isVerbose() || chosen.reason.startsWith('native unavailable')) {
-      console.error(`[hepflow:gru] using ${chosen.name}: ${what} (${chosen.reason})`);
-    }
-  }
-  return chosen;
-}
+/** The process-wide implementation (runtime settings' HEPFLOW_GRU), chosen and logged on first use. */
+export const activeGruImplementation: () => GruImplementation = chooseOnce(
+  'gru',
+  (s) => resolveGruImplementation(s.kernels.gru),
+  (c) => `${c.name}: ${c.kernel === null ? 'tf.layers.gru' : c.kernel.description}`,
+);

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { projectRoot } from '../../paths.js';
-import { isVerbose } from '../../verbose.js';
+import { chooseOnce } from '../../runtime-settings.js';
 import {
   float32,
   fusedAdamTrainStep,
@@ -90,20 +90,12 @@ export function resolveSeqStep(requested?: string, load = loadSeqAddon): SeqStep
   }
 }
 
-let chosen: SeqStepChoice | null = null;
-
-/** The process-wide choice (HEPFLOW_SEQ_STEP), made and logged on first use. */
-export function activeSeqStep(): SeqStepChoice {
-  if (chosen === null) {
-    chosen = resolveSeqStep(process.env['HEPFLOW_SEQ_STEP']);
-    if (isVerbose() || chosen.reason.startsWith('native unavailable')) {
-      console.error(
-        `[hepflow:seq-step] using ${chosen.addon === null ? 'tfjs layers around the fused GRU' : `the fused sequence step (${chosen.threads} threads)`} (${chosen.reason})`,
-      );
-    }
-  }
-  return chosen;
-}
+/** The process-wide choice (runtime settings' HEPFLOW_SEQ_STEP), made and logged on first use. */
+export const activeSeqStep: () => SeqStepChoice = chooseOnce(
+  'seq-step',
+  (s) => resolveSeqStep(s.kernels.seqStep),
+  (c) => (c.addon === null ? 'tfjs layers around the fused GRU' : `the fused sequence step (${c.threads} threads)`),
+);
 
 /** What the fused step needs to know of a sequence classifier. */
 export interface SequenceLayout {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { decompress as fzstdDecompress } from 'fzstd';
 import { projectRoot } from '../../paths.js';
-import { isVerbose } from '../../verbose.js';
+import { chooseOnce } from '../../runtime-settings.js';
 
 /**
  * Each call decompresses one block that declares `size` bytes. It throws when the
@@ -95,15 +95,13 @@ export function resolveDecompressors(
   }
 }
 
-let chosen: Decompressors | null = null;
+const chosen = chooseOnce(
+  'decompress',
+  (s) => resolveDecompressors(s.kernels.decompress),
+  (c) => `${c.decompressors.name} zlib/zstd decoders for ROOT baskets`,
+);
 
-/** The process-wide decompressors, chosen (and printed when they fall back) on first use. */
+/** The process-wide decompressors (runtime settings' HEPFLOW_DECOMPRESS), chosen on first use. */
 export function activeDecompressors(): Decompressors {
-  if (chosen === null) {
-    const { decompressors, reason } = resolveDecompressors(process.env['HEPFLOW_DECOMPRESS']);
-    if (isVerbose() || reason.startsWith('native unavailable'))
-      console.error(`[hepflow:decompress] using ${decompressors.name} zlib/zstd decoders for ROOT baskets (${reason})`);
-    chosen = decompressors;
-  }
-  return chosen;
+  return chosen().decompressors;
 }

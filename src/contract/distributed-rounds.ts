@@ -7,8 +7,12 @@
  * The unit of sharding is a Parquet row group (read on its own with ranged reads). Each
  * epoch visits every row group once, in an order shuffled from (seed, epoch); a round
  * takes the next `workers × groupsPerWorker` groups of that order and deals them out in
- * contiguous blocks. Pure and import-free: the workflow computes rounds with it too.
+ * contiguous blocks.
+ *
+ * Also the round's steps as the workflow sequences them (runRound) and what each step
+ * takes and returns. Pure and free of I/O: the workflow computes rounds with it too.
  */
+import type { EpochMetrics, TrainRunResult } from './training.js';
 
 export interface RowGroupRef {
   /** Index into the plan's files. */
@@ -102,4 +106,120 @@ export function roundLearningRate(
 ): number {
   const progress = warmupEpochs > 0 ? (p.epoch + p.cursor / totalGroups) / warmupEpochs : 1;
   return base * (progress >= 1 ? shards : 1 + (shards - 1) * progress);
+}
+
+/** Totals over the run, for the communication share (seconds on the critical path). */
+export interface RunTotals {
+  readonly rounds: number;
+  readonly samples: number;
+  /** Σ over rounds of the slowest shard's training time. */
+  readonly computeSeconds: number;
+  /** Σ over rounds of the slowest shard's parameter download + upload. */
+  readonly exchangeSeconds: number;
+  /** Σ over rounds of the slowest shard's backend and model set-up (building the graph, its initialisers). */
+  readonly setupSeconds: number;
+  /** Σ over rounds of the aggregation step, validation excluded. */
+  readonly aggregateSeconds: number;
+  /** Σ of per-epoch validation passes. */
+  readonly validationSeconds: number;
+}
+
+/** What single-worker training returns, and how the distributed run got there. */
+export interface DistributedTrainResult extends TrainRunResult {
+  readonly bestEpoch: number;
+  /** Shards per round, in round order, run-length encoded as [shards, rounds] pairs. */
+  readonly workersPerRound: readonly (readonly [number, number])[];
+  readonly totals: RunTotals;
+}
+
+export interface ShardInput {
+  readonly outputUri: string;
+  readonly position: RoundPosition;
+  readonly span: RoundSpan;
+  readonly shard: number;
+}
+
+export interface ShardResult {
+  readonly round: number;
+  readonly shard: number;
+  readonly samples: number;
+  readonly lossSum: number;
+  readonly steps: number;
+  /** Downloading the start parameters and uploading the result. */
+  readonly exchangeSeconds: number;
+  /** Reading rows and training. */
+  readonly computeSeconds: number;
+  /** Backend initialisation and building the model. */
+  readonly setupSeconds: number;
+  /** True when a previous attempt had already completed this shard. */
+  readonly reused: boolean;
+}
+
+export interface AggregateInput {
+  readonly outputUri: string;
+  readonly position: RoundPosition;
+  readonly span: RoundSpan;
+}
+
+/** A round that is complete: its successor's start is stored. */
+export interface RoundDone {
+  readonly next: RoundPosition;
+  readonly epochMetrics?: EpochMetrics | undefined;
+  readonly result?: DistributedTrainResult | undefined;
+}
+
+/**
+ * What aggregating a round leads to: the next round, or (at an epoch's end) validating
+ * the averaged parameters in `validationParts` parts, then finishEpoch.
+ */
+export type AggregateResult = RoundDone | { readonly validationParts: number };
+
+export interface ValidatePartInput {
+  readonly outputUri: string;
+  readonly position: RoundPosition;
+  readonly part: number;
+  readonly parts: number;
+}
+
+export interface ValidatePartResult {
+  readonly part: number;
+  readonly samples: number;
+  /** Σ of the rows' cross-entropy: parts combine to the mean weighted by rows. */
+  readonly lossSum: number;
+  readonly seconds: number;
+  readonly reused: boolean;
+}
+
+export interface FinishEpochInput extends AggregateInput {
+  readonly parts: number;
+}
+
+/** The steps of a round, whoever runs them: the workflow through activities, tests through worker threads. */
+export interface RoundSteps {
+  trainShard(input: ShardInput): Promise<unknown>;
+  aggregate(input: AggregateInput): Promise<AggregateResult>;
+  validatePart(input: ValidatePartInput): Promise<unknown>;
+  finishEpoch(input: FinishEpochInput): Promise<RoundDone>;
+}
+
+/**
+ * The round's shards in parallel, their average; at an epoch's end the averaged model's
+ * validation, one part per shard in parallel, and the epoch's bookkeeping.
+ */
+export async function runRound(
+  steps: RoundSteps,
+  outputUri: string,
+  position: RoundPosition,
+  span: RoundSpan,
+): Promise<RoundDone> {
+  await Promise.all(
+    Array.from({ length: span.shards }, (_, shard) => steps.trainShard({ outputUri, position, span, shard })),
+  );
+  const r = await steps.aggregate({ outputUri, position, span });
+  if (!('validationParts' in r)) return r;
+  const parts = r.validationParts;
+  await Promise.all(
+    Array.from({ length: parts }, (_, part) => steps.validatePart({ outputUri, position, part, parts })),
+  );
+  return steps.finishEpoch({ outputUri, position, span, parts });
 }
