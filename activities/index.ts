@@ -11,6 +11,7 @@ import { reportActivities } from './report.js';
 import { scoreActivities } from './score.js';
 import { registryActivities } from './registry.js';
 import { distributedTrainActivities } from './distributed-train.js';
+import { tuneActivities } from './tune.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -34,6 +35,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...scoreActivities(deps),
   ...registryActivities(deps),
   ...distributedTrainActivities(),
+  ...tuneActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

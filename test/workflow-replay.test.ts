@@ -19,6 +19,7 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../src/paths.js';
 import * as registered from '../workflows/index.js';
+import type { TrainConfig } from '../src/ml/train.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import {
   datasetStub,
@@ -117,6 +118,27 @@ const recordings = (): Recording[] => [
       }),
     },
     children: POINTS.map((p) => `/${p}`),
+  },
+  {
+    name: 'tune-asha',
+    workflow: 'tuneWorkflow',
+    input: {
+      datasetUri: 's3://stub/dataset/',
+      outputUri: 's3://stub/models/hlf',
+      spec: { kind: 'hlf' },
+      tune: { method: 'asha', trials: 6, maxEpochs: 3, eta: 3 },
+      pointsInFlight: 2,
+    },
+    stubs: {
+      ...gridStubs(async () => assert.fail('a study trains through trainTrialRung')),
+      planTrials: async (input: Parameters<Activities['planTrials']>[0]) =>
+        input.trials.map((t) => ({ id: t.id, params: {}, config: {} as TrainConfig })),
+      loadStudy: async () => [],
+      trainTrialRung: async (input: Parameters<Activities['trainTrialRung']>[0]) => {
+        if (input.trial === 't004') throw ApplicationFailure.nonRetryable('training diverged', 'TrainingDiverged');
+        return trained(input.trial, 0.7 + input.index / 100 + input.rung / 10);
+      },
+    },
   },
   {
     name: 'grid-search-failed',
