@@ -88,6 +88,7 @@ interface Stages {
   readonly timed: Timed;
   readonly layout: ReturnType<typeof runFiles>;
   readonly retry: { retry?: RetrySettings };
+  readonly ops: ReturnType<typeof activitiesFor>;
 }
 
 /** The samples to read: the input's, or a generated one (a child workflow writing <workUri>/input/). */
@@ -145,8 +146,7 @@ async function selectFeatures(s: Stages, samples: readonly SampleInput[]): Promi
 
 /** The balanced, split dataset, checked against the features stage: every selected event arrived. */
 async function assembleDataset(s: Stages, features: FeaturesResult) {
-  const { input, tracker, layout } = s;
-  const ops = activitiesFor('data', { retry: input.retry });
+  const { input, tracker, layout, ops } = s;
   tracker.stage('dataset');
   const d = input.dataset;
   const dataset = await s.timed('dataset', () =>
@@ -232,7 +232,7 @@ async function registerBest(s: Stages, report: PipelineReport, samples: readonly
   const { input } = s;
   if (input.register === false) return [];
   s.tracker.stage('register');
-  return activitiesFor('data', { retry: input.retry }).registerModels({
+  return s.ops.registerModels({
     ...(input.registryUri ? { registryUri: input.registryUri } : {}),
     workUri: s.layout.work,
     datasetUri: report.dataset.datasetUri,
@@ -275,6 +275,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<
     timings.push({ stage, startedAt: new Date(t0).toISOString(), seconds: (Date.now() - t0) / 1000 });
     return r;
   };
+  // Settings that make no policy fail the run here, before any stage starts.
+  const ops = activitiesFor('data', { retry: input.retry });
   const s: Stages = {
     id,
     input,
@@ -282,6 +284,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<
     timed,
     layout: runFiles(input.workUri),
     retry: input.retry ? { retry: input.retry } : {},
+    ops,
   };
   const samples = await inputSamples(s);
   const features = await selectFeatures(s, samples);
@@ -308,7 +311,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<
     .reduce((a, b) => (b.auc > a.auc ? b : a));
   upsertRunAttributes({ model: best.name, bestAuc: best.auc });
   tracker.stage('report');
-  const { markdownUri, htmlUri } = await activitiesFor('data', { retry: input.retry }).writePipelineReport({
+  const { markdownUri, htmlUri } = await ops.writePipelineReport({
     workUri: s.layout.work,
     report,
   });
