@@ -292,6 +292,7 @@ class Study {
         this.running = this.running.filter((j) => j !== job);
         this.changed = true;
         this.publish();
+        this.remember();
       });
   }
 
@@ -329,6 +330,19 @@ class Study {
 
   private publish(): void {
     this.tracker.update({ points: this.progress() });
+  }
+
+  /** The study so far in the memo (the UI's and `hepflow runs`' view of a finished or running study). */
+  private remember(): void {
+    const best = this.best();
+    const perRung = rungEpochs(this.halving).map((_, k) => this.results.filter((r) => r.rung === k).length);
+    upsertMemo({
+      study: {
+        trialRungs: this.results.length,
+        perRung,
+        ...(best ? { best: best.runId, bestMetrics: best.metrics } : {}),
+      },
+    });
   }
 
   summary(reused: number): StudySummary {
