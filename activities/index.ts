@@ -15,6 +15,7 @@ import { reportActivities } from './report.js';
 import { scoreActivities } from './score.js';
 import { registryActivities } from './registry.js';
 import { distributedTrainActivities } from './distributed-train.js';
+import { tuneActivities } from './tune.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -38,6 +39,7 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...scoreActivities(deps),
   ...registryActivities(deps),
   ...distributedTrainActivities(),
+  ...tuneActivities(deps),
 });
 
 export type Activities = ReturnType<typeof createActivities>;

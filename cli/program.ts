@@ -190,6 +190,13 @@ function addPipelineCommands(program: Command): void {
         positiveInteger,
       )
       .option('--local-steps <k>', 'with --workers: steps per worker between synchronisations', positiveInteger)
+      .addOption(
+        new Option(
+          '--tune <method>',
+          'tune every model: asha, hyperband or random search (docs/tuning.md); grid: the grid',
+        ).choices(['asha', 'hyperband', 'random', 'grid']),
+      )
+      .option('--trials <n>', 'with --tune: trials per model', positiveInteger)
       .option(
         '--empty-if-missing <collections>',
         'collections to treat as empty when a file lacks them (electrons,muons,missingEt)',

@@ -122,6 +122,9 @@ describe('without servers', () => {
       ],
       [['run', '--events', 'many'], /option '--events <n>' argument 'many' is invalid. expected a positive integer/],
       [['run', '--events', '0'], /expected a positive integer/],
+      [['run', '--events', '100', '--trials', '8'], /--trials needs --tune asha, hyperband or random/],
+      [['run', '--events', '100', '--tune', 'bayes'], /Allowed choices are asha, hyperband, random, grid/],
+      [['run', '--events', '100', '--tune', 'asha', '--workers', '2'], /--tune trains each trial on one worker/],
       [['generate', '--events', '10', '--out', 's3:/bucket'], /argument 's3:\/bucket' is invalid/],
       [['generate', '--out', '/tmp/x'], /required option '--events <n>' not specified/],
       [

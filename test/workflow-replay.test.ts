@@ -19,6 +19,7 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../src/paths.js';
 import * as registered from '../workflows/index.js';
+import type { TrainConfig } from '../src/ml/training/config.js';
 import { startTestTemporal } from './helpers/temporal.js';
 import {
   datasetStub,
@@ -78,6 +79,17 @@ const generateFile = async (input: Parameters<Activities['generateFile']>[0]) =>
   reused: false,
 });
 
+/** A study's activities: trial t004 fails, the others score by index and rung. */
+const studyStubs = {
+  planTrials: async (input: Parameters<Activities['planTrials']>[0]) =>
+    input.trials.map((t) => ({ id: t.id, params: {}, config: {} as TrainConfig })),
+  loadStudy: async () => [],
+  trainTrialRung: async (input: Parameters<Activities['trainTrialRung']>[0]) => {
+    if (input.trial === 't004') throw ApplicationFailure.nonRetryable('training diverged', 'TrainingDiverged');
+    return trained(input.trial, 0.7 + input.index / 100 + input.rung / 10);
+  },
+};
+
 /** One run of each workflow, down the paths that matter: a failed point, a failed file, continue-as-new, children. */
 const recordings = (): Recording[] => [
   {
@@ -117,6 +129,27 @@ const recordings = (): Recording[] => [
       }),
     },
     children: POINTS.map((p) => `/${p}`),
+  },
+  {
+    name: 'tune-asha',
+    workflow: 'tuneWorkflow',
+    input: {
+      datasetUri: 's3://stub/dataset/',
+      outputUri: 's3://stub/models/hlf',
+      spec: { kind: 'hlf' },
+      tune: { method: 'asha', trials: 6, maxEpochs: 3, eta: 3 },
+      pointsInFlight: 2,
+    },
+    stubs: { ...gridStubs(async () => assert.fail('a study trains through trainTrialRung')), ...studyStubs },
+  },
+  {
+    name: 'pipeline-tuned',
+    workflow: 'pipelineWorkflow',
+    input: pipelineInput({
+      models: [{ name: 'hlf', spec: { kind: 'hlf' }, tune: { method: 'hyperband', trials: 4, maxEpochs: 4, eta: 2 } }],
+    }),
+    stubs: pipelineStubs(studyStubs).stubs,
+    children: ['-tune-hlf'],
   },
   {
     name: 'grid-search-failed',

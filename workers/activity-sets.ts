@@ -8,8 +8,8 @@ import type { Pool } from '../src/contract/task-queues.js';
  */
 export function activitiesFor(pool: Pool, deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>> {
   const all = createActivities(deps);
-  const { describeWorker, trainModel, trainShardRound, validateRoundPart } = all;
-  // A distributed training's shards and its validation parts go where its single-worker training would go.
-  if (pool === 'gpu') return { describeWorker, trainModel, trainShardRound, validateRoundPart };
+  const { describeWorker, trainModel, trainTrialRung, trainShardRound, validateRoundPart } = all;
+  // A distributed training's shards, its validation parts and a study's trials go where a single training would go.
+  if (pool === 'gpu') return { describeWorker, trainModel, trainTrialRung, trainShardRound, validateRoundPart };
   return all;
 }

@@ -6,7 +6,14 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
-import { activityOptions, type ActivityKind, type ActivityPolicyOptions } from '../src/contract/policies.js';
+import type { Duration } from '@temporalio/common';
+import {
+  activityOptions,
+  type ActivityKind,
+  type ActivityPolicyOptions,
+  type RetrySettings,
+} from '../src/contract/policies.js';
+import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
 
 /**
  * The activities, scheduled with the project's policy for `kind` (src/contract/policies.ts).
@@ -21,4 +28,22 @@ export function activitiesFor(kind: ActivityKind, o: ActivityPolicyOptions = {})
     throw ApplicationFailure.nonRetryable(`input: ${(e as Error).message}`, WorkflowFailureTypes.invalidInput);
   }
   return proxyActivities<Activities>(options);
+}
+
+/**
+ * The training activities on the chosen pool: 'cpu' (the workflow's own task queue) or
+ * 'gpu' (`gpuTaskQueue`, default the GPU pool's). A retry resumes from the newest
+ * checkpoint, so retrying after a crash is cheap.
+ */
+export function trainingActivitiesOn(o: {
+  readonly pool?: Pool | undefined;
+  readonly gpuTaskQueue?: string | undefined;
+  readonly heartbeatTimeout?: Duration | undefined;
+  readonly retry?: RetrySettings | undefined;
+}) {
+  return activitiesFor('training', {
+    retry: o.retry,
+    ...(o.pool === 'gpu' ? { taskQueue: o.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
+    ...(o.heartbeatTimeout !== undefined ? { heartbeatTimeout: o.heartbeatTimeout } : {}),
+  });
 }

@@ -1,10 +1,7 @@
 import {
   ActivityCancellationType,
-  ApplicationFailure,
-  ActivityFailure,
   CancellationScope,
   CancelledFailure,
-  ChildWorkflowFailure,
   executeChild,
   isCancellation,
   upsertMemo,
@@ -16,16 +13,16 @@ import type { SelectionMetric, TrainRunResult } from '../src/contract/training.j
 import type { TrainConfig } from '../src/ml/training/config.js';
 import type { GridParams } from '../src/ml/grid.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
-import { GPU_TASK_QUEUE, type Pool } from '../src/contract/task-queues.js';
+import type { Pool } from '../src/contract/task-queues.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
-import { activitiesFor } from './activities.js';
+import { activitiesFor, trainingActivitiesOn } from './activities.js';
 import { gridSearchInputSchema, validated } from './input-schemas.js';
 import { distributedTrainWorkflow } from './distributed-train.js';
-import { trackProgress, upsertRunAttributes } from './progress.js';
+import { trackProgress, upsertRunAttributes, type ProgressTracker } from './progress.js';
 import { formatParams, type PointProgress } from '../src/contract/progress.js';
 import { gridFiles } from '../src/contract/run-layout.js';
-import { WorkflowFailureTypes } from '../src/contract/errors.js';
+import { errorOf, selectAndEvaluate } from './select-evaluate.js';
 
 export interface GridSearchInput {
   /** The model's name, for people: the HepflowModel search attribute, the summaries (default: the spec's kind). */
@@ -68,14 +65,6 @@ export interface GridSearchResult {
   readonly failed: { runId: string; error: string }[];
 }
 
-/** The root cause's message: a distributed point's failure is a child's failure of an activity's failure. */
-const errorOf = (e: unknown): string => {
-  let cause = e;
-  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause)
-    cause = cause.cause;
-  return (cause as Error)?.message ?? String(cause);
-};
-
 /**
  * Hyper-parameter grid search: one training activity per point, in parallel on the
  * chosen pool; a failed point is recorded and the search goes on; the best point by a
@@ -90,12 +79,7 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
   // The dataset names the classes, so the models' outputs match it.
   // CPU work runs on the workflow's own task queue: whatever the CPU pool was started with.
   const cpuOps = activitiesFor('data', { retry: input.retry });
-  // A retry resumes from the newest checkpoint, so retrying after a crash is cheap.
-  const { trainModel: trainer } = activitiesFor('training', {
-    retry: input.retry,
-    ...(input.pool === 'gpu' ? { taskQueue: input.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
-    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
-  });
+  const { trainModel: trainer } = trainingActivitiesOn(input);
   const points = await cpuOps.planGridSearch({
     grid: input.grid ?? {},
     spec: input.spec,
@@ -117,8 +101,56 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
     tracker.update({ points: progress });
   };
   tracker.stage('training', { points: progress });
+  const outcomes: TrainRunResult[] = [];
+  const failed: { runId: string; error: string }[] = [];
+  const files = gridFiles(input.outputUri);
+  const train = pointTrainer(input, tracker, trainer);
+  let bestAuc = -Infinity;
+  await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {
+    setPoint(p.id, { status: 'running' });
+    try {
+      const r = await train(
+        { runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config },
+        { summary: `${model} ${p.id}: ${formatParams(p.params)}`, params: p.params },
+      );
+      outcomes.push(r);
+      setPoint(p.id, {
+        status: 'done',
+        ...(r.metrics.valMeanAuc !== undefined ? { valMeanAuc: r.metrics.valMeanAuc } : {}),
+      });
+      if ((r.metrics.valMeanAuc ?? -Infinity) > bestAuc) {
+        bestAuc = r.metrics.valMeanAuc!;
+        upsertRunAttributes({ bestAuc });
+      }
+    } catch (e) {
+      // A cancelled search is not a failed point: it ends the search, CANCELED.
+      if (isCancellation(e)) throw e;
+      failed.push({ runId: p.id, error: errorOf(e) });
+      setPoint(p.id, { status: 'failed', error: errorOf(e) });
+    }
+  });
+  // A point that failed while being cancelled (e.g. a distributed point) still means cancelled.
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('grid search cancelled');
+  const selected = await selectAndEvaluate(tracker, {
+    outputUri: input.outputUri,
+    datasetUri: input.datasetUri,
+    outcomes,
+    failed,
+    metric,
+    retry: input.retry,
+    what: 'grid point',
+  });
+  return { ...selected, trained: outcomes.length, failed };
+}
+
+/** Trains one point: one training activity, or with `workers` above 1 a data-parallel child workflow. */
+function pointTrainer(
+  input: GridSearchInput,
+  tracker: ProgressTracker,
+  trainer: ReturnType<typeof activitiesFor>['trainModel'],
+) {
   const workers = input.workers ?? 1;
-  const train = async (
+  return async (
     run: { runId: string; datasetUri: string; outputUri: string; config: TrainConfig },
     point: { summary: string; params: Readonly<GridParams> },
   ): Promise<TrainRunResult> => {
@@ -146,56 +178,4 @@ export async function gridSearchWorkflow(input: GridSearchInput): Promise<GridSe
     const { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds } = r;
     return { runId, modelUri, metrics, backend, epochsCompleted, resumedFromEpoch, samplesPerSecond, trainSeconds };
   };
-  const outcomes: TrainRunResult[] = [];
-  const failed: { runId: string; error: string }[] = [];
-  const files = gridFiles(input.outputUri);
-  let bestAuc = -Infinity;
-  await mapBounded(points, input.pointsInFlight ?? 4, async (p) => {
-    setPoint(p.id, { status: 'running' });
-    try {
-      const r = await train(
-        { runId: p.id, datasetUri: input.datasetUri, outputUri: files.run(p.id), config: p.config },
-        { summary: `${model} ${p.id}: ${formatParams(p.params)}`, params: p.params },
-      );
-      outcomes.push(r);
-      setPoint(p.id, {
-        status: 'done',
-        ...(r.metrics.valMeanAuc !== undefined ? { valMeanAuc: r.metrics.valMeanAuc } : {}),
-      });
-      if ((r.metrics.valMeanAuc ?? -Infinity) > bestAuc) {
-        bestAuc = r.metrics.valMeanAuc!;
-        upsertRunAttributes({ bestAuc });
-      }
-    } catch (e) {
-      // A cancelled search is not a failed point: it ends the search, CANCELED.
-      if (isCancellation(e)) throw e;
-      failed.push({ runId: p.id, error: errorOf(e) });
-      setPoint(p.id, { status: 'failed', error: errorOf(e) });
-    }
-  });
-  // A point that failed while being cancelled (e.g. a distributed point) still means cancelled.
-  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('grid search cancelled');
-  if (outcomes.length === 0) {
-    throw ApplicationFailure.nonRetryable(
-      `every grid point failed: ${failed.map((f) => `${f.runId}: ${f.error}`).join('; ')}`,
-      WorkflowFailureTypes.gridSearchFailed,
-    );
-  }
-  outcomes.sort((a, b) => (a.runId < b.runId ? -1 : 1));
-  tracker.stage('selecting');
-  const { best, tableUri } = await cpuOps.selectBestModel({
-    outputUri: gridFiles(input.outputUri).root,
-    outcomes,
-    failed,
-    metric,
-    maximize: metric !== 'valLoss',
-  });
-  tracker.stage('evaluating');
-  const evaluation = await cpuOps.evaluateTestSet({
-    modelUri: best.modelUri,
-    datasetUri: input.datasetUri,
-    outputUri: files.evaluation,
-  });
-  tracker.stage('done');
-  return { best, tableUri, evaluation, trained: outcomes.length, failed };
 }

@@ -99,13 +99,46 @@ const gridFields = {
   localSteps: optional(positiveInt),
 };
 
-const pipelineModel = object({ name, ...gridFields }, 'a model { name, spec, grid?, pool?, workers?, ... }');
+/** A tuning study's settings (workflows/tune.ts TuneSettings); the space is checked by the workflow. */
+const tune = object(
+  {
+    method: oneOf(['asha', 'hyperband', 'random']),
+    trials: number({ integer: true, min: 1, max: 10_000 }),
+    space: optional(plainObject),
+    sampler: optional(oneOf(['halton', 'random'])),
+    seed: optional(seed),
+    minEpochs: optional(positiveInt),
+    maxEpochs: optional(positiveInt),
+    eta: optional(number({ integer: true, min: 2 })),
+    brackets: optional(positiveInt),
+  },
+  'a study { method, trials, space?, sampler?, seed?, minEpochs?, maxEpochs?, eta?, brackets? }',
+);
+
+const pipelineModel = object(
+  { name, ...gridFields, tune: optional(tune) },
+  'a model { name, spec, grid?, tune?, pool?, workers?, ... }',
+);
 
 export const gridSearchInputSchema = object({
   name: optional(name),
   datasetUri: uri,
   outputUri: uri,
   ...gridFields,
+  heartbeatTimeout: optional(duration),
+  retry,
+});
+
+export const tuneInputSchema = object({
+  name: optional(name),
+  datasetUri: uri,
+  outputUri: uri,
+  spec: trainSpec,
+  tune,
+  pool: optional(pool),
+  gpuTaskQueue: optional(string({ nonEmpty: true })),
+  pointsInFlight: optional(positiveInt),
+  selectionMetric: optional(selectionMetric),
   heartbeatTimeout: optional(duration),
   retry,
 });

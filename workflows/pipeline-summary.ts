@@ -13,7 +13,10 @@ export function pipelineConfigSummary(input: PipelineInput) {
       ? `generated: ${input.generate.events} events in ${input.generate.files} files${mix ? `, mix ${typeof mix === 'string' ? mix : JSON.stringify(mix)}` : ''}`
       : (input.samples ?? []).map((s) => `${s.name}=${s.uri ?? (s.uris ?? []).join(',')}`).join(' '),
     dataset: input.dataset?.kind ?? 'dev',
-    models: input.models.map((m) => `${m.name} (${m.spec.kind}, ${m.pool ?? 'cpu'})`),
+    models: input.models.map(
+      (m) =>
+        `${m.name} (${m.spec.kind}, ${m.pool ?? 'cpu'}${m.tune ? `, ${m.tune.method} study of ${m.tune.trials} trials` : ''})`,
+    ),
     allowFailedFiles: input.allowFailedFiles ?? false,
   };
 }

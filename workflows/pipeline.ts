@@ -3,6 +3,7 @@ import type { SampleInput } from '../src/contract/samples.js';
 import type { DelphesEvent } from '../src/contract/delphes-event.js';
 import type { DatasetKind } from '../src/dataset/assemble.js';
 import type { PipelineReport, StageTiming } from '../src/stages/report.js';
+import type { FeaturesResult } from './features.js';
 import type { MixInput } from '../src/generator/mix.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
@@ -11,9 +12,10 @@ import { WorkflowFailureTypes } from '../src/contract/errors.js';
 import { ZERO_TALLY } from '../src/contract/tally.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
-import { gridSearchWorkflow, type GridSearchInput } from './grid-search.js';
+import { gridSearchWorkflow, type GridSearchInput, type GridSearchResult } from './grid-search.js';
+import { tuneWorkflow, type TuneSettings } from './tune.js';
 import { pipelineInputSchema, validated } from './input-schemas.js';
-import { trackProgress, upsertRunAttributes } from './progress.js';
+import { trackProgress, upsertRunAttributes, type ProgressTracker } from './progress.js';
 import { pipelineConfigSummary } from './pipeline-summary.js';
 
 /**
@@ -27,6 +29,8 @@ export interface PipelineModel
   > {
   /** Names the model's output directory and its row in the report. */
   readonly name: string;
+  /** A tuning study (docs/tuning.md) instead of the grid: its best trial is evaluated and registered as a grid's best is. */
+  readonly tune?: TuneSettings;
 }
 
 export interface PipelineInput {
@@ -75,12 +79,182 @@ export interface PipelineInput {
   readonly retry?: RetrySettings;
 }
 
+type Timed = <T>(stage: string, run: () => Promise<T>) => Promise<T>;
+
+interface Stages {
+  readonly id: string;
+  readonly input: PipelineInput;
+  readonly tracker: ProgressTracker;
+  readonly timed: Timed;
+  readonly layout: ReturnType<typeof runFiles>;
+  readonly retry: { retry?: RetrySettings };
+  readonly ops: ReturnType<typeof activitiesFor>;
+}
+
+/** The samples to read: the input's, or a generated one (a child workflow writing <workUri>/input/). */
+async function inputSamples(s: Stages): Promise<readonly SampleInput[]> {
+  const { id, input, tracker, layout } = s;
+  const generate = input.generate;
+  if (!generate) {
+    upsertRunAttributes({ samples: input.samples!.map((x) => x.name) });
+    return input.samples!;
+  }
+  tracker.stage('generate');
+  upsertRunAttributes({ samples: ['generated'] });
+  const generated = await s.timed('generate', () =>
+    tracker.child(`${id}-generate`, () =>
+      executeChild(generateWorkflow, {
+        workflowId: `${id}-generate`,
+        staticSummary: `generate ${generate.events} events in ${generate.files} files`,
+        args: [
+          {
+            outputUri: layout.input,
+            ...generate,
+            ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
+            ...s.retry,
+          },
+        ],
+      }),
+    ),
+  );
+  return [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
+}
+
+async function selectFeatures(s: Stages, samples: readonly SampleInput[]): Promise<FeaturesResult> {
+  const { id, input, tracker, layout } = s;
+  tracker.stage('features');
+  return s.timed('features', () =>
+    tracker.child(`${id}-features`, () =>
+      executeChild(featuresWorkflow, {
+        workflowId: `${id}-features`,
+        staticSummary: `features of ${samples.map((x) => x.name).join(', ')}`,
+        args: [
+          {
+            samples,
+            outputUri: layout.features,
+            ...(input.treeName ? { treeName: input.treeName } : {}),
+            ...(input.emptyIfMissing ? { emptyIfMissing: input.emptyIfMissing } : {}),
+            ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
+            ...s.retry,
+            ...(input.allowFailedFiles ? { allowFailedFiles: true } : {}),
+          },
+        ],
+      }),
+    ),
+  );
+}
+
+/** The balanced, split dataset, checked against the features stage: every selected event arrived. */
+async function assembleDataset(s: Stages, features: FeaturesResult) {
+  const { input, tracker, layout, ops } = s;
+  tracker.stage('dataset');
+  const d = input.dataset;
+  const dataset = await s.timed('dataset', () =>
+    ops.buildDataset({
+      featuresUri: layout.features,
+      outputUri: layout.dataset(d?.kind ?? 'dev'),
+      kind: d?.kind ?? 'dev',
+      ...(d?.maxEvents !== undefined ? { maxEvents: d.maxEvents } : {}),
+      ...(d?.seed !== undefined ? { seed: d.seed } : {}),
+      ...(d?.testFraction !== undefined ? { testFraction: d.testFraction } : {}),
+      ...(d?.rowGroupSize !== undefined ? { rowGroupSize: d.rowGroupSize } : {}),
+    }),
+  );
+  const selected = (c: string) => features.totals.counters[`class:${c}`] ?? 0;
+  const lost = features.classes.filter((c) => selected(c) !== dataset.available[c]);
+  if (lost.length > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `events lost between features and dataset: ${lost.map((c) => `${c} selected ${selected(c)}, dataset read ${dataset.available[c]}`).join('; ')}`,
+      WorkflowFailureTypes.eventsLost,
+    );
+  }
+  return dataset;
+}
+
+/** One model's search: its grid (a child grid search) or its tuning study (a child tune workflow). */
+function searchModel(s: Stages, m: PipelineModel, datasetUri: string): Promise<GridSearchResult> {
+  const common = {
+    name: m.name,
+    datasetUri,
+    outputUri: s.layout.models(m.name),
+    spec: m.spec,
+    ...(m.pool ? { pool: m.pool } : {}),
+    ...(m.gpuTaskQueue ? { gpuTaskQueue: m.gpuTaskQueue } : {}),
+    ...(m.pointsInFlight ? { pointsInFlight: m.pointsInFlight } : {}),
+    ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
+    ...s.retry,
+  };
+  const on = `(${m.spec.kind}) on the ${m.pool ?? 'cpu'} pool`;
+  if (m.tune) {
+    const workflowId = `${s.id}-tune-${m.name}`;
+    const tune = m.tune;
+    return s.tracker.child(workflowId, () =>
+      executeChild(tuneWorkflow, {
+        workflowId,
+        staticSummary: `${tune.method} study of ${tune.trials} trials, ${m.name} ${on}`,
+        args: [{ ...common, tune }],
+      }),
+    );
+  }
+  const workflowId = `${s.id}-grid-${m.name}`;
+  return s.tracker.child(workflowId, () =>
+    executeChild(gridSearchWorkflow, {
+      workflowId,
+      staticSummary: `grid search ${m.name} ${on}`,
+      args: [
+        {
+          ...common,
+          grid: m.grid ?? {},
+          ...(m.workers !== undefined ? { workers: m.workers } : {}),
+          ...(m.localSteps !== undefined ? { localSteps: m.localSteps } : {}),
+        },
+      ],
+    }),
+  );
+}
+
+async function trainModels(s: Stages, datasetUri: string): Promise<PipelineReport['models']> {
+  s.tracker.stage('training');
+  return Promise.all(
+    s.input.models.map(async (m) => {
+      const r = await s.timed(`${m.tune ? `${m.tune.method} study` : 'grid search'} ${m.name}`, () =>
+        searchModel(s, m, datasetUri),
+      );
+      const kind = m.spec.kind === 'gru' ? 'particle-sequence' : m.spec.kind;
+      const { best, trained, tableUri, evaluation } = r;
+      return { name: m.name, kind, best, trained, failed: r.failed.length, tableUri, evaluation };
+    }),
+  );
+}
+
+/** Each model's best run into the model registry, with its lineage (unless `register` is false). */
+async function registerBest(s: Stages, report: PipelineReport, samples: readonly SampleInput[]) {
+  const { input } = s;
+  if (input.register === false) return [];
+  s.tracker.stage('register');
+  return s.ops.registerModels({
+    ...(input.registryUri ? { registryUri: input.registryUri } : {}),
+    workUri: s.layout.work,
+    datasetUri: report.dataset.datasetUri,
+    featuresConfig: {
+      samples: [...samples],
+      treeName: input.treeName ?? null,
+      emptyIfMissing: input.emptyIfMissing ?? [],
+    },
+    models: report.models.map((m) => ({
+      name: `${input.registryPrefix ?? ''}${m.name}`,
+      modelUri: m.best.modelUri,
+      metrics: { validation: m.best.metrics, test: { accuracy: m.evaluation.accuracy, auc: m.evaluation.auc } },
+    })),
+  });
+}
+
 /**
  * The whole reference pipeline as one durable workflow: (generate) → select and
- * prepare features → assemble a balanced, shuffled, split dataset → one grid search per
- * model, in parallel on the CPU or GPU pool → test-set evaluation → report. Each stage
- * is a child workflow or activity whose outputs live in object storage, so a crash or
- * a redeploy resumes at the stage it had reached.
+ * prepare features → assemble a balanced, shuffled, split dataset → one grid search (or
+ * tuning study) per model, in parallel on the CPU or GPU pool → test-set evaluation →
+ * report. Each stage is a child workflow or activity whose outputs live in object
+ * storage, so a crash or a redeploy resumes at the stage it had reached.
  */
 export async function pipelineWorkflow(input: PipelineInput): Promise<
   PipelineReport & {
@@ -95,124 +269,30 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<
   upsertMemo({ config: pipelineConfigSummary(input) });
   // Workflow time (Date.now() is replay-safe here): a few numbers per stage for the report.
   const timings: StageTiming[] = [];
-  const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
+  const timed: Timed = async (stage, run) => {
     const t0 = Date.now();
     const r = await run();
     timings.push({ stage, startedAt: new Date(t0).toISOString(), seconds: (Date.now() - t0) / 1000 });
     return r;
   };
+  // Settings that make no policy fail the run here, before any stage starts.
   const ops = activitiesFor('data', { retry: input.retry });
-  const retry = input.retry ? { retry: input.retry } : {};
-  const layout = runFiles(input.workUri);
-  const work = layout.work;
-  let samples = input.samples;
-  const generate = input.generate;
-  if (generate) {
-    tracker.stage('generate');
-    upsertRunAttributes({ samples: ['generated'] });
-    const generated = await timed('generate', () =>
-      tracker.child(`${id}-generate`, () =>
-        executeChild(generateWorkflow, {
-          workflowId: `${id}-generate`,
-          staticSummary: `generate ${generate.events} events in ${generate.files} files`,
-          args: [
-            {
-              outputUri: layout.input,
-              ...generate,
-              ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
-              ...retry,
-            },
-          ],
-        }),
-      ),
-    );
-    samples = [{ name: 'generated', uri: generated.outputUri, sidecar: true }];
-  } else {
-    upsertRunAttributes({ samples: samples!.map((s) => s.name) });
-  }
-
-  tracker.stage('features');
-  const features = await timed('features', () =>
-    tracker.child(`${id}-features`, () =>
-      executeChild(featuresWorkflow, {
-        workflowId: `${id}-features`,
-        staticSummary: `features of ${samples!.map((s) => s.name).join(', ')}`,
-        args: [
-          {
-            samples: samples!,
-            outputUri: layout.features,
-            ...(input.treeName ? { treeName: input.treeName } : {}),
-            ...(input.emptyIfMissing ? { emptyIfMissing: input.emptyIfMissing } : {}),
-            ...(input.filesInFlight ? { filesInFlight: input.filesInFlight } : {}),
-            ...retry,
-            ...(input.allowFailedFiles ? { allowFailedFiles: true } : {}),
-          },
-        ],
-      }),
-    ),
-  );
-  tracker.stage('dataset');
-  const dataset = await timed('dataset', () =>
-    ops.buildDataset({
-      featuresUri: layout.features,
-      outputUri: layout.dataset(input.dataset?.kind ?? 'dev'),
-      kind: input.dataset?.kind ?? 'dev',
-      ...(input.dataset?.maxEvents !== undefined ? { maxEvents: input.dataset.maxEvents } : {}),
-      ...(input.dataset?.seed !== undefined ? { seed: input.dataset.seed } : {}),
-      ...(input.dataset?.testFraction !== undefined ? { testFraction: input.dataset.testFraction } : {}),
-      ...(input.dataset?.rowGroupSize !== undefined ? { rowGroupSize: input.dataset.rowGroupSize } : {}),
-    }),
-  );
-  // Event conservation across stages: the dataset balanced from every selected event.
-  const lost = features.classes.filter((c) => (features.totals.counters[`class:${c}`] ?? 0) !== dataset.available[c]);
-  if (lost.length > 0) {
-    throw ApplicationFailure.nonRetryable(
-      `events lost between features and dataset: ${lost.map((c) => `${c} selected ${features.totals.counters[`class:${c}`] ?? 0}, dataset read ${dataset.available[c]}`).join('; ')}`,
-      WorkflowFailureTypes.eventsLost,
-    );
-  }
-  tracker.stage('training');
-  const models = await Promise.all(
-    input.models.map(async (m) => {
-      const r = await timed(`grid search ${m.name}`, () =>
-        tracker.child(`${id}-grid-${m.name}`, () =>
-          executeChild(gridSearchWorkflow, {
-            workflowId: `${id}-grid-${m.name}`,
-            staticSummary: `grid search ${m.name} (${m.spec.kind}) on the ${m.pool ?? 'cpu'} pool`,
-            args: [
-              {
-                name: m.name,
-                datasetUri: dataset.datasetUri,
-                outputUri: layout.models(m.name),
-                spec: m.spec,
-                grid: m.grid ?? {},
-                ...(m.pool ? { pool: m.pool } : {}),
-                ...(m.gpuTaskQueue ? { gpuTaskQueue: m.gpuTaskQueue } : {}),
-                ...(m.pointsInFlight ? { pointsInFlight: m.pointsInFlight } : {}),
-                ...(m.selectionMetric ? { selectionMetric: m.selectionMetric } : {}),
-                ...(m.workers !== undefined ? { workers: m.workers } : {}),
-                ...(m.localSteps !== undefined ? { localSteps: m.localSteps } : {}),
-                ...retry,
-              },
-            ],
-          }),
-        ),
-      );
-      const kind = m.spec.kind === 'gru' ? 'particle-sequence' : m.spec.kind;
-      return {
-        name: m.name,
-        kind,
-        best: r.best,
-        trained: r.trained,
-        failed: r.failed.length,
-        tableUri: r.tableUri,
-        evaluation: r.evaluation,
-      };
-    }),
-  );
+  const s: Stages = {
+    id,
+    input,
+    tracker,
+    timed,
+    layout: runFiles(input.workUri),
+    retry: input.retry ? { retry: input.retry } : {},
+    ops,
+  };
+  const samples = await inputSamples(s);
+  const features = await selectFeatures(s, samples);
+  const dataset = await assembleDataset(s, features);
+  const models = await trainModels(s, dataset.datasetUri);
   const report: PipelineReport = {
     workflowId: id,
-    samples: samples!.map((s, i) => ({ ...s, ...(features.perSample[i] ?? ZERO_TALLY) })),
+    samples: samples.map((x, i) => ({ ...x, ...(features.perSample[i] ?? ZERO_TALLY) })),
     classes: features.classes,
     features: {
       manifestUri: features.manifestUri,
@@ -231,26 +311,11 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<
     .reduce((a, b) => (b.auc > a.auc ? b : a));
   upsertRunAttributes({ model: best.name, bestAuc: best.auc });
   tracker.stage('report');
-  const { markdownUri, htmlUri } = await ops.writePipelineReport({ workUri: work, report });
-  if (input.register !== false) tracker.stage('register');
-  const registered =
-    input.register === false
-      ? []
-      : await ops.registerModels({
-          ...(input.registryUri ? { registryUri: input.registryUri } : {}),
-          workUri: work,
-          datasetUri: dataset.datasetUri,
-          featuresConfig: {
-            samples: samples!,
-            treeName: input.treeName ?? null,
-            emptyIfMissing: input.emptyIfMissing ?? [],
-          },
-          models: models.map((m) => ({
-            name: `${input.registryPrefix ?? ''}${m.name}`,
-            modelUri: m.best.modelUri,
-            metrics: { validation: m.best.metrics, test: { accuracy: m.evaluation.accuracy, auc: m.evaluation.auc } },
-          })),
-        });
+  const { markdownUri, htmlUri } = await ops.writePipelineReport({
+    workUri: s.layout.work,
+    report,
+  });
+  const registered = await registerBest(s, report, samples);
   tracker.stage('done');
   return { ...report, reportUri: markdownUri, htmlReportUri: htmlUri, registered };
 }

@@ -79,6 +79,21 @@ export interface RunOptions {
   /** Every model (each grid point) trained data-parallel by this many workers of the pool. */
   workers?: number;
   localSteps?: number;
+  /** Every model tuned by a study of this method instead of its grid (docs/tuning.md). */
+  tune?: 'asha' | 'hyperband' | 'random' | 'grid';
+  trials?: number;
+}
+
+/** --tune/--trials as each model's study: maxEpochs from --epochs, the kind's default search space. */
+function tuneModels(o: RunOptions, models: readonly PipelineModel[]): PipelineModel[] | undefined {
+  if (o.trials !== undefined && (o.tune === undefined || o.tune === 'grid'))
+    throw new UsageError('--trials needs --tune asha, hyperband or random');
+  if (o.tune === undefined || o.tune === 'grid') return undefined;
+  if (o.workers !== undefined) throw new UsageError('--tune trains each trial on one worker: drop --workers');
+  return models.map(({ grid: _g, ...m }) => ({
+    ...m,
+    tune: { method: o.tune as 'asha' | 'hyperband' | 'random', trials: o.trials ?? 32, maxEpochs: o.epochs },
+  }));
 }
 
 /**
@@ -121,6 +136,8 @@ export async function runCommand(o: RunOptions, source: (option: string) => stri
   // A malformed models key of a --config file is left to the schema check to name.
   if (o.workers !== undefined && Array.isArray(input.models))
     Object.assign(input, { models: input.models.map((m) => ({ ...m, ...parallel })) });
+  const tuned = Array.isArray(input.models) ? tuneModels(o, input.models) : undefined;
+  if (tuned) Object.assign(input, { models: tuned });
   checkAtEdge(pipelineInputSchema, input, o.config ?? 'input');
   const r = await runPipeline(input, { localWorker: o.localWorker ?? false, wait: o.wait, workflowId });
   if (r) await printReport(r);

@@ -16,6 +16,7 @@ export type RunKind =
   | 'score'
   | 'file-batch'
   | 'grid-search'
+  | 'tune'
   | 'distributed-train';
 
 export interface FilesProgress {
@@ -40,6 +41,8 @@ export interface PointProgress {
   readonly status: PointStatus;
   readonly valMeanAuc?: number;
   readonly error?: string;
+  /** A tuning trial's rung: the one it trains at, or the last it finished. */
+  readonly rung?: number;
 }
 
 export interface RunProgress {
@@ -114,6 +117,17 @@ export function describeHeartbeat(h: TrainHeartbeat): string {
   );
 }
 
+/** How many trials stand at each rung of a tuning study, e.g. ", rungs 0:20 1:6 2:2"; empty for a grid. */
+function describeRungs(points: readonly PointProgress[]): string {
+  const at = new Map<number, number>();
+  for (const x of points) if (x.rung !== undefined) at.set(x.rung, (at.get(x.rung) ?? 0) + 1);
+  if (at.size === 0) return '';
+  return `, rungs ${[...at.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([r, n]) => `${r}:${n}`)
+    .join(' ')}`;
+}
+
 /** The progress as one line of text: the UI's current details and the CLI's display. */
 export function describeProgress(p: RunProgress, now: number): string {
   const parts = [`${p.kind}${p.model ? ` ${p.model}` : ''}: ${p.stage}`];
@@ -125,7 +139,8 @@ export function describeProgress(p: RunProgress, now: number): string {
       undefined,
     );
     parts.push(
-      `${count('done')}/${p.points.length} points trained${count('failed') ? `, ${count('failed')} failed` : ''}, ${count('running')} running` +
+      `${count('done')}/${p.points.length} ${p.kind === 'tune' ? 'trials' : 'points'} trained${count('failed') ? `, ${count('failed')} failed` : ''}, ${count('running')} running` +
+        describeRungs(p.points) +
         (best ? `, best ${best.id} (val AUC ${best.valMeanAuc!.toFixed(4)})` : ''),
     );
   }

@@ -73,6 +73,9 @@ export function gridFiles(outputUri: string) {
     run: (pointId: string) => joinUri(outputUri, 'runs', pointId),
     table: joinUri(outputUri, 'grid-results.json'),
     evaluation: joinUri(outputUri, 'evaluation'),
+    /** A tuning study's finished trial-rungs, one small JSON each (workflows/tune.ts). */
+    study: joinUri(outputUri, 'study'),
+    trialRung: (trialId: string, rung: number) => joinUri(outputUri, 'study', `${trialId}-r${rung}.json`),
   };
 }
 
