@@ -6,6 +6,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 import type { Duration } from '@temporalio/common';
 import {
   activityOptions,
@@ -44,6 +45,6 @@ export function trainingActivitiesOn(o: {
   return activitiesFor('training', {
     retry: o.retry,
     ...(o.pool === 'gpu' ? { taskQueue: o.gpuTaskQueue ?? GPU_TASK_QUEUE } : {}),
-    ...(o.heartbeatTimeout !== undefined ? { heartbeatTimeout: o.heartbeatTimeout } : {}),
+    ...withoutUndefined({ heartbeatTimeout: o.heartbeatTimeout }),
   });
 }

@@ -14,6 +14,7 @@ import type { TrainConfig } from '../src/ml/training/config.js';
 import type { GridParams } from '../src/ml/grid.js';
 import type { EvaluateResult } from '../src/stages/evaluate.js';
 import type { Pool } from '../src/contract/task-queues.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 import type { RetrySettings } from '../src/contract/policies.js';
 import { mapBounded } from './concurrency.js';
 import { activitiesFor, trainingActivitiesOn } from './activities.js';
@@ -166,11 +167,13 @@ function pointTrainer(
           {
             ...run,
             workers,
-            ...(input.localSteps !== undefined ? { localSteps: input.localSteps } : {}),
-            ...(input.pool !== undefined ? { pool: input.pool } : {}),
-            ...(input.gpuTaskQueue !== undefined ? { gpuTaskQueue: input.gpuTaskQueue } : {}),
-            ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
-            ...(input.retry !== undefined ? { retry: input.retry } : {}),
+            ...withoutUndefined({
+              localSteps: input.localSteps,
+              pool: input.pool,
+              gpuTaskQueue: input.gpuTaskQueue,
+              heartbeatTimeout: input.heartbeatTimeout,
+              retry: input.retry,
+            }),
           },
         ],
       }),

@@ -9,6 +9,7 @@ import type { RetrySettings } from '../src/contract/policies.js';
 import { activitiesFor } from './activities.js';
 import { runFiles } from '../src/contract/run-layout.js';
 import { WorkflowFailureTypes } from '../src/contract/errors.js';
+import { withoutUndefined } from '../src/contract/defined.js';
 import { ZERO_TALLY } from '../src/contract/tally.js';
 import { generateWorkflow } from './generate.js';
 import { featuresWorkflow } from './features.js';
@@ -154,10 +155,12 @@ async function assembleDataset(s: Stages, features: FeaturesResult) {
       featuresUri: layout.features,
       outputUri: layout.dataset(d?.kind ?? 'dev'),
       kind: d?.kind ?? 'dev',
-      ...(d?.maxEvents !== undefined ? { maxEvents: d.maxEvents } : {}),
-      ...(d?.seed !== undefined ? { seed: d.seed } : {}),
-      ...(d?.testFraction !== undefined ? { testFraction: d.testFraction } : {}),
-      ...(d?.rowGroupSize !== undefined ? { rowGroupSize: d.rowGroupSize } : {}),
+      ...withoutUndefined({
+        maxEvents: d?.maxEvents,
+        seed: d?.seed,
+        testFraction: d?.testFraction,
+        rowGroupSize: d?.rowGroupSize,
+      }),
     }),
   );
   const selected = (c: string) => features.totals.counters[`class:${c}`] ?? 0;
@@ -205,8 +208,7 @@ function searchModel(s: Stages, m: PipelineModel, datasetUri: string): Promise<G
         {
           ...common,
           grid: m.grid ?? {},
-          ...(m.workers !== undefined ? { workers: m.workers } : {}),
-          ...(m.localSteps !== undefined ? { localSteps: m.localSteps } : {}),
+          ...withoutUndefined({ workers: m.workers, localSteps: m.localSteps }),
         },
       ],
     }),

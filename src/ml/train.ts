@@ -35,7 +35,12 @@ import {
 } from './training/checkpoint.js';
 import { makeTrainStep, seedTfjsRandom, type TrainStep } from './training/step.js';
 import { predictRows } from './training/predict.js';
-import { writeModelDirectory, type ArtifactSink, type ValidationSummary } from './training/model-dir.js';
+import {
+  writeModelDirectory,
+  type ArtifactSink,
+  type TrainingOutcome,
+  type ValidationSummary,
+} from './training/model-dir.js';
 
 export interface TrainDeps {
   readonly source: RowSource;
@@ -63,19 +68,7 @@ export interface TrainDeps {
   readonly progressIntervalMs?: number | undefined;
 }
 
-export interface TrainResult {
-  readonly datasetId: string;
-  readonly backend: BackendInfo;
-  readonly epochsCompleted: number;
-  readonly resumedFromEpoch: number;
-  readonly bestEpoch: number;
-  readonly history: readonly EpochMetrics[];
-  readonly validation?: ValidationSummary | undefined;
-  readonly parameters: number;
-  readonly trainSeconds: number;
-  readonly samplesPerSecond: number;
-  readonly artifacts: readonly string[];
-}
+export type TrainResult = TrainingOutcome;
 
 /**
  * Trains per `config`. If `deps.checkpoints` holds a checkpoint of the same settings,

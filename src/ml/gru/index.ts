@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FusedGru, setDefaultGruKernelProvider, type GruRecurrentActivation } from './layer.js';
 import { activeGruImplementation } from './select.js';
+import { withoutUndefined } from '../../contract/defined.js';
 
 export { FusedGru, type FusedGruLayerArgs, type GruRecurrentActivation } from './layer.js';
 export { fusedGru, type FusedGruOpOptions } from './op.js';
@@ -71,15 +72,14 @@ export function createGru(options: GruOptions): tf.layers.Layer {
     return tf.layers.gru({
       units: options.units,
       returnSequences: false,
-      ...(options.name !== undefined ? { name: options.name } : {}),
-      ...(recurrentActivation !== undefined ? { recurrentActivation } : {}),
+      ...withoutUndefined({ name: options.name, recurrentActivation }),
     });
   }
   const kernel = impl.kernel;
   return new FusedGru(
     {
       units: options.units,
-      ...(options.name !== undefined ? { name: options.name } : {}),
+      ...withoutUndefined({ name: options.name }),
       resetAfter: options.resetAfter,
       recurrentActivation: options.recurrentActivation,
       maskZeros: options.maskZeros,

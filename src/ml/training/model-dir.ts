@@ -40,17 +40,11 @@ export type ValidationSummary = Omit<ClassificationReport, 'perClass'> & {
   perClass: { className: string; auc: number }[];
 };
 
-/** metadata.json: how the model was trained and how training went. One type for both schedulers. */
-export interface ModelMetadata {
-  /** Absent in version-1 directories. */
-  readonly format?: typeof MODEL_FORMAT;
-  readonly config: TrainConfig;
-  /** Whether particle-scaler.json must be applied to the inputs (sequence models). */
-  readonly particleScaling?: 'standard' | 'none';
+/** How a training run went: what a trainer returns, and the core of metadata.json. */
+export interface TrainingOutcome {
   /** What was trained on: a stored dataset's URI, or the row source's id. */
   readonly datasetId: string;
-  /** Version 1 of distributed training wrote the backend's kind only. */
-  readonly backend: BackendInfo | string;
+  readonly backend: BackendInfo;
   readonly epochsCompleted: number;
   readonly resumedFromEpoch: number;
   readonly bestEpoch: number;
@@ -61,6 +55,17 @@ export interface ModelMetadata {
   readonly samplesPerSecond: number;
   /** The directory's files, metadata.json last. */
   readonly artifacts: readonly string[];
+}
+
+/** metadata.json: how the model was trained and how training went. One type for both schedulers. */
+export interface ModelMetadata extends Omit<TrainingOutcome, 'backend'> {
+  /** Absent in version-1 directories. */
+  readonly format?: typeof MODEL_FORMAT;
+  readonly config: TrainConfig;
+  /** Whether particle-scaler.json must be applied to the inputs (sequence models). */
+  readonly particleScaling?: 'standard' | 'none';
+  /** Version 1 of distributed training wrote the backend's kind only. */
+  readonly backend: BackendInfo | string;
   /** How a distributed run trained (absent for single-process training). */
   readonly distributed?:
     | {
