@@ -7,7 +7,7 @@
  * store, so each thread builds one of its own (with the worker's runtime settings).
  */
 import { Context } from '@temporalio/activity';
-import { runJobInThread } from '../src/ml/distributed/thread.js';
+import { runJobInThread } from '../src/ml/training/threads.js';
 import type {
   AggregateInput,
   AggregateResult,

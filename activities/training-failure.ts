@@ -6,7 +6,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { interruption } from './heartbeat.js';
 import { AbortError } from '../src/errors.js';
-import { TrainingWorkerError } from '../src/ml/train-runner.js';
+import { TrainingWorkerError } from '../src/ml/training/threads.js';
 import { toActivityFailure } from '../src/contract/errors.js';
 
 /**

@@ -10,7 +10,7 @@ import { modelConfig } from '../src/ml/models.js';
 import { syntheticRows } from './helpers/synthetic.js';
 import { defaultTrainConfig } from '../src/ml/training/config.js';
 import { type ArtifactSink } from '../src/ml/training/model-dir.js';
-import { trainInWorker } from '../src/ml/train-runner.js';
+import { trainInWorker } from '../src/ml/training/threads.js';
 
 const CLASSES = ['QCD', 'ttbar', 'WJets'];
 

@@ -11,7 +11,7 @@ import { syntheticRows, SYNTHETIC_SOURCE_MODULE } from './helpers/synthetic.js';
 import { defaultTrainConfig } from '../src/ml/training/config.js';
 import { runTraining } from '../src/ml/train.js';
 import { type ArtifactSink } from '../src/ml/training/model-dir.js';
-import { TrainingWorkerError, trainInWorker } from '../src/ml/train-runner.js';
+import { TrainingWorkerError, trainInWorker } from '../src/ml/training/threads.js';
 import { selectBest } from '../src/ml/grid.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'hepflow-ml-recovery-'));

@@ -16,7 +16,7 @@ import { defaultTrainConfig, type TrainProgress } from '../src/ml/training/confi
 import { makeTrainStep } from '../src/ml/training/step.js';
 import { runTraining } from '../src/ml/train.js';
 import { type ArtifactSink } from '../src/ml/training/model-dir.js';
-import { trainInWorker } from '../src/ml/train-runner.js';
+import { trainInWorker } from '../src/ml/training/threads.js';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'hepflow-ml-'));
 const quiet = () => undefined;
@@ -296,4 +296,27 @@ test('a particle scaler is checkpointed and saved with a sequence model; a run w
     }),
     /finite, positive std/,
   );
+});
+
+test('a training thread reused by later runs gives a run the same bytes again (seeding holds in the pool)', {
+  timeout: 120_000,
+}, async () => {
+  // Dropout draws its masks from the seeded Math.random, so any draw left over from the previous run on the thread would show.
+  const model = modelConfig('particle-sequence', { maxLen: 5, dropout: 0.3 });
+  const weights = async (seed: number) => {
+    const sink = memorySink();
+    await trainInWorker(
+      defaultTrainConfig(model, { epochs: 2, batchSize: 16, backend: 'wasm', shuffleBuffer: 100, seed }),
+      {
+        source: { module: SYNTHETIC_SOURCE_MODULE, options: { rows: 400, maxParticles: 5 } },
+        artifacts: sink,
+        log: quiet,
+      },
+    );
+    return Buffer.from(sink.files.get('weights.bin')!).toString('base64');
+  };
+  const first = await weights(7);
+  const other = await weights(8);
+  assert.notEqual(other, first);
+  assert.equal(await weights(7), first);
 });

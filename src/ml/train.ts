@@ -3,7 +3,7 @@
  * (./training/): epochs over a RowSource, validation after every epoch, best-model
  * selection on the validation split, a checkpoint per epoch, resume from the latest
  * checkpoint, cancellation between batches. Runs in whatever thread calls it; the
- * training worker (train-worker.ts) calls it off the caller's event loop.
+ * training thread (training/thread-entry.ts) calls it off the caller's event loop.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';

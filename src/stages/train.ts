@@ -1,7 +1,7 @@
 /**
  * One training run over a stored dataset, the stage the grid search's activity calls:
  * checks the config against the dataset's classes, reads its scalers, keys checkpoints
- * by the dataset's content, and trains in a worker thread (src/ml/train-runner.ts).
+ * by the dataset's content, and trains in a worker thread (src/ml/training/threads.ts).
  * Promises: checkpoints under <outputUri>/checkpoints/, the model directory under
  * <outputUri>/model/, and a small TrainRunResult for the workflow's history.
  */
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ObjectNotFoundError, parseUri, type Storage } from '../storage/index.js';
 import type { HlfScaler, ParticleScaler } from '../dataset/scaler.js';
 import { datasetFiles, trainFiles } from '../contract/run-layout.js';
-import { trainInWorker } from '../ml/train-runner.js';
+import { trainInWorker } from '../ml/training/threads.js';
 import { bestEpochMetrics, type TrainRunResult } from '../contract/training.js';
 import { validateTrainConfig, type TrainConfig, type TrainProgress } from '../ml/training/config.js';
 import { type TrainResult } from '../ml/train.js';

@@ -1,4 +1,4 @@
-import { runJobInThread } from '../../src/ml/distributed/thread.js';
+import { runJobInThread } from '../../src/ml/training/threads.js';
 import {
   roundSpan,
   runRound,

@@ -45,7 +45,7 @@ export function syntheticRows(o: SyntheticOptions): TrainingRow[] {
   return rows;
 }
 
-/** The module-loaded source contract used by the training worker (see train-runner.ts). */
+/** The module-loaded source contract used by the training worker (see src/ml/training/threads.ts). */
 export function createRowSource(options: SyntheticOptions): RowSource {
   return inMemorySource(`synthetic:${options.rows}:${options.seed ?? 1}`, syntheticRows(options));
 }

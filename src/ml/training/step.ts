@@ -13,7 +13,8 @@ import { fusedSequenceTrainStep } from '../gru/index.js';
  * (config.seed, purpose) while it runs: the same data and seed give the same weights on
  * one backend, and reseeding per epoch makes a run resumed at epoch k draw the masks an
  * uninterrupted run would. Exact only while nothing else on the thread draws from
- * Math.random meanwhile, which the training worker thread (train-worker.ts) guarantees.
+ * Math.random meanwhile, which the training threads guarantee: a job has its thread to
+ * itself until it ends (threads.ts).
  */
 export function seedTfjsRandom(seed: number, purpose: string): void {
   Math.random = mulberry32(fnv1a(purpose, seed));
