@@ -10,7 +10,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { HlfScaler, ParticleScaler } from '../../dataset/scaler.js';
 import { AbortError, isInputVerdict, NON_RETRYABLE_ERROR_TYPES } from '../../errors.js';
 import { isTransientStorageError } from '../../storage/types.js';
 import { runtimeSettings, type RuntimeSettings } from '../../runtime-settings.js';
@@ -26,10 +25,9 @@ import type {
   ValidatePartResult,
 } from '../../contract/distributed-rounds.js';
 import type { DistributedPlanInput, PlanResult } from '../distributed/plan.js';
-import type { TrainResult } from '../train.js';
+import type { TrainDeps, TrainResult } from '../train.js';
 import type { TrainConfig, TrainProgress } from './config.js';
-import type { Checkpoint, CheckpointStore } from './checkpoint.js';
-import type { ArtifactSink } from './model-dir.js';
+import type { Checkpoint } from './checkpoint.js';
 
 /**
  * Where a training run gets its rows: an ES module (file URL, absolute path or package
@@ -42,16 +40,15 @@ export interface SourceSpec {
   readonly options: unknown;
 }
 
+/** What a training run takes from the caller's side: everything but its row source and stop hook. */
+type CallerDeps = Omit<TrainDeps, 'source' | 'shouldStop'>;
+
 /** A training run as the thread receives it; its checkpoint store and artifact sink stay here. */
-export interface TrainJobInput {
+export type TrainJobInput = Pick<CallerDeps, 'scaler' | 'particleScaler' | 'datasetIdentity' | 'progressIntervalMs'> & {
   readonly config: TrainConfig;
   readonly source: SourceSpec;
-  readonly scaler?: HlfScaler | undefined;
-  readonly particleScaler?: ParticleScaler | undefined;
   readonly hasCheckpoints: boolean;
-  readonly datasetIdentity?: string | undefined;
-  readonly progressIntervalMs?: number | undefined;
-}
+};
 
 export type Job =
   | { kind: 'train'; input: TrainJobInput }
@@ -227,20 +224,11 @@ export function runJobInThread<J extends Job>(job: J, o: JobOptions<JobProgress<
   });
 }
 
-export interface TrainInWorkerOptions {
+/** TrainDeps across the thread: the row source by module name, cancellation by an AbortSignal. */
+export type TrainInWorkerOptions = CallerDeps & {
   readonly source: SourceSpec;
-  readonly scaler?: HlfScaler | undefined;
-  /** See TrainDeps.particleScaler. */
-  readonly particleScaler?: ParticleScaler | undefined;
-  readonly checkpoints?: CheckpointStore | undefined;
-  /** See TrainDeps.datasetIdentity. */
-  readonly datasetIdentity?: string | undefined;
-  readonly artifacts: ArtifactSink;
   readonly signal?: AbortSignal | undefined;
-  readonly onProgress?: ((p: TrainProgress) => void) | undefined;
-  readonly log?: ((message: string) => void) | undefined;
-  readonly progressIntervalMs?: number | undefined;
-}
+};
 
 /** Runs runTraining in a pooled thread; the caller's checkpoint store and artifact sink serve its calls. */
 export function trainInWorker(config: TrainConfig, o: TrainInWorkerOptions): Promise<TrainResult> {
