@@ -9,6 +9,7 @@ import {
   type BackendLoaders,
 } from '../src/ml/backend.js';
 import { createGru } from '../src/ml/gru/index.js';
+import { installRuntimeSettings, runtimeSettingsFromEnv } from '../src/runtime-settings.js';
 
 function fakeLoaders(available: BackendKind[], calls: string[]): BackendLoaders {
   const make = (kind: BackendKind) => async () => {
@@ -27,9 +28,10 @@ function fakeLoaders(available: BackendKind[], calls: string[]): BackendLoaders 
 test('auto tries GPU, native, WASM, CPU in that order and records why it skipped; logs it only when verbose', async () => {
   const calls: string[] = [];
   const logs: string[] = [];
-  const verbose = process.env.HEPFLOW_VERBOSE;
+  // Verbosity is a runtime setting, resolved once per process: the test installs each value.
+  const settings = runtimeSettingsFromEnv();
   try {
-    delete process.env.HEPFLOW_VERBOSE;
+    installRuntimeSettings({ ...settings, verbose: false });
     const info = await initBackend('auto', { loaders: fakeLoaders(['wasm', 'cpu'], calls), log: (m) => logs.push(m) });
     assert.deepEqual(calls, ['tensorflow-gpu', 'tensorflow', 'wasm']);
     assert.equal(info.kind, 'wasm');
@@ -38,13 +40,12 @@ test('auto tries GPU, native, WASM, CPU in that order and records why it skipped
       'tensorflow: Cannot find package for tensorflow',
     ]);
     assert.equal(logs.length, 0);
-    process.env.HEPFLOW_VERBOSE = '1';
+    installRuntimeSettings({ ...settings, verbose: true });
     await initBackend('auto', { loaders: fakeLoaders(['wasm', 'cpu'], []), log: (m) => logs.push(m) });
     assert.equal(logs.length, 1);
     assert.match(logs[0]!, /compute backend: wasm .*skipped tensorflow-gpu/);
   } finally {
-    if (verbose === undefined) delete process.env.HEPFLOW_VERBOSE;
-    else process.env.HEPFLOW_VERBOSE = verbose;
+    installRuntimeSettings(settings);
   }
 
   const calls2: string[] = [];

@@ -5,7 +5,7 @@
  * Pure and deterministic: the same study config gives the same trials and decisions on
  * every machine and in every replay. docs/tuning.md explains the choices.
  */
-import { Rng } from '../dataset/random.js';
+import { Rng } from './random.js';
 
 /** One hyper-parameter's range. `int` bounds are inclusive. */
 export type ParamRange =

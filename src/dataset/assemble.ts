@@ -26,7 +26,8 @@ import { HlfScalerFit, ParticleScalerFit, type HlfScaler, type ParticleScaler } 
 import { readFeatureLabels, readFeatureRows } from '../parquet/reader.js';
 import { ParquetFeatureWriter } from '../parquet/writer.js';
 import { BucketWriter, readBucketRecords } from './bucket.js';
-import { Rng, Sampler } from './random.js';
+import { Rng } from '../contract/random.js';
+import { Sampler } from './random.js';
 import { InvalidInputError } from '../errors.js';
 import { eventLoopTurns } from '../yield.js';
 
